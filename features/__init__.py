@@ -1,0 +1,3 @@
+"""features package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""models package."""
+
+__all__: list[str] = []

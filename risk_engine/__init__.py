@@ -1,0 +1,3 @@
+"""risk_engine package."""
+
+__all__: list[str] = []

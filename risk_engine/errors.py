@@ -1,0 +1,65 @@
+"""Typed errors of the engine.
+
+Core code raises these; exactly one edge per entry point (the CLI here, the HTTP app later) turns
+them into exit codes or responses. Messages name the field and the value.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "RiskEngineError",
+    "InputUnreadable",
+    "MappingError",
+    "ContractViolation",
+    "ModelUnavailable",
+    "exit_code_for",
+]
+
+
+class RiskEngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    exit_code = 1
+
+
+class InputUnreadable(RiskEngineError):
+    """A file could not be read at all: wrong delimiter, encoding, empty, unknown extension."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class MappingError(RiskEngineError):
+    """A column mapping is invalid, or leaves a required contract field unmapped."""
+
+    exit_code = 2
+
+
+class ContractViolation(RiskEngineError):
+    """One record breaks the data contract; names the field, the value and the rule."""
+
+    exit_code = 3
+
+    def __init__(self, field: str, value: object, rule: str, message: str = "") -> None:
+        text = message or f"{field}={value!r} breaks rule {rule}"
+        super().__init__(text)
+        self.field = field
+        self.value = value
+        self.rule = rule
+
+
+class ModelUnavailable(RiskEngineError):
+    """No model could be loaded (none registered, alias missing, store unreachable)."""
+
+    exit_code = 4
+
+
+def exit_code_for(error: BaseException) -> int:
+    """Exit code of the CLI for an error: the one place where errors become codes."""
+    if isinstance(error, RiskEngineError):
+        return error.exit_code
+    return 1

@@ -1,0 +1,63 @@
+"""Typed settings (prefix ``RISK_ENGINE_``); nothing is read at import time.
+
+All state lives under ``home``: the MLflow store, the outcome and audit database, reports.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "load_settings"]
+
+
+def _default_home() -> Path:
+    return Path(user_data_dir("maritime-risk-engine", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Engine settings; every field can be set as ``RISK_ENGINE_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RISK_ENGINE_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Folder holding all state.")
+    chunk_rows: int = Field(default=200_000, ge=1_000, description="Rows per chunk when reading.")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; default: SQLite under home."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the outcome/audit store; default: SQLite."
+    )
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').as_posix()}"
+
+    @property
+    def artifact_location(self) -> Path:
+        return self.home / "mlartifacts"
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'engine.db').as_posix()}"
+
+    def ensure_home(self) -> Path:
+        """Create the state folders on first use (never at import)."""
+        self.reports_dir.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment now."""
+    return Settings()

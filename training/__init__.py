@@ -1,0 +1,3 @@
+"""training package."""
+
+__all__: list[str] = []
