@@ -15,7 +15,8 @@ __all__ = [
     "FieldSpec",
     "Rule",
     "Severity",
-    "RULE_SEVERITY",
+    "FLAG_RULES",
+    "severity_of",
     "SHIPMENT_FIELDS",
     "OUTCOME_FIELDS",
     "SHIPMENT_KEY",
@@ -126,6 +127,7 @@ class Rule(StrEnum):
     REQUIRED = "required"
     MALFORMED = "malformed"  # value cannot be parsed for its field
     OUT_OF_RANGE = "out_of_range"
+    TOO_LONG = "too_long"
     NOT_A_CHOICE = "not_a_choice"
     UNKNOWN_COUNTRY = "unknown_country"
     UNKNOWN_CURRENCY = "unknown_currency"
@@ -136,31 +138,34 @@ class Rule(StrEnum):
     CATEGORY_REQUIRED = "category_required_for_seizure"
     RECORDED_BEFORE_INSPECTED = "recorded_before_inspected"
     DUPLICATE_KEY = "duplicate_key"
+    UNKNOWN_FIELD = "unknown_field"
+    WRONG_FIELD_COUNT = "wrong_field_count"  # a CSV line that does not split into the header
     # flags
     CHECK_DIGIT = "check_digit"
     UNKNOWN_PORT = "unknown_port"
-    INVALID_OPTIONAL = "invalid_optional_dropped"
     TRUNCATED = "description_truncated"
     OVERWEIGHT = "weight_above_container_max"
     BOOKING_AFTER_FILING = "booking_after_filing"
 
 
-RULE_SEVERITY: dict[Rule, Severity] = {
-    rule: (
-        Severity.FLAG
-        if rule
-        in {
-            Rule.CHECK_DIGIT,
-            Rule.UNKNOWN_PORT,
-            Rule.INVALID_OPTIONAL,
-            Rule.TRUNCATED,
-            Rule.OVERWEIGHT,
-            Rule.BOOKING_AFTER_FILING,
-        }
-        else Severity.REJECT
-    )
-    for rule in Rule
-}
+# Rules that only ever flag a row. Every other rule rejects the row when it hits a required field,
+# and flags it (dropping the unreadable value) when it hits an optional one.
+FLAG_RULES: frozenset[Rule] = frozenset(
+    {
+        Rule.CHECK_DIGIT,
+        Rule.UNKNOWN_PORT,
+        Rule.TRUNCATED,
+        Rule.OVERWEIGHT,
+        Rule.BOOKING_AFTER_FILING,
+    }
+)
+
+
+def severity_of(rule: Rule, *, required: bool) -> Severity:
+    """Reject for a broken required field or cross-field rule, flag otherwise."""
+    if rule in FLAG_RULES or not required:
+        return Severity.FLAG
+    return Severity.REJECT
 
 
 def _choices(enum: type[StrEnum]) -> tuple[str, ...]:

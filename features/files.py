@@ -1,0 +1,233 @@
+"""The only module that reads and writes record files: CSV (plain or gzip) and Parquet.
+
+A file is opened and its header checked before any row is processed: a wrong delimiter, a bad
+encoding, an empty or header-only file, or an unmapped required column gives one clear error.
+Rows are then streamed in chunks so memory does not grow with the file. CSV lines with the wrong
+number of fields are not lost: they come back as `BadLine`s for the rejects report.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from features.mapping import ColumnMapping
+from risk_engine.errors import InputUnreadable
+
+__all__ = [
+    "BadLine",
+    "RecordFile",
+    "open_records",
+    "file_format",
+    "write_frame",
+    "csv_safe",
+]
+
+_SAMPLE_BYTES = 1 << 20
+_OTHER_DELIMITERS = (";", "\t", "|", ",")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A CSV line that could not be split into the header's columns."""
+
+    line: int | None
+    text: str
+    expected: int
+    actual: int
+
+
+def file_format(path: Path) -> str:
+    """``csv`` or ``parquet`` from the extension (``.csv``, ``.csv.gz``, ``.parquet``, ``.pq``)."""
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    raise InputUnreadable(str(path), "unknown file type: use .csv, .csv.gz or .parquet")
+
+
+@dataclass
+class RecordFile:
+    """An opened, header-checked record file."""
+
+    path: Path
+    kind: str
+    mapping: ColumnMapping
+    header: list[str]
+    ignored_columns: list[str]
+    chunk_rows: int
+    bad_lines: list[BadLine] = field(default_factory=list)
+
+    def chunks(self) -> Iterator[tuple[int, pd.DataFrame]]:
+        """(first row number, contract-named chunk); rows numbered from 1 in file order."""
+        batches = self._csv_batches() if file_format(self.path) == "csv" else self._parquet_batches()
+        next_row = 1
+        for table in _rechunk(batches, self.chunk_rows):
+            frame = _to_pandas(table)
+            yield next_row, self.mapping.apply(frame, self.kind)
+            next_row += len(frame)
+
+    def _csv_batches(self) -> Iterator[pa.RecordBatch]:
+        def on_bad_line(row: pacsv.InvalidRow) -> str:
+            self.bad_lines.append(
+                BadLine(row.number, row.text[:2000], row.expected_columns, row.actual_columns)
+            )
+            return "skip"
+
+        try:
+            reader = pacsv.open_csv(
+                self.path,
+                read_options=pacsv.ReadOptions(
+                    encoding=self.mapping.encoding, block_size=8 << 20, use_threads=True
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.mapping.delimiter,
+                    newlines_in_values=True,
+                    invalid_row_handler=on_bad_line,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in self.header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            yield from reader
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            raise InputUnreadable(str(self.path), f"cannot be read past some rows: {error}") from error
+
+    def _parquet_batches(self) -> Iterator[pa.RecordBatch]:
+        yield from pq.ParquetFile(self.path).iter_batches(batch_size=self.chunk_rows)
+
+
+def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Strings stay pyarrow-backed; list columns become ``;``-joined text (the CSV form)."""
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+            column = pc.binary_join(pc.cast(column, pa.list_(pa.string())), ";")
+        columns[name] = column
+    return pa.table(columns).to_pandas(
+        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, self_destruct=True
+    )
+
+
+def open_records(
+    path: Path, kind: str, mapping: ColumnMapping | None = None, *, chunk_rows: int = 200_000
+) -> RecordFile:
+    """Open a record file and check it before any row is processed."""
+    path = Path(path)
+    mapping = mapping or ColumnMapping()
+    if not path.is_file():
+        raise InputUnreadable(str(path), "no such file")
+    fmt = file_format(path)
+    header = _csv_header(path, mapping) if fmt == "csv" else _parquet_header(path)
+    ignored = mapping.check_header(header, kind)
+    return RecordFile(path, kind, mapping, header, ignored, chunk_rows)
+
+
+def _read_sample(path: Path) -> bytes:
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            return bytes(handle.read(_SAMPLE_BYTES))
+    except (OSError, EOFError) as error:
+        raise InputUnreadable(str(path), f"cannot be opened: {error}") from error
+
+
+def _csv_header(path: Path, mapping: ColumnMapping) -> list[str]:
+    sample = _read_sample(path)
+    if not sample.strip():
+        raise InputUnreadable(str(path), "the file is empty")
+    decoder = codecs.getincrementaldecoder(mapping.encoding)()
+    try:
+        text = decoder.decode(sample, final=len(sample) < _SAMPLE_BYTES)
+    except UnicodeDecodeError as error:
+        raise InputUnreadable(
+            str(path),
+            f"not valid {mapping.encoding} (byte 0x{sample[error.start]:02x} at offset "
+            f"{error.start}); set 'encoding:' in a mapping file, e.g. latin-1 or cp1252",
+        ) from error
+    text = text.lstrip("\ufeff")
+    lines = io.StringIO(text, newline="")
+    rows = csv.reader(lines, delimiter=mapping.delimiter)
+    header = next(rows, [])
+    header = [name.strip() for name in header]
+    if not header or not any(header):
+        raise InputUnreadable(str(path), "the file has no header line")
+    if len(header) == 1:
+        for other in _OTHER_DELIMITERS:
+            if other != mapping.delimiter and other in header[0]:
+                raise InputUnreadable(
+                    str(path),
+                    f"the header is one column but contains {other!r}: the file looks delimited "
+                    f"by {other!r}, not {mapping.delimiter!r} (set 'delimiter:' in a mapping file)",
+                )
+    if not any(any(cell.strip() for cell in row) for row in rows):
+        raise InputUnreadable(str(path), "the file has a header but no data rows")
+    return header
+
+
+def _parquet_header(path: Path) -> list[str]:
+    try:
+        metadata = pq.ParquetFile(path).metadata
+    except (pa.ArrowInvalid, OSError) as error:
+        raise InputUnreadable(str(path), f"not a readable Parquet file: {error}") from error
+    if metadata.num_rows == 0:
+        raise InputUnreadable(str(path), "the file has columns but no data rows")
+    return list(metadata.schema.names)
+
+
+def csv_safe(value: object) -> object:
+    """Escape text a spreadsheet would run as a formula (``=HYPERLINK(...)``) with a quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        if not _PLAIN_NUMBER.fullmatch(value):
+            return "'" + value
+    return value
+
+
+def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> None:
+    """Write CSV (formula-injection safe) or Parquet by extension; CSV can be appended to."""
+    path = Path(path)
+    if file_format(path) == "parquet":
+        frame.to_parquet(path, index=False)
+        return
+    safe = frame.copy()
+    for name in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[name].dtype):
+            safe[name] = safe[name].astype(object).map(csv_safe)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    exists = append and path.exists()
+    compression = "gzip" if path.name.lower().endswith(".gz") else None
+    safe.to_csv(
+        path, index=False, mode="a" if exists else "w", header=not exists, compression=compression
+    )

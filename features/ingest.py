@@ -1,0 +1,141 @@
+"""Reading record files through the contract: chunks in, validated chunks and a report out.
+
+`iter_validated` is the one path by which training, batch screening and the `validate` command read
+files; `validate_file` adds the counts, the most common reasons and the rejects file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features.files import BadLine, RecordFile, open_records, write_frame
+from features.mapping import ColumnMapping
+from risk_engine.columns import Rule, Severity
+from risk_engine.validation import ISSUE_COLUMNS, KeyRegistry, ValidationResult, validate_frame
+
+__all__ = ["ValidationReport", "iter_validated", "validate_file", "bad_line_issues"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ValidationReport:
+    """Counts (they add up: read = accepted + flagged + rejected) and the top reasons."""
+
+    path: str
+    kind: str
+    read: int = 0
+    accepted: int = 0
+    flagged: int = 0
+    rejected: int = 0
+    reasons: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    ignored_columns: list[str] = field(default_factory=list)
+    rejects_path: str | None = None
+
+    def add(self, result: ValidationResult) -> None:
+        counts = result.counts
+        self.read += counts["read"]
+        self.accepted += counts["accepted"]
+        self.flagged += counts["flagged"]
+        self.rejected += counts["rejected"]
+        if not result.issues.empty:
+            grouped = result.issues.groupby(["severity", "field", "rule"]).size()
+            for (severity, field_name, rule), count in grouped.items():
+                self.reasons[(str(severity), str(field_name), str(rule))] += int(count)
+
+    def top_reasons(self, n: int = 10) -> list[dict[str, object]]:
+        return [
+            {"severity": s, "field": f, "rule": r, "rows": c}
+            for (s, f, r), c in self.reasons.most_common(n)
+        ]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "counts": {
+                "read": self.read,
+                "accepted": self.accepted,
+                "flagged": self.flagged,
+                "rejected": self.rejected,
+            },
+            "top_reasons": self.top_reasons(),
+            "ignored_columns": self.ignored_columns,
+            "rejects_path": self.rejects_path,
+        }
+
+
+def bad_line_issues(lines: list[BadLine]) -> pd.DataFrame:
+    """Rejected issues for CSV lines that did not split into the header's columns."""
+    return pd.DataFrame(
+        {
+            "row": [line.line if line.line is not None else -1 for line in lines],
+            "bl_number": "",
+            "container_number": "",
+            "field": "record",
+            "value": [line.text for line in lines],
+            "rule": Rule.WRONG_FIELD_COUNT.value,
+            "severity": Severity.REJECT.value,
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def iter_validated(
+    source: RecordFile, *, progress: Progress | None = None
+) -> Iterator[ValidationResult]:
+    """Validated chunks of an opened file, duplicates caught across chunks.
+
+    CSV lines with the wrong number of fields come back as extra rejected rows in the chunk
+    during which they were met, so no line is lost and the counts still add up.
+    """
+    keys = KeyRegistry()
+    reported = 0
+    for first_row, chunk in source.chunks():
+        result = validate_frame(chunk, source.kind, first_row=first_row, keys=keys)
+        if len(source.bad_lines) > reported:
+            bad = bad_line_issues(source.bad_lines[reported:])
+            reported = len(source.bad_lines)
+            result.issues = pd.concat([result.issues, bad], ignore_index=True)
+            result.read += len(bad)
+        if progress is not None:
+            progress(len(chunk))
+        yield result
+    if len(source.bad_lines) > reported:  # bad lines after the last good chunk
+        bad = bad_line_issues(source.bad_lines[reported:])
+        empty = validate_frame(pd.DataFrame(), source.kind)
+        empty.issues, empty.read = bad, len(bad)
+        yield empty
+
+
+def validate_file(
+    path: Path,
+    kind: str = "shipments",
+    *,
+    mapping: ColumnMapping | None = None,
+    rejects_path: Path | None = None,
+    chunk_rows: int = 200_000,
+    progress: Progress | None = None,
+) -> ValidationReport:
+    """Validate a whole file; rejected and flagged rows go to ``rejects_path`` with reasons."""
+    source = open_records(path, kind, mapping, chunk_rows=chunk_rows)
+    report = ValidationReport(str(path), kind, ignored_columns=source.ignored_columns)
+    if rejects_path is not None:
+        Path(rejects_path).unlink(missing_ok=True)
+        report.rejects_path = str(rejects_path)
+    written = False
+    for result in iter_validated(source, progress=progress):
+        report.add(result)
+        if rejects_path is not None and (not result.issues.empty or not written):
+            write_frame(result.issues, rejects_path, append=written)
+            written = True
+    log.info("validated %s: %s", path, report.as_dict()["counts"])
+    return report
+

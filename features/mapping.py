@@ -1,0 +1,162 @@
+"""Column mapping (CONTRACT.md, "Mapping"): how a national export's columns become contract fields.
+
+A mapping file (YAML) names, per contract field, the source column or a constant value, with
+optional parsing: a date format, a list separator, a unit factor. CSV reading options (delimiter,
+encoding) live in the same file. Fields not named are taken from a column of the same name.
+
+    delimiter: ";"
+    encoding: latin-1
+    fields:
+      bl_number: BL_NO
+      filed_at: {column: FILING_DATE, date_format: "%d/%m/%Y %H:%M"}
+      transshipment_ports: {column: TS_PORTS, separator: "|"}
+      port_of_discharge: {value: VNHPH}
+      gross_weight_kg: {column: WEIGHT_T, factor: 1000}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from risk_engine.columns import Kind, fields_for
+from risk_engine.errors import MappingError
+from risk_engine.parsing import LIST_SEPARATOR
+
+__all__ = ["ColumnRule", "ColumnMapping", "load_mapping"]
+
+
+class ColumnRule(BaseModel):
+    """Where one contract field comes from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str | None = None
+    value: str | None = None
+    date_format: str | None = None
+    separator: str | None = None
+    factor: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ColumnRule:
+        if (self.column is None) == (self.value is None):
+            raise ValueError("give exactly one of 'column' or 'value'")
+        return self
+
+
+class ColumnMapping(BaseModel):
+    """A whole mapping file; the default (no file) maps every field to its own name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    fields: dict[str, ColumnRule] = Field(default_factory=dict)
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"column": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    def source_columns(self, kind: str) -> dict[str, str]:
+        """Contract field -> source column, for fields read from a column."""
+        names = {spec.name for spec in fields_for(kind)}
+        unknown = sorted(set(self.fields) - names)
+        if unknown:
+            raise MappingError(f"mapping names fields that are not in the {kind} contract: {unknown}")
+        out = {name: name for name in names}
+        for name, rule in self.fields.items():
+            if rule.column is not None:
+                out[name] = rule.column
+            else:
+                out.pop(name)
+        return out
+
+    def check_header(self, header: list[str], kind: str) -> list[str]:
+        """Raise when a required field has no column; return the source columns left unused."""
+        sources = self.source_columns(kind)
+        present = set(header)
+        missing: list[str] = []
+        for spec in fields_for(kind):
+            if spec.name in sources and sources[spec.name] not in present:
+                if spec.name in self.fields:
+                    raise MappingError(
+                        f"mapping says {spec.name} comes from column {sources[spec.name]!r}, "
+                        f"which the file does not have (columns: {header[:12]})"
+                    )
+                if spec.required:
+                    missing.append(spec.name)
+        if missing:
+            raise MappingError(
+                f"required contract field(s) {missing} have no column in the file and no mapping "
+                f"(columns: {header[:12]})"
+            )
+        used = {sources[name] for name in sources if sources[name] in present}
+        return [column for column in header if column not in used]
+
+    def apply(self, chunk: pd.DataFrame, kind: str) -> pd.DataFrame:
+        """Contract-named columns of a chunk, parsed as the mapping says; raw text kept."""
+        kinds = {spec.name: spec.kind for spec in fields_for(kind)}
+        sources = self.source_columns(kind)
+        out: dict[str, pd.Series] = {}
+        for name in kinds:
+            rule = self.fields.get(name)
+            if rule is not None and rule.value is not None:
+                out[name] = pd.Series(rule.value, index=chunk.index, dtype="string[pyarrow]")
+                continue
+            source = sources.get(name)
+            if source is None or source not in chunk.columns:
+                continue
+            series = chunk[source]
+            if rule is not None:
+                series = _convert(series, rule, kinds[name])
+            out[name] = series
+        return pd.DataFrame(out, index=chunk.index)
+
+
+def _convert(series: pd.Series, rule: ColumnRule, kind: Kind) -> pd.Series:
+    """Apply date format, separator and factor; a value that does not convert stays as it was,
+    so the validator reports it with its original text."""
+    if rule.date_format and kind is Kind.TIMESTAMP and not pd.api.types.is_datetime64_any_dtype(series):
+        text = series.astype("string[pyarrow]").str.strip()
+        parsed = pd.to_datetime(text, format=rule.date_format, errors="coerce", utc=True)
+        iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        return iso.where(parsed.notna(), text).astype("string[pyarrow]")
+    if rule.separator and kind in (Kind.LOCODE_LIST, Kind.TEXT_LIST):
+        text = series.astype("string[pyarrow]")
+        return text.str.replace(rule.separator, LIST_SEPARATOR, regex=False)
+    if rule.factor is not None:
+        numbers = pd.to_numeric(series, errors="coerce")
+        scaled = (numbers * rule.factor).astype("float64")
+        if pd.api.types.is_numeric_dtype(series.dtype):
+            return scaled
+        text = series.astype("string[pyarrow]")
+        scaled_text = pd.Series(
+            np.char.mod("%.6f", np.nan_to_num(scaled.to_numpy(dtype="float64"))),
+            index=series.index,
+        ).astype("string[pyarrow]")
+        return scaled_text.where(scaled.notna(), text)
+    return series
+
+
+def load_mapping(path: Path | None) -> ColumnMapping:
+    """Read a mapping file; errors name the file and the problem."""
+    if path is None:
+        return ColumnMapping()
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise MappingError(f"cannot read mapping {path}: {error}") from error
+    try:
+        return ColumnMapping.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MappingError(f"mapping {path}: {where}: {first['msg']}") from error

@@ -1,0 +1,454 @@
+"""Parsing and checking of contract values, field by field: a scalar form and a vectorised form.
+
+The scalar form (`parse_scalar`) serves the pydantic models (API, one record at a time); the
+vectorised form (`parse_series`) serves the frame validator (files of millions of rows). They sit
+side by side in this module and share every pattern and table, and a property test proves they
+agree. Each returns the normalised value and the rules the value breaks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from risk_engine import reference
+from risk_engine.columns import DESCRIPTION_MAX, FieldSpec, Kind, Rule
+from risk_engine.reference.checks import (
+    CONTAINER_PATTERN,
+    IMO_PATTERN,
+    LOCODE_PATTERN,
+    imo_is_valid,
+    imo_valid_array,
+    iso6346_is_valid,
+    iso6346_valid_array,
+)
+
+__all__ = [
+    "LIST_SEPARATOR",
+    "TIMESTAMP_PATTERN",
+    "is_missing",
+    "parse_scalar",
+    "parse_series",
+    "MIN_YEAR",
+    "MAX_YEAR",
+    "SeriesIssues",
+]
+
+LIST_SEPARATOR = ";"
+MIN_YEAR = 1990
+MAX_YEAR = 2100
+TIMESTAMP_PATTERN = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+_NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
+_INTEGER_PATTERN = r"[+-]?[0-9]{1,12}"
+_CODE_PATTERN = r"[A-Z0-9/-]{1,35}"
+_HS_PATTERN = r"[0-9]{4,10}"
+_CARRIER_PATTERN = r"[A-Z]{2,4}"
+_SIZE_TYPE_PATTERN = r"[0-9A-Z]{4}"
+_TEXT_MAX = 512
+# Trimmed characters, spelled out so the scalar and vectorised forms trim exactly the same.
+_SPACE = " \t\r\n\x0b\x0c\xa0"
+
+_PATTERNS = {
+    key: re.compile(value)
+    for key, value in {
+        "timestamp": TIMESTAMP_PATTERN,
+        "number": _NUMBER_PATTERN,
+        "integer": _INTEGER_PATTERN,
+        "code": _CODE_PATTERN,
+        "hs": _HS_PATTERN,
+        "carrier": _CARRIER_PATTERN,
+        "size_type": _SIZE_TYPE_PATTERN,
+        "container": CONTAINER_PATTERN,
+        "imo": IMO_PATTERN,
+        "locode": LOCODE_PATTERN,
+    }.items()
+}
+
+SeriesIssues = list[tuple[np.ndarray, Rule]]
+
+
+# ---------------------------------------------------------------- scalar form
+
+
+def is_missing(raw: Any) -> bool:
+    """None, NaN/NaT, pandas NA, or text that is empty after trimming."""
+    if raw is None or raw is pd.NA or raw is pd.NaT:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    if isinstance(raw, str) and not raw.strip(_SPACE):
+        return True
+    if isinstance(raw, list | tuple) and not raw:
+        return True
+    return False
+
+
+def _as_text(raw: Any) -> str:
+    if isinstance(raw, bool):
+        return str(raw)
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw).strip(_SPACE)
+
+
+def _as_code(raw: Any) -> str:
+    """Upper-cased code; non-ASCII text is left as is so that it fails every code pattern."""
+    text = _as_text(raw)
+    return text.upper() if text.isascii() else text
+
+
+def _scalar_number(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float | np.integer | np.floating):
+        value = float(raw)
+    else:
+        text = str(raw).strip(_SPACE)
+        if not _PATTERNS["number"].fullmatch(text):
+            return None
+        value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _scalar_integer(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | np.integer):
+        return int(raw)
+    if isinstance(raw, float | np.floating):
+        return int(raw) if math.isfinite(raw) and float(raw).is_integer() else None
+    text = str(raw).strip(_SPACE)
+    return int(text) if _PATTERNS["integer"].fullmatch(text) else None
+
+
+def _scalar_timestamp(raw: Any) -> datetime | None:
+    if isinstance(raw, pd.Timestamp):
+        raw = raw.to_pydatetime()
+    if isinstance(raw, datetime):
+        value = raw
+    else:
+        text = str(raw).strip(_SPACE)
+        if not _PATTERNS["timestamp"].fullmatch(text):
+            return None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+def _scalar_locode(raw: Any) -> tuple[str | None, list[Rule]]:
+    code = _as_code(raw).replace(" ", "")
+    if not _PATTERNS["locode"].fullmatch(code):
+        return None, [Rule.MALFORMED]
+    if code not in reference.known_port_codes():
+        return code, [Rule.UNKNOWN_PORT]
+    return code, []
+
+
+def _scalar_list(raw: Any) -> list[str]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(LIST_SEPARATOR)
+    return [str(item).strip(_SPACE) for item in items if not is_missing(item)]
+
+
+def parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
+    """Normalised value of one field and the rules it breaks.
+
+    A value that cannot be read comes back as None with its rule; a value that reads but looks
+    wrong comes back normalised with a flag rule (check digit, unknown port, truncation).
+    """
+    if is_missing(raw):
+        return spec.default, [Rule.REQUIRED] if spec.required else []
+    kind = spec.kind
+    if kind in (Kind.TEXT, Kind.DESCRIPTION):
+        text = _as_text(raw)
+        if len(text) > _TEXT_MAX:
+            if kind is Kind.DESCRIPTION:
+                return text[:DESCRIPTION_MAX], [Rule.TRUNCATED]
+            return None, [Rule.TOO_LONG]
+        return text, []
+    if kind in (Kind.CODE, Kind.CARRIER, Kind.SIZE_TYPE):
+        text = _as_code(raw)
+        pattern = {Kind.CODE: "code", Kind.CARRIER: "carrier", Kind.SIZE_TYPE: "size_type"}[kind]
+        return (text, []) if _PATTERNS[pattern].fullmatch(text) else (None, [Rule.MALFORMED])
+    if kind is Kind.CONTAINER:
+        text = _as_code(raw).replace(" ", "").replace("-", "")
+        if not _PATTERNS["container"].fullmatch(text):
+            return None, [Rule.MALFORMED]
+        return text, [] if iso6346_is_valid(text) else [Rule.CHECK_DIGIT]
+    if kind is Kind.IMO:
+        text = _as_code(raw).replace(" ", "")
+        text = text[3:] if text.startswith("IMO") else text
+        if not _PATTERNS["imo"].fullmatch(text):
+            return None, [Rule.MALFORMED]
+        return text, [] if imo_is_valid(text) else [Rule.CHECK_DIGIT]
+    if kind is Kind.LOCODE:
+        return _scalar_locode(raw)
+    if kind is Kind.LOCODE_LIST:
+        codes: list[str] = []
+        rules: list[Rule] = []
+        for item in _scalar_list(raw):
+            code, item_rules = _scalar_locode(item)
+            if code is not None:
+                codes.append(code)
+            rules.extend(rule for rule in item_rules if rule not in rules)
+        return (codes or None), rules
+    if kind is Kind.TEXT_LIST:
+        return (_scalar_list(raw) or None), []
+    if kind is Kind.COUNTRY:
+        text = _as_code(raw)
+        return (text, []) if reference.is_country(text) else (None, [Rule.UNKNOWN_COUNTRY])
+    if kind is Kind.CURRENCY:
+        text = _as_code(raw)
+        return (text, []) if reference.is_currency(text) else (None, [Rule.UNKNOWN_CURRENCY])
+    if kind is Kind.HS:
+        text = _as_text(raw).replace(".", "").replace(" ", "")
+        if not _PATTERNS["hs"].fullmatch(text):
+            return None, [Rule.MALFORMED]
+        return (text, []) if 1 <= int(text[:2]) <= 97 else (None, [Rule.OUT_OF_RANGE])
+    if kind is Kind.TIMESTAMP:
+        stamp = _scalar_timestamp(raw)
+        if stamp is None:
+            return None, [Rule.MALFORMED]
+        return (stamp, []) if MIN_YEAR <= stamp.year <= MAX_YEAR else (None, [Rule.OUT_OF_RANGE])
+    if kind in (Kind.INT_MIN0, Kind.INT_MIN1):
+        integer = _scalar_integer(raw)
+        if integer is None:
+            return None, [Rule.MALFORMED]
+        low = 0 if kind is Kind.INT_MIN0 else 1
+        return (integer, []) if integer >= low else (None, [Rule.OUT_OF_RANGE])
+    if kind in (Kind.POSITIVE, Kind.NON_NEGATIVE, Kind.PROBABILITY):
+        number = _scalar_number(raw)
+        if number is None:
+            return None, [Rule.MALFORMED]
+        return (number, []) if _in_range(kind, np.array([number]))[0] else (None, [Rule.OUT_OF_RANGE])
+    if kind is Kind.ENUM:
+        text = _as_code(raw)
+        return (text, []) if text in spec.choices else (None, [Rule.NOT_A_CHOICE])
+    raise AssertionError(f"unhandled kind {kind}")
+
+
+def _in_range(kind: Kind, values: np.ndarray) -> np.ndarray:
+    if kind is Kind.POSITIVE:
+        return np.asarray(values > 0)
+    if kind is Kind.NON_NEGATIVE:
+        return np.asarray(values >= 0)
+    return np.asarray((values > 0) & (values <= 1))
+
+
+# ---------------------------------------------------------------- vectorised form
+
+
+def _text_series(series: pd.Series) -> pd.Series:
+    """Any column as trimmed pyarrow-backed strings; integral floats lose their '.0'."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        values = series.astype(object).map(
+            lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else _as_text(v)
+        )
+        return values.astype("string[pyarrow]")
+    if not isinstance(series.dtype, pd.StringDtype):
+        series = series.astype("string[pyarrow]")
+    return series.str.strip(_SPACE)
+
+
+def _upper_ascii(text: pd.Series) -> pd.Series:
+    """Vectorised `_as_code`: upper-case ASCII values, leave the others as they are."""
+    ascii_mask = text.str.fullmatch(r"[\x00-\x7f]*").fillna(False).astype(bool)
+    return text.str.upper().where(ascii_mask, text)
+
+
+def _missing_mask(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+        text = _text_series(series)
+        return np.asarray(text.isna() | (text == ""), dtype=bool)
+    return np.asarray(series.isna(), dtype=bool)
+
+
+def _match(text: pd.Series, key: str) -> np.ndarray:
+    return np.asarray(text.str.fullmatch(_PATTERNS[key].pattern).fillna(False), dtype=bool)
+
+
+def _locode_items(text: pd.Series) -> pd.Series:
+    return _upper_ascii(text).str.replace(" ", "", regex=False)
+
+
+def parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesIssues]:
+    """Vectorised `parse_scalar`: normalised column and (row mask, rule) pairs."""
+    missing = _missing_mask(series)
+    present = ~missing
+    issues: SeriesIssues = []
+    if spec.required and missing.any():
+        issues.append((missing, Rule.REQUIRED))
+    kind = spec.kind
+
+    def fail(mask: np.ndarray, rule: Rule) -> None:
+        if mask.any():
+            issues.append((mask, rule))
+
+    if kind is Kind.TIMESTAMP:
+        value = _timestamp_series(series, present, fail)
+    elif kind in (Kind.POSITIVE, Kind.NON_NEGATIVE, Kind.PROBABILITY, Kind.INT_MIN0, Kind.INT_MIN1):
+        value = _number_series(kind, series, present, fail)
+    elif kind is Kind.LOCODE_LIST:
+        value = _locode_list_series(series, present, fail)
+    else:
+        value = _text_kind_series(spec, series, present, fail)
+    if spec.default is not None:
+        value = value.fillna(spec.default)
+    return value, issues
+
+
+def _text_kind_series(spec: FieldSpec, series: pd.Series, present: np.ndarray, fail: Any) -> pd.Series:
+    kind = spec.kind
+    text = _text_series(series).where(present)
+    if kind in (Kind.TEXT, Kind.DESCRIPTION):
+        too_long = present & np.asarray(text.str.len().fillna(0) > _TEXT_MAX, dtype=bool)
+        if kind is Kind.DESCRIPTION:
+            fail(too_long, Rule.TRUNCATED)
+            return text.str.slice(0, DESCRIPTION_MAX)
+        fail(too_long, Rule.TOO_LONG)
+        return text.where(~too_long)
+    if kind is Kind.TEXT_LIST:
+        items = text.str.split(LIST_SEPARATOR)
+        joined = items.map(
+            lambda parts: LIST_SEPARATOR.join(p.strip(_SPACE) for p in parts if p.strip(_SPACE))
+            if isinstance(parts, list | np.ndarray)
+            else None
+        )
+        return joined.replace("", None).astype("string[pyarrow]")
+    if kind in (Kind.CODE, Kind.CARRIER, Kind.SIZE_TYPE, Kind.ENUM, Kind.COUNTRY, Kind.CURRENCY):
+        text = _upper_ascii(text)
+    if kind is Kind.CONTAINER:
+        text = _upper_ascii(text).str.replace(" ", "", regex=False).str.replace("-", "", regex=False)
+    if kind is Kind.IMO:
+        text = _upper_ascii(text).str.replace(" ", "", regex=False).str.replace(r"^IMO", "", regex=True)
+    if kind is Kind.LOCODE:
+        text = _locode_items(text)
+    if kind is Kind.HS:
+        text = text.str.replace(".", "", regex=False).str.replace(" ", "", regex=False)
+    pattern = {
+        Kind.CODE: "code",
+        Kind.CARRIER: "carrier",
+        Kind.SIZE_TYPE: "size_type",
+        Kind.CONTAINER: "container",
+        Kind.IMO: "imo",
+        Kind.LOCODE: "locode",
+        Kind.HS: "hs",
+    }.get(kind)
+    if pattern is not None:
+        bad = present & ~_match(text, pattern)
+        fail(bad, Rule.MALFORMED)
+        good = present & ~bad
+        if kind is Kind.CONTAINER and good.any():
+            valid = np.ones(len(text), dtype=bool)
+            valid[good] = iso6346_valid_array(text[good].to_numpy(dtype=object).astype("S11"))
+            fail(good & ~valid, Rule.CHECK_DIGIT)
+        elif kind is Kind.IMO and good.any():
+            valid = np.ones(len(text), dtype=bool)
+            valid[good] = imo_valid_array(text[good].to_numpy(dtype=object).astype("S7"))
+            fail(good & ~valid, Rule.CHECK_DIGIT)
+        elif kind is Kind.LOCODE:
+            unknown = good & ~np.asarray(text.isin(reference.known_port_codes()), dtype=bool)
+            fail(unknown, Rule.UNKNOWN_PORT)
+        elif kind is Kind.HS and good.any():
+            chapter = pd.to_numeric(text.str.slice(0, 2), errors="coerce")
+            out = good & ~np.asarray(((chapter >= 1) & (chapter <= 97)).fillna(False), dtype=bool)
+            fail(out, Rule.OUT_OF_RANGE)
+            bad = bad | out
+        return text.where(~bad)
+    if kind is Kind.COUNTRY:
+        bad = present & ~np.asarray(text.isin(reference.country_codes()), dtype=bool)
+        fail(bad, Rule.UNKNOWN_COUNTRY)
+        return text.where(~bad)
+    if kind is Kind.CURRENCY:
+        bad = present & ~np.asarray(text.isin(reference.currency_codes()), dtype=bool)
+        fail(bad, Rule.UNKNOWN_CURRENCY)
+        return text.where(~bad)
+    if kind is Kind.ENUM:
+        bad = present & ~np.asarray(text.isin(spec.choices), dtype=bool)
+        fail(bad, Rule.NOT_A_CHOICE)
+        return text.where(~bad)
+    raise AssertionError(f"unhandled kind {kind}")
+
+
+def _timestamp_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series):
+        parsed = pd.to_datetime(series, utc=True)
+        bad = np.zeros(len(series), dtype=bool)
+    else:
+        text = _text_series(series).where(present)
+        well_formed = present & _match(text, "timestamp")
+        parsed = pd.to_datetime(
+            text.where(well_formed), format="ISO8601", utc=True, errors="coerce"
+        )
+        bad = present & np.asarray(parsed.isna(), dtype=bool)
+        fail(bad, Rule.MALFORMED)
+    parsed = parsed.astype("datetime64[us, UTC]")
+    years = parsed.dt.year
+    out = present & ~bad & np.asarray(((years < MIN_YEAR) | (years > MAX_YEAR)).fillna(False))
+    fail(out, Rule.OUT_OF_RANGE)
+    return parsed.where(~out)
+
+
+def _number_series(kind: Kind, series: pd.Series, present: np.ndarray, fail: Any) -> pd.Series:
+    integer = kind in (Kind.INT_MIN0, Kind.INT_MIN1)
+    if pd.api.types.is_bool_dtype(series.dtype):
+        numbers = pd.Series(np.nan, index=series.index)
+    elif pd.api.types.is_numeric_dtype(series.dtype):
+        numbers = pd.to_numeric(series, errors="coerce").astype("float64")
+    else:
+        text = _text_series(series).where(present)
+        ok = _match(text, "integer" if integer else "number")
+        numbers = pd.to_numeric(text.where(ok), errors="coerce").astype("float64")
+    values = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    readable = np.isfinite(values)
+    if integer:
+        readable &= np.floor(values) == values
+    bad = present & ~readable
+    fail(bad, Rule.MALFORMED)
+    if integer:
+        low = 0 if kind is Kind.INT_MIN0 else 1
+        in_range = values >= low
+    else:
+        with np.errstate(invalid="ignore"):
+            in_range = _in_range(kind, values)
+    out = present & ~bad & ~in_range
+    fail(out, Rule.OUT_OF_RANGE)
+    keep = present & ~bad & ~out
+    result = pd.Series(np.where(keep, values, np.nan), index=series.index)
+    return result.astype("Int64") if integer else result
+
+
+def _locode_list_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.Series:
+    if series.dtype == object and any(isinstance(v, list | tuple) for v in series.head(50)):
+        series = series.map(
+            lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list | tuple) else v
+        )
+    text = _text_series(series).where(present)
+    items = text.str.split(LIST_SEPARATOR).explode()
+    items = _locode_items(items.astype("string[pyarrow]").str.strip(_SPACE))
+    items = items[items.notna() & (items != "")]
+    positions = np.asarray(items.index)
+    well = _match(items, "locode")
+    known = np.asarray(items.isin(reference.known_port_codes()), dtype=bool)
+    malformed_rows = np.zeros(len(series), dtype=bool)
+    unknown_rows = np.zeros(len(series), dtype=bool)
+    index_pos = pd.Index(series.index).get_indexer(positions)
+    malformed_rows[index_pos[~well]] = True
+    unknown_rows[index_pos[well & ~known]] = True
+    fail(malformed_rows, Rule.MALFORMED)
+    fail(unknown_rows, Rule.UNKNOWN_PORT)
+    kept = items[well]
+    joined = kept.groupby(level=0, sort=False).agg(LIST_SEPARATOR.join)
+    result = pd.Series(pd.NA, index=series.index, dtype="string[pyarrow]")
+    result.loc[joined.index] = joined.astype("string[pyarrow]")
+    return result

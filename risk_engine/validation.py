@@ -1,0 +1,230 @@
+"""Vectorised validation of a frame of contract records (files of millions of rows).
+
+Same rules as the pydantic models in `risk_engine.contract`: the per-field parsing lives in
+`risk_engine.parsing` and the cross-field rules below mirror `contract.cross_field_rules` (a
+property test proves the two paths agree). No row is lost: each one is accepted (possibly with
+flags) or rejected with its reasons, and the counts add up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from risk_engine.columns import (
+    OUTCOME_KEY,
+    SHIPMENT_KEY,
+    FieldSpec,
+    Rule,
+    Severity,
+    fields_for,
+    severity_of,
+)
+from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG
+
+__all__ = ["ISSUE_COLUMNS", "KeyRegistry", "ValidationResult", "validate_frame", "DQ_FLAGS"]
+
+ISSUE_COLUMNS = ["row", "bl_number", "container_number", "field", "value", "rule", "severity"]
+DQ_FLAGS = "dq_flags"
+
+
+class KeyRegistry:
+    """Hashes of record keys already accepted, so duplicates are caught across chunks.
+
+    Eight bytes per accepted row: the only state that grows with a file.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+
+    def claim(self, hashes: np.ndarray) -> np.ndarray:
+        """Mark hashes as seen; True where a hash was already claimed (a duplicate)."""
+        duplicate = np.zeros(len(hashes), dtype=bool)
+        seen = self._seen
+        for i, value in enumerate(hashes.tolist()):
+            if value in seen:
+                duplicate[i] = True
+            else:
+                seen.add(value)
+        return duplicate
+
+
+@dataclass
+class ValidationResult:
+    """Accepted rows (normalised, with a `dq_flags` column) and every issue found."""
+
+    accepted: pd.DataFrame
+    issues: pd.DataFrame
+    read: int
+    rejected_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        flagged = int((self.accepted[DQ_FLAGS].notna()).sum()) if len(self.accepted) else 0
+        accepted = len(self.accepted)
+        return {
+            "read": self.read,
+            "accepted": accepted - flagged,
+            "flagged": flagged,
+            "rejected": self.read - accepted,
+        }
+
+
+@dataclass
+class _Found:
+    """Issues collected while validating one frame."""
+
+    n: int
+    entries: list[tuple[np.ndarray, str, Rule, Severity]] = field(default_factory=list)
+    rejected: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rejected = np.zeros(self.n, dtype=bool)
+
+    def add(self, mask: np.ndarray, field_name: str, rule: Rule, severity: Severity) -> None:
+        if not mask.any():
+            return
+        self.entries.append((mask, field_name, rule, severity))
+        if severity is Severity.REJECT:
+            self.rejected |= mask
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    kind: str = "shipments",
+    *,
+    first_row: int = 1,
+    keys: KeyRegistry | None = None,
+) -> ValidationResult:
+    """Validate contract records; rows are numbered from `first_row` (1 = first data row)."""
+    from risk_engine.parsing import parse_series
+
+    specs = fields_for(kind)
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    rows = np.arange(first_row, first_row + n, dtype=np.int64)
+    found = _Found(n)
+    values: dict[str, pd.Series] = {}
+    for spec in specs:
+        column = frame[spec.name] if spec.name in frame.columns else _empty(n)
+        value, spec_issues = parse_series(spec, column)
+        values[spec.name] = value
+        for mask, rule in spec_issues:
+            found.add(mask, spec.name, rule, severity_of(rule, required=spec.required))
+    clean = pd.DataFrame(values)
+    _cross_field(kind, clean, found)
+    _duplicates(kind, clean, found, keys)
+    issues = _issue_frame(frame, clean, found, rows)
+    accepted = clean.loc[~found.rejected].copy()
+    accepted.index = pd.Index(rows[~found.rejected], name="row")
+    accepted[DQ_FLAGS] = _flag_tags(issues, accepted.index)
+    return ValidationResult(accepted, issues, n, rows[found.rejected])
+
+
+def _empty(n: int) -> pd.Series:
+    return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="string[pyarrow]")
+
+
+def _mask(condition: Any) -> np.ndarray:
+    return np.asarray(pd.Series(condition).fillna(False), dtype=bool)
+
+
+def _cross_field(kind: str, clean: pd.DataFrame, found: _Found) -> None:
+    """Vectorised `contract.cross_field_rules`, on rows without a field-level reject."""
+    ok = ~found.rejected
+    reject, flag = Severity.REJECT, Severity.FLAG
+    if kind == "shipments":
+        house = _mask(clean["bl_type"] == "HOUSE") & _mask(clean["master_bl_number"].isna())
+        found.add(ok & house, "master_bl_number", Rule.MASTER_BL_REQUIRED, reject)
+        same = _mask(clean["port_of_discharge"] == clean["port_of_loading"])
+        found.add(ok & same, "port_of_discharge", Rule.SAME_PORTS, reject)
+        found.add(ok & _mask(clean["eta"] <= clean["etd"]), "eta", Rule.ETA_NOT_AFTER_ETD, reject)
+        no_currency = _mask(clean["declared_value"].notna()) & _mask(clean["currency"].isna())
+        found.add(ok & no_currency, "currency", Rule.CURRENCY_REQUIRED, reject)
+        late = _mask(clean["booking_created_at"] > clean["filed_at"])
+        found.add(ok & late, "booking_created_at", Rule.BOOKING_AFTER_FILING, flag)
+        length_code = clean["container_size_type"].str.slice(0, 1).astype(object)
+        limit = length_code.map(MAX_GROSS_KG).astype("float64").fillna(DEFAULT_MAX_GROSS_KG)
+        heavy = _mask(clean["gross_weight_kg"] > limit)
+        found.add(ok & heavy, "gross_weight_kg", Rule.OVERWEIGHT, flag)
+    else:
+        no_category = _mask(clean["result"] == "SEIZURE") & _mask(clean["seizure_category"].isna())
+        found.add(ok & no_category, "seizure_category", Rule.CATEGORY_REQUIRED, reject)
+        early = _mask(clean["recorded_at"] < clean["inspected_at"])
+        found.add(ok & early, "recorded_at", Rule.RECORDED_BEFORE_INSPECTED, reject)
+
+
+def _duplicates(kind: str, clean: pd.DataFrame, found: _Found, keys: KeyRegistry | None) -> None:
+    """Keep the first row of each key; report later ones as rejected duplicates."""
+    key = list(SHIPMENT_KEY if kind == "shipments" else OUTCOME_KEY)
+    ok = ~found.rejected
+    if not ok.any():
+        return
+    hashes = pd.util.hash_pandas_object(clean.loc[ok, key], index=False).to_numpy()
+    registry = keys if keys is not None else KeyRegistry()
+    duplicate = np.zeros(len(clean), dtype=bool)
+    duplicate[np.flatnonzero(ok)] = registry.claim(hashes)
+    found.add(duplicate, key[1], Rule.DUPLICATE_KEY, Severity.REJECT)
+
+
+def _issue_frame(
+    frame: pd.DataFrame, clean: pd.DataFrame, found: _Found, rows: np.ndarray
+) -> pd.DataFrame:
+    if not found.entries:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_COLUMNS}).astype(
+            {"row": "int64"}
+        )
+    parts = []
+    for mask, field_name, rule, severity in found.entries:
+        idx = np.flatnonzero(mask)
+        raw = frame[field_name].iloc[idx] if field_name in frame.columns else _empty(len(idx))
+        part = pd.DataFrame(
+            {
+                "row": rows[idx],
+                "bl_number": _key_text(frame, clean, "bl_number", idx),
+                "container_number": _key_text(frame, clean, "container_number", idx),
+                "field": field_name,
+                "value": [_raw_text(v) for v in raw.tolist()],
+                "rule": rule.value,
+                "severity": severity.value,
+            }
+        )
+        parts.append(part)
+    issues = pd.concat(parts, ignore_index=True)
+    return issues.sort_values(["row", "field", "rule"], kind="stable").reset_index(drop=True)
+
+
+def _raw_text(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _key_text(frame: pd.DataFrame, clean: pd.DataFrame, name: str, idx: np.ndarray) -> list[str]:
+    """Normalised key where it parsed, else the raw text, so a reject can still be found."""
+    if name not in clean.columns:
+        return [""] * len(idx)
+    normalised = clean[name].iloc[idx].tolist()
+    raw = frame[name].iloc[idx].tolist() if name in frame.columns else [None] * len(idx)
+    return [_raw_text(n) or _raw_text(r) for n, r in zip(normalised, raw, strict=True)]
+
+
+def _flag_tags(issues: pd.DataFrame, accepted_rows: pd.Index) -> pd.Series:
+    """`field:rule;...` per accepted row with flags, missing (NA) for clean rows."""
+    result = pd.Series(pd.NA, index=accepted_rows, dtype="string[pyarrow]")
+    if issues.empty:
+        return result
+    flags = issues[(issues["severity"] == Severity.FLAG.value) & issues["row"].isin(accepted_rows)]
+    if flags.empty:
+        return result
+    tags = (flags["field"] + ":" + flags["rule"]).groupby(flags["row"], sort=False).agg(";".join)
+    result.loc[tags.index] = tags.astype("string[pyarrow]")
+    return result
+
+
+def specs_by_name(kind: str) -> dict[str, FieldSpec]:
+    """Field specs of a record kind, by column name."""
+    return {spec.name: spec for spec in fields_for(kind)}
