@@ -163,9 +163,15 @@ def _scalar_list(raw: Any) -> list[str]:
 def parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
     """Normalised value of one field and the rules it breaks.
 
-    A value that cannot be read comes back as None with its rule; a value that reads but looks
-    wrong comes back normalised with a flag rule (check digit, unknown port, truncation).
+    A value that cannot be read comes back as None (or the field's default) with its rule; a value
+    that reads but looks wrong comes back normalised with a flag rule (check digit, unknown port,
+    truncation).
     """
+    value, rules = _parse_scalar(spec, raw)
+    return (spec.default if value is None else value), rules
+
+
+def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
     if is_missing(raw):
         return spec.default, [Rule.REQUIRED] if spec.required else []
     kind = spec.kind

@@ -98,8 +98,12 @@ def validate_frame(
     *,
     first_row: int = 1,
     keys: KeyRegistry | None = None,
+    dedupe: bool = True,
 ) -> ValidationResult:
-    """Validate contract records; rows are numbered from `first_row` (1 = first data row)."""
+    """Validate contract records; rows are numbered from `first_row` (1 = first data row).
+
+    With ``dedupe=False`` repeated keys are not rejected (for callers that judge rows one by one).
+    """
     from risk_engine.parsing import parse_series
 
     specs = fields_for(kind)
@@ -116,7 +120,8 @@ def validate_frame(
             found.add(mask, spec.name, rule, severity_of(rule, required=spec.required))
     clean = pd.DataFrame(values)
     _cross_field(kind, clean, found)
-    _duplicates(kind, clean, found, keys)
+    if dedupe:
+        _duplicates(kind, clean, found, keys)
     issues = _issue_frame(frame, clean, found, rows)
     accepted = clean.loc[~found.rejected].copy()
     accepted.index = pd.Index(rows[~found.rejected], name="row")

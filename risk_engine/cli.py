@@ -1,0 +1,204 @@
+"""The ``risk-engine`` command: parses options and calls one function per command.
+
+It sits above every layer and imports each command's implementation lazily, so ``--help`` stays
+fast. Errors become exit codes here and only here (`risk_engine.errors.exit_code_for`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="risk-engine",
+    help="Risk screening of maritime containers for customs targeting centres.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class RecordKind(StrEnum):
+    shipments = "shipments"
+    outcomes = "outcomes"
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class FileFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+def _fail(error: BaseException) -> None:
+    from risk_engine.errors import RiskEngineError, exit_code_for
+
+    if not isinstance(error, RiskEngineError):
+        raise error
+    typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(exit_code_for(error))
+
+
+@contextmanager
+def _errors_to_exit_codes() -> Iterator[None]:
+    from risk_engine.errors import RiskEngineError
+
+    try:
+        yield
+    except RiskEngineError as error:
+        _fail(error)
+
+
+@contextmanager
+def _progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; advance it by calling the yielded function with a row count."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    columns = [
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    _setup_logging(verbose)
+
+
+@app.command()
+def schema(
+    kind: Annotated[RecordKind, typer.Argument(help="shipments or outcomes")],
+) -> None:
+    """Print the JSON Schema of a contract record."""
+    from risk_engine.contract import InspectionOutcome, ShipmentLine
+
+    model = ShipmentLine if kind is RecordKind.shipments else InspectionOutcome
+    typer.echo(json.dumps(model.model_json_schema(), indent=2))
+
+
+@app.command()
+def validate(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, CSV.GZ or Parquet.")],
+    kind: Annotated[RecordKind, typer.Option(help="Record kind.")] = RecordKind.shipments,
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Write rejected and flagged rows with reasons here (CSV).")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
+) -> None:
+    """Validate a file against the data contract and report what was accepted, flagged, rejected.
+
+    Exit 0 when the file was read (even with rejects), 2 when it could not be read at all.
+    """
+    from features.ingest import validate_file
+    from features.mapping import load_mapping
+    from risk_engine.settings import load_settings
+
+    settings = load_settings()
+    with _errors_to_exit_codes():
+        column_mapping = load_mapping(mapping)
+        with _progress(f"validating {input_path.name}", None) as advance:
+            report = validate_file(
+                input_path,
+                kind.value,
+                mapping=column_mapping,
+                rejects_path=rejects,
+                chunk_rows=settings.chunk_rows,
+                progress=advance,
+            )
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    _print_report(report.as_dict())
+
+
+def _print_report(data: dict[str, Any]) -> None:
+    counts = data["counts"]
+    typer.echo(f"{data['path']} ({data['kind']})")
+    for name in ("read", "accepted", "flagged", "rejected"):
+        typer.echo(f"  {name:<9}{counts[name]:>12,}")
+    if data["top_reasons"]:
+        typer.echo("most common reasons:")
+        for reason in data["top_reasons"]:
+            typer.echo(
+                f"  {reason['rows']:>10,}  {reason['severity']:<6} {reason['field']}: {reason['rule']}"
+            )
+    if data["ignored_columns"]:
+        typer.echo(f"columns not in the contract (ignored): {', '.join(data['ignored_columns'])}")
+    if data["rejects_path"]:
+        typer.echo(f"rejected and flagged rows: {data['rejects_path']}")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2024-01-01",
+    days: Annotated[int, typer.Option(min=1)] = 365,
+    arrivals_per_day: Annotated[int, typer.Option(min=10)] = 3000,
+    phases: Annotated[int, typer.Option(min=1)] = 4,
+    seed: Annotated[int, typer.Option()] = 7,
+    output: Annotated[FileFormat, typer.Option("--format")] = FileFormat.parquet,
+) -> None:
+    """Simulate a port world: shipments, past inspections with delayed labels, and the truth."""
+    from training.simulation import SimulationConfig, simulate as run_simulation, write_world
+
+    config = SimulationConfig(
+        start=date.fromisoformat(start),
+        days=days,
+        arrivals_per_day=arrivals_per_day,
+        phases=phases,
+        seed=seed,
+    )
+    with _errors_to_exit_codes(), _progress("simulating", 100) as advance:
+        state = {"done": 0}
+
+        def on_progress(_: str, fraction: float) -> None:
+            step = int(fraction * 100) - state["done"]
+            if step > 0:
+                advance(step)
+                state["done"] += step
+
+        world = run_simulation(config, progress=on_progress)
+        paths = write_world(world, out, fmt=output.value)
+    counts = world.meta.get("counts", {})
+    typer.echo(f"simulated world written to {out}")
+    for name, path in paths.items():
+        typer.echo(f"  {name:<10}{path}")
+    if counts:
+        typer.echo("  " + ", ".join(f"{k}={v:,}" for k, v in counts.items() if isinstance(v, int)))
+
+
+def main() -> None:
+    """Entry point for ``python -m risk_engine``."""
+    app()

@@ -1,0 +1,156 @@
+"""The pydantic models and the vectorised frame validator give the same verdict on any row.
+
+Rows start valid (from the package factories) and get broken by hypothesis, field by field, with
+values drawn both from a list of realistic mistakes and from arbitrary text.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from risk_engine.columns import OUTCOME_FIELDS, SHIPMENT_FIELDS
+from risk_engine.contract import check_record
+from risk_engine.factories import valid_outcome_row, valid_shipment_row
+from risk_engine.validation import validate_frame
+
+MISTAKES = [
+    "",
+    "   ",
+    "0",
+    "-1",
+    "1e400",
+    "nan",
+    "3.5",
+    "12",
+    "CSQU3054383",
+    "CSQU3054384",
+    "csqu 305438-3",
+    "CSQU305438",
+    "9074729",
+    "IMO 9074729",
+    "9074728",
+    "VNHPH",
+    "vn hph",
+    "XXZZZ",
+    "VN1PH",
+    "MYPKG;SGSIN",
+    "MYPKG;XX",
+    "VN",
+    "vn",
+    "ZZ",
+    "USD",
+    "XXX",
+    "0801.32",
+    "08A1",
+    "9901",
+    "2025-02-30",
+    "2025-03-01T08:00:00Z",
+    "2025-03-01 08:00",
+    "2025-03-01T08:00:00+07:00",
+    "1899-01-01",
+    "01/03/2025",
+    "HOUSE",
+    "house",
+    "SEIZURE",
+    "FULL",
+    "PREPAID",
+    "=HYPERLINK(\"x\")",
+    "Công ty TNHH",
+    "ı",
+    "ß",
+    "x" * 600,
+    "22G1",
+    "L5R1",
+    "35000",
+]
+
+value_strategy = st.one_of(
+    st.sampled_from(MISTAKES),
+    st.text(max_size=20),
+    st.text(alphabet="0123456789.-+eE :TZ/", max_size=26),
+)
+
+
+def _plain(value: Any) -> Any:
+    """Comparable form of a parsed value from either path."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list):
+        return ";".join(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, pd.Timestamp | datetime):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return float(value)
+    return str(value)
+
+
+def _scalar_verdict(row: dict[str, str], kind: str) -> tuple[Any, Any]:
+    check = check_record(row, kind)
+    issues = sorted({(i.field, i.rule.value, i.severity.value) for i in check.issues})
+    values = check.record.model_dump() if check.record is not None else None
+    return (check.rejected, issues), values
+
+
+def _check(rows: list[dict[str, str]], kind: str) -> None:
+    """Validate all rows as one frame, then compare each row with its pydantic verdict."""
+    result = validate_frame(pd.DataFrame(rows).astype("string[pyarrow]"), kind, dedupe=False)
+    accepted = result.accepted
+    for number, row in enumerate(rows, start=1):
+        scalar, dumped = _scalar_verdict(row, kind)
+        mine = result.issues[result.issues["row"] == number]
+        frame = (
+            number not in accepted.index,
+            sorted(set(zip(mine["field"], mine["rule"], mine["severity"], strict=True))),
+        )
+        assert scalar == frame, f"pydantic {scalar} vs frame {frame} on {row}"
+        if dumped is not None:
+            differing = [
+                (name, _plain(value), _plain(accepted.at[number, name]))
+                for name, value in dumped.items()
+                if _plain(value) != _plain(accepted.at[number, name])
+            ]
+            assert not differing, f"parsed values differ: {differing}"
+
+
+def _rows(kind: str) -> st.SearchStrategy[list[dict[str, str]]]:
+    fields = [s.name for s in (SHIPMENT_FIELDS if kind == "shipments" else OUTCOME_FIELDS)]
+    factory = valid_shipment_row if kind == "shipments" else valid_outcome_row
+    bases = [factory(seed) for seed in range(30)]
+    change = st.tuples(st.sampled_from(fields), value_strategy)
+    row = st.builds(
+        lambda base, changes: {**base, **dict(changes)},
+        st.sampled_from(bases),
+        st.lists(change, max_size=4),
+    )
+    return st.lists(row, min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_rows("shipments"))
+def test_pydantic_and_frame_validator_agree_on_shipment_lines(rows: list[dict[str, str]]) -> None:
+    _check(rows, "shipments")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_rows("outcomes"))
+def test_pydantic_and_frame_validator_agree_on_outcomes(rows: list[dict[str, str]]) -> None:
+    _check(rows, "outcomes")
+
+
+def test_factory_rows_are_valid_through_both_paths() -> None:
+    rows = [valid_shipment_row(seed) for seed in range(5)]
+    assert all(not check_record(row).issues for row in rows)
+    assert all(not check_record(valid_outcome_row(s), "outcomes").issues for s in range(5))
+    _check(rows, "shipments")
