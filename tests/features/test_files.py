@@ -1,0 +1,187 @@
+"""Reading files: formats, mapping, and one clear error before any row for unreadable files."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.files import csv_safe, open_records, write_frame
+from features.ingest import validate_file
+from features.mapping import ColumnMapping, load_mapping
+from risk_engine.errors import InputUnreadable, MappingError
+from risk_engine.factories import shipment_frame
+
+
+def _csv(tmp_path: Path, frame: pd.DataFrame, name: str = "s.csv", **kwargs: object) -> Path:
+    path = tmp_path / name
+    frame.to_csv(path, index=False, **kwargs)
+    return path
+
+
+def test_csv_gzip_and_parquet_give_the_same_counts(tmp_path: Path) -> None:
+    frame = shipment_frame(300, seed=5)
+    frame.loc[10, "gross_weight_kg"] = "0"
+    plain = _csv(tmp_path, frame)
+    gz = _csv(tmp_path, frame, "s.csv.gz", compression="gzip")
+    parquet = tmp_path / "s.parquet"
+    frame.to_parquet(parquet, index=False)
+    counts = [validate_file(p, chunk_rows=1000).as_dict()["counts"] for p in (plain, gz, parquet)]
+    assert counts[0] == counts[1] == counts[2]
+    assert counts[0] == {"read": 300, "accepted": 299, "flagged": 0, "rejected": 1}
+
+
+def test_chunked_reading_numbers_rows_and_catches_duplicates_across_chunks(tmp_path: Path) -> None:
+    frame = shipment_frame(2500, seed=6)
+    frame.loc[2400] = frame.loc[5]
+    path = _csv(tmp_path, frame)
+    rejects = tmp_path / "rejects.csv"
+    report = validate_file(path, chunk_rows=1000, rejects_path=rejects)
+    assert report.rejected == 1 and report.read == 2500
+    written = pd.read_csv(rejects)
+    assert list(written["row"]) == [2401] and list(written["rule"]) == ["duplicate_key"]
+
+
+def test_wrong_delimiter_is_one_clear_error(tmp_path: Path) -> None:
+    path = _csv(tmp_path, shipment_frame(5), sep=";")
+    with pytest.raises(InputUnreadable, match="delimited by ';'"):
+        open_records(path, "shipments")
+
+
+def test_semicolon_file_reads_with_a_mapping(tmp_path: Path) -> None:
+    path = _csv(tmp_path, shipment_frame(5), sep=";")
+    report = validate_file(path, mapping=ColumnMapping(delimiter=";"))
+    assert report.accepted == 5
+
+
+def test_bad_encoding_is_one_clear_error_and_latin1_reads_with_a_mapping(tmp_path: Path) -> None:
+    frame = shipment_frame(5)
+    frame.loc[0, "consignee_name"] = "Société Générale Import"
+    path = tmp_path / "latin.csv"
+    frame.to_csv(path, index=False, encoding="latin-1")
+    with pytest.raises(InputUnreadable, match="not valid utf-8"):
+        open_records(path, "shipments")
+    report = validate_file(path, mapping=ColumnMapping(encoding="latin-1"))
+    assert report.accepted == 5
+
+
+@pytest.mark.parametrize("content, message", [(b"", "empty"), (b"\n  \n", "empty")])
+def test_empty_file_is_one_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputUnreadable, match=message):
+        open_records(path, "shipments")
+
+
+def test_header_only_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "header.csv"
+    path.write_text(",".join(shipment_frame(1).columns) + "\n")
+    with pytest.raises(InputUnreadable, match="no data rows"):
+        open_records(path, "shipments")
+
+
+def test_unmapped_required_column_is_named_before_any_row(tmp_path: Path) -> None:
+    path = _csv(tmp_path, shipment_frame(5).drop(columns=["vessel_imo"]))
+    with pytest.raises(MappingError, match="vessel_imo"):
+        open_records(path, "shipments")
+
+
+def test_unknown_extension_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(b"x")
+    with pytest.raises(InputUnreadable, match="unknown file type"):
+        open_records(path, "shipments")
+
+
+def test_mapping_renames_parses_dates_splits_lists_scales_and_sets_constants(tmp_path: Path) -> None:
+    frame = shipment_frame(20, seed=8)
+    frame = frame.rename(columns={"bl_number": "BL_NO", "gross_weight_kg": "WEIGHT_T"})
+    frame["WEIGHT_T"] = (frame["WEIGHT_T"].astype(float) / 1000).round(4).astype(str)
+    frame["filed_at"] = pd.to_datetime(frame["filed_at"]).dt.strftime("%d/%m/%Y %H:%M")
+    frame["transshipment_ports"] = frame["transshipment_ports"].str.replace(";", "|")
+    frame = frame.drop(columns=["port_of_discharge"])
+    data = _csv(tmp_path, frame)
+    mapping_file = tmp_path / "mapping.yaml"
+    mapping_file.write_text(
+        "fields:\n"
+        "  bl_number: BL_NO\n"
+        "  gross_weight_kg: {column: WEIGHT_T, factor: 1000}\n"
+        "  filed_at: {column: filed_at, date_format: '%d/%m/%Y %H:%M'}\n"
+        "  transshipment_ports: {column: transshipment_ports, separator: '|'}\n"
+        "  port_of_discharge: {value: VNHPH}\n"
+    )
+    mapping = load_mapping(mapping_file)
+    source = open_records(data, "shipments", mapping)
+    _, chunk = next(source.chunks())
+    assert chunk["port_of_discharge"].eq("VNHPH").all()
+    assert float(chunk["gross_weight_kg"].iloc[0]) > 100
+    report = validate_file(data, mapping=mapping)
+    rejected_same_port = report.reasons[("reject", "port_of_discharge", "discharge_equals_loading")]
+    assert report.read == 20 and report.rejected == rejected_same_port
+
+
+def test_mapping_that_names_a_missing_column_is_an_error(tmp_path: Path) -> None:
+    path = _csv(tmp_path, shipment_frame(3))
+    mapping = ColumnMapping.model_validate({"fields": {"bl_number": "NO_SUCH"}})
+    with pytest.raises(MappingError, match="NO_SUCH"):
+        open_records(path, "shipments", mapping)
+
+
+def test_mapping_with_unknown_contract_field_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("fields:\n  colour: COLOUR\n")
+    with pytest.raises(MappingError, match="colour"):
+        load_mapping(path).source_columns("shipments")
+
+
+def test_csv_line_with_wrong_field_count_is_rejected_not_lost(tmp_path: Path) -> None:
+    frame = shipment_frame(4, seed=9)
+    path = _csv(tmp_path, frame)
+    lines = path.read_text().splitlines()
+    lines.insert(3, "ONLY,THREE,FIELDS")
+    path.write_text("\n".join(lines) + "\n")
+    report = validate_file(path, rejects_path=tmp_path / "r.csv")
+    assert report.read == 5 and report.accepted == 4 and report.rejected == 1
+    assert report.reasons[("reject", "record", "wrong_field_count")] == 1
+
+
+def test_rejects_file_escapes_formulas(tmp_path: Path) -> None:
+    frame = shipment_frame(3, seed=10)
+    frame.loc[1, "hs_code"] = '=HYPERLINK("http://x","y")'
+    path = _csv(tmp_path, frame)
+    rejects = tmp_path / "rejects.csv"
+    validate_file(path, rejects_path=rejects)
+    text = rejects.read_text()
+    assert "'=HYPERLINK" in text
+    assert ',=HYPERLINK' not in text
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("=1+2", "'=1+2"), ("@SUM(A1)", "'@SUM(A1)"), ("+cmd", "'+cmd"), ("-12.5", "-12.5"), ("ok", "ok")],
+)
+def test_csv_safe_escapes_formula_starts_but_not_numbers(value: str, expected: str) -> None:
+    assert csv_safe(value) == expected
+
+
+def test_write_frame_appends_csv_with_one_header(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    write_frame(pd.DataFrame({"a": ["x"]}), path)
+    write_frame(pd.DataFrame({"a": ["y"]}), path, append=True)
+    assert path.read_text().splitlines() == ["a", "x", "y"]
+
+
+def test_gzip_with_garbage_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv.gz"
+    path.write_bytes(b"not gzip at all")
+    with pytest.raises(InputUnreadable):
+        open_records(path, "shipments")
+
+
+def test_gzip_reads(tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        shipment_frame(3).to_csv(handle, index=False)
+    assert validate_file(path).accepted == 3

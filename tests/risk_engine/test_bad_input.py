@@ -1,0 +1,169 @@
+"""Each kind of bad input the foundation issue lists: rejected or flagged, never lost."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from risk_engine.columns import DESCRIPTION_MAX
+from risk_engine.contract import ShipmentLine, check_record
+from risk_engine.factories import shipment_frame, valid_outcome_row, valid_shipment_row
+from risk_engine.validation import validate_frame
+
+
+def _verdict(**changes: str) -> tuple[bool, set[tuple[str, str, str]]]:
+    row = {**valid_shipment_row(1), **changes}
+    result = validate_frame(pd.DataFrame([row]))
+    assert sum(result.counts[k] for k in ("accepted", "flagged", "rejected")) == result.read == 1
+    issues = set(zip(result.issues["field"], result.issues["rule"], result.issues["severity"]))
+    return result.counts["rejected"] == 1, issues
+
+
+@pytest.mark.parametrize("number", ["CSQU305438", "CSQX3054383", "1SQU3054383", "CSQU30543835"])
+def test_malformed_container_number_is_rejected(number: str) -> None:
+    rejected, issues = _verdict(container_number=number)
+    assert rejected and ("container_number", "malformed", "reject") in issues
+
+
+def test_wrong_container_check_digit_is_flagged_not_rejected() -> None:
+    rejected, issues = _verdict(container_number="CSQU3054384")
+    assert not rejected and ("container_number", "check_digit", "flag") in issues
+
+
+def test_wrong_imo_check_digit_is_flagged_not_rejected() -> None:
+    rejected, issues = _verdict(vessel_imo="9074728")
+    assert not rejected and ("vessel_imo", "check_digit", "flag") in issues
+
+
+@pytest.mark.parametrize("field", ["bl_number", "filed_at", "eta", "shipper_name", "hs_code"])
+def test_missing_required_field_is_rejected_naming_the_field(field: str) -> None:
+    rejected, issues = _verdict(**{field: ""})
+    assert rejected and (field, "required", "reject") in issues
+
+
+@pytest.mark.parametrize("stamp", ["31/02/2025", "2025-02-30", "yesterday", "2025-13-01T00:00"])
+def test_unparseable_timestamp_is_rejected(stamp: str) -> None:
+    rejected, issues = _verdict(filed_at=stamp)
+    assert rejected and ("filed_at", "malformed", "reject") in issues
+
+
+@pytest.mark.parametrize("weight", ["0", "-12.5"])
+def test_zero_or_negative_weight_is_rejected(weight: str) -> None:
+    rejected, issues = _verdict(gross_weight_kg=weight)
+    assert rejected and ("gross_weight_kg", "out_of_range", "reject") in issues
+
+
+def test_hs_code_with_letters_is_rejected_and_dots_are_removed() -> None:
+    rejected, issues = _verdict(hs_code="08A1.32")
+    assert rejected and ("hs_code", "malformed", "reject") in issues
+    assert check_record({**valid_shipment_row(1), "hs_code": "0801.32"}).record.hs_code == "080132"
+
+
+def test_eta_before_etd_is_rejected() -> None:
+    rejected, issues = _verdict(etd="2025-05-02T00:00:00Z", eta="2025-05-01T00:00:00Z")
+    assert rejected and ("eta", "eta_not_after_etd", "reject") in issues
+
+
+@pytest.mark.parametrize("code", ["VN-HPH", "VNHP", "V1HPH", "VNHP1"])
+def test_malformed_unlocode_is_rejected(code: str) -> None:
+    rejected, issues = _verdict(port_of_loading=code)
+    assert rejected and ("port_of_loading", "malformed", "reject") in issues
+
+
+def test_well_formed_unknown_port_is_flagged() -> None:
+    rejected, issues = _verdict(port_of_loading="NGZZZ")
+    assert not rejected and ("port_of_loading", "unknown_port", "flag") in issues
+
+
+def test_declared_value_without_currency_is_rejected() -> None:
+    rejected, issues = _verdict(declared_value="5000", currency="")
+    assert rejected and ("currency", "currency_required_with_value", "reject") in issues
+
+
+def test_long_description_is_truncated_and_flagged() -> None:
+    long_text = "SAID TO CONTAIN " + "PARTS " * 200
+    row = {**valid_shipment_row(1), "goods_description": long_text}
+    result = validate_frame(pd.DataFrame([row]))
+    assert result.counts["flagged"] == 1
+    kept = result.accepted["goods_description"].iloc[0]
+    assert kept == long_text[:DESCRIPTION_MAX]
+    assert "goods_description:description_truncated" in result.accepted["dq_flags"].iloc[0]
+
+
+def test_formula_text_is_kept_as_data() -> None:
+    formula = '=HYPERLINK("http://example.invalid","x")'
+    result = validate_frame(pd.DataFrame([{**valid_shipment_row(1), "shipper_name": formula}]))
+    assert result.counts["accepted"] == 1
+    assert result.accepted["shipper_name"].iloc[0] == formula
+
+
+def test_unicode_names_are_accepted_unchanged() -> None:
+    name = "Công ty TNHH Thương mại Hải Phòng 海防"
+    result = validate_frame(pd.DataFrame([{**valid_shipment_row(1), "consignee_name": name}]))
+    assert result.counts["accepted"] == 1
+    assert result.accepted["consignee_name"].iloc[0] == name
+
+
+def test_duplicate_keys_keep_the_first_and_report_the_rest() -> None:
+    frame = shipment_frame(5, seed=2)
+    frame = pd.concat([frame, frame.iloc[[1, 3, 1]]], ignore_index=True)
+    result = validate_frame(frame)
+    assert result.counts == {"read": 8, "accepted": 5, "flagged": 0, "rejected": 3}
+    duplicates = result.issues[result.issues["rule"] == "duplicate_key"]
+    assert list(duplicates["row"]) == [6, 7, 8]
+    assert list(result.accepted.index) == [1, 2, 3, 4, 5]
+
+
+def test_house_bill_without_master_is_rejected() -> None:
+    rejected, issues = _verdict(bl_type="HOUSE", master_bl_number="")
+    assert rejected and ("master_bl_number", "master_bl_required_for_house", "reject") in issues
+
+
+def test_invalid_optional_value_is_dropped_and_flagged_not_rejected() -> None:
+    rejected, issues = _verdict(country_of_origin="XX", amendment_count="many")
+    assert not rejected
+    assert ("country_of_origin", "unknown_country", "flag") in issues
+    assert ("amendment_count", "malformed", "flag") in issues
+
+
+def test_overweight_for_a_twenty_foot_box_is_flagged() -> None:
+    rejected, issues = _verdict(container_size_type="22G1", gross_weight_kg="31000")
+    assert not rejected and ("gross_weight_kg", "weight_above_container_max", "flag") in issues
+
+
+def test_extra_fields_are_forbidden_in_the_api_model() -> None:
+    check = check_record({**valid_shipment_row(1), "favourite_colour": "red"})
+    assert check.rejected
+    assert ("favourite_colour", "unknown_field") in {(i.field, i.rule.value) for i in check.issues}
+
+
+def test_seizure_without_category_is_rejected() -> None:
+    row = {**valid_outcome_row(1), "seizure_category": ""}
+    result = validate_frame(pd.DataFrame([row]), "outcomes")
+    assert result.counts["rejected"] == 1
+    assert "category_required_for_seizure" in set(result.issues["rule"])
+
+
+def test_outcome_recorded_before_inspection_is_rejected() -> None:
+    row = {**valid_outcome_row(1), "recorded_at": "2000-01-01T00:00:00Z"}
+    assert check_record(row, "outcomes").rejected
+    result = validate_frame(pd.DataFrame([row]), "outcomes")
+    assert "recorded_before_inspected" in set(result.issues["rule"])
+
+
+def test_rejection_message_names_field_and_value() -> None:
+    with pytest.raises(Exception) as caught:
+        ShipmentLine.model_validate({**valid_shipment_row(1), "hs_code": "08A1"})
+    assert "hs_code" in str(caught.value) and "08A1" in str(caught.value)
+
+
+def test_counts_add_up_on_a_mixed_frame() -> None:
+    frame = shipment_frame(50, seed=4)
+    frame.loc[3, "gross_weight_kg"] = "-1"
+    frame.loc[7, "container_number"] = "CSQU3054384"
+    frame.loc[9, "filed_at"] = "not a date"
+    result = validate_frame(frame)
+    counts = result.counts
+    assert counts["accepted"] + counts["flagged"] + counts["rejected"] == counts["read"] == 50
+    assert counts["rejected"] == 2 and counts["flagged"] == 1
+    assert set(result.rejected_rows) == {4, 10}

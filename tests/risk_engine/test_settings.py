@@ -1,0 +1,38 @@
+"""Settings come from RISK_ENGINE_* variables, and importing reads nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from risk_engine.settings import load_settings
+
+
+def test_home_and_stores_follow_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path))
+    settings = load_settings()
+    assert settings.home == tmp_path
+    assert settings.tracking_uri == f"sqlite:///{tmp_path.as_posix()}/mlflow.db"
+    assert settings.store_url.startswith("sqlite:///") and str(tmp_path) in settings.store_url
+
+
+def test_database_url_can_point_at_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", "postgresql+psycopg://u@db/risk")
+    assert load_settings().store_url == "postgresql+psycopg://u@db/risk"
+
+
+def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISK_ENGINE_CHUNK_ROWS", "lots")
+    with pytest.raises(Exception, match="chunk_rows"):
+        load_settings()
+
+
+def test_importing_the_packages_creates_no_state(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code = "import risk_engine.settings, risk_engine.cli, features.ingest, risk_engine.validation"
+    env = {"RISK_ENGINE_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[2])
+    assert not home.exists()

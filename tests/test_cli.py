@@ -1,0 +1,76 @@
+"""The ``risk-engine`` command as a user runs it: exit codes, outputs, files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from risk_engine.cli import app
+from risk_engine.factories import shipment_frame
+
+runner = CliRunner()
+SAMPLE = Path(__file__).parents[1] / "risk_engine" / "samples" / "shipments_sample.csv"
+
+
+def test_validate_prints_counts_that_add_up_and_exits_zero_with_rejects(tmp_path: Path) -> None:
+    rejects = tmp_path / "rejects.csv"
+    result = runner.invoke(app, ["validate", str(SAMPLE), "--rejects", str(rejects), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    counts = report["counts"]
+    assert counts["read"] == 40
+    assert counts["accepted"] + counts["flagged"] + counts["rejected"] == counts["read"]
+    assert counts["rejected"] == 7 and counts["flagged"] == 3
+    written = pd.read_csv(rejects)
+    assert set(written.columns) >= {"row", "bl_number", "container_number", "field", "value", "rule"}
+    assert written[written["severity"] == "reject"]["row"].nunique() == 7
+
+
+def test_validate_text_output_names_the_reasons() -> None:
+    result = runner.invoke(app, ["validate", str(SAMPLE)])
+    assert result.exit_code == 0
+    assert "rejected" in result.stdout and "eta_not_after_etd" in result.stdout
+
+
+def test_validate_exits_two_when_the_file_cannot_be_read(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    shipment_frame(3).to_csv(path, index=False, sep="\t")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "delimited by '\\t'" in result.stderr
+
+
+def test_validate_exits_two_for_a_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_validate_outcomes_kind(tmp_path: Path) -> None:
+    from risk_engine.factories import valid_outcome_row
+
+    path = tmp_path / "o.csv"
+    pd.DataFrame([valid_outcome_row(s) for s in range(4)]).to_csv(path, index=False)
+    result = runner.invoke(app, ["validate", str(path), "--kind", "outcomes", "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["counts"]["accepted"] == 4
+
+
+def test_schema_prints_json_schema_with_forbidden_extras() -> None:
+    result = runner.invoke(app, ["schema", "shipments"])
+    schema = json.loads(result.stdout)
+    assert schema["additionalProperties"] is False
+    assert "container_number" in schema["required"]
+
+
+def test_console_script_help_runs_without_heavy_imports() -> None:
+    code = (
+        "import sys; from risk_engine.cli import app; "
+        "print(any(m in sys.modules for m in ('pandas', 'pyarrow', 'lightgbm', 'mlflow')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
