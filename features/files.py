@@ -12,10 +12,13 @@ import codecs
 import csv
 import gzip
 import io
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -35,6 +38,7 @@ __all__ = [
     "csv_safe",
 ]
 
+T = TypeVar("T")
 _SAMPLE_BYTES = 1 << 20
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -74,8 +78,17 @@ class RecordFile:
     bad_lines: list[BadLine] = field(default_factory=list)
 
     def chunks(self) -> Iterator[tuple[int, pd.DataFrame]]:
-        """(first row number, contract-named chunk); rows numbered from 1 in file order."""
-        batches = self._csv_batches() if file_format(self.path) == "csv" else self._parquet_batches()
+        """(first row number, contract-named chunk); rows numbered from 1 in file order.
+
+        The next chunk is read in a background thread while the caller works on this one
+        (Arrow parses without holding the GIL), so reading and validating overlap.
+        """
+        return _prefetch(self._read_chunks())
+
+    def _read_chunks(self) -> Iterator[tuple[int, pd.DataFrame]]:
+        batches = (
+            self._csv_batches() if file_format(self.path) == "csv" else self._parquet_batches()
+        )
         next_row = 1
         for table in _rechunk(batches, self.chunk_rows):
             frame = _to_pandas(table)
@@ -108,10 +121,49 @@ class RecordFile:
             )
             yield from reader
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            raise InputUnreadable(str(self.path), f"cannot be read past some rows: {error}") from error
+            raise InputUnreadable(
+                str(self.path), f"cannot be read past some rows: {error}"
+            ) from error
 
     def _parquet_batches(self) -> Iterator[pa.RecordBatch]:
         yield from pq.ParquetFile(self.path).iter_batches(batch_size=self.chunk_rows)
+
+
+_DONE = object()
+
+
+def _prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Run an iterator one step ahead in a thread; its errors are raised in the caller."""
+    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slots.put(item)
+            slots.put(_DONE)
+        except BaseException as error:  # handed to the consumer, raised there
+            slots.put(error)
+
+    worker = threading.Thread(target=produce, name="record-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
 
 
 def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:

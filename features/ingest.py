@@ -138,4 +138,3 @@ def validate_file(
             written = True
     log.info("validated %s: %s", path, report.as_dict()["counts"])
     return report
-

@@ -70,7 +70,9 @@ class ColumnMapping(BaseModel):
         names = {spec.name for spec in fields_for(kind)}
         unknown = sorted(set(self.fields) - names)
         if unknown:
-            raise MappingError(f"mapping names fields that are not in the {kind} contract: {unknown}")
+            raise MappingError(
+                f"mapping names fields that are not in the {kind} contract: {unknown}"
+            )
         out = {name: name for name in names}
         for name, rule in self.fields.items():
             if rule.column is not None:
@@ -124,7 +126,11 @@ class ColumnMapping(BaseModel):
 def _convert(series: pd.Series, rule: ColumnRule, kind: Kind) -> pd.Series:
     """Apply date format, separator and factor; a value that does not convert stays as it was,
     so the validator reports it with its original text."""
-    if rule.date_format and kind is Kind.TIMESTAMP and not pd.api.types.is_datetime64_any_dtype(series):
+    if (
+        rule.date_format
+        and kind is Kind.TIMESTAMP
+        and not pd.api.types.is_datetime64_any_dtype(series)
+    ):
         text = series.astype("string[pyarrow]").str.strip()
         parsed = pd.to_datetime(text, format=rule.date_format, errors="coerce", utc=True)
         iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")

@@ -76,7 +76,9 @@ def _progress(description: str, total: int | None) -> Iterator[Callable[[int], N
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     ]
-    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
+    with Progress(
+        *columns, console=console, transient=False, disable=not console.is_terminal
+    ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
 
@@ -115,7 +117,9 @@ def validate(
     rejects: Annotated[
         Path | None, typer.Option(help="Write rejected and flagged rows with reasons here (CSV).")
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text or json")
+    ] = OutputFormat.text,
 ) -> None:
     """Validate a file against the data contract and report what was accepted, flagged, rejected.
 
@@ -171,7 +175,8 @@ def simulate(
     output: Annotated[FileFormat, typer.Option("--format")] = FileFormat.parquet,
 ) -> None:
     """Simulate a port world: shipments, past inspections with delayed labels, and the truth."""
-    from training.simulation import SimulationConfig, simulate as run_simulation, write_world
+    from training.simulation import SimulationConfig, write_world
+    from training.simulation import simulate as run_simulation
 
     config = SimulationConfig(
         start=date.fromisoformat(start),

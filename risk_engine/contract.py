@@ -294,6 +294,8 @@ def check_record(raw: Mapping[str, Any], kind: str = "shipments") -> RecordCheck
             if detail["type"] not in {rule for _, rule in known if _ == field_name}:
                 extra = detail["type"] == "extra_forbidden"
                 rule = Rule.UNKNOWN_FIELD if extra else Rule.MALFORMED
-                issues.append(Issue(field_name, _raw_text(detail.get("input")), rule, Severity.REJECT))
+                issues.append(
+                    Issue(field_name, _raw_text(detail.get("input")), rule, Severity.REJECT)
+                )
         return RecordCheck(None, issues)
     return RecordCheck(record, issues)

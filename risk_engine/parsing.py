@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from risk_engine import reference
 from risk_engine.columns import DESCRIPTION_MAX, FieldSpec, Kind, Rule
@@ -236,7 +238,9 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
         number = _scalar_number(raw)
         if number is None:
             return None, [Rule.MALFORMED]
-        return (number, []) if _in_range(kind, np.array([number]))[0] else (None, [Rule.OUT_OF_RANGE])
+        return (
+            (number, []) if _in_range(kind, np.array([number]))[0] else (None, [Rule.OUT_OF_RANGE])
+        )
     if kind is Kind.ENUM:
         text = _as_code(raw)
         return (text, []) if text in spec.choices else (None, [Rule.NOT_A_CHOICE])
@@ -272,6 +276,21 @@ def _upper_ascii(text: pd.Series) -> pd.Series:
     return text.str.upper().where(ascii_mask, text)
 
 
+def _fixed_bytes(text: pd.Series, width: int) -> np.ndarray:
+    """ASCII values all ``width`` long as a numpy ``S{width}`` array, straight from Arrow's buffer."""
+    array = pa.array(text.array, type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    buffers = array.buffers()
+    offsets = np.frombuffer(
+        buffers[1], dtype=np.int32, count=len(array) + 1, offset=array.offset * 4
+    )
+    data = np.frombuffer(buffers[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if len(data) != len(array) * width:
+        return text.to_numpy(dtype=object).astype(f"S{width}")
+    return data.view(f"S{width}")
+
+
 def _missing_mask(series: pd.Series) -> np.ndarray:
     if pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
         text = _text_series(series)
@@ -287,8 +306,42 @@ def _locode_items(text: pd.Series) -> pd.Series:
     return _upper_ascii(text).str.replace(" ", "", regex=False)
 
 
+# Kinds whose columns repeat few values (ports, countries, codes): parsed once per distinct value.
+_FEW_VALUES = frozenset(
+    {
+        Kind.LOCODE,
+        Kind.LOCODE_LIST,
+        Kind.COUNTRY,
+        Kind.CURRENCY,
+        Kind.ENUM,
+        Kind.HS,
+        Kind.SIZE_TYPE,
+        Kind.CARRIER,
+        Kind.IMO,
+    }
+)
+
+
 def parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesIssues]:
-    """Vectorised `parse_scalar`: normalised column and (row mask, rule) pairs."""
+    """Vectorised `parse_scalar`: normalised column and (row mask, rule) pairs.
+
+    Parsing is element-wise, so a column of few distinct values is parsed once per value and
+    the result spread back to the rows.
+    """
+    if spec.kind in _FEW_VALUES and len(series) >= 1_000 and series.dtype != object:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if len(uniques) * 4 < len(series):
+            distinct = pd.concat(
+                [pd.Series(uniques, dtype=series.dtype), pd.Series([None], dtype=series.dtype)],
+                ignore_index=True,
+            )
+            values, issues = _parse_series(spec, distinct)
+            spread = values.take(codes).set_axis(series.index)
+            return spread, [(mask[codes], rule) for mask, rule in issues]
+    return _parse_series(spec, series)
+
+
+def _parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesIssues]:
     missing = _missing_mask(series)
     present = ~missing
     issues: SeriesIssues = []
@@ -313,7 +366,9 @@ def parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesI
     return value, issues
 
 
-def _text_kind_series(spec: FieldSpec, series: pd.Series, present: np.ndarray, fail: Any) -> pd.Series:
+def _text_kind_series(
+    spec: FieldSpec, series: pd.Series, present: np.ndarray, fail: Any
+) -> pd.Series:
     kind = spec.kind
     text = _text_series(series).where(present)
     if kind in (Kind.TEXT, Kind.DESCRIPTION):
@@ -324,19 +379,19 @@ def _text_kind_series(spec: FieldSpec, series: pd.Series, present: np.ndarray, f
         fail(too_long, Rule.TOO_LONG)
         return text.where(~too_long)
     if kind is Kind.TEXT_LIST:
-        items = text.str.split(LIST_SEPARATOR)
-        joined = items.map(
-            lambda parts: LIST_SEPARATOR.join(p.strip(_SPACE) for p in parts if p.strip(_SPACE))
-            if isinstance(parts, list | np.ndarray)
-            else None
-        )
-        return joined.replace("", None).astype("string[pyarrow]")
+        return _tidy_list(text).astype("string[pyarrow]")
     if kind in (Kind.CODE, Kind.CARRIER, Kind.SIZE_TYPE, Kind.ENUM, Kind.COUNTRY, Kind.CURRENCY):
         text = _upper_ascii(text)
     if kind is Kind.CONTAINER:
-        text = _upper_ascii(text).str.replace(" ", "", regex=False).str.replace("-", "", regex=False)
+        text = (
+            _upper_ascii(text).str.replace(" ", "", regex=False).str.replace("-", "", regex=False)
+        )
     if kind is Kind.IMO:
-        text = _upper_ascii(text).str.replace(" ", "", regex=False).str.replace(r"^IMO", "", regex=True)
+        text = (
+            _upper_ascii(text)
+            .str.replace(" ", "", regex=False)
+            .str.replace(r"^IMO", "", regex=True)
+        )
     if kind is Kind.LOCODE:
         text = _locode_items(text)
     if kind is Kind.HS:
@@ -356,11 +411,11 @@ def _text_kind_series(spec: FieldSpec, series: pd.Series, present: np.ndarray, f
         good = present & ~bad
         if kind is Kind.CONTAINER and good.any():
             valid = np.ones(len(text), dtype=bool)
-            valid[good] = iso6346_valid_array(text[good].to_numpy(dtype=object).astype("S11"))
+            valid[good] = iso6346_valid_array(_fixed_bytes(text[good], 11))
             fail(good & ~valid, Rule.CHECK_DIGIT)
         elif kind is Kind.IMO and good.any():
             valid = np.ones(len(text), dtype=bool)
-            valid[good] = imo_valid_array(text[good].to_numpy(dtype=object).astype("S7"))
+            valid[good] = imo_valid_array(_fixed_bytes(text[good], 7))
             fail(good & ~valid, Rule.CHECK_DIGIT)
         elif kind is Kind.LOCODE:
             unknown = good & ~np.asarray(text.isin(reference.known_port_codes()), dtype=bool)
@@ -393,9 +448,7 @@ def _timestamp_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.S
     else:
         text = _text_series(series).where(present)
         well_formed = present & _match(text, "timestamp")
-        parsed = pd.to_datetime(
-            text.where(well_formed), format="ISO8601", utc=True, errors="coerce"
-        )
+        parsed = _iso_timestamps(text.where(well_formed))
         bad = present & np.asarray(parsed.isna(), dtype=bool)
         fail(bad, Rule.MALFORMED)
     parsed = parsed.astype("datetime64[us, UTC]")
@@ -403,6 +456,19 @@ def _timestamp_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.S
     out = present & ~bad & np.asarray(((years < MIN_YEAR) | (years > MAX_YEAR)).fillna(False))
     fail(out, Rule.OUT_OF_RANGE)
     return parsed.where(~out)
+
+
+def _iso_timestamps(text: pd.Series) -> pd.Series:
+    """ISO 8601 text to UTC timestamps: Arrow's parser when every value carries an offset,
+    pandas otherwise (naive values are UTC); unreadable values become NaT."""
+    try:
+        array = (
+            pa.array(text.array) if not hasattr(text.array, "_pa_array") else text.array._pa_array
+        )
+        stamps = pc.cast(array, pa.timestamp("us", tz="UTC"))
+        return pd.Series(stamps.to_pandas(types_mapper=None), index=text.index)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
+        return pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
 
 
 def _number_series(kind: Kind, series: pd.Series, present: np.ndarray, fail: Any) -> pd.Series:
@@ -414,7 +480,7 @@ def _number_series(kind: Kind, series: pd.Series, present: np.ndarray, fail: Any
     else:
         text = _text_series(series).where(present)
         ok = _match(text, "integer" if integer else "number")
-        numbers = pd.to_numeric(text.where(ok), errors="coerce").astype("float64")
+        numbers = _cast_numbers(text.where(ok))
     values = numbers.to_numpy(dtype="float64", na_value=np.nan)
     readable = np.isfinite(values)
     if integer:
@@ -434,27 +500,52 @@ def _number_series(kind: Kind, series: pd.Series, present: np.ndarray, fail: Any
     return result.astype("Int64") if integer else result
 
 
+def _tidy_list(text: pd.Series) -> pd.Series:
+    """Vectorised form of splitting on ``;``, trimming items and dropping empty ones."""
+    space = re.escape(_SPACE)
+    tidy = text.str.replace(f"[{space}]*{LIST_SEPARATOR}[{space}]*", LIST_SEPARATOR, regex=True)
+    tidy = tidy.str.replace(f"{LIST_SEPARATOR}+", LIST_SEPARATOR, regex=True)
+    tidy = tidy.str.strip(LIST_SEPARATOR)
+    return tidy.where(tidy != "")
+
+
+def _cast_numbers(text: pd.Series) -> pd.Series:
+    """Numeric text (already matched by the number pattern) to float64, missing as NaN."""
+    try:
+        array = text.array._pa_array if hasattr(text.array, "_pa_array") else pa.array(text.array)
+        numbers = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+        return pd.Series(numbers, index=text.index, dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
+        return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
 def _locode_list_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.Series:
+    """Rows whose every item is a well-formed code are checked in bulk; the rare others go
+    through `parse_scalar`, so both forms agree by construction."""
     if series.dtype == object and any(isinstance(v, list | tuple) for v in series.head(50)):
         series = series.map(
             lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list | tuple) else v
         )
-    text = _text_series(series).where(present)
-    items = text.str.split(LIST_SEPARATOR).explode()
-    items = _locode_items(items.astype("string[pyarrow]").str.strip(_SPACE))
-    items = items[items.notna() & (items != "")]
-    positions = np.asarray(items.index)
-    well = _match(items, "locode")
-    known = np.asarray(items.isin(reference.known_port_codes()), dtype=bool)
-    malformed_rows = np.zeros(len(series), dtype=bool)
+    text = _tidy_list(_text_series(series).where(present))
+    codes = _upper_ascii(text).str.replace(" ", "", regex=False)
+    pattern = f"{LOCODE_PATTERN}(?:{LIST_SEPARATOR}{LOCODE_PATTERN})*"
+    bulk = present & np.asarray(codes.str.fullmatch(pattern).fillna(False), dtype=bool)
+    result = codes.where(bulk).astype("string[pyarrow]")
     unknown_rows = np.zeros(len(series), dtype=bool)
-    index_pos = pd.Index(series.index).get_indexer(positions)
-    malformed_rows[index_pos[~well]] = True
-    unknown_rows[index_pos[well & ~known]] = True
+    malformed_rows = np.zeros(len(series), dtype=bool)
+    if bulk.any():
+        lists = pa.array(codes[bulk].str.split(LIST_SEPARATOR).tolist(), type=pa.list_(pa.string()))
+        items = pc.list_flatten(lists)
+        parents = np.asarray(pc.list_parent_indices(lists))
+        known = np.asarray(pc.is_in(items, pa.array(sorted(reference.known_port_codes()))))
+        bulk_positions = np.flatnonzero(bulk)
+        unknown_rows[bulk_positions[np.unique(parents[~known])]] = True
+    spec = FieldSpec("transshipment_ports", Kind.LOCODE_LIST)
+    for position in np.flatnonzero(present & ~bulk):
+        value, rules = parse_scalar(spec, series.iloc[position])
+        result.iloc[position] = LIST_SEPARATOR.join(value) if value else pd.NA
+        malformed_rows[position] = Rule.MALFORMED in rules
+        unknown_rows[position] = Rule.UNKNOWN_PORT in rules
     fail(malformed_rows, Rule.MALFORMED)
     fail(unknown_rows, Rule.UNKNOWN_PORT)
-    kept = items[well]
-    joined = kept.groupby(level=0, sort=False).agg(LIST_SEPARATOR.join)
-    result = pd.Series(pd.NA, index=series.index, dtype="string[pyarrow]")
-    result.loc[joined.index] = joined.astype("string[pyarrow]")
     return result

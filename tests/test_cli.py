@@ -19,7 +19,9 @@ SAMPLE = Path(__file__).parents[1] / "risk_engine" / "samples" / "shipments_samp
 
 def test_validate_prints_counts_that_add_up_and_exits_zero_with_rejects(tmp_path: Path) -> None:
     rejects = tmp_path / "rejects.csv"
-    result = runner.invoke(app, ["validate", str(SAMPLE), "--rejects", str(rejects), "--format", "json"])
+    result = runner.invoke(
+        app, ["validate", str(SAMPLE), "--rejects", str(rejects), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     counts = report["counts"]
@@ -27,7 +29,14 @@ def test_validate_prints_counts_that_add_up_and_exits_zero_with_rejects(tmp_path
     assert counts["accepted"] + counts["flagged"] + counts["rejected"] == counts["read"]
     assert counts["rejected"] == 7 and counts["flagged"] == 3
     written = pd.read_csv(rejects)
-    assert set(written.columns) >= {"row", "bl_number", "container_number", "field", "value", "rule"}
+    assert set(written.columns) >= {
+        "row",
+        "bl_number",
+        "container_number",
+        "field",
+        "value",
+        "rule",
+    }
     assert written[written["severity"] == "reject"]["row"].nunique() == 7
 
 

@@ -95,7 +95,9 @@ def test_unknown_extension_is_refused(tmp_path: Path) -> None:
         open_records(path, "shipments")
 
 
-def test_mapping_renames_parses_dates_splits_lists_scales_and_sets_constants(tmp_path: Path) -> None:
+def test_mapping_renames_parses_dates_splits_lists_scales_and_sets_constants(
+    tmp_path: Path,
+) -> None:
     frame = shipment_frame(20, seed=8)
     frame = frame.rename(columns={"bl_number": "BL_NO", "gross_weight_kg": "WEIGHT_T"})
     frame["WEIGHT_T"] = (frame["WEIGHT_T"].astype(float) / 1000).round(4).astype(str)
@@ -155,12 +157,18 @@ def test_rejects_file_escapes_formulas(tmp_path: Path) -> None:
     validate_file(path, rejects_path=rejects)
     text = rejects.read_text()
     assert "'=HYPERLINK" in text
-    assert ',=HYPERLINK' not in text
+    assert ",=HYPERLINK" not in text
 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("=1+2", "'=1+2"), ("@SUM(A1)", "'@SUM(A1)"), ("+cmd", "'+cmd"), ("-12.5", "-12.5"), ("ok", "ok")],
+    [
+        ("=1+2", "'=1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+cmd", "'+cmd"),
+        ("-12.5", "-12.5"),
+        ("ok", "ok"),
+    ],
 )
 def test_csv_safe_escapes_formula_starts_but_not_numbers(value: str, expected: str) -> None:
     assert csv_safe(value) == expected

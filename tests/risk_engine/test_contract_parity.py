@@ -62,7 +62,7 @@ MISTAKES = [
     "SEIZURE",
     "FULL",
     "PREPAID",
-    "=HYPERLINK(\"x\")",
+    '=HYPERLINK("x")',
     "Công ty TNHH",
     "ı",
     "ß",
@@ -70,6 +70,9 @@ MISTAKES = [
     "22G1",
     "L5R1",
     "35000",
+    "2025-03-01T23:59:60Z",
+    "2025-03-01T08:00:00.1234567Z",
+    "2025-03-01T24:00:00Z",
 ]
 
 value_strategy = st.one_of(
@@ -104,24 +107,30 @@ def _scalar_verdict(row: dict[str, str], kind: str) -> tuple[Any, Any]:
 
 
 def _check(rows: list[dict[str, str]], kind: str) -> None:
-    """Validate all rows as one frame, then compare each row with its pydantic verdict."""
-    result = validate_frame(pd.DataFrame(rows).astype("string[pyarrow]"), kind, dedupe=False)
+    """Validate the rows, repeated past 1,000 so the per-distinct-value path runs too, as one
+    frame; then compare each row with its pydantic verdict."""
+    repeats = -(-1_000 // len(rows))
+    frame = pd.DataFrame(rows * repeats).astype("string[pyarrow]")
+    result = validate_frame(frame, kind, dedupe=False)
     accepted = result.accepted
-    for number, row in enumerate(rows, start=1):
+    by_row = {row: group for row, group in result.issues.groupby("row")}
+    empty = result.issues.iloc[:0]
+    for index, row in enumerate(rows):
         scalar, dumped = _scalar_verdict(row, kind)
-        mine = result.issues[result.issues["row"] == number]
-        frame = (
-            number not in accepted.index,
-            sorted(set(zip(mine["field"], mine["rule"], mine["severity"], strict=True))),
-        )
-        assert scalar == frame, f"pydantic {scalar} vs frame {frame} on {row}"
-        if dumped is not None:
-            differing = [
-                (name, _plain(value), _plain(accepted.at[number, name]))
-                for name, value in dumped.items()
-                if _plain(value) != _plain(accepted.at[number, name])
-            ]
-            assert not differing, f"parsed values differ: {differing}"
+        for number in (index + 1, index + 1 + len(rows) * (repeats - 1)):
+            mine = by_row.get(number, empty)
+            frame_verdict = (
+                number not in accepted.index,
+                sorted(set(zip(mine["field"], mine["rule"], mine["severity"], strict=True))),
+            )
+            assert scalar == frame_verdict, f"pydantic {scalar} vs frame {frame_verdict} on {row}"
+            if dumped is not None:
+                differing = [
+                    (name, _plain(value), _plain(accepted.at[number, name]))
+                    for name, value in dumped.items()
+                    if _plain(value) != _plain(accepted.at[number, name])
+                ]
+                assert not differing, f"parsed values differ: {differing}"
 
 
 def _rows(kind: str) -> st.SearchStrategy[list[dict[str, str]]]:

@@ -11,7 +11,9 @@ import pytest
 from risk_engine.settings import load_settings
 
 
-def test_home_and_stores_follow_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_home_and_stores_follow_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path))
     settings = load_settings()
     assert settings.home == tmp_path
