@@ -1,0 +1,172 @@
+"""MLflow I/O: the pyfunc wrapper that scores raw contract records, and the model registry
+(one registered model, a new version per training, a ``champion`` alias moved on purpose).
+
+By default MLflow uses a SQLite store and an artifact folder under RISK_ENGINE_HOME; any tracking
+URI can be set (RISK_ENGINE_MLFLOW_TRACKING_URI).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.pyfunc
+import pandas as pd
+
+from risk_engine.errors import ModelUnavailable
+from risk_engine.settings import Settings
+
+__all__ = [
+    "MODEL_NAME",
+    "CHAMPION",
+    "RiskPyfunc",
+    "ModelVersionInfo",
+    "configure_mlflow",
+    "log_scorer",
+    "set_champion",
+    "list_versions",
+    "load_scorer",
+]
+
+log = logging.getLogger(__name__)
+MODEL_NAME = "maritime-risk-engine"
+CHAMPION = "champion"
+_SCORER_FILE = "scorer.pkl"
+
+
+def configure_mlflow(settings: Settings) -> str:
+    """Point MLflow at the configured store (SQLite under home by default); returns the URI."""
+    import mlflow
+
+    settings.ensure_home()
+    settings.artifact_location.mkdir(parents=True, exist_ok=True)
+    uri = settings.tracking_uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def experiment_id(settings: Settings, name: str = "risk-engine") -> str:
+    """The engine's experiment, created with its artifacts under home on first use."""
+    import mlflow
+
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    return str(
+        mlflow.create_experiment(name, artifact_location=settings.artifact_location.as_uri())
+    )
+
+
+class RiskPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """Scores raw contract shipment lines: validation, features, booster, calibration, reasons."""
+
+    def load_context(self, context: Any) -> None:
+        with open(context.artifacts["scorer"], "rb") as handle:
+            self.scorer = pickle.load(handle)
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        from risk_engine.validation import validate_frame
+
+        result = validate_frame(model_input.astype("string[pyarrow]"), "shipments")
+        scored = self.scorer.score(result.accepted)
+        return scored.reset_index()
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    names = ["lightgbm", "pandas", "numpy", "pyarrow", "scikit-learn", "pydantic", "pycountry"]
+    return [f"{name}=={version(name)}" for name in names]
+
+
+def log_scorer(scorer: Any, *, metrics: dict[str, float]) -> str:
+    """Log the scorer as a pyfunc in the active run and register a new version; returns it."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / _SCORER_FILE
+        with open(path, "wb") as handle:
+            pickle.dump(scorer, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=RiskPyfunc(),
+            artifacts={"scorer": str(path)},
+            pip_requirements=_requirements(),
+            code_paths=None,
+            registered_model_name=MODEL_NAME,
+        )
+    version = str(info.registered_model_version)
+    client = mlflow.MlflowClient()
+    for key, value in metrics.items():
+        if value == value:  # not NaN
+            client.set_model_version_tag(MODEL_NAME, version, key, f"{value:.6g}")
+    return version
+
+
+def set_champion(version: str) -> None:
+    import mlflow
+
+    mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, CHAMPION, version)
+
+
+def champion_version() -> str | None:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(mlflow.MlflowClient().get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+@dataclass
+class ModelVersionInfo:
+    version: str
+    aliases: list[str]
+    created: pd.Timestamp
+    run_id: str
+    tags: dict[str, str]
+
+
+def list_versions() -> list[ModelVersionInfo]:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+    except MlflowException:
+        return []
+    out = [
+        ModelVersionInfo(
+            version=str(v.version),
+            aliases=list(v.aliases or []),
+            created=pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC"),
+            run_id=str(v.run_id),
+            tags=dict(v.tags or {}),
+        )
+        for v in versions
+    ]
+    return sorted(out, key=lambda v: int(v.version))
+
+
+def load_scorer(which: str = CHAMPION) -> Any:
+    """The scorer of a version number or alias; ModelUnavailable when there is none."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    uri = f"models:/{MODEL_NAME}/{which}" if which.isdigit() else f"models:/{MODEL_NAME}@{which}"
+    try:
+        loaded = mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as error:
+        raise ModelUnavailable(f"no model at {uri}: {error}") from error
+    scorer = loaded.unwrap_python_model().scorer
+    return scorer

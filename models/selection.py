@@ -1,0 +1,105 @@
+"""Capacity-aware selection per port-day: mandatory hits first, then the highest scores, then a
+uniform random-control share of the rest, each with the probability that it was selected.
+
+Used by batch screening and, with the same capacity rule, by evaluation at capacity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["capacity_slots", "port_day", "rank_within", "select_per_port_day"]
+
+
+def capacity_slots(lines: np.ndarray | int, capacity: float) -> np.ndarray:
+    """Inspection slots of a port-day with ``lines`` lines: capacity x lines rounded, at least 1."""
+    n = np.asarray(lines, dtype=np.int64)
+    return np.maximum(1, np.floor(capacity * n + 0.5).astype(np.int64))
+
+
+def port_day(port: pd.Series, arrival: pd.Series) -> pd.Series:
+    """The group a selection is made in: discharge port and UTC arrival date."""
+    day = pd.to_datetime(arrival, utc=True).dt.strftime("%Y-%m-%d")
+    return port.astype("string") + "|" + day.astype("string")
+
+
+def rank_within(
+    groups: pd.Series, score: pd.Series, *, tie_break: pd.Series | None = None
+) -> pd.Series:
+    """1 = highest score in its group; ties broken by ``tie_break`` (then position) so ranks
+    are unique and stable."""
+    order = pd.DataFrame({"g": groups.to_numpy(), "s": -score.to_numpy(dtype="float64")})
+    order["t"] = tie_break.to_numpy() if tie_break is not None else np.arange(len(order))
+    order["p"] = np.arange(len(order))
+    order = order.sort_values(["g", "s", "t", "p"], kind="mergesort")
+    ranks = order.groupby("g", sort=False).cumcount().to_numpy() + 1
+    out = np.empty(len(order), dtype=np.int64)
+    out[order["p"].to_numpy()] = ranks
+    return pd.Series(out, index=score.index)
+
+
+def select_per_port_day(
+    groups: pd.Series,
+    score: pd.Series,
+    *,
+    capacity: float,
+    random_control: float = 0.0,
+    mandatory: pd.Series | None = None,
+    seed: int = 0,
+    tie_break: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Choose lines to inspect in each group within ``capacity`` (a share of the group's lines).
+
+    ``random_control`` is the share of the slots kept for a uniform draw from the lines not
+    otherwise selected. Returns, aligned to ``score``: ``rank`` (by score within the group),
+    ``selected``, ``selection_reason`` (MANDATORY, MODEL, RANDOM_CONTROL or empty) and
+    ``selection_probability`` (1 for mandatory and model picks; slots / eligible lines for
+    random-control picks).
+    """
+    if not 0 < capacity <= 1:
+        raise ValueError(f"capacity must be in (0, 1], not {capacity}")
+    if not 0 <= random_control < 1:
+        raise ValueError(f"random_control must be in [0, 1), not {random_control}")
+    n = len(score)
+    rank = rank_within(groups, score, tie_break=tie_break)
+    frame = pd.DataFrame({"g": groups.to_numpy(), "rank": rank.to_numpy()}, index=score.index)
+    sizes = frame.groupby("g", sort=False)["g"].transform("size").to_numpy()
+    slots = capacity_slots(sizes, capacity)
+    control_slots = np.floor(slots * random_control + 0.5).astype(np.int64)
+    control_slots = np.where((random_control > 0) & (slots >= 2), np.maximum(control_slots, 1), 0)
+    must = np.zeros(n, dtype=bool) if mandatory is None else mandatory.fillna(False).to_numpy(bool)
+    frame["must"] = must
+    # Mandatory lines take slots first (and may exceed them: a rule hit is never dropped).
+    must_count = frame.groupby("g", sort=False)["must"].transform("sum").to_numpy()
+    model_slots = np.maximum(0, slots - control_slots - must_count)
+    # Among the non-mandatory lines, the model's order decides.
+    frame["s"] = np.where(must, -np.inf, score.to_numpy(dtype="float64"))
+    free_rank = rank_within(frame["g"], frame["s"], tie_break=tie_break).to_numpy()
+    by_model = ~must & (free_rank <= model_slots)
+    reason = np.full(n, "", dtype=object)
+    reason[must] = "MANDATORY"
+    reason[by_model] = "MODEL"
+    probability = np.where(must | by_model, 1.0, 0.0)
+    rng = np.random.default_rng(seed)
+    eligible = ~(must | by_model)
+    draw = rng.random(n)
+    frame["draw"] = np.where(eligible, draw, np.inf)
+    frame["eligible"] = eligible
+    eligible_count = frame.groupby("g", sort=False)["eligible"].transform("sum").to_numpy()
+    draw_rank = frame.groupby("g", sort=False)["draw"].rank(method="first").to_numpy()
+    take = np.minimum(control_slots, eligible_count)
+    by_control = eligible & (draw_rank <= take)
+    reason[by_control] = "RANDOM_CONTROL"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        control_probability = np.where(eligible_count > 0, take / eligible_count, 0.0)
+    probability = np.where(by_control, control_probability, probability)
+    return pd.DataFrame(
+        {
+            "rank": rank.to_numpy(),
+            "selected": must | by_model | by_control,
+            "selection_reason": reason,
+            "selection_probability": probability,
+        },
+        index=score.index,
+    )

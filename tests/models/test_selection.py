@@ -1,0 +1,73 @@
+"""Selection per port-day respects capacity, puts mandatory lines first and draws controls fairly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.selection import capacity_slots, rank_within, select_per_port_day
+
+
+def _groups(sizes: list[int]) -> pd.Series:
+    return pd.Series(np.repeat([f"P{i}" for i in range(len(sizes))], sizes))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 120), min_size=1, max_size=6),
+    capacity=st.floats(0.01, 0.5),
+    control=st.floats(0.0, 0.5),
+    seed=st.integers(0, 1000),
+)
+def test_selection_never_exceeds_capacity_without_mandatory_lines(
+    sizes: list[int], capacity: float, control: float, seed: int
+) -> None:
+    groups = _groups(sizes)
+    score = pd.Series(np.random.default_rng(seed).random(len(groups)))
+    chosen = select_per_port_day(groups, score, capacity=capacity, random_control=control, seed=seed)
+    per_group = chosen.groupby(groups.to_numpy())["selected"].sum()
+    slots = pd.Series(capacity_slots(np.array(sizes), capacity), index=[f"P{i}" for i in range(len(sizes))])
+    assert (per_group <= slots[per_group.index]).all()
+    model = chosen["selection_reason"] == "MODEL"
+    assert (chosen.loc[model, "selection_probability"] == 1.0).all()
+    control_rows = chosen["selection_reason"] == "RANDOM_CONTROL"
+    assert ((chosen.loc[control_rows, "selection_probability"] > 0) & (chosen.loc[control_rows, "selection_probability"] <= 1)).all()
+
+
+def test_model_picks_are_the_highest_scores_of_their_port_day() -> None:
+    groups = _groups([100, 50])
+    score = pd.Series(np.linspace(0, 1, 150))
+    chosen = select_per_port_day(groups, score, capacity=0.05)
+    picked = chosen[chosen["selected"]]
+    assert list(picked.index) == [95, 96, 97, 98, 99, 147, 148, 149]
+    assert chosen.loc[99, "rank"] == 1 and chosen.loc[149, "rank"] == 1
+
+
+def test_mandatory_lines_are_selected_even_with_low_scores() -> None:
+    groups = _groups([100])
+    score = pd.Series(np.linspace(0, 1, 100))
+    mandatory = pd.Series(False, index=score.index)
+    mandatory[[0, 1]] = True
+    chosen = select_per_port_day(groups, score, capacity=0.05, mandatory=mandatory)
+    assert chosen.loc[[0, 1], "selected"].all()
+    assert set(chosen.loc[[0, 1], "selection_reason"]) == {"MANDATORY"}
+    assert chosen["selected"].sum() == 5
+
+
+def test_random_control_share_and_probability_are_recorded() -> None:
+    groups = _groups([1000])
+    score = pd.Series(np.linspace(0, 1, 1000))
+    chosen = select_per_port_day(groups, score, capacity=0.05, random_control=0.2, seed=3)
+    control = chosen[chosen["selection_reason"] == "RANDOM_CONTROL"]
+    assert len(control) == 10 and (chosen["selection_reason"] == "MODEL").sum() == 40
+    assert np.allclose(control["selection_probability"], 10 / 960)
+    again = select_per_port_day(groups, score, capacity=0.05, random_control=0.2, seed=3)
+    assert again.equals(chosen)
+
+
+def test_ranks_are_unique_within_a_group_even_with_ties() -> None:
+    groups = _groups([10, 10])
+    ranks = rank_within(groups, pd.Series(np.zeros(20)))
+    assert sorted(ranks[:10]) == list(range(1, 11)) and sorted(ranks[10:]) == list(range(1, 11))

@@ -1,0 +1,69 @@
+"""Evaluation at capacity: a perfect ranking finds everything it has room for, random finds the
+capacity share, and the random-control slice is reported on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from training.metrics import capacity_curve, capacity_table, control_metrics, label_metrics
+from training.splits import SplitConfig, time_splits
+
+
+def _world(seed: int = 0) -> tuple[pd.Series, pd.Series, pd.Series]:
+    rng = np.random.default_rng(seed)
+    groups = pd.Series(np.repeat([f"VNHPH|2025-01-{d:02d}" for d in range(1, 11)], 500))
+    hits = pd.Series((rng.random(len(groups)) < 0.01).astype(float))
+    return groups, hits, pd.Series(rng.random(len(groups)))
+
+
+def test_perfect_ranking_finds_all_hits_that_fit_and_random_finds_the_capacity_share() -> None:
+    groups, hits, noise = _world()
+    table = capacity_table(groups, {"perfect": hits + 0.001 * noise, "noise": noise}, hits)
+    at2 = table[table["capacity"] == 0.02].set_index("scorer")
+    assert at2.loc["perfect", "recall"] == 1.0
+    assert abs(at2.loc["random", "hits"] - 0.02 * hits.sum()) < 1e-9
+    assert at2.loc["perfect", "lift_over_random"] > 10
+    assert at2.loc["noise", "hits"] < at2.loc["perfect", "hits"]
+
+
+def test_capacity_curve_is_monotone_and_reaches_all_hits() -> None:
+    groups, hits, noise = _world(1)
+    shares, found = capacity_curve(groups, noise, hits, np.linspace(0, 1, 11))
+    assert np.all(np.diff(found) >= 0) and found[-1] == hits.sum() and found[0] == 0
+
+
+def test_control_metrics_use_only_the_control_slice() -> None:
+    groups, hits, noise = _world(2)
+    control = hits.where(np.arange(len(hits)) % 10 == 0)
+    table = control_metrics(groups, hits + noise * 0.001, control)
+    assert (table["control_lines"] == 500).all()
+    assert (table["control_seizures"] == int(hits[::10].sum())).all()
+
+
+def test_label_metrics_handle_a_single_class() -> None:
+    assert np.isnan(label_metrics(np.zeros(5), np.full(5, 0.1))["pr_auc"])
+    metrics = label_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8]))
+    assert metrics["pr_auc"] == 1.0 and metrics["brier"] < 0.05
+
+
+def test_time_splits_leave_out_labels_recorded_after_the_boundary() -> None:
+    filed = pd.Series(pd.date_range("2024-01-01", periods=400, freq="D", tz="UTC"))
+    recorded = filed + pd.Timedelta(days=20)
+    splits = time_splits(filed, recorded, config=SplitConfig(gap_days=7))
+    b1 = splits.boundaries["valid_from"]
+    assert (recorded[splits.train] < b1).all()
+    assert filed[splits.valid].min() >= b1 + pd.Timedelta(days=7)
+    assert filed[splits.train].max() < filed[splits.valid].min() <= filed[splits.calibration].min()
+    assert filed[splits.calibration].max() < filed[splits.test].min()
+    assert not (splits.train & splits.test).any()
+
+
+def test_time_splits_with_until_test_on_the_later_period() -> None:
+    filed = pd.Series(pd.date_range("2024-01-01", periods=300, freq="D", tz="UTC"))
+    recorded = filed + pd.Timedelta(days=10)
+    until = pd.Timestamp("2024-09-01", tz="UTC")
+    splits = time_splits(filed, recorded, until=until)
+    assert (filed[splits.test] >= until).all() and splits.test.sum() == (filed >= until).sum()
+    for name in ("train", "valid", "calibration"):
+        assert (recorded[getattr(splits, name)] < until).all()

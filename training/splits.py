@@ -1,0 +1,104 @@
+"""Time-ordered splits of labelled lines, honest about label delay.
+
+A label can only be learned from once it was recorded: a line filed before a boundary whose outcome
+was recorded after it is left out of the earlier slice instead of leaking into it. Slices follow
+each other in filing time: train -> (gap) -> validation (early stopping) -> calibration -> (gap)
+-> test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SplitConfig", "TimeSplits", "time_splits"]
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    train: float = 0.6
+    valid: float = 0.15
+    calibration: float = 0.1
+    gap_days: float = 7.0
+
+
+@dataclass
+class TimeSplits:
+    """Boolean masks over the labelled lines, and the boundaries used."""
+
+    train: np.ndarray
+    valid: np.ndarray
+    calibration: np.ndarray
+    test: np.ndarray
+    boundaries: dict[str, pd.Timestamp]
+
+    def sizes(self) -> dict[str, int]:
+        return {k: int(getattr(self, k).sum()) for k in ("train", "valid", "calibration", "test")}
+
+
+def time_splits(
+    filed_at: pd.Series,
+    recorded_at: pd.Series,
+    *,
+    config: SplitConfig = SplitConfig(),
+    until: pd.Timestamp | None = None,
+) -> TimeSplits:
+    """Split labelled lines by filing time.
+
+    With ``until``: lines filed after it form the test slice (a held-out later period) and the
+    others, whose labels were recorded before ``until``, are split train / valid / calibration.
+    Without it: the last share of time (1 - train - valid - calibration) is the test slice.
+    """
+    filed = _utc_ns(filed_at)
+    recorded = _utc_ns(recorded_at)
+    gap = np.timedelta64(int(config.gap_days * 86400), "s")
+    if until is not None:
+        cut = np.datetime64(pd.Timestamp(until).tz_convert("UTC").tz_localize(None), "ns")
+        history = (filed < cut) & (recorded < cut)
+        test = filed >= cut
+        total = config.train + config.valid + config.calibration
+        b1, b2 = _quantiles(
+            filed[history], [config.train / total, (config.train + config.valid) / total]
+        )
+        b3 = cut
+    else:
+        history = np.ones(len(filed), dtype=bool)
+        b1, b2, b3 = _quantiles(
+            filed,
+            [
+                config.train,
+                config.train + config.valid,
+                config.train + config.valid + config.calibration,
+            ],
+        )
+        test = filed >= b3 + gap
+        history = filed < b3
+    train = history & (filed < b1) & (recorded < b1)
+    valid = history & (filed >= b1 + gap) & (filed < b2) & (recorded < b3)
+    calibration = history & (filed >= b2) & (filed < b3) & (recorded < b3)
+    return TimeSplits(
+        train=train,
+        valid=valid,
+        calibration=calibration,
+        test=test,
+        boundaries={
+            "valid_from": pd.Timestamp(b1, tz="UTC"),
+            "calibration_from": pd.Timestamp(b2, tz="UTC"),
+            "test_from": pd.Timestamp(b3, tz="UTC"),
+        },
+    )
+
+
+def _utc_ns(values: pd.Series) -> np.ndarray:
+    """UTC timestamps as naive datetime64[ns] (NaT stays NaT and compares False)."""
+    stamps = pd.to_datetime(pd.Series(values), utc=True).dt.tz_convert(None)
+    return stamps.to_numpy(dtype="datetime64[ns]")
+
+
+def _quantiles(times: np.ndarray, qs: list[float]) -> list[np.datetime64]:
+    if len(times) == 0:
+        raise ValueError("no labelled lines to split")
+    ints = np.sort(times[~np.isnat(times)].astype(np.int64))
+    return [np.datetime64(int(ints[min(len(ints) - 1, int(q * len(ints)))]), "ns") for q in qs]
