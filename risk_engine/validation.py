@@ -301,3 +301,28 @@ def _flag_tags(issues: pd.DataFrame, accepted_rows: pd.Index) -> pd.Series:
 def specs_by_name(kind: str) -> dict[str, FieldSpec]:
     """Field specs of a record kind, by column name."""
     return {spec.name: spec for spec in fields_for(kind)}
+
+
+def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """JSON records (API) as a text frame in the file form, for `validate_frame`: lists become
+    ``;``-joined text, numbers and booleans their text, None missing. Unknown keys are kept as
+    columns so callers can report them."""
+
+    def text(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list | tuple):
+            return ";".join("" if v is None else str(v) for v in value)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    columns: dict[str, list[Any]] = {}
+    for position, record in enumerate(records):
+        for key in record:
+            columns.setdefault(key, [None] * len(records))
+        for key, value in record.items():
+            columns[key][position] = text(value)
+    for values in columns.values():
+        values.extend([None] * (len(records) - len(values)))
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(records))).astype("string[pyarrow]")

@@ -1,0 +1,124 @@
+"""The scorer: features + booster + calibration + reasons, for normalised contract records.
+
+One object does it for training evaluation, batch screening and the API, so a container gets the
+same score on every path. The request path works on NumPy arrays with one LightGBM thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.booster import predict_contrib, predict_raw
+from models.calibration import PlattCalibrator
+from models.reasons import explain
+from models.rules import rule_hits, rule_reasons
+
+__all__ = ["RiskScorer", "SCORE_COLUMNS", "to_matrix"]
+
+SCORE_COLUMNS = ["risk_score", "raw_logit", "band", "reasons", "rule_hits", "dq_flags"]
+
+
+def to_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Model columns as a float matrix (categories as their codes, missing as NaN)."""
+    columns = []
+    for name in names:
+        column = features[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = column.cat.codes.to_numpy(dtype="float64")
+            codes[codes < 0] = np.nan
+            columns.append(codes)
+        else:
+            columns.append(
+                pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            )
+    return np.column_stack(columns) if columns else np.empty((len(features), 0))
+
+
+@dataclass
+class RiskScorer:
+    """Everything needed to score raw records; pickled into the MLflow model."""
+
+    pipeline: Any  # features.FeaturePipeline, fitted
+    booster_text: str
+    calibrator: PlattCalibrator
+    feature_names: list[str]
+    thresholds: dict[str, float]  # calibrated probability for "red" and "amber"
+    trained_at: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    version: str = "unregistered"
+    top_reasons: int = 3
+
+    def __post_init__(self) -> None:
+        self._booster: lgb.Booster | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_booster"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    @property
+    def booster(self) -> lgb.Booster:
+        if self._booster is None:
+            self._booster = lgb.Booster(model_str=self.booster_text)
+        return self._booster
+
+    def features(self, records: pd.DataFrame) -> pd.DataFrame:
+        return self.pipeline.transform(records)
+
+    def raw(self, features: pd.DataFrame) -> np.ndarray:
+        return predict_raw(self.booster, to_matrix(features, self.feature_names))
+
+    def probability(self, features: pd.DataFrame) -> np.ndarray:
+        return self.calibrator.transform(self.raw(features))
+
+    def band(self, probability: np.ndarray) -> np.ndarray:
+        red, amber = self.thresholds.get("red", 1.0), self.thresholds.get("amber", 1.0)
+        return np.where(probability >= red, "red", np.where(probability >= amber, "amber", "green"))
+
+    def score(self, records: pd.DataFrame, *, explain_reasons: bool = True) -> pd.DataFrame:
+        """Score normalised records (``validate_frame(...).accepted``); aligned to their index."""
+        features = self.features(records)
+        matrix = to_matrix(features, self.feature_names)
+        raw = predict_raw(self.booster, matrix)
+        probability = self.calibrator.transform(raw)
+        hits = rule_hits(records)
+        out = pd.DataFrame(
+            {
+                "risk_score": probability,
+                "raw_logit": raw,
+                "band": self.band(probability),
+                "rule_hits": rule_reasons(hits),
+            },
+            index=records.index,
+        )
+        flags = (
+            records["dq_flags"]
+            if "dq_flags" in records.columns
+            else pd.Series(pd.NA, index=records.index)
+        )
+        out["dq_flags"] = [
+            [] if f is pd.NA or f is None or f != f else str(f).split(";") for f in flags
+        ]
+        if explain_reasons:
+            contrib = predict_contrib(self.booster, matrix)
+            out["reasons"] = explain(contrib, features, self.feature_names, top=self.top_reasons)
+        else:
+            out["reasons"] = [[] for _ in range(len(out))]
+        return out[SCORE_COLUMNS]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "trained_at": self.trained_at,
+            "metrics": self.metrics,
+            "feature_names": self.feature_names,
+            "thresholds": self.thresholds,
+        }
