@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 quickstart: $(STAMP)
 	@mkdir -p $(QUICKSTART_DIR)
 	$(BIN)/risk-engine validate risk_engine/samples/shipments_sample.csv --rejects $(QUICKSTART_DIR)/sample_rejects.csv
-	@echo "rejects of the bundled sample: $(QUICKSTART_DIR)/sample_rejects.csv"
+	$(BIN)/risk-engine simulate --out $(QUICKSTART_DIR)/world --days 120 --arrivals-per-day 600 --phases 4 --seed 7
+	$(BIN)/risk-engine validate $(QUICKSTART_DIR)/world/shipments.parquet --rejects $(QUICKSTART_DIR)/world_rejects.csv
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -175,16 +175,25 @@ def simulate(
     output: Annotated[FileFormat, typer.Option("--format")] = FileFormat.parquet,
 ) -> None:
     """Simulate a port world: shipments, past inspections with delayed labels, and the truth."""
+    from pydantic import ValidationError
+
+    from risk_engine.errors import ConfigError
     from training.simulation import SimulationConfig, write_world
     from training.simulation import simulate as run_simulation
 
-    config = SimulationConfig(
-        start=date.fromisoformat(start),
-        days=days,
-        arrivals_per_day=arrivals_per_day,
-        phases=phases,
-        seed=seed,
-    )
+    with _errors_to_exit_codes():
+        try:
+            config = SimulationConfig(
+                start=date.fromisoformat(start),
+                days=days,
+                arrivals_per_day=arrivals_per_day,
+                phases=phases,
+                seed=seed,
+            )
+        except (ValidationError, ValueError) as error:
+            first = error.errors()[0] if isinstance(error, ValidationError) else None
+            detail = f"{first['loc'][0]}: {first['msg']}" if first else str(error)
+            raise ConfigError(f"simulation option {detail}") from error
     with _errors_to_exit_codes(), _progress("simulating", 100) as advance:
         state = {"done": 0}
 
