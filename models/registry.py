@@ -159,14 +159,20 @@ def list_versions() -> list[ModelVersionInfo]:
 
 
 def load_scorer(which: str = CHAMPION) -> Any:
-    """The scorer of a version number or alias; ModelUnavailable when there is none."""
+    """The scorer of a version number or alias, with its registered version set;
+    ModelUnavailable when there is none."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    uri = f"models:/{MODEL_NAME}/{which}" if which.isdigit() else f"models:/{MODEL_NAME}@{which}"
+    client = mlflow.MlflowClient()
     try:
-        loaded = mlflow.pyfunc.load_model(uri)
+        if which.isdigit():
+            version = str(client.get_model_version(MODEL_NAME, which).version)
+        else:
+            version = str(client.get_model_version_by_alias(MODEL_NAME, which).version)
+        loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}")
     except (MlflowException, OSError) as error:
-        raise ModelUnavailable(f"no model at {uri}: {error}") from error
+        raise ModelUnavailable(f"no model {MODEL_NAME} {which!r}: {error}") from error
     scorer = loaded.unwrap_python_model().scorer
+    scorer.version = version
     return scorer

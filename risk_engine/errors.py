@@ -10,6 +10,7 @@ __all__ = [
     "RiskEngineError",
     "InputUnreadable",
     "MappingError",
+    "ConfigError",
     "ContractViolation",
     "ModelUnavailable",
     "exit_code_for",
@@ -35,6 +36,12 @@ class InputUnreadable(RiskEngineError):
 
 class MappingError(RiskEngineError):
     """A column mapping is invalid, or leaves a required contract field unmapped."""
+
+    exit_code = 2
+
+
+class ConfigError(RiskEngineError):
+    """A configuration file or setting is invalid; names the file, the field and the problem."""
 
     exit_code = 2
 

@@ -25,7 +25,7 @@ __all__ = ["CAPACITIES", "capacity_table", "capacity_curve", "label_metrics", "c
 CAPACITIES = (0.01, 0.02, 0.05)
 
 
-def _selected(groups: pd.Series, score: pd.Series, capacity: float) -> np.ndarray:
+def selected_at_capacity(groups: pd.Series, score: pd.Series, capacity: float) -> np.ndarray:
     rank = rank_within(groups, score).to_numpy()
     sizes = groups.groupby(groups, sort=False).transform("size").to_numpy()
     return rank <= capacity_slots(sizes, capacity)
@@ -52,7 +52,7 @@ def capacity_table(
         selected_random = float(np.minimum(1.0, slots / sizes).sum())
         rows.append(_row("random", capacity, random_hits, selected_random, total))
         for name, score in scores.items():
-            chosen = _selected(groups, score, capacity)
+            chosen = selected_at_capacity(groups, score, capacity)
             rows.append(_row(name, capacity, float(y[chosen].sum()), float(chosen.sum()), total))
     table = pd.DataFrame(rows)
     random = table[table["scorer"] == "random"].set_index("capacity")["hits"]
@@ -114,7 +114,7 @@ def control_metrics(
     y = control_hit.to_numpy(dtype="float64")
     rows = []
     for capacity in capacities:
-        chosen = _selected(groups, score, capacity)
+        chosen = selected_at_capacity(groups, score, capacity)
         picked = in_control & chosen
         rest = in_control & ~chosen
         rows.append(

@@ -1,0 +1,61 @@
+"""Training configuration: a typed object, defaults that work, optionally read from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from models.booster import BoosterParams
+from risk_engine.errors import ConfigError
+from training.splits import SplitConfig
+
+__all__ = ["TrainConfig", "load_config"]
+
+
+class TrainConfig(BaseModel):
+    """What `risk-engine train` and `retrain` use; every field has a working default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 7
+    capacity: float = Field(default=0.02, gt=0, le=1, description="Decision capacity (red band).")
+    amber_capacity: float = Field(default=0.05, gt=0, le=1)
+    inverse_propensity: bool = Field(
+        default=False, description="Weight labelled lines by 1 / selection_probability."
+    )
+    propensity_cap: float = Field(default=50.0, gt=1)
+    train_share: float = 0.6
+    valid_share: float = 0.15
+    calibration_share: float = 0.1
+    gap_days: float = 7.0
+    booster: dict[str, Any] = Field(default_factory=dict, description="BoosterParams overrides.")
+    importance_sample: int = 20_000
+    bootstrap_rounds: int = 500
+
+    def splits(self) -> SplitConfig:
+        return SplitConfig(
+            train=self.train_share,
+            valid=self.valid_share,
+            calibration=self.calibration_share,
+            gap_days=self.gap_days,
+        )
+
+    def booster_params(self) -> BoosterParams:
+        return BoosterParams(**self.booster)
+
+
+def load_config(path: Path | None) -> TrainConfig:
+    if path is None:
+        return TrainConfig()
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return TrainConfig.model_validate(data)
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read training config {path}: {error}") from error
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"training config {path}: {where}: {first['msg']}") from error

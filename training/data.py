@@ -1,0 +1,95 @@
+"""Loading what training needs: validated shipments and outcomes, labels, truth, fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.files import file_format, open_records
+from features.ingest import ValidationReport, iter_validated
+from features.mapping import ColumnMapping
+from risk_engine.columns import SHIPMENT_KEY
+
+__all__ = ["LoadedData", "load_records", "label_lines", "load_truth", "fingerprint"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedData:
+    shipments: pd.DataFrame
+    outcomes: pd.DataFrame
+    shipments_report: ValidationReport
+    outcomes_report: ValidationReport
+
+
+def load_records(
+    path: Path,
+    kind: str,
+    *,
+    mapping: ColumnMapping | None = None,
+    chunk_rows: int = 200_000,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Accepted (normalised) records of a file and the validation report; rejects are counted,
+    not lost: they are in the report."""
+    source = open_records(path, kind, mapping, chunk_rows=chunk_rows)
+    report = ValidationReport(str(path), kind, ignored_columns=source.ignored_columns)
+    parts = []
+    for result in iter_validated(source, progress=progress):
+        report.add(result)
+        parts.append(result.accepted)
+    frame = pd.concat(parts) if parts else pd.DataFrame()
+    log.info("%s: %s", path, report.as_dict()["counts"])
+    return frame, report
+
+
+def label_lines(shipments: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """One labelled row per inspected shipment line: position in ``shipments``, label (1 when the
+    inspection found contraband), inspected_at, recorded_at, selection reason and probability.
+
+    INCONCLUSIVE results carry no label. When a line was inspected twice, the first inspection
+    counts. Outcomes that match no shipment line are left out (and counted in the log).
+    """
+    usable = outcomes[outcomes["result"].isin(["SEIZURE", "NO_FINDING"])]
+    usable = usable.sort_values("inspected_at", kind="stable").drop_duplicates(list(SHIPMENT_KEY))
+    lines = shipments[list(SHIPMENT_KEY)].copy()
+    lines["position"] = np.arange(len(shipments))
+    merged = lines.merge(usable, on=list(SHIPMENT_KEY), how="inner")
+    unmatched = len(usable) - len(merged)
+    if unmatched:
+        log.warning("%d outcomes match no shipment line and are left out", unmatched)
+    merged["label"] = (merged["result"] == "SEIZURE").astype("int8")
+    keep = [
+        "position",
+        "label",
+        "inspected_at",
+        "recorded_at",
+        "selection_reason",
+        "selection_probability",
+    ]
+    return merged[keep].sort_values("position").reset_index(drop=True)
+
+
+def load_truth(path: Path | None) -> pd.DataFrame | None:
+    """The simulator's truth (evaluation only; training never reads it)."""
+    if path is None:
+        return None
+    if file_format(Path(path)) == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={"bl_number": str, "container_number": str})
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of a file's bytes, recorded with each training run."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

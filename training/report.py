@@ -1,0 +1,118 @@
+"""HTML reports an analyst can open offline: plots embedded, tables, the decision in words."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from training.evaluate import Evaluation
+from training.train import TrainOutcome
+
+__all__ = ["write_phase_report", "write_training_report", "table_html"]
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;
+text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+.promoted{color:#0a6b1f}.kept{color:#8a4b00}img{max-width:100%;border:1px solid #eee}
+"""
+
+
+def table_html(frame: pd.DataFrame | None, *, digits: int = 3) -> str:
+    if frame is None or frame.empty:
+        return "<p>none</p>"
+    return frame.to_html(
+        index=False, float_format=lambda v: f"{v:.{digits}g}", border=0, escape=True
+    )
+
+
+def _image(path: Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def _evaluation_sections(evaluation: Evaluation) -> str:
+    parts = [
+        f"<p>{evaluation.lines:,} lines in {evaluation.port_days:,} port-days.</p>",
+        "<h2>Finds at capacity: observed seizures</h2>",
+        "<p>A hit is a selected line whose recorded inspection found contraband. Lines the old "
+        "policy never opened cannot count, so this is a lower bound for a new ranking.</p>",
+        table_html(evaluation.observed),
+    ]
+    if evaluation.truth is not None:
+        parts += [
+            "<h2>Finds at capacity: true contraband (simulated world)</h2>",
+            "<p>Recall against every contraband container; <em>optimum</em> ranks by the true "
+            "probability.</p>",
+            table_html(evaluation.truth),
+        ]
+    parts += [
+        "<h2>Random-control slice (unbiased)</h2>",
+        table_html(evaluation.control),
+        "<h2>Inspected lines</h2>",
+        table_html(pd.DataFrame([evaluation.labels])),
+        "<h2>Per port</h2>",
+        table_html(evaluation.per_port.head(30)),
+    ]
+    return "".join(parts)
+
+
+def write_phase_report(
+    path: Path,
+    *,
+    decision: dict[str, Any],
+    evaluation: Evaluation,
+    outcome: TrainOutcome,
+    plots: dict[str, Path],
+) -> Path:
+    """The champion/challenger report of one phase."""
+    promoted = bool(decision.get("promoted"))
+    body = [
+        f"<p class='{'promoted' if promoted else 'kept'}'><strong>"
+        f"{html.escape(str(decision.get('reason', '')))}</strong></p>",
+        table_html(pd.DataFrame([{k: v for k, v in decision.items() if k != "report"}])),
+        _evaluation_sections(evaluation),
+        "<h2>Drift of the main features (training period vs held-out period)</h2>",
+        table_html(outcome.drift),
+        "<h2>Plots (challenger)</h2>",
+        "".join(_image(p) for p in plots.values() if Path(p).exists()),
+        "<h2>Feature importance</h2>",
+        table_html(outcome.importance.head(25)),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        _page(f"Phase report: {decision.get('phase', '')}", "".join(body)), encoding="utf-8"
+    )
+    return path
+
+
+def write_training_report(
+    path: Path, *, outcome: TrainOutcome, plots: dict[str, Path], version: str
+) -> Path:
+    """The report of one training run."""
+    body = [
+        f"<p>Model version {html.escape(version)}; splits {html.escape(str(outcome.sizes))}.</p>"
+    ]
+    if outcome.evaluation is not None:
+        body.append(_evaluation_sections(outcome.evaluation))
+    body += [
+        "".join(_image(p) for p in plots.values() if Path(p).exists()),
+        "<h2>Feature importance</h2>",
+        table_html(outcome.importance.head(25)),
+        "<h2>Drift</h2>",
+        table_html(outcome.drift),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_page(f"Training report: version {version}", "".join(body)), encoding="utf-8")
+    return path

@@ -1,0 +1,220 @@
+"""Champion and challenger after an operation phase.
+
+A challenger is trained on data up to the end of the phase; champion and challenger score the same
+later held-out period; the ``champion`` alias moves only when the challenger finds more seizures at
+the configured capacity. The comparison, with a bootstrap interval over port-days, is recorded and
+an HTML phase report is written for analysts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from models.registry import champion_version, configure_mlflow, load_scorer, set_champion
+from models.selection import port_day
+from risk_engine.errors import ModelUnavailable
+from risk_engine.settings import Settings
+from training.config import TrainConfig
+from training.evaluate import evaluate_period
+from training.metrics import selected_at_capacity
+from training.report import write_phase_report
+from training.tracking import log_training
+from training.train import Progress, fit_scorer
+
+__all__ = ["Decision", "compare", "retrain"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Decision:
+    phase: str
+    champion_version: str | None
+    challenger_version: str
+    capacity: float
+    champion_hits: float
+    challenger_hits: float
+    difference_low: float
+    difference_high: float
+    promoted: bool
+    reason: str
+    report: Path | None = None
+    truth_champion_hits: float | None = None
+    truth_challenger_hits: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def compare(
+    groups: pd.Series,
+    hits: pd.Series,
+    champion: pd.Series,
+    challenger: pd.Series,
+    *,
+    capacity: float,
+    rounds: int,
+    seed: int,
+) -> tuple[float, float, float, float]:
+    """Hits of each at capacity and a 95 % bootstrap interval of (challenger - champion),
+    resampling whole port-days."""
+    y = hits.fillna(0).to_numpy(dtype="float64")
+    a = y * selected_at_capacity(groups, champion, capacity)
+    b = y * selected_at_capacity(groups, challenger, capacity)
+    per_day = pd.DataFrame({"g": groups.to_numpy(), "d": b - a}).groupby("g")["d"].sum().to_numpy()
+    rng = np.random.default_rng(seed)
+    if len(per_day) == 0:
+        return float(a.sum()), float(b.sum()), 0.0, 0.0
+    draws = rng.integers(0, len(per_day), size=(rounds, len(per_day)))
+    totals = per_day[draws].sum(axis=1)
+    low, high = np.quantile(totals, [0.025, 0.975])
+    return float(a.sum()), float(b.sum()), float(low), float(high)
+
+
+def retrain(
+    shipments: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    phase: str,
+    until: Any,
+    settings: Settings,
+    config: TrainConfig,
+    data_info: dict[str, Any],
+    eval_until: Any = None,
+    truth: pd.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> Decision:
+    """Train a challenger up to ``until`` (the end of the phase) and decide on the champion."""
+    configure_mlflow(settings)
+    try:
+        champion = load_scorer("champion")
+    except ModelUnavailable:
+        champion = None
+    outcome = fit_scorer(
+        shipments,
+        outcomes,
+        config=config,
+        until=until,
+        test_until=eval_until,
+        truth=truth,
+        progress=progress,
+    )
+    run_id, version, plots = log_training(
+        outcome,
+        settings=settings,
+        config=config,
+        data_info=data_info,
+        run_name=f"challenger {phase}",
+        tags={"engine.phase": phase, "engine.role": "challenger"},
+        make_champion_if_none=False,
+    )
+    period = outcome.period
+    lines = outcome.test_lines
+    capacity = config.capacity
+    if champion is None or lines is None or len(lines) == 0:
+        set_champion(version)
+        reason = "no champion yet" if champion is None else "no held-out period to compare on"
+        decision = Decision(
+            phase,
+            None if champion is None else champion.version,
+            version,
+            capacity,
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            True,
+            reason,
+        )
+        _record(run_id, decision)
+        return decision
+    period["champion_probability"] = champion.probability(champion.features(lines))
+    groups = port_day(period["port_of_discharge"], period["eta"]).reset_index(drop=True)
+    champ_hits, chall_hits, low, high = compare(
+        groups,
+        period["label"].reset_index(drop=True),
+        period["champion_probability"].reset_index(drop=True),
+        period["probability"].reset_index(drop=True),
+        capacity=capacity,
+        rounds=config.bootstrap_rounds,
+        seed=config.seed,
+    )
+    promoted = chall_hits > champ_hits
+    tag = f"{capacity:.0%}"
+    reason = (
+        f"challenger finds {chall_hits:.0f} seizures at {tag} capacity vs {champ_hits:.0f} for the champion"
+        f" (difference 95 % interval {low:+.0f} to {high:+.0f})"
+    )
+    reason = ("promoted: " if promoted else "kept champion: ") + reason
+    decision = Decision(
+        phase,
+        champion.version,
+        version,
+        capacity,
+        champ_hits,
+        chall_hits,
+        low,
+        high,
+        promoted,
+        reason,
+    )
+    if "has_contraband" in period.columns:
+        truth_hits = period["has_contraband"].fillna(0).astype(float).reset_index(drop=True)
+        t_a, t_b, _, _ = compare(
+            groups,
+            truth_hits,
+            period["champion_probability"].reset_index(drop=True),
+            period["probability"].reset_index(drop=True),
+            capacity=capacity,
+            rounds=1,
+            seed=0,
+        )
+        decision.truth_champion_hits, decision.truth_challenger_hits = t_a, t_b
+    if promoted:
+        set_champion(version)
+    evaluation = evaluate_period(
+        period,
+        scores={
+            "challenger": period["probability"],
+            "champion": period["champion_probability"],
+            "rules": period["rules_score"],
+        },
+    )
+    decision.report = write_phase_report(
+        settings.reports_dir / f"phase-{_slug(phase)}.html",
+        decision=decision.as_dict(),
+        evaluation=evaluation,
+        outcome=outcome,
+        plots=plots,
+    )
+    _record(run_id, decision)
+    log.info("%s", reason)
+    return decision
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-") or "phase"
+
+
+def _record(run_id: str, decision: Decision) -> None:
+    client = mlflow.MlflowClient()
+    for key, value in decision.as_dict().items():
+        if value is not None:
+            client.set_tag(run_id, f"decision.{key}", str(value)[:500])
+    for key in ("champion_hits", "challenger_hits", "difference_low", "difference_high"):
+        value = getattr(decision, key)
+        if value == value:
+            client.log_metric(run_id, f"decision_{key}", float(value))
+    if decision.report is not None:
+        client.log_artifact(run_id, str(decision.report), artifact_path="report")
+
+
+def current_champion() -> str | None:
+    return champion_version()

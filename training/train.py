@@ -1,0 +1,296 @@
+"""Training: features -> time splits -> LightGBM with early stopping -> calibration on a later
+slice -> evaluation at capacity on the test period -> a `RiskScorer`.
+
+`fit_scorer` is pure (no tracking) so champion/challenger can reuse it; `train_and_register`
+adds the MLflow run, plots and registry version.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from features.pipeline import FeaturePipeline
+
+from models.booster import fit_booster, predict_contrib
+from models.calibration import PlattCalibrator
+from models.rules import rule_hits, rule_score
+from models.scorer import RiskScorer, to_matrix
+from training.config import TrainConfig
+from training.data import label_lines
+from training.evaluate import Evaluation, evaluate_period
+from training.splits import time_splits
+
+__all__ = ["TrainOutcome", "fit_scorer", "period_frame", "Progress"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class TrainOutcome:
+    scorer: RiskScorer
+    evaluation: Evaluation | None
+    period: pd.DataFrame  # the evaluated lines with scores (for plots and reports)
+    importance: pd.DataFrame
+    sizes: dict[str, int]
+    boundaries: dict[str, str]
+    params: dict[str, Any] = field(default_factory=dict)
+    test_lines: pd.DataFrame | None = None  # the shipment lines of the evaluated period
+    drift: pd.DataFrame | None = None  # population stability of the main features
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _weights(labelled: pd.DataFrame, config: TrainConfig) -> np.ndarray | None:
+    if not config.inverse_propensity:
+        return None
+    p = labelled["selection_probability"].astype("float64").fillna(1.0).clip(lower=1e-6)
+    return np.minimum(1.0 / p.to_numpy(), config.propensity_cap)
+
+
+def fit_scorer(
+    shipments: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    config: TrainConfig,
+    until: Any = None,
+    test_until: Any = None,
+    truth: pd.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> TrainOutcome:
+    """Train on history before the test period and evaluate on it.
+
+    With ``until``: learn from lines filed and labels recorded before it; the test period is
+    what was filed after it (up to ``test_until``). Without it, or with nothing after it: the last
+    part of the data in time is the test period.
+    """
+    step = progress or (lambda _s, _f: None)
+    shipments = shipments.reset_index(drop=True)
+    filed = shipments["filed_at"]
+    labelled = label_lines(shipments, outcomes)
+    if labelled.empty or labelled["label"].sum() == 0:
+        raise ValueError("no labelled seizures to learn from: check the outcomes file")
+    cut = _utc(until) if until is not None else None
+    if cut is not None and not (filed >= cut).any():
+        keep = (filed < cut).to_numpy()
+        shipments = shipments[keep].reset_index(drop=True)
+        outcomes = outcomes[outcomes["recorded_at"] < cut]
+        labelled = label_lines(shipments, outcomes)
+        cut = None
+    lab_filed = shipments["filed_at"].iloc[labelled["position"]].reset_index(drop=True)
+    splits = time_splits(lab_filed, labelled["recorded_at"], config=config.splits(), until=cut)
+    test_from = splits.boundaries["test_from"]
+    filed = shipments["filed_at"]
+    history = (filed < test_from).to_numpy()
+    step("features", 0.05)
+    pipeline = FeaturePipeline(seed=config.seed)
+    known = outcomes[outcomes["recorded_at"] < test_from]
+    feats_history = pipeline.fit_transform(shipments[history], known)
+    feats_later = pipeline.transform(shipments[~history]) if (~history).any() else None
+    features = pd.concat([feats_history, feats_later]) if feats_later is not None else feats_history
+    features = features.set_axis(
+        np.concatenate([np.flatnonzero(history), np.flatnonzero(~history)])
+    )
+    features = features.sort_index()
+    names = list(pipeline.feature_names_)
+    step("features", 0.45)
+    matrix = to_matrix(features, names)
+    y = labelled["label"].to_numpy(dtype="float64")
+    x = matrix[labelled["position"].to_numpy()]
+    weights = _weights(labelled, config)
+    params = config.booster_params()
+
+    def on_round(done: int, total: int) -> None:
+        step("booster", 0.45 + 0.35 * done / max(total, 1))
+
+    booster = fit_booster(
+        pd.DataFrame(x[splits.train], columns=names),
+        y[splits.train],
+        pd.DataFrame(x[splits.valid], columns=names),
+        y[splits.valid],
+        params=params,
+        seed=config.seed,
+        categorical=[n for n in names if n in set(getattr(pipeline, "categorical_features_", []))],
+        train_weight=None if weights is None else weights[splits.train],
+        valid_weight=None if weights is None else weights[splits.valid],
+        progress=on_round,
+    )
+    step("calibration", 0.82)
+    raw_all = booster.predict(matrix, raw_score=True, num_iteration=booster.best_iteration or None)
+    calibrator = PlattCalibrator().fit(
+        raw_all[labelled["position"].to_numpy()][splits.calibration], y[splits.calibration]
+    )
+    probability = calibrator.transform(raw_all)
+    cal_from = splits.boundaries["calibration_from"]
+    cal_lines = ((filed >= cal_from) & (filed < test_from)).to_numpy()
+    reference = probability[cal_lines] if cal_lines.any() else probability[history]
+    thresholds = {
+        "red": float(np.quantile(reference, 1 - config.capacity)),
+        "amber": float(np.quantile(reference, 1 - config.amber_capacity)),
+    }
+    scorer = RiskScorer(
+        pipeline=pipeline,
+        booster_text=booster.model_to_string(),
+        calibrator=calibrator,
+        feature_names=names,
+        thresholds=thresholds,
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    step("evaluation", 0.88)
+    test_mask = (filed >= test_from).to_numpy()
+    if test_until is not None:
+        test_mask &= (filed < _utc(test_until)).to_numpy()
+    evaluation = None
+    period = period_frame(shipments, outcomes, test_mask, probability, truth)
+    if len(period):
+        evaluation = evaluate_period(
+            period, scores={"model": period["probability"], "rules": period["rules_score"]}
+        )
+        scorer.metrics = {
+            k: v for k, v in evaluation.metrics().items() if k.endswith(("2pct", "pr_auc", "brier"))
+        }
+    importance = _importance(
+        booster, matrix[test_mask] if test_mask.any() else matrix[history], names, config
+    )
+    top = list(importance["feature"].head(12))
+    drift = (
+        feature_drift(features.loc[history, top], features.loc[test_mask, top])
+        if test_mask.any()
+        else None
+    )
+    step("done", 1.0)
+    return TrainOutcome(
+        scorer=scorer,
+        evaluation=evaluation,
+        period=period,
+        importance=importance,
+        sizes={**splits.sizes(), "test_lines": int(test_mask.sum()), "lines": len(shipments)},
+        boundaries={k: v.isoformat() for k, v in splits.boundaries.items()},
+        params={"booster_rounds": booster.best_iteration or booster.current_iteration()},
+        test_lines=shipments[test_mask],
+        drift=drift,
+    )
+
+
+def feature_drift(before: pd.DataFrame, after: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """Population stability index per feature (quantile bins of the earlier period); above 0.25
+    is usually read as a shift worth a look."""
+    rows = []
+    for name in before.columns:
+        a = pd.to_numeric(
+            before[name].astype("float64")
+            if not isinstance(before[name].dtype, pd.CategoricalDtype)
+            else before[name].cat.codes,
+            errors="coerce",
+        )
+        b = pd.to_numeric(
+            after[name].astype("float64")
+            if not isinstance(after[name].dtype, pd.CategoricalDtype)
+            else after[name].cat.codes,
+            errors="coerce",
+        )
+        edges = (
+            np.unique(np.nanquantile(a.dropna(), np.linspace(0, 1, bins + 1)))
+            if a.notna().any()
+            else np.array([0.0])
+        )
+        if len(edges) < 2:
+            edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+
+        def shares(values: pd.Series, edges: np.ndarray = edges) -> np.ndarray:
+            v = values.to_numpy(dtype="float64")
+            counts = np.histogram(np.clip(v[~np.isnan(v)], edges[0], edges[-1]), bins=edges)[
+                0
+            ].astype(float)
+            counts = np.append(counts, np.isnan(v).sum())
+            return (counts + 0.5) / (counts.sum() + 0.5 * len(counts))
+
+        p, q = shares(a), shares(b)
+        rows.append(
+            {
+                "feature": name,
+                "mean_before": float(np.nanmean(a)) if a.notna().any() else float("nan"),
+                "mean_after": float(np.nanmean(b)) if b.notna().any() else float("nan"),
+                "psi": float(np.sum((q - p) * np.log(q / p))),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("psi", ascending=False)
+
+
+def period_frame(
+    shipments: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    mask: np.ndarray,
+    probability: np.ndarray,
+    truth: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The lines of an evaluated period with everything evaluation needs."""
+    lines = shipments[mask]
+    period = pd.DataFrame(
+        {
+            "bl_number": lines["bl_number"].to_numpy(),
+            "container_number": lines["container_number"].to_numpy(),
+            "port_of_discharge": lines["port_of_discharge"].to_numpy(),
+            "eta": lines["eta"].to_numpy(),
+            "probability": probability[mask],
+            "rules_score": rule_score(rule_hits(lines)).to_numpy()
+            + np.random.default_rng(0).random(len(lines)) * 1e-6,
+        }
+    )
+    labelled = label_lines(lines, outcomes)
+    label = np.full(len(lines), np.nan)
+    label[labelled["position"].to_numpy()] = labelled["label"].to_numpy()
+    period["label"] = label
+    control = np.full(len(lines), np.nan)
+    is_control = (labelled["selection_reason"] == "RANDOM_CONTROL").to_numpy()
+    control[labelled["position"].to_numpy()[is_control]] = labelled["label"].to_numpy()[is_control]
+    period["control_label"] = control
+    if truth is not None:
+        period = period.merge(
+            truth[["bl_number", "container_number", "has_contraband", "p_contraband"]],
+            on=["bl_number", "container_number"],
+            how="left",
+        )
+    return period
+
+
+def _importance(
+    booster: Any, matrix: np.ndarray, names: list[str], config: TrainConfig
+) -> pd.DataFrame:
+    rng = np.random.default_rng(config.seed)
+    rows = (
+        matrix
+        if len(matrix) <= config.importance_sample
+        else matrix[rng.choice(len(matrix), config.importance_sample, replace=False)]
+    )
+    contrib = predict_contrib(booster, rows)[:, :-1] if len(rows) else np.zeros((0, len(names)))
+    return pd.DataFrame(
+        {
+            "feature": names,
+            "gain": booster.feature_importance("gain"),
+            "mean_abs_contribution": np.abs(contrib).mean(axis=0) if len(rows) else 0.0,
+        }
+    ).sort_values("mean_abs_contribution", ascending=False)
+
+
+def save_tables(outcome: TrainOutcome, folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"importance": folder / "feature_importance.csv"}
+    outcome.importance.to_csv(paths["importance"], index=False)
+    if outcome.evaluation is not None:
+        for name in ("observed", "control", "per_port", "truth"):
+            table = getattr(outcome.evaluation, name)
+            if table is not None:
+                paths[name] = folder / f"{name}.csv"
+                table.to_csv(paths[name], index=False)
+    return paths
