@@ -195,15 +195,7 @@ def simulate(
             detail = f"{first['loc'][0]}: {first['msg']}" if first else str(error)
             raise ConfigError(f"simulation option {detail}") from error
     with _errors_to_exit_codes(), _progress("simulating", 100) as advance:
-        state = {"done": 0}
-
-        def on_progress(_: str, fraction: float) -> None:
-            step = int(fraction * 100) - state["done"]
-            if step > 0:
-                advance(step)
-                state["done"] += step
-
-        world = run_simulation(config, progress=on_progress)
+        world = run_simulation(config, progress=_progress_callback(advance))
         paths = write_world(world, out, fmt=output.value)
     counts = world.meta.get("counts", {})
     typer.echo(f"simulated world written to {out}")
@@ -216,3 +208,103 @@ def simulate(
 def main() -> None:
     """Entry point for ``python -m risk_engine``."""
     app()
+
+
+def _progress_callback(advance: Callable[[int], None]) -> Callable[[str, float], None]:
+    """Turn (step, fraction) reports into a 0-100 progress bar."""
+    state = {"done": 0}
+
+    def report(_: str, fraction: float) -> None:
+        step = int(fraction * 100) - state["done"]
+        if step > 0:
+            advance(step)
+            state["done"] += step
+
+    return report
+
+
+@app.command()
+def features(
+    shipments: Annotated[Path, typer.Option(help="Shipment lines (CSV or Parquet).")],
+    outcomes: Annotated[Path, typer.Option(help="Inspection outcomes (CSV or Parquet).")],
+    out: Annotated[Path, typer.Option(help="Feature frame to write (CSV or Parquet).")],
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+) -> None:
+    """Write the point-in-time feature frame with its keys, for debugging and analysts."""
+    from features.mapping import load_mapping
+    from features.pipeline import build_feature_frame
+
+    with _errors_to_exit_codes():
+        summary = build_feature_frame(shipments, outcomes, out, mapping=load_mapping(mapping))
+    typer.echo(json.dumps(summary, indent=2, default=str))
+
+
+@app.command()
+def train(
+    shipments: Annotated[Path, typer.Option(help="Shipment lines (CSV or Parquet).")],
+    outcomes: Annotated[Path, typer.Option(help="Inspection outcomes (CSV or Parquet).")],
+    until: Annotated[
+        str | None, typer.Option(help="Cut-off (ISO date): learn from what was known before it.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config (YAML).")] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Simulator truth, for evaluation only.")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+) -> None:
+    """Train a model on inspection outcomes, evaluate it at capacity, register it in MLflow."""
+    from training.commands import train_command
+
+    with _errors_to_exit_codes(), _progress("training", 100) as advance:
+        summary = train_command(
+            shipments,
+            outcomes,
+            until=until,
+            config_path=config,
+            truth_path=truth,
+            mapping_path=mapping,
+            progress=_progress_callback(advance),
+        )
+    typer.echo(summary)
+
+
+@app.command()
+def retrain(
+    phase: Annotated[str, typer.Option(help="Name of the operation phase that just ended.")],
+    shipments: Annotated[Path, typer.Option(help="Shipment lines (CSV or Parquet).")],
+    outcomes: Annotated[Path, typer.Option(help="Inspection outcomes (CSV or Parquet).")],
+    until: Annotated[
+        str | None, typer.Option(help="End of the phase (ISO date); default: from meta.json.")
+    ] = None,
+    eval_until: Annotated[str | None, typer.Option(help="End of the held-out period.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config (YAML).")] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Simulator truth, for evaluation only.")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+) -> None:
+    """Train a challenger after a phase; promote it only when it finds more seizures."""
+    from training.commands import retrain_command
+
+    with _errors_to_exit_codes(), _progress(f"retraining after {phase}", 100) as advance:
+        summary = retrain_command(
+            phase,
+            shipments,
+            outcomes,
+            until=until,
+            eval_until=eval_until,
+            config_path=config,
+            truth_path=truth,
+            mapping_path=mapping,
+            progress=_progress_callback(advance),
+        )
+    typer.echo(summary)
+
+
+@app.command()
+def models() -> None:
+    """List registered model versions, their aliases and key metrics."""
+    from training.commands import models_command
+
+    with _errors_to_exit_codes():
+        typer.echo(models_command())

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from features.pipeline import FeaturePipeline
 
+from features.pipeline import FeaturePipeline
 from models.booster import fit_booster, predict_contrib
 from models.calibration import PlattCalibrator
 from models.rules import rule_hits, rule_score

@@ -1,0 +1,193 @@
+"""What the `train`, `retrain` and `models` commands do, one function each (the CLI only parses)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.mapping import load_mapping
+from models.registry import configure_mlflow, list_versions
+from risk_engine.errors import ConfigError
+from risk_engine.settings import Settings, load_settings
+from training.config import load_config
+from training.data import fingerprint, load_records, load_truth
+from training.report import write_training_report
+from training.retrain import retrain
+from training.tracking import log_training
+from training.train import Progress, fit_scorer
+
+__all__ = ["train_command", "retrain_command", "models_command", "summary_table"]
+
+_KEY_METRICS = (
+    "observed_model_hits_2pct",
+    "observed_rules_hits_2pct",
+    "observed_random_hits_2pct",
+    "truth_model_hits_2pct",
+    "truth_rules_hits_2pct",
+    "truth_random_hits_2pct",
+    "truth_optimum_hits_2pct",
+    "test_pr_auc",
+    "test_brier",
+)
+
+
+def _load(
+    shipments: Path, outcomes: Path, mapping_path: Path | None, settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    mapping = load_mapping(mapping_path)
+    ship, ship_report = load_records(
+        shipments, "shipments", mapping=mapping, chunk_rows=settings.chunk_rows
+    )
+    outs, out_report = load_records(outcomes, "outcomes", chunk_rows=settings.chunk_rows)
+    info = {
+        "shipments_path": str(shipments),
+        "shipments_sha256": fingerprint(shipments),
+        "shipments_counts": ship_report.as_dict()["counts"],
+        "outcomes_path": str(outcomes),
+        "outcomes_sha256": fingerprint(outcomes),
+        "outcomes_counts": out_report.as_dict()["counts"],
+    }
+    return ship.reset_index(drop=True), outs.reset_index(drop=True), info
+
+
+def summary_table(table: pd.DataFrame | None, capacity: float = 0.02) -> str:
+    if table is None:
+        return ""
+    rows = table[table["capacity"] == capacity][
+        ["scorer", "hits", "precision", "recall", "lift_over_random"]
+    ]
+    return rows.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+
+
+def train_command(
+    shipments: Path,
+    outcomes: Path,
+    *,
+    until: str | None,
+    config_path: Path | None,
+    truth_path: Path | None,
+    mapping_path: Path | None,
+    progress: Progress | None = None,
+    settings: Settings | None = None,
+) -> str:
+    settings = settings or load_settings()
+    config = load_config(config_path)
+    ship, outs, info = _load(shipments, outcomes, mapping_path, settings)
+    truth = load_truth(truth_path)
+    try:
+        outcome = fit_scorer(ship, outs, config=config, until=until, truth=truth, progress=progress)
+    except ValueError as error:
+        raise ConfigError(f"cannot train: {error}") from error
+    run_id, version, plots = log_training(
+        outcome,
+        settings=settings,
+        config=config,
+        data_info=info,
+        run_name=f"train until {until or 'all'}",
+    )
+    report = write_training_report(
+        settings.reports_dir / f"training-v{version}.html",
+        outcome=outcome,
+        plots=plots,
+        version=version,
+    )
+    lines = [
+        f"registered model version {version} (run {run_id})",
+        f"tracking store: {settings.tracking_uri}",
+        f"splits: {json.dumps(outcome.sizes)}",
+        f"test period from {outcome.boundaries['test_from']}",
+    ]
+    if outcome.evaluation is not None:
+        lines.append("at 2 % capacity per port-day, observed seizures:")
+        lines.append(summary_table(outcome.evaluation.observed))
+        if outcome.evaluation.truth is not None:
+            lines.append("at 2 % capacity per port-day, true contraband (simulated world):")
+            lines.append(summary_table(outcome.evaluation.truth))
+        labels = outcome.evaluation.labels
+        lines.append(
+            f"PR-AUC {labels.get('pr_auc', float('nan')):.3f}, Brier {labels.get('brier', float('nan')):.4f}"
+        )
+    lines.append(f"report: {report}")
+    return "\n".join(lines)
+
+
+def _phase_end(phase: str, shipments: Path) -> str:
+    meta = Path(shipments).parent / "meta.json"
+    if not meta.exists():
+        raise ConfigError("--until is required when no meta.json lies next to the shipments file")
+    phases = json.loads(meta.read_text()).get("phases", [])
+    for entry in phases:
+        if str(entry.get("name")) == phase:
+            # "end" is the phase's last day: learning may use everything before the next day.
+            return (pd.Timestamp(str(entry.get("end"))) + pd.Timedelta(days=1)).date().isoformat()
+    raise ConfigError(
+        f"phase {phase!r} is not in {meta} (phases: {[p.get('name') for p in phases]})"
+    )
+
+
+def retrain_command(
+    phase: str,
+    shipments: Path,
+    outcomes: Path,
+    *,
+    until: str | None,
+    eval_until: str | None,
+    config_path: Path | None,
+    truth_path: Path | None,
+    mapping_path: Path | None,
+    progress: Progress | None = None,
+    settings: Settings | None = None,
+) -> str:
+    settings = settings or load_settings()
+    config = load_config(config_path)
+    cut = until or _phase_end(phase, shipments)
+    ship, outs, info = _load(shipments, outcomes, mapping_path, settings)
+    decision = retrain(
+        ship,
+        outs,
+        phase=phase,
+        until=cut,
+        eval_until=eval_until,
+        settings=settings,
+        config=config,
+        data_info=info,
+        truth=load_truth(truth_path),
+        progress=progress,
+    )
+    lines = [
+        decision.reason,
+        f"champion: version {decision.challenger_version if decision.promoted else decision.champion_version}",
+    ]
+    if decision.truth_challenger_hits is not None:
+        lines.append(
+            f"true contraband found at {decision.capacity:.0%}: challenger {decision.truth_challenger_hits:.0f}, "
+            f"champion {decision.truth_champion_hits:.0f}"
+        )
+    if decision.report is not None:
+        lines.append(f"phase report: {decision.report}")
+    return "\n".join(lines)
+
+
+def models_command(settings: Settings | None = None) -> str:
+    settings = settings or load_settings()
+    configure_mlflow(settings)
+    versions = list_versions()
+    if not versions:
+        return f"no registered model yet in {settings.tracking_uri}; run `risk-engine train`"
+    rows = []
+    for v in versions:
+        row: dict[str, Any] = {
+            "version": v.version,
+            "aliases": ",".join(v.aliases),
+            "created": v.created.strftime("%Y-%m-%d %H:%M"),
+        }
+        for key in ("observed_model_hits_2pct", "truth_model_hits_2pct", "test_pr_auc"):
+            row[key] = v.tags.get(key, "")
+        rows.append(row)
+    return (
+        pd.DataFrame(rows).to_string(index=False)
+        + f"\nstore: {settings.tracking_uri} (`mlflow ui --backend-store-uri {settings.tracking_uri}`)"
+    )
