@@ -452,10 +452,15 @@ def _timestamp_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.S
         bad = present & np.asarray(parsed.isna(), dtype=bool)
         fail(bad, Rule.MALFORMED)
     parsed = parsed.astype("datetime64[us, UTC]")
-    years = parsed.dt.year
-    out = present & ~bad & np.asarray(((years < MIN_YEAR) | (years > MAX_YEAR)).fillna(False))
+    micros = pd.DatetimeIndex(parsed).asi8  # NaT is the smallest int64
+    known = micros != np.iinfo(np.int64).min
+    out = present & ~bad & known & ((micros < _FIRST_US) | (micros >= _AFTER_LAST_US))
     fail(out, Rule.OUT_OF_RANGE)
     return parsed.where(~out)
+
+
+_FIRST_US = int(np.datetime64(f"{MIN_YEAR}-01-01", "us").astype(np.int64))
+_AFTER_LAST_US = int(np.datetime64(f"{MAX_YEAR + 1}-01-01", "us").astype(np.int64))
 
 
 def _iso_timestamps(text: pd.Series) -> pd.Series:
