@@ -20,8 +20,9 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 class PlattCalibrator:
     """p = sigmoid(slope_ * raw + intercept_)."""
 
-    def __init__(self, *, sample_weight_cap: float = 50.0) -> None:
+    def __init__(self, *, sample_weight_cap: float = 50.0, c: float = 1.0) -> None:
         self.sample_weight_cap = sample_weight_cap
+        self.c = c  # inverse L2 strength: keeps the slope sane when the slice is small
 
     def fit(
         self, raw: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
@@ -35,7 +36,7 @@ class PlattCalibrator:
         weight = (
             None if sample_weight is None else np.minimum(sample_weight, self.sample_weight_cap)
         )
-        model = LogisticRegression(C=1e4, max_iter=1000)
+        model = LogisticRegression(C=self.c, max_iter=1000)
         model.fit(raw, y, sample_weight=weight)
         self.slope_ = float(model.coef_[0, 0])
         self.intercept_ = float(model.intercept_[0])

@@ -16,9 +16,13 @@ __all__ = ["explain", "group_contributions"]
 
 
 def _catalogue() -> tuple[Any, Any]:
+    """(feature -> reason group, (feature, value) -> sentence) from the feature catalogue."""
     from features import catalogue
 
-    return catalogue.reason_group, catalogue.reason_text
+    def group(name: str) -> str:
+        return str(catalogue.by_name(name).family)
+
+    return group, catalogue.reason
 
 
 def group_contributions(contrib: np.ndarray, names: list[str]) -> tuple[list[str], np.ndarray]:
@@ -51,8 +55,13 @@ def explain(
             if summed[row, g] <= 0:
                 break
             columns = members[groups[g]]
-            lead = columns[int(np.argmax(contrib[row, columns]))]
-            name = names[lead]
-            sentences.append(text_of(name, features[name].iloc[row]))
+            # The group's strongest feature that has something to say for this row.
+            for lead in sorted(columns, key=lambda c: -contrib[row, c]):
+                if contrib[row, lead] <= 0:
+                    break
+                text = text_of(names[lead], features[names[lead]].iloc[row])
+                if text:
+                    sentences.append(text)
+                    break
         reasons.append(sentences)
     return reasons

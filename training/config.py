@@ -32,6 +32,7 @@ class TrainConfig(BaseModel):
     calibration_share: float = 0.1
     gap_days: float = 7.0
     booster: dict[str, Any] = Field(default_factory=dict, description="BoosterParams overrides.")
+    min_calibration_lines: int = 200
     importance_sample: int = 20_000
     bootstrap_rounds: int = 500
 

@@ -50,7 +50,9 @@ def load_records(
     return frame, report
 
 
-def label_lines(shipments: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+def label_lines(
+    shipments: pd.DataFrame, outcomes: pd.DataFrame, *, warn: bool = False
+) -> pd.DataFrame:
     """One labelled row per inspected shipment line: position in ``shipments``, label (1 when the
     inspection found contraband), inspected_at, recorded_at, selection reason and probability.
 
@@ -63,7 +65,7 @@ def label_lines(shipments: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame
     lines["position"] = np.arange(len(shipments))
     merged = lines.merge(usable, on=list(SHIPMENT_KEY), how="inner")
     unmatched = len(usable) - len(merged)
-    if unmatched:
+    if unmatched and warn:
         log.warning("%d outcomes match no shipment line and are left out", unmatched)
     merged["label"] = (merged["result"] == "SEIZURE").astype("int8")
     keep = [

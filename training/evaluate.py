@@ -53,9 +53,10 @@ def evaluate_period(
     aligned = {k: v.reset_index(drop=True) for k, v in scores.items()}
     observed_hits = period["label"].fillna(0).reset_index(drop=True)
     observed = capacity_table(groups, aligned, observed_hits, capacities=capacities)
+    primary = next(iter(aligned))  # the scorer under evaluation (model, or challenger)
     control = control_metrics(
         groups,
-        aligned["model"],
+        aligned[primary],
         period["control_label"].reset_index(drop=True),
         capacities=capacities,
     )
@@ -72,7 +73,7 @@ def evaluate_period(
         with_optimum["optimum"] = period["p_contraband"].fillna(0).reset_index(drop=True)
         truth = capacity_table(groups, with_optimum, truth_hits, capacities=capacities)
         curves_truth = {k: capacity_curve(groups, v, truth_hits) for k, v in with_optimum.items()}
-    per_port = _per_port(period, groups, aligned["model"], observed_hits)
+    per_port = _per_port(period, groups, aligned[primary], observed_hits)
     return Evaluation(
         observed=observed,
         control=control,
@@ -120,7 +121,8 @@ def flat_metrics(evaluation: Evaluation) -> dict[str, float]:
         truth = evaluation.truth.set_index(["scorer", "capacity"])
         for capacity in truth.index.get_level_values("capacity").unique():
             best = truth.loc[("optimum", capacity), "hits"]
-            model = truth.loc[("model", capacity), "hits"]
+            primary = truth.index.get_level_values("scorer")[1]  # after "random"
+            model = truth.loc[(primary, capacity), "hits"]
             if best > 0:
                 out[f"truth_model_share_of_optimum_{int(round(capacity * 100))}pct"] = float(
                     model / best

@@ -77,7 +77,7 @@ def fit_scorer(
     step = progress or (lambda _s, _f: None)
     shipments = shipments.reset_index(drop=True)
     filed = shipments["filed_at"]
-    labelled = label_lines(shipments, outcomes)
+    labelled = label_lines(shipments, outcomes, warn=True)
     if labelled.empty or labelled["label"].sum() == 0:
         raise ValueError("no labelled seizures to learn from: check the outcomes file")
     cut = _utc(until) if until is not None else None
@@ -93,7 +93,7 @@ def fit_scorer(
     filed = shipments["filed_at"]
     history = (filed < test_from).to_numpy()
     step("features", 0.05)
-    pipeline = FeaturePipeline(seed=config.seed)
+    pipeline = FeaturePipeline()
     known = outcomes[outcomes["recorded_at"] < test_from]
     feats_history = pipeline.fit_transform(shipments[history], known)
     feats_later = pipeline.transform(shipments[~history]) if (~history).any() else None
@@ -127,9 +127,15 @@ def fit_scorer(
     )
     step("calibration", 0.82)
     raw_all = booster.predict(matrix, raw_score=True, num_iteration=booster.best_iteration or None)
-    calibrator = PlattCalibrator().fit(
-        raw_all[labelled["position"].to_numpy()][splits.calibration], y[splits.calibration]
-    )
+    raw_labelled = raw_all[labelled["position"].to_numpy()]
+    slice_ = splits.calibration
+    if slice_.sum() < config.min_calibration_lines or y[slice_].sum() < 10:
+        # Too few later labels for a stable fit: widen to the validation slice too.
+        slice_ = splits.calibration | splits.valid
+        log.warning(
+            "calibration slice small: fitted on validation + calibration (%d lines)", slice_.sum()
+        )
+    calibrator = PlattCalibrator().fit(raw_labelled[slice_], y[slice_])
     probability = calibrator.transform(raw_all)
     cal_from = splits.boundaries["calibration_from"]
     cal_lines = ((filed >= cal_from) & (filed < test_from)).to_numpy()
@@ -147,9 +153,9 @@ def fit_scorer(
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     step("evaluation", 0.88)
-    test_mask = (filed >= test_from).to_numpy()
+    test_mask = np.array(filed >= test_from, dtype=bool)
     if test_until is not None:
-        test_mask &= (filed < _utc(test_until)).to_numpy()
+        test_mask &= np.array(filed < _utc(test_until), dtype=bool)
     evaluation = None
     period = period_frame(shipments, outcomes, test_mask, probability, truth)
     if len(period):

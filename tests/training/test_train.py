@@ -1,0 +1,125 @@
+"""Training on a small simulated world: honest splits, determinism, calibration, reasons that add
+up, a registered version, and a champion that moves only on improvement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.booster import predict_contrib, predict_raw
+from models.registry import champion_version, configure_mlflow, list_versions
+from models.scorer import to_matrix
+from risk_engine.settings import Settings
+from training.config import TrainConfig
+from training.fixtures import small_training, small_world
+from training.retrain import retrain
+from training.tracking import log_training
+from training.train import fit_scorer
+
+
+@pytest.fixture(scope="module")
+def outcome():  # type: ignore[no-untyped-def]
+    return small_training()
+
+
+def test_model_finds_more_true_contraband_than_rules_and_random_at_two_percent(outcome) -> None:  # type: ignore[no-untyped-def]
+    truth = outcome.evaluation.truth
+    at2 = truth[truth["capacity"] == 0.02].set_index("scorer")["hits"]
+    assert at2["model"] > at2["random"]
+    assert at2["model"] >= at2["rules"]
+    assert at2["optimum"] >= at2["model"]
+
+
+def test_test_period_comes_after_everything_the_model_learned_from(outcome) -> None:  # type: ignore[no-untyped-def]
+    test_from = pd.Timestamp(outcome.boundaries["test_from"])
+    assert (outcome.test_lines["filed_at"] >= test_from).all()
+    assert (
+        outcome.sizes["train"] > 0
+        and outcome.sizes["valid"] > 0
+        and outcome.sizes["test_lines"] > 0
+    )
+
+
+def test_contributions_add_up_to_the_raw_log_odds(outcome) -> None:  # type: ignore[no-untyped-def]
+    scorer = outcome.scorer
+    lines = outcome.test_lines.head(200)
+    matrix = to_matrix(scorer.features(lines), scorer.feature_names)
+    contrib = predict_contrib(scorer.booster, matrix)
+    assert np.allclose(contrib.sum(axis=1), predict_raw(scorer.booster, matrix), atol=1e-6)
+
+
+def test_scores_are_probabilities_with_bands_and_reasons(outcome) -> None:  # type: ignore[no-untyped-def]
+    scored = outcome.scorer.score(outcome.test_lines.head(300))
+    assert scored["risk_score"].between(0, 1).all()
+    assert set(scored["band"]) <= {"red", "amber", "green"}
+    top = scored.sort_values("risk_score", ascending=False).head(5)
+    assert all(isinstance(r, list) and r for r in top["reasons"])
+    assert all(isinstance(text, str) and text for r in top["reasons"] for text in r)
+
+
+def test_calibration_beats_a_constant_on_inspected_lines(outcome) -> None:  # type: ignore[no-untyped-def]
+    labels = outcome.evaluation.labels
+    base = labels["base_rate"]
+    assert labels["brier"] < base * (1 - base) * 1.05
+
+
+@pytest.mark.slow
+def test_same_seed_gives_the_same_model() -> None:
+    world, shipments, outcomes = small_world()
+    config = TrainConfig(seed=3, booster={"max_rounds": 40, "num_threads": 2})
+    a = fit_scorer(shipments, outcomes, config=config)
+    b = fit_scorer(shipments, outcomes, config=config)
+    assert a.scorer.booster_text == b.scorer.booster_text
+
+
+def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    configure_mlflow(settings)
+    world, shipments, outcomes = small_world()
+    phases = world.meta["phases"]
+    end_1 = pd.Timestamp(phases[0]["end"]) + pd.Timedelta(days=1)
+    end_2 = pd.Timestamp(phases[1]["end"]) + pd.Timedelta(days=1)
+    weak = TrainConfig(
+        seed=1, booster={"max_rounds": 2, "min_data_in_leaf": 10**6, "num_threads": 2}
+    )
+    good = TrainConfig(seed=1, booster={"max_rounds": 150, "num_threads": 2}, bootstrap_rounds=50)
+    # A deliberately weak first model: registered and, being first, champion.
+    first = fit_scorer(shipments, outcomes, config=weak, until=end_1)
+    _, v1, _ = log_training(first, settings=settings, config=weak, data_info={}, run_name="weak")
+    assert champion_version() == v1
+    # A good challenger after phase 1 finds more on the held-out period: promoted.
+    promoted = retrain(
+        shipments,
+        outcomes,
+        phase="phase-1",
+        until=end_1,
+        eval_until=end_2,
+        settings=settings,
+        config=good,
+        data_info={},
+        truth=world.truth,
+    )
+    assert promoted.promoted and champion_version() == promoted.challenger_version
+    assert promoted.challenger_hits > promoted.champion_hits
+    assert promoted.report is not None and promoted.report.exists()
+    # A weak challenger after phase 2 must not move the alias.
+    kept = retrain(
+        shipments,
+        outcomes,
+        phase="phase-2",
+        until=end_2,
+        settings=settings,
+        config=weak,
+        data_info={},
+        truth=world.truth,
+    )
+    assert not kept.promoted and champion_version() == promoted.challenger_version
+    assert "kept champion" in kept.reason
+    assert [v.version for v in list_versions()] == [
+        v1,
+        promoted.challenger_version,
+        kept.challenger_version,
+    ]
