@@ -35,6 +35,7 @@ __all__ = [
     "open_records",
     "file_format",
     "write_frame",
+    "FrameWriter",
     "csv_safe",
 ]
 
@@ -265,6 +266,40 @@ def csv_safe(value: object) -> object:
         if not _PLAIN_NUMBER.fullmatch(value):
             return "'" + value
     return value
+
+
+class FrameWriter:
+    """Writes a file chunk by chunk: CSV (formula-injection safe, one header) or Parquet (one
+    row group per chunk), chosen by extension. Use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.rows = 0
+        self._parquet: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if file_format(self.path) == "csv":
+            write_frame(frame, self.path, append=self.rows > 0)
+        else:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(self.path, self._schema)
+            self._parquet.write_table(table.cast(self._schema))
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+
+    def __enter__(self) -> FrameWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> None:

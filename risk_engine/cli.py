@@ -308,3 +308,75 @@ def models() -> None:
 
     with _errors_to_exit_codes():
         typer.echo(models_command())
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+@app.command()
+def screen(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Arrivals (CSV or Parquet).")],
+    out: Annotated[Path, typer.Option(help="Ranked output (CSV or Parquet by extension).")],
+    capacity: Annotated[
+        float, typer.Option(min=0.0001, max=1.0, help="Share of each port-day.")
+    ] = 0.03,
+    random_control: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="Share of the slots drawn at random.")
+    ] = 0.1,
+    model: Annotated[str, typer.Option(help="champion, another alias, or a version.")] = "champion",
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+    watchlist: Annotated[Path | None, typer.Option(help="Watch list (CSV or Parquet).")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Rejected lines with reasons (CSV).")] = None,
+    report: Annotated[Path | None, typer.Option(help="HTML report to write.")] = None,
+    engine: Annotated[Engine, typer.Option(help="local or dask")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random-control draw.")] = 0,
+    top: Annotated[int, typer.Option(help="How many top containers to print.")] = 10,
+) -> None:
+    """Screen a batch of arrivals: a ranked list per port-day within the capacity."""
+    from features.mapping import load_mapping
+    from models.registry import configure_mlflow, load_scorer
+    from models.screening import screen_file
+    from models.watchlist import load_watchlist
+    from risk_engine.settings import load_settings
+
+    settings = load_settings()
+    with _errors_to_exit_codes():
+        configure_mlflow(settings)
+        scorer = load_scorer(model)
+        with _progress(f"screening {input_path.name}", None) as advance:
+            summary = screen_file(
+                input_path,
+                out,
+                scorer=scorer,
+                capacity=capacity,
+                random_control=random_control,
+                mapping=load_mapping(mapping),
+                watchlist=load_watchlist(watchlist),
+                rejects_path=rejects,
+                report_path=report,
+                engine=engine.value,
+                scheduler=scheduler,
+                seed=seed,
+                chunk_rows=settings.chunk_rows,
+                progress=advance,
+            )
+    counts = summary.as_dict()
+    typer.echo(
+        f"read {counts['read']:,}  scored {counts['scored']:,}  rejected {counts['rejected']:,}  "
+        f"selected {counts['selected_total']:,} {counts['selected']}  port-days {counts['port_days']:,}"
+    )
+    if summary.top is not None and len(summary.top):
+        typer.echo(f"top {top} selected containers (model version {summary.model_version}):")
+        for line in summary.top.head(top).itertuples(index=False):
+            typer.echo(
+                f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
+                f"score {line.risk_score:.3f}  {line.selection_reason}: {line.reasons or line.rule_hits}"
+            )
+    typer.echo(f"ranked list: {out}")
+    if summary.rejects_path:
+        typer.echo(f"rejected lines: {summary.rejects_path}")
+    if summary.report_path:
+        typer.echo(f"report: {summary.report_path}")

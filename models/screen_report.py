@@ -1,0 +1,130 @@
+"""The screening report an officer can open offline: counts, score distribution, the selected
+list with reasons, the capacity curve (expected finds against share inspected), per-port summary."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["write_screen_report"]
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
+    "padding:3px 8px;vertical-align:top}th{background:#f3f3f3}img{max-width:100%}"
+)
+
+
+def _png(draw: Any) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    draw(ax)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return f'<img src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def write_screen_report(
+    path: Path, *, parts: list[Path], selection: pd.DataFrame, summary: Any
+) -> Path:
+    columns = [
+        "row",
+        "bl_number",
+        "container_number",
+        "port_of_discharge",
+        "arrival_date",
+        "risk_score",
+        "reasons",
+        "rule_hits",
+        "dq_flags",
+    ]
+    lines = (
+        pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=columns)
+    )
+    lines = lines.merge(selection, on="row", how="left")
+    scores = lines["risk_score"].to_numpy(dtype="float64")
+
+    def histogram(ax: Any) -> None:
+        ax.hist(np.log10(np.clip(scores, 1e-6, 1)), bins=50)
+        ax.set_xlabel("log10 risk score")
+        ax.set_ylabel("lines")
+        ax.set_title("Score distribution")
+
+    def capacity(ax: Any) -> None:
+        ordered = np.sort(scores)[::-1]
+        share = np.arange(1, len(ordered) + 1) / max(len(ordered), 1)
+        ax.plot(100 * share, np.cumsum(ordered))
+        ax.set_xlim(0, 20)
+        ax.set_xlabel("share of lines inspected (%)")
+        ax.set_ylabel("expected finds (sum of scores)")
+        ax.set_title("Capacity curve")
+
+    selected = lines[lines["selected"].fillna(False).astype(bool)].sort_values(
+        ["port_of_discharge", "arrival_date", "rank"]
+    )
+    per_port = (
+        lines.groupby("port_of_discharge")
+        .agg(
+            lines=("row", "size"),
+            selected=("selected", "sum"),
+            mean_score=("risk_score", "mean"),
+            max_score=("risk_score", "max"),
+        )
+        .reset_index()
+    )
+    counts = pd.DataFrame([summary.as_dict()]).drop(columns=["selected"], errors="ignore")
+    by_reason = pd.DataFrame(
+        sorted(summary.selected.items()), columns=["selection_reason", "lines"]
+    )
+    shown = selected.head(2000)[
+        [
+            "port_of_discharge",
+            "arrival_date",
+            "rank",
+            "bl_number",
+            "container_number",
+            "risk_score",
+            "selection_reason",
+            "selection_probability",
+            "reasons",
+            "rule_hits",
+            "dq_flags",
+        ]
+    ]
+    body = "".join(
+        [
+            f"<h1>Screening of {html.escape(str(summary.input))}</h1>",
+            f"<p>Model version {html.escape(str(summary.model_version))}.</p>",
+            "<h2>Counts</h2>",
+            counts.to_html(index=False, escape=True),
+            by_reason.to_html(index=False, escape=True),
+            "<h2>Scores</h2>",
+            _png(histogram),
+            _png(capacity),
+            "<h2>Per port</h2>",
+            per_port.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
+            f"<h2>Selected lines ({len(selected):,}; first 2,000 shown)</h2>",
+            shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
+        ]
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Screening report</title>"
+        f"<style>{_STYLE}</style></head><body>{body}</body></html>",
+        encoding="utf-8",
+    )
+    return path

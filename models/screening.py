@@ -1,0 +1,308 @@
+"""Batch screening of port arrivals under an inspection capacity, with a random-control share.
+
+Lines are read in chunks through the contract (rejects go to the rejects file, never lost), scored
+point in time (each chunk sees the earlier chunks as history, as if screened day by day), and kept
+on disk in a small temporary Parquet file; then each port-day is selected within its capacity
+(watch-list and mandatory rule hits first, then the highest scores, then a uniform random-control
+draw) and the ranked output is written chunk by chunk. Memory does not grow with the file beyond a
+few numbers per line for the selection.
+
+``engine="dask"`` scores the chunks on a Dask cluster (a LocalCluster when no address is given):
+the driver advances the feature state chunk by chunk and ships each chunk with its state snapshot,
+so the results are identical to the local engine.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from features.files import FrameWriter, open_records
+from features.ingest import ValidationReport, iter_validated
+from features.mapping import ColumnMapping
+from models.rules import MANDATORY_RULES, rule_hits
+from models.selection import select_per_port_day
+from models.watchlist import Watchlist
+
+__all__ = ["ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+OUTPUT_COLUMNS = [
+    "bl_number",
+    "container_number",
+    "port_of_discharge",
+    "arrival_date",
+    "risk_score",
+    "rank",
+    "selected",
+    "selection_reason",
+    "selection_probability",
+    "reasons",
+    "rule_hits",
+    "dq_flags",
+    "band",
+    "row",
+]
+
+
+@dataclass
+class ScreenSummary:
+    """Counts that add up: read = scored + rejected; selected by reason."""
+
+    input: str
+    output: str
+    model_version: str
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    selected: Counter[str] = field(default_factory=Counter)
+    port_days: int = 0
+    rejects_path: str | None = None
+    report_path: str | None = None
+    top: pd.DataFrame | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "output": self.output,
+            "model_version": self.model_version,
+            "read": self.read,
+            "scored": self.scored,
+            "rejected": self.rejected,
+            "selected": dict(self.selected),
+            "selected_total": sum(self.selected.values()),
+            "port_days": self.port_days,
+            "rejects": self.rejects_path,
+            "report": self.report_path,
+        }
+
+
+def _score_chunk(scorer: Any, accepted: pd.DataFrame, watchlist: Watchlist | None) -> pd.DataFrame:
+    """Everything the output needs for one chunk of accepted lines (no selection yet)."""
+    scored = scorer.score(accepted)
+    hits = rule_hits(accepted)
+    mandatory = (
+        hits[list(MANDATORY_RULES)].any(axis=1)
+        if MANDATORY_RULES
+        else pd.Series(False, index=accepted.index)
+    )
+    watched = (
+        watchlist.hits(accepted)
+        if watchlist is not None
+        else pd.Series(False, index=accepted.index)
+    )
+    eta = pd.to_datetime(accepted["eta"], utc=True)
+    return pd.DataFrame(
+        {
+            "row": accepted.index.to_numpy(dtype=np.int64),
+            "bl_number": accepted["bl_number"].astype(str).to_numpy(),
+            "container_number": accepted["container_number"].astype(str).to_numpy(),
+            "port_of_discharge": accepted["port_of_discharge"].astype(str).to_numpy(),
+            "arrival_date": eta.dt.strftime("%Y-%m-%d").to_numpy(),
+            "risk_score": scored["risk_score"].to_numpy(dtype="float64"),
+            "band": scored["band"].to_numpy(),
+            "reasons": ["; ".join(r) for r in scored["reasons"]],
+            "rule_hits": ["; ".join(r) for r in scored["rule_hits"]],
+            "dq_flags": [";".join(f) for f in scored["dq_flags"]],
+            "watchlist": watched.to_numpy(dtype=bool),
+            "mandatory_rule": mandatory.to_numpy(dtype=bool),
+        }
+    )
+
+
+def _score_remote(
+    scorer: Any, pipeline: Any, accepted: pd.DataFrame, watchlist: Watchlist | None
+) -> pd.DataFrame:
+    working = copy.copy(scorer)
+    working.pipeline = pipeline
+    return _score_chunk(working, accepted, watchlist)
+
+
+def _scored_chunks(
+    source: Any,
+    scorer: Any,
+    watchlist: Watchlist | None,
+    report: ValidationReport,
+    rejects: FrameWriter | None,
+    *,
+    engine: str,
+    scheduler: str | None,
+    progress: Callable[[int], None] | None,
+) -> Iterator[pd.DataFrame]:
+    """Scored chunks in file order; the feature state advances chunk by chunk."""
+    working = copy.copy(scorer)
+    working.pipeline = copy.deepcopy(scorer.pipeline)
+
+    def validated() -> Iterator[pd.DataFrame]:
+        for result in iter_validated(source, progress=progress):
+            report.add(result)
+            if rejects is not None and not result.issues.empty:
+                rejected_rows = set(result.rejected_rows.tolist())
+                issues = result.issues
+                mask = issues["row"].isin(rejected_rows) | (issues["field"] == "record")
+                if mask.any():
+                    rejects.write(issues[mask])
+            yield result.accepted
+
+    if engine == "local":
+        for accepted in validated():
+            if len(accepted):
+                yield _score_chunk(working, accepted, watchlist)
+                working.pipeline.update(accepted)
+        return
+    if engine != "dask":
+        raise ValueError(f"engine must be 'local' or 'dask', not {engine!r}")
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None if scheduler else LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
+    with Client(scheduler or cluster) as client:
+        futures = []
+        scattered_scorer = client.scatter(scorer, broadcast=True)
+        for accepted in validated():
+            if len(accepted):
+                snapshot = copy.deepcopy(working.pipeline)
+                futures.append(
+                    client.submit(
+                        _score_remote, scattered_scorer, snapshot, accepted, watchlist, pure=False
+                    )
+                )
+                working.pipeline.update(accepted)
+        for future in futures:
+            yield future.result()
+    if cluster is not None:
+        cluster.close()
+
+
+def screen_file(
+    input_path: Path,
+    out_path: Path,
+    *,
+    scorer: Any,
+    capacity: float = 0.03,
+    random_control: float = 0.1,
+    mapping: ColumnMapping | None = None,
+    watchlist: Watchlist | None = None,
+    rejects_path: Path | None = None,
+    report_path: Path | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    seed: int = 0,
+    chunk_rows: int = 200_000,
+    progress: Callable[[int], None] | None = None,
+) -> ScreenSummary:
+    """Screen a whole arrivals file; see the module docstring."""
+    source = open_records(input_path, "shipments", mapping, chunk_rows=chunk_rows)
+    report = ValidationReport(str(input_path), "shipments")
+    summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))
+    rejects = FrameWriter(rejects_path) if rejects_path is not None else None
+    if rejects_path is not None:
+        Path(rejects_path).unlink(missing_ok=True)
+        summary.rejects_path = str(rejects_path)
+    with tempfile.TemporaryDirectory(prefix="screen-") as tmp:
+        parts: list[Path] = []
+        chunks = _scored_chunks(
+            source,
+            scorer,
+            watchlist,
+            report,
+            rejects,
+            engine=engine,
+            scheduler=scheduler,
+            progress=progress,
+        )
+        for number, chunk in enumerate(chunks):
+            part = Path(tmp) / f"part-{number:05d}.parquet"
+            chunk.to_parquet(part, index=False)
+            parts.append(part)
+        if rejects is not None:
+            rejects.close()
+        selection = _select(parts, capacity=capacity, random_control=random_control, seed=seed)
+        summary.port_days = int(selection["group"].nunique()) if len(selection) else 0
+        top_parts = []
+        Path(out_path).unlink(missing_ok=True)
+        with FrameWriter(Path(out_path)) as writer:
+            for part in parts:
+                frame = pd.read_parquet(part)
+                frame = frame.merge(selection.drop(columns=["group"]), on="row", how="left")
+                writer.write(frame[OUTPUT_COLUMNS])
+                summary.selected.update(frame.loc[frame["selected"], "selection_reason"].tolist())
+                top_parts.append(frame[frame["selected"]].nlargest(50, "risk_score"))
+        summary.top = (
+            pd.concat(top_parts).nlargest(50, "risk_score") if top_parts else pd.DataFrame()
+        )
+        if report_path is not None:
+            from models.screen_report import write_screen_report
+
+            summary.report_path = str(
+                write_screen_report(
+                    Path(report_path), parts=parts, selection=selection, summary=summary
+                )
+            )
+    summary.read = report.read
+    summary.rejected = report.rejected
+    summary.scored = report.accepted + report.flagged
+    return summary
+
+
+def _select(
+    parts: list[Path], *, capacity: float, random_control: float, seed: int
+) -> pd.DataFrame:
+    """Per port-day selection over all scored lines (a few numbers per line in memory)."""
+    columns = [
+        "row",
+        "port_of_discharge",
+        "arrival_date",
+        "risk_score",
+        "watchlist",
+        "mandatory_rule",
+    ]
+    if not parts:
+        return pd.DataFrame(
+            columns=[
+                "row",
+                "group",
+                "rank",
+                "selected",
+                "selection_reason",
+                "selection_probability",
+            ]
+        )
+    lines = pd.concat(
+        [pq.read_table(p, columns=columns).to_pandas() for p in parts], ignore_index=True
+    )
+    group = lines["port_of_discharge"].astype(str) + "|" + lines["arrival_date"].astype(str)
+    must = lines["watchlist"] | lines["mandatory_rule"]
+    chosen = select_per_port_day(
+        group,
+        lines["risk_score"],
+        capacity=capacity,
+        random_control=random_control,
+        mandatory=must,
+        seed=seed,
+        tie_break=lines["row"],
+    )
+    reason = chosen["selection_reason"].to_numpy(dtype=object)
+    mandatory = reason == "MANDATORY"
+    reason[mandatory & lines["watchlist"].to_numpy()] = "WATCHLIST"
+    reason[mandatory & ~lines["watchlist"].to_numpy()] = "RULE"
+    return pd.DataFrame(
+        {
+            "row": lines["row"].to_numpy(),
+            "group": group.to_numpy(),
+            "rank": chosen["rank"].to_numpy(),
+            "selected": chosen["selected"].to_numpy(),
+            "selection_reason": reason,
+            "selection_probability": chosen["selection_probability"].to_numpy(),
+        }
+    )

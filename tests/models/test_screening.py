@@ -1,0 +1,167 @@
+"""Batch screening: no line lost, capacity per port-day, point-in-time across days, watch list,
+and the Dask engine giving the same answer as the local one."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from models.screening import screen_file
+from models.watchlist import load_watchlist
+from risk_engine.validation import validate_frame
+from training.fixtures import small_training, small_world
+
+
+@pytest.fixture(scope="module")
+def trained():  # type: ignore[no-untyped-def]
+    return small_training()
+
+
+@pytest.fixture(scope="module")
+def arrivals(trained) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    world, _, _ = small_world()
+    raw = world.shipments
+    lines = raw[raw["filed_at"] >= pd.Timestamp(trained.boundaries["test_from"])]
+    return lines.head(4000).reset_index(drop=True)
+
+
+def test_broken_lines_never_stop_the_batch_and_never_disappear(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    broken = arrivals.astype(str).copy()
+    broken.loc[3, "gross_weight_kg"] = "-1"
+    broken.loc[10, "container_number"] = "NOTACONTAINER"
+    broken.loc[20, "filed_at"] = "yesterday"
+    broken.loc[30, "shipper_name"] = '=HYPERLINK("http://x","y")'
+    path = tmp_path / "arrivals.csv"
+    broken.to_csv(path, index=False)
+    summary = screen_file(
+        path,
+        tmp_path / "ranked.csv",
+        scorer=trained.scorer,
+        rejects_path=tmp_path / "rejects.csv",
+        report_path=tmp_path / "report.html",
+        chunk_rows=1500,
+    )
+    assert summary.read == len(arrivals) == summary.scored + summary.rejected
+    assert summary.rejected == 3
+    ranked = pd.read_csv(tmp_path / "ranked.csv")
+    rejects = pd.read_csv(tmp_path / "rejects.csv")
+    assert len(ranked) == summary.scored
+    assert set(rejects["row"]) == {4, 11, 21}
+    assert set(ranked["row"]) | set(rejects["row"]) == set(range(1, len(arrivals) + 1))
+    assert (tmp_path / "report.html").read_text().count("<table") >= 3
+
+
+def test_selection_respects_capacity_per_port_day_and_records_reasons(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "arrivals.parquet"
+    arrivals.to_parquet(path, index=False)
+    summary = screen_file(
+        path, tmp_path / "ranked.parquet", scorer=trained.scorer, capacity=0.03, random_control=0.2
+    )
+    ranked = pd.read_parquet(tmp_path / "ranked.parquet")
+    groups = ranked.groupby(["port_of_discharge", "arrival_date"])
+    sizes = groups.size()
+    non_mandatory = ranked[
+        ranked["selected"] & ranked["selection_reason"].isin(["MODEL", "RANDOM_CONTROL"])
+    ]
+    per_group = non_mandatory.groupby(["port_of_discharge", "arrival_date"]).size()
+    slots = (sizes * 0.03 + 0.5).astype(int).clip(lower=1)
+    assert (per_group <= slots[per_group.index]).all()
+    assert set(ranked.loc[ranked["selected"], "selection_reason"]) <= {
+        "MODEL",
+        "RULE",
+        "WATCHLIST",
+        "RANDOM_CONTROL",
+    }
+    control = ranked[ranked["selection_reason"] == "RANDOM_CONTROL"]
+    assert (
+        len(control) > 0 and control["selection_probability"].between(0, 1, inclusive="right").all()
+    )
+    model = ranked[ranked["selection_reason"] == "MODEL"]
+    assert (model["selection_probability"] == 1.0).all()
+    assert sum(summary.selected.values()) == int(ranked["selected"].sum())
+
+
+def test_a_batch_of_many_days_scores_like_screening_day_by_day(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    days = pd.to_datetime(arrivals["filed_at"], utc=True).dt.floor("D")
+    first_days = sorted(days.unique())[:3]
+    batch = arrivals[days.isin(first_days)].sort_values("filed_at").reset_index(drop=True)
+    batch.to_parquet(tmp_path / "all.parquet", index=False)
+    screen_file(
+        tmp_path / "all.parquet",
+        tmp_path / "all_out.parquet",
+        scorer=trained.scorer,
+        chunk_rows=1000,
+    )
+    together = pd.read_parquet(tmp_path / "all_out.parquet").set_index("container_number")[
+        "risk_score"
+    ]
+    scorer = copy.copy(trained.scorer)
+    scorer.pipeline = copy.deepcopy(trained.scorer.pipeline)
+    parts = []
+    batch_days = pd.to_datetime(batch["filed_at"], utc=True).dt.floor("D")
+    for day in first_days:
+        part = batch[batch_days == day]
+        part.to_parquet(tmp_path / "day.parquet", index=False)
+        screen_file(tmp_path / "day.parquet", tmp_path / "day_out.parquet", scorer=scorer)
+        parts.append(pd.read_parquet(tmp_path / "day_out.parquet"))
+        scorer.pipeline.update(validate_frame(part).accepted)
+    daily = pd.concat(parts).set_index("container_number")["risk_score"]
+    assert len(daily) == len(together)
+    pd.testing.assert_series_equal(
+        daily.sort_index(), together.sort_index(), check_exact=False, rtol=1e-9
+    )
+
+
+def test_watch_list_hits_are_selected_first(trained, arrivals, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    watched = arrivals["container_number"].iloc[7]
+    (tmp_path / "watch.csv").write_text(f"container_number\n{watched}\n")
+    arrivals.to_parquet(tmp_path / "a.parquet", index=False)
+    screen_file(
+        tmp_path / "a.parquet",
+        tmp_path / "o.csv",
+        scorer=trained.scorer,
+        watchlist=load_watchlist(tmp_path / "watch.csv"),
+    )
+    out = pd.read_csv(tmp_path / "o.csv")
+    row = out[out["container_number"] == watched].iloc[0]
+    assert bool(row["selected"]) and row["selection_reason"] == "WATCHLIST"
+
+
+@pytest.mark.slow
+def test_dask_engine_gives_the_same_ranked_list_as_the_local_engine(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from dask.distributed import LocalCluster
+
+    arrivals.to_parquet(tmp_path / "a.parquet", index=False)
+    screen_file(
+        tmp_path / "a.parquet",
+        tmp_path / "local.parquet",
+        scorer=trained.scorer,
+        chunk_rows=1000,
+        seed=5,
+    )
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        screen_file(
+            tmp_path / "a.parquet",
+            tmp_path / "dask.parquet",
+            scorer=trained.scorer,
+            chunk_rows=1000,
+            seed=5,
+            engine="dask",
+            scheduler=cluster.scheduler_address,
+        )
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    dask = pd.read_parquet(tmp_path / "dask.parquet")
+    pd.testing.assert_frame_equal(local, dask)
