@@ -380,3 +380,79 @@ def screen(
         typer.echo(f"rejected lines: {summary.rejects_path}")
     if summary.report_path:
         typer.echo(f"report: {summary.report_path}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    model: Annotated[
+        str | None, typer.Option(help="Alias, version or scorer .pkl (default: champion).")
+    ] = None,
+) -> None:
+    """Run the scoring service (FastAPI on uvicorn)."""
+    from risk_engine.settings import load_settings
+    from serve.run import serve as run
+
+    with _errors_to_exit_codes():
+        run(host, port, load_settings(), model=model)
+
+
+keys_app = typer.Typer(
+    help="API keys of the scoring service (stored hashed).", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+class Role(StrEnum):
+    officer = "officer"
+    analyst = "analyst"
+    admin = "admin"
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="officer, analyst or admin")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+) -> None:
+    """Create a key; it is shown once, only its hash is kept."""
+    from risk_engine.settings import load_settings
+    from serve.keys import create_key
+
+    with _errors_to_exit_codes():
+        try:
+            new = create_key(load_settings(), role=role.value, name=name)
+        except ValueError as error:
+            from risk_engine.errors import ConfigError
+
+            raise ConfigError(str(error)) from error
+    typer.echo(new.key)
+    typer.echo(
+        f"key id {new.key_id}, role {role.value}: store the key now, it is not shown again",
+        err=True,
+    )
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (ids, roles, names, when created and revoked)."""
+    from risk_engine.settings import load_settings
+    from serve.keys import list_keys
+
+    with _errors_to_exit_codes():
+        for info in list_keys(load_settings()):
+            typer.echo(
+                f"{info.key_id}  {info.role:<8} {info.name:<24} created {info.created_at}"
+                + (f"  revoked {info.revoked_at}" if info.revoked_at else "")
+            )
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (rk_<id>).")]) -> None:
+    """Revoke a key; requests with it get 401 from then on."""
+    from risk_engine.settings import load_settings
+    from serve.keys import revoke_key
+
+    with _errors_to_exit_codes():
+        info = revoke_key(load_settings(), key_id)
+    typer.echo(f"revoked {info.key_id} ({info.role}, {info.name})")

@@ -120,7 +120,10 @@ def fit_scorer(
         y[splits.valid],
         params=params,
         seed=config.seed,
-        categorical=[n for n in names if n in set(getattr(pipeline, "categorical_features_", []))],
+        # Category columns go in as their codes, not as LightGBM categorical splits: with a few
+        # hundred seizures, categorical splits on ports and countries overfit (measured on the
+        # 365-day world: 62 vs 159 true finds at 2 % capacity).
+        categorical=[],
         train_weight=None if weights is None else weights[splits.train],
         valid_weight=None if weights is None else weights[splits.valid],
         progress=on_round,

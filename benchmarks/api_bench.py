@@ -1,0 +1,205 @@
+"""Latency and throughput of the scoring API on 127.0.0.1.
+
+Starts the real server (``python -m serve.run``) in a subprocess on a temporary home (or uses
+``--url`` and ``--key`` of a running one), then for each manifest size (1 and 50 lines) and each
+number of concurrent clients (1 and 8) posts manifests for ``--duration`` seconds over keep-alive
+connections, one client per process so the clients do not share a GIL. Prints p50, p95 and p99
+latency, throughput and the error count per scenario.
+
+    python benchmarks/api_bench.py --model champion            # the registry's champion
+    python benchmarks/api_bench.py --model /path/scorer.pkl    # a pickled scorer
+    python benchmarks/api_bench.py --duration 60 --clients 8 --lines 50   # the soak target
+
+Targets (2 cores): p99 <= 30 ms for 50 lines with 1 client; no errors with 8 clients for 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _manifest(lines: int, seed: int) -> bytes:
+    from risk_engine.factories import shipment_frame
+
+    frame = shipment_frame(lines, seed=seed)
+    rows = [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict("records")]
+    return json.dumps({"lines": rows}).encode()
+
+
+def _client(args: tuple[str, str, bytes, float, float]) -> tuple[list[float], int, str]:
+    """One client: posts the body until the deadline; latencies in ms and the error count."""
+    url, key, body, start_at, duration = args
+    parts = urlsplit(url)
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    latencies: list[float] = []
+    errors = 0
+    last_error = ""
+    while time.time() < start_at:
+        time.sleep(0.001)
+    end = start_at + duration
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    while time.time() < end:
+        began = time.perf_counter()
+        try:
+            conn.request("POST", "/v1/score", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == 200
+            if not ok:
+                last_error = f"HTTP {response.status}"
+        except (OSError, http.client.HTTPException) as error:
+            ok = False
+            last_error = f"{type(error).__name__}: {error}"
+            conn.close()
+            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        if ok:
+            latencies.append((time.perf_counter() - began) * 1000.0)
+        else:
+            errors += 1
+    conn.close()
+    return latencies, errors, last_error
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def run_scenario(
+    url: str, key: str, *, lines: int, clients: int, duration: float, warmup: float = 1.0
+) -> dict[str, Any]:
+    body = _manifest(lines, seed=lines)
+    _client((url, key, body, time.time(), warmup))  # warm the server and the connection path
+    start_at = time.time() + 0.5
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(clients) as pool:
+        results = pool.map(_client, [(url, key, body, start_at, duration)] * clients)
+    latencies = sorted(x for result in results for x in result[0])
+    errors = sum(result[1] for result in results)
+    return {
+        "lines": lines,
+        "clients": clients,
+        "duration_s": duration,
+        "requests": len(latencies),
+        "errors": errors,
+        "last_error": next((r[2] for r in results if r[2]), ""),
+        "p50_ms": _percentile(latencies, 0.50),
+        "p95_ms": _percentile(latencies, 0.95),
+        "p99_ms": _percentile(latencies, 0.99),
+        "requests_per_s": len(latencies) / duration,
+        "lines_per_s": len(latencies) * lines / duration,
+    }
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    parts = urlsplit(url)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with {process.returncode}")
+        try:
+            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=2)
+            conn.request("GET", "/readyz")
+            status = conn.getresponse().status
+            conn.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not become ready (is a model available?)")
+
+
+def _start_server(model: str, home: Path) -> tuple[str, str, subprocess.Popen[bytes]]:
+    from risk_engine.settings import Settings
+    from serve.keys import create_key
+
+    key = create_key(Settings(home=home), role="admin", name="api-bench").key
+    port = _free_port()
+    env = {**os.environ, "RISK_ENGINE_HOME": str(home)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    command = [sys.executable, "-m", "serve.run", "--port", str(port), "--model", model]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url, process)
+    return url, key, process
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="champion", help="alias, version or scorer pickle")
+    parser.add_argument("--home", type=Path, default=None, help="engine home (default: temp)")
+    parser.add_argument("--url", default=None, help="use a running server instead")
+    parser.add_argument("--key", default=None, help="API key for --url")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    parser.add_argument("--lines", default="1,50", help="manifest sizes, comma-separated")
+    parser.add_argument("--clients", default="1,8", help="concurrent clients, comma-separated")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    args = parser.parse_args(argv)
+
+    process = None
+    temp = None
+    if args.url:
+        if not args.key:
+            parser.error("--url needs --key")
+        url, key = args.url.rstrip("/"), args.key
+    else:
+        if args.home is None:
+            temp = tempfile.TemporaryDirectory(prefix="api-bench-")
+            home = Path(temp.name)
+            if args.model == "champion":
+                print("note: a fresh home has no champion; pass --home or a pickle path")
+        else:
+            home = args.home
+        url, key, process = _start_server(args.model, home)
+    results = []
+    try:
+        for lines in (int(x) for x in args.lines.split(",")):
+            for clients in (int(x) for x in args.clients.split(",")):
+                result = run_scenario(
+                    url, key, lines=lines, clients=clients, duration=args.duration
+                )
+                results.append(result)
+                print(
+                    f"{lines:>4} lines  {clients:>2} clients  "
+                    f"p50 {result['p50_ms']:7.2f} ms  p95 {result['p95_ms']:7.2f} ms  "
+                    f"p99 {result['p99_ms']:7.2f} ms  {result['requests_per_s']:8.1f} req/s  "
+                    f"{result['lines_per_s']:9.1f} lines/s  errors {result['errors']}"
+                    + (f" ({result['last_error']})" if result["errors"] else ""),
+                    flush=True,
+                )
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        if temp is not None:
+            temp.cleanup()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 1 if any(r["errors"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

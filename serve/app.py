@@ -1,0 +1,142 @@
+"""The app factory: every dependency is passed in, nothing happens at import.
+
+At start the app migrates its store and loads the model in the background, so ``/healthz``
+answers at once and ``/readyz`` says 503 until the model is loaded and warm.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
+
+from risk_engine.contract import InspectionOutcome, ShipmentLine
+from risk_engine.settings import Settings
+from serve.auth import Authenticator
+from serve.config import ServeLimits
+from serve.errors import install_error_handlers
+from serve.middleware import AuditMiddleware, BodyLimitMiddleware
+from serve.model import ModelHolder, Scorer, ScorerLoader, loader_for
+from serve.records import RecordChecker
+from serve.routes import Services, build_router
+from serve.schemas import contract_example
+from serve.store import Store
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+_DESCRIPTION = """\
+Risk screening of shipment lines for customs targeting officers.
+
+Every route but `/healthz`, `/readyz` and this document needs an API key in the `X-API-Key`
+header (made with `risk-engine keys create`). Roles, each allowed what the ones before it may:
+**officer** (score, outcomes), **analyst** (model information), **admin** (reload). Each
+operation names its role in `x-required-role`. Every request leaves an audit row.
+
+Errors have one body shape, `ErrorBody`: `{"error": {"code", "message", "request_id",
+"details"}}`. The line shapes are the data contract's `ShipmentLine` and `InspectionOutcome`
+schemas below.
+"""
+
+
+def _engine_version() -> str:
+    try:
+        return version("maritime-risk-engine")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(
+    *,
+    settings: Settings,
+    scorer_loader: ScorerLoader | None = None,
+    store: Store | None = None,
+    limits: ServeLimits | None = None,
+    load_model_in_background: bool = True,
+) -> FastAPI:
+    """Build the service.
+
+    ``scorer_loader`` returns the model to serve (default: ``limits.model`` from the MLflow
+    registry or a pickle path); it runs at start and on each reload. ``store`` defaults to the
+    database of ``settings`` and is closed with the app only when the app made it.
+    """
+    limits = limits if limits is not None else ServeLimits()
+    owns_store = store is None
+    the_store = store if store is not None else Store.from_settings(settings)
+    lines = RecordChecker("shipments")
+    sample = [contract_example(ShipmentLine)]
+
+    def warm_up(scorer: Scorer) -> None:
+        """Score the contract's example line before serving: builds the booster, catches a
+        model that cannot score, keeps the first officer's request fast."""
+        scorer.score(lines.check(sample).accepted)
+
+    services = Services(
+        store=the_store,
+        models=ModelHolder(scorer_loader or loader_for(settings, limits.model), warmup=warm_up),
+        authenticator=Authenticator(the_store),
+        limits=limits,
+        lines=lines,
+        outcomes=RecordChecker("outcomes"),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(the_store.migrate)
+        if load_model_in_background:
+            threading.Thread(
+                target=services.models.load_quietly, name="model-load", daemon=True
+            ).start()
+        else:
+            await run_in_threadpool(services.models.load_quietly)
+        try:
+            yield
+        finally:
+            if owns_store:
+                the_store.dispose()
+
+    app = FastAPI(
+        title="Maritime risk engine",
+        version=_engine_version(),
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        redoc_url=None,
+    )
+    app.state.services = services
+    app.include_router(build_router())
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
+    app.add_middleware(AuditMiddleware, store=the_store)  # added last: outermost
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _openapi_with_contract(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _openapi_with_contract(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the contract's record schemas, which requests refer to."""
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ShipmentLine, InspectionOutcome):
+        record = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in record.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components[model.__name__] = record
+    return schema

@@ -1,0 +1,155 @@
+"""API keys and roles.
+
+A key reads ``rk_<key id>_<secret>``: the key id is public (it names the key in lists and the audit
+trail), the secret is 256 random bits. The store keeps only the SHA-256 of the whole key: a slow
+password hash buys nothing for a random secret of that length. Roles are ordered, each one can do
+what the ones below it can: officer (score, outcomes) < analyst (model information, reports) <
+admin (reload).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+
+from risk_engine.errors import RiskEngineError
+from serve.errors import ApiError
+from serve.store import KeyRecord, Store
+
+__all__ = [
+    "KEY_PREFIX",
+    "Role",
+    "Principal",
+    "NewKey",
+    "AuthError",
+    "KeyNotFound",
+    "generate_key",
+    "hash_key",
+    "key_id_of",
+    "issue_key",
+    "Authenticator",
+]
+
+KEY_PREFIX = "rk"
+_ID_BYTES = 6  # 12 hex characters
+_SECRET_BYTES = 32
+
+
+class Role(IntEnum):
+    """Ordered roles: a higher role may do everything a lower one may."""
+
+    OFFICER = 1
+    ANALYST = 2
+    ADMIN = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            choices = ", ".join(role.label for role in cls)
+            raise ValueError(f"role must be one of {choices}, not {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request, once its key checked out."""
+
+    key_id: str
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key just issued: ``key`` is shown once and never stored."""
+
+    key: str
+    key_id: str
+    role: Role
+    name: str
+    created_at: datetime
+
+
+class AuthError(ApiError):
+    """A request without a valid key (401) or with a role too low for the route (403)."""
+
+    def __init__(self, status: int, code: str, message: str, *, key_id: str | None = None):
+        headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+        super().__init__(status, code, message, headers=headers)
+        self.key_id = key_id
+
+
+class KeyNotFound(RiskEngineError):
+    """No API key has this id."""
+
+    exit_code = 2
+
+
+def generate_key() -> tuple[str, str]:
+    """A fresh (key id, full key) pair."""
+    key_id = secrets.token_hex(_ID_BYTES)
+    return key_id, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def key_id_of(key: str) -> str | None:
+    """The key id a presented key claims, or None when it is not shaped like a key."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[2]:
+        return None
+    key_id = parts[1]
+    if len(key_id) != 2 * _ID_BYTES or any(c not in "0123456789abcdef" for c in key_id):
+        return None
+    return key_id
+
+
+def issue_key(store: Store, *, role: Role, name: str) -> NewKey:
+    """Create a key with a role and a human name (who holds it); only its hash is stored."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a key needs a name saying who holds it")
+    key_id, key = generate_key()
+    created = datetime.now(UTC)
+    store.add_key(KeyRecord(key_id, hash_key(key), role.label, name, created))
+    return NewKey(key=key, key_id=key_id, role=role, name=name, created_at=created)
+
+
+class Authenticator:
+    """Checks presented keys against the store; every check reads the store, so a key revoked
+    from the command line stops working on the next request."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def authenticate(self, presented: str | None) -> Principal:
+        if not presented:
+            raise AuthError(401, "missing_key", "this route needs an API key in X-API-Key")
+        key_id = key_id_of(presented.strip())
+        record = self._store.get_key(key_id) if key_id else None
+        if record is None or not hmac.compare_digest(record.key_hash, hash_key(presented.strip())):
+            raise AuthError(401, "invalid_key", "the API key is not valid", key_id=None)
+        if not record.active:
+            raise AuthError(401, "revoked_key", "the API key was revoked", key_id=record.key_id)
+        return Principal(key_id=record.key_id, name=record.name, role=Role.parse(record.role))
+
+    @staticmethod
+    def authorise(principal: Principal, needed: Role) -> None:
+        if principal.role < needed:
+            raise AuthError(
+                403,
+                "forbidden",
+                f"this route needs the {needed.label} role; the key has {principal.role.label}",
+                key_id=principal.key_id,
+            )

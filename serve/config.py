@@ -1,0 +1,29 @@
+"""Limits of the scoring service, as a typed object passed to the app factory.
+
+They sit here rather than in `risk_engine.settings` because only the service uses them; each can be
+set as ``RISK_ENGINE_SERVE_<NAME>`` in the environment when the object is built (never at import).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ServeLimits"]
+
+
+class ServeLimits(BaseSettings):
+    """What one request may carry, and which model the service loads."""
+
+    model_config = SettingsConfigDict(env_prefix="RISK_ENGINE_SERVE_", extra="ignore")
+
+    max_lines: int = Field(
+        default=5_000, ge=1, description="Shipment lines (or outcomes) per request."
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1_024, description="Request body size; larger gets 413."
+    )
+    model: str = Field(
+        default="champion",
+        description="Model to serve: a registry alias, a version number or a scorer pickle path.",
+    )

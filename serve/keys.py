@@ -1,0 +1,73 @@
+"""The functions behind ``risk-engine keys create|list|revoke``.
+
+Each opens the configured store (creating its schema on first use, so keys can be made before the
+server ever ran), does one thing and closes it. The full key is returned once, by `create_key`;
+the store keeps only its hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from risk_engine.settings import Settings
+from serve.auth import KeyNotFound, NewKey, Role, issue_key
+from serve.store import KeyRecord, Store
+
+__all__ = ["KeyInfo", "create_key", "list_keys", "revoke_key"]
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A key as listed: never the key or its hash."""
+
+    key_id: str
+    role: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def of(cls, record: KeyRecord) -> KeyInfo:
+        return cls(record.key_id, record.role, record.name, record.created_at, record.revoked_at)
+
+
+def _open(settings: Settings) -> Store:
+    store = Store.from_settings(settings)
+    store.migrate()
+    return store
+
+
+def create_key(settings: Settings, *, role: str, name: str) -> NewKey:
+    """Issue a key for ``name`` (who holds it) with ``role`` (officer, analyst or admin)."""
+    parsed = Role.parse(role)
+    store = _open(settings)
+    try:
+        return issue_key(store, role=parsed, name=name)
+    finally:
+        store.dispose()
+
+
+def list_keys(settings: Settings) -> list[KeyInfo]:
+    """Every key, revoked ones included, oldest first."""
+    store = _open(settings)
+    try:
+        return [KeyInfo.of(record) for record in store.list_keys()]
+    finally:
+        store.dispose()
+
+
+def revoke_key(settings: Settings, key_id: str) -> KeyInfo:
+    """Revoke a key by id; it stops working on the running server's next request."""
+    store = _open(settings)
+    try:
+        record = store.revoke_key(key_id.strip())
+    finally:
+        store.dispose()
+    if record is None:
+        raise KeyNotFound(f"no API key has id {key_id!r}: see `risk-engine keys list`")
+    return KeyInfo.of(record)

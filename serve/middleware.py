@@ -1,0 +1,193 @@
+"""ASGI middleware: the audit trail (outermost) and the request body limit.
+
+The audit row of a request is committed before its response starts, so a client never holds an
+answer whose audit row could still be lost; when the row cannot be written the client gets 503
+instead of the answer. Refused requests (401, 403, 413, 422, 404) are audited like the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio.to_thread
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serve.errors import error_body, error_response, internal_error
+from serve.store import AuditEntry, Store
+
+__all__ = ["AuditContext", "AuditMiddleware", "BodyLimitMiddleware", "REQUEST_ID_HEADER"]
+
+log = logging.getLogger(__name__)
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+@dataclass
+class AuditContext:
+    """What handlers learn about a request, for its audit row (``request.state.audit``)."""
+
+    request_id: str
+    key_id: str | None = None
+    role: str | None = None
+    lines: int | None = None
+    model_version: str | None = None
+    detail: str | None = None
+
+
+class AuditMiddleware:
+    """Writes one audit row per HTTP request, whatever its outcome."""
+
+    def __init__(self, app: ASGIApp, *, store: Store) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        context = AuditContext(request_id=uuid.uuid4().hex)
+        scope.setdefault("state", {})["audit"] = context
+        started_at, started = datetime.now(UTC), time.perf_counter()
+        recorded = False
+        replaced = False
+
+        async def send_audited(message: Message) -> None:
+            nonlocal recorded, replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                written = await self._record(scope, context, message["status"], started_at, started)
+                if not written:
+                    replaced = True
+                    await self._refuse(scope, send)
+                    return
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, context.request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_audited)
+        except Exception as error:
+            if recorded:  # the response had started: nothing left to answer
+                raise
+            # Answered here rather than by Starlette's outermost handler, so that the 500 is
+            # audited like every other response and carries its request id.
+            await internal_error(scope, error)(scope, receive, send_audited)
+
+    async def _record(
+        self,
+        scope: Scope,
+        context: AuditContext,
+        status: int,
+        started_at: datetime,
+        started: float,
+    ) -> bool:
+        route = scope.get("route")
+        client = scope.get("client")
+        entry = AuditEntry(
+            request_id=context.request_id,
+            at=started_at,
+            method=str(scope.get("method", "")),
+            route=str(getattr(route, "path", None) or scope.get("path", "")),
+            status=status,
+            duration_ms=(time.perf_counter() - started) * 1000.0,
+            key_id=context.key_id,
+            role=context.role,
+            lines=context.lines,
+            model_version=context.model_version,
+            detail=context.detail,
+            client=str(client[0]) if client else None,
+        )
+        try:
+            await anyio.to_thread.run_sync(self.store.record_audit, entry)
+        except Exception:
+            log.exception("could not write the audit row of request %s", context.request_id)
+            return False
+        return True
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send) -> None:
+        request_id = scope["state"]["audit"].request_id
+        body = error_body(
+            "audit_unavailable",
+            "the audit trail cannot be written, so the answer is withheld; retry later "
+            "(sending outcomes again is safe: recording them is idempotent)",
+            request_id=request_id,
+        )
+        headers = {"Retry-After": "5", REQUEST_ID_HEADER: request_id}
+        response = JSONResponse(body, status_code=503, headers=headers)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+
+class BodyLimitMiddleware:
+    """Answers 413 to a body over the limit, by its Content-Length or as it streams in; reads
+    the (small) body once and hands it on."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._too_large(scope, receive, send, declared)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        tail: Message | None = None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                tail = message
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send, size)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                if tail is not None:
+                    return tail
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, size: int) -> None:
+        message = f"the request body has {size} bytes or more; the limit is {self.max_bytes}"
+        response = error_response(scope, 413, "body_too_large", message)
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

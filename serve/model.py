@@ -1,0 +1,166 @@
+"""The model being served, swapped atomically on reload.
+
+A request takes the current `LoadedModel` once, at its start, and uses that object to the end, so a
+reload never changes the model under a request in flight: reload builds and warms the new scorer
+first, then replaces one reference (an atomic assignment in Python).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from risk_engine.errors import ModelUnavailable
+from risk_engine.settings import Settings
+
+__all__ = [
+    "Scorer",
+    "ScorerLoader",
+    "LoadedModel",
+    "ModelHolder",
+    "registry_loader",
+    "pickle_loader",
+    "loader_for",
+]
+
+log = logging.getLogger(__name__)
+_NOT_YET = "no model loaded yet"
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """What the service needs of a model: `models.scorer.RiskScorer` fits."""
+
+    version: str
+
+    def score(self, records: pd.DataFrame) -> pd.DataFrame: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+ScorerLoader = Callable[[], Scorer]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    scorer: Scorer
+    version: str
+    loaded_at: datetime
+
+
+class ModelHolder:
+    """Holds the served model; `load` replaces it only once the new one is loaded and warm."""
+
+    def __init__(
+        self, loader: ScorerLoader, *, warmup: Callable[[Scorer], object] | None = None
+    ) -> None:
+        self._loader = loader
+        self._warmup = warmup
+        self._current: LoadedModel | None = None
+        self._lock = threading.Lock()
+        self.last_error: str | None = _NOT_YET
+
+    @property
+    def current(self) -> LoadedModel | None:
+        return self._current
+
+    @property
+    def public_status(self) -> str:
+        """Why there is no model, for unauthenticated probes: no paths, URIs or messages."""
+        if self._current is not None:
+            return "ready"
+        if self.last_error == _NOT_YET:
+            return "no model loaded yet"
+        return "the model could not be loaded; the server log says why"
+
+    def require(self) -> LoadedModel:
+        """The current model, or ModelUnavailable (503) while there is none."""
+        current = self._current
+        if current is None:
+            raise ModelUnavailable(f"no model is loaded: {self.last_error}")
+        return current
+
+    def load(self) -> LoadedModel:
+        """Load (or reload) the model; on failure the previous one keeps serving."""
+        with self._lock:
+            try:
+                scorer = self._loader()
+                version = str(getattr(scorer, "version", "") or "unknown")
+                if self._warmup is not None:
+                    self._warmup(scorer)
+            except ModelUnavailable as error:
+                self.last_error = str(error)
+                raise
+            except Exception as error:
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.exception("model failed to load or warm up")
+                raise ModelUnavailable(f"the model failed to load: {self.last_error}") from error
+            loaded = LoadedModel(scorer=scorer, version=version, loaded_at=datetime.now(UTC))
+            previous = self._current
+            self._current = loaded
+            self.last_error = None
+        log.info("serving model %s (was %s)", version, previous.version if previous else "none")
+        return loaded
+
+    def load_quietly(self) -> None:
+        """Start-up load: a missing model is logged, readiness stays 503, admin can reload."""
+        try:
+            self.load()
+        except ModelUnavailable as error:
+            log.warning("no model loaded at start: %s", error)
+
+
+def registry_loader(settings: Settings, which: str = "champion") -> ScorerLoader:
+    """Loads a registry alias (``champion``) or version number from the MLflow store."""
+
+    def load() -> Scorer:
+        from models.registry import CHAMPION, champion_version, configure_mlflow, load_scorer
+
+        configure_mlflow(settings)
+        version = which
+        if which == CHAMPION:
+            found = champion_version()
+            if found is None:
+                raise ModelUnavailable(
+                    "no champion model is registered: train one and promote it first"
+                )
+            version = found
+        scorer = load_scorer(version)
+        if version.isdigit():
+            scorer.version = version  # the registry's number is the name officers see
+        return scorer  # type: ignore[no-any-return]
+
+    return load
+
+
+def pickle_loader(path: Path) -> ScorerLoader:
+    """Loads a pickled scorer file (benchmarks, tests, air-gapped set-ups). Only load files you
+    made: unpickling runs code."""
+
+    def load() -> Scorer:
+        try:
+            with open(path, "rb") as handle:
+                scorer = pickle.load(handle)
+        except OSError as error:
+            raise ModelUnavailable(f"cannot read scorer file {path}: {error}") from error
+        if not isinstance(scorer, Scorer):
+            raise ModelUnavailable(f"{path} does not hold a scorer (score, describe, version)")
+        return scorer
+
+    return load
+
+
+def loader_for(settings: Settings, model: str) -> ScorerLoader:
+    """A file path (``*.pkl`` or an existing file) loads a pickle; anything else the registry."""
+    path = Path(model).expanduser()
+    if model.endswith((".pkl", ".pickle")) or path.is_file():
+        return pickle_loader(path)
+    return registry_loader(settings, model)

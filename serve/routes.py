@@ -1,0 +1,403 @@
+"""The routes: scoring, outcome capture, model information, health, readiness, reload.
+
+Handlers are plain functions, so the server runs them on its worker threads; the scorer itself
+works on NumPy arrays with one LightGBM thread and nothing here starts threads of its own. Each
+route names the role it needs (``x-required-role`` in the OpenAPI document); the key is checked
+before the body is read, so a caller without a valid key gets 401 even for a malformed body.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader
+from starlette.responses import Response
+
+from risk_engine.contract import Issue
+from serve.auth import Authenticator, AuthError, Principal, Role
+from serve.config import ServeLimits
+from serve.errors import ApiError
+from serve.middleware import AuditContext
+from serve.model import ModelHolder
+from serve.records import CheckedRecords, RecordChecker
+from serve.schemas import (
+    ErrorBody,
+    FieldError,
+    Health,
+    LineResult,
+    ModelInfo,
+    OutcomeCounts,
+    OutcomeResult,
+    OutcomesRequest,
+    OutcomesResponse,
+    Readiness,
+    ReloadResponse,
+    ScoreCounts,
+    ScoreRequest,
+    ScoreResponse,
+)
+from serve.store import Store
+
+__all__ = ["API_KEY_HEADER", "Services", "build_router"]
+
+API_KEY_HEADER = "X-API-Key"
+_ROLE_KEY = "x-required-role"
+_api_key = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="An API key made with `risk-engine keys create`.",
+)
+
+
+@dataclass
+class Services:
+    """Everything the handlers use, built once per app by the factory."""
+
+    store: Store
+    models: ModelHolder
+    authenticator: Authenticator
+    limits: ServeLimits
+    lines: RecordChecker
+    outcomes: RecordChecker
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _audit(request: Request) -> AuditContext:
+    context = request.scope.setdefault("state", {}).get("audit")
+    if context is None:  # an app used without its audit middleware (unit tests)
+        context = AuditContext(request_id="")
+        request.scope["state"]["audit"] = context
+    assert isinstance(context, AuditContext)
+    return context
+
+
+def _check_key(request: Request, needed: Role) -> Principal:
+    services, context = _services(request), _audit(request)
+    try:
+        principal = services.authenticator.authenticate(request.headers.get(API_KEY_HEADER))
+    except AuthError as error:
+        context.key_id = error.key_id
+        raise
+    context.key_id, context.role = principal.key_id, principal.role.label
+    services.authenticator.authorise(principal, needed)
+    return principal
+
+
+class _GuardedRoute(APIRoute):
+    """Checks the API key and role before FastAPI reads and validates the body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        label = (self.openapi_extra or {}).get(_ROLE_KEY)
+        if label is None:
+            return handler
+        needed = Role.parse(label)
+
+        async def guarded(request: Request) -> Response:
+            request.state.principal = await run_in_threadpool(_check_key, request, needed)
+            return await handler(request)
+
+        return guarded
+
+
+def _principal(request: Request, _key: str | None = Security(_api_key)) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+Caller = Annotated[Principal, Depends(_principal)]
+
+
+def _needs(role: Role) -> dict[str, Any]:
+    return {_ROLE_KEY: role.label}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        401: "No API key, or an unknown or revoked one.",
+        403: "The key's role may not use this route.",
+        413: "Body over the byte limit, or more lines than allowed.",
+        422: "The body does not have the documented shape.",
+        503: "No model is loaded yet.",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+
+
+def build_router() -> APIRouter:
+    """A fresh router for one app (no module-level state)."""
+    router = APIRouter(route_class=_GuardedRoute)
+
+    @router.post(
+        "/v1/score",
+        response_model=ScoreResponse,
+        summary="Score a manifest",
+        description=(
+            "Scores each shipment line of a manifest: calibrated risk score, rank in the manifest, "
+            "band, top reasons, data-quality flags and rule hits. Lines that break the contract "
+            "come back with field-level errors; the others are scored. Role: officer."
+        ),
+        tags=["scoring"],
+        openapi_extra=_needs(Role.OFFICER),
+        responses=_errors(401, 403, 413, 422, 503),
+    )
+    def score(body: ScoreRequest, request: Request, principal: Caller) -> Response:
+        services, context = _services(request), _audit(request)
+        context.lines = len(body.lines)
+        _check_count(len(body.lines), services.limits.max_lines, "lines")
+        model = services.models.require()  # this request finishes on this model
+        context.model_version = model.version
+        checked = services.lines.check(body.lines)
+        scored = model.scorer.score(checked.accepted) if len(checked.accepted) else None
+        response = ScoreResponse(
+            model_version=model.version,
+            scored_at=datetime.now(UTC),
+            counts=ScoreCounts(
+                received=len(body.lines),
+                scored=len(checked.accepted),
+                flagged=len(checked.flags),
+                rejected=len(checked.rejects),
+            ),
+            lines=_line_results(body.lines, checked, scored),
+        )
+        return _json(response)
+
+    @router.post(
+        "/v1/outcomes",
+        response_model=OutcomesResponse,
+        summary="Record inspection outcomes",
+        description=(
+            "Records what inspections found (the labels of the next training), idempotent by "
+            "(bl_number, container_number, inspected_at): sending the same outcome twice stores "
+            "it once. Role: officer."
+        ),
+        tags=["outcomes"],
+        openapi_extra=_needs(Role.OFFICER),
+        responses=_errors(401, 403, 413, 422),
+    )
+    def record_outcomes(body: OutcomesRequest, request: Request, principal: Caller) -> Response:
+        services, context = _services(request), _audit(request)
+        context.lines = len(body.outcomes)
+        _check_count(len(body.outcomes), services.limits.max_lines, "outcomes")
+        checked = services.outcomes.check(body.outcomes)
+        positions = sorted(checked.models)
+        values = [checked.values(position) for position in positions]
+        writes = services.store.record_outcomes(values, received_by=principal.key_id)
+        status = dict(zip(positions, (w.status for w in writes), strict=True))
+        results = []
+        for position, raw in enumerate(body.outcomes, start=1):
+            if position in checked.rejects:
+                results.append(
+                    OutcomeResult(
+                        line=position,
+                        status="rejected",
+                        bl_number=_text(raw.get("bl_number")),
+                        container_number=_text(raw.get("container_number")),
+                        errors=_field_errors(checked.rejects[position]),
+                    )
+                )
+                continue
+            record = checked.models[position]
+            results.append(
+                OutcomeResult(
+                    line=position,
+                    status=status[position],  # type: ignore[arg-type]
+                    bl_number=record.bl_number,
+                    container_number=record.container_number,
+                    inspected_at=record.inspected_at,
+                    dq_flags=_flag_tags(checked.flags.get(position, [])),
+                )
+            )
+        counts = {name: 0 for name in ("recorded", "duplicate", "conflict", "rejected")}
+        for result in results:
+            counts[result.status] += 1
+        return _json(
+            OutcomesResponse(
+                counts=OutcomeCounts(received=len(body.outcomes), **counts), outcomes=results
+            )
+        )
+
+    @router.get(
+        "/v1/model",
+        response_model=ModelInfo,
+        summary="The model being served",
+        description="Version, training time, held-out metrics at capacity, feature set. "
+        "Role: analyst.",
+        tags=["model"],
+        openapi_extra=_needs(Role.ANALYST),
+        responses=_errors(401, 403, 503),
+    )
+    def model_info(request: Request, principal: Caller) -> ModelInfo:
+        services, context = _services(request), _audit(request)
+        model = services.models.require()
+        context.model_version = model.version
+        described = model.scorer.describe()
+        trained_at = described.get("trained_at")
+        return ModelInfo(
+            version=model.version,
+            trained_at=None if trained_at is None else str(trained_at),
+            loaded_at=model.loaded_at,
+            metrics=_finite(described.get("metrics") or {}),
+            feature_names=[str(name) for name in described.get("feature_names") or []],
+            thresholds=_finite(described.get("thresholds") or {}),
+        )
+
+    @router.post(
+        "/v1/admin/reload",
+        response_model=ReloadResponse,
+        summary="Load the current champion without a restart",
+        description=(
+            "Loads and warms the current champion, then swaps it in; requests in flight finish "
+            "on the previous model. When loading fails the previous model keeps serving (503). "
+            "Role: admin."
+        ),
+        tags=["admin"],
+        openapi_extra=_needs(Role.ADMIN),
+        responses=_errors(401, 403, 503),
+    )
+    def reload(request: Request, principal: Caller) -> ReloadResponse:
+        services, context = _services(request), _audit(request)
+        previous = services.models.current
+        loaded = services.models.load()
+        context.model_version = loaded.version
+        return ReloadResponse(
+            previous_version=previous.version if previous else None,
+            model_version=loaded.version,
+            loaded_at=loaded.loaded_at,
+        )
+
+    @router.get(
+        "/healthz",
+        response_model=Health,
+        summary="The process is up",
+        tags=["health"],
+    )
+    async def healthz() -> Health:
+        return Health()
+
+    @router.get(
+        "/readyz",
+        response_model=Readiness,
+        summary="A model is loaded (503 until then)",
+        tags=["health"],
+        responses={503: {"model": Readiness, "description": "No model loaded yet."}},
+    )
+    async def readyz(request: Request) -> Response:
+        models = _services(request).models
+        current = models.current
+        if current is None:
+            body = Readiness(ready=False, detail=models.public_status)
+            return _json(body, status=503)
+        _audit(request).model_version = current.version
+        return _json(Readiness(ready=True, model_version=current.version))
+
+    return router
+
+
+def _json(model: Any, *, status: int = 200) -> Response:
+    """Serialise a response model once (FastAPI would validate it again)."""
+    return Response(
+        content=model.model_dump_json(), status_code=status, media_type="application/json"
+    )
+
+
+def _check_count(count: int, limit: int, what: str) -> None:
+    if count > limit:
+        raise ApiError(
+            413, f"too_many_{what}", f"the request has {count} {what}; the limit is {limit}"
+        )
+
+
+def _line_results(
+    lines: list[dict[str, Any]], checked: CheckedRecords, scored: pd.DataFrame | None
+) -> list[LineResult]:
+    results: list[LineResult] = []
+    by_position: dict[int, dict[str, Any]] = {}
+    if scored is not None and len(scored):
+        ranks = _ranks(scored["risk_score"].to_numpy(dtype="float64"))
+        columns = {name: scored[name].tolist() for name in scored.columns}
+        for i, position in enumerate(scored.index.tolist()):
+            row = {name: values[i] for name, values in columns.items()}
+            row["rank"] = ranks[i]
+            by_position[int(position)] = row
+    for position, raw in enumerate(lines, start=1):
+        if position in checked.rejects:
+            results.append(
+                LineResult(
+                    line=position,
+                    status="rejected",
+                    bl_number=_text(raw.get("bl_number")),
+                    container_number=_text(raw.get("container_number")),
+                    errors=_field_errors(checked.rejects[position]),
+                )
+            )
+            continue
+        record = checked.models[position]
+        row = by_position[position]
+        results.append(
+            LineResult(
+                line=position,
+                status="scored",
+                bl_number=record.bl_number,
+                container_number=record.container_number,
+                risk_score=float(row["risk_score"]),
+                rank=int(row["rank"]),
+                band=str(row["band"]),  # type: ignore[arg-type]
+                reasons=_strings(row.get("reasons")),
+                rule_hits=_strings(row.get("rule_hits")),
+                dq_flags=_strings(row.get("dq_flags")),
+            )
+        )
+    return results
+
+
+def _ranks(scores: np.ndarray) -> list[int]:
+    """1 = highest score; ties keep the manifest's order (a stable sort)."""
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return [int(r) for r in ranks]
+
+
+def _field_errors(issues: list[Issue]) -> list[FieldError]:
+    return [FieldError(field=i.field, value=i.value, rule=i.rule.value) for i in issues]
+
+
+def _flag_tags(issues: list[Issue]) -> list[str]:
+    return [f"{i.field}:{i.rule.value}" for i in issues]
+
+
+def _strings(value: Any) -> list[str]:
+    """A list cell of the scorer's output (list, array or missing) as a list of text."""
+    if value is None or isinstance(value, float | str):
+        return [value] if isinstance(value, str) and value else []
+    return [str(item) for item in value]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _finite(values: dict[str, Any]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for key, value in values.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        out[str(key)] = number if math.isfinite(number) else None
+    return out

@@ -1,0 +1,67 @@
+"""Run the service with uvicorn: ``risk-engine serve`` calls `serve`.
+
+One process, one event loop; handlers run on the server's worker threads and the scorer uses one
+LightGBM thread per call, which is what keeps online latency low under load. Put a reverse proxy
+with TLS in front when the service leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+from fastapi import FastAPI
+
+from risk_engine.settings import Settings, load_settings
+from serve.app import create_app
+from serve.config import ServeLimits
+
+__all__ = ["serve", "make_server"]
+
+
+def make_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Server:
+    """The uvicorn server as the service runs it (tests and the benchmark start the same)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        workers=1,
+        access_log=False,  # the audit table is the access log
+        log_config=None,  # logging is configured by the entry point
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: Settings | None = None,
+    *,
+    model: str | None = None,
+) -> None:
+    """Serve until interrupted. ``model``: registry alias or version, or a scorer pickle path
+    (default ``champion``, or RISK_ENGINE_SERVE_MODEL)."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = settings if settings is not None else load_settings()
+    limits = ServeLimits() if model is None else ServeLimits(model=model)
+    app = create_app(settings=settings, limits=limits)
+    make_server(app, host=host, port=port).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m serve.run``: the same as ``risk-engine serve``, for scripts."""
+    parser = argparse.ArgumentParser(prog="python -m serve.run", description=serve.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args(argv)
+    serve(args.host, args.port, model=args.model)
+
+
+if __name__ == "__main__":
+    main()

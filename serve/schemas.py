@@ -1,0 +1,342 @@
+"""Request and response bodies of the HTTP API, with the examples shown in the OpenAPI document.
+
+Requests carry lines as plain JSON objects, not as `ShipmentLine`: a manifest with one bad line is
+still a manifest, so each line is checked against the contract on its own and a bad one comes back
+with field-level errors while the others are scored. The shape each line should have is the
+contract's `ShipmentLine` (or `InspectionOutcome`), published in the same OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from risk_engine.contract import InspectionOutcome, ShipmentLine
+
+__all__ = [
+    "FieldError",
+    "ErrorInfo",
+    "ErrorBody",
+    "ScoreRequest",
+    "LineResult",
+    "ScoreCounts",
+    "ScoreResponse",
+    "OutcomesRequest",
+    "OutcomeResult",
+    "OutcomeCounts",
+    "OutcomesResponse",
+    "ModelInfo",
+    "Health",
+    "Readiness",
+    "ReloadResponse",
+    "contract_example",
+]
+
+
+def contract_example(model: type[BaseModel]) -> dict[str, Any]:
+    """The example record the contract model publishes in its JSON schema."""
+    extra: Any = model.model_config.get("json_schema_extra")
+    examples: Any = extra.get("examples") if isinstance(extra, dict) else None
+    if not isinstance(examples, list) or not examples or not isinstance(examples[0], dict):
+        return {}
+    return copy.deepcopy(dict(examples[0]))
+
+
+_LINE = contract_example(ShipmentLine)
+_OUTCOME = contract_example(InspectionOutcome)
+_BAD_LINE = {**_LINE, "bl_number": "MEDU7654321", "container_number": "CSQU305438"}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldError(_Out):
+    """One broken contract rule: the field, the value as sent and the rule."""
+
+    field: str
+    value: str
+    rule: str
+
+
+class ErrorInfo(_Out):
+    code: str = Field(description="Stable machine-readable code, e.g. invalid_key.")
+    message: str = Field(description="What went wrong, in words.")
+    request_id: str | None = Field(default=None, description="Also in the X-Request-ID header.")
+    details: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ErrorBody(_Out):
+    """Every error response has this body; never a stack trace."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "invalid_key",
+                        "message": "the API key is not valid",
+                        "request_id": "5f0c3a9e8b2d4c1f9a7e6d5c4b3a2918",
+                        "details": [],
+                    }
+                }
+            ]
+        },
+    )
+
+    error: ErrorInfo
+
+
+class ScoreRequest(_In):
+    """A manifest: shipment lines to score."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"lines": [_LINE, _BAD_LINE]}]}
+    )
+
+    lines: list[dict[str, Any]] = Field(
+        description=(
+            "Shipment lines, each a JSON object shaped like the ShipmentLine schema "
+            "(#/components/schemas/ShipmentLine, data contract section 1). At most the "
+            "configured limit (default 5,000; more gets 413). A line that breaks the contract "
+            "comes back with field-level errors; the other lines are still scored."
+        ),
+    )
+
+
+class LineResult(_Out):
+    """The verdict on one line, in the order the lines were sent."""
+
+    line: int = Field(description="1-based position of the line in the request.")
+    status: Literal["scored", "rejected"]
+    bl_number: str | None = None
+    container_number: str | None = None
+    risk_score: float | None = Field(
+        default=None, description="Calibrated probability of a seizure."
+    )
+    rank: int | None = Field(default=None, description="1 = highest risk of this manifest.")
+    band: Literal["red", "amber", "green"] | None = Field(
+        default=None, description="From the model's capacity thresholds."
+    )
+    reasons: list[str] = Field(default_factory=list, description="Top reasons, officer language.")
+    rule_hits: list[str] = Field(default_factory=list, description="Red-flag rules hit.")
+    dq_flags: list[str] = Field(
+        default_factory=list, description="Data-quality flags as field:rule (a signal too)."
+    )
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Why a rejected line was not scored."
+    )
+
+
+class ScoreCounts(_Out):
+    received: int
+    scored: int
+    flagged: int
+    rejected: int
+
+
+class ScoreResponse(_Out):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_version": "3",
+                    "scored_at": "2025-03-27T06:00:00Z",
+                    "counts": {"received": 2, "scored": 1, "flagged": 0, "rejected": 1},
+                    "lines": [
+                        {
+                            "line": 1,
+                            "status": "scored",
+                            "bl_number": "MEDU1234567",
+                            "container_number": "CSQU3054383",
+                            "risk_score": 0.31,
+                            "rank": 1,
+                            "band": "red",
+                            "reasons": [
+                                "goods loaded in a known source country for wildlife products",
+                                "consignee is TO ORDER",
+                            ],
+                            "rule_hits": ["source country + cover load + risky transit"],
+                            "dq_flags": [],
+                            "errors": [],
+                        },
+                        {
+                            "line": 2,
+                            "status": "rejected",
+                            "bl_number": "MEDU7654321",
+                            "container_number": "CSQU305438",
+                            "risk_score": None,
+                            "rank": None,
+                            "band": None,
+                            "reasons": [],
+                            "rule_hits": [],
+                            "dq_flags": [],
+                            "errors": [
+                                {
+                                    "field": "container_number",
+                                    "value": "CSQU305438",
+                                    "rule": "malformed",
+                                }
+                            ],
+                        },
+                    ],
+                }
+            ]
+        },
+    )
+
+    model_version: str
+    scored_at: datetime
+    counts: ScoreCounts
+    lines: list[LineResult]
+
+
+class OutcomesRequest(_In):
+    """Inspection outcomes to record."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"outcomes": [_OUTCOME]}]}
+    )
+
+    outcomes: list[dict[str, Any]] = Field(
+        description=(
+            "Inspection outcomes, each a JSON object shaped like the InspectionOutcome schema "
+            "(#/components/schemas/InspectionOutcome, data contract section 2). Recording is "
+            "idempotent by (bl_number, container_number, inspected_at)."
+        ),
+    )
+
+
+class OutcomeResult(_Out):
+    line: int = Field(description="1-based position of the outcome in the request.")
+    status: Literal["recorded", "duplicate", "conflict", "rejected"] = Field(
+        description=(
+            "recorded: stored now; duplicate: the same outcome was stored before; conflict: "
+            "this key is stored with other values, which were kept; rejected: see errors."
+        )
+    )
+    bl_number: str | None = None
+    container_number: str | None = None
+    inspected_at: datetime | None = None
+    dq_flags: list[str] = Field(default_factory=list)
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class OutcomeCounts(_Out):
+    received: int
+    recorded: int
+    duplicate: int
+    conflict: int
+    rejected: int
+
+
+class OutcomesResponse(_Out):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "counts": {
+                        "received": 1,
+                        "recorded": 1,
+                        "duplicate": 0,
+                        "conflict": 0,
+                        "rejected": 0,
+                    },
+                    "outcomes": [
+                        {
+                            "line": 1,
+                            "status": "recorded",
+                            "bl_number": "MEDU1234567",
+                            "container_number": "CSQU3054383",
+                            "inspected_at": "2025-03-28T10:00:00Z",
+                            "dq_flags": [],
+                            "errors": [],
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    counts: OutcomeCounts
+    outcomes: list[OutcomeResult]
+
+
+class ModelInfo(_Out):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": "3",
+                    "trained_at": "2025-03-20T12:00:00+00:00",
+                    "loaded_at": "2025-03-21T07:00:00Z",
+                    "metrics": {
+                        "precision_at_1pct": 0.12,
+                        "recall_at_1pct": 0.41,
+                        "lift_at_1pct": 9.5,
+                    },
+                    "feature_names": ["origin_wildlife_source", "cover_load", "consignee_to_order"],
+                    "thresholds": {"red": 0.2, "amber": 0.05},
+                }
+            ]
+        },
+    )
+
+    version: str
+    trained_at: str | None = None
+    loaded_at: datetime
+    metrics: dict[str, float | None] = Field(description="Held-out metrics, e.g. at capacity.")
+    feature_names: list[str]
+    thresholds: dict[str, float | None]
+
+
+class Health(_Out):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(_Out):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"ready": True, "model_version": "3", "detail": None},
+                {"ready": False, "model_version": None, "detail": "no model loaded yet"},
+            ]
+        },
+    )
+
+    ready: bool
+    model_version: str | None = None
+    detail: str | None = None
+
+
+class ReloadResponse(_Out):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "previous_version": "2",
+                    "model_version": "3",
+                    "loaded_at": "2025-03-21T07:00:00Z",
+                }
+            ]
+        },
+    )
+
+    previous_version: str | None
+    model_version: str
+    loaded_at: datetime

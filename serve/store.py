@@ -1,0 +1,463 @@
+"""The service's database: inspection outcomes, the audit trail and API keys (SQLAlchemy 2 Core).
+
+SQLite under RISK_ENGINE_HOME by default (WAL journal, so the CLI can manage keys while the
+server runs), any SQLAlchemy URL by setting. The app creates and migrates the schema at start:
+`metadata.create_all` for new tables, then numbered steps recorded in ``schema_version``.
+Timestamps are stored as naive UTC and come back tz-aware UTC on every backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+from risk_engine.columns import OUTCOME_FIELDS, OUTCOME_KEY, Kind
+from risk_engine.errors import ConfigError, InputUnreadable
+from risk_engine.settings import Settings
+from risk_engine.validation import DQ_FLAGS
+from serve.records import accepted_layout
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AuditEntry",
+    "KeyRecord",
+    "OutcomeWrite",
+    "Store",
+    "read_outcomes",
+]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Steps from version n to n + 1, run in order inside one transaction; tables new in a version are
+# made by create_all before the steps run, so a step only alters what already exists.
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC everywhere."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _outcome_column(name: str, kind: Kind) -> Column[Any]:
+    required = name in OUTCOME_KEY or name in {"selection_reason", "result", "recorded_at"}
+    if kind is Kind.TIMESTAMP:
+        return Column(name, UTCDateTime(), nullable=not required)
+    if kind in (Kind.PROBABILITY, Kind.POSITIVE, Kind.NON_NEGATIVE):
+        return Column(name, Float(), nullable=not required)
+    if kind in (Kind.CODE, Kind.CONTAINER, Kind.ENUM):
+        return Column(name, String(64), nullable=not required)
+    return Column(name, Text(), nullable=not required)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", UTCDateTime(), nullable=False),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *(_outcome_column(spec.name, spec.kind) for spec in OUTCOME_FIELDS),
+    Column(DQ_FLAGS, Text(), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("received_by", String(64), nullable=True),
+    UniqueConstraint(*OUTCOME_KEY, name="uq_outcome_key"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), nullable=False, index=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    Column("key_id", String(64), nullable=True),
+    Column("role", String(16), nullable=True),
+    Column("method", String(16), nullable=False),
+    Column("route", String(256), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("lines", Integer, nullable=True),
+    Column("model_version", String(64), nullable=True),
+    Column("duration_ms", Float(), nullable=False),
+    Column("detail", String(256), nullable=True),
+    Column("client", String(64), nullable=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("key_hash", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+_CONTRACT_COLUMNS = [spec.name for spec in OUTCOME_FIELDS]
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """One API key as stored: never the key itself, only its hash."""
+
+    key_id: str
+    key_hash: str
+    role: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One request: who, when, which route, how many lines, which model, what status."""
+
+    request_id: str
+    at: datetime
+    method: str
+    route: str
+    status: int
+    duration_ms: float
+    key_id: str | None = None
+    role: str | None = None
+    lines: int | None = None
+    model_version: str | None = None
+    detail: str | None = None
+    client: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeWrite:
+    """What happened to one outcome: ``recorded`` (new), ``duplicate`` (the same record was
+    already stored) or ``conflict`` (the key is stored with other values; the stored one stays)."""
+
+    status: str
+    key: tuple[Any, ...]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Store:
+    """Outcomes, audit rows and API keys in one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        """The configured store; the default SQLite file lives under home."""
+        if not settings.database_url:
+            settings.ensure_home()
+        return cls(settings.store_url)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # schema -------------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Create missing tables and run pending steps; returns the schema version."""
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+            current = conn.execute(select(func.max(schema_version.c.version))).scalar()
+            if current is None:
+                conn.execute(
+                    insert(schema_version).values(version=SCHEMA_VERSION, applied_at=_now())
+                )
+                log.info("created store schema version %d", SCHEMA_VERSION)
+                return SCHEMA_VERSION
+            if current > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"database {self.engine.url.render_as_string(hide_password=True)} has schema "
+                    f"version {current}, newer than this engine's {SCHEMA_VERSION}: upgrade the engine"
+                )
+            for version in range(current, SCHEMA_VERSION):
+                _MIGRATIONS[version](conn)
+                conn.execute(insert(schema_version).values(version=version + 1, applied_at=_now()))
+                log.info("migrated store schema to version %d", version + 1)
+            return SCHEMA_VERSION
+
+    def schema_version(self) -> int | None:
+        if not inspect(self.engine).has_table("schema_version"):
+            return None
+        with self.engine.connect() as conn:
+            found = conn.execute(select(func.max(schema_version.c.version))).scalar()
+        return None if found is None else int(found)
+
+    # API keys -----------------------------------------------------------------------------
+
+    def add_key(self, record: KeyRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(api_keys).values(
+                    key_id=record.key_id,
+                    key_hash=record.key_hash,
+                    role=record.role,
+                    name=record.name,
+                    created_at=record.created_at,
+                    revoked_at=record.revoked_at,
+                )
+            )
+
+    def get_key(self, key_id: str) -> KeyRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        return None if row is None else KeyRecord(**row._mapping)
+
+    def list_keys(self) -> list[KeyRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).all()
+        return [KeyRecord(**row._mapping) for row in rows]
+
+    def revoke_key(self, key_id: str, *, at: datetime | None = None) -> KeyRecord | None:
+        """Mark a key revoked (it stays listed); None when there is no such key."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=at or _now())
+            )
+        return self.get_key(key_id)
+
+    # outcomes -----------------------------------------------------------------------------
+
+    def record_outcomes(
+        self, records: Sequence[Mapping[str, Any]], *, received_by: str | None = None
+    ) -> list[OutcomeWrite]:
+        """Store normalised outcomes, idempotent by (bl_number, container_number, inspected_at).
+
+        One transaction; if another writer stores the same key meanwhile, the whole batch is
+        judged again against what is then stored.
+        """
+        for attempt in range(3):
+            try:
+                return self._record_outcomes(records, received_by)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("concurrent outcome write; judging the batch again")
+        raise AssertionError("unreachable")
+
+    def _record_outcomes(
+        self, records: Sequence[Mapping[str, Any]], received_by: str | None
+    ) -> list[OutcomeWrite]:
+        received_at = _now()
+        results: list[OutcomeWrite] = []
+        with self.engine.begin() as conn:
+            stored = self._stored_outcomes(conn, {r["bl_number"] for r in records})
+            new_rows: list[dict[str, Any]] = []
+            for record in records:
+                values = {name: record.get(name) for name in _CONTRACT_COLUMNS}
+                values[DQ_FLAGS] = record.get(DQ_FLAGS)
+                key = _outcome_key(values)
+                if key in stored:
+                    same = _same_outcome(stored[key], values)
+                    results.append(OutcomeWrite("duplicate" if same else "conflict", key))
+                    continue
+                stored[key] = values
+                new_rows.append({**values, "received_at": received_at, "received_by": received_by})
+                results.append(OutcomeWrite("recorded", key))
+            if new_rows:
+                conn.execute(insert(outcomes), new_rows)
+        return results
+
+    @staticmethod
+    def _stored_outcomes(
+        conn: Connection, bl_numbers: Iterable[str]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        wanted = sorted(bl_numbers)
+        columns = [outcomes.c[name] for name in _CONTRACT_COLUMNS]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = conn.execute(select(*columns).where(outcomes.c.bl_number.in_(chunk))).all()
+            for row in rows:
+                values = dict(row._mapping)
+                found[_outcome_key(values)] = values
+        return found
+
+    def outcome_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(outcomes)).scalar() or 0)
+
+    def outcomes_frame(self) -> pd.DataFrame:
+        """Stored outcomes in the layout of a validated outcomes file (contract columns,
+        normalised dtypes, ``dq_flags``), so training reads the store and files alike."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("outcomes"):
+                rows: list[dict[str, Any]] = []
+            else:
+                columns = [outcomes.c[name] for name in _CONTRACT_COLUMNS]
+                query = select(*columns, outcomes.c[DQ_FLAGS]).order_by(outcomes.c.id)
+                rows = [dict(row._mapping) for row in conn.execute(query)]
+        return _outcomes_layout(rows)
+
+    # audit --------------------------------------------------------------------------------
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        values = {
+            name: getattr(entry, name)
+            for name in (
+                "request_id",
+                "at",
+                "key_id",
+                "role",
+                "method",
+                "status",
+                "lines",
+                "model_version",
+                "duration_ms",
+                "client",
+            )
+        }
+        values["route"] = entry.route[:256]
+        values["detail"] = None if entry.detail is None else entry.detail[:256]
+        with self.engine.begin() as conn:
+            conn.execute(insert(audit).values(**values))
+
+    def audit_entries(self, *, limit: int | None = None) -> list[AuditEntry]:
+        """Audit rows, oldest first (the last ``limit`` when given)."""
+        query = select(audit).order_by(audit.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        entries = []
+        for row in reversed(rows):
+            values = dict(row._mapping)
+            values.pop("id")
+            entries.append(AuditEntry(**values))
+        return entries
+
+
+def read_outcomes(store_url: str) -> pd.DataFrame:
+    """Outcomes recorded through the API, as a validated outcomes file would give them
+    (contract columns, normalised dtypes, ``dq_flags``; in the order they were recorded)."""
+    parsed = make_url(store_url)
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not database.startswith("file:")
+        and not Path(database).is_file()
+    ):
+        raise InputUnreadable(database, "no outcome store here (nothing was recorded yet?)")
+    store = Store(store_url)
+    try:
+        return store.outcomes_frame()
+    finally:
+        store.dispose()
+
+
+def _outcomes_layout(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    layout = accepted_layout("outcomes")
+    data = {name: [row.get(name) for row in rows] for name in layout if name != DQ_FLAGS}
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+    for spec in OUTCOME_FIELDS:
+        if spec.kind is Kind.TIMESTAMP:
+            frame[spec.name] = pd.to_datetime(frame[spec.name], utc=True)
+    frame[DQ_FLAGS] = [row.get(DQ_FLAGS) for row in rows]
+    return frame.astype(layout)
+
+
+def _outcome_key(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    inspected = values["inspected_at"]
+    if isinstance(inspected, datetime):
+        inspected = inspected.astimezone(UTC) if inspected.tzinfo else inspected.replace(tzinfo=UTC)
+    return (values["bl_number"], values["container_number"], inspected)
+
+
+def _same_outcome(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    for name in _CONTRACT_COLUMNS:
+        a, b = stored.get(name), new.get(name)
+        if isinstance(a, datetime) and isinstance(b, datetime):
+            if a.astimezone(UTC) != b.astimezone(UTC):
+                return False
+        elif isinstance(a, float) or isinstance(b, float):
+            if a is None or b is None or abs(float(a) - float(b)) > 1e-9 * max(1.0, abs(float(a))):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,137 @@
+"""End to end with a real small trained model: the real server scores a simulated manifest.
+
+Uses `training.fixtures.small_trained_scorer` (a RiskScorer trained on a small simulated port);
+skipped, with the reason, where that is not importable.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from serve_fakes import manifest, serving, wait_ready
+
+from risk_engine.settings import Settings
+from risk_engine.validation import records_to_frame, validate_frame
+from serve.app import create_app
+from serve.auth import Role, issue_key
+from serve.config import ServeLimits
+from serve.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+def _fixtures() -> Any:
+    try:
+        module = importlib.import_module("training.fixtures")
+    except Exception as error:  # any import failure means: no trained model to test with
+        pytest.skip(f"training.fixtures is not importable ({type(error).__name__}: {error})")
+    if not hasattr(module, "small_trained_scorer"):
+        pytest.skip("training.fixtures has no small_trained_scorer yet")
+    return module
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return _fixtures().small_trained_scorer(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[dict[str, Any]]:
+    """Lines a client would send: the simulated port's own when available."""
+    sample = getattr(_fixtures(), "sample_lines", None)
+    if sample is None:
+        return manifest(50, seed=8)
+    frame: pd.DataFrame = sample(50)
+    return [
+        {str(k): _json_value(v) for k, v in row.items() if not _missing(v)}
+        for row in frame.to_dict("records")
+    ]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or value != value or value == ""
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@pytest.fixture(scope="module")
+def served(
+    trained: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[httpx.Client, dict[str, str], Store]]:
+    home: Path = tmp_path_factory.mktemp("e2e") / "home"
+    settings = Settings(home=home)
+    store = Store.from_settings(settings)
+    store.migrate()
+    keys = {role.label: issue_key(store, role=role, name=role.label).key for role in Role}
+    app = create_app(
+        settings=settings,
+        scorer_loader=lambda: trained,
+        store=store,
+        limits=ServeLimits(model="champion"),
+    )
+    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+        wait_ready(client, timeout=120)
+        yield client, keys, store
+    store.dispose()
+
+
+def test_a_trained_model_scores_a_manifest_over_http_line_by_line(
+    served: tuple[httpx.Client, dict[str, str], Store], trained: Any, lines: list[dict[str, Any]]
+) -> None:
+    client, keys, _ = served
+    response = client.post(
+        "/v1/score", json={"lines": lines}, headers={"X-API-Key": keys["officer"]}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == str(trained.version)
+    scored = [r for r in body["lines"] if r["status"] == "scored"]
+    assert body["counts"]["scored"] == len(scored) > 0
+    assert all(0.0 <= r["risk_score"] <= 1.0 for r in scored)
+    assert sorted(r["rank"] for r in scored) == list(range(1, len(scored) + 1))
+    assert {r["band"] for r in scored} <= {"red", "amber", "green"}
+    assert all(r["reasons"] and all(isinstance(x, str) and x for x in r["reasons"]) for r in scored)
+
+
+def test_a_line_gets_the_same_score_over_http_as_in_batch(
+    served: tuple[httpx.Client, dict[str, str], Store], trained: Any, lines: list[dict[str, Any]]
+) -> None:
+    client, keys, _ = served
+    response = client.post(
+        "/v1/score", json={"lines": lines}, headers={"X-API-Key": keys["officer"]}
+    )
+    over_http = {
+        r["line"]: r["risk_score"] for r in response.json()["lines"] if r["risk_score"] is not None
+    }
+    batch = trained.score(validate_frame(records_to_frame(lines), "shipments").accepted)
+    in_batch = batch["risk_score"].to_dict()
+    assert set(over_http) == set(in_batch)
+    positions = sorted(over_http)
+    np.testing.assert_allclose(
+        [over_http[p] for p in positions], [in_batch[p] for p in positions], rtol=1e-9
+    )
+
+
+def test_model_information_shows_the_trained_models_metrics_and_features(
+    served: tuple[httpx.Client, dict[str, str], Store], trained: Any
+) -> None:
+    client, keys, _ = served
+    body = client.get("/v1/model", headers={"X-API-Key": keys["analyst"]}).json()
+    described = trained.describe()
+    assert body["version"] == str(trained.version)
+    assert body["feature_names"] == list(described["feature_names"])
+    assert set(body["metrics"]) == set(described["metrics"])
+    assert set(body["thresholds"]) == set(described["thresholds"])

@@ -1,0 +1,516 @@
+"""The real server (uvicorn on 127.0.0.1) called over HTTP, serving the `FakeScorer` double."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from serve_fakes import FakeScorer, manifest, serving, wait_ready
+from sqlalchemy.exc import OperationalError
+
+from risk_engine.contract import InspectionOutcome, ShipmentLine
+from risk_engine.errors import ModelUnavailable
+from risk_engine.factories import valid_outcome_row
+from risk_engine.settings import Settings
+from serve.app import create_app
+from serve.config import ServeLimits
+from serve.schemas import contract_example
+from serve.store import AuditEntry, Store
+
+Start = Callable[..., httpx.Client]
+
+
+def _key(key: str) -> dict[str, str]:
+    return {"X-API-Key": key}
+
+
+def _error(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "request_id", "details"}
+    assert body["error"]["request_id"] == response.headers["X-Request-ID"]
+    assert "Traceback" not in response.text
+    return body["error"]  # type: ignore[no-any-return]
+
+
+# health and readiness ---------------------------------------------------------------------------
+
+
+def test_healthz_answers_at_once_and_readyz_is_503_until_a_model_is_loaded(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    release = threading.Event()
+
+    def slow_loader() -> FakeScorer:
+        release.wait(20)
+        return FakeScorer(version="7")
+
+    client = start_server(slow_loader, ready=False)
+    assert client.get("/healthz").json() == {"status": "ok"}
+    not_ready = client.get("/readyz")
+    assert not_ready.status_code == 503 and not_ready.json()["ready"] is False
+    refused = client.post("/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"]))
+    assert refused.status_code == 503 and _error(refused)["code"] == "model_unavailable"
+    release.set()
+    wait_ready(client)
+    assert client.get("/readyz").json() == {"ready": True, "model_version": "7", "detail": None}
+
+
+def test_a_model_that_cannot_be_loaded_leaves_the_service_up_and_not_ready(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    def missing() -> FakeScorer:
+        raise ModelUnavailable("no champion model is registered in sqlite:////secret/path")
+
+    client = start_server(missing, ready=False)
+    time.sleep(0.2)
+    assert client.get("/healthz").status_code == 200
+    readiness = client.get("/readyz")
+    assert readiness.status_code == 503
+    assert "could not be loaded" in readiness.json()["detail"]
+    assert "secret" not in readiness.text  # the unauthenticated probe tells no paths
+    scoring = client.post("/v1/score", json={"lines": []}, headers=_key(keys["officer"]))
+    assert scoring.status_code == 503
+    assert "no champion" in _error(scoring)["message"]
+
+
+# authentication and roles -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, "missing_key"),
+        ({"X-API-Key": "rk_0123456789ab_guessed"}, "invalid_key"),
+        ({"X-API-Key": "Bearer something"}, "invalid_key"),
+    ],
+)
+def test_scoring_without_a_valid_key_is_401(
+    client: httpx.Client, headers: dict[str, str], code: str
+) -> None:
+    response = client.post("/v1/score", json={"lines": manifest(1)}, headers=headers)
+    assert response.status_code == 401
+    assert _error(response)["code"] == code
+    assert response.headers["WWW-Authenticate"].startswith("ApiKey")
+
+
+def test_the_key_is_checked_before_the_body_so_a_malformed_body_without_a_key_is_401(
+    client: httpx.Client,
+) -> None:
+    response = client.post(
+        "/v1/score", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "lowest"),
+    [
+        ("POST", "/v1/score", "officer"),
+        ("POST", "/v1/outcomes", "officer"),
+        ("GET", "/v1/model", "analyst"),
+        ("POST", "/v1/admin/reload", "admin"),
+    ],
+)
+def test_each_route_admits_its_role_and_the_roles_above_and_refuses_those_below(
+    client: httpx.Client, keys: dict[str, str], method: str, path: str, lowest: str
+) -> None:
+    order = ["officer", "analyst", "admin"]
+    bodies = {"/v1/score": {"lines": manifest(1)}, "/v1/outcomes": {"outcomes": []}}
+    for role in order:
+        response = client.request(method, path, json=bodies.get(path), headers=_key(keys[role]))
+        if order.index(role) < order.index(lowest):
+            assert response.status_code == 403, role
+            assert _error(response)["code"] == "forbidden"
+        else:
+            assert response.status_code == 200, (role, response.text)
+
+
+def test_a_key_revoked_while_the_server_runs_stops_working_on_the_next_request(
+    client: httpx.Client, store: Store, keys: dict[str, str]
+) -> None:
+    key = keys["officer"]
+    assert client.post("/v1/score", json={"lines": []}, headers=_key(key)).status_code == 200
+    store.revoke_key(key.split("_")[1])
+    response = client.post("/v1/score", json={"lines": []}, headers=_key(key))
+    assert response.status_code == 401 and _error(response)["code"] == "revoked_key"
+
+
+# scoring ----------------------------------------------------------------------------------------
+
+
+def test_a_manifest_comes_back_line_by_line_with_score_rank_band_reasons_and_model_version(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    lines = manifest(20, seed=4)
+    lines[5] = contract_example(ShipmentLine)  # TO ORDER from Nigeria: the riskiest line
+    response = client.post("/v1/score", json={"lines": lines}, headers=_key(keys["officer"]))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model_version"] == "fake-1"
+    assert body["counts"] == {"received": 20, "scored": 20, "flagged": 0, "rejected": 0}
+    results = body["lines"]
+    assert [r["line"] for r in results] == list(range(1, 21))
+    assert [r["bl_number"] for r in results] == [line["bl_number"] for line in lines]
+    assert sorted(r["rank"] for r in results) == list(range(1, 21))
+    by_rank = sorted(results, key=lambda r: r["rank"])
+    scores = [r["risk_score"] for r in by_rank]
+    assert scores == sorted(scores, reverse=True)
+    top = results[5]
+    assert top["rank"] == 1 and top["band"] == "red"
+    assert "consignee is TO ORDER" in top["reasons"]
+    assert all(r["band"] in {"red", "amber", "green"} for r in results)
+
+
+def test_a_bad_line_comes_back_with_field_errors_while_the_other_lines_are_scored(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    lines = manifest(3)
+    lines[1] = {**lines[1], "container_number": "CSQU305438", "gross_weight_kg": -5}
+    lines[2] = {**lines[2], "container_number": "CSQU3054384"}  # wrong check digit: a flag
+    response = client.post("/v1/score", json={"lines": lines}, headers=_key(keys["officer"]))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["counts"] == {"received": 3, "scored": 2, "flagged": 1, "rejected": 1}
+    bad = body["lines"][1]
+    assert bad["status"] == "rejected" and bad["risk_score"] is None and bad["rank"] is None
+    assert {(e["field"], e["value"], e["rule"]) for e in bad["errors"]} == {
+        ("container_number", "CSQU305438", "malformed"),
+        ("gross_weight_kg", "-5", "out_of_range"),
+    }
+    flagged = body["lines"][2]
+    assert flagged["status"] == "scored"
+    assert flagged["dq_flags"] == ["container_number:check_digit"]
+    assert {r["rank"] for r in body["lines"] if r["status"] == "scored"} == {1, 2}
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b'{"manifest": []}', "application/json"),
+        (b"[]", "application/json"),
+        (b'{"lines": [1, 2]}', "application/json"),
+        (b'{"lines": "MEDU1234567"}', "application/json"),
+        (b"lines=1", "application/x-www-form-urlencoded"),
+        (b"\x1f\x01\xff\xfe", "application/json"),
+        (b'{"lines": []}', "text/plain"),
+    ],
+)
+def test_a_body_that_is_not_a_manifest_is_422_with_a_clear_error(
+    client: httpx.Client, keys: dict[str, str], content: bytes, content_type: str
+) -> None:
+    response = client.post(
+        "/v1/score",
+        content=content,
+        headers={**_key(keys["officer"]), "Content-Type": content_type},
+    )
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "not_a_manifest"
+    assert '{"lines"' in error["message"]
+
+
+def test_more_lines_than_the_limit_is_413_and_the_limit_is_named(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    client = start_server(limits=ServeLimits(max_lines=5))
+    ok = client.post("/v1/score", json={"lines": manifest(5)}, headers=_key(keys["officer"]))
+    assert ok.status_code == 200
+    response = client.post("/v1/score", json={"lines": manifest(6)}, headers=_key(keys["officer"]))
+    assert response.status_code == 413
+    error = _error(response)
+    assert error["code"] == "too_many_lines" and "limit is 5" in error["message"]
+
+
+def test_a_body_over_the_byte_limit_is_413_whether_its_length_is_declared_or_streamed(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    client = start_server(limits=ServeLimits(max_body_bytes=4_096))
+    big = {"lines": manifest(10)}
+    declared = client.post("/v1/score", json=big, headers=_key(keys["officer"]))
+    assert declared.status_code == 413 and _error(declared)["code"] == "body_too_large"
+
+    def chunks() -> Any:
+        for _ in range(10):
+            yield b" " * 1_000
+
+    streamed = client.post(
+        "/v1/score",
+        content=chunks(),
+        headers={**_key(keys["officer"]), "Content-Type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert client.get("/healthz").status_code == 200
+
+
+def test_an_error_inside_the_model_is_a_500_json_body_without_a_stack_trace(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    scorer = FakeScorer()
+    client = start_server(lambda: scorer)
+    scorer.fail = True
+    response = client.post("/v1/score", json={"lines": manifest(2)}, headers=_key(keys["officer"]))
+    assert response.status_code == 500
+    error = _error(response)
+    assert error["code"] == "internal_error"
+    assert "secret internal detail" not in response.text
+    assert error["request_id"] in error["message"]
+
+
+def test_unknown_routes_and_wrong_methods_get_json_errors(client: httpx.Client) -> None:
+    missing = client.get("/v1/nothing")
+    assert missing.status_code == 404 and _error(missing)["code"] == "not_found"
+    wrong = client.get("/v1/score")
+    assert wrong.status_code == 405 and _error(wrong)["code"] == "method_not_allowed"
+
+
+# outcomes ---------------------------------------------------------------------------------------
+
+
+def test_outcomes_are_recorded_once_however_often_they_are_sent(
+    client: httpx.Client, store: Store, keys: dict[str, str]
+) -> None:
+    outcomes = [valid_outcome_row(1), contract_example(InspectionOutcome)]
+    first = client.post("/v1/outcomes", json={"outcomes": outcomes}, headers=_key(keys["officer"]))
+    again = client.post("/v1/outcomes", json={"outcomes": outcomes}, headers=_key(keys["officer"]))
+    assert first.status_code == again.status_code == 200
+    assert [o["status"] for o in first.json()["outcomes"]] == ["recorded", "recorded"]
+    assert [o["status"] for o in again.json()["outcomes"]] == ["duplicate", "duplicate"]
+    assert again.json()["counts"]["duplicate"] == 2
+    assert store.outcome_count() == 2
+
+
+def test_a_bad_outcome_is_rejected_with_field_errors_and_the_others_are_recorded(
+    client: httpx.Client, store: Store, keys: dict[str, str]
+) -> None:
+    good = contract_example(InspectionOutcome)
+    bad = {**good, "inspected_at": "2025-04-01T00:00:00Z", "seizure_category": None}
+    response = client.post(
+        "/v1/outcomes", json={"outcomes": [good, bad]}, headers=_key(keys["officer"])
+    )
+    assert response.status_code == 200
+    results = response.json()["outcomes"]
+    assert results[0]["status"] == "recorded"
+    assert results[1]["status"] == "rejected"
+    assert ("seizure_category", "category_required_for_seizure") in {
+        (e["field"], e["rule"]) for e in results[1]["errors"]
+    }
+    assert store.outcome_count() == 1
+
+
+def test_outcomes_remember_which_key_recorded_them(
+    client: httpx.Client, store: Store, keys: dict[str, str]
+) -> None:
+    client.post(
+        "/v1/outcomes",
+        json={"outcomes": [contract_example(InspectionOutcome)]},
+        headers=_key(keys["officer"]),
+    )
+    from sqlalchemy import select
+
+    from serve.store import outcomes as outcomes_table
+
+    with store.engine.connect() as conn:
+        received_by = conn.execute(select(outcomes_table.c.received_by)).scalar()
+    assert received_by == keys["officer"].split("_")[1]
+
+
+# model information and reload --------------------------------------------------------------------
+
+
+def test_model_information_gives_version_metrics_and_feature_set(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    response = client.get("/v1/model", headers=_key(keys["analyst"]))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["version"] == "fake-1"
+    assert body["metrics"]["precision_at_1pct"] == pytest.approx(0.12)
+    assert body["feature_names"] == ["consignee_to_order", "origin_source_country"]
+    assert body["thresholds"] == {"red": 0.5, "amber": 0.2}
+
+
+def test_reload_loads_the_current_champion_without_a_restart(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    champion = {"version": "1"}
+    client = start_server(lambda: FakeScorer(version=champion["version"]))
+    champion["version"] = "2"
+    response = client.post("/v1/admin/reload", headers=_key(keys["admin"]))
+    assert response.status_code == 200
+    assert response.json()["previous_version"] == "1"
+    assert response.json()["model_version"] == "2"
+    scored = client.post("/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"]))
+    assert scored.json()["model_version"] == "2"
+
+
+def test_a_failed_reload_is_503_and_the_previous_model_keeps_serving(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    fail = {"now": False}
+
+    def loader() -> FakeScorer:
+        if fail["now"]:
+            raise ModelUnavailable("the registry is unreachable")
+        return FakeScorer(version="1")
+
+    client = start_server(loader)
+    fail["now"] = True
+    response = client.post("/v1/admin/reload", headers=_key(keys["admin"]))
+    assert response.status_code == 503 and "unreachable" in _error(response)["message"]
+    scored = client.post("/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"]))
+    assert scored.status_code == 200 and scored.json()["model_version"] == "1"
+
+
+def test_a_model_that_fails_its_warm_up_is_not_swapped_in(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    broken = {"now": False}
+    client = start_server(
+        lambda: FakeScorer(version="2" if broken["now"] else "1", fail=broken["now"])
+    )
+    broken["now"] = True
+    response = client.post("/v1/admin/reload", headers=_key(keys["admin"]))
+    assert response.status_code == 503
+    assert client.get("/readyz").json()["model_version"] == "1"
+
+
+def test_requests_in_flight_during_a_reload_finish_on_the_model_they_started_with(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    slow_old = FakeScorer(version="old")
+    client = start_server(lambda: slow_old if slow_old.version == "old" else FakeScorer())
+    slow_old.delay_s = 1.0
+    results: dict[str, Any] = {}
+
+    def score() -> None:
+        with httpx.Client(base_url=str(client.base_url), timeout=30) as other:
+            results["response"] = other.post(
+                "/v1/score", json={"lines": manifest(3)}, headers=_key(keys["officer"])
+            )
+
+    in_flight = threading.Thread(target=score)
+    in_flight.start()
+    time.sleep(0.3)
+    slow_old.version = "retired"  # the loader now builds a new model
+
+    reloaded = client.post("/v1/admin/reload", headers=_key(keys["admin"]))
+    assert reloaded.status_code == 200 and reloaded.json()["model_version"] == "fake-1"
+    in_flight.join(30)
+    assert results["response"].status_code == 200
+    assert results["response"].json()["model_version"] == "old"
+    after = client.post("/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"]))
+    assert after.json()["model_version"] == "fake-1"
+
+
+# audit --------------------------------------------------------------------------------------------
+
+
+def test_every_request_leaves_an_audit_row_including_refused_ones(
+    start_server: Start, store: Store, keys: dict[str, str]
+) -> None:
+    client = start_server(limits=ServeLimits(max_body_bytes=50_000))
+    before = len(store.audit_entries())
+    officer = keys["officer"]
+    calls = [
+        client.post("/v1/score", json={"lines": manifest(4)}, headers=_key(officer)),
+        client.post("/v1/score", json={"lines": manifest(1)}),
+        client.get("/v1/model", headers=_key(officer)),
+        client.post("/v1/score", json={"lines": manifest(200)}, headers=_key(officer)),
+        client.post("/v1/score", json={"wrong": 1}, headers=_key(officer)),
+        client.post(
+            "/v1/outcomes", json={"outcomes": [valid_outcome_row(2)]}, headers=_key(officer)
+        ),
+        client.get("/healthz"),
+        client.get("/nowhere"),
+    ]
+    rows = store.audit_entries()[before:]
+    assert [r.request_id for r in rows] == [c.headers["X-Request-ID"] for c in calls]
+    assert [r.status for r in rows] == [200, 401, 403, 413, 422, 200, 200, 404]
+    assert [r.route for r in rows] == [
+        "/v1/score",
+        "/v1/score",
+        "/v1/model",
+        "/v1/score",
+        "/v1/score",
+        "/v1/outcomes",
+        "/healthz",
+        "/nowhere",
+    ]
+    officer_id = officer.split("_")[1]
+    assert [r.key_id for r in rows] == [
+        officer_id,
+        None,
+        officer_id,
+        None,
+        officer_id,
+        officer_id,
+        None,
+        None,
+    ]
+    assert rows[0].lines == 4 and rows[0].model_version == "fake-1" and rows[0].role == "officer"
+    assert rows[5].lines == 1
+    assert [r.detail for r in rows[1:5]] == [
+        "missing_key",
+        "forbidden",
+        "body_too_large",
+        "not_a_manifest",
+    ]
+    assert all(r.duration_ms >= 0 and r.client == "127.0.0.1" for r in rows)
+
+
+class _AuditDown(Store):
+    def record_audit(self, entry: AuditEntry) -> None:
+        raise OperationalError("INSERT INTO audit", {}, Exception("disk I/O error"))
+
+
+def test_no_answer_leaves_the_server_when_its_audit_row_cannot_be_written(
+    settings: Settings, keys: dict[str, str], store: Store
+) -> None:
+    broken = _AuditDown(store.url)
+    app = create_app(settings=settings, scorer_loader=FakeScorer, store=broken)
+    try:
+        with serving(app) as url, httpx.Client(base_url=url) as client:
+            response = client.post(
+                "/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"])
+            )
+            assert response.status_code == 503
+            error = _error(response)
+            assert error["code"] == "audit_unavailable"
+            assert "risk_score" not in response.text
+    finally:
+        broken.dispose()
+
+
+# the OpenAPI document ------------------------------------------------------------------------------
+
+
+def test_the_openapi_document_names_each_routes_role_and_has_examples(
+    client: httpx.Client,
+) -> None:
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert {"ShipmentLine", "InspectionOutcome", "ErrorBody"} <= set(schemas)
+    roles = {}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            roles[(method, path)] = operation.get("x-required-role")
+            response = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            name = response["$ref"].rsplit("/", 1)[1]
+            assert schemas[name].get("examples"), f"{method} {path} has no response example"
+            if "requestBody" in operation:
+                body = operation["requestBody"]["content"]["application/json"]["schema"]
+                assert schemas[body["$ref"].rsplit("/", 1)[1]].get("examples")
+    assert roles == {
+        ("post", "/v1/score"): "officer",
+        ("post", "/v1/outcomes"): "officer",
+        ("get", "/v1/model"): "analyst",
+        ("post", "/v1/admin/reload"): "admin",
+        ("get", "/healthz"): None,
+        ("get", "/readyz"): None,
+    }

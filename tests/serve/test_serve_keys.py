@@ -1,0 +1,57 @@
+"""The functions behind `risk-engine keys create|list|revoke`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from risk_engine.settings import Settings
+from serve.auth import Authenticator, KeyNotFound
+from serve.keys import create_key, list_keys, revoke_key
+from serve.store import Store
+
+
+def test_keys_can_be_made_before_the_server_ever_ran(settings: Settings) -> None:
+    new = create_key(settings, role="officer", name="Officer Le")
+    assert (settings.home / "engine.db").exists()
+    store = Store.from_settings(settings)
+    try:
+        assert Authenticator(store).authenticate(new.key).key_id == new.key_id
+    finally:
+        store.dispose()
+
+
+def test_listing_shows_every_key_but_never_a_key_or_its_hash(settings: Settings) -> None:
+    first = create_key(settings, role="officer", name="Officer Le")
+    second = create_key(settings, role="admin", name="Admin Pham")
+    listed = list_keys(settings)
+    assert [k.key_id for k in listed] == [first.key_id, second.key_id]
+    assert {f.name for f in dataclasses.fields(listed[0])} == {
+        "key_id",
+        "role",
+        "name",
+        "created_at",
+        "revoked_at",
+    }
+    assert all(k.active for k in listed)
+
+
+def test_revoking_marks_the_key_revoked_and_keeps_it_listed(settings: Settings) -> None:
+    new = create_key(settings, role="analyst", name="Analyst Vo")
+    revoked = revoke_key(settings, new.key_id)
+    assert not revoked.active and revoked.revoked_at is not None
+    assert [k.active for k in list_keys(settings)] == [False]
+
+
+def test_revoking_an_unknown_key_names_it(settings: Settings) -> None:
+    with pytest.raises(KeyNotFound, match="feedfacecafe"):
+        revoke_key(settings, "feedfacecafe")
+
+
+def test_creating_a_key_with_an_unknown_role_fails_before_touching_the_store(
+    settings: Settings,
+) -> None:
+    with pytest.raises(ValueError, match="role"):
+        create_key(settings, role="root", name="x")
+    assert not (settings.home / "engine.db").exists()

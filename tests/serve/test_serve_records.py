@@ -1,0 +1,105 @@
+"""JSON lines of a request -> the scorer's input: the same as the batch path gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+from serve_fakes import manifest
+
+from risk_engine.contract import ShipmentLine
+from risk_engine.factories import shipment_frame
+from risk_engine.validation import validate_frame
+from serve.records import RecordChecker
+from serve.schemas import contract_example
+
+
+@pytest.fixture(scope="module")
+def checker() -> RecordChecker:
+    return RecordChecker("shipments")
+
+
+def _with_problems() -> pd.DataFrame:
+    frame = shipment_frame(120, seed=3)
+    frame.loc[3, "container_number"] = "CSQU3054384"  # wrong check digit: flag
+    frame.loc[4, "port_of_loading"] = "XXQQQ"  # well formed, unknown: flag
+    frame.loc[5, "gross_weight_kg"] = "-3"  # reject
+    frame.loc[6, ["bl_number", "container_number"]] = frame.loc[
+        7, ["bl_number", "container_number"]
+    ]
+    frame.loc[8, "country_of_origin"] = "ZZ"  # optional field unreadable: flag
+    frame.loc[9, "goods_description"] = "X" * 600  # truncated: flag
+    frame.loc[10, "transshipment_ports"] = "SGSIN;MYPKG"
+    frame.loc[11, "eta"] = "2020-01-01T00:00:00Z"  # before etd: reject
+    return frame
+
+
+def test_accepted_lines_are_laid_out_exactly_as_the_batch_validator_lays_them_out(
+    checker: RecordChecker,
+) -> None:
+    frame = _with_problems()
+    lines = [{str(k): v for k, v in row.items() if v != ""} for row in frame.to_dict("records")]
+    checked = checker.check(lines)
+    batch = validate_frame(frame.astype("string[pyarrow]"), "shipments")
+    pd.testing.assert_frame_equal(checked.accepted, batch.accepted)
+    assert sorted(checked.rejects) == sorted(int(r) for r in batch.rejected_rows)
+
+
+def test_a_repeated_key_in_one_manifest_rejects_the_later_line(checker: RecordChecker) -> None:
+    lines = manifest(3)
+    lines[2] = {
+        **lines[2],
+        "bl_number": lines[0]["bl_number"],
+        "container_number": lines[0]["container_number"],
+    }
+    checked = checker.check(lines)
+    assert list(checked.accepted.index) == [1, 2]
+    assert [(i.field, i.rule.value) for i in checked.rejects[3]] == [
+        ("container_number", "duplicate_key")
+    ]
+
+
+def test_json_numbers_and_lists_are_read_like_their_text(checker: RecordChecker) -> None:
+    line = contract_example(ShipmentLine)
+    assert isinstance(line["package_count"], int) and isinstance(line["transshipment_ports"], list)
+    checked = checker.check([line])
+    assert not checked.rejects
+    row = checked.accepted.iloc[0]
+    assert row["package_count"] == 400 and row["transshipment_ports"] == "MYPKG"
+    assert row["hs_code"] == "080132"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        ({"favourite_colour": "red"}, "favourite_colour", "unknown_field"),
+        ({"container_number": "CSQU305438"}, "container_number", "malformed"),
+        ({"container_number": None}, "container_number", "required"),
+        ({"package_count": {"nested": 1}}, "package_count", "malformed"),
+        ({"gross_weight_kg": "heavy"}, "gross_weight_kg", "malformed"),
+        ({"filed_at": [1, 2]}, "filed_at", "malformed"),
+        ({"port_of_discharge": "NGAPP"}, "port_of_discharge", "discharge_equals_loading"),
+    ],
+)
+def test_a_bad_line_is_rejected_with_field_value_and_rule_and_never_raises(
+    checker: RecordChecker, change: dict[str, Any], field: str, rule: str
+) -> None:
+    line = {**contract_example(ShipmentLine), **change}
+    checked = checker.check([line, contract_example(ShipmentLine) | {"bl_number": "OTHER1"}])
+    assert list(checked.accepted.index) == [2]
+    assert (field, rule) in {(i.field, i.rule.value) for i in checked.rejects[1]}
+
+
+def test_flags_stay_with_the_accepted_line_as_dq_flags(checker: RecordChecker) -> None:
+    line = {**contract_example(ShipmentLine), "container_number": "CSQU3054384"}
+    checked = checker.check([line])
+    assert checked.accepted["dq_flags"].tolist() == ["container_number:check_digit"]
+    assert checked.values(1)["dq_flags"] == "container_number:check_digit"
+
+
+def test_an_empty_manifest_gives_an_empty_frame_with_every_column(
+    checker: RecordChecker,
+) -> None:
+    checked = checker.check([])
+    assert checked.accepted.empty and "dq_flags" in checked.accepted.columns

@@ -1,0 +1,156 @@
+"""The outcome, audit and key store, on SQLite files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert, text
+
+from risk_engine.errors import ConfigError, InputUnreadable
+from risk_engine.factories import valid_outcome_row
+from risk_engine.settings import Settings
+from risk_engine.validation import records_to_frame, validate_frame
+from serve.records import RecordChecker
+from serve.store import SCHEMA_VERSION, AuditEntry, Store, read_outcomes, schema_version
+
+
+def _outcomes(*seeds: int) -> list[dict[str, Any]]:
+    """Normalised outcome records, as the outcomes route hands them to the store."""
+    rows = [{k: v for k, v in valid_outcome_row(seed).items() if v != ""} for seed in seeds]
+    checked = RecordChecker("outcomes").check(rows)
+    assert not checked.rejects
+    return [checked.values(position) for position in sorted(checked.models)]
+
+
+def test_migrate_creates_the_schema_once_and_records_its_version(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a' / 'engine.db'}")
+    assert store.schema_version() is None
+    assert store.migrate() == SCHEMA_VERSION
+    assert store.migrate() == SCHEMA_VERSION
+    assert store.schema_version() == SCHEMA_VERSION
+    store.dispose()
+
+
+def test_a_database_newer_than_the_engine_is_refused_with_a_clear_message(
+    store: Store,
+) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(schema_version).values(version=SCHEMA_VERSION + 1, applied_at=datetime.now(UTC))
+        )
+    with pytest.raises(ConfigError, match="upgrade the engine"):
+        store.migrate()
+
+
+def test_the_default_store_is_sqlite_under_home_in_wal_mode(settings: Settings) -> None:
+    store = Store.from_settings(settings)
+    store.migrate()
+    assert store.url == f"sqlite:///{(settings.home / 'engine.db').as_posix()}"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    store.dispose()
+
+
+def test_any_database_url_can_be_set(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'other.db'}")
+    store = Store.from_settings(settings)
+    store.migrate()
+    assert (tmp_path / "other.db").exists()
+    store.dispose()
+
+
+def test_recording_outcomes_is_idempotent_by_bl_container_and_inspection_time(
+    store: Store,
+) -> None:
+    records = _outcomes(1, 2)
+    assert [w.status for w in store.record_outcomes(records)] == ["recorded", "recorded"]
+    assert [w.status for w in store.record_outcomes(records)] == ["duplicate", "duplicate"]
+    assert store.outcome_count() == 2
+
+
+def test_the_same_key_with_other_values_is_a_conflict_and_the_first_record_stays(
+    store: Store,
+) -> None:
+    (record,) = _outcomes(3)
+    store.record_outcomes([record])
+    changed = {**record, "result": "NO_FINDING", "seizure_category": None}
+    assert [w.status for w in store.record_outcomes([changed])] == ["conflict"]
+    assert read_outcomes(store.url)["result"].tolist() == ["SEIZURE"]
+
+
+def test_a_second_inspection_of_the_same_container_is_a_new_outcome(store: Store) -> None:
+    (record,) = _outcomes(4)
+    later = {
+        **record,
+        "inspected_at": record["inspected_at"] + timedelta(days=30),
+        "recorded_at": record["recorded_at"] + timedelta(days=30),
+    }
+    statuses = [w.status for w in store.record_outcomes([record, later, record])]
+    assert statuses == ["recorded", "recorded", "duplicate"]
+
+
+def test_read_outcomes_gives_the_layout_of_a_validated_outcomes_file(store: Store) -> None:
+    rows = [{k: v for k, v in valid_outcome_row(seed).items() if v != ""} for seed in (5, 6)]
+    store.record_outcomes(_outcomes(5, 6))
+    from_store = read_outcomes(store.url)
+    from_file = validate_frame(records_to_frame(rows), "outcomes").accepted.reset_index(drop=True)
+    pd.testing.assert_frame_equal(from_store, from_file)
+    assert str(from_store["inspected_at"].dt.tz) == "UTC"
+
+
+def test_read_outcomes_of_a_store_without_outcomes_is_an_empty_frame(store: Store) -> None:
+    frame = read_outcomes(store.url)
+    assert frame.empty
+    assert "inspected_at" in frame.columns and "dq_flags" in frame.columns
+
+
+def test_read_outcomes_of_a_missing_sqlite_file_names_it_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "nowhere" / "engine.db"
+    with pytest.raises(InputUnreadable, match="nowhere"):
+        read_outcomes(f"sqlite:///{missing}")
+    assert not missing.parent.exists()
+
+
+def test_audit_rows_come_back_as_written_with_utc_times(store: Store) -> None:
+    at = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+    entry = AuditEntry(
+        request_id="r1",
+        at=at,
+        method="POST",
+        route="/v1/score",
+        status=200,
+        duration_ms=3.5,
+        key_id="abc",
+        role="officer",
+        lines=50,
+        model_version="3",
+        detail=None,
+        client="127.0.0.1",
+    )
+    store.record_audit(entry)
+    assert store.audit_entries() == [entry]
+
+
+def test_a_long_route_is_cut_to_fit_its_column(store: Store) -> None:
+    entry = AuditEntry("r2", datetime.now(UTC), "GET", "/" + "x" * 1000, 404, 0.1)
+    store.record_audit(entry)
+    assert len(store.audit_entries()[0].route) == 256
+
+
+def test_everything_written_is_there_after_reopening_the_database(settings: Settings) -> None:
+    first = Store.from_settings(settings)
+    first.migrate()
+    first.record_outcomes(_outcomes(7))
+    first.record_audit(AuditEntry("r3", datetime.now(UTC), "GET", "/healthz", 200, 0.2))
+    first.dispose()
+    second = Store.from_settings(settings)
+    second.migrate()
+    assert second.outcome_count() == 1
+    assert [e.request_id for e in second.audit_entries()] == ["r3"]
+    second.dispose()
