@@ -1,8 +1,10 @@
-"""Transparent red-flag rules (risk profiles) on contract shipment lines.
+"""Transparent red-flag rules (risk profiles), read off the feature frame.
 
 They are what targeting centres ran before a model: the baseline that evaluation compares the model
 with at the same capacity, and, for the rules marked mandatory, lines that batch screening always
-selects. Each rule has a name and a sentence an officer understands.
+selects. Each rule has a name and a sentence an officer understands. The red flags themselves
+(source countries, cover loads, hubs, lexicons) are defined once, in the features package; a rule
+only combines feature columns, so it costs nothing on the request path.
 """
 
 from __future__ import annotations
@@ -13,67 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["RedFlagRule", "RULES", "rule_hits", "rule_score", "rule_reasons", "MANDATORY_RULES"]
+__all__ = ["RedFlagRule", "RULES", "MANDATORY_RULES", "rule_hits", "rule_score", "rule_reasons"]
 
-WILDLIFE_SOURCES = frozenset(
-    {"NG", "CD", "CG", "MZ", "KE", "TZ", "TG", "CM", "UG", "AO", "GA", "CI", "GH", "MG", "ZA"}
-)
-COCAINE_SOURCES = frozenset({"CO", "EC", "PA", "BR", "PE", "BO", "VE", "CR", "GY", "SR"})
-DEMAND_MARKETS = frozenset({"VN", "CN", "HK", "KH", "LA", "TH", "MY"})
-RISKY_HUBS = frozenset(
-    {
-        "SGSIN",
-        "MYPKG",
-        "MYTPP",
-        "HKHKG",
-        "KHKOS",
-        "ESALG",
-        "LKCMB",
-        "AEJEA",
-        "OMSLL",
-        "TGLFW",
-        "PAONX",
-        "PABLB",
-    }
-)
-COVER_LOAD_HS4 = frozenset(
-    {
-        "4403",
-        "4407",
-        "4409",
-        "3915",
-        "0801",
-        "1207",
-        "1209",
-        "0202",
-        "0303",
-        "0304",
-        "0902",
-        "0307",
-        "0508",
-        "9403",
-        "1201",
-        "0904",
-        "0906",
-        "2008",
-        "1513",
-        "0803",
-        "4401",
-    }
-)
-CITES_HS4 = frozenset({"0507", "0508", "0305", "9601", "4403", "4407"})
-PRECURSOR_HS4 = frozenset({"2939", "2914", "2932", "2933", "2922"})
-VAGUE_WORDS = (
-    "FAK",
-    "SAID TO CONTAIN",
-    "STC",
-    "GENERAL CARGO",
-    "PARTS",
-    "SUNDRIES",
-    "VARIOUS",
-    "MIXED GOODS",
-)
-ORDER_WORDS = ("TO ORDER", "TO THE ORDER", "ORDER OF")
+
+def _flag(features: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in features.columns:
+        return np.zeros(len(features), dtype=bool)
+    values = pd.to_numeric(features[name], errors="coerce").to_numpy(dtype="float64", na_value=0.0)
+    return np.nan_to_num(values) >= 0.5
 
 
 @dataclass(frozen=True)
@@ -85,128 +34,72 @@ class RedFlagRule:
     mandatory: bool = False
 
 
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name not in frame.columns:
-        return pd.Series("", index=frame.index, dtype="string")
-    return frame[name].astype("string").fillna("").str.upper()
-
-
-def _origin(frame: pd.DataFrame) -> pd.Series:
-    origin = _text(frame, "country_of_origin")
-    loading = _text(frame, "port_of_loading").str.slice(0, 2)
-    return origin.where(origin != "", loading)
-
-
-def _hs4(frame: pd.DataFrame) -> pd.Series:
-    return _text(frame, "hs_code").str.slice(0, 4)
-
-
-def _via_hub(frame: pd.DataFrame) -> np.ndarray:
-    pattern = "|".join(sorted(RISKY_HUBS))
-    return np.asarray(
-        _text(frame, "transshipment_ports").str.contains(pattern, regex=True), dtype=bool
-    )
-
-
-def _to_demand(frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(
-        _text(frame, "port_of_discharge").str.slice(0, 2).isin(DEMAND_MARKETS), dtype=bool
-    )
-
-
-def _wildlife_profile(frame: pd.DataFrame) -> np.ndarray:
-    source = np.asarray(_origin(frame).isin(WILDLIFE_SOURCES), dtype=bool)
-    cover = np.asarray(_hs4(frame).isin(COVER_LOAD_HS4), dtype=bool)
-    return source & cover & (_via_hub(frame) | _to_demand(frame))
-
-
-def _cocaine_profile(frame: pd.DataFrame) -> np.ndarray:
-    source = np.asarray(_origin(frame).isin(COCAINE_SOURCES), dtype=bool)
-    return source & _to_demand(frame) | source & _via_hub(frame)
-
-
-def _cites_without_permit(frame: pd.DataFrame) -> np.ndarray:
-    sensitive = np.asarray(_hs4(frame).isin(CITES_HS4), dtype=bool)
-    words = _text(frame, "goods_description").str.contains(
-        "ROSEWOOD|IVORY|SHARK|PANGOLIN|HORN|DALBERGIA", regex=True
-    )
-    sensitive = sensitive & np.asarray(
-        _hs4(frame).isin({"0507", "0508", "9601"}) | words, dtype=bool
-    )
-    return sensitive & np.asarray(_text(frame, "cites_permit_ref") == "", dtype=bool)
-
-
-def _precursor(frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(_hs4(frame).isin(PRECURSOR_HS4), dtype=bool) & _to_demand(frame)
-
-
-def _to_order(frame: pd.DataFrame) -> np.ndarray:
-    name = _text(frame, "consignee_name")
-    return np.asarray(
-        name.str.contains("|".join(ORDER_WORDS), regex=True) | (name == ""), dtype=bool
-    )
-
-
-def _vague(frame: pd.DataFrame) -> np.ndarray:
-    pattern = r"\b(?:" + "|".join(VAGUE_WORDS) + r")\b"
-    return np.asarray(
-        _text(frame, "goods_description").str.contains(pattern, regex=True), dtype=bool
-    )
-
-
-def _bad_check_digit(frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(_text(frame, "dq_flags").str.contains("CHECK_DIGIT", regex=False), dtype=bool)
-
-
 RULES: tuple[RedFlagRule, ...] = (
     RedFlagRule(
-        "wildlife_profile",
-        "wildlife source country, cover-load goods and a risky route",
+        "conjunction",
+        "high-risk origin, cover-load goods and a risky transit or destination together",
         3.0,
-        _wildlife_profile,
+        lambda f: _flag(f, "red_flag_conjunction"),
     ),
     RedFlagRule(
         "cites_without_permit",
         "CITES-sensitive goods declared without a permit reference",
         3.0,
-        _cites_without_permit,
+        lambda f: _flag(f, "cites_no_permit"),
         mandatory=True,
     ),
     RedFlagRule(
-        "cocaine_profile",
-        "cocaine source country on a route to the region or through a hub",
+        "source_on_risky_route",
+        "from a known source country on a risky transit or destination",
         2.0,
-        _cocaine_profile,
+        lambda f: _flag(f, "source_country") & _flag(f, "risky_transit_or_market"),
     ),
-    RedFlagRule("precursor_profile", "precursor-chemical goods to the region", 2.0, _precursor),
-    RedFlagRule("to_order_consignee", "consignee is TO ORDER or blank", 1.0, _to_order),
     RedFlagRule(
-        "vague_description", "vague goods description (FAK, said to contain, parts)", 1.0, _vague
+        "to_order_consignee", "consignee is TO ORDER", 1.0, lambda f: _flag(f, "consignee_to_order")
+    ),
+    RedFlagRule(
+        "vague_description",
+        "vague goods description (FAK, said to contain, parts)",
+        1.0,
+        lambda f: _flag(f, "vague_description"),
+    ),
+    RedFlagRule(
+        "reefer_unneeded",
+        "reefer container for goods that need no cooling",
+        1.0,
+        lambda f: _flag(f, "reefer_unneeded"),
     ),
     RedFlagRule(
         "invalid_check_digit",
         "container or vessel number fails its check digit",
         1.0,
-        _bad_check_digit,
+        lambda f: _flag(f, "dq_container_check_digit") | _flag(f, "dq_imo_check_digit"),
+    ),
+    RedFlagRule(
+        "late_filing",
+        "filed less than 24 hours before arrival",
+        1.0,
+        lambda f: _flag(f, "late_filing"),
     ),
 )
 MANDATORY_RULES = tuple(rule.name for rule in RULES if rule.mandatory)
 
 
-def rule_hits(frame: pd.DataFrame) -> pd.DataFrame:
-    """One boolean column per rule, aligned to ``frame``."""
-    return pd.DataFrame({rule.name: rule.test(frame) for rule in RULES}, index=frame.index)
+def rule_hits(features: pd.DataFrame) -> pd.DataFrame:
+    """One boolean column per rule, aligned to the feature frame."""
+    return pd.DataFrame({rule.name: rule.test(features) for rule in RULES}, index=features.index)
 
 
 def rule_score(hits: pd.DataFrame) -> pd.Series:
     """Weighted count of rule hits: the historical rules' ranking."""
-    weights = pd.Series({rule.name: rule.weight for rule in RULES})
-    return hits.astype("float64").mul(weights[hits.columns], axis=1).sum(axis=1)
+    weights = np.array([rule.weight for rule in RULES if rule.name in hits.columns])
+    return pd.Series(hits.to_numpy(dtype="float64") @ weights, index=hits.index)
 
 
 def rule_reasons(hits: pd.DataFrame) -> list[list[str]]:
     """The officer sentences of the rules each line hits."""
-    sentences = {rule.name: rule.sentence for rule in RULES}
-    names = np.array(hits.columns)
+    sentences = np.array(
+        [rule.sentence for rule in RULES if rule.name in hits.columns], dtype=object
+    )
     values = hits.to_numpy(dtype=bool)
-    return [[sentences[n] for n in names[row]] for row in values]
+    return [list(sentences[row]) for row in values]

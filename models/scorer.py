@@ -16,11 +16,20 @@ import pandas as pd
 from models.booster import predict_contrib, predict_raw
 from models.calibration import PlattCalibrator
 from models.reasons import explain
-from models.rules import rule_hits, rule_reasons
+from models.rules import MANDATORY_RULES, rule_hits, rule_reasons, rule_score
 
 __all__ = ["RiskScorer", "SCORE_COLUMNS", "to_matrix"]
 
-SCORE_COLUMNS = ["risk_score", "raw_logit", "band", "reasons", "rule_hits", "dq_flags"]
+SCORE_COLUMNS = [
+    "risk_score",
+    "raw_logit",
+    "band",
+    "reasons",
+    "rule_hits",
+    "dq_flags",
+    "rule_score",
+    "mandatory_rule",
+]
 
 
 def to_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
@@ -89,13 +98,15 @@ class RiskScorer:
         matrix = to_matrix(features, self.feature_names)
         raw = predict_raw(self.booster, matrix)
         probability = self.calibrator.transform(raw)
-        hits = rule_hits(records)
+        hits = rule_hits(features)
         out = pd.DataFrame(
             {
                 "risk_score": probability,
                 "raw_logit": raw,
                 "band": self.band(probability),
                 "rule_hits": rule_reasons(hits),
+                "rule_score": rule_score(hits).to_numpy(),
+                "mandatory_rule": hits[list(MANDATORY_RULES)].any(axis=1).to_numpy(),
             },
             index=records.index,
         )

@@ -30,7 +30,6 @@ import pyarrow.parquet as pq
 from features.files import FrameWriter, open_records
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
-from models.rules import MANDATORY_RULES, rule_hits
 from models.selection import select_per_port_day
 from models.watchlist import Watchlist
 
@@ -91,12 +90,7 @@ class ScreenSummary:
 def _score_chunk(scorer: Any, accepted: pd.DataFrame, watchlist: Watchlist | None) -> pd.DataFrame:
     """Everything the output needs for one chunk of accepted lines (no selection yet)."""
     scored = scorer.score(accepted)
-    hits = rule_hits(accepted)
-    mandatory = (
-        hits[list(MANDATORY_RULES)].any(axis=1)
-        if MANDATORY_RULES
-        else pd.Series(False, index=accepted.index)
-    )
+    mandatory = scored["mandatory_rule"]
     watched = (
         watchlist.hits(accepted)
         if watchlist is not None
@@ -145,6 +139,20 @@ def _scored_chunks(
     working.pipeline = copy.deepcopy(scorer.pipeline)
 
     def validated() -> Iterator[pd.DataFrame]:
+        """Accepted lines cut at filing-day boundaries: the lines of one day (a B/L's
+        containers, a voyage's B/Ls) are featurised together, as when screening day by day."""
+        pending: pd.DataFrame | None = None
+        for accepted in _accepted():
+            frame = accepted if pending is None else pd.concat([pending, accepted])
+            day = pd.to_datetime(frame["filed_at"], utc=True).dt.floor("D")
+            last = day.max()
+            ready, pending = frame[(day < last).to_numpy()], frame[(day >= last).to_numpy()]
+            if len(ready):
+                yield ready
+        if pending is not None and len(pending):
+            yield pending
+
+    def _accepted() -> Iterator[pd.DataFrame]:
         for result in iter_validated(source, progress=progress):
             report.add(result)
             if rejects is not None and not result.issues.empty:

@@ -160,7 +160,8 @@ def fit_scorer(
     if test_until is not None:
         test_mask &= np.array(filed < _utc(test_until), dtype=bool)
     evaluation = None
-    period = period_frame(shipments, outcomes, test_mask, probability, truth)
+    rules = rule_score(rule_hits(features)).to_numpy()
+    period = period_frame(shipments, outcomes, test_mask, probability, rules, truth)
     if len(period):
         evaluation = evaluate_period(
             period, scores={"model": period["probability"], "rules": period["rules_score"]}
@@ -241,6 +242,7 @@ def period_frame(
     outcomes: pd.DataFrame,
     mask: np.ndarray,
     probability: np.ndarray,
+    rules: np.ndarray,
     truth: pd.DataFrame | None,
 ) -> pd.DataFrame:
     """The lines of an evaluated period with everything evaluation needs."""
@@ -252,8 +254,8 @@ def period_frame(
             "port_of_discharge": lines["port_of_discharge"].to_numpy(),
             "eta": lines["eta"].to_numpy(),
             "probability": probability[mask],
-            "rules_score": rule_score(rule_hits(lines)).to_numpy()
-            + np.random.default_rng(0).random(len(lines)) * 1e-6,
+            # Ties between equal rule scores are broken at random, as a rules-only desk would.
+            "rules_score": rules[mask] + np.random.default_rng(0).random(int(mask.sum())) * 1e-6,
         }
     )
     labelled = label_lines(lines, outcomes)
