@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 QUICKSTART_DIR ?= out/quickstart
+QUICKSTART_HOME ?= $(QUICKSTART_DIR)/home
 
 .PHONY: quickstart test test-fast lint clean
 
@@ -18,8 +19,13 @@ $(STAMP): pyproject.toml
 quickstart: $(STAMP)
 	@mkdir -p $(QUICKSTART_DIR)
 	$(BIN)/risk-engine validate risk_engine/samples/shipments_sample.csv --rejects $(QUICKSTART_DIR)/sample_rejects.csv
-	$(BIN)/risk-engine simulate --out $(QUICKSTART_DIR)/world --days 120 --arrivals-per-day 600 --phases 4 --seed 7
+	$(BIN)/risk-engine simulate --out $(QUICKSTART_DIR)/world --days 160 --arrivals-per-day 1000 --phases 4 --seed 7 --contraband-rate 0.01
 	$(BIN)/risk-engine validate $(QUICKSTART_DIR)/world/shipments.parquet --rejects $(QUICKSTART_DIR)/world_rejects.csv
+	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine train --shipments $(QUICKSTART_DIR)/world/shipments.parquet --outcomes $(QUICKSTART_DIR)/world/outcomes.parquet --until 2024-04-30 --truth $(QUICKSTART_DIR)/world/truth.parquet
+	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine models
+	$(BIN)/python -m training.arrivals $(QUICKSTART_DIR)/world/shipments.parquet $(QUICKSTART_DIR)/arrivals_day.parquet --last-days 1
+	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine screen $(QUICKSTART_DIR)/arrivals_day.parquet --out $(QUICKSTART_DIR)/ranked_day.csv --capacity 0.03 --report $(QUICKSTART_DIR)/screen_day.html --rejects $(QUICKSTART_DIR)/screen_day_rejects.csv
+	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine screen $(QUICKSTART_DIR)/world/shipments.parquet --out $(QUICKSTART_DIR)/ranked_all.parquet --capacity 0.03 --report $(QUICKSTART_DIR)/screen_all.html --top 10
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

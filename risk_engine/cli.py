@@ -173,6 +173,9 @@ def simulate(
     phases: Annotated[int, typer.Option(min=1)] = 4,
     seed: Annotated[int, typer.Option()] = 7,
     output: Annotated[FileFormat, typer.Option("--format")] = FileFormat.parquet,
+    contraband_rate: Annotated[
+        float | None, typer.Option(help="Share of lines carrying contraband (default 0.002).")
+    ] = None,
 ) -> None:
     """Simulate a port world: shipments, past inspections with delayed labels, and the truth."""
     from pydantic import ValidationError
@@ -189,6 +192,7 @@ def simulate(
                 arrivals_per_day=arrivals_per_day,
                 phases=phases,
                 seed=seed,
+                **({} if contraband_rate is None else {"contraband_rate": contraband_rate}),
             )
         except (ValidationError, ValueError) as error:
             first = error.errors()[0] if isinstance(error, ValidationError) else None

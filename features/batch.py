@@ -1,0 +1,247 @@
+"""A frame of normalised shipment lines with its entity keys, times and tokens worked out once.
+
+Every history family (counters, norms, rates) reads the same `Batch`, so a key is hashed once per
+call however many features use it. Parts are computed on first use: the state's buffer of recent
+lines only ever needs the keys that outcomes are attributed to.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from features.index import Query
+from features.keys import I64, MISSING, U64, combine, hash_text, party_key, seconds, text_array
+from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
+from features.row import last_transshipment_port, origin_country
+from features.text import Descriptions, describe
+from risk_engine.parsing import LIST_SEPARATOR
+from risk_engine.validation import key_hashes
+
+__all__ = ["PARTIES", "RATE_KEYS", "MULTI_RATE_KEYS", "Batch", "Pairs", "per_row"]
+
+PARTIES: tuple[str, ...] = ("shipper", "consignee", "notify", "forwarder", "pair")
+# Entities whose seizure history is learned; hubs and tokens are several per line.
+RATE_KEYS: tuple[str, ...] = (
+    "shipper",
+    "consignee",
+    "notify",
+    "forwarder",
+    "pair",
+    "lane",
+    "origin",
+    "hs4",
+    "hs4_origin",
+)
+MULTI_RATE_KEYS: tuple[str, ...] = ("hub", "token")
+
+Pairs = tuple[I64, U64]  # (row, key) pairs, rows ascending
+
+_NOT_A_PARTY = f"({TO_ORDER_PATTERN})|({SAME_AS_CONSIGNEE})"
+_DAY = 86_400
+_MONDAY = 4 * _DAY  # 1970-01-05, the first Monday after the epoch
+
+
+class Batch:
+    """Normalised shipment lines (contract columns) and what history features need of them."""
+
+    def __init__(self, frame: pd.DataFrame, *, token_buckets: int) -> None:
+        self.frame = frame
+        self.n = len(frame)
+        self.token_buckets = token_buckets
+        self._queries: dict[str, Query] = {}
+        self._columns: dict[str, pd.Series] = {}
+
+    def query(self, name: str, keys: U64, secs: I64 | None = None) -> Query:
+        """The keys sorted with their times (filed_at unless given), once per name: building
+        the batch's events and looking them up share one sort."""
+        found = self._queries.get(name)
+        if found is None:
+            found = Query.of(keys, self.secs if secs is None else secs)
+            self._queries[name] = found
+        return found
+
+    def column(self, name: str) -> pd.Series:
+        """A contract column (all missing when the frame lacks it), looked up once."""
+        found = self._columns.get(name)
+        if found is None:
+            if name in self.frame.columns:
+                found = self.frame[name]
+            else:
+                found = pd.Series(pd.NA, index=self.frame.index, dtype="string[pyarrow]")
+            self._columns[name] = found
+        return found
+
+    def _text(self, name: str, salt: int) -> U64:
+        return hash_text(self.column(name), salt)
+
+    # --- time ---------------------------------------------------------------------------------
+
+    @cached_property
+    def secs(self) -> I64:
+        """filed_at in whole seconds: the as-of time of each line."""
+        return seconds(self.column("filed_at"))
+
+    # --- parties ------------------------------------------------------------------------------
+
+    @cached_property
+    def parties(self) -> dict[str, U64]:
+        shipper = party_key(self.column("shipper_name"), self.column("shipper_country"), 11)
+        consignee = party_key(
+            self.column("consignee_name"), self.column("consignee_country"), 13, drop=_NOT_A_PARTY
+        )
+        notify = party_key(
+            self.column("notify_party_name"),
+            self.column("notify_party_country"),
+            15,
+            drop=_NOT_A_PARTY,
+        )
+        forwarder = party_key(self.column("freight_forwarder_name"), None, 17)
+        return {
+            "shipper": shipper,
+            "consignee": consignee,
+            "notify": notify,
+            "forwarder": forwarder,
+            "pair": combine(shipper, consignee, salt=19),
+        }
+
+    @cached_property
+    def shape_pair(self) -> U64:
+        """Shipper with the consignee as written (TO ORDER included), for consignment shape."""
+        consignee = party_key(self.column("consignee_name"), self.column("consignee_country"), 21)
+        return combine(self.parties["shipper"], consignee, salt=23)
+
+    # --- consignment --------------------------------------------------------------------------
+
+    def _codes(self, columns: list[str], salt: int) -> U64:
+        """Keys of short codes (B/L and container numbers: up to 48 characters) by the
+        contract's fast key hash."""
+        frame = pd.DataFrame({name: self.column(name) for name in columns})
+        return combine(key_hashes(frame, columns).astype(np.uint64), salt=salt)
+
+    @cached_property
+    def bl(self) -> U64:
+        return self._codes(["bl_number"], 31)
+
+    @cached_property
+    def shipment(self) -> U64:
+        """Key of the line itself (bl_number, container_number): how outcomes find it."""
+        return self._codes(["bl_number", "container_number"], 35)
+
+    @cached_property
+    def voyage(self) -> U64:
+        return combine(self._text("vessel_imo", 37), self._text("voyage_number", 39), salt=41)
+
+    # --- goods --------------------------------------------------------------------------------
+
+    def _hs(self, digits: int, salt: int) -> U64:
+        return hash_text(
+            pc.utf8_slice_codeunits(text_array(self.column("hs_code")), 0, digits), salt
+        )
+
+    @cached_property
+    def chapter(self) -> U64:
+        return self._hs(2, 51)
+
+    @cached_property
+    def hs4(self) -> U64:
+        return self._hs(4, 53)
+
+    @cached_property
+    def hs6(self) -> U64:
+        return self._hs(6, 55)
+
+    @cached_property
+    def currency(self) -> U64:
+        return self._text("currency", 57)
+
+    @cached_property
+    def descriptions(self) -> Descriptions:
+        return describe(self.column("goods_description"), buckets=self.token_buckets)
+
+    # --- route --------------------------------------------------------------------------------
+
+    @cached_property
+    def origin(self) -> U64:
+        return hash_text(
+            origin_country(self.column("country_of_origin"), self.column("port_of_loading")), 61
+        )
+
+    @cached_property
+    def lane(self) -> U64:
+        return combine(
+            self._text("port_of_loading", 63), self._text("port_of_discharge", 65), salt=67
+        )
+
+    @cached_property
+    def hubs(self) -> Pairs:
+        """Every transshipment port of each line."""
+        lists = pc.split_pattern(
+            pc.fill_null(text_array(self.column("transshipment_ports")), ""), LIST_SEPARATOR
+        )
+        ports = pc.list_flatten(lists)
+        rows = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
+        keys = hash_text(ports, 69)
+        real = keys != MISSING
+        return rows[real], keys[real]
+
+    @cached_property
+    def last_hub(self) -> pd.Series:
+        return last_transshipment_port(self.column("transshipment_ports"))
+
+    # --- everything an outcome is attributed to ------------------------------------------------
+
+    @cached_property
+    def rate_keys(self) -> dict[str, U64]:
+        """The one key per line of each single-valued rate entity (MISSING where absent)."""
+        return {
+            **self.parties,
+            "lane": self.lane,
+            "origin": self.origin,
+            "hs4": self.hs4,
+            "hs4_origin": combine(self.hs4, self.origin, salt=71),
+        }
+
+    @cached_property
+    def rate_pairs(self) -> dict[str, Pairs]:
+        """(row, key) pairs per rate entity; rows without the entity have no pair."""
+        rows = np.arange(self.n, dtype=np.int64)
+        pairs: dict[str, Pairs] = {}
+        for name, keys in self.rate_keys.items():
+            present = keys != MISSING
+            pairs[name] = (rows[present], keys[present])
+        pairs["hub"] = self.hubs
+        d = self.descriptions
+        pairs["token"] = (d.pair_row, d.pair_token)
+        return pairs
+
+    def period_start(self, period_days: int) -> I64:
+        """Start (in seconds) of the UTC period each line was filed in: days from midnight,
+        weeks from Monday 00:00."""
+        period = period_days * _DAY
+        offset = _MONDAY if period_days == 7 else 0
+        return ((self.secs - offset) // period) * period + offset
+
+
+def per_row(values: np.ndarray, rows: I64, n: int, how: str = "max") -> np.ndarray:
+    """Reduce (row, value) pair values to one value per row (NaN for rows without pairs).
+
+    ``rows`` must be ascending (as `Batch` gives them); ``how`` is ``max`` or ``mean``; NaN
+    values are skipped.
+    """
+    out = np.full(n, np.nan, dtype=np.float64)
+    if len(rows) == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    if how == "max":
+        out[rows[starts]] = np.fmax.reduceat(values, starts)
+        return out
+    present = ~np.isnan(values)
+    total = np.add.reduceat(np.where(present, values, 0.0), starts)
+    count = np.add.reduceat(present.astype(np.float64), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[rows[starts]] = np.where(count > 0, total / count, np.nan)
+    return out

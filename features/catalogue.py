@@ -1,0 +1,450 @@
+"""Every model feature: its name, what it means in an officer's words, and where it comes from.
+
+The catalogue fixes the feature columns and their order, feeds docs/features.md, and gives the
+templates that turn a feature's value into a reason ("consignee first seen 3 days before
+filing") when the model layer explains a score.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "CATALOGUE",
+    "CATEGORICAL",
+    "FAMILIES",
+    "Feature",
+    "by_name",
+    "catalogue_markdown",
+    "feature_names",
+    "reason",
+]
+
+Kind = Literal["number", "flag", "category"]
+
+FAMILIES: tuple[str, ...] = (
+    "parties",
+    "route",
+    "goods",
+    "value and weight",
+    "timing and paperwork",
+    "consignment shape",
+    "conjunction",
+)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model column.
+
+    ``reason`` is a `str.format` template with ``{value}``; ``when_missing`` is the text for a
+    missing value (never seen, not declared). ``label_based`` features are learned from
+    inspection outcomes.
+    """
+
+    name: str
+    family: str
+    meaning: str
+    red_flag: str
+    sources: str
+    when_missing: str
+    reason: str
+    kind: Kind = "number"
+    label_based: bool = False
+    missing_reason: str = ""
+
+
+_PARTY = {
+    "shipper": ("shipper", "shipper_name, shipper_country"),
+    "consignee": ("consignee", "consignee_name, consignee_country"),
+    "notify": ("notify party", "notify_party_name, notify_party_country"),
+    "forwarder": ("forwarder", "freight_forwarder_name"),
+    "pair": ("shipper-consignee pair", "shipper and consignee names and countries"),
+}
+_NEW = "never seen before filing (NaN)"
+_NO_PARTY = "no such party on the line (blank, TO ORDER, SAME AS CONSIGNEE): NaN"
+_RATE_MISSING = "no outcome yet: the overall rate (smoothing); entity absent: NaN"
+
+
+def _party_features() -> list[Feature]:
+    out: list[Feature] = []
+    for key, (label, sources) in _PARTY.items():
+        for days in (30, 90, 365):
+            out.append(
+                Feature(
+                    f"{key}_lines_{days}d",
+                    "parties",
+                    f"Lines filed for the {label} in the {days} days before this one",
+                    "a sudden burst, or no track record",
+                    sources + ", filed_at",
+                    _NO_PARTY,
+                    f"{label}: {{value:.0f}} lines in the previous {days} days",
+                )
+            )
+        out.append(
+            Feature(
+                f"{key}_days_known",
+                "parties",
+                f"Days since the {label} was first seen",
+                "a party first seen recently",
+                sources + ", filed_at",
+                _NEW,
+                f"{label} first seen {{value:.0f}} days before filing",
+                missing_reason=f"{label} never seen before",
+            )
+        )
+        out.append(
+            Feature(
+                f"{key}_hs_chapters",
+                "parties",
+                f"Distinct HS chapters the {label} shipped before",
+                "a party shipping anything (many chapters) or a newcomer",
+                sources + ", hs_code",
+                _NO_PARTY,
+                f"{label} shipped {{value:.0f}} HS chapters before",
+            )
+        )
+        if key in ("shipper", "consignee", "pair"):
+            out.append(
+                Feature(
+                    f"{key}_new_goods",
+                    "parties",
+                    f"1 when the {label} never shipped this HS heading before",
+                    "goods new for this party",
+                    sources + ", hs_code",
+                    "party never seen: NaN",
+                    f"goods (HS heading) new for this {label}",
+                    kind="flag",
+                )
+            )
+        out.append(
+            Feature(
+                f"{key}_seizure_rate",
+                "parties",
+                f"Smoothed, time-decayed seizure rate of earlier inspections of the {label}",
+                "links to earlier seizures",
+                sources + "; outcomes result, recorded_at",
+                _RATE_MISSING,
+                f"{label}: {{value:.1%}} of its inspections found something",
+                label_based=True,
+            )
+        )
+        out.append(
+            Feature(
+                f"{key}_prior_seizures",
+                "parties",
+                f"Seizures on the {label}'s lines recorded before filing",
+                "links to earlier seizures",
+                sources + "; outcomes result, recorded_at",
+                _NO_PARTY,
+                f"{label} linked to {{value:.0f}} earlier seizures",
+                label_based=True,
+            )
+        )
+    return out
+
+
+def _f(
+    name: str,
+    family: str,
+    meaning: str,
+    red_flag: str,
+    sources: str,
+    when_missing: str,
+    reason_text: str,
+    kind: Kind = "number",
+    label_based: bool = False,
+) -> Feature:
+    return Feature(
+        name, family, meaning, red_flag, sources, when_missing, reason_text, kind, label_based
+    )
+
+
+_CAT = "missing: NaN; a value not seen at fit: the category __other__"
+_NEVER = "never missing"
+
+CATALOGUE: tuple[Feature, ...] = (
+    *_party_features(),
+    _f("consignee_to_order", "parties", "1 when the consignee is TO ORDER (or blank)",
+       "owner of the goods not named", "consignee_name", _NEVER,
+       "consignee is TO ORDER", "flag"),
+    _f("consignee_is_logistics", "parties",
+       "1 when the consignee's name says forwarder, logistics, shipping or bank",
+       "a forwarder, carrier or bank as consignee", "consignee_name", _NEVER,
+       "consignee is a logistics company or bank", "flag"),
+    _f("shipper_address_missing", "parties", "1 when the shipper address is blank",
+       "incomplete address", "shipper_address", _NEVER, "shipper address missing", "flag"),
+    _f("consignee_address_missing", "parties", "1 when the consignee address is blank",
+       "incomplete address", "consignee_address", _NEVER, "consignee address missing", "flag"),
+    _f("address_po_box", "parties", "1 when the shipper or consignee address is a PO box",
+       "PO-box address", "shipper_address, consignee_address", "no address: NaN",
+       "PO box address", "flag"),
+    # --- route ---------------------------------------------------------------------------------
+    _f("port_of_loading", "route", "Port of loading (UN/LOCODE)", "source ports",
+       "port_of_loading", _CAT, "loaded at {value}", "category"),
+    _f("port_of_discharge", "route", "Port of discharge", "destination ports",
+       "port_of_discharge", _CAT, "discharged at {value}", "category"),
+    _f("transshipment_port", "route", "Last transshipment port before discharge",
+       "transit through hubs", "transshipment_ports",
+       "no transshipment: NaN; a port not seen at fit: __other__",
+       "transshipped at {value}", "category"),
+    _f("loading_country", "route", "Country of the port of loading", "source countries",
+       "port_of_loading", _CAT, "loaded in {value}", "category"),
+    _f("origin_country", "route", "Declared origin of the goods (loading country if blank)",
+       "source countries", "country_of_origin, port_of_loading", _CAT, "goods from {value}",
+       "category"),
+    _f("shipper_country", "route", "Country of the shipper", "source countries",
+       "shipper_country", _CAT, "shipper in {value}", "category"),
+    _f("carrier_code", "route", "Carrier (SCAC)", "", "carrier_code", _CAT,
+       "carried by {value}", "category"),
+    _f("n_transshipments", "route", "Number of transshipment ports", "complex routing",
+       "transshipment_ports", "none declared: 0", "{value:.0f} transshipments"),
+    _f("hub_transits", "route", "Transshipments through ports marked as hubs",
+       "transit through hubs", "transshipment_ports; reference ports", "none: 0",
+       "{value:.0f} transits through hub ports"),
+    _f("detour_ratio", "route",
+       "Great-circle distance via the transshipment ports over the direct distance",
+       "detours", "port_of_loading, transshipment_ports, port_of_discharge; port coordinates",
+       "a port not in the reference table: NaN", "route {value:.1f} times the direct distance"),
+    _f("origin_not_loading_country", "route",
+       "1 when the goods' origin differs from the loading country",
+       "goods routed through a third country", "country_of_origin, port_of_loading",
+       "no declared origin: NaN", "goods loaded outside their country of origin", "flag"),
+    _f("source_country", "route",
+       "1 when origin, loading or shipper country is a documented contraband source",
+       "high-risk origin", "country_of_origin, port_of_loading, shipper_country", _NEVER,
+       "from a known source country", "flag"),
+    _f("demand_market", "route", "1 when discharged in Viet Nam, China or Hong Kong",
+       "main demand market", "port_of_discharge", _NEVER, "bound for a main demand market",
+       "flag"),
+    _f("risky_transit_or_market", "route",
+       "1 when routed through a documented hub (SG, Port Klang, HK, KH, Algeciras) or bound "
+       "for a main demand market",
+       "risky transit or destination", "transshipment_ports, port_of_discharge", _NEVER,
+       "risky transit or destination", "flag"),
+    _f("lane_seizure_rate", "route",
+       "Smoothed, time-decayed seizure rate of the loading-discharge lane",
+       "lanes with recent seizures", "port_of_loading, port_of_discharge; outcomes",
+       _RATE_MISSING, "lane: {value:.1%} of inspections found something", label_based=True),
+    _f("hub_seizure_rate", "route",
+       "Highest smoothed, time-decayed seizure rate among the transshipment ports",
+       "hubs with recent seizures", "transshipment_ports; outcomes",
+       "no transshipment: NaN", "transshipment port: {value:.1%} of inspections found something",
+       label_based=True),
+    _f("origin_seizure_rate", "route",
+       "Smoothed, time-decayed seizure rate of the origin country",
+       "origins with recent seizures", "country_of_origin, port_of_loading; outcomes",
+       _RATE_MISSING, "origin: {value:.1%} of inspections found something", label_based=True),
+    # --- goods ---------------------------------------------------------------------------------
+    _f("hs_chapter", "goods", "HS chapter (2 digits)", "contraband-prone chapters",
+       "hs_code", _CAT, "HS chapter {value}", "category"),
+    _f("hs_heading", "goods", "HS heading (4 digits)", "contraband-prone headings",
+       "hs_code", _CAT, "HS heading {value}", "category"),
+    _f("container_size_type", "goods", "ISO 6346 size-type code", "", "container_size_type",
+       _CAT, "container type {value}", "category"),
+    _f("hs4_seizure_rate", "goods", "Smoothed, time-decayed seizure rate of the HS heading",
+       "goods with recent seizures", "hs_code; outcomes", _RATE_MISSING,
+       "HS heading: {value:.1%} of inspections found something", label_based=True),
+    _f("hs4_origin_seizure_rate", "goods",
+       "Smoothed, time-decayed seizure rate of the HS heading from this origin",
+       "goods from an origin with recent seizures", "hs_code, country_of_origin; outcomes",
+       _RATE_MISSING, "these goods from this origin: {value:.1%} of inspections found something",
+       label_based=True),
+    _f("desc_token_rate_max", "goods",
+       "Highest smoothed seizure rate among the description's words (hashed)",
+       "description words seen in seizures", "goods_description; outcomes",
+       "no usable word: NaN", "a description word: {value:.1%} of inspections found something",
+       label_based=True),
+    _f("desc_token_rate_mean", "goods",
+       "Mean smoothed seizure rate of the description's words", "description words seen in "
+       "seizures", "goods_description; outcomes", "no usable word: NaN",
+       "description words: {value:.1%} of inspections found something on average",
+       label_based=True),
+    _f("desc_token_inspections", "goods",
+       "Decayed inspections behind the best-known description word (evidence)", "",
+       "goods_description; outcomes", "no usable word: NaN",
+       "description words inspected {value:.0f} times", label_based=True),
+    _f("desc_tokens", "goods", "Number of distinct usable words in the description",
+       "very short descriptions", "goods_description", _NEVER,
+       "description has {value:.0f} words"),
+    _f("cover_load", "goods", "1 for documented cover-load goods (timber, plastic scrap, "
+       "cashew, sesame, cassia, frozen beef or fish, tea, shells, soy, furniture, coconut)",
+       "cover-load goods", "hs_code, goods_description", _NEVER, "cover-load goods", "flag"),
+    _f("vague_description", "goods",
+       "1 for FAK, said to contain, general cargo, or only generic words",
+       "vague description", "goods_description", _NEVER, "vague goods description", "flag"),
+    _f("desc_hs_agreement", "goods",
+       "Share of earlier lines with the description's most telling word that had this HS "
+       "chapter (best word)", "description not matching the HS code", "goods_description, "
+       "hs_code", "no word seen on 5 earlier lines: NaN",
+       "description words usually go with this HS chapter in {value:.0%} of lines"),
+    _f("cites_sensitive", "goods",
+       "1 for ivory/horn lines (0507) or descriptions naming CITES species or products",
+       "CITES-sensitive goods", "hs_code, goods_description", _NEVER,
+       "CITES-sensitive goods", "flag"),
+    _f("cites_no_permit", "goods", "1 for CITES-sensitive goods without a permit reference",
+       "CITES-sensitive line without permit", "hs_code, goods_description, cites_permit_ref",
+       _NEVER, "CITES-sensitive goods without a permit", "flag"),
+    _f("reefer", "goods", "1 for a refrigerated container", "", "container_size_type",
+       "no size-type: NaN", "refrigerated container", "flag"),
+    _f("reefer_unneeded", "goods", "1 for a reefer carrying goods that need no cooling",
+       "reefer for goods that need no cooling", "container_size_type, hs_code, "
+       "goods_description", "no size-type: NaN", "reefer for goods that need no cooling",
+       "flag"),
+    # --- value and weight ----------------------------------------------------------------------
+    _f("value_per_kg_z_hs6", "value and weight",
+       "Robust z-score of log value per kg against earlier lines of the HS6 line (same "
+       "currency)", "value per kg far from normal", "declared_value, currency, "
+       "gross_weight_kg, hs_code", "no value, or under 20 earlier lines: NaN",
+       "value per kg {value:+.1f} robust SD from normal for this HS line"),
+    _f("value_per_kg_z_hs6_origin", "value and weight",
+       "Robust z-score of log value per kg against the HS6 line from this origin",
+       "value per kg far from normal", "declared_value, currency, gross_weight_kg, hs_code, "
+       "country_of_origin", "no value, or under 20 earlier lines: NaN",
+       "value per kg {value:+.1f} robust SD from normal for these goods from this origin"),
+    _f("kg_per_package_z_hs6", "value and weight",
+       "Robust z-score of log kg per package against the HS6 line",
+       "weight per package far from normal", "gross_weight_kg, package_count, hs_code",
+       "under 20 earlier lines: NaN",
+       "kg per package {value:+.1f} robust SD from normal for this HS line"),
+    _f("kg_per_package_z_hs6_origin", "value and weight",
+       "Robust z-score of log kg per package against the HS6 line from this origin",
+       "weight per package far from normal", "gross_weight_kg, package_count, hs_code, "
+       "country_of_origin", "under 20 earlier lines: NaN",
+       "kg per package {value:+.1f} robust SD from normal for these goods from this origin"),
+    _f("log_kg_per_package", "value and weight", "log10 of gross kg per package", "",
+       "gross_weight_kg, package_count", _NEVER, "{value:.1f} log10 kg per package"),
+    _f("weight_share_of_max", "value and weight",
+       "Gross weight over the most the container size-type may carry", "weight not fitting "
+       "the container", "gross_weight_kg, container_size_type",
+       "no size-type: against a 40 ft box", "weight {value:.0%} of the container's maximum"),
+    _f("value_missing", "value and weight", "1 when no declared value is given",
+       "missing value", "declared_value", _NEVER, "no declared value", "flag"),
+    # --- timing and paperwork ------------------------------------------------------------------
+    _f("hours_filing_to_departure", "timing and paperwork",
+       "Hours from filing to departure (negative: filed after departure)", "filed late",
+       "filed_at, etd", "no etd: NaN", "filed {value:.0f} hours before departure"),
+    _f("hours_filing_to_arrival", "timing and paperwork", "Hours from filing to arrival",
+       "filed late", "filed_at, eta", _NEVER, "filed {value:.0f} hours before arrival"),
+    _f("late_filing", "timing and paperwork",
+       "1 when filed less than 24 hours before arrival", "filed late", "filed_at, eta",
+       _NEVER, "filed less than 24 hours before arrival", "flag"),
+    _f("booking_lead_days", "timing and paperwork", "Days from booking to departure",
+       "last-minute booking", "booking_created_at, etd", "either missing: NaN",
+       "booked {value:.0f} days before departure"),
+    _f("amendment_count", "timing and paperwork", "Amendments filed", "amendments",
+       "amendment_count", "missing: NaN", "{value:.0f} amendments"),
+    _f("hours_amendment_before_arrival", "timing and paperwork",
+       "Hours between the last amendment and arrival", "late amendment",
+       "last_amended_at, eta", "never amended: NaN",
+       "last amended {value:.0f} hours before arrival"),
+    _f("dq_flag_count", "timing and paperwork", "Data-quality flags raised by validation",
+       "data-quality problems", "dq_flags", "clean: 0", "{value:.0f} data-quality flags"),
+    _f("dq_container_check_digit", "timing and paperwork",
+       "1 when the container number's check digit is wrong", "invalid container number",
+       "dq_flags", _NEVER, "container number check digit wrong", "flag"),
+    _f("dq_imo_check_digit", "timing and paperwork",
+       "1 when the vessel IMO number's check digit is wrong", "invalid IMO number",
+       "dq_flags", _NEVER, "IMO number check digit wrong", "flag"),
+    _f("dq_unknown_port", "timing and paperwork", "1 when a port code is not known",
+       "unknown port", "dq_flags", _NEVER, "unknown port code", "flag"),
+    _f("dq_overweight", "timing and paperwork",
+       "1 when the weight exceeds what the container can carry", "implausible weight",
+       "dq_flags", _NEVER, "weight above the container's maximum", "flag"),
+    _f("dq_booking_after_filing", "timing and paperwork",
+       "1 when the booking is dated after the filing", "inconsistent dates", "dq_flags",
+       _NEVER, "booking dated after filing", "flag"),
+    _f("dq_description_truncated", "timing and paperwork",
+       "1 when the description was longer than the contract allows", "", "dq_flags", _NEVER,
+       "description truncated", "flag"),
+    _f("missing_optional_count", "timing and paperwork",
+       "Informative optional fields left blank", "missing optional fields",
+       "19 optional fields", _NEVER, "{value:.0f} optional fields blank"),
+    _f("freight_collect", "timing and paperwork", "1 when freight is payable at destination",
+       "", "freight_terms", "not given: NaN", "freight collect", "flag"),
+    _f("house_bl", "timing and paperwork", "1 for a house B/L", "", "bl_type", _NEVER,
+       "house bill of lading", "flag"),
+    _f("empty_declared", "timing and paperwork", "1 when the container is declared empty",
+       "", "full_empty", _NEVER, "declared empty", "flag"),
+    # --- consignment shape ---------------------------------------------------------------------
+    _f("bl_containers", "consignment shape",
+       "Containers on the same B/L filed up to now (including this one)",
+       "a consignment split over several containers", "bl_number, filed_at", _NEVER,
+       "{value:.0f} containers on this B/L"),
+    _f("pair_voyage_containers", "consignment shape",
+       "Containers of the same shipper and consignee on the same voyage",
+       "a consignment split over several containers", "shipper, consignee, vessel_imo, "
+       "voyage_number", _NEVER, "{value:.0f} containers of this pair on this voyage"),
+    _f("pair_voyage_bls", "consignment shape",
+       "B/Ls of the same shipper and consignee on the same voyage",
+       "a consignment split over several B/Ls", "shipper, consignee, vessel_imo, "
+       "voyage_number, bl_number", _NEVER, "{value:.0f} B/Ls of this pair on this voyage"),
+    # --- conjunction ---------------------------------------------------------------------------
+    _f("red_flag_score", "conjunction",
+       "How many of: source-country origin, cover-load goods, risky transit or destination",
+       "the documented conjunction", "see the three flags", _NEVER,
+       "{value:.0f} of 3 conjunction red flags"),
+    _f("red_flag_conjunction", "conjunction",
+       "1 when origin is a source country AND the goods are a cover load AND the route "
+       "transits a risky hub or ends in a demand market",
+       "the strongest documented pattern", "see the three flags", _NEVER,
+       "high-risk origin, cover-load goods and risky route together", "flag"),
+)  # fmt: skip
+
+_BY_NAME = {feature.name: feature for feature in CATALOGUE}
+CATEGORICAL: tuple[str, ...] = tuple(f.name for f in CATALOGUE if f.kind == "category")
+
+
+def feature_names() -> list[str]:
+    """The model columns, in order."""
+    return [feature.name for feature in CATALOGUE]
+
+
+def by_name(name: str) -> Feature:
+    return _BY_NAME[name]
+
+
+def reason(name: str, value: object) -> str:
+    """Officer-language text for a feature's value (a flag at 0 reads "not ..."); "" when the
+    value is missing and the feature has no text for that."""
+    feature = _BY_NAME[name]
+    missing = (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or type(value).__name__ == "NAType"  # pandas.NA
+    )
+    if missing:
+        return feature.missing_reason
+    if feature.kind == "flag" and float(value) < 0.5:  # type: ignore[arg-type]
+        return "not: " + feature.reason
+    try:
+        return feature.reason.format(value=value)
+    except (ValueError, TypeError):
+        return feature.reason.replace("{value}", str(value))
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as Markdown tables, one per family (docs/features.md)."""
+    lines: list[str] = []
+    for family in FAMILIES:
+        lines += [
+            f"### {family.capitalize()}",
+            "",
+            "| name | meaning | red flag | source fields | missing / unseen |",
+            "|---|---|---|---|---|",
+        ]
+        for f in CATALOGUE:
+            if f.family != family:
+                continue
+            tags = []
+            if f.kind == "category":
+                tags.append("categorical")
+            if f.label_based:
+                tags.append("from outcomes")
+            name = f"`{f.name}`" + (f" ({', '.join(tags)})" if tags else "")
+            cells = [name, f.meaning, f.red_flag or "-", f.sources, f.when_missing]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

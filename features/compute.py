@@ -1,0 +1,122 @@
+"""Assemble every feature family of a batch into the model frame (one code path for all uses).
+
+Training (`fit_transform`), batch scoring and the API (`transform` on a few lines) all call
+`feature_frame`; only the history they pass differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from features import history, norms, rates, row
+from features.batch import Batch
+from features.catalogue import CATALOGUE
+from features.categories import categorical_values, encode
+from features.index import EventIndex
+from features.keys import F64
+from features.state import Contribution, FeatureState
+
+__all__ = ["feature_frame", "history_events", "row_features"]
+
+
+def _flag(mask: np.ndarray) -> F64:
+    return np.asarray(mask, dtype=np.float64)
+
+
+def row_features(batch: Batch) -> dict[str, F64]:
+    """Features of each line's own fields (see `features.row`)."""
+    col = batch.column
+    d = batch.descriptions
+    hs = col("hs_code")
+    tss, pol, pod = col("transshipment_ports"), col("port_of_loading"), col("port_of_discharge")
+    dq = col("dq_flags")
+    out: dict[str, F64] = {
+        "consignee_to_order": row.consignee_to_order(col("consignee_name")),
+        "consignee_is_logistics": row.consignee_is_logistics(col("consignee_name")),
+        "shipper_address_missing": _flag(row.is_missing(col("shipper_address"))),
+        "consignee_address_missing": _flag(row.is_missing(col("consignee_address"))),
+        "address_po_box": np.fmax(
+            row.po_box_address(col("shipper_address")),
+            row.po_box_address(col("consignee_address")),
+        ),
+        "n_transshipments": row.n_transshipments(tss),
+        "hub_transits": row.hub_transits(tss),
+        "detour_ratio": row.detour_ratio(pol, tss, pod),
+        "origin_not_loading_country": row.origin_not_loading_country(col("country_of_origin"), pol),
+        "source_country": row.source_country(col("country_of_origin"), pol, col("shipper_country")),
+        "demand_market": row.demand_market(pod),
+        "risky_transit_or_market": row.risky_transit_or_market(tss, pod),
+        "desc_tokens": d.n_tokens.astype(np.float64),
+        "cover_load": row.cover_load(hs, d.cover_word),
+        "vague_description": _flag(d.vague),
+        "log_kg_per_package": row.log_kg_per_package(col("gross_weight_kg"), col("package_count")),
+        "weight_share_of_max": row.weight_share_of_max(
+            col("gross_weight_kg"), col("container_size_type")
+        ),
+        "value_missing": _flag(row.is_missing(col("declared_value"))),
+        "hours_filing_to_departure": row.hours_filing_to_departure(col("filed_at"), col("etd")),
+        "hours_filing_to_arrival": row.hours_filing_to_arrival(col("filed_at"), col("eta")),
+        "late_filing": row.late_filing(col("filed_at"), col("eta")),
+        "booking_lead_days": row.booking_lead_days(col("booking_created_at"), col("etd")),
+        "amendment_count": row.amendment_count(col("amendment_count")),
+        "hours_amendment_before_arrival": row.hours_amendment_before_arrival(
+            col("last_amended_at"), col("eta")
+        ),
+        "dq_flag_count": row.dq_flag_count(dq),
+        "dq_container_check_digit": row.dq_flag(dq, "check_digit", "container_number"),
+        "dq_imo_check_digit": row.dq_flag(dq, "check_digit", "vessel_imo"),
+        "dq_unknown_port": row.dq_flag(dq, "unknown_port"),
+        "dq_overweight": row.dq_flag(dq, "weight_above_container_max"),
+        "dq_booking_after_filing": row.dq_flag(dq, "booking_after_filing"),
+        "dq_description_truncated": row.dq_flag(dq, "description_truncated"),
+        "missing_optional_count": row.missing_optional_count(batch.frame),
+        "freight_collect": row.freight_collect(col("freight_terms")),
+        "house_bl": row.house_bl(col("bl_type")),
+        "empty_declared": row.empty_declared(col("full_empty")),
+    }
+    sensitive = row.cites_sensitive(hs, d.cites_word)
+    out["cites_sensitive"] = sensitive
+    out["cites_no_permit"] = row.cites_no_permit(sensitive, col("cites_permit_ref"))
+    reefer = row.reefer(col("container_size_type"))
+    out["reefer"] = reefer
+    out["reefer_unneeded"] = row.reefer_unneeded(reefer, hs, d.cooling_word)
+    score = row.red_flag_score(
+        out["source_country"], out["cover_load"], out["risky_transit_or_market"]
+    )
+    out["red_flag_score"] = score
+    out["red_flag_conjunction"] = _flag(score >= 3)
+    return out
+
+
+def history_events(batch: Batch, state: FeatureState) -> Contribution:
+    """The shipment-history events of a batch (counters and value norms)."""
+    events = history.contributions(batch, state)
+    norms.contributions(batch, events)
+    return events
+
+
+def feature_frame(
+    batch: Batch,
+    state: FeatureState,
+    events: Contribution,
+    outcome_index: Callable[[str], EventIndex],
+    own: F64 | None = None,
+) -> pd.DataFrame:
+    """The model frame of a batch: row features, history as of each line's filed_at (state plus
+    ``events``, the batch's own history), and seizure rates from ``outcome_index``."""
+    columns: dict[str, object] = {}
+    columns.update(row_features(batch))
+    columns.update(history.features(batch, state, events))
+    columns.update(norms.features(batch, state, events))
+    columns.update(rates.features(batch, outcome_index, state.params.prior_strength, own))
+    for name, values in categorical_values(batch).items():
+        columns[name] = encode(values, state.vocab[name])
+    missing = [f.name for f in CATALOGUE if f.name not in columns]
+    if missing:  # a catalogue entry without code is a bug, not bad input
+        raise RuntimeError(f"features without code: {missing}")
+    frame = pd.DataFrame({f.name: columns[f.name] for f in CATALOGUE})
+    frame.index = batch.frame.index
+    return frame

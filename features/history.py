@@ -1,0 +1,180 @@
+"""Point-in-time counters of shipment history: parties, consignment shape, description words.
+
+Every feature of a line counts only lines filed strictly before it (the state's history plus
+earlier lines of the same batch), so lines filed at the same second never count each other. The
+consignment-shape features are the exception by design: containers of one B/L are filed as one
+document, so they count lines filed at or before the line.
+
+`contributions` turns a batch into the events it adds to history; `features` answers each line
+from the state and those events together. `FeaturePipeline.update` adds the same events to the
+state, which is why scoring one line after `update` equals scoring it inside a batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from features.batch import PARTIES, Batch, per_row
+from features.index import NEVER, EventIndex, FirstSeen, Query
+from features.keys import F64, I64, MISSING, U64, combine
+from features.state import Contribution, FeatureState
+
+__all__ = [
+    "GOODS_PARTIES",
+    "MIN_TOKEN_LINES",
+    "SHAPE_DAYS",
+    "WINDOWS_DAYS",
+    "contributions",
+    "features",
+]
+
+WINDOWS_DAYS: tuple[int, ...] = (30, 90, 365)
+SHAPE_DAYS = 60
+GOODS_PARTIES: tuple[str, ...] = ("shipper", "consignee", "pair")
+MIN_TOKEN_LINES = 5  # earlier lines a word needs before its usual HS chapter counts
+_DAY = 86_400
+
+
+def _with_chapter(batch: Batch, party: str) -> U64:
+    return combine(batch.parties[party], batch.chapter, salt=101)
+
+
+def _with_heading(batch: Batch, party: str) -> U64:
+    return combine(batch.parties[party], batch.hs4, salt=103)
+
+
+def _shape_pair_voyage(batch: Batch) -> U64:
+    return combine(batch.shape_pair, batch.voyage, salt=105)
+
+
+def _token_chapter(batch: Batch) -> tuple[I64, U64, U64]:
+    d = batch.descriptions
+    return d.pair_row, d.pair_token, combine(d.pair_token, batch.chapter[d.pair_row], salt=107)
+
+
+def _distinct(group: U64, item: Query, known: FirstSeen) -> tuple[FirstSeen, EventIndex]:
+    """First sightings of items in a batch, as +1 events on their group.
+
+    The number of distinct items of a group seen before t is then a plain sum over state and
+    batch. When the batch saw an item earlier than the state did, a -1 at the state's sighting
+    cancels the state's +1, so no item is counted twice.
+    """
+    first = FirstSeen.from_query(item)
+    items = item.keys
+    lead = np.flatnonzero(np.r_[True, items[1:] != items[:-1]]) if len(items) else item.order
+    lead = lead[items[lead] != MISSING]
+    batch_first = item.secs[lead]
+    state_first = known.first_of(items[lead])
+    owner = group[item.order[lead]]
+    add = batch_first < state_first
+    cancel = add & (state_first != NEVER)
+    keys = np.concatenate([owner[add], owner[cancel]])
+    times = np.concatenate([batch_first[add], state_first[cancel]])
+    weights = np.concatenate([np.ones(int(add.sum())), -np.ones(int(cancel.sum()))])
+    return first, EventIndex.build(keys, times, weights)
+
+
+def contributions(batch: Batch, state: FeatureState) -> Contribution:
+    """The events a batch adds to the shipment history (checked against the state's firsts)."""
+    secs = batch.secs
+    out = Contribution()
+    for party in PARTIES:
+        keys = batch.parties[party]
+        query = batch.query(f"party:{party}", keys)
+        out.counts[f"lines:party:{party}"] = EventIndex.from_query(query)
+        out.firsts[f"first:party:{party}"] = FirstSeen.from_query(query)
+        name = f"first:party:{party}:chapter"
+        items = batch.query(name, _with_chapter(batch, party))
+        first, events = _distinct(keys, items, state.first(name))
+        out.firsts[name] = first
+        out.counts[f"chapters:party:{party}"] = events
+        if party in GOODS_PARTIES:
+            name = f"first:party:{party}:hs4"
+            goods = batch.query(name, _with_heading(batch, party))
+            out.firsts[name] = FirstSeen.from_query(goods)
+    out.counts["lines:shape:bl"] = EventIndex.from_query(batch.query("shape:bl", batch.bl))
+    pair_voyage = _shape_pair_voyage(batch)
+    voyage_query = batch.query("shape:pair_voyage", pair_voyage)
+    out.counts["lines:shape:pair_voyage"] = EventIndex.from_query(voyage_query)
+    name = "first:shape:pair_voyage_bl"
+    items = batch.query(name, combine(pair_voyage, batch.bl, salt=109))
+    first, events = _distinct(pair_voyage, items, state.first(name))
+    out.firsts[name] = first
+    out.counts["bls:shape:pair_voyage"] = events
+    rows, token, token_chapter = _token_chapter(batch)
+    out.counts["lines:token"] = EventIndex.from_query(batch.query("token", token, secs[rows]))
+    out.counts["lines:token_chapter"] = EventIndex.from_query(
+        batch.query("token_chapter", token_chapter, secs[rows])
+    )
+    return out
+
+
+def _sums(
+    name: str,
+    state: FeatureState,
+    batch_events: Contribution,
+    query: Query,
+    shifts: tuple[int, ...],
+) -> list[F64]:
+    """Sums over state and batch, in the query's sorted order (see `Query.unsort`)."""
+    totals = [s[:, 0] for s in state.count(name).sums(query, shifts)]
+    extra = batch_events.counts.get(name)
+    if extra is not None:
+        totals = [t + e[:, 0] for t, e in zip(totals, extra.sums(query, shifts), strict=True)]
+    return totals
+
+
+def _first(name: str, state: FeatureState, batch_events: Contribution, keys: U64) -> I64:
+    first = state.first(name).first_of(keys)
+    extra = batch_events.firsts.get(name)
+    if extra is not None:
+        first = np.minimum(first, extra.first_of(keys))
+    return first
+
+
+def features(batch: Batch, state: FeatureState, batch_events: Contribution) -> dict[str, F64]:
+    """History counters of each line as of its filed_at."""
+    secs, n = batch.secs, batch.n
+    out: dict[str, F64] = {}
+    shifts = (0, *(-days * _DAY for days in WINDOWS_DAYS))
+    for party in PARTIES:
+        keys = batch.parties[party]
+        missing = keys == MISSING
+        query = batch.query(f"party:{party}", keys)
+        now, *before = _sums(f"lines:party:{party}", state, batch_events, query, shifts)
+        for days, then in zip(WINDOWS_DAYS, before, strict=True):
+            out[f"{party}_lines_{days}d"] = np.where(missing, np.nan, query.unsort(now - then))
+        first = _first(f"first:party:{party}", state, batch_events, keys)
+        known = first < secs
+        out[f"{party}_days_known"] = np.where(known, (secs - first) / _DAY, np.nan)
+        (chapters,) = _sums(f"chapters:party:{party}", state, batch_events, query, (0,))
+        out[f"{party}_hs_chapters"] = np.where(missing, np.nan, query.unsort(chapters))
+        if party in GOODS_PARTIES:
+            name = f"first:party:{party}:hs4"
+            goods_first = _first(name, state, batch_events, _with_heading(batch, party))
+            out[f"{party}_new_goods"] = np.where(known, (goods_first >= secs).astype(float), np.nan)
+
+    window = -SHAPE_DAYS * _DAY
+    query = batch.query("shape:bl", batch.bl)
+    upto, then = _sums("lines:shape:bl", state, batch_events, query, (1, window))
+    out["bl_containers"] = query.unsort(upto - then)
+    pair_voyage = _shape_pair_voyage(batch)
+    missing = pair_voyage == MISSING
+    query = batch.query("shape:pair_voyage", pair_voyage)
+    upto, then = _sums("lines:shape:pair_voyage", state, batch_events, query, (1, window))
+    out["pair_voyage_containers"] = np.where(missing, np.nan, query.unsort(upto - then))
+    upto, then = _sums("bls:shape:pair_voyage", state, batch_events, query, (1, window))
+    out["pair_voyage_bls"] = np.where(missing, np.nan, query.unsort(upto - then))
+
+    rows, token, token_chapter = _token_chapter(batch)
+    at = secs[rows]
+    query = batch.query("token", token, at)
+    (lines,) = _sums("lines:token", state, batch_events, query, (0,))
+    lines = query.unsort(lines)
+    query = batch.query("token_chapter", token_chapter, at)
+    (same,) = _sums("lines:token_chapter", state, batch_events, query, (0,))
+    same = query.unsort(same)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agreement = np.where(lines >= MIN_TOKEN_LINES, same / lines, np.nan)
+    out["desc_hs_agreement"] = per_row(agreement, rows, n, "max")
+    return out

@@ -1,0 +1,141 @@
+"""Robust z-scores of value per kg and kg per package against the history of the same goods.
+
+A smuggler's declaration often stands out from what is normal for its HS line: far too cheap per
+kg, or far too heavy per package. The norm of an HS6 line (and of an HS6 line from one origin) is
+the median and interquartile range of earlier lines, read from a fixed-bin histogram of log10
+values kept as counted events, so it is point-in-time and adds up over state and batch. Norms are
+taken as of the start of the line's week (Monday 00:00 UTC): a line is compared with lines filed
+in earlier weeks, which keeps the number of distinct lookups small. Value norms are per currency,
+so no exchange rate is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from features.batch import Batch
+from features.index import EventIndex, Query
+from features.keys import F64, I64, MISSING, U64, combine, hash_values
+from features.row import log_kg_per_package, log_value_per_kg
+from features.state import Contribution, FeatureState
+
+__all__ = ["BINS", "NORMS", "NORM_PERIOD_DAYS", "Norm", "contributions", "features"]
+
+NORM_PERIOD_DAYS = 7
+BINS = 64
+_IQR_TO_SIGMA = 1.349  # IQR of a normal distribution, in standard deviations
+
+
+@dataclass(frozen=True)
+class Norm:
+    """One z-score: the feature, which log10 value it scores, the goods key, the bin range."""
+
+    name: str
+    value: Callable[[Batch], F64]
+    key: Callable[[Batch], U64]
+    low: float
+    high: float
+
+    @property
+    def width(self) -> float:
+        return (self.high - self.low) / BINS
+
+
+def _value_per_kg(batch: Batch) -> F64:
+    return log_value_per_kg(batch.column("declared_value"), batch.column("gross_weight_kg"))
+
+
+def _kg_per_package(batch: Batch) -> F64:
+    return log_kg_per_package(batch.column("gross_weight_kg"), batch.column("package_count"))
+
+
+NORMS: tuple[Norm, ...] = (
+    Norm(
+        "value_per_kg_z_hs6",
+        _value_per_kg,
+        lambda b: combine(b.hs6, b.currency, salt=201),
+        -3.0,
+        5.0,
+    ),
+    Norm(
+        "value_per_kg_z_hs6_origin",
+        _value_per_kg,
+        lambda b: combine(b.hs6, b.origin, b.currency, salt=203),
+        -3.0,
+        5.0,
+    ),
+    Norm("kg_per_package_z_hs6", _kg_per_package, lambda b: b.hs6, -1.0, 5.0),
+    Norm(
+        "kg_per_package_z_hs6_origin",
+        _kg_per_package,
+        lambda b: combine(b.hs6, b.origin, salt=205),
+        -1.0,
+        5.0,
+    ),
+)
+_BIN_KEYS = hash_values(np.arange(BINS), 207)
+
+
+def _binned(norm: Norm, batch: Batch) -> tuple[U64, F64, I64]:
+    """Goods key (MISSING where there is no value), log value and histogram bin of each line."""
+    value = norm.value(batch)
+    key = norm.key(batch).copy()
+    key[~np.isfinite(value)] = MISSING
+    bins = np.clip(np.floor((value - norm.low) / norm.width), 0, BINS - 1)
+    return key, value, np.where(np.isfinite(bins), bins, 0).astype(np.int64)
+
+
+def contributions(batch: Batch, out: Contribution) -> None:
+    """Add each line's histogram event (goods key and bin, at filed_at) to ``out``."""
+    for norm in NORMS:
+        key, _, bins = _binned(norm, batch)
+        out.counts[f"hist:{norm.name}"] = EventIndex.build(
+            combine(key, _BIN_KEYS[bins], salt=209), batch.secs
+        )
+
+
+def _quantile(counts: F64, total: F64, q: float, norm: Norm) -> F64:
+    cdf = np.cumsum(counts, axis=1)
+    target = q * total
+    b = np.argmax(cdf >= target[:, None], axis=1)
+    rows = np.arange(len(b))
+    before = np.where(b > 0, cdf[rows, np.maximum(b - 1, 0)], 0.0)
+    inside = np.maximum(counts[rows, b], 1.0)
+    inner = np.clip((target - before) / inside, 0.0, 1.0)
+    return np.asarray(norm.low + norm.width * (b + inner), dtype=np.float64)
+
+
+def features(batch: Batch, state: FeatureState, batch_events: Contribution) -> dict[str, F64]:
+    """Robust z of each line against the goods' history before its week; NaN when the
+    goods have fewer than ``min_norm_count`` earlier lines (or the line has no value)."""
+    period = batch.period_start(NORM_PERIOD_DAYS)
+    out: dict[str, F64] = {}
+    for norm in NORMS:
+        key, value, _ = _binned(norm, batch)
+        z = np.full(batch.n, np.nan)
+        present = np.flatnonzero(key != MISSING)
+        if len(present):
+            lookup = combine(key[present], period[present].astype(np.uint64), salt=211)
+            _, first, inverse = np.unique(lookup, return_index=True, return_inverse=True)
+            u_key, u_period = key[present][first], period[present][first]
+            cells = combine(np.repeat(u_key, BINS), np.tile(_BIN_KEYS, len(first)), salt=209)
+            query = Query.of(cells, np.repeat(u_period, BINS))
+            name = f"hist:{norm.name}"
+            counts = state.count(name).sum_before(query)[:, 0]
+            extra = batch_events.counts.get(name)
+            if extra is not None:
+                counts = counts + extra.sum_before(query)[:, 0]
+            counts = counts.reshape(len(first), BINS)
+            total = counts.sum(axis=1)
+            median = _quantile(counts, total, 0.5, norm)
+            spread = _quantile(counts, total, 0.75, norm) - _quantile(counts, total, 0.25, norm)
+            scale = np.maximum(spread / _IQR_TO_SIGMA, norm.width)
+            enough = total >= state.params.min_norm_count
+            score = np.where(enough, 0.0, np.nan)[inverse]
+            score += (value[present] - median[inverse]) / scale[inverse]
+            z[present] = score
+        out[norm.name] = z
+    return out

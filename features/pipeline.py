@@ -1,0 +1,298 @@
+"""`FeaturePipeline`: point-in-time risk features with one code path for training, batch and API.
+
+    pipeline = FeaturePipeline().fit(shipments, outcomes, until=cutoff)   # learn the state
+    X = pipeline.transform(new_lines)                                      # score as of filed_at
+    pipeline.update(todays_lines, todays_outcomes)                         # add history
+    X_train = FeaturePipeline().fit_transform(shipments, outcomes)         # training frame
+
+Inputs are normalised frames (`risk_engine.validation.validate_frame(...).accepted`). Every
+history feature of a line uses only lines filed strictly before it and outcomes recorded strictly
+before it; label-based rates never see the line's own outcome. Output rows keep the input index
+and order; no line is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import numpy as np
+import pandas as pd
+
+from features.batch import Batch
+from features.catalogue import CATEGORICAL, feature_names
+from features.categories import learn_vocabulary
+from features.compute import feature_frame, history_events
+from features.index import EventIndex
+from features.rates import contributions as outcome_contributions
+from features.rates import match, outcome_weights, own_sums
+from features.state import LINE_KEY, Contribution, FeatureState, StateParams
+from risk_engine.errors import ContractViolation, RiskEngineError
+
+if TYPE_CHECKING:
+    from features.mapping import ColumnMapping
+
+__all__ = ["FeaturePipeline", "NotFitted", "build_feature_frame", "split_last_filing"]
+
+log = logging.getLogger(__name__)
+
+_NEEDED = {
+    "shipments": ("bl_number", "container_number", "filed_at", "eta", "hs_code"),
+    "outcomes": ("bl_number", "container_number", "recorded_at", "result"),
+}
+_TIMES = {"shipments": "filed_at", "outcomes": "recorded_at"}
+
+
+class NotFitted(RiskEngineError):
+    """`transform` or `update` was called before `fit` or `fit_transform`."""
+
+
+def _check(frame: pd.DataFrame, kind: str) -> None:
+    """A normalised frame: required columns present, the as-of time a UTC timestamp."""
+    for name in _NEEDED[kind]:
+        if name not in frame.columns:
+            raise ContractViolation(name, None, "required", f"{kind} frame has no column {name!r}")
+    when = _TIMES[kind]
+    if not isinstance(frame[when].dtype, pd.DatetimeTZDtype):
+        raise ContractViolation(
+            when,
+            str(frame[when].dtype),
+            "normalised",
+            f"{kind}.{when} is {frame[when].dtype}, not a UTC timestamp: pass "
+            "validate_frame(...).accepted",
+        )
+
+
+def _until(until: datetime | str | pd.Timestamp | None) -> pd.Timestamp | None:
+    if until is None:
+        return None
+    stamp = pd.Timestamp(until)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+class FeaturePipeline:
+    """Learns a `FeatureState` from history and turns shipment lines into model features.
+
+    Parameters are stored as given (scikit-learn style); what is learned ends in ``_``:
+    ``state_`` (picklable, travels with the model), ``feature_names_`` and
+    ``categorical_features_`` (pandas ``category`` columns; values unseen at fit become
+    ``__other__``).
+
+    half_life_days: age at which an outcome counts half in seizure rates.
+    prior_strength: inspections' worth of the overall rate mixed into every rate (smoothing).
+    token_buckets: hash buckets of description words.
+    min_norm_count: earlier lines a goods line needs before its value/weight z-score is given.
+    label_lookback_days: how long lines are kept to attribute outcomes recorded later.
+    rescore_days: lines filed up to this long before the state's cut-off still get exact
+        features from the state; older history is compacted.
+    """
+
+    def __init__(
+        self,
+        *,
+        half_life_days: float = 180.0,
+        prior_strength: float = 20.0,
+        token_buckets: int = 1 << 20,
+        min_norm_count: int = 20,
+        label_lookback_days: float = 120.0,
+        rescore_days: float = 7.0,
+    ) -> None:
+        self.half_life_days = half_life_days
+        self.prior_strength = prior_strength
+        self.token_buckets = token_buckets
+        self.min_norm_count = min_norm_count
+        self.label_lookback_days = label_lookback_days
+        self.rescore_days = rescore_days
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {
+            "half_life_days": self.half_life_days,
+            "prior_strength": self.prior_strength,
+            "token_buckets": self.token_buckets,
+            "min_norm_count": self.min_norm_count,
+            "label_lookback_days": self.label_lookback_days,
+            "rescore_days": self.rescore_days,
+        }
+
+    # --- learning -----------------------------------------------------------------------------
+
+    def _new_state(self, batch: Batch) -> FeatureState:
+        params = StateParams(**self.get_params())
+        if params.rescore_days < 0 or params.label_lookback_days < 0:
+            raise ValueError("rescore_days and label_lookback_days must not be negative")
+        return FeatureState(params=params, vocab=learn_vocabulary(batch))
+
+    def _finish(self, state: FeatureState, batch: Batch, as_of: int) -> None:
+        state.as_of = max(state.as_of, as_of)
+        state.lines_seen += batch.n
+        state.remember(batch.frame, batch.shipment if batch.n else np.zeros(0, np.uint64))
+        state.compact()
+        self.state_ = state
+        self.feature_names_ = feature_names()
+        self.categorical_features_ = list(CATEGORICAL)
+        log.info(
+            "feature state: %d lines, %d outcomes (%d unmatched), as of %s, %.1f MB",
+            state.lines_seen,
+            state.outcomes_seen,
+            state.outcomes_unmatched,
+            pd.Timestamp(state.as_of, unit="s", tz="UTC"),
+            state.nbytes / 1e6,
+        )
+
+    def _outcomes(
+        self, state: FeatureState, batch: Batch, outcomes: pd.DataFrame | None
+    ) -> tuple[dict[str, EventIndex], np.ndarray | None, int]:
+        """Outcome events attributed to lines of ``batch`` or, failing that, the state's buffer
+        of recent lines; the own-outcome sums of ``batch`` lines; the latest recorded second."""
+        if outcomes is None or len(outcomes) == 0:
+            return {}, None, 0
+        _check(outcomes, "outcomes")
+        keys, recorded, weights, _ = outcome_weights(outcomes)
+        rows = match(keys.shipment, batch.shipment)
+        found = rows >= 0
+        half_life = state.half_life_s
+        own_data = (rows[found], recorded[found], weights[found])
+        events = outcome_contributions(batch, own_data, half_life)
+        own = own_sums(batch, own_data, half_life)
+        unmatched = np.flatnonzero(~found)
+        if len(unmatched) and len(state.recent):
+            rows_recent = match(keys.shipment[unmatched], state.recent[LINE_KEY].to_numpy())
+            hit = rows_recent >= 0
+            if hit.any():
+                picked = np.unique(rows_recent[hit])
+                sub = Batch(state.recent.iloc[picked], token_buckets=state.params.token_buckets)
+                sub_rows = np.searchsorted(picked, rows_recent[hit])
+                extra = outcome_contributions(
+                    sub,
+                    (sub_rows, recorded[unmatched][hit], weights[unmatched][hit]),
+                    half_life,
+                )
+                for name, index in extra.items():
+                    events[name] = events[name].merged(index) if name in events else index
+                found[unmatched[hit]] = True
+        state.outcomes_seen += int(found.sum())
+        lost = int((~found).sum())
+        if lost:
+            state.outcomes_unmatched += lost
+            log.warning(
+                "%d outcomes match no known shipment line (or one older than %s days)",
+                lost,
+                state.params.label_lookback_days,
+            )
+        latest = int(recorded.max()) + 1 if len(recorded) else 0
+        return events, own, latest
+
+    def fit(
+        self,
+        shipments: pd.DataFrame,
+        outcomes: pd.DataFrame | None = None,
+        *,
+        until: datetime | str | pd.Timestamp | None = None,
+    ) -> Self:
+        """Learn the state from lines filed, and outcomes recorded, before ``until`` (all when
+        None)."""
+        _check(shipments, "shipments")
+        cut = _until(until)
+        if cut is not None:
+            shipments = shipments[shipments["filed_at"] < cut]
+            if outcomes is not None:
+                outcomes = outcomes[outcomes["recorded_at"] < cut]
+        batch = Batch(shipments, token_buckets=self.token_buckets)
+        state = self._new_state(batch)
+        state.add(history_events(batch, state))
+        rate_events, _, latest = self._outcomes(state, batch, outcomes)
+        state.add(Contribution(outcomes=rate_events))
+        if cut is not None:
+            as_of = int(cut.timestamp())
+        else:
+            as_of = max(int(batch.secs.max()) + 1 if batch.n else 0, latest)
+        self._finish(state, batch, as_of)
+        return self
+
+    def fit_transform(
+        self, shipments: pd.DataFrame, outcomes: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """Training features of ``shipments`` from themselves and ``outcomes``, point-in-time;
+        then the state is fitted on all of it (as `fit` would)."""
+        _check(shipments, "shipments")
+        batch = Batch(shipments, token_buckets=self.token_buckets)
+        state = self._new_state(batch)
+        events = history_events(batch, state)
+        rate_events, own, latest = self._outcomes(state, batch, outcomes)
+        empty = EventIndex.empty(2, half_life_s=state.half_life_s)
+        frame = feature_frame(batch, state, events, lambda n: rate_events.get(n, empty), own)
+        state.add(events)
+        state.add(Contribution(outcomes=rate_events))
+        as_of = max(int(batch.secs.max()) + 1 if batch.n else 0, latest)
+        self._finish(state, batch, as_of)
+        return frame
+
+    # --- using --------------------------------------------------------------------------------
+
+    def _fitted(self) -> FeatureState:
+        state: FeatureState | None = getattr(self, "state_", None)
+        if state is None:
+            raise NotFitted("FeaturePipeline is not fitted: call fit or fit_transform first")
+        return state
+
+    def transform(self, shipments: pd.DataFrame) -> pd.DataFrame:
+        """Features of new lines as of each line's filed_at, from the state plus earlier lines
+        of the same frame. Index and row order are kept."""
+        state = self._fitted()
+        _check(shipments, "shipments")
+        batch = Batch(shipments, token_buckets=state.params.token_buckets)
+        return feature_frame(batch, state, history_events(batch, state), state.outcome)
+
+    def update(
+        self, shipments: pd.DataFrame | None = None, outcomes: pd.DataFrame | None = None
+    ) -> Self:
+        """Add new lines and new outcomes to the state (after a day, or a phase)."""
+        state = self._fitted()
+        if shipments is None:
+            shipments = pd.DataFrame({"filed_at": pd.Series([], dtype="datetime64[us, UTC]")})
+        else:
+            _check(shipments, "shipments")
+        batch = Batch(shipments, token_buckets=state.params.token_buckets)
+        state.add(history_events(batch, state))
+        rate_events, _, latest = self._outcomes(state, batch, outcomes)
+        state.add(Contribution(outcomes=rate_events))
+        as_of = max(int(batch.secs.max()) + 1 if batch.n else 0, latest)
+        self._finish(state, batch, as_of)
+        return self
+
+    @property
+    def as_of_(self) -> pd.Timestamp:
+        """The state's cut-off: history before it is in the state."""
+        return pd.Timestamp(self._fitted().as_of, unit="s", tz="UTC")
+
+
+def build_feature_frame(
+    shipments_path: Path,
+    outcomes_path: Path,
+    out_path: Path,
+    *,
+    mapping: ColumnMapping | None = None,
+) -> dict[str, Any]:
+    """Write the feature frame of two record files (see `features.build.build_feature_frame`).
+
+    Here so the CLI can import it with the pipeline; file reading is imported only when used.
+    """
+    from features.build import build_feature_frame as build
+
+    return build(shipments_path, outcomes_path, out_path, mapping=mapping)
+
+
+def split_last_filing(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a chunk of a time-ordered file into lines to score now and lines to carry over.
+
+    Lines filed at the same second (the containers of one B/L, several B/Ls of one filing)
+    count each other in the consignment-shape features, so a filing must be scored in one
+    piece: score the first part now and prepend the second (the lines filed at the chunk's
+    last second) to the next chunk; score what is left after the last chunk.
+    """
+    if len(lines) == 0:
+        return lines, lines
+    last = lines["filed_at"] == lines["filed_at"].max()
+    return lines[~last], lines[last]

@@ -1,0 +1,476 @@
+"""Row-level features: pure functions of one record's own fields, no history.
+
+Each function is named after the feature it returns and takes the contract columns it needs
+(normalised by `risk_engine.validation`), so training, batch and API scoring run the same code.
+Results are float64 arrays; NaN means "cannot say" (a field is missing), never a made-up value.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from features.keys import F64, I64, text_array
+from features.lexicons import (
+    CITES_HEADINGS,
+    COOLED_CHAPTERS,
+    COOLED_HEADINGS,
+    COVER_LOAD_HEADINGS,
+    DEMAND_MARKETS,
+    LOGISTICS_WORDS,
+    NOT_COOLED_HEADINGS,
+    RISKY_TRANSIT_COUNTRIES,
+    RISKY_TRANSIT_PORTS,
+    SOURCE_COUNTRIES,
+    TO_ORDER_PATTERN,
+)
+from features.text import normalise_text
+from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG
+from risk_engine.parsing import LIST_SEPARATOR
+from risk_engine.reference import great_circle_km, hub_port_codes, port_coordinates
+
+__all__ = [
+    "OPTIONAL_FIELDS",
+    "amendment_count",
+    "booking_lead_days",
+    "cites_no_permit",
+    "cites_sensitive",
+    "consignee_is_logistics",
+    "consignee_to_order",
+    "cover_load",
+    "demand_market",
+    "detour_ratio",
+    "dq_flag",
+    "dq_flag_count",
+    "empty_declared",
+    "freight_collect",
+    "hours_amendment_before_arrival",
+    "hours_filing_to_arrival",
+    "hours_filing_to_departure",
+    "house_bl",
+    "hub_transits",
+    "is_missing",
+    "last_transshipment_port",
+    "late_filing",
+    "log_kg_per_package",
+    "log_value_per_kg",
+    "missing_optional_count",
+    "n_transshipments",
+    "origin_country",
+    "origin_not_loading_country",
+    "po_box_address",
+    "red_flag_score",
+    "reefer",
+    "reefer_unneeded",
+    "risky_transit_or_market",
+    "source_country",
+    "weight_share_of_max",
+]
+
+B = npt.NDArray[np.bool_]
+_HOUR = 3600.0
+_DAY = 86400.0
+LATE_FILING_HOURS = 24.0  # advance cargo information is due a day before arrival at the latest
+
+# Optional fields whose absence says something (master B/L and CITES permit are often rightly
+# blank, and defaulted enumerations are never missing after validation).
+OPTIONAL_FIELDS: tuple[str, ...] = (
+    "container_size_type",
+    "seal_numbers",
+    "carrier_code",
+    "vessel_name",
+    "place_of_receipt",
+    "place_of_delivery",
+    "country_of_origin",
+    "booking_created_at",
+    "etd",
+    "amendment_count",
+    "shipper_address",
+    "shipper_id",
+    "consignee_address",
+    "consignee_id",
+    "notify_party_name",
+    "freight_forwarder_name",
+    "package_type",
+    "declared_value",
+    "freight_terms",
+)
+
+
+def _num(series: pd.Series) -> F64:
+    return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+
+
+def _flag(mask: B) -> F64:
+    return np.asarray(mask, dtype=np.float64)
+
+
+def _secs(series: pd.Series) -> F64:
+    """Seconds since 1970 as floats (NaN where missing)."""
+    values = series.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
+    out = values.astype(np.int64).astype(np.float64) / 1e6
+    out[np.isnat(values)] = np.nan
+    return out
+
+
+def _hours(later: pd.Series, earlier: pd.Series, unit: float) -> F64:
+    return (_secs(later) - _secs(earlier)) / unit
+
+
+def is_missing(series: pd.Series) -> B:
+    return np.asarray(series.isna(), dtype=bool)
+
+
+def _bool(array: pa.Array | pa.ChunkedArray, missing: bool = False) -> B:
+    return np.asarray(pc.fill_null(array, missing).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+@cache
+def _value_set(values: frozenset[str]) -> pa.Array:
+    return pa.array(sorted(values), type=pa.large_string())
+
+
+def _in(array: pa.Array, values: frozenset[str]) -> B:
+    """Membership of each text value (missing: False)."""
+    return _bool(pc.is_in(array, value_set=_value_set(values)))
+
+
+def _a(series: pd.Series) -> pa.Array:
+    return text_array(series)
+
+
+def _prefix(series: pd.Series, length: int) -> pa.Array:
+    return pc.utf8_slice_codeunits(_a(series), 0, length)
+
+
+# --- value and weight ---------------------------------------------------------------------------
+
+
+def log_value_per_kg(declared_value: pd.Series, gross_weight_kg: pd.Series) -> F64:
+    """log10 of declared value per kg (in the declared currency); NaN without a value."""
+    value, weight = _num(declared_value), _num(gross_weight_kg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(np.maximum(value, 1e-3) / weight)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def log_kg_per_package(gross_weight_kg: pd.Series, package_count: pd.Series) -> F64:
+    """log10 of gross kg per declared package."""
+    weight, count = _num(gross_weight_kg), _num(package_count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(weight / count)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def weight_share_of_max(gross_weight_kg: pd.Series, container_size_type: pd.Series) -> F64:
+    """Gross weight over the most the container size-type may carry (above 1: overweight)."""
+    limit = np.full(len(gross_weight_kg), DEFAULT_MAX_GROSS_KG)
+    length = _prefix(container_size_type, 1)
+    for code, kg in MAX_GROSS_KG.items():
+        limit[_bool(pc.equal(length, code))] = kg
+    return np.asarray(_num(gross_weight_kg) / limit, dtype=np.float64)
+
+
+# --- timing and paperwork -----------------------------------------------------------------------
+
+
+def hours_filing_to_departure(filed_at: pd.Series, etd: pd.Series) -> F64:
+    """Hours from filing to departure; negative when filed after the vessel left."""
+    return _hours(etd, filed_at, _HOUR)
+
+
+def hours_filing_to_arrival(filed_at: pd.Series, eta: pd.Series) -> F64:
+    return _hours(eta, filed_at, _HOUR)
+
+
+def late_filing(filed_at: pd.Series, eta: pd.Series) -> F64:
+    """1 when filed less than 24 hours before arrival: too late for a considered look."""
+    hours = hours_filing_to_arrival(filed_at, eta)
+    return np.where(np.isnan(hours), np.nan, _flag(hours < LATE_FILING_HOURS))
+
+
+def booking_lead_days(booking_created_at: pd.Series, etd: pd.Series) -> F64:
+    """Days from booking to departure (a last-minute booking is a red flag)."""
+    return _hours(etd, booking_created_at, _DAY)
+
+
+def amendment_count(amendment_count: pd.Series) -> F64:
+    return _num(amendment_count)
+
+
+def hours_amendment_before_arrival(last_amended_at: pd.Series, eta: pd.Series) -> F64:
+    """Hours between the last amendment and arrival (small or negative: a late amendment)."""
+    return _hours(eta, last_amended_at, _HOUR)
+
+
+def _tags(dq_flags: pd.Series) -> tuple[pa.Array, I64]:
+    """Every ``field:rule`` tag, and the row it belongs to."""
+    lists = pc.split_pattern(pc.fill_null(_a(dq_flags), ""), ";")
+    tags = pc.list_flatten(lists)
+    return tags, np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
+
+
+def dq_flag_count(dq_flags: pd.Series) -> F64:
+    """Number of data-quality flags validation raised on the row."""
+    tags, parent = _tags(dq_flags)
+    real = _bool(pc.greater(pc.utf8_length(tags), 0))
+    return np.bincount(parent[real], minlength=len(dq_flags)).astype(np.float64)
+
+
+def dq_flag(dq_flags: pd.Series, rule: str, field: str | None = None) -> F64:
+    """1 when validation flagged ``field:rule`` (any field when ``field`` is None)."""
+    tags, parent = _tags(dq_flags)
+    if field is None:
+        hit = _bool(pc.ends_with(tags, ":" + rule))
+    else:
+        hit = _bool(pc.equal(tags, f"{field}:{rule}"))
+    out = np.zeros(len(dq_flags), dtype=bool)
+    out[parent[hit]] = True
+    return _flag(out)
+
+
+def missing_optional_count(frame: pd.DataFrame) -> F64:
+    """How many of the informative optional fields are blank (an absent column counts)."""
+    present = [name for name in OPTIONAL_FIELDS if name in frame.columns]
+    absent = len(OPTIONAL_FIELDS) - len(present)
+    count = np.full(len(frame), float(absent))
+    for name in present:
+        count += np.asarray(frame[name].isna(), dtype=np.float64)
+    return count
+
+
+def _equals(series: pd.Series, value: str) -> pa.Array:
+    return pc.equal(_a(series), value)
+
+
+def freight_collect(freight_terms: pd.Series) -> F64:
+    """1 when freight is payable at destination; NaN when the terms are not given."""
+    hit = _equals(freight_terms, "COLLECT")
+    return np.asarray(pc.cast(hit, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def house_bl(bl_type: pd.Series) -> F64:
+    return _flag(_bool(_equals(bl_type, "HOUSE")))
+
+
+def empty_declared(full_empty: pd.Series) -> F64:
+    return _flag(_bool(_equals(full_empty, "EMPTY")))
+
+
+# --- parties ------------------------------------------------------------------------------------
+
+
+def _distinct(series: pd.Series) -> tuple[pa.Array, I64]:
+    """Distinct normalised texts of a column, and each row's position among them (-1: none).
+
+    Names and addresses repeat, so text rules run once per distinct value."""
+    encoded = pc.dictionary_encode(_a(series))
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
+    return normalise_text(encoded.dictionary), codes.astype(np.int64)
+
+
+def _per_row(values: np.ndarray, codes: I64, missing: float) -> F64:
+    return np.append(values.astype(np.float64), missing)[codes]
+
+
+def consignee_to_order(consignee_name: pd.Series) -> F64:
+    """1 for TO ORDER (or blank) consignees: the owner of the goods is not named."""
+    text, codes = _distinct(consignee_name)
+    hit = _bool(pc.match_substring_regex(text, TO_ORDER_PATTERN), missing=True)
+    blank = _bool(pc.equal(pc.utf8_length(text), 0), missing=True)
+    return _per_row(hit | blank, codes, 1.0)
+
+
+def consignee_is_logistics(consignee_name: pd.Series) -> F64:
+    """1 when the consignee's name says forwarder, carrier, logistics company or bank."""
+    text, codes = _distinct(consignee_name)
+    lists = pc.split_pattern(text, " ")
+    words = pc.list_flatten(lists)
+    parent = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
+    hit = np.zeros(len(text), dtype=bool)
+    hit[parent[_in(words, LOGISTICS_WORDS)]] = True
+    return _per_row(hit, codes, 0.0)
+
+
+def po_box_address(address: pd.Series) -> F64:
+    """1 when the address is a PO box; NaN without an address."""
+    text, codes = _distinct(address)
+    hit = _bool(
+        pc.match_substring_regex(text, r"(^| )(P ?O ?BOX|POB|POST BOX|POSTFACH)( |$|[0-9])")
+    )
+    return _per_row(hit, codes, np.nan)
+
+
+# --- route --------------------------------------------------------------------------------------
+
+
+def _route_ports(transshipment_ports: pd.Series) -> tuple[pa.Array, I64]:
+    """Every transshipment port, and the row it belongs to."""
+    lists = pc.split_pattern(pc.fill_null(_a(transshipment_ports), ""), LIST_SEPARATOR)
+    ports = pc.list_flatten(lists)
+    parent = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
+    real = _bool(pc.greater(pc.utf8_length(ports), 0))
+    return pc.filter(ports, pa.array(real)), parent[real]
+
+
+def n_transshipments(transshipment_ports: pd.Series) -> F64:
+    _, parent = _route_ports(transshipment_ports)
+    return np.bincount(parent, minlength=len(transshipment_ports)).astype(np.float64)
+
+
+def _ports_in(
+    transshipment_ports: pd.Series, ports: frozenset[str], countries: frozenset[str]
+) -> F64:
+    codes, parent = _route_ports(transshipment_ports)
+    hit = _in(codes, ports)
+    if countries:
+        hit |= _in(pc.utf8_slice_codeunits(codes, 0, 2), countries)
+    return np.bincount(parent[hit], minlength=len(transshipment_ports)).astype(np.float64)
+
+
+def hub_transits(transshipment_ports: pd.Series) -> F64:
+    """Transshipments through ports the reference table marks as hubs."""
+    return _ports_in(transshipment_ports, hub_port_codes(), frozenset())
+
+
+def last_transshipment_port(transshipment_ports: pd.Series) -> pd.Series:
+    """The port the container left for its discharge port (NA without transshipment)."""
+    lists = pc.split_pattern(_a(transshipment_ports), LIST_SEPARATOR)
+    return _series(_last(lists), transshipment_ports.index)
+
+
+def _series(array: pa.Array, index: pd.Index) -> pd.Series:
+    """Arrow text as a pyarrow-backed pandas string column."""
+    chunked = pa.chunked_array([pc.cast(array, pa.large_string())])
+    return pd.Series(pd.arrays.ArrowStringArray(chunked), index=index)
+
+
+def _last(lists: pa.ListArray) -> pa.Array:
+    """Last item of each list; null for a null or empty list or an empty last item."""
+    lengths = pc.fill_null(pc.list_value_length(lists), 0)
+    ends = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)[1:] - 1
+    flat = lists.values
+    has = _bool(pc.greater(lengths, 0))
+    if len(flat) == 0:
+        return pa.nulls(len(lists), pa.large_string())
+    picked = pc.take(flat, pa.array(np.where(has, ends, 0)))
+    has &= _bool(pc.greater(pc.utf8_length(picked), 0))
+    return pc.if_else(pa.array(has), picked, pa.scalar(None, flat.type))
+
+
+@cache
+def _route_km(route: str) -> float:
+    points = [port_coordinates(code) for code in route.split(LIST_SEPARATOR) if code]
+    if len(points) < 2 or any(p is None for p in points):
+        return float("nan")
+    lat = np.array([p[0] for p in points if p is not None])
+    lon = np.array([p[1] for p in points if p is not None])
+    return float(np.sum(great_circle_km(lat[:-1], lon[:-1], lat[1:], lon[1:])))
+
+
+def _km(routes: pa.Array) -> F64:
+    encoded = pc.dictionary_encode(routes)
+    km = np.array([_route_km(r) for r in encoded.dictionary.to_pylist()] + [np.nan])
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
+    return np.asarray(km[codes], dtype=np.float64)
+
+
+def detour_ratio(
+    port_of_loading: pd.Series, transshipment_ports: pd.Series, port_of_discharge: pd.Series
+) -> F64:
+    """Distance through the transshipment ports over the direct distance (1: no detour).
+
+    Great-circle legs between known ports; NaN when a port is not in the reference table.
+    """
+    loading, discharge = _a(port_of_loading), _a(port_of_discharge)
+    middle = pc.fill_null(_a(transshipment_ports), "")
+    sep = pa.scalar(LIST_SEPARATOR, pa.large_string())
+    via = _km(pc.binary_join_element_wise(loading, middle, discharge, sep))
+    direct = _km(pc.binary_join_element_wise(loading, discharge, sep))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = via / direct
+    return np.where(np.isfinite(ratio), ratio, np.nan)
+
+
+def origin_country(country_of_origin: pd.Series, port_of_loading: pd.Series) -> pd.Series:
+    """Country of origin of the goods, or the loading port's country when not declared."""
+    origin = pc.coalesce(
+        pc.cast(_a(country_of_origin), pa.large_string()),
+        pc.cast(_prefix(port_of_loading, 2), pa.large_string()),
+    )
+    return _series(origin, country_of_origin.index)
+
+
+def origin_not_loading_country(country_of_origin: pd.Series, port_of_loading: pd.Series) -> F64:
+    """1 when goods of one country are loaded in another; NaN without a declared origin."""
+    differs = pc.not_equal(_a(country_of_origin), _prefix(port_of_loading, 2))
+    return np.asarray(
+        pc.cast(differs, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+    )
+
+
+def source_country(
+    country_of_origin: pd.Series, port_of_loading: pd.Series, shipper_country: pd.Series
+) -> F64:
+    """1 when the origin, loading or shipper country is a documented contraband source."""
+    hit = _in(_a(country_of_origin), SOURCE_COUNTRIES)
+    hit |= _in(_prefix(port_of_loading, 2), SOURCE_COUNTRIES)
+    hit |= _in(_a(shipper_country), SOURCE_COUNTRIES)
+    return _flag(hit)
+
+
+def demand_market(port_of_discharge: pd.Series) -> F64:
+    """1 when the discharge port is in a main demand market (Viet Nam, China, Hong Kong)."""
+    return _flag(_in(_prefix(port_of_discharge, 2), DEMAND_MARKETS))
+
+
+def risky_transit_or_market(transshipment_ports: pd.Series, port_of_discharge: pd.Series) -> F64:
+    """1 when routed through a documented hub or bound for a main demand market."""
+    transit = _ports_in(transshipment_ports, RISKY_TRANSIT_PORTS, RISKY_TRANSIT_COUNTRIES) > 0
+    return _flag(transit | (demand_market(port_of_discharge) > 0))
+
+
+# --- goods --------------------------------------------------------------------------------------
+
+
+def cover_load(hs_code: pd.Series, cover_word: B) -> F64:
+    """1 for goods used as cover loads in documented seizures (by HS heading or description)."""
+    return _flag(_in(_prefix(hs_code, 4), COVER_LOAD_HEADINGS) | cover_word)
+
+
+def cites_sensitive(hs_code: pd.Series, cites_word: B) -> F64:
+    """1 for ivory and horn lines, or descriptions naming CITES-listed species or products."""
+    return _flag(_in(_prefix(hs_code, 4), CITES_HEADINGS) | cites_word)
+
+
+def cites_no_permit(sensitive: F64, cites_permit_ref: pd.Series) -> F64:
+    """1 for a CITES-sensitive line filed without a permit reference."""
+    return _flag((sensitive > 0) & is_missing(cites_permit_ref))
+
+
+def reefer(container_size_type: pd.Series) -> F64:
+    """1 for a refrigerated container (ISO 6346 type group R); NaN without a size-type."""
+    group = pc.utf8_slice_codeunits(_a(container_size_type), 2, 3)
+    return np.asarray(
+        pc.cast(pc.equal(group, "R"), pa.float64()).to_numpy(zero_copy_only=False),
+        dtype=np.float64,
+    )
+
+
+def reefer_unneeded(reefer_flag: F64, hs_code: pd.Series, cooling_word: B) -> F64:
+    """1 for a reefer carrying goods that need no cooling (cashew in a reefer)."""
+    heading = _prefix(hs_code, 4)
+    cooled = _in(_prefix(hs_code, 2), COOLED_CHAPTERS) | _in(heading, COOLED_HEADINGS)
+    cooled &= ~_in(heading, NOT_COOLED_HEADINGS)
+    cooled |= cooling_word
+    return np.where(np.isnan(reefer_flag), np.nan, _flag((reefer_flag > 0) & ~cooled))
+
+
+def red_flag_score(source: F64, cover: F64, route: F64) -> F64:
+    """0-3: how many of risky origin, cover-load goods, risky transit or market hold."""
+    return source + cover + route

@@ -1,0 +1,179 @@
+"""The fitted feature state: everything scoring needs from history, and nothing else.
+
+The state holds hashed entity keys with timed counts (`EventIndex`), first-seen times
+(`FirstSeen`), time-decayed outcome sums, the categorical vocabularies, and a short buffer of
+recent lines so that outcomes recorded later can still be attributed to their line's parties,
+route and goods. It pickles with the model: scoring needs no access to the raw history.
+
+Size stays bounded: windowed counters keep only the events their longest window can reach,
+all-time counters are compacted to one event per key, and the buffer keeps
+``label_lookback_days`` of lines. Features are exact for records filed at or after
+``as_of - rescore_days``; that is what scoring new arrivals (and re-scoring the last week) needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.index import EventIndex, FirstSeen
+
+__all__ = [
+    "BUFFER_COLUMNS",
+    "LINE_KEY",
+    "Contribution",
+    "FeatureState",
+    "StateParams",
+    "WINDOWED",
+]
+
+log = logging.getLogger(__name__)
+_DAY = 86_400
+# Value norms are looked up at the start of a line's week (`features.norms`), up to a week
+# before the line: all-time counters stay exact that much further back.
+_LOOKBACK_DAYS = 7
+
+# Tables whose lookups never reach further back than a window: table name prefix -> days.
+WINDOWED: dict[str, int] = {
+    "lines:party:": 365,
+    "lines:shape:": 60,
+    "bls:shape:": 60,
+    "first:shape:": 60,
+}
+# The columns of recent lines kept to attribute outcomes recorded later (with the line's key).
+LINE_KEY = "_line_key"
+BUFFER_COLUMNS: tuple[str, ...] = (
+    "filed_at",
+    "shipper_name",
+    "shipper_country",
+    "consignee_name",
+    "consignee_country",
+    "notify_party_name",
+    "notify_party_country",
+    "freight_forwarder_name",
+    "port_of_loading",
+    "transshipment_ports",
+    "port_of_discharge",
+    "country_of_origin",
+    "hs_code",
+    "goods_description",
+)
+
+
+@dataclass(frozen=True)
+class StateParams:
+    """How history is summarised; fixed when the state is created."""
+
+    half_life_days: float = 180.0
+    prior_strength: float = 20.0
+    token_buckets: int = 1 << 20
+    min_norm_count: int = 20
+    label_lookback_days: float = 120.0
+    rescore_days: float = 7.0
+
+
+@dataclass
+class Contribution:
+    """What one batch of lines (or outcomes) adds to the history."""
+
+    counts: dict[str, EventIndex] = field(default_factory=dict)
+    firsts: dict[str, FirstSeen] = field(default_factory=dict)
+    outcomes: dict[str, EventIndex] = field(default_factory=dict)
+
+
+def _window_of(name: str) -> int | None:
+    for prefix, days in WINDOWED.items():
+        if name.startswith(prefix):
+            return days
+    return None
+
+
+@dataclass
+class FeatureState:
+    """History summarised up to ``as_of`` (seconds since 1970, UTC)."""
+
+    params: StateParams
+    vocab: dict[str, tuple[str, ...]]
+    as_of: int = 0
+    counts: dict[str, EventIndex] = field(default_factory=dict)
+    firsts: dict[str, FirstSeen] = field(default_factory=dict)
+    outcomes: dict[str, EventIndex] = field(default_factory=dict)
+    recent: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lines_seen: int = 0
+    outcomes_seen: int = 0
+    outcomes_unmatched: int = 0
+
+    @property
+    def half_life_s(self) -> float:
+        return self.params.half_life_days * _DAY
+
+    def count(self, name: str) -> EventIndex:
+        found = self.counts.get(name)
+        return found if found is not None else EventIndex.empty()
+
+    def first(self, name: str) -> FirstSeen:
+        found = self.firsts.get(name)
+        return found if found is not None else FirstSeen.empty()
+
+    def outcome(self, name: str) -> EventIndex:
+        found = self.outcomes.get(name)
+        return found if found is not None else EventIndex.empty(2, half_life_s=self.half_life_s)
+
+    def add(self, contribution: Contribution) -> None:
+        """Merge a batch's events into the history."""
+        for name, index in contribution.counts.items():
+            self.counts[name] = self.count(name).merged(index)
+        for name, first in contribution.firsts.items():
+            self.firsts[name] = self.first(name).merged(first)
+        for name, index in contribution.outcomes.items():
+            self.outcomes[name] = self.outcome(name).merged(index)
+
+    def remember(self, frame: pd.DataFrame, line_keys: np.ndarray) -> None:
+        """Keep recent lines for outcomes recorded later: each line's key and the columns its
+        outcome is attributed by (text as categories, so repeated names cost little)."""
+        columns = [c for c in BUFFER_COLUMNS if c in frame.columns]
+        new = frame[columns].reset_index(drop=True)
+        new.insert(0, LINE_KEY, line_keys)
+        recent = pd.concat([self.recent, new], ignore_index=True) if len(self.recent) else new
+        horizon = pd.Timestamp(
+            self.as_of - self.params.label_lookback_days * _DAY, unit="s", tz="UTC"
+        )
+        recent = recent[recent["filed_at"] >= horizon].reset_index(drop=True)
+        for name in columns[1:]:
+            recent[name] = recent[name].astype("category")
+        self.recent = recent
+
+    def compact(self) -> None:
+        """Drop or merge events no lookup from ``as_of - rescore_days`` on can tell apart."""
+        horizon = int(self.as_of - self.params.rescore_days * _DAY)
+        for name, index in list(self.counts.items()):
+            window = _window_of(name)
+            if window is None:
+                self.counts[name] = index.compacted(horizon - _LOOKBACK_DAYS * _DAY)
+            else:
+                self.counts[name] = _drop_before(index, horizon - window * _DAY)
+        for name, first in list(self.firsts.items()):
+            window = _window_of(name)
+            if window is not None:
+                keep = first.first >= horizon - window * _DAY
+                self.firsts[name] = FirstSeen(first.vocab[keep], first.first[keep])
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate memory held (the buffer counted by its pandas footprint)."""
+        total = sum(ix.nbytes for ix in self.counts.values())
+        total += sum(ix.nbytes for ix in self.outcomes.values())
+        total += sum(f.nbytes for f in self.firsts.values())
+        total += int(self.recent.memory_usage(deep=True).sum()) if len(self.recent) else 0
+        return total
+
+
+def _drop_before(index: EventIndex, horizon: int) -> EventIndex:
+    keys, secs, weights = index.events()
+    keep = secs >= horizon
+    if keep.all():
+        return index
+    return EventIndex.build(keys[keep], secs[keep], weights[keep], half_life_s=index.half_life_s)

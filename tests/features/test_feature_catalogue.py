@@ -1,0 +1,44 @@
+"""The catalogue names every model column once, documents it and reads it out to officers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from features.catalogue import CATALOGUE, FAMILIES, by_name, catalogue_markdown, reason
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "features.md"
+REGENERATE = (
+    "regenerate the tables: python -c 'from features.catalogue import catalogue_markdown; "
+    "print(catalogue_markdown())' and paste them under '## Catalogue' in docs/features.md"
+)
+
+
+def test_every_feature_has_one_unique_name_and_a_known_family() -> None:
+    names = [f.name for f in CATALOGUE]
+    assert len(names) == len(set(names))
+    assert {f.family for f in CATALOGUE} <= set(FAMILIES)
+
+
+def test_docs_show_the_catalogue_as_it_is_in_code() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    assert catalogue_markdown() in text, REGENERATE
+
+
+@pytest.mark.parametrize("feature", CATALOGUE, ids=lambda f: f.name)
+def test_every_reason_template_reads_a_value(feature: object) -> None:
+    name = feature.name  # type: ignore[attr-defined]
+    kind = feature.kind  # type: ignore[attr-defined]
+    value: object = "VNHPH" if kind == "category" else 1.0
+    text = reason(name, value)
+    assert text and "{" not in text
+
+
+def test_reasons_read_like_an_officer_would_say_them() -> None:
+    assert reason("consignee_days_known", 3.0) == "consignee first seen 3 days before filing"
+    assert reason("consignee_days_known", math.nan) == "consignee never seen before"
+    assert reason("late_filing", 1.0) == "filed less than 24 hours before arrival"
+    assert reason("port_of_loading", "NGAPP") == "loaded at NGAPP"
+    assert by_name("hub_seizure_rate").label_based

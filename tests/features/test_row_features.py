@@ -1,0 +1,115 @@
+"""Row-level red flags: each one from the record's own fields, the same in every path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features import row
+from features.keys import hash_text, party_key
+from features.text import describe
+
+
+def _text(*values: str | None) -> pd.Series:
+    return pd.Series(list(values), dtype="str")
+
+
+def test_value_per_kg_is_log10_of_value_over_weight() -> None:
+    out = row.log_value_per_kg(pd.Series([1000.0, np.nan]), pd.Series([10.0, 5.0]))
+    assert out[0] == pytest.approx(2.0)
+    assert np.isnan(out[1])
+
+
+def test_weight_share_of_max_depends_on_the_container_length() -> None:
+    out = row.weight_share_of_max(pd.Series([30480.0, 30480.0]), _text("22G1", "45G1"))
+    assert out[0] == pytest.approx(1.0)
+    assert out[1] < 1.0
+
+
+def test_to_order_and_blank_consignees_are_flagged_but_traders_are_not() -> None:
+    names = _text("TO ORDER", "To the order of Issuing Bank", "ORDERLY TRADING LTD", None)
+    assert row.consignee_to_order(names).tolist() == [1, 1, 0, 1]
+
+
+def test_logistics_companies_and_banks_as_consignee_are_flagged() -> None:
+    names = _text("Blue Freight Forwarding", "ASIA COMMERCIAL BANK", "VIET SAO TRADING JSC")
+    assert row.consignee_is_logistics(names).tolist() == [1, 1, 0]
+
+
+def test_detour_ratio_is_one_without_transshipment_and_nan_for_unknown_ports() -> None:
+    out = row.detour_ratio(
+        _text("NGAPP", "NGAPP", "NGAPP"),
+        _text(None, "ESALG", "ZZQQQ"),
+        _text("VNHPH", "VNHPH", "VNHPH"),
+    )
+    assert out[0] == pytest.approx(1.0)
+    assert out[1] > 1.0
+    assert np.isnan(out[2])
+
+
+def test_transshipments_and_hubs_are_counted() -> None:
+    ports = _text("SGSIN;HKHKG", None, "MAPTM")
+    assert row.n_transshipments(ports).tolist() == [2, 0, 1]
+    assert row.hub_transits(ports)[0] == 2
+
+
+def test_reefer_for_goods_that_need_no_cooling_is_flagged() -> None:
+    reefer = row.reefer(_text("45R1", "45R1", "22G1", None))
+    cooling = np.array([False, True, False, False])
+    out = row.reefer_unneeded(reefer, _text("080131", "030389", "080131", "080131"), cooling)
+    assert out[:3].tolist() == [1, 0, 0]
+    assert np.isnan(out[3])
+
+
+def test_cites_sensitive_lines_without_permit_are_flagged() -> None:
+    info = describe(_text("CARVED IVORY", "ROSEWOOD LOGS", "SAWN TIMBER"), buckets=1 << 10)
+    sensitive = row.cites_sensitive(_text("960190", "440349", "440729"), info.cites_word)
+    assert sensitive.tolist() == [1, 1, 0]
+    permits = _text("CITES-123", None, None)
+    assert row.cites_no_permit(sensitive, permits).tolist() == [0, 1, 0]
+
+
+def test_vague_and_cover_load_descriptions_come_from_the_domain_lexicons() -> None:
+    info = describe(
+        _text("FAK", "Said to contain: general merchandise", "PARTS", "AUTO PARTS", "SESAME SEEDS"),
+        buckets=1 << 10,
+    )
+    assert info.vague.tolist() == [True, True, True, False, False]
+    cover = row.cover_load(_text("999999", "999999", "999999", "870899", "120740"), info.cover_word)
+    assert cover.tolist() == [0, 0, 0, 0, 1]
+
+
+def test_description_tokens_are_shared_by_plural_and_singular_words() -> None:
+    info = describe(_text("HARDWOOD LOGS", "HARDWOOD LOG 2024"), buckets=1 << 16)
+    first = set(info.pair_token[info.pair_row == 0].tolist())
+    second = set(info.pair_token[info.pair_row == 1].tolist())
+    assert first == second and len(first) == 2
+
+
+def test_dq_flags_are_counted_and_read_by_field_and_rule() -> None:
+    flags = pd.Series(
+        ["container_number:check_digit;place_of_receipt:unknown_port", None], dtype="string"
+    )
+    assert row.dq_flag_count(flags).tolist() == [2, 0]
+    assert row.dq_flag(flags, "check_digit", "container_number").tolist() == [1, 0]
+    assert row.dq_flag(flags, "check_digit", "vessel_imo").tolist() == [0, 0]
+    assert row.dq_flag(flags, "unknown_port").tolist() == [1, 0]
+
+
+def test_late_filing_is_less_than_a_day_before_arrival() -> None:
+    filed = pd.Series(pd.to_datetime(["2025-01-01T00:00Z", "2025-01-01T00:00Z"]))
+    eta = pd.Series(pd.to_datetime(["2025-01-01T20:00Z", "2025-01-05T00:00Z"]))
+    assert row.late_filing(filed, eta).tolist() == [1, 0]
+
+
+def test_party_names_match_whatever_the_punctuation_or_legal_form() -> None:
+    names = _text("Sheng Fu Freight Co., Ltd.", "SHENG FU FREIGHT", "SHENG-FU FREIGHT LIMITED")
+    keys = party_key(names, _text("CN", "CN", "CN"), 1)
+    assert keys[0] == keys[1] == keys[2] != 0
+    other_country = party_key(names[:1], _text("HK"), 1)
+    assert other_country[0] != keys[0]
+
+
+def test_blank_text_has_no_key() -> None:
+    assert hash_text(_text("", None, "X"), 1).tolist()[:2] == [0, 0]

@@ -1,0 +1,38 @@
+"""Cut an arrivals file out of a longer one: the lines arriving in the last days (for demos and
+the quickstart: "tomorrow's arrivals").
+
+    python -m training.arrivals SHIPMENTS OUT [--last-days 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from features.files import write_frame
+
+__all__ = ["last_days"]
+
+
+def last_days(shipments: pd.DataFrame, days: int) -> pd.DataFrame:
+    eta = pd.to_datetime(shipments["eta"], utc=True, errors="coerce")
+    start = eta.max().floor("D") - pd.Timedelta(days=days - 1)
+    return shipments[(eta >= start).to_numpy()].reset_index(drop=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("shipments", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--last-days", type=int, default=1)
+    args = parser.parse_args(argv)
+    frame = pd.read_parquet(args.shipments) if args.shipments.suffix == ".parquet" else pd.read_csv(args.shipments, dtype=str)
+    cut = last_days(frame, args.last_days)
+    write_frame(cut, args.out)
+    print(f"{len(cut):,} lines arriving in the last {args.last_days} day(s) -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
