@@ -143,12 +143,17 @@ def list_versions() -> list[ModelVersionInfo]:
     client = mlflow.MlflowClient()
     try:
         versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+        registered = client.get_registered_model(MODEL_NAME)
     except MlflowException:
         return []
+    # search_model_versions does not fill aliases: take them from the registered model.
+    aliases: dict[str, list[str]] = {}
+    for alias, version in (registered.aliases or {}).items():
+        aliases.setdefault(str(version), []).append(alias)
     out = [
         ModelVersionInfo(
             version=str(v.version),
-            aliases=list(v.aliases or []),
+            aliases=sorted(aliases.get(str(v.version), [])),
             created=pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC"),
             run_id=str(v.run_id),
             tags=dict(v.tags or {}),

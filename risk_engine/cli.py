@@ -377,7 +377,8 @@ def screen(
         for line in summary.top.head(top).itertuples(index=False):
             typer.echo(
                 f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
-                f"score {line.risk_score:.3f}  {line.selection_reason}: {line.reasons or line.rule_hits}"
+                f"score {line.risk_score:.3f}  {line.selection_reason}: "
+                f"{line.rule_hits if line.selection_reason in ('RULE', 'WATCHLIST') else line.reasons}"
             )
     typer.echo(f"ranked list: {out}")
     if summary.rejects_path:
