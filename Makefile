@@ -25,7 +25,8 @@ quickstart: $(STAMP)
 	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine models
 	$(BIN)/python -m training.arrivals $(QUICKSTART_DIR)/world/shipments.parquet $(QUICKSTART_DIR)/arrivals_day.parquet --last-days 1
 	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine screen $(QUICKSTART_DIR)/arrivals_day.parquet --out $(QUICKSTART_DIR)/ranked_day.csv --capacity 0.03 --report $(QUICKSTART_DIR)/screen_day.html --rejects $(QUICKSTART_DIR)/screen_day_rejects.csv
-	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine screen $(QUICKSTART_DIR)/world/shipments.parquet --out $(QUICKSTART_DIR)/ranked_all.parquet --capacity 0.03 --report $(QUICKSTART_DIR)/screen_all.html --top 10
+	$(BIN)/python -m training.arrivals $(QUICKSTART_DIR)/world/shipments.parquet $(QUICKSTART_DIR)/arrivals_phase4.parquet --since 2024-04-30
+	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine screen $(QUICKSTART_DIR)/arrivals_phase4.parquet --out $(QUICKSTART_DIR)/ranked_phase4.parquet --capacity 0.03 --report $(QUICKSTART_DIR)/screen_phase4.html --top 10
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
