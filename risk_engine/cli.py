@@ -243,10 +243,35 @@ def features(
     typer.echo(json.dumps(summary, indent=2, default=str))
 
 
+_STORE = "store"
+
+
+@contextmanager
+def _outcomes_source(outcomes: Path) -> Iterator[Path]:
+    """``--outcomes store`` reads the outcomes recorded through the API (the service's database)
+    into a temporary Parquet file; any other value is a file path."""
+    if str(outcomes) != _STORE:
+        yield outcomes
+        return
+    import tempfile
+
+    from risk_engine.settings import load_settings
+    from serve.store import read_outcomes
+
+    frame = read_outcomes(load_settings().store_url)
+    with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
+        path = Path(tmp) / "outcomes.parquet"
+        frame.drop(columns=["dq_flags"], errors="ignore").to_parquet(path, index=False)
+        typer.echo(f"{len(frame):,} outcomes read from the outcome store", err=True)
+        yield path
+
+
 @app.command()
 def train(
     shipments: Annotated[Path, typer.Option(help="Shipment lines (CSV or Parquet).")],
-    outcomes: Annotated[Path, typer.Option(help="Inspection outcomes (CSV or Parquet).")],
+    outcomes: Annotated[
+        Path, typer.Option(help="Inspection outcomes (CSV or Parquet), or 'store' for the API's.")
+    ],
     until: Annotated[
         str | None, typer.Option(help="Cut-off (ISO date): learn from what was known before it.")
     ] = None,
@@ -259,10 +284,14 @@ def train(
     """Train a model on inspection outcomes, evaluate it at capacity, register it in MLflow."""
     from training.commands import train_command
 
-    with _errors_to_exit_codes(), _progress("training", 100) as advance:
+    with (
+        _errors_to_exit_codes(),
+        _outcomes_source(outcomes) as outcomes_path,
+        _progress("training", 100) as advance,
+    ):
         summary = train_command(
             shipments,
-            outcomes,
+            outcomes_path,
             until=until,
             config_path=config,
             truth_path=truth,
@@ -276,7 +305,9 @@ def train(
 def retrain(
     phase: Annotated[str, typer.Option(help="Name of the operation phase that just ended.")],
     shipments: Annotated[Path, typer.Option(help="Shipment lines (CSV or Parquet).")],
-    outcomes: Annotated[Path, typer.Option(help="Inspection outcomes (CSV or Parquet).")],
+    outcomes: Annotated[
+        Path, typer.Option(help="Inspection outcomes (CSV or Parquet), or 'store' for the API's.")
+    ],
     until: Annotated[
         str | None, typer.Option(help="End of the phase (ISO date); default: from meta.json.")
     ] = None,
@@ -290,11 +321,15 @@ def retrain(
     """Train a challenger after a phase; promote it only when it finds more seizures."""
     from training.commands import retrain_command
 
-    with _errors_to_exit_codes(), _progress(f"retraining after {phase}", 100) as advance:
+    with (
+        _errors_to_exit_codes(),
+        _outcomes_source(outcomes) as outcomes_path,
+        _progress(f"retraining after {phase}", 100) as advance,
+    ):
         summary = retrain_command(
             phase,
             shipments,
-            outcomes,
+            outcomes_path,
             until=until,
             eval_until=eval_until,
             config_path=config,

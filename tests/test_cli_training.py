@@ -1,0 +1,86 @@
+"""The training commands as an analyst runs them: train from files or from the outcome store,
+then list the registered versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from risk_engine.cli import app
+from risk_engine.contract import InspectionOutcome
+from risk_engine.settings import Settings
+from serve.store import Store
+from training.fixtures import small_world
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def world_files(tmp_path: Path) -> tuple[Path, Path]:
+    world, _, _ = small_world()
+    shipments, outcomes = tmp_path / "shipments.parquet", tmp_path / "outcomes.csv"
+    world.shipments.to_parquet(shipments, index=False)
+    world.outcomes.to_csv(outcomes, index=False)
+    return shipments, outcomes
+
+
+def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
+    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(home))
+    world, _, outcomes = small_world()
+    store = Store.from_settings(Settings(home=home))
+    store.migrate()
+    records = [
+        InspectionOutcome.model_validate(
+            {k: v for k, v in row.items() if v == v and v is not None}
+        ).model_dump()
+        for row in world.outcomes.to_dict("records")
+    ]
+    store.record_outcomes(records)
+    store.dispose()
+    shipments, _ = world_files
+    config = tmp_path / "train.yaml"
+    config.write_text("booster:\n  max_rounds: 60\n  num_threads: 2\n")
+    result = runner.invoke(
+        app,
+        ["train", "--shipments", str(shipments), "--outcomes", "store", "--config", str(config)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "registered model version 1" in result.stdout
+    listed = runner.invoke(app, ["models"])
+    assert listed.exit_code == 0 and "champion" in listed.stdout
+
+
+def test_train_with_a_bad_config_names_the_field(
+    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    shipments, outcomes = world_files
+    config = tmp_path / "bad.yaml"
+    config.write_text("capacity: 7\n")
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--shipments",
+            str(shipments),
+            "--outcomes",
+            str(outcomes),
+            "--config",
+            str(config),
+        ],
+    )
+    assert result.exit_code == 2 and "capacity" in result.stderr
+
+
+def test_screen_without_any_model_exits_four(
+    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "empty-home"))
+    shipments, _ = world_files
+    result = runner.invoke(app, ["screen", str(shipments), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 4 and "no model" in result.stderr
