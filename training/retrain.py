@@ -17,7 +17,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from models.registry import champion_version, configure_mlflow, load_scorer, set_champion
+from models.registry import configure_mlflow, load_scorer, set_champion
 from models.selection import port_day
 from risk_engine.errors import ModelUnavailable
 from risk_engine.settings import Settings
@@ -215,6 +215,3 @@ def _record(run_id: str, decision: Decision) -> None:
     if decision.report is not None:
         client.log_artifact(run_id, str(decision.report), artifact_path="report")
 
-
-def current_champion() -> str | None:
-    return champion_version()
