@@ -506,11 +506,20 @@ def _number_series(kind: Kind, series: pd.Series, present: np.ndarray, fail: Any
 
 
 def _tidy_list(text: pd.Series) -> pd.Series:
-    """Vectorised form of splitting on ``;``, trimming items and dropping empty ones."""
+    """Vectorised form of splitting on ``;``, trimming items and dropping empty ones.
+
+    Only values with a separator can need it (the text is already trimmed), so the regular
+    expressions run on those alone."""
+    has_separator = np.asarray(text.str.contains(LIST_SEPARATOR, regex=False).fillna(False), dtype=bool)
+    if not has_separator.any():
+        return text.where(text != "")
     space = re.escape(_SPACE)
-    tidy = text.str.replace(f"[{space}]*{LIST_SEPARATOR}[{space}]*", LIST_SEPARATOR, regex=True)
-    tidy = tidy.str.replace(f"{LIST_SEPARATOR}+", LIST_SEPARATOR, regex=True)
-    tidy = tidy.str.strip(LIST_SEPARATOR)
+    part = text[has_separator]
+    part = part.str.replace(f"[{space}]*{LIST_SEPARATOR}[{space}]*", LIST_SEPARATOR, regex=True)
+    part = part.str.replace(f"{LIST_SEPARATOR}+", LIST_SEPARATOR, regex=True)
+    part = part.str.strip(LIST_SEPARATOR)
+    tidy = text.copy()
+    tidy[has_separator] = part
     return tidy.where(tidy != "")
 
 
