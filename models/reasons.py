@@ -43,23 +43,27 @@ def explain(
     """For each row, up to ``top`` sentences for the groups that raised the score most."""
     group_of, text_of = _catalogue()
     groups, summed = group_contributions(contrib, names)
-    # The feature that carries each group in each row: its largest positive contribution.
-    members: dict[str, list[int]] = {}
+    members: dict[str, np.ndarray] = {}
     for column, name in enumerate(names):
-        members.setdefault(group_of(name), []).append(column)
+        members.setdefault(group_of(name), []).append(column)  # type: ignore[arg-type]
+    members = {g: np.asarray(c) for g, c in members.items()}
+    # Values as plain Python objects once (cell access on a DataFrame is slow).
+    values = {name: features[name].astype(object).to_numpy() for name in names}
+    order = np.argsort(-summed, axis=1, kind="stable")[:, :top]
     reasons: list[list[str]] = []
     for row in range(contrib.shape[0]):
-        order = np.argsort(-summed[row])
         sentences: list[str] = []
-        for g in order[:top]:
+        for g in order[row]:
             if summed[row, g] <= 0:
                 break
             columns = members[groups[g]]
+            ranked = columns[np.argsort(-contrib[row, columns], kind="stable")]
             # The group's strongest feature that has something to say for this row.
-            for lead in sorted(columns, key=lambda c: -contrib[row, c]):
+            for lead in ranked:
                 if contrib[row, lead] <= 0:
                     break
-                text = text_of(names[lead], features[names[lead]].iloc[row])
+                name = names[lead]
+                text = text_of(name, values[name][row])
                 if text:
                     sentences.append(text)
                     break
