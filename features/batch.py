@@ -7,16 +7,31 @@ lines only ever needs the keys that outcomes are attributed to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
+from features import memo
 from features.index import Query
-from features.keys import I64, MISSING, U64, combine, hash_text, party_key, seconds, text_array
+from features.keys import (
+    I64,
+    MISSING,
+    U64,
+    combine,
+    fill_blank,
+    hash_text,
+    party_key,
+    seconds,
+    text_array,
+    text_key,
+)
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
-from features.row import last_transshipment_port, origin_country
+from features.row import origin_country_text
 from features.text import Descriptions, describe
 from risk_engine.parsing import LIST_SEPARATOR
 from risk_engine.validation import key_hashes
@@ -39,6 +54,7 @@ RATE_KEYS: tuple[str, ...] = (
 MULTI_RATE_KEYS: tuple[str, ...] = ("hub", "token")
 
 Pairs = tuple[I64, U64]  # (row, key) pairs, rows ascending
+T = TypeVar("T")
 
 _NOT_A_PARTY = f"({TO_ORDER_PATTERN})|({SAME_AS_CONSIGNEE})"
 _DAY = 86_400
@@ -54,6 +70,14 @@ class Batch:
         self.token_buckets = token_buckets
         self._queries: dict[str, Query] = {}
         self._columns: dict[str, pd.Series] = {}
+        self._derived: dict[str, Any] = {}
+
+    def derived(self, name: str, make: Callable[[], T]) -> T:
+        """A value worked out from the batch once per name, shared by the events a batch adds
+        and the features it gets (value norms read the same bins for both)."""
+        if name not in self._derived:
+            self._derived[name] = make()
+        return cast(T, self._derived[name])
 
     def query(self, name: str, keys: U64, secs: I64 | None = None) -> Query:
         """The keys sorted with their times (filed_at unless given), once per name: building
@@ -66,17 +90,22 @@ class Batch:
 
     def column(self, name: str) -> pd.Series:
         """A contract column (all missing when the frame lacks it), looked up once."""
+        if not self._columns:
+            # every column in one pass: cheaper than a lookup per column, and features read
+            # nearly all of them
+            self._columns = dict(self.frame.items())
         found = self._columns.get(name)
         if found is None:
-            if name in self.frame.columns:
-                found = self.frame[name]
-            else:
-                found = pd.Series(pd.NA, index=self.frame.index, dtype="string[pyarrow]")
+            found = pd.Series(pd.NA, index=self.frame.index, dtype="string[pyarrow]")
             self._columns[name] = found
         return found
 
+    def text(self, name: str) -> pa.Array:
+        """A text column as Arrow large_string (see `text_array`), converted once."""
+        return self.derived(f"text:{name}", lambda: text_array(self.column(name)))
+
     def _text(self, name: str, salt: int) -> U64:
-        return hash_text(self.column(name), salt)
+        return hash_text(self.text(name), salt)
 
     # --- time ---------------------------------------------------------------------------------
 
@@ -119,7 +148,9 @@ class Batch:
     def _codes(self, columns: list[str], salt: int) -> U64:
         """Keys of short codes (B/L and container numbers: up to 48 characters) by the
         contract's fast key hash."""
-        frame = pd.DataFrame({name: self.column(name) for name in columns})
+        frame = self.frame
+        if any(name not in frame.columns for name in columns):
+            frame = pd.DataFrame({name: self.column(name) for name in columns})
         return combine(key_hashes(frame, columns).astype(np.uint64), salt=salt)
 
     @cached_property
@@ -133,13 +164,16 @@ class Batch:
 
     @cached_property
     def voyage(self) -> U64:
-        return combine(self._text("vessel_imo", 37), self._text("voyage_number", 39), salt=41)
+        return text_key([self.text("vessel_imo"), self.text("voyage_number")], (37, 39), salt=41)
 
     # --- goods --------------------------------------------------------------------------------
 
     def _hs(self, digits: int, salt: int) -> U64:
-        return hash_text(
-            pc.utf8_slice_codeunits(text_array(self.column("hs_code")), 0, digits), salt
+        def compute(codes: pa.Array) -> U64:
+            return hash_text(pc.utf8_slice_codeunits(codes, 0, digits), salt)
+
+        return memo.per_value(
+            ("hs", digits, salt), self.text("hs_code"), compute, np.uint64, MISSING
         )
 
     @cached_property
@@ -166,31 +200,28 @@ class Batch:
 
     @cached_property
     def origin(self) -> U64:
-        return hash_text(
-            origin_country(self.column("country_of_origin"), self.column("port_of_loading")), 61
-        )
+        """Key of the goods' origin country (see `origin_country`)."""
+
+        def compute(origin: pa.Array, loading: pa.Array) -> U64:
+            return hash_text(origin_country_text(origin, loading), 61)
+
+        columns = [self.text("country_of_origin"), self.text("port_of_loading")]
+        return memo.per_row(("origin", 61), columns, compute, np.uint64)
 
     @cached_property
     def lane(self) -> U64:
-        return combine(
-            self._text("port_of_loading", 63), self._text("port_of_discharge", 65), salt=67
-        )
+        pol, pod = self.text("port_of_loading"), self.text("port_of_discharge")
+        return text_key([pol, pod], (63, 65), salt=67)
 
     @cached_property
     def hubs(self) -> Pairs:
         """Every transshipment port of each line."""
-        lists = pc.split_pattern(
-            pc.fill_null(text_array(self.column("transshipment_ports")), ""), LIST_SEPARATOR
-        )
+        lists = pc.split_pattern(fill_blank(self.text("transshipment_ports")), LIST_SEPARATOR)
         ports = pc.list_flatten(lists)
         rows = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
         keys = hash_text(ports, 69)
         real = keys != MISSING
         return rows[real], keys[real]
-
-    @cached_property
-    def last_hub(self) -> pd.Series:
-        return last_transshipment_port(self.column("transshipment_ports"))
 
     # --- everything an outcome is attributed to ------------------------------------------------
 

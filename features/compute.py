@@ -14,7 +14,8 @@ import pandas as pd
 from features import history, norms, rates, row
 from features.batch import Batch
 from features.catalogue import CATALOGUE
-from features.categories import categorical_values, encode
+from features.categories import encoded_values
+from features.history import HistoryEvents
 from features.index import EventIndex
 from features.keys import F64
 from features.state import Contribution, FeatureState
@@ -28,34 +29,37 @@ def _flag(mask: np.ndarray) -> F64:
 
 def row_features(batch: Batch) -> dict[str, F64]:
     """Features of each line's own fields (see `features.row`)."""
-    col = batch.column
+    col, text = batch.column, batch.text
     d = batch.descriptions
-    hs = col("hs_code")
-    tss, pol, pod = col("transshipment_ports"), col("port_of_loading"), col("port_of_discharge")
-    dq = col("dq_flags")
+    hs = text("hs_code")
+    tss, pol, pod = text("transshipment_ports"), text("port_of_loading"), text("port_of_discharge")
+    dq = text("dq_flags")
+    size_type = text("container_size_type")
     out: dict[str, F64] = {
-        "consignee_to_order": row.consignee_to_order(col("consignee_name")),
-        "consignee_is_logistics": row.consignee_is_logistics(col("consignee_name")),
+        "consignee_to_order": row.consignee_to_order(text("consignee_name")),
+        "consignee_is_logistics": row.consignee_is_logistics(text("consignee_name")),
         "shipper_address_missing": _flag(row.is_missing(col("shipper_address"))),
         "consignee_address_missing": _flag(row.is_missing(col("consignee_address"))),
         "address_po_box": np.fmax(
-            row.po_box_address(col("shipper_address")),
-            row.po_box_address(col("consignee_address")),
+            row.po_box_address(text("shipper_address")),
+            row.po_box_address(text("consignee_address")),
         ),
         "n_transshipments": row.n_transshipments(tss),
         "hub_transits": row.hub_transits(tss),
         "detour_ratio": row.detour_ratio(pol, tss, pod),
-        "origin_not_loading_country": row.origin_not_loading_country(col("country_of_origin"), pol),
-        "source_country": row.source_country(col("country_of_origin"), pol, col("shipper_country")),
+        "origin_not_loading_country": row.origin_not_loading_country(
+            text("country_of_origin"), pol
+        ),
+        "source_country": row.source_country(
+            text("country_of_origin"), pol, text("shipper_country")
+        ),
         "demand_market": row.demand_market(pod),
         "risky_transit_or_market": row.risky_transit_or_market(tss, pod),
         "desc_tokens": d.n_tokens.astype(np.float64),
         "cover_load": row.cover_load(hs, d.cover_word),
         "vague_description": _flag(d.vague),
         "log_kg_per_package": row.log_kg_per_package(col("gross_weight_kg"), col("package_count")),
-        "weight_share_of_max": row.weight_share_of_max(
-            col("gross_weight_kg"), col("container_size_type")
-        ),
+        "weight_share_of_max": row.weight_share_of_max(col("gross_weight_kg"), size_type),
         "value_missing": _flag(row.is_missing(col("declared_value"))),
         "hours_filing_to_departure": row.hours_filing_to_departure(col("filed_at"), col("etd")),
         "hours_filing_to_arrival": row.hours_filing_to_arrival(col("filed_at"), col("eta")),
@@ -72,15 +76,15 @@ def row_features(batch: Batch) -> dict[str, F64]:
         "dq_overweight": row.dq_flag(dq, "weight_above_container_max"),
         "dq_booking_after_filing": row.dq_flag(dq, "booking_after_filing"),
         "dq_description_truncated": row.dq_flag(dq, "description_truncated"),
-        "missing_optional_count": row.missing_optional_count(batch.frame),
-        "freight_collect": row.freight_collect(col("freight_terms")),
-        "house_bl": row.house_bl(col("bl_type")),
-        "empty_declared": row.empty_declared(col("full_empty")),
+        "missing_optional_count": row.missing_optional_count(batch.frame, col),
+        "freight_collect": row.freight_collect(text("freight_terms")),
+        "house_bl": row.house_bl(text("bl_type")),
+        "empty_declared": row.empty_declared(text("full_empty")),
     }
     sensitive = row.cites_sensitive(hs, d.cites_word)
     out["cites_sensitive"] = sensitive
     out["cites_no_permit"] = row.cites_no_permit(sensitive, col("cites_permit_ref"))
-    reefer = row.reefer(col("container_size_type"))
+    reefer = row.reefer(size_type)
     out["reefer"] = reefer
     out["reefer_unneeded"] = row.reefer_unneeded(reefer, hs, d.cooling_word)
     score = row.red_flag_score(
@@ -92,7 +96,10 @@ def row_features(batch: Batch) -> dict[str, F64]:
 
 
 def history_events(batch: Batch, state: FeatureState) -> Contribution:
-    """The shipment-history events of a batch (counters and value norms)."""
+    """The shipment-history events a batch adds to the state (counters and value norms).
+
+    `feature_frame` needs only the counters (`history.contributions`): value norms read the
+    batch's own lines themselves, and only when they can count."""
     events = history.contributions(batch, state)
     norms.contributions(batch, events)
     return events
@@ -101,22 +108,19 @@ def history_events(batch: Batch, state: FeatureState) -> Contribution:
 def feature_frame(
     batch: Batch,
     state: FeatureState,
-    events: Contribution,
+    events: HistoryEvents,
     outcome_index: Callable[[str], EventIndex],
     own: F64 | None = None,
 ) -> pd.DataFrame:
     """The model frame of a batch: row features, history as of each line's filed_at (state plus
-    ``events``, the batch's own history), and seizure rates from ``outcome_index``."""
+    ``events``, the batch's own counter events), and seizure rates from ``outcome_index``."""
     columns: dict[str, object] = {}
     columns.update(row_features(batch))
     columns.update(history.features(batch, state, events))
-    columns.update(norms.features(batch, state, events))
+    columns.update(norms.features(batch, state))
     columns.update(rates.features(batch, outcome_index, state.params.prior_strength, own))
-    for name, values in categorical_values(batch).items():
-        columns[name] = encode(values, state.vocab[name])
+    columns.update(encoded_values(batch, state.vocab))
     missing = [f.name for f in CATALOGUE if f.name not in columns]
     if missing:  # a catalogue entry without code is a bug, not bad input
         raise RuntimeError(f"features without code: {missing}")
-    frame = pd.DataFrame({f.name: columns[f.name] for f in CATALOGUE})
-    frame.index = batch.frame.index
-    return frame
+    return pd.DataFrame({f.name: columns[f.name] for f in CATALOGUE}, index=batch.frame.index)

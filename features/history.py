@@ -12,10 +12,14 @@ state, which is why scoring one line after `update` equals scoring it inside a b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
 import numpy as np
 
 from features.batch import PARTIES, Batch, per_row
-from features.index import NEVER, EventIndex, FirstSeen, Query
+from features.index import NEVER, EventIndex, EventList, FirstOf, FirstSeen, Query, Sums, new_run
 from features.keys import F64, I64, MISSING, U64, combine
 from features.state import Contribution, FeatureState
 
@@ -23,9 +27,13 @@ __all__ = [
     "GOODS_PARTIES",
     "MIN_TOKEN_LINES",
     "SHAPE_DAYS",
+    "SMALL_BATCH",
     "WINDOWS_DAYS",
+    "BatchEvents",
+    "HistoryEvents",
     "contributions",
     "features",
+    "lookup_events",
 ]
 
 WINDOWS_DAYS: tuple[int, ...] = (30, 90, 365)
@@ -40,16 +48,27 @@ def _with_chapter(batch: Batch, party: str) -> U64:
 
 
 def _with_heading(batch: Batch, party: str) -> U64:
-    return combine(batch.parties[party], batch.hs4, salt=103)
+    return batch.derived(
+        f"heading:{party}", lambda: combine(batch.parties[party], batch.hs4, salt=103)
+    )
 
 
 def _shape_pair_voyage(batch: Batch) -> U64:
-    return combine(batch.shape_pair, batch.voyage, salt=105)
+    return batch.derived(
+        "shape_pair_voyage", lambda: combine(batch.shape_pair, batch.voyage, salt=105)
+    )
 
 
 def _token_chapter(batch: Batch) -> tuple[I64, U64, U64]:
     d = batch.descriptions
-    return d.pair_row, d.pair_token, combine(d.pair_token, batch.chapter[d.pair_row], salt=107)
+    return (
+        d.pair_row,
+        d.pair_token,
+        batch.derived(
+            "token_chapter",
+            lambda: combine(d.pair_token, batch.chapter[d.pair_row], salt=107),
+        ),
+    )
 
 
 def _distinct(group: U64, item: Query, known: FirstSeen) -> tuple[FirstSeen, EventIndex]:
@@ -59,9 +78,13 @@ def _distinct(group: U64, item: Query, known: FirstSeen) -> tuple[FirstSeen, Eve
     batch. When the batch saw an item earlier than the state did, a -1 at the state's sighting
     cancels the state's +1, so no item is counted twice.
     """
-    first = FirstSeen.from_query(item)
+    return FirstSeen.from_query(item), EventIndex.build(*_sightings(group, item, known))
+
+
+def _sightings(group: U64, item: Query, known: FirstSeen) -> tuple[U64, I64, F64]:
+    """The events of `_distinct`: group keys, seconds and weights (+1 and -1)."""
     items = item.keys
-    lead = np.flatnonzero(np.r_[True, items[1:] != items[:-1]]) if len(items) else item.order
+    lead = np.flatnonzero(new_run(items))
     lead = lead[items[lead] != MISSING]
     batch_first = item.secs[lead]
     state_first = known.first_of(items[lead])
@@ -70,8 +93,8 @@ def _distinct(group: U64, item: Query, known: FirstSeen) -> tuple[FirstSeen, Eve
     cancel = add & (state_first != NEVER)
     keys = np.concatenate([owner[add], owner[cancel]])
     times = np.concatenate([batch_first[add], state_first[cancel]])
-    weights = np.concatenate([np.ones(int(add.sum())), -np.ones(int(cancel.sum()))])
-    return first, EventIndex.build(keys, times, weights)
+    weights = np.where(np.arange(len(keys)) < int(add.sum()), 1.0, -1.0)
+    return keys, times, weights
 
 
 def contributions(batch: Batch, state: FeatureState) -> Contribution:
@@ -109,10 +132,63 @@ def contributions(batch: Batch, state: FeatureState) -> Contribution:
     return out
 
 
+@dataclass(frozen=True)
+class BatchEvents:
+    """The counter events of a batch as `features` looks them up (see `lookup_events`)."""
+
+    counts: Mapping[str, Sums]
+    firsts: Mapping[str, FirstOf]
+
+
+class HistoryEvents(Protocol):
+    """What `features` reads of a batch's own events: a `Contribution` or `BatchEvents`."""
+
+    @property
+    def counts(self) -> Mapping[str, Sums]: ...
+
+    @property
+    def firsts(self) -> Mapping[str, FirstOf]: ...
+
+
+SMALL_BATCH = 64  # lines up to which a batch's own events are looked up one by one
+
+
+def lookup_events(batch: Batch, state: FeatureState) -> HistoryEvents:
+    """The batch's own counter events, for `features` only (scoring, not `update`).
+
+    A few lines (an API manifest) get `EventList`s, which answer exactly as the indexes of
+    `contributions` would at a fraction of the cost of building them; a larger batch gets
+    `contributions`.
+    """
+    if batch.n > SMALL_BATCH:
+        return contributions(batch, state)
+    secs = batch.secs
+    counts: dict[str, Sums] = {}
+    firsts: dict[str, FirstOf] = {}
+    for party in PARTIES:
+        keys = batch.parties[party]
+        counts[f"lines:party:{party}"] = firsts[f"first:party:{party}"] = EventList(keys, secs)
+        name = f"first:party:{party}:chapter"
+        items = batch.query(name, _with_chapter(batch, party))
+        counts[f"chapters:party:{party}"] = EventList(*_sightings(keys, items, state.first(name)))
+        if party in GOODS_PARTIES:
+            firsts[f"first:party:{party}:hs4"] = EventList(_with_heading(batch, party), secs)
+    counts["lines:shape:bl"] = EventList(batch.bl, secs)
+    pair_voyage = _shape_pair_voyage(batch)
+    counts["lines:shape:pair_voyage"] = EventList(pair_voyage, secs)
+    name = "first:shape:pair_voyage_bl"
+    items = batch.query(name, combine(pair_voyage, batch.bl, salt=109))
+    counts["bls:shape:pair_voyage"] = EventList(*_sightings(pair_voyage, items, state.first(name)))
+    rows, token, token_chapter = _token_chapter(batch)
+    counts["lines:token"] = EventList(token, secs[rows])
+    counts["lines:token_chapter"] = EventList(token_chapter, secs[rows])
+    return BatchEvents(counts, firsts)
+
+
 def _sums(
     name: str,
     state: FeatureState,
-    batch_events: Contribution,
+    batch_events: HistoryEvents,
     query: Query,
     shifts: tuple[int, ...],
 ) -> list[F64]:
@@ -124,7 +200,7 @@ def _sums(
     return totals
 
 
-def _first(name: str, state: FeatureState, batch_events: Contribution, keys: U64) -> I64:
+def _first(name: str, state: FeatureState, batch_events: HistoryEvents, keys: U64) -> I64:
     first = state.first(name).first_of(keys)
     extra = batch_events.firsts.get(name)
     if extra is not None:
@@ -132,7 +208,7 @@ def _first(name: str, state: FeatureState, batch_events: Contribution, keys: U64
     return first
 
 
-def features(batch: Batch, state: FeatureState, batch_events: Contribution) -> dict[str, F64]:
+def features(batch: Batch, state: FeatureState, batch_events: HistoryEvents) -> dict[str, F64]:
     """History counters of each line as of its filed_at."""
     secs, n = batch.secs, batch.n
     out: dict[str, F64] = {}

@@ -9,6 +9,8 @@ values are normalised and hashed, so a million rows cost a few distinct-value op
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import cache, partial
 from typing import Final
 
 import numpy as np
@@ -16,6 +18,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from features.memo import per_row, per_value
 
 __all__ = [
     "MISSING",
@@ -25,12 +29,19 @@ __all__ = [
     "F64",
     "mix",
     "combine",
+    "dictionary_codes",
+    "fill_blank",
     "hash_text",
     "hash_values",
     "normalise_party",
+    "normalise_text",
     "party_key",
     "seconds",
+    "timestamps",
     "text_array",
+    "text_key",
+    "text_matches",
+    "to_mask",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -67,30 +78,49 @@ _LEGAL_TAIL = re.compile(r"(?:\s(?:" + "|".join(_LEGAL_FORMS) + r"))+$")
 
 
 def mix(words: npt.NDArray[np.uint64]) -> U64:
-    """The splitmix64 finaliser, element-wise (wrapping arithmetic): spreads bits of a key."""
-    with np.errstate(over="ignore"):
-        z = words + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
+    """The splitmix64 finaliser, element-wise (wrapping arithmetic): spreads bits of a key.
+
+    Array arithmetic on uint64 wraps silently, so no error state is needed; the steps run in
+    place on one new array, with 0-d array constants (cheaper to call with than scalars)."""
+    z = np.add(words, _GOLDEN_0D)
+    np.bitwise_xor(z, np.right_shift(z, _S30), out=z)
+    np.multiply(z, _M1, out=z)
+    np.bitwise_xor(z, np.right_shift(z, _S27), out=z)
+    np.multiply(z, _M2, out=z)
+    np.bitwise_xor(z, np.right_shift(z, _S31), out=z)
+    return z
+
+
+_GOLDEN_0D = np.array(_GOLDEN, dtype=np.uint64)
+_S30, _S27, _S31 = (np.array(shift, dtype=np.uint64) for shift in (30, 27, 31))
+_M1 = np.array(0xBF58476D1CE4E5B9, dtype=np.uint64)
+_M2 = np.array(0x94D049BB133111EB, dtype=np.uint64)
 
 
 def _nonzero(hashed: U64) -> U64:
     """A real key never hashes to MISSING."""
-    hashed[hashed == MISSING] = np.uint64(1)
+    hashed[hashed == 0] = 1
     return hashed
 
 
 def combine(*parts: U64, salt: int = 0) -> U64:
     """Key of a tuple of keys (a shipper-consignee pair); MISSING when any part is missing."""
-    out = np.full(len(parts[0]), np.uint64(salt), dtype=np.uint64)
-    missing = np.zeros(len(parts[0]), dtype=bool)
+    missing = parts[0] == 0
+    for part in parts[1:]:
+        missing |= part == 0
+    out = np.full(len(parts[0]), salt, dtype=np.uint64)
     for part in parts:
-        out = mix(out ^ mix(part))
-        missing |= part == MISSING
+        mixed = mix(part)
+        np.bitwise_xor(mixed, out, out=mixed)
+        out = mix(mixed)
     out = _nonzero(out)
-    out[missing] = MISSING
+    out[missing] = 0
     return out
+
+
+@cache
+def _salt_word(salt: int) -> np.uint64:
+    return np.uint64(mix(np.array([salt], dtype=np.uint64))[0])
 
 
 def hash_values(values: npt.ArrayLike, salt: int) -> U64:
@@ -99,7 +129,8 @@ def hash_values(values: npt.ArrayLike, salt: int) -> U64:
     if len(array) == 0:
         return np.zeros(0, dtype=np.uint64)
     hashed = pd.util.hash_array(array, categorize=False).astype(np.uint64)
-    return _nonzero(mix(hashed ^ mix(np.full(len(array), salt, dtype=np.uint64))))
+    hashed ^= _salt_word(salt)
+    return _nonzero(mix(hashed))
 
 
 def text_array(series: pd.Series) -> pa.Array:
@@ -128,14 +159,41 @@ def hash_text(
     consignee is not a party with a history).
     """
     array = series if isinstance(series, pa.Array) else text_array(series)
-    encoded = pc.dictionary_encode(array)
-    if normalise:
-        hashed = _party_hashes(encoded.dictionary, salt, drop)
-    else:
-        hashed = _hash_distinct(encoded.dictionary, salt, normalise, drop)
-    hashed = np.append(hashed, MISSING)  # code -1: a missing value
-    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
-    return np.asarray(hashed[codes], dtype=np.uint64)
+    # Remembered per value: the API hashes the same parties, ports and codes over and over, and
+    # normalising names costs regular expressions.
+    return per_value(
+        ("hash_text", salt, normalise, drop),
+        array,
+        lambda values: _hash_distinct(values, salt, normalise, drop),
+        np.uint64,
+        MISSING,
+    )
+
+
+def dictionary_codes(encoded: pa.DictionaryArray) -> npt.NDArray[np.integer]:
+    """Each row's position in a dictionary-encoded array's dictionary, -1 where missing."""
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.coalesce(indices, pa.scalar(-1, indices.type))
+    return np.asarray(indices.to_numpy(zero_copy_only=False))
+
+
+_TRUE, _FALSE = pa.scalar(True), pa.scalar(False)
+
+
+def to_mask(flags: pa.Array | pa.ChunkedArray, missing: bool = False) -> npt.NDArray[np.bool_]:
+    """An Arrow boolean array as a NumPy mask, nulls read as ``missing``."""
+    if flags.null_count:
+        flags = pc.coalesce(flags, _TRUE if missing else _FALSE)
+    return np.asarray(flags.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+_EMPTY_TEXT = pa.scalar("", pa.large_string())
+
+
+def fill_blank(array: pa.Array) -> pa.Array:
+    """Missing text (in a large_string array) as empty text."""
+    return pc.coalesce(array, _EMPTY_TEXT) if array.null_count else array
 
 
 def _hash_distinct(values: pa.Array, salt: int, normalise: bool, drop: str | None) -> U64:
@@ -143,47 +201,85 @@ def _hash_distinct(values: pa.Array, salt: int, normalise: bool, drop: str | Non
     if normalise:
         values = normalise_party(values)
     hashed = hash_values(values.to_numpy(zero_copy_only=False), salt)
-    blank = np.asarray(pc.fill_null(pc.equal(pc.utf8_length(values), 0), True), dtype=bool)
+    lengths = pc.utf8_length(values)
+    blank = to_mask(pc.equal(lengths, pa.scalar(0, lengths.type)), True)
     if drop is not None and len(values):
-        matched = pc.match_substring_regex(values, drop)
-        blank |= np.asarray(pc.fill_null(matched, False), dtype=bool)
+        blank |= text_matches(values, drop)
     hashed[blank] = MISSING
     return hashed
 
 
-_PARTY_CACHE: dict[tuple[int, str | None, str], np.uint64] = {}
-_PARTY_CACHE_MAX = 500_000
-
-
-def _party_hashes(values: pa.Array, salt: int, drop: str | None) -> U64:
-    """`_hash_distinct` of party names, remembered per name: the API scores the same parties
-    over and over, and normalising names costs regular expressions. The result is the same
-    whether a name was cached or not."""
-    names = values.to_pylist()
-    out = np.zeros(len(names), dtype=np.uint64)
-    todo = []
-    for i, name in enumerate(names):
-        found = _PARTY_CACHE.get((salt, drop, name))
-        if found is None:
-            todo.append(i)
-        else:
-            out[i] = found
-    if todo:
-        fresh = _hash_distinct(values.take(pa.array(todo)), salt, True, drop)
-        out[todo] = fresh
-        if len(_PARTY_CACHE) + len(todo) > _PARTY_CACHE_MAX:
-            _PARTY_CACHE.clear()
-        for i, value in zip(todo, fresh, strict=True):
-            _PARTY_CACHE[(salt, drop, names[i])] = value
-    return out
-
-
 def normalise_party(values: pa.Array) -> pa.Array:
     """Upper case, punctuation to spaces, trailing legal forms dropped: "Foo Co., Ltd" = "FOO"."""
+    few = _few_ascii(values)
+    if few is not None:
+        return pa.array(
+            [None if v is None else _LEGAL_TAIL.sub("", _spaced(v)) for v in few], values.type
+        )
     array = pc.utf8_upper(values)
-    array = pc.replace_substring_regex(array, r"[^A-Z0-9]+", " ")
+    array = pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " ")
     array = pc.utf8_trim_whitespace(array)
     return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
+
+
+# A few values of ASCII text go through Python's `str` and `re` instead of Arrow's kernels: an
+# Arrow regular expression is compiled on every call, which costs more than a few values, and on
+# ASCII text Python's upper case, whitespace and these patterns are the same as Arrow's (a test
+# holds both to the same results).
+_FEW = 64
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
+_NOT_NORMAL = re.compile(r"[^A-Z0-9 ]")
+
+
+def _few_ascii(array: pa.Array) -> list[str | None] | None:
+    """The values of a short array of ASCII text; None for any other array (use Arrow)."""
+    if len(array) > _FEW:
+        return None
+    values: list[str | None] = array.to_pylist()
+    return values if all(v is None or v.isascii() for v in values) else None
+
+
+def _spaced(value: str) -> str:
+    """`normalise_text` of one ASCII value."""
+    return _NOT_ALNUM.sub(" ", value.upper()).strip(" ")
+
+
+def normalise_text(array: pa.Array) -> pa.Array:
+    """Upper case, every run of non-alphanumerics a single space, trimmed."""
+    few = _few_ascii(array)
+    if few is not None:
+        return pa.array([None if v is None else _spaced(v) for v in few], array.type)
+    upper = pc.utf8_upper(array)
+    spaced = pc.replace_substring_regex(upper, _NOT_ALNUM.pattern, " ")
+    return pc.utf8_trim_whitespace(spaced)
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def text_matches(array: pa.Array, pattern: str, missing: bool = False) -> npt.NDArray[np.bool_]:
+    """Whether each text value contains a match of ``pattern`` (nulls read as ``missing``).
+
+    Python's `re` answers for a few normalised values (upper-case letters, digits and single
+    spaces, as `normalise_text` leaves them), where it and Arrow's RE2 agree on the patterns
+    used here (their ``\\s`` and ``$`` differ on other text)."""
+    few = _few_ascii(array)
+    if few is None or any(v is not None and _NOT_NORMAL.search(v) for v in few):
+        return to_mask(pc.match_substring_regex(array, pattern), missing)
+    search = _compiled(pattern).search
+    return np.array([missing if v is None else search(v) is not None for v in few], dtype=bool)
+
+
+def text_key(columns: Sequence[pa.Array], salts: Sequence[int], *, salt: int) -> U64:
+    """Key of a tuple of text values (a lane: loading and discharge port), each part hashed
+    with its own salt; MISSING when any part is missing. Remembered per tuple of values."""
+
+    def compute(*parts: pa.Array) -> U64:
+        return combine(*(hash_text(p, s) for p, s in zip(parts, salts, strict=True)), salt=salt)
+
+    return per_row(("text_key", tuple(salts), salt), columns, compute, np.uint64)
 
 
 def party_key(
@@ -194,16 +290,31 @@ def party_key(
     drop: str | None = None,
 ) -> U64:
     """Key of a party: normalised name, plus its country when given (missing name: MISSING)."""
-    named = hash_text(name, salt, normalise=True, drop=drop)
     if country is None:
-        return named
+        return hash_text(name, salt, normalise=True, drop=drop)
+    columns = [_text_of(name), _text_of(country)]
+    return per_row(("party_key", salt, drop), columns, partial(_party_key, salt, drop), np.uint64)
+
+
+def _text_of(series: pd.Series | pa.Array) -> pa.Array:
+    return series if isinstance(series, pa.Array) else text_array(series)
+
+
+def _party_key(salt: int, drop: str | None, name: pa.Array, country: pa.Array) -> U64:
+    named = hash_text(name, salt, normalise=True, drop=drop)
     place = hash_text(country, salt + 1)
     place[place == MISSING] = np.uint64(2)  # a named party without a country is still a party
-    keyed = combine(named, place, salt=salt)
-    return keyed
+    return combine(named, place, salt=salt)
 
 
 def seconds(series: pd.Series) -> I64:
     """Whole seconds since 1970 (UTC) of a timestamp column; NO_TIME where missing."""
-    values = series.to_numpy(dtype="datetime64[s]", na_value=np.datetime64("NaT"))
-    return values.astype(np.int64)
+    return np.asarray(timestamps(series, "s").astype(np.int64), dtype=np.int64)
+
+
+def timestamps(series: pd.Series, unit: str) -> npt.NDArray[np.datetime64]:
+    """A timestamp column as NumPy datetimes in UTC at ``unit`` (NaT where missing)."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        # the UTC values without the pandas conversion machinery: same result, a tenth the time
+        return np.asarray(series.array, dtype=f"datetime64[{unit}]")
+    return series.to_numpy(dtype=f"datetime64[{unit}]", na_value=np.datetime64("NaT"))

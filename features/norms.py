@@ -11,6 +11,7 @@ so no exchange rate is needed.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,11 +46,17 @@ class Norm:
 
 
 def _value_per_kg(batch: Batch) -> F64:
-    return log_value_per_kg(batch.column("declared_value"), batch.column("gross_weight_kg"))
+    return batch.derived(
+        "log_value_per_kg",
+        lambda: log_value_per_kg(batch.column("declared_value"), batch.column("gross_weight_kg")),
+    )
 
 
 def _kg_per_package(batch: Batch) -> F64:
-    return log_kg_per_package(batch.column("gross_weight_kg"), batch.column("package_count"))
+    return batch.derived(
+        "log_kg_per_package",
+        lambda: log_kg_per_package(batch.column("gross_weight_kg"), batch.column("package_count")),
+    )
 
 
 NORMS: tuple[Norm, ...] = (
@@ -81,6 +88,10 @@ _BIN_KEYS = hash_values(np.arange(BINS), 207)
 
 def _binned(norm: Norm, batch: Batch) -> tuple[U64, F64, I64]:
     """Goods key (MISSING where there is no value), log value and histogram bin of each line."""
+    return batch.derived(f"bins:{norm.name}", lambda: _bin(norm, batch))
+
+
+def _bin(norm: Norm, batch: Batch) -> tuple[U64, F64, I64]:
     value = norm.value(batch)
     key = norm.key(batch).copy()
     key[~np.isfinite(value)] = MISSING
@@ -91,10 +102,17 @@ def _binned(norm: Norm, batch: Batch) -> tuple[U64, F64, I64]:
 def contributions(batch: Batch, out: Contribution) -> None:
     """Add each line's histogram event (goods key and bin, at filed_at) to ``out``."""
     for norm in NORMS:
+        out.counts[f"hist:{norm.name}"] = _batch_histogram(norm, batch)
+
+
+def _batch_histogram(norm: Norm, batch: Batch) -> EventIndex:
+    """The histogram events of the batch's own lines (built once per batch)."""
+
+    def build() -> EventIndex:
         key, _, bins = _binned(norm, batch)
-        out.counts[f"hist:{norm.name}"] = EventIndex.build(
-            combine(key, _BIN_KEYS[bins], salt=209), batch.secs
-        )
+        return EventIndex.build(combine(key, _BIN_KEYS[bins], salt=209), batch.secs)
+
+    return batch.derived(f"hist:{norm.name}", build)
 
 
 def _quantile(counts: F64, total: F64, q: float, norm: Norm) -> F64:
@@ -108,9 +126,12 @@ def _quantile(counts: F64, total: F64, q: float, norm: Norm) -> F64:
     return np.asarray(norm.low + norm.width * (b + inner), dtype=np.float64)
 
 
-def features(batch: Batch, state: FeatureState, batch_events: Contribution) -> dict[str, F64]:
+def features(batch: Batch, state: FeatureState) -> dict[str, F64]:
     """Robust z of each line against the goods' history before its week; NaN when the
-    goods have fewer than ``min_norm_count`` earlier lines (or the line has no value)."""
+    goods have fewer than ``min_norm_count`` earlier lines (or the line has no value).
+
+    History is the state's plus the batch's own lines filed before the week starts (the same
+    events `contributions` adds)."""
     period = batch.period_start(NORM_PERIOD_DAYS)
     out: dict[str, F64] = {}
     for norm in NORMS:
@@ -121,21 +142,66 @@ def features(batch: Batch, state: FeatureState, batch_events: Contribution) -> d
             lookup = combine(key[present], period[present].astype(np.uint64), salt=211)
             _, first, inverse = np.unique(lookup, return_index=True, return_inverse=True)
             u_key, u_period = key[present][first], period[present][first]
-            cells = combine(np.repeat(u_key, BINS), np.tile(_BIN_KEYS, len(first)), salt=209)
-            query = Query.of(cells, np.repeat(u_period, BINS))
             name = f"hist:{norm.name}"
-            counts = state.count(name).sum_before(query)[:, 0]
-            extra = batch_events.counts.get(name)
-            if extra is not None:
-                counts = counts + extra.sum_before(query)[:, 0]
-            counts = counts.reshape(len(first), BINS)
-            total = counts.sum(axis=1)
-            median = _quantile(counts, total, 0.5, norm)
-            spread = _quantile(counts, total, 0.75, norm) - _quantile(counts, total, 0.25, norm)
-            scale = np.maximum(spread / _IQR_TO_SIGMA, norm.width)
+            if int(batch.secs[present].min()) < int(u_period.max()):
+                # lines of the batch filed before a week start count in that week's norms
+                query = _cells(u_key, u_period)
+                counts = state.count(name).sum_before(query)[:, 0]
+                counts = counts + _batch_histogram(norm, batch).sum_before(query)[:, 0]
+                total, median, scale = _statistics(norm, counts.reshape(len(first), BINS))
+            else:
+                total, median, scale = _state_statistics(norm, state.count(name), u_key, u_period)
             enough = total >= state.params.min_norm_count
             score = np.where(enough, 0.0, np.nan)[inverse]
             score += (value[present] - median[inverse]) / scale[inverse]
             z[present] = score
         out[norm.name] = z
     return out
+
+
+def _cells(u_key: U64, u_period: I64) -> Query:
+    """Every histogram cell of each (goods, week start), as a lookup at the week start."""
+    cells = combine(np.repeat(u_key, BINS), np.tile(_BIN_KEYS, len(u_key)), salt=209)
+    return Query.of(cells, np.repeat(u_period, BINS))
+
+
+def _statistics(norm: Norm, counts: F64) -> tuple[F64, F64, F64]:
+    """Lines, median and scale of each row of histogram counts."""
+    total = counts.sum(axis=1)
+    median = _quantile(counts, total, 0.5, norm)
+    spread = _quantile(counts, total, 0.75, norm) - _quantile(counts, total, 0.25, norm)
+    scale = np.maximum(spread / _IQR_TO_SIGMA, norm.width)
+    return total, median, scale
+
+
+# Statistics of (goods, week start) from a state's histogram alone, per histogram index: an index
+# never changes once built (`update` makes new ones), and the API asks for the same goods week
+# after week. Rows are independent, so a remembered row equals a fresh one.
+_STATISTICS: weakref.WeakKeyDictionary[EventIndex, dict[tuple[int, int], tuple[float, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+_STATISTICS_MAX = 100_000
+
+
+def _state_statistics(
+    norm: Norm, history: EventIndex, u_key: U64, u_period: I64
+) -> tuple[F64, F64, F64]:
+    table = _STATISTICS.setdefault(history, {})
+    cells = list(zip(u_key.tolist(), u_period.tolist(), strict=True))
+    found = [table.get(cell) for cell in cells]
+    todo = [i for i, row in enumerate(found) if row is None]
+    if todo:
+        at = np.asarray(todo, dtype=np.int64)
+        counts = history.sum_before(_cells(u_key[at], u_period[at]))[:, 0]
+        fresh = zip(
+            *(column.tolist() for column in _statistics(norm, counts.reshape(len(at), BINS))),
+            strict=True,
+        )
+        if len(table) + len(todo) > _STATISTICS_MAX:
+            table.clear()
+        for i, row in zip(todo, fresh, strict=True):
+            found[i] = table[cells[i]] = row
+    total, median, scale = (
+        np.array(column, dtype=np.float64) for column in zip(*found, strict=True)
+    )
+    return total, median, scale

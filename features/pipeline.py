@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 import pandas as pd
 
+from features import history
 from features.batch import Batch
 from features.catalogue import CATEGORICAL, feature_names
 from features.categories import learn_vocabulary
@@ -243,7 +244,7 @@ class FeaturePipeline:
         state = self._fitted()
         _check(shipments, "shipments")
         batch = Batch(shipments, token_buckets=state.params.token_buckets)
-        return feature_frame(batch, state, history_events(batch, state), state.outcome)
+        return feature_frame(batch, state, history.lookup_events(batch, state), state.outcome)
 
     def update(
         self, shipments: pd.DataFrame | None = None, outcomes: pd.DataFrame | None = None

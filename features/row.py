@@ -7,7 +7,8 @@ Results are float64 arrays; NaN means "cannot say" (a field is missing), never a
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.keys import F64, I64, text_array
+from features.keys import (
+    F64,
+    I64,
+    dictionary_codes,
+    fill_blank,
+    normalise_text,
+    text_array,
+    text_matches,
+    timestamps,
+    to_mask,
+)
 from features.lexicons import (
     CITES_HEADINGS,
     COOLED_CHAPTERS,
@@ -29,7 +40,7 @@ from features.lexicons import (
     SOURCE_COUNTRIES,
     TO_ORDER_PATTERN,
 )
-from features.text import normalise_text
+from features.memo import per_row
 from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG
 from risk_engine.parsing import LIST_SEPARATOR
 from risk_engine.reference import great_circle_km, hub_port_codes, port_coordinates
@@ -55,6 +66,7 @@ __all__ = [
     "house_bl",
     "hub_transits",
     "is_missing",
+    "last_port_text",
     "last_transshipment_port",
     "late_filing",
     "log_kg_per_package",
@@ -62,6 +74,7 @@ __all__ = [
     "missing_optional_count",
     "n_transshipments",
     "origin_country",
+    "origin_country_text",
     "origin_not_loading_country",
     "po_box_address",
     "red_flag_score",
@@ -73,6 +86,7 @@ __all__ = [
 ]
 
 B = npt.NDArray[np.bool_]
+Text = pd.Series | pa.Array  # a text column, as pandas or Arrow
 _HOUR = 3600.0
 _DAY = 86400.0
 LATE_FILING_HOURS = 24.0  # advance cargo information is due a day before arrival at the latest
@@ -112,7 +126,7 @@ def _flag(mask: B) -> F64:
 
 def _secs(series: pd.Series) -> F64:
     """Seconds since 1970 as floats (NaN where missing)."""
-    values = series.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
+    values = timestamps(series, "us")
     out = values.astype(np.int64).astype(np.float64) / 1e6
     out[np.isnat(values)] = np.nan
     return out
@@ -123,11 +137,18 @@ def _hours(later: pd.Series, earlier: pd.Series, unit: float) -> F64:
 
 
 def is_missing(series: pd.Series) -> B:
-    return np.asarray(series.isna(), dtype=bool)
+    return np.asarray(series.array.isna(), dtype=bool)
 
 
-def _bool(array: pa.Array | pa.ChunkedArray, missing: bool = False) -> B:
-    return np.asarray(pc.fill_null(array, missing).to_numpy(zero_copy_only=False), dtype=bool)
+_bool = to_mask
+
+
+@cache
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+_ZERO = pa.scalar(0, pa.int64())  # utf8_length and list_value_length of large types
 
 
 @cache
@@ -140,11 +161,17 @@ def _in(array: pa.Array, values: frozenset[str]) -> B:
     return _bool(pc.is_in(array, value_set=_value_set(values)))
 
 
-def _a(series: pd.Series) -> pa.Array:
-    return text_array(series)
+def _a(series: Text) -> pa.Array:
+    return series if isinstance(series, pa.Array) else text_array(series)
 
 
-def _prefix(series: pd.Series, length: int) -> pa.Array:
+def _remembered(rule: str, compute: Callable[..., F64], *columns: Text) -> F64:
+    """``compute(*columns)`` of text columns, remembered per row's values (see `features.memo`):
+    the API sees the same names, routes and codes call after call."""
+    return per_row(("row", rule), [_a(c) for c in columns], compute, np.float64)
+
+
+def _prefix(series: Text, length: int) -> pa.Array:
     return pc.utf8_slice_codeunits(_a(series), 0, length)
 
 
@@ -167,13 +194,18 @@ def log_kg_per_package(gross_weight_kg: pd.Series, package_count: pd.Series) -> 
     return np.where(np.isfinite(out), out, np.nan)
 
 
-def weight_share_of_max(gross_weight_kg: pd.Series, container_size_type: pd.Series) -> F64:
+def weight_share_of_max(gross_weight_kg: pd.Series, container_size_type: Text) -> F64:
     """Gross weight over the most the container size-type may carry (above 1: overweight)."""
-    limit = np.full(len(gross_weight_kg), DEFAULT_MAX_GROSS_KG)
+    limit = _remembered("max_gross_kg", _max_gross_kg, container_size_type)
+    return np.asarray(_num(gross_weight_kg) / limit, dtype=np.float64)
+
+
+def _max_gross_kg(container_size_type: pa.Array) -> F64:
+    limit = np.full(len(container_size_type), DEFAULT_MAX_GROSS_KG)
     length = _prefix(container_size_type, 1)
     for code, kg in MAX_GROSS_KG.items():
-        limit[_bool(pc.equal(length, code))] = kg
-    return np.asarray(_num(gross_weight_kg) / limit, dtype=np.float64)
+        limit[_bool(pc.equal(length, _text(code)))] = kg
+    return limit
 
 
 # --- timing and paperwork -----------------------------------------------------------------------
@@ -208,69 +240,93 @@ def hours_amendment_before_arrival(last_amended_at: pd.Series, eta: pd.Series) -
     return _hours(eta, last_amended_at, _HOUR)
 
 
-def _tags(dq_flags: pd.Series) -> tuple[pa.Array, I64]:
+def _tags(dq_flags: Text) -> tuple[pa.Array, I64]:
     """Every ``field:rule`` tag, and the row it belongs to."""
-    lists = pc.split_pattern(pc.fill_null(_a(dq_flags), ""), ";")
+    lists = pc.split_pattern(fill_blank(_a(dq_flags)), ";")
     tags = pc.list_flatten(lists)
     return tags, np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
 
 
-def dq_flag_count(dq_flags: pd.Series) -> F64:
+def dq_flag_count(dq_flags: Text) -> F64:
     """Number of data-quality flags validation raised on the row."""
+    return _remembered("dq_flag_count", _dq_flag_count, dq_flags)
+
+
+def _dq_flag_count(dq_flags: pa.Array) -> F64:
     tags, parent = _tags(dq_flags)
-    real = _bool(pc.greater(pc.utf8_length(tags), 0))
+    real = _bool(pc.greater(pc.utf8_length(tags), _ZERO))
     return np.bincount(parent[real], minlength=len(dq_flags)).astype(np.float64)
 
 
-def dq_flag(dq_flags: pd.Series, rule: str, field: str | None = None) -> F64:
+def dq_flag(dq_flags: Text, rule: str, field: str | None = None) -> F64:
     """1 when validation flagged ``field:rule`` (any field when ``field`` is None)."""
+    return _remembered(
+        f"dq_flag:{field}:{rule}", partial(_dq_flag, rule=rule, field=field), dq_flags
+    )
+
+
+def _dq_flag(dq_flags: pa.Array, rule: str, field: str | None) -> F64:
     tags, parent = _tags(dq_flags)
     if field is None:
         hit = _bool(pc.ends_with(tags, ":" + rule))
     else:
-        hit = _bool(pc.equal(tags, f"{field}:{rule}"))
+        hit = _bool(pc.equal(tags, _text(f"{field}:{rule}")))
     out = np.zeros(len(dq_flags), dtype=bool)
     out[parent[hit]] = True
     return _flag(out)
 
 
-def missing_optional_count(frame: pd.DataFrame) -> F64:
-    """How many of the informative optional fields are blank (an absent column counts)."""
+def missing_optional_count(
+    frame: pd.DataFrame, column: Callable[[str], pd.Series] | None = None
+) -> F64:
+    """How many of the informative optional fields are blank (an absent column counts).
+
+    ``column`` looks a column of ``frame`` up (a `Batch` passes its own, which reuses the
+    columns other features read)."""
     present = [name for name in OPTIONAL_FIELDS if name in frame.columns]
     absent = len(OPTIONAL_FIELDS) - len(present)
     count = np.full(len(frame), float(absent))
+    get = frame.__getitem__ if column is None else column
     for name in present:
-        count += np.asarray(frame[name].isna(), dtype=np.float64)
+        count += is_missing(get(name))
     return count
 
 
-def _equals(series: pd.Series, value: str) -> pa.Array:
-    return pc.equal(_a(series), value)
+def _equals(series: Text, value: str) -> pa.Array:
+    return pc.equal(_a(series), _text(value))
 
 
-def freight_collect(freight_terms: pd.Series) -> F64:
+def _as_float(flags: pa.Array) -> F64:
+    """Arrow booleans as 1.0 / 0.0, NaN where null."""
+    return np.asarray(pc.cast(flags, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def freight_collect(freight_terms: Text) -> F64:
     """1 when freight is payable at destination; NaN when the terms are not given."""
-    hit = _equals(freight_terms, "COLLECT")
-    return np.asarray(pc.cast(hit, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    return _remembered(
+        "freight_collect", lambda terms: _as_float(_equals(terms, "COLLECT")), freight_terms
+    )
 
 
-def house_bl(bl_type: pd.Series) -> F64:
-    return _flag(_bool(_equals(bl_type, "HOUSE")))
+def house_bl(bl_type: Text) -> F64:
+    return _remembered("house_bl", lambda kind: _flag(_bool(_equals(kind, "HOUSE"))), bl_type)
 
 
-def empty_declared(full_empty: pd.Series) -> F64:
-    return _flag(_bool(_equals(full_empty, "EMPTY")))
+def empty_declared(full_empty: Text) -> F64:
+    return _remembered(
+        "empty_declared", lambda full: _flag(_bool(_equals(full, "EMPTY"))), full_empty
+    )
 
 
 # --- parties ------------------------------------------------------------------------------------
 
 
-def _distinct(series: pd.Series) -> tuple[pa.Array, I64]:
+def _distinct(series: Text) -> tuple[pa.Array, I64]:
     """Distinct normalised texts of a column, and each row's position among them (-1: none).
 
     Names and addresses repeat, so text rules run once per distinct value."""
     encoded = pc.dictionary_encode(_a(series))
-    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
+    codes = dictionary_codes(encoded)
     return normalise_text(encoded.dictionary), codes.astype(np.int64)
 
 
@@ -278,16 +334,24 @@ def _per_row(values: np.ndarray, codes: I64, missing: float) -> F64:
     return np.append(values.astype(np.float64), missing)[codes]
 
 
-def consignee_to_order(consignee_name: pd.Series) -> F64:
+def consignee_to_order(consignee_name: Text) -> F64:
     """1 for TO ORDER (or blank) consignees: the owner of the goods is not named."""
+    return _remembered("consignee_to_order", _consignee_to_order, consignee_name)
+
+
+def _consignee_to_order(consignee_name: pa.Array) -> F64:
     text, codes = _distinct(consignee_name)
-    hit = _bool(pc.match_substring_regex(text, TO_ORDER_PATTERN), missing=True)
-    blank = _bool(pc.equal(pc.utf8_length(text), 0), missing=True)
+    hit = text_matches(text, TO_ORDER_PATTERN, missing=True)
+    blank = _bool(pc.equal(pc.utf8_length(text), _ZERO), missing=True)
     return _per_row(hit | blank, codes, 1.0)
 
 
-def consignee_is_logistics(consignee_name: pd.Series) -> F64:
+def consignee_is_logistics(consignee_name: Text) -> F64:
     """1 when the consignee's name says forwarder, carrier, logistics company or bank."""
+    return _remembered("consignee_is_logistics", _consignee_is_logistics, consignee_name)
+
+
+def _consignee_is_logistics(consignee_name: pa.Array) -> F64:
     text, codes = _distinct(consignee_name)
     lists = pc.split_pattern(text, " ")
     words = pc.list_flatten(lists)
@@ -297,35 +361,39 @@ def consignee_is_logistics(consignee_name: pd.Series) -> F64:
     return _per_row(hit, codes, 0.0)
 
 
-def po_box_address(address: pd.Series) -> F64:
+def po_box_address(address: Text) -> F64:
     """1 when the address is a PO box; NaN without an address."""
+    return _remembered("po_box_address", _po_box_address, address)
+
+
+def _po_box_address(address: pa.Array) -> F64:
     text, codes = _distinct(address)
-    hit = _bool(
-        pc.match_substring_regex(text, r"(^| )(P ?O ?BOX|POB|POST BOX|POSTFACH)( |$|[0-9])")
-    )
+    hit = text_matches(text, r"(^| )(P ?O ?BOX|POB|POST BOX|POSTFACH)( |$|[0-9])")
     return _per_row(hit, codes, np.nan)
 
 
 # --- route --------------------------------------------------------------------------------------
 
 
-def _route_ports(transshipment_ports: pd.Series) -> tuple[pa.Array, I64]:
+def _route_ports(transshipment_ports: Text) -> tuple[pa.Array, I64]:
     """Every transshipment port, and the row it belongs to."""
-    lists = pc.split_pattern(pc.fill_null(_a(transshipment_ports), ""), LIST_SEPARATOR)
+    lists = pc.split_pattern(fill_blank(_a(transshipment_ports)), LIST_SEPARATOR)
     ports = pc.list_flatten(lists)
     parent = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
-    real = _bool(pc.greater(pc.utf8_length(ports), 0))
+    real = _bool(pc.greater(pc.utf8_length(ports), _ZERO))
     return pc.filter(ports, pa.array(real)), parent[real]
 
 
-def n_transshipments(transshipment_ports: pd.Series) -> F64:
+def n_transshipments(transshipment_ports: Text) -> F64:
+    return _remembered("n_transshipments", _n_transshipments, transshipment_ports)
+
+
+def _n_transshipments(transshipment_ports: pa.Array) -> F64:
     _, parent = _route_ports(transshipment_ports)
     return np.bincount(parent, minlength=len(transshipment_ports)).astype(np.float64)
 
 
-def _ports_in(
-    transshipment_ports: pd.Series, ports: frozenset[str], countries: frozenset[str]
-) -> F64:
+def _ports_in(transshipment_ports: Text, ports: frozenset[str], countries: frozenset[str]) -> F64:
     codes, parent = _route_ports(transshipment_ports)
     hit = _in(codes, ports)
     if countries:
@@ -333,15 +401,23 @@ def _ports_in(
     return np.bincount(parent[hit], minlength=len(transshipment_ports)).astype(np.float64)
 
 
-def hub_transits(transshipment_ports: pd.Series) -> F64:
+def hub_transits(transshipment_ports: Text) -> F64:
     """Transshipments through ports the reference table marks as hubs."""
-    return _ports_in(transshipment_ports, hub_port_codes(), frozenset())
+    return _remembered(
+        "hub_transits",
+        lambda route: _ports_in(route, hub_port_codes(), frozenset()),
+        transshipment_ports,
+    )
 
 
 def last_transshipment_port(transshipment_ports: pd.Series) -> pd.Series:
     """The port the container left for its discharge port (NA without transshipment)."""
-    lists = pc.split_pattern(_a(transshipment_ports), LIST_SEPARATOR)
-    return _series(_last(lists), transshipment_ports.index)
+    return _series(last_port_text(_a(transshipment_ports)), transshipment_ports.index)
+
+
+def last_port_text(transshipment_ports: pa.Array) -> pa.Array:
+    """`last_transshipment_port` of Arrow text, as Arrow text."""
+    return _last(pc.split_pattern(transshipment_ports, LIST_SEPARATOR))
 
 
 def _series(array: pa.Array, index: pd.Index) -> pd.Series:
@@ -376,19 +452,24 @@ def _route_km(route: str) -> float:
 def _km(routes: pa.Array) -> F64:
     encoded = pc.dictionary_encode(routes)
     km = np.array([_route_km(r) for r in encoded.dictionary.to_pylist()] + [np.nan])
-    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
-    return np.asarray(km[codes], dtype=np.float64)
+    return np.asarray(km[dictionary_codes(encoded)], dtype=np.float64)
 
 
-def detour_ratio(
-    port_of_loading: pd.Series, transshipment_ports: pd.Series, port_of_discharge: pd.Series
-) -> F64:
+def detour_ratio(port_of_loading: Text, transshipment_ports: Text, port_of_discharge: Text) -> F64:
     """Distance through the transshipment ports over the direct distance (1: no detour).
 
     Great-circle legs between known ports; NaN when a port is not in the reference table.
     """
+    return _remembered(
+        "detour_ratio", _detour_ratio, port_of_loading, transshipment_ports, port_of_discharge
+    )
+
+
+def _detour_ratio(
+    port_of_loading: pa.Array, transshipment_ports: pa.Array, port_of_discharge: pa.Array
+) -> F64:
     loading, discharge = _a(port_of_loading), _a(port_of_discharge)
-    middle = pc.fill_null(_a(transshipment_ports), "")
+    middle = fill_blank(_a(transshipment_ports))
     sep = pa.scalar(LIST_SEPARATOR, pa.large_string())
     via = _km(pc.binary_join_element_wise(loading, middle, discharge, sep))
     direct = _km(pc.binary_join_element_wise(loading, discharge, sep))
@@ -399,53 +480,85 @@ def detour_ratio(
 
 def origin_country(country_of_origin: pd.Series, port_of_loading: pd.Series) -> pd.Series:
     """Country of origin of the goods, or the loading port's country when not declared."""
-    origin = pc.coalesce(
-        pc.cast(_a(country_of_origin), pa.large_string()),
-        pc.cast(_prefix(port_of_loading, 2), pa.large_string()),
-    )
+    origin = origin_country_text(_a(country_of_origin), _a(port_of_loading))
     return _series(origin, country_of_origin.index)
 
 
-def origin_not_loading_country(country_of_origin: pd.Series, port_of_loading: pd.Series) -> F64:
-    """1 when goods of one country are loaded in another; NaN without a declared origin."""
-    differs = pc.not_equal(_a(country_of_origin), _prefix(port_of_loading, 2))
-    return np.asarray(
-        pc.cast(differs, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+def origin_country_text(country_of_origin: pa.Array, port_of_loading: pa.Array) -> pa.Array:
+    """`origin_country` of Arrow text, as Arrow text."""
+    return pc.coalesce(
+        pc.cast(country_of_origin, pa.large_string()),
+        pc.cast(pc.utf8_slice_codeunits(port_of_loading, 0, 2), pa.large_string()),
     )
 
 
-def source_country(
-    country_of_origin: pd.Series, port_of_loading: pd.Series, shipper_country: pd.Series
-) -> F64:
+def origin_not_loading_country(country_of_origin: Text, port_of_loading: Text) -> F64:
+    """1 when goods of one country are loaded in another; NaN without a declared origin."""
+    return _remembered(
+        "origin_not_loading_country",
+        lambda origin, loading: _as_float(pc.not_equal(_a(origin), _prefix(loading, 2))),
+        country_of_origin,
+        port_of_loading,
+    )
+
+
+def source_country(country_of_origin: Text, port_of_loading: Text, shipper_country: Text) -> F64:
     """1 when the origin, loading or shipper country is a documented contraband source."""
+    return _remembered(
+        "source_country", _source_country, country_of_origin, port_of_loading, shipper_country
+    )
+
+
+def _source_country(
+    country_of_origin: pa.Array, port_of_loading: pa.Array, shipper_country: pa.Array
+) -> F64:
     hit = _in(_a(country_of_origin), SOURCE_COUNTRIES)
     hit |= _in(_prefix(port_of_loading, 2), SOURCE_COUNTRIES)
     hit |= _in(_a(shipper_country), SOURCE_COUNTRIES)
     return _flag(hit)
 
 
-def demand_market(port_of_discharge: pd.Series) -> F64:
+def demand_market(port_of_discharge: Text) -> F64:
     """1 when the discharge port is in a main demand market (Viet Nam, China, Hong Kong)."""
+    return _remembered("demand_market", _demand_market, port_of_discharge)
+
+
+def _demand_market(port_of_discharge: pa.Array) -> F64:
     return _flag(_in(_prefix(port_of_discharge, 2), DEMAND_MARKETS))
 
 
-def risky_transit_or_market(transshipment_ports: pd.Series, port_of_discharge: pd.Series) -> F64:
+def risky_transit_or_market(transshipment_ports: Text, port_of_discharge: Text) -> F64:
     """1 when routed through a documented hub or bound for a main demand market."""
+    return _remembered(
+        "risky_transit_or_market", _risky_transit_or_market, transshipment_ports, port_of_discharge
+    )
+
+
+def _risky_transit_or_market(transshipment_ports: pa.Array, port_of_discharge: pa.Array) -> F64:
     transit = _ports_in(transshipment_ports, RISKY_TRANSIT_PORTS, RISKY_TRANSIT_COUNTRIES) > 0
-    return _flag(transit | (demand_market(port_of_discharge) > 0))
+    return _flag(transit | (_demand_market(port_of_discharge) > 0))
 
 
 # --- goods --------------------------------------------------------------------------------------
 
 
-def cover_load(hs_code: pd.Series, cover_word: B) -> F64:
+def _heading_in(hs_code: Text, name: str, headings: frozenset[str]) -> B:
+    """Whether each line's HS heading (first four digits) is one of ``headings`` (``name``)."""
+
+    def rule(codes: pa.Array) -> F64:
+        return _flag(_in(_prefix(codes, 4), headings))
+
+    return _remembered(f"heading_in:{name}", rule, hs_code) > 0
+
+
+def cover_load(hs_code: Text, cover_word: B) -> F64:
     """1 for goods used as cover loads in documented seizures (by HS heading or description)."""
-    return _flag(_in(_prefix(hs_code, 4), COVER_LOAD_HEADINGS) | cover_word)
+    return _flag(_heading_in(hs_code, "cover_load", COVER_LOAD_HEADINGS) | cover_word)
 
 
-def cites_sensitive(hs_code: pd.Series, cites_word: B) -> F64:
+def cites_sensitive(hs_code: Text, cites_word: B) -> F64:
     """1 for ivory and horn lines, or descriptions naming CITES-listed species or products."""
-    return _flag(_in(_prefix(hs_code, 4), CITES_HEADINGS) | cites_word)
+    return _flag(_heading_in(hs_code, "cites", CITES_HEADINGS) | cites_word)
 
 
 def cites_no_permit(sensitive: F64, cites_permit_ref: pd.Series) -> F64:
@@ -453,22 +566,27 @@ def cites_no_permit(sensitive: F64, cites_permit_ref: pd.Series) -> F64:
     return _flag((sensitive > 0) & is_missing(cites_permit_ref))
 
 
-def reefer(container_size_type: pd.Series) -> F64:
+def reefer(container_size_type: Text) -> F64:
     """1 for a refrigerated container (ISO 6346 type group R); NaN without a size-type."""
-    group = pc.utf8_slice_codeunits(_a(container_size_type), 2, 3)
-    return np.asarray(
-        pc.cast(pc.equal(group, "R"), pa.float64()).to_numpy(zero_copy_only=False),
-        dtype=np.float64,
-    )
+
+    def rule(size_type: pa.Array) -> F64:
+        return _as_float(pc.equal(pc.utf8_slice_codeunits(size_type, 2, 3), _text("R")))
+
+    return _remembered("reefer", rule, container_size_type)
 
 
-def reefer_unneeded(reefer_flag: F64, hs_code: pd.Series, cooling_word: B) -> F64:
+def reefer_unneeded(reefer_flag: F64, hs_code: Text, cooling_word: B) -> F64:
     """1 for a reefer carrying goods that need no cooling (cashew in a reefer)."""
+    cooled = _remembered("cooled_goods", _cooled_goods, hs_code) > 0
+    cooled |= cooling_word
+    return np.where(np.isnan(reefer_flag), np.nan, _flag((reefer_flag > 0) & ~cooled))
+
+
+def _cooled_goods(hs_code: pa.Array) -> F64:
     heading = _prefix(hs_code, 4)
     cooled = _in(_prefix(hs_code, 2), COOLED_CHAPTERS) | _in(heading, COOLED_HEADINGS)
     cooled &= ~_in(heading, NOT_COOLED_HEADINGS)
-    cooled |= cooling_word
-    return np.where(np.isnan(reefer_flag), np.nan, _flag((reefer_flag > 0) & ~cooled))
+    return _flag(cooled)
 
 
 def red_flag_score(source: F64, cover: F64, route: F64) -> F64:

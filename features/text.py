@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.keys import I64, U64, hash_values, text_array
+from features.keys import I64, U64, hash_values, normalise_text, text_array, text_matches
 from features.lexicons import (
     CITES_WORDS,
     COOLING_WORDS,
@@ -27,19 +27,13 @@ from features.lexicons import (
     STOPWORDS,
     VAGUE_PHRASES,
 )
+from features.memo import SMALL_BATCH, remembered
 
 __all__ = ["TOKEN_SALT", "Descriptions", "describe", "normalise_text"]
 
 TOKEN_SALT = 0x70CE
 _VAGUE = r"(^| )(" + "|".join(VAGUE_PHRASES) + r")( |$)"
 B = npt.NDArray[np.bool_]
-
-
-def normalise_text(array: pa.Array) -> pa.Array:
-    """Upper case, every run of non-alphanumerics a single space, trimmed."""
-    upper = pc.utf8_upper(array)
-    spaced = pc.replace_substring_regex(upper, r"[^A-Z0-9]+", " ")
-    return pc.utf8_trim_whitespace(spaced)
 
 
 @dataclass(frozen=True)
@@ -56,23 +50,30 @@ class Descriptions:
 
 
 @cache
-def _words(lexicon: frozenset[str]) -> pa.Array:
+def _lexicon(lexicon: frozenset[str]) -> pa.Array:
     return pa.array(sorted(lexicon), type=pa.large_string())
 
 
+_FLAG_LEXICONS = (COVER_LOAD_WORDS, CITES_WORDS, COOLING_WORDS)
+
+
 def _word_flags(words: pa.Array, parent: I64, n: int, lexicon: frozenset[str]) -> B:
-    hit = np.asarray(pc.is_in(words, value_set=_words(lexicon)), dtype=bool)
+    hit = np.asarray(pc.is_in(words, value_set=_lexicon(lexicon)), dtype=bool)
     out = np.zeros(n, dtype=bool)
     out[parent[hit]] = True
     return out
 
 
-def describe(description: pd.Series, *, buckets: int) -> Descriptions:
+def describe(description: pd.Series | pa.Array, *, buckets: int) -> Descriptions:
     """Tokens and lexicon flags of each row's goods description."""
-    encoded = pc.dictionary_encode(text_array(description))
-    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
-    n_unique = len(encoded.dictionary)
-    text = normalise_text(encoded.dictionary)
+    array = description if isinstance(description, pa.Array) else text_array(description)
+    if len(array) <= SMALL_BATCH:
+        return _describe_few(array, buckets)
+    return _describe_many(array, buckets)
+
+
+def _words(text: pa.Array) -> tuple[pa.Array, I64]:
+    """The tokens of normalised texts (stemmed, filtered) and the text each belongs to."""
     lists = pc.split_pattern(pc.fill_null(text, ""), " ")
     words = pc.list_flatten(lists)
     parent = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
@@ -87,31 +88,47 @@ def describe(description: pd.Series, *, buckets: int) -> Descriptions:
             pc.greater_equal(pc.utf8_length(words), 2),
             pc.invert(pc.utf8_is_numeric(words)),
         ),
-        pc.invert(pc.is_in(words, value_set=_words(STOPWORDS))),
+        pc.invert(pc.is_in(words, value_set=_lexicon(STOPWORDS))),
     )
     keep_np = np.asarray(keep, dtype=bool)
-    words = pc.filter(words, keep)
-    parent = parent[keep_np]
+    return pc.filter(words, keep), parent[keep_np]
 
-    generic = np.asarray(pc.is_in(words, value_set=_words(GENERIC_WORDS)), dtype=bool)
-    specific = np.zeros(n_unique, dtype=bool)
+
+def _vague(text: pa.Array, words: pa.Array, parent: I64) -> B:
+    """A vague phrase, or no word that names specific goods, per normalised text."""
+    generic = np.asarray(pc.is_in(words, value_set=_lexicon(GENERIC_WORDS)), dtype=bool)
+    specific = np.zeros(len(text), dtype=bool)
     specific[parent[~generic]] = True
-    phrase = np.asarray(pc.fill_null(pc.match_substring_regex(text, _VAGUE), False), dtype=bool)
-    vague_u = phrase | ~specific
+    phrase = text_matches(text, _VAGUE)
+    return phrase | ~specific
+
+
+def _buckets(words: pa.Array, buckets: int) -> U64:
+    """The hashed token of each (distinct) word."""
+    word_keys = hash_values(words.to_numpy(zero_copy_only=False), TOKEN_SALT)
+    return (word_keys % np.uint64(buckets)) + np.uint64(1)
+
+
+def _describe_many(array: pa.Array, buckets: int) -> Descriptions:
+    encoded = pc.dictionary_encode(array)
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
+    n_unique = len(encoded.dictionary)
+    text = normalise_text(encoded.dictionary)
+    words, parent = _words(text)
+    vague_u = _vague(text, words, parent)
 
     # one pair per distinct (description, token)
     word_encoded = pc.dictionary_encode(words)
     word_codes = np.asarray(word_encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     word_uniques = word_encoded.dictionary
-    word_keys = hash_values(word_uniques.to_numpy(zero_copy_only=False), TOKEN_SALT)
-    bucket = (word_keys % np.uint64(buckets)) + np.uint64(1)
+    bucket = _buckets(word_uniques, buckets)
     pair = np.unique(parent * (len(word_uniques) + 1) + word_codes) if len(parent) else parent
     u_parent = pair // (len(word_uniques) + 1)
     u_word = pair % (len(word_uniques) + 1)
     counts = np.bincount(u_parent, minlength=n_unique).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-    n = len(description)
+    n = len(array)
     row_unique = codes.astype(np.int64)
     has = row_unique >= 0
     lens = np.where(has, counts[np.maximum(row_unique, 0)], 0)
@@ -132,4 +149,97 @@ def describe(description: pd.Series, *, buckets: int) -> Descriptions:
         vague=np.where(has, vague_u[np.maximum(row_unique, 0)], True),
         pair_row=pair_row,
         pair_token=pair_token.astype(np.uint64),
+    )
+
+
+@dataclass(frozen=True)
+class _Described:
+    """One description's signals: its distinct words in the order they first appear, with
+    their hashed tokens, and its lexicon flags."""
+
+    words: tuple[str, ...]
+    tokens: tuple[int, ...]
+    cover: bool
+    cites: bool
+    cooling: bool
+    vague: bool
+
+
+def _analyse(descriptions: pa.Array, buckets: int) -> list[_Described]:
+    """`_Described` of each (distinct, non-null) description, by the rules of `describe`."""
+    text = normalise_text(descriptions)
+    words, parent = _words(text)
+    vague = _vague(text, words, parent)
+    n = len(descriptions)
+    flags = [_word_flags(words, parent, n, lexicon) for lexicon in _FLAG_LEXICONS]
+    distinct: list[dict[str, None]] = [{} for _ in range(n)]
+    for word, row in zip(words.to_pylist(), parent.tolist(), strict=True):
+        distinct[row][word] = None
+    vocabulary = list(dict.fromkeys(w for seen in distinct for w in seen))
+    token = dict(
+        zip(
+            vocabulary,
+            _buckets(pa.array(vocabulary, pa.large_string()), buckets).tolist(),
+            strict=True,
+        )
+    )
+    return [
+        _Described(
+            words=tuple(seen),
+            tokens=tuple(token[w] for w in seen),
+            cover=bool(flags[0][i]),
+            cites=bool(flags[1][i]),
+            cooling=bool(flags[2][i]),
+            vague=bool(vague[i]),
+        )
+        for i, seen in enumerate(distinct)
+    ]
+
+
+def _describe_few(array: pa.Array, buckets: int) -> Descriptions:
+    """`describe` of a few lines: each distinct description is analysed once per process and
+    remembered (the API sees the same goods over and over); the result is the one
+    `_describe_many` gives, pairs in the same order."""
+    rows = array.to_pylist()
+    distinct = list(dict.fromkeys(value for value in rows if value is not None))
+    texts = pa.array(distinct, type=pa.large_string())
+    found = remembered(
+        ("describe", buckets), distinct, lambda at: _analyse(texts.take(at), buckets)
+    )
+    described: dict[str, _Described] = dict(zip(distinct, found, strict=True))
+    # A row's tokens come in the order their words first appear in the batch's descriptions
+    # (taken in order of first appearance), as `_describe_many` numbers words.
+    rank: dict[str, int] = {}
+    ordered: dict[str, list[int]] = {}
+    for value in distinct:
+        entry = described[value]
+        for word in entry.words:
+            rank.setdefault(word, len(rank))
+        order = sorted(range(len(entry.words)), key=lambda j: rank[entry.words[j]])
+        ordered[value] = [entry.tokens[j] for j in order]
+    n = len(rows)
+    lens = np.zeros(n, dtype=np.int64)
+    cover, cites, cooling = (np.zeros(n, dtype=bool) for _ in range(3))
+    vague = np.ones(n, dtype=bool)
+    tokens: list[int] = []
+    for i, value in enumerate(rows):
+        if value is None:
+            continue
+        entry = described[value]
+        lens[i] = len(entry.words)
+        cover[i], cites[i], cooling[i], vague[i] = (
+            entry.cover,
+            entry.cites,
+            entry.cooling,
+            entry.vague,
+        )
+        tokens.extend(ordered[value])
+    return Descriptions(
+        n_tokens=lens,
+        cover_word=cover,
+        cites_word=cites,
+        cooling_word=cooling,
+        vague=vague,
+        pair_row=np.repeat(np.arange(n, dtype=np.int64), lens),
+        pair_token=np.array(tokens, dtype=np.uint64),
     )
