@@ -123,3 +123,11 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
         promoted.challenger_version,
         kept.challenger_version,
     ]
+    # The registered pyfunc scores raw contract records (text as in a file).
+    import mlflow.pyfunc
+
+    from models.registry import MODEL_NAME
+
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+    scored = model.predict(world.shipments.tail(30).astype(str))
+    assert len(scored) == 30 and scored["risk_score"].between(0, 1).all()
