@@ -32,15 +32,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("shipments", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--last-days", type=int, default=1)
+    parser.add_argument("--since", help="instead: every line filed on or after this date")
     args = parser.parse_args(argv)
     frame = (
         pd.read_parquet(args.shipments)
         if args.shipments.suffix == ".parquet"
         else pd.read_csv(args.shipments, dtype=str)
     )
-    cut = last_days(frame, args.last_days)
+    if args.since:
+        filed = pd.to_datetime(frame["filed_at"], utc=True, errors="coerce")
+        cut = frame[(filed >= pd.Timestamp(args.since, tz="UTC")).to_numpy()].reset_index(drop=True)
+        what = f"filed since {args.since}"
+    else:
+        cut = last_days(frame, args.last_days)
+        what = f"arriving in the last {args.last_days} day(s)"
     write_frame(cut, args.out)
-    print(f"{len(cut):,} lines arriving in the last {args.last_days} day(s) -> {args.out}")
+    print(f"{len(cut):,} lines {what} -> {args.out}")
 
 
 if __name__ == "__main__":
