@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,9 +20,11 @@ import pyarrow.compute as pc
 from features import memo
 from features.index import Query
 from features.keys import (
+    F64,
     I64,
     MISSING,
     U64,
+    code_hashes,
     combine,
     fill_blank,
     hash_text,
@@ -31,7 +34,7 @@ from features.keys import (
     text_key,
 )
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
-from features.row import origin_country_text
+from features.row import numbers, origin_country_text, seconds_of
 from features.text import Descriptions, describe
 from risk_engine.parsing import LIST_SEPARATOR
 from risk_engine.validation import key_hashes
@@ -70,6 +73,7 @@ class Batch:
         self.token_buckets = token_buckets
         self._queries: dict[str, Query] = {}
         self._columns: dict[str, pd.Series] = {}
+        self._values: dict[str, Any] | None = None
         self._derived: dict[str, Any] = {}
 
     def derived(self, name: str, make: Callable[[], T]) -> T:
@@ -90,19 +94,75 @@ class Batch:
 
     def column(self, name: str) -> pd.Series:
         """A contract column (all missing when the frame lacks it), looked up once."""
-        if not self._columns:
-            # every column in one pass: cheaper than a lookup per column, and features read
-            # nearly all of them
-            self._columns = dict(self.frame.items())
         found = self._columns.get(name)
         if found is None:
-            found = pd.Series(pd.NA, index=self.frame.index, dtype="string[pyarrow]")
+            if name in self.frame.columns:
+                found = self.frame[name]
+            else:
+                found = pd.Series(pd.NA, index=self.frame.index, dtype="string[pyarrow]")
             self._columns[name] = found
+        return found
+
+    def values(self, name: str) -> Any:
+        """A contract column's values: an extension array (Arrow text, timestamps, nullable
+        integers) or a NumPy array; all missing text when the frame lacks the column."""
+        if self._values is None:
+            self._values = _column_values(self.frame)
+        found = self._values.get(name)
+        if found is None:
+            found = self._values[name] = self.column(name).array
         return found
 
     def text(self, name: str) -> pa.Array:
         """A text column as Arrow large_string (see `text_array`), converted once."""
-        return self.derived(f"text:{name}", lambda: text_array(self.column(name)))
+
+        def convert() -> pa.Array:
+            values = self.values(name)
+            if isinstance(values, pd.arrays.ArrowExtensionArray):
+                return text_array(values)
+            return text_array(self.column(name))
+
+        return self.derived(f"text:{name}", convert)
+
+    def numbers(self, name: str) -> F64:
+        """A numeric column as floats (see `features.row.numbers`), converted once."""
+
+        def convert() -> F64:
+            values = self.values(name)
+            if isinstance(values, np.ndarray) and values.dtype == np.float64:
+                return values  # what `numbers` reads off such a column
+            if isinstance(values, pd.api.extensions.ExtensionArray):
+                return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
+            return numbers(self.column(name))
+
+        return self.derived(f"numbers:{name}", convert)
+
+    def times(self, name: str) -> F64:
+        """A timestamp column as float seconds (see `features.row.seconds_of`), converted once."""
+
+        def convert() -> F64:
+            values = self.values(name)
+            if isinstance(values.dtype, pd.DatetimeTZDtype):
+                return seconds_of(values)
+            return seconds_of(self.column(name))
+
+        return self.derived(f"times:{name}", convert)
+
+    def missing(self, name: str) -> npt.NDArray[np.bool_]:
+        """Where a column is blank (as `Series.isna` says), worked out once."""
+
+        def blank() -> npt.NDArray[np.bool_]:
+            values = self.values(name)
+            if not isinstance(values, pd.api.extensions.ExtensionArray):
+                return np.asarray(pd.isna(values), dtype=bool)
+            if (
+                isinstance(values, pd.arrays.ArrowExtensionArray)
+                and not pa.array(values).null_count
+            ):
+                return np.zeros(self.n, dtype=bool)  # Arrow knows without looking at the rows
+            return np.asarray(values.isna(), dtype=bool)
+
+        return self.derived(f"missing:{name}", blank)
 
     def _text(self, name: str, salt: int) -> U64:
         return hash_text(self.text(name), salt)
@@ -112,23 +172,24 @@ class Batch:
     @cached_property
     def secs(self) -> I64:
         """filed_at in whole seconds: the as-of time of each line."""
+        values = self.values("filed_at")
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            return seconds(values)
         return seconds(self.column("filed_at"))
 
     # --- parties ------------------------------------------------------------------------------
 
     @cached_property
     def parties(self) -> dict[str, U64]:
-        shipper = party_key(self.column("shipper_name"), self.column("shipper_country"), 11)
+        text = self.text
+        shipper = party_key(text("shipper_name"), text("shipper_country"), 11)
         consignee = party_key(
-            self.column("consignee_name"), self.column("consignee_country"), 13, drop=_NOT_A_PARTY
+            text("consignee_name"), text("consignee_country"), 13, drop=_NOT_A_PARTY
         )
         notify = party_key(
-            self.column("notify_party_name"),
-            self.column("notify_party_country"),
-            15,
-            drop=_NOT_A_PARTY,
+            text("notify_party_name"), text("notify_party_country"), 15, drop=_NOT_A_PARTY
         )
-        forwarder = party_key(self.column("freight_forwarder_name"), None, 17)
+        forwarder = party_key(text("freight_forwarder_name"), None, 17)
         return {
             "shipper": shipper,
             "consignee": consignee,
@@ -140,7 +201,7 @@ class Batch:
     @cached_property
     def shape_pair(self) -> U64:
         """Shipper with the consignee as written (TO ORDER included), for consignment shape."""
-        consignee = party_key(self.column("consignee_name"), self.column("consignee_country"), 21)
+        consignee = party_key(self.text("consignee_name"), self.text("consignee_country"), 21)
         return combine(self.parties["shipper"], consignee, salt=23)
 
     # --- consignment --------------------------------------------------------------------------
@@ -148,10 +209,13 @@ class Batch:
     def _codes(self, columns: list[str], salt: int) -> U64:
         """Keys of short codes (B/L and container numbers: up to 48 characters) by the
         contract's fast key hash."""
-        frame = self.frame
-        if any(name not in frame.columns for name in columns):
-            frame = pd.DataFrame({name: self.column(name) for name in columns})
-        return combine(key_hashes(frame, columns).astype(np.uint64), salt=salt)
+        hashed = code_hashes([self.values(name) for name in columns])
+        if hashed is None:
+            frame = self.frame
+            if any(name not in frame.columns for name in columns):
+                frame = pd.DataFrame({name: self.column(name) for name in columns})
+            hashed = key_hashes(frame, columns).astype(np.uint64)
+        return combine(hashed, salt=salt, remember=False)
 
     @cached_property
     def bl(self) -> U64:
@@ -194,7 +258,7 @@ class Batch:
 
     @cached_property
     def descriptions(self) -> Descriptions:
-        return describe(self.column("goods_description"), buckets=self.token_buckets)
+        return describe(self.text("goods_description"), buckets=self.token_buckets)
 
     # --- route --------------------------------------------------------------------------------
 
@@ -255,6 +319,18 @@ class Batch:
         period = period_days * _DAY
         offset = _MONDAY if period_days == 7 else 0
         return ((self.secs - offset) // period) * period + offset
+
+
+def _column_values(frame: pd.DataFrame) -> dict[str, Any]:
+    """Every column's values, as `Series.array` holds them (NumPy arrays for NumPy columns).
+
+    pandas' block manager hands them over without building a Series per column, which for the
+    few lines of a manifest costs more than the values; a pandas without it gets them through
+    `DataFrame.items`."""
+    take = getattr(getattr(frame, "_mgr", None), "iget_values", None)
+    if callable(take) and frame.columns.is_unique:
+        return {name: take(i) for i, name in enumerate(frame.columns)}
+    return {name: column.array for name, column in frame.items()}
 
 
 def per_row(values: np.ndarray, rows: I64, n: int, how: str = "max") -> np.ndarray:

@@ -29,7 +29,9 @@ def _flag(mask: np.ndarray) -> F64:
 
 def row_features(batch: Batch) -> dict[str, F64]:
     """Features of each line's own fields (see `features.row`)."""
-    col, text = batch.column, batch.text
+    text, number, time = batch.text, batch.numbers, batch.times
+    weight = number("gross_weight_kg")
+    filed, eta, etd = time("filed_at"), time("eta"), time("etd")
     d = batch.descriptions
     hs = text("hs_code")
     tss, pol, pod = text("transshipment_ports"), text("port_of_loading"), text("port_of_discharge")
@@ -38,8 +40,8 @@ def row_features(batch: Batch) -> dict[str, F64]:
     out: dict[str, F64] = {
         "consignee_to_order": row.consignee_to_order(text("consignee_name")),
         "consignee_is_logistics": row.consignee_is_logistics(text("consignee_name")),
-        "shipper_address_missing": _flag(row.is_missing(col("shipper_address"))),
-        "consignee_address_missing": _flag(row.is_missing(col("consignee_address"))),
+        "shipper_address_missing": _flag(batch.missing("shipper_address")),
+        "consignee_address_missing": _flag(batch.missing("consignee_address")),
         "address_po_box": np.fmax(
             row.po_box_address(text("shipper_address")),
             row.po_box_address(text("consignee_address")),
@@ -58,16 +60,16 @@ def row_features(batch: Batch) -> dict[str, F64]:
         "desc_tokens": d.n_tokens.astype(np.float64),
         "cover_load": row.cover_load(hs, d.cover_word),
         "vague_description": _flag(d.vague),
-        "log_kg_per_package": row.log_kg_per_package(col("gross_weight_kg"), col("package_count")),
-        "weight_share_of_max": row.weight_share_of_max(col("gross_weight_kg"), size_type),
-        "value_missing": _flag(row.is_missing(col("declared_value"))),
-        "hours_filing_to_departure": row.hours_filing_to_departure(col("filed_at"), col("etd")),
-        "hours_filing_to_arrival": row.hours_filing_to_arrival(col("filed_at"), col("eta")),
-        "late_filing": row.late_filing(col("filed_at"), col("eta")),
-        "booking_lead_days": row.booking_lead_days(col("booking_created_at"), col("etd")),
-        "amendment_count": row.amendment_count(col("amendment_count")),
+        "log_kg_per_package": row.log_kg_per_package(weight, number("package_count")),
+        "weight_share_of_max": row.weight_share_of_max(weight, size_type),
+        "value_missing": _flag(batch.missing("declared_value")),
+        "hours_filing_to_departure": row.hours_filing_to_departure(filed, etd),
+        "hours_filing_to_arrival": row.hours_filing_to_arrival(filed, eta),
+        "late_filing": row.late_filing(filed, eta),
+        "booking_lead_days": row.booking_lead_days(time("booking_created_at"), etd),
+        "amendment_count": row.amendment_count(number("amendment_count")),
         "hours_amendment_before_arrival": row.hours_amendment_before_arrival(
-            col("last_amended_at"), col("eta")
+            time("last_amended_at"), eta
         ),
         "dq_flag_count": row.dq_flag_count(dq),
         "dq_container_check_digit": row.dq_flag(dq, "check_digit", "container_number"),
@@ -76,14 +78,14 @@ def row_features(batch: Batch) -> dict[str, F64]:
         "dq_overweight": row.dq_flag(dq, "weight_above_container_max"),
         "dq_booking_after_filing": row.dq_flag(dq, "booking_after_filing"),
         "dq_description_truncated": row.dq_flag(dq, "description_truncated"),
-        "missing_optional_count": row.missing_optional_count(batch.frame, col),
+        "missing_optional_count": row.missing_optional_count(batch.frame, batch.missing),
         "freight_collect": row.freight_collect(text("freight_terms")),
         "house_bl": row.house_bl(text("bl_type")),
         "empty_declared": row.empty_declared(text("full_empty")),
     }
     sensitive = row.cites_sensitive(hs, d.cites_word)
     out["cites_sensitive"] = sensitive
-    out["cites_no_permit"] = row.cites_no_permit(sensitive, col("cites_permit_ref"))
+    out["cites_no_permit"] = row.cites_no_permit(sensitive, text("cites_permit_ref"))
     reefer = row.reefer(size_type)
     out["reefer"] = reefer
     out["reefer_unneeded"] = row.reefer_unneeded(reefer, hs, d.cooling_word)
@@ -123,4 +125,34 @@ def feature_frame(
     missing = [f.name for f in CATALOGUE if f.name not in columns]
     if missing:  # a catalogue entry without code is a bug, not bad input
         raise RuntimeError(f"features without code: {missing}")
-    return pd.DataFrame({f.name: columns[f.name] for f in CATALOGUE}, index=batch.frame.index)
+    return _frame(columns, batch.frame.index)
+
+
+_NAMES = [f.name for f in CATALOGUE]
+_COLUMNS = pd.Index(_NAMES)
+
+
+def _frame(columns: dict[str, object], index: pd.Index) -> pd.DataFrame:
+    """The columns in catalogue order as one frame.
+
+    The columns are float arrays and categoricals made by this call, so pandas is told not to
+    check and convert them one by one (`DataFrame._from_arrays` without integrity checks, as
+    its docstring allows for arrays that are already what a block holds): for a few lines the
+    checks cost more than the values. A pandas without it, or any other column, goes through
+    the public constructor."""
+    arrays = [columns[name] for name in _NAMES]
+    ready = all(
+        (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == (len(index),))
+        or (isinstance(a, pd.Categorical) and len(a) == len(index))
+        for a in arrays
+    )
+    build = getattr(pd.DataFrame, "_from_arrays", None)
+    if ready and build is not None:
+        try:
+            frame: pd.DataFrame = build(
+                arrays, columns=_COLUMNS, index=index, verify_integrity=False
+            )
+            return frame
+        except TypeError:
+            pass
+    return pd.DataFrame(dict(zip(_NAMES, arrays, strict=True)), index=index)

@@ -120,7 +120,7 @@ def contributions(batch: Batch, state: FeatureState) -> Contribution:
     voyage_query = batch.query("shape:pair_voyage", pair_voyage)
     out.counts["lines:shape:pair_voyage"] = EventIndex.from_query(voyage_query)
     name = "first:shape:pair_voyage_bl"
-    items = batch.query(name, combine(pair_voyage, batch.bl, salt=109))
+    items = batch.query(name, combine(pair_voyage, batch.bl, salt=109, remember=False))
     first, events = _distinct(pair_voyage, items, state.first(name))
     out.firsts[name] = first
     out.counts["bls:shape:pair_voyage"] = events
@@ -177,7 +177,7 @@ def lookup_events(batch: Batch, state: FeatureState) -> HistoryEvents:
     pair_voyage = _shape_pair_voyage(batch)
     counts["lines:shape:pair_voyage"] = EventList(pair_voyage, secs)
     name = "first:shape:pair_voyage_bl"
-    items = batch.query(name, combine(pair_voyage, batch.bl, salt=109))
+    items = batch.query(name, combine(pair_voyage, batch.bl, salt=109, remember=False))
     counts["bls:shape:pair_voyage"] = EventList(*_sightings(pair_voyage, items, state.first(name)))
     rows, token, token_chapter = _token_chapter(batch)
     counts["lines:token"] = EventList(token, secs[rows])

@@ -307,6 +307,11 @@ class EventIndex:
         everything = hits == len(keys)
         if not everything:
             c, secs = c[found], secs[found]
+        earliest = min(max(int(secs.min()) + min(shifts), 0), _SEC_MAX)
+        if earliest > self.last_second:
+            # every event is before every query (scoring lines filed after the state's cut):
+            # each key's whole sum, as the search below would find it
+            return self._whole(query, shifts, c, secs, found if not everything else None)
         # All shifts in one pass, as (shift, key) arrays: each shift's row is sorted, so the
         # binary searches stay cheap.
         at = np.add.outer(np.asarray(shifts, dtype=np.int64), secs)
@@ -322,6 +327,44 @@ class EventIndex:
             values[:, :, half:] *= decay[:, :, None]
         if not everything:
             full = np.zeros((len(shifts), len(keys), width), dtype=np.float64)
+            full[:, found] = values
+            values = full
+        if not query.repeats:
+            return list(values)
+        return list(values[:, query.run])
+
+    @cached_property
+    def last_second(self) -> int:
+        """The latest (clipped) second of any event; -1 when there is none."""
+        return int((self.comp & _SEC_MASK).max()) if len(self.comp) else -1
+
+    @cached_property
+    def _totals(self) -> F64:
+        """Each key's sum over all its events: what a lookup after the last event reads."""
+        ends = self._starts[1:]
+        totals = np.take(self._cums, ends - 1, axis=0, mode="clip")
+        totals *= (ends > self._starts[:-1])[:, None]
+        return totals
+
+    def _whole(
+        self,
+        query: Query,
+        shifts: Sequence[int],
+        codes: I64,
+        secs: I64,
+        found: npt.NDArray[np.bool_] | None,
+    ) -> list[F64]:
+        """`sums` when every event is before every query: the keys' whole sums, decayed to
+        each query's time when the index decays."""
+        width = self.n_columns
+        values = np.repeat(self._totals[codes][None, :, :], len(shifts), axis=0)
+        if self.half_life_s is not None:
+            at = np.add.outer(np.asarray(shifts, dtype=np.int64), secs)
+            half = width // 2
+            decay = np.exp2((self._ref - at.astype(np.float64)) / self.half_life_s)
+            values[:, :, half:] *= decay[:, :, None]
+        if found is not None:
+            full = np.zeros((len(shifts), len(found), width), dtype=np.float64)
             full[:, found] = values
             values = full
         if not query.repeats:
@@ -393,10 +436,11 @@ class FirstOf(Protocol):
 class EventList:
     """A few events, looked up by comparing every query with every event.
 
-    Gives exactly what an `EventIndex` (``sums``, counts or whole-number weights, no half-life)
-    and a `FirstSeen` (``first_of``) of the same events give, without sorting, merging or
-    running sums: for the lines of one API manifest that is a fraction of the cost of building
-    the indexes. Lookups only: the state keeps indexes.
+    Gives exactly what an `EventIndex` (``sums``) and a `FirstSeen` (``first_of``) of the same
+    events give, without sorting, merging or running sums: for the lines of one API manifest
+    that is a fraction of the cost of building the indexes. Weights are counts, or +1 and -1
+    whose running sum per key never drops below zero (first sightings, as `history` makes
+    them), with no half-life. Lookups only: the state keeps indexes.
     """
 
     def __init__(self, keys: U64, secs: I64, weights: F64 | None = None) -> None:
@@ -404,13 +448,21 @@ class EventList:
         self.keys = keys[real]
         self.secs = secs[real]
         self.weights = None if weights is None else weights[real]
+        self._earliest = int(self.secs.min()) if len(self.secs) else None
 
     def sums(self, query: Query, shifts: Sequence[int] = (0,)) -> list[F64]:
         """`EventIndex.sums` of these events: one (n, 1) array per shift, in sorted order."""
+        n = len(query)
+        if (
+            self._earliest is None
+            or n == 0
+            or self._earliest >= int(query.secs.max()) + max(shifts)
+        ):
+            # no event is before any query (one second's lines never count each other)
+            return [np.zeros((n, 1), dtype=np.float64) for _ in shifts]
         row, event = np.nonzero(query.keys[:, None] == self.keys[None, :])
         event_secs = _clip(self.secs[event])
         query_secs = query.secs[row]
-        n = len(query)
         out = []
         for shift in shifts:
             hit = event_secs < _clip(query_secs + shift)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache, partial
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,7 @@ __all__ = [
     "I64",
     "F64",
     "mix",
+    "code_hashes",
     "combine",
     "dictionary_codes",
     "fill_blank",
@@ -103,8 +104,22 @@ def _nonzero(hashed: U64) -> U64:
     return hashed
 
 
-def combine(*parts: U64, salt: int = 0) -> U64:
-    """Key of a tuple of keys (a shipper-consignee pair); MISSING when any part is missing."""
+def combine(*parts: U64, salt: int = 0, remember: bool = True) -> U64:
+    """Key of a tuple of keys (a shipper-consignee pair); MISSING when any part is missing.
+
+    A few rows are remembered per tuple (see `features.memo`): a handful of lines costs more in
+    NumPy calls than in arithmetic, and the API combines the same keys over and over. Keys that
+    are new on every call (a B/L number's) pass ``remember=False``."""
+    if not remember:
+        return _combine(*parts, salt=salt)
+    rule = ("combine", len(parts), salt)
+    return per_row(rule, parts, partial(_combine, salt=salt), np.uint64, small=_FEW_KEYS)
+
+
+_FEW_KEYS = 16  # rows up to which combinations are remembered: beyond, NumPy is as quick
+
+
+def _combine(*parts: U64, salt: int) -> U64:
     missing = parts[0] == 0
     for part in parts[1:]:
         missing |= part == 0
@@ -133,11 +148,13 @@ def hash_values(values: npt.ArrayLike, salt: int) -> U64:
     return _nonzero(mix(hashed))
 
 
-def text_array(series: pd.Series) -> pa.Array:
+def text_array(series: pd.Series | pd.arrays.ArrowExtensionArray) -> pa.Array:
     """A text column as one Arrow large_string array (nulls for missing), zero-copy when the
     column is Arrow-backed; categorical columns are decoded."""
     try:
-        array = pa.array(series.array)
+        array = pa.array(
+            series if isinstance(series, pd.arrays.ArrowExtensionArray) else series.array
+        )
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         values = np.asarray(series.astype(object).where(series.notna(), None), dtype=object)
         array = pa.array(values, type=pa.large_string())
@@ -272,6 +289,30 @@ def text_matches(array: pa.Array, pattern: str, missing: bool = False) -> npt.ND
     return np.array([missing if v is None else search(v) is not None for v in few], dtype=bool)
 
 
+_CODE_WIDTH = 48  # bytes of a code read into a key, as `risk_engine.validation.key_hashes` reads
+
+
+def code_hashes(columns: Sequence[Any]) -> U64 | None:
+    """`risk_engine.validation.key_hashes` of a few rows of short ASCII codes (B/L and container
+    numbers), in Python rather than through its pandas and Arrow calls; None when the rows are
+    many or any code is not ASCII text (ask `key_hashes`). A test holds both to one result."""
+    hashed = np.zeros(len(columns[0]) if columns else 0, dtype=np.uint64)
+    for series in columns:
+        arrow = isinstance(series, pd.Series | pd.arrays.ArrowExtensionArray)
+        if len(series) > _FEW or not arrow or not isinstance(series.dtype, pd.StringDtype):
+            return None
+        padded = []
+        for value in text_array(series).to_pylist():
+            code = "" if value is None else value[:_CODE_WIDTH]
+            if not code.isascii():
+                return None
+            padded.append(code.ljust(_CODE_WIDTH).encode("ascii"))
+        words = np.frombuffer(b"".join(padded), dtype="<u8").reshape(-1, _CODE_WIDTH // 8)
+        for j in range(words.shape[1]):
+            hashed = mix(hashed ^ words[:, j])
+    return hashed
+
+
 def text_key(columns: Sequence[pa.Array], salts: Sequence[int], *, salt: int) -> U64:
     """Key of a tuple of text values (a lane: loading and discharge port), each part hashed
     with its own salt; MISSING when any part is missing. Remembered per tuple of values."""
@@ -307,14 +348,19 @@ def _party_key(salt: int, drop: str | None, name: pa.Array, country: pa.Array) -
     return combine(named, place, salt=salt)
 
 
-def seconds(series: pd.Series) -> I64:
+def seconds(series: pd.Series | pd.arrays.DatetimeArray) -> I64:
     """Whole seconds since 1970 (UTC) of a timestamp column; NO_TIME where missing."""
     return np.asarray(timestamps(series, "s").astype(np.int64), dtype=np.int64)
 
 
-def timestamps(series: pd.Series, unit: str) -> npt.NDArray[np.datetime64]:
-    """A timestamp column as NumPy datetimes in UTC at ``unit`` (NaT where missing)."""
+def timestamps(
+    series: pd.Series | pd.arrays.DatetimeArray, unit: str
+) -> npt.NDArray[np.datetime64]:
+    """A timestamp column (or its values) as NumPy datetimes in UTC at ``unit`` (NaT where
+    missing)."""
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         # the UTC values without the pandas conversion machinery: same result, a tenth the time
-        return np.asarray(series.array, dtype=f"datetime64[{unit}]")
-    return series.to_numpy(dtype=f"datetime64[{unit}]", na_value=np.datetime64("NaT"))
+        values = series.array if isinstance(series, pd.Series) else series
+        return np.asarray(values, dtype=f"datetime64[{unit}]")
+    column = series if isinstance(series, pd.Series) else pd.Series(series)
+    return column.to_numpy(dtype=f"datetime64[{unit}]", na_value=np.datetime64("NaT"))

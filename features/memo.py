@@ -8,7 +8,8 @@ result depends on its own row's values alone, so a remembered result equals a fr
 else the batch holds.
 
 Small batches look rows up directly; large ones compute as before (`per_row`) or look up their
-distinct values (`per_value`). Memory is bounded: a table is emptied when it is full.
+distinct values (`per_value`). Memory is bounded: a table is emptied when it is full, and a
+column with more distinct values than a table holds is computed without it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 
 __all__ = ["MAX_ENTRIES", "SMALL_BATCH", "per_row", "per_value", "remembered"]
 
-MAX_ENTRIES = 200_000  # per table; a table is emptied when a call would take it past this
+MAX_ENTRIES = 20_000  # per table; a table is emptied when a call would take it past this
 SMALL_BATCH = 512  # rows up to which values are looked up row by row
 
 _TABLES: dict[Hashable, dict[Any, Any]] = {}
@@ -104,21 +105,30 @@ def per_value(
 
 def per_row(
     rule: Hashable,
-    columns: Sequence[pa.Array],
+    columns: Sequence[pa.Array] | Sequence[npt.NDArray[Any]],
     compute: Rule,
     dtype: npt.DTypeLike,
+    *,
+    small: int | None = None,
 ) -> npt.NDArray[Any]:
-    """``compute(*columns)``, remembered per row's values in small batches.
+    """``compute(*columns)``, remembered per row's values in batches of up to ``small`` rows
+    (`SMALL_BATCH` by default; less for rules that are cheap to compute anyway).
 
-    ``compute`` returns one result per row, each depending on that row's values only; the
-    columns hold text (values that compare equal are the same value).
+    ``compute`` returns one result per row, each depending on that row's values only. The
+    columns are Arrow text or NumPy arrays of integers (values that compare equal are the same
+    value), all of one kind.
     """
     n = len(columns[0])
-    if n > SMALL_BATCH:
+    if n > (SMALL_BATCH if small is None else min(small, SMALL_BATCH)):
         return np.asarray(compute(*columns), dtype=dtype)
-    keys = list(zip(*(column.to_pylist() for column in columns), strict=True))
+    arrow = isinstance(columns[0], pa.Array)
+    values = [column.to_pylist() if arrow else column.tolist() for column in columns]
+    keys = values[0] if len(values) == 1 else list(zip(*values, strict=True))
 
     def fresh(at: pa.Array) -> npt.NDArray[Any]:
-        return compute(*(column.take(at) for column in columns))
+        if arrow:
+            return compute(*(column.take(at) for column in columns))
+        rows = at.to_numpy()
+        return compute(*(column[rows] for column in columns))
 
     return np.array(remembered(rule, keys, _listed(fresh, dtype)), dtype=dtype)

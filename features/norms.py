@@ -48,14 +48,16 @@ class Norm:
 def _value_per_kg(batch: Batch) -> F64:
     return batch.derived(
         "log_value_per_kg",
-        lambda: log_value_per_kg(batch.column("declared_value"), batch.column("gross_weight_kg")),
+        lambda: log_value_per_kg(batch.numbers("declared_value"), batch.numbers("gross_weight_kg")),
     )
 
 
 def _kg_per_package(batch: Batch) -> F64:
     return batch.derived(
         "log_kg_per_package",
-        lambda: log_kg_per_package(batch.column("gross_weight_kg"), batch.column("package_count")),
+        lambda: log_kg_per_package(
+            batch.numbers("gross_weight_kg"), batch.numbers("package_count")
+        ),
     )
 
 

@@ -56,13 +56,13 @@ def _check(frame: pd.DataFrame, kind: str) -> None:
         if name not in frame.columns:
             raise ContractViolation(name, None, "required", f"{kind} frame has no column {name!r}")
     when = _TIMES[kind]
-    if not isinstance(frame[when].dtype, pd.DatetimeTZDtype):
+    dtype = frame[when].dtype
+    if not isinstance(dtype, pd.DatetimeTZDtype):
         raise ContractViolation(
             when,
-            str(frame[when].dtype),
+            str(dtype),
             "normalised",
-            f"{kind}.{when} is {frame[when].dtype}, not a UTC timestamp: pass "
-            "validate_frame(...).accepted",
+            f"{kind}.{when} is {dtype}, not a UTC timestamp: pass validate_frame(...).accepted",
         )
 
 

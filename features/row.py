@@ -66,6 +66,7 @@ __all__ = [
     "house_bl",
     "hub_transits",
     "is_missing",
+    "numbers",
     "last_port_text",
     "last_transshipment_port",
     "late_filing",
@@ -81,12 +82,14 @@ __all__ = [
     "reefer",
     "reefer_unneeded",
     "risky_transit_or_market",
+    "seconds_of",
     "source_country",
     "weight_share_of_max",
 ]
 
 B = npt.NDArray[np.bool_]
 Text = pd.Series | pa.Array  # a text column, as pandas or Arrow
+Numbers = pd.Series | F64  # a numeric or timestamp column, or its `numbers` / `seconds_of`
 _HOUR = 3600.0
 _DAY = 86400.0
 LATE_FILING_HOURS = 24.0  # advance cargo information is due a day before arrival at the latest
@@ -116,27 +119,42 @@ OPTIONAL_FIELDS: tuple[str, ...] = (
 )
 
 
-def _num(series: pd.Series) -> F64:
+def numbers(series: Numbers) -> F64:
+    """A numeric column as floats (NaN where missing)."""
+    if isinstance(series, np.ndarray):
+        return series
     return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+
+
+_num = numbers
 
 
 def _flag(mask: B) -> F64:
     return np.asarray(mask, dtype=np.float64)
 
 
-def _secs(series: pd.Series) -> F64:
-    """Seconds since 1970 as floats (NaN where missing)."""
+def seconds_of(series: Numbers | pd.arrays.DatetimeArray) -> F64:
+    """A timestamp column as seconds since 1970, as floats (NaN where missing)."""
+    if isinstance(series, np.ndarray):
+        return series
     values = timestamps(series, "us")
     out = values.astype(np.int64).astype(np.float64) / 1e6
     out[np.isnat(values)] = np.nan
     return out
 
 
-def _hours(later: pd.Series, earlier: pd.Series, unit: float) -> F64:
+_secs = seconds_of
+
+
+def _hours(later: Numbers, earlier: Numbers, unit: float) -> F64:
     return (_secs(later) - _secs(earlier)) / unit
 
 
-def is_missing(series: pd.Series) -> B:
+def is_missing(series: pd.Series | pa.Array) -> B:
+    if isinstance(series, pa.Array):
+        if series.null_count == 0:
+            return np.zeros(len(series), dtype=bool)
+        return np.asarray(series.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     return np.asarray(series.array.isna(), dtype=bool)
 
 
@@ -178,7 +196,7 @@ def _prefix(series: Text, length: int) -> pa.Array:
 # --- value and weight ---------------------------------------------------------------------------
 
 
-def log_value_per_kg(declared_value: pd.Series, gross_weight_kg: pd.Series) -> F64:
+def log_value_per_kg(declared_value: Numbers, gross_weight_kg: Numbers) -> F64:
     """log10 of declared value per kg (in the declared currency); NaN without a value."""
     value, weight = _num(declared_value), _num(gross_weight_kg)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -186,7 +204,7 @@ def log_value_per_kg(declared_value: pd.Series, gross_weight_kg: pd.Series) -> F
     return np.where(np.isfinite(out), out, np.nan)
 
 
-def log_kg_per_package(gross_weight_kg: pd.Series, package_count: pd.Series) -> F64:
+def log_kg_per_package(gross_weight_kg: Numbers, package_count: Numbers) -> F64:
     """log10 of gross kg per declared package."""
     weight, count = _num(gross_weight_kg), _num(package_count)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -194,7 +212,7 @@ def log_kg_per_package(gross_weight_kg: pd.Series, package_count: pd.Series) -> 
     return np.where(np.isfinite(out), out, np.nan)
 
 
-def weight_share_of_max(gross_weight_kg: pd.Series, container_size_type: Text) -> F64:
+def weight_share_of_max(gross_weight_kg: Numbers, container_size_type: Text) -> F64:
     """Gross weight over the most the container size-type may carry (above 1: overweight)."""
     limit = _remembered("max_gross_kg", _max_gross_kg, container_size_type)
     return np.asarray(_num(gross_weight_kg) / limit, dtype=np.float64)
@@ -211,31 +229,31 @@ def _max_gross_kg(container_size_type: pa.Array) -> F64:
 # --- timing and paperwork -----------------------------------------------------------------------
 
 
-def hours_filing_to_departure(filed_at: pd.Series, etd: pd.Series) -> F64:
+def hours_filing_to_departure(filed_at: Numbers, etd: Numbers) -> F64:
     """Hours from filing to departure; negative when filed after the vessel left."""
     return _hours(etd, filed_at, _HOUR)
 
 
-def hours_filing_to_arrival(filed_at: pd.Series, eta: pd.Series) -> F64:
+def hours_filing_to_arrival(filed_at: Numbers, eta: Numbers) -> F64:
     return _hours(eta, filed_at, _HOUR)
 
 
-def late_filing(filed_at: pd.Series, eta: pd.Series) -> F64:
+def late_filing(filed_at: Numbers, eta: Numbers) -> F64:
     """1 when filed less than 24 hours before arrival: too late for a considered look."""
     hours = hours_filing_to_arrival(filed_at, eta)
     return np.where(np.isnan(hours), np.nan, _flag(hours < LATE_FILING_HOURS))
 
 
-def booking_lead_days(booking_created_at: pd.Series, etd: pd.Series) -> F64:
+def booking_lead_days(booking_created_at: Numbers, etd: Numbers) -> F64:
     """Days from booking to departure (a last-minute booking is a red flag)."""
     return _hours(etd, booking_created_at, _DAY)
 
 
-def amendment_count(amendment_count: pd.Series) -> F64:
+def amendment_count(amendment_count: Numbers) -> F64:
     return _num(amendment_count)
 
 
-def hours_amendment_before_arrival(last_amended_at: pd.Series, eta: pd.Series) -> F64:
+def hours_amendment_before_arrival(last_amended_at: Numbers, eta: Numbers) -> F64:
     """Hours between the last amendment and arrival (small or negative: a late amendment)."""
     return _hours(eta, last_amended_at, _HOUR)
 
@@ -276,19 +294,17 @@ def _dq_flag(dq_flags: pa.Array, rule: str, field: str | None) -> F64:
     return _flag(out)
 
 
-def missing_optional_count(
-    frame: pd.DataFrame, column: Callable[[str], pd.Series] | None = None
-) -> F64:
+def missing_optional_count(frame: pd.DataFrame, missing: Callable[[str], B] | None = None) -> F64:
     """How many of the informative optional fields are blank (an absent column counts).
 
-    ``column`` looks a column of ``frame`` up (a `Batch` passes its own, which reuses the
-    columns other features read)."""
+    ``missing`` tells where a column of ``frame`` is blank (a `Batch` passes its own, which
+    reuses what other features read)."""
     present = [name for name in OPTIONAL_FIELDS if name in frame.columns]
     absent = len(OPTIONAL_FIELDS) - len(present)
     count = np.full(len(frame), float(absent))
-    get = frame.__getitem__ if column is None else column
+    blank = (lambda name: is_missing(frame[name])) if missing is None else missing
     for name in present:
-        count += is_missing(get(name))
+        count += blank(name)
     return count
 
 
@@ -561,7 +577,7 @@ def cites_sensitive(hs_code: Text, cites_word: B) -> F64:
     return _flag(_heading_in(hs_code, "cites", CITES_HEADINGS) | cites_word)
 
 
-def cites_no_permit(sensitive: F64, cites_permit_ref: pd.Series) -> F64:
+def cites_no_permit(sensitive: F64, cites_permit_ref: Text) -> F64:
     """1 for a CITES-sensitive line filed without a permit reference."""
     return _flag((sensitive > 0) & is_missing(cites_permit_ref))
 

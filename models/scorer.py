@@ -39,10 +39,12 @@ def to_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
     request path scores a few lines, where a pandas conversion per column costs more than the
     data."""
     out = np.empty((len(features), len(names)), dtype=np.float64)
-    dtypes = features.dtypes
-    plain = [j for j, name in enumerate(names) if dtypes[name] == np.float64]
+    position = {name: i for i, name in enumerate(features.columns)}
+    dtypes = list(features.dtypes)
+    plain = [j for j, name in enumerate(names) if dtypes[position[name]] == np.float64]
     if plain:
-        out[:, plain] = features[[names[j] for j in plain]].to_numpy(dtype=np.float64)
+        block = features.take([position[names[j]] for j in plain], axis=1)
+        out[:, plain] = block.to_numpy(dtype=np.float64)
     rest = sorted(set(range(len(names))) - set(plain))
     for j in rest:
         column = features[names[j]]
