@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-__all__ = ["BoosterParams", "fit_booster", "predict_raw", "predict_contrib"]
+__all__ = ["BoosterParams", "fit_booster", "predict_raw", "predict_contrib", "predict_leaves"]
 
 log = logging.getLogger(__name__)
 
@@ -147,3 +147,15 @@ def predict_contrib(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
             num_threads=_threads(len(x)),
         )
     )
+
+
+def predict_leaves(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
+    """The leaf each row reaches in each tree (rows x trees, int32), for path attribution."""
+    return np.asarray(
+        booster.predict(
+            x,
+            pred_leaf=True,
+            num_iteration=booster.best_iteration or None,
+            num_threads=_threads(len(x)),
+        )
+    ).reshape(len(x), -1)

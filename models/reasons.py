@@ -1,4 +1,4 @@
-"""Reason codes: the top contributions of LightGBM ``pred_contrib``, grouped into sentences an
+"""Reason codes: the top feature contributions (``models.attribution``), grouped into sentences an
 officer understands ("consignee first seen 3 days before filing").
 
 Contributions are in raw log-odds and add up, with the bias, to the raw score; features of one

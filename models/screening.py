@@ -37,6 +37,8 @@ __all__ = ["ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
+REASON_BANDS = ("red", "amber")
+
 OUTPUT_COLUMNS = [
     "bl_number",
     "container_number",
@@ -88,8 +90,10 @@ class ScreenSummary:
 
 
 def _score_chunk(scorer: Any, accepted: pd.DataFrame, watchlist: Watchlist | None) -> pd.DataFrame:
-    """Everything the output needs for one chunk of accepted lines (no selection yet)."""
-    scored = scorer.score(accepted)
+    """Everything the output needs for one chunk of accepted lines (no selection yet). Reasons
+    are told for red and amber lines (the ones an officer may be asked to open); green lines,
+    random-control picks among them, carry none."""
+    scored = scorer.score(accepted, reason_bands=REASON_BANDS)
     mandatory = scored["mandatory_rule"]
     watched = (
         watchlist.hits(accepted)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.booster import predict_contrib, predict_raw
+from models.booster import predict_contrib, predict_leaves, predict_raw
 from models.registry import champion_version, configure_mlflow, list_versions
 from models.scorer import to_matrix
 from risk_engine.settings import Settings
@@ -47,8 +47,10 @@ def test_contributions_add_up_to_the_raw_log_odds(outcome) -> None:  # type: ign
     scorer = outcome.scorer
     lines = outcome.test_lines.head(200)
     matrix = to_matrix(scorer.features(lines), scorer.feature_names)
-    contrib = predict_contrib(scorer.booster, matrix)
-    assert np.allclose(contrib.sum(axis=1), predict_raw(scorer.booster, matrix), atol=1e-6)
+    raw = predict_raw(scorer.booster, matrix)
+    assert np.allclose(predict_contrib(scorer.booster, matrix).sum(axis=1), raw, atol=1e-6)
+    leaves = predict_leaves(scorer.booster, matrix)
+    assert np.allclose(scorer.attribution.contributions(leaves).sum(axis=1), raw, atol=1e-9)
 
 
 def test_scores_are_probabilities_with_bands_and_reasons(outcome) -> None:  # type: ignore[no-untyped-def]
