@@ -37,6 +37,7 @@ __all__ = [
     "SEC_BITS",
     "Sums",
     "new_run",
+    "sort_order",
 ]
 
 SEC_BITS = 33
@@ -63,6 +64,35 @@ def new_run(values: np.ndarray, *more: np.ndarray) -> np.ndarray:
     return out
 
 
+_RADIX_FROM = 4096  # rows from which `sort_order` ranks keys instead of comparing them
+_U16 = 1 << 16
+
+
+def sort_order(keys: np.ndarray, secs: I64) -> I64:
+    """The order that sorts rows by key, then second, equal rows kept in their order: exactly
+    ``np.lexsort((secs, keys))``.
+
+    Lines usually come in filing order. Then a stable sort by key alone gives the same order,
+    and it runs as a hash factorisation, a sort of the distinct keys only, and one or two
+    linear radix passes over their ranks, several times quicker than comparing 64-bit keys.
+    """
+    n = len(keys)
+    if n < _RADIX_FROM or not bool((secs[1:] >= secs[:-1]).all()):
+        return np.lexsort((secs, keys)).astype(np.int64)
+    codes, distinct = pd.factorize(keys)
+    ranks = np.empty(len(distinct), dtype=np.int64)
+    ranks[np.argsort(distinct)] = np.arange(len(distinct), dtype=np.int64)
+    rank = ranks[codes]
+    if len(distinct) <= _U16:
+        return np.argsort(rank.astype(np.uint16), kind="stable").astype(np.int64)
+    if len(distinct) > _U16 * _U16:
+        return np.lexsort((secs, keys)).astype(np.int64)
+    # least significant half first: a stable pass on each half sorts by the whole rank
+    low = np.argsort((rank & (_U16 - 1)).astype(np.uint16), kind="stable")
+    high = np.argsort((rank[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high].astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Query:
     """Keys and times of many lookups, sorted once (sorted lookups are several times faster).
@@ -77,7 +107,7 @@ class Query:
 
     @classmethod
     def of(cls, keys: U64, secs: I64) -> Query:
-        order = np.lexsort((secs, keys)).astype(np.int64)
+        order = sort_order(keys, secs)
         return cls(order, keys[order], secs[order])
 
     def __len__(self) -> int:
@@ -120,6 +150,17 @@ def _find(vocab: U64, keys: U64) -> tuple[I64, npt.NDArray[np.bool_]]:
     pos = vocab.searchsorted(keys)
     np.minimum(pos, len(vocab) - 1, out=pos)
     return pos, vocab[pos] == keys
+
+
+def _union(a: U64, b: U64) -> tuple[U64, tuple[I64, I64]]:
+    """The sorted union of two sorted arrays of distinct keys, and each key's position in it."""
+    both = np.concatenate([a, b])
+    order = np.argsort(both, kind="stable")  # two sorted runs: a linear merge
+    ordered = both[order]
+    new = new_run(ordered)
+    position = np.empty(len(both), dtype=np.int64)
+    position[order] = np.cumsum(new) - 1
+    return ordered[new], (position[: len(a)], position[len(a) :])
 
 
 class EventIndex:
@@ -202,14 +243,24 @@ class EventIndex:
             return self
         if self.n_events == 0:
             return other
-        k1, s1, w1 = self.events()
-        k2, s2, w2 = other.events()
-        return EventIndex.build(
-            np.concatenate([k1, k2]),
-            np.concatenate([s1, s2]),
-            np.concatenate([w1, w2]),
-            half_life_s=self.half_life_s,
+        # Both are sorted by key and second: renumber both on the union of their keys, and a
+        # stable sort of the two sorted runs (a merge) puts their events in the order `build`
+        # of the concatenated events gives, this index's first among equal (key, second).
+        vocab, (c1, c2) = _union(self.vocab, other.vocab)
+        comp = np.concatenate(
+            [
+                (c1[self.comp >> SEC_BITS] << SEC_BITS) | (self.comp & _SEC_MASK),
+                (c2[other.comp >> SEC_BITS] << SEC_BITS) | (other.comp & _SEC_MASK),
+            ]
         )
+        order = np.argsort(comp, kind="stable")
+        comp = comp[order]
+        weights = np.concatenate([self.weights, other.weights])[order]
+        first = np.flatnonzero(new_run(comp))
+        if len(first) < len(comp):
+            weights = np.add.reduceat(weights, first, axis=0)
+            comp = comp[first]
+        return EventIndex(vocab, comp, weights, half_life_s=self.half_life_s)
 
     def compacted(self, horizon: int) -> EventIndex:
         """Events before ``horizon`` merged into one per key at its latest such second.
@@ -405,9 +456,11 @@ class FirstSeen:
             return self
         if len(self.vocab) == 0:
             return other
-        return FirstSeen.build(
-            np.concatenate([self.vocab, other.vocab]), np.concatenate([self.first, other.first])
-        )
+        vocab, (c1, c2) = _union(self.vocab, other.vocab)
+        first = np.full(len(vocab), NEVER, dtype=np.int64)
+        first[c1] = self.first
+        first[c2] = np.minimum(first[c2], other.first)  # keys are distinct: no repeats in c2
+        return FirstSeen(vocab, first)
 
     def first_of(self, keys: U64) -> I64:
         """First second of each key; NEVER for keys never seen (and for MISSING)."""

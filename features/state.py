@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from features.index import EventIndex, FirstSeen
 
@@ -133,18 +134,32 @@ class FeatureState:
 
     def remember(self, frame: pd.DataFrame, line_keys: np.ndarray) -> None:
         """Keep recent lines for outcomes recorded later: each line's key and the columns its
-        outcome is attributed by (text as categories, so repeated names cost little)."""
-        columns = [c for c in BUFFER_COLUMNS if c in frame.columns]
-        new = frame[columns].reset_index(drop=True)
-        new.insert(0, LINE_KEY, line_keys)
-        recent = pd.concat([self.recent, new], ignore_index=True) if len(self.recent) else new
+        outcome is attributed by (text as categories, so repeated names cost little).
+
+        Only lines within ``label_lookback_days`` of ``as_of`` are taken, and each text column
+        is categorised once and joined to the buffer's by its categories (no text is decoded
+        again), so adding a chunk costs about its own size, not the buffer's."""
         horizon = pd.Timestamp(
             self.as_of - self.params.label_lookback_days * _DAY, unit="s", tz="UTC"
         )
-        recent = recent[recent["filed_at"] >= horizon].reset_index(drop=True)
+        keep = np.flatnonzero(np.asarray(frame["filed_at"] >= horizon, dtype=bool))
+        columns = [c for c in BUFFER_COLUMNS if c in frame.columns]
+        new = frame[columns].iloc[keep].reset_index(drop=True)
+        new.insert(0, LINE_KEY, np.asarray(line_keys)[keep])
         for name in columns[1:]:
-            recent[name] = recent[name].astype("category")
-        self.recent = recent
+            new[name] = new[name].astype("category")
+        old = self.recent
+        if len(old):
+            old = old[np.asarray(old["filed_at"] >= horizon, dtype=bool)]
+        if not len(old) or not len(new):
+            self.recent = (new if not len(old) else old).reset_index(drop=True)
+            return
+        self.recent = pd.DataFrame(
+            {
+                name: _joined(_column(old, name), _column(new, name))
+                for name in dict.fromkeys([*old.columns, *new.columns])
+            }
+        )
 
     def compact(self) -> None:
         """Drop or merge events no lookup from ``as_of - rescore_days`` on can tell apart."""
@@ -169,6 +184,37 @@ class FeatureState:
         total += sum(f.nbytes for f in self.firsts.values())
         total += int(self.recent.memory_usage(deep=True).sum()) if len(self.recent) else 0
         return total
+
+
+def _joined(old: pd.Series, new: pd.Series) -> pd.Series:
+    """Two buffer columns one after the other; categories are joined, not decoded."""
+    if isinstance(old.dtype, pd.CategoricalDtype) and isinstance(new.dtype, pd.CategoricalDtype):
+        try:
+            return pd.Series(_used(union_categoricals([old, new], ignore_order=True)))
+        except TypeError:  # categories of different dtypes: decode, as a plain concat does
+            return pd.concat([old, new], ignore_index=True).astype("category")
+    return pd.concat([old, new], ignore_index=True)
+
+
+def _used(values: pd.Categorical) -> pd.Categorical:
+    """The categories some value still uses (names of lines that left the buffer go), as
+    `Categorical.remove_unused_categories` keeps them, without its sort of every code."""
+    codes = np.asarray(values.codes, dtype=np.int64)
+    used = np.zeros(len(values.categories), dtype=bool)
+    used[codes[codes >= 0]] = True
+    if used.all():
+        return values
+    renumber = np.cumsum(used) - 1
+    codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1)
+    dtype = pd.CategoricalDtype(values.categories[used], ordered=values.ordered)
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A buffer column with a clean index; all missing (as categories) when the frame lacks it."""
+    if name in frame.columns:
+        return frame[name].reset_index(drop=True)
+    return pd.Series([None] * len(frame), dtype="str").astype("category")
 
 
 def _drop_before(index: EventIndex, horizon: int) -> EventIndex:

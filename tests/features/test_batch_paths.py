@@ -1,0 +1,95 @@
+"""The large-batch paths give exactly what the plain ones give.
+
+Scoring a chunk of a year's file (about 200,000 lines) sorts keys by rank rather than by value,
+merges a state's index with a batch's as two sorted runs, and joins the buffer of recent lines by
+categories. Each must equal, bit for bit, what the plain path (``np.lexsort``, ``build`` of the
+concatenated events, a concatenation of the text) gives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from feature_data import history_lines
+
+from features.index import EventIndex, FirstSeen, sort_order
+from features.state import BUFFER_COLUMNS, LINE_KEY, FeatureState, StateParams
+
+
+def _keys(rng: np.random.Generator, n: int, distinct: int) -> np.ndarray:
+    """Hash-like 64-bit keys (0 among them, as MISSING is) drawn from ``distinct`` values."""
+    values = rng.integers(0, distinct, n).astype(np.uint64)
+    return values * np.uint64(0x9E3779B97F4A7C15)
+
+
+def test_ranked_sort_orders_rows_as_lexsort_does() -> None:
+    rng = np.random.default_rng(71)
+    cases = [(0, 1), (1, 1), (50, 7), (5_000, 3), (20_000, 900), (100_000, 90_000)]
+    for n, distinct in cases:
+        keys = _keys(rng, n, distinct)
+        in_order = np.sort(rng.integers(0, 500, n)).astype(np.int64)
+        shuffled = rng.integers(0, 500, n).astype(np.int64)
+        for secs in (in_order, shuffled):
+            got = sort_order(keys, secs)
+            assert got.dtype == np.int64
+            assert np.array_equal(got, np.lexsort((secs, keys))), (n, distinct)
+
+
+def _events(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keys = rng.integers(1, 12, n).astype(np.uint64)
+    secs = rng.integers(0, 40, n).astype(np.int64)
+    weights = rng.integers(-1, 3, (n, 2)).astype(np.float64)
+    return keys, secs, weights
+
+
+def test_merging_indexes_equals_building_one_from_all_their_events() -> None:
+    rng = np.random.default_rng(72)
+    for case in range(300):
+        (k1, s1, w1), (k2, s2, w2) = (
+            _events(rng, int(rng.integers(1, 60))),
+            _events(rng, int(rng.integers(1, 60))),
+        )
+        half_life = 50.0 if case % 2 else None
+        merged = EventIndex.build(k1, s1, w1, half_life_s=half_life).merged(
+            EventIndex.build(k2, s2, w2, half_life_s=half_life)
+        )
+        built = EventIndex.build(
+            np.concatenate([k1, k2]),
+            np.concatenate([s1, s2]),
+            np.concatenate([w1, w2]),
+            half_life_s=half_life,
+        )
+        for name in ("vocab", "comp", "weights", "_cums"):
+            a, b = getattr(merged, name), getattr(built, name)
+            assert a.dtype == b.dtype and np.array_equal(a, b), (case, name)
+        first = FirstSeen.build(k1, s1).merged(FirstSeen.build(k2, s2))
+        whole = FirstSeen.build(np.concatenate([k1, k2]), np.concatenate([s1, s2]))
+        assert np.array_equal(first.vocab, whole.vocab) and first.vocab.dtype == np.uint64
+        assert np.array_equal(first.first, whole.first) and first.first.dtype == np.int64
+
+
+def test_the_buffer_of_recent_lines_holds_what_a_concatenation_holds() -> None:
+    lines = history_lines(300, seed=73).reset_index(drop=True)
+    state = FeatureState(params=StateParams(label_lookback_days=3.0), vocab={})
+    keys = np.arange(1, len(lines) + 1, dtype=np.uint64)
+    secs = lines["filed_at"].astype("int64").to_numpy() // 10**6
+    chunks = np.array_split(np.arange(len(lines)), 5)
+    chunks.insert(2, np.arange(0))  # an empty chunk changes nothing
+    for rows in chunks:
+        if len(rows):
+            state.as_of = max(state.as_of, int(secs[rows].max()) + 1)
+        state.remember(lines.iloc[rows], keys[rows])
+    horizon = state.as_of - 3 * 86_400
+    kept = np.flatnonzero(secs >= horizon)
+    recent = state.recent
+    assert recent[LINE_KEY].tolist() == keys[kept].tolist()
+    columns = [c for c in BUFFER_COLUMNS if c in lines.columns]
+    assert list(recent.columns) == [LINE_KEY, *columns]
+    for name in columns:
+        want = lines[name].iloc[kept].astype(object).where(lines[name].iloc[kept].notna(), None)
+        got = recent[name].astype(object).where(recent[name].notna(), None)
+        assert got.tolist() == want.tolist(), name
+        if name != "filed_at":
+            assert isinstance(recent[name].dtype, pd.CategoricalDtype)
+            used = set(recent[name].dropna().astype(str))
+            assert set(recent[name].cat.categories) == used  # names that left are dropped
