@@ -84,8 +84,9 @@ class PathAttribution:
         """Raw scores from leaf indices (rows x trees), summed tree by tree as LightGBM does."""
         out = np.zeros(leaves.shape[0], dtype=np.float64)
         values = self.leaf_values
-        for tree, offset in enumerate(self.offsets[: leaves.shape[1]]):
-            out += values[leaves[:, tree] + offset]
+        by_tree = np.ascontiguousarray(leaves.T)
+        for tree, offset in enumerate(self.offsets[: leaves.shape[1]].tolist()):
+            out += values[by_tree[tree] + offset]
         return out
 
     def contributions(self, leaves: np.ndarray) -> np.ndarray:

@@ -137,28 +137,16 @@ class RiskScorer:
         amber lines; a green line gets none)."""
         features = self.features(records)
         matrix = to_matrix(features, self.feature_names)
-        raw = np.empty(len(matrix), dtype=np.float64)
         reasons: list[list[str]] = [[] for _ in range(len(matrix))]
-        for start in range(0, len(matrix), _ROWS_PER_PASS):
-            stop = min(start + _ROWS_PER_PASS, len(matrix))
-            leaves = predict_leaves(self.booster, matrix[start:stop])
-            raw[start:stop] = self.attribution.raw(leaves)
-            if not explain_reasons:
-                continue
-            block = slice(start, stop)
-            wanted = np.ones(stop - start, dtype=bool)
-            if reason_bands is not None:
-                bands = self.band(self.calibrator.transform(raw[block]))
-                wanted = np.isin(bands, list(reason_bands))
-            if not wanted.any():
-                continue
-            rows = np.flatnonzero(wanted)
-            contrib = self.attribution.contributions(leaves[rows])
-            told = explain(
-                contrib, features.iloc[start + rows], self.feature_names, top=self.top_reasons
-            )
-            for row, sentences in zip(rows.tolist(), told, strict=True):
-                reasons[start + row] = sentences
+        if explain_reasons and reason_bands is None:
+            # Every line explained: one leaf pass gives both the raw score and the reasons.
+            raw = self._explain(matrix, features, np.arange(len(matrix)), reasons)
+        else:
+            raw = predict_raw(self.booster, matrix)
+            if explain_reasons:
+                bands = self.band(self.calibrator.transform(raw))
+                wanted = np.flatnonzero(np.isin(bands, list(reason_bands or ())))
+                self._explain(matrix, features, wanted, reasons)
         probability = self.calibrator.transform(raw)
         hits = rule_hits(features)
         out = pd.DataFrame(
@@ -182,6 +170,29 @@ class RiskScorer:
         ]
         out["reasons"] = reasons
         return out[SCORE_COLUMNS]
+
+    def _explain(
+        self,
+        matrix: np.ndarray,
+        features: pd.DataFrame,
+        rows: np.ndarray,
+        reasons: list[list[str]],
+    ) -> np.ndarray:
+        """Fill ``reasons`` for ``rows``; return their raw scores (exactly LightGBM's)."""
+        raw = np.empty(len(rows), dtype=np.float64)
+        for start in range(0, len(rows), _ROWS_PER_PASS):
+            block = rows[start : start + _ROWS_PER_PASS]
+            leaves = predict_leaves(self.booster, matrix[block])
+            raw[start : start + len(block)] = self.attribution.raw(leaves)
+            told = explain(
+                self.attribution.contributions(leaves),
+                features.iloc[block],
+                self.feature_names,
+                top=self.top_reasons,
+            )
+            for row, sentences in zip(block.tolist(), told, strict=True):
+                reasons[row] = sentences
+        return raw
 
     def describe(self) -> dict[str, Any]:
         return {
