@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 __all__ = [
     "CATALOGUE",
     "CATEGORICAL",
@@ -39,7 +41,9 @@ FAMILIES: tuple[str, ...] = (
 class Feature:
     """One model column.
 
-    ``reason`` is a `str.format` template with ``{value}``; ``when_missing`` is the text for a
+    ``reason`` is a `str.format` template with ``{value}``, and for numbers ``{size}`` (its
+    size), ``{side}`` (above / below), ``{when}`` (before / after) and ``{s}`` (a plural
+    ending); ``when_missing`` is the text for a
     missing value (never seen, not declared). ``label_based`` features are learned from
     inspection outcomes.
     """
@@ -80,7 +84,7 @@ def _party_features() -> list[Feature]:
                     "a sudden burst, or no track record",
                     sources + ", filed_at",
                     _NO_PARTY,
-                    f"{label}: {{value:.0f}} lines in the previous {days} days",
+                    f"{label}: {{value:.0f}} line{{s}} in the previous {days} days",
                 )
             )
         out.append(
@@ -91,7 +95,7 @@ def _party_features() -> list[Feature]:
                 "a party first seen recently",
                 sources + ", filed_at",
                 _NEW,
-                f"{label} first seen {{value:.0f}} days before filing",
+                f"{label} first seen {{value:.0f}} day{{s}} before filing",
                 missing_reason=f"{label} never seen before",
             )
         )
@@ -103,7 +107,7 @@ def _party_features() -> list[Feature]:
                 "a party shipping anything (many chapters) or a newcomer",
                 sources + ", hs_code",
                 _NO_PARTY,
-                f"{label} shipped {{value:.0f}} HS chapters before",
+                f"{label} shipped {{value:.0f}} HS chapter{{s}} before",
             )
         )
         if key in ("shipper", "consignee", "pair"):
@@ -139,7 +143,7 @@ def _party_features() -> list[Feature]:
                 "links to earlier seizures",
                 sources + "; outcomes result, recorded_at",
                 _NO_PARTY,
-                f"{label} linked to {{value:.0f}} earlier seizures",
+                f"{label} linked to {{value:.0f}} earlier seizure{{s}}",
                 label_based=True,
             )
         )
@@ -200,10 +204,10 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("carrier_code", "route", "Carrier (SCAC)", "", "carrier_code", _CAT,
        "carried by {value}", "category"),
     _f("n_transshipments", "route", "Number of transshipment ports", "complex routing",
-       "transshipment_ports", "none declared: 0", "{value:.0f} transshipments"),
+       "transshipment_ports", "none declared: 0", "{value:.0f} transshipment{s}"),
     _f("hub_transits", "route", "Transshipments through ports marked as hubs",
        "transit through hubs", "transshipment_ports; reference ports", "none: 0",
-       "{value:.0f} transits through hub ports"),
+       "{value:.0f} transit{s} through hub ports"),
     _f("detour_ratio", "route",
        "Great-circle distance via the transshipment ports over the direct distance",
        "detours", "port_of_loading, transshipment_ports, port_of_discharge; port coordinates",
@@ -265,10 +269,10 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("desc_token_inspections", "goods",
        "Decayed inspections behind the best-known description word (evidence)", "",
        "goods_description; outcomes", "no usable word: NaN",
-       "description words inspected {value:.0f} times", label_based=True),
+       "description words inspected {value:.0f} time{s}", label_based=True),
     _f("desc_tokens", "goods", "Number of distinct usable words in the description",
        "very short descriptions", "goods_description", _NEVER,
-       "description has {value:.0f} words"),
+       "description has {value:.0f} word{s}"),
     _f("cover_load", "goods", "1 for documented cover-load goods (timber, plastic scrap, "
        "cashew, sesame, cassia, frozen beef or fish, tea, shells, soy, furniture, coconut)",
        "cover-load goods", "hs_code, goods_description", _NEVER, "cover-load goods", "flag"),
@@ -298,22 +302,22 @@ CATALOGUE: tuple[Feature, ...] = (
        "Robust z-score of log value per kg against earlier lines of the HS6 line (same "
        "currency)", "value per kg far from normal", "declared_value, currency, "
        "gross_weight_kg, hs_code", "no value, or under 20 earlier lines: NaN",
-       "value per kg {value:+.1f} robust SD from normal for this HS line"),
+       "value per kg {size:.1f} robust SD {side} normal for this HS line"),
     _f("value_per_kg_z_hs6_origin", "value and weight",
        "Robust z-score of log value per kg against the HS6 line from this origin",
        "value per kg far from normal", "declared_value, currency, gross_weight_kg, hs_code, "
        "country_of_origin", "no value, or under 20 earlier lines: NaN",
-       "value per kg {value:+.1f} robust SD from normal for these goods from this origin"),
+       "value per kg {size:.1f} robust SD {side} normal for these goods from this origin"),
     _f("kg_per_package_z_hs6", "value and weight",
        "Robust z-score of log kg per package against the HS6 line",
        "weight per package far from normal", "gross_weight_kg, package_count, hs_code",
        "under 20 earlier lines: NaN",
-       "kg per package {value:+.1f} robust SD from normal for this HS line"),
+       "kg per package {size:.1f} robust SD {side} normal for this HS line"),
     _f("kg_per_package_z_hs6_origin", "value and weight",
        "Robust z-score of log kg per package against the HS6 line from this origin",
        "weight per package far from normal", "gross_weight_kg, package_count, hs_code, "
        "country_of_origin", "under 20 earlier lines: NaN",
-       "kg per package {value:+.1f} robust SD from normal for these goods from this origin"),
+       "kg per package {size:.1f} robust SD {side} normal for these goods from this origin"),
     _f("log_kg_per_package", "value and weight", "log10 of gross kg per package", "",
        "gross_weight_kg, package_count", _NEVER, "{value:.1f} log10 kg per package"),
     _f("weight_share_of_max", "value and weight",
@@ -325,23 +329,23 @@ CATALOGUE: tuple[Feature, ...] = (
     # --- timing and paperwork ------------------------------------------------------------------
     _f("hours_filing_to_departure", "timing and paperwork",
        "Hours from filing to departure (negative: filed after departure)", "filed late",
-       "filed_at, etd", "no etd: NaN", "filed {value:.0f} hours before departure"),
+       "filed_at, etd", "no etd: NaN", "filed {size:.0f} hour{s} {when} departure"),
     _f("hours_filing_to_arrival", "timing and paperwork", "Hours from filing to arrival",
-       "filed late", "filed_at, eta", _NEVER, "filed {value:.0f} hours before arrival"),
+       "filed late", "filed_at, eta", _NEVER, "filed {size:.0f} hour{s} {when} arrival"),
     _f("late_filing", "timing and paperwork",
        "1 when filed less than 24 hours before arrival", "filed late", "filed_at, eta",
        _NEVER, "filed less than 24 hours before arrival", "flag"),
     _f("booking_lead_days", "timing and paperwork", "Days from booking to departure",
        "last-minute booking", "booking_created_at, etd", "either missing: NaN",
-       "booked {value:.0f} days before departure"),
+       "booked {size:.0f} day{s} {when} departure"),
     _f("amendment_count", "timing and paperwork", "Amendments filed", "amendments",
-       "amendment_count", "missing: NaN", "{value:.0f} amendments"),
+       "amendment_count", "missing: NaN", "{value:.0f} amendment{s}"),
     _f("hours_amendment_before_arrival", "timing and paperwork",
        "Hours between the last amendment and arrival", "late amendment",
        "last_amended_at, eta", "never amended: NaN",
-       "last amended {value:.0f} hours before arrival"),
+       "last amended {size:.0f} hour{s} {when} arrival"),
     _f("dq_flag_count", "timing and paperwork", "Data-quality flags raised by validation",
-       "data-quality problems", "dq_flags", "clean: 0", "{value:.0f} data-quality flags"),
+       "data-quality problems", "dq_flags", "clean: 0", "{value:.0f} data-quality flag{s}"),
     _f("dq_container_check_digit", "timing and paperwork",
        "1 when the container number's check digit is wrong", "invalid container number",
        "dq_flags", _NEVER, "container number check digit wrong", "flag"),
@@ -361,7 +365,7 @@ CATALOGUE: tuple[Feature, ...] = (
        "description truncated", "flag"),
     _f("missing_optional_count", "timing and paperwork",
        "Informative optional fields left blank", "missing optional fields",
-       "19 optional fields", _NEVER, "{value:.0f} optional fields blank"),
+       "19 optional fields", _NEVER, "{value:.0f} optional field{s} blank"),
     _f("freight_collect", "timing and paperwork", "1 when freight is payable at destination",
        "", "freight_terms", "not given: NaN", "freight collect", "flag"),
     _f("house_bl", "timing and paperwork", "1 for a house B/L", "", "bl_type", _NEVER,
@@ -372,15 +376,15 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("bl_containers", "consignment shape",
        "Containers on the same B/L filed up to now (including this one)",
        "a consignment split over several containers", "bl_number, filed_at", _NEVER,
-       "{value:.0f} containers on this B/L"),
+       "{value:.0f} container{s} on this B/L"),
     _f("pair_voyage_containers", "consignment shape",
        "Containers of the same shipper and consignee on the same voyage",
        "a consignment split over several containers", "shipper, consignee, vessel_imo, "
-       "voyage_number", _NEVER, "{value:.0f} containers of this pair on this voyage"),
+       "voyage_number", _NEVER, "{value:.0f} container{s} of this pair on this voyage"),
     _f("pair_voyage_bls", "consignment shape",
        "B/Ls of the same shipper and consignee on the same voyage",
        "a consignment split over several B/Ls", "shipper, consignee, vessel_imo, "
-       "voyage_number, bl_number", _NEVER, "{value:.0f} B/Ls of this pair on this voyage"),
+       "voyage_number, bl_number", _NEVER, "{value:.0f} B/L{s} of this pair on this voyage"),
     # --- conjunction ---------------------------------------------------------------------------
     _f("red_flag_score", "conjunction",
        "How many of: source-country origin, cover-load goods, risky transit or destination",
@@ -419,9 +423,18 @@ def reason(name: str, value: object) -> str:
         return feature.missing_reason
     if feature.kind == "flag" and float(value) < 0.5:  # type: ignore[arg-type]
         return "not: " + feature.reason
+    words: dict[str, object] = {"value": value}
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+        number = float(value)
+        words.update(
+            size=abs(number),  # told with the direction, never as a negative amount
+            side="above" if number >= 0 else "below",
+            when="before" if number >= 0 else "after",
+            s="" if abs(round(number)) == 1 else "s",
+        )
     try:
-        return feature.reason.format(value=value)
-    except (ValueError, TypeError):
+        return feature.reason.format(**words)
+    except (ValueError, TypeError, KeyError):
         return feature.reason.replace("{value}", str(value))
 
 

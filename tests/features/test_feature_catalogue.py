@@ -41,4 +41,12 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     assert reason("consignee_days_known", math.nan) == "consignee never seen before"
     assert reason("late_filing", 1.0) == "filed less than 24 hours before arrival"
     assert reason("port_of_loading", "NGAPP") == "loaded at NGAPP"
+    # Directions in words, never a negative amount; singular and plural.
+    assert reason("hours_filing_to_departure", -739.2) == "filed 739 hours after departure"
+    assert reason("hours_filing_to_departure", 30.0) == "filed 30 hours before departure"
+    assert reason("value_per_kg_z_hs6", -1.84) == (
+        "value per kg 1.8 robust SD below normal for this HS line"
+    )
+    assert reason("bl_containers", 1.0) == "1 container on this B/L"
+    assert reason("bl_containers", 3.0) == "3 containers on this B/L"
     assert by_name("hub_seizure_rate").label_based
