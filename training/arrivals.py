@@ -1,7 +1,9 @@
-"""Cut an arrivals file out of a longer one: the lines arriving in the last days (for demos and
-the quickstart: "tomorrow's arrivals").
+"""Cut an arrivals file out of a longer one, for demos and the quickstart: the lines arriving in
+the last days ("tomorrow's arrivals"), or the lines filed in a period (a day or a year after a
+model's cut-off).
 
     python -m training.arrivals SHIPMENTS OUT [--last-days 1]
+    python -m training.arrivals SHIPMENTS OUT --since DATE [--until DATE]
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--last-days", type=int, default=1)
     parser.add_argument("--since", help="instead: every line filed on or after this date")
+    parser.add_argument("--until", help="with --since: and before this date")
     args = parser.parse_args(argv)
+    if args.until and not args.since:
+        parser.error("--until needs --since")
     frame = (
         pd.read_parquet(args.shipments)
         if args.shipments.suffix == ".parquet"
@@ -41,8 +46,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.since:
         filed = pd.to_datetime(frame["filed_at"], utc=True, errors="coerce")
-        cut = frame[(filed >= pd.Timestamp(args.since, tz="UTC")).to_numpy()].reset_index(drop=True)
+        keep = filed >= pd.Timestamp(args.since, tz="UTC")
         what = f"filed since {args.since}"
+        if args.until:
+            keep &= filed < pd.Timestamp(args.until, tz="UTC")
+            what += f" and before {args.until}"
+        cut = frame[keep.to_numpy()].reset_index(drop=True)
     else:
         cut = last_days(frame, args.last_days)
         what = f"arriving in the last {args.last_days} day(s)"
