@@ -192,20 +192,24 @@ def _sums(
     query: Query,
     shifts: tuple[int, ...],
 ) -> list[F64]:
-    """Sums over state and batch, in the query's sorted order (see `Query.unsort`)."""
-    totals = [s[:, 0] for s in state.count(name).sums(query, shifts)]
+    """Sums over state and batch, once per distinct (key, second) of the query (see
+    `Query.spread`)."""
+    totals = [s[:, 0] for s in state.count(name).distinct_sums(query, shifts)]
     extra = batch_events.counts.get(name)
     if extra is not None:
-        totals = [t + e[:, 0] for t, e in zip(totals, extra.sums(query, shifts), strict=True)]
+        more = extra.distinct_sums(query, shifts)
+        totals = [t + e[:, 0] for t, e in zip(totals, more, strict=True)]
     return totals
 
 
-def _first(name: str, state: FeatureState, batch_events: HistoryEvents, keys: U64) -> I64:
+def _first(name: str, state: FeatureState, batch_events: HistoryEvents, query: Query) -> I64:
+    """First second each row's key was seen, in state or batch (looked up once per key)."""
+    keys, _ = query.distinct_keys
     first = state.first(name).first_of(keys)
     extra = batch_events.firsts.get(name)
     if extra is not None:
         first = np.minimum(first, extra.first_of(keys))
-    return first
+    return np.asarray(query.spread_keys(first), dtype=np.int64)
 
 
 def features(batch: Batch, state: FeatureState, batch_events: HistoryEvents) -> dict[str, F64]:
@@ -219,37 +223,38 @@ def features(batch: Batch, state: FeatureState, batch_events: HistoryEvents) -> 
         query = batch.query(f"party:{party}", keys)
         now, *before = _sums(f"lines:party:{party}", state, batch_events, query, shifts)
         for days, then in zip(WINDOWS_DAYS, before, strict=True):
-            out[f"{party}_lines_{days}d"] = np.where(missing, np.nan, query.unsort(now - then))
-        first = _first(f"first:party:{party}", state, batch_events, keys)
+            out[f"{party}_lines_{days}d"] = np.where(missing, np.nan, query.spread(now - then))
+        first = _first(f"first:party:{party}", state, batch_events, query)
         known = first < secs
         out[f"{party}_days_known"] = np.where(known, (secs - first) / _DAY, np.nan)
         (chapters,) = _sums(f"chapters:party:{party}", state, batch_events, query, (0,))
-        out[f"{party}_hs_chapters"] = np.where(missing, np.nan, query.unsort(chapters))
+        out[f"{party}_hs_chapters"] = np.where(missing, np.nan, query.spread(chapters))
         if party in GOODS_PARTIES:
             name = f"first:party:{party}:hs4"
-            goods_first = _first(name, state, batch_events, _with_heading(batch, party))
+            goods = batch.query(name, _with_heading(batch, party))
+            goods_first = _first(name, state, batch_events, goods)
             out[f"{party}_new_goods"] = np.where(known, (goods_first >= secs).astype(float), np.nan)
 
     window = -SHAPE_DAYS * _DAY
     query = batch.query("shape:bl", batch.bl)
     upto, then = _sums("lines:shape:bl", state, batch_events, query, (1, window))
-    out["bl_containers"] = query.unsort(upto - then)
+    out["bl_containers"] = query.spread(upto - then)
     pair_voyage = _shape_pair_voyage(batch)
     missing = pair_voyage == MISSING
     query = batch.query("shape:pair_voyage", pair_voyage)
     upto, then = _sums("lines:shape:pair_voyage", state, batch_events, query, (1, window))
-    out["pair_voyage_containers"] = np.where(missing, np.nan, query.unsort(upto - then))
+    out["pair_voyage_containers"] = np.where(missing, np.nan, query.spread(upto - then))
     upto, then = _sums("bls:shape:pair_voyage", state, batch_events, query, (1, window))
-    out["pair_voyage_bls"] = np.where(missing, np.nan, query.unsort(upto - then))
+    out["pair_voyage_bls"] = np.where(missing, np.nan, query.spread(upto - then))
 
     rows, token, token_chapter = _token_chapter(batch)
     at = secs[rows]
     query = batch.query("token", token, at)
     (lines,) = _sums("lines:token", state, batch_events, query, (0,))
-    lines = query.unsort(lines)
+    lines = query.spread(lines)
     query = batch.query("token_chapter", token_chapter, at)
     (same,) = _sums("lines:token_chapter", state, batch_events, query, (0,))
-    same = query.unsort(same)
+    same = query.spread(same)
     with np.errstate(invalid="ignore", divide="ignore"):
         agreement = np.where(lines >= MIN_TOKEN_LINES, same / lines, np.nan)
     out["desc_hs_agreement"] = per_row(agreement, rows, n, "max")

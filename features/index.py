@@ -64,7 +64,7 @@ def new_run(values: np.ndarray, *more: np.ndarray) -> np.ndarray:
     return out
 
 
-_RADIX_FROM = 4096  # rows from which `sort_order` ranks keys instead of comparing them
+_RADIX_FROM = 4096  # rows from which `sort_order` ranks values instead of comparing them
 _U16 = 1 << 16
 
 
@@ -72,21 +72,36 @@ def sort_order(keys: np.ndarray, secs: I64) -> I64:
     """The order that sorts rows by key, then second, equal rows kept in their order: exactly
     ``np.lexsort((secs, keys))``.
 
-    Lines usually come in filing order. Then a stable sort by key alone gives the same order,
-    and it runs as a hash factorisation, a sort of the distinct keys only, and one or two
-    linear radix passes over their ranks, several times quicker than comparing 64-bit keys.
+    A stable sort by second, then a stable sort by key, gives that order (and lines usually
+    come in filing order, so the first is often not needed). Each runs as a hash
+    factorisation, a sort of the distinct values only and one or two linear radix passes over
+    their ranks: several times quicker than comparing 64-bit values, as keys repeat a lot.
     """
     n = len(keys)
-    if n < _RADIX_FROM or not bool((secs[1:] >= secs[:-1]).all()):
+    if n < _RADIX_FROM:
         return np.lexsort((secs, keys)).astype(np.int64)
-    codes, distinct = pd.factorize(keys)
+    by_time = None
+    if not bool((secs[1:] >= secs[:-1]).all()):
+        by_time = _stable_order(secs)
+        if by_time is None:
+            return np.lexsort((secs, keys)).astype(np.int64)
+    order = _stable_order(keys if by_time is None else keys[by_time])
+    if order is None:
+        return np.lexsort((secs, keys)).astype(np.int64)
+    return order if by_time is None else by_time[order]
+
+
+def _stable_order(values: np.ndarray) -> I64 | None:
+    """``np.argsort(values, kind="stable")`` by ranks and radix passes; None when the values
+    are too many distinct ones for two 16-bit passes."""
+    codes, distinct = pd.factorize(values)
+    if len(distinct) > _U16 * _U16:
+        return None
     ranks = np.empty(len(distinct), dtype=np.int64)
     ranks[np.argsort(distinct)] = np.arange(len(distinct), dtype=np.int64)
     rank = ranks[codes]
     if len(distinct) <= _U16:
         return np.argsort(rank.astype(np.uint16), kind="stable").astype(np.int64)
-    if len(distinct) > _U16 * _U16:
-        return np.lexsort((secs, keys)).astype(np.int64)
     # least significant half first: a stable pass on each half sorts by the whole rank
     low = np.argsort((rank & (_U16 - 1)).astype(np.uint16), kind="stable")
     high = np.argsort((rank[low] >> 16).astype(np.uint16), kind="stable")
@@ -142,6 +157,32 @@ class Query:
         out[self.order] = values
         return out
 
+    @cached_property
+    def rows(self) -> I64:
+        """Index of each given row's distinct (key, second), in the order the keys were given."""
+        out = np.empty(len(self.order), dtype=np.int64)
+        out[self.order] = self.run
+        return out
+
+    def spread(self, values: np.ndarray) -> np.ndarray:
+        """Values per distinct (key, second) as values per row, in the order the keys were
+        given: ``unsort(values[run])`` in one gather."""
+        return np.take(values, self.rows, axis=0)
+
+    @cached_property
+    def distinct_keys(self) -> tuple[U64, I64]:
+        """The distinct keys, sorted, and the position of each distinct (key, second)'s key
+        among them: a key is looked up once however many seconds it comes at."""
+        keys, _ = self.distinct
+        new = new_run(keys)
+        at = np.cumsum(new, dtype=np.int64)
+        at -= 1
+        return keys[new], at
+
+    def spread_keys(self, values: np.ndarray) -> np.ndarray:
+        """Values per distinct key (`distinct_keys`) as values per row, in the given order."""
+        return np.take(values, self.distinct_keys[1][self.rows], axis=0)
+
 
 def _find(vocab: U64, keys: U64) -> tuple[I64, npt.NDArray[np.bool_]]:
     """Position of each key in a sorted vocabulary, and whether it is there at all."""
@@ -161,6 +202,15 @@ def _union(a: U64, b: U64) -> tuple[U64, tuple[I64, I64]]:
     position = np.empty(len(both), dtype=np.int64)
     position[order] = np.cumsum(new) - 1
     return ordered[new], (position[: len(a)], position[len(a) :])
+
+
+def _expanded(values: F64, found: npt.NDArray[np.bool_] | None) -> F64:
+    """Rows of the keys found, with zero rows for the others."""
+    if found is None:
+        return values
+    full = np.zeros((len(found), values.shape[1]), dtype=np.float64)
+    full[found] = values
+    return full
 
 
 class EventIndex:
@@ -349,12 +399,22 @@ class EventIndex:
 
         Returns one (n, n_columns) array per shift, in the query's sorted order.
         """
+        values = self.distinct_sums(query, shifts)
+        if not query.repeats:
+            return values
+        return [v[query.run] for v in values]
+
+    def distinct_sums(self, query: Query, shifts: Sequence[int] = (0,)) -> list[F64]:
+        """`sums` once per distinct (key, second) of the query (`Query.distinct`): one
+        (distinct, n_columns) array per shift; `Query.spread` gives each row its own."""
         keys, secs = query.distinct
         width = self.n_columns
-        c, found = _find(self.vocab, keys)
+        unique, at = query.distinct_keys
+        c, found = _find(self.vocab, unique)
+        c, found = c[at], found[at]
         hits = int(np.count_nonzero(found))
         if hits == 0:
-            return [np.zeros((len(query), width), dtype=np.float64) for _ in shifts]
+            return [np.zeros((len(keys), width), dtype=np.float64) for _ in shifts]
         everything = hits == len(keys)
         if not everything:
             c, secs = c[found], secs[found]
@@ -362,7 +422,7 @@ class EventIndex:
         if earliest > self.last_second:
             # every event is before every query (scoring lines filed after the state's cut):
             # each key's whole sum, as the search below would find it
-            return self._whole(query, shifts, c, secs, found if not everything else None)
+            return self._whole(shifts, c, secs, found if not everything else None)
         # All shifts in one pass, as (shift, key) arrays: each shift's row is sorted, so the
         # binary searches stay cheap.
         at = np.add.outer(np.asarray(shifts, dtype=np.int64), secs)
@@ -380,9 +440,7 @@ class EventIndex:
             full = np.zeros((len(shifts), len(keys), width), dtype=np.float64)
             full[:, found] = values
             values = full
-        if not query.repeats:
-            return list(values)
-        return list(values[:, query.run])
+        return list(values)
 
     @cached_property
     def last_second(self) -> int:
@@ -399,32 +457,31 @@ class EventIndex:
 
     def _whole(
         self,
-        query: Query,
         shifts: Sequence[int],
         codes: I64,
         secs: I64,
         found: npt.NDArray[np.bool_] | None,
     ) -> list[F64]:
-        """`sums` when every event is before every query: the keys' whole sums, decayed to
-        each query's time when the index decays."""
+        """`distinct_sums` when every event is before every query (``codes`` and ``secs`` of
+        the keys ``found``): the keys' whole sums, decayed to each query's time when the index
+        decays. Without decay every shift reads the same sums and gets the same array
+        (callers never modify what a lookup returns)."""
         width = self.n_columns
-        values = np.repeat(self._totals[codes][None, :, :], len(shifts), axis=0)
-        if self.half_life_s is not None:
-            at = np.add.outer(np.asarray(shifts, dtype=np.int64), secs)
-            half = width // 2
-            decay = np.exp2((self._ref - at.astype(np.float64)) / self.half_life_s)
-            values[:, :, half:] *= decay[:, :, None]
-        if found is not None:
-            full = np.zeros((len(shifts), len(found), width), dtype=np.float64)
-            full[:, found] = values
-            values = full
-        if not query.repeats:
-            return list(values)
-        return list(values[:, query.run])
+        base = self._totals[codes]
+        if self.half_life_s is None:
+            return [_expanded(base, found)] * len(shifts)
+        half = width // 2
+        out = []
+        for shift in shifts:
+            decay = np.exp2((self._ref - (secs + shift).astype(np.float64)) / self.half_life_s)
+            values = base.copy()
+            values[:, half:] *= decay[:, None]
+            out.append(_expanded(values, found))
+        return out
 
     def sum_before(self, query: Query, shift: int = 0) -> F64:
         """`sums` for one shift, in the order the keys were given."""
-        return np.asarray(query.unsort(self.sums(query, (shift,))[0]), dtype=np.float64)
+        return np.asarray(query.spread(self.distinct_sums(query, (shift,))[0]), dtype=np.float64)
 
 
 class FirstSeen:
@@ -479,6 +536,8 @@ class Sums(Protocol):
 
     def sums(self, query: Query, shifts: Sequence[int] = (0,)) -> list[F64]: ...
 
+    def distinct_sums(self, query: Query, shifts: Sequence[int] = (0,)) -> list[F64]: ...
+
 
 class FirstOf(Protocol):
     """Answers "first second this key was seen" (`FirstSeen.first_of`)."""
@@ -505,17 +564,21 @@ class EventList:
 
     def sums(self, query: Query, shifts: Sequence[int] = (0,)) -> list[F64]:
         """`EventIndex.sums` of these events: one (n, 1) array per shift, in sorted order."""
-        n = len(query)
-        if (
-            self._earliest is None
-            or n == 0
-            or self._earliest >= int(query.secs.max()) + max(shifts)
-        ):
+        values = self.distinct_sums(query, shifts)
+        if not query.repeats:
+            return values
+        return [v[query.run] for v in values]
+
+    def distinct_sums(self, query: Query, shifts: Sequence[int] = (0,)) -> list[F64]:
+        """`EventIndex.distinct_sums` of these events: one (distinct, 1) array per shift."""
+        keys, secs = query.distinct
+        n = len(keys)
+        if self._earliest is None or n == 0 or self._earliest >= int(secs.max()) + max(shifts):
             # no event is before any query (one second's lines never count each other)
             return [np.zeros((n, 1), dtype=np.float64) for _ in shifts]
-        row, event = np.nonzero(query.keys[:, None] == self.keys[None, :])
+        row, event = np.nonzero(keys[:, None] == self.keys[None, :])
         event_secs = _clip(self.secs[event])
-        query_secs = query.secs[row]
+        query_secs = secs[row]
         out = []
         for shift in shifts:
             hit = event_secs < _clip(query_secs + shift)

@@ -7,25 +7,37 @@ first and only the values not seen yet are computed, by the same vectorised rule
 result depends on its own row's values alone, so a remembered result equals a fresh one, whatever
 else the batch holds.
 
-Small batches look rows up directly; large ones compute as before (`per_row`) or look up their
-distinct values (`per_value`). Memory is bounded: a table is emptied when it is full, and a
-column with more distinct values than a table holds is computed without it.
+Small batches look rows up directly; large ones compute once per distinct value (`per_value`)
+or distinct tuple of values (`per_row`): a chunk of 200,000 lines holds a few thousand parties,
+routes and codes. Memory is bounded: a table is emptied when it is full, and a column with more
+distinct values than a table holds is computed without it.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["MAX_ENTRIES", "SMALL_BATCH", "per_row", "per_value", "remembered"]
+__all__ = [
+    "DISTINCT_FROM",
+    "MAX_ENTRIES",
+    "SMALL_BATCH",
+    "encoded",
+    "per_row",
+    "per_value",
+    "remembered",
+]
 
 MAX_ENTRIES = 20_000  # per table; a table is emptied when a call would take it past this
 SMALL_BATCH = 512  # rows up to which values are looked up row by row
+DISTINCT_FROM = 4_096  # rows from which `per_row` computes each distinct tuple of values once
 
 _TABLES: dict[Hashable, dict[Any, Any]] = {}
 Rule = Callable[..., npt.NDArray[Any]]
@@ -53,6 +65,63 @@ def remembered(
     return [
         fresh[key] if result is None else result for key, result in zip(keys, found, strict=True)
     ]
+
+
+_ENCODED: dict[int, tuple[weakref.ref[pa.Array], pa.DictionaryArray]] = {}
+
+
+def encoded(values: pa.Array) -> pa.DictionaryArray:
+    """``pc.dictionary_encode(values)``, once per array while the array lives: several rules
+    and keys read the same column of a batch."""
+    key = id(values)
+    found = _ENCODED.get(key)
+    if found is not None and found[0]() is values:
+        return found[1]
+    result = pc.dictionary_encode(values)
+    _ENCODED[key] = (weakref.ref(values, lambda _, key=key: _ENCODED.pop(key, None)), result)
+    return result
+
+
+def _codes(values: pa.Array) -> npt.NDArray[np.int64]:
+    """Each row's position in `encoded(values)`'s dictionary, plus one; 0 for a null."""
+    indices = encoded(values).indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, pa.scalar(-1, indices.type))
+    codes = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    codes += 1
+    return codes
+
+
+def _per_distinct(
+    columns: Sequence[pa.Array], compute: Rule, dtype: npt.DTypeLike
+) -> npt.NDArray[Any]:
+    """``compute(*columns)`` worked out once per distinct tuple of values and spread back to
+    the rows: the same results, since each depends on its own row's values only."""
+    n = len(columns[0])
+    if len(columns) == 1:  # the dictionary's values (and a null) are the distinct values
+        (column,) = columns
+        dictionary = encoded(column).dictionary
+        if 2 * len(dictionary) > n:
+            return np.asarray(compute(column), dtype=dtype)
+        values = pa.concat_arrays([pa.nulls(1, column.type), dictionary.cast(column.type)])
+        return np.asarray(compute(values), dtype=dtype)[_codes(column)]
+    codes = np.zeros(n, dtype=np.int64)
+    width = 1
+    for column in columns:
+        size = len(encoded(column).dictionary) + 1
+        if width * size >= 1 << 62:  # renumber the tuples so far before the codes overflow
+            codes = pd.factorize(codes)[0].astype(np.int64)
+            width = int(codes.max()) + 1
+        codes = codes * size + _codes(column)
+        width *= size
+    inverse, distinct = pd.factorize(codes)
+    if 2 * len(distinct) > n:
+        return np.asarray(compute(*columns), dtype=dtype)  # mostly distinct: nothing to share
+    at = np.empty(len(distinct), dtype=np.int64)
+    at[inverse] = np.arange(n, dtype=np.int64)  # a row of each tuple (any one: all are equal)
+    rows = pa.array(at, type=pa.int64())
+    results = np.asarray(compute(*(column.take(rows) for column in columns)), dtype=dtype)
+    return results[inverse]
 
 
 def _listed(
@@ -87,8 +156,8 @@ def per_value(
             _listed(lambda at: compute(values.take(where.take(at))), dtype),
         )
         return out
-    encoded = pc.dictionary_encode(values)
-    distinct = encoded.dictionary
+    encoding = encoded(values)
+    distinct = encoding.dictionary
     if len(distinct) <= MAX_ENTRIES:
         found = remembered(
             rule, distinct.to_pylist(), _listed(lambda at: compute(distinct.take(at)), dtype)
@@ -97,7 +166,7 @@ def per_value(
     else:
         results = np.asarray(compute(distinct), dtype=dtype)
     results = np.append(results, np.array(missing, dtype=dtype))  # code -1: a null
-    indices = encoded.indices
+    indices = encoding.indices
     if indices.null_count:
         indices = pc.coalesce(indices, pa.scalar(-1, indices.type))
     return results[np.asarray(indices.to_numpy(zero_copy_only=False))]
@@ -112,16 +181,19 @@ def per_row(
     small: int | None = None,
 ) -> npt.NDArray[Any]:
     """``compute(*columns)``, remembered per row's values in batches of up to ``small`` rows
-    (`SMALL_BATCH` by default; less for rules that are cheap to compute anyway).
+    (`SMALL_BATCH` by default; less for rules that are cheap to compute anyway); from
+    `DISTINCT_FROM` rows of Arrow text, computed once per distinct tuple of values.
 
     ``compute`` returns one result per row, each depending on that row's values only. The
     columns are Arrow text or NumPy arrays of integers (values that compare equal are the same
     value), all of one kind.
     """
     n = len(columns[0])
-    if n > (SMALL_BATCH if small is None else min(small, SMALL_BATCH)):
-        return np.asarray(compute(*columns), dtype=dtype)
     arrow = isinstance(columns[0], pa.Array)
+    if n > (SMALL_BATCH if small is None else min(small, SMALL_BATCH)):
+        if arrow and n >= DISTINCT_FROM:
+            return _per_distinct(columns, compute, dtype)
+        return np.asarray(compute(*columns), dtype=dtype)
     values = [column.to_pylist() if arrow else column.tolist() for column in columns]
     keys = values[0] if len(values) == 1 else list(zip(*values, strict=True))
 

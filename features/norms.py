@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from features.batch import Batch
 from features.index import EventIndex, Query
@@ -142,7 +143,10 @@ def features(batch: Batch, state: FeatureState) -> dict[str, F64]:
         present = np.flatnonzero(key != MISSING)
         if len(present):
             lookup = combine(key[present], period[present].astype(np.uint64), salt=211)
-            _, first, inverse = np.unique(lookup, return_index=True, return_inverse=True)
+            # distinct (goods, week) in order of appearance: rows are scored independently
+            inverse, distinct = pd.factorize(lookup)
+            first = np.empty(len(distinct), dtype=np.int64)
+            first[inverse] = np.arange(len(inverse), dtype=np.int64)  # any row of each
             u_key, u_period = key[present][first], period[present][first]
             name = f"hist:{norm.name}"
             if int(batch.secs[present].min()) < int(u_period.max()):

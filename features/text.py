@@ -28,6 +28,7 @@ from features.lexicons import (
     VAGUE_PHRASES,
 )
 from features.memo import SMALL_BATCH, remembered
+from features.memo import encoded as memo_encoded
 
 __all__ = ["TOKEN_SALT", "Descriptions", "describe", "normalise_text"]
 
@@ -110,7 +111,7 @@ def _buckets(words: pa.Array, buckets: int) -> U64:
 
 
 def _describe_many(array: pa.Array, buckets: int) -> Descriptions:
-    encoded = pc.dictionary_encode(array)
+    encoded = memo_encoded(array)
     codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
     n_unique = len(encoded.dictionary)
     text = normalise_text(encoded.dictionary)

@@ -8,12 +8,78 @@ concatenated events, a concatenation of the text) gives.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
-from feature_data import history_lines
+from feature_data import history_lines, random_outcomes
+from test_fast_paths import assert_identical
 
+from features import history, keys, memo, norms, text
+from features import index as index_module
 from features.index import EventIndex, FirstSeen, sort_order
+from features.pipeline import FeaturePipeline
 from features.state import BUFFER_COLUMNS, LINE_KEY, FeatureState, StateParams
+
+_NEVER = 1 << 62
+
+
+@contextmanager
+def large_batch_paths(on: bool) -> Iterator[None]:
+    """The general paths for any batch (no small-batch shortcut), with the large-batch ones
+    (distinct-value rules, ranked sorts) taken by every batch, or by none."""
+    saved = (
+        memo.SMALL_BATCH,
+        memo.DISTINCT_FROM,
+        index_module._RADIX_FROM,
+        history.SMALL_BATCH,
+        text.SMALL_BATCH,
+        keys._FEW,
+    )
+    memo.SMALL_BATCH = history.SMALL_BATCH = text.SMALL_BATCH = keys._FEW = -1
+    memo.DISTINCT_FROM = index_module._RADIX_FROM = 0 if on else _NEVER
+    memo._TABLES.clear()
+    norms._STATISTICS.clear()
+    try:
+        yield
+    finally:
+        (
+            memo.SMALL_BATCH,
+            memo.DISTINCT_FROM,
+            index_module._RADIX_FROM,
+            history.SMALL_BATCH,
+            text.SMALL_BATCH,
+            keys._FEW,
+        ) = saved
+
+
+def _runs(lines: pd.DataFrame, outcomes: pd.DataFrame) -> list[pd.DataFrame]:
+    """Training frame; scoring in time order, shuffled, and after an update."""
+    cut = lines["filed_at"].iloc[len(lines) // 2]
+    later = lines[lines["filed_at"] >= cut]
+    first, second = later.iloc[: len(later) // 2], later.iloc[len(later) // 2 :]
+    pipeline = FeaturePipeline().fit(lines, outcomes, until=cut)
+    shuffled = later.sample(frac=1.0, random_state=3)
+    frames = [FeaturePipeline().fit_transform(lines, outcomes), pipeline.transform(later)]
+    frames.append(pipeline.transform(shuffled))
+    pipeline.update(first, outcomes[outcomes["recorded_at"] < second["filed_at"].iloc[0]])
+    frames.append(pipeline.transform(second))
+    return frames
+
+
+def test_large_batch_paths_score_exactly_as_the_plain_ones() -> None:
+    lines = history_lines(300, seed=74)
+    # every party, route and code three times over, so rules have values to share
+    lines = pd.concat([lines] * 3).sort_values("filed_at", kind="stable")
+    lines.index = pd.RangeIndex(len(lines))
+    outcomes = random_outcomes(lines.drop_duplicates(["bl_number", "container_number"]), seed=75)
+    with large_batch_paths(False):
+        plain = _runs(lines, outcomes)
+    with large_batch_paths(True):
+        quick = _runs(lines, outcomes)
+    for want, got in zip(plain, quick, strict=True):
+        assert_identical(got, want)
 
 
 def _keys(rng: np.random.Generator, n: int, distinct: int) -> np.ndarray:
