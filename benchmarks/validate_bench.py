@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/validate_bench.py [--rows 1000000] [--chunk-rows 200000]
 
 Peak memory is the process's maximum resident set size (ru_maxrss), read after generating the file
-in a child process, so it measures reading and validating only.
+in a child process, so it measures reading and validating only. It is also printed after every
+chunk, to show whether it grows with the file.
 """
 
 from __future__ import annotations
@@ -48,8 +49,16 @@ def main() -> None:
 
         from features.ingest import validate_file
 
+        done = [0]
+        peaks: list[str] = []
+
+        def progress(rows: int) -> None:
+            done[0] += rows
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            peaks.append(f"{done[0]:,}: {peak:,.0f} MB")
+
         started = time.perf_counter()
-        report = validate_file(path, chunk_rows=args.chunk_rows)
+        report = validate_file(path, chunk_rows=args.chunk_rows, progress=progress)
         seconds = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         counts = report.as_dict()["counts"]
@@ -58,6 +67,7 @@ def main() -> None:
             f"seconds: {seconds:.1f}  rows/s: {report.read / seconds:,.0f}  "
             f"peak RSS: {peak_mb:,.0f} MB  chunk rows: {args.chunk_rows:,}"
         )
+        print("peak RSS after rows read: " + "; ".join(peaks))
 
 
 if __name__ == "__main__":
