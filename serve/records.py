@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from risk_engine.columns import SHIPMENT_KEY, FieldSpec, Kind, Rule, Severity, fields_for
 from risk_engine.contract import Issue, check_record
@@ -66,6 +67,7 @@ class RecordChecker:
         self._dedupe = SHIPMENT_KEY if kind == "shipments" else None
         self._dtypes = accepted_layout(kind)
         self._converters = [(spec.name, _converter(spec.kind)) for spec in self._specs]
+        self._makers = {name: _array_maker(dtype) for name, dtype in self._dtypes.items()}
 
     def check(self, records: Sequence[Mapping[str, Any]]) -> CheckedRecords:
         """Every record is accepted (possibly flagged) or rejected with its issues."""
@@ -115,10 +117,8 @@ class RecordChecker:
 
     def _frame(self, rows: list[dict[str, Any]], positions: list[int]) -> pd.DataFrame:
         # One typed array per column: a third of the time of building objects and casting.
-        columns = {
-            name: pd.array([row[name] for row in rows], dtype=dtype)
-            for name, dtype in self._dtypes.items()
-        }
+        # Text columns (35 of 44) go straight to Arrow, skipping pandas' per-array checks.
+        columns = {name: make([row[name] for row in rows]) for name, make in self._makers.items()}
         index = pd.Index(positions, dtype="int64", name="row")
         return pd.DataFrame(columns, index=index, copy=False)
 
@@ -143,3 +143,19 @@ def _converter(kind: Kind) -> Callable[[Any], Any]:
     if kind in (Kind.LOCODE_LIST, Kind.TEXT_LIST):
         return _joined
     return _same
+
+
+def _array_maker(dtype: Any) -> Callable[[list[Any]], Any]:
+    """How a column of values becomes an array of the accepted frame's dtype."""
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and dtype.na_value is pd.NA:
+        arrow_type = pa.large_string()
+
+        def arrow_text(values: list[Any]) -> Any:
+            return pd.arrays.ArrowStringArray(pa.array(values, type=arrow_type))
+
+        return arrow_text
+
+    def typed(values: list[Any]) -> Any:
+        return pd.array(values, dtype=dtype)
+
+    return typed

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -33,7 +34,6 @@ from serve.schemas import (
     ErrorBody,
     FieldError,
     Health,
-    LineResult,
     ModelInfo,
     OutcomeCounts,
     OutcomeResult,
@@ -41,7 +41,6 @@ from serve.schemas import (
     OutcomesResponse,
     Readiness,
     ReloadResponse,
-    ScoreCounts,
     ScoreRequest,
     ScoreResponse,
 )
@@ -161,18 +160,20 @@ def build_router() -> APIRouter:
         context.model_version = model.version
         checked = services.lines.check(body.lines)
         scored = model.scorer.score(checked.accepted) if len(checked.accepted) else None
-        response = ScoreResponse(
-            model_version=model.version,
-            scored_at=datetime.now(UTC),
-            counts=ScoreCounts(
-                received=len(body.lines),
-                scored=len(checked.accepted),
-                flagged=len(checked.flags),
-                rejected=len(checked.rejects),
-            ),
-            lines=_line_results(body.lines, checked, scored),
-        )
-        return _json(response)
+        # Plain dicts in the shape of ScoreResponse, encoded once by orjson: building a
+        # pydantic object per line cost more than the encoding (a test validates the shape).
+        response = {
+            "model_version": model.version,
+            "scored_at": datetime.now(UTC),
+            "counts": {
+                "received": len(body.lines),
+                "scored": len(checked.accepted),
+                "flagged": len(checked.flags),
+                "rejected": len(checked.rejects),
+            },
+            "lines": _line_results(body.lines, checked, scored),
+        }
+        return _orjson(response)
 
     @router.post(
         "/v1/outcomes",
@@ -313,6 +314,16 @@ def _json(model: Any, *, status: int = 200) -> Response:
     )
 
 
+def _orjson(content: Any, *, status: int = 200) -> Response:
+    """Encode plain data (dicts, lists, text, numbers, aware datetimes as ISO 8601 with ``Z``,
+    as pydantic writes them; NaN as null)."""
+    return Response(
+        content=orjson.dumps(content, option=orjson.OPT_UTC_Z),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
 def _check_count(count: int, limit: int, what: str) -> None:
     if count > limit:
         raise ApiError(
@@ -322,43 +333,62 @@ def _check_count(count: int, limit: int, what: str) -> None:
 
 def _line_results(
     lines: list[dict[str, Any]], checked: CheckedRecords, scored: pd.DataFrame | None
-) -> list[LineResult]:
-    results: list[LineResult] = []
-    by_position: dict[int, dict[str, Any]] = {}
+) -> list[dict[str, Any]]:
+    """One dict per line, in the order and shape of `LineResult`."""
+    results: list[dict[str, Any]] = []
+    by_position: dict[int, int] = {}
+    columns: dict[str, list[Any]] = {}
+    ranks: list[int] = []
     if scored is not None and len(scored):
         ranks = _ranks(scored["risk_score"].to_numpy(dtype="float64"))
-        columns = {name: scored[name].tolist() for name in scored.columns}
-        for i, position in enumerate(scored.index.tolist()):
-            row = {name: values[i] for name, values in columns.items()}
-            row["rank"] = ranks[i]
-            by_position[int(position)] = row
+        columns = {
+            name: scored[name].tolist()
+            for name in ("risk_score", "band", "reasons", "rule_hits", "dq_flags")
+            if name in scored.columns
+        }
+        by_position = {int(position): i for i, position in enumerate(scored.index.tolist())}
+    scores, bands = columns.get("risk_score", []), columns.get("band", [])
+    missing: list[Any] = [None] * len(ranks)
+    reasons = columns.get("reasons", missing)
+    rule_hits = columns.get("rule_hits", missing)
+    dq_flags = columns.get("dq_flags", missing)
     for position, raw in enumerate(lines, start=1):
         if position in checked.rejects:
             results.append(
-                LineResult(
-                    line=position,
-                    status="rejected",
-                    bl_number=_text(raw.get("bl_number")),
-                    container_number=_text(raw.get("container_number")),
-                    errors=_field_errors(checked.rejects[position]),
-                )
+                {
+                    "line": position,
+                    "status": "rejected",
+                    "bl_number": _text(raw.get("bl_number")),
+                    "container_number": _text(raw.get("container_number")),
+                    "risk_score": None,
+                    "rank": None,
+                    "band": None,
+                    "reasons": [],
+                    "rule_hits": [],
+                    "dq_flags": [],
+                    "errors": [
+                        {"field": i.field, "value": i.value, "rule": i.rule.value}
+                        for i in checked.rejects[position]
+                    ],
+                }
             )
             continue
         record = checked.models[position]
-        row = by_position[position]
+        i = by_position[position]
         results.append(
-            LineResult(
-                line=position,
-                status="scored",
-                bl_number=record.bl_number,
-                container_number=record.container_number,
-                risk_score=float(row["risk_score"]),
-                rank=int(row["rank"]),
-                band=str(row["band"]),  # type: ignore[arg-type]
-                reasons=_strings(row.get("reasons")),
-                rule_hits=_strings(row.get("rule_hits")),
-                dq_flags=_strings(row.get("dq_flags")),
-            )
+            {
+                "line": position,
+                "status": "scored",
+                "bl_number": record.bl_number,
+                "container_number": record.container_number,
+                "risk_score": float(scores[i]),
+                "rank": ranks[i],
+                "band": str(bands[i]),
+                "reasons": _strings(reasons[i]),
+                "rule_hits": _strings(rule_hits[i]),
+                "dq_flags": _strings(dq_flags[i]),
+                "errors": [],
+            }
         )
     return results
 

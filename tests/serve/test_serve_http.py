@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from risk_engine.factories import valid_outcome_row
 from risk_engine.settings import Settings
 from serve.app import create_app
 from serve.config import ServeLimits
-from serve.schemas import contract_example
+from serve.schemas import LineResult, ScoreResponse, contract_example
 from serve.store import AuditEntry, Store
 
 Start = Callable[..., httpx.Client]
@@ -186,6 +187,23 @@ def test_a_bad_line_comes_back_with_field_errors_while_the_other_lines_are_score
     assert flagged["status"] == "scored"
     assert flagged["dq_flags"] == ["container_number:check_digit"]
     assert {r["rank"] for r in body["lines"] if r["status"] == "scored"} == {1, 2}
+
+
+def test_the_score_answer_has_exactly_the_documented_shape_and_formats(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    lines = manifest(3, seed=2)
+    lines[1] = {**lines[1], "container_number": "CSQU305438"}
+    lines[2] = {**lines[2], "container_number": "CSQU3054384"}
+    response = client.post("/v1/score", json={"lines": lines}, headers=_key(keys["officer"]))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    parsed = ScoreResponse.model_validate(body)  # extra="forbid": no field more, none missing
+    assert json.loads(parsed.model_dump_json()) == body  # the text pydantic itself would write
+    assert body["scored_at"].endswith("Z")
+    assert all(list(line) == list(LineResult.model_fields) for line in body["lines"])
+    assert [line["status"] for line in body["lines"]] == ["scored", "rejected", "scored"]
 
 
 @pytest.mark.parametrize(
