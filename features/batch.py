@@ -67,10 +67,13 @@ _MONDAY = 4 * _DAY  # 1970-01-05, the first Monday after the epoch
 class Batch:
     """Normalised shipment lines (contract columns) and what history features need of them."""
 
-    def __init__(self, frame: pd.DataFrame, *, token_buckets: int) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, *, token_buckets: int, keep_queries: bool = True
+    ) -> None:
         self.frame = frame
         self.n = len(frame)
         self.token_buckets = token_buckets
+        self.keep_queries = keep_queries
         self._queries: dict[str, Query] = {}
         self._columns: dict[str, pd.Series] = {}
         self._values: dict[str, Any] | None = None
@@ -85,11 +88,14 @@ class Batch:
 
     def query(self, name: str, keys: U64, secs: I64 | None = None) -> Query:
         """The keys sorted with their times (filed_at unless given), once per name: building
-        the batch's events and looking them up share one sort."""
+        the batch's events and looking them up share one sort. A batch that only adds events
+        (``keep_queries=False``: `fit`, `update`) sorts each once anyway and keeps none, which
+        saves some 25 bytes a line per query while history is built."""
         found = self._queries.get(name)
         if found is None:
             found = Query.of(keys, self.secs if secs is None else secs)
-            self._queries[name] = found
+            if self.keep_queries:
+                self._queries[name] = found
         return found
 
     def column(self, name: str) -> pd.Series:

@@ -85,7 +85,14 @@ def contributions(batch: Batch, outcomes: Outcomes, half_life_s: float) -> dict[
     """Outcome events per rate entity, keyed by the entities of each outcome's line."""
     rows, recorded, weights = outcomes
     out: dict[str, EventIndex] = {}
-    for name, (pair_rows, keys) in batch.rate_pairs.items():
+    for name, line_keys in batch.rate_keys.items():  # one key per line (or MISSING)
+        keys = line_keys[rows]
+        present = keys != MISSING  # as the entity's (row, key) pairs have it
+        out[f"rate:{name}"] = EventIndex.build(
+            keys[present], recorded[present], weights[present], half_life_s=half_life_s
+        )
+    d = batch.descriptions
+    for name, (pair_rows, keys) in (("hub", batch.hubs), ("token", (d.pair_row, d.pair_token))):
         index, owner = _expand(pair_rows, rows)
         out[f"rate:{name}"] = EventIndex.build(
             keys[index], recorded[owner], weights[owner], half_life_s=half_life_s
@@ -135,8 +142,9 @@ def features(
         out[f"{name}_seizure_rate"] = np.where(present, rate, np.nan)
         if name in PARTIES:
             out[f"{name}_prior_seizures"] = np.where(present, sums[:, 1], np.nan)
+    d = batch.descriptions
     for name, query_name in (("hub", "hub"), ("token", "token")):
-        rows, keys = batch.rate_pairs[name]
+        rows, keys = batch.hubs if name == "hub" else (d.pair_row, d.pair_token)
         sums = index_of(f"rate:{name}").sum_before(batch.query(query_name, keys, secs[rows]))
         if own is not None:
             sums = np.maximum(sums - own[rows], 0.0)

@@ -18,6 +18,7 @@ from test_fast_paths import assert_identical
 
 from features import history, keys, memo, norms, text
 from features import index as index_module
+from features import pipeline as pipeline_module
 from features.index import EventIndex, FirstSeen, sort_order
 from features.pipeline import FeaturePipeline
 from features.state import BUFFER_COLUMNS, LINE_KEY, FeatureState, StateParams
@@ -159,3 +160,11 @@ def test_the_buffer_of_recent_lines_holds_what_a_concatenation_holds() -> None:
             assert isinstance(recent[name].dtype, pd.CategoricalDtype)
             used = set(recent[name].dropna().astype(str))
             assert set(recent[name].cat.categories) == used  # names that left are dropped
+
+
+def test_fitting_until_a_cut_reads_the_lines_a_filter_keeps() -> None:
+    lines = history_lines(200, seed=76)
+    cut = lines["filed_at"].iloc[120]
+    for frame in (lines, lines.sample(frac=1.0, random_state=1), lines.iloc[:0]):
+        kept = pipeline_module._before(frame, "filed_at", cut)
+        pd.testing.assert_frame_equal(kept, frame[frame["filed_at"] < cut])
