@@ -15,7 +15,7 @@ not import lightgbm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,10 @@ __all__ = ["PathAttribution"]
 
 # Rows per block: bounds the (trees x rows) leaf table to about 100 MB.
 _ROWS_PER_BLOCK = 16_384
+# Up to this many (row, tree) or (row, pair) cells, a request's few rows are summed in whole-array
+# operations; above it, tree by tree (a Python step per tree costs more than a few rows' data,
+# and less than the memory of many rows).
+_SMALL_CELLS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class PathAttribution:
     # (tree, feature, the feature's contribution at each leaf of that tree), in tree order.
     pairs: list[tuple[int, int, np.ndarray]]
     bias: float
+    # The pairs as arrays, for small batches: tree, feature, and values padded per leaf.
+    pair_tree: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_feature: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
 
     @classmethod
     def from_booster(cls, booster: Any, num_iteration: int | None = None) -> PathAttribution:
@@ -78,12 +86,20 @@ class PathAttribution:
             leaf_values=np.asarray(leaf_values, dtype=np.float64),
             pairs=pairs,
             bias=bias,
+            pair_tree=np.asarray([t for t, _, _ in pairs], dtype=np.int64),
+            pair_feature=np.asarray([f for _, f, _ in pairs], dtype=np.int64),
+            pair_values=_padded([v for _, _, v in pairs]),
         )
 
     def raw(self, leaves: np.ndarray) -> np.ndarray:
         """Raw scores from leaf indices (rows x trees), summed tree by tree as LightGBM does."""
-        out = np.zeros(leaves.shape[0], dtype=np.float64)
         values = self.leaf_values
+        trees = leaves.shape[1]
+        if leaves.size <= _SMALL_CELLS:
+            # A running sum left to right adds in LightGBM's order, so the result is the same.
+            picked = values[leaves + self.offsets[:trees]]
+            return np.cumsum(picked, axis=1)[:, -1] if trees else np.zeros(len(leaves))
+        out = np.zeros(leaves.shape[0], dtype=np.float64)
         by_tree = np.ascontiguousarray(leaves.T)
         for tree, offset in enumerate(self.offsets[: leaves.shape[1]].tolist()):
             out += values[by_tree[tree] + offset]
@@ -93,6 +109,8 @@ class PathAttribution:
         """(rows, n_features + 1): per-feature contributions, then the bias; rows sum to the raw
         score."""
         n = leaves.shape[0]
+        if n * len(self.pairs) <= _SMALL_CELLS:
+            return self._few(leaves)
         out = np.zeros((self.n_features + 1, n), dtype=np.float64)
         out[-1] = self.bias
         # Tree by tree, each feature on the tree's paths adds its value at the row's leaf (the
@@ -104,6 +122,32 @@ class PathAttribution:
                 if tree < len(by_tree):
                     out[feature, start:stop] += values[by_tree[tree]]
         return out.T
+
+    def _few(self, leaves: np.ndarray) -> np.ndarray:
+        """``contributions`` for a few rows: every (row, pair) value gathered at once, then
+        summed per (row, feature)."""
+        n, trees = leaves.shape
+        used = self.pair_tree < trees
+        tree, feature = self.pair_tree[used], self.pair_feature[used]
+        width = self.pair_values.shape[1]
+        flat = self.pair_values[used].ravel()
+        values = flat[leaves[:, tree] + np.arange(len(tree)) * width]
+        cells = (np.arange(n)[:, None] * self.n_features + feature).ravel()
+        out = np.empty((n, self.n_features + 1), dtype=np.float64)
+        out[:, :-1] = np.bincount(
+            cells, weights=values.ravel(), minlength=n * self.n_features
+        ).reshape(n, self.n_features)
+        out[:, -1] = self.bias
+        return out
+
+
+def _padded(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of different lengths as one zero-padded matrix."""
+    width = max((len(r) for r in rows), default=1)
+    out = np.zeros((len(rows), width), dtype=np.float64)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
 
 
 def _expected_values(

@@ -97,3 +97,18 @@ def test_screening_explains_only_the_bands_it_asks_for() -> None:
     np.testing.assert_allclose(
         everything["raw_logit"].to_numpy(), predict_raw(scorer.booster, matrix), rtol=0, atol=1e-12
     )
+
+
+def test_small_and_large_batch_forms_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import attribution as module
+
+    booster = _booster(7, 60)
+    x, _ = _data(seed=8)
+    attribution = PathAttribution.from_booster(booster)
+    leaves = predict_leaves(booster, x)
+    few_raw, few = attribution.raw(leaves), attribution.contributions(leaves)
+    monkeypatch.setattr(module, "_SMALL_CELLS", 0)
+    many_raw, many = attribution.raw(leaves), attribution.contributions(leaves)
+    np.testing.assert_array_equal(few_raw, many_raw)
+    np.testing.assert_allclose(few, many, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(many_raw, predict_raw(booster, x))
