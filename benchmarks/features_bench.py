@@ -1,7 +1,7 @@
 """Benchmark the feature pipeline: training frames, batch throughput and request latency.
 
     .venv/bin/python benchmarks/features_bench.py [--days 365] [--arrivals-per-day 3000]
-        [--manifests 300] [--skip-million] [--data DIR]
+        [--manifests 300] [--skip-million] [--data DIR] [--chunk LINES] [--fit-only]
 
 Simulates a year of a port (about 1.1 million lines by default), validates it, then prints
 
@@ -11,7 +11,13 @@ Simulates a year of a port (about 1.1 million lines by default), validates it, t
   median and p95 over ``--manifests`` consecutive manifests of the second half, each scored once
   after as many warm-up manifests (the API scores a stream of different manifests), and the
   latency of `models.scorer.to_matrix` on the 50-line features;
+- with ``--chunk LINES``: the second half scored as batch screening does, ``transform`` of a
+  chunk then ``update`` with it, chunk after chunk (200,000 lines is the screening chunk);
 - peak resident memory.
+
+``--fit-only`` fits on every line of the world and prints the time, the state's size and the
+peak memory of the fit itself (Linux: the peak is reset after the frames are loaded), then
+stops: ``--days 365 --arrivals-per-day 27400`` is a ten-million-line history.
 
 ``--data DIR`` keeps the validated frames as Parquet in DIR and reads them back on the next run,
 which skips the simulation. Timings are wall-clock seconds of one process on a possibly shared
@@ -33,8 +39,41 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.pipeline import FeaturePipeline
+from features.pipeline import FeaturePipeline, split_last_filing
 from models.scorer import to_matrix
+
+
+def _reset_peak() -> bool:
+    """Start the process's peak resident memory afresh (Linux); False where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _status_mib(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _fit_only(shipments: pd.DataFrame, outcomes: pd.DataFrame) -> None:
+    gc.collect()
+    reset = _reset_peak()
+    before = _status_mib("VmRSS") if reset else _peak_rss_mib()
+    pipeline = _timed(
+        "fit (every line)", len(shipments), lambda: FeaturePipeline().fit(shipments, outcomes)
+    )
+    peak = _status_mib("VmHWM") if reset else _peak_rss_mib()
+    print(
+        f"frames {shipments.memory_usage(deep=True).sum() / 2**20:,.0f} MiB; "
+        f"resident before fit {before:,.0f} MiB, peak during fit {peak:,.0f} MiB "
+        f"(+{peak - before:,.0f} MiB); state {pipeline.state_.nbytes / 2**20:,.0f} MiB"
+    )
 
 
 def _peak_rss_mib() -> float:
@@ -92,6 +131,18 @@ def _latency(label: str, manifests: list[pd.DataFrame], run: Callable[[pd.DataFr
     )
 
 
+def _screen(pipeline: FeaturePipeline, lines: pd.DataFrame, chunk: int) -> None:
+    """Score lines as batch screening does: a chunk, then the state updated with it (filings
+    are not split: `split_last_filing`)."""
+    carried = lines.iloc[:0]
+    for start in range(0, len(lines), chunk):
+        ready, carried = split_last_filing(pd.concat([carried, lines.iloc[start : start + chunk]]))
+        pipeline.transform(ready)
+        pipeline.update(ready)
+    if len(carried):
+        pipeline.transform(carried)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=365)
@@ -100,9 +151,18 @@ def main() -> None:
     parser.add_argument("--manifests", type=int, default=300, help="timed manifests per size")
     parser.add_argument("--skip-million", action="store_true", help="no fit_transform of all")
     parser.add_argument("--data", type=Path, default=None, help="folder to keep the frames in")
+    parser.add_argument(
+        "--chunk", type=int, default=0, help="also score the second half chunk by chunk"
+    )
+    parser.add_argument(
+        "--fit-only", action="store_true", help="only fit on every line, with its peak memory"
+    )
     args = parser.parse_args()
 
     shipments, outcomes = _world(args.days, args.arrivals_per_day, args.seed, args.data)
+    if args.fit_only:
+        _fit_only(shipments, outcomes)
+        return
 
     def training(lines: pd.DataFrame) -> Any:
         last = lines["filed_at"].iloc[-1]
@@ -122,6 +182,13 @@ def main() -> None:
     )
     later = shipments[shipments["filed_at"] >= cut]
     _timed("transform (the other half)", len(later), lambda: pipeline.transform(later))
+    if args.chunk > 0:
+        chunked = FeaturePipeline().fit(shipments, outcomes, until=cut)
+        _timed(
+            f"transform + update, {args.chunk:,}-line chunks",
+            len(later),
+            lambda: _screen(chunked, later, args.chunk),
+        )
 
     count = 2 * args.manifests
     for size in (1, 50):
