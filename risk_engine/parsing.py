@@ -169,8 +169,24 @@ def parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
     that reads but looks wrong comes back normalised with a flag rule (check digit, unknown port,
     truncation).
     """
+    if type(raw) is str and spec.kind not in _LIST_KINDS:
+        # Text values repeat across lines (ports, parties, carriers, codes): remember each
+        # (field, text) verdict. Lists are left out, being mutable.
+        key = (spec, raw)
+        known = _REMEMBERED.get(key)
+        if known is None:
+            if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+                _REMEMBERED.clear()
+            value, rules = _parse_scalar(spec, raw)
+            known = _REMEMBERED[key] = (spec.default if value is None else value, tuple(rules))
+        return known[0], list(known[1])
     value, rules = _parse_scalar(spec, raw)
     return (spec.default if value is None else value), rules
+
+
+_LIST_KINDS = frozenset({Kind.LOCODE_LIST, Kind.TEXT_LIST})
+_REMEMBERED: dict[tuple[FieldSpec, str], tuple[Any, tuple[Rule, ...]]] = {}
+_REMEMBER_AT_MOST = 100_000
 
 
 def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
@@ -238,9 +254,13 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
         number = _scalar_number(raw)
         if number is None:
             return None, [Rule.MALFORMED]
-        return (
-            (number, []) if _in_range(kind, np.array([number]))[0] else (None, [Rule.OUT_OF_RANGE])
-        )
+        if kind is Kind.POSITIVE:
+            fits = number > 0
+        elif kind is Kind.NON_NEGATIVE:
+            fits = number >= 0
+        else:
+            fits = 0 < number <= 1
+        return (number, []) if fits else (None, [Rule.OUT_OF_RANGE])
     if kind is Kind.ENUM:
         text = _as_code(raw)
         return (text, []) if text in spec.choices else (None, [Rule.NOT_A_CHOICE])
@@ -510,7 +530,9 @@ def _tidy_list(text: pd.Series) -> pd.Series:
 
     Only values with a separator can need it (the text is already trimmed), so the regular
     expressions run on those alone."""
-    has_separator = np.asarray(text.str.contains(LIST_SEPARATOR, regex=False).fillna(False), dtype=bool)
+    has_separator = np.asarray(
+        text.str.contains(LIST_SEPARATOR, regex=False).fillna(False), dtype=bool
+    )
     if not has_separator.any():
         return text.where(text != "")
     space = re.escape(_SPACE)
