@@ -26,14 +26,21 @@ def test_selection_never_exceeds_capacity_without_mandatory_lines(
 ) -> None:
     groups = _groups(sizes)
     score = pd.Series(np.random.default_rng(seed).random(len(groups)))
-    chosen = select_per_port_day(groups, score, capacity=capacity, random_control=control, seed=seed)
+    chosen = select_per_port_day(
+        groups, score, capacity=capacity, random_control=control, seed=seed
+    )
     per_group = chosen.groupby(groups.to_numpy())["selected"].sum()
-    slots = pd.Series(capacity_slots(np.array(sizes), capacity), index=[f"P{i}" for i in range(len(sizes))])
+    slots = pd.Series(
+        capacity_slots(np.array(sizes), capacity), index=[f"P{i}" for i in range(len(sizes))]
+    )
     assert (per_group <= slots[per_group.index]).all()
     model = chosen["selection_reason"] == "MODEL"
     assert (chosen.loc[model, "selection_probability"] == 1.0).all()
     control_rows = chosen["selection_reason"] == "RANDOM_CONTROL"
-    assert ((chosen.loc[control_rows, "selection_probability"] > 0) & (chosen.loc[control_rows, "selection_probability"] <= 1)).all()
+    assert (
+        (chosen.loc[control_rows, "selection_probability"] > 0)
+        & (chosen.loc[control_rows, "selection_probability"] <= 1)
+    ).all()
 
 
 def test_model_picks_are_the_highest_scores_of_their_port_day() -> None:
