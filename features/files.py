@@ -167,17 +167,24 @@ def _prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
                 worker.join(timeout=0.05)
 
 
+# The first chunk is smaller, so that validation starts early and the read-ahead of the next
+# chunk overlaps with it (nothing overlaps the first read).
+_FIRST_CHUNK_ROWS = 50_000
+
+
 def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
     pending: list[pa.RecordBatch] = []
     count = 0
+    size = min(rows, _FIRST_CHUNK_ROWS)
     for batch in batches:
         pending.append(batch)
         count += batch.num_rows
-        while count >= rows:
+        while count >= size:
             table = pa.Table.from_batches(pending)
-            yield table.slice(0, rows)
-            rest = table.slice(rows)
+            yield table.slice(0, size)
+            rest = table.slice(size)
             pending, count = rest.to_batches(), rest.num_rows
+            size = rows
     if count:
         yield pa.Table.from_batches(pending)
 
