@@ -17,7 +17,10 @@ Simulates a year of a port (about 1.1 million lines by default), validates it, t
 
 ``--fit-only`` fits on every line of the world and prints the time, the state's size and the
 peak memory of the fit itself (Linux: the peak is reset after the frames are loaded), then
-stops: ``--days 365 --arrivals-per-day 27400`` is a ten-million-line history.
+stops: ``--days 365 --arrivals-per-day 27400`` is a ten-million-line history, and
+``--years 4 --arrivals-per-day 6850 --data DIR`` builds one from four simulated years laid end to
+end without holding a ten-million-line simulation in memory (then run again with ``--data DIR``
+to fit in a fresh process).
 
 ``--data DIR`` keeps the validated frames as Parquet in DIR and reads them back on the next run,
 which skips the simulation. Timings are wall-clock seconds of one process on a possibly shared
@@ -81,8 +84,10 @@ def _peak_rss_mib() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
-def _world(days: int, arrivals_per_day: int, seed: int, data: Path | None) -> Any:
-    """Validated shipments and outcomes, simulated or read from ``data``."""
+def _world(days: int, arrivals_per_day: int, seed: int, data: Path | None, years: int = 1) -> Any:
+    """Validated shipments and outcomes, simulated or read from ``data``; with ``years`` > 1,
+    that many simulated periods (seeds ``seed``, ``seed + 1``, ...) laid end to end, each moved
+    ``days`` later than the one before (a long history without one huge simulation in memory)."""
     if data is not None and (data / "shipments.parquet").exists():
         return (
             pd.read_parquet(data / "shipments.parquet"),
@@ -92,9 +97,26 @@ def _world(days: int, arrivals_per_day: int, seed: int, data: Path | None) -> An
     from training.simulation import SimulationConfig, simulate
 
     started = time.perf_counter()
-    world = simulate(SimulationConfig(days=days, arrivals_per_day=arrivals_per_day, seed=seed))
-    shipments = validate_frame(world.shipments, "shipments").accepted.reset_index(drop=True)
-    outcomes = validate_frame(world.outcomes, "outcomes").accepted.reset_index(drop=True)
+    pieces: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+    for year in range(years):
+        config = SimulationConfig(days=days, arrivals_per_day=arrivals_per_day, seed=seed + year)
+        world = simulate(config)
+        frames = [
+            validate_frame(world.shipments, "shipments").accepted,
+            validate_frame(world.outcomes, "outcomes").accepted,
+        ]
+        del world
+        shift = pd.Timedelta(days=days * year)
+        for frame in frames:
+            for name, column in frame.items():
+                if pd.api.types.is_datetime64_any_dtype(column):
+                    frame[name] = column + shift
+        pieces.append((frames[0], frames[1]))
+        gc.collect()
+    shipments = pd.concat([p[0] for p in pieces], ignore_index=True)
+    outcomes = pd.concat([p[1] for p in pieces], ignore_index=True)
+    del pieces
+    shipments = shipments.sort_values("filed_at", kind="stable", ignore_index=True)
     print(
         f"simulated and validated {len(shipments):,} lines in {time.perf_counter() - started:.1f} s"
     )
@@ -148,6 +170,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--arrivals-per-day", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--years", type=int, default=1, help="simulated periods laid end to end (seeds in turn)"
+    )
     parser.add_argument("--manifests", type=int, default=300, help="timed manifests per size")
     parser.add_argument("--skip-million", action="store_true", help="no fit_transform of all")
     parser.add_argument("--data", type=Path, default=None, help="folder to keep the frames in")
@@ -159,7 +184,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    shipments, outcomes = _world(args.days, args.arrivals_per_day, args.seed, args.data)
+    built = args.data is None or not (args.data / "shipments.parquet").exists()
+    shipments, outcomes = _world(
+        args.days, args.arrivals_per_day, args.seed, args.data, years=args.years
+    )
+    if args.fit_only and built and args.data is not None and args.years > 1:
+        # The simulations' memory is still held by this process: fit in a fresh one.
+        print(f"frames written to {args.data}; run again with --data to fit in a fresh process")
+        return
     if args.fit_only:
         _fit_only(shipments, outcomes)
         return
