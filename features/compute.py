@@ -7,6 +7,7 @@ Training (`fit_transform`), batch scoring and the API (`transform` on a few line
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -116,17 +117,30 @@ def feature_frame(
 ) -> pd.DataFrame:
     """The model frame of a batch: row features, history as of each line's filed_at (state plus
     ``events``, the batch's own counter events), and seizure rates from ``outcome_index``."""
+    parts: list[Callable[[], dict[str, object]]] = [
+        lambda: history.features(batch, state, events),
+        lambda: rates.features(batch, outcome_index, state.params.prior_strength, own),
+        lambda: row_features(batch),
+        lambda: norms.features(batch, state),
+        lambda: encoded_values(batch, state.vocab),
+    ]
     columns: dict[str, object] = {}
-    columns.update(row_features(batch))
-    columns.update(history.features(batch, state, events))
-    columns.update(norms.features(batch, state))
-    columns.update(rates.features(batch, outcome_index, state.params.prior_strength, own))
-    columns.update(encoded_values(batch, state.vocab))
+    if len(batch.frame) >= _PARALLEL_ROWS:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="features") as pool:
+            for result in pool.map(lambda part: part(), parts):
+                columns.update(result)
+    else:
+        for part in parts:
+            columns.update(part())
     missing = [f.name for f in CATALOGUE if f.name not in columns]
     if missing:  # a catalogue entry without code is a bug, not bad input
         raise RuntimeError(f"features without code: {missing}")
     return _frame(columns, batch.frame.index)
 
+
+# From this many lines, the feature families are computed two at a time (NumPy, Arrow and
+# pandas release the GIL for most of the work on large arrays).
+_PARALLEL_ROWS = 100_000
 
 _NAMES = [f.name for f in CATALOGUE]
 _COLUMNS = pd.Index(_NAMES)

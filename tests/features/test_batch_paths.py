@@ -168,3 +168,19 @@ def test_fitting_until_a_cut_reads_the_lines_a_filter_keeps() -> None:
     for frame in (lines, lines.sample(frac=1.0, random_state=1), lines.iloc[:0]):
         kept = pipeline_module._before(frame, "filed_at", cut)
         pd.testing.assert_frame_equal(kept, frame[frame["filed_at"] < cut])
+
+
+def test_feature_families_computed_two_at_a_time_equal_one_at_a_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from features import compute
+
+    lines = history_lines(300, seed=76)
+    lines = pd.concat([lines] * 3).sort_values("filed_at", kind="stable")
+    lines.index = pd.RangeIndex(len(lines))
+    outcomes = random_outcomes(lines.drop_duplicates(["bl_number", "container_number"]), seed=77)
+    with large_batch_paths(True):
+        monkeypatch.setattr(compute, "_PARALLEL_ROWS", _NEVER)
+        alone = _runs(lines, outcomes)
+        monkeypatch.setattr(compute, "_PARALLEL_ROWS", 0)
+        together = _runs(lines, outcomes)
+    for want, got in zip(alone, together, strict=True):
+        assert_identical(got, want)
