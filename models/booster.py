@@ -124,38 +124,26 @@ def _threads(rows: int) -> int:
     return 1 if rows <= _ONE_THREAD_ROWS else 0
 
 
-def predict_raw(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
-    """Raw log-odds from a NumPy array."""
+def _predict(booster: lgb.Booster, x: np.ndarray, **what: bool) -> np.ndarray:
+    """``booster.predict`` on the model's best trees, threads chosen by the row count."""
     return np.asarray(
         booster.predict(
-            x,
-            raw_score=True,
-            num_iteration=booster.best_iteration or None,
-            num_threads=_threads(len(x)),
+            x, num_iteration=booster.best_iteration or None, num_threads=_threads(len(x)), **what
         )
     )
+
+
+def predict_raw(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
+    """Raw log-odds from a NumPy array."""
+    return _predict(booster, x, raw_score=True)
 
 
 def predict_contrib(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
-    """Per-feature contributions to the raw log-odds; the last column is the bias. Rows sum
-    to `predict_raw`."""
-    return np.asarray(
-        booster.predict(
-            x,
-            pred_contrib=True,
-            num_iteration=booster.best_iteration or None,
-            num_threads=_threads(len(x)),
-        )
-    )
+    """Per-feature contributions to the raw log-odds (TreeSHAP); the last column is the bias.
+    Rows sum to `predict_raw`."""
+    return _predict(booster, x, pred_contrib=True)
 
 
 def predict_leaves(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
     """The leaf each row reaches in each tree (rows x trees, int32), for path attribution."""
-    return np.asarray(
-        booster.predict(
-            x,
-            pred_leaf=True,
-            num_iteration=booster.best_iteration or None,
-            num_threads=_threads(len(x)),
-        )
-    ).reshape(len(x), -1)
+    return _predict(booster, x, pred_leaf=True).reshape(len(x), -1)
