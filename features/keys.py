@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.memo import per_row, per_value
+from risk_engine.hashing import mix
 
 __all__ = [
     "MISSING",
@@ -52,7 +53,6 @@ F64 = npt.NDArray[np.float64]
 MISSING: Final = np.uint64(0)
 NO_TIME: Final = np.iinfo(np.int64).min  # a missing timestamp, in seconds
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _LEGAL_FORMS = (
     "CO",
     "COMPANY",
@@ -76,26 +76,6 @@ _LEGAL_FORMS = (
     "BHD",
 )
 _LEGAL_TAIL = re.compile(r"(?:\s(?:" + "|".join(_LEGAL_FORMS) + r"))+$")
-
-
-def mix(words: npt.NDArray[np.uint64]) -> U64:
-    """The splitmix64 finaliser, element-wise (wrapping arithmetic): spreads bits of a key.
-
-    Array arithmetic on uint64 wraps silently, so no error state is needed; the steps run in
-    place on one new array, with 0-d array constants (cheaper to call with than scalars)."""
-    z = np.add(words, _GOLDEN_0D)
-    np.bitwise_xor(z, np.right_shift(z, _S30), out=z)
-    np.multiply(z, _M1, out=z)
-    np.bitwise_xor(z, np.right_shift(z, _S27), out=z)
-    np.multiply(z, _M2, out=z)
-    np.bitwise_xor(z, np.right_shift(z, _S31), out=z)
-    return z
-
-
-_GOLDEN_0D = np.array(_GOLDEN, dtype=np.uint64)
-_S30, _S27, _S31 = (np.array(shift, dtype=np.uint64) for shift in (30, 27, 31))
-_M1 = np.array(0xBF58476D1CE4E5B9, dtype=np.uint64)
-_M2 = np.array(0x94D049BB133111EB, dtype=np.uint64)
 
 
 def _nonzero(hashed: U64) -> U64:

@@ -28,6 +28,7 @@ from risk_engine.columns import (
     severity_of,
 )
 from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG
+from risk_engine.hashing import mix
 
 __all__ = [
     "ISSUE_COLUMNS",
@@ -83,14 +84,6 @@ class KeyRegistry:
 _KEY_WIDTH = 48  # bytes per text key part: a B/L number (35) or a container number (11) fit
 
 
-def _mix(words: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, element-wise on uint64 (wrapping arithmetic)."""
-    z = words + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 def _text_words(series: pd.Series) -> np.ndarray:
     """Text as (rows, 6) uint64 words: padded to a fixed width and read from Arrow's buffer."""
     array = pa.array(series.astype("string[pyarrow]").array, type=pa.string())
@@ -119,7 +112,7 @@ def key_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
         else:
             words = _text_words(column)
         for j in range(words.shape[1]):
-            hashed = _mix(hashed ^ words[:, j])
+            hashed = mix(hashed ^ words[:, j])
     return hashed
 
 
