@@ -102,4 +102,11 @@ def rule_reasons(hits: pd.DataFrame) -> list[list[str]]:
         [rule.sentence for rule in RULES if rule.name in hits.columns], dtype=object
     )
     values = hits.to_numpy(dtype=bool)
-    return [list(sentences[row]) for row in values]
+    if values.shape[1] > 62:  # too many rules for one bit pattern per line
+        return [list(sentences[row]) for row in values]
+    # Lines hit few rules in few combinations: tell each combination once.
+    patterns = values.astype(np.int64) @ (np.int64(1) << np.arange(values.shape[1], dtype=np.int64))
+    distinct, which = np.unique(patterns, return_inverse=True)
+    bits = (distinct[:, None] >> np.arange(values.shape[1])) & 1
+    told = [tuple(sentences[row.astype(bool)]) for row in bits]
+    return [list(told[i]) for i in which.ravel().tolist()]
