@@ -104,19 +104,28 @@ def _score_chunk(scorer: Any, accepted: pd.DataFrame, watchlist: Watchlist | Non
     return pd.DataFrame(
         {
             "row": accepted.index.to_numpy(dtype=np.int64),
-            "bl_number": accepted["bl_number"].astype(str).to_numpy(),
-            "container_number": accepted["container_number"].astype(str).to_numpy(),
-            "port_of_discharge": accepted["port_of_discharge"].astype(str).to_numpy(),
+            "bl_number": _text(accepted["bl_number"]),
+            "container_number": _text(accepted["container_number"]),
+            "port_of_discharge": _text(accepted["port_of_discharge"]),
             "arrival_date": eta.dt.strftime("%Y-%m-%d").to_numpy(),
             "risk_score": scored["risk_score"].to_numpy(dtype="float64"),
             "band": scored["band"].to_numpy(),
             "reasons": ["; ".join(r) for r in scored["reasons"]],
             "rule_hits": ["; ".join(r) for r in scored["rule_hits"]],
-            "dq_flags": [";".join(f) for f in scored["dq_flags"]],
+            "dq_flags": _text(
+                accepted["dq_flags"]
+                if "dq_flags" in accepted.columns
+                else pd.Series("", index=accepted.index)
+            ).fillna(""),
             "watchlist": watched.to_numpy(dtype=bool),
             "mandatory_rule": mandatory.to_numpy(dtype=bool),
         }
     )
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """A text column as Arrow-backed strings (no Python string per line), without its index."""
+    return column.astype(pd.StringDtype("pyarrow")).reset_index(drop=True)
 
 
 def _score_remote(
