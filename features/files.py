@@ -37,6 +37,7 @@ __all__ = [
     "write_frame",
     "FrameWriter",
     "csv_safe",
+    "read_ahead",
 ]
 
 T = TypeVar("T")
@@ -84,7 +85,7 @@ class RecordFile:
         The next chunk is read in a background thread while the caller works on this one
         (Arrow parses without holding the GIL), so reading and validating overlap.
         """
-        return _prefetch(self._read_chunks())
+        return read_ahead(self._read_chunks())
 
     def _read_chunks(self) -> Iterator[tuple[int, pd.DataFrame]]:
         batches = (
@@ -133,7 +134,7 @@ class RecordFile:
 _DONE = object()
 
 
-def _prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     """Run an iterator one step ahead in a thread; its errors are raised in the caller."""
     slots: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()

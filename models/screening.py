@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.files import FrameWriter, open_records
+from features.files import FrameWriter, open_records, read_ahead
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.selection import select_per_port_day
@@ -177,7 +177,8 @@ def _scored_chunks(
             yield result.accepted
 
     if engine == "local":
-        for accepted in validated():
+        # The next chunk is validated in a thread while this one is scored.
+        for accepted in read_ahead(validated()):
             if len(accepted):
                 yield _score_chunk(working, accepted, watchlist)
                 working.pipeline.update(accepted)
