@@ -274,6 +274,20 @@ class FeaturePipeline:
         self._finish(state, batch, as_of)
         return self
 
+    def transform_update(self, shipments: pd.DataFrame) -> pd.DataFrame:
+        """``transform(shipments)`` then ``update(shipments)`` in one pass: the batch's keys and
+        history events are worked out once and serve both (batch screening, chunk by chunk).
+        Gives exactly what the two calls give."""
+        state = self._fitted()
+        _check(shipments, "shipments")
+        batch = Batch(shipments, token_buckets=state.params.token_buckets)
+        events = history_events(batch, state)
+        frame = feature_frame(batch, state, events, state.outcome)
+        state.add(events)
+        as_of = int(batch.secs.max()) + 1 if batch.n else 0
+        self._finish(state, batch, as_of)
+        return frame
+
     @property
     def as_of_(self) -> pd.Timestamp:
         """The state's cut-off: history before it is in the state."""

@@ -129,13 +129,16 @@ class RiskScorer:
         *,
         explain_reasons: bool = True,
         reason_bands: Collection[str] | None = None,
+        remember: bool = False,
     ) -> pd.DataFrame:
         """Score normalised records (``validate_frame(...).accepted``); aligned to their index.
 
         Reasons are the top feature families of the path attribution (``models.attribution``):
         for every line, or only for lines in ``reason_bands`` (batch screening explains red and
-        amber lines; a green line gets none)."""
-        features = self.features(records)
+        amber lines; a green line gets none). With ``remember`` the lines are added to the
+        feature state as they are scored (``FeaturePipeline.transform_update``), as batch
+        screening does chunk by chunk."""
+        features = self.pipeline.transform_update(records) if remember else self.features(records)
         matrix = to_matrix(features, self.feature_names)
         reasons: list[list[str]] = [[] for _ in range(len(matrix))]
         if explain_reasons and reason_bands is None:

@@ -89,11 +89,13 @@ class ScreenSummary:
         }
 
 
-def _score_chunk(scorer: Any, accepted: pd.DataFrame, watchlist: Watchlist | None) -> pd.DataFrame:
+def _score_chunk(
+    scorer: Any, accepted: pd.DataFrame, watchlist: Watchlist | None, *, remember: bool = False
+) -> pd.DataFrame:
     """Everything the output needs for one chunk of accepted lines (no selection yet). Reasons
     are told for red and amber lines (the ones an officer may be asked to open); green lines,
     random-control picks among them, carry none."""
-    scored = scorer.score(accepted, reason_bands=REASON_BANDS)
+    scored = scorer.score(accepted, reason_bands=REASON_BANDS, remember=remember)
     mandatory = scored["mandatory_rule"]
     watched = (
         watchlist.hits(accepted)
@@ -180,8 +182,8 @@ def _scored_chunks(
         # The next chunk is validated in a thread while this one is scored.
         for accepted in read_ahead(validated()):
             if len(accepted):
-                yield _score_chunk(working, accepted, watchlist)
-                working.pipeline.update(accepted)
+                # Scored, then added to the state in the same pass.
+                yield _score_chunk(working, accepted, watchlist, remember=True)
         return
     if engine != "dask":
         raise ValueError(f"engine must be 'local' or 'dask', not {engine!r}")

@@ -184,3 +184,33 @@ def test_feature_families_computed_two_at_a_time_equal_one_at_a_time(monkeypatch
         together = _runs(lines, outcomes)
     for want, got in zip(alone, together, strict=True):
         assert_identical(got, want)
+
+
+def test_transform_update_equals_transform_then_update() -> None:
+    import copy
+
+    lines = history_lines(300, seed=78)
+    lines = pd.concat([lines] * 3).sort_values("filed_at", kind="stable")
+    lines.index = pd.RangeIndex(len(lines))
+    outcomes = random_outcomes(lines.drop_duplicates(["bl_number", "container_number"]), seed=79)
+    cut = lines["filed_at"].iloc[len(lines) // 3]
+    later = lines[lines["filed_at"] >= cut]
+    fitted = FeaturePipeline().fit(lines, outcomes, until=cut)
+    apart, together = copy.deepcopy(fitted), copy.deepcopy(fitted)
+    # Chunks of several sizes: a few lines (the small-batch paths) and hundreds.
+    bounds = [0, 5, 40, 300, len(later) - 50, len(later)]
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        chunk = later.iloc[start:stop]
+        want = apart.transform(chunk)
+        apart.update(chunk)
+        got = together.transform_update(chunk)
+        assert_identical(got, want)
+        assert together.as_of_ == apart.as_of_
+        assert together.state_.lines_seen == apart.state_.lines_seen
+    # The states answer alike afterwards, with and without new outcomes.
+    probe = lines.tail(60)
+    assert_identical(together.transform(probe), apart.transform(probe))
+    recent = outcomes.tail(40)
+    apart.update(None, recent)
+    together.update(None, recent)
+    assert_identical(together.transform(probe), apart.transform(probe))
