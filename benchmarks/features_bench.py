@@ -154,13 +154,12 @@ def _latency(label: str, manifests: list[pd.DataFrame], run: Callable[[pd.DataFr
 
 
 def _screen(pipeline: FeaturePipeline, lines: pd.DataFrame, chunk: int) -> None:
-    """Score lines as batch screening does: a chunk, then the state updated with it (filings
-    are not split: `split_last_filing`)."""
+    """Score lines as batch screening does: each chunk scored and added to the state in one
+    pass (`transform_update`; filings are not split: `split_last_filing`)."""
     carried = lines.iloc[:0]
     for start in range(0, len(lines), chunk):
         ready, carried = split_last_filing(pd.concat([carried, lines.iloc[start : start + chunk]]))
-        pipeline.transform(ready)
-        pipeline.update(ready)
+        pipeline.transform_update(ready)
     if len(carried):
         pipeline.transform(carried)
 
@@ -217,7 +216,7 @@ def main() -> None:
     if args.chunk > 0:
         chunked = FeaturePipeline().fit(shipments, outcomes, until=cut)
         _timed(
-            f"transform + update, {args.chunk:,}-line chunks",
+            f"transform_update, {args.chunk:,}-line chunks",
             len(later),
             lambda: _screen(chunked, later, args.chunk),
         )
