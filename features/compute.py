@@ -111,14 +111,22 @@ def history_events(batch: Batch, state: FeatureState) -> Contribution:
 def feature_frame(
     batch: Batch,
     state: FeatureState,
-    events: HistoryEvents,
+    events: HistoryEvents | Callable[[], HistoryEvents],
     outcome_index: Callable[[str], EventIndex],
     own: F64 | None = None,
 ) -> pd.DataFrame:
     """The model frame of a batch: row features, history as of each line's filed_at (state plus
-    ``events``, the batch's own counter events), and seizure rates from ``outcome_index``."""
+    ``events``, the batch's own counter events), and seizure rates from ``outcome_index``.
+
+    ``events`` may be a function that works them out: on a large batch it then runs alongside
+    the families that do not need them."""
+
+    def history_part() -> dict[str, object]:
+        own_events = events() if callable(events) else events
+        return history.features(batch, state, own_events)
+
     parts: list[Callable[[], dict[str, object]]] = [
-        lambda: history.features(batch, state, events),
+        history_part,
         lambda: rates.features(batch, outcome_index, state.params.prior_strength, own),
         lambda: row_features(batch),
         lambda: norms.features(batch, state),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -255,7 +256,9 @@ class FeaturePipeline:
         state = self._fitted()
         _check(shipments, "shipments")
         batch = Batch(shipments, token_buckets=state.params.token_buckets)
-        return feature_frame(batch, state, history.lookup_events(batch, state), state.outcome)
+        return feature_frame(
+            batch, state, lambda: history.lookup_events(batch, state), state.outcome
+        )
 
     def update(
         self, shipments: pd.DataFrame | None = None, outcomes: pd.DataFrame | None = None
@@ -281,9 +284,9 @@ class FeaturePipeline:
         state = self._fitted()
         _check(shipments, "shipments")
         batch = Batch(shipments, token_buckets=state.params.token_buckets)
-        events = history_events(batch, state)
+        events = cache(lambda: history_events(batch, state))
         frame = feature_frame(batch, state, events, state.outcome)
-        state.add(events)
+        state.add(events())
         as_of = int(batch.secs.max()) + 1 if batch.n else 0
         self._finish(state, batch, as_of)
         return frame
