@@ -6,7 +6,7 @@ Training (`fit_transform`), batch scoring and the API (`transform` on a few line
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -121,11 +121,11 @@ def feature_frame(
     ``events`` may be a function that works them out: on a large batch it then runs alongside
     the families that do not need them."""
 
-    def history_part() -> dict[str, object]:
+    def history_part() -> Mapping[str, object]:
         own_events = events() if callable(events) else events
         return history.features(batch, state, own_events)
 
-    parts: list[Callable[[], dict[str, object]]] = [
+    parts: list[Callable[[], Mapping[str, object]]] = [
         history_part,
         lambda: rates.features(batch, outcome_index, state.params.prior_strength, own),
         lambda: row_features(batch),

@@ -24,7 +24,7 @@ def last_days(shipments: pd.DataFrame, days: int) -> pd.DataFrame:
     later filings are not in it yet)."""
     eta = pd.to_datetime(shipments["eta"], utc=True, errors="coerce").dt.floor("D")
     recent = eta[eta >= eta.max() - pd.Timedelta(days=14)]
-    end = recent.value_counts().idxmax()
+    end = pd.Timestamp(str(recent.value_counts().idxmax()))
     start = end - pd.Timedelta(days=days - 1)
     return shipments[((eta >= start) & (eta <= end)).to_numpy()].reset_index(drop=True)
 
