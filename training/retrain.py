@@ -214,4 +214,3 @@ def _record(run_id: str, decision: Decision) -> None:
             client.log_metric(run_id, f"decision_{key}", float(value))
     if decision.report is not None:
         client.log_artifact(run_id, str(decision.report), artifact_path="report")
-

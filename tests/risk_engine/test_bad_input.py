@@ -15,7 +15,9 @@ def _verdict(**changes: str) -> tuple[bool, set[tuple[str, str, str]]]:
     row = {**valid_shipment_row(1), **changes}
     result = validate_frame(pd.DataFrame([row]))
     assert sum(result.counts[k] for k in ("accepted", "flagged", "rejected")) == result.read == 1
-    issues = set(zip(result.issues["field"], result.issues["rule"], result.issues["severity"], strict=False))
+    issues = set(
+        zip(result.issues["field"], result.issues["rule"], result.issues["severity"], strict=False)
+    )
     return result.counts["rejected"] == 1, issues
 
 
