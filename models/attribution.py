@@ -15,7 +15,7 @@ not import lightgbm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,13 +37,12 @@ class PathAttribution:
     n_features: int
     offsets: np.ndarray  # first global leaf number of each tree
     leaf_values: np.ndarray  # (total leaves,) the model's own leaf outputs
-    # (tree, feature, the feature's contribution at each leaf of that tree), in tree order.
-    pairs: list[tuple[int, int, np.ndarray]]
     bias: float
-    # The pairs as arrays, for small batches: tree, feature, and values padded per leaf.
-    pair_tree: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    pair_feature: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    pair_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+    # One (tree, feature) pair per feature on a tree's paths, in tree order: the tree, the
+    # feature, and the feature's contribution at each leaf of that tree (zero-padded).
+    pair_tree: np.ndarray
+    pair_feature: np.ndarray
+    pair_values: np.ndarray
 
     @classmethod
     def from_booster(cls, booster: Any, num_iteration: int | None = None) -> PathAttribution:
@@ -84,7 +83,6 @@ class PathAttribution:
             n_features=n_features,
             offsets=np.asarray(offsets, dtype=np.int64),
             leaf_values=np.asarray(leaf_values, dtype=np.float64),
-            pairs=pairs,
             bias=bias,
             pair_tree=np.asarray([t for t, _, _ in pairs], dtype=np.int64),
             pair_feature=np.asarray([f for _, f, _ in pairs], dtype=np.int64),
@@ -109,18 +107,26 @@ class PathAttribution:
         """(rows, n_features + 1): per-feature contributions, then the bias; rows sum to the raw
         score."""
         n = leaves.shape[0]
-        if n * len(self.pairs) <= _SMALL_CELLS:
+        if n * len(self.pair_tree) <= _SMALL_CELLS:
             return self._few(leaves)
         out = np.zeros((self.n_features + 1, n), dtype=np.float64)
         out[-1] = self.bias
         # Tree by tree, each feature on the tree's paths adds its value at the row's leaf (the
         # fastest of the NumPy forms tried: per feature over trees, and a one-hot product).
+        used = self.pair_tree < leaves.shape[1]
+        pairs = list(
+            zip(
+                self.pair_tree[used].tolist(),
+                self.pair_feature[used].tolist(),
+                self.pair_values[used],
+                strict=True,
+            )
+        )
         for start in range(0, n, _ROWS_PER_BLOCK):
             by_tree = np.ascontiguousarray(leaves[start : start + _ROWS_PER_BLOCK].T)
             stop = start + by_tree.shape[1]
-            for tree, feature, values in self.pairs:
-                if tree < len(by_tree):
-                    out[feature, start:stop] += values[by_tree[tree]]
+            for tree, feature, values in pairs:
+                out[feature, start:stop] += values[by_tree[tree]]
         return out.T
 
     def _few(self, leaves: np.ndarray) -> np.ndarray:
