@@ -30,29 +30,24 @@ _NEVER = 1 << 62
 def large_batch_paths(on: bool) -> Iterator[None]:
     """The general paths for any batch (no small-batch shortcut), with the large-batch ones
     (distinct-value rules, ranked sorts) taken by every batch, or by none."""
-    saved = (
-        memo.SMALL_BATCH,
-        memo.DISTINCT_FROM,
-        index_module._RADIX_FROM,
-        history.SMALL_BATCH,
-        text.SMALL_BATCH,
-        keys._FEW,
-    )
-    memo.SMALL_BATCH = history.SMALL_BATCH = text.SMALL_BATCH = keys._FEW = -1
-    memo.DISTINCT_FROM = index_module._RADIX_FROM = 0 if on else _NEVER
+    settings = {
+        (memo, "SMALL_BATCH"): -1,
+        (history, "SMALL_BATCH"): -1,
+        (text, "SMALL_BATCH"): -1,
+        (keys, "_FEW"): -1,
+        (memo, "DISTINCT_FROM"): 0 if on else _NEVER,
+        (index_module, "_RADIX_FROM"): 0 if on else _NEVER,
+    }
+    saved = {place: getattr(*place) for place in settings}
+    for (module, name), value in settings.items():
+        setattr(module, name, value)
     memo._TABLES.clear()
     norms._STATISTICS.clear()
     try:
         yield
     finally:
-        (
-            memo.SMALL_BATCH,
-            memo.DISTINCT_FROM,
-            index_module._RADIX_FROM,
-            history.SMALL_BATCH,
-            text.SMALL_BATCH,
-            keys._FEW,
-        ) = saved
+        for (module, name), value in saved.items():
+            setattr(module, name, value)
 
 
 def _runs(lines: pd.DataFrame, outcomes: pd.DataFrame) -> list[pd.DataFrame]:
