@@ -14,6 +14,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,8 +119,7 @@ def _batch_histogram(norm: Norm, batch: Batch) -> EventIndex:
     return batch.derived(f"hist:{norm.name}", build)
 
 
-def _quantile(counts: F64, total: F64, q: float, norm: Norm) -> F64:
-    cdf = np.cumsum(counts, axis=1)
+def _quantile(counts: F64, cdf: F64, total: F64, q: float, norm: Norm) -> F64:
     target = q * total
     b = np.argmax(cdf >= target[:, None], axis=1)
     rows = np.arange(len(b))
@@ -149,20 +149,68 @@ def features(batch: Batch, state: FeatureState) -> dict[str, F64]:
             first[inverse] = np.arange(len(inverse), dtype=np.int64)  # any row of each
             u_key, u_period = key[present][first], period[present][first]
             name = f"hist:{norm.name}"
-            if int(batch.secs[present].min()) < int(u_period.max()):
-                # lines of the batch filed before a week start count in that week's norms
-                query = _cells(u_key, u_period)
-                counts = state.count(name).sum_before(query)[:, 0]
-                counts = counts + _batch_histogram(norm, batch).sum_before(query)[:, 0]
-                total, median, scale = _statistics(norm, counts.reshape(len(first), BINS))
-            else:
-                total, median, scale = _state_statistics(norm, state.count(name), u_key, u_period)
+            # Goods with lines of this batch filed before the week start (a manifest filed
+            # across a Monday) need their counts; the others take the state's remembered norms.
+            own = _counted_by_batch(key[present], batch.secs[present], first, u_period)
+            total, median, scale = (np.empty(len(first)) for _ in range(3))
+            at = np.flatnonzero(own)
+            if len(at):
+                found = _batch_statistics(norm, batch, state, u_key[at], u_period[at])
+                total[at], median[at], scale[at] = found
+            at = np.flatnonzero(~own)
+            if len(at):
+                found = _state_statistics(norm, state.count(name), u_key[at], u_period[at])
+                total[at], median[at], scale[at] = found
             enough = total >= state.params.min_norm_count
             score = np.where(enough, 0.0, np.nan)[inverse]
             score += (value[present] - median[inverse]) / scale[inverse]
             z[present] = score
         out[norm.name] = z
     return out
+
+
+def _counted_by_batch(key: U64, secs: I64, first: I64, u_period: I64) -> np.ndarray:
+    """Whether any line of the batch with the goods key of each distinct (goods, week start)
+    was filed before that week start, so that its own histogram events count in the norm."""
+    codes, _ = pd.factorize(key)
+    earliest = np.full(int(codes.max()) + 1 if len(codes) else 0, np.iinfo(np.int64).max)
+    np.minimum.at(earliest, codes, secs)
+    return np.asarray(earliest[codes[first]] < u_period)
+
+
+def _batch_statistics(
+    norm: Norm, batch: Batch, state: FeatureState, u_key: U64, u_period: I64
+) -> tuple[F64, F64, F64]:
+    """Norms from the state's histogram plus the batch's own lines filed before the week."""
+    history = state.count(f"hist:{norm.name}")
+    if len(u_key) * batch.n > _DIRECT_CELLS:
+        query = _cells(u_key, u_period)
+        counts = history.sum_before(query)[:, 0]
+        counts = counts + _batch_histogram(norm, batch).sum_before(query)[:, 0]
+        return _statistics(norm, counts.reshape(len(u_key), BINS))
+    # a manifest: the state's counts of each (goods, week) are remembered, and the manifest's
+    # earlier lines of the same goods are counted by bin directly (the same whole numbers the
+    # batch histogram gives, without building and querying it)
+    found = _remembered(
+        history,
+        "counts",
+        u_key,
+        u_period,
+        lambda at: list(
+            history.sum_before(_cells(u_key[at], u_period[at]))[:, 0].reshape(-1, BINS)
+        ),
+    )
+    key, _, bins = _binned(norm, batch)
+    earlier = (key[None, :] == u_key[:, None]) & (batch.secs[None, :] < u_period[:, None])
+    row, line = np.nonzero(earlier)
+    own = np.bincount(row * BINS + bins[line], minlength=len(u_key) * BINS)
+    counts = np.stack(found) + own.reshape(len(u_key), BINS)
+    return _statistics(norm, counts)
+
+
+# Up to this many (goods-week, line) pairs a batch is a manifest, whose own histogram counts
+# are taken directly.
+_DIRECT_CELLS = 200_000
 
 
 def _cells(u_key: U64, u_period: I64) -> Query:
@@ -174,39 +222,55 @@ def _cells(u_key: U64, u_period: I64) -> Query:
 def _statistics(norm: Norm, counts: F64) -> tuple[F64, F64, F64]:
     """Lines, median and scale of each row of histogram counts."""
     total = counts.sum(axis=1)
-    median = _quantile(counts, total, 0.5, norm)
-    spread = _quantile(counts, total, 0.75, norm) - _quantile(counts, total, 0.25, norm)
+    cdf = np.cumsum(counts, axis=1)
+    median = _quantile(counts, cdf, total, 0.5, norm)
+    spread = _quantile(counts, cdf, total, 0.75, norm) - _quantile(counts, cdf, total, 0.25, norm)
     scale = np.maximum(spread / _IQR_TO_SIGMA, norm.width)
     return total, median, scale
 
 
-# Statistics of (goods, week start) from a state's histogram alone, per histogram index: an index
-# never changes once built (`update` makes new ones), and the API asks for the same goods week
-# after week. Rows are independent, so a remembered row equals a fresh one.
-_STATISTICS: weakref.WeakKeyDictionary[EventIndex, dict[tuple[int, int], tuple[float, ...]]] = (
+# Rows of a state's histogram per (goods, week start), per histogram index: an index never
+# changes once built (`update` makes new ones), and the API asks for the same goods week after
+# week. Rows are independent, so a remembered row equals a fresh one. "statistics" rows are
+# (lines, median, scale) of the state alone; "counts" rows are the 64 bin counts, for goods
+# whose norm also counts lines of the manifest itself.
+_REMEMBERED: weakref.WeakKeyDictionary[EventIndex, dict[str, dict[tuple[int, int], Any]]] = (
     weakref.WeakKeyDictionary()
 )
-_STATISTICS_MAX = 100_000
+_REMEMBER_MAX = {"statistics": 100_000, "counts": 10_000}
+
+
+def _remembered(
+    history: EventIndex,
+    what: str,
+    u_key: U64,
+    u_period: I64,
+    compute: Callable[[I64], list[Any]],
+) -> list[Any]:
+    """The rows of ``what`` for each (goods, week start); ``compute`` works out the rows (by
+    position) not remembered yet."""
+    table = _REMEMBERED.setdefault(history, {}).setdefault(what, {})
+    cells = list(zip(u_key.tolist(), u_period.tolist(), strict=True))
+    found = [table.get(cell) for cell in cells]
+    todo = [i for i, row in enumerate(found) if row is None]
+    if todo:
+        fresh = compute(np.asarray(todo, dtype=np.int64))
+        if len(table) + len(todo) > _REMEMBER_MAX[what]:
+            table.clear()
+        for i, row in zip(todo, fresh, strict=True):
+            found[i] = table[cells[i]] = row
+    return found
 
 
 def _state_statistics(
     norm: Norm, history: EventIndex, u_key: U64, u_period: I64
 ) -> tuple[F64, F64, F64]:
-    table = _STATISTICS.setdefault(history, {})
-    cells = list(zip(u_key.tolist(), u_period.tolist(), strict=True))
-    found = [table.get(cell) for cell in cells]
-    todo = [i for i, row in enumerate(found) if row is None]
-    if todo:
-        at = np.asarray(todo, dtype=np.int64)
+    def compute(at: I64) -> list[Any]:
         counts = history.sum_before(_cells(u_key[at], u_period[at]))[:, 0]
-        fresh = zip(
-            *(column.tolist() for column in _statistics(norm, counts.reshape(len(at), BINS))),
-            strict=True,
-        )
-        if len(table) + len(todo) > _STATISTICS_MAX:
-            table.clear()
-        for i, row in zip(todo, fresh, strict=True):
-            found[i] = table[cells[i]] = row
+        statistics = _statistics(norm, counts.reshape(len(at), BINS))
+        return list(zip(*(column.tolist() for column in statistics), strict=True))
+
+    found = _remembered(history, "statistics", u_key, u_period, compute)
     total, median, scale = (
         np.array(column, dtype=np.float64) for column in zip(*found, strict=True)
     )

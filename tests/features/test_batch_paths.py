@@ -42,7 +42,7 @@ def large_batch_paths(on: bool) -> Iterator[None]:
     for (module, name), value in settings.items():
         setattr(module, name, value)
     memo._TABLES.clear()
-    norms._STATISTICS.clear()
+    norms._REMEMBERED.clear()
     try:
         yield
     finally:

@@ -33,7 +33,8 @@ from risk_engine.validation import key_hashes
 def general_paths() -> Iterator[None]:
     """Every small-batch shortcut off: what any batch got before the shortcuts existed."""
     saved = (memo.SMALL_BATCH, memo.MAX_ENTRIES, text.SMALL_BATCH, history.SMALL_BATCH)
-    few, values = keys._FEW, batch_module._column_values
+    few, values, direct = keys._FEW, batch_module._column_values, norms._DIRECT_CELLS
+    norms._DIRECT_CELLS = -1
     memo.SMALL_BATCH, memo.MAX_ENTRIES, text.SMALL_BATCH, history.SMALL_BATCH = -1, -1, -1, -1
     keys._FEW = -1
     batch_module._column_values = lambda frame: {n: c.array for n, c in frame.items()}
@@ -42,12 +43,12 @@ def general_paths() -> Iterator[None]:
         yield
     finally:
         memo.SMALL_BATCH, memo.MAX_ENTRIES, text.SMALL_BATCH, history.SMALL_BATCH = saved
-        keys._FEW, batch_module._column_values = few, values
+        keys._FEW, batch_module._column_values, norms._DIRECT_CELLS = few, values, direct
 
 
 def forget() -> None:
     memo._TABLES.clear()
-    norms._STATISTICS.clear()
+    norms._REMEMBERED.clear()
 
 
 def assert_identical(left: pd.DataFrame, right: pd.DataFrame) -> None:
