@@ -1,9 +1,10 @@
 """Data contract version 1 as pydantic v2 models: the one way a single record gets in (API, tests).
 
-Each model parses every field with `risk_engine.parsing.parse_scalar`, the same code that the frame
-validator mirrors, so a record gets the same verdict through the API and through a file. Rejects
-raise a `ValidationError` whose error types are the contract rule codes; flags (a wrong check
-digit, an unknown port, a dropped unreadable optional value) are collected in `RecordCheck.issues`.
+Each model parses every field with `risk_engine.parsing.parse_scalar` (through `parse_fields`, its
+loop over a record), the same code that the frame validator mirrors, so a record gets the same
+verdict through the API and through a file. Rejects raise a `ValidationError` whose error types
+are the contract rule codes; flags (a wrong check digit, an unknown port, a dropped unreadable
+optional value) are collected in `RecordCheck.issues`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from risk_engine.columns import (
     Severity,
     severity_of,
 )
-from risk_engine.parsing import parse_scalar
+from risk_engine.parsing import parse_fields
 
 __all__ = [
     "ShipmentLine",
@@ -83,17 +84,15 @@ class _ContractModel(BaseModel):
         if not isinstance(data, Mapping):
             return data
         issues: list[Issue] = (info.context or {}).get("issues", [])
+        values, broken = parse_fields(cls._specs, data)
         parsed: dict[str, Any] = dict(data)
+        parsed.update(values)
         errors: list[InitErrorDetails] = []
-        for spec in cls._specs:
-            raw = data.get(spec.name)
-            value, rules = parse_scalar(spec, raw)
-            parsed[spec.name] = value
-            for rule in rules:
-                severity = severity_of(rule, required=spec.required)
-                issues.append(Issue(spec.name, _raw_text(raw), rule, severity))
-                if severity is Severity.REJECT:
-                    errors.append(_error(spec.name, raw, rule))
+        for spec, raw, rule in broken:
+            severity = severity_of(rule, required=spec.required)
+            issues.append(Issue(spec.name, _raw_text(raw), rule, severity))
+            if severity is Severity.REJECT:
+                errors.append(_error(spec.name, raw, rule))
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         for field_name, rule, severity in cross_field_rules(cls._specs, parsed):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "TIMESTAMP_PATTERN",
     "is_missing",
     "parse_scalar",
+    "parse_fields",
     "parse_series",
     "MIN_YEAR",
     "MAX_YEAR",
@@ -169,24 +171,82 @@ def parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
     that reads but looks wrong comes back normalised with a flag rule (check digit, unknown port,
     truncation).
     """
-    if type(raw) is str and spec.kind not in _LIST_KINDS:
-        # Text values repeat across lines (ports, parties, carriers, codes): remember each
-        # (field, text) verdict. Lists are left out, being mutable.
-        key = (spec, raw)
-        known = _REMEMBERED.get(key)
-        if known is None:
-            if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
-                _REMEMBERED.clear()
-            value, rules = _parse_scalar(spec, raw)
-            known = _REMEMBERED[key] = (spec.default if value is None else value, tuple(rules))
-        return known[0], list(known[1])
+    if raw is None:  # an absent field: the commonest value on the API path
+        return spec.default, [Rule.REQUIRED] if spec.required else []
+    if type(raw) is str:
+        remembered = _remembered(spec)
+        if remembered is not None:
+            known = remembered.get(raw) or _remember(spec, raw, remembered)
+            return known[0], list(known[1])
     value, rules = _parse_scalar(spec, raw)
     return (spec.default if value is None else value), rules
 
 
+def parse_fields(
+    specs: tuple[FieldSpec, ...], record: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[tuple[FieldSpec, Any, Rule]]]:
+    """`parse_scalar` of every field of a record: (values by field name, and (field, raw value,
+    rule) for each rule broken, in field order). One loop for the whole record, as the calls per
+    field cost more than parsing most values."""
+    values: dict[str, Any] = {}
+    broken: list[tuple[FieldSpec, Any, Rule]] = []
+    rules: Sequence[Rule]
+    for spec, remembered in _plan(specs):
+        name = spec.name
+        raw = record.get(name)
+        if raw is None:
+            values[name] = spec.default
+            if spec.required:
+                broken.append((spec, raw, Rule.REQUIRED))
+            continue
+        if remembered is not None and type(raw) is str:
+            value, rules = remembered.get(raw) or _remember(spec, raw, remembered)
+        else:
+            value, rules = parse_scalar(spec, raw)
+        values[name] = value
+        for rule in rules:
+            broken.append((spec, raw, rule))
+    return values, broken
+
+
+_Verdict = tuple[Any, tuple[Rule, ...]]
+
+
+def _remembered(spec: FieldSpec) -> dict[str, _Verdict] | None:
+    """The remembered verdicts of one field, by text; None for list fields.
+
+    Text values repeat across lines (ports, parties, carriers, codes), so each (field, text)
+    verdict is kept. Lists are left out, being mutable. The table is found by the spec's id (the
+    entry holds the spec, so the id stays its own): hashing a frozen dataclass field by field
+    cost more than parsing most values."""
+    entry = _REMEMBERED.get(id(spec))
+    if entry is None:
+        entry = _REMEMBERED[id(spec)] = (spec, None if spec.kind in _LIST_KINDS else {})
+    return entry[1]
+
+
+def _remember(spec: FieldSpec, raw: str, remembered: dict[str, _Verdict]) -> _Verdict:
+    if len(remembered) >= _REMEMBER_AT_MOST:
+        remembered.clear()
+    value, rules = _parse_scalar(spec, raw)
+    known = remembered[raw] = (spec.default if value is None else value, tuple(rules))
+    return known
+
+
+def _plan(specs: tuple[FieldSpec, ...]) -> list[tuple[FieldSpec, dict[str, _Verdict] | None]]:
+    """Each field of a record kind with its remembered verdicts (kept by the id of the specs)."""
+    entry = _PLANS.get(id(specs))
+    if entry is None:
+        entry = _PLANS[id(specs)] = (specs, [(spec, _remembered(spec)) for spec in specs])
+    return entry[1]
+
+
 _LIST_KINDS = frozenset({Kind.LOCODE_LIST, Kind.TEXT_LIST})
-_REMEMBERED: dict[tuple[FieldSpec, str], tuple[Any, tuple[Rule, ...]]] = {}
-_REMEMBER_AT_MOST = 100_000
+_REMEMBERED: dict[int, tuple[FieldSpec, dict[str, _Verdict] | None]] = {}
+_REMEMBER_AT_MOST = 2_000  # texts per field (about 100,000 over every field of both kinds)
+_PLANS: dict[
+    int, tuple[tuple[FieldSpec, ...], list[tuple[FieldSpec, dict[str, _Verdict] | None]]]
+] = {}
 
 
 def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:

@@ -163,3 +163,27 @@ def test_factory_rows_are_valid_through_both_paths() -> None:
     assert all(not check_record(row).issues for row in rows)
     assert all(not check_record(valid_outcome_row(s), "outcomes").issues for s in range(5))
     _check(rows, "shipments")
+
+
+def test_parse_fields_reads_each_field_as_parsing_it_alone_does() -> None:
+    # parse_fields loops over a record with the remembered verdicts of texts: the second
+    # reading of each value comes from them, and both readings must equal a fresh parse.
+    from risk_engine.parsing import _parse_scalar, parse_fields, parse_scalar
+
+    values: list[Any] = [*MISTAKES, None, 7, 3.5, True, ["MYPKG", " sgsin "], ("VNHPH",), []]
+    for specs in (SHIPMENT_FIELDS, OUTCOME_FIELDS):
+        for value in values:
+            record = {spec.name: value for spec in specs}
+            fresh = []
+            for spec in specs:
+                parsed, rules = _parse_scalar(spec, value)
+                fresh.append((spec.default if parsed is None else parsed, rules))
+            for _ in range(2):
+                parsed_values, broken = parse_fields(specs, record)
+                assert parsed_values == {s.name: v for s, (v, _) in zip(specs, fresh, strict=True)}
+                assert broken == [
+                    (s, value, rule)
+                    for s, (_, rules) in zip(specs, fresh, strict=True)
+                    for rule in rules
+                ]
+                assert [parse_scalar(spec, value) for spec in specs] == fresh

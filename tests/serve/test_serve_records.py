@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,7 @@ from serve_fakes import manifest
 from risk_engine.contract import ShipmentLine
 from risk_engine.factories import shipment_frame
 from risk_engine.validation import validate_frame
-from serve.records import RecordChecker
+from serve.records import RecordChecker, _arrays_maker, accepted_layout
 from serve.schemas import contract_example
 
 
@@ -103,3 +104,39 @@ def test_an_empty_manifest_gives_an_empty_frame_with_every_column(
 ) -> None:
     checked = checker.check([])
     assert checked.accepted.empty and "dq_flags" in checked.accepted.columns
+
+
+@pytest.mark.parametrize("n", [1, 2, 50])
+def test_a_small_manifest_is_laid_out_as_the_batch_validator_lays_it_out(
+    checker: RecordChecker, n: int
+) -> None:
+    frame = shipment_frame(n, seed=n)
+    lines = [{str(k): v for k, v in row.items() if v != ""} for row in frame.to_dict("records")]
+    batch = validate_frame(frame.astype("string[pyarrow]"), "shipments")
+    pd.testing.assert_frame_equal(checker.check(lines).accepted, batch.accepted)
+
+
+def test_columns_built_together_equal_pd_array_of_each() -> None:
+    # Text and UTC times are built as one array for all their columns, cut into views;
+    # integers from NumPy: each must equal what pd.array makes of the column alone.
+    moment = datetime(2025, 3, 1, 8, 0, 1, 123456, tzinfo=UTC)
+    samples: dict[str, list[list[Any]]] = {
+        "string": [["a", None, "Công ty"], [None, None, None], ["x", "", "z"]],
+        "datetime64[us, UTC]": [
+            [moment, None, moment.astimezone(timezone(timedelta(hours=7)))],
+            [None, None, None],
+            [moment - timedelta(days=9000), moment, moment + timedelta(microseconds=1)],
+        ],
+        "Int64": [[1, None, 3], [None, None, None], [0, 2**40, 5]],
+        "float64": [[1.5, None, 2.0], [None, None, None], [0.0, -0.0, 1e300]],
+    }
+    dtypes = {*accepted_layout("shipments").values(), *accepted_layout("outcomes").values()}
+    assert {str(dtype) for dtype in dtypes} == set(samples)
+    for dtype in dtypes:
+        for columns in (samples[str(dtype)], [[], []]):
+            built = _arrays_maker(dtype)(columns)
+            assert len(built) == len(columns)
+            for array, values in zip(built, columns, strict=True):
+                pd.testing.assert_extension_array_equal(
+                    pd.array(array), pd.array(values, dtype=dtype)
+                )
