@@ -8,6 +8,7 @@ group (for example the consignee's history) are summed and told as one reason.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,16 +27,73 @@ def _catalogue() -> tuple[Any, Any]:
     return group, catalogue.reason
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """The reason groups of a list of model columns: what every call with those names shares."""
+
+    groups: list[str]  # in order of first appearance
+    group_of: list[int]  # each column's group
+    group_index: np.ndarray  # the same, as an array
+    columns_of: list[np.ndarray]  # each group's columns, in column order
+
+
+def _layout(names: list[str]) -> _Layout:
+    """The groups of ``names``, worked out once per distinct list (a model has one)."""
+    key = tuple(names)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        group_of, _ = _catalogue()
+        members: dict[str, list[int]] = {}
+        for column, name in enumerate(names):
+            members.setdefault(group_of(name), []).append(column)
+        groups = list(members)
+        index = {group: g for g, group in enumerate(groups)}
+        group_by_column = [index[group_of(name)] for name in names]
+        columns_of = [np.asarray(members[group]) for group in groups]
+        if len(_LAYOUTS) >= 16:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _Layout(
+            groups, group_by_column, np.asarray(group_by_column, dtype=np.intp), columns_of
+        )
+    return layout
+
+
+_LAYOUTS: dict[tuple[str, ...], _Layout] = {}
+
+
+def _summed(contrib: np.ndarray, layout: _Layout) -> np.ndarray:
+    """Contributions (without the bias column) summed by group, in column order.
+
+    A few rows are added in one unbuffered ``np.add.at`` (which adds in index order, so the
+    same floats as the column loop, bit for bit); more rows column by column, which is faster
+    there."""
+    n, width = contrib.shape[0], len(layout.group_of)
+    if n <= _FEW_ROWS:
+        summed = np.zeros((len(layout.groups), n))
+        np.add.at(summed, layout.group_index, contrib[:, :width].T)
+        return summed.T
+    summed = np.zeros((n, len(layout.groups)))
+    for column, group in enumerate(layout.group_of):
+        summed[:, group] += contrib[:, column]
+    return summed
+
+
+_FEW_ROWS = 100
+
+
 def group_contributions(contrib: np.ndarray, names: list[str]) -> tuple[list[str], np.ndarray]:
     """Sum contributions (without the bias column) by reason group: (groups, matrix)."""
-    group_of, _ = _catalogue()
-    groups = [group_of(name) for name in names]
-    unique = list(dict.fromkeys(groups))
-    index = {g: i for i, g in enumerate(unique)}
-    summed = np.zeros((contrib.shape[0], len(unique)))
-    for column, group in enumerate(groups):
-        summed[:, index[group]] += contrib[:, column]
-    return unique, summed
+    layout = _layout(names)
+    return list(layout.groups), _summed(contrib, layout)
+
+
+def _as_objects(column: pd.Series) -> np.ndarray:
+    """A column's values as plain Python objects (``astype(object)``); NumPy numbers and flags
+    convert without pandas, which costs more than the values on the request path."""
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        return np.asarray(column.to_numpy()).astype(object)
+    return np.asarray(column.astype(object).to_numpy())
 
 
 def explain(
@@ -47,15 +105,13 @@ def explain(
     to say (a missing value without a text), the group's next positive feature is told instead.
     Groups and leads are chosen with array operations, and each distinct (feature, value)
     sentence is written once per call."""
-    group_of, text_of = _catalogue()
-    groups, summed = group_contributions(contrib, names)
+    _, text_of = _catalogue()
+    layout = _layout(names)
+    groups, columns_of = layout.groups, layout.columns_of
     n = contrib.shape[0]
     if n == 0 or not groups:
         return [[] for _ in range(n)]
-    members: dict[str, list[int]] = {}
-    for column, name in enumerate(names):
-        members.setdefault(group_of(name), []).append(column)
-    columns_of = [np.asarray(members[g]) for g in groups]
+    summed = _summed(contrib, layout)
     # The strongest feature of every group, per row (argmax keeps the first of equal values,
     # as a stable sort by decreasing contribution does).
     lead = np.empty((n, len(groups)), dtype=np.int64)
@@ -64,13 +120,14 @@ def explain(
     order = np.argsort(-summed, axis=1, kind="stable")[:, :top]
     chosen = np.take_along_axis(lead, order, axis=1)
     rows = np.arange(n)[:, None]
-    told = (np.take_along_axis(summed, order, axis=1) > 0) & (contrib[rows, chosen] > 0)
+    ranked = np.take_along_axis(summed, order, axis=1)
+    told = (ranked > 0) & (contrib[rows, chosen] > 0)
     # Values as plain Python objects, converted once per column that is told.
     converted: dict[int, np.ndarray] = {}
 
     def values_of(column: int) -> np.ndarray:
         if column not in converted:
-            converted[column] = features[names[column]].astype(object).to_numpy()
+            converted[column] = _as_objects(features[names[column]])
         return converted[column]
 
     memo: dict[tuple[int, Any], str] = {}
@@ -88,17 +145,20 @@ def explain(
         where = told & (chosen == column)
         values = values_of(column)[np.nonzero(where)[0]]
         sentences[where] = [sentence(column, value) for value in values]
+    # Row by row on flat Python lists: indexing NumPy arrays one cell at a time costs more, and
+    # a list per row would keep the garbage collector busy on large inputs.
+    width = order.shape[1]
+    sums, texts = ranked.ravel().tolist(), sentences.ravel().tolist()
+    tells, slots = told.ravel().tolist(), order.ravel().tolist()
     reasons: list[list[str]] = []
     for row in range(n):
         out: list[str] = []
-        for slot in range(order.shape[1]):
-            if summed[row, order[row, slot]] <= 0:
+        for cell in range(row * width, (row + 1) * width):
+            if sums[cell] <= 0:
                 break
-            text = sentences[row, slot]
-            if not text and told[row, slot]:
-                text = _next_told(
-                    contrib[row], columns_of[order[row, slot]], row, values_of, sentence
-                )
+            text = texts[cell]
+            if not text and tells[cell]:
+                text = _next_told(contrib[row], columns_of[slots[cell]], row, values_of, sentence)
             if text:
                 out.append(text)
         reasons.append(out)
@@ -114,8 +174,10 @@ def _next_told(
 ) -> str:
     """The first positive feature of a group, by decreasing contribution, with something to
     say (the strongest one had not)."""
-    for lead in columns[np.argsort(-contrib[columns], kind="stable")].tolist():
-        if contrib[lead] <= 0:
+    own = contrib[columns]
+    order = np.argsort(-own, kind="stable")
+    for lead, value in zip(columns[order].tolist(), own[order].tolist(), strict=True):
+        if value <= 0:
             break
         text = sentence(lead, values_of(lead)[row])
         if text:

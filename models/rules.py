@@ -11,17 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["RedFlagRule", "RULES", "MANDATORY_RULES", "rule_hits", "rule_score", "rule_reasons"]
+__all__ = [
+    "RedFlagRule",
+    "RULES",
+    "MANDATORY_RULES",
+    "rule_hits",
+    "rule_hit_array",
+    "rule_score",
+    "rule_reasons",
+]
 
 
 def _flag(features: pd.DataFrame, name: str) -> np.ndarray:
     if name not in features.columns:
         return np.zeros(len(features), dtype=bool)
-    values = pd.to_numeric(features[name], errors="coerce").to_numpy(dtype="float64", na_value=0.0)
+    column = features[name]
+    if column.dtype == np.float64:
+        # The feature frame's flags, read as they are: NaN compares False, as 0 does.
+        return np.asarray(column.to_numpy() >= 0.5)
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=0.0)
     return np.nan_to_num(values) >= 0.5
 
 
@@ -90,18 +103,39 @@ def rule_hits(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({rule.name: rule.test(features) for rule in RULES}, index=features.index)
 
 
-def rule_score(hits: pd.DataFrame) -> pd.Series:
-    """Weighted count of rule hits: the historical rules' ranking."""
-    weights = np.array([rule.weight for rule in RULES if rule.name in hits.columns])
+def rule_hit_array(features: pd.DataFrame) -> np.ndarray:
+    """`rule_hits` as a (lines, rules) boolean array in the order of `RULES`: the request path
+    reads it without the cost of a frame."""
+    hits = np.empty((len(features), len(RULES)), dtype=bool)
+    for column, rule in enumerate(RULES):
+        hits[:, column] = rule.test(features)
+    return hits
+
+
+def _rules_of(hits: pd.DataFrame | np.ndarray) -> list[RedFlagRule]:
+    """The rules of the columns of a hit frame, or every rule for an array."""
+    if isinstance(hits, np.ndarray):
+        return list(RULES)
+    return [rule for rule in RULES if rule.name in hits.columns]
+
+
+@overload
+def rule_score(hits: pd.DataFrame) -> pd.Series: ...
+@overload
+def rule_score(hits: np.ndarray) -> np.ndarray: ...
+def rule_score(hits: pd.DataFrame | np.ndarray) -> pd.Series | np.ndarray:
+    """Weighted count of rule hits: the historical rules' ranking (a Series for a hit frame, an
+    array for a hit array)."""
+    weights = np.array([rule.weight for rule in _rules_of(hits)])
+    if isinstance(hits, np.ndarray):
+        return np.asarray(hits.astype(np.float64) @ weights)
     return pd.Series(hits.to_numpy(dtype="float64") @ weights, index=hits.index)
 
 
-def rule_reasons(hits: pd.DataFrame) -> list[list[str]]:
-    """The officer sentences of the rules each line hits."""
-    sentences = np.array(
-        [rule.sentence for rule in RULES if rule.name in hits.columns], dtype=object
-    )
-    values = hits.to_numpy(dtype=bool)
+def rule_reasons(hits: pd.DataFrame | np.ndarray) -> list[list[str]]:
+    """The officer sentences of the rules each line hits (a hit frame or a hit array)."""
+    sentences = np.array([rule.sentence for rule in _rules_of(hits)], dtype=object)
+    values = hits.astype(bool) if isinstance(hits, np.ndarray) else hits.to_numpy(dtype=bool)
     if values.shape[1] > 62:  # too many rules for one bit pattern per line
         return [list(sentences[row]) for row in values]
     # Lines hit few rules in few combinations: tell each combination once.

@@ -411,6 +411,8 @@ def _flag_tags(issues: list[Issue]) -> list[str]:
 
 def _strings(value: Any) -> list[str]:
     """A list cell of the scorer's output (list, array or missing) as a list of text."""
+    if type(value) is list:  # what the scorer gives: checked first, being the common case
+        return [item if type(item) is str else str(item) for item in value]
     if value is None or isinstance(value, float | str):
         return [value] if isinstance(value, str) and value else []
     return [str(item) for item in value]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from features import catalogue
-from models.reasons import explain
+from models.reasons import explain, group_contributions
 from training.fixtures import small_training
 
 
@@ -56,3 +57,22 @@ def test_no_rows_and_no_positive_groups() -> None:
     features = scorer.features(small_training().test_lines.head(5)).reset_index(drop=True)
     assert explain(np.zeros((0, len(names) + 1)), features.head(0), names) == []
     assert explain(-np.ones((5, len(names) + 1)), features, names) == [[]] * 5
+
+
+def test_few_and_many_rows_sum_the_groups_to_the_same_floats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A few rows are summed in one np.add.at, more column by column: bit for bit the same.
+    from models import reasons as module
+
+    names = small_training().scorer.feature_names
+    rng = np.random.default_rng(3)
+    shape = (60, len(names) + 1)
+    contrib = rng.normal(size=shape) * 10.0 ** rng.integers(-8, 8, size=shape)
+    contrib[rng.random(shape) < 0.3] = 0.0
+    contrib[rng.random(shape) < 0.1] = -0.0
+    groups, few = group_contributions(contrib, names)
+    monkeypatch.setattr(module, "_FEW_ROWS", 0)
+    same_groups, many = group_contributions(contrib, names)
+    assert groups == same_groups
+    assert np.array_equal(few.view(np.int64), many.view(np.int64))

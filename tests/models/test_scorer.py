@@ -1,0 +1,70 @@
+"""The scorer's output: a line gets the same row alone, among a few or among many, and the
+request-path columns equal what the frame forms of rules and flags give."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.rules import MANDATORY_RULES, rule_hits, rule_reasons, rule_score
+from models.scorer import SCORE_COLUMNS, RiskScorer
+from training.fixtures import small_training
+
+
+class _Fixed:
+    """A pipeline that gives each line the features it has among all lines: a line's
+    features may depend on the other lines of its call, its scoring must not."""
+
+    def __init__(self, features: pd.DataFrame) -> None:
+        self.features = features
+
+    def transform(self, records: pd.DataFrame) -> pd.DataFrame:
+        return self.features.loc[records.index]
+
+    transform_update = transform
+
+
+@pytest.fixture(scope="module")
+def fixed() -> tuple[RiskScorer, pd.DataFrame, pd.DataFrame]:
+    outcome = small_training()
+    lines = outcome.test_lines.head(300)
+    scorer = copy.copy(outcome.scorer)
+    features = scorer.features(lines)
+    scorer.pipeline = _Fixed(features)
+    return scorer, lines, features
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"reason_bands": ("red", "amber")}])
+def test_a_line_scores_the_same_alone_among_a_few_or_among_many(
+    fixed: tuple[RiskScorer, pd.DataFrame, pd.DataFrame], kwargs: dict[str, Any]
+) -> None:
+    scorer, lines, _ = fixed
+    everything = scorer.score(lines, **kwargs)
+    assert list(everything.columns) == SCORE_COLUMNS
+    for part in (lines.head(1), lines.head(50), lines.iloc[::7], lines.iloc[[5, 3]]):
+        pd.testing.assert_frame_equal(scorer.score(part, **kwargs), everything.loc[part.index])
+
+
+def test_rule_and_flag_columns_equal_their_frame_forms(
+    fixed: tuple[RiskScorer, pd.DataFrame, pd.DataFrame],
+) -> None:
+    scorer, lines, features = fixed
+    scored = scorer.score(lines)
+    hits = rule_hits(features)
+    assert scored["rule_hits"].tolist() == rule_reasons(hits)
+    np.testing.assert_array_equal(scored["rule_score"].to_numpy(), rule_score(hits).to_numpy())
+    np.testing.assert_array_equal(
+        scored["mandatory_rule"].to_numpy(), hits[list(MANDATORY_RULES)].any(axis=1).to_numpy()
+    )
+    tags = lines["dq_flags"].astype(object)
+    assert tags.notna().any(), "some line must carry dq_flags"
+    assert scored["dq_flags"].tolist() == [[] if pd.isna(t) else str(t).split(";") for t in tags]
+    # Flags held as plain objects, or no flag column at all, read the same.
+    as_objects = scorer.score(lines.astype({"dq_flags": object}))
+    pd.testing.assert_frame_equal(as_objects, scored)
+    without = scorer.score(lines.drop(columns=["dq_flags"]))
+    assert without["dq_flags"].tolist() == [[]] * len(lines)
