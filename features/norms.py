@@ -172,6 +172,10 @@ def features(batch: Batch, state: FeatureState) -> dict[str, F64]:
 def _counted_by_batch(key: U64, secs: I64, first: I64, u_period: I64) -> np.ndarray:
     """Whether any line of the batch with the goods key of each distinct (goods, week start)
     was filed before that week start, so that its own histogram events count in the norm."""
+    if len(first) * len(key) <= _DIRECT_CELLS:  # a manifest: compare every pair
+        u_key = key[first]
+        earlier = (key[None, :] == u_key[:, None]) & (secs[None, :] < u_period[:, None])
+        return np.asarray(earlier.any(axis=1))
     codes, _ = pd.factorize(key)
     earliest = np.full(int(codes.max()) + 1 if len(codes) else 0, np.iinfo(np.int64).max)
     np.minimum.at(earliest, codes, secs)
