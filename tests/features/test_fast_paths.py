@@ -283,7 +283,9 @@ def test_the_feature_frame_is_built_as_the_public_constructor_builds_it() -> Non
                 columns[feature.name] = values
         index = pd.Index(rng.integers(0, 3, rows), name="row")  # repeated labels too
         built = compute._frame(columns, index)
-        assert_identical(built, pd.DataFrame(columns, index=index))
+        labels = pd.Index(list(columns), dtype=object)  # Python strings, for quick lookups
+        assert_identical(built, pd.DataFrame(columns, index=index, columns=labels))
+        assert built.columns.dtype == object
 
 
 def test_column_values_are_what_each_series_holds(
