@@ -5,7 +5,9 @@ Starts the real server (``python -m serve.run``) in a subprocess on a temporary 
 number of concurrent clients (1 and 8) posts manifests for ``--duration`` seconds over keep-alive
 connections, one client per process so the clients do not share a GIL. Prints p50, p95 and p99
 latency, throughput and the error count per scenario. The minimum is printed too: on a shared
-machine the percentiles move with other work, the minimum much less.
+machine the percentiles move with other work, the minimum much less. Before and after the
+scenarios it times a fixed NumPy workload (`machine_steadiness`), so a reader can see how much of
+the spread between minimum and p99 is the machine's own.
 
     python benchmarks/api_bench.py --model champion            # the registry's champion
     python benchmarks/api_bench.py --model /path/scorer.pkl    # a pickled scorer
@@ -79,6 +81,45 @@ def _client(args: tuple[str, str, bytes, float, float]) -> tuple[list[float], in
             errors += 1
     conn.close()
     return latencies, errors, last_error
+
+
+def machine_steadiness(runs: int = 100) -> dict[str, float]:
+    """How steady this machine's speed is: a fixed NumPy workload (about 10 ms) timed ``runs``
+    times. On a shared or throttled host the slow runs take up to twice the fastest, and every
+    latency percentile above is stretched by as much; the minimum is not."""
+    import numpy as np
+
+    block = np.random.default_rng(0).random((200, 64))
+
+    def work() -> float:
+        total = 0.0
+        for i in range(2000):
+            total += float(np.cumsum(block[i % 200]).sum())
+        return total
+
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - began) * 1000.0)
+    times.sort()
+    return {
+        "min_ms": times[0],
+        "p50_ms": _percentile(times, 0.50),
+        "p99_ms": _percentile(times, 0.99),
+        "slow_share": sum(t > 1.4 * times[0] for t in times) / len(times),
+    }
+
+
+def _print_steadiness(when: str) -> dict[str, float]:
+    found = machine_steadiness()
+    print(
+        f"machine steadiness ({when}): fixed workload min {found['min_ms']:.2f} ms, "
+        f"p50 {found['p50_ms']:.2f} ms, p99 {found['p99_ms']:.2f} ms; "
+        f"{found['slow_share']:.0%} of runs over 1.4 x the fastest",
+        flush=True,
+    )
+    return found
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -176,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             home = args.home
         url, key, process = _start_server(args.model, home)
-    results = []
+    results: list[dict[str, Any]] = []
+    steadiness = [_print_steadiness("before")]
     try:
         for lines in (int(x) for x in args.lines.split(",")):
             for clients in (int(x) for x in args.clients.split(",")):
@@ -192,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                     + (f" ({result['last_error']})" if result["errors"] else ""),
                     flush=True,
                 )
+        steadiness.append(_print_steadiness("after"))
     finally:
         if process is not None:
             process.terminate()
@@ -199,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         if temp is not None:
             temp.cleanup()
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps({"scenarios": results, "steadiness": steadiness}, indent=2))
     return 1 if any(r["errors"] for r in results) else 0
 
 
