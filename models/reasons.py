@@ -96,6 +96,14 @@ def _as_objects(column: pd.Series) -> np.ndarray:
     return np.asarray(column.astype(object).to_numpy())
 
 
+# Sentences by (feature, value), across calls: the API tells the same few values of a feature
+# request after request. A sentence depends on its feature and value alone; the table is
+# emptied when it grows past the bound. NaN (never equal to itself) is keyed by one marker.
+_SENTENCES: dict[tuple[str, type, Any], str] = {}
+_MAX_SENTENCES = 50_000
+_NAN = object()
+
+
 def explain(
     contrib: np.ndarray, features: pd.DataFrame, names: list[str], *, top: int = 3
 ) -> list[list[str]]:
@@ -104,7 +112,7 @@ def explain(
     Each sentence tells the group's strongest feature for that row; when its value has nothing
     to say (a missing value without a text), the group's next positive feature is told instead.
     Groups and leads are chosen with array operations, and each distinct (feature, value)
-    sentence is written once per call."""
+    sentence is written once (`_SENTENCES`)."""
     _, text_of = _catalogue()
     layout = _layout(names)
     groups, columns_of = layout.groups, layout.columns_of
@@ -130,13 +138,16 @@ def explain(
             converted[column] = _as_objects(features[names[column]])
         return converted[column]
 
-    memo: dict[tuple[int, Any], str] = {}
+    memo = _SENTENCES
+    if len(memo) > _MAX_SENTENCES:
+        memo.clear()
 
     def sentence(column: int, value: Any) -> str:
-        key = (column, value)
+        name = names[column]
+        key = (name, type(value), _NAN if value != value else value)
         text = memo.get(key)
         if text is None:
-            text = memo[key] = str(text_of(names[column], value))
+            text = memo[key] = str(text_of(name, value))
         return text
 
     # Sentences for every chosen (row, lead), one column at a time.

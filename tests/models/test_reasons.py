@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from features import catalogue
+from models import reasons
 from models.reasons import explain, group_contributions
 from training.fixtures import small_training
 
@@ -47,8 +48,12 @@ def test_array_explain_equals_the_plain_reading() -> None:
     contrib[rng.random(contrib.shape) < 0.5] = 0.0  # ties and zero contributions
     # Missing values in strong features make the fallback to the next feature run.
     assert features.isna().to_numpy().any()
-    for top in (1, 3, 5):
-        assert explain(contrib, features, names, top=top) == _plain(contrib, features, names, top)
+    reasons._SENTENCES.clear()
+    for _ in range(2):  # sentences written fresh, then read from what earlier calls wrote
+        for top in (1, 3, 5):
+            want = _plain(contrib, features, names, top)
+            assert explain(contrib, features, names, top=top) == want
+    assert reasons._SENTENCES  # the table is in use (NaN values included, keyed by a marker)
 
 
 def test_no_rows_and_no_positive_groups() -> None:
