@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
@@ -86,6 +87,7 @@ def create_app(
         limits=limits,
         lines=lines,
         outcomes=RecordChecker("outcomes"),
+        scoring=anyio.CapacityLimiter(limits.scoring_threads),
     )
 
     @asynccontextmanager

@@ -23,6 +23,15 @@ class ServeLimits(BaseSettings):
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1_024, description="Request body size; larger gets 413."
     )
+    scoring_threads: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Manifests scored at the same time; the others wait their turn. Scoring is CPU work "
+            "under one interpreter lock, so two at once each take about twice as long: one at a "
+            "time gives the same throughput with a shorter wait for the first in line."
+        ),
+    )
     model: str = Field(
         default="champion",
         description="Model to serve: a registry alias, a version number or a scorer pickle path.",

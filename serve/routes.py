@@ -1,7 +1,9 @@
 """The routes: scoring, outcome capture, model information, health, readiness, reload.
 
-Handlers are plain functions, so the server runs them on its worker threads; the scorer itself
-works on NumPy arrays with one LightGBM thread and nothing here starts threads of its own. Each
+Handlers are plain functions, so the server runs them on its worker threads, except scoring: a
+manifest is checked and scored on a worker thread too, but one manifest at a time
+(``ServeLimits.scoring_threads``), as CPU work under one interpreter lock gains nothing from
+running side by side. The scorer works on NumPy arrays with one LightGBM thread. Each
 route names the role it needs (``x-required-role`` in the OpenAPI document); the key is checked
 before the body is read, so a caller without a valid key gets 401 even for a malformed body.
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio.to_thread
 import numpy as np
 import orjson
 import pandas as pd
@@ -67,6 +70,7 @@ class Services:
     limits: ServeLimits
     lines: RecordChecker
     outcomes: RecordChecker
+    scoring: anyio.CapacityLimiter  # manifests scored at once (``limits.scoring_threads``)
 
 
 def _services(request: Request) -> Services:
@@ -152,14 +156,20 @@ def build_router() -> APIRouter:
         openapi_extra=_needs(Role.OFFICER),
         responses=_errors(401, 403, 413, 422, 503),
     )
-    def score(body: ScoreRequest, request: Request, principal: Caller) -> Response:
+    async def score(body: ScoreRequest, request: Request, principal: Caller) -> Response:
         services, context = _services(request), _audit(request)
         context.lines = len(body.lines)
         _check_count(len(body.lines), services.limits.max_lines, "lines")
         model = services.models.require()  # this request finishes on this model
+
+        def check_and_score() -> tuple[CheckedRecords, pd.DataFrame | None]:
+            checked = services.lines.check(body.lines)
+            scored = model.scorer.score(checked.accepted) if len(checked.accepted) else None
+            return checked, scored
+
         context.model_version = model.version
-        checked = services.lines.check(body.lines)
-        scored = model.scorer.score(checked.accepted) if len(checked.accepted) else None
+        # On a worker thread, one manifest at a time (the others queue in arrival order).
+        checked, scored = await anyio.to_thread.run_sync(check_and_score, limiter=services.scoring)
         # Plain dicts in the shape of ScoreResponse, encoded once by orjson: building a
         # pydantic object per line cost more than the encoding (a test validates the shape).
         response = {

@@ -505,6 +505,54 @@ def test_no_answer_leaves_the_server_when_its_audit_row_cannot_be_written(
         broken.dispose()
 
 
+class _CountingScorer(FakeScorer):
+    """A slow fake that counts how many manifests it is scoring at the same moment."""
+
+    lock = threading.Lock()
+    active = 0
+    most = 0
+
+    def score(self, records: Any) -> Any:
+        with self.lock:
+            type(self).active += 1
+            type(self).most = max(type(self).most, type(self).active)
+        try:
+            return super().score(records)
+        finally:
+            with self.lock:
+                type(self).active -= 1
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_manifests_are_scored_as_many_at_a_time_as_the_limit_allows(
+    start_server: Callable[..., httpx.Client], keys: dict[str, str], threads: int
+) -> None:
+    _CountingScorer.active = _CountingScorer.most = 0
+    scorer = _CountingScorer(delay_s=0.2)
+    client = start_server(lambda: scorer, limits=ServeLimits(scoring_threads=threads))
+    statuses: list[int] = []
+
+    def post() -> None:
+        with httpx.Client(base_url=str(client.base_url), timeout=30) as other:
+            response = other.post(
+                "/v1/score", json={"lines": manifest(2)}, headers=_key(keys["officer"])
+            )
+            statuses.append(response.status_code)
+
+    callers = [threading.Thread(target=post) for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    # a health check is answered while manifests wait for their turn
+    assert client.get("/healthz").status_code == 200
+    for caller in callers:
+        caller.join()
+    assert statuses == [200] * 4
+    if threads == 1:
+        assert _CountingScorer.most == 1
+    else:  # the limit is what holds them back: with room, manifests overlap
+        assert _CountingScorer.most > 1
+
+
 # the OpenAPI document ------------------------------------------------------------------------------
 
 
