@@ -50,8 +50,7 @@ def remembered(
     of the keys at ``positions`` (an Arrow array of the first occurrences of the keys not
     remembered yet), as a list."""
     table = _TABLES.setdefault(rule, {})
-    get = table.get
-    found = [get(key) for key in keys]
+    found = list(map(table.get, keys))
     if None not in found:
         return found
     todo: dict[Any, int] = {}

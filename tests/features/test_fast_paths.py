@@ -21,6 +21,7 @@ from feature_data import history_lines, random_outcomes
 
 from features import batch as batch_module
 from features import compute, history, keys, memo, norms, text
+from features import index as index_module
 from features.batch import Batch
 from features.catalogue import CATALOGUE
 from features.index import EventIndex, EventList, FirstSeen, Query
@@ -34,7 +35,9 @@ def general_paths() -> Iterator[None]:
     """Every small-batch shortcut off: what any batch got before the shortcuts existed."""
     saved = (memo.SMALL_BATCH, memo.MAX_ENTRIES, text.SMALL_BATCH, history.SMALL_BATCH)
     few, values, direct = keys._FEW, batch_module._column_values, norms._DIRECT_CELLS
+    plain_runs = index_module.PLAIN_RUNS
     norms._DIRECT_CELLS = -1
+    index_module.PLAIN_RUNS = False
     memo.SMALL_BATCH, memo.MAX_ENTRIES, text.SMALL_BATCH, history.SMALL_BATCH = -1, -1, -1, -1
     keys._FEW = -1
     batch_module._column_values = lambda frame: {n: c.array for n, c in frame.items()}
@@ -44,6 +47,7 @@ def general_paths() -> Iterator[None]:
     finally:
         memo.SMALL_BATCH, memo.MAX_ENTRIES, text.SMALL_BATCH, history.SMALL_BATCH = saved
         keys._FEW, batch_module._column_values, norms._DIRECT_CELLS = few, values, direct
+        index_module.PLAIN_RUNS = plain_runs
 
 
 def forget() -> None:
@@ -266,6 +270,72 @@ def test_lookups_after_every_event_read_each_keys_whole_sum() -> None:
         (quick,) = index.sums(query, (0,))
         searched = index.sums(query, (0, -100_000))[0]  # the far shift forces the search
         assert np.array_equal(quick.view(np.int64), searched.view(np.int64))
+
+
+def _query_parts(query: Query) -> list[np.ndarray]:
+    keys, secs = query.distinct
+    unique, at = query.distinct_keys
+    return [query.run, query.rows, keys, secs, unique, at, np.array([query.repeats])]
+
+
+def test_queries_without_repeats_take_their_runs_as_they_are() -> None:
+    rng = np.random.default_rng(43)
+    plain = 0
+    for _ in range(300):
+        n = int(rng.integers(0, 12))
+        query_keys = rng.integers(0, int(rng.integers(1, 20)), n).astype(np.uint64)
+        query_secs = rng.integers(0, int(rng.integers(1, 30)), n).astype(np.int64)
+        quick = Query.of(query_keys, query_secs)
+        saved = index_module.PLAIN_RUNS
+        index_module.PLAIN_RUNS = False
+        try:
+            counted = Query.of(query_keys, query_secs)
+            want = _query_parts(counted)
+        finally:
+            index_module.PLAIN_RUNS = saved
+        got = _query_parts(quick)
+        plain += quick._plain
+        for left, right in zip(got, want, strict=True):
+            assert left.dtype == right.dtype and np.array_equal(left, right)
+        assert np.array_equal(
+            quick.spread_keys(np.arange(len(got[4]))), counted.spread_keys(np.arange(len(want[4])))
+        )
+    assert 50 < plain < 280  # both kinds of query are tried
+
+
+def _statistics_one_quantile_at_a_time(
+    norm: norms.Norm, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`norms._statistics` as first written: each quantile in a pass of its own."""
+
+    def quantile(cdf: np.ndarray, total: np.ndarray, q: float) -> np.ndarray:
+        target = q * total
+        b = np.argmax(cdf >= target[:, None], axis=1)
+        rows = np.arange(len(b))
+        before = np.where(b > 0, cdf[rows, np.maximum(b - 1, 0)], 0.0)
+        inside = np.maximum(counts[rows, b], 1.0)
+        inner = np.clip((target - before) / inside, 0.0, 1.0)
+        return np.asarray(norm.low + norm.width * (b + inner), dtype=np.float64)
+
+    total = counts.sum(axis=1)
+    cdf = np.cumsum(counts, axis=1)
+    spread = quantile(cdf, total, 0.75) - quantile(cdf, total, 0.25)
+    scale = np.maximum(spread / norms._IQR_TO_SIGMA, norm.width)
+    return total, quantile(cdf, total, 0.5), scale
+
+
+def test_norm_quantiles_in_one_pass_equal_one_at_a_time() -> None:
+    rng = np.random.default_rng(44)
+    for _ in range(200):
+        rows = int(rng.integers(0, 30))
+        counts = rng.integers(0, 5, (rows, norms.BINS)).astype(np.float64)
+        counts *= rng.random((rows, norms.BINS)) < rng.random()  # empty and sparse rows too
+        for norm in norms.NORMS:
+            got = norms._statistics(norm, counts)
+            want = _statistics_one_quantile_at_a_time(norm, counts)
+            for left, right in zip(got, want, strict=True):
+                assert left.shape == right.shape
+                assert np.array_equal(left.view(np.int64), right.view(np.int64))
 
 
 def test_the_feature_frame_is_built_as_the_public_constructor_builds_it() -> None:
