@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,6 +157,40 @@ def run_scenario(
     }
 
 
+def breakdown(
+    model: str, home: Path, lines: int, runs: int = 200
+) -> dict[str, tuple[float, float]]:
+    """Where the time of one request goes, in this process: the contract check, the feature
+    transform, the rest of scoring and the answer's lines, each timed ``runs`` times on the
+    benchmark's manifest; (min, median) in ms per part."""
+    from risk_engine.settings import Settings
+    from serve.model import loader_for
+    from serve.records import RecordChecker
+    from serve.routes import _line_results
+
+    scorer = loader_for(Settings(home=home), model)()
+    rows = json.loads(_manifest(lines, seed=lines))["lines"]
+    checker = RecordChecker("shipments")
+    checked = checker.check(rows)
+    parts: dict[str, Callable[[], Any]] = {
+        "contract check": lambda: checker.check(rows),
+        "feature transform": lambda: scorer.pipeline.transform(checked.accepted),
+        "score (transform included)": lambda: scorer.score(checked.accepted),
+    }
+    scored = scorer.score(checked.accepted)
+    parts["answer lines"] = lambda: _line_results(rows, checked, scored)
+    found: dict[str, tuple[float, float]] = {}
+    for name, part in parts.items():
+        times = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            part()
+            times.append((time.perf_counter() - began) * 1000.0)
+        times.sort()
+        found[name] = (times[0], _percentile(times, 0.5))
+    return found
+
+
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     parts = urlsplit(url)
     deadline = time.time() + timeout
@@ -200,7 +235,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", default="1,50", help="manifest sizes, comma-separated")
     parser.add_argument("--clients", default="1,8", help="concurrent clients, comma-separated")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="time the parts of a request in this process instead (needs --home for champion)",
+    )
     args = parser.parse_args(argv)
+    if args.breakdown:
+        home = args.home or Path(tempfile.mkdtemp(prefix="api-bench-"))
+        for lines in (int(x) for x in args.lines.split(",")):
+            for name, (least, median) in breakdown(args.model, home, lines).items():
+                print(f"{lines:>4} lines  {name:<28} min {least:7.2f} ms  median {median:7.2f} ms")
+        return 0
 
     process = None
     temp = None
