@@ -15,7 +15,7 @@ not import lightgbm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,11 @@ class PathAttribution:
     pair_tree: np.ndarray
     pair_feature: np.ndarray
     pair_values: np.ndarray
+    # `_few`'s gather tables per number of trees used (worked out once: the flat values are a
+    # copy of every pair's leaf values)
+    _gather: dict[int, tuple[np.ndarray, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_booster(cls, booster: Any, num_iteration: int | None = None) -> PathAttribution:
@@ -133,11 +138,16 @@ class PathAttribution:
         """``contributions`` for a few rows: every (row, pair) value gathered at once, then
         summed per (row, feature)."""
         n, trees = leaves.shape
-        used = self.pair_tree < trees
-        tree, feature = self.pair_tree[used], self.pair_feature[used]
-        width = self.pair_values.shape[1]
-        flat = self.pair_values[used].ravel()
-        values = flat[leaves[:, tree] + np.arange(len(tree)) * width]
+        found = self._gather.get(trees)
+        if found is None:
+            used = self.pair_tree < trees
+            tree = self.pair_tree[used]
+            width = self.pair_values.shape[1]
+            start = np.arange(len(tree)) * width
+            found = (tree, self.pair_feature[used], self.pair_values[used].ravel(), start)
+            self._gather[trees] = found
+        tree, feature, flat, start = found
+        values = flat[leaves[:, tree] + start]
         cells = (np.arange(n)[:, None] * self.n_features + feature).ravel()
         out = np.empty((n, self.n_features + 1), dtype=np.float64)
         out[:, :-1] = np.bincount(
