@@ -84,6 +84,16 @@ def _client(args: tuple[str, str, bytes, float, float]) -> tuple[list[float], in
     return latencies, errors, last_error
 
 
+def _timings(run: Callable[[], Any], runs: int) -> list[float]:
+    """Milliseconds of ``runs`` calls of ``run``, sorted."""
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - began) * 1000.0)
+    return sorted(times)
+
+
 def machine_steadiness(runs: int = 100) -> dict[str, float]:
     """How steady this machine's speed is: a fixed NumPy workload (about 10 ms) timed ``runs``
     times. On a shared or throttled host the slow runs take up to twice the fastest, and every
@@ -98,12 +108,7 @@ def machine_steadiness(runs: int = 100) -> dict[str, float]:
             total += float(np.cumsum(block[i % 200]).sum())
         return total
 
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - began) * 1000.0)
-    times.sort()
+    times = _timings(work, runs)
     return {
         "min_ms": times[0],
         "p50_ms": _percentile(times, 0.50),
@@ -181,12 +186,7 @@ def breakdown(
     parts["answer lines"] = lambda: _line_results(rows, checked, scored)
     found: dict[str, tuple[float, float]] = {}
     for name, part in parts.items():
-        times = []
-        for _ in range(runs):
-            began = time.perf_counter()
-            part()
-            times.append((time.perf_counter() - began) * 1000.0)
-        times.sort()
+        times = _timings(part, runs)
         found[name] = (times[0], _percentile(times, 0.5))
     return found
 

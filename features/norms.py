@@ -179,9 +179,7 @@ def _counted_by_batch(key: U64, secs: I64, first: I64, u_period: I64) -> np.ndar
     """Whether any line of the batch with the goods key of each distinct (goods, week start)
     was filed before that week start, so that its own histogram events count in the norm."""
     if len(first) * len(key) <= _DIRECT_CELLS:  # a manifest: compare every pair
-        u_key = key[first]
-        earlier = (key[None, :] == u_key[:, None]) & (secs[None, :] < u_period[:, None])
-        return np.asarray(earlier.any(axis=1))
+        return np.asarray(_earlier(key, secs, key[first], u_period).any(axis=1))
     codes, _ = pd.factorize(key)
     earliest = np.full(int(codes.max()) + 1 if len(codes) else 0, np.iinfo(np.int64).max)
     np.minimum.at(earliest, codes, secs)
@@ -211,11 +209,15 @@ def _batch_statistics(
         ),
     )
     key, _, bins = _binned(norm, batch)
-    earlier = (key[None, :] == u_key[:, None]) & (batch.secs[None, :] < u_period[:, None])
-    row, line = np.nonzero(earlier)
+    row, line = np.nonzero(_earlier(key, batch.secs, u_key, u_period))
     own = np.bincount(row * BINS + bins[line], minlength=len(u_key) * BINS)
     counts = np.array(found, dtype=np.float64) + own.reshape(len(u_key), BINS)
     return _statistics(norm, counts)
+
+
+def _earlier(key: U64, secs: I64, u_key: U64, u_period: I64) -> np.ndarray:
+    """(goods-week, line): whether the line has the goods and was filed before the week start."""
+    return (key[None, :] == u_key[:, None]) & (secs[None, :] < u_period[:, None])
 
 
 # Up to this many (goods-week, line) pairs a batch is a manifest, whose own histogram counts
