@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "ContractViolation",
     "ModelUnavailable",
+    "StoreUnavailable",
     "exit_code_for",
 ]
 
@@ -63,6 +64,18 @@ class ModelUnavailable(RiskEngineError):
     """No model could be loaded (none registered, alias missing, store unreachable)."""
 
     exit_code = 4
+
+
+class StoreUnavailable(RiskEngineError):
+    """The outcome, audit and key database could not be reached or opened (server down, wrong
+    host, port or password, driver missing); names the database, never its password."""
+
+    exit_code = 5
+
+    def __init__(self, database: str, problem: str) -> None:
+        super().__init__(f"database {database}: {problem}")
+        self.database = database
+        self.problem = problem
 
 
 def exit_code_for(error: BaseException) -> int:

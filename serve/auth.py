@@ -18,7 +18,7 @@ from enum import IntEnum
 
 from risk_engine.errors import RiskEngineError
 from serve.errors import ApiError
-from serve.store import KeyRecord, Store
+from serve.store import KEY_NAME_MAX, KeyRecord, Store
 
 __all__ = [
     "KEY_PREFIX",
@@ -120,6 +120,11 @@ def issue_key(store: Store, *, role: Role, name: str) -> NewKey:
     name = name.strip()
     if not name:
         raise ValueError("a key needs a name saying who holds it")
+    if len(name) > KEY_NAME_MAX:
+        raise ValueError(
+            f"a key holder's name has at most {KEY_NAME_MAX} characters, not {len(name)}: "
+            f"{name[:40]!r}..."
+        )
     key_id, key = generate_key()
     created = datetime.now(UTC)
     store.add_key(KeyRecord(key_id, hash_key(key), role.label, name, created))

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 import uvicorn
 from fastapi import FastAPI
 
+from risk_engine.errors import RiskEngineError, exit_code_for
 from risk_engine.settings import Settings, load_settings
 from serve.app import create_app
 from serve.config import ServeLimits
+from serve.store import Store
 
 __all__ = ["serve", "make_server"]
+
+log = logging.getLogger(__name__)
 
 
 def make_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Server:
@@ -49,8 +54,16 @@ def serve(
     )
     settings = settings if settings is not None else load_settings()
     limits = ServeLimits() if model is None else ServeLimits(model=model)
-    app = create_app(settings=settings, limits=limits)
-    make_server(app, host=host, port=port).run()
+    # The store is opened and migrated before the server starts, so an unreachable database
+    # stops the command with a message naming it (StoreUnavailable) instead of a failed start.
+    store = Store.from_settings(settings)
+    try:
+        store.migrate()
+        log.info("store: %s", store.shown_url)
+        app = create_app(settings=settings, limits=limits, store=store)
+        make_server(app, host=host, port=port).run()
+    finally:
+        store.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,7 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--model", default=None)
     args = parser.parse_args(argv)
-    serve(args.host, args.port, model=args.model)
+    try:
+        serve(args.host, args.port, model=args.model)
+    except RiskEngineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(exit_code_for(error)) from None
 
 
 if __name__ == "__main__":

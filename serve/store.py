@@ -1,15 +1,19 @@
 """The service's database: inspection outcomes, the audit trail and API keys (SQLAlchemy 2 Core).
 
 SQLite under RISK_ENGINE_HOME by default (WAL journal, so the CLI can manage keys while the
-server runs), any SQLAlchemy URL by setting. The app creates and migrates the schema at start:
+server runs), any SQLAlchemy URL by setting: PostgreSQL through pg8000 (the ``postgres`` extra;
+a plain ``postgresql://`` URL uses it when SQLAlchemy's default driver is not installed), and
+the tests run the store on both. The app creates and migrates the schema at start:
 `metadata.create_all` for new tables, then numbered steps recorded in ``schema_version``.
 Timestamps are stored as naive UTC and come back tz-aware UTC on every backend.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,13 +41,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from risk_engine.columns import OUTCOME_FIELDS, OUTCOME_KEY, Kind
-from risk_engine.errors import ConfigError, InputUnreadable
+from risk_engine.errors import ConfigError, InputUnreadable, StoreUnavailable
 from risk_engine.settings import Settings
 from risk_engine.validation import DQ_FLAGS
 from serve.records import accepted_layout
@@ -56,6 +60,8 @@ __all__ = [
     "Store",
     "read_outcomes",
 ]
+
+KEY_NAME_MAX = 128  # characters of a key holder's name (the api_keys.name column)
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +145,7 @@ api_keys = Table(
     Column("key_id", String(64), primary_key=True),
     Column("key_hash", String(128), nullable=False),
     Column("role", String(16), nullable=False),
-    Column("name", String(128), nullable=False),
+    Column("name", String(KEY_NAME_MAX), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
 )
@@ -216,10 +222,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+# The driver a URL without one gets when SQLAlchemy's default for it is not installed: the one
+# the engine's ``postgres`` extra brings (pure Python, BSD licence).
+_FALLBACK_DRIVERS = {"postgresql": "pg8000"}
+_PG8000_TIMEOUT_S = 30
+
+
+def _server_engine(url: URL) -> Engine:
+    """A database server's engine; pg8000 gets a socket timeout, as it waits for ever by
+    default on a host that does not answer."""
+    connect_args = {"timeout": _PG8000_TIMEOUT_S} if url.get_driver_name() == "pg8000" else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
 def _make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "the database URL is not an SQLAlchemy URL such as "
+            "postgresql+pg8000://user:password@host:5432/database"
+        ) from None
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return _server_engine(parsed)
+        except ModuleNotFoundError as error:
+            fallback = _FALLBACK_DRIVERS.get(parsed.drivername)
+            if fallback and importlib.util.find_spec(fallback) is not None:
+                return _server_engine(parsed.set(drivername=f"{parsed.drivername}+{fallback}"))
+            raise StoreUnavailable(
+                parsed.render_as_string(hide_password=True),
+                f"its driver is not installed (no module {error.name!r}); for PostgreSQL "
+                "install the engine's postgres extra (pip install 'maritime-risk-engine[postgres]') "
+                "and use postgresql+pg8000://",
+            ) from None
     database = parsed.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
@@ -247,11 +283,25 @@ class Store:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    @property
+    def shown_url(self) -> str:
+        """The database URL without its password, for messages and logs."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def _reached(self) -> Iterator[None]:
+        """Turns "cannot connect or open" into `StoreUnavailable`, naming the database."""
+        try:
+            yield
+        except (OperationalError, InterfaceError) as error:
+            problem = str(error.orig if error.orig is not None else error).strip().splitlines()[0]
+            raise StoreUnavailable(self.shown_url, problem) from error
+
     # schema -------------------------------------------------------------------------------
 
     def migrate(self) -> int:
         """Create missing tables and run pending steps; returns the schema version."""
-        with self.engine.begin() as conn:
+        with self._reached(), self.engine.begin() as conn:
             metadata.create_all(conn)
             current = conn.execute(select(func.max(schema_version.c.version))).scalar()
             if current is None:
@@ -262,7 +312,7 @@ class Store:
                 return SCHEMA_VERSION
             if current > SCHEMA_VERSION:
                 raise ConfigError(
-                    f"database {self.engine.url.render_as_string(hide_password=True)} has schema "
+                    f"database {self.shown_url} has schema "
                     f"version {current}, newer than this engine's {SCHEMA_VERSION}: upgrade the engine"
                 )
             for version in range(current, SCHEMA_VERSION):
@@ -377,7 +427,7 @@ class Store:
     def outcomes_frame(self) -> pd.DataFrame:
         """Stored outcomes in the layout of a validated outcomes file (contract columns,
         normalised dtypes, ``dq_flags``), so training reads the store and files alike."""
-        with self.engine.connect() as conn:
+        with self._reached(), self.engine.connect() as conn:
             if not inspect(conn).has_table("outcomes"):
                 rows: list[dict[str, Any]] = []
             else:

@@ -1,5 +1,5 @@
-"""The training commands as an analyst runs them: train from files or from the outcome store,
-then list the registered versions."""
+"""The training commands as an analyst runs them: train from files or from the outcome store
+(SQLite or PostgreSQL), then list the registered versions."""
 
 from __future__ import annotations
 
@@ -27,12 +27,16 @@ def world_files(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
-    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    world_files: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
 ) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("RISK_ENGINE_HOME", str(home))
+    monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", database_url)
     world, _, outcomes = small_world()
-    store = Store.from_settings(Settings(home=home))
+    store = Store.from_settings(Settings(home=home, database_url=database_url))
     store.migrate()
     records = [
         InspectionOutcome.model_validate(

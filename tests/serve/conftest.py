@@ -1,5 +1,9 @@
 """Fixtures of the service tests: settings on a temporary home, a migrated store, keys of each
-role, the `FakeScorer` test double (see serve_fakes) and a real server started on 127.0.0.1."""
+role, the `FakeScorer` test double (see serve_fakes) and a real server started on 127.0.0.1.
+
+The store is SQLite under the home unless a test asks for PostgreSQL too, with
+``@on_each_database`` (serve_fakes): then ``settings`` point at a fresh PostgreSQL database of
+the session's throwaway server (tests/conftest.py) in the second case."""
 
 from __future__ import annotations
 
@@ -19,8 +23,13 @@ from serve.store import Store
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home")
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        return Settings(home=tmp_path / "home")
+    assert backend == "postgresql", backend
+    url: str = request.getfixturevalue("postgres_url")
+    return Settings(home=tmp_path / "home", database_url=url)
 
 
 @pytest.fixture

@@ -18,10 +18,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi import FastAPI
 
 from risk_engine.factories import shipment_frame
 from serve.run import make_server
+
+# A test that takes ``settings`` (or ``store``, or a server) runs once on SQLite and once on
+# PostgreSQL (see conftest.py).
+on_each_database = pytest.mark.parametrize("settings", ["sqlite", "postgresql"], indirect=True)
 
 SCORE_COLUMNS = ["risk_score", "raw_logit", "band", "reasons", "rule_hits", "dq_flags"]
 _SOURCES = {"NG", "CD", "CG", "MZ", "KE", "TZ", "TG"}

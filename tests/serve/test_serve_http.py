@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serve_fakes import FakeScorer, manifest, serving, wait_ready
+from serve_fakes import FakeScorer, manifest, on_each_database, serving, wait_ready
 from sqlalchemy.exc import OperationalError
 
 from risk_engine.contract import InspectionOutcome, ShipmentLine
@@ -131,6 +131,7 @@ def test_each_route_admits_its_role_and_the_roles_above_and_refuses_those_below(
             assert response.status_code == 200, (role, response.text)
 
 
+@on_each_database
 def test_a_key_revoked_while_the_server_runs_stops_working_on_the_next_request(
     client: httpx.Client, store: Store, keys: dict[str, str]
 ) -> None:
@@ -290,6 +291,7 @@ def test_unknown_routes_and_wrong_methods_get_json_errors(client: httpx.Client) 
 # outcomes ---------------------------------------------------------------------------------------
 
 
+@on_each_database
 def test_outcomes_are_recorded_once_however_often_they_are_sent(
     client: httpx.Client, store: Store, keys: dict[str, str]
 ) -> None:
@@ -303,6 +305,7 @@ def test_outcomes_are_recorded_once_however_often_they_are_sent(
     assert store.outcome_count() == 2
 
 
+@on_each_database
 def test_a_bad_outcome_is_rejected_with_field_errors_and_the_others_are_recorded(
     client: httpx.Client, store: Store, keys: dict[str, str]
 ) -> None:
@@ -321,6 +324,7 @@ def test_a_bad_outcome_is_rejected_with_field_errors_and_the_others_are_recorded
     assert store.outcome_count() == 1
 
 
+@on_each_database
 def test_outcomes_remember_which_key_recorded_them(
     client: httpx.Client, store: Store, keys: dict[str, str]
 ) -> None:
@@ -429,6 +433,7 @@ def test_requests_in_flight_during_a_reload_finish_on_the_model_they_started_wit
 # audit --------------------------------------------------------------------------------------------
 
 
+@on_each_database
 def test_every_request_leaves_an_audit_row_including_refused_ones(
     start_server: Start, store: Store, keys: dict[str, str]
 ) -> None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
+from pathlib import Path
 
 import pytest
+from serve_fakes import on_each_database
+from typer.testing import CliRunner
 
+from risk_engine.cli import app
 from risk_engine.settings import Settings
 from serve.auth import Authenticator, KeyNotFound
 from serve.keys import create_key, list_keys, revoke_key
@@ -22,6 +27,7 @@ def test_keys_can_be_made_before_the_server_ever_ran(settings: Settings) -> None
         store.dispose()
 
 
+@on_each_database
 def test_listing_shows_every_key_but_never_a_key_or_its_hash(settings: Settings) -> None:
     first = create_key(settings, role="officer", name="Officer Le")
     second = create_key(settings, role="admin", name="Admin Pham")
@@ -37,6 +43,7 @@ def test_listing_shows_every_key_but_never_a_key_or_its_hash(settings: Settings)
     assert all(k.active for k in listed)
 
 
+@on_each_database
 def test_revoking_marks_the_key_revoked_and_keeps_it_listed(settings: Settings) -> None:
     new = create_key(settings, role="analyst", name="Analyst Vo")
     revoked = revoke_key(settings, new.key_id)
@@ -44,6 +51,7 @@ def test_revoking_marks_the_key_revoked_and_keeps_it_listed(settings: Settings) 
     assert [k.active for k in list_keys(settings)] == [False]
 
 
+@on_each_database
 def test_revoking_an_unknown_key_names_it(settings: Settings) -> None:
     with pytest.raises(KeyNotFound, match="feedfacecafe"):
         revoke_key(settings, "feedfacecafe")
@@ -55,3 +63,27 @@ def test_creating_a_key_with_an_unknown_role_fails_before_touching_the_store(
     with pytest.raises(ValueError, match="role"):
         create_key(settings, role="root", name="x")
     assert not (settings.home / "engine.db").exists()
+
+
+@on_each_database
+def test_a_holder_name_longer_than_its_column_is_refused_and_nothing_is_stored(
+    settings: Settings,
+) -> None:
+    with pytest.raises(ValueError, match="at most 128 characters, not 129"):
+        create_key(settings, role="officer", name="N" * 129)
+    assert list_keys(settings) == []
+    assert create_key(settings, role="officer", name="N" * 128).name == "N" * 128
+
+
+def test_keys_on_an_unreachable_database_exit_five_naming_it_without_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", f"postgresql://kim:s3cret@127.0.0.1:{port}/x")
+    result = CliRunner().invoke(app, ["keys", "list"])
+    assert result.exit_code == 5, result.output
+    assert f"database postgresql+pg8000://kim:***@127.0.0.1:{port}/x" in result.stderr
+    assert "s3cret" not in result.output and "Traceback" not in result.output

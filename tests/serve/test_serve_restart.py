@@ -1,4 +1,5 @@
-"""Restarting the server loses no recorded outcome and no audit row, even after a hard kill."""
+"""Restarting the server loses no recorded outcome and no audit row, even after a hard kill, on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -31,12 +32,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(home: Path, model: Path) -> tuple[subprocess.Popen[bytes], httpx.Client]:
+def _start(
+    home: Path, model: Path, database_url: str
+) -> tuple[subprocess.Popen[bytes], httpx.Client]:
     """`python -m serve.run` in its own process, as `risk-engine serve` runs it."""
     port = _free_port()
     env = {
         **os.environ,
         "RISK_ENGINE_HOME": str(home),
+        "RISK_ENGINE_DATABASE_URL": database_url,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(Path(__file__).parent)]),
     }
     process = subprocess.Popen(
@@ -61,16 +65,17 @@ def _start(home: Path, model: Path) -> tuple[subprocess.Popen[bytes], httpx.Clie
 
 @pytest.mark.slow
 def test_a_restart_even_after_a_hard_kill_loses_no_outcome_and_no_audit_row(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     home = tmp_path / "home"
+    settings = Settings(home=home, database_url=database_url)
     model = tmp_path / "scorer.pkl"
     model.write_bytes(pickle.dumps(FakeScorer(version="9")))
-    key = create_key(Settings(home=home), role="officer", name="Officer Dang").key
+    key = create_key(settings, role="officer", name="Officer Dang").key
     headers = {"X-API-Key": key}
     request_ids: list[str] = []
 
-    process, client = _start(home, model)
+    process, client = _start(home, model, database_url)
     try:
         for seed in range(5):
             response = client.post(
@@ -89,7 +94,7 @@ def test_a_restart_even_after_a_hard_kill_loses_no_outcome_and_no_audit_row(
         process.wait(30)
         client.close()
 
-    process, client = _start(home, model)
+    process, client = _start(home, model, database_url)
     try:
         again = client.post(
             "/v1/outcomes",
@@ -103,7 +108,7 @@ def test_a_restart_even_after_a_hard_kill_loses_no_outcome_and_no_audit_row(
         process.wait(30)
         client.close()
 
-    store = Store.from_settings(Settings(home=home))
+    store = Store.from_settings(settings)
     try:
         assert store.outcome_count() == 6
         audited = [entry.request_id for entry in store.audit_entries()]

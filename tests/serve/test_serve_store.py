@@ -1,16 +1,18 @@
-"""The outcome, audit and key store, on SQLite files."""
+"""The outcome, audit and key store, on SQLite files and on a PostgreSQL server."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from serve_fakes import on_each_database
 from sqlalchemy import insert, text
 
-from risk_engine.errors import ConfigError, InputUnreadable
+from risk_engine.errors import ConfigError, InputUnreadable, StoreUnavailable
 from risk_engine.factories import valid_outcome_row
 from risk_engine.settings import Settings
 from risk_engine.validation import records_to_frame, validate_frame
@@ -26,8 +28,8 @@ def _outcomes(*seeds: int) -> list[dict[str, Any]]:
     return [checked.values(position) for position in sorted(checked.models)]
 
 
-def test_migrate_creates_the_schema_once_and_records_its_version(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a' / 'engine.db'}")
+def test_migrate_creates_the_schema_once_and_records_its_version(database_url: str) -> None:
+    store = Store(database_url)
     assert store.schema_version() is None
     assert store.migrate() == SCHEMA_VERSION
     assert store.migrate() == SCHEMA_VERSION
@@ -35,6 +37,7 @@ def test_migrate_creates_the_schema_once_and_records_its_version(tmp_path: Path)
     store.dispose()
 
 
+@on_each_database
 def test_a_database_newer_than_the_engine_is_refused_with_a_clear_message(
     store: Store,
 ) -> None:
@@ -63,6 +66,7 @@ def test_any_database_url_can_be_set(tmp_path: Path) -> None:
     store.dispose()
 
 
+@on_each_database
 def test_recording_outcomes_is_idempotent_by_bl_container_and_inspection_time(
     store: Store,
 ) -> None:
@@ -72,6 +76,7 @@ def test_recording_outcomes_is_idempotent_by_bl_container_and_inspection_time(
     assert store.outcome_count() == 2
 
 
+@on_each_database
 def test_the_same_key_with_other_values_is_a_conflict_and_the_first_record_stays(
     store: Store,
 ) -> None:
@@ -82,6 +87,7 @@ def test_the_same_key_with_other_values_is_a_conflict_and_the_first_record_stays
     assert read_outcomes(store.url)["result"].tolist() == ["SEIZURE"]
 
 
+@on_each_database
 def test_a_second_inspection_of_the_same_container_is_a_new_outcome(store: Store) -> None:
     (record,) = _outcomes(4)
     later = {
@@ -93,6 +99,7 @@ def test_a_second_inspection_of_the_same_container_is_a_new_outcome(store: Store
     assert statuses == ["recorded", "recorded", "duplicate"]
 
 
+@on_each_database
 def test_read_outcomes_gives_the_layout_of_a_validated_outcomes_file(store: Store) -> None:
     rows = [{k: v for k, v in valid_outcome_row(seed).items() if v != ""} for seed in (5, 6)]
     store.record_outcomes(_outcomes(5, 6))
@@ -102,6 +109,7 @@ def test_read_outcomes_gives_the_layout_of_a_validated_outcomes_file(store: Stor
     assert str(from_store["inspected_at"].dt.tz) == "UTC"
 
 
+@on_each_database
 def test_read_outcomes_of_a_store_without_outcomes_is_an_empty_frame(store: Store) -> None:
     frame = read_outcomes(store.url)
     assert frame.empty
@@ -117,6 +125,7 @@ def test_read_outcomes_of_a_missing_sqlite_file_names_it_and_creates_nothing(
     assert not missing.parent.exists()
 
 
+@on_each_database
 def test_audit_rows_come_back_as_written_with_utc_times(store: Store) -> None:
     at = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
     entry = AuditEntry(
@@ -137,12 +146,14 @@ def test_audit_rows_come_back_as_written_with_utc_times(store: Store) -> None:
     assert store.audit_entries() == [entry]
 
 
+@on_each_database
 def test_a_long_route_is_cut_to_fit_its_column(store: Store) -> None:
     entry = AuditEntry("r2", datetime.now(UTC), "GET", "/" + "x" * 1000, 404, 0.1)
     store.record_audit(entry)
     assert len(store.audit_entries()[0].route) == 256
 
 
+@on_each_database
 def test_everything_written_is_there_after_reopening_the_database(settings: Settings) -> None:
     first = Store.from_settings(settings)
     first.migrate()
@@ -154,3 +165,44 @@ def test_everything_written_is_there_after_reopening_the_database(settings: Sett
     assert second.outcome_count() == 1
     assert [e.request_id for e in second.audit_entries()] == ["r3"]
     second.dispose()
+
+
+def test_a_plain_postgresql_url_is_served_by_the_pg8000_driver(postgres_url: str) -> None:
+    plain = postgres_url.replace("postgresql+pg8000://", "postgresql://")
+    store = Store(plain)
+    try:
+        assert store.engine.dialect.driver == "pg8000"
+        store.migrate()
+        store.record_outcomes(_outcomes(8))
+        assert store.outcome_count() == 1
+    finally:
+        store.dispose()
+
+
+def _closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # nothing listens there once the socket closes
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+    port = _closed_port()
+    store = Store(f"postgresql+pg8000://officer:s3cret@127.0.0.1:{port}/risk")
+    with pytest.raises(StoreUnavailable) as caught:
+        store.migrate()
+    message = str(caught.value)
+    assert f"127.0.0.1:{port}/risk" in message and "***" in message
+    assert "s3cret" not in message
+    with pytest.raises(StoreUnavailable, match=str(port)):
+        store.outcomes_frame()
+    store.dispose()
+
+
+def test_a_database_url_whose_driver_is_not_installed_names_the_missing_module() -> None:
+    with pytest.raises(StoreUnavailable, match="MySQLdb"):
+        Store("mysql://officer:s3cret@127.0.0.1/risk")
+
+
+def test_a_database_url_that_is_not_a_url_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="not an SQLAlchemy URL"):
+        Store("risk database on the third floor")
