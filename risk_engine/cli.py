@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -67,10 +67,16 @@ def _errors_to_exit_codes() -> Iterator[None]:
 def _progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr; advance it by calling the yielded function with a row count."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TimeElapsedColumn,
+    )
 
     console = Console(stderr=True)
-    columns = [
+    columns: list[str | ProgressColumn] = [
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
@@ -184,6 +190,9 @@ def simulate(
     from training.simulation import SimulationConfig, write_world
     from training.simulation import simulate as run_simulation
 
+    options: dict[str, Any] = (
+        {} if contraband_rate is None else {"contraband_rate": contraband_rate}
+    )
     with _errors_to_exit_codes():
         try:
             config = SimulationConfig(
@@ -192,7 +201,7 @@ def simulate(
                 arrivals_per_day=arrivals_per_day,
                 phases=phases,
                 seed=seed,
-                **({} if contraband_rate is None else {"contraband_rate": contraband_rate}),
+                **options,
             )
         except (ValidationError, ValueError) as error:
             first = error.errors()[0] if isinstance(error, ValidationError) else None
@@ -410,10 +419,15 @@ def screen(
     if summary.top is not None and len(summary.top):
         typer.echo(f"top {top} selected containers (model version {summary.model_version}):")
         for line in summary.top.head(top).itertuples(index=False):
+            # Both are text columns ("; "-joined in `_score_chunk`); pandas-stubs types a row's
+            # fields as any scalar, bytes included.
+            detail = cast(
+                str,
+                line.rule_hits if line.selection_reason in ("RULE", "WATCHLIST") else line.reasons,
+            )
             typer.echo(
                 f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
-                f"score {line.risk_score:.3f}  {line.selection_reason}: "
-                f"{line.rule_hits if line.selection_reason in ('RULE', 'WATCHLIST') else line.reasons}"
+                f"score {line.risk_score:.3f}  {line.selection_reason}: {detail}"
             )
     typer.echo(f"ranked list: {out}")
     if summary.rejects_path:

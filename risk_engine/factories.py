@@ -89,7 +89,7 @@ def shipment_frame(n: int, seed: int = 0) -> pd.DataFrame:
 def valid_shipment_row(seed: int = 0) -> dict[str, str]:
     """One valid shipment line as text fields."""
     row = shipment_frame(1, seed).iloc[0].to_dict()
-    return {key: str(value) for key, value in row.items()}
+    return {str(key): str(value) for key, value in row.items()}
 
 
 def valid_outcome_row(seed: int = 0) -> dict[str, str]:

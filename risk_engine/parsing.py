@@ -626,7 +626,7 @@ def _locode_list_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd
     codes = _upper_ascii(text).str.replace(" ", "", regex=False)
     pattern = f"{LOCODE_PATTERN}(?:{LIST_SEPARATOR}{LOCODE_PATTERN})*"
     bulk = present & np.asarray(codes.str.fullmatch(pattern).fillna(False), dtype=bool)
-    result = codes.where(bulk).astype("string[pyarrow]")
+    result: pd.Series = codes.where(bulk).astype("string[pyarrow]")
     unknown_rows = np.zeros(len(series), dtype=bool)
     malformed_rows = np.zeros(len(series), dtype=bool)
     if bulk.any():
@@ -639,7 +639,7 @@ def _locode_list_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd
     spec = FieldSpec("transshipment_ports", Kind.LOCODE_LIST)
     for position in np.flatnonzero(present & ~bulk):
         value, rules = parse_scalar(spec, series.iloc[position])
-        result.iloc[position] = LIST_SEPARATOR.join(value) if value else pd.NA
+        result.iloc[int(position)] = LIST_SEPARATOR.join(value) if value else pd.NA
         malformed_rows[position] = Rule.MALFORMED in rules
         unknown_rows[position] = Rule.UNKNOWN_PORT in rules
     fail(malformed_rows, Rule.MALFORMED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -12,7 +13,7 @@ from risk_engine.cli import app
 from risk_engine.contract import InspectionOutcome
 from risk_engine.settings import Settings
 from serve.store import Store
-from training.fixtures import small_world
+from training.fixtures import small_training, small_world
 
 runner = CliRunner()
 
@@ -88,3 +89,24 @@ def test_screen_without_any_model_exits_four(
     shipments, _ = world_files
     result = runner.invoke(app, ["screen", str(shipments), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 4 and "no model" in result.stderr
+
+
+def test_screen_prints_the_top_containers_with_their_reasons_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained = small_training()
+    world, _, _ = small_world()
+    later = world.shipments["filed_at"] >= pd.Timestamp(trained.boundaries["test_from"])
+    arrivals, ranked = tmp_path / "arrivals.parquet", tmp_path / "ranked.csv"
+    world.shipments[later].head(600).to_parquet(arrivals, index=False)
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
+    result = runner.invoke(app, ["screen", str(arrivals), "--out", str(ranked), "--top", "5"])
+    assert result.exit_code == 0, result.output
+    printed = result.stdout.split("selected containers")[1].splitlines()[1:6]
+    selected = pd.read_csv(ranked, keep_default_na=False).query("selected")
+    told = set(selected["reasons"]) | set(selected["rule_hits"])
+    assert len(printed) == 5
+    for line in printed:
+        assert "b'" not in line
+        assert line.split(": ", 1)[1] in told

@@ -68,7 +68,7 @@ def normalise_imo(value: str) -> str:
 
 def iso6346_check_digit(first_ten: str) -> int:
     """Check digit of the owner code, category and serial number (first 10 characters)."""
-    total = sum(
+    total: int = sum(
         (_LETTER_VALUES[ch] if ch.isalpha() else int(ch)) * (2**i) for i, ch in enumerate(first_ten)
     )
     return total % 11 % 10
