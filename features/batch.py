@@ -336,7 +336,7 @@ def _column_values(frame: pd.DataFrame) -> dict[str, Any]:
     take = getattr(getattr(frame, "_mgr", None), "iget_values", None)
     if callable(take) and frame.columns.is_unique:
         return {name: take(i) for i, name in enumerate(frame.columns)}
-    return {name: column.array for name, column in frame.items()}
+    return {cast(str, name): column.array for name, column in frame.items()}
 
 
 def per_row(values: np.ndarray, rows: I64, n: int, how: str = "max") -> np.ndarray:

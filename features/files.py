@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -197,9 +197,10 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
         if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
             column = pc.binary_join(pc.cast(column, pa.list_(pa.string())), ";")
         columns[name] = column
-    return pa.table(columns).to_pandas(
+    frame: pd.DataFrame = pa.table(columns).to_pandas(
         types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, self_destruct=True
     )
+    return frame
 
 
 def open_records(
@@ -322,7 +323,6 @@ def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> Non
             safe[name] = safe[name].astype(object).map(csv_safe)
     path.parent.mkdir(parents=True, exist_ok=True)
     exists = append and path.exists()
-    compression = "gzip" if path.name.lower().endswith(".gz") else None
-    safe.to_csv(
-        path, index=False, mode="a" if exists else "w", header=not exists, compression=compression
-    )
+    mode: Literal["a", "w"] = "a" if exists else "w"
+    compression: Literal["gzip"] | None = "gzip" if path.name.lower().endswith(".gz") else None
+    safe.to_csv(path, index=False, mode=mode, header=not exists, compression=compression)

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -47,7 +48,8 @@ class ValidationReport:
         self.rejected += counts["rejected"]
         if not result.issues.empty:
             grouped = result.issues.groupby(["severity", "field", "rule"]).size()
-            for (severity, field_name, rule), count in grouped.items():
+            for key, count in grouped.items():
+                severity, field_name, rule = cast(tuple[object, object, object], key)
                 self.reasons[(str(severity), str(field_name), str(rule))] += int(count)
 
     def top_reasons(self, n: int = 10) -> list[dict[str, object]]:

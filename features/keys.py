@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache, partial
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -136,7 +136,9 @@ def text_array(series: pd.Series | pd.arrays.ArrowExtensionArray) -> pa.Array:
             series if isinstance(series, pd.arrays.ArrowExtensionArray) else series.array
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        values = np.asarray(series.astype(object).where(series.notna(), None), dtype=object)
+        # Only a Series gets here: an Arrow-backed array converts through `__arrow_array__`.
+        column = cast(pd.Series, series)
+        values = np.asarray(column.astype(object).where(column.notna(), None), dtype=object)
         array = pa.array(values, type=pa.large_string())
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -77,7 +77,11 @@ def encoded(values: pa.Array) -> pa.DictionaryArray:
     if found is not None and found[0]() is values:
         return found[1]
     result = pc.dictionary_encode(values)
-    _ENCODED[key] = (weakref.ref(values, lambda _, key=key: _ENCODED.pop(key, None)), result)
+
+    def forget(_: weakref.ref[pa.Array], key: int = key) -> None:
+        _ENCODED.pop(key, None)
+
+    _ENCODED[key] = (weakref.ref(values, forget), result)
     return result
 
 
@@ -168,7 +172,8 @@ def per_value(
     indices = encoding.indices
     if indices.null_count:
         indices = pc.coalesce(indices, pa.scalar(-1, indices.type))
-    return results[np.asarray(indices.to_numpy(zero_copy_only=False))]
+    spread: npt.NDArray[Any] = results[np.asarray(indices.to_numpy(zero_copy_only=False))]
+    return spread
 
 
 def per_row(
@@ -193,7 +198,11 @@ def per_row(
         if arrow and n >= DISTINCT_FROM:
             return _per_distinct(columns, compute, dtype)
         return np.asarray(compute(*columns), dtype=dtype)
-    values = [column.to_pylist() if arrow else column.tolist() for column in columns]
+    values = (
+        [column.to_pylist() for column in cast(Sequence[pa.Array], columns)]
+        if arrow
+        else [column.tolist() for column in cast(Sequence[npt.NDArray[Any]], columns)]
+    )
     keys = values[0] if len(values) == 1 else list(zip(*values, strict=True))
 
     def fresh(at: pa.Array) -> npt.NDArray[Any]:

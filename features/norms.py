@@ -217,7 +217,8 @@ def _batch_statistics(
 
 def _earlier(key: U64, secs: I64, u_key: U64, u_period: I64) -> np.ndarray:
     """(goods-week, line): whether the line has the goods and was filed before the week start."""
-    return (key[None, :] == u_key[:, None]) & (secs[None, :] < u_period[:, None])
+    earlier: np.ndarray = (key[None, :] == u_key[:, None]) & (secs[None, :] < u_period[:, None])
+    return earlier
 
 
 # Up to this many (goods-week, line) pairs a batch is a manifest, whose own histogram counts

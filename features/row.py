@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache, partial
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -88,7 +89,7 @@ __all__ = [
 ]
 
 B = npt.NDArray[np.bool_]
-Text = pd.Series | pa.Array  # a text column, as pandas or Arrow
+Text: TypeAlias = pd.Series | pa.Array  # a text column, as pandas or Arrow
 Numbers = pd.Series | F64  # a numeric or timestamp column, or its `numbers` / `seconds_of`
 _HOUR = 3600.0
 _DAY = 86400.0
