@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mlflow
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel
 
 from risk_engine.errors import ModelUnavailable
 from risk_engine.settings import Settings
@@ -63,7 +62,7 @@ def experiment_id(settings: Settings, name: str = "risk-engine") -> str:
     )
 
 
-class RiskPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class RiskPyfunc(PythonModel):
     """Scores raw contract shipment lines: validation, features, booster, calibration, reasons."""
 
     def load_context(self, context: Any) -> None:
@@ -76,7 +75,7 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
         from risk_engine.validation import validate_frame
 
         result = validate_frame(model_input.astype("string[pyarrow]"), "shipments")
-        scored = self.scorer.score(result.accepted)
+        scored: pd.DataFrame = self.scorer.score(result.accepted)
         return scored.reset_index()
 
 

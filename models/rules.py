@@ -35,7 +35,8 @@ def _flag(features: pd.DataFrame, name: str) -> np.ndarray:
         # The feature frame's flags, read as they are: NaN compares False, as 0 does.
         return np.asarray(column.to_numpy() >= 0.5)
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=0.0)
-    return np.nan_to_num(values) >= 0.5
+    flags: np.ndarray = np.nan_to_num(values) >= 0.5
+    return flags
 
 
 @dataclass(frozen=True)

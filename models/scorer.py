@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
 import numpy as np
@@ -20,6 +20,9 @@ from models.booster import predict_leaves, predict_raw
 from models.calibration import PlattCalibrator
 from models.reasons import explain
 from models.rules import RULES, rule_hit_array, rule_reasons, rule_score
+
+if TYPE_CHECKING:
+    from features.pipeline import FeaturePipeline
 
 __all__ = ["RiskScorer", "SCORE_COLUMNS", "to_matrix"]
 
@@ -71,7 +74,7 @@ def to_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
 class RiskScorer:
     """Everything needed to score raw records; pickled into the MLflow model."""
 
-    pipeline: Any  # features.FeaturePipeline, fitted
+    pipeline: FeaturePipeline  # fitted
     booster_text: str
     calibrator: PlattCalibrator
     feature_names: list[str]

@@ -15,7 +15,8 @@ __all__ = ["capacity_slots", "port_day", "rank_within", "select_per_port_day"]
 def capacity_slots(lines: np.ndarray | int, capacity: float) -> np.ndarray:
     """Inspection slots of a port-day with ``lines`` lines: capacity x lines rounded, at least 1."""
     n = np.asarray(lines, dtype=np.int64)
-    return np.maximum(1, np.floor(capacity * n + 0.5).astype(np.int64))
+    slots: np.ndarray = np.maximum(1, np.floor(capacity * n + 0.5).astype(np.int64))
+    return slots
 
 
 def port_day(port: pd.Series, arrival: pd.Series) -> pd.Series:
