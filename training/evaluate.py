@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,7 @@ def flat_metrics(evaluation: Evaluation) -> dict[str, float]:
         if table is None:
             continue
         for row in table.itertuples(index=False):
-            tag = f"{int(round(row.capacity * 100))}pct"
+            tag = f"{int(round(cast(float, row.capacity) * 100))}pct"
             for column in ("hits", "precision", "recall", "lift_over_random"):
                 value = getattr(row, column)
                 if value == value:
@@ -128,9 +129,10 @@ def flat_metrics(evaluation: Evaluation) -> dict[str, float]:
                     model / best
                 )
     for row in evaluation.control.itertuples(index=False):
-        tag = f"{int(round(row.capacity * 100))}pct"
-        if row.rate_selected == row.rate_selected:
-            out[f"control_rate_selected_{tag}"] = float(row.rate_selected)
+        tag = f"{int(round(cast(float, row.capacity) * 100))}pct"
+        rate_selected = cast(float, row.rate_selected)
+        if rate_selected == rate_selected:
+            out[f"control_rate_selected_{tag}"] = float(rate_selected)
     out["test_lines"] = float(evaluation.lines)
     out["test_port_days"] = float(evaluation.port_days)
     return out

@@ -10,7 +10,7 @@ import pandas as pd
 
 from risk_engine.validation import validate_frame
 from training.config import TrainConfig
-from training.simulation import SimulationConfig, simulate
+from training.simulation import SimulatedWorld, SimulationConfig, simulate
 from training.train import TrainOutcome, fit_scorer
 
 __all__ = ["small_world", "small_training", "small_trained_scorer"]
@@ -19,7 +19,7 @@ __all__ = ["small_world", "small_training", "small_trained_scorer"]
 @cache
 def small_world(
     days: int = 120, arrivals_per_day: int = 600, phases: int = 3, seed: int = 11
-) -> Any:
+) -> tuple[SimulatedWorld, pd.DataFrame, pd.DataFrame]:
     """A simulated world with validated (normalised) shipments and outcomes. Contraband is ten
     times commoner than by default so that a small world still has seizures to learn from."""
     world = simulate(

@@ -12,20 +12,20 @@ import pandas as pd
 __all__ = ["capacity_plot", "pr_plot", "calibration_plot", "importance_plot"]
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _use_agg() -> None:
+    """Draw to files only: the Agg backend, chosen before pyplot is first imported."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def capacity_plot(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path, *, title: str = ""
 ) -> Path:
     """Hits found against the share of each port-day inspected, one line per policy."""
-    plt = _pyplot()
+    _use_agg()
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for name, (share, hits) in curves.items():
         style = "--" if name in ("random", "optimum") else "-"
@@ -45,7 +45,9 @@ def capacity_plot(
 def pr_plot(y: np.ndarray, probability: np.ndarray, path: Path) -> Path:
     from sklearn.metrics import precision_recall_curve
 
-    plt = _pyplot()
+    _use_agg()
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 4))
     if len(np.unique(y)) == 2:
         precision, recall, _ = precision_recall_curve(y, probability)
@@ -63,7 +65,9 @@ def pr_plot(y: np.ndarray, probability: np.ndarray, path: Path) -> Path:
 
 def calibration_plot(y: np.ndarray, probability: np.ndarray, path: Path, *, bins: int = 10) -> Path:
     """Observed seizure rate against predicted probability, by quantile bin."""
-    plt = _pyplot()
+    _use_agg()
+    import matplotlib.pyplot as plt
+
     frame = pd.DataFrame({"y": y, "p": probability})
     frame["bin"] = pd.qcut(
         frame["p"].rank(method="first"), q=min(bins, max(1, len(frame))), labels=False
@@ -86,7 +90,9 @@ def calibration_plot(y: np.ndarray, probability: np.ndarray, path: Path, *, bins
 def importance_plot(importance: pd.DataFrame, path: Path, *, top: int = 20) -> Path:
     """Gain and mean absolute contribution side by side; ``importance`` has columns feature,
     gain, mean_abs_contribution."""
-    plt = _pyplot()
+    _use_agg()
+    import matplotlib.pyplot as plt
+
     head = importance.sort_values("mean_abs_contribution", ascending=False).head(top).iloc[::-1]
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(head) + 1.5), sharey=True)
     axes[0].barh(head["feature"], head["gain"] / max(head["gain"].max(), 1e-12))

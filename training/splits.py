@@ -97,7 +97,7 @@ def _utc_ns(values: pd.Series) -> np.ndarray:
     return stamps.to_numpy(dtype="datetime64[ns]")
 
 
-def _quantiles(times: np.ndarray, qs: list[float]) -> list[np.datetime64]:
+def _quantiles(times: np.ndarray, qs: list[float]) -> list[np.datetime64[int]]:
     if len(times) == 0:
         raise ValueError("no labelled lines to split")
     ints = np.sort(times[~np.isnat(times)].astype(np.int64))

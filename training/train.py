@@ -55,7 +55,7 @@ def _weights(labelled: pd.DataFrame, config: TrainConfig) -> np.ndarray | None:
     if not config.inverse_propensity:
         return None
     p = labelled["selection_probability"].astype("float64").fillna(1.0).clip(lower=1e-6)
-    return np.minimum(1.0 / p.to_numpy(), config.propensity_cap)
+    return np.asarray(np.minimum(1.0 / p.to_numpy(), config.propensity_cap), dtype=np.float64)
 
 
 def fit_scorer(
@@ -129,7 +129,9 @@ def fit_scorer(
         progress=on_round,
     )
     step("calibration", 0.82)
-    raw_all = booster.predict(matrix, raw_score=True, num_iteration=booster.best_iteration or None)
+    raw_all = np.asarray(
+        booster.predict(matrix, raw_score=True, num_iteration=booster.best_iteration or None)
+    )
     raw_labelled = raw_all[labelled["position"].to_numpy()]
     slice_ = splits.calibration
     if slice_.sum() < config.min_calibration_lines or y[slice_].sum() < 10:
@@ -223,7 +225,7 @@ def feature_drift(before: pd.DataFrame, after: pd.DataFrame, bins: int = 10) -> 
                 0
             ].astype(float)
             counts = np.append(counts, np.isnan(v).sum())
-            return (counts + 0.5) / (counts.sum() + 0.5 * len(counts))
+            return np.asarray((counts + 0.5) / (counts.sum() + 0.5 * len(counts)), dtype=np.float64)
 
         p, q = shares(a), shares(b)
         rows.append(
