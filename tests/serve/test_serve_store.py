@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,33 @@ def test_a_database_url_whose_driver_is_not_installed_names_the_missing_module()
 def test_a_database_url_that_is_not_a_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="not an SQLAlchemy URL"):
         Store("risk database on the third floor")
+
+
+@on_each_database
+def test_officers_recording_overlapping_outcomes_at_once_store_each_once(store: Store) -> None:
+    records = _outcomes(*range(20, 44))
+    keys = {(r["bl_number"], r["container_number"], r["inspected_at"]) for r in records}
+    writers, rounds = 6, 3
+    start = threading.Barrier(writers)
+    statuses: list[str] = []
+    errors: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        for round_ in range(rounds):
+            first = (writer * 4 + round_ * 5) % (len(records) - 8)
+            try:
+                start.wait(timeout=30)
+                statuses.extend(w.status for w in store.record_outcomes(records[first : first + 8]))
+            except BaseException as error:  # collected: the test names them
+                errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(statuses) == writers * rounds * 8
+    stored = store.outcome_count()
+    assert statuses.count("recorded") == stored <= len(keys)
+    assert set(statuses) <= {"recorded", "duplicate"}
