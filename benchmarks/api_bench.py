@@ -210,13 +210,20 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120
     raise SystemExit("the server did not become ready (is a model available?)")
 
 
-def _start_server(model: str, home: Path) -> tuple[str, str, subprocess.Popen[bytes]]:
+def _start_server(
+    model: str, home: Path, database_url: str | None = None
+) -> tuple[str, str, subprocess.Popen[bytes]]:
     from risk_engine.settings import Settings
     from serve.keys import create_key
 
-    key = create_key(Settings(home=home), role="admin", name="api-bench").key
+    settings = (
+        Settings(home=home, database_url=database_url) if database_url else Settings(home=home)
+    )
+    key = create_key(settings, role="admin", name="api-bench").key
     port = _free_port()
     env = {**os.environ, "RISK_ENGINE_HOME": str(home)}
+    if database_url:
+        env["RISK_ENGINE_DATABASE_URL"] = database_url
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     command = [sys.executable, "-m", "serve.run", "--port", str(port), "--model", model]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
@@ -231,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=None, help="engine home (default: temp)")
     parser.add_argument("--url", default=None, help="use a running server instead")
     parser.add_argument("--key", default=None, help="API key for --url")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="the server's outcome, audit and key database (default: SQLite under --home)",
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     parser.add_argument("--lines", default="1,50", help="manifest sizes, comma-separated")
     parser.add_argument("--clients", default="1,8", help="concurrent clients, comma-separated")
@@ -262,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("note: a fresh home has no champion; pass --home or a pickle path")
         else:
             home = args.home
-        url, key, process = _start_server(args.model, home)
+        url, key, process = _start_server(args.model, home, args.database_url)
     results: list[dict[str, Any]] = []
     steadiness = [_print_steadiness("before")]
     try:
