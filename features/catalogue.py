@@ -42,8 +42,9 @@ class Feature:
     """One model column.
 
     ``reason`` is a `str.format` template with ``{value}``, and for numbers ``{size}`` (its
-    size), ``{side}`` (above / below), ``{when}`` (before / after) and ``{s}`` (a plural
-    ending); ``when_missing`` is the text for a
+    size), ``{side}`` (above / below), ``{when}`` (before / after), ``{s}`` (a plural
+    ending) and ``{amount}`` (the amount a log10 value stands for, written plainly: a column
+    kept as a logarithm for the model is never read out as one); ``when_missing`` is the text for a
     missing value (never seen, not declared). ``label_based`` features are learned from
     inspection outcomes.
     """
@@ -319,7 +320,7 @@ CATALOGUE: tuple[Feature, ...] = (
        "country_of_origin", "under 20 earlier lines: NaN",
        "kg per package {size:.1f} robust SD {side} normal for these goods from this origin"),
     _f("log_kg_per_package", "value and weight", "log10 of gross kg per package", "",
-       "gross_weight_kg, package_count", _NEVER, "{value:.1f} log10 kg per package"),
+       "gross_weight_kg, package_count", _NEVER, "{amount} kg per package"),
     _f("weight_share_of_max", "value and weight",
        "Gross weight over the most the container size-type may carry", "weight not fitting "
        "the container", "gross_weight_kg, container_size_type",
@@ -431,11 +432,21 @@ def reason(name: str, value: object) -> str:
             side="above" if number >= 0 else "below",
             when="before" if number >= 0 else "after",
             s="" if abs(round(number)) == 1 else "s",
+            amount=_plain_amount(10.0 ** min(number, 300.0)),
         )
     try:
         return feature.reason.format(**words)
     except (ValueError, TypeError, KeyError):
         return feature.reason.replace("{value}", str(value))
+
+
+def _plain_amount(number: float) -> str:
+    """A positive amount as an officer writes it: 25,119 / 15.8 / 0.32."""
+    if number >= 100:
+        return f"{number:,.0f}"
+    if number >= 1:
+        return f"{number:.1f}"
+    return f"{number:.2g}"
 
 
 def catalogue_markdown() -> str:

@@ -47,6 +47,10 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     assert reason("value_per_kg_z_hs6", -1.84) == (
         "value per kg 1.8 robust SD below normal for this HS line"
     )
+    # A column kept as log10 for the model is read out as the amount it stands for.
+    assert reason("log_kg_per_package", 4.4) == "25,119 kg per package"
+    assert reason("log_kg_per_package", 1.2) == "15.8 kg per package"
+    assert reason("log_kg_per_package", -0.5) == "0.32 kg per package"
     assert reason("bl_containers", 1.0) == "1 container on this B/L"
     assert reason("bl_containers", 3.0) == "3 containers on this B/L"
     assert by_name("hub_seizure_rate").label_based
