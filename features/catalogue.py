@@ -8,10 +8,14 @@ filing") when the model layer explains a score.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from features.categories import OTHER
+from risk_engine.reference import country_name, hs_chapter_name, port_name
 
 __all__ = [
     "CATALOGUE",
@@ -25,6 +29,7 @@ __all__ = [
 ]
 
 Kind = Literal["number", "flag", "category"]
+Naming = Literal["", "port", "country", "hs_chapter"]  # reference names a category's codes have
 
 FAMILIES: tuple[str, ...] = (
     "parties",
@@ -44,7 +49,9 @@ class Feature:
     ``reason`` is a `str.format` template with ``{value}``, and for numbers ``{size}`` (its
     size), ``{side}`` (above / below), ``{when}`` (before / after), ``{s}`` (a plural
     ending) and ``{amount}`` (the amount a log10 value stands for, written plainly: a column
-    kept as a logarithm for the model is never read out as one); ``when_missing`` is the text for a
+    kept as a logarithm for the model is never read out as one). A category with a ``naming``
+    (port, country, HS chapter) also has ``{named}``: the code with its name from the reference
+    data, ``CIABJ (Abidjan)``. ``when_missing`` is the text for a
     missing value (never seen, not declared). ``label_based`` features are learned from
     inspection outcomes.
     """
@@ -59,6 +66,7 @@ class Feature:
     kind: Kind = "number"
     label_based: bool = False
     missing_reason: str = ""
+    naming: Naming = ""
 
 
 _PARTY = {
@@ -161,9 +169,19 @@ def _f(
     reason_text: str,
     kind: Kind = "number",
     label_based: bool = False,
+    naming: Naming = "",
 ) -> Feature:
     return Feature(
-        name, family, meaning, red_flag, sources, when_missing, reason_text, kind, label_based
+        name,
+        family,
+        meaning,
+        red_flag,
+        sources,
+        when_missing,
+        reason_text,
+        kind,
+        label_based,
+        naming=naming,
     )
 
 
@@ -188,20 +206,20 @@ CATALOGUE: tuple[Feature, ...] = (
        "PO box address", "flag"),
     # --- route ---------------------------------------------------------------------------------
     _f("port_of_loading", "route", "Port of loading (UN/LOCODE)", "source ports",
-       "port_of_loading", _CAT, "loaded at {value}", "category"),
+       "port_of_loading", _CAT, "loaded at {named}", "category", naming="port"),
     _f("port_of_discharge", "route", "Port of discharge", "destination ports",
-       "port_of_discharge", _CAT, "discharged at {value}", "category"),
+       "port_of_discharge", _CAT, "discharged at {named}", "category", naming="port"),
     _f("transshipment_port", "route", "Last transshipment port before discharge",
        "transit through hubs", "transshipment_ports",
        "no transshipment: NaN; a port not seen at fit: __other__",
-       "transshipped at {value}", "category"),
+       "transshipped at {named}", "category", naming="port"),
     _f("loading_country", "route", "Country of the port of loading", "source countries",
-       "port_of_loading", _CAT, "loaded in {value}", "category"),
+       "port_of_loading", _CAT, "loaded in {named}", "category", naming="country"),
     _f("origin_country", "route", "Declared origin of the goods (loading country if blank)",
-       "source countries", "country_of_origin, port_of_loading", _CAT, "goods from {value}",
-       "category"),
+       "source countries", "country_of_origin, port_of_loading", _CAT, "goods from {named}",
+       "category", naming="country"),
     _f("shipper_country", "route", "Country of the shipper", "source countries",
-       "shipper_country", _CAT, "shipper in {value}", "category"),
+       "shipper_country", _CAT, "shipper in {named}", "category", naming="country"),
     _f("carrier_code", "route", "Carrier (SCAC)", "", "carrier_code", _CAT,
        "carried by {value}", "category"),
     _f("n_transshipments", "route", "Number of transshipment ports", "complex routing",
@@ -244,7 +262,7 @@ CATALOGUE: tuple[Feature, ...] = (
        _RATE_MISSING, "origin: {value:.1%} of inspections found something", label_based=True),
     # --- goods ---------------------------------------------------------------------------------
     _f("hs_chapter", "goods", "HS chapter (2 digits)", "contraband-prone chapters",
-       "hs_code", _CAT, "HS chapter {value}", "category"),
+       "hs_code", _CAT, "HS chapter {named}", "category", naming="hs_chapter"),
     _f("hs_heading", "goods", "HS heading (4 digits)", "contraband-prone headings",
        "hs_code", _CAT, "HS heading {value}", "category"),
     _f("container_size_type", "goods", "ISO 6346 size-type code", "", "container_size_type",
@@ -425,6 +443,8 @@ def reason(name: str, value: object) -> str:
     if feature.kind == "flag" and float(value) < 0.5:  # type: ignore[arg-type]
         return "not: " + feature.reason
     words: dict[str, object] = {"value": value}
+    if feature.naming:
+        words["named"] = _named(feature.naming, str(value))
     if isinstance(value, int | float | np.number) and not isinstance(value, bool):
         number = float(value)
         words.update(
@@ -438,6 +458,29 @@ def reason(name: str, value: object) -> str:
         return feature.reason.format(**words)
     except (ValueError, TypeError, KeyError):
         return feature.reason.replace("{value}", str(value))
+
+
+_NAMES: dict[str, Callable[[str], str | None]] = {
+    "port": port_name,
+    "country": country_name,
+    "hs_chapter": hs_chapter_name,
+}
+
+
+_NEW_SINCE_FIT = {
+    "port": "a port new since training",
+    "country": "a country new since training",
+    "hs_chapter": "new since training",
+}
+
+
+def _named(naming: str, code: str) -> str:
+    """A code with its name from the reference data, when it has one: ``CIABJ (Abidjan)``; a
+    code first seen after the model was fitted (`OTHER`) is said to be new."""
+    if code == OTHER:
+        return _NEW_SINCE_FIT[naming]
+    name = _NAMES[naming](code)
+    return f"{code} ({name})" if name else code
 
 
 def _plain_amount(number: float) -> str:

@@ -55,6 +55,7 @@ __all__ = [
     "LOCODE_PATTERN",
     "PORT_ROLES",
     "country_codes",
+    "country_name",
     "currency_codes",
     "great_circle_km",
     "hs_chapter_name",
@@ -73,6 +74,7 @@ __all__ = [
     "normalise_container",
     "normalise_imo",
     "port_coordinates",
+    "port_name",
 ]
 
 PORT_ROLES: tuple[str, ...] = ("discharge", "hub", "loading")
@@ -133,6 +135,17 @@ def port_coordinates(code: str) -> tuple[float, float] | None:
 
 
 @cache
+def _port_names() -> dict[str, str]:
+    table = _ports_table()
+    return dict(zip(table["locode"], table["name"], strict=True))
+
+
+def port_name(code: str) -> str | None:
+    """Name of a port in the reference table (``CIABJ`` -> Abidjan); None when it is not there."""
+    return _port_names().get(code)
+
+
+@cache
 def hub_port_codes() -> frozenset[str]:
     """UN/LOCODEs of transshipment hubs (``hub`` set, whatever the port's main role)."""
     table = _ports_table()
@@ -145,6 +158,18 @@ def country_codes() -> frozenset[str]:
     import pycountry
 
     return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+@cache
+def country_name(code: str) -> str | None:
+    """The usual English name of an ISO 3166 alpha-2 country (``VN`` -> Vietnam); None for a
+    code that is not a country."""
+    import pycountry
+
+    country = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
+    if country is None:
+        return None
+    return str(getattr(country, "common_name", None) or country.name)
 
 
 def is_country(code: str) -> bool:

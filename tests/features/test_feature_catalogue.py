@@ -40,7 +40,16 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     assert reason("consignee_days_known", 3.0) == "consignee first seen 3 days before filing"
     assert reason("consignee_days_known", math.nan) == "consignee never seen before"
     assert reason("late_filing", 1.0) == "filed less than 24 hours before arrival"
-    assert reason("port_of_loading", "NGAPP") == "loaded at NGAPP"
+    # Codes come with their names from the reference data where it has them.
+    assert reason("port_of_loading", "NGAPP") == "loaded at NGAPP (Apapa)"
+    assert reason("transshipment_port", "HKHKG") == "transshipped at HKHKG (Hong Kong)"
+    assert reason("port_of_discharge", "XXABC") == "discharged at XXABC"
+    assert reason("origin_country", "CD") == (
+        "goods from CD (Congo, The Democratic Republic of the)"
+    )
+    assert reason("loading_country", "VN") == "loaded in VN (Vietnam)"
+    assert reason("hs_chapter", "05") == "HS chapter 05 (Products of animal origin n.e.s.)"
+    assert reason("transshipment_port", "__other__") == "transshipped at a port new since training"
     # Directions in words, never a negative amount; singular and plural.
     assert reason("hours_filing_to_departure", -739.2) == "filed 739 hours after departure"
     assert reason("hours_filing_to_departure", 30.0) == "filed 30 hours before departure"
