@@ -48,7 +48,8 @@ class Feature:
 
     ``reason`` is a `str.format` template with ``{value}``, and for numbers ``{size}`` (its
     size), ``{side}`` (above / below), ``{when}`` (before / after), ``{s}`` (a plural
-    ending) and ``{amount}`` (the amount a log10 value stands for, written plainly: a column
+    ending), ``{degree}`` (somewhat / well / far, for robust z-scores) and ``{amount}`` (the
+    amount a log10 value stands for, written plainly: a column
     kept as a logarithm for the model is never read out as one). A category with a ``naming``
     (port, country, HS chapter) also has ``{named}``: the code with its name from the reference
     data, ``CIABJ (Abidjan)``. ``when_missing`` is the text for a
@@ -321,22 +322,24 @@ CATALOGUE: tuple[Feature, ...] = (
        "Robust z-score of log value per kg against earlier lines of the HS6 line (same "
        "currency)", "value per kg far from normal", "declared_value, currency, "
        "gross_weight_kg, hs_code", "no value, or under 20 earlier lines: NaN",
-       "value per kg {size:.1f} robust SD {side} normal for this HS line"),
+       "value per kg {degree} {side} normal for this HS line ({size:.1f} robust SD)"),
     _f("value_per_kg_z_hs6_origin", "value and weight",
        "Robust z-score of log value per kg against the HS6 line from this origin",
        "value per kg far from normal", "declared_value, currency, gross_weight_kg, hs_code, "
        "country_of_origin", "no value, or under 20 earlier lines: NaN",
-       "value per kg {size:.1f} robust SD {side} normal for these goods from this origin"),
+       "value per kg {degree} {side} normal for these goods from this origin "
+       "({size:.1f} robust SD)"),
     _f("kg_per_package_z_hs6", "value and weight",
        "Robust z-score of log kg per package against the HS6 line",
        "weight per package far from normal", "gross_weight_kg, package_count, hs_code",
        "under 20 earlier lines: NaN",
-       "kg per package {size:.1f} robust SD {side} normal for this HS line"),
+       "kg per package {degree} {side} normal for this HS line ({size:.1f} robust SD)"),
     _f("kg_per_package_z_hs6_origin", "value and weight",
        "Robust z-score of log kg per package against the HS6 line from this origin",
        "weight per package far from normal", "gross_weight_kg, package_count, hs_code, "
        "country_of_origin", "under 20 earlier lines: NaN",
-       "kg per package {size:.1f} robust SD {side} normal for these goods from this origin"),
+       "kg per package {degree} {side} normal for these goods from this origin "
+       "({size:.1f} robust SD)"),
     _f("log_kg_per_package", "value and weight", "log10 of gross kg per package", "",
        "gross_weight_kg, package_count", _NEVER, "{amount} kg per package"),
     _f("weight_share_of_max", "value and weight",
@@ -453,6 +456,7 @@ def reason(name: str, value: object) -> str:
             when="before" if number >= 0 else "after",
             s="" if abs(round(number)) == 1 else "s",
             amount=_plain_amount(10.0 ** min(number, 300.0)),
+            degree=_degree(abs(number)),
         )
     try:
         return feature.reason.format(**words)
@@ -481,6 +485,16 @@ def _named(naming: str, code: str) -> str:
         return _NEW_SINCE_FIT[naming]
     name = _NAMES[naming](code)
     return f"{code} ({name})" if name else code
+
+
+def _degree(size: float) -> str:
+    """How far from normal a robust z-score is, in words: within about 1.5 of normal is common,
+    beyond 3 is rare."""
+    if size < 1.5:
+        return "somewhat"
+    if size < 3.0:
+        return "well"
+    return "far"
 
 
 def _plain_amount(number: float) -> str:

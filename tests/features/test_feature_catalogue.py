@@ -53,9 +53,14 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     # Directions in words, never a negative amount; singular and plural.
     assert reason("hours_filing_to_departure", -739.2) == "filed 739 hours after departure"
     assert reason("hours_filing_to_departure", 30.0) == "filed 30 hours before departure"
+    # How far from normal in words first, the robust z-score after it.
     assert reason("value_per_kg_z_hs6", -1.84) == (
-        "value per kg 1.8 robust SD below normal for this HS line"
+        "value per kg well below normal for this HS line (1.8 robust SD)"
     )
+    assert reason("kg_per_package_z_hs6_origin", 4.2) == (
+        "kg per package far above normal for these goods from this origin (4.2 robust SD)"
+    )
+    assert reason("kg_per_package_z_hs6", 0.7).startswith("kg per package somewhat above")
     # A column kept as log10 for the model is read out as the amount it stands for.
     assert reason("log_kg_per_package", 4.4) == "25,119 kg per package"
     assert reason("log_kg_per_package", 1.2) == "15.8 kg per package"
