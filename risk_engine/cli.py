@@ -452,6 +452,45 @@ def serve(
         run(host, port, load_settings(), model=model)
 
 
+@app.command()
+def audit(
+    since: Annotated[
+        str | None, typer.Option(help="From this ISO date or time on (UTC when no zone).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Before this ISO date or time.")] = None,
+    key: Annotated[str | None, typer.Option(help="Only requests made with this key id.")] = None,
+    last: Annotated[int, typer.Option(min=1, help="Rows to print (without --out).")] = 20,
+    out: Annotated[
+        Path | None, typer.Option(help="Export every matching row to this CSV or Parquet file.")
+    ] = None,
+) -> None:
+    """Read the service's audit trail: who called which route, when, with what result."""
+    from risk_engine.settings import load_settings
+    from serve.audit import export_audit, parse_moment, recent_audit
+
+    with _errors_to_exit_codes():
+        settings = load_settings()
+        start = parse_moment(since, "--since") if since else None
+        end = parse_moment(until, "--until") if until else None
+        if out is not None:
+            with _progress("exporting audit rows", None) as advance:
+                rows = export_audit(
+                    settings, out, since=start, until=end, key_id=key, progress=advance
+                )
+            typer.echo(f"{rows:,} audit rows written to {out}")
+            return
+        entries = recent_audit(settings, last=last, since=start, until=end, key_id=key)
+    for e in entries:
+        who = f"key {e.key_id} ({e.role})" if e.key_id else "no key"
+        typer.echo(
+            f"{e.at:%Y-%m-%dT%H:%M:%SZ}  {e.method:<5} {e.route:<20} {e.status}  {who}"
+            f"  lines {e.lines if e.lines is not None else '-'}"
+            f"  model {e.model_version or '-'}  {e.duration_ms:.1f} ms  request {e.request_id}"
+        )
+    if not entries:
+        typer.echo("no audit rows match", err=True)
+
+
 keys_app = typer.Typer(
     help="API keys of the scoring service (stored hashed).", no_args_is_help=True
 )

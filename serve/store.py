@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 from risk_engine.columns import OUTCOME_FIELDS, OUTCOME_KEY, Kind
@@ -447,19 +448,65 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(_INSERT_AUDIT, values)
 
-    def audit_entries(self, *, limit: int | None = None) -> list[AuditEntry]:
-        """Audit rows, oldest first (the last ``limit`` when given)."""
-        query = select(audit).order_by(audit.c.id.desc())
+    def audit_entries(
+        self,
+        *,
+        limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        key_id: str | None = None,
+    ) -> list[AuditEntry]:
+        """Audit rows, oldest first (the last ``limit`` when given), of requests at or after
+        ``since`` and before ``until``, made with ``key_id`` when given."""
+        query = _audit_filter(select(audit), since, until, key_id).order_by(audit.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with self._reached(), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        entries = []
-        for row in reversed(rows):
-            values = dict(row._mapping)
-            values.pop("id")
-            entries.append(AuditEntry(**values))
-        return entries
+        return [_audit_entry(row._mapping) for row in reversed(rows)]
+
+    def audit_chunks(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        key_id: str | None = None,
+        chunk_rows: int = 50_000,
+    ) -> Iterator[list[AuditEntry]]:
+        """The same rows as `audit_entries`, oldest first, ``chunk_rows`` at a time, so an export
+        of a long trail never holds it all (each chunk starts after the last row's id)."""
+        last = 0
+        while True:
+            query = (
+                _audit_filter(select(audit), since, until, key_id)
+                .where(audit.c.id > last)
+                .order_by(audit.c.id)
+                .limit(chunk_rows)
+            )
+            with self._reached(), self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            last = int(rows[-1]._mapping["id"])
+            yield [_audit_entry(row._mapping) for row in rows]
+
+
+def _audit_filter(
+    query: Select[Any], since: datetime | None, until: datetime | None, key_id: str | None
+) -> Select[Any]:
+    if since is not None:
+        query = query.where(audit.c.at >= since)
+    if until is not None:
+        query = query.where(audit.c.at < until)
+    if key_id is not None:
+        query = query.where(audit.c.key_id == key_id)
+    return query
+
+
+def _audit_entry(row: Mapping[Any, Any]) -> AuditEntry:
+    values = dict(row)
+    values.pop("id")
+    return AuditEntry(**values)
 
 
 def read_outcomes(store_url: str) -> pd.DataFrame:

@@ -1,0 +1,151 @@
+"""Reading the audit trail back: `risk-engine audit`, its filters and its exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from serve_fakes import on_each_database
+from typer.testing import CliRunner
+
+from risk_engine.cli import app
+from risk_engine.settings import Settings
+from serve.audit import parse_moment
+from serve.store import AuditEntry, Store
+
+runner = CliRunner()
+START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def _trail(store: Store) -> list[AuditEntry]:
+    """Nine requests an hour apart by two keys and one without a key, one route a formula."""
+    entries = []
+    for hour in range(9):
+        key = (None, "aaaaaaaaaaaa", "bbbbbbbbbbbb")[hour % 3]
+        entries.append(
+            AuditEntry(
+                request_id=f"r{hour}",
+                at=START + timedelta(hours=hour),
+                method="POST",
+                route='=HYPERLINK("http://x")' if hour == 4 else "/v1/score",
+                status=401 if key is None else 200,
+                duration_ms=1.5 + hour,
+                key_id=key,
+                role=None if key is None else "officer",
+                lines=None if key is None else hour,
+                model_version=None if key is None else "3",
+                client="127.0.0.1",
+            )
+        )
+    for entry in entries:
+        store.record_audit(entry)
+    return entries
+
+
+@on_each_database
+def test_the_trail_can_be_read_by_period_and_by_key_oldest_first(store: Store) -> None:
+    trail = _trail(store)
+    since, until = START + timedelta(hours=2), START + timedelta(hours=7)
+    assert store.audit_entries(since=since, until=until) == trail[2:7]
+    assert store.audit_entries(key_id="aaaaaaaaaaaa") == [trail[1], trail[4], trail[7]]
+    assert store.audit_entries(limit=2, key_id="bbbbbbbbbbbb") == [trail[5], trail[8]]
+    chunks = list(store.audit_chunks(chunk_rows=4))
+    assert [len(c) for c in chunks] == [4, 4, 1]
+    assert [e for c in chunks for e in c] == trail
+
+
+@pytest.fixture
+def home_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
+    if settings.database_url:
+        monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", settings.database_url)
+    return settings
+
+
+def test_audit_prints_the_latest_rows_with_who_what_and_status(
+    home_env: Settings, store: Store
+) -> None:
+    _trail(store)
+    result = runner.invoke(app, ["audit", "--last", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("2026-11-01T14:00:00Z  POST  /v1/score            401  no key")
+    assert "key aaaaaaaaaaaa (officer)  lines 7  model 3  8.5 ms  request r7" in lines[1]
+    assert lines[2].startswith("2026-11-01T16:00:00Z") and "key bbbbbbbbbbbb" in lines[2]
+
+
+@on_each_database
+def test_audit_exports_a_period_to_csv_with_formulas_defused(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    trail = _trail(store)
+    out = tmp_path / "audit.csv"
+    result = runner.invoke(
+        app,
+        [
+            "audit",
+            "--since",
+            "2026-11-01T10:00:00Z",
+            "--until",
+            "2026-11-01T15:00",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "5 audit rows written" in result.stdout
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["request_id"].tolist() == [e.request_id for e in trail[2:7]]
+    assert frame.loc[frame["request_id"] == "r4", "route"].item() == '\'=HYPERLINK("http://x")'
+
+
+def test_audit_exports_one_key_to_parquet_as_written(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    trail = _trail(store)
+    out = tmp_path / "audit.parquet"
+    result = runner.invoke(app, ["audit", "--key", "bbbbbbbbbbbb", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    wanted = [e for e in trail if e.key_id == "bbbbbbbbbbbb"]
+    assert frame["request_id"].tolist() == [e.request_id for e in wanted]
+    assert list(frame["at"]) == [e.at for e in wanted]
+    assert frame["lines"].tolist() == [e.lines for e in wanted]
+
+
+def test_an_export_of_nothing_still_has_the_columns(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    out = tmp_path / "none.csv"
+    result = runner.invoke(app, ["audit", "--since", "2030-01-01", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "0 audit rows written" in result.stdout
+    assert pd.read_csv(out).columns[:3].tolist() == ["request_id", "at", "method"]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--since", "yesterday"], "--since='yesterday'"),
+        (["--until", "2026-13-01"], "--until='2026-13-01'"),
+        (["--out", "trail.xlsx"], "unknown file type"),
+    ],
+)
+def test_bad_audit_options_exit_two_naming_the_option(
+    home_env: Settings, args: list[str], named: str, tmp_path: Path
+) -> None:
+    if args[0] == "--out":
+        args = ["--out", str(tmp_path / args[1])]
+    result = runner.invoke(app, ["audit", *args])
+    assert result.exit_code == 2
+    assert named in result.output
+
+
+def test_moments_without_a_zone_are_utc_and_others_are_converted() -> None:
+    assert parse_moment("2026-11-01", "--since") == datetime(2026, 11, 1, tzinfo=UTC)
+    assert parse_moment("2026-11-01T08:00:00+07:00", "--since") == datetime(
+        2026, 11, 1, 1, tzinfo=UTC
+    )
