@@ -453,6 +453,63 @@ def serve(
 
 
 @app.command()
+def review(
+    outcomes: Annotated[
+        Path, typer.Option(help="Inspection outcomes (CSV or Parquet), or 'store' for the API's.")
+    ],
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Break down by these outcome columns, comma-separated: selection_reason, "
+            "model_version, operation_phase, inspection_level."
+        ),
+    ] = "selection_reason",
+    since: Annotated[
+        str | None, typer.Option(help="Inspected from this ISO date or time on (UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Inspected before this ISO date or time.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the table (CSV or Parquet).")] = None,
+) -> None:
+    """Review what inspections found by why each container was selected, against the random
+    control (hit rates with 95 % intervals, lift)."""
+    from risk_engine.parsing import parse_moment
+    from training.commands import review_command
+
+    with _errors_to_exit_codes(), _outcomes_source(outcomes) as outcomes_path:
+        start = parse_moment(since, "--since") if since else None
+        end = parse_moment(until, "--until") if until else None
+        groups = tuple(name.strip() for name in by.split(",") if name.strip())
+        table, counts = review_command(outcomes_path, by=groups, since=start, until=end, out=out)
+    typer.echo(
+        f"outcomes read {counts['read']:,}, used {counts['used']:,}, "
+        f"rejected {counts['rejected']:,}",
+        err=True,
+    )
+    typer.echo(_review_text(table, groups))
+    if out is not None:
+        typer.echo(f"table written to {out}", err=True)
+
+
+def _review_text(table: Any, groups: tuple[str, ...]) -> str:
+    header = "  ".join(f"{name:<18}" for name in groups)
+    lines = [f"{header}  inspected  seizures  hit rate (95 % interval)       lift over random"]
+    for row in table.itertuples(index=False):
+        keys = "  ".join(f"{str(getattr(row, name)):<18}" for name in groups)
+        rate = (
+            "-"
+            if row.hit_rate != row.hit_rate
+            else f"{row.hit_rate:6.1%} ({row.hit_rate_low:.1%}-{row.hit_rate_high:.1%})"
+        )
+        lift = (
+            "-" if row.lift_over_random != row.lift_over_random else f"{row.lift_over_random:.1f}"
+        )
+        lines.append(f"{keys}  {row.inspected:>9,}  {row.seizures:>8,}  {rate:<29} {lift:>16}")
+    return "\n".join(lines)
+
+
+@app.command()
 def audit(
     since: Annotated[
         str | None, typer.Option(help="From this ISO date or time on (UTC when no zone).")
@@ -465,8 +522,9 @@ def audit(
     ] = None,
 ) -> None:
     """Read the service's audit trail: who called which route, when, with what result."""
+    from risk_engine.parsing import parse_moment
     from risk_engine.settings import load_settings
-    from serve.audit import export_audit, parse_moment, recent_audit
+    from serve.audit import export_audit, recent_audit
 
     with _errors_to_exit_codes():
         settings = load_settings()

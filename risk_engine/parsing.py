@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from risk_engine import reference
 from risk_engine.columns import DESCRIPTION_MAX, FieldSpec, Kind, Rule
+from risk_engine.errors import ConfigError
 from risk_engine.reference.checks import (
     CONTAINER_PATTERN,
     IMO_PATTERN,
@@ -33,6 +34,7 @@ from risk_engine.reference.checks import (
 
 __all__ = [
     "LIST_SEPARATOR",
+    "parse_moment",
     "TIMESTAMP_PATTERN",
     "is_missing",
     "parse_scalar",
@@ -645,3 +647,16 @@ def _locode_list_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd
     fail(malformed_rows, Rule.MALFORMED)
     fail(unknown_rows, Rule.UNKNOWN_PORT)
     return result
+
+
+def parse_moment(text: str, option: str) -> datetime:
+    """An ISO 8601 date or time (``2026-11-01``, ``2026-11-01T08:00:00+07:00``); one without a
+    zone is UTC. A bad one is a `ConfigError` naming the option and the text."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{option}={text!r} is not an ISO 8601 date or time (for example 2026-11-01 or "
+            "2026-11-01T08:00:00Z)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -10,32 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from features.files import FrameWriter, file_format
-from risk_engine.errors import ConfigError
 from risk_engine.settings import Settings
 from serve.store import AuditEntry, Store
 
-__all__ = ["AUDIT_COLUMNS", "export_audit", "parse_moment", "recent_audit"]
+__all__ = ["AUDIT_COLUMNS", "export_audit", "recent_audit"]
 
 AUDIT_COLUMNS = [field.name for field in dataclasses.fields(AuditEntry)]
-
-
-def parse_moment(text: str, option: str) -> datetime:
-    """An ISO 8601 date or time (``2026-11-01``, ``2026-11-01T08:00:00+07:00``); one without a
-    zone is UTC. A bad one is a `ConfigError` naming the option and the text."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(
-            f"{option}={text!r} is not an ISO 8601 date or time (for example 2026-11-01 or "
-            "2026-11-01T08:00:00Z)"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _open(settings: Settings) -> Store:

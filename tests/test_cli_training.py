@@ -110,3 +110,24 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
     for line in printed:
         assert "b'" not in line
         assert line.split(": ", 1)[1] in told
+
+
+def test_review_reads_the_outcomes_recorded_through_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    from risk_engine.factories import valid_outcome_row
+    from serve.records import RecordChecker
+
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", database_url)
+    rows = [{k: v for k, v in valid_outcome_row(s).items() if v != ""} for s in range(4)]
+    checked = RecordChecker("outcomes").check(rows)
+    store = Store(database_url)
+    store.migrate()
+    store.record_outcomes([checked.values(p) for p in sorted(checked.models)])
+    store.dispose()
+    result = runner.invoke(app, ["review", "--outcomes", "store"])
+    assert result.exit_code == 0, result.output
+    assert "outcomes read 4, used 4, rejected 0" in result.stderr
+    total = next(line for line in result.stdout.splitlines() if line.startswith("all"))
+    assert total.split()[1] == "4"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from features.files import write_frame
 from features.mapping import load_mapping
 from models.registry import configure_mlflow, list_versions
 from risk_engine.errors import ConfigError
@@ -16,6 +18,7 @@ from training.config import load_config
 from training.data import fingerprint, load_records, load_truth
 from training.report import write_training_report
 from training.retrain import retrain
+from training.review import review_outcomes
 from training.tracking import log_training
 from training.train import Progress, fit_scorer
 
@@ -191,3 +194,24 @@ def models_command(settings: Settings | None = None) -> str:
         pd.DataFrame(rows).to_string(index=False)
         + f"\nstore: {settings.tracking_uri} (`mlflow ui --backend-store-uri {settings.tracking_uri}`)"
     )
+
+
+def review_command(
+    outcomes: Path,
+    *,
+    by: tuple[str, ...] = ("selection_reason",),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    out: Path | None = None,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Read outcomes through the contract and review them (`training.review`); writes the table
+    to ``out`` (CSV or Parquet) when given. Returns the table and the outcome counts (read,
+    used, rejected: a rejected outcome is counted, never silently dropped)."""
+    frame, report = load_records(outcomes, "outcomes")
+    if frame.empty:
+        frame = pd.DataFrame(columns=["inspected_at", "result", "selection_reason", *by])
+    table = review_outcomes(frame, by=by, since=since, until=until)
+    if out is not None:
+        write_frame(table, out)
+    used = report.accepted + report.flagged
+    return table, {"read": report.read, "used": used, "rejected": report.rejected}

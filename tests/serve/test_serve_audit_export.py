@@ -11,8 +11,8 @@ from serve_fakes import on_each_database
 from typer.testing import CliRunner
 
 from risk_engine.cli import app
+from risk_engine.parsing import parse_moment
 from risk_engine.settings import Settings
-from serve.audit import parse_moment
 from serve.store import AuditEntry, Store
 
 runner = CliRunner()

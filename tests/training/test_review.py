@@ -1,0 +1,97 @@
+"""The review of what inspections found, by why each container was selected."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from risk_engine.cli import app
+from risk_engine.errors import ConfigError
+from risk_engine.factories import valid_outcome_row
+from training.review import review_outcomes, wilson_interval
+
+runner = CliRunner()
+
+
+def _outcomes(*groups: tuple[str, str, int, str]) -> pd.DataFrame:
+    """(reason, result, how many, inspected_at) groups as a validated outcomes frame would hold
+    them (only the columns a review reads)."""
+    rows = [
+        {
+            "selection_reason": reason,
+            "result": result,
+            "inspected_at": pd.Timestamp(day, tz="UTC"),
+            "model_version": "3" if reason == "MODEL" else None,
+            "operation_phase": "phase-2",
+            "inspection_level": "PHYSICAL",
+        }
+        for reason, result, count, day in groups
+        for _ in range(count)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_wilson_intervals_match_the_textbook_values() -> None:
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    low, high = wilson_interval(5, 10)
+    assert (low, high) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+
+
+def test_hit_rates_and_lift_are_against_the_random_control_of_the_period() -> None:
+    outcomes = _outcomes(
+        ("RANDOM_CONTROL", "SEIZURE", 2, "2025-03-02"),
+        ("RANDOM_CONTROL", "NO_FINDING", 98, "2025-03-02"),
+        ("MODEL", "SEIZURE", 10, "2025-03-05"),
+        ("MODEL", "NO_FINDING", 40, "2025-03-05"),
+        ("MODEL", "INCONCLUSIVE", 1, "2025-03-05"),
+        ("RULE", "SEIZURE", 9, "2025-01-05"),  # before the period: not reviewed
+    )
+    table = review_outcomes(
+        outcomes, since=datetime(2025, 3, 1, tzinfo=UTC), until=datetime(2025, 4, 1, tzinfo=UTC)
+    ).set_index("selection_reason")
+    assert table.index.tolist() == ["MODEL", "RANDOM_CONTROL", "all"]
+    model = table.loc["MODEL"]
+    assert (model.inspected, model.conclusive, model.seizures) == (51, 50, 10)
+    assert model.hit_rate == pytest.approx(0.2)
+    assert model.lift_over_random == pytest.approx(0.2 / 0.02)
+    assert model.hit_rate_low < 0.2 < model.hit_rate_high
+    assert table.loc["RANDOM_CONTROL", "lift_over_random"] == pytest.approx(1.0)
+    assert table.loc["all", "inspected"] == 151 and table.loc["all", "seizures"] == 12
+
+
+def test_a_review_can_be_broken_down_by_model_version_but_not_by_any_column() -> None:
+    outcomes = _outcomes(
+        ("MODEL", "SEIZURE", 1, "2025-03-05"), ("RANDOM_CONTROL", "NO_FINDING", 3, "2025-03-05")
+    )
+    table = review_outcomes(outcomes, by=("selection_reason", "model_version"))
+    assert table[["selection_reason", "model_version"]].values.tolist() == [
+        ["MODEL", "3"],
+        ["RANDOM_CONTROL", "(none)"],
+        ["all", "all"],
+    ]
+    assert math.isnan(table["lift_over_random"].iloc[0])  # no control seizure: no base rate
+    with pytest.raises(ConfigError, match="result"):
+        review_outcomes(outcomes, by=("result",))
+
+
+def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
+    tmp_path: Path,
+) -> None:
+    rows = [valid_outcome_row(seed) for seed in range(6)]
+    rows[2]["inspected_at"] = "last tuesday"
+    path = tmp_path / "outcomes.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    out = tmp_path / "review.csv"
+    result = runner.invoke(app, ["review", "--outcomes", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "outcomes read 6, used 5, rejected 1" in result.stderr
+    assert "lift over random" in result.stdout
+    table = pd.read_csv(out)
+    assert table.loc[table["selection_reason"] == "all", "inspected"].item() == 5
