@@ -23,7 +23,14 @@ from features.keys import dictionary_codes
 from features.memo import per_row
 from features.row import last_port_text, origin_country_text
 
-__all__ = ["OTHER", "categorical_values", "encode", "encoded_values", "learn_vocabulary"]
+__all__ = [
+    "OTHER",
+    "categorical_dtype",
+    "categorical_values",
+    "encode",
+    "encoded_values",
+    "learn_vocabulary",
+]
 
 OTHER = "__other__"
 
@@ -71,6 +78,11 @@ def learn_vocabulary(batch: Batch) -> dict[str, tuple[str, ...]]:
 def _dtype(vocabulary: tuple[str, ...]) -> tuple[pd.CategoricalDtype, dict[str, int]]:
     categories = pd.Index([*vocabulary, OTHER], dtype=object)
     return pd.CategoricalDtype(categories), {value: i for i, value in enumerate(vocabulary)}
+
+
+def categorical_dtype(vocabulary: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The dtype of a categorical feature: its fit vocabulary, then `OTHER`."""
+    return _dtype(vocabulary)[0]
 
 
 def _codes(values: pa.Array, vocabulary: tuple[str, ...]) -> npt.NDArray[np.int64]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.categories import categorical_dtype
 from models.attribution import PathAttribution
 from models.booster import predict_leaves, predict_raw
 from models.calibration import PlattCalibrator
@@ -143,6 +144,22 @@ class RiskScorer:
         amber lines; a green line gets none). With ``remember`` the lines are added to the
         feature state as they are scored (``FeaturePipeline.transform_update``), as batch
         screening does chunk by chunk."""
+        scored, _ = self.score_with_matrix(
+            records, explain_reasons=explain_reasons, reason_bands=reason_bands, remember=remember
+        )
+        return scored
+
+    def score_with_matrix(
+        self,
+        records: pd.DataFrame,
+        *,
+        explain_reasons: bool = True,
+        reason_bands: Collection[str] | None = None,
+        remember: bool = False,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """`score`, and the model matrix it scored (``to_matrix`` of the features): kept by
+        batch screening so a line can be explained later, exactly as it was scored, with
+        `explain_matrix`."""
         features = self.pipeline.transform_update(records) if remember else self.features(records)
         matrix = to_matrix(features, self.feature_names)
         reasons: list[list[str]] = [[] for _ in range(len(matrix))]
@@ -159,7 +176,7 @@ class RiskScorer:
         hits = rule_hit_array(features)
         # Every column built as an array or list first and the frame made once, in the order
         # of SCORE_COLUMNS: on a request, pandas' per-column work cost more than the scoring.
-        return pd.DataFrame(
+        scored = pd.DataFrame(
             {
                 "risk_score": probability,
                 "raw_logit": raw,
@@ -172,6 +189,31 @@ class RiskScorer:
             },
             index=records.index,
         )
+        return scored, matrix
+
+    def explain_matrix(self, matrix: np.ndarray) -> list[list[str]]:
+        """The reasons of lines given as their model matrix (`score_with_matrix`): the same
+        sentences `score` tells for them. Category codes are read back through the state's
+        vocabularies, so a category reads as its value."""
+        reasons: list[list[str]] = [[] for _ in range(len(matrix))]
+        if len(matrix):
+            self._explain(matrix, self._matrix_frame(matrix), np.arange(len(matrix)), reasons)
+        return reasons
+
+    def _matrix_frame(self, matrix: np.ndarray) -> pd.DataFrame:
+        """Feature values of a model matrix: floats as they are, categories from their codes."""
+        vocab = self.pipeline.state_.vocab
+        columns: dict[str, Any] = {}
+        for j, name in enumerate(self.feature_names):
+            values = matrix[:, j]
+            if name in vocab:
+                codes = np.where(np.isnan(values), -1, values).astype(np.int64)
+                columns[name] = pd.Categorical.from_codes(
+                    codes, dtype=categorical_dtype(vocab[name])
+                )
+            else:
+                columns[name] = values
+        return pd.DataFrame(columns)
 
     def _explain(
         self,

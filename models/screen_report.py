@@ -37,8 +37,15 @@ def _png(draw: Any) -> str:
 
 
 def write_screen_report(
-    path: Path, *, parts: list[Path], selection: pd.DataFrame, summary: Any
+    path: Path,
+    *,
+    parts: list[Path],
+    selection: pd.DataFrame,
+    summary: Any,
+    told: pd.DataFrame | None = None,
 ) -> Path:
+    """The report; ``told`` (row, reasons) holds the reasons given after selection to model
+    picks that were not explained when scored."""
     columns = [
         "row",
         "bl_number",
@@ -56,6 +63,9 @@ def write_screen_report(
         else pd.DataFrame(columns=columns)
     )
     lines = lines.merge(selection, on="row", how="left")
+    if told is not None and len(told):
+        later = lines["row"].map(told.set_index("row")["reasons"])
+        lines["reasons"] = later.fillna(lines["reasons"])
     scores = lines["risk_score"].to_numpy(dtype="float64")
 
     def histogram(ax: Any) -> None:

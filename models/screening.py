@@ -55,6 +55,16 @@ OUTPUT_COLUMNS = [
     "band",
     "row",
 ]
+# What the output reads back of a scored part.
+_PART_COLUMNS = [
+    *OUTPUT_COLUMNS[:4],
+    "risk_score",
+    "reasons",
+    "rule_hits",
+    "dq_flags",
+    "band",
+    "row",
+]
 
 
 @dataclass
@@ -91,11 +101,14 @@ class ScreenSummary:
 
 def _score_chunk(
     scorer: Any, accepted: pd.DataFrame, watchlist: Watchlist | None, *, remember: bool = False
-) -> pd.DataFrame:
-    """Everything the output needs for one chunk of accepted lines (no selection yet). Reasons
-    are told for red and amber lines (the ones an officer may be asked to open); green lines,
-    random-control picks among them, carry none."""
-    scored = scorer.score(accepted, reason_bands=REASON_BANDS, remember=remember)
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Everything the output needs for one chunk of accepted lines (no selection yet), and the
+    model matrix of each line. Reasons are told now for red and amber lines; a green line the
+    selection picks for the model later gets its reasons from its matrix (`_explain_picks`);
+    random-control picks carry none."""
+    scored, matrix = scorer.score_with_matrix(
+        accepted, reason_bands=REASON_BANDS, remember=remember
+    )
     mandatory = scored["mandatory_rule"]
     watched = (
         watchlist.hits(accepted)
@@ -103,7 +116,7 @@ def _score_chunk(
         else pd.Series(False, index=accepted.index)
     )
     eta = pd.to_datetime(accepted["eta"], utc=True)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "row": accepted.index.to_numpy(dtype=np.int64),
             "bl_number": _text(accepted["bl_number"]),
@@ -123,6 +136,29 @@ def _score_chunk(
             "mandatory_rule": mandatory.to_numpy(dtype=bool),
         }
     )
+    return frame, matrix
+
+
+def _matrix_path(part: Path) -> Path:
+    """Where a scored part's model matrix is kept (raw float64, read back by row)."""
+    return part.with_suffix(".npy")
+
+
+def _explain_picks(frame: pd.DataFrame, part: Path, scorer: Any) -> pd.DataFrame:
+    """Reasons for the model's picks that have none yet (green lines chosen in their port-day),
+    told from the matrix they were scored with: every MODEL selection says why. ``frame`` holds
+    the part's lines in the part's order; returns the rows told, with their reasons."""
+    wanted = np.flatnonzero(
+        (frame["selection_reason"] == "MODEL").to_numpy(dtype=bool)
+        & (frame["reasons"] == "").to_numpy(dtype=bool)
+    )
+    if not len(wanted):
+        return pd.DataFrame({"row": np.zeros(0, dtype=np.int64), "reasons": []})
+    # A memory map: only the pages of the rows wanted are read.
+    matrix = np.asarray(np.load(_matrix_path(part), mmap_mode="r")[wanted])
+    told = ["; ".join(r) for r in scorer.explain_matrix(matrix)]
+    frame.loc[frame.index[wanted], "reasons"] = told
+    return pd.DataFrame({"row": frame["row"].to_numpy()[wanted], "reasons": told})
 
 
 def _text(column: pd.Series) -> pd.Series:
@@ -132,7 +168,7 @@ def _text(column: pd.Series) -> pd.Series:
 
 def _score_remote(
     scorer: Any, pipeline: Any, accepted: pd.DataFrame, watchlist: Watchlist | None
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray]:
     working = copy.copy(scorer)
     working.pipeline = pipeline
     return _score_chunk(working, accepted, watchlist)
@@ -148,8 +184,9 @@ def _scored_chunks(
     engine: str,
     scheduler: str | None,
     progress: Callable[[int], None] | None,
-) -> Iterator[pd.DataFrame]:
-    """Scored chunks in file order; the feature state advances chunk by chunk."""
+) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """Scored chunks in file order, each with its model matrix; the feature state advances
+    chunk by chunk."""
     working = copy.copy(scorer)
     working.pipeline = copy.deepcopy(scorer.pipeline)
 
@@ -245,20 +282,24 @@ def screen_file(
             scheduler=scheduler,
             progress=progress,
         )
-        for number, chunk in enumerate(chunks):
+        for number, (chunk, matrix) in enumerate(chunks):
             part = Path(tmp) / f"part-{number:05d}.parquet"
             chunk.to_parquet(part, index=False)
+            np.save(_matrix_path(part), matrix)
             parts.append(part)
         if rejects is not None:
             rejects.close()
         selection = _select(parts, capacity=capacity, random_control=random_control, seed=seed)
         summary.port_days = int(selection["group"].nunique()) if len(selection) else 0
         top_parts = []
+        told_parts = []
         Path(out_path).unlink(missing_ok=True)
         with FrameWriter(Path(out_path)) as writer:
             for part in parts:
-                frame = pd.read_parquet(part)
+                frame = pd.read_parquet(part, columns=_PART_COLUMNS)
+                # a left merge keeps the part's order, which `_explain_picks` relies on
                 frame = frame.merge(selection.drop(columns=["group"]), on="row", how="left")
+                told_parts.append(_explain_picks(frame, part, scorer))
                 writer.write(frame[OUTPUT_COLUMNS])
                 summary.selected.update(frame.loc[frame["selected"], "selection_reason"].tolist())
                 top_parts.append(frame[frame["selected"]].nlargest(50, "risk_score"))
@@ -270,7 +311,11 @@ def screen_file(
 
             summary.report_path = str(
                 write_screen_report(
-                    Path(report_path), parts=parts, selection=selection, summary=summary
+                    Path(report_path),
+                    parts=parts,
+                    selection=selection,
+                    summary=summary,
+                    told=pd.concat(told_parts, ignore_index=True),
                 )
             )
     summary.read = report.read

@@ -68,3 +68,17 @@ def test_rule_and_flag_columns_equal_their_frame_forms(
     pd.testing.assert_frame_equal(as_objects, scored)
     without = scorer.score(lines.drop(columns=["dq_flags"]))
     assert without["dq_flags"].tolist() == [[]] * len(lines)
+
+
+def test_a_line_explained_later_from_its_matrix_reads_as_when_it_was_scored() -> None:
+    outcome = small_training()
+    scorer, lines = outcome.scorer, outcome.test_lines.head(400)
+    told = scorer.score(lines)["reasons"].tolist()
+    scored, matrix = scorer.score_with_matrix(lines, reason_bands=("red",))
+    assert scored["reasons"].tolist() != told  # green and amber lines were not explained
+    assert scorer.explain_matrix(matrix) == told
+    # categories are read back from their codes as their values
+    assert any(sentence.startswith("loaded at ") for sentence in sum(told, []))
+    rows = [7, 3, 250]
+    assert scorer.explain_matrix(matrix[rows]) == [told[r] for r in rows]
+    assert scorer.explain_matrix(matrix[:0]) == []

@@ -165,3 +165,57 @@ def test_dask_engine_gives_the_same_ranked_list_as_the_local_engine(
     local = pd.read_parquet(tmp_path / "local.parquet")
     dask = pd.read_parquet(tmp_path / "dask.parquet")
     pd.testing.assert_frame_equal(local, dask)
+
+
+def test_every_model_pick_says_why_even_a_green_line_chosen_in_a_small_port_day(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "arrivals.parquet"
+    arrivals.to_parquet(path, index=False)
+    summary = screen_file(
+        path,
+        tmp_path / "ranked.csv",
+        scorer=trained.scorer,
+        capacity=0.03,
+        report_path=tmp_path / "report.html",
+        chunk_rows=1500,
+    )
+    ranked = pd.read_csv(tmp_path / "ranked.csv", keep_default_na=False)
+    picks = ranked[ranked["selection_reason"] == "MODEL"]
+    assert (picks["band"] == "green").any()  # the case: explained only after selection
+    assert (picks["reasons"] != "").all()
+    control = ranked[ranked["selection_reason"] == "RANDOM_CONTROL"]
+    assert (control.loc[control["band"] == "green", "reasons"] == "").all()  # random: no why
+    # what a later pick was told is in the report and the printed top list too
+    late = picks[picks["band"] == "green"].iloc[0]
+    assert late["reasons"].split("; ")[0] in (tmp_path / "report.html").read_text()
+    top = summary.top.set_index("row")["reasons"]
+    assert all(top[row] for row in top.index)
+
+
+def test_a_late_pick_is_told_exactly_what_scoring_would_have_told_it(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "arrivals.parquet"
+    arrivals.to_parquet(path, index=False)
+    screen_file(path, tmp_path / "ranked.parquet", scorer=trained.scorer, capacity=0.03)
+    ranked = pd.read_parquet(tmp_path / "ranked.parquet")
+    late = ranked[(ranked["selection_reason"] == "MODEL") & (ranked["band"] == "green")]
+    # the same lines screened with every line explained as it is scored
+    explain_all = copy.copy(trained.scorer)
+    explain_all.score_with_matrix = _every_band(trained.scorer.score_with_matrix)
+    screen_file(path, tmp_path / "all.parquet", scorer=explain_all, capacity=0.03)
+    everything = pd.read_parquet(tmp_path / "all.parquet").set_index("row")
+    assert len(late) > 0
+    assert (
+        late.set_index("row")["reasons"].to_dict()
+        == everything.loc[late["row"], "reasons"].to_dict()
+    )
+
+
+def _every_band(score_with_matrix):  # type: ignore[no-untyped-def]
+    def explained(records, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["reason_bands"] = ("red", "amber", "green")
+        return score_with_matrix(records, **kwargs)
+
+    return explained
