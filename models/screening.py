@@ -2,10 +2,12 @@
 
 Lines are read in chunks through the contract (rejects go to the rejects file, never lost), scored
 point in time (each chunk sees the earlier chunks as history, as if screened day by day), and kept
-on disk in a small temporary Parquet file; then each port-day is selected within its capacity
-(watch-list and mandatory rule hits first, then the highest scores, then a uniform random-control
-draw) and the ranked output is written chunk by chunk. Memory does not grow with the file beyond a
-few numbers per line for the selection.
+on disk in temporary files (a Parquet file of the output columns and the raw model matrix, about
+0.5 KB a line); then each port-day is selected within its capacity (watch-list and mandatory rule
+hits first, then the highest scores, then a uniform random-control draw), the model's picks that
+were not explained when scored are explained from their matrix, and the ranked output is written
+chunk by chunk. Memory does not grow with the file beyond a few numbers per line for the
+selection.
 
 ``engine="dask"`` scores the chunks on a Dask cluster (a LocalCluster when no address is given):
 the driver advances the feature state chunk by chunk and ships each chunk with its state snapshot,
