@@ -57,6 +57,8 @@ OUTPUT_COLUMNS = [
     "band",
     "row",
 ]
+# The reason of a model pick in whose line no feature raises the risk (a quiet port-day's top).
+_NOTHING_STANDS_OUT = "among the highest scores of its port-day; no feature raises its risk"
 # What the output reads back of a scored part.
 _PART_COLUMNS = [
     *OUTPUT_COLUMNS[:4],
@@ -158,7 +160,7 @@ def _explain_picks(frame: pd.DataFrame, part: Path, scorer: Any) -> pd.DataFrame
         return pd.DataFrame({"row": np.zeros(0, dtype=np.int64), "reasons": []})
     # A memory map: only the pages of the rows wanted are read.
     matrix = np.asarray(np.load(_matrix_path(part), mmap_mode="r")[wanted])
-    told = ["; ".join(r) for r in scorer.explain_matrix(matrix)]
+    told = ["; ".join(r) or _NOTHING_STANDS_OUT for r in scorer.explain_matrix(matrix)]
     frame.loc[frame.index[wanted], "reasons"] = told
     return pd.DataFrame({"row": frame["row"].to_numpy()[wanted], "reasons": told})
 

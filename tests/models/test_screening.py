@@ -219,3 +219,26 @@ def _every_band(score_with_matrix):  # type: ignore[no-untyped-def]
         return score_with_matrix(records, **kwargs)
 
     return explained
+
+
+def test_a_pick_in_which_nothing_raises_the_risk_says_so(tmp_path: Path) -> None:
+    import numpy as np
+
+    from models.screening import _explain_picks
+
+    class _Quiet:
+        def explain_matrix(self, matrix: np.ndarray) -> list[list[str]]:
+            return [["filed 3 hours before arrival"], []][: len(matrix)]
+
+    part = tmp_path / "part-00000.parquet"
+    np.save(part.with_suffix(".npy"), np.zeros((3, 4)))
+    frame = pd.DataFrame(
+        {"row": [1, 2, 3], "selection_reason": ["MODEL", "RANDOM_CONTROL", "MODEL"], "reasons": ""}
+    )
+    told = _explain_picks(frame, part, _Quiet())
+    assert told["row"].tolist() == [1, 3]
+    assert frame["reasons"].tolist() == [
+        "filed 3 hours before arrival",
+        "",
+        "among the highest scores of its port-day; no feature raises its risk",
+    ]
