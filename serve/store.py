@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: migrations that race are tried again instead
+    fcntl = None  # type: ignore[assignment]
 
 import pandas as pd
 from sqlalchemy import (
@@ -39,10 +46,17 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +81,8 @@ KEY_NAME_MAX = 128  # characters of a key holder's name (the api_keys.name colum
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+_MIGRATE_TRIES = 5
+_MIGRATION_LOCK = 7_361_902_214  # the advisory lock id of schema changes (PostgreSQL)
 # Steps from version n to n + 1, run in order inside one transaction; tables new in a version are
 # made by create_all before the steps run, so a step only alters what already exists.
 _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
@@ -215,12 +231,25 @@ class OutcomeWrite:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        _wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _wal(cursor: Any, *, tries: int = 100) -> None:
+    """Switch a new database to the WAL journal. Connections opening a new file at once (servers
+    starting together) can find it locked without waiting the busy timeout: try again."""
+    for attempt in range(tries):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == tries - 1:
+                raise
+            time.sleep(0.02)
 
 
 # The driver a URL without one gets when SQLAlchemy's default for it is not installed: the one
@@ -301,8 +330,47 @@ class Store:
     # schema -------------------------------------------------------------------------------
 
     def migrate(self) -> int:
-        """Create missing tables and run pending steps; returns the schema version."""
-        with self._reached(), self.engine.begin() as conn:
+        """Create missing tables and run pending steps; returns the schema version.
+
+        Several servers may start at once on a new database. On PostgreSQL they take turns (a
+        transaction-scoped advisory lock), on a SQLite file too (a lock file); on any other
+        database the one that loses a race to create a table or the version row tries again and
+        finds the schema made."""
+        with self._reached(), self.engine.connect():
+            pass  # unreachable: StoreUnavailable now, not after the retries
+        for attempt in range(_MIGRATE_TRIES - 1):
+            try:
+                return self._migrate_once()
+            except DBAPIError as error:
+                log.info(
+                    "store schema made by another process meanwhile (%s); again",
+                    type(error).__name__,
+                )
+                time.sleep(0.05 * (attempt + 1))
+        with self._reached():
+            return self._migrate_once()
+
+    @contextmanager
+    def _sqlite_migration_lock(self) -> Iterator[None]:
+        """One process at a time migrates a SQLite file (a lock file beside it): two
+        connections that both read and then write can refuse each other at once, whatever the
+        busy timeout."""
+        database = self.engine.url.database or ""
+        local_file = database not in ("", ":memory:") and not database.startswith("file:")
+        if self.engine.dialect.name != "sqlite" or not local_file or fcntl is None:
+            yield
+            return
+        with open(f"{database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _migrate_once(self) -> int:
+        with self._sqlite_migration_lock(), self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             metadata.create_all(conn)
             current = conn.execute(select(func.max(schema_version.c.version))).scalar()
             if current is None:

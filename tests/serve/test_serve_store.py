@@ -237,3 +237,35 @@ def test_officers_recording_overlapping_outcomes_at_once_store_each_once(store: 
     stored = store.outcome_count()
     assert statuses.count("recorded") == stored <= len(keys)
     assert set(statuses) <= {"recorded", "duplicate"}
+
+
+def test_servers_starting_at_once_on_a_new_database_all_come_up_with_one_schema(
+    database_url: str,
+) -> None:
+    starters = 4
+    start = threading.Barrier(starters)
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        store = Store(database_url)
+        try:
+            start.wait(timeout=30)
+            versions.append(store.migrate())
+        except BaseException as error:  # collected: the test names them
+            errors.append(error)
+        finally:
+            store.dispose()
+
+    threads = [threading.Thread(target=migrate) for _ in range(starters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert versions == [SCHEMA_VERSION] * starters
+    store = Store(database_url)
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar()
+    store.dispose()
+    assert rows == 1
