@@ -59,16 +59,9 @@ OUTPUT_COLUMNS = [
 ]
 # The reason of a model pick in whose line no feature raises the risk (a quiet port-day's top).
 _NOTHING_STANDS_OUT = "among the highest scores of its port-day; no feature raises its risk"
-# What the output reads back of a scored part.
-_PART_COLUMNS = [
-    *OUTPUT_COLUMNS[:4],
-    "risk_score",
-    "reasons",
-    "rule_hits",
-    "dq_flags",
-    "band",
-    "row",
-]
+# What the output reads back of a scored part: everything but the selection's columns.
+_SELECTION_COLUMNS = ("rank", "selected", "selection_reason", "selection_probability")
+_PART_COLUMNS = [name for name in OUTPUT_COLUMNS if name not in _SELECTION_COLUMNS]
 
 
 @dataclass

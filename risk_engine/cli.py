@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -474,12 +474,10 @@ def review(
 ) -> None:
     """Review what inspections found by why each container was selected, against the random
     control (hit rates with 95 % intervals, lift)."""
-    from risk_engine.parsing import parse_moment
     from training.commands import review_command
 
     with _errors_to_exit_codes(), _outcomes_source(outcomes) as outcomes_path:
-        start = parse_moment(since, "--since") if since else None
-        end = parse_moment(until, "--until") if until else None
+        start, end = _period(since, until)
         groups = tuple(name.strip() for name in by.split(",") if name.strip())
         table, counts = review_command(outcomes_path, by=groups, since=start, until=end, out=out)
     typer.echo(
@@ -490,6 +488,16 @@ def review(
     typer.echo(_review_text(table, groups))
     if out is not None:
         typer.echo(f"table written to {out}", err=True)
+
+
+def _period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``--since`` and ``--until`` as UTC datetimes (None when not given)."""
+    from risk_engine.parsing import parse_moment
+
+    return (
+        parse_moment(since, "--since") if since else None,
+        parse_moment(until, "--until") if until else None,
+    )
 
 
 def _review_text(table: Any, groups: tuple[str, ...]) -> str:
@@ -522,14 +530,12 @@ def audit(
     ] = None,
 ) -> None:
     """Read the service's audit trail: who called which route, when, with what result."""
-    from risk_engine.parsing import parse_moment
     from risk_engine.settings import load_settings
     from serve.audit import export_audit, recent_audit
 
     with _errors_to_exit_codes():
         settings = load_settings()
-        start = parse_moment(since, "--since") if since else None
-        end = parse_moment(until, "--until") if until else None
+        start, end = _period(since, until)
         if out is not None:
             with _progress("exporting audit rows", None) as advance:
                 rows = export_audit(

@@ -24,12 +24,6 @@ __all__ = ["AUDIT_COLUMNS", "export_audit", "recent_audit"]
 AUDIT_COLUMNS = [field.name for field in dataclasses.fields(AuditEntry)]
 
 
-def _open(settings: Settings) -> Store:
-    store = Store.from_settings(settings)
-    store.migrate()
-    return store
-
-
 def recent_audit(
     settings: Settings,
     *,
@@ -39,7 +33,7 @@ def recent_audit(
     key_id: str | None = None,
 ) -> list[AuditEntry]:
     """The ``last`` matching rows, oldest first."""
-    store = _open(settings)
+    store = Store.opened(settings)
     try:
         return store.audit_entries(limit=last, since=since, until=until, key_id=key_id)
     finally:
@@ -68,7 +62,7 @@ def export_audit(
     """Write every matching row, oldest first, to ``out`` (CSV or Parquet by extension);
     returns the number of rows. ``progress`` is called with each chunk's row count."""
     file_format(out)  # an unknown extension fails before the database is opened
-    store = _open(settings)
+    store = Store.opened(settings)
     rows = 0
     try:
         with FrameWriter(out) as writer:

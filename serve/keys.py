@@ -36,16 +36,10 @@ class KeyInfo:
         return cls(record.key_id, record.role, record.name, record.created_at, record.revoked_at)
 
 
-def _open(settings: Settings) -> Store:
-    store = Store.from_settings(settings)
-    store.migrate()
-    return store
-
-
 def create_key(settings: Settings, *, role: str, name: str) -> NewKey:
     """Issue a key for ``name`` (who holds it) with ``role`` (officer, analyst or admin)."""
     parsed = Role.parse(role)
-    store = _open(settings)
+    store = Store.opened(settings)
     try:
         return issue_key(store, role=parsed, name=name)
     finally:
@@ -54,7 +48,7 @@ def create_key(settings: Settings, *, role: str, name: str) -> NewKey:
 
 def list_keys(settings: Settings) -> list[KeyInfo]:
     """Every key, revoked ones included, oldest first."""
-    store = _open(settings)
+    store = Store.opened(settings)
     try:
         return [KeyInfo.of(record) for record in store.list_keys()]
     finally:
@@ -63,7 +57,7 @@ def list_keys(settings: Settings) -> list[KeyInfo]:
 
 def revoke_key(settings: Settings, key_id: str) -> KeyInfo:
     """Revoke a key by id; it stops working on the running server's next request."""
-    store = _open(settings)
+    store = Store.opened(settings)
     try:
         record = store.revoke_key(key_id.strip())
     finally:

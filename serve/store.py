@@ -265,6 +265,14 @@ def _server_engine(url: URL) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
+def _sqlite_file(url: URL) -> str | None:
+    """The file of a SQLite database kept in one; None for any other database."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    return None if database in ("", ":memory:") or database.startswith("file:") else database
+
+
 def _make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -286,8 +294,8 @@ def _make_engine(url: str) -> Engine:
                 "install the engine's postgres extra (pip install 'maritime-risk-engine[postgres]') "
                 "and use postgresql+pg8000://",
             ) from None
-    database = parsed.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
+    database = _sqlite_file(parsed)
+    if database is None:  # in memory
         engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
     else:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -309,6 +317,14 @@ class Store:
         if not settings.database_url:
             settings.ensure_home()
         return cls(settings.store_url)
+
+    @classmethod
+    def opened(cls, settings: Settings) -> Store:
+        """The configured store with its schema made or migrated (for the commands that use
+        it: keys can be made, and the trail read, before the server ever ran)."""
+        store = cls.from_settings(settings)
+        store.migrate()
+        return store
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -355,9 +371,8 @@ class Store:
         """One process at a time migrates a SQLite file (a lock file beside it): two
         connections that both read and then write can refuse each other at once, whatever the
         busy timeout."""
-        database = self.engine.url.database or ""
-        local_file = database not in ("", ":memory:") and not database.startswith("file:")
-        if self.engine.dialect.name != "sqlite" or not local_file or fcntl is None:
+        database = _sqlite_file(self.engine.url)
+        if database is None or fcntl is None:
             yield
             return
         with open(f"{database}.migrate-lock", "a") as handle:
@@ -580,14 +595,8 @@ def _audit_entry(row: Mapping[Any, Any]) -> AuditEntry:
 def read_outcomes(store_url: str) -> pd.DataFrame:
     """Outcomes recorded through the API, as a validated outcomes file would give them
     (contract columns, normalised dtypes, ``dq_flags``; in the order they were recorded)."""
-    parsed = make_url(store_url)
-    database = parsed.database or ""
-    if (
-        parsed.get_backend_name() == "sqlite"
-        and database not in ("", ":memory:")
-        and not database.startswith("file:")
-        and not Path(database).is_file()
-    ):
+    database = _sqlite_file(make_url(store_url))
+    if database is not None and not Path(database).is_file():
         raise InputUnreadable(database, "no outcome store here (nothing was recorded yet?)")
     store = Store(store_url)
     try:

@@ -86,9 +86,11 @@ def review_outcomes(
     grouped.loc[everything, sums] = counts[sums].sum().to_numpy()
     grouped = grouped.astype("int64")
     # The base rate: the random control of the same period, whatever the breakdown.
-    control = (frame["selection_reason"].astype("string") == "RANDOM_CONTROL").fillna(False)
-    control_trials = int(conclusive[control.to_numpy()].sum())
-    base = int(seizures[control.to_numpy()].sum()) / control_trials if control_trials else math.nan
+    control = (
+        (frame["selection_reason"].astype("string") == "RANDOM_CONTROL").fillna(False).to_numpy()
+    )
+    control_trials = int(conclusive[control].sum())
+    base = int(seizures[control].sum()) / control_trials if control_trials else math.nan
     bounds = [
         wilson_interval(int(hits), int(trials))
         for hits, trials in zip(grouped["seizures"], grouped["conclusive"], strict=True)

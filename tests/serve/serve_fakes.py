@@ -98,6 +98,13 @@ def manifest(n: int, seed: int = 0) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items() if v != ""} for row in frame.to_dict("records")]
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on once this returns."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """Run the real uvicorn server for ``app`` on 127.0.0.1 (a free port) in a thread; yields

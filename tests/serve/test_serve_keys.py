@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 from pathlib import Path
 
 import pytest
-from serve_fakes import on_each_database
+from serve_fakes import free_port, on_each_database
 from typer.testing import CliRunner
 
 from risk_engine.cli import app
@@ -78,9 +77,7 @@ def test_a_holder_name_longer_than_its_column_is_refused_and_nothing_is_stored(
 def test_keys_on_an_unreachable_database_exit_five_naming_it_without_the_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", f"postgresql://kim:s3cret@127.0.0.1:{port}/x")
     result = CliRunner().invoke(app, ["keys", "list"])

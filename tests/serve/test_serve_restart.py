@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_fakes import FakeScorer, manifest
+from serve_fakes import FakeScorer, free_port, manifest
 
 from risk_engine.contract import InspectionOutcome
 from risk_engine.factories import valid_outcome_row
@@ -26,17 +25,11 @@ from serve.store import Store
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start(
     home: Path, model: Path, database_url: str
 ) -> tuple[subprocess.Popen[bytes], httpx.Client]:
     """`python -m serve.run` in its own process, as `risk-engine serve` runs it."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "RISK_ENGINE_HOME": str(home),

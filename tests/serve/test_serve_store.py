@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from serve_fakes import on_each_database
+from serve_fakes import free_port, on_each_database
 from sqlalchemy import insert, text
 
 from risk_engine.errors import ConfigError, InputUnreadable, StoreUnavailable
@@ -180,14 +179,8 @@ def test_a_plain_postgresql_url_is_served_by_the_pg8000_driver(postgres_url: str
         store.dispose()
 
 
-def _closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # nothing listens there once the socket closes
-
-
 def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
-    port = _closed_port()
+    port = free_port()
     store = Store(f"postgresql+pg8000://officer:s3cret@127.0.0.1:{port}/risk")
     with pytest.raises(StoreUnavailable) as caught:
         store.migrate()
