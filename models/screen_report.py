@@ -55,6 +55,7 @@ def write_screen_report(
         "risk_score",
         "reasons",
         "rule_hits",
+        "watchlist_hits",
         "dq_flags",
     ]
     lines = (
@@ -112,6 +113,7 @@ def write_screen_report(
             "selection_probability",
             "reasons",
             "rule_hits",
+            "watchlist_hits",
             "dq_flags",
         ]
     ]

@@ -53,6 +53,7 @@ OUTPUT_COLUMNS = [
     "selection_probability",
     "reasons",
     "rule_hits",
+    "watchlist_hits",
     "dq_flags",
     "band",
     "row",
@@ -107,11 +108,7 @@ def _score_chunk(
         accepted, reason_bands=REASON_BANDS, remember=remember
     )
     mandatory = scored["mandatory_rule"]
-    watched = (
-        watchlist.hits(accepted)
-        if watchlist is not None
-        else pd.Series(False, index=accepted.index)
-    )
+    told = watchlist.matches(accepted) if watchlist is not None else [[]] * len(accepted)
     eta = pd.to_datetime(accepted["eta"], utc=True)
     frame = pd.DataFrame(
         {
@@ -124,12 +121,13 @@ def _score_chunk(
             "band": scored["band"].to_numpy(),
             "reasons": ["; ".join(r) for r in scored["reasons"]],
             "rule_hits": ["; ".join(r) for r in scored["rule_hits"]],
+            "watchlist_hits": ["; ".join(t) for t in told],
             "dq_flags": _text(
                 accepted["dq_flags"]
                 if "dq_flags" in accepted.columns
                 else pd.Series("", index=accepted.index)
             ).fillna(""),
-            "watchlist": watched.to_numpy(dtype=bool),
+            "watchlist": np.array([bool(t) for t in told], dtype=bool),
             "mandatory_rule": mandatory.to_numpy(dtype=bool),
         }
     )

@@ -2,37 +2,84 @@
 
 A watch list is a CSV or Parquet file with any of the columns ``party_name`` (matched against
 shipper, consignee, notify party and forwarder names, case and spacing ignored), ``country``
-(optional, narrows a party match), ``container_number`` and ``bl_number``.
+(optional, narrows a party match), ``container_number`` and ``bl_number``, and optionally
+``note`` (a case reference or why the entry is there, told with every hit).
+
+Each hit is told as a sentence an officer reads as it is ("consignee GOLDEN LOTUS TRADING
+(Vietnam) is on the watch list: case HPH-24-117"): in the ranked list of batch screening and in
+the service's answer, so a watch-list selection always says which entry it matched.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from risk_engine.errors import ConfigError
+from risk_engine.reference import country_name
 
-__all__ = ["Watchlist", "load_watchlist"]
+__all__ = ["WATCHED_COLUMNS", "Watchlist", "load_watchlist"]
 
+# The party columns of a line, the country column that narrows a match, and the party's role
+# as an officer says it.
 _PARTIES = (
-    ("shipper_name", "shipper_country"),
-    ("consignee_name", "consignee_country"),
-    ("notify_party_name", "notify_party_country"),
-    ("freight_forwarder_name", None),
+    ("shipper_name", "shipper_country", "shipper"),
+    ("consignee_name", "consignee_country", "consignee"),
+    ("notify_party_name", "notify_party_country", "notify party"),
+    ("freight_forwarder_name", None, "freight forwarder"),
 )
+# The columns of a line a watch list reads.
+WATCHED_COLUMNS = (
+    *(column for party in _PARTIES for column in party[:2] if column is not None),
+    "container_number",
+    "bl_number",
+)
+_KNOWN_COLUMNS = ("party_name", "country", "container_number", "bl_number", "note")
 
 
-def _norm(values: pd.Series) -> pd.Series:
-    return (
-        values.astype("string")
-        .fillna("")
-        .str.upper()
-        .str.replace(r"\s+", " ", regex=True)
-        .str.strip()
-    )
+def _normal(value: object) -> str:
+    """How names and numbers are compared: upper case, runs of spaces as one, no ends."""
+    return " ".join(_note(value).upper().split())
+
+
+def _note(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return str(value).strip()
+
+
+def _compact_one(value: object) -> str:
+    """Container numbers as written on a box may carry spaces or hyphens: both are dropped."""
+    if isinstance(value, str) and value.isalnum() and value.isupper():
+        return value  # already compact: most numbers, at a fraction of the cost
+    return _normal(value).replace(" ", "").replace("-", "")
+
+
+def _found(
+    values: Sequence[object], watched: set[str], normal: Callable[[object], str]
+) -> list[tuple[int, str]]:
+    """(position, normal form) of the values whose normal form is watched. A value already in
+    its normal form (as the contract writes most of them) is looked up as it is; the others are
+    normalised once per distinct value (a chunk repeats its party names many times)."""
+    found: list[tuple[int, str]] = []
+    forms: dict[str, str] = {}
+    for i, value in enumerate(values):
+        if not isinstance(value, str):  # blank, or a number or object sent for a name
+            if value is None or isinstance(value, (list, dict)):
+                continue
+            value = str(value)
+        if value in watched:
+            found.append((i, value))
+            continue
+        form = forms.get(value)
+        if form is None:
+            form = forms[value] = normal(value)
+        if form in watched:
+            found.append((i, form))
+    return found
 
 
 @dataclass
@@ -40,35 +87,67 @@ class Watchlist:
     parties: set[tuple[str, str]] = field(default_factory=set)  # (name, country or "")
     containers: set[str] = field(default_factory=set)
     bills: set[str] = field(default_factory=set)
+    # Notes by entry: ("party", name, country), ("container", number, ""), ("bill", number, "").
+    notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> dict[str, int]:
+        """How many entries of each kind (what the service reports of its list)."""
+        return {
+            "parties": len(self.parties),
+            "containers": len(self.containers),
+            "bills": len(self.bills),
+        }
 
     def hits(self, lines: pd.DataFrame) -> pd.Series:
         """True where a line names a watched party, container or B/L."""
-        hit = np.zeros(len(lines), dtype=bool)
+        told = self.matches(lines)
+        return pd.Series([bool(sentences) for sentences in told], index=lines.index, dtype=bool)
+
+    def matches(self, lines: pd.DataFrame) -> list[list[str]]:
+        """For each line, in order, a sentence per watch-list entry it hits (none: empty)."""
+        present = [name for name in WATCHED_COLUMNS if name in lines.columns]
+        return self._told({name: lines[name].tolist() for name in present}, len(lines))
+
+    def matches_records(self, records: Sequence[Mapping[str, object]]) -> list[list[str]]:
+        """`matches` for lines as sent (JSON objects), whatever the contract makes of them: a
+        request's lines are matched without a frame, a rejected line as well as the others."""
+        columns = {name: [r.get(name) for r in records] for name in WATCHED_COLUMNS}
+        return self._told(columns, len(records))
+
+    def _told(self, columns: Mapping[str, Sequence[object]], n: int) -> list[list[str]]:
+        told: list[list[str]] = [[] for _ in range(n)]
         names = {name for name, _ in self.parties}
         any_country = {name for name, country in self.parties if not country}
-        for name_column, country_column in _PARTIES:
-            if name_column not in lines.columns:
+        for name_column, country_column, role in _PARTIES:
+            if not names or name_column not in columns:
                 continue
-            name = _norm(lines[name_column])
-            candidate = name.isin(names).to_numpy(dtype=bool)
-            if not candidate.any():
-                continue
-            loose = name.isin(any_country).to_numpy(dtype=bool)
-            if country_column is not None and country_column in lines.columns:
-                country = _norm(lines[country_column])
-                pairs = pd.Series(list(zip(name, country, strict=True)), index=lines.index)
-                exact = pairs.isin(self.parties).to_numpy(dtype=bool)
-            else:
-                exact = np.zeros(len(lines), dtype=bool)
-            hit |= candidate & (loose | exact)
-        if self.containers and "container_number" in lines.columns:
-            hit |= _norm(lines["container_number"]).isin(self.containers).to_numpy(dtype=bool)
-        if self.bills and "bl_number" in lines.columns:
-            hit |= _norm(lines["bl_number"]).isin(self.bills).to_numpy(dtype=bool)
-        return pd.Series(hit, index=lines.index)
+            countries = columns.get(country_column) if country_column is not None else None
+            for i, party in _found(columns[name_column], names, _normal):
+                if party in any_country:
+                    told[i].append(self._sentence(f"{role} {party}", ("party", party, "")))
+                if countries is not None:
+                    where = _normal(countries[i])
+                    if where and (party, where) in self.parties:
+                        shown = f"{role} {party} ({country_name(where) or where})"
+                        told[i].append(self._sentence(shown, ("party", party, where)))
+        for column, watched, kind, label, normal in (
+            ("container_number", self.containers, "container", "container", _compact_one),
+            ("bl_number", self.bills, "bill", "B/L", _normal),
+        ):
+            if watched and column in columns:
+                for i, value in _found(columns[column], watched, normal):
+                    told[i].append(self._sentence(f"{label} {value}", (kind, value, "")))
+        return told
+
+    def _sentence(self, who: str, entry: tuple[str, str, str]) -> str:
+        note = self.notes.get(entry)
+        return f"{who} is on the watch list" + (f": {note}" if note else "")
 
 
 def load_watchlist(path: Path | None) -> Watchlist | None:
+    """The watch list of a file, or None without one; `ConfigError` (exit 2) names a file that
+    cannot be read or has none of the known columns."""
     if path is None:
         return None
     path = Path(path)
@@ -79,24 +158,37 @@ def load_watchlist(path: Path | None) -> Watchlist | None:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot read watch list {path}: {error}") from error
-    known = {"party_name", "country", "container_number", "bl_number"}
-    if not known & set(frame.columns):
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if not set(_KNOWN_COLUMNS[:4]) & set(frame.columns):
         raise ConfigError(
-            f"watch list {path} needs one of the columns {sorted(known)}, has {list(frame.columns)}"
+            f"watch list {path} needs one of the columns "
+            f"{sorted(_KNOWN_COLUMNS[:4])}, has {list(frame.columns)}"
         )
+    blank = [""] * len(frame)
+    notes = [_note(v) for v in frame["note"]] if "note" in frame.columns else blank
     watch = Watchlist()
+
+    def noted(entry: tuple[str, str, str], note: str) -> None:
+        if note:
+            earlier = watch.notes.get(entry)
+            watch.notes[entry] = note if not earlier or note in earlier else f"{earlier}; {note}"
+
     if "party_name" in frame.columns:
-        names = _norm(frame["party_name"])
-        countries = (
-            _norm(frame["country"])
-            if "country" in frame.columns
-            else pd.Series("", index=frame.index)
-        )
-        watch.parties = {(n, c) for n, c in zip(names, countries, strict=True) if n}
-    if "container_number" in frame.columns:
-        watch.containers = {
-            c for c in _norm(frame["container_number"]).str.replace(r"[\s-]", "", regex=True) if c
-        }
-    if "bl_number" in frame.columns:
-        watch.bills = {b for b in _norm(frame["bl_number"]) if b}
+        names = [_normal(v) for v in frame["party_name"]]
+        countries = [_normal(v) for v in frame["country"]] if "country" in frame.columns else blank
+        for name, country, note in zip(names, countries, notes, strict=True):
+            if name:
+                watch.parties.add((name, country))
+                noted(("party", name, country), note)
+    for column, kind, into in (
+        ("container_number", "container", watch.containers),
+        ("bl_number", "bill", watch.bills),
+    ):
+        if column in frame.columns:
+            normal = _compact_one if kind == "container" else _normal
+            values = [normal(v) for v in frame[column]]
+            for value, note in zip(values, notes, strict=True):
+                if value:
+                    into.add(value)
+                    noted((kind, value, ""), note)
     return watch

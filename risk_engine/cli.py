@@ -421,10 +421,8 @@ def screen(
         for line in summary.top.head(top).itertuples(index=False):
             # Both are text columns ("; "-joined in `_score_chunk`); pandas-stubs types a row's
             # fields as any scalar, bytes included.
-            detail = cast(
-                str,
-                line.rule_hits if line.selection_reason in ("RULE", "WATCHLIST") else line.reasons,
-            )
+            told = {"RULE": line.rule_hits, "WATCHLIST": line.watchlist_hits}
+            detail = cast(str, told.get(cast(str, line.selection_reason), line.reasons))
             typer.echo(
                 f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
                 f"score {line.risk_score:.3f}  {line.selection_reason}: {detail}"
@@ -443,13 +441,17 @@ def serve(
     model: Annotated[
         str | None, typer.Option(help="Alias, version or scorer .pkl (default: champion).")
     ] = None,
+    watchlist: Annotated[
+        Path | None,
+        typer.Option(help="Watch list (CSV or Parquet), read again on each reload."),
+    ] = None,
 ) -> None:
     """Run the scoring service (FastAPI on uvicorn)."""
     from risk_engine.settings import load_settings
     from serve.run import serve as run
 
     with _errors_to_exit_codes():
-        run(host, port, load_settings(), model=model)
+        run(host, port, load_settings(), model=model, watchlist=watchlist)
 
 
 @app.command()

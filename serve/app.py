@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 
+from models.watchlist import load_watchlist
 from risk_engine.contract import InspectionOutcome, ShipmentLine
 from risk_engine.settings import Settings
 from serve.auth import Authenticator
@@ -82,7 +83,11 @@ def create_app(
 
     services = Services(
         store=the_store,
-        models=ModelHolder(scorer_loader or loader_for(settings, limits.model), warmup=warm_up),
+        models=ModelHolder(
+            scorer_loader or loader_for(settings, limits.model),
+            warmup=warm_up,
+            watchlist=lambda: load_watchlist(limits.watchlist),
+        ),
         authenticator=Authenticator(the_store),
         limits=limits,
         lines=lines,

@@ -6,6 +6,8 @@ set as ``RISK_ENGINE_SERVE_<NAME>`` in the environment when the object is built 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,4 +37,11 @@ class ServeLimits(BaseSettings):
     model: str = Field(
         default="champion",
         description="Model to serve: a registry alias, a version number or a scorer pickle path.",
+    )
+    watchlist: Path | None = Field(
+        default=None,
+        description=(
+            "Watch list file (CSV or Parquet, as `risk-engine screen --watchlist` reads): each "
+            "scored line says which entries it names. Read at start and again on each reload."
+        ),
     )

@@ -18,12 +18,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from risk_engine.errors import ModelUnavailable
+from models.watchlist import Watchlist
+from risk_engine.errors import ConfigError, ModelUnavailable
 from risk_engine.settings import Settings
 
 __all__ = [
     "Scorer",
     "ScorerLoader",
+    "WatchlistLoader",
     "LoadedModel",
     "ModelHolder",
     "registry_loader",
@@ -47,23 +49,32 @@ class Scorer(Protocol):
 
 
 ScorerLoader = Callable[[], Scorer]
+WatchlistLoader = Callable[[], Watchlist | None]
 
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """The model and the watch list served together: a request uses one pair to its end."""
+
     scorer: Scorer
     version: str
     loaded_at: datetime
+    watchlist: Watchlist | None = None
 
 
 class ModelHolder:
     """Holds the served model; `load` replaces it only once the new one is loaded and warm."""
 
     def __init__(
-        self, loader: ScorerLoader, *, warmup: Callable[[Scorer], object] | None = None
+        self,
+        loader: ScorerLoader,
+        *,
+        warmup: Callable[[Scorer], object] | None = None,
+        watchlist: WatchlistLoader | None = None,
     ) -> None:
         self._loader = loader
         self._warmup = warmup
+        self._watchlist = watchlist
         self._current: LoadedModel | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = _NOT_YET
@@ -89,8 +100,14 @@ class ModelHolder:
         return current
 
     def load(self) -> LoadedModel:
-        """Load (or reload) the model; on failure the previous one keeps serving."""
+        """Load (or reload) the model and the watch list; on failure the previous pair keeps
+        serving."""
         with self._lock:
+            try:
+                watchlist = self._watchlist() if self._watchlist is not None else None
+            except ConfigError as error:
+                self.last_error = str(error)
+                raise ModelUnavailable(f"the watch list could not be loaded: {error}") from error
             try:
                 scorer = self._loader()
                 version = str(getattr(scorer, "version", "") or "unknown")
@@ -103,7 +120,9 @@ class ModelHolder:
                 self.last_error = f"{type(error).__name__}: {error}"
                 log.exception("model failed to load or warm up")
                 raise ModelUnavailable(f"the model failed to load: {self.last_error}") from error
-            loaded = LoadedModel(scorer=scorer, version=version, loaded_at=datetime.now(UTC))
+            loaded = LoadedModel(
+                scorer=scorer, version=version, loaded_at=datetime.now(UTC), watchlist=watchlist
+            )
             previous = self._current
             self._current = loaded
             self.last_error = None

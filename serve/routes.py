@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from starlette.responses import Response
 
+from models.watchlist import Watchlist
 from risk_engine.contract import Issue
 from serve.auth import Authenticator, AuthError, Principal, Role
 from serve.config import ServeLimits
@@ -162,14 +163,16 @@ def build_router() -> APIRouter:
         _check_count(len(body.lines), services.limits.max_lines, "lines")
         model = services.models.require()  # this request finishes on this model
 
-        def check_and_score() -> tuple[CheckedRecords, pd.DataFrame | None]:
+        def check_and_score() -> tuple[CheckedRecords, pd.DataFrame | None, dict[int, list[str]]]:
             checked = services.lines.check(body.lines)
             scored = model.scorer.score(checked.accepted) if len(checked.accepted) else None
-            return checked, scored
+            return checked, scored, _watched(model.watchlist, body.lines)
 
         context.model_version = model.version
         # On a worker thread, one manifest at a time (the others queue in arrival order).
-        checked, scored = await anyio.to_thread.run_sync(check_and_score, limiter=services.scoring)
+        checked, scored, watched = await anyio.to_thread.run_sync(
+            check_and_score, limiter=services.scoring
+        )
         # Plain dicts in the shape of ScoreResponse, encoded once by orjson: building a
         # pydantic object per line cost more than the encoding (a test validates the shape).
         response = {
@@ -181,7 +184,7 @@ def build_router() -> APIRouter:
                 "flagged": len(checked.flags),
                 "rejected": len(checked.rejects),
             },
-            "lines": _line_results(body.lines, checked, scored),
+            "lines": _line_results(body.lines, checked, scored, watched),
         }
         return _orjson(response)
 
@@ -263,6 +266,7 @@ def build_router() -> APIRouter:
             metrics=_finite(described.get("metrics") or {}),
             feature_names=[str(name) for name in described.get("feature_names") or []],
             thresholds=_finite(described.get("thresholds") or {}),
+            watchlist=None if model.watchlist is None else model.watchlist.entries,
         )
 
     @router.post(
@@ -341,10 +345,23 @@ def _check_count(count: int, limit: int, what: str) -> None:
         )
 
 
+def _watched(watchlist: Watchlist | None, lines: list[dict[str, Any]]) -> dict[int, list[str]]:
+    """Watch-list sentences by 1-based line position, for the lines that name an entry; the
+    lines are matched as sent, so a watched party is told even on a line the contract rejects."""
+    if watchlist is None:
+        return {}
+    told = watchlist.matches_records(lines)
+    return {position: sentences for position, sentences in enumerate(told, 1) if sentences}
+
+
 def _line_results(
-    lines: list[dict[str, Any]], checked: CheckedRecords, scored: pd.DataFrame | None
+    lines: list[dict[str, Any]],
+    checked: CheckedRecords,
+    scored: pd.DataFrame | None,
+    watched: dict[int, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One dict per line, in the order and shape of `LineResult`."""
+    watched = watched or {}
     results: list[dict[str, Any]] = []
     by_position: dict[int, int] = {}
     columns: dict[str, list[Any]] = {}
@@ -375,6 +392,7 @@ def _line_results(
                     "band": None,
                     "reasons": [],
                     "rule_hits": [],
+                    "watchlist_hits": watched.get(position, []),
                     "dq_flags": [],
                     "errors": [
                         {"field": i.field, "value": i.value, "rule": i.rule.value}
@@ -396,6 +414,7 @@ def _line_results(
                 "band": str(bands[i]),
                 "reasons": _strings(reasons[i]),
                 "rule_hits": _strings(rule_hits[i]),
+                "watchlist_hits": watched.get(position, []),
                 "dq_flags": _strings(dq_flags[i]),
                 "errors": [],
             }

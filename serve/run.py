@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from models.watchlist import load_watchlist
 from risk_engine.errors import RiskEngineError, exit_code_for
 from risk_engine.settings import Settings, load_settings
 from serve.app import create_app
@@ -46,14 +49,22 @@ def serve(
     settings: Settings | None = None,
     *,
     model: str | None = None,
+    watchlist: Path | None = None,
 ) -> None:
     """Serve until interrupted. ``model``: registry alias or version, or a scorer pickle path
-    (default ``champion``, or RISK_ENGINE_SERVE_MODEL)."""
+    (default ``champion``, or RISK_ENGINE_SERVE_MODEL); ``watchlist``: a watch list file
+    (default RISK_ENGINE_SERVE_WATCHLIST, or none)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings if settings is not None else load_settings()
-    limits = ServeLimits() if model is None else ServeLimits(model=model)
+    given: dict[str, Any] = {"model": model, "watchlist": watchlist}
+    limits = ServeLimits(**{name: value for name, value in given.items() if value is not None})
+    # A watch list that cannot be read stops the command (ConfigError, exit 2) before the
+    # server starts, rather than leaving it up and never ready.
+    watch = load_watchlist(limits.watchlist)
+    if watch is not None:
+        log.info("watch list %s: %s", limits.watchlist, watch.entries)
     # The store is opened and migrated before the server starts, so an unreachable database
     # stops the command with a message naming it (StoreUnavailable) instead of a failed start.
     store = Store.from_settings(settings)
@@ -72,9 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--watchlist", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
-        serve(args.host, args.port, model=args.model)
+        serve(args.host, args.port, model=args.model, watchlist=args.watchlist)
     except RiskEngineError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(exit_code_for(error)) from None

@@ -128,6 +128,13 @@ class LineResult(_Out):
     )
     reasons: list[str] = Field(default_factory=list, description="Top reasons, officer language.")
     rule_hits: list[str] = Field(default_factory=list, description="Red-flag rules hit.")
+    watchlist_hits: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Entries of the service's watch list the line names, one sentence each (a rejected "
+            "line too). Batch screening always selects such a line, whatever its score."
+        ),
+    )
     dq_flags: list[str] = Field(
         default_factory=list, description="Data-quality flags as field:rule (a signal too)."
     )
@@ -166,6 +173,10 @@ class ScoreResponse(_Out):
                                 "consignee is TO ORDER",
                             ],
                             "rule_hits": ["source country + cover load + risky transit"],
+                            "watchlist_hits": [
+                                "consignee GOLDEN LOTUS TRADING (Vietnam) is on the watch list: "
+                                "case HPH-24-117"
+                            ],
                             "dq_flags": [],
                             "errors": [],
                         },
@@ -179,6 +190,7 @@ class ScoreResponse(_Out):
                             "band": None,
                             "reasons": [],
                             "rule_hits": [],
+                            "watchlist_hits": [],
                             "dq_flags": [],
                             "errors": [
                                 {
@@ -288,6 +300,7 @@ class ModelInfo(_Out):
                     },
                     "feature_names": ["origin_wildlife_source", "cover_load", "consignee_to_order"],
                     "thresholds": {"red": 0.2, "amber": 0.05},
+                    "watchlist": {"parties": 120, "containers": 8, "bills": 3},
                 }
             ]
         },
@@ -299,6 +312,10 @@ class ModelInfo(_Out):
     metrics: dict[str, float | None] = Field(description="Held-out metrics, e.g. at capacity.")
     feature_names: list[str]
     thresholds: dict[str, float | None]
+    watchlist: dict[str, int] | None = Field(
+        default=None,
+        description="Entries of the watch list served with the model, by kind; null without one.",
+    )
 
 
 class Health(_Out):

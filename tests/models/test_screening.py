@@ -121,19 +121,45 @@ def test_a_batch_of_many_days_scores_like_screening_day_by_day(
     )
 
 
-def test_watch_list_hits_are_selected_first(trained, arrivals, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_watch_list_hits_are_selected_first_and_say_which_entry(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     watched = arrivals["container_number"].iloc[7]
-    (tmp_path / "watch.csv").write_text(f"container_number\n{watched}\n")
+    consignee = arrivals["consignee_name"].iloc[40]
+    pd.DataFrame(
+        {
+            "party_name": ["", consignee.lower()],
+            "container_number": [watched, ""],
+            "note": ["case A-1", ""],
+        }
+    ).to_csv(tmp_path / "watch.csv", index=False)
     arrivals.to_parquet(tmp_path / "a.parquet", index=False)
-    screen_file(
+    summary = screen_file(
         tmp_path / "a.parquet",
         tmp_path / "o.csv",
         scorer=trained.scorer,
+        report_path=tmp_path / "r.html",
         watchlist=load_watchlist(tmp_path / "watch.csv"),
     )
-    out = pd.read_csv(tmp_path / "o.csv")
+    out = pd.read_csv(tmp_path / "o.csv", keep_default_na=False)
     row = out[out["container_number"] == watched].iloc[0]
     assert bool(row["selected"]) and row["selection_reason"] == "WATCHLIST"
+    assert f"container {watched} is on the watch list: case A-1" in row["watchlist_hits"]
+    keys = ["bl_number", "container_number"]
+    named = out.merge(arrivals[[*keys, "consignee_name"]], on=keys)
+    named = named[named["consignee_name"].str.upper() == consignee.upper()]
+    assert len(named) and named["selected"].astype(bool).all()
+    assert (named["selection_reason"] == "WATCHLIST").all()
+    assert (
+        named["watchlist_hits"]
+        .str.contains(f"consignee {consignee.upper()} is on the watch list", regex=False)
+        .all()
+    )
+    # Only watched lines carry a sentence, and every WATCHLIST pick carries one.
+    told = out["watchlist_hits"] != ""
+    assert (told == (out["selection_reason"] == "WATCHLIST")).all()
+    assert summary.selected["WATCHLIST"] == int(told.sum())
+    assert "case A-1" in (tmp_path / "r.html").read_text()
 
 
 @pytest.mark.slow

@@ -6,9 +6,11 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 from serve_fakes import FakeScorer, manifest, on_each_database, serving, wait_ready
 from sqlalchemy.exc import OperationalError
@@ -400,6 +402,81 @@ def test_a_model_that_fails_its_warm_up_is_not_swapped_in(
     response = client.post("/v1/admin/reload", headers=_key(keys["admin"]))
     assert response.status_code == 503
     assert client.get("/readyz").json()["model_version"] == "1"
+
+
+# the watch list -----------------------------------------------------------------------------------
+
+
+def _watch_file(path: Path, rows: list[dict[str, str]]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_lines_naming_a_watched_party_container_or_bl_say_so_even_when_rejected(
+    start_server: Start, keys: dict[str, str], tmp_path: Path
+) -> None:
+    lines = manifest(3, seed=4)
+    lines[1]["container_number"] = "CSQU305438"  # bad check digit: the line is rejected
+    watch = _watch_file(
+        tmp_path / "watch.csv",
+        [
+            {"party_name": lines[0]["consignee_name"].lower(), "container_number": "", "note": ""},
+            {"party_name": lines[1]["shipper_name"], "container_number": "", "note": "case 7"},
+            {"party_name": "", "container_number": lines[0]["container_number"], "note": ""},
+        ],
+    )
+    client = start_server(limits=ServeLimits(watchlist=watch))
+    response = client.post("/v1/score", json={"lines": lines}, headers=_key(keys["officer"]))
+    assert response.status_code == 200
+    first, rejected, clean = response.json()["lines"]
+    assert first["status"] == "scored" and first["watchlist_hits"] == [
+        f"consignee {lines[0]['consignee_name'].upper()} is on the watch list",
+        f"container {lines[0]['container_number']} is on the watch list",
+    ]
+    assert rejected["status"] == "rejected" and rejected["watchlist_hits"] == [
+        f"shipper {lines[1]['shipper_name'].upper()} is on the watch list: case 7"
+    ]
+    assert clean["watchlist_hits"] == []
+    odd = [{**lines[2], "consignee_name": {"a": 1}, "shipper_name": [1], "bl_number": 7}]
+    answer = client.post("/v1/score", json={"lines": odd}, headers=_key(keys["officer"]))
+    assert answer.status_code == 200 and answer.json()["lines"][0]["watchlist_hits"] == []
+    info = client.get("/v1/model", headers=_key(keys["analyst"])).json()
+    assert info["watchlist"] == {"parties": 2, "containers": 1, "bills": 0}
+
+
+def test_a_reload_reads_the_watch_list_again_and_a_broken_one_keeps_the_old(
+    start_server: Start, keys: dict[str, str], tmp_path: Path
+) -> None:
+    lines = manifest(2, seed=5)
+    watch = _watch_file(tmp_path / "watch.csv", [{"bl_number": lines[0]["bl_number"]}])
+    client = start_server(limits=ServeLimits(watchlist=watch))
+
+    def told() -> list[list[str]]:
+        answer = client.post("/v1/score", json={"lines": lines}, headers=_key(keys["officer"]))
+        return [line["watchlist_hits"] for line in answer.json()["lines"]]
+
+    assert told() == [[f"B/L {lines[0]['bl_number']} is on the watch list"], []]
+    _watch_file(watch, [{"bl_number": lines[1]["bl_number"]}])
+    assert told()[1] == []  # read at load, not per request
+    reloaded = client.post("/v1/admin/reload", headers=_key(keys["admin"]))
+    assert reloaded.status_code == 200
+    assert told() == [[], [f"B/L {lines[1]['bl_number']} is on the watch list"]]
+    watch.write_text("who,why\nsomeone,something\n")
+    refused = client.post("/v1/admin/reload", headers=_key(keys["admin"]))
+    assert refused.status_code == 503
+    assert (
+        "watch list" in _error(refused)["message"]
+        and "needs one of the columns" in (_error(refused)["message"])
+    )
+    assert told() == [[], [f"B/L {lines[1]['bl_number']} is on the watch list"]]
+
+
+def test_without_a_watch_list_no_line_has_hits_and_the_model_says_none(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    answer = client.post("/v1/score", json={"lines": manifest(3)}, headers=_key(keys["officer"]))
+    assert [line["watchlist_hits"] for line in answer.json()["lines"]] == [[], [], []]
+    assert client.get("/v1/model", headers=_key(keys["analyst"])).json()["watchlist"] is None
 
 
 def test_requests_in_flight_during_a_reload_finish_on_the_model_they_started_with(

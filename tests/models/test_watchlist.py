@@ -1,0 +1,80 @@
+"""Watch lists: what a file may hold, which lines hit, and the sentence told for each hit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from models.watchlist import load_watchlist
+from risk_engine.errors import ConfigError
+
+
+def _lines() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "shipper_name": ["Golden  Lotus trading", "ACME", "GOLDEN LOTUS TRADING", None],
+            "shipper_country": ["VN", "VN", "TH", None],
+            "consignee_name": ["X", "blue  heron ltd", "Y", "Z"],
+            "consignee_country": ["CN", "HK", "CN", "CN"],
+            "freight_forwarder_name": [None, None, None, "Fast Fwd"],
+            "container_number": ["CSQU3054383", "MWCU6059784", "CBHU3202732", "MSKU1234565"],
+            "bl_number": ["B1", "B2", "B3", "bl 4"],
+        },
+        index=[11, 12, 13, 14],
+    )
+
+
+def test_each_hit_names_the_role_the_entry_and_its_note(tmp_path: Path) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        "Party_Name,country,container_number,bl_number,note\n"
+        "golden lotus trading,VN,,,case HPH-24-117\n"
+        "Blue Heron Ltd,,,,\n"
+        ",,CBHU 320273-2,,seal tampering 2024\n"
+        ",,,BL 4,\n"
+        "fast fwd,,,,linked to seizure S-9\n"
+    )
+    watch = load_watchlist(path)
+    assert watch is not None
+    told = watch.matches(_lines())
+    assert told[0] == [
+        "shipper GOLDEN LOTUS TRADING (Vietnam) is on the watch list: case HPH-24-117"
+    ]
+    assert told[1] == ["consignee BLUE HERON LTD is on the watch list"]
+    # The entry names Viet Nam: the same name shipping from Thailand is not that party.
+    assert told[2] == ["container CBHU3202732 is on the watch list: seal tampering 2024"]
+    assert told[3] == [
+        "freight forwarder FAST FWD is on the watch list: linked to seizure S-9",
+        "B/L BL 4 is on the watch list",
+    ]
+    assert watch.hits(_lines()).tolist() == [True, True, True, True]
+    assert watch.entries == {"parties": 3, "containers": 1, "bills": 1}
+
+
+def test_a_line_that_hits_nothing_is_told_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text("party_name,country\nNOBODY,VN\n")
+    watch = load_watchlist(path)
+    assert watch is not None
+    assert watch.matches(_lines()) == [[], [], [], []]
+    assert not watch.hits(_lines()).any()
+
+
+def test_two_entries_for_one_party_keep_both_notes(tmp_path: Path) -> None:
+    path = tmp_path / "watch.parquet"
+    pd.DataFrame({"party_name": ["ACME", "acme"], "note": ["case 1", "case 2"]}).to_parquet(path)
+    watch = load_watchlist(path)
+    assert watch is not None
+    assert watch.matches(_lines())[1] == ["shipper ACME is on the watch list: case 1; case 2"]
+
+
+def test_a_file_without_a_known_column_or_unreadable_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text("name,reason\nACME,x\n")
+    with pytest.raises(ConfigError, match=r"watch list .*watch.csv needs one of the columns"):
+        load_watchlist(path)
+    with pytest.raises(ConfigError, match="cannot read watch list"):
+        load_watchlist(tmp_path / "missing.csv")
+    assert load_watchlist(None) is None
