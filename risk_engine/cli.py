@@ -573,6 +573,10 @@ class Role(StrEnum):
 def keys_create(
     role: Annotated[Role, typer.Option(help="officer, analyst or admin")],
     name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3650, help="Days the key works (default: until revoked)."),
+    ] = None,
 ) -> None:
     """Create a key; it is shown once, only its hash is kept."""
     from risk_engine.settings import load_settings
@@ -580,29 +584,30 @@ def keys_create(
 
     with _errors_to_exit_codes():
         try:
-            new = create_key(load_settings(), role=role.value, name=name)
+            new = create_key(load_settings(), role=role.value, name=name, days=days)
         except ValueError as error:
             from risk_engine.errors import ConfigError
 
             raise ConfigError(str(error)) from error
     typer.echo(new.key)
+    until = f", works until {new.expires_at:%Y-%m-%d %H:%M} UTC" if new.expires_at else ""
     typer.echo(
-        f"key id {new.key_id}, role {role.value}: store the key now, it is not shown again",
+        f"key id {new.key_id}, role {role.value}{until}: store the key now, it is not shown again",
         err=True,
     )
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List keys (ids, roles, names, when created and revoked)."""
+    """List keys (ids, roles, names, when created; revoked, expired or until when)."""
     from risk_engine.settings import load_settings
     from serve.keys import list_keys
 
     with _errors_to_exit_codes():
         for info in list_keys(load_settings()):
             typer.echo(
-                f"{info.key_id}  {info.role:<8} {info.name:<24} created {info.created_at}"
-                + (f"  revoked {info.revoked_at}" if info.revoked_at else "")
+                f"{info.key_id}  {info.role:<8} {info.name:<24} "
+                f"created {info.created_at:%Y-%m-%d %H:%M} UTC  {info.state}"
             )
 
 

@@ -77,6 +77,7 @@ class NewKey:
     role: Role
     name: str
     created_at: datetime
+    expires_at: datetime | None = None
 
 
 class AuthError(ApiError):
@@ -115,8 +116,9 @@ def key_id_of(key: str) -> str | None:
     return key_id
 
 
-def issue_key(store: Store, *, role: Role, name: str) -> NewKey:
-    """Create a key with a role and a human name (who holds it); only its hash is stored."""
+def issue_key(store: Store, *, role: Role, name: str, expires_at: datetime | None = None) -> NewKey:
+    """Create a key with a role and a human name (who holds it), valid until ``expires_at``
+    (never, without one); only its hash is stored."""
     name = name.strip()
     if not name:
         raise ValueError("a key needs a name saying who holds it")
@@ -125,10 +127,16 @@ def issue_key(store: Store, *, role: Role, name: str) -> NewKey:
             f"a key holder's name has at most {KEY_NAME_MAX} characters, not {len(name)}: "
             f"{name[:40]!r}..."
         )
-    key_id, key = generate_key()
     created = datetime.now(UTC)
-    store.add_key(KeyRecord(key_id, hash_key(key), role.label, name, created))
-    return NewKey(key=key, key_id=key_id, role=role, name=name, created_at=created)
+    if expires_at is not None and expires_at <= created:
+        raise ValueError(f"a key must expire after it is made, not at {expires_at.isoformat()}")
+    key_id, key = generate_key()
+    store.add_key(
+        KeyRecord(key_id, hash_key(key), role.label, name, created, expires_at=expires_at)
+    )
+    return NewKey(
+        key=key, key_id=key_id, role=role, name=name, created_at=created, expires_at=expires_at
+    )
 
 
 class Authenticator:
@@ -147,6 +155,14 @@ class Authenticator:
             raise AuthError(401, "invalid_key", "the API key is not valid", key_id=None)
         if not record.active:
             raise AuthError(401, "revoked_key", "the API key was revoked", key_id=record.key_id)
+        if record.expired():
+            assert record.expires_at is not None
+            raise AuthError(
+                401,
+                "expired_key",
+                f"the API key expired at {record.expires_at.isoformat()}: ask for a new one",
+                key_id=record.key_id,
+            )
         return Principal(key_id=record.key_id, name=record.name, role=Role.parse(record.role))
 
     @staticmethod

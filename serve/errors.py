@@ -2,7 +2,7 @@
 
 | error                                   | status | code                                 |
 |-----------------------------------------|--------|--------------------------------------|
-| no key, unknown or revoked key          | 401    | missing_key, invalid_key, revoked_key|
+| no key, unknown, revoked or expired key | 401    | missing_key, invalid_key, revoked_key, expired_key |
 | key with a role too low                 | 403    | forbidden                            |
 | body not JSON / not the route's shape   | 422    | not_a_manifest, not_outcomes, invalid_request |
 | body over the byte limit, too many lines| 413    | body_too_large, too_many_lines       |

@@ -8,7 +8,7 @@ the store keeps only its hash.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from risk_engine.settings import Settings
 from serve.auth import KeyNotFound, NewKey, Role, issue_key
@@ -26,22 +26,48 @@ class KeyInfo:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        """Neither revoked nor expired: the key works."""
+        return self.revoked_at is None and not (
+            self.expires_at is not None and self.expires_at <= datetime.now(UTC)
+        )
+
+    @property
+    def state(self) -> str:
+        """How `risk-engine keys list` shows it: revoked, expired, or until when it works."""
+        if self.revoked_at is not None:
+            return f"revoked {self.revoked_at:%Y-%m-%d %H:%M} UTC"
+        if self.expires_at is None:
+            return "active, does not expire"
+        if not self.active:
+            return f"expired {self.expires_at:%Y-%m-%d %H:%M} UTC"
+        return f"active until {self.expires_at:%Y-%m-%d %H:%M} UTC"
 
     @classmethod
     def of(cls, record: KeyRecord) -> KeyInfo:
-        return cls(record.key_id, record.role, record.name, record.created_at, record.revoked_at)
+        return cls(
+            record.key_id,
+            record.role,
+            record.name,
+            record.created_at,
+            record.revoked_at,
+            record.expires_at,
+        )
 
 
-def create_key(settings: Settings, *, role: str, name: str) -> NewKey:
-    """Issue a key for ``name`` (who holds it) with ``role`` (officer, analyst or admin)."""
+def create_key(settings: Settings, *, role: str, name: str, days: int | None = None) -> NewKey:
+    """Issue a key for ``name`` (who holds it) with ``role`` (officer, analyst or admin),
+    working for ``days`` days (for ever without)."""
     parsed = Role.parse(role)
+    if days is not None and days < 1:
+        raise ValueError(f"a key works for at least 1 day, not {days}")
+    expires = None if days is None else datetime.now(UTC) + timedelta(days=days)
     store = Store.opened(settings)
     try:
-        return issue_key(store, role=parsed, name=name)
+        return issue_key(store, role=parsed, name=name, expires_at=expires)
     finally:
         store.dispose()
 

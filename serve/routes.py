@@ -131,7 +131,7 @@ def _needs(role: Role) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
-        401: "No API key, or an unknown or revoked one.",
+        401: "No API key, or an unknown, revoked or expired one.",
         403: "The key's role may not use this route.",
         413: "Body over the byte limit, or more lines than allowed.",
         422: "The body does not have the documented shape.",

@@ -80,12 +80,21 @@ KEY_NAME_MAX = 128  # characters of a key holder's name (the api_keys.name colum
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATE_TRIES = 5
 _MIGRATION_LOCK = 7_361_902_214  # the advisory lock id of schema changes (PostgreSQL)
 # Steps from version n to n + 1, run in order inside one transaction; tables new in a version are
 # made by create_all before the steps run, so a step only alters what already exists.
 _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def _add_key_expiry(conn: Connection) -> None:
+    """Version 2: API keys may expire (``api_keys.expires_at``; keys made before never do)."""
+    kind = DateTime().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE api_keys ADD COLUMN expires_at {kind}"))
+
+
+_MIGRATIONS[1] = _add_key_expiry
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -165,6 +174,7 @@ api_keys = Table(
     Column("name", String(KEY_NAME_MAX), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=True),  # schema version 2
 )
 
 _CONTRACT_COLUMNS = [spec.name for spec in OUTCOME_FIELDS]
@@ -195,10 +205,15 @@ class KeyRecord:
     name: str
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
 
     @property
     def active(self) -> bool:
+        """Not revoked (whether it has expired is `expired`)."""
         return self.revoked_at is None
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or _now())
 
 
 @dataclass(frozen=True)
@@ -424,6 +439,7 @@ class Store:
                     name=record.name,
                     created_at=record.created_at,
                     revoked_at=record.revoked_at,
+                    expires_at=record.expires_at,
                 )
             )
 

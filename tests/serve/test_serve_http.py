@@ -144,6 +144,27 @@ def test_a_key_revoked_while_the_server_runs_stops_working_on_the_next_request(
     assert response.status_code == 401 and _error(response)["code"] == "revoked_key"
 
 
+@on_each_database
+def test_an_expired_key_is_401_saying_so_and_its_audit_row_names_the_key(
+    client: httpx.Client, store: Store
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from serve.auth import Role, issue_key
+
+    soon = issue_key(
+        store, role=Role.OFFICER, name="Temp", expires_at=datetime.now(UTC) + timedelta(seconds=1)
+    )
+    assert client.post("/v1/score", json={"lines": []}, headers=_key(soon.key)).status_code == 200
+    time.sleep(max(0.0, (soon.expires_at - datetime.now(UTC)).total_seconds()) + 0.05)
+    response = client.post("/v1/score", json={"lines": []}, headers=_key(soon.key))
+    assert response.status_code == 401
+    error = _error(response)
+    assert error["code"] == "expired_key" and "expired at" in error["message"]
+    rows = store.audit_entries()
+    assert [(r.key_id, r.status) for r in rows[-2:]] == [(soon.key_id, 200), (soon.key_id, 401)]
+
+
 # scoring ----------------------------------------------------------------------------------------
 
 

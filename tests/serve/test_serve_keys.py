@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from serve_fakes import free_port, on_each_database
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from risk_engine.cli import app
 from risk_engine.settings import Settings
-from serve.auth import Authenticator, KeyNotFound
+from serve.auth import Authenticator, AuthError, KeyNotFound
 from serve.keys import create_key, list_keys, revoke_key
-from serve.store import Store
+from serve.store import Store, api_keys
 
 
 def test_keys_can_be_made_before_the_server_ever_ran(settings: Settings) -> None:
@@ -38,8 +40,53 @@ def test_listing_shows_every_key_but_never_a_key_or_its_hash(settings: Settings)
         "name",
         "created_at",
         "revoked_at",
+        "expires_at",
     }
     assert all(k.active for k in listed)
+
+
+@on_each_database
+def test_a_key_made_for_some_days_works_until_then_and_lists_as_expired_after(
+    settings: Settings,
+) -> None:
+    before = datetime.now(UTC)
+    new = create_key(settings, role="officer", name="Temp officer", days=30)
+    assert new.expires_at is not None
+    assert timedelta(days=30) <= new.expires_at - before < timedelta(days=30, minutes=1)
+    forever = create_key(settings, role="officer", name="Desk")
+    listed = {k.key_id: k for k in list_keys(settings)}
+    assert listed[new.key_id].state.startswith("active until ")
+    assert listed[forever.key_id].state == "active, does not expire"
+    store = Store.opened(settings)
+    try:
+        authenticator = Authenticator(store)
+        assert authenticator.authenticate(new.key).key_id == new.key_id
+        with store.engine.begin() as conn:  # a month later
+            conn.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == new.key_id)
+                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+        with pytest.raises(AuthError, match="the API key expired at") as refused:
+            authenticator.authenticate(new.key)
+        assert refused.value.status == 401 and refused.value.code == "expired_key"
+        assert refused.value.key_id == new.key_id  # the audit row names the key
+        assert authenticator.authenticate(forever.key).key_id == forever.key_id
+    finally:
+        store.dispose()
+    expired = {k.key_id: k for k in list_keys(settings)}[new.key_id]
+    assert not expired.active and expired.state.startswith("expired ")
+
+
+def test_a_key_cannot_be_made_for_less_than_a_day(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="at least 1 day, not 0"):
+        create_key(settings, role="officer", name="x", days=0)
+    result = CliRunner().invoke(
+        app,
+        ["keys", "create", "--role", "officer", "--name", "x", "--days", "0"],
+        env={"RISK_ENGINE_HOME": str(settings.home)},
+    )
+    assert result.exit_code == 2 and "--days" in result.output
 
 
 @on_each_database

@@ -37,6 +37,58 @@ def test_migrate_creates_the_schema_once_and_records_its_version(database_url: s
     store.dispose()
 
 
+def test_a_store_of_the_first_schema_is_migrated_and_its_keys_keep_working(
+    database_url: str,
+) -> None:
+    """A database made by an engine of schema version 1 (keys without an expiry column) is
+    brought to the current version in place, and the keys in it still authenticate."""
+    from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect
+
+    from serve.auth import Authenticator, Role, generate_key, hash_key
+
+    first = MetaData()
+    versions = Table(
+        "schema_version",
+        first,
+        Column("version", Integer, primary_key=True),
+        Column("applied_at", DateTime, nullable=False),
+    )
+    keys = Table(
+        "api_keys",
+        first,
+        Column("key_id", String(64), primary_key=True),
+        Column("key_hash", String(128), nullable=False),
+        Column("role", String(16), nullable=False),
+        Column("name", String(128), nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("revoked_at", DateTime, nullable=True),
+    )
+    store = Store(database_url)
+    key_id, key = generate_key()
+    with store.engine.begin() as conn:
+        first.create_all(conn)
+        made = datetime(2025, 1, 2, 3, 4, 5)
+        conn.execute(insert(versions).values(version=1, applied_at=made))
+        conn.execute(
+            insert(keys).values(
+                key_id=key_id, key_hash=hash_key(key), role="admin", name="Old", created_at=made
+            )
+        )
+    try:
+        assert store.schema_version() == 1
+        assert store.migrate() == SCHEMA_VERSION == 2
+        assert store.migrate() == 2  # nothing left to do
+        with store.engine.connect() as conn:
+            applied = conn.execute(text("SELECT version FROM schema_version ORDER BY version"))
+            assert [row[0] for row in applied] == [1, 2]
+        assert "expires_at" in {c["name"] for c in inspect(store.engine).get_columns("api_keys")}
+        record = store.get_key(key_id)
+        assert record is not None and record.expires_at is None and record.name == "Old"
+        assert Authenticator(store).authenticate(key).role is Role.ADMIN
+    finally:
+        store.dispose()
+
+
 @on_each_database
 def test_a_database_newer_than_the_engine_is_refused_with_a_clear_message(
     store: Store,
