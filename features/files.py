@@ -12,10 +12,12 @@ import codecs
 import csv
 import gzip
 import io
+import os
 import queue
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -27,7 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.mapping import ColumnMapping
-from risk_engine.errors import InputUnreadable
+from risk_engine.errors import InputUnreadable, OutputUnwritable
 
 __all__ = [
     "BadLine",
@@ -277,6 +279,33 @@ def csv_safe(value: object) -> object:
     return value
 
 
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An operating-system error while writing ``path`` becomes `OutputUnwritable` naming it."""
+    try:
+        yield
+    except OSError as error:
+        problem = error.strerror or str(error)
+        if error.filename is not None and str(error.filename) != str(path):
+            problem = f"{problem}: {error.filename}"  # the folder, say
+            if isinstance(error, FileExistsError | NotADirectoryError):
+                problem = f"{error.filename} is a file, not a folder"
+        raise OutputUnwritable(str(path), problem) from error
+
+
+def fresh_output(path: Path) -> Path:
+    """Make the folder of an output file and remove an earlier file of that name, before any
+    long work starts: an output that cannot be written stops the job at once, naming it
+    (`OutputUnwritable`), instead of after the work."""
+    path = Path(path)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+    if not os.access(path.parent, os.W_OK):
+        raise OutputUnwritable(str(path), f"no permission to write in {path.parent}")
+    return path
+
+
 class FrameWriter:
     """Writes a file chunk by chunk: CSV (formula-injection safe, one header) or Parquet (one
     row group per chunk), chosen by extension. Use as a context manager."""
@@ -292,16 +321,18 @@ class FrameWriter:
             write_frame(frame, self.path, append=self.rows > 0)
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._parquet is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._schema = table.schema
-                self._parquet = pq.ParquetWriter(self.path, self._schema)
-            self._parquet.write_table(table.cast(self._schema))
+            with _writing(self.path):
+                if self._parquet is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._schema = table.schema
+                    self._parquet = pq.ParquetWriter(self.path, self._schema)
+                self._parquet.write_table(table.cast(self._schema))
         self.rows += len(frame)
 
     def close(self) -> None:
         if self._parquet is not None:
-            self._parquet.close()
+            with _writing(self.path):
+                self._parquet.close()
             self._parquet = None
 
     def __enter__(self) -> FrameWriter:
@@ -315,14 +346,17 @@ def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> Non
     """Write CSV (formula-injection safe) or Parquet by extension; CSV can be appended to."""
     path = Path(path)
     if file_format(path) == "parquet":
-        frame.to_parquet(path, index=False)
+        with _writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(path, index=False)
         return
     safe = frame.copy()
     for name in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[name].dtype):
             safe[name] = safe[name].astype(object).map(csv_safe)
-    path.parent.mkdir(parents=True, exist_ok=True)
     exists = append and path.exists()
     mode: Literal["a", "w"] = "a" if exists else "w"
     compression: Literal["gzip"] | None = "gzip" if path.name.lower().endswith(".gz") else None
-    safe.to_csv(path, index=False, mode=mode, header=not exists, compression=compression)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        safe.to_csv(path, index=False, mode=mode, header=not exists, compression=compression)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.files import FrameWriter, open_records, read_ahead
+from features.files import FrameWriter, fresh_output, open_records, read_ahead
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.selection import select_per_port_day
@@ -258,12 +258,14 @@ def screen_file(
     progress: Callable[[int], None] | None = None,
 ) -> ScreenSummary:
     """Screen a whole arrivals file; see the module docstring."""
+    for output in (out_path, rejects_path, report_path):
+        if output is not None:
+            fresh_output(output)  # before the work: a path that cannot be written stops it now
     source = open_records(input_path, "shipments", mapping, chunk_rows=chunk_rows)
     report = ValidationReport(str(input_path), "shipments")
     summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))
     rejects = FrameWriter(rejects_path) if rejects_path is not None else None
     if rejects_path is not None:
-        Path(rejects_path).unlink(missing_ok=True)
         summary.rejects_path = str(rejects_path)
     with tempfile.TemporaryDirectory(prefix="screen-") as tmp:
         parts: list[Path] = []
@@ -288,7 +290,6 @@ def screen_file(
         summary.port_days = int(selection["group"].nunique()) if len(selection) else 0
         top_parts = []
         told_parts = []
-        Path(out_path).unlink(missing_ok=True)
         with FrameWriter(Path(out_path)) as writer:
             for part in parts:
                 frame = pd.read_parquet(part, columns=_PART_COLUMNS)

@@ -528,15 +528,33 @@ def audit(
     key: Annotated[str | None, typer.Option(help="Only requests made with this key id.")] = None,
     last: Annotated[int, typer.Option(min=1, help="Rows to print (without --out).")] = 20,
     out: Annotated[
-        Path | None, typer.Option(help="Export every matching row to this CSV or Parquet file.")
+        Path | None,
+        typer.Option(
+            help="Export every matching row to this CSV or Parquet file (with --purge-before: "
+            "the archive written before the rows are deleted)."
+        ),
     ] = None,
+    purge_before: Annotated[
+        str | None,
+        typer.Option(
+            help="Retention: archive to --out, then delete, the rows of requests before this "
+            "ISO date or time."
+        ),
+    ] = None,
+    no_archive: Annotated[
+        bool, typer.Option("--no-archive", help="Purge without writing an archive.")
+    ] = False,
 ) -> None:
-    """Read the service's audit trail: who called which route, when, with what result."""
+    """Read the service's audit trail: who called which route, when, with what result; or
+    archive and delete its old rows (--purge-before)."""
     from risk_engine.settings import load_settings
     from serve.audit import export_audit, recent_audit
 
     with _errors_to_exit_codes():
         settings = load_settings()
+        if purge_before is not None or no_archive:
+            _purge(settings, purge_before, out, no_archive, since=since, until=until, key=key)
+            return
         start, end = _period(since, until)
         if out is not None:
             with _progress("exporting audit rows", None) as advance:
@@ -555,6 +573,44 @@ def audit(
         )
     if not entries:
         typer.echo("no audit rows match", err=True)
+
+
+def _purge(
+    settings: Any,
+    before: str | None,
+    out: Path | None,
+    no_archive: bool,
+    **others: str | None,
+) -> None:
+    """``audit --purge-before``: the options checked, then `serve.audit.purge_audit`."""
+    from risk_engine.errors import ConfigError
+    from risk_engine.parsing import parse_moment
+    from serve.audit import purge_audit
+
+    if before is None:
+        raise ConfigError("--no-archive goes with --purge-before DATE")
+    given = [f"--{name}" for name, value in others.items() if value is not None]
+    if given:
+        raise ConfigError(f"--purge-before takes no {', '.join(given)}: it purges every key's rows")
+    if (out is None) == (not no_archive):
+        raise ConfigError(
+            "--purge-before needs --out ARCHIVE.csv|.parquet (written before anything is "
+            "deleted), or --no-archive to delete without one; not both"
+            if out is None
+            else "--out and --no-archive contradict each other: give one"
+        )
+    cutoff = parse_moment(before, "--purge-before")
+    with _progress("archiving audit rows", None) as advance:
+        done = purge_audit(settings, cutoff, archive=out, progress=advance)
+    moment = f"{cutoff:%Y-%m-%dT%H:%M:%SZ}"
+    if done.deleted == 0:
+        typer.echo(f"0 audit rows of requests before {moment}: nothing archived or deleted")
+        return
+    where = f"archived to {done.archive}" if done.archive is not None else "no archive"
+    typer.echo(
+        f"{done.deleted:,} audit rows of requests before {moment} deleted, {where} "
+        f"({done.archived:,} rows written)"
+    )
 
 
 keys_app = typer.Typer(

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "RiskEngineError",
     "InputUnreadable",
+    "OutputUnwritable",
     "MappingError",
     "ConfigError",
     "ContractViolation",
@@ -31,6 +32,18 @@ class InputUnreadable(RiskEngineError):
 
     def __init__(self, path: str, problem: str) -> None:
         super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class OutputUnwritable(RiskEngineError):
+    """An output file could not be written (a folder that cannot be made, no permission, a full
+    disk); names the file and the problem."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"cannot write {path}: {problem}")
         self.path = path
         self.problem = problem
 

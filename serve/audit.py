@@ -3,23 +3,29 @@
 Every request to the service leaves one row (who, when, which route, how many lines, which model,
 what status; see `serve.middleware`). Supervisors and auditors read it here: the latest rows on
 the terminal, or every row of a period (and of one key) exported to CSV (formula-injection safe)
-or Parquet, chunk by chunk, so a long trail is never held in memory at once.
+or Parquet, chunk by chunk, so a long trail is never held in memory at once. Retention: rows
+older than a cutoff are archived to a file and then deleted (`purge_audit`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import getpass
+import socket
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from features.files import FrameWriter, file_format
+from risk_engine.errors import ConfigError
 from risk_engine.settings import Settings
 from serve.store import AuditEntry, Store
 
-__all__ = ["AUDIT_COLUMNS", "export_audit", "recent_audit"]
+__all__ = ["AUDIT_COLUMNS", "Purge", "export_audit", "purge_audit", "recent_audit"]
 
 AUDIT_COLUMNS = [field.name for field in dataclasses.fields(AuditEntry)]
 
@@ -63,18 +69,113 @@ def export_audit(
     returns the number of rows. ``progress`` is called with each chunk's row count."""
     file_format(out)  # an unknown extension fails before the database is opened
     store = Store.opened(settings)
-    rows = 0
     try:
-        with FrameWriter(out) as writer:
-            for chunk in store.audit_chunks(
-                since=since, until=until, key_id=key_id, chunk_rows=chunk_rows
-            ):
-                writer.write(_frame(chunk))
-                rows += len(chunk)
-                if progress is not None:
-                    progress(len(chunk))
-            if rows == 0:  # the file still says which columns an audit row has
-                writer.write(_frame([]))
+        return _write(
+            store,
+            out,
+            since=since,
+            until=until,
+            key_id=key_id,
+            progress=progress,
+            chunk_rows=chunk_rows,
+        )
     finally:
         store.dispose()
+
+
+def _write(
+    store: Store,
+    out: Path,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    key_id: str | None = None,
+    through_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_rows: int = 50_000,
+) -> int:
+    rows = 0
+    with FrameWriter(out) as writer:
+        for chunk in store.audit_chunks(
+            since=since, until=until, key_id=key_id, chunk_rows=chunk_rows, through_id=through_id
+        ):
+            writer.write(_frame(chunk))
+            rows += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        if rows == 0:  # the file still says which columns an audit row has
+            writer.write(_frame([]))
     return rows
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What `purge_audit` did: rows archived (to ``archive``) and rows deleted."""
+
+    before: datetime
+    archived: int
+    deleted: int
+    archive: Path | None
+
+
+def purge_audit(
+    settings: Settings,
+    before: datetime,
+    *,
+    archive: Path | None,
+    progress: Callable[[int], None] | None = None,
+    chunk_rows: int = 50_000,
+) -> Purge:
+    """Delete the audit rows of requests before ``before``, once they are written to
+    ``archive`` (CSV or Parquet; None deletes without one). The archive is written in full and
+    closed before anything is deleted, and exactly the archived rows are deleted; a purge leaves
+    a row of its own in the trail (method ``CLI``) saying what it removed and where it went.
+    A cutoff later than now is refused: the trail of requests to come is never purged."""
+    now = datetime.now(UTC)
+    if before > now:
+        raise ConfigError(
+            f"--purge-before {before.isoformat()} is in the future: only past requests are purged"
+        )
+    if archive is not None:
+        file_format(archive)  # an unknown extension fails before the database is opened
+    store = Store.opened(settings)
+    try:
+        last = store.audit_last_id(until=before)
+        archived = deleted = 0
+        if last is not None:
+            if archive is not None:
+                archived = _write(
+                    store,
+                    archive,
+                    until=before,
+                    through_id=last,
+                    progress=progress,
+                    chunk_rows=chunk_rows,
+                )
+            deleted = store.delete_audit(until=before, through_id=last)
+        where = f"archived to {archive}" if archive is not None else "not archived"
+        store.record_audit(
+            AuditEntry(
+                request_id=uuid.uuid4().hex,
+                at=datetime.now(UTC),
+                method="CLI",
+                route="risk-engine audit --purge-before",
+                status=0,
+                duration_ms=(datetime.now(UTC) - now).total_seconds() * 1000,
+                lines=deleted,
+                detail=f"deleted {deleted} rows before {before.isoformat()}, {where}"[:256],
+                client=_operator(),
+            )
+        )
+    finally:
+        store.dispose()
+    return Purge(before=before, archived=archived, deleted=deleted, archive=archive)
+
+
+def _operator() -> str:
+    """Who ran the command, as the operating system knows them (user@host)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"[:64]

@@ -41,6 +41,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -571,23 +572,37 @@ class Store:
         until: datetime | None = None,
         key_id: str | None = None,
         chunk_rows: int = 50_000,
+        through_id: int | None = None,
     ) -> Iterator[list[AuditEntry]]:
         """The same rows as `audit_entries`, oldest first, ``chunk_rows`` at a time, so an export
-        of a long trail never holds it all (each chunk starts after the last row's id)."""
+        of a long trail never holds it all (each chunk starts after the last row's id); with
+        ``through_id``, none after that row."""
         last = 0
         while True:
-            query = (
-                _audit_filter(select(audit), since, until, key_id)
-                .where(audit.c.id > last)
-                .order_by(audit.c.id)
-                .limit(chunk_rows)
-            )
+            query = _audit_filter(select(audit), since, until, key_id).where(audit.c.id > last)
+            if through_id is not None:
+                query = query.where(audit.c.id <= through_id)
+            query = query.order_by(audit.c.id).limit(chunk_rows)
             with self._reached(), self.engine.connect() as conn:
                 rows = conn.execute(query).all()
             if not rows:
                 return
             last = int(rows[-1]._mapping["id"])
             yield [_audit_entry(row._mapping) for row in rows]
+
+    def audit_last_id(self, *, until: datetime) -> int | None:
+        """The id of the newest audit row of a request before ``until`` (None: there is none)."""
+        query = select(func.max(audit.c.id)).where(audit.c.at < until)
+        with self._reached(), self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else int(found)
+
+    def delete_audit(self, *, until: datetime, through_id: int) -> int:
+        """Delete the audit rows of requests before ``until`` whose id is at most
+        ``through_id`` (what an archive written just before holds); returns how many."""
+        statement = delete(audit).where(audit.c.at < until, audit.c.id <= through_id)
+        with self._reached(), self.engine.begin() as conn:
+            return int(conn.execute(statement).rowcount)
 
 
 def _audit_filter(

@@ -268,3 +268,22 @@ def test_a_pick_in_which_nothing_raises_the_risk_says_so(tmp_path: Path) -> None
         "",
         "among the highest scores of its port-day; no feature raises its risk",
     ]
+
+
+def test_an_output_that_cannot_be_written_stops_the_screen_before_the_work(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from risk_engine.errors import OutputUnwritable
+
+    arrivals.head(50).to_parquet(tmp_path / "a.parquet", index=False)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    calls: list[int] = []
+    with pytest.raises(OutputUnwritable, match=r"cannot write .*a-file/ranked.csv"):
+        screen_file(
+            tmp_path / "a.parquet",
+            blocked / "ranked.csv",
+            scorer=trained.scorer,
+            progress=calls.append,
+        )
+    assert calls == []  # nothing was read or scored

@@ -149,3 +149,67 @@ def test_moments_without_a_zone_are_utc_and_others_are_converted() -> None:
     assert parse_moment("2026-11-01T08:00:00+07:00", "--since") == datetime(
         2026, 11, 1, 1, tzinfo=UTC
     )
+
+
+# retention ---------------------------------------------------------------------------------------
+
+
+@on_each_database
+def test_a_purge_archives_the_old_rows_then_deletes_exactly_those_and_says_so(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    trail = _trail(store)
+    archive = tmp_path / "audit-2026-11.parquet"
+    cutoff = "2026-11-01T13:00:00Z"  # the first five requests
+    result = runner.invoke(app, ["audit", "--purge-before", cutoff, "--out", str(archive)])
+    assert result.exit_code == 0, result.output
+    assert "5 audit rows of requests before 2026-11-01T13:00:00Z deleted" in result.stdout
+    kept = [e for e in store.audit_entries() if e.method != "CLI"]
+    assert kept == trail[5:]
+    archived = pd.read_parquet(archive)
+    assert archived["request_id"].tolist() == [e.request_id for e in trail[:5]]
+    (note,) = [e for e in store.audit_entries() if e.method == "CLI"]
+    assert note.lines == 5 and note.route == "risk-engine audit --purge-before"
+    assert note.detail == (
+        f"deleted 5 rows before 2026-11-01T13:00:00+00:00, archived to {archive}"
+    )
+    assert note.client and "@" in note.client
+    again = runner.invoke(app, ["audit", "--purge-before", cutoff, "--no-archive"])
+    assert again.exit_code == 0 and "0 audit rows" in again.stdout
+    assert [e for e in store.audit_entries() if e.method != "CLI"] == trail[5:]
+
+
+def test_a_purge_whose_archive_cannot_be_written_deletes_nothing(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    trail = _trail(store)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    result = runner.invoke(
+        app, ["audit", "--purge-before", "2026-11-02", "--out", str(blocked / "audit.csv")]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"cannot write {blocked / 'audit.csv'}" in result.stderr
+    assert store.audit_entries() == trail
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--purge-before", "2026-11-02"], "needs --out ARCHIVE"),
+        (["--purge-before", "2026-11-02", "--out", "a.csv", "--no-archive"], "contradict"),
+        (["--purge-before", "2026-11-02", "--no-archive", "--key", "aaaaaaaaaaaa"], "no --key"),
+        (["--no-archive"], "goes with --purge-before"),
+        (["--purge-before", "2999-01-01", "--no-archive"], "in the future"),
+        (["--purge-before", "yesterday", "--no-archive"], "--purge-before"),
+        (["--purge-before", "2026-11-02", "--out", "a.xlsx"], "xlsx"),
+    ],
+)
+def test_bad_purge_options_exit_two_naming_the_problem_and_delete_nothing(
+    home_env: Settings, store: Store, arguments: list[str], message: str
+) -> None:
+    trail = _trail(store)
+    result = runner.invoke(app, ["audit", *arguments])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert store.audit_entries() == trail
