@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from features.files import FrameWriter, fresh_output, open_records, read_ahead
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
+from models.capacity import PortCapacity
 from models.selection import select_per_port_day
 from models.watchlist import Watchlist
 
@@ -249,6 +250,7 @@ def screen_file(
     random_control: float = 0.1,
     mapping: ColumnMapping | None = None,
     watchlist: Watchlist | None = None,
+    port_capacity: PortCapacity | None = None,
     rejects_path: Path | None = None,
     report_path: Path | None = None,
     engine: str = "local",
@@ -286,7 +288,13 @@ def screen_file(
             parts.append(part)
         if rejects is not None:
             rejects.close()
-        selection = _select(parts, capacity=capacity, random_control=random_control, seed=seed)
+        selection = _select(
+            parts,
+            capacity=capacity,
+            random_control=random_control,
+            seed=seed,
+            port_capacity=port_capacity,
+        )
         summary.port_days = int(selection["group"].nunique()) if len(selection) else 0
         top_parts = []
         told_parts = []
@@ -321,7 +329,12 @@ def screen_file(
 
 
 def _select(
-    parts: list[Path], *, capacity: float, random_control: float, seed: int
+    parts: list[Path],
+    *,
+    capacity: float,
+    random_control: float,
+    seed: int,
+    port_capacity: PortCapacity | None = None,
 ) -> pd.DataFrame:
     """Per port-day selection over all scored lines (a few numbers per line in memory)."""
     columns = [
@@ -356,6 +369,9 @@ def _select(
         mandatory=must,
         seed=seed,
         tie_break=lines["row"],
+        fixed_slots=(
+            None if port_capacity is None else port_capacity.per_line(lines["port_of_discharge"])
+        ),
     )
     reason = chosen["selection_reason"].to_numpy(dtype=object)
     mandatory = reason == "MANDATORY"

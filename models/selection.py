@@ -49,8 +49,10 @@ def select_per_port_day(
     mandatory: pd.Series | None = None,
     seed: int = 0,
     tie_break: pd.Series | None = None,
+    fixed_slots: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Choose lines to inspect in each group within ``capacity`` (a share of the group's lines).
+    """Choose lines to inspect in each group within ``capacity`` (a share of the group's lines),
+    or, where ``fixed_slots`` (aligned to ``score``) is 0 or more, within that many slots.
 
     ``random_control`` is the share of the slots kept for a uniform draw from the lines not
     otherwise selected. Returns, aligned to ``score``: ``rank`` (by score within the group),
@@ -67,6 +69,9 @@ def select_per_port_day(
     frame = pd.DataFrame({"g": groups.to_numpy(), "rank": rank.to_numpy()}, index=score.index)
     sizes = frame.groupby("g", sort=False)["g"].transform("size").to_numpy()
     slots = capacity_slots(sizes, capacity)
+    if fixed_slots is not None:
+        fixed = np.asarray(fixed_slots, dtype=np.int64)
+        slots = np.where(fixed >= 0, np.minimum(fixed, sizes), slots)
     control_slots = np.floor(slots * random_control + 0.5).astype(np.int64)
     control_slots = np.where((random_control > 0) & (slots >= 2), np.maximum(control_slots, 1), 0)
     must = np.zeros(n, dtype=bool) if mandatory is None else mandatory.fillna(False).to_numpy(bool)

@@ -370,6 +370,13 @@ def screen(
     capacity: Annotated[
         float, typer.Option(min=0.0001, max=1.0, help="Share of each port-day.")
     ] = 0.03,
+    capacity_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Slots per day by port (CSV or Parquet: port_of_discharge, slots_per_day); "
+            "ports not in it keep --capacity."
+        ),
+    ] = None,
     random_control: Annotated[
         float, typer.Option(min=0.0, max=0.99, help="Share of the slots drawn at random.")
     ] = 0.1,
@@ -385,6 +392,7 @@ def screen(
 ) -> None:
     """Screen a batch of arrivals: a ranked list per port-day within the capacity."""
     from features.mapping import load_mapping
+    from models.capacity import load_port_capacity
     from models.registry import configure_mlflow, load_scorer
     from models.screening import screen_file
     from models.watchlist import load_watchlist
@@ -392,6 +400,7 @@ def screen(
 
     settings = load_settings()
     with _errors_to_exit_codes():
+        port_capacity = load_port_capacity(capacity_file)  # a bad file stops before the model
         configure_mlflow(settings)
         scorer = load_scorer(model)
         with _progress(f"screening {input_path.name}", None) as advance:
@@ -403,6 +412,7 @@ def screen(
                 random_control=random_control,
                 mapping=load_mapping(mapping),
                 watchlist=load_watchlist(watchlist),
+                port_capacity=port_capacity,
                 rejects_path=rejects,
                 report_path=report,
                 engine=engine.value,

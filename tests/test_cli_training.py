@@ -91,6 +91,59 @@ def test_screen_without_any_model_exits_four(
     assert result.exit_code == 4 and "no model" in result.stderr
 
 
+def test_screen_with_a_bad_capacity_file_exits_two_naming_it_before_the_model(
+    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "empty-home"))
+    shipments, _ = world_files
+    capacity = tmp_path / "capacity.csv"
+    capacity.write_text("port_of_discharge,slots_per_day\nVNCLI,many\n")
+    result = runner.invoke(
+        app,
+        [
+            "screen",
+            str(shipments),
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--capacity-file",
+            str(capacity),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert f"capacity file {capacity}, row 2: slots_per_day='many'" in result.stderr
+
+
+def test_screen_prints_what_a_watch_list_pick_matched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained = small_training()
+    world, _, _ = small_world()
+    later = world.shipments["filed_at"] >= pd.Timestamp(trained.boundaries["test_from"])
+    lines = world.shipments[later].head(600)
+    arrivals, ranked, watch = (
+        tmp_path / "arrivals.parquet",
+        tmp_path / "ranked.csv",
+        tmp_path / "watch.csv",
+    )
+    lines.to_parquet(arrivals, index=False)
+    # The printed list is the highest scores among the picks: watch the line that scores highest.
+    from risk_engine.validation import validate_frame
+
+    accepted = validate_frame(lines.astype(str)).accepted
+    scores = trained.scorer.score(accepted, explain_reasons=False)["risk_score"]
+    watched = str(accepted.loc[scores.idxmax(), "container_number"])
+    watch.write_text(f"container_number,note\n{watched},case 12\n")
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
+    result = runner.invoke(
+        app,
+        ["screen", str(arrivals), "--out", str(ranked), "--watchlist", str(watch), "--top", "50"],
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.stdout.splitlines() if f"  {watched}  " in x]
+    assert line.endswith(f"WATCHLIST: container {watched} is on the watch list: case 12")
+
+
 def test_screen_prints_the_top_containers_with_their_reasons_as_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -287,3 +287,35 @@ def test_an_output_that_cannot_be_written_stops_the_screen_before_the_work(
             progress=calls.append,
         )
     assert calls == []  # nothing was read or scored
+
+
+def test_a_capacity_file_gives_its_ports_a_fixed_number_of_slots_a_day(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from models.capacity import load_port_capacity
+
+    arrivals.to_parquet(tmp_path / "a.parquet", index=False)
+    ports = arrivals["port_of_discharge"].value_counts().index
+    fixed, other = str(ports[0]), str(ports[1])
+    (tmp_path / "cap.csv").write_text(f"port_of_discharge,slots_per_day\n{fixed},4\n")
+    screen_file(
+        tmp_path / "a.parquet",
+        tmp_path / "o.parquet",
+        scorer=trained.scorer,
+        capacity=0.03,
+        random_control=0.25,
+        port_capacity=load_port_capacity(tmp_path / "cap.csv"),
+    )
+    out = pd.read_parquet(tmp_path / "o.parquet")
+    per_day = out.groupby(["port_of_discharge", "arrival_date"]).agg(
+        lines=("selected", "size"),
+        chosen=("selected", "sum"),
+        must=("selection_reason", lambda r: int(r.isin(["RULE", "WATCHLIST"]).sum())),
+    )
+    at_fixed = per_day.loc[fixed]
+    assert (
+        at_fixed["chosen"] == at_fixed.apply(lambda d: max(min(4, d["lines"]), d["must"]), axis=1)
+    ).all()
+    at_other = per_day.loc[other]
+    share = (at_other["lines"] * 0.03 + 0.5).astype(int).clip(lower=1)
+    assert (at_other["chosen"] == at_other["must"].where(at_other["must"] > share, share)).all()

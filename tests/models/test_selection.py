@@ -78,3 +78,42 @@ def test_ranks_are_unique_within_a_group_even_with_ties() -> None:
     groups = _groups([10, 10])
     ranks = rank_within(groups, pd.Series(np.zeros(20)))
     assert sorted(ranks[:10]) == list(range(1, 11)) and sorted(ranks[10:]) == list(range(1, 11))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 120), min_size=1, max_size=6),
+    fixed=st.lists(st.integers(-1, 40), min_size=6, max_size=6),
+    control=st.floats(0.0, 0.5),
+    seed=st.integers(0, 1000),
+)
+def test_a_port_with_fixed_slots_selects_that_many_or_all_its_lines_the_others_their_share(
+    sizes: list[int], fixed: list[int], control: float, seed: int
+) -> None:
+    groups = _groups(sizes)
+    score = pd.Series(np.random.default_rng(seed).random(len(groups)))
+    per_line = np.repeat(fixed[: len(sizes)], sizes)  # -1: the port keeps the share
+    chosen = select_per_port_day(
+        groups,
+        score,
+        capacity=0.05,
+        random_control=control,
+        seed=seed,
+        fixed_slots=per_line,
+    )
+    taken = chosen.groupby(groups.to_numpy())["selected"].sum()
+    for i, size in enumerate(sizes):
+        slots = fixed[i] if fixed[i] >= 0 else int(capacity_slots(size, 0.05))
+        assert taken[f"P{i}"] == min(slots, size)
+
+
+def test_mandatory_lines_are_selected_even_at_a_port_with_no_slots() -> None:
+    groups = _groups([5, 5])
+    score = pd.Series(np.linspace(0.1, 0.9, 10))
+    must = pd.Series([True] + [False] * 9)
+    chosen = select_per_port_day(
+        groups, score, capacity=0.5, mandatory=must, fixed_slots=np.array([0] * 5 + [-1] * 5)
+    )
+    assert chosen["selected"].tolist()[:5] == [True, False, False, False, False]
+    assert chosen["selection_reason"].tolist()[0] == "MANDATORY"
+    assert int(chosen["selected"].iloc[5:].sum()) == 3  # half of 5, rounded half up

@@ -1,0 +1,48 @@
+"""Capacity files: slots per day by port, read with errors that name the row, field and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from models.capacity import load_port_capacity
+from risk_engine.errors import ConfigError
+
+
+def test_a_capacity_file_gives_each_listed_port_its_slots_and_the_others_none(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "capacity.csv"
+    path.write_text("Port_of_Discharge,slots_per_day\nvncli,25\nVN HPH,0\n")
+    capacity = load_port_capacity(path)
+    assert capacity is not None and capacity.slots == {"VNCLI": 25, "VNHPH": 0}
+    ports = pd.Series(["VNCLI", "SGSIN", None, "VNHPH"])
+    assert capacity.per_line(ports).tolist() == [25, -1, -1, 0]
+    assert load_port_capacity(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("port,slots\nVNCLI,3\n", "needs the columns"),
+        ("port_of_discharge,slots_per_day\nHai Phong,3\n", "row 2: port_of_discharge='Hai Phong'"),
+        ("port_of_discharge,slots_per_day\nVNCLI,-3\n", "row 2: slots_per_day='-3'"),
+        ("port_of_discharge,slots_per_day\nVNCLI,2.5\n", "slots_per_day='2.5' is not a whole"),
+        ("port_of_discharge,slots_per_day\nVNCLI,3\nvncli,4\n", "row 3: port_of_discharge=VNCLI"),
+    ],
+)
+def test_a_bad_capacity_file_names_the_row_field_and_value(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "capacity.csv"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"capacity file .*capacity.csv") as raised:
+        load_port_capacity(path)
+    assert message in str(raised.value)
+
+
+def test_a_missing_capacity_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read capacity file"):
+        load_port_capacity(tmp_path / "none.csv")
