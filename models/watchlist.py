@@ -42,10 +42,11 @@ _KNOWN_COLUMNS = ("party_name", "country", "container_number", "bl_number", "not
 
 def _normal(value: object) -> str:
     """How names and numbers are compared: upper case, runs of spaces as one, no ends."""
-    return " ".join(_note(value).upper().split())
+    return " ".join(_text(value).upper().split())
 
 
-def _note(value: object) -> str:
+def _text(value: object) -> str:
+    """A cell as text; a missing one (None, NA, NaN) as ""."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     return str(value).strip()
@@ -68,9 +69,9 @@ def _found(
     forms: dict[str, str] = {}
     for i, value in enumerate(values):
         if not isinstance(value, str):  # blank, or a number or object sent for a name
-            if value is None or isinstance(value, (list, dict)):
+            value = "" if isinstance(value, list | dict) else _text(value)
+            if not value:
                 continue
-            value = str(value)
         if value in watched:
             found.append((i, value))
             continue
@@ -165,7 +166,7 @@ def load_watchlist(path: Path | None) -> Watchlist | None:
             f"{sorted(_KNOWN_COLUMNS[:4])}, has {list(frame.columns)}"
         )
     blank = [""] * len(frame)
-    notes = [_note(v) for v in frame["note"]] if "note" in frame.columns else blank
+    notes = [_text(v) for v in frame["note"]] if "note" in frame.columns else blank
     watch = Watchlist()
 
     def noted(entry: tuple[str, str, str], note: str) -> None:

@@ -78,3 +78,15 @@ def test_a_file_without_a_known_column_or_unreadable_is_a_clear_error(tmp_path: 
     with pytest.raises(ConfigError, match="cannot read watch list"):
         load_watchlist(tmp_path / "missing.csv")
     assert load_watchlist(None) is None
+
+
+def test_a_missing_name_never_matches_an_entry_spelled_like_a_missing_value(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text("party_name\nNone\nnan\n<NA>\n")
+    watch = load_watchlist(path)
+    assert watch is not None
+    lines = pd.DataFrame({"shipper_name": [None, float("nan"), pd.NA, "nan"]}, dtype=object)
+    assert watch.matches(lines) == [[], [], [], ["shipper NAN is on the watch list"]]
+    assert watch.matches_records([{"shipper_name": None}, {"shipper_name": {"x": 1}}]) == [[], []]
