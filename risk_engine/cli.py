@@ -677,6 +677,41 @@ def keys_list() -> None:
             )
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    key_id: Annotated[str, typer.Argument(help="Key id of the key to replace.")],
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3650, help="Days the new key works (default: until revoked)."),
+    ] = None,
+    grace_hours: Annotated[
+        int,
+        typer.Option(
+            min=0, max=720, help="Hours the old key keeps working (default 0: revoked now)."
+        ),
+    ] = 0,
+) -> None:
+    """Replace a key: a new one for the same holder and role; the old one is revoked (or
+    expires after --grace-hours)."""
+    from risk_engine.settings import load_settings
+    from serve.keys import rotate_key
+
+    with _errors_to_exit_codes():
+        try:
+            new, old = rotate_key(load_settings(), key_id, days=days, grace_hours=grace_hours)
+        except ValueError as error:
+            from risk_engine.errors import ConfigError
+
+            raise ConfigError(str(error)) from error
+    typer.echo(new.key)
+    until = f", works until {new.expires_at:%Y-%m-%d %H:%M} UTC" if new.expires_at else ""
+    typer.echo(
+        f"key id {new.key_id}, role {new.role.label}, for {new.name}{until}: store the key now, "
+        f"it is not shown again; the old key {old.key_id} is {old.state}",
+        err=True,
+    )
+
+
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (rk_<id>).")]) -> None:
     """Revoke a key; requests with it get 401 from then on."""

@@ -14,7 +14,7 @@ from risk_engine.settings import Settings
 from serve.auth import KeyNotFound, NewKey, Role, issue_key
 from serve.store import KeyRecord, Store
 
-__all__ = ["KeyInfo", "create_key", "list_keys", "revoke_key"]
+__all__ = ["KeyInfo", "create_key", "list_keys", "revoke_key", "rotate_key"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,36 @@ def revoke_key(settings: Settings, key_id: str) -> KeyInfo:
     if record is None:
         raise KeyNotFound(f"no API key has id {key_id!r}: see `risk-engine keys list`")
     return KeyInfo.of(record)
+
+
+def rotate_key(
+    settings: Settings, key_id: str, *, days: int | None = None, grace_hours: int = 0
+) -> tuple[NewKey, KeyInfo]:
+    """A new key for the holder and role of ``key_id`` (working ``days`` days, or until
+    revoked); the old key is revoked at once, or, with ``grace_hours``, stops working that many
+    hours from now so its holder can switch. A revoked key is not rotated: it may have been
+    revoked for cause, so a new one is made deliberately (`create_key`)."""
+    if grace_hours < 0:
+        raise ValueError(f"--grace-hours is 0 or more, not {grace_hours}")
+    if days is not None and days < 1:
+        raise ValueError(f"a key works for at least 1 day, not {days}")
+    store = Store.opened(settings)
+    try:
+        old = store.get_key(key_id.strip())
+        if old is None:
+            raise KeyNotFound(f"no API key has id {key_id!r}: see `risk-engine keys list`")
+        if not old.active:
+            raise ValueError(
+                f"API key {old.key_id} was revoked; make a new key with `risk-engine keys create`"
+            )
+        now = datetime.now(UTC)
+        expires = None if days is None else now + timedelta(days=days)
+        new = issue_key(store, role=Role.parse(old.role), name=old.name, expires_at=expires)
+        if grace_hours:
+            after = store.expire_key(old.key_id, now + timedelta(hours=grace_hours))
+        else:
+            after = store.revoke_key(old.key_id)
+    finally:
+        store.dispose()
+    assert after is not None
+    return new, KeyInfo.of(after)

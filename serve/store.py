@@ -464,6 +464,21 @@ class Store:
             )
         return self.get_key(key_id)
 
+    def expire_key(self, key_id: str, at: datetime) -> KeyRecord | None:
+        """Make a key that is not revoked stop working at ``at`` (or at its own expiry, when
+        that is sooner); None when there is no such key."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.key_id == key_id,
+                    api_keys.c.revoked_at.is_(None),
+                    (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > at),
+                )
+                .values(expires_at=at)
+            )
+        return self.get_key(key_id)
+
     # outcomes -----------------------------------------------------------------------------
 
     def record_outcomes(

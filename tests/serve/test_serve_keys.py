@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from risk_engine.cli import app
 from risk_engine.settings import Settings
 from serve.auth import Authenticator, AuthError, KeyNotFound
-from serve.keys import create_key, list_keys, revoke_key
+from serve.keys import create_key, list_keys, revoke_key, rotate_key
 from serve.store import Store, api_keys
 
 
@@ -131,3 +131,53 @@ def test_keys_on_an_unreachable_database_exit_five_naming_it_without_the_passwor
     assert result.exit_code == 5, result.output
     assert f"database postgresql+pg8000://kim:***@127.0.0.1:{port}/x" in result.stderr
     assert "s3cret" not in result.output and "Traceback" not in result.output
+
+
+@on_each_database
+def test_rotating_a_key_gives_its_holder_a_new_one_and_revokes_the_old(settings: Settings) -> None:
+    old = create_key(settings, role="analyst", name="Analyst Vo", days=10)
+    new, before = rotate_key(settings, old.key_id, days=90)
+    assert (new.role.label, new.name) == ("analyst", "Analyst Vo") and new.key != old.key
+    assert new.expires_at is not None
+    assert timedelta(days=90, seconds=-1) < new.expires_at - new.created_at <= timedelta(days=90)
+    assert before.key_id == old.key_id and before.state.startswith("revoked")
+    store = Store.opened(settings)
+    try:
+        authenticator = Authenticator(store)
+        assert authenticator.authenticate(new.key).name == "Analyst Vo"
+        with pytest.raises(AuthError, match="revoked"):
+            authenticator.authenticate(old.key)
+    finally:
+        store.dispose()
+    with pytest.raises(ValueError, match=f"API key {old.key_id} was revoked"):
+        rotate_key(settings, old.key_id)
+    with pytest.raises(KeyNotFound, match="feedfacecafe"):
+        rotate_key(settings, "feedfacecafe")
+
+
+@on_each_database
+def test_a_grace_period_keeps_the_old_key_working_for_that_many_hours(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
+    if settings.database_url:
+        monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", settings.database_url)
+    old = create_key(settings, role="officer", name="Officer Le")
+    result = CliRunner().invoke(app, ["keys", "rotate", old.key_id, "--grace-hours", "2"])
+    assert result.exit_code == 0, result.output
+    new_key = result.stdout.strip()
+    assert new_key.startswith("rk_") and "Officer Le" in result.stderr
+    assert f"the old key {old.key_id} is active until" in result.stderr
+    listed = {k.key_id: k for k in list_keys(settings)}
+    kept = listed[old.key_id]
+    assert kept.active and kept.expires_at is not None
+    assert (
+        timedelta(hours=1, minutes=59) < kept.expires_at - datetime.now(UTC) <= timedelta(hours=2)
+    )
+    store = Store.opened(settings)
+    try:
+        authenticator = Authenticator(store)
+        assert authenticator.authenticate(old.key).key_id == old.key_id
+        assert authenticator.authenticate(new_key).name == "Officer Le"
+    finally:
+        store.dispose()
