@@ -576,6 +576,8 @@ def audit(
         entries = recent_audit(settings, last=last, since=start, until=end, key_id=key)
     for e in entries:
         who = f"key {e.key_id} ({e.role})" if e.key_id else "no key"
+        if e.method == "CLI":  # a command run on the server, such as a purge
+            who = f"by {e.client}"
         typer.echo(
             f"{e.at:%Y-%m-%dT%H:%M:%SZ}  {e.method:<5} {e.route:<20} {e.status}  {who}"
             f"  lines {e.lines if e.lines is not None else '-'}"
@@ -682,7 +684,11 @@ def keys_rotate(
     key_id: Annotated[str, typer.Argument(help="Key id of the key to replace.")],
     days: Annotated[
         int | None,
-        typer.Option(min=1, max=3650, help="Days the new key works (default: until revoked)."),
+        typer.Option(
+            min=1,
+            max=3650,
+            help="Days the new key works (default: as many as the old key was made for).",
+        ),
     ] = None,
     grace_hours: Annotated[
         int,

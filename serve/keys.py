@@ -96,10 +96,11 @@ def revoke_key(settings: Settings, key_id: str) -> KeyInfo:
 def rotate_key(
     settings: Settings, key_id: str, *, days: int | None = None, grace_hours: int = 0
 ) -> tuple[NewKey, KeyInfo]:
-    """A new key for the holder and role of ``key_id`` (working ``days`` days, or until
-    revoked); the old key is revoked at once, or, with ``grace_hours``, stops working that many
-    hours from now so its holder can switch. A revoked key is not rotated: it may have been
-    revoked for cause, so a new one is made deliberately (`create_key`)."""
+    """A new key for the holder and role of ``key_id``, working ``days`` days (by default as
+    many as the old key was made for, or until revoked when it had no expiry); the old key is
+    revoked at once, or, with ``grace_hours``, stops working that many hours from now so its
+    holder can switch. A revoked key is not rotated: it may have been revoked for cause, so a
+    new one is made deliberately (`create_key`)."""
     if grace_hours < 0:
         raise ValueError(f"--grace-hours is 0 or more, not {grace_hours}")
     if days is not None and days < 1:
@@ -114,6 +115,8 @@ def rotate_key(
                 f"API key {old.key_id} was revoked; make a new key with `risk-engine keys create`"
             )
         now = datetime.now(UTC)
+        if days is None and old.expires_at is not None:
+            days = max(1, round((old.expires_at - old.created_at) / timedelta(days=1)))
         expires = None if days is None else now + timedelta(days=days)
         new = issue_key(store, role=Role.parse(old.role), name=old.name, expires_at=expires)
         if grace_hours:

@@ -174,6 +174,8 @@ def test_a_purge_archives_the_old_rows_then_deletes_exactly_those_and_says_so(
         f"deleted 5 rows before 2026-11-01T13:00:00+00:00, archived to {archive}"
     )
     assert note.client and "@" in note.client
+    shown = runner.invoke(app, ["audit", "--last", "1"]).stdout
+    assert " CLI " in shown and f"by {note.client}" in shown
     again = runner.invoke(app, ["audit", "--purge-before", cutoff, "--no-archive"])
     assert again.exit_code == 0 and "0 audit rows" in again.stdout
     assert [e for e in store.audit_entries() if e.method != "CLI"] == trail[5:]

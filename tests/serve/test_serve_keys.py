@@ -169,6 +169,8 @@ def test_a_grace_period_keeps_the_old_key_working_for_that_many_hours(
     assert new_key.startswith("rk_") and "Officer Le" in result.stderr
     assert f"the old key {old.key_id} is active until" in result.stderr
     listed = {k.key_id: k for k in list_keys(settings)}
+    (made,) = [k for k in listed.values() if k.key_id != old.key_id]
+    assert made.expires_at is None  # as the old key: no expiry
     kept = listed[old.key_id]
     assert kept.active and kept.expires_at is not None
     assert (
@@ -181,3 +183,10 @@ def test_a_grace_period_keeps_the_old_key_working_for_that_many_hours(
         assert authenticator.authenticate(new_key).name == "Officer Le"
     finally:
         store.dispose()
+
+
+def test_a_rotated_key_works_as_many_days_as_the_old_one_was_made_for(settings: Settings) -> None:
+    old = create_key(settings, role="officer", name="Officer Le", days=30)
+    new, _ = rotate_key(settings, old.key_id)
+    assert new.expires_at is not None
+    assert abs(new.expires_at - new.created_at - timedelta(days=30)) < timedelta(seconds=1)
