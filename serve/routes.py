@@ -370,7 +370,7 @@ def _line_results(
         ranks = _ranks(scored["risk_score"].to_numpy(dtype="float64"))
         columns = {
             name: scored[name].tolist()
-            for name in ("risk_score", "band", "reasons", "rule_hits", "dq_flags")
+            for name in ("risk_score", "band", "reasons", "rule_hits", "dq_flags", "mandatory_rule")
             if name in scored.columns
         }
         by_position = {int(position): i for i, position in enumerate(scored.index.tolist())}
@@ -378,6 +378,7 @@ def _line_results(
     missing: list[Any] = [None] * len(ranks)
     reasons = columns.get("reasons", missing)
     rule_hits = columns.get("rule_hits", missing)
+    mandatory_rule = columns.get("mandatory_rule", [False] * len(ranks))
     dq_flags = columns.get("dq_flags", missing)
     for position, raw in enumerate(lines, start=1):
         if position in checked.rejects:
@@ -393,6 +394,7 @@ def _line_results(
                     "reasons": [],
                     "rule_hits": [],
                     "watchlist_hits": watched.get(position, []),
+                    "mandatory": position in watched,
                     "dq_flags": [],
                     "errors": [
                         {"field": i.field, "value": i.value, "rule": i.rule.value}
@@ -415,6 +417,7 @@ def _line_results(
                 "reasons": _strings(reasons[i]),
                 "rule_hits": _strings(rule_hits[i]),
                 "watchlist_hits": watched.get(position, []),
+                "mandatory": bool(mandatory_rule[i]) or position in watched,
                 "dq_flags": _strings(dq_flags[i]),
                 "errors": [],
             }

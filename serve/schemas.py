@@ -135,6 +135,13 @@ class LineResult(_Out):
             "line too). Batch screening always selects such a line, whatever its score."
         ),
     )
+    mandatory: bool = Field(
+        default=False,
+        description=(
+            "A mandatory rule (such as CITES-sensitive goods without a permit) or the watch list "
+            "requires inspecting this line, whatever its score: batch screening selects it first."
+        ),
+    )
     dq_flags: list[str] = Field(
         default_factory=list, description="Data-quality flags as field:rule (a signal too)."
     )
@@ -177,6 +184,7 @@ class ScoreResponse(_Out):
                                 "consignee GOLDEN LOTUS TRADING (Vietnam) is on the watch list: "
                                 "case HPH-24-117"
                             ],
+                            "mandatory": True,
                             "dq_flags": [],
                             "errors": [],
                         },
@@ -191,6 +199,7 @@ class ScoreResponse(_Out):
                             "reasons": [],
                             "rule_hits": [],
                             "watchlist_hits": [],
+                            "mandatory": False,
                             "dq_flags": [],
                             "errors": [
                                 {

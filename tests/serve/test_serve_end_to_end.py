@@ -125,6 +125,24 @@ def test_a_line_gets_the_same_score_over_http_as_in_batch(
     )
 
 
+def test_a_line_a_mandatory_rule_covers_is_marked_mandatory_as_batch_screening_would_select_it(
+    served: tuple[httpx.Client, dict[str, str], Store], trained: Any, lines: list[dict[str, Any]]
+) -> None:
+    client, keys, _ = served
+    ivory = {**lines[0], "hs_code": "0507.10", "goods_description": "CARVED HORN PIECES"}
+    ivory.pop("cites_permit_ref", None)
+    sent = [ivory, lines[1]]
+    response = client.post(
+        "/v1/score", json={"lines": sent}, headers={"X-API-Key": keys["officer"]}
+    )
+    assert response.status_code == 200, response.text
+    first, second = response.json()["lines"]
+    batch = trained.score(validate_frame(records_to_frame(sent), "shipments").accepted)
+    assert first["mandatory"] is True and bool(batch["mandatory_rule"].iloc[0])
+    assert any("CITES" in hit for hit in first["rule_hits"])
+    assert second["mandatory"] is bool(batch["mandatory_rule"].iloc[1])
+
+
 def test_model_information_shows_the_trained_models_metrics_and_features(
     served: tuple[httpx.Client, dict[str, str], Store], trained: Any
 ) -> None:

@@ -458,6 +458,7 @@ def test_lines_naming_a_watched_party_container_or_bl_say_so_even_when_rejected(
         f"shipper {lines[1]['shipper_name'].upper()} is on the watch list: case 7"
     ]
     assert clean["watchlist_hits"] == []
+    assert (first["mandatory"], rejected["mandatory"], clean["mandatory"]) == (True, True, False)
     odd = [{**lines[2], "consignee_name": {"a": 1}, "shipper_name": [1], "bl_number": 7}]
     answer = client.post("/v1/score", json={"lines": odd}, headers=_key(keys["officer"]))
     assert answer.status_code == 200 and answer.json()["lines"][0]["watchlist_hits"] == []
