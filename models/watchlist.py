@@ -12,16 +12,21 @@ the service's answer, so a watch-list selection always says which entry it match
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from features.files import open_records
+from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
+from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
 from risk_engine.reference import country_name
 
-__all__ = ["WATCHED_COLUMNS", "Watchlist", "load_watchlist"]
+__all__ = ["WATCHED_COLUMNS", "Watchlist", "count_hits", "load_watchlist"]
 
 # The party columns of a line, the country column that narrows a match, and the party's role
 # as an officer says it.
@@ -141,6 +146,12 @@ class Watchlist:
                     told[i].append(self._sentence(f"{label} {value}", (kind, value, "")))
         return told
 
+    def generic_parties(self) -> list[str]:
+        """Party entries that are not a party but a phrase many lines carry ("TO ORDER",
+        "SAME AS CONSIGNEE"): on a watch list they would select every such line."""
+        generic = re.compile(f"{TO_ORDER_PATTERN}|{SAME_AS_CONSIGNEE}")
+        return sorted({name for name, _ in self.parties if generic.search(name)})
+
     def _sentence(self, who: str, entry: tuple[str, str, str]) -> str:
         note = self.notes.get(entry)
         return f"{who} is on the watch list" + (f": {note}" if note else "")
@@ -193,3 +204,25 @@ def load_watchlist(path: Path | None) -> Watchlist | None:
                     into.add(value)
                     noted((kind, value, ""), note)
     return watch
+
+
+def count_hits(
+    watchlist: Watchlist,
+    path: Path,
+    *,
+    mapping: ColumnMapping | None = None,
+    chunk_rows: int = 200_000,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, Counter[str]]:
+    """How many lines of a shipments file there are, and how many each entry would select
+    (by the sentence a hit is told with), the lines read as they are in the file: what an
+    analyst checks before a list goes live, so that no entry selects far more than meant."""
+    lines = 0
+    hits: Counter[str] = Counter()
+    for _, chunk in open_records(path, "shipments", mapping, chunk_rows=chunk_rows).chunks():
+        for told in watchlist.matches(chunk):
+            hits.update(told)
+        lines += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return lines, hits

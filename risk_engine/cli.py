@@ -445,6 +445,62 @@ def screen(
 
 
 @app.command()
+def watchlist(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="Watch list (CSV or Parquet).")],
+    against: Annotated[
+        Path | None,
+        typer.Option(help="Shipments (CSV or Parquet) to count each entry's hits in."),
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping of --against.")] = None,
+    share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Warn about an entry that hits more than this share."),
+    ] = 0.001,
+    top: Annotated[int, typer.Option(min=1, help="Entries to list by hits.")] = 20,
+) -> None:
+    """Check a watch list before it goes live: its entries, generic names that would select
+    every line carrying them, and (with --against) how many lines each entry hits."""
+    from features.mapping import load_mapping
+    from models.watchlist import count_hits, load_watchlist
+    from risk_engine.settings import load_settings
+
+    with _errors_to_exit_codes():
+        watch = load_watchlist(path)
+        assert watch is not None
+        entries = watch.entries
+        typer.echo(
+            f"watch list {path}: {entries['parties']:,} parties, "
+            f"{entries['containers']:,} containers, {entries['bills']:,} B/Ls"
+        )
+        for name in watch.generic_parties():
+            typer.echo(
+                f"warning: party {name!r} is a phrase, not a party: every line naming it "
+                "would be selected",
+            )
+        if against is None:
+            return
+        with _progress(f"matching {against.name}", None) as advance:
+            lines, hits = count_hits(
+                watch,
+                against,
+                mapping=load_mapping(mapping),
+                chunk_rows=load_settings().chunk_rows,
+                progress=advance,
+            )
+    total = sum(hits.values())
+    typer.echo(f"{lines:,} lines of {against}: {total:,} hits by {len(hits):,} entries")
+    for sentence, count in hits.most_common(top):
+        typer.echo(f"  {count:>9,}  {count / max(lines, 1):7.3%}  {sentence}")
+    for sentence, count in hits.most_common():
+        if count / max(lines, 1) <= share:
+            break
+        typer.echo(
+            f"warning: {count:,} of {lines:,} lines ({count / lines:.2%}) hit: {sentence}; "
+            "check that it names the party you mean",
+        )
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,

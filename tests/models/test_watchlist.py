@@ -90,3 +90,42 @@ def test_a_missing_name_never_matches_an_entry_spelled_like_a_missing_value(
     lines = pd.DataFrame({"shipper_name": [None, float("nan"), pd.NA, "nan"]}, dtype=object)
     assert watch.matches(lines) == [[], [], [], ["shipper NAN is on the watch list"]]
     assert watch.matches_records([{"shipper_name": None}, {"shipper_name": {"x": 1}}]) == [[], []]
+
+
+def test_phrases_many_lines_carry_are_named_as_not_parties(tmp_path: Path) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text("party_name\nTo Order of Bank\nsame as consignee\nORDERLY TRADING CO\nACME\n")
+    watch = load_watchlist(path)
+    assert watch is not None
+    assert watch.generic_parties() == ["SAME AS CONSIGNEE", "TO ORDER OF BANK"]
+
+
+def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_ones(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from risk_engine.cli import app
+    from risk_engine.factories import shipment_frame
+
+    lines = shipment_frame(200, seed=3)
+    lines.loc[:59, "consignee_name"] = "TO ORDER"
+    lines.to_parquet(tmp_path / "arrivals.parquet", index=False)
+    container = str(lines.loc[100, "container_number"])
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        f"party_name,container_number,note\nto order,,\n,{container},case 5\nNOBODY LTD,,\n"
+    )
+    result = CliRunner().invoke(
+        app, ["watchlist", str(path), "--against", str(tmp_path / "arrivals.parquet")]
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert f"watch list {path}: 2 parties, 1 containers, 0 B/Ls" in out
+    assert "warning: party 'TO ORDER' is a phrase, not a party" in out
+    assert "200 lines of" in out and "61 hits by 2 entries" in out
+    assert "       60  30.000%  consignee TO ORDER is on the watch list" in out
+    assert f"        1   0.500%  container {container} is on the watch list: case 5" in out
+    assert "warning: 60 of 200 lines (30.00%) hit: consignee TO ORDER" in out
+    broken = CliRunner().invoke(app, ["watchlist", str(tmp_path / "none.csv")])
+    assert broken.exit_code == 2 and "cannot read watch list" in broken.stderr
