@@ -12,6 +12,7 @@ the service's answer, so a watch-list selection always says which entry it match
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +26,8 @@ from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
 from risk_engine.reference import country_name
+
+log = logging.getLogger(__name__)
 
 __all__ = ["WATCHED_COLUMNS", "Watchlist", "count_hits", "load_watchlist"]
 
@@ -157,9 +160,10 @@ class Watchlist:
         return f"{who} is on the watch list" + (f": {note}" if note else "")
 
 
-def load_watchlist(path: Path | None) -> Watchlist | None:
+def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
     """The watch list of a file, or None without one; `ConfigError` (exit 2) names a file that
-    cannot be read or has none of the known columns."""
+    cannot be read or has none of the known columns. With ``warn``, each party entry that is a
+    phrase many lines carry is logged as a warning."""
     if path is None:
         return None
     path = Path(path)
@@ -203,6 +207,12 @@ def load_watchlist(path: Path | None) -> Watchlist | None:
                 if value:
                     into.add(value)
                     noted((kind, value, ""), note)
+    for name in watch.generic_parties() if warn else []:
+        log.warning(
+            "watch list %s: party %r is a phrase, not a party: every line naming it is selected",
+            path,
+            name,
+        )
     return watch
 
 

@@ -465,7 +465,7 @@ def watchlist(
     from risk_engine.settings import load_settings
 
     with _errors_to_exit_codes():
-        watch = load_watchlist(path)
+        watch = load_watchlist(path, warn=False)  # its warnings are part of this report
         assert watch is not None
         entries = watch.entries
         typer.echo(

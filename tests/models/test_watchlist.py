@@ -92,12 +92,16 @@ def test_a_missing_name_never_matches_an_entry_spelled_like_a_missing_value(
     assert watch.matches_records([{"shipper_name": None}, {"shipper_name": {"x": 1}}]) == [[], []]
 
 
-def test_phrases_many_lines_carry_are_named_as_not_parties(tmp_path: Path) -> None:
+def test_phrases_many_lines_carry_are_named_as_not_parties(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "watch.csv"
     path.write_text("party_name\nTo Order of Bank\nsame as consignee\nORDERLY TRADING CO\nACME\n")
     watch = load_watchlist(path)
     assert watch is not None
     assert watch.generic_parties() == ["SAME AS CONSIGNEE", "TO ORDER OF BANK"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 2 and "'TO ORDER OF BANK' is a phrase, not a party" in warned[1]
 
 
 def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_ones(
