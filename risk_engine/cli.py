@@ -681,6 +681,26 @@ def _purge(
     )
 
 
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Argument(help="The copy to write (a new file).")],
+) -> None:
+    """Copy the outcome, audit and key database (SQLite) while the service runs."""
+    from risk_engine.settings import load_settings
+    from serve.store import Store, backup_row_counts
+
+    with _errors_to_exit_codes():
+        store = Store.opened(load_settings())
+        try:
+            counts = store.row_counts()
+            store.backup_to(out)
+        finally:
+            store.dispose()
+        copied = backup_row_counts(out)
+    rows = ", ".join(f"{copied[name]:,} {name}" for name in copied)
+    typer.echo(f"{out}: {rows} (the store had {sum(counts.values()):,} rows just before)")
+
+
 keys_app = typer.Typer(
     help="API keys of the scoring service (stored hashed).", no_args_is_help=True
 )

@@ -63,7 +63,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 from risk_engine.columns import OUTCOME_FIELDS, OUTCOME_KEY, Kind
-from risk_engine.errors import ConfigError, InputUnreadable, StoreUnavailable
+from risk_engine.errors import ConfigError, InputUnreadable, OutputUnwritable, StoreUnavailable
 from risk_engine.settings import Settings
 from risk_engine.validation import DQ_FLAGS
 from serve.records import accepted_layout
@@ -421,6 +421,47 @@ class Store:
                 log.info("migrated store schema to version %d", version + 1)
             return SCHEMA_VERSION
 
+    def row_counts(self) -> dict[str, int]:
+        """Rows of each table of the store (what a backup is checked against)."""
+        with self._reached(), self.engine.connect() as conn:
+            return {
+                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+                for table in (outcomes, audit, api_keys)
+            }
+
+    def backup_to(self, target: Path) -> Path:
+        """A consistent copy of a SQLite store at ``target``, taken with SQLite's online backup
+        while the service may keep writing; written beside the target and renamed into place, so
+        a failed backup leaves no partial file. Another database has its own tools (pg_dump)."""
+        database = _sqlite_file(self.engine.url)
+        if database is None:
+            raise ConfigError(
+                f"database {self.shown_url} is not a SQLite file: back it up with its own "
+                "tools (pg_dump for PostgreSQL)"
+            )
+        target = Path(target)
+        if target.exists():
+            raise ConfigError(f"{target} exists: a backup never overwrites a file")
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = sqlite3.connect(database)
+            try:
+                copy = sqlite3.connect(partial)
+                try:
+                    source.backup(copy)
+                    # One self-contained file: the copy is not left in WAL mode.
+                    copy.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    copy.close()
+            finally:
+                source.close()
+            partial.rename(target)
+        except (OSError, sqlite3.Error) as error:
+            partial.unlink(missing_ok=True)
+            raise OutputUnwritable(str(target), str(error)) from error
+        return target
+
     def schema_version(self) -> int | None:
         if not inspect(self.engine).has_table("schema_version"):
             return None
@@ -685,3 +726,15 @@ def _same_outcome(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def backup_row_counts(path: Path) -> dict[str, int]:
+    """Rows of each table of a backup file, read without changing it (read-only)."""
+    copy = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return {
+            table.name: int(copy.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0])
+            for table in (outcomes, audit, api_keys)
+        }
+    finally:
+        copy.close()

@@ -314,3 +314,79 @@ def test_servers_starting_at_once_on_a_new_database_all_come_up_with_one_schema(
         rows = conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar()
     store.dispose()
     assert rows == 1
+
+
+# backup ------------------------------------------------------------------------------------------
+
+
+def test_a_backup_of_a_sqlite_store_holds_every_row_and_opens_as_a_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from risk_engine.cli import app
+    from serve.store import backup_row_counts
+
+    settings = Settings(home=tmp_path / "home")
+    store = Store.opened(settings)
+    store.record_outcomes(_outcomes(1, 2, 3))
+    for i in range(4):
+        store.record_audit(
+            AuditEntry(
+                request_id=f"r{i}",
+                at=datetime.now(UTC),
+                method="POST",
+                route="/v1/score",
+                status=200,
+                duration_ms=1.0,
+            )
+        )
+    writes = threading.Event()
+
+    def keep_writing() -> None:  # the service keeps writing while the copy is taken
+        n = 0
+        while not writes.is_set():
+            store.record_audit(
+                AuditEntry(
+                    request_id=f"w{n}",
+                    at=datetime.now(UTC),
+                    method="GET",
+                    route="/healthz",
+                    status=200,
+                    duration_ms=0.1,
+                )
+            )
+            n += 1
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
+    out = tmp_path / "backups" / "engine-2026-11-29.db"
+    try:
+        result = CliRunner().invoke(app, ["backup", str(out)])
+    finally:
+        writes.set()
+        writer.join()
+    assert result.exit_code == 0, result.output
+    copied = backup_row_counts(out)
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # one file, no journal
+    assert copied["outcomes"] == 3 and copied["audit"] >= 4
+    assert f"{out}: 3 outcomes, {copied['audit']:,} audit, 0 api_keys" in result.stdout
+    copy = Store(f"sqlite:///{out.as_posix()}")
+    try:
+        assert copy.schema_version() == SCHEMA_VERSION and copy.outcome_count() == 3
+    finally:
+        copy.dispose()
+    again = CliRunner().invoke(app, ["backup", str(out)])
+    assert again.exit_code == 2 and "exists: a backup never overwrites" in again.stderr
+    store.dispose()
+
+
+def test_a_postgresql_store_is_backed_up_with_its_own_tools(postgres_url: str) -> None:
+    store = Store(postgres_url)
+    try:
+        with pytest.raises(ConfigError, match="pg_dump"):
+            store.backup_to(Path("/tmp/never-written.db"))
+    finally:
+        store.dispose()
+    assert not Path("/tmp/never-written.db").exists()
