@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.mapping import ColumnMapping
-from risk_engine.errors import InputUnreadable, OutputUnwritable
+from risk_engine.errors import ConfigError, InputUnreadable, OutputUnwritable
 
 __all__ = [
     "BadLine",
@@ -277,6 +277,22 @@ def csv_safe(value: object) -> object:
         if not _PLAIN_NUMBER.fullmatch(value):
             return "'" + value
     return value
+
+
+def read_table(path: Path, what: str) -> pd.DataFrame:
+    """A small table an analyst keeps (a watch list, port capacities): CSV read as text, or
+    Parquet, column names stripped and lower-cased; `ConfigError` (exit 2) names ``what`` and
+    the file when it cannot be read."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read {what} {path}: {error}") from error
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
 
 
 @contextmanager

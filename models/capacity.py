@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.files import read_table
 from risk_engine.errors import ConfigError
 from risk_engine.reference.checks import LOCODE_PATTERN
 
@@ -47,14 +48,7 @@ def load_port_capacity(path: Path | None) -> PortCapacity | None:
     if path is None:
         return None
     path = Path(path)
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"cannot read capacity file {path}: {error}") from error
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame = read_table(path, "capacity file")
     missing = [name for name in _COLUMNS if name not in frame.columns]
     if missing:
         raise ConfigError(

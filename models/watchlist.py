@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.files import open_records
+from features.files import open_records, read_table
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
@@ -167,14 +167,7 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
     if path is None:
         return None
     path = Path(path)
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"cannot read watch list {path}: {error}") from error
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame = read_table(path, "watch list")
     if not set(_KNOWN_COLUMNS[:4]) & set(frame.columns):
         raise ConfigError(
             f"watch list {path} needs one of the columns "
