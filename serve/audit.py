@@ -25,7 +25,14 @@ from risk_engine.errors import ConfigError
 from risk_engine.settings import Settings
 from serve.store import AuditEntry, Store
 
-__all__ = ["AUDIT_COLUMNS", "Purge", "export_audit", "purge_audit", "recent_audit"]
+__all__ = [
+    "AUDIT_COLUMNS",
+    "Purge",
+    "command_entry",
+    "export_audit",
+    "purge_audit",
+    "recent_audit",
+]
 
 AUDIT_COLUMNS = [field.name for field in dataclasses.fields(AuditEntry)]
 
@@ -155,21 +162,43 @@ def purge_audit(
             deleted = store.delete_audit(until=before, through_id=last)
         where = f"archived to {archive}" if archive is not None else "not archived"
         store.record_audit(
-            AuditEntry(
-                request_id=uuid.uuid4().hex,
-                at=datetime.now(UTC),
-                method="CLI",
-                route="risk-engine audit --purge-before",
-                status=0,
-                duration_ms=(datetime.now(UTC) - now).total_seconds() * 1000,
+            command_entry(
+                "risk-engine audit --purge-before",
+                started=now,
                 lines=deleted,
-                detail=f"deleted {deleted} rows before {before.isoformat()}, {where}"[:256],
-                client=_operator(),
+                detail=f"deleted {deleted} rows before {before.isoformat()}, {where}",
             )
         )
     finally:
         store.dispose()
     return Purge(before=before, archived=archived, deleted=deleted, archive=archive)
+
+
+def command_entry(
+    command: str,
+    *,
+    started: datetime,
+    detail: str,
+    key_id: str | None = None,
+    role: str | None = None,
+    lines: int | None = None,
+) -> AuditEntry:
+    """The audit row of a command run on the server (a purge, a key made, rotated or revoked):
+    method ``CLI``, the command as route, the key it concerns, what it did, and who ran it
+    (user@host as the client)."""
+    return AuditEntry(
+        request_id=uuid.uuid4().hex,
+        at=datetime.now(UTC),
+        method="CLI",
+        route=command,
+        status=0,
+        duration_ms=(datetime.now(UTC) - started).total_seconds() * 1000,
+        key_id=key_id,
+        role=role,
+        lines=lines,
+        detail=detail[:256],
+        client=_operator(),
+    )
 
 
 def _operator() -> str:

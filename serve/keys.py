@@ -1,8 +1,9 @@
-"""The functions behind ``risk-engine keys create|list|revoke``.
+"""The functions behind ``risk-engine keys create|list|rotate|revoke``.
 
 Each opens the configured store (creating its schema on first use, so keys can be made before the
 server ever ran), does one thing and closes it. The full key is returned once, by `create_key`;
-the store keeps only its hash.
+the store keeps only its hash. Making, rotating and revoking a key each leave an audit row
+(method ``CLI``) naming the key and who ran the command.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from risk_engine.settings import Settings
+from serve.audit import command_entry
 from serve.auth import KeyNotFound, NewKey, Role, issue_key
 from serve.store import KeyRecord, Store
 
@@ -64,10 +66,21 @@ def create_key(settings: Settings, *, role: str, name: str, days: int | None = N
     parsed = Role.parse(role)
     if days is not None and days < 1:
         raise ValueError(f"a key works for at least 1 day, not {days}")
-    expires = None if days is None else datetime.now(UTC) + timedelta(days=days)
+    started = datetime.now(UTC)
+    expires = None if days is None else started + timedelta(days=days)
     store = Store.opened(settings)
     try:
-        return issue_key(store, role=parsed, name=name, expires_at=expires)
+        new = issue_key(store, role=parsed, name=name, expires_at=expires)
+        store.record_audit(
+            command_entry(
+                "risk-engine keys create",
+                started=started,
+                key_id=new.key_id,
+                role=parsed.label,
+                detail=f"key for {new.name}{_until(new.expires_at)}",
+            )
+        )
+        return new
     finally:
         store.dispose()
 
@@ -83,9 +96,20 @@ def list_keys(settings: Settings) -> list[KeyInfo]:
 
 def revoke_key(settings: Settings, key_id: str) -> KeyInfo:
     """Revoke a key by id; it stops working on the running server's next request."""
+    started = datetime.now(UTC)
     store = Store.opened(settings)
     try:
         record = store.revoke_key(key_id.strip())
+        if record is not None:
+            store.record_audit(
+                command_entry(
+                    "risk-engine keys revoke",
+                    started=started,
+                    key_id=record.key_id,
+                    role=record.role,
+                    detail=f"key of {record.name} revoked",
+                )
+            )
     finally:
         store.dispose()
     if record is None:
@@ -123,7 +147,23 @@ def rotate_key(
             after = store.expire_key(old.key_id, now + timedelta(hours=grace_hours))
         else:
             after = store.revoke_key(old.key_id)
+        assert after is not None
+        store.record_audit(
+            command_entry(
+                "risk-engine keys rotate",
+                started=now,
+                key_id=new.key_id,
+                role=old.role,
+                detail=(
+                    f"key for {new.name}{_until(new.expires_at)} replaces {old.key_id}, "
+                    f"which is {KeyInfo.of(after).state}"
+                ),
+            )
+        )
     finally:
         store.dispose()
-    assert after is not None
     return new, KeyInfo.of(after)
+
+
+def _until(expires_at: datetime | None) -> str:
+    return f", works until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ", no expiry"

@@ -190,3 +190,29 @@ def test_a_rotated_key_works_as_many_days_as_the_old_one_was_made_for(settings: 
     new, _ = rotate_key(settings, old.key_id)
     assert new.expires_at is not None
     assert abs(new.expires_at - new.created_at - timedelta(days=30)) < timedelta(seconds=1)
+
+
+@on_each_database
+def test_making_rotating_and_revoking_a_key_each_leave_an_audit_row(settings: Settings) -> None:
+    made = create_key(settings, role="officer", name="Officer Le", days=30)
+    new, _ = rotate_key(settings, made.key_id, grace_hours=1)
+    revoke_key(settings, made.key_id)
+    store = Store.opened(settings)
+    try:
+        rows = [e for e in store.audit_entries() if e.method == "CLI"]
+    finally:
+        store.dispose()
+    assert [(e.route, e.key_id, e.role, e.status) for e in rows] == [
+        ("risk-engine keys create", made.key_id, "officer", 0),
+        ("risk-engine keys rotate", new.key_id, "officer", 0),
+        ("risk-engine keys revoke", made.key_id, "officer", 0),
+    ]
+    assert rows[0].detail is not None and rows[0].detail.startswith(
+        "key for Officer Le, works until"
+    )
+    assert rows[1].detail is not None and f"replaces {made.key_id}, which is active until" in (
+        rows[1].detail
+    )
+    assert rows[2].detail == "key of Officer Le revoked"
+    assert all(e.client and "@" in e.client for e in rows)
+    assert all(made.key not in (e.detail or "") for e in rows)  # never the key itself
