@@ -40,7 +40,7 @@ Risk screening of shipment lines for customs targeting officers.
 
 Every route but `/healthz`, `/readyz` and this document needs an API key in the `X-API-Key`
 header (made with `risk-engine keys create`). Roles, each allowed what the ones before it may:
-**officer** (score, outcomes), **analyst** (model information), **admin** (reload). Each
+**officer** (score, outcomes), **analyst** (model information, reports), **admin** (reload). Each
 operation names its role in `x-required-role`. Every request leaves an audit row.
 
 Errors have one body shape, `ErrorBody`: `{"error": {"code", "message", "request_id",
@@ -93,6 +93,7 @@ def create_app(
         lines=lines,
         outcomes=RecordChecker("outcomes"),
         scoring=anyio.CapacityLimiter(limits.scoring_threads),
+        reports=settings.reports_dir,
     )
 
     @asynccontextmanager

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -24,7 +25,7 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from models.watchlist import Watchlist
 from risk_engine.contract import Issue
@@ -34,6 +35,7 @@ from serve.errors import ApiError
 from serve.middleware import AuditContext
 from serve.model import ModelHolder
 from serve.records import CheckedRecords, RecordChecker
+from serve.reports import find_report, list_reports
 from serve.schemas import (
     ErrorBody,
     FieldError,
@@ -45,6 +47,8 @@ from serve.schemas import (
     OutcomesResponse,
     Readiness,
     ReloadResponse,
+    ReportInfo,
+    ReportList,
     ScoreRequest,
     ScoreResponse,
 )
@@ -72,6 +76,7 @@ class Services:
     lines: RecordChecker
     outcomes: RecordChecker
     scoring: anyio.CapacityLimiter  # manifests scored at once (``limits.scoring_threads``)
+    reports: Path | None = None  # the analysts' reports folder (``Settings.reports_dir``)
 
 
 def _services(request: Request) -> Services:
@@ -129,15 +134,30 @@ def _needs(role: Role) -> dict[str, Any]:
     return {_ROLE_KEY: role.label}
 
 
+_ERROR_TEXTS = {
+    401: "No API key, or an unknown, revoked or expired one.",
+    403: "The key's role may not use this route.",
+    413: "Body over the byte limit, or more lines than allowed.",
+    422: "The body does not have the documented shape.",
+    503: "No model is loaded yet.",
+}
+
+
+def _error_texts(*codes: int) -> dict[int, str]:
+    return {code: _ERROR_TEXTS[code] for code in codes}
+
+
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        401: "No API key, or an unknown, revoked or expired one.",
-        403: "The key's role may not use this route.",
-        413: "Body over the byte limit, or more lines than allowed.",
-        422: "The body does not have the documented shape.",
-        503: "No model is loaded yet.",
+    return {code: {"model": ErrorBody, "description": _ERROR_TEXTS[code]} for code in codes}
+
+
+def _json_errors(texts: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """Error answers documented as JSON `ErrorBody` whatever the route's own media type."""
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {
+        code: {"description": text, "content": {"application/json": {"schema": schema}}}
+        for code, text in texts.items()
     }
-    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
 
 
 def build_router() -> APIRouter:
@@ -267,6 +287,74 @@ def build_router() -> APIRouter:
             feature_names=[str(name) for name in described.get("feature_names") or []],
             thresholds=_finite(described.get("thresholds") or {}),
             watchlist=None if model.watchlist is None else model.watchlist.entries,
+        )
+
+    @router.get(
+        "/v1/reports",
+        response_model=ReportList,
+        summary="The analysts' reports",
+        description="Training reports (one per registered model version) and phase reports "
+        "(champion/challenger decisions), newest first. Role: analyst.",
+        tags=["reports"],
+        openapi_extra=_needs(Role.ANALYST),
+        responses=_errors(401, 403),
+    )
+    def reports(request: Request, principal: Caller) -> ReportList:
+        folder = _services(request).reports
+        found = list_reports(folder) if folder is not None else []
+        return ReportList(
+            reports=[
+                ReportInfo(
+                    name=r.name, kind=r.kind, size_bytes=r.size_bytes, modified_at=r.modified_at
+                )
+                for r in found
+            ]
+        )
+
+    @router.get(
+        "/v1/reports/{name}",
+        response_class=HTMLResponse,
+        summary="One report, as the self-contained HTML page it was written as",
+        description="A name from GET /v1/reports; any other name is 404. The page is sent with "
+        "a content security policy that lets it show its embedded plots and run nothing. "
+        "Role: analyst.",
+        tags=["reports"],
+        openapi_extra=_needs(Role.ANALYST),
+        responses={
+            200: {
+                "content": {
+                    "text/html": {
+                        "example": "<!doctype html><html><head><title>Training report, "
+                        "version 3</title></head><body>...</body></html>"
+                    }
+                },
+                "description": "The report page.",
+            },
+            # The errors are JSON: said explicitly, as this route's own answer is a page.
+            **_json_errors({404: "No report has this name.", **_error_texts(401, 403)}),
+        },
+    )
+    def report(name: str, request: Request, principal: Caller) -> Response:
+        folder = _services(request).reports
+        found = find_report(folder, name) if folder is not None else None
+        if found is None:
+            raise ApiError(
+                404, "report_not_found", f"no report is called {name!r}: see /v1/reports"
+            )
+        try:
+            page = found.path.read_bytes()
+        except OSError as error:  # removed between the listing and the read
+            raise ApiError(404, "report_not_found", f"report {name!r} is gone") from error
+        return Response(
+            content=page,
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Content-Security-Policy": (
+                    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+                    "frame-ancestors 'none'"
+                ),
+                "X-Content-Type-Options": "nosniff",
+            },
         )
 
     @router.post(

@@ -29,6 +29,8 @@ __all__ = [
     "OutcomeCounts",
     "OutcomesResponse",
     "ModelInfo",
+    "ReportInfo",
+    "ReportList",
     "Health",
     "Readiness",
     "ReloadResponse",
@@ -325,6 +327,44 @@ class ModelInfo(_Out):
         default=None,
         description="Entries of the watch list served with the model, by kind; null without one.",
     )
+
+
+class ReportInfo(_Out):
+    name: str = Field(description="File name; GET /v1/reports/{name} returns the report.")
+    kind: Literal["training", "phase", "other"] = Field(
+        description="training: one per registered model version; phase: a champion/challenger "
+        "decision after an operation phase."
+    )
+    size_bytes: int
+    modified_at: datetime
+
+
+class ReportList(_Out):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reports": [
+                        {
+                            "name": "phase-phase-3.html",
+                            "kind": "phase",
+                            "size_bytes": 251204,
+                            "modified_at": "2026-11-20T09:12:00Z",
+                        },
+                        {
+                            "name": "training-v3.html",
+                            "kind": "training",
+                            "size_bytes": 249987,
+                            "modified_at": "2026-11-20T09:02:00Z",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    reports: list[ReportInfo] = Field(description="Newest first.")
 
 
 class Health(_Out):

@@ -425,6 +425,61 @@ def test_a_model_that_fails_its_warm_up_is_not_swapped_in(
     assert client.get("/readyz").json()["model_version"] == "1"
 
 
+# reports ------------------------------------------------------------------------------------------
+
+
+def test_analysts_list_the_reports_and_read_one_as_the_page_it_was_written_as(
+    client: httpx.Client, keys: dict[str, str], settings: Settings
+) -> None:
+    import os
+
+    folder = settings.reports_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "training-v1.html").write_text("<html><body>version 1</body></html>")
+    (folder / "phase-phase-2.html").write_text("<html><body>phase 2</body></html>")
+    (folder / "notes.txt").write_text("not a report")
+    (folder / "run-abc").mkdir()
+    (folder / "run-abc" / "inner.html").write_text("not listed")
+    os.utime(folder / "training-v1.html", (1_700_000_000, 1_700_000_000))
+    listed = client.get("/v1/reports", headers=_key(keys["analyst"]))
+    assert listed.status_code == 200
+    reports = listed.json()["reports"]
+    assert [(r["name"], r["kind"]) for r in reports] == [
+        ("phase-phase-2.html", "phase"),
+        ("training-v1.html", "training"),
+    ]
+    assert reports[1]["size_bytes"] == len("<html><body>version 1</body></html>")
+    page = client.get("/v1/reports/training-v1.html", headers=_key(keys["analyst"]))
+    assert page.status_code == 200 and page.text == "<html><body>version 1</body></html>"
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "name", ["nothing.html", "notes.txt", "..%2Fengine.db", "run-abc%2Finner.html", ".hidden.html"]
+)
+def test_a_name_that_is_not_a_listed_report_is_404_and_reaches_no_other_file(
+    client: httpx.Client, keys: dict[str, str], settings: Settings, name: str
+) -> None:
+    folder = settings.reports_dir
+    (folder / "run-abc").mkdir(parents=True, exist_ok=True)
+    for path in (folder / "run-abc" / "inner.html", folder / "notes.txt", folder / ".hidden.html"):
+        path.write_text("SECRET CONTENT")
+    response = client.get(f"/v1/reports/{name}", headers=_key(keys["analyst"]))
+    assert response.status_code == 404 and _error(response)["code"] in {
+        "report_not_found",
+        "not_found",
+    }
+    assert "SECRET" not in response.text
+
+
+def test_officers_may_not_read_reports(client: httpx.Client, keys: dict[str, str]) -> None:
+    for path in ("/v1/reports", "/v1/reports/training-v1.html"):
+        response = client.get(path, headers=_key(keys["officer"]))
+        assert response.status_code == 403 and _error(response)["code"] == "forbidden"
+
+
 # the watch list -----------------------------------------------------------------------------------
 
 
@@ -670,7 +725,11 @@ def test_the_openapi_document_names_each_routes_role_and_has_examples(
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             roles[(method, path)] = operation.get("x-required-role")
-            response = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            content = operation["responses"]["200"]["content"]
+            if "text/html" in content:  # a report page
+                assert content["text/html"].get("example"), f"{method} {path} has no example"
+                continue
+            response = content["application/json"]["schema"]
             name = response["$ref"].rsplit("/", 1)[1]
             assert schemas[name].get("examples"), f"{method} {path} has no response example"
             if "requestBody" in operation:
@@ -680,6 +739,8 @@ def test_the_openapi_document_names_each_routes_role_and_has_examples(
         ("post", "/v1/score"): "officer",
         ("post", "/v1/outcomes"): "officer",
         ("get", "/v1/model"): "analyst",
+        ("get", "/v1/reports"): "analyst",
+        ("get", "/v1/reports/{name}"): "analyst",
         ("post", "/v1/admin/reload"): "admin",
         ("get", "/healthz"): None,
         ("get", "/readyz"): None,
