@@ -426,6 +426,9 @@ def screen(
         f"read {counts['read']:,}  scored {counts['scored']:,}  rejected {counts['rejected']:,}  "
         f"selected {counts['selected_total']:,} {counts['selected']}  port-days {counts['port_days']:,}"
     )
+    small = _small_port_days(counts, capacity) if capacity_file is None else None
+    if small:
+        typer.echo(small, err=True)
     if summary.top is not None and len(summary.top):
         typer.echo(f"top {top} selected containers (model version {summary.model_version}):")
         for line in summary.top.head(top).itertuples(index=False):
@@ -641,6 +644,24 @@ def audit(
         )
     if not entries:
         typer.echo("no audit rows match", err=True)
+
+
+def _small_port_days(counts: dict[str, Any], capacity: float) -> str | None:
+    """A note when a share capacity selects far more than the share because the batch's
+    port-days are small (each gets at least one slot): a batch of one day's filings holds
+    fragments of many arrival days."""
+    scored, chosen, days = counts["scored"], counts["selected_total"], counts["port_days"]
+    if not scored or not days or chosen <= 1.5 * capacity * scored:
+        return None
+    per_day = scored / days
+    if per_day * capacity >= 1:
+        return None
+    return (
+        f"note: {chosen:,} of {scored:,} lines selected ({chosen / scored:.1%}) against a "
+        f"capacity of {capacity:.1%}: the {days:,} port-days have {per_day:.1f} lines on average "
+        "and each gets at least one slot. Screen whole port-days, or give ports a number of "
+        "slots a day with --capacity-file."
+    )
 
 
 def _purge(

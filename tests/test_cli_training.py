@@ -184,3 +184,16 @@ def test_review_reads_the_outcomes_recorded_through_the_api(
     assert "outcomes read 4, used 4, rejected 0" in result.stderr
     total = next(line for line in result.stdout.splitlines() if line.startswith("all"))
     assert total.split()[1] == "4"
+
+
+def test_a_share_capacity_over_small_port_days_is_explained() -> None:
+    from risk_engine.cli import _small_port_days
+
+    fragments = {"scored": 913, "selected_total": 101, "port_days": 101}
+    note = _small_port_days(fragments, 0.03)
+    assert note is not None
+    assert note.startswith("note: 101 of 913 lines selected (11.1%) against a capacity of 3.0%")
+    assert "9.0 lines on average" in note and "--capacity-file" in note
+    whole_days = {"scored": 366_850, "selected_total": 11_823, "port_days": 4_025}
+    assert _small_port_days(whole_days, 0.03) is None
+    assert _small_port_days({"scored": 0, "selected_total": 0, "port_days": 0}, 0.03) is None
