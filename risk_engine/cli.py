@@ -276,6 +276,37 @@ def _outcomes_source(outcomes: Path) -> Iterator[Path]:
 
 
 @app.command()
+def outcomes(
+    out: Annotated[Path, typer.Option(help="The outcomes file to write (CSV or Parquet).")],
+    since: Annotated[
+        str | None, typer.Option(help="Inspected from this ISO date or time on (UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Inspected before this ISO date or time.")
+    ] = None,
+) -> None:
+    """Export the outcomes recorded through the API, in the contract's layout (the file
+    train, retrain and review read)."""
+    from features.files import file_format, write_frame
+    from risk_engine.settings import load_settings
+    from serve.store import read_outcomes
+
+    with _errors_to_exit_codes():
+        file_format(out)  # an unknown extension fails before the database is opened
+        start, end = _period(since, until)
+        frame = read_outcomes(load_settings().store_url)
+        inspected = frame["inspected_at"]
+        keep = inspected.notna()
+        if start is not None:
+            keep &= inspected >= start
+        if end is not None:
+            keep &= inspected < end
+        chosen = frame[keep.to_numpy(dtype=bool)].drop(columns=["dq_flags"], errors="ignore")
+        write_frame(chosen, out)
+    typer.echo(f"{len(chosen):,} of {len(frame):,} recorded outcomes written to {out}")
+
+
+@app.command()
 def train(
     shipments: Annotated[Path, typer.Option(help="Shipment lines (CSV or Parquet).")],
     outcomes: Annotated[

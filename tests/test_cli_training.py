@@ -197,3 +197,33 @@ def test_a_share_capacity_over_small_port_days_is_explained() -> None:
     whole_days = {"scored": 366_850, "selected_total": 11_823, "port_days": 4_025}
     assert _small_port_days(whole_days, 0.03) is None
     assert _small_port_days({"scored": 0, "selected_total": 0, "port_days": 0}, 0.03) is None
+
+
+def test_the_recorded_outcomes_export_to_the_contracts_layout_by_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    from risk_engine.factories import valid_outcome_row
+    from risk_engine.validation import validate_frame
+    from serve.records import RecordChecker
+
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", database_url)
+    rows = [{k: v for k, v in valid_outcome_row(s).items() if v != ""} for s in range(6)]
+    checked = RecordChecker("outcomes").check(rows)
+    store = Store(database_url)
+    store.migrate()
+    store.record_outcomes([checked.values(p) for p in sorted(checked.models)])
+    store.dispose()
+    inspected = sorted(pd.to_datetime([r["inspected_at"] for r in rows], utc=True))
+    cut = inspected[3]
+    out = tmp_path / "outcomes.csv"
+    result = runner.invoke(app, ["outcomes", "--out", str(out), "--since", cut.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert f"of 6 recorded outcomes written to {out}" in result.stdout
+    written = pd.read_csv(out)
+    assert len(written) == sum(t >= cut for t in inspected)
+    again = validate_frame(pd.read_csv(out, dtype=str, keep_default_na=False), "outcomes")
+    assert again.counts["rejected"] == 0 and len(again.accepted) == len(written)
+    assert "dq_flags" not in written.columns
+    bad = runner.invoke(app, ["outcomes", "--out", str(tmp_path / "o.xlsx")])
+    assert bad.exit_code == 2
