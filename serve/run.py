@@ -60,6 +60,8 @@ def serve(
     settings = settings if settings is not None else load_settings()
     given: dict[str, Any] = {"model": model, "watchlist": watchlist}
     limits = ServeLimits(**{name: value for name, value in given.items() if value is not None})
+    if limits.watchlist is not None:  # absolute once: a reload reads the same file
+        limits = limits.model_copy(update={"watchlist": limits.watchlist.resolve()})
     # A watch list that cannot be read stops the command (ConfigError, exit 2) before the
     # server starts, rather than leaving it up and never ready.
     watch = load_watchlist(limits.watchlist)
