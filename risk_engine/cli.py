@@ -285,8 +285,9 @@ def outcomes(
         str | None, typer.Option(help="Inspected before this ISO date or time.")
     ] = None,
 ) -> None:
-    """Export the outcomes recorded through the API, in the contract's layout (the file
-    train, retrain and review read)."""
+    """Export the outcomes recorded through the API, in the contract's layout.
+
+    The file is what train, retrain and review read."""
     from features.files import file_format, write_frame
     from risk_engine.settings import load_settings
     from serve.store import read_outcomes
@@ -492,8 +493,10 @@ def watchlist(
     ] = 0.001,
     top: Annotated[int, typer.Option(min=1, help="Entries to list by hits.")] = 20,
 ) -> None:
-    """Check a watch list before it goes live: its entries, generic names that would select
-    every line carrying them, and (with --against) how many lines each entry hits."""
+    """Check a watch list before it goes live: entries, phrases, hits in sample traffic.
+
+    Names party entries that are phrases many lines carry (they would select every such line)
+    and, with --against, counts how many lines each entry hits."""
     from features.mapping import load_mapping
     from models.watchlist import count_hits, load_watchlist
     from risk_engine.settings import load_settings
@@ -574,8 +577,9 @@ def review(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the table (CSV or Parquet).")] = None,
 ) -> None:
-    """Review what inspections found by why each container was selected, against the random
-    control (hit rates with 95 % intervals, lift)."""
+    """Review what inspections found by selection reason, against the random control.
+
+    Hit rates with 95 % intervals, and the lift over the random control of the same period."""
     from training.commands import review_command
 
     with _errors_to_exit_codes(), _outcomes_source(outcomes) as outcomes_path:
@@ -645,8 +649,9 @@ def audit(
         bool, typer.Option("--no-archive", help="Purge without writing an archive.")
     ] = False,
 ) -> None:
-    """Read the service's audit trail: who called which route, when, with what result; or
-    archive and delete its old rows (--purge-before)."""
+    """Read the service's audit trail, or archive and delete its old rows (--purge-before).
+
+    Each row says who called which route, when, with what result."""
     from risk_engine.settings import load_settings
     from serve.audit import export_audit, recent_audit
 
@@ -825,8 +830,9 @@ def keys_rotate(
         ),
     ] = 0,
 ) -> None:
-    """Replace a key: a new one for the same holder and role; the old one is revoked (or
-    expires after --grace-hours)."""
+    """Replace a key: a new one for the same holder and role; the old one is revoked.
+
+    With --grace-hours the old key keeps working that many hours instead."""
     from risk_engine.settings import load_settings
     from serve.keys import rotate_key
 
