@@ -101,6 +101,20 @@ def write_screen_report(
     by_reason = pd.DataFrame(
         sorted(summary.selected.items()), columns=["selection_reason", "lines"]
     )
+    # Selections the capacity does not decide (watch list, mandatory rules) come first, whole:
+    # a unit checks each one, and on a national batch they would be lost among the others.
+    required = selected[selected["selection_reason"].isin(["WATCHLIST", "RULE"])][
+        [
+            "selection_reason",
+            "port_of_discharge",
+            "arrival_date",
+            "bl_number",
+            "container_number",
+            "watchlist_hits",
+            "rule_hits",
+            "risk_score",
+        ]
+    ].sort_values(["selection_reason", "port_of_discharge", "arrival_date"], kind="mergesort")
     shown = selected.head(2000)[
         [
             "port_of_discharge",
@@ -127,6 +141,10 @@ def write_screen_report(
             "<h2>Scores</h2>",
             _png(histogram),
             _png(capacity),
+            f"<h2>Watch-list and mandatory-rule selections ({len(required):,})</h2>",
+            required.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}")
+            if len(required)
+            else "<p>None.</p>",
             "<h2>Per port</h2>",
             per_port.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
             f"<h2>Selected lines ({len(selected):,}; first 2,000 shown)</h2>",

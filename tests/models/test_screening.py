@@ -159,7 +159,11 @@ def test_watch_list_hits_are_selected_first_and_say_which_entry(
     told = out["watchlist_hits"] != ""
     assert (told == (out["selection_reason"] == "WATCHLIST")).all()
     assert summary.selected["WATCHLIST"] == int(told.sum())
-    assert "case A-1" in (tmp_path / "r.html").read_text()
+    page = (tmp_path / "r.html").read_text()
+    assert "case A-1" in page
+    section = page.split("Watch-list and mandatory-rule selections (")[1].split("<h2>")[0]
+    assert section.startswith(f"{summary.selected['WATCHLIST'] + summary.selected['RULE']:,})")
+    assert f"container {watched} is on the watch list: case A-1" in section
 
 
 @pytest.mark.slow
