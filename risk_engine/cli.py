@@ -255,6 +255,13 @@ def features(
 _STORE = "store"
 
 
+# The inspection period of the commands that read outcomes (``outcomes``, ``review``).
+InspectedSince = Annotated[
+    str | None, typer.Option(help="Inspected from this ISO date or time on (UTC).")
+]
+InspectedUntil = Annotated[str | None, typer.Option(help="Inspected before this ISO date or time.")]
+
+
 @contextmanager
 def _outcomes_source(outcomes: Path) -> Iterator[Path]:
     """``--outcomes store`` reads the outcomes recorded through the API (the service's database)
@@ -278,12 +285,8 @@ def _outcomes_source(outcomes: Path) -> Iterator[Path]:
 @app.command()
 def outcomes(
     out: Annotated[Path, typer.Option(help="The outcomes file to write (CSV or Parquet).")],
-    since: Annotated[
-        str | None, typer.Option(help="Inspected from this ISO date or time on (UTC).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Inspected before this ISO date or time.")
-    ] = None,
+    since: InspectedSince = None,
+    until: InspectedUntil = None,
 ) -> None:
     """Export the outcomes recorded through the API, in the contract's layout.
 
@@ -291,18 +294,15 @@ def outcomes(
     from features.files import file_format, write_frame
     from risk_engine.settings import load_settings
     from serve.store import read_outcomes
+    from training.review import inspected_between
 
     with _errors_to_exit_codes():
         file_format(out)  # an unknown extension fails before the database is opened
         start, end = _period(since, until)
         frame = read_outcomes(load_settings().store_url)
-        inspected = frame["inspected_at"]
-        keep = inspected.notna()
-        if start is not None:
-            keep &= inspected >= start
-        if end is not None:
-            keep &= inspected < end
-        chosen = frame[keep.to_numpy(dtype=bool)].drop(columns=["dq_flags"], errors="ignore")
+        chosen = frame[inspected_between(frame, start, end)].drop(
+            columns=["dq_flags"], errors="ignore"
+        )
         write_frame(chosen, out)
     typer.echo(f"{len(chosen):,} of {len(frame):,} recorded outcomes written to {out}")
 
@@ -569,12 +569,8 @@ def review(
             "model_version, operation_phase, inspection_level."
         ),
     ] = "selection_reason",
-    since: Annotated[
-        str | None, typer.Option(help="Inspected from this ISO date or time on (UTC).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Inspected before this ISO date or time.")
-    ] = None,
+    since: InspectedSince = None,
+    until: InspectedUntil = None,
     out: Annotated[Path | None, typer.Option(help="Also write the table (CSV or Parquet).")] = None,
 ) -> None:
     """Review what inspections found by selection reason, against the random control.

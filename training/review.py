@@ -18,7 +18,13 @@ import pandas as pd
 
 from risk_engine.errors import ConfigError
 
-__all__ = ["REVIEW_GROUPS", "REVIEW_COLUMNS", "review_outcomes", "wilson_interval"]
+__all__ = [
+    "REVIEW_GROUPS",
+    "REVIEW_COLUMNS",
+    "inspected_between",
+    "review_outcomes",
+    "wilson_interval",
+]
 
 # Columns of an outcome a review may be broken down by.
 REVIEW_GROUPS = ("selection_reason", "model_version", "operation_phase", "inspection_level")
@@ -45,6 +51,19 @@ def wilson_interval(hits: int, trials: int, z: float = _Z95) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def inspected_between(
+    outcomes: pd.DataFrame, since: datetime | None, until: datetime | None
+) -> np.ndarray:
+    """Which outcomes were inspected in [since, until) (every one without bounds)."""
+    inspected_at = pd.to_datetime(outcomes["inspected_at"], utc=True)
+    keep = np.ones(len(outcomes), dtype=bool)
+    if since is not None:
+        keep &= (inspected_at >= pd.Timestamp(since)).to_numpy()
+    if until is not None:
+        keep &= (inspected_at < pd.Timestamp(until)).to_numpy()
+    return keep
+
+
 def review_outcomes(
     outcomes: pd.DataFrame,
     *,
@@ -61,14 +80,7 @@ def review_outcomes(
             f"--by={','.join(by)!r}: a review is broken down by one or more of "
             f"{', '.join(REVIEW_GROUPS)}"
         )
-    frame = outcomes
-    inspected_at = pd.to_datetime(frame["inspected_at"], utc=True)
-    keep = np.ones(len(frame), dtype=bool)
-    if since is not None:
-        keep &= (inspected_at >= pd.Timestamp(since)).to_numpy()
-    if until is not None:
-        keep &= (inspected_at < pd.Timestamp(until)).to_numpy()
-    frame = frame.loc[keep]
+    frame = outcomes.loc[inspected_between(outcomes, since, until)]
     result = frame["result"].astype("string")
     conclusive = result.isin(["SEIZURE", "NO_FINDING"]).to_numpy(dtype=np.int64)
     seizures = (result == "SEIZURE").fillna(False).to_numpy(dtype=np.int64)
