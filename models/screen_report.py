@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.selection import MANDATORY_REASONS
+
 __all__ = ["write_screen_report"]
 
 _STYLE = (
@@ -103,7 +105,7 @@ def write_screen_report(
     )
     # Selections the capacity does not decide (watch list, mandatory rules) come first, whole:
     # a unit checks each one, and on a national batch they would be lost among the others.
-    required = selected[selected["selection_reason"].isin(["WATCHLIST", "RULE"])][
+    required = selected[selected["selection_reason"].isin(MANDATORY_REASONS)][
         [
             "selection_reason",
             "port_of_discharge",

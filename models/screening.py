@@ -33,7 +33,7 @@ from features.files import FrameWriter, fresh_output, open_records, read_ahead
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
-from models.selection import select_per_port_day
+from models.selection import MANDATORY_REASONS, select_per_port_day
 from models.watchlist import Watchlist
 
 __all__ = ["ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
@@ -66,6 +66,13 @@ _SELECTION_COLUMNS = ("rank", "selected", "selection_reason", "selection_probabi
 _PART_COLUMNS = [name for name in OUTPUT_COLUMNS if name not in _SELECTION_COLUMNS]
 
 
+_KEPT = 50  # picks kept for the printed lists
+
+
+def _highest(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts).nlargest(_KEPT, "risk_score") if parts else pd.DataFrame()
+
+
 @dataclass
 class ScreenSummary:
     """Counts that add up: read = scored + rejected; selected by reason."""
@@ -81,6 +88,9 @@ class ScreenSummary:
     rejects_path: str | None = None
     report_path: str | None = None
     top: pd.DataFrame | None = None
+    # Watch-list and mandatory-rule picks (highest scores first, at most `_KEPT`): a low score
+    # keeps them out of `top`, yet they are the picks an officer must not miss.
+    mandatory: pd.DataFrame | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -296,7 +306,7 @@ def screen_file(
             port_capacity=port_capacity,
         )
         summary.port_days = int(selection["group"].nunique()) if len(selection) else 0
-        top_parts = []
+        top_parts, must_parts = [], []
         told_parts = []
         with FrameWriter(Path(out_path)) as writer:
             for part in parts:
@@ -306,10 +316,12 @@ def screen_file(
                 told_parts.append(_explain_picks(frame, part, scorer))
                 writer.write(frame[OUTPUT_COLUMNS])
                 summary.selected.update(frame.loc[frame["selected"], "selection_reason"].tolist())
-                top_parts.append(frame[frame["selected"]].nlargest(50, "risk_score"))
-        summary.top = (
-            pd.concat(top_parts).nlargest(50, "risk_score") if top_parts else pd.DataFrame()
-        )
+                picked = frame[frame["selected"]]
+                top_parts.append(picked.nlargest(_KEPT, "risk_score"))
+                must = picked["selection_reason"].isin(MANDATORY_REASONS)
+                must_parts.append(picked[must].nlargest(_KEPT, "risk_score"))
+        summary.top = _highest(top_parts)
+        summary.mandatory = _highest(must_parts)
         if report_path is not None:
             from models.screen_report import write_screen_report
 

@@ -9,7 +9,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["capacity_slots", "port_day", "rank_within", "select_per_port_day"]
+__all__ = [
+    "MANDATORY_REASONS",
+    "capacity_slots",
+    "port_day",
+    "rank_within",
+    "select_per_port_day",
+]
+
+# Selection reasons of lines selected whatever their score and the capacity (a watch-list hit,
+# a mandatory rule such as CITES goods without a permit).
+MANDATORY_REASONS = ("WATCHLIST", "RULE")
 
 
 def capacity_slots(lines: np.ndarray | int, capacity: float) -> np.ndarray:

@@ -427,6 +427,7 @@ def screen(
     from models.capacity import load_port_capacity
     from models.registry import configure_mlflow, load_scorer
     from models.screening import screen_file
+    from models.selection import MANDATORY_REASONS
     from models.watchlist import load_watchlist
     from risk_engine.settings import load_settings
 
@@ -461,17 +462,20 @@ def screen(
     small = _small_port_days(counts, capacity) if capacity_file is None else None
     if small:
         typer.echo(small, err=True)
+    shown: set[int] = set()
     if summary.top is not None and len(summary.top):
         typer.echo(f"top {top} selected containers (model version {summary.model_version}):")
-        for line in summary.top.head(top).itertuples(index=False):
-            # Both are text columns ("; "-joined in `_score_chunk`); pandas-stubs types a row's
-            # fields as any scalar, bytes included.
-            told = {"RULE": line.rule_hits, "WATCHLIST": line.watchlist_hits}
-            detail = cast(str, told.get(cast(str, line.selection_reason), line.reasons))
+        shown = _echo_picks(summary.top.head(top))
+    if summary.mandatory is not None and len(summary.mandatory):
+        # A watch-list or rule pick with a low score is not in the top list: say it anyway.
+        left = summary.mandatory[~summary.mandatory["row"].isin(shown)]
+        total = sum(counts["selected"].get(reason, 0) for reason in MANDATORY_REASONS)
+        if len(left):
             typer.echo(
-                f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
-                f"score {line.risk_score:.3f}  {line.selection_reason}: {detail}"
+                f"watch-list and rule selections below those ({total:,} in all, every one "
+                "in the ranked list and the report):"
             )
+            _echo_picks(left.head(top))
     typer.echo(f"ranked list: {out}")
     if summary.rejects_path:
         typer.echo(f"rejected lines: {summary.rejects_path}")
@@ -676,6 +680,20 @@ def audit(
         )
     if not entries:
         typer.echo("no audit rows match", err=True)
+
+
+def _echo_picks(picks: Any) -> set[int]:
+    """Print screening picks one a line, each with what selected it; returns their rows."""
+    for line in picks.itertuples(index=False):
+        # Both are text columns ("; "-joined in `_score_chunk`); pandas-stubs types a row's
+        # fields as any scalar, bytes included.
+        told = {"RULE": line.rule_hits, "WATCHLIST": line.watchlist_hits}
+        detail = cast(str, told.get(cast(str, line.selection_reason), line.reasons))
+        typer.echo(
+            f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
+            f"score {line.risk_score:.3f}  {line.selection_reason}: {detail}"
+        )
+    return {int(row) for row in picks["row"]}
 
 
 def _small_port_days(counts: dict[str, Any], capacity: float) -> str | None:

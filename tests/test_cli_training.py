@@ -126,22 +126,30 @@ def test_screen_prints_what_a_watch_list_pick_matched(
         tmp_path / "watch.csv",
     )
     lines.to_parquet(arrivals, index=False)
-    # The printed list is the highest scores among the picks: watch the line that scores highest.
     from risk_engine.validation import validate_frame
 
     accepted = validate_frame(lines.astype(str)).accepted
     scores = trained.scorer.score(accepted, explain_reasons=False)["risk_score"]
-    watched = str(accepted.loc[scores.idxmax(), "container_number"])
-    watch.write_text(f"container_number,note\n{watched},case 12\n")
+    # One line among the highest scores, and the lowest-scoring line: a watch-list pick that
+    # the top list leaves out must still be printed, with what it matched.
+    high = str(accepted.loc[scores.idxmax(), "container_number"])
+    low = str(accepted.loc[scores.idxmin(), "container_number"])
+    watch.write_text(f"container_number,note\n{high},case 12\n{low},case 13\n")
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
     result = runner.invoke(
         app,
-        ["screen", str(arrivals), "--out", str(ranked), "--watchlist", str(watch), "--top", "50"],
+        ["screen", str(arrivals), "--out", str(ranked), "--watchlist", str(watch), "--top", "3"],
     )
     assert result.exit_code == 0, result.output
-    (line,) = [x for x in result.stdout.splitlines() if f"  {watched}  " in x]
-    assert line.endswith(f"WATCHLIST: container {watched} is on the watch list: case 12")
+    printed = result.stdout.splitlines()
+    (line,) = [x for x in printed if f"  {high}  " in x]
+    assert line.endswith(f"WATCHLIST: container {high} is on the watch list: case 12")
+    (line,) = [x for x in printed if f"  {low}  " in x]
+    assert line.endswith(f"WATCHLIST: container {low} is on the watch list: case 13")
+    below = next(i for i, x in enumerate(printed) if x.startswith("watch-list and rule"))
+    assert printed.index(line) > below > printed.index(next(x for x in printed if high in x))
+    assert len(printed[1:below]) == 4  # the title and the top 3
 
 
 def test_screen_prints_the_top_containers_with_their_reasons_as_text(
