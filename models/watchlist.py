@@ -108,11 +108,6 @@ class Watchlist:
             "bills": len(self.bills),
         }
 
-    def hits(self, lines: pd.DataFrame) -> pd.Series:
-        """True where a line names a watched party, container or B/L."""
-        told = self.matches(lines)
-        return pd.Series([bool(sentences) for sentences in told], index=lines.index, dtype=bool)
-
     def matches(self, lines: pd.DataFrame) -> list[list[str]]:
         """For each line, in order, a sentence per watch-list entry it hits (none: empty)."""
         present = [name for name in WATCHED_COLUMNS if name in lines.columns]

@@ -49,7 +49,6 @@ def test_each_hit_names_the_role_the_entry_and_its_note(tmp_path: Path) -> None:
         "freight forwarder FAST FWD is on the watch list: linked to seizure S-9",
         "B/L BL 4 is on the watch list",
     ]
-    assert watch.hits(_lines()).tolist() == [True, True, True, True]
     assert watch.entries == {"parties": 3, "containers": 1, "bills": 1}
 
 
@@ -59,7 +58,6 @@ def test_a_line_that_hits_nothing_is_told_nothing(tmp_path: Path) -> None:
     watch = load_watchlist(path)
     assert watch is not None
     assert watch.matches(_lines()) == [[], [], [], []]
-    assert not watch.hits(_lines()).any()
 
 
 def test_two_entries_for_one_party_keep_both_notes(tmp_path: Path) -> None:
