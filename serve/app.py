@@ -25,7 +25,7 @@ from serve.auth import Authenticator
 from serve.config import ServeLimits
 from serve.errors import install_error_handlers
 from serve.middleware import AuditMiddleware, BodyLimitMiddleware
-from serve.model import ModelHolder, Scorer, ScorerLoader, loader_for
+from serve.model import ModelHolder, Scorer, ScorerLoader, WatchlistLoader, loader_for
 from serve.records import RecordChecker
 from serve.routes import Services, build_router
 from serve.schemas import contract_example
@@ -62,12 +62,14 @@ def create_app(
     scorer_loader: ScorerLoader | None = None,
     store: Store | None = None,
     limits: ServeLimits | None = None,
+    watchlist_loader: WatchlistLoader | None = None,
     load_model_in_background: bool = True,
 ) -> FastAPI:
     """Build the service.
 
     ``scorer_loader`` returns the model to serve (default: ``limits.model`` from the MLflow
-    registry or a pickle path); it runs at start and on each reload. ``store`` defaults to the
+    registry or a pickle path); it runs at start and on each reload, as does
+    ``watchlist_loader`` (default: read ``limits.watchlist``). ``store`` defaults to the
     database of ``settings`` and is closed with the app only when the app made it.
     """
     limits = limits if limits is not None else ServeLimits()
@@ -86,7 +88,7 @@ def create_app(
         models=ModelHolder(
             scorer_loader or loader_for(settings, limits.model),
             warmup=warm_up,
-            watchlist=lambda: load_watchlist(limits.watchlist),
+            watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist)),
         ),
         authenticator=Authenticator(the_store),
         limits=limits,

@@ -16,14 +16,15 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from models.watchlist import load_watchlist
+from models.watchlist import Watchlist, load_watchlist
 from risk_engine.errors import RiskEngineError, exit_code_for
 from risk_engine.settings import Settings, load_settings
 from serve.app import create_app
 from serve.config import ServeLimits
+from serve.model import WatchlistLoader
 from serve.store import Store
 
-__all__ = ["serve", "make_server"]
+__all__ = ["make_server", "preloaded", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,17 @@ def make_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> u
         server_header=False,
     )
     return uvicorn.Server(config)
+
+
+def preloaded(first: Watchlist | None, path: Path | None) -> WatchlistLoader:
+    """A watch-list loader whose first call gives ``first`` (read when `serve` checked the
+    file) and every later call (a reload) reads ``path`` again."""
+    unused = [first]
+
+    def load() -> Watchlist | None:
+        return unused.pop() if unused else load_watchlist(path)
+
+    return load
 
 
 def serve(
@@ -73,7 +85,12 @@ def serve(
     try:
         store.migrate()
         log.info("store: %s", store.shown_url)
-        app = create_app(settings=settings, limits=limits, store=store)
+        app = create_app(
+            settings=settings,
+            limits=limits,
+            store=store,
+            watchlist_loader=preloaded(watch, limits.watchlist),
+        )
         make_server(app, host=host, port=port).run()
     finally:
         store.dispose()

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from models.watchlist import Watchlist, load_watchlist
 from risk_engine.cli import app
+from serve.run import preloaded
 
 
 def test_serve_with_a_watch_list_it_cannot_read_exits_two_naming_the_file(
@@ -25,3 +27,24 @@ def test_serve_with_a_watch_list_it_cannot_read_exits_two_naming_the_file(
         assert f"watch list {path}" in result.stderr and problem in result.stderr
         assert "Traceback" not in result.output
     assert not (tmp_path / "home" / "engine.db").exists()  # stopped before opening the store
+
+
+def test_the_watch_list_read_at_start_is_served_and_a_reload_reads_the_file_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text("party_name\nACME\n")
+    checked = load_watchlist(path)
+    assert checked is not None
+    reads: list[Path | None] = []
+
+    def counted(where: Path | None) -> Watchlist | None:
+        reads.append(where)
+        return load_watchlist(where)
+
+    monkeypatch.setattr("serve.run.load_watchlist", counted)
+    load = preloaded(checked, path)
+    assert load() is checked and reads == []  # start: the list `serve` already read and checked
+    path.write_text("party_name\nACME\nGLOBEX\n")
+    again = load()
+    assert reads == [path] and again is not None and again.entries["parties"] == 2
