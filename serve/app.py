@@ -26,6 +26,7 @@ from serve.config import ServeLimits
 from serve.errors import install_error_handlers
 from serve.middleware import AuditMiddleware, BodyLimitMiddleware
 from serve.model import ModelHolder, Scorer, ScorerLoader, WatchlistLoader, loader_for
+from serve.page import build_page_router
 from serve.records import RecordChecker
 from serve.routes import Services, build_router
 from serve.schemas import contract_example
@@ -122,6 +123,7 @@ def create_app(
     )
     app.state.services = services
     app.include_router(build_router())
+    app.include_router(build_page_router())
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
     app.add_middleware(AuditMiddleware, store=the_store)  # added last: outermost

@@ -1,0 +1,349 @@
+// The officers' page: read a manifest file (CSV with the contract's column names, or JSON),
+// score it with POST /v1/score, show the lines by risk and save them as CSV; record what an
+// inspection found with POST /v1/outcomes.
+//
+// Every value the page shows is set as text (textContent), never parsed as HTML: names and
+// descriptions come from manifests. The key stays in this tab (sessionStorage) and is sent
+// only to this server, in the X-API-Key header.
+"use strict";
+
+const FORMULA_START = /^[=+\-@\t\r]/; // what a spreadsheet would run as a formula
+
+// CSV as RFC 4180 writes it: quoted fields may hold commas, quotes ("") and line breaks.
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = "";
+  let quoted = false;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a byte-order mark is not data
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"' && field === "") {
+      quoted = true;
+    } else if (c === ",") {
+      row.push(field);
+      field = "";
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+    } else {
+      field += c;
+    }
+  }
+  if (quoted) throw new Error("the CSV file ends inside a quoted field");
+  if (field !== "" || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows.filter((r) => !(r.length === 1 && r[0].trim() === ""));
+}
+
+// Manifest lines from a CSV text: one object per row, blank cells left out (a missing field).
+function linesFromCsv(text) {
+  const rows = parseCsv(text);
+  if (rows.length === 0) throw new Error("the CSV file is empty");
+  const header = rows[0].map((name) => name.trim());
+  const seen = new Set();
+  for (const name of header) {
+    if (name === "") throw new Error("the CSV header has an empty column name");
+    if (seen.has(name)) throw new Error(`the CSV header names column ${name} twice`);
+    seen.add(name);
+  }
+  return rows.slice(1).map((cells, k) => {
+    if (cells.length !== header.length) {
+      throw new Error(
+        `CSV row ${k + 2} has ${cells.length} cells where the header has ${header.length}`
+      );
+    }
+    const line = {};
+    header.forEach((name, j) => {
+      if (cells[j].trim() !== "") line[name] = cells[j];
+    });
+    return line;
+  });
+}
+
+// Manifest lines from a file's name and text: CSV, or JSON ({"lines": [...]} or a list).
+function linesFromFile(name, text) {
+  if (/\.json$/i.test(name) || /^\s*[[{]/.test(text)) {
+    let data;
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`${name} is not valid JSON: ${error.message}`);
+    }
+    const lines = Array.isArray(data) ? data : data && data.lines;
+    if (!Array.isArray(lines)) {
+      throw new Error(`${name}: expected {"lines": [...]} or a list of lines`);
+    }
+    return lines;
+  }
+  return linesFromCsv(text);
+}
+
+// The answer's lines in the order an officer reads them: scored lines by rank, then rejected.
+function byRisk(answer) {
+  const scored = answer.lines.filter((l) => l.status === "scored");
+  const rejected = answer.lines.filter((l) => l.status !== "scored");
+  scored.sort((a, b) => a.rank - b.rank);
+  return scored.concat(rejected);
+}
+
+const EXPORT_COLUMNS = [
+  "line", "status", "rank", "bl_number", "container_number", "risk_score", "band",
+  "mandatory", "reasons", "rule_hits", "watchlist_hits", "dq_flags", "errors",
+];
+
+function errorText(e) {
+  return `${e.field} ${JSON.stringify(e.value)}: ${e.message || e.rule}`;
+}
+
+function cellText(line, column) {
+  const value = line[column];
+  if (column === "errors") return (value || []).map(errorText).join("; ");
+  if (Array.isArray(value)) return value.join("; ");
+  if (value === null || value === undefined) return "";
+  return String(value);
+}
+
+// A cell as CSV writes it; text a spreadsheet would run as a formula gets a leading quote.
+function csvCell(text) {
+  const safe = FORMULA_START.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+// The scored manifest as CSV, highest risk first (what "Save as CSV" writes).
+function resultsCsv(answer) {
+  const out = [EXPORT_COLUMNS.join(",")];
+  for (const line of byRisk(answer)) {
+    out.push(EXPORT_COLUMNS.map((c) => csvCell(cellText(line, c))).join(","));
+  }
+  return out.join("\r\n") + "\r\n";
+}
+
+// The message of an error answer ({"error": {"code", "message"}}) or of a failed request.
+function failureText(status, body) {
+  const error = body && body.error;
+  if (error && error.message) return `${status} ${error.code}: ${error.message}`;
+  return `the server answered ${status}`;
+}
+
+// The selection reason an officer would give for inspecting a scored line.
+function reasonFor(line) {
+  if (line.watchlist_hits && line.watchlist_hits.length) return "WATCHLIST";
+  if (line.mandatory) return "RULE";
+  return "MODEL";
+}
+
+// A local date and time from the form ("2025-03-28T10:00", the browser's time zone) as UTC.
+function localToIso(value) {
+  const when = new Date(value);
+  if (!value || Number.isNaN(when.getTime())) throw new Error(`inspected at: ${value || "missing"}`);
+  return when.toISOString();
+}
+
+// The outcome the form describes (contract section 2): blank fields left out, recorded now.
+function outcomeFrom(fields, recordedAt) {
+  const outcome = {};
+  for (const [name, value] of Object.entries(fields)) {
+    const text = value === null || value === undefined ? "" : String(value).trim();
+    if (text !== "") outcome[name] = text;
+  }
+  outcome.recorded_at = recordedAt;
+  return outcome;
+}
+
+// When the outcome was recorded: now, unless the same form was sent just before (a second
+// press of Record), which keeps that time so the server sees the same outcome, not a change.
+function recordedAt(previous, fields, now) {
+  const key = JSON.stringify(fields);
+  if (previous && previous.key === key) return previous;
+  return { key, at: now };
+}
+
+// What the server said of one recorded outcome, in words.
+function outcomeMessage(answer) {
+  const o = answer.outcomes[0];
+  const what = `${o.container_number || "?"} on B/L ${o.bl_number || "?"}`;
+  if (o.status === "recorded") return `recorded: ${what}`;
+  if (o.status === "duplicate") return `already recorded: ${what} (nothing changed)`;
+  if (o.status === "conflict") {
+    return `not recorded: ${what} inspected at that time is stored with other values, which were kept`;
+  }
+  return `not recorded: ${o.errors.map(errorText).join("; ")}`;
+}
+
+if (typeof module !== "undefined") {
+  module.exports = {
+    parseCsv, linesFromCsv, linesFromFile, byRisk, resultsCsv, failureText,
+    reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage,
+  };
+}
+
+// --- the page ------------------------------------------------------------------------------
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function listCell(items) {
+  const cell = el("td");
+  for (const item of items) cell.appendChild(el("div", item));
+  return cell;
+}
+
+function showTable(answer, onlyRisky) {
+  const body = document.getElementById("rows");
+  body.replaceChildren();
+  for (const line of byRisk(answer)) {
+    if (onlyRisky && line.status === "scored" && line.band === "green" && !line.mandatory) {
+      continue;
+    }
+    const row = el("tr", undefined, line.status === "scored" ? line.band : "rejected");
+    row.appendChild(el("td", line.rank === null ? "" : String(line.rank)));
+    row.appendChild(el("td", String(line.line)));
+    row.appendChild(el("td", line.container_number || ""));
+    row.appendChild(el("td", line.bl_number || ""));
+    row.appendChild(el("td", line.risk_score === null ? "" : line.risk_score.toFixed(3)));
+    row.appendChild(el("td", line.status === "scored" ? line.band : "rejected"));
+    row.appendChild(el("td", line.mandatory ? "yes" : ""));
+    row.appendChild(listCell(line.watchlist_hits.concat(line.rule_hits)));
+    row.appendChild(listCell(line.reasons));
+    row.appendChild(listCell(line.dq_flags.concat((line.errors || []).map(errorText))));
+    const action = el("td");
+    if (line.status === "scored") {
+      const button = el("button", "record outcome");
+      button.type = "button";
+      button.addEventListener("click", () => fillOutcome(line, answer.model_version));
+      action.appendChild(button);
+    }
+    row.appendChild(action);
+    body.appendChild(row);
+  }
+}
+
+function setStatus(text, failed) {
+  const status = document.getElementById("status");
+  status.textContent = text;
+  status.className = failed ? "failed" : "";
+}
+
+const OUTCOME_FIELDS = [
+  "bl_number", "container_number", "selection_reason", "model_version", "inspection_level",
+  "result", "seizure_category", "commodity", "quantity_kg", "operation_phase",
+];
+
+function fillOutcome(line, modelVersion) {
+  const form = document.getElementById("outcome");
+  form.elements.bl_number.value = line.bl_number || "";
+  form.elements.container_number.value = line.container_number || "";
+  form.elements.selection_reason.value = reasonFor(line);
+  form.elements.model_version.value = modelVersion || "";
+  document.getElementById("outcome-status").textContent = "";
+  form.scrollIntoView();
+  form.elements.inspected_at.focus();
+}
+
+async function post(path, payload, key) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-API-Key": key },
+    body: JSON.stringify(payload),
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (error) {
+    body = null;
+  }
+  if (!response.ok) throw new Error(failureText(response.status, body));
+  return body;
+}
+
+function start() {
+  const keyInput = document.getElementById("key");
+  const fileInput = document.getElementById("manifest");
+  const onlyRisky = document.getElementById("only-risky");
+  const save = document.getElementById("save");
+  let answer = null;
+  let fileName = "manifest";
+  keyInput.value = sessionStorage.getItem("risk-engine-key") || "";
+  keyInput.addEventListener("change", () => sessionStorage.setItem("risk-engine-key", keyInput.value));
+  onlyRisky.addEventListener("change", () => answer && showTable(answer, onlyRisky.checked));
+  save.addEventListener("click", () => {
+    if (!answer) return;
+    const blob = new Blob([resultsCsv(answer)], { type: "text/csv" });
+    const link = el("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `${fileName.replace(/\.[^.]*$/, "")}-scored.csv`;
+    document.body.appendChild(link); // some browsers download only from a link in the page
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+  });
+  document.getElementById("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = fileInput.files[0];
+    if (!keyInput.value) return setStatus("enter your API key first", true);
+    if (!file) return setStatus("choose a manifest file (CSV or JSON)", true);
+    fileName = file.name;
+    save.disabled = true;
+    try {
+      const lines = linesFromFile(file.name, await file.text());
+      setStatus(`scoring ${lines.length} lines of ${file.name}…`, false);
+      answer = await post("/v1/score", { lines }, keyInput.value);
+    } catch (error) {
+      answer = null;
+      document.getElementById("rows").replaceChildren();
+      return setStatus(error.message, true);
+    }
+    const c = answer.counts;
+    setStatus(
+      `${file.name}: ${c.received} lines, ${c.scored} scored (${c.flagged} with data-quality ` +
+        `flags), ${c.rejected} rejected; model version ${answer.model_version}`,
+      false
+    );
+    showTable(answer, onlyRisky.checked);
+    save.disabled = false;
+  });
+  const outcomeForm = document.getElementById("outcome");
+  const outcomeStatus = document.getElementById("outcome-status");
+  let sent = null; // the last outcome sent, and when it was recorded
+  outcomeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!keyInput.value) {
+      outcomeStatus.textContent = "enter your API key first";
+      return;
+    }
+    try {
+      const fields = {};
+      for (const name of OUTCOME_FIELDS) fields[name] = outcomeForm.elements[name].value;
+      fields.inspected_at = localToIso(outcomeForm.elements.inspected_at.value);
+      sent = recordedAt(sent, fields, new Date().toISOString());
+      const outcome = outcomeFrom(fields, sent.at);
+      const told = await post("/v1/outcomes", { outcomes: [outcome] }, keyInput.value);
+      outcomeStatus.textContent = outcomeMessage(told);
+    } catch (error) {
+      outcomeStatus.textContent = error.message;
+    }
+  });
+}
+
+if (typeof document !== "undefined") {
+  document.addEventListener("DOMContentLoaded", start);
+}
