@@ -1,6 +1,6 @@
 // The officers' page: read a manifest file (CSV with the contract's column names, or JSON),
 // score it with POST /v1/score, show the lines by risk and save them as CSV; record what an
-// inspection found with POST /v1/outcomes.
+// inspection found with POST /v1/outcomes; for analysts, the model and its reports.
 //
 // Every value the page shows is set as text (textContent), never parsed as HTML: names and
 // descriptions come from manifests. The key stays in this tab (sessionStorage) and is sent
@@ -185,10 +185,30 @@ function outcomeMessage(answer) {
   return `not recorded: ${o.errors.map(errorText).join("; ")}`;
 }
 
+// The served model in a few lines (GET /v1/model), as an analyst reads it.
+function modelSummary(info) {
+  const out = [`model version ${info.version}, trained ${info.trained_at || "at an unknown time"}`];
+  const t = info.thresholds || {};
+  if (t.red !== undefined && t.amber !== undefined) {
+    out.push(`red from a score of ${t.red.toFixed(4)}, amber from ${t.amber.toFixed(4)}`);
+  }
+  const w = info.watchlist;
+  out.push(
+    w
+      ? `watch list: ${w.parties} parties, ${w.containers} containers, ${w.bills} B/Ls`
+      : "no watch list loaded"
+  );
+  for (const [name, value] of Object.entries(info.metrics || {}).sort()) {
+    const shown = value === null ? "not a number" : Number.isInteger(value) ? value : value.toPrecision(4);
+    out.push(`${name}: ${shown}`);
+  }
+  return out;
+}
+
 if (typeof module !== "undefined") {
   module.exports = {
     parseCsv, linesFromCsv, linesFromFile, byRisk, resultsCsv, failureText,
-    reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage,
+    reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary,
   };
 }
 
@@ -259,6 +279,60 @@ function fillOutcome(line, modelVersion) {
   form.elements.inspected_at.focus();
 }
 
+async function get(path, key) {
+  const response = await fetch(path, { headers: { "X-API-Key": key } });
+  if (!response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (error) {
+      body = null;
+    }
+    throw new Error(failureText(response.status, body));
+  }
+  return response;
+}
+
+function download(blob, name) {
+  const link = el("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.appendChild(link); // some browsers download only from a link in the page
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+}
+
+async function showModel(key) {
+  const model = document.getElementById("model");
+  const reports = document.getElementById("reports");
+  model.replaceChildren();
+  reports.replaceChildren();
+  const info = await (await get("/v1/model", key)).json();
+  for (const text of modelSummary(info)) model.appendChild(el("li", text));
+  const listing = await (await get("/v1/reports", key)).json();
+  if (!listing.reports.length) reports.appendChild(el("li", "no reports yet"));
+  for (const report of listing.reports) {
+    const item = el("li", `${report.name} (${report.kind}, ${report.modified_at}) `);
+    const button = el("button", "save");
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      try {
+        const page = await (await get(`/v1/reports/${encodeURIComponent(report.name)}`, key)).blob();
+        download(page, report.name);
+      } catch (error) {
+        setModelStatus(error.message);
+      }
+    });
+    item.appendChild(button);
+    reports.appendChild(item);
+  }
+}
+
+function setModelStatus(text) {
+  document.getElementById("model-status").textContent = text;
+}
+
 async function post(path, payload, key) {
   const response = await fetch(path, {
     method: "POST",
@@ -288,13 +362,7 @@ function start() {
   save.addEventListener("click", () => {
     if (!answer) return;
     const blob = new Blob([resultsCsv(answer)], { type: "text/csv" });
-    const link = el("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = `${fileName.replace(/\.[^.]*$/, "")}-scored.csv`;
-    document.body.appendChild(link); // some browsers download only from a link in the page
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+    download(blob, `${fileName.replace(/\.[^.]*$/, "")}-scored.csv`);
   });
   document.getElementById("form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -320,6 +388,15 @@ function start() {
     );
     showTable(answer, onlyRisky.checked);
     save.disabled = false;
+  });
+  document.getElementById("show-model").addEventListener("click", async () => {
+    if (!keyInput.value) return setModelStatus("enter your API key first");
+    setModelStatus("");
+    try {
+      await showModel(keyInput.value);
+    } catch (error) {
+      setModelStatus(error.message);
+    }
   });
   const outcomeForm = document.getElementById("outcome");
   const outcomeStatus = document.getElementById("outcome-status");

@@ -255,3 +255,22 @@ def test_pressing_record_twice_sends_the_same_outcome_and_a_changed_form_a_new_t
     assert _js("recordedAt", first, changed, "2025-04-02T09:01:00.000Z")["at"] == (
         "2025-04-02T09:01:00.000Z"
     )
+
+
+def test_analysts_see_the_model_in_words_and_officers_are_told_their_role_cannot(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    info = client.get("/v1/model", headers={"X-API-Key": keys["analyst"]}).json()
+    told = _js("modelSummary", info)
+    assert told[0].startswith(f"model version {info['version']}, trained ")
+    red, amber = info["thresholds"]["red"], info["thresholds"]["amber"]
+    assert told[1] == f"red from a score of {red:.4f}, amber from {amber:.4f}"
+    assert told[2] == "no watch list loaded"
+    shown = [line.split(": ") for line in told[3:]]
+    assert [name for name, _ in shown] == sorted(info["metrics"])
+    for name, value in shown:  # four significant digits
+        assert float(value) == pytest.approx(info["metrics"][name], rel=1e-3)
+    assert len(told) > 3
+    refused = client.get("/v1/model", headers={"X-API-Key": keys["officer"]})
+    assert refused.status_code == 403
+    assert _js("failureText", 403, refused.json()).startswith("403 ")
