@@ -279,14 +279,16 @@ function fillOutcome(line, modelVersion) {
   form.elements.inspected_at.focus();
 }
 
-async function get(path, key) {
-  const response = await fetch(path, { headers: { "X-API-Key": key } });
+// A call to this server with the officer's key: the response, or an Error with its message.
+async function call(path, key, init = {}) {
+  const headers = { ...(init.headers || {}), "X-API-Key": key };
+  const response = await fetch(path, { ...init, headers });
   if (!response.ok) {
     let body = null;
     try {
       body = await response.json();
     } catch (error) {
-      body = null;
+      body = null; // not JSON: a proxy's page, say
     }
     throw new Error(failureText(response.status, body));
   }
@@ -308,9 +310,9 @@ async function showModel(key) {
   const reports = document.getElementById("reports");
   model.replaceChildren();
   reports.replaceChildren();
-  const info = await (await get("/v1/model", key)).json();
+  const info = await (await call("/v1/model", key)).json();
   for (const text of modelSummary(info)) model.appendChild(el("li", text));
-  const listing = await (await get("/v1/reports", key)).json();
+  const listing = await (await call("/v1/reports", key)).json();
   if (!listing.reports.length) reports.appendChild(el("li", "no reports yet"));
   for (const report of listing.reports) {
     const item = el("li", `${report.name} (${report.kind}, ${report.modified_at}) `);
@@ -318,7 +320,7 @@ async function showModel(key) {
     button.type = "button";
     button.addEventListener("click", async () => {
       try {
-        const page = await (await get(`/v1/reports/${encodeURIComponent(report.name)}`, key)).blob();
+        const page = await (await call(`/v1/reports/${encodeURIComponent(report.name)}`, key)).blob();
         download(page, report.name);
       } catch (error) {
         setModelStatus(error.message);
@@ -334,19 +336,12 @@ function setModelStatus(text) {
 }
 
 async function post(path, payload, key) {
-  const response = await fetch(path, {
+  const init = {
     method: "POST",
-    headers: { "Content-Type": "application/json", "X-API-Key": key },
+    headers: { "Content-Type": "application/json" },
     body: JSON.stringify(payload),
-  });
-  let body = null;
-  try {
-    body = await response.json();
-  } catch (error) {
-    body = null;
-  }
-  if (!response.ok) throw new Error(failureText(response.status, body));
-  return body;
+  };
+  return (await call(path, key, init)).json();
 }
 
 function start() {
