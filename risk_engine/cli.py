@@ -284,19 +284,48 @@ def _outcomes_source(outcomes: Path) -> Iterator[Path]:
 
 @app.command()
 def outcomes(
-    out: Annotated[Path, typer.Option(help="The outcomes file to write (CSV or Parquet).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Export: the outcomes file to write (CSV or Parquet).")
+    ] = None,
     since: InspectedSince = None,
     until: InspectedUntil = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Record the outcomes of this file (CSV or Parquet) in the store."),
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML column mapping of the --record file.")
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(help="With --record: write the rows not recorded, with the reason."),
+    ] = None,
 ) -> None:
-    """Export the outcomes recorded through the API, in the contract's layout.
+    """Export the outcomes recorded through the API, or record a file's outcomes in the store.
 
-    The file is what train, retrain and review read."""
+    --out FILE exports them in the contract's layout (what train, retrain and review read).
+    --record FILE adds the outcomes of a file, with the API's checks and idempotency: an outcome
+    already stored is a duplicate, one stored with other values a conflict (the stored one is
+    kept); train --outcomes store then learns from both."""
+    from risk_engine.errors import ConfigError
+
+    with _errors_to_exit_codes():
+        if (out is None) == (record is None):
+            raise ConfigError("outcomes: give either --out FILE (export) or --record FILE")
+        if record is None and (mapping is not None or rejects is not None):
+            raise ConfigError("outcomes: --mapping and --rejects go with --record FILE")
+        if record is not None and (since is not None or until is not None):
+            raise ConfigError("outcomes: --since and --until go with --out FILE")
+    if record is not None:
+        _record_outcomes(record, mapping, rejects)
+        return
     from features.files import file_format, write_frame
     from risk_engine.settings import load_settings
     from serve.store import read_outcomes
     from training.review import inspected_between
 
     with _errors_to_exit_codes():
+        assert out is not None  # one of --out and --record, checked above
         file_format(out)  # an unknown extension fails before the database is opened
         start, end = _period(since, until)
         frame = read_outcomes(load_settings().store_url)
@@ -305,6 +334,33 @@ def outcomes(
         )
         write_frame(chosen, out)
     typer.echo(f"{len(chosen):,} of {len(frame):,} recorded outcomes written to {out}")
+
+
+def _record_outcomes(path: Path, mapping: Path | None, rejects: Path | None) -> None:
+    from features.mapping import load_mapping
+    from risk_engine.settings import load_settings
+    from serve.outcome_files import record_outcome_file
+    from serve.store import Store
+
+    with _errors_to_exit_codes(), _progress("recording outcomes", None) as advance:
+        store = Store.opened(load_settings())
+        try:
+            done = record_outcome_file(
+                path,
+                store,
+                mapping=load_mapping(mapping),
+                not_recorded=rejects,
+                progress=advance,
+            )
+        finally:
+            store.dispose()
+    typer.echo(
+        f"read {done.read:,}  recorded {done.recorded:,}  already stored {done.duplicate:,}  "
+        f"conflicting with a stored outcome {done.conflict:,}  rejected {done.rejected:,}  "
+        f"({done.flagged:,} stored with data-quality flags)"
+    )
+    if done.not_recorded_path:
+        typer.echo(f"rows not recorded: {done.not_recorded_path}")
 
 
 @app.command()

@@ -1,0 +1,171 @@
+"""Recording a file of inspection outcomes in the outcome store, as ``POST /v1/outcomes`` does.
+
+Inspection units that do not call the API (an export of the national inspection system, the
+results of a joint operation in a spreadsheet) have their outcomes recorded here, so the store
+stays the one place the labels of the next training come from (``train --outcomes store``).
+
+The file is read through the contract like every record file (`features.ingest.iter_validated`,
+with a column mapping when it uses other names), and stored with the API's idempotency by
+(bl_number, container_number, inspected_at): an outcome already stored with the same values is
+a duplicate and changes nothing; one stored with other values is a conflict, and the stored one is
+kept. No row is lost: every row is counted as recorded, duplicate, conflict or rejected, and the
+rows not recorded can be written to a file with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.files import FrameWriter, fresh_output, open_records
+from features.ingest import iter_validated
+from features.mapping import ColumnMapping
+from risk_engine.columns import Severity
+from risk_engine.validation import ISSUE_COLUMNS
+from serve.audit import command_entry
+from serve.store import Store
+
+__all__ = ["CONFLICT_RULE", "OutcomeImport", "record_outcome_file"]
+
+log = logging.getLogger(__name__)
+
+# The rule named in the not-recorded file for an outcome whose key is stored with other values.
+CONFLICT_RULE = "stored_with_other_values"
+
+
+@dataclass
+class OutcomeImport:
+    """What became of each row: read = recorded + duplicate + conflict + rejected."""
+
+    path: str
+    read: int = 0
+    recorded: int = 0
+    duplicate: int = 0
+    conflict: int = 0
+    rejected: int = 0
+    flagged: int = 0  # recorded or duplicate rows that carry a data-quality flag
+    not_recorded_path: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "read": self.read,
+            "recorded": self.recorded,
+            "duplicate": self.duplicate,
+            "conflict": self.conflict,
+            "rejected": self.rejected,
+            "flagged": self.flagged,
+            "not_recorded": self.not_recorded_path,
+        }
+
+
+def _plain(value: Any) -> Any:
+    """A frame cell as the store takes it: None for a missing value, datetimes as datetimes."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _records(accepted: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = list(accepted.columns)
+    return [
+        {name: _plain(value) for name, value in zip(columns, row, strict=True)}
+        for row in accepted.itertuples(index=False, name=None)
+    ]
+
+
+def _conflicts(accepted: pd.DataFrame, mask: list[bool]) -> pd.DataFrame:
+    rows = accepted[mask]
+    return pd.DataFrame(
+        {
+            "row": rows.index.to_numpy(),
+            "bl_number": rows["bl_number"].astype(object).to_numpy(),
+            "container_number": rows["container_number"].astype(object).to_numpy(),
+            "field": "inspected_at",
+            "value": [_plain(v).isoformat() for v in rows["inspected_at"]],
+            "rule": CONFLICT_RULE,
+            "severity": Severity.REJECT.value,
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def _as_text(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Issue rows in one layout whatever their source: the row number, the rest as text."""
+    rows = [f for f in frames if len(f)]
+    frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=ISSUE_COLUMNS)
+    out = pd.DataFrame({"row": frame["row"].astype("int64")})
+    for name in ISSUE_COLUMNS[1:]:
+        out[name] = [None if _plain(v) is None else str(v) for v in frame[name]]
+    return out
+
+
+def record_outcome_file(
+    path: Path,
+    store: Store,
+    *,
+    mapping: ColumnMapping | None = None,
+    not_recorded: Path | None = None,
+    chunk_rows: int = 50_000,
+    progress: Callable[[int], None] | None = None,
+) -> OutcomeImport:
+    """Record the outcomes of ``path`` in ``store``; the rows not recorded (rejected by the
+    contract, or in conflict with a stored outcome) go to ``not_recorded`` with the reason.
+    Leaves an audit row (method CLI) saying what was recorded, from which file, by whom."""
+    started = datetime.now(UTC)
+    source = open_records(Path(path), "outcomes", mapping, chunk_rows=chunk_rows)
+    summary = OutcomeImport(str(path))
+    if not_recorded is not None:
+        fresh_output(not_recorded)  # an output that cannot be written stops before any write
+        summary.not_recorded_path = str(not_recorded)
+    received_by = f"file {Path(path).name}"[:64]
+    writer = FrameWriter(not_recorded) if not_recorded is not None else None
+    try:
+        for result in iter_validated(source, progress=progress):
+            accepted = result.accepted
+            writes = store.record_outcomes(_records(accepted), received_by=received_by)
+            conflict = [w.status == "conflict" for w in writes]
+            summary.read += result.read
+            summary.rejected += result.read - len(accepted)
+            tally = Counter(w.status for w in writes)
+            summary.recorded += tally["recorded"]
+            summary.duplicate += tally["duplicate"]
+            summary.conflict += tally["conflict"]
+            if len(accepted):
+                kept = accepted["dq_flags"].notna().to_numpy() & ~np.asarray(conflict, dtype=bool)
+                summary.flagged += int(kept.sum())
+            if writer is not None:
+                rejects = result.issues[result.issues["severity"] == Severity.REJECT.value]
+                left = _as_text([rejects, _conflicts(accepted, conflict)])
+                if len(left):
+                    writer.write(left)
+        if writer is not None and writer.rows == 0:
+            writer.write(_as_text([]))  # every row recorded: the file says so, with its header
+    finally:
+        if writer is not None:
+            writer.close()
+    counts = summary.as_dict()
+    detail = ", ".join(f"{name} {counts[name]}" for name in ("recorded", "duplicate", "conflict"))
+    store.record_audit(
+        command_entry(
+            "outcomes --record",
+            started=started,
+            detail=f"{detail}, rejected {summary.rejected} from {path}",
+            lines=summary.read,
+        )
+    )
+    log.info("outcomes from %s: %s", path, counts)
+    return summary

@@ -1,0 +1,167 @@
+"""Recording a file of outcomes in the store (`risk-engine outcomes --record`): every row is
+recorded, a duplicate, a conflict or rejected, as through the API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from serve_fakes import on_each_database
+from typer.testing import CliRunner
+
+from features.mapping import load_mapping
+from risk_engine.cli import app
+from risk_engine.errors import OutputUnwritable
+from risk_engine.factories import valid_outcome_row
+from risk_engine.settings import Settings
+from serve.outcome_files import CONFLICT_RULE, record_outcome_file
+from serve.records import RecordChecker
+from serve.store import Store, read_outcomes
+
+runner = CliRunner()
+
+
+def _rows(*seeds: int) -> list[dict[str, str]]:
+    return [valid_outcome_row(seed) for seed in seeds]
+
+
+def _csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@on_each_database
+def test_a_file_is_recorded_once_and_every_row_is_accounted_for(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = _rows(1, 2, 3, 4)
+    rows[1] = {**rows[1], "container_number": "CSQU305438"}  # malformed: rejected
+    rows[2] = {**rows[2], "result": "SEIZURE", "seizure_category": ""}  # no category: rejected
+    path = _csv(tmp_path / "outcomes.csv", rows)
+    left = tmp_path / "not_recorded.csv"
+
+    first = record_outcome_file(path, store, not_recorded=left)
+    assert (first.read, first.recorded, first.duplicate, first.conflict, first.rejected) == (
+        4,
+        2,
+        0,
+        0,
+        2,
+    )
+    not_recorded = pd.read_csv(left, dtype=str)
+    assert not_recorded["row"].tolist() == ["2", "3"]
+    assert not_recorded.loc[0, "field"] == "container_number"
+    assert not_recorded.loc[0, "value"] == "CSQU305438"
+    assert not_recorded.loc[1, "field"] == "seizure_category"
+    stored = read_outcomes(store.url)
+    assert sorted(stored["bl_number"]) == sorted([rows[0]["bl_number"], rows[3]["bl_number"]])
+
+    again = record_outcome_file(path, store, not_recorded=left)
+    assert (again.recorded, again.duplicate, again.rejected) == (0, 2, 2)
+    assert len(read_outcomes(store.url)) == 2
+
+
+@on_each_database
+def test_a_file_that_says_otherwise_than_the_store_changes_nothing_and_names_the_row(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = _rows(1, 2)
+    record_outcome_file(_csv(tmp_path / "first.csv", rows), store)
+    changed = [rows[0], {**rows[1], "result": "INCONCLUSIVE", "seizure_category": ""}]
+    left = tmp_path / "not_recorded.parquet"
+    told = record_outcome_file(_csv(tmp_path / "second.csv", changed), store, not_recorded=left)
+    assert (told.recorded, told.duplicate, told.conflict) == (0, 1, 1)
+    (conflict,) = pd.read_parquet(left).to_dict("records")
+    assert conflict["row"] == 2 and conflict["rule"] == CONFLICT_RULE
+    assert conflict["bl_number"] == rows[1]["bl_number"]
+    stored = read_outcomes(store.url)
+    (kept,) = stored.loc[stored["container_number"] == rows[1]["container_number"], "result"]
+    assert kept == rows[1]["result"] == "SEIZURE"  # the stored outcome is kept
+
+
+def test_an_outcome_recorded_through_the_api_is_a_duplicate_when_a_file_brings_it_again(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = _rows(7, 8)
+    sent = [{k: v for k, v in row.items() if v != ""} for row in rows]
+    checked = RecordChecker("outcomes").check(sent)  # what POST /v1/outcomes stores
+    store.record_outcomes([checked.values(p) for p in sorted(checked.models)], received_by="k1")
+    parquet = tmp_path / "outcomes.parquet"
+    pd.DataFrame(rows).to_parquet(parquet, index=False)
+    told = record_outcome_file(parquet, store)
+    assert (told.recorded, told.duplicate, told.conflict) == (0, 2, 0)
+
+
+def test_a_file_with_other_column_names_is_recorded_through_a_mapping(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = [{f"src_{k}": v for k, v in row.items()} for row in _rows(3)]
+    path = _csv(tmp_path / "export.csv", rows)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("fields:\n" + "".join(f"  {k}: src_{k}\n" for k in valid_outcome_row(3)))
+    told = record_outcome_file(path, store, mapping=load_mapping(mapping))
+    assert told.recorded == 1
+
+
+def test_an_unwritable_not_recorded_file_stops_before_anything_is_recorded(
+    store: Store, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path / "outcomes.csv", _rows(1))
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(OutputUnwritable):
+        record_outcome_file(path, store, not_recorded=tmp_path / "taken" / "left.csv")
+    assert store.outcome_count() == 0
+
+
+def _cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
+    return runner.invoke(app, ["outcomes", *args])
+
+
+def test_the_command_records_a_file_says_what_became_of_it_and_leaves_an_audit_row(
+    settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _rows(1, 2, 3)
+    rows[2] = {**rows[2], "container_number": "X"}
+    path = _csv(tmp_path / "outcomes.csv", rows)
+    result = _cli(
+        settings, monkeypatch, "--record", str(path), "--rejects", str(tmp_path / "r.csv")
+    )
+    assert result.exit_code == 0, result.output
+    assert "read 3  recorded 2  already stored 0" in result.stdout
+    assert (
+        "rejected 1" in result.stdout
+        and f"rows not recorded: {tmp_path / 'r.csv'}" in result.stdout
+    )
+    (entry,) = [e for e in store.audit_entries() if e.route == "outcomes --record"]
+    assert entry.method == "CLI" and entry.lines == 3
+    assert entry.detail is not None and "recorded 2" in entry.detail and str(path) in entry.detail
+    # the export reads back what was recorded
+    out = tmp_path / "export.csv"
+    assert _cli(settings, monkeypatch, "--out", str(out)).exit_code == 0
+    assert len(pd.read_csv(out)) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give either --out FILE (export) or --record FILE"),
+        (("--out", "a.csv", "--record", "b.csv"), "give either --out FILE"),
+        (("--out", "a.csv", "--rejects", "r.csv"), "--mapping and --rejects go with --record"),
+        (("--record", "b.csv", "--since", "2025-01-01"), "--since and --until go with --out"),
+        (("--record", "nowhere.csv"), "nowhere.csv"),
+    ],
+)
+def test_the_command_refuses_options_that_do_not_go_together(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = _cli(settings, monkeypatch, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
