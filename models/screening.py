@@ -52,6 +52,7 @@ OUTPUT_COLUMNS = [
     "selected",
     "selection_reason",
     "selection_probability",
+    "model_version",
     "reasons",
     "rule_hits",
     "watchlist_hits",
@@ -61,9 +62,14 @@ OUTPUT_COLUMNS = [
 ]
 # The reason of a model pick in whose line no feature raises the risk (a quiet port-day's top).
 _NOTHING_STANDS_OUT = "among the highest scores of its port-day; no feature raises its risk"
-# What the output reads back of a scored part: everything but the selection's columns.
+# What the output reads back of a scored part: everything but the selection's columns and the
+# model version (one for the whole batch; on each line so that an inspection's outcome can be
+# recorded from the ranked list with the contract's selection_reason, selection_probability
+# and model_version).
 _SELECTION_COLUMNS = ("rank", "selected", "selection_reason", "selection_probability")
-_PART_COLUMNS = [name for name in OUTPUT_COLUMNS if name not in _SELECTION_COLUMNS]
+_PART_COLUMNS = [
+    name for name in OUTPUT_COLUMNS if name not in (*_SELECTION_COLUMNS, "model_version")
+]
 
 
 _KEPT = 50  # picks kept for the printed lists
@@ -313,6 +319,7 @@ def screen_file(
                 frame = pd.read_parquet(part, columns=_PART_COLUMNS)
                 # a left merge keeps the part's order, which `_explain_picks` relies on
                 frame = frame.merge(selection.drop(columns=["group"]), on="row", how="left")
+                frame["model_version"] = summary.model_version
                 told_parts.append(_explain_picks(frame, part, scorer))
                 writer.write(frame[OUTPUT_COLUMNS])
                 summary.selected.update(frame.loc[frame["selected"], "selection_reason"].tolist())

@@ -88,6 +88,34 @@ def test_selection_respects_capacity_per_port_day_and_records_reasons(
     assert sum(summary.selected.values()) == int(ranked["selected"].sum())
 
 
+def test_an_outcome_can_be_recorded_from_a_selected_line_of_the_ranked_list(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "arrivals.parquet"
+    arrivals.head(1500).to_parquet(path, index=False)
+    summary = screen_file(path, tmp_path / "ranked.csv", scorer=trained.scorer, random_control=0.2)
+    ranked = pd.read_csv(tmp_path / "ranked.csv", dtype={"model_version": str})
+    assert summary.model_version and (ranked["model_version"] == summary.model_version).all()
+    picked = ranked[ranked["selected"]]
+    # what the contract's outcome asks of the selection, read straight off the ranked list
+    worklist = picked[
+        [
+            "bl_number",
+            "container_number",
+            "selection_reason",
+            "selection_probability",
+            "model_version",
+        ]
+    ].assign(
+        inspected_at="2025-01-02T10:00:00Z",
+        result="NO_FINDING",
+        recorded_at="2025-01-03T10:00:00Z",
+    )
+    checked = validate_frame(worklist.astype(str), "outcomes")
+    assert len(checked.accepted) == len(picked) > 0
+    assert set(checked.accepted["selection_reason"]) >= {"MODEL", "RANDOM_CONTROL"}
+
+
 def test_a_batch_of_many_days_scores_like_screening_day_by_day(
     trained, arrivals, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
