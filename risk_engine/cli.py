@@ -686,6 +686,13 @@ def audit(
     ] = None,
     until: Annotated[str | None, typer.Option(help="Before this ISO date or time.")] = None,
     key: Annotated[str | None, typer.Option(help="Only requests made with this key id.")] = None,
+    container: Annotated[
+        str | None,
+        typer.Option(help="Only requests that named this container (who looked at it)."),
+    ] = None,
+    bl: Annotated[
+        str | None, typer.Option(help="Only requests that named this B/L number.")
+    ] = None,
     last: Annotated[int, typer.Option(min=1, help="Rows to print (without --out).")] = 20,
     out: Annotated[
         Path | None,
@@ -707,24 +714,50 @@ def audit(
 ) -> None:
     """Read the service's audit trail, or archive and delete its old rows (--purge-before).
 
-    Each row says who called which route, when, with what result."""
+    Each row says who called which route, when, with what result; --container and --bl list
+    the requests that named a container or a B/L: who looked at it."""
     from risk_engine.settings import load_settings
     from serve.audit import export_audit, recent_audit
 
     with _errors_to_exit_codes():
         settings = load_settings()
         if purge_before is not None or no_archive:
-            _purge(settings, purge_before, out, no_archive, since=since, until=until, key=key)
+            _purge(
+                settings,
+                purge_before,
+                out,
+                no_archive,
+                since=since,
+                until=until,
+                key=key,
+                container=container,
+                bl=bl,
+            )
             return
         start, end = _period(since, until)
         if out is not None:
             with _progress("exporting audit rows", None) as advance:
                 rows = export_audit(
-                    settings, out, since=start, until=end, key_id=key, progress=advance
+                    settings,
+                    out,
+                    since=start,
+                    until=end,
+                    key_id=key,
+                    container=container,
+                    bl_number=bl,
+                    progress=advance,
                 )
             typer.echo(f"{rows:,} audit rows written to {out}")
             return
-        entries = recent_audit(settings, last=last, since=start, until=end, key_id=key)
+        entries = recent_audit(
+            settings,
+            last=last,
+            since=start,
+            until=end,
+            key_id=key,
+            container=container,
+            bl_number=bl,
+        )
     for e in entries:
         who = f"key {e.key_id} ({e.role})" if e.key_id else "no key"
         if e.method == "CLI":  # a command run on the server, such as a purge

@@ -30,6 +30,7 @@ __all__ = [
     "Purge",
     "command_entry",
     "export_audit",
+    "named_text",
     "purge_audit",
     "recent_audit",
 ]
@@ -44,17 +45,38 @@ def recent_audit(
     since: datetime | None = None,
     until: datetime | None = None,
     key_id: str | None = None,
+    container: str | None = None,
+    bl_number: str | None = None,
 ) -> list[AuditEntry]:
-    """The ``last`` matching rows, oldest first."""
+    """The ``last`` matching rows, oldest first (of requests naming ``container`` or
+    ``bl_number`` when given)."""
     store = Store.opened(settings)
     try:
-        return store.audit_entries(limit=last, since=since, until=until, key_id=key_id)
+        return store.audit_entries(
+            limit=last,
+            since=since,
+            until=until,
+            key_id=key_id,
+            container=container,
+            bl_number=bl_number,
+        )
     finally:
         store.dispose()
 
 
+def named_text(named: tuple[tuple[str | None, str | None], ...]) -> str | None:
+    """The lines a request named, as one text: "CSQU3054383 (B/L MEDU1234567); ..."."""
+    if not named:
+        return None
+    return "; ".join(f"{container or '?'} (B/L {bl or '?'})" for bl, container in named)
+
+
 def _frame(entries: list[AuditEntry]) -> pd.DataFrame:
-    frame = pd.DataFrame([dataclasses.astuple(e) for e in entries], columns=AUDIT_COLUMNS)
+    rows = [
+        {**{name: getattr(e, name) for name in AUDIT_COLUMNS}, "named": named_text(e.named)}
+        for e in entries
+    ]
+    frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     for name in ("status", "lines"):
         frame[name] = frame[name].astype("Int64")
@@ -69,11 +91,14 @@ def export_audit(
     since: datetime | None = None,
     until: datetime | None = None,
     key_id: str | None = None,
+    container: str | None = None,
+    bl_number: str | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_rows: int = 50_000,
 ) -> int:
-    """Write every matching row, oldest first, to ``out`` (CSV or Parquet by extension);
-    returns the number of rows. ``progress`` is called with each chunk's row count."""
+    """Write every matching row, oldest first, to ``out`` (CSV or Parquet by extension), with
+    the lines each request named (``named``); returns the number of rows. ``progress`` is
+    called with each chunk's row count."""
     file_format(out)  # an unknown extension fails before the database is opened
     store = Store.opened(settings)
     try:
@@ -83,6 +108,8 @@ def export_audit(
             since=since,
             until=until,
             key_id=key_id,
+            container=container,
+            bl_number=bl_number,
             progress=progress,
             chunk_rows=chunk_rows,
         )
@@ -97,6 +124,8 @@ def _write(
     since: datetime | None = None,
     until: datetime | None = None,
     key_id: str | None = None,
+    container: str | None = None,
+    bl_number: str | None = None,
     through_id: int | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_rows: int = 50_000,
@@ -104,7 +133,13 @@ def _write(
     rows = 0
     with FrameWriter(out) as writer:
         for chunk in store.audit_chunks(
-            since=since, until=until, key_id=key_id, chunk_rows=chunk_rows, through_id=through_id
+            since=since,
+            until=until,
+            key_id=key_id,
+            container=container,
+            bl_number=bl_number,
+            chunk_rows=chunk_rows,
+            through_id=through_id,
         ):
             writer.write(_frame(chunk))
             rows += len(chunk)

@@ -37,6 +37,8 @@ class AuditContext:
     lines: int | None = None
     model_version: str | None = None
     detail: str | None = None
+    # (B/L, container) of each line the request named: who looked at which container.
+    named: tuple[tuple[str | None, str | None], ...] = ()
 
 
 class AuditMiddleware:
@@ -102,6 +104,7 @@ class AuditMiddleware:
             model_version=context.model_version,
             detail=context.detail,
             client=str(client[0]) if client else None,
+            named=context.named,
         )
         try:
             await anyio.to_thread.run_sync(self.store.record_audit, entry)

@@ -52,7 +52,7 @@ from serve.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from serve.store import Store
+from serve.store import Store, bl_text, container_text
 
 __all__ = ["API_KEY_HEADER", "Services", "build_router"]
 
@@ -180,6 +180,7 @@ def build_router() -> APIRouter:
     async def score(body: ScoreRequest, request: Request, principal: Caller) -> Response:
         services, context = _services(request), _audit(request)
         context.lines = len(body.lines)
+        context.named = _named(body.lines)
         _check_count(len(body.lines), services.limits.max_lines, "lines")
         model = services.models.require()  # this request finishes on this model
 
@@ -224,6 +225,7 @@ def build_router() -> APIRouter:
     def record_outcomes(body: OutcomesRequest, request: Request, principal: Caller) -> Response:
         services, context = _services(request), _audit(request)
         context.lines = len(body.outcomes)
+        context.named = _named(body.outcomes)
         _check_count(len(body.outcomes), services.limits.max_lines, "outcomes")
         checked = services.outcomes.check(body.outcomes)
         positions = sorted(checked.models)
@@ -407,6 +409,19 @@ def build_router() -> APIRouter:
         return _json(Readiness(ready=True, model_version=current.version))
 
     return router
+
+
+def _named(lines: list[dict[str, Any]]) -> tuple[tuple[str | None, str | None], ...]:
+    """The (B/L, container) of each line as sent, for the audit trail (a value that is not
+    text or a number, an object say, names nothing)."""
+
+    def plain(value: Any) -> Any:
+        return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+    return tuple(
+        (bl_text(plain(line.get("bl_number"))), container_text(plain(line.get("container_number"))))
+        for line in lines
+    )
 
 
 def _json(model: Any, *, status: int = 200) -> Response:

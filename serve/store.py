@@ -10,6 +10,7 @@ Timestamps are stored as naive UTC and come back tz-aware UTC on every backend.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 import sqlite3
@@ -74,6 +75,8 @@ __all__ = [
     "KeyRecord",
     "OutcomeWrite",
     "Store",
+    "bl_text",
+    "container_text",
     "read_outcomes",
 ]
 
@@ -81,7 +84,7 @@ KEY_NAME_MAX = 128  # characters of a key holder's name (the api_keys.name colum
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATE_TRIES = 5
 _MIGRATION_LOCK = 7_361_902_214  # the advisory lock id of schema changes (PostgreSQL)
 # Steps from version n to n + 1, run in order inside one transaction; tables new in a version are
@@ -96,6 +99,15 @@ def _add_key_expiry(conn: Connection) -> None:
 
 
 _MIGRATIONS[1] = _add_key_expiry
+
+
+def _audit_lines_table(conn: Connection) -> None:
+    """Version 3: the B/L and container of each line a request named (``audit_lines``), so the
+    trail says who looked at a container. ``metadata.create_all`` has made the table already;
+    requests before the migration have no such rows."""
+
+
+_MIGRATIONS[2] = _audit_lines_table
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -166,6 +178,17 @@ audit = Table(
     Column("client", String(64), nullable=True),
 )
 
+# One row per line a request named (schema version 3): who looked at which container, and when.
+audit_lines = Table(
+    "audit_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), nullable=False, index=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    Column("bl_number", String(64), nullable=True, index=True),
+    Column("container_number", String(64), nullable=True, index=True),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
@@ -182,6 +205,7 @@ _CONTRACT_COLUMNS = [spec.name for spec in OUTCOME_FIELDS]
 # Statements of every request's path, built once.
 _GET_KEY = select(api_keys).where(api_keys.c.key_id == bindparam("key_id"))
 _INSERT_AUDIT = insert(audit)
+_INSERT_AUDIT_LINES = insert(audit_lines)
 _AUDIT_COLUMNS = (
     "request_id",
     "at",
@@ -233,6 +257,8 @@ class AuditEntry:
     model_version: str | None = None
     detail: str | None = None
     client: str | None = None
+    # The (B/L, container) of each line the request named, as sent (score and outcomes).
+    named: tuple[tuple[str | None, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -426,7 +452,7 @@ class Store:
         with self._reached(), self.engine.connect() as conn:
             return {
                 table.name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
-                for table in (outcomes, audit, api_keys)
+                for table in (outcomes, audit, audit_lines, api_keys)
             }
 
     def backup_to(self, target: Path) -> Path:
@@ -603,6 +629,19 @@ class Store:
         values["detail"] = None if entry.detail is None else entry.detail[:256]
         with self.engine.begin() as conn:
             conn.execute(_INSERT_AUDIT, values)
+            if entry.named:
+                conn.execute(
+                    _INSERT_AUDIT_LINES,
+                    [
+                        {
+                            "request_id": entry.request_id,
+                            "at": entry.at,
+                            "bl_number": bl,
+                            "container_number": container,
+                        }
+                        for bl, container in entry.named
+                    ],
+                )
 
     def audit_entries(
         self,
@@ -611,15 +650,20 @@ class Store:
         since: datetime | None = None,
         until: datetime | None = None,
         key_id: str | None = None,
+        container: str | None = None,
+        bl_number: str | None = None,
     ) -> list[AuditEntry]:
         """Audit rows, oldest first (the last ``limit`` when given), of requests at or after
-        ``since`` and before ``until``, made with ``key_id`` when given."""
-        query = _audit_filter(select(audit), since, until, key_id).order_by(audit.c.id.desc())
+        ``since`` and before ``until``, made with ``key_id`` when given, and naming ``container``
+        or ``bl_number`` when given (who looked at it)."""
+        query = _audit_filter(select(audit), since, until, key_id)
+        query = _naming(query, container, bl_number).order_by(audit.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
         with self._reached(), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [_audit_entry(row._mapping) for row in reversed(rows)]
+            entries = [_audit_entry(row._mapping) for row in reversed(rows)]
+            return _with_named(conn, entries, rows)
 
     def audit_chunks(
         self,
@@ -627,6 +671,8 @@ class Store:
         since: datetime | None = None,
         until: datetime | None = None,
         key_id: str | None = None,
+        container: str | None = None,
+        bl_number: str | None = None,
         chunk_rows: int = 50_000,
         through_id: int | None = None,
     ) -> Iterator[list[AuditEntry]]:
@@ -636,15 +682,17 @@ class Store:
         last = 0
         while True:
             query = _audit_filter(select(audit), since, until, key_id).where(audit.c.id > last)
+            query = _naming(query, container, bl_number)
             if through_id is not None:
                 query = query.where(audit.c.id <= through_id)
             query = query.order_by(audit.c.id).limit(chunk_rows)
             with self._reached(), self.engine.connect() as conn:
                 rows = conn.execute(query).all()
-            if not rows:
-                return
+                if not rows:
+                    return
+                entries = _with_named(conn, [_audit_entry(row._mapping) for row in rows], rows)
             last = int(rows[-1]._mapping["id"])
-            yield [_audit_entry(row._mapping) for row in rows]
+            yield entries
 
     def audit_last_id(self, *, until: datetime) -> int | None:
         """The id of the newest audit row of a request before ``until`` (None: there is none)."""
@@ -656,9 +704,11 @@ class Store:
     def delete_audit(self, *, until: datetime, through_id: int) -> int:
         """Delete the audit rows of requests before ``until`` whose id is at most
         ``through_id`` (what an archive written just before holds); returns how many."""
-        statement = delete(audit).where(audit.c.at < until, audit.c.id <= through_id)
+        purged = (audit.c.at < until) & (audit.c.id <= through_id)
         with self._reached(), self.engine.begin() as conn:
-            return int(conn.execute(statement).rowcount)
+            requests = select(audit.c.request_id).where(purged)
+            conn.execute(delete(audit_lines).where(audit_lines.c.request_id.in_(requests)))
+            return int(conn.execute(delete(audit).where(purged)).rowcount)
 
 
 def _audit_filter(
@@ -671,6 +721,56 @@ def _audit_filter(
     if key_id is not None:
         query = query.where(audit.c.key_id == key_id)
     return query
+
+
+def _naming(query: Select[Any], container: str | None, bl_number: str | None) -> Select[Any]:
+    """Only the requests that named ``container`` or ``bl_number`` (normalised as stored)."""
+    wanted = []
+    if container is not None:
+        wanted.append(audit_lines.c.container_number == container_text(container))
+    if bl_number is not None:
+        wanted.append(audit_lines.c.bl_number == bl_text(bl_number))
+    if not wanted:
+        return query
+    return query.where(audit.c.request_id.in_(select(audit_lines.c.request_id).where(*wanted)))
+
+
+def _with_named(
+    conn: Connection, entries: list[AuditEntry], rows: Sequence[Any]
+) -> list[AuditEntry]:
+    """``entries`` with the lines each request named, read for their id range at once."""
+    if not entries:
+        return entries
+    ids = [int(row._mapping["id"]) for row in rows]
+    requests = select(audit.c.request_id).where(audit.c.id.between(min(ids), max(ids)))
+    query = (
+        select(audit_lines.c.request_id, audit_lines.c.bl_number, audit_lines.c.container_number)
+        .where(audit_lines.c.request_id.in_(requests))
+        .order_by(audit_lines.c.id)
+    )
+    named: dict[str, list[tuple[str | None, str | None]]] = {}
+    for request_id, bl, container in conn.execute(query):
+        named.setdefault(request_id, []).append((bl, container))
+    return [
+        dataclasses.replace(e, named=tuple(named[e.request_id])) if e.request_id in named else e
+        for e in entries
+    ]
+
+
+def container_text(value: object) -> str | None:
+    """A container number as the trail keeps it: upper case, without spaces or hyphens."""
+    if value is None:
+        return None
+    text = "".join(str(value).split()).replace("-", "").upper()
+    return text[:64] or None
+
+
+def bl_text(value: object) -> str | None:
+    """A B/L number as the trail keeps it: trimmed, upper case."""
+    if value is None:
+        return None
+    text = str(value).strip().upper()
+    return text[:64] or None
 
 
 def _audit_entry(row: Mapping[Any, Any]) -> AuditEntry:
@@ -734,7 +834,7 @@ def backup_row_counts(path: Path) -> dict[str, int]:
     try:
         return {
             table.name: int(copy.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0])
-            for table in (outcomes, audit, api_keys)
+            for table in (outcomes, audit, audit_lines, api_keys)
         }
     finally:
         copy.close()

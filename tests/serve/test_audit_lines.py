@@ -1,0 +1,108 @@
+"""Who looked at a container: the audit trail keeps the B/L and container of every line a
+request named (scoring and outcomes), on SQLite and PostgreSQL, through export and retention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from serve_fakes import manifest, on_each_database
+from typer.testing import CliRunner
+
+from risk_engine.cli import app
+from risk_engine.factories import valid_outcome_row
+from risk_engine.settings import Settings
+from serve.store import Store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
+    if settings.database_url:
+        monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", settings.database_url)
+    return settings
+
+
+@on_each_database
+def test_the_trail_says_which_keys_looked_at_a_container_and_when(
+    home_env: Settings,
+    store: Store,
+    start_server: object,
+    keys: dict[str, str],
+) -> None:
+    client: httpx.Client = start_server()  # type: ignore[operator]
+    lines = manifest(3, seed=5)
+    watched = lines[1]["container_number"]
+    # the same container sent again, spelled loosely, on a line the contract rejects
+    loose = f"{watched[:4].lower()} {watched[4:10]}-{watched[10:]}"
+    broken = {**lines[2], "container_number": loose, "gross_weight_kg": -1}
+    officer, analyst = {"X-API-Key": keys["officer"]}, {"X-API-Key": keys["analyst"]}
+    assert client.post("/v1/score", json={"lines": lines[:2]}, headers=officer).status_code == 200
+    assert client.post("/v1/score", json={"lines": [lines[0]]}, headers=analyst).status_code == 200
+    assert client.post("/v1/score", json={"lines": [broken]}, headers=analyst).status_code == 200
+    outcome = {
+        **valid_outcome_row(0),
+        "bl_number": lines[1]["bl_number"],
+        "container_number": watched,
+        "model_version": "",
+    }
+    sent = {"outcomes": [{k: v for k, v in outcome.items() if v != ""}]}
+    assert client.post("/v1/outcomes", json=sent, headers=officer).status_code == 200
+
+    seen = store.audit_entries(container=watched.lower())
+    assert [(e.route, e.role) for e in seen] == [
+        ("/v1/score", "officer"),
+        ("/v1/score", "analyst"),  # the rejected line named it too
+        ("/v1/outcomes", "officer"),
+    ]
+    assert seen[0].named == (
+        (lines[0]["bl_number"], lines[0]["container_number"]),
+        (lines[1]["bl_number"], watched),
+    )
+    by_bl = store.audit_entries(bl_number=lines[1]["bl_number"].lower())
+    assert [e.request_id for e in by_bl] == [seen[0].request_id, seen[2].request_id]
+    assert store.audit_entries(container="MSCU0000000") == []
+
+    shown = runner.invoke(app, ["audit", "--container", watched])
+    assert shown.exit_code == 0, shown.output
+    printed = shown.stdout.splitlines()
+    assert len(printed) == 3
+    assert [line.split()[2] for line in printed] == ["/v1/score", "/v1/score", "/v1/outcomes"]
+    assert all(f"request {e.request_id}" in line for e, line in zip(seen, printed, strict=True))
+    nothing = runner.invoke(app, ["audit", "--bl", "NO-SUCH-BL"])
+    assert nothing.exit_code == 0 and "no audit rows match" in nothing.stderr
+
+
+@on_each_database
+def test_an_export_and_a_purge_keep_the_lines_each_request_named(
+    home_env: Settings,
+    store: Store,
+    start_server: object,
+    keys: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    client: httpx.Client = start_server()  # type: ignore[operator]
+    lines = manifest(2, seed=9)
+    officer = {"X-API-Key": keys["officer"]}
+    assert client.post("/v1/score", json={"lines": lines}, headers=officer).status_code == 200
+    export = tmp_path / "audit.parquet"
+    done = runner.invoke(
+        app, ["audit", "--container", lines[1]["container_number"], "--out", str(export)]
+    )
+    assert done.exit_code == 0, done.output
+    (row,) = pd.read_parquet(export).to_dict("records")
+    assert row["named"] == "; ".join(
+        f"{line['container_number']} (B/L {line['bl_number']})" for line in lines
+    )
+    archive = tmp_path / "archive.csv"
+    purged = runner.invoke(
+        app, ["audit", "--purge-before", pd.Timestamp.now("UTC").isoformat(), "--out", str(archive)]
+    )
+    assert purged.exit_code == 0, purged.output
+    assert lines[1]["container_number"] in "".join(pd.read_csv(archive)["named"].dropna())
+    assert store.audit_entries(container=lines[1]["container_number"]) == []
+    assert store.row_counts()["audit_lines"] == 0  # the purged requests' lines went with them
