@@ -10,7 +10,6 @@ Timestamps are stored as naive UTC and come back tz-aware UTC on every backend.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import logging
 import sqlite3
@@ -87,27 +86,33 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 3
 _MIGRATE_TRIES = 5
 _MIGRATION_LOCK = 7_361_902_214  # the advisory lock id of schema changes (PostgreSQL)
-# Steps from version n to n + 1, run in order inside one transaction; tables new in a version are
-# made by create_all before the steps run, so a step only alters what already exists.
+# Steps from version n to n + 1, run in order inside one transaction. create_all runs before
+# them and makes any missing table with today's columns, so a step adds a column only to a table
+# that lacks it (a version-1 store made its api_keys table, but never had an audit table).
 _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def _add_column(conn: Connection, table: str, column: str, kind: Any) -> None:
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        compiled = kind.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {compiled}"))
 
 
 def _add_key_expiry(conn: Connection) -> None:
     """Version 2: API keys may expire (``api_keys.expires_at``; keys made before never do)."""
-    kind = DateTime().compile(dialect=conn.dialect)
-    conn.execute(text(f"ALTER TABLE api_keys ADD COLUMN expires_at {kind}"))
+    _add_column(conn, "api_keys", "expires_at", DateTime())
 
 
 _MIGRATIONS[1] = _add_key_expiry
 
 
-def _audit_lines_table(conn: Connection) -> None:
-    """Version 3: the B/L and container of each line a request named (``audit_lines``), so the
-    trail says who looked at a container. ``metadata.create_all`` has made the table already;
-    requests before the migration have no such rows."""
+def _audit_named(conn: Connection) -> None:
+    """Version 3: the B/L and container of each line a request named (``audit.named``), so the
+    trail says who looked at a container; requests before the migration have none."""
+    _add_column(conn, "audit", "named", Text())
 
 
-_MIGRATIONS[2] = _audit_lines_table
+_MIGRATIONS[2] = _audit_named
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -176,17 +181,9 @@ audit = Table(
     Column("duration_ms", Float(), nullable=False),
     Column("detail", String(256), nullable=True),
     Column("client", String(64), nullable=True),
-)
-
-# One row per line a request named (schema version 3): who looked at which container, and when.
-audit_lines = Table(
-    "audit_lines",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(32), nullable=False, index=True),
-    Column("at", UTCDateTime(), nullable=False, index=True),
-    Column("bl_number", String(64), nullable=True, index=True),
-    Column("container_number", String(64), nullable=True, index=True),
+    # The lines the request named, ";BL|CONTAINER;BL|CONTAINER;" (schema version 3): one text
+    # on the request's own row, as an index per line cost a scoring request a few ms.
+    Column("named", Text(), nullable=True),
 )
 
 api_keys = Table(
@@ -205,7 +202,6 @@ _CONTRACT_COLUMNS = [spec.name for spec in OUTCOME_FIELDS]
 # Statements of every request's path, built once.
 _GET_KEY = select(api_keys).where(api_keys.c.key_id == bindparam("key_id"))
 _INSERT_AUDIT = insert(audit)
-_INSERT_AUDIT_LINES = insert(audit_lines)
 _AUDIT_COLUMNS = (
     "request_id",
     "at",
@@ -452,7 +448,7 @@ class Store:
         with self._reached(), self.engine.connect() as conn:
             return {
                 table.name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
-                for table in (outcomes, audit, audit_lines, api_keys)
+                for table in (outcomes, audit, api_keys)
             }
 
     def backup_to(self, target: Path) -> Path:
@@ -627,21 +623,9 @@ class Store:
         values = {name: getattr(entry, name) for name in _AUDIT_COLUMNS}
         values["route"] = entry.route[:256]
         values["detail"] = None if entry.detail is None else entry.detail[:256]
+        values["named"] = _named_text(entry.named)
         with self.engine.begin() as conn:
             conn.execute(_INSERT_AUDIT, values)
-            if entry.named:
-                conn.execute(
-                    _INSERT_AUDIT_LINES,
-                    [
-                        {
-                            "request_id": entry.request_id,
-                            "at": entry.at,
-                            "bl_number": bl,
-                            "container_number": container,
-                        }
-                        for bl, container in entry.named
-                    ],
-                )
 
     def audit_entries(
         self,
@@ -662,8 +646,7 @@ class Store:
             query = query.limit(limit)
         with self._reached(), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            entries = [_audit_entry(row._mapping) for row in reversed(rows)]
-            return _with_named(conn, entries, rows)
+        return [_audit_entry(row._mapping) for row in reversed(rows)]
 
     def audit_chunks(
         self,
@@ -688,11 +671,10 @@ class Store:
             query = query.order_by(audit.c.id).limit(chunk_rows)
             with self._reached(), self.engine.connect() as conn:
                 rows = conn.execute(query).all()
-                if not rows:
-                    return
-                entries = _with_named(conn, [_audit_entry(row._mapping) for row in rows], rows)
+            if not rows:
+                return
             last = int(rows[-1]._mapping["id"])
-            yield entries
+            yield [_audit_entry(row._mapping) for row in rows]
 
     def audit_last_id(self, *, until: datetime) -> int | None:
         """The id of the newest audit row of a request before ``until`` (None: there is none)."""
@@ -704,11 +686,9 @@ class Store:
     def delete_audit(self, *, until: datetime, through_id: int) -> int:
         """Delete the audit rows of requests before ``until`` whose id is at most
         ``through_id`` (what an archive written just before holds); returns how many."""
-        purged = (audit.c.at < until) & (audit.c.id <= through_id)
+        statement = delete(audit).where(audit.c.at < until, audit.c.id <= through_id)
         with self._reached(), self.engine.begin() as conn:
-            requests = select(audit.c.request_id).where(purged)
-            conn.execute(delete(audit_lines).where(audit_lines.c.request_id.in_(requests)))
-            return int(conn.execute(delete(audit).where(purged)).rowcount)
+            return int(conn.execute(statement).rowcount)
 
 
 def _audit_filter(
@@ -725,57 +705,56 @@ def _audit_filter(
 
 def _naming(query: Select[Any], container: str | None, bl_number: str | None) -> Select[Any]:
     """Only the requests that named ``container`` or ``bl_number`` (normalised as stored)."""
-    wanted = []
     if container is not None:
-        wanted.append(audit_lines.c.container_number == container_text(container))
+        query = query.where(audit.c.named.like(f"%|{_like(container_text(container))};%", "\\"))
     if bl_number is not None:
-        wanted.append(audit_lines.c.bl_number == bl_text(bl_number))
-    if not wanted:
-        return query
-    return query.where(audit.c.request_id.in_(select(audit_lines.c.request_id).where(*wanted)))
+        query = query.where(audit.c.named.like(f"%;{_like(bl_text(bl_number))}|%", "\\"))
+    return query
 
 
-def _with_named(
-    conn: Connection, entries: list[AuditEntry], rows: Sequence[Any]
-) -> list[AuditEntry]:
-    """``entries`` with the lines each request named, read for their id range at once."""
-    if not entries:
-        return entries
-    ids = [int(row._mapping["id"]) for row in rows]
-    requests = select(audit.c.request_id).where(audit.c.id.between(min(ids), max(ids)))
-    query = (
-        select(audit_lines.c.request_id, audit_lines.c.bl_number, audit_lines.c.container_number)
-        .where(audit_lines.c.request_id.in_(requests))
-        .order_by(audit_lines.c.id)
-    )
-    named: dict[str, list[tuple[str | None, str | None]]] = {}
-    for request_id, bl, container in conn.execute(query):
-        named.setdefault(request_id, []).append((bl, container))
-    return [
-        dataclasses.replace(e, named=tuple(named[e.request_id])) if e.request_id in named else e
-        for e in entries
-    ]
+def _like(value: str | None) -> str:
+    """``value`` matched literally by LIKE (its wildcards escaped with a backslash)."""
+    text = value or ""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _named_text(named: tuple[tuple[str | None, str | None], ...]) -> str | None:
+    """The stored form of the lines a request named (each normalised as `bl_text` and
+    `container_text` do, so no value holds a separator)."""
+    if not named:
+        return None
+    pairs = ((bl_text(bl), container_text(container)) for bl, container in named)
+    return ";" + "".join(f"{bl or ''}|{container or ''};" for bl, container in pairs)
+
+
+def _named_pairs(text: str | None) -> tuple[tuple[str | None, str | None], ...]:
+    if not text:
+        return ()
+    pairs = (item.partition("|") for item in text.strip(";").split(";"))
+    return tuple((bl or None, container or None) for bl, _, container in pairs)
 
 
 def container_text(value: object) -> str | None:
-    """A container number as the trail keeps it: upper case, without spaces or hyphens."""
+    """A container number as the trail keeps it: upper case, without spaces or hyphens (and
+    without the trail's separators ``;`` and ``|``)."""
     if value is None:
         return None
     text = "".join(str(value).split()).replace("-", "").upper()
-    return text[:64] or None
+    return text.replace(";", "").replace("|", "")[:64] or None
 
 
 def bl_text(value: object) -> str | None:
-    """A B/L number as the trail keeps it: trimmed, upper case."""
+    """A B/L number as the trail keeps it: trimmed, upper case, without ``;`` and ``|``."""
     if value is None:
         return None
     text = str(value).strip().upper()
-    return text[:64] or None
+    return text.replace(";", "").replace("|", "")[:64] or None
 
 
 def _audit_entry(row: Mapping[Any, Any]) -> AuditEntry:
     values = dict(row)
     values.pop("id")
+    values["named"] = _named_pairs(values.get("named"))
     return AuditEntry(**values)
 
 
@@ -834,7 +813,7 @@ def backup_row_counts(path: Path) -> dict[str, int]:
     try:
         return {
             table.name: int(copy.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0])
-            for table in (outcomes, audit, audit_lines, api_keys)
+            for table in (outcomes, audit, api_keys)
         }
     finally:
         copy.close()

@@ -1,5 +1,7 @@
 """Who looked at a container: the audit trail keeps the B/L and container of every line a
 request named (scoring and outcomes), on SQLite and PostgreSQL, through export and retention."""
+# A B/L and a container that look like LIKE wildcards or the trail's separators are matched
+# literally: see test_a_number_with_wildcards_matches_only_itself.
 
 from __future__ import annotations
 
@@ -105,4 +107,78 @@ def test_an_export_and_a_purge_keep_the_lines_each_request_named(
     assert purged.exit_code == 0, purged.output
     assert lines[1]["container_number"] in "".join(pd.read_csv(archive)["named"].dropna())
     assert store.audit_entries(container=lines[1]["container_number"]) == []
-    assert store.row_counts()["audit_lines"] == 0  # the purged requests' lines went with them
+
+
+def test_a_number_with_wildcards_matches_only_itself(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from serve.store import AuditEntry
+
+    def entry(request_id: str, bl: str, container: str) -> AuditEntry:
+        return AuditEntry(
+            request_id=request_id,
+            at=datetime.now(UTC),
+            method="POST",
+            route="/v1/score",
+            status=200,
+            duration_ms=1.0,
+            named=((bl, container),),
+        )
+
+    store.record_audit(entry("a", "BL_1", "AB%"))
+    store.record_audit(entry("b", "BLX1", "ABCD"))
+    store.record_audit(entry("c", "BL;1|", "X"))  # separators in a raw value are dropped
+    assert [e.request_id for e in store.audit_entries(bl_number="bl_1")] == ["a"]
+    assert [e.request_id for e in store.audit_entries(container="AB%")] == ["a"]
+    assert [e.request_id for e in store.audit_entries(bl_number="BL1")] == ["c"]
+    assert store.audit_entries(container="AB") == []
+    (c,) = store.audit_entries(container="x")
+    assert c.named == (("BL1", "X"),)
+
+
+@on_each_database
+def test_a_store_of_schema_two_gains_the_named_lines_and_keeps_its_old_rows(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from serve.store import SCHEMA_VERSION, AuditEntry
+
+    old = AuditEntry(
+        request_id="old",
+        at=datetime.now(UTC),
+        method="POST",
+        route="/v1/score",
+        status=200,
+        duration_ms=1.0,
+    )
+    with store.engine.begin() as conn:  # the store as schema version 2 left it
+        conn.execute(text("ALTER TABLE audit DROP COLUMN named"))
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(
+            text("INSERT INTO schema_version (version, applied_at) VALUES (2, :at)"),
+            {"at": old.at.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit (request_id, at, method, route, status, duration_ms) "
+                "VALUES ('old', :at, 'POST', '/v1/score', 200, 1.0)"
+            ),
+            {"at": old.at.replace(tzinfo=None)},
+        )
+    assert store.schema_version() == 2
+    assert store.migrate() == SCHEMA_VERSION == 3
+    (row,) = store.audit_entries()
+    assert row.request_id == "old" and row.named == ()
+    store.record_audit(
+        AuditEntry(
+            request_id="new",
+            at=datetime.now(UTC),
+            method="POST",
+            route="/v1/score",
+            status=200,
+            duration_ms=1.0,
+            named=(("BL1", "CSQU3054383"),),
+        )
+    )
+    assert [e.request_id for e in store.audit_entries(container="CSQU3054383")] == ["new"]
