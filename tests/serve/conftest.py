@@ -41,6 +41,15 @@ def store(settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
+def home_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """``settings`` as the CLI finds them: RISK_ENGINE_HOME (and the database URL) set."""
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
+    if settings.database_url:
+        monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", settings.database_url)
+    return settings
+
+
+@pytest.fixture
 def keys(store: Store) -> dict[str, str]:
     """One key per role, by role label."""
     return {role.label: issue_key(store, role=role, name=f"{role.label} one").key for role in Role}

@@ -5,28 +5,20 @@ request named (scoring and outcomes), on SQLite and PostgreSQL, through export a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pandas as pd
-import pytest
 from serve_fakes import manifest, on_each_database
 from typer.testing import CliRunner
 
 from risk_engine.cli import app
 from risk_engine.factories import valid_outcome_row
 from risk_engine.settings import Settings
-from serve.store import Store
+from serve.store import AuditEntry, Store
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def home_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
-    if settings.database_url:
-        monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", settings.database_url)
-    return settings
 
 
 @on_each_database
@@ -109,25 +101,22 @@ def test_an_export_and_a_purge_keep_the_lines_each_request_named(
     assert store.audit_entries(container=lines[1]["container_number"]) == []
 
 
+def _entry(request_id: str, *named: tuple[str, str]) -> AuditEntry:
+    return AuditEntry(
+        request_id=request_id,
+        at=datetime.now(UTC),
+        method="POST",
+        route="/v1/score",
+        status=200,
+        duration_ms=1.0,
+        named=named,
+    )
+
+
 def test_a_number_with_wildcards_matches_only_itself(store: Store) -> None:
-    from datetime import UTC, datetime
-
-    from serve.store import AuditEntry
-
-    def entry(request_id: str, bl: str, container: str) -> AuditEntry:
-        return AuditEntry(
-            request_id=request_id,
-            at=datetime.now(UTC),
-            method="POST",
-            route="/v1/score",
-            status=200,
-            duration_ms=1.0,
-            named=((bl, container),),
-        )
-
-    store.record_audit(entry("a", "BL_1", "AB%"))
-    store.record_audit(entry("b", "BLX1", "ABCD"))
-    store.record_audit(entry("c", "BL;1|", "X"))  # separators in a raw value are dropped
+    store.record_audit(_entry("a", ("BL_1", "AB%")))
+    store.record_audit(_entry("b", ("BLX1", "ABCD")))
+    store.record_audit(_entry("c", ("BL;1|", "X")))  # separators in a raw value are dropped
     assert [e.request_id for e in store.audit_entries(bl_number="bl_1")] == ["a"]
     assert [e.request_id for e in store.audit_entries(container="AB%")] == ["a"]
     assert [e.request_id for e in store.audit_entries(bl_number="BL1")] == ["c"]
@@ -138,47 +127,27 @@ def test_a_number_with_wildcards_matches_only_itself(store: Store) -> None:
 
 @on_each_database
 def test_a_store_of_schema_two_gains_the_named_lines_and_keeps_its_old_rows(store: Store) -> None:
-    from datetime import UTC, datetime
-
     from sqlalchemy import text
 
-    from serve.store import SCHEMA_VERSION, AuditEntry
+    from serve.store import SCHEMA_VERSION
 
-    old = AuditEntry(
-        request_id="old",
-        at=datetime.now(UTC),
-        method="POST",
-        route="/v1/score",
-        status=200,
-        duration_ms=1.0,
-    )
+    made = datetime.now(UTC).replace(tzinfo=None)
     with store.engine.begin() as conn:  # the store as schema version 2 left it
         conn.execute(text("ALTER TABLE audit DROP COLUMN named"))
         conn.execute(text("DELETE FROM schema_version"))
         conn.execute(
-            text("INSERT INTO schema_version (version, applied_at) VALUES (2, :at)"),
-            {"at": old.at.replace(tzinfo=None)},
+            text("INSERT INTO schema_version (version, applied_at) VALUES (2, :at)"), {"at": made}
         )
         conn.execute(
             text(
                 "INSERT INTO audit (request_id, at, method, route, status, duration_ms) "
                 "VALUES ('old', :at, 'POST', '/v1/score', 200, 1.0)"
             ),
-            {"at": old.at.replace(tzinfo=None)},
+            {"at": made},
         )
     assert store.schema_version() == 2
     assert store.migrate() == SCHEMA_VERSION == 3
     (row,) = store.audit_entries()
     assert row.request_id == "old" and row.named == ()
-    store.record_audit(
-        AuditEntry(
-            request_id="new",
-            at=datetime.now(UTC),
-            method="POST",
-            route="/v1/score",
-            status=200,
-            duration_ms=1.0,
-            named=(("BL1", "CSQU3054383"),),
-        )
-    )
+    store.record_audit(_entry("new", ("BL1", "CSQU3054383")))
     assert [e.request_id for e in store.audit_entries(container="CSQU3054383")] == ["new"]

@@ -56,14 +56,6 @@ def test_the_trail_can_be_read_by_period_and_by_key_oldest_first(store: Store) -
     assert [e for c in chunks for e in c] == trail
 
 
-@pytest.fixture
-def home_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
-    if settings.database_url:
-        monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", settings.database_url)
-    return settings
-
-
 def test_audit_prints_the_latest_rows_with_who_what_and_status(
     home_env: Settings, store: Store
 ) -> None:
