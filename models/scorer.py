@@ -24,6 +24,7 @@ from models.rules import RULES, rule_hit_array, rule_reasons, rule_score
 
 if TYPE_CHECKING:
     from features.pipeline import FeaturePipeline
+    from models.profiles import ProfileSet
 
 __all__ = ["RiskScorer", "SCORE_COLUMNS", "to_matrix"]
 
@@ -136,6 +137,7 @@ class RiskScorer:
         explain_reasons: bool = True,
         reason_bands: Collection[str] | None = None,
         remember: bool = False,
+        profiles: ProfileSet | None = None,
     ) -> pd.DataFrame:
         """Score normalised records (``validate_frame(...).accepted``); aligned to their index.
 
@@ -143,9 +145,15 @@ class RiskScorer:
         for every line, or only for lines in ``reason_bands`` (batch screening explains red and
         amber lines; a green line gets none). With ``remember`` the lines are added to the
         feature state as they are scored (``FeaturePipeline.transform_update``), as batch
-        screening does chunk by chunk."""
+        screening does chunk by chunk. With ``profiles`` (`models.profiles`), the profiles a
+        line meets are told first in its rule hits, and an ``inspect`` profile makes the line
+        mandatory."""
         scored, _ = self.score_with_matrix(
-            records, explain_reasons=explain_reasons, reason_bands=reason_bands, remember=remember
+            records,
+            explain_reasons=explain_reasons,
+            reason_bands=reason_bands,
+            remember=remember,
+            profiles=profiles,
         )
         return scored
 
@@ -156,6 +164,7 @@ class RiskScorer:
         explain_reasons: bool = True,
         reason_bands: Collection[str] | None = None,
         remember: bool = False,
+        profiles: ProfileSet | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """`score`, and the model matrix it scored (``to_matrix`` of the features): kept by
         batch screening so a line can be explained later, exactly as it was scored, with
@@ -174,6 +183,12 @@ class RiskScorer:
                 self._explain(matrix, features, wanted, reasons)
         probability = self.calibrator.transform(raw)
         hits = rule_hit_array(features)
+        told = rule_reasons(hits)
+        mandatory = hits[:, _MANDATORY].any(axis=1)
+        if profiles is not None:
+            met, inspect = profiles.hits(records)
+            told = [first + rest if first else rest for first, rest in zip(met, told, strict=True)]
+            mandatory = mandatory | inspect
         # Every column built as an array or list first and the frame made once, in the order
         # of SCORE_COLUMNS: on a request, pandas' per-column work cost more than the scoring.
         scored = pd.DataFrame(
@@ -182,10 +197,10 @@ class RiskScorer:
                 "raw_logit": raw,
                 "band": self.band(probability),
                 "reasons": reasons,
-                "rule_hits": rule_reasons(hits),
+                "rule_hits": told,
                 "dq_flags": _dq_flags(records),
                 "rule_score": rule_score(hits),
-                "mandatory_rule": hits[:, _MANDATORY].any(axis=1),
+                "mandatory_rule": mandatory,
             },
             index=records.index,
         )

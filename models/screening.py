@@ -33,6 +33,7 @@ from features.files import FrameWriter, fresh_output, open_records, read_ahead
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
+from models.profiles import ProfileSet
 from models.selection import MANDATORY_REASONS, select_per_port_day
 from models.watchlist import Watchlist
 
@@ -115,14 +116,19 @@ class ScreenSummary:
 
 
 def _score_chunk(
-    scorer: Any, accepted: pd.DataFrame, watchlist: Watchlist | None, *, remember: bool = False
+    scorer: Any,
+    accepted: pd.DataFrame,
+    watchlist: Watchlist | None,
+    profiles: ProfileSet | None = None,
+    *,
+    remember: bool = False,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Everything the output needs for one chunk of accepted lines (no selection yet), and the
     model matrix of each line. Reasons are told now for red and amber lines; a green line the
     selection picks for the model later gets its reasons from its matrix (`_explain_picks`);
     random-control picks carry none."""
     scored, matrix = scorer.score_with_matrix(
-        accepted, reason_bands=REASON_BANDS, remember=remember
+        accepted, reason_bands=REASON_BANDS, remember=remember, profiles=profiles
     )
     mandatory = scored["mandatory_rule"]
     told = watchlist.matches(accepted) if watchlist is not None else [[]] * len(accepted)
@@ -179,17 +185,22 @@ def _text(column: pd.Series) -> pd.Series:
 
 
 def _score_remote(
-    scorer: Any, pipeline: Any, accepted: pd.DataFrame, watchlist: Watchlist | None
+    scorer: Any,
+    pipeline: Any,
+    accepted: pd.DataFrame,
+    watchlist: Watchlist | None,
+    profiles: ProfileSet | None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     working = copy.copy(scorer)
     working.pipeline = pipeline
-    return _score_chunk(working, accepted, watchlist)
+    return _score_chunk(working, accepted, watchlist, profiles)
 
 
 def _scored_chunks(
     source: Any,
     scorer: Any,
     watchlist: Watchlist | None,
+    profiles: ProfileSet | None,
     report: ValidationReport,
     rejects: FrameWriter | None,
     *,
@@ -232,7 +243,7 @@ def _scored_chunks(
         for accepted in read_ahead(validated()):
             if len(accepted):
                 # Scored, then added to the state in the same pass.
-                yield _score_chunk(working, accepted, watchlist, remember=True)
+                yield _score_chunk(working, accepted, watchlist, profiles, remember=True)
         return
     if engine != "dask":
         raise ValueError(f"engine must be 'local' or 'dask', not {engine!r}")
@@ -247,7 +258,13 @@ def _scored_chunks(
                 snapshot = copy.deepcopy(working.pipeline)
                 futures.append(
                     client.submit(
-                        _score_remote, scattered_scorer, snapshot, accepted, watchlist, pure=False
+                        _score_remote,
+                        scattered_scorer,
+                        snapshot,
+                        accepted,
+                        watchlist,
+                        profiles,
+                        pure=False,
                     )
                 )
                 working.pipeline.update(accepted)
@@ -266,6 +283,7 @@ def screen_file(
     random_control: float = 0.1,
     mapping: ColumnMapping | None = None,
     watchlist: Watchlist | None = None,
+    profiles: ProfileSet | None = None,
     port_capacity: PortCapacity | None = None,
     rejects_path: Path | None = None,
     report_path: Path | None = None,
@@ -291,6 +309,7 @@ def screen_file(
             source,
             scorer,
             watchlist,
+            profiles,
             report,
             rejects,
             engine=engine,

@@ -471,6 +471,9 @@ def screen(
     model: Annotated[str, typer.Option(help="champion, another alias, or a version.")] = "champion",
     mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
     watchlist: Annotated[Path | None, typer.Option(help="Watch list (CSV or Parquet).")] = None,
+    profiles: Annotated[
+        Path | None, typer.Option(help="Risk profiles (YAML): criteria to inspect or flag.")
+    ] = None,
     rejects: Annotated[Path | None, typer.Option(help="Rejected lines with reasons (CSV).")] = None,
     report: Annotated[Path | None, typer.Option(help="HTML report to write.")] = None,
     engine: Annotated[Engine, typer.Option(help="local or dask")] = Engine.local,
@@ -481,6 +484,7 @@ def screen(
     """Screen a batch of arrivals: a ranked list per port-day within the capacity."""
     from features.mapping import load_mapping
     from models.capacity import load_port_capacity
+    from models.profiles import load_profiles
     from models.registry import configure_mlflow, load_scorer
     from models.screening import screen_file
     from models.selection import MANDATORY_REASONS
@@ -490,6 +494,7 @@ def screen(
     settings = load_settings()
     with _errors_to_exit_codes():
         port_capacity = load_port_capacity(capacity_file)  # a bad file stops before the model
+        risk_profiles = load_profiles(profiles)  # so does a bad profiles file
         configure_mlflow(settings)
         scorer = load_scorer(model)
         with _progress(f"screening {input_path.name}", None) as advance:
@@ -501,6 +506,7 @@ def screen(
                 random_control=random_control,
                 mapping=load_mapping(mapping),
                 watchlist=load_watchlist(watchlist),
+                profiles=risk_profiles,
                 port_capacity=port_capacity,
                 rejects_path=rejects,
                 report_path=report,
@@ -608,13 +614,17 @@ def serve(
         Path | None,
         typer.Option(help="Watch list (CSV or Parquet), read again on each reload."),
     ] = None,
+    profiles: Annotated[
+        Path | None,
+        typer.Option(help="Risk profiles (YAML), read again on each reload."),
+    ] = None,
 ) -> None:
     """Run the scoring service (FastAPI on uvicorn)."""
     from risk_engine.settings import load_settings
     from serve.run import serve as run
 
     with _errors_to_exit_codes():
-        run(host, port, load_settings(), model=model, watchlist=watchlist)
+        run(host, port, load_settings(), model=model, watchlist=watchlist, profiles=profiles)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 
+from models.profiles import load_profiles
 from models.watchlist import load_watchlist
 from risk_engine.contract import InspectionOutcome, ShipmentLine
 from risk_engine.settings import Settings
@@ -25,7 +26,14 @@ from serve.auth import Authenticator
 from serve.config import ServeLimits
 from serve.errors import install_error_handlers
 from serve.middleware import AuditMiddleware, BodyLimitMiddleware
-from serve.model import ModelHolder, Scorer, ScorerLoader, WatchlistLoader, loader_for
+from serve.model import (
+    ModelHolder,
+    ProfilesLoader,
+    Scorer,
+    ScorerLoader,
+    WatchlistLoader,
+    loader_for,
+)
 from serve.page import build_page_router
 from serve.records import RecordChecker
 from serve.routes import Services, build_router
@@ -64,13 +72,15 @@ def create_app(
     store: Store | None = None,
     limits: ServeLimits | None = None,
     watchlist_loader: WatchlistLoader | None = None,
+    profiles_loader: ProfilesLoader | None = None,
     load_model_in_background: bool = True,
 ) -> FastAPI:
     """Build the service.
 
     ``scorer_loader`` returns the model to serve (default: ``limits.model`` from the MLflow
     registry or a pickle path); it runs at start and on each reload, as does
-    ``watchlist_loader`` (default: read ``limits.watchlist``). ``store`` defaults to the
+    ``watchlist_loader`` and ``profiles_loader`` (default: read ``limits.watchlist`` and
+    ``limits.profiles``). ``store`` defaults to the
     database of ``settings`` and is closed with the app only when the app made it.
     """
     limits = limits if limits is not None else ServeLimits()
@@ -90,6 +100,7 @@ def create_app(
             scorer_loader or loader_for(settings, limits.model),
             warmup=warm_up,
             watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist)),
+            profiles=profiles_loader or (lambda: load_profiles(limits.profiles)),
         ),
         authenticator=Authenticator(the_store),
         limits=limits,

@@ -45,3 +45,11 @@ class ServeLimits(BaseSettings):
             "scored line says which entries it names. Read at start and again on each reload."
         ),
     )
+    profiles: Path | None = Field(
+        default=None,
+        description=(
+            "Risk profiles file (YAML, as `risk-engine screen --profiles` reads): a line that "
+            "meets a profile says so in its rule hits, and an `inspect` profile makes it "
+            "mandatory. Read at start and again on each reload."
+        ),
+    )

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+from models.profiles import ProfileSet
 from models.watchlist import Watchlist
 from risk_engine.errors import ConfigError, ModelUnavailable
 from risk_engine.settings import Settings
@@ -25,6 +26,7 @@ from risk_engine.settings import Settings
 __all__ = [
     "Scorer",
     "ScorerLoader",
+    "ProfilesLoader",
     "WatchlistLoader",
     "LoadedModel",
     "ModelHolder",
@@ -43,13 +45,16 @@ class Scorer(Protocol):
 
     version: str
 
-    def score(self, records: pd.DataFrame) -> pd.DataFrame: ...
+    def score(
+        self, records: pd.DataFrame, *, profiles: ProfileSet | None = None
+    ) -> pd.DataFrame: ...
 
     def describe(self) -> dict[str, Any]: ...
 
 
 ScorerLoader = Callable[[], Scorer]
 WatchlistLoader = Callable[[], Watchlist | None]
+ProfilesLoader = Callable[[], ProfileSet | None]
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class LoadedModel:
     version: str
     loaded_at: datetime
     watchlist: Watchlist | None = None
+    profiles: ProfileSet | None = None  # risk profiles (`models.profiles`)
 
 
 class ModelHolder:
@@ -71,10 +77,12 @@ class ModelHolder:
         *,
         warmup: Callable[[Scorer], object] | None = None,
         watchlist: WatchlistLoader | None = None,
+        profiles: ProfilesLoader | None = None,
     ) -> None:
         self._loader = loader
         self._warmup = warmup
         self._watchlist = watchlist
+        self._profiles = profiles
         self._current: LoadedModel | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = _NOT_YET
@@ -100,14 +108,19 @@ class ModelHolder:
         return current
 
     def load(self) -> LoadedModel:
-        """Load (or reload) the model and the watch list; on failure the previous pair keeps
-        serving."""
+        """Load (or reload) the model, the watch list and the risk profiles; on failure the
+        previous ones keep serving."""
         with self._lock:
             try:
                 watchlist = self._watchlist() if self._watchlist is not None else None
             except ConfigError as error:
                 self.last_error = str(error)
                 raise ModelUnavailable(f"the watch list could not be loaded: {error}") from error
+            try:
+                profiles = self._profiles() if self._profiles is not None else None
+            except ConfigError as error:
+                self.last_error = str(error)
+                raise ModelUnavailable(f"the risk profiles could not be loaded: {error}") from error
             try:
                 scorer = self._loader()
                 version = str(getattr(scorer, "version", "") or "unknown")
@@ -121,7 +134,11 @@ class ModelHolder:
                 log.exception("model failed to load or warm up")
                 raise ModelUnavailable(f"the model failed to load: {self.last_error}") from error
             loaded = LoadedModel(
-                scorer=scorer, version=version, loaded_at=datetime.now(UTC), watchlist=watchlist
+                scorer=scorer,
+                version=version,
+                loaded_at=datetime.now(UTC),
+                watchlist=watchlist,
+                profiles=profiles,
             )
             previous = self._current
             self._current = loaded

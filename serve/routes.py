@@ -186,7 +186,9 @@ def build_router() -> APIRouter:
 
         def check_and_score() -> tuple[CheckedRecords, pd.DataFrame | None, dict[int, list[str]]]:
             checked = services.lines.check(body.lines)
-            scored = model.scorer.score(checked.accepted) if len(checked.accepted) else None
+            scored = None
+            if len(checked.accepted):
+                scored = model.scorer.score(checked.accepted, profiles=model.profiles)
             return checked, scored, _watched(model.watchlist, body.lines)
 
         context.model_version = model.version
@@ -289,6 +291,7 @@ def build_router() -> APIRouter:
             feature_names=[str(name) for name in described.get("feature_names") or []],
             thresholds=_finite(described.get("thresholds") or {}),
             watchlist=None if model.watchlist is None else model.watchlist.entries,
+            profiles=None if model.profiles is None else model.profiles.entries,
         )
 
     @router.get(

@@ -10,23 +10,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
 
-from models.watchlist import Watchlist, load_watchlist
+from models.profiles import load_profiles
+from models.watchlist import load_watchlist
 from risk_engine.errors import RiskEngineError, exit_code_for
 from risk_engine.settings import Settings, load_settings
 from serve.app import create_app
 from serve.config import ServeLimits
-from serve.model import WatchlistLoader
 from serve.store import Store
 
 __all__ = ["make_server", "preloaded", "serve"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def make_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Server:
@@ -44,13 +46,13 @@ def make_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> u
     return uvicorn.Server(config)
 
 
-def preloaded(first: Watchlist | None, path: Path | None) -> WatchlistLoader:
-    """A watch-list loader whose first call gives ``first`` (read when `serve` checked the
-    file) and every later call (a reload) reads ``path`` again."""
+def preloaded(first: T, read: Callable[[], T]) -> Callable[[], T]:
+    """A loader whose first call gives ``first`` (what `serve` read to check the file) and
+    every later call (a reload) calls ``read`` again: a watch list or the risk profiles."""
     unused = [first]
 
-    def load() -> Watchlist | None:
-        return unused.pop() if unused else load_watchlist(path)
+    def load() -> T:
+        return unused.pop() if unused else read()
 
     return load
 
@@ -62,23 +64,30 @@ def serve(
     *,
     model: str | None = None,
     watchlist: Path | None = None,
+    profiles: Path | None = None,
 ) -> None:
     """Serve until interrupted. ``model``: registry alias or version, or a scorer pickle path
     (default ``champion``, or RISK_ENGINE_SERVE_MODEL); ``watchlist``: a watch list file
-    (default RISK_ENGINE_SERVE_WATCHLIST, or none)."""
+    (default RISK_ENGINE_SERVE_WATCHLIST, or none); ``profiles``: a risk profiles file
+    (default RISK_ENGINE_SERVE_PROFILES, or none)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings if settings is not None else load_settings()
-    given: dict[str, Any] = {"model": model, "watchlist": watchlist}
+    given: dict[str, Any] = {"model": model, "watchlist": watchlist, "profiles": profiles}
     limits = ServeLimits(**{name: value for name, value in given.items() if value is not None})
-    if limits.watchlist is not None:  # absolute once: a reload reads the same file
-        limits = limits.model_copy(update={"watchlist": limits.watchlist.resolve()})
-    # A watch list that cannot be read stops the command (ConfigError, exit 2) before the
-    # server starts, rather than leaving it up and never ready.
+    for name in ("watchlist", "profiles"):  # absolute once: a reload reads the same file
+        path = getattr(limits, name)
+        if path is not None:
+            limits = limits.model_copy(update={name: path.resolve()})
+    # A watch list or profiles that cannot be read stop the command (ConfigError, exit 2)
+    # before the server starts, rather than leaving it up and never ready.
     watch = load_watchlist(limits.watchlist)
     if watch is not None:
         log.info("watch list %s: %s", limits.watchlist, watch.entries)
+    found = load_profiles(limits.profiles)
+    if found is not None:
+        log.info("risk profiles %s: %s", limits.profiles, found.entries)
     # The store is opened and migrated before the server starts, so an unreachable database
     # stops the command with a message naming it (StoreUnavailable) instead of a failed start.
     store = Store.from_settings(settings)
@@ -89,7 +98,8 @@ def serve(
             settings=settings,
             limits=limits,
             store=store,
-            watchlist_loader=preloaded(watch, limits.watchlist),
+            watchlist_loader=preloaded(watch, lambda: load_watchlist(limits.watchlist)),
+            profiles_loader=preloaded(found, lambda: load_profiles(limits.profiles)),
         )
         make_server(app, host=host, port=port).run()
     finally:
@@ -103,9 +113,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--model", default=None)
     parser.add_argument("--watchlist", type=Path, default=None)
+    parser.add_argument("--profiles", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
-        serve(args.host, args.port, model=args.model, watchlist=args.watchlist)
+        serve(
+            args.host,
+            args.port,
+            model=args.model,
+            watchlist=args.watchlist,
+            profiles=args.profiles,
+        )
     except RiskEngineError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(exit_code_for(error)) from None

@@ -312,6 +312,7 @@ class ModelInfo(_Out):
                     "feature_names": ["origin_wildlife_source", "cover_load", "consignee_to_order"],
                     "thresholds": {"red": 0.2, "amber": 0.05},
                     "watchlist": {"parties": 120, "containers": 8, "bills": 3},
+                    "profiles": {"inspect": 2, "flag": 1},
                 }
             ]
         },
@@ -326,6 +327,10 @@ class ModelInfo(_Out):
     watchlist: dict[str, int] | None = Field(
         default=None,
         description="Entries of the watch list served with the model, by kind; null without one.",
+    )
+    profiles: dict[str, int] | None = Field(
+        default=None,
+        description="Risk profiles served with the model, by action; null without a file.",
     )
 
 

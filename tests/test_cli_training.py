@@ -113,6 +113,24 @@ def test_screen_with_a_bad_capacity_file_exits_two_naming_it_before_the_model(
     assert f"capacity file {capacity}, row 2: slots_per_day='many'" in result.stderr
 
 
+def test_screen_with_bad_risk_profiles_exits_two_naming_them_before_the_model(
+    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "empty-home"))  # no model either
+    shipments, _ = world_files
+    rules = tmp_path / "profiles.yaml"
+    rules.write_text(
+        "profiles:\n  - {name: late, valid_from: 2025-02-01, "
+        "valid_until: 2025-01-01, when: {hs_code: ['0507']}}\n"
+    )
+    result = runner.invoke(
+        app,
+        ["screen", str(shipments), "--out", str(tmp_path / "o.csv"), "--profiles", str(rules)],
+    )
+    assert result.exit_code == 2, result.output
+    assert f"risk profiles {rules}, profile 1 (late): valid_until" in result.stderr
+
+
 def test_screen_prints_what_a_watch_list_pick_matched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -116,6 +116,41 @@ def test_an_outcome_can_be_recorded_from_a_selected_line_of_the_ranked_list(
     assert set(checked.accepted["selection_reason"]) >= {"MODEL", "RANDOM_CONTROL"}
 
 
+def test_an_inspect_profile_selects_its_lines_as_rule_picks_whatever_the_capacity(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from models.profiles import load_profiles
+
+    lines = arrivals.head(1500)
+    path = tmp_path / "arrivals.parquet"
+    lines.to_parquet(path, index=False)
+    accepted = validate_frame(lines.astype(str)).accepted
+    # the lowest-scoring line's origin and HS heading: a profile the model would not find
+    scores = trained.scorer.score(accepted, explain_reasons=False)["risk_score"]
+    low = accepted.loc[scores.idxmin()]
+    origin, heading = str(low["country_of_origin"]), str(low["hs_code"])[:4]
+    rules = tmp_path / "profiles.yaml"
+    rules.write_text(
+        "profiles:\n"
+        f"  - {{name: low-line, note: case 7, when: {{country_of_origin: [{origin}], "
+        f"hs_code: ['{heading}']}}}}\n"
+    )
+    profiles = load_profiles(rules)
+    assert profiles is not None
+    meets = profiles.profiles[0].holds(accepted)
+    screen_file(
+        path, tmp_path / "ranked.parquet", scorer=trained.scorer, capacity=0.001, profiles=profiles
+    )
+    ranked = pd.read_parquet(tmp_path / "ranked.parquet").set_index("row")
+    wanted = accepted.index[meets]
+    assert len(wanted) >= 1 and scores.idxmin() in wanted
+    picked = ranked.loc[wanted]
+    assert picked["selected"].all() and (picked["selection_reason"] == "RULE").all()
+    assert picked["rule_hits"].str.startswith("risk profile low-line: case 7").all()
+    others = ranked.drop(index=wanted)
+    assert not others["rule_hits"].str.contains("risk profile").any()
+
+
 def test_a_batch_of_many_days_scores_like_screening_day_by_day(
     trained, arrivals, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

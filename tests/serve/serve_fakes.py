@@ -44,7 +44,7 @@ class FakeScorer:
         default_factory=lambda: {"precision_at_1pct": 0.12, "recall_at_1pct": 0.4}
     )
 
-    def score(self, records: pd.DataFrame) -> pd.DataFrame:
+    def score(self, records: pd.DataFrame, *, profiles: Any = None) -> pd.DataFrame:
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.fail:

@@ -29,6 +29,19 @@ def test_serve_with_a_watch_list_it_cannot_read_exits_two_naming_the_file(
     assert not (tmp_path / "home" / "engine.db").exists()  # stopped before opening the store
 
 
+def test_serve_with_risk_profiles_it_cannot_use_exits_two_naming_the_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    bad = tmp_path / "profiles.yaml"
+    bad.write_text("profiles:\n  - {name: a, when: {consignee_id: [X]}}\n")
+    result = CliRunner().invoke(app, ["serve", "--port", "1", "--profiles", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert f"risk profiles {bad}, profile 1 (a)" in result.stderr
+    assert "consignee_id" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "home" / "engine.db").exists()  # stopped before opening the store
+
+
 def test_the_watch_list_read_at_start_is_served_and_a_reload_reads_the_file_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -42,8 +55,7 @@ def test_the_watch_list_read_at_start_is_served_and_a_reload_reads_the_file_agai
         reads.append(where)
         return load_watchlist(where)
 
-    monkeypatch.setattr("serve.run.load_watchlist", counted)
-    load = preloaded(checked, path)
+    load = preloaded(checked, lambda: counted(path))
     assert load() is checked and reads == []  # start: the list `serve` already read and checked
     path.write_text("party_name\nACME\nGLOBEX\n")
     again = load()

@@ -153,3 +153,47 @@ def test_model_information_shows_the_trained_models_metrics_and_features(
     assert body["feature_names"] == list(described["feature_names"])
     assert set(body["metrics"]) == set(described["metrics"])
     assert set(body["thresholds"]) == set(described["thresholds"])
+
+
+def test_served_risk_profiles_tell_their_lines_and_make_inspect_lines_mandatory(
+    trained: Any, lines: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    first = validate_frame(records_to_frame(lines[:1]), "shipments").accepted.iloc[0]
+    rules = tmp_path / "profiles.yaml"
+    rules.write_text(
+        "profiles:\n"
+        f"  - {{name: case-12, action: inspect, when: {{hs_code: ['{first['hs_code']}'], "
+        f"port_of_loading: [{first['port_of_loading']}]}}}}\n"
+        "  - {name: never, action: flag, when: {carrier_code: [ZZZZ]}}\n"
+    )
+    settings = Settings(home=tmp_path / "home")
+    store = Store.from_settings(settings)
+    store.migrate()
+    admin = issue_key(store, role=Role.ADMIN, name="admin").key
+    app = create_app(
+        settings=settings,
+        scorer_loader=lambda: trained,
+        store=store,
+        limits=ServeLimits(model="champion", profiles=rules),
+    )
+    try:
+        with serving(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+            wait_ready(client, timeout=120)
+            headers = {"X-API-Key": admin}
+            answer = client.post("/v1/score", json={"lines": lines}, headers=headers).json()
+            told = {r["line"]: r for r in answer["lines"] if r["status"] == "scored"}
+            batch = trained.score(validate_frame(records_to_frame(lines), "shipments").accepted)
+            assert told[1]["rule_hits"][0] == "risk profile case-12" and told[1]["mandatory"]
+            for line, result in told.items():
+                profiled = "risk profile case-12" in result["rule_hits"]
+                assert result["mandatory"] == (profiled or bool(batch["mandatory_rule"][line]))
+            info = client.get("/v1/model", headers=headers).json()
+            assert info["profiles"] == {"inspect": 1, "flag": 1}
+            rules.write_text("profiles:\n  - {name: x, when: {consignee_id: [A]}}\n")
+            refused = client.post("/v1/admin/reload", headers=headers)
+            assert refused.status_code == 503
+            assert "risk profiles" in refused.json()["error"]["message"]
+            again = client.post("/v1/score", json={"lines": lines[:1]}, headers=headers).json()
+            assert again["lines"][0]["rule_hits"][0] == "risk profile case-12"  # kept
+    finally:
+        store.dispose()

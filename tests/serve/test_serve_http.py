@@ -671,7 +671,7 @@ class _CountingScorer(FakeScorer):
     active = 0
     most = 0
 
-    def score(self, records: Any) -> Any:
+    def score(self, records: Any, *, profiles: Any = None) -> Any:
         with self.lock:
             type(self).active += 1
             type(self).most = max(type(self).most, type(self).active)

@@ -1,0 +1,158 @@
+"""Risk profiles: an analyst's targeting criteria, matched on the contract's normalised lines,
+told in the rule hits and, for `inspect` profiles, making a line mandatory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.profiles import PROFILE_FIELDS, load_profiles
+from risk_engine.errors import ConfigError
+from risk_engine.factories import shipment_frame
+from risk_engine.validation import validate_frame
+from training.fixtures import small_trained_scorer
+
+PROFILES = """
+profiles:
+  - name: pangolin-klang
+    note: phase 3 intelligence
+    action: inspect
+    valid_from: 2025-01-01
+    valid_until: 2025-07-01
+    when:
+      country_of_origin: [ng, CM]
+      hs_code: ["0507", "05.08"]
+      transshipment_ports: [MYPKG]
+  - name: fish-maw
+    action: flag
+    when:
+      goods_description: [fish maw]
+"""
+
+
+def _lines() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "country_of_origin": ["NG", "NG", "NG", "VN", "CM", None],
+            "hs_code": ["050790", "050710", "050790", "050790", "050800", "050790"],
+            "transshipment_ports": ["SGSIN;MYPKG", "MYPKG", "SGSIN", "MYPKG", "MYPKG", "MYPKG"],
+            "goods_description": [
+                "DRIED FISH MAW",
+                "FISH MAWS",
+                "FISH MAW, DRIED",
+                "CATFISH MAW",
+                "SCALES",
+                None,
+            ],
+            "filed_at": pd.to_datetime(
+                [
+                    "2025-03-01T00:00",
+                    "2025-06-30T23:59",
+                    "2025-03-01T00:00",
+                    "2025-03-01T00:00",
+                    "2025-07-01T00:00",
+                    "2025-03-01T00:00",
+                ],
+                utc=True,
+            ),
+        }
+    )
+    return frame.astype({c: "string" for c in frame.columns if c != "filed_at"})
+
+
+def _load(tmp_path: Path, text: str = PROFILES):  # type: ignore[no-untyped-def]
+    path = tmp_path / "profiles.yaml"
+    path.write_text(text)
+    return load_profiles(path)
+
+
+def test_a_line_meets_a_profile_only_when_every_criterion_holds_within_its_validity(
+    tmp_path: Path,
+) -> None:
+    profiles = _load(tmp_path)
+    assert profiles is not None and profiles.entries == {"inspect": 1, "flag": 1}
+    told, inspect = profiles.hits(_lines())
+    klang = "risk profile pangolin-klang: phase 3 intelligence"
+    maw = "risk profile fish-maw"
+    assert told == [
+        [klang, maw],  # origin, HS prefix, a port of the route, and a word of the text
+        [klang],  # 'MAWS' is another word; filed a minute before valid_until
+        [maw],  # not through Port Klang
+        [],  # origin VN; 'CATFISH' does not contain the word MAW
+        [],  # filed on valid_until (exclusive)
+        [],  # no origin: a missing value meets nothing
+    ]
+    assert inspect.tolist() == [True, True, False, False, False, False]  # flag only tells
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "profiles:\n  - name: a\n    when: {consignee_id: [X]}\n",
+            "profile 1 (a): when: Value error, field 'consignee_id' cannot be a criterion",
+        ),
+        ("profiles:\n  - name: a\n    when: {hs_code: []}\n", "needs one or more non-blank"),
+        (
+            "profiles:\n  - name: a\n    action: seize\n    when: {hs_code: ['0507']}\n",
+            "profile 1 (a): action:",
+        ),
+        (
+            "profiles:\n  - name: a\n    valid_from: 2025-02-01\n    valid_until: 2025-01-01\n"
+            "    when: {hs_code: ['0507']}\n",
+            "valid_until 2025-01-01 is not after valid_from",
+        ),
+        (
+            "profiles:\n  - {name: a, when: {hs_code: ['0507']}}\n"
+            "  - {name: a, when: {hs_code: ['0508']}}\n",
+            "profile 2 (a): the name 'a' is used twice",
+        ),
+        ("profiles:\n  - {name: a, when: {}}\n", "profile 1 (a): when:"),
+        (
+            "profiles:\n  - {name: a, when: {hs_code: [0507]}}\n",
+            "quote the values of 'hs_code', as in ['0507']",
+        ),
+        ("rules: []\n", "expected a list under 'profiles:'"),
+        ("profiles: [\n", "cannot read"),
+    ],
+)
+def test_a_profiles_file_that_cannot_be_used_names_the_profile_and_the_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, text)
+    assert message in str(raised.value) and "profiles.yaml" in str(raised.value)
+
+
+def test_every_usable_field_is_a_contract_field_and_no_file_means_no_profiles() -> None:
+    from risk_engine.columns import fields_for
+
+    names = {spec.name for spec in fields_for("shipments")}
+    assert set(PROFILE_FIELDS) <= names
+    assert load_profiles(None) is None
+
+
+def test_the_scorer_tells_a_profile_first_and_an_inspect_profile_makes_the_line_mandatory(
+    tmp_path: Path,
+) -> None:
+    scorer = small_trained_scorer()
+    lines = validate_frame(shipment_frame(40, seed=3)).accepted
+    origin, hs = str(lines["country_of_origin"].iloc[0]), str(lines["hs_code"].iloc[0])
+    text = (
+        "profiles:\n"
+        f"  - {{name: first-line, when: {{country_of_origin: [{origin}], hs_code: ['{hs}']}}}}\n"
+    )
+    profiles = _load(tmp_path, text)
+    without = scorer.score(lines, explain_reasons=False)
+    with_profiles = scorer.score(lines, explain_reasons=False, profiles=profiles)
+    meets = profiles.profiles[0].holds(lines) if profiles else np.zeros(0, dtype=bool)
+    assert meets[0] and meets.sum() < len(lines)
+    for i in range(len(lines)):
+        told, before = with_profiles["rule_hits"].iloc[i], without["rule_hits"].iloc[i]
+        assert told == (["risk profile first-line", *before] if meets[i] else before)
+    assert (with_profiles["mandatory_rule"] == (without["mandatory_rule"] | meets)).all()
+    # the score itself is the model's: a profile does not change it
+    np.testing.assert_array_equal(with_profiles["risk_score"], without["risk_score"])
