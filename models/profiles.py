@@ -114,20 +114,55 @@ class RiskProfile(BaseModel):
         told = f"risk profile {self.name}"
         return f"{told}: {self.note}" if self.note else told
 
-    def holds(self, lines: pd.DataFrame) -> np.ndarray:
-        """Where a line meets every criterion and was filed within the validity."""
+    def holds(self, lines: pd.DataFrame, columns: _Columns | None = None) -> np.ndarray:
+        """Where a line meets every criterion and was filed within the validity (``columns``:
+        the lines' values as `ProfileSet.hits` shares them between profiles)."""
+        columns = columns if columns is not None else _Columns(lines)
         hold = np.ones(len(lines), dtype=bool)
         for name, values in self.when.items():
-            if name not in lines.columns:
+            found = columns.text(name)
+            if found is None:
                 return np.zeros(len(lines), dtype=bool)
-            hold &= _matches(lines[name], PROFILE_FIELDS[name], [str(v) for v in values])
-        if (self.valid_from or self.valid_until) and "filed_at" in lines.columns:
-            filed = pd.to_datetime(lines["filed_at"], utc=True)
-            if self.valid_from is not None:
-                hold &= (filed >= _midnight(self.valid_from)).fillna(False).to_numpy(dtype=bool)
-            if self.valid_until is not None:
-                hold &= (filed < _midnight(self.valid_until)).fillna(False).to_numpy(dtype=bool)
+            hold &= _matches(found, PROFILE_FIELDS[name], [str(v) for v in values])
+        if self.valid_from or self.valid_until:
+            filed = columns.filed()
+            if filed is not None:
+                if self.valid_from is not None:
+                    hold &= filed >= _midnight(self.valid_from)
+                if self.valid_until is not None:
+                    hold &= filed < _midnight(self.valid_until)
         return hold
+
+
+class _Columns:
+    """The lines' values a profile reads, each made once per call: upper-case text (None when
+    missing) and filing times in epoch seconds (-inf when missing, so no validity holds)."""
+
+    def __init__(self, lines: pd.DataFrame) -> None:
+        self.lines = lines
+        self._text: dict[str, list[str | None] | None] = {}
+        self._filed: np.ndarray | None = None
+
+    def text(self, name: str) -> list[str | None] | None:
+        if name not in self._text:
+            if name not in self.lines.columns:
+                self._text[name] = None
+            else:
+                self._text[name] = [
+                    None if v is None or v is pd.NA or v != v else str(v).upper()
+                    for v in self.lines[name].tolist()
+                ]
+        return self._text[name]
+
+    def filed(self) -> np.ndarray | None:
+        if self._filed is None and "filed_at" in self.lines.columns:
+            when = self.lines["filed_at"]
+            if not isinstance(when.dtype, pd.DatetimeTZDtype):  # as normalised lines have it
+                when = pd.to_datetime(when, utc=True)
+            raw = np.asarray(when.array.tz_convert(None))  # UTC wall times, datetime64
+            seconds = raw.astype("datetime64[s]").astype("int64").astype("float64")
+            self._filed = np.where(np.isnat(raw), -np.inf, seconds)
+        return self._filed
 
 
 def _normal(field: str, value: str) -> str:
@@ -137,23 +172,26 @@ def _normal(field: str, value: str) -> str:
     return text
 
 
-def _midnight(day: date) -> pd.Timestamp:
-    return pd.Timestamp(datetime(day.year, day.month, day.day, tzinfo=UTC))
+def _midnight(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
-def _matches(column: pd.Series, kind: str, values: list[str]) -> np.ndarray:
-    text = column.astype("string").str.upper()
+def _matches(column: list[str | None], kind: str, values: list[str]) -> np.ndarray:
+    """Plain Python over the column's values: a request's few lines pay no per-operation cost
+    of pandas (a vectorised first version cost 1.3 ms a profile on 50 lines)."""
     if kind == "code":
-        found = text.isin(values)
+        codes = set(values)
+        found = [v in codes for v in column]
     elif kind == "prefix":
-        found = text.str.startswith(tuple(values))
+        heads = tuple(values)
+        found = [v is not None and v.startswith(heads) for v in column]
     elif kind == "route":
-        ports = "|".join(re.escape(v) for v in values)
-        found = text.str.contains(f"(?:^|;)(?:{ports})(?:;|$)", regex=True)
+        ports = set(values)
+        found = [v is not None and not ports.isdisjoint(v.split(";")) for v in column]
     else:
-        words = "|".join(re.escape(v) for v in values)
-        found = text.str.contains(f"(?:^|\\W)(?:{words})(?:\\W|$)", regex=True)
-    return np.asarray(found.fillna(False), dtype=bool)
+        words = re.compile("(?:^|\\W)(?:" + "|".join(re.escape(v) for v in values) + ")(?:\\W|$)")
+        found = [v is not None and words.search(v) is not None for v in column]
+    return np.fromiter(found, dtype=bool, count=len(column))
 
 
 class ProfileSet:
@@ -174,8 +212,9 @@ class ProfileSet:
         requires the inspection."""
         told: list[list[str]] = [[] for _ in range(len(lines))]
         inspect = np.zeros(len(lines), dtype=bool)
+        columns = _Columns(lines)
         for profile in self.profiles:
-            hold = profile.holds(lines)
+            hold = profile.holds(lines, columns)
             for i in np.flatnonzero(hold).tolist():
                 told[i].append(profile.sentence)
             if profile.action == "inspect":
