@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
@@ -39,9 +41,12 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from features.files import open_records
+from features.ingest import iter_validated
+from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
 
-__all__ = ["PROFILE_FIELDS", "ProfileSet", "RiskProfile", "load_profiles"]
+__all__ = ["PROFILE_FIELDS", "ProfileSet", "RiskProfile", "count_profile_hits", "load_profiles"]
 
 log = logging.getLogger(__name__)
 
@@ -251,3 +256,26 @@ def load_profiles(path: Path | None) -> ProfileSet | None:
         profiles.append(profile)
     log.info("risk profiles %s: %d", path, len(profiles))
     return ProfileSet(profiles, source=str(path))
+
+
+def count_profile_hits(
+    profiles: ProfileSet,
+    path: Path,
+    *,
+    mapping: ColumnMapping | None = None,
+    chunk_rows: int = 200_000,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, Counter[str]]:
+    """How many lines of a shipments file the contract accepts, and how many of them each
+    profile meets (by name): what an analyst checks before profiles go live, since an
+    ``inspect`` profile selects every line it meets."""
+    accepted = 0
+    met: Counter[str] = Counter({p.name: 0 for p in profiles.profiles})
+    source = open_records(Path(path), "shipments", mapping, chunk_rows=chunk_rows)
+    for result in iter_validated(source, progress=progress):
+        lines = result.accepted
+        columns = _Columns(lines)
+        for profile in profiles.profiles:
+            met[profile.name] += int(profile.holds(lines, columns).sum())
+        accepted += len(lines)
+    return accepted, met

@@ -604,6 +604,63 @@ def watchlist(
 
 
 @app.command()
+def profiles(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="Risk profiles (YAML).")],
+    against: Annotated[
+        Path | None,
+        typer.Option(help="Shipments (CSV or Parquet) to count the lines each profile meets."),
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping of --against.")] = None,
+    share: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Warn about an inspect profile meeting more than this share."
+        ),
+    ] = 0.005,
+) -> None:
+    """Check risk profiles before they go live: each profile, and the lines it would meet.
+
+    An inspect profile selects every line it meets, whatever the capacity: --against counts
+    them in sample traffic, and a profile over --share of the lines is named."""
+    from features.mapping import load_mapping
+    from models.profiles import count_profile_hits, load_profiles
+    from risk_engine.settings import load_settings
+
+    with _errors_to_exit_codes():
+        found = load_profiles(path)
+        assert found is not None
+        entries = found.entries
+        typer.echo(
+            f"risk profiles {path}: {entries['inspect']:,} inspect, {entries['flag']:,} flag"
+        )
+        for profile in found.profiles:
+            valid = f"{profile.valid_from or '...'} to {profile.valid_until or '...'}"
+            criteria = "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in profile.when.items())
+            typer.echo(f"  {profile.name} ({profile.action}, {valid}): {criteria}")
+        if against is None:
+            return
+        with _progress(f"matching {against.name}", None) as advance:
+            lines, met = count_profile_hits(
+                found,
+                against,
+                mapping=load_mapping(mapping),
+                chunk_rows=load_settings().chunk_rows,
+                progress=advance,
+            )
+    typer.echo(f"{lines:,} accepted lines of {against}:")
+    actions = {p.name: p.action for p in found.profiles}
+    for name, count in met.most_common():
+        typer.echo(f"  {count:>9,}  {count / max(lines, 1):7.3%}  {name} ({actions[name]})")
+    for name, count in met.most_common():
+        if actions[name] == "inspect" and count / max(lines, 1) > share:
+            typer.echo(
+                f"warning: inspect profile {name!r} meets {count:,} of {lines:,} lines "
+                f"({count / lines:.2%}), all of them selected whatever the capacity: "
+                "narrow its criteria or make it a flag",
+            )
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,

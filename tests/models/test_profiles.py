@@ -156,3 +156,40 @@ def test_the_scorer_tells_a_profile_first_and_an_inspect_profile_makes_the_line_
     assert (with_profiles["mandatory_rule"] == (without["mandatory_rule"] | meets)).all()
     # the score itself is the model's: a profile does not change it
     np.testing.assert_array_equal(with_profiles["risk_score"], without["risk_score"])
+
+
+def test_the_profiles_command_counts_the_lines_each_profile_meets_and_warns_of_a_wide_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from risk_engine.cli import app
+
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    shipments = shipment_frame(60, seed=4)
+    path = tmp_path / "lines.csv"
+    shipments.to_csv(path, index=False)
+    accepted = validate_frame(shipments).accepted
+    origin = str(accepted["country_of_origin"].mode().iloc[0])
+    expected = int((accepted["country_of_origin"] == origin).sum())
+    rules = tmp_path / "profiles.yaml"
+    rules.write_text(
+        "profiles:\n"
+        f"  - {{name: wide, when: {{country_of_origin: [{origin}]}}}}\n"
+        "  - {name: none, action: flag, when: {carrier_code: [ZZZZ]}}\n"
+    )
+    result = CliRunner().invoke(app, ["profiles", str(rules), "--against", str(path)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "1 inspect, 1 flag" in out and f"{len(accepted):,} accepted lines" in out
+    assert f"  {expected:>9,}  {expected / len(accepted):7.3%}  wide (inspect)" in out
+    assert "        0   0.000%  none (flag)" in out
+    assert f"warning: inspect profile 'wide' meets {expected:,} of {len(accepted):,}" in out
+    narrow = CliRunner().invoke(
+        app, ["profiles", str(rules), "--against", str(path), "--share", "1.0"]
+    )
+    assert narrow.exit_code == 0 and "warning" not in narrow.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("profiles:\n  - {name: a, when: {hs_code: [507]}}\n")
+    refused = CliRunner().invoke(app, ["profiles", str(bad)])
+    assert refused.exit_code == 2 and "quote the values of 'hs_code'" in refused.stderr
