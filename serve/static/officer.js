@@ -198,6 +198,8 @@ function modelSummary(info) {
       ? `watch list: ${w.parties} parties, ${w.containers} containers, ${w.bills} B/Ls`
       : "no watch list loaded"
   );
+  const r = info.profiles;
+  out.push(r ? `risk profiles: ${r.inspect} inspect, ${r.flag} flag` : "no risk profiles loaded");
   for (const [name, value] of Object.entries(info.metrics || {}).sort()) {
     const shown = value === null ? "not a number" : Number.isInteger(value) ? value : value.toPrecision(4);
     out.push(`${name}: ${shown}`);

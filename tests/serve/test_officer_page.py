@@ -265,12 +265,18 @@ def test_analysts_see_the_model_in_words_and_officers_are_told_their_role_cannot
     assert told[0].startswith(f"model version {info['version']}, trained ")
     red, amber = info["thresholds"]["red"], info["thresholds"]["amber"]
     assert told[1] == f"red from a score of {red:.4f}, amber from {amber:.4f}"
-    assert told[2] == "no watch list loaded"
-    shown = [line.split(": ") for line in told[3:]]
+    assert told[2:4] == ["no watch list loaded", "no risk profiles loaded"]
+    shown = [line.split(": ") for line in told[4:]]
     assert [name for name, _ in shown] == sorted(info["metrics"])
     for name, value in shown:  # four significant digits
         assert float(value) == pytest.approx(info["metrics"][name], rel=1e-3)
-    assert len(told) > 3
+    assert len(told) > 4
+    served = {**info, "watchlist": {"parties": 3, "containers": 1, "bills": 0}}
+    served["profiles"] = {"inspect": 2, "flag": 1}
+    assert _js("modelSummary", served)[2:4] == [
+        "watch list: 3 parties, 1 containers, 0 B/Ls",
+        "risk profiles: 2 inspect, 1 flag",
+    ]
     refused = client.get("/v1/model", headers={"X-API-Key": keys["officer"]})
     assert refused.status_code == 403
     assert _js("failureText", 403, refused.json()).startswith("403 ")
