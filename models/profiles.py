@@ -110,9 +110,14 @@ class RiskProfile(BaseModel):
                     f"quote the values of {name!r}, as in ['0507']: unquoted, YAML reads them "
                     "as numbers and drops their leading zeros"
                 )
-        return {
+        normal: dict[str, list[str]] = {
             name: [_normal(name, str(value)) for value in values] for name, values in when.items()
         }
+        for name, cleaned in normal.items():
+            if PROFILE_FIELDS[name] == "prefix" and any(len(v) < 2 for v in cleaned):
+                # an empty prefix would meet every line
+                raise ValueError(f"each value of {name!r} needs at least two digits")
+        return normal
 
     @property
     def sentence(self) -> str:

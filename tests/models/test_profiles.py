@@ -115,6 +115,10 @@ def test_a_line_meets_a_profile_only_when_every_criterion_holds_within_its_valid
             "profiles:\n  - {name: a, when: {hs_code: [0507]}}\n",
             "quote the values of 'hs_code', as in ['0507']",
         ),
+        (
+            "profiles:\n  - {name: a, when: {hs_code: ['ab']}}\n",
+            "each value of 'hs_code' needs at least two digits",
+        ),
         ("rules: []\n", "expected a list under 'profiles:'"),
         ("profiles: [\n", "cannot read"),
     ],
