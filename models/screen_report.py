@@ -137,6 +137,9 @@ def write_screen_report(
         [
             f"<h1>Screening of {html.escape(str(summary.input))}</h1>",
             f"<p>Model version {html.escape(str(summary.model_version))}.</p>",
+            "<h2>Screened with</h2><ul>",
+            "".join(f"<li>{html.escape(str(item))}</li>" for item in summary.inputs),
+            "</ul>",
             "<h2>Counts</h2>",
             counts.to_html(index=False, escape=True),
             by_reason.to_html(index=False, escape=True),

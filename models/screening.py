@@ -95,6 +95,9 @@ class ScreenSummary:
     rejects_path: str | None = None
     report_path: str | None = None
     top: pd.DataFrame | None = None
+    # What the selection was made with, in words (capacity, control share, lists): the report
+    # says it, so a report read later still tells what produced it.
+    inputs: list[str] = field(default_factory=list)
     # Watch-list and mandatory-rule picks (highest scores first, at most `_KEPT`): a low score
     # keeps them out of `top`, yet they are the picks an officer must not miss.
     mandatory: pd.DataFrame | None = None
@@ -112,6 +115,7 @@ class ScreenSummary:
             "port_days": self.port_days,
             "rejects": self.rejects_path,
             "report": self.report_path,
+            "inputs": self.inputs,
         }
 
 
@@ -300,6 +304,7 @@ def screen_file(
     source = open_records(input_path, "shipments", mapping, chunk_rows=chunk_rows)
     report = ValidationReport(str(input_path), "shipments")
     summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))
+    summary.inputs = _inputs(capacity, random_control, port_capacity, watchlist, profiles)
     rejects = FrameWriter(rejects_path) if rejects_path is not None else None
     if rejects_path is not None:
         summary.rejects_path = str(rejects_path)
@@ -364,6 +369,32 @@ def screen_file(
     summary.rejected = report.rejected
     summary.scored = report.accepted + report.flagged
     return summary
+
+
+def _inputs(
+    capacity: float,
+    random_control: float,
+    port_capacity: PortCapacity | None,
+    watchlist: Watchlist | None,
+    profiles: ProfileSet | None,
+) -> list[str]:
+    told = [f"capacity {capacity:.2%} of each port-day's lines (at least one slot)"]
+    if port_capacity is not None:
+        told.append(
+            f"slots a day for {len(port_capacity.slots):,} ports: "
+            + ", ".join(f"{port} {n}" for port, n in sorted(port_capacity.slots.items()))
+        )
+    told.append(f"random control {random_control:.0%} of the slots")
+    if watchlist is not None:
+        e = watchlist.entries
+        told.append(
+            f"watch list: {e['parties']:,} parties, {e['containers']:,} containers, "
+            f"{e['bills']:,} B/Ls"
+        )
+    if profiles is not None:
+        names = ", ".join(f"{p.name} ({p.action})" for p in profiles.profiles)
+        told.append(f"risk profiles {profiles.source}: {names or 'none'}")
+    return told
 
 
 def _select(

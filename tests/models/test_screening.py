@@ -4,6 +4,7 @@ and the Dask engine giving the same answer as the local one."""
 from __future__ import annotations
 
 import copy
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -138,9 +139,24 @@ def test_an_inspect_profile_selects_its_lines_as_rule_picks_whatever_the_capacit
     profiles = load_profiles(rules)
     assert profiles is not None
     meets = profiles.profiles[0].holds(accepted)
-    screen_file(
-        path, tmp_path / "ranked.parquet", scorer=trained.scorer, capacity=0.001, profiles=profiles
+    report = tmp_path / "report.html"
+    summary = screen_file(
+        path,
+        tmp_path / "ranked.parquet",
+        scorer=trained.scorer,
+        capacity=0.001,
+        profiles=profiles,
+        report_path=report,
     )
+    # the report says what the selection was made with
+    assert summary.inputs == [
+        "capacity 0.10% of each port-day's lines (at least one slot)",
+        "random control 10% of the slots",
+        f"risk profiles {rules}: low-line (inspect)",
+    ]
+    page = report.read_text()
+    assert "<h2>Screened with</h2>" in page
+    assert all(html.escape(item) in page for item in summary.inputs)
     ranked = pd.read_parquet(tmp_path / "ranked.parquet").set_index("row")
     wanted = accepted.index[meets]
     assert len(wanted) >= 1 and scores.idxmin() in wanted
