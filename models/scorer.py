@@ -187,7 +187,7 @@ class RiskScorer:
         mandatory = hits[:, _MANDATORY].any(axis=1)
         if profiles is not None:
             met, inspect = profiles.hits(records)
-            told = [first + rest if first else rest for first, rest in zip(met, told, strict=True)]
+            told = [first + rest for first, rest in zip(met, told, strict=True)]
             mandatory = mandatory | inspect
         # Every column built as an array or list first and the frame made once, in the order
         # of SCORE_COLUMNS: on a request, pandas' per-column work cost more than the scoring.

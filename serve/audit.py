@@ -13,7 +13,7 @@ import dataclasses
 import getpass
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,45 +102,29 @@ def export_audit(
     file_format(out)  # an unknown extension fails before the database is opened
     store = Store.opened(settings)
     try:
-        return _write(
-            store,
-            out,
+        chunks = store.audit_chunks(
             since=since,
             until=until,
             key_id=key_id,
             container=container,
             bl_number=bl_number,
-            progress=progress,
             chunk_rows=chunk_rows,
         )
+        return _write(chunks, out, progress=progress)
     finally:
         store.dispose()
 
 
 def _write(
-    store: Store,
+    chunks: Iterable[list[AuditEntry]],
     out: Path,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    key_id: str | None = None,
-    container: str | None = None,
-    bl_number: str | None = None,
-    through_id: int | None = None,
     progress: Callable[[int], None] | None = None,
-    chunk_rows: int = 50_000,
 ) -> int:
+    """Write audit rows, chunk by chunk, to ``out``; returns how many."""
     rows = 0
     with FrameWriter(out) as writer:
-        for chunk in store.audit_chunks(
-            since=since,
-            until=until,
-            key_id=key_id,
-            container=container,
-            bl_number=bl_number,
-            chunk_rows=chunk_rows,
-            through_id=through_id,
-        ):
+        for chunk in chunks:
             writer.write(_frame(chunk))
             rows += len(chunk)
             if progress is not None:
@@ -186,14 +170,8 @@ def purge_audit(
         archived = deleted = 0
         if last is not None:
             if archive is not None:
-                archived = _write(
-                    store,
-                    archive,
-                    until=before,
-                    through_id=last,
-                    progress=progress,
-                    chunk_rows=chunk_rows,
-                )
+                chunks = store.audit_chunks(until=before, through_id=last, chunk_rows=chunk_rows)
+                archived = _write(chunks, archive, progress=progress)
             deleted = store.delete_audit(until=before, through_id=last)
         where = f"archived to {archive}" if archive is not None else "not archived"
         store.record_audit(

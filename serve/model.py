@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pandas as pd
 
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _NOT_YET = "no model loaded yet"
 
 
@@ -111,16 +112,8 @@ class ModelHolder:
         """Load (or reload) the model, the watch list and the risk profiles; on failure the
         previous ones keep serving."""
         with self._lock:
-            try:
-                watchlist = self._watchlist() if self._watchlist is not None else None
-            except ConfigError as error:
-                self.last_error = str(error)
-                raise ModelUnavailable(f"the watch list could not be loaded: {error}") from error
-            try:
-                profiles = self._profiles() if self._profiles is not None else None
-            except ConfigError as error:
-                self.last_error = str(error)
-                raise ModelUnavailable(f"the risk profiles could not be loaded: {error}") from error
+            watchlist = self._read("the watch list", self._watchlist)
+            profiles = self._read("the risk profiles", self._profiles)
             try:
                 scorer = self._loader()
                 version = str(getattr(scorer, "version", "") or "unknown")
@@ -145,6 +138,15 @@ class ModelHolder:
             self.last_error = None
         log.info("serving model %s (was %s)", version, previous.version if previous else "none")
         return loaded
+
+    def _read(self, what: str, loader: Callable[[], T] | None) -> T | None:
+        """A file served with the model (watch list, risk profiles), or ModelUnavailable (503)
+        naming it when it cannot be read."""
+        try:
+            return loader() if loader is not None else None
+        except ConfigError as error:
+            self.last_error = str(error)
+            raise ModelUnavailable(f"{what} could not be loaded: {error}") from error
 
     def load_quietly(self) -> None:
         """Start-up load: a missing model is logged, readiness stays 503, admin can reload."""

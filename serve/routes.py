@@ -52,7 +52,7 @@ from serve.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from serve.store import Store, bl_text, container_text
+from serve.store import Store
 
 __all__ = ["API_KEY_HEADER", "Services", "build_router"]
 
@@ -415,15 +415,14 @@ def build_router() -> APIRouter:
 
 
 def _named(lines: list[dict[str, Any]]) -> tuple[tuple[str | None, str | None], ...]:
-    """The (B/L, container) of each line as sent, for the audit trail (a value that is not
-    text or a number, an object say, names nothing)."""
+    """The (B/L, container) of each line as sent, for the audit trail, which normalises them
+    (a value that is not text or a number, an object say, names nothing)."""
 
-    def plain(value: Any) -> Any:
-        return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+    def plain(value: Any) -> str | None:
+        return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
     return tuple(
-        (bl_text(plain(line.get("bl_number"))), container_text(plain(line.get("container_number"))))
-        for line in lines
+        (plain(line.get("bl_number")), plain(line.get("container_number"))) for line in lines
     )
 
 

@@ -74,8 +74,6 @@ __all__ = [
     "KeyRecord",
     "OutcomeWrite",
     "Store",
-    "bl_text",
-    "container_text",
     "read_outcomes",
 ]
 
@@ -640,8 +638,8 @@ class Store:
         """Audit rows, oldest first (the last ``limit`` when given), of requests at or after
         ``since`` and before ``until``, made with ``key_id`` when given, and naming ``container``
         or ``bl_number`` when given (who looked at it)."""
-        query = _audit_filter(select(audit), since, until, key_id)
-        query = _naming(query, container, bl_number).order_by(audit.c.id.desc())
+        query = _audit_filter(select(audit), since, until, key_id, container, bl_number)
+        query = query.order_by(audit.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
         with self._reached(), self.engine.connect() as conn:
@@ -664,8 +662,8 @@ class Store:
         ``through_id``, none after that row."""
         last = 0
         while True:
-            query = _audit_filter(select(audit), since, until, key_id).where(audit.c.id > last)
-            query = _naming(query, container, bl_number)
+            query = _audit_filter(select(audit), since, until, key_id, container, bl_number)
+            query = query.where(audit.c.id > last)
             if through_id is not None:
                 query = query.where(audit.c.id <= through_id)
             query = query.order_by(audit.c.id).limit(chunk_rows)
@@ -692,23 +690,25 @@ class Store:
 
 
 def _audit_filter(
-    query: Select[Any], since: datetime | None, until: datetime | None, key_id: str | None
+    query: Select[Any],
+    since: datetime | None,
+    until: datetime | None,
+    key_id: str | None,
+    container: str | None = None,
+    bl_number: str | None = None,
 ) -> Select[Any]:
+    """Requests in [since, until), made with ``key_id``, naming ``container`` or ``bl_number``
+    (normalised as stored), each when given."""
     if since is not None:
         query = query.where(audit.c.at >= since)
     if until is not None:
         query = query.where(audit.c.at < until)
     if key_id is not None:
         query = query.where(audit.c.key_id == key_id)
-    return query
-
-
-def _naming(query: Select[Any], container: str | None, bl_number: str | None) -> Select[Any]:
-    """Only the requests that named ``container`` or ``bl_number`` (normalised as stored)."""
     if container is not None:
-        query = query.where(audit.c.named.like(f"%|{_like(container_text(container))};%", "\\"))
+        query = query.where(audit.c.named.like(f"%|{_like(_container_text(container))};%", "\\"))
     if bl_number is not None:
-        query = query.where(audit.c.named.like(f"%;{_like(bl_text(bl_number))}|%", "\\"))
+        query = query.where(audit.c.named.like(f"%;{_like(_bl_text(bl_number))}|%", "\\"))
     return query
 
 
@@ -719,11 +719,11 @@ def _like(value: str | None) -> str:
 
 
 def _named_text(named: tuple[tuple[str | None, str | None], ...]) -> str | None:
-    """The stored form of the lines a request named (each normalised as `bl_text` and
-    `container_text` do, so no value holds a separator)."""
+    """The stored form of the lines a request named (each normalised as `_bl_text` and
+    `_container_text` do, so no value holds a separator)."""
     if not named:
         return None
-    pairs = ((bl_text(bl), container_text(container)) for bl, container in named)
+    pairs = ((_bl_text(bl), _container_text(container)) for bl, container in named)
     return ";" + "".join(f"{bl or ''}|{container or ''};" for bl, container in pairs)
 
 
@@ -734,7 +734,7 @@ def _named_pairs(text: str | None) -> tuple[tuple[str | None, str | None], ...]:
     return tuple((bl or None, container or None) for bl, _, container in pairs)
 
 
-def container_text(value: object) -> str | None:
+def _container_text(value: object) -> str | None:
     """A container number as the trail keeps it: upper case, without spaces or hyphens (and
     without the trail's separators ``;`` and ``|``)."""
     if value is None:
@@ -743,7 +743,7 @@ def container_text(value: object) -> str | None:
     return text.replace(";", "").replace("|", "")[:64] or None
 
 
-def bl_text(value: object) -> str | None:
+def _bl_text(value: object) -> str | None:
     """A B/L number as the trail keeps it: trimmed, upper case, without ``;`` and ``|``."""
     if value is None:
         return None
