@@ -5,7 +5,9 @@ share of what arrives. A capacity file is a CSV or Parquet file with the columns
 ``port_of_discharge`` (UN/LOCODE) and ``slots_per_day`` (a whole number, 0 or more): each port-day
 of a listed port gets that many slots (or its number of lines, when fewer); a port that is not
 listed keeps the share given by ``--capacity``. Watch-list and mandatory rule hits are selected
-whatever the slots, as with a share.
+whatever the slots, as with a share. An optional column ``documentary_slots_per_day`` gives the
+port's document checks a day (the yellow lane); where it is blank, the port keeps the share given
+by ``--documentary``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from risk_engine.reference.checks import LOCODE_PATTERN
 __all__ = ["PortCapacity", "load_port_capacity"]
 
 _COLUMNS = ("port_of_discharge", "slots_per_day")
+_DOCUMENTARY = "documentary_slots_per_day"
 _MAX_SLOTS = 1_000_000
 
 
@@ -32,13 +35,15 @@ class PortCapacity:
     """Slots per day of the listed ports."""
 
     slots: dict[str, int] = field(default_factory=dict)
+    # Document checks a day (the yellow lane) of the ports whose file gives them.
+    documentary: dict[str, int] = field(default_factory=dict)
 
-    def per_line(self, ports: pd.Series) -> np.ndarray:
-        """For each line, the daily slots of its port; -1 where the port is not listed."""
+    def per_line(self, ports: pd.Series, *, documentary: bool = False) -> np.ndarray:
+        """For each line, the daily slots of its port (physical inspections, or with
+        ``documentary`` document checks); -1 where the port has none listed."""
+        table = self.documentary if documentary else self.slots
         codes = ports.astype("string").fillna("").to_numpy(dtype=object)
-        return np.fromiter(
-            (self.slots.get(code, -1) for code in codes), dtype=np.int64, count=len(codes)
-        )
+        return np.fromiter((table.get(code, -1) for code in codes), dtype=np.int64, count=len(codes))
 
 
 def load_port_capacity(path: Path | None) -> PortCapacity | None:
@@ -56,20 +61,36 @@ def load_port_capacity(path: Path | None) -> PortCapacity | None:
             f"{missing} missing (has {list(frame.columns)})"
         )
     slots: dict[str, int] = {}
+    documentary: dict[str, int] = {}
     pattern = re.compile(LOCODE_PATTERN)
-    for row, (port, count) in enumerate(
-        zip(frame["port_of_discharge"], frame["slots_per_day"], strict=True), start=2
+    papers = frame[_DOCUMENTARY] if _DOCUMENTARY in frame.columns else [None] * len(frame)
+    for row, (port, count, checks) in enumerate(
+        zip(frame["port_of_discharge"], frame["slots_per_day"], papers, strict=True), start=2
     ):
         where = f"capacity file {path}, row {row}"
         code = str(port).strip().upper().replace(" ", "")
         if not pattern.fullmatch(code):
             raise ConfigError(f"{where}: port_of_discharge={port!r} is not a UN/LOCODE")
-        text = str(count).strip()
-        if not text.isdigit() or int(text) > _MAX_SLOTS:
-            raise ConfigError(
-                f"{where}: slots_per_day={count!r} is not a whole number from 0 to {_MAX_SLOTS:,}"
-            )
         if code in slots:
             raise ConfigError(f"{where}: port_of_discharge={code} is listed twice")
-        slots[code] = int(text)
-    return PortCapacity(slots)
+        slots[code] = _whole(count, f"{where}: slots_per_day")
+        if not _blank(checks):
+            documentary[code] = _whole(checks, f"{where}: {_DOCUMENTARY}")
+    return PortCapacity(slots, documentary)
+
+
+def _blank(value: object) -> bool:
+    """No value: None, NaN or NA (Parquet), or empty text (CSV)."""
+    if isinstance(value, float):
+        return bool(np.isnan(value))
+    return value is None or value is pd.NA or not str(value).strip()
+
+
+def _whole(value: object, where: str) -> int:
+    """A count of slots, or a `ConfigError` naming ``where`` (row and field) and the value."""
+    text = str(value).strip()
+    if text.endswith(".0") and text[:-2].isdigit():  # a whole number read from a float column
+        text = text[:-2]
+    if not text.isdigit() or int(text) > _MAX_SLOTS:
+        raise ConfigError(f"{where}={value!r} is not a whole number from 0 to {_MAX_SLOTS:,}")
+    return int(text)

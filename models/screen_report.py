@@ -89,11 +89,16 @@ def write_screen_report(
     selected = lines[lines["selected"].fillna(False).astype(bool)].sort_values(
         ["port_of_discharge", "arrival_date", "rank"]
     )
+    papers = lines[(lines["lane"] == "YELLOW").fillna(False).to_numpy(dtype=bool)].sort_values(
+        ["port_of_discharge", "arrival_date", "rank"]
+    )
     per_port = (
-        lines.groupby("port_of_discharge")
+        lines.assign(documentary=(lines["lane"] == "YELLOW").fillna(False))
+        .groupby("port_of_discharge")
         .agg(
             lines=("row", "size"),
             selected=("selected", "sum"),
+            documentary=("documentary", "sum"),
             mean_score=("risk_score", "mean"),
             max_score=("risk_score", "max"),
         )
@@ -154,6 +159,23 @@ def write_screen_report(
             per_port.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
             f"<h2>Selected lines ({len(selected):,}; first 2,000 shown)</h2>",
             shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
+            *(
+                [
+                    f"<h2>Document checks, the yellow lane ({len(papers):,}; first 2,000 "
+                    "shown)</h2>",
+                    # the selected list's columns but those a document check has no use for
+                    papers.head(2000)[
+                        [
+                            name
+                            for name in shown.columns
+                            if name
+                            not in ("selection_reason", "selection_probability", "watchlist_hits")
+                        ]
+                    ].to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
+                ]
+                if len(papers)
+                else []
+            ),
         ]
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@ Lines are read in chunks through the contract (rejects go to the rejects file, n
 point in time (each chunk sees the earlier chunks as history, as if screened day by day), and kept
 on disk in temporary files (a Parquet file of the output columns and the raw model matrix, about
 0.5 KB a line); then each port-day is selected within its capacity (watch-list and mandatory rule
-hits first, then the highest scores, then a uniform random-control draw), the model's picks that
+hits first, then the highest scores, then a uniform random-control draw; with a documentary share,
+the next highest scores go to the yellow lane for a document check), the model's picks that
 were not explained when scored are explained from their matrix, and the ranked output is written
 chunk by chunk. Memory does not grow with the file beyond a few numbers per line for the
 selection.
@@ -34,14 +35,17 @@ from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
 from models.profiles import ProfileSet
-from models.selection import MANDATORY_REASONS, select_per_port_day
+from models.selection import MANDATORY_REASONS, documentary_picks, select_per_port_day
 from models.watchlist import Watchlist
 
-__all__ = ["ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
+__all__ = ["LANES", "ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
 REASON_BANDS = ("red", "amber")
+# The lanes of a screened line, as ASYCUDA names them: RED a physical inspection (the selection
+# within the capacity), YELLOW a document check, GREEN release.
+LANES = ("RED", "YELLOW", "GREEN")
 
 OUTPUT_COLUMNS = [
     "bl_number",
@@ -51,6 +55,7 @@ OUTPUT_COLUMNS = [
     "risk_score",
     "rank",
     "selected",
+    "lane",
     "selection_reason",
     "selection_probability",
     "model_version",
@@ -67,7 +72,7 @@ _NOTHING_STANDS_OUT = "among the highest scores of its port-day; no feature rais
 # model version (one for the whole batch; on each line so that an inspection's outcome can be
 # recorded from the ranked list with the contract's selection_reason, selection_probability
 # and model_version).
-_SELECTION_COLUMNS = ("rank", "selected", "selection_reason", "selection_probability")
+_SELECTION_COLUMNS = ("rank", "selected", "lane", "selection_reason", "selection_probability")
 _PART_COLUMNS = [
     name for name in OUTPUT_COLUMNS if name not in (*_SELECTION_COLUMNS, "model_version")
 ]
@@ -91,6 +96,9 @@ class ScreenSummary:
     scored: int = 0
     rejected: int = 0
     selected: Counter[str] = field(default_factory=Counter)
+    # Lines in the yellow lane (a document check; not in ``selected``, which counts the
+    # physical inspections).
+    documentary: int = 0
     port_days: int = 0
     rejects_path: str | None = None
     report_path: str | None = None
@@ -112,6 +120,7 @@ class ScreenSummary:
             "rejected": self.rejected,
             "selected": dict(self.selected),
             "selected_total": sum(self.selected.values()),
+            "documentary": self.documentary,
             "port_days": self.port_days,
             "rejects": self.rejects_path,
             "report": self.report_path,
@@ -167,8 +176,9 @@ def _matrix_path(part: Path) -> Path:
 
 
 def _explain_picks(frame: pd.DataFrame, part: Path, scorer: Any) -> pd.DataFrame:
-    """Reasons for the model's picks that have none yet (green lines chosen in their port-day),
-    told from the matrix they were scored with: every MODEL selection says why. ``frame`` holds
+    """Reasons for the model's picks that have none yet (green lines chosen in their port-day,
+    or for a document check), told from the matrix they were scored with: every MODEL pick says
+    why. ``frame`` holds
     the part's lines in the part's order; returns the rows told, with their reasons."""
     wanted = np.flatnonzero(
         (frame["selection_reason"] == "MODEL").to_numpy(dtype=bool)
@@ -285,6 +295,7 @@ def screen_file(
     scorer: Any,
     capacity: float = 0.03,
     random_control: float = 0.1,
+    documentary: float = 0.0,
     mapping: ColumnMapping | None = None,
     watchlist: Watchlist | None = None,
     profiles: ProfileSet | None = None,
@@ -304,7 +315,9 @@ def screen_file(
     source = open_records(input_path, "shipments", mapping, chunk_rows=chunk_rows)
     report = ValidationReport(str(input_path), "shipments")
     summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))
-    summary.inputs = _inputs(capacity, random_control, port_capacity, watchlist, profiles)
+    summary.inputs = _inputs(
+        capacity, random_control, documentary, port_capacity, watchlist, profiles
+    )
     rejects = FrameWriter(rejects_path) if rejects_path is not None else None
     if rejects_path is not None:
         summary.rejects_path = str(rejects_path)
@@ -332,6 +345,7 @@ def screen_file(
             parts,
             capacity=capacity,
             random_control=random_control,
+            documentary=documentary,
             seed=seed,
             port_capacity=port_capacity,
         )
@@ -347,6 +361,7 @@ def screen_file(
                 told_parts.append(_explain_picks(frame, part, scorer))
                 writer.write(frame[OUTPUT_COLUMNS])
                 summary.selected.update(frame.loc[frame["selected"], "selection_reason"].tolist())
+                summary.documentary += int((frame["lane"] == "YELLOW").sum())
                 picked = frame[frame["selected"]]
                 top_parts.append(picked.nlargest(_KEPT, "risk_score"))
                 must = picked["selection_reason"].isin(MANDATORY_REASONS)
@@ -374,6 +389,7 @@ def screen_file(
 def _inputs(
     capacity: float,
     random_control: float,
+    documentary: float,
     port_capacity: PortCapacity | None,
     watchlist: Watchlist | None,
     profiles: ProfileSet | None,
@@ -385,6 +401,16 @@ def _inputs(
             + ", ".join(f"{port} {n}" for port, n in sorted(port_capacity.slots.items()))
         )
     told.append(f"random control {random_control:.0%} of the slots")
+    if documentary > 0:
+        told.append(
+            f"document checks (yellow lane) {documentary:.2%} of each port-day's lines, "
+            "the highest scores after the physical inspections"
+        )
+    if port_capacity is not None and port_capacity.documentary:
+        told.append(
+            f"document checks a day for {len(port_capacity.documentary):,} ports: "
+            + ", ".join(f"{port} {n}" for port, n in sorted(port_capacity.documentary.items()))
+        )
     if watchlist is not None:
         e = watchlist.entries
         told.append(
@@ -403,6 +429,7 @@ def _select(
     capacity: float,
     random_control: float,
     seed: int,
+    documentary: float = 0.0,
     port_capacity: PortCapacity | None = None,
 ) -> pd.DataFrame:
     """Per port-day selection over all scored lines (a few numbers per line in memory)."""
@@ -421,6 +448,7 @@ def _select(
                 "group",
                 "rank",
                 "selected",
+                "lane",
                 "selection_reason",
                 "selection_probability",
             ]
@@ -446,13 +474,34 @@ def _select(
     mandatory = reason == "MANDATORY"
     reason[mandatory & lines["watchlist"].to_numpy()] = "WATCHLIST"
     reason[mandatory & ~lines["watchlist"].to_numpy()] = "RULE"
+    selected = chosen["selected"].to_numpy(dtype=bool)
+    probability = chosen["selection_probability"].to_numpy(dtype="float64")
+    papers = np.zeros(len(lines), dtype=bool)
+    if documentary > 0 or (port_capacity is not None and port_capacity.documentary):
+        papers = documentary_picks(
+            group,
+            lines["risk_score"],
+            selected=selected,
+            share=documentary,
+            tie_break=lines["row"],
+            fixed_slots=(
+                None
+                if port_capacity is None
+                else port_capacity.per_line(lines["port_of_discharge"], documentary=True)
+            ),
+        )
+        # A document check is the model's choice too: its outcome is recorded with MODEL
+        # and probability 1, and its inspection_level (DOCUMENTARY) tells it apart.
+        reason[papers] = "MODEL"
+        probability = np.where(papers, 1.0, probability)
     return pd.DataFrame(
         {
             "row": lines["row"].to_numpy(),
             "group": group.to_numpy(),
             "rank": chosen["rank"].to_numpy(),
-            "selected": chosen["selected"].to_numpy(),
+            "selected": selected,
+            "lane": np.where(selected, "RED", np.where(papers, "YELLOW", "GREEN")),
             "selection_reason": reason,
-            "selection_probability": chosen["selection_probability"].to_numpy(),
+            "selection_probability": probability,
         }
     )

@@ -1,5 +1,6 @@
 """Capacity-aware selection per port-day: mandatory hits first, then the highest scores, then a
-uniform random-control share of the rest, each with the probability that it was selected.
+uniform random-control share of the rest, each with the probability that it was selected; and,
+where a unit also checks documents, the documentary lane (ASYCUDA's yellow) after them.
 
 Used by batch screening and, with the same capacity rule, by evaluation at capacity.
 """
@@ -12,6 +13,7 @@ import pandas as pd
 __all__ = [
     "MANDATORY_REASONS",
     "capacity_slots",
+    "documentary_picks",
     "port_day",
     "rank_within",
     "select_per_port_day",
@@ -119,3 +121,31 @@ def select_per_port_day(
         },
         index=score.index,
     )
+
+
+def documentary_picks(
+    groups: pd.Series,
+    score: pd.Series,
+    *,
+    selected: np.ndarray,
+    share: float,
+    tie_break: pd.Series | None = None,
+    fixed_slots: np.ndarray | None = None,
+) -> np.ndarray:
+    """The documentary lane: in each group, the highest scores among the lines not ``selected``
+    for a physical inspection, within ``share`` of the group's lines (at least one slot when
+    ``share`` is above 0, none at 0), or, where ``fixed_slots`` is 0 or more, that many. A
+    document check is cheap and is not the unbiased sample, so it keeps no random share.
+    Returns a mask aligned to ``score``."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"documentary share must be in [0, 1], not {share}")
+    taken = np.asarray(selected, dtype=bool)
+    sizes = groups.groupby(groups.to_numpy(), sort=False).transform("size").to_numpy()
+    slots = capacity_slots(sizes, share) if share > 0 else np.zeros(len(score), dtype=np.int64)
+    if fixed_slots is not None:
+        fixed = np.asarray(fixed_slots, dtype=np.int64)
+        slots = np.where(fixed >= 0, fixed, slots)
+    free = pd.Series(np.where(taken, -np.inf, score.to_numpy(dtype="float64")), index=score.index)
+    free_rank = rank_within(groups, free, tie_break=tie_break).to_numpy()
+    picks: np.ndarray = ~taken & (free_rank <= slots)
+    return picks

@@ -461,13 +461,23 @@ def screen(
     capacity_file: Annotated[
         Path | None,
         typer.Option(
-            help="Slots per day by port (CSV or Parquet: port_of_discharge, slots_per_day); "
-            "ports not in it keep --capacity."
+            help="Slots per day by port (CSV or Parquet: port_of_discharge, slots_per_day, "
+            "optionally documentary_slots_per_day); ports not in it keep --capacity and "
+            "--documentary."
         ),
     ] = None,
     random_control: Annotated[
         float, typer.Option(min=0.0, max=0.99, help="Share of the slots drawn at random.")
     ] = 0.1,
+    documentary: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of each port-day for a document check (the yellow lane): the highest "
+            "scores after the physical inspections. 0: no yellow lane.",
+        ),
+    ] = 0.0,
     model: Annotated[str, typer.Option(help="champion, another alias, or a version.")] = "champion",
     mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
     watchlist: Annotated[Path | None, typer.Option(help="Watch list (CSV or Parquet).")] = None,
@@ -504,6 +514,7 @@ def screen(
                 scorer=scorer,
                 capacity=capacity,
                 random_control=random_control,
+                documentary=documentary,
                 mapping=load_mapping(mapping),
                 watchlist=load_watchlist(watchlist),
                 profiles=risk_profiles,
@@ -521,6 +532,8 @@ def screen(
         f"read {counts['read']:,}  scored {counts['scored']:,}  rejected {counts['rejected']:,}  "
         f"selected {counts['selected_total']:,} {counts['selected']}  port-days {counts['port_days']:,}"
     )
+    if counts["documentary"]:
+        typer.echo(f"document checks (yellow lane) {counts['documentary']:,}")
     small = _small_port_days(counts, capacity) if capacity_file is None else None
     if small:
         typer.echo(small, err=True)

@@ -189,6 +189,18 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
     for line in printed:
         assert "b'" not in line
         assert line.split(": ", 1)[1] in told
+    assert "document checks" not in result.stdout  # no yellow lane unless asked
+    papers = runner.invoke(
+        app,
+        ["screen", str(arrivals), "--out", str(tmp_path / "r2.csv"), "--documentary", "0.05"],
+    )
+    assert papers.exit_code == 0, papers.output
+    yellow = int((pd.read_csv(tmp_path / "r2.csv")["lane"] == "YELLOW").sum())
+    assert yellow > 0 and f"document checks (yellow lane) {yellow:,}" in papers.stdout
+    bad = runner.invoke(
+        app, ["screen", str(arrivals), "--out", str(tmp_path / "r3.csv"), "--documentary", "2"]
+    )
+    assert bad.exit_code == 2 and "--documentary" in bad.output
 
 
 def test_review_reads_the_outcomes_recorded_through_the_api(

@@ -21,6 +21,30 @@ def test_a_capacity_file_gives_each_listed_port_its_slots_and_the_others_none(
     ports = pd.Series(["VNCLI", "SGSIN", None, "VNHPH"])
     assert capacity.per_line(ports).tolist() == [25, -1, -1, 0]
     assert load_port_capacity(None) is None
+    assert capacity.documentary == {}
+
+
+def test_a_capacity_file_may_give_ports_their_document_checks_a_day(tmp_path: Path) -> None:
+    path = tmp_path / "capacity.csv"
+    path.write_text(
+        "port_of_discharge,slots_per_day,Documentary_Slots_Per_Day\nVNCLI,25,60\nVNHPH,10,\n"
+    )
+    capacity = load_port_capacity(path)
+    assert capacity is not None and capacity.slots == {"VNCLI": 25, "VNHPH": 10}
+    assert capacity.documentary == {"VNCLI": 60}  # blank: Hai Phong keeps --documentary
+    ports = pd.Series(["VNCLI", "VNHPH", "SGSIN"])
+    assert capacity.per_line(ports, documentary=True).tolist() == [60, -1, -1]
+    # A Parquet file whose column has a gap reads its numbers as floats: 60.0 is 60.
+    frame = pd.DataFrame(
+        {
+            "port_of_discharge": ["VNCLI", "VNHPH"],
+            "slots_per_day": [25, 10],
+            "documentary_slots_per_day": [60.0, None],
+        }
+    )
+    frame.to_parquet(tmp_path / "capacity.parquet")
+    again = load_port_capacity(tmp_path / "capacity.parquet")
+    assert again is not None and again.documentary == {"VNCLI": 60}
 
 
 @pytest.mark.parametrize(
@@ -31,6 +55,10 @@ def test_a_capacity_file_gives_each_listed_port_its_slots_and_the_others_none(
         ("port_of_discharge,slots_per_day\nVNCLI,-3\n", "row 2: slots_per_day='-3'"),
         ("port_of_discharge,slots_per_day\nVNCLI,2.5\n", "slots_per_day='2.5' is not a whole"),
         ("port_of_discharge,slots_per_day\nVNCLI,3\nvncli,4\n", "row 3: port_of_discharge=VNCLI"),
+        (
+            "port_of_discharge,slots_per_day,documentary_slots_per_day\nVNCLI,3,4\nVNHPH,3,many\n",
+            "row 3: documentary_slots_per_day='many' is not a whole number",
+        ),
     ],
 )
 def test_a_bad_capacity_file_names_the_row_field_and_value(

@@ -402,3 +402,45 @@ def test_a_capacity_file_gives_its_ports_a_fixed_number_of_slots_a_day(
     at_other = per_day.loc[other]
     share = (at_other["lines"] * 0.03 + 0.5).astype(int).clip(lower=1)
     assert (at_other["chosen"] == at_other["must"].where(at_other["must"] > share, share)).all()
+
+
+def test_the_yellow_lane_sends_the_next_highest_scores_to_a_document_check_with_reasons(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from models.capacity import load_port_capacity
+
+    arrivals.to_parquet(tmp_path / "a.parquet", index=False)
+    ports = arrivals["port_of_discharge"].value_counts().index
+    fixed = str(ports[0])
+    (tmp_path / "cap.csv").write_text(
+        f"port_of_discharge,slots_per_day,documentary_slots_per_day\n{fixed},3,2\n"
+    )
+    summary = screen_file(
+        tmp_path / "a.parquet",
+        tmp_path / "o.parquet",
+        scorer=trained.scorer,
+        capacity=0.03,
+        random_control=0.2,
+        documentary=0.05,
+        port_capacity=load_port_capacity(tmp_path / "cap.csv"),
+        report_path=tmp_path / "report.html",
+    )
+    out = pd.read_parquet(tmp_path / "o.parquet")
+    assert set(out["lane"]) == {"RED", "YELLOW", "GREEN"}
+    assert (out["lane"] == "RED").equals(out["selected"])
+    yellow = out[out["lane"] == "YELLOW"]
+    assert len(yellow) == summary.documentary > 0
+    # the model's picks for a document check: recorded as MODEL, probability 1, and told why
+    assert set(yellow["selection_reason"]) == {"MODEL"}
+    assert (yellow["selection_probability"] == 1.0).all() and (yellow["reasons"] != "").all()
+    assert set(out.loc[out["lane"] == "GREEN", "selection_reason"]) == {""}
+    for (port, _), day in out.groupby(["port_of_discharge", "arrival_date"]):
+        papers = day[day["lane"] == "YELLOW"]
+        left = day[day["lane"] == "GREEN"]
+        slots = 2 if port == fixed else max(1, int(len(day) * 0.05 + 0.5))
+        assert len(papers) == min(slots, len(day) - int(day["selected"].sum()))
+        if len(papers) and len(left):
+            assert papers["risk_score"].min() >= left["risk_score"].max()
+    page = (tmp_path / "report.html").read_text()
+    assert f"the yellow lane ({summary.documentary:,}" in page
+    assert "document checks (yellow lane) 5.00%" in page and f"{fixed} 2" in page

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.selection import capacity_slots, rank_within, select_per_port_day
+from models.selection import capacity_slots, documentary_picks, rank_within, select_per_port_day
 
 
 def _groups(sizes: list[int]) -> pd.Series:
@@ -117,3 +117,49 @@ def test_mandatory_lines_are_selected_even_at_a_port_with_no_slots() -> None:
     assert chosen["selected"].tolist()[:5] == [True, False, False, False, False]
     assert chosen["selection_reason"].tolist()[0] == "MANDATORY"
     assert int(chosen["selected"].iloc[5:].sum()) == 3  # half of 5, rounded half up
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 120), min_size=1, max_size=6),
+    capacity=st.floats(0.01, 0.3),
+    share=st.floats(0.0, 0.3),
+    fixed=st.lists(st.integers(-1, 30), min_size=6, max_size=6),
+    seed=st.integers(0, 1000),
+)
+def test_the_documentary_lane_takes_the_next_highest_scores_after_the_physical_picks(
+    sizes: list[int], capacity: float, share: float, fixed: list[int], seed: int
+) -> None:
+    groups = _groups(sizes)
+    rng = np.random.default_rng(seed)
+    score = pd.Series(rng.random(len(groups)))
+    must = pd.Series(rng.random(len(groups)) < 0.02)
+    chosen = select_per_port_day(
+        groups, score, capacity=capacity, random_control=0.2, mandatory=must, seed=seed
+    )
+    selected = chosen["selected"].to_numpy()
+    per_line = np.repeat(fixed[: len(sizes)], sizes)  # -1: the port keeps the share
+    papers = documentary_picks(
+        groups, score, selected=selected, share=share, fixed_slots=per_line
+    )
+    assert not (papers & selected).any()
+    for i, size in enumerate(sizes):
+        at = (groups == f"P{i}").to_numpy()
+        if fixed[i] >= 0:
+            slots = fixed[i]
+        else:
+            slots = int(capacity_slots(size, share)) if share > 0 else 0
+        free = at & ~selected
+        assert papers[at].sum() == min(slots, free.sum())
+        left = free & ~papers
+        if papers[at].any() and left.any():  # nothing left green scores above a yellow line
+            assert score[papers & at].min() >= score[left].max()
+
+
+def test_no_documentary_lane_without_a_share_or_slots() -> None:
+    groups = _groups([50, 50])
+    score = pd.Series(np.linspace(0, 1, 100))
+    selected = np.zeros(100, dtype=bool)
+    assert not documentary_picks(groups, score, selected=selected, share=0.0).any()
+    picks = documentary_picks(groups, score, selected=selected, share=0.1)
+    assert list(np.flatnonzero(picks)) == [45, 46, 47, 48, 49, 95, 96, 97, 98, 99]
