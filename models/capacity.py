@@ -43,7 +43,9 @@ class PortCapacity:
         ``documentary`` document checks); -1 where the port has none listed."""
         table = self.documentary if documentary else self.slots
         codes = ports.astype("string").fillna("").to_numpy(dtype=object)
-        return np.fromiter((table.get(code, -1) for code in codes), dtype=np.int64, count=len(codes))
+        return np.fromiter(
+            (table.get(code, -1) for code in codes), dtype=np.int64, count=len(codes)
+        )
 
 
 def load_port_capacity(path: Path | None) -> PortCapacity | None:

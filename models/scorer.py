@@ -19,6 +19,7 @@ from features.categories import categorical_dtype
 from models.attribution import PathAttribution
 from models.booster import predict_leaves, predict_raw
 from models.calibration import PlattCalibrator
+from models.drift import DriftReference
 from models.reasons import explain
 from models.rules import RULES, rule_hit_array, rule_reasons, rule_score
 
@@ -85,6 +86,9 @@ class RiskScorer:
     metrics: dict[str, float] = field(default_factory=dict)
     version: str = "unregistered"
     top_reasons: int = 3
+    # The features and score of the lines the thresholds were set on, for the drift check of a
+    # later batch (None in a model trained before it was kept).
+    reference: DriftReference | None = None
 
     def __post_init__(self) -> None:
         self._booster: lgb.Booster | None = None

@@ -155,6 +155,7 @@ def write_screen_report(
             required.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}")
             if len(required)
             else "<p>None.</p>",
+            _drift_section(summary),
             "<h2>Per port</h2>",
             per_port.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
             f"<h2>Selected lines ({len(selected):,}; first 2,000 shown)</h2>",
@@ -185,3 +186,51 @@ def write_screen_report(
         encoding="utf-8",
     )
     return path
+
+
+def _drift_section(summary: Any) -> str:
+    """The batch against the model's training reference: what stands out, the bands' shares, and
+    the features that moved most (PSI), drawn and listed."""
+    table = getattr(summary, "drift", None)
+    if table is None or not len(table):
+        return (
+            "<h2>Against the training data</h2><p>This model version keeps no reference of "
+            "its training lines (trained before the drift check); retrain to have one.</p>"
+        )
+    notes = [*summary.drift_warnings, *summary.drift_notes] or [
+        "nothing moved much: the scores' PSI is at most 0.1 and every feature's at most 0.25"
+    ]
+    bands = pd.DataFrame(
+        [
+            {"band": band, "reference lines": before, "this batch": after}
+            for band, (before, after) in summary.bands.items()
+        ]
+    )
+    top = table.head(15)
+
+    def bars(ax: Any) -> None:
+        shown = top.iloc[::-1]
+        ax.barh(shown["feature"], shown["psi"])
+        ax.axvline(0.25, color="grey", linestyle="--")
+        ax.set_xlabel("population stability index (PSI)")
+        ax.set_title("Largest shifts since training")
+
+    return "".join(
+        [
+            "<h2>Against the training data</h2>",
+            "<p>Population stability index (PSI) of each model input and of the score, this "
+            "batch against the lines the model's thresholds were set on: under 0.1 little "
+            "change, 0.1-0.25 some, above 0.25 worth a look. When the scores or the bands "
+            "moved, the capacity no longer takes the lines the thresholds were set for, and "
+            "retraining is due. A feature can move while the scores hold: an age in days grows "
+            "with the history (most in a young one), and a rate learned from outcomes holds "
+            "those known at training.</p><ul>",
+            "".join(f"<li>{html.escape(note)}</li>" for note in notes),
+            "</ul>",
+            bands.to_html(index=False, escape=True, float_format=lambda v: f"{v:.2%}")
+            if len(bands)
+            else "",
+            _png(bars),
+            top.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}"),
+        ]
+    )

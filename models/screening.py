@@ -34,6 +34,7 @@ from features.files import FrameWriter, fresh_output, open_records, read_ahead
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
+from models.drift import DriftTally, drift_notes, with_families
 from models.profiles import ProfileSet
 from models.selection import MANDATORY_REASONS, documentary_picks, select_per_port_day
 from models.watchlist import Watchlist
@@ -109,6 +110,13 @@ class ScreenSummary:
     # Watch-list and mandatory-rule picks (highest scores first, at most `_KEPT`): a low score
     # keeps them out of `top`, yet they are the picks an officer must not miss.
     mandatory: pd.DataFrame | None = None
+    # The batch against the model's training reference (`models.drift`): PSI per feature and
+    # for the score, the share of lines per band (reference, batch), and what stands out:
+    # warnings when the scores or the bands moved, notes when features did.
+    drift: pd.DataFrame | None = None
+    bands: dict[str, tuple[float, float]] = field(default_factory=dict)
+    drift_warnings: list[str] = field(default_factory=list)
+    drift_notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +133,8 @@ class ScreenSummary:
             "rejects": self.rejects_path,
             "report": self.report_path,
             "inputs": self.inputs,
+            "drift_warnings": self.drift_warnings,
+            "drift_notes": self.drift_notes,
         }
 
 
@@ -321,6 +331,9 @@ def screen_file(
     rejects = FrameWriter(rejects_path) if rejects_path is not None else None
     if rejects_path is not None:
         summary.rejects_path = str(rejects_path)
+    reference = getattr(scorer, "reference", None)
+    tally = reference.tally() if reference is not None else None
+    in_band: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="screen-") as tmp:
         parts: list[Path] = []
         chunks = _scored_chunks(
@@ -339,8 +352,13 @@ def screen_file(
             chunk.to_parquet(part, index=False)
             np.save(_matrix_path(part), matrix)
             parts.append(part)
+            if tally is not None:
+                tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()]))
+                in_band.update(chunk["band"].tolist())
         if rejects is not None:
             rejects.close()
+        if tally is not None and tally.lines:
+            _compare(summary, tally, in_band)
         selection = _select(
             parts,
             capacity=capacity,
@@ -384,6 +402,17 @@ def screen_file(
     summary.rejected = report.rejected
     summary.scored = report.accepted + report.flagged
     return summary
+
+
+def _compare(summary: ScreenSummary, tally: DriftTally, in_band: Counter[str]) -> None:
+    """The batch against the model's reference, into the summary."""
+    summary.drift = with_families(tally.compare())
+    summary.bands = {
+        band: (share, in_band[band] / tally.lines) for band, share in tally.reference.bands.items()
+    }
+    summary.drift_warnings, summary.drift_notes = drift_notes(summary.drift, summary.bands)
+    for note in summary.drift_warnings:
+        log.warning("screening %s against model %s: %s", summary.input, summary.model_version, note)
 
 
 def _inputs(

@@ -534,6 +534,10 @@ def screen(
     )
     if counts["documentary"]:
         typer.echo(f"document checks (yellow lane) {counts['documentary']:,}")
+    for note in summary.drift_warnings:
+        typer.echo(f"warning: against the model's training data, {note}", err=True)
+    for note in summary.drift_notes:
+        typer.echo(f"drift: {note} (the report's 'Against the training data')", err=True)
     small = _small_port_days(counts, capacity) if capacity_file is None else None
     if small:
         typer.echo(small, err=True)

@@ -190,11 +190,21 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
         assert "b'" not in line
         assert line.split(": ", 1)[1] in told
     assert "document checks" not in result.stdout  # no yellow lane unless asked
+    cheap = tmp_path / "cheap.parquet"  # declared at a hundredth of the value: it shows
+    lines = world.shipments[later].head(600)
+    lines.assign(declared_value=lines["declared_value"] / 100).to_parquet(cheap, index=False)
     papers = runner.invoke(
         app,
-        ["screen", str(arrivals), "--out", str(tmp_path / "r2.csv"), "--documentary", "0.05"],
+        ["screen", str(cheap), "--out", str(tmp_path / "r2.csv"), "--documentary", "0.05"],
     )
     assert papers.exit_code == 0, papers.output
+    # the scores moved too: a warning (the selection no longer holds what it was set for)
+    assert "warning: against the model's training data, the scores are distributed" in (
+        papers.stderr
+    )
+    told = [line for line in papers.stderr.splitlines() if line.startswith("drift: ")]
+    assert any("value_per_kg_z_hs6 (" in line for line in told), papers.stderr
+    assert all(line.endswith("(the report's 'Against the training data')") for line in told)
     yellow = int((pd.read_csv(tmp_path / "r2.csv")["lane"] == "YELLOW").sum())
     assert yellow > 0 and f"document checks (yellow lane) {yellow:,}" in papers.stdout
     bad = runner.invoke(

@@ -20,6 +20,7 @@ import pandas as pd
 from features.pipeline import FeaturePipeline
 from models.booster import fit_booster, predict_contrib
 from models.calibration import PlattCalibrator
+from models.drift import SCORE_COLUMN, DriftReference
 from models.rules import rule_hits, rule_score
 from models.scorer import RiskScorer, to_matrix
 from training.config import TrainConfig
@@ -157,6 +158,14 @@ def fit_scorer(
         thresholds=thresholds,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    # What later batches are compared with (screening's drift check): the features and scores
+    # of the lines the thresholds were set on, out of the booster's sample.
+    kept = cal_lines if cal_lines.any() else history
+    scorer.reference = DriftReference.fit(
+        np.column_stack([matrix[kept], probability[kept]]), [*names, SCORE_COLUMN]
+    )
+    bands = scorer.band(probability[kept])
+    scorer.reference.bands = {band: float(np.mean(bands == band)) for band in ("red", "amber")}
     step("evaluation", 0.88)
     test_mask = np.array(filed >= test_from, dtype=bool)
     if test_until is not None:
@@ -194,49 +203,15 @@ def fit_scorer(
     )
 
 
-def feature_drift(before: pd.DataFrame, after: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
-    """Population stability index per feature (quantile bins of the earlier period); above 0.25
-    is usually read as a shift worth a look."""
-    rows = []
-    for name in before.columns:
-        a = pd.to_numeric(
-            before[name].astype("float64")
-            if not isinstance(before[name].dtype, pd.CategoricalDtype)
-            else before[name].cat.codes,
-            errors="coerce",
-        )
-        b = pd.to_numeric(
-            after[name].astype("float64")
-            if not isinstance(after[name].dtype, pd.CategoricalDtype)
-            else after[name].cat.codes,
-            errors="coerce",
-        )
-        edges = (
-            np.unique(np.nanquantile(a.dropna(), np.linspace(0, 1, bins + 1)))
-            if a.notna().any()
-            else np.array([0.0])
-        )
-        if len(edges) < 2:
-            edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
-
-        def shares(values: pd.Series, edges: np.ndarray = edges) -> np.ndarray:
-            v = values.to_numpy(dtype="float64")
-            counts = np.histogram(np.clip(v[~np.isnan(v)], edges[0], edges[-1]), bins=edges)[
-                0
-            ].astype(float)
-            counts = np.append(counts, np.isnan(v).sum())
-            return np.asarray((counts + 0.5) / (counts.sum() + 0.5 * len(counts)), dtype=np.float64)
-
-        p, q = shares(a), shares(b)
-        rows.append(
-            {
-                "feature": name,
-                "mean_before": float(np.nanmean(a)) if a.notna().any() else float("nan"),
-                "mean_after": float(np.nanmean(b)) if b.notna().any() else float("nan"),
-                "psi": float(np.sum((q - p) * np.log(q / p))),
-            }
-        )
-    return pd.DataFrame(rows).sort_values("psi", ascending=False)
+def feature_drift(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Population stability index per feature of ``after`` against ``before`` (quantile bins of
+    the earlier period, `models.drift`); above 0.25 is usually read as a shift worth a look."""
+    names = list(before.columns)
+    tally = DriftReference.fit(to_matrix(before, names), names).tally()
+    tally.add(to_matrix(after, names))
+    return tally.compare().rename(
+        columns=lambda name: name.replace("_reference", "_before").replace("_batch", "_after")
+    )
 
 
 def period_frame(

@@ -444,3 +444,57 @@ def test_the_yellow_lane_sends_the_next_highest_scores_to_a_document_check_with_
     page = (tmp_path / "report.html").read_text()
     assert f"the yellow lane ({summary.documentary:,}" in page
     assert "document checks (yellow lane) 5.00%" in page and f"{fixed} 2" in page
+
+
+def test_the_batch_is_compared_with_the_models_training_reference(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    reference = trained.scorer.reference
+    assert reference is not None and reference.names[-1] == "risk_score"
+    assert reference.names[:-1] == trained.scorer.feature_names
+    assert 0 < reference.bands["red"] < reference.bands["red"] + reference.bands["amber"] < 1
+    plain = tmp_path / "a.parquet"
+    arrivals.to_parquet(plain, index=False)
+    summary = screen_file(
+        plain, tmp_path / "o.parquet", scorer=trained.scorer, report_path=tmp_path / "r.html"
+    )
+    assert summary.drift is not None
+    assert set(summary.drift["feature"]) == set(reference.names)
+    ranked = pd.read_parquet(tmp_path / "o.parquet")
+    assert summary.bands["red"][1] == pytest.approx((ranked["band"] == "red").mean())
+    assert "Against the training data" in (tmp_path / "r.html").read_text()
+    # The same lines declared at a hundredth of their value: the value features move, and
+    # the check names them.
+    cheap = tmp_path / "cheap.parquet"
+    arrivals.assign(declared_value=arrivals["declared_value"] / 100).to_parquet(cheap)
+    moved = screen_file(
+        cheap, tmp_path / "o2.parquet", scorer=trained.scorer, report_path=tmp_path / "r2.html"
+    )
+    assert moved.drift is not None and summary.drift is not None
+    psi = moved.drift.set_index("feature")["psi"]
+    before = summary.drift.set_index("feature")["psi"]
+    value_features = [name for name in psi.index if "value" in name and "per_kg" in name]
+    assert value_features and all(psi[f] > 0.25 > before[f] for f in value_features)
+    assert any(f"{value_features[0]} (" in note for note in moved.drift_notes)
+    page = html.unescape((tmp_path / "r2.html").read_text())
+    assert all(note in page for note in [*moved.drift_warnings, *moved.drift_notes])
+
+
+def test_a_model_without_a_reference_screens_and_says_it_has_none(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    old = copy.copy(trained.scorer)
+    old.reference = None  # a model trained before the reference was kept
+    arrivals.head(500).to_parquet(tmp_path / "a.parquet", index=False)
+    summary = screen_file(
+        tmp_path / "a.parquet", tmp_path / "o.parquet", scorer=old, report_path=tmp_path / "r.html"
+    )
+    assert summary.drift is None and summary.scored == 500
+    assert summary.drift_warnings == summary.drift_notes == []
+    assert "keeps no reference of its training lines" in (tmp_path / "r.html").read_text()
+    # A model pickled before the field existed loads with no reference.
+    state = trained.scorer.__getstate__()
+    del state["reference"]
+    loaded = type(trained.scorer).__new__(type(trained.scorer))
+    loaded.__setstate__(state)
+    assert loaded.reference is None
