@@ -2,6 +2,11 @@
 same model on the same rows, and peak memory.
 
     .venv/bin/python benchmarks/screen_bench.py [--lines 1000000] [--chunk-rows 200000]
+        [--keep DIR] [--screen DIR [--without-reference]]
+
+``--keep DIR`` keeps the prepared world (model and arrivals) in DIR; ``--screen DIR`` screens a
+kept world again without preparing it, and ``--without-reference`` screens it as a model without
+a training reference would be (no drift check), to measure what the check costs.
 
 A model is trained on the first 120 days of a simulated world and pickled; a fresh process then
 screens the next 1,000,000 lines from a Parquet file (validation, point-in-time features,
@@ -64,7 +69,7 @@ def prepare(folder: Path, lines: int) -> None:
         pickle.dump(scorer, out)
 
 
-def screen(folder: Path, chunk_rows: int) -> None:
+def screen(folder: Path, chunk_rows: int, *, reference: bool = True) -> None:
     """Screen the prepared file in this (fresh) process, then time bare predict."""
     from models.booster import predict_raw
     from models.scorer import to_matrix
@@ -74,6 +79,8 @@ def screen(folder: Path, chunk_rows: int) -> None:
     with open(folder / "scorer.pkl", "rb") as source:
         scorer = pickle.load(source)
     _ = scorer.attribution  # built once per process, as the service does at load
+    if not reference:
+        scorer.reference = None
     started = time.perf_counter()
     summary = screen_file(
         folder / "arrivals.parquet",
@@ -88,6 +95,10 @@ def screen(folder: Path, chunk_rows: int) -> None:
     rate = summary.read / seconds
     print(f"screened {summary.read:,} lines in {seconds:.1f} s: {rate:,.0f} lines/s end to end")
     print(f"selected {dict(summary.selected)}; peak RSS of screening {_peak_mb():,.0f} MB")
+    if summary.drift is None:
+        print("drift check: none (the model keeps no training reference)")
+    for note in [*summary.drift_warnings, *summary.drift_notes]:
+        print(f"drift check: {note}")
     sample = validate_frame(pd.read_parquet(folder / "arrivals.parquet").head(200_000)).accepted
     matrix = to_matrix(scorer.features(sample), scorer.feature_names)
     booster = scorer.booster
@@ -108,13 +119,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=200_000)
-    parser.add_argument("--screen", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", type=Path, help="prepare the world in this folder and keep it")
+    parser.add_argument("--screen", type=Path, help="screen a kept world again")
+    parser.add_argument("--without-reference", action="store_true", help="no drift check")
     args = parser.parse_args()
     if args.screen is not None:
-        screen(args.screen, args.chunk_rows)
+        screen(args.screen, args.chunk_rows, reference=not args.without_reference)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) if args.keep is None else args.keep
+        folder.mkdir(parents=True, exist_ok=True)
         prepare(folder, args.lines)
         print(f"peak RSS of simulation and training {_peak_mb():,.0f} MB", flush=True)
         command = [sys.executable, __file__, "--screen", str(folder)]
