@@ -263,13 +263,17 @@ class FeaturePipeline:
     def update(
         self, shipments: pd.DataFrame | None = None, outcomes: pd.DataFrame | None = None
     ) -> Self:
-        """Add new lines and new outcomes to the state (after a day, or a phase)."""
+        """Add new lines and new outcomes to the state (after a day, or a phase). A line the
+        state already holds is not added again (`_unheld`)."""
         state = self._fitted()
         if shipments is None:
             shipments = pd.DataFrame({"filed_at": pd.Series([], dtype="datetime64[us, UTC]")})
         else:
             _check(shipments, "shipments")
         batch = Batch(shipments, token_buckets=state.params.token_buckets, keep_queries=False)
+        fresh = _unheld(state, batch)
+        if fresh is not None:
+            batch = Batch(shipments[fresh], token_buckets=state.params.token_buckets)
         state.add(history_events(batch, state))
         rate_events, _, latest = self._outcomes(state, batch, outcomes)
         state.add(Contribution(outcomes=rate_events))
@@ -286,6 +290,10 @@ class FeaturePipeline:
         batch = Batch(shipments, token_buckets=state.params.token_buckets)
         events = cache(lambda: history_events(batch, state))
         frame = feature_frame(batch, state, events, state.outcome)
+        fresh = _unheld(state, batch)
+        if fresh is not None:  # lines held already are scored, not added again
+            batch = Batch(shipments[fresh], token_buckets=state.params.token_buckets)
+            events = cache(lambda: history_events(batch, state))
         state.add(events())
         as_of = int(batch.secs.max()) + 1 if batch.n else 0
         self._finish(state, batch, as_of)
@@ -295,6 +303,24 @@ class FeaturePipeline:
     def as_of_(self) -> pd.Timestamp:
         """The state's cut-off: history before it is in the state."""
         return pd.Timestamp(self._fitted().as_of, unit="s", tz="UTC")
+
+
+def _unheld(state: FeatureState, batch: Batch) -> np.ndarray | None:
+    """The lines of ``batch`` the state does not hold yet (None when it holds none of them),
+    counting those it does in ``state.lines_repeated``.
+
+    A line is held when its key (bl_number, container_number) is in the buffer of recent lines,
+    which reaches ``label_lookback_days`` back: a batch screened twice, or a manifest sent again,
+    adds its lines to the history once."""
+    if not batch.n or not len(state.recent):
+        return None
+    held = np.isin(batch.shipment, state.recent[LINE_KEY].to_numpy())
+    if not held.any():
+        return None
+    state.lines_repeated += int(held.sum())
+    log.info("%d lines already in the feature history: scored, not added again", held.sum())
+    fresh: np.ndarray = ~held
+    return fresh
 
 
 def build_feature_frame(

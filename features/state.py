@@ -104,6 +104,8 @@ class FeatureState:
     outcomes: dict[str, EventIndex] = field(default_factory=dict)
     recent: pd.DataFrame = field(default_factory=pd.DataFrame)
     lines_seen: int = 0
+    # Lines offered again that the state already held (not added twice).
+    lines_repeated: int = 0
     outcomes_seen: int = 0
     outcomes_unmatched: int = 0
 

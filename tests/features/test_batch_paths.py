@@ -209,3 +209,30 @@ def test_transform_update_equals_transform_then_update() -> None:
     apart.update(None, recent)
     together.update(None, recent)
     assert_identical(together.transform(probe), apart.transform(probe))
+
+
+def test_lines_the_state_already_holds_are_scored_but_not_added_again() -> None:
+    import copy
+
+    lines = history_lines(400, seed=81).sort_values("filed_at", kind="stable")
+    lines.index = pd.RangeIndex(len(lines))
+    cut = lines["filed_at"].iloc[250]
+    day, later = lines[lines["filed_at"] >= cut].iloc[:100], lines.tail(20)
+    once = FeaturePipeline().fit(lines, until=cut)
+    once.transform_update(day)
+    twice = copy.deepcopy(once)
+    # The same batch again (a screening run twice, a manifest sent again): scored, not added.
+    again = twice.transform_update(day)
+    assert len(again) == len(day)
+    assert twice.state_.lines_seen == once.state_.lines_seen
+    assert twice.state_.lines_repeated == len(day) and once.state_.lines_repeated == 0
+    assert_identical(twice.transform(later), once.transform(later))
+    # update() skips them too, and adds the new lines of a batch that mixes both.
+    mixed = pd.concat([day.head(30), lines[lines["filed_at"] >= cut].iloc[100:130]])
+    stepwise = copy.deepcopy(once)
+    stepwise.update(mixed)
+    assert stepwise.state_.lines_seen == once.state_.lines_seen + 30
+    assert stepwise.state_.lines_repeated == 30
+    fresh_only = copy.deepcopy(once)
+    fresh_only.update(mixed.tail(30))
+    assert_identical(stepwise.transform(later), fresh_only.transform(later))
