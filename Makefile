@@ -25,7 +25,7 @@ quickstart: $(STAMP)
 	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine models
 	$(BIN)/python -m training.arrivals $(QUICKSTART_DIR)/world/shipments.parquet $(QUICKSTART_DIR)/arrivals_day.parquet --since 2024-04-30 --until 2024-05-01
 	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine screen $(QUICKSTART_DIR)/arrivals_day.parquet --out $(QUICKSTART_DIR)/ranked_day.csv --capacity 0.03 --report $(QUICKSTART_DIR)/screen_day.html --rejects $(QUICKSTART_DIR)/screen_day_rejects.csv
-	$(BIN)/python -m training.arrivals $(QUICKSTART_DIR)/world/shipments.parquet $(QUICKSTART_DIR)/arrivals_year.parquet --since 2024-04-30 --until 2025-04-30
+	$(BIN)/python -m training.arrivals $(QUICKSTART_DIR)/world/shipments.parquet $(QUICKSTART_DIR)/arrivals_year.parquet --since 2024-05-01 --until 2025-05-01
 	RISK_ENGINE_HOME=$(QUICKSTART_HOME) $(BIN)/risk-engine screen $(QUICKSTART_DIR)/arrivals_year.parquet --out $(QUICKSTART_DIR)/ranked_year.parquet --capacity 0.03 --documentary 0.05 --report $(QUICKSTART_DIR)/screen_year.html --rejects $(QUICKSTART_DIR)/screen_year_rejects.csv --top 10
 
 test: $(STAMP)

@@ -265,6 +265,8 @@ class RiskScorer:
             "metrics": self.metrics,
             "feature_names": self.feature_names,
             "thresholds": self.thresholds,
+            "history_as_of": self.pipeline.as_of_.isoformat(),
+            "history_lines": int(self.pipeline.state_.lines_seen),
         }
 
 

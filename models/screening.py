@@ -223,6 +223,7 @@ def _score_remote(
 def _scored_chunks(
     source: Any,
     scorer: Any,
+    working: Any,
     watchlist: Watchlist | None,
     profiles: ProfileSet | None,
     report: ValidationReport,
@@ -232,10 +233,8 @@ def _scored_chunks(
     scheduler: str | None,
     progress: Callable[[int], None] | None,
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-    """Scored chunks in file order, each with its model matrix; the feature state advances
-    chunk by chunk."""
-    working = copy.copy(scorer)
-    working.pipeline = copy.deepcopy(scorer.pipeline)
+    """Scored chunks in file order, each with its model matrix; the feature state of
+    ``working`` (a copy of ``scorer`` with its own pipeline) advances chunk by chunk."""
 
     def validated() -> Iterator[pd.DataFrame]:
         """Accepted lines cut at filing-day boundaries: the lines of one day (a B/L's
@@ -317,8 +316,11 @@ def screen_file(
     seed: int = 0,
     chunk_rows: int = 200_000,
     progress: Callable[[int], None] | None = None,
+    keep_history: Callable[[Any], None] | None = None,
 ) -> ScreenSummary:
-    """Screen a whole arrivals file; see the module docstring."""
+    """Screen a whole arrivals file; see the module docstring. ``keep_history`` is given the
+    feature pipeline advanced by the batch's lines (`models.history` keeps it for the next
+    screening); ``scorer`` itself is left as it was."""
     for output in (out_path, rejects_path, report_path):
         if output is not None:
             fresh_output(output)  # before the work: a path that cannot be written stops it now
@@ -336,9 +338,12 @@ def screen_file(
     in_band: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="screen-") as tmp:
         parts: list[Path] = []
+        working = copy.copy(scorer)
+        working.pipeline = copy.deepcopy(scorer.pipeline)
         chunks = _scored_chunks(
             source,
             scorer,
+            working,
             watchlist,
             profiles,
             report,
@@ -357,6 +362,8 @@ def screen_file(
                 in_band.update(chunk["band"].tolist())
         if rejects is not None:
             rejects.close()
+        if keep_history is not None:
+            keep_history(working.pipeline)
         if tally is not None and tally.lines:
             _compare(summary, tally, in_band)
         selection = _select(

@@ -6,6 +6,7 @@ fast. Errors become exit codes here and only here (`risk_engine.errors.exit_code
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -446,6 +447,44 @@ def models() -> None:
         typer.echo(models_command())
 
 
+@app.command("history")
+def history_command(
+    reset: Annotated[
+        str | None,
+        typer.Option(
+            metavar="VERSION",
+            help="Forget this model version's current history: scoring goes back to the "
+            "history of its training.",
+        ),
+    ] = None,
+) -> None:
+    """The feature histories kept current by screening, one per model version: as of when,
+    how many lines, the batches added."""
+    from models.history import ModelHistory
+    from risk_engine.errors import ConfigError
+    from risk_engine.settings import load_settings
+
+    histories = ModelHistory(load_settings().home)
+    with _errors_to_exit_codes():
+        if reset is not None:
+            if not histories.reset(reset):
+                raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
+            typer.echo(f"feature history of model {reset} forgotten: it scores as trained")
+            return
+        found = histories.all()
+    if not found:
+        typer.echo(f"no feature history yet under {histories.folder}: screenings add to one")
+        return
+    for info in found:
+        last = info.batches[-1] if info.batches else {}
+        typer.echo(
+            f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
+            f"({info.lines_added:,} added by {len(info.batches):,} screenings since training, "
+            f"{info.lines_repeated:,} offered again and not added twice); last: "
+            f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
+        )
+
+
 class Engine(StrEnum):
     local = "local"
     dask = "dask"
@@ -490,10 +529,19 @@ def screen(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random-control draw.")] = 0,
     top: Annotated[int, typer.Option(help="How many top containers to print.")] = 10,
+    history: Annotated[
+        bool,
+        typer.Option(
+            help="Score with the model's current feature history (RISK_ENGINE_HOME/history) "
+            "and add this batch to it; --no-history scores with the history of the model's "
+            "training and keeps nothing."
+        ),
+    ] = True,
 ) -> None:
     """Screen a batch of arrivals: a ranked list per port-day within the capacity."""
     from features.mapping import load_mapping
     from models.capacity import load_port_capacity
+    from models.history import ModelHistory
     from models.profiles import load_profiles
     from models.registry import configure_mlflow, load_scorer
     from models.screening import screen_file
@@ -507,7 +555,13 @@ def screen(
         risk_profiles = load_profiles(profiles)  # so does a bad profiles file
         configure_mlflow(settings)
         scorer = load_scorer(model)
-        with _progress(f"screening {input_path.name}", None) as advance:
+        histories = ModelHistory(settings.home)
+        kept: list[Any] = []
+        holding = histories.advancing(scorer.version) if history else contextlib.nullcontext()
+        with holding, _progress(f"screening {input_path.name}", None) as advance:
+            if history:
+                scorer = histories.current(scorer)
+            lines_before = int(scorer.pipeline.state_.lines_seen)
             summary = screen_file(
                 input_path,
                 out,
@@ -526,7 +580,12 @@ def screen(
                 seed=seed,
                 chunk_rows=settings.chunk_rows,
                 progress=advance,
+                keep_history=kept.append if history else None,
             )
+            if kept:
+                record = histories.save(
+                    scorer.version, kept[0], source=str(input_path), lines_before=lines_before
+                )
     counts = summary.as_dict()
     typer.echo(
         f"read {counts['read']:,}  scored {counts['scored']:,}  rejected {counts['rejected']:,}  "
@@ -555,6 +614,11 @@ def screen(
                 "in the ranked list and the report):"
             )
             _echo_picks(left.head(top))
+    if kept:
+        typer.echo(
+            f"feature history of model {record.model_version}: {record.lines_added:,} lines "
+            f"added since training, as of {record.as_of} (`risk-engine history`)"
+        )
     typer.echo(f"ranked list: {out}")
     if summary.rejects_path:
         typer.echo(f"rejected lines: {summary.rejects_path}")

@@ -5,13 +5,15 @@ All state lives under ``home``: the MLflow store, the outcome and audit database
 
 from __future__ import annotations
 
+import getpass
+import socket
 from pathlib import Path
 
 from platformdirs import user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "operator"]
 
 
 def _default_home() -> Path:
@@ -67,3 +69,13 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read settings from the environment now."""
     return Settings()
+
+
+def operator() -> str:
+    """Who runs a command, as the operating system knows them (user@host, at most 64
+    characters): the audit trail and the feature history record it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"[:64]

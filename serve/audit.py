@@ -10,8 +10,6 @@ older than a cutoff are archived to a file and then deleted (`purge_audit`).
 from __future__ import annotations
 
 import dataclasses
-import getpass
-import socket
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ import pandas as pd
 
 from features.files import FrameWriter, file_format
 from risk_engine.errors import ConfigError
-from risk_engine.settings import Settings
+from risk_engine.settings import Settings, operator
 from serve.store import AuditEntry, Store
 
 __all__ = [
@@ -210,14 +208,5 @@ def command_entry(
         role=role,
         lines=lines,
         detail=detail[:256],
-        client=_operator(),
+        client=operator(),
     )
-
-
-def _operator() -> str:
-    """Who ran the command, as the operating system knows them (user@host)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"[:64]

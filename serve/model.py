@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pandas as pd
 
+from models.history import ModelHistory
 from models.profiles import ProfileSet
 from models.watchlist import Watchlist
 from risk_engine.errors import ConfigError, ModelUnavailable
@@ -174,7 +175,8 @@ def registry_loader(settings: Settings, which: str = "champion") -> ScorerLoader
         scorer = load_scorer(version)
         if version.isdigit():
             scorer.version = version  # the registry's number is the name officers see
-        return scorer  # type: ignore[no-any-return]
+        # With the feature history screenings keep current, if there is one (`models.history`).
+        return ModelHistory(settings.home).current(scorer)  # type: ignore[no-any-return]
 
     return load
 

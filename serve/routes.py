@@ -283,6 +283,10 @@ def build_router() -> APIRouter:
         context.model_version = model.version
         described = model.scorer.describe()
         trained_at = described.get("trained_at")
+        history_as_of, history_lines = (
+            described.get("history_as_of"),
+            described.get("history_lines"),
+        )
         return ModelInfo(
             version=model.version,
             trained_at=None if trained_at is None else str(trained_at),
@@ -292,6 +296,8 @@ def build_router() -> APIRouter:
             thresholds=_finite(described.get("thresholds") or {}),
             watchlist=None if model.watchlist is None else model.watchlist.entries,
             profiles=None if model.profiles is None else model.profiles.entries,
+            history_as_of=None if history_as_of is None else str(history_as_of),
+            history_lines=None if history_lines is None else int(history_lines),
         )
 
     @router.get(

@@ -313,6 +313,8 @@ class ModelInfo(_Out):
                     "thresholds": {"red": 0.2, "amber": 0.05},
                     "watchlist": {"parties": 120, "containers": 8, "bills": 3},
                     "profiles": {"inspect": 2, "flag": 1},
+                    "history_as_of": "2025-04-02T23:59:41+00:00",
+                    "history_lines": 1250400,
                 }
             ]
         },
@@ -331,6 +333,14 @@ class ModelInfo(_Out):
     profiles: dict[str, int] | None = Field(
         default=None,
         description="Risk profiles served with the model, by action; null without a file.",
+    )
+    history_as_of: str | None = Field(
+        default=None,
+        description="The feature history scored with holds lines filed before this instant: "
+        "the model's training cut-off, or later where screenings have added batches to it.",
+    )
+    history_lines: int | None = Field(
+        default=None, description="Lines the feature history has seen."
     )
 
 

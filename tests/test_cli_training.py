@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -275,3 +276,43 @@ def test_the_recorded_outcomes_export_to_the_contracts_layout_by_period(
     assert "dq_flags" not in written.columns
     bad = runner.invoke(app, ["outcomes", "--out", str(tmp_path / "o.xlsx")])
     assert bad.exit_code == 2
+
+
+def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+
+    trained = copy.copy(small_training().scorer)
+    trained.version = "3"
+    world, _, _ = small_world()
+    later = world.shipments[world.shipments["filed_at"] >= trained.pipeline.as_of_]
+    arrivals = tmp_path / "arrivals.parquet"
+    later.head(300).to_parquet(arrivals, index=False)
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("models.registry.load_scorer", lambda which: trained)
+    before = trained.pipeline.state_.lines_seen
+
+    def screen(*extra: str) -> Any:
+        result = runner.invoke(
+            app, ["screen", str(arrivals), "--out", str(tmp_path / "r.parquet"), *extra]
+        )
+        assert result.exit_code == 0, result.output
+        return result
+
+    assert "feature history of model 3: 300 lines added since training" in screen().stdout
+    assert "no feature history" not in runner.invoke(app, ["history"]).stdout
+    again = screen()  # the same batch: nothing added twice
+    assert "feature history of model 3: 300 lines added since training" in again.stdout
+    listed = runner.invoke(app, ["history"])
+    assert listed.exit_code == 0
+    assert "model 3: as of" in listed.stdout and f"{before + 300:,} lines" in listed.stdout
+    assert "(300 added by 2 screenings since training, 300 offered again" in listed.stdout
+    assert "feature history" not in screen("--no-history").stdout  # nothing kept
+    assert "by 2 screenings" in runner.invoke(app, ["history"]).stdout
+    assert trained.pipeline.state_.lines_seen == before  # the loaded model is left alone
+    reset = runner.invoke(app, ["history", "--reset", "3"])
+    assert reset.exit_code == 0 and "forgotten" in reset.stdout
+    assert "no feature history yet" in runner.invoke(app, ["history"]).stdout
+    unknown = runner.invoke(app, ["history", "--reset", "3"])
+    assert unknown.exit_code == 2 and "model 3 has no feature history" in unknown.output

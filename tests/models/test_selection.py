@@ -139,9 +139,7 @@ def test_the_documentary_lane_takes_the_next_highest_scores_after_the_physical_p
     )
     selected = chosen["selected"].to_numpy()
     per_line = np.repeat(fixed[: len(sizes)], sizes)  # -1: the port keeps the share
-    papers = documentary_picks(
-        groups, score, selected=selected, share=share, fixed_slots=per_line
-    )
+    papers = documentary_picks(groups, score, selected=selected, share=share, fixed_slots=per_line)
     assert not (papers & selected).any()
     for i, size in enumerate(sizes):
         at = (groups == f"P{i}").to_numpy()

@@ -153,6 +153,8 @@ def test_model_information_shows_the_trained_models_metrics_and_features(
     assert body["feature_names"] == list(described["feature_names"])
     assert set(body["metrics"]) == set(described["metrics"])
     assert set(body["thresholds"]) == set(described["thresholds"])
+    assert body["history_as_of"] == described["history_as_of"]  # the model's training cut-off
+    assert body["history_lines"] == trained.pipeline.state_.lines_seen > 0
 
 
 def test_served_risk_profiles_tell_their_lines_and_make_inspect_lines_mandatory(

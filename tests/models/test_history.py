@@ -1,0 +1,126 @@
+"""The feature history screenings keep current: advanced by each batch, read back by the next
+screening and the service, never adding a line twice, one screening at a time."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from models.history import ModelHistory
+from models.screening import screen_file
+from risk_engine.errors import ConfigError
+from training.fixtures import small_training, small_world
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Any:
+    trained = copy.copy(small_training().scorer)
+    trained.version = "7"
+    return trained
+
+
+@pytest.fixture(scope="module")
+def days(scorer: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two consecutive days of filings after the model's cut-off."""
+    world, _, _ = small_world()
+    lines = world.shipments
+    later = lines[lines["filed_at"] >= scorer.pipeline.as_of_]
+    day = later["filed_at"].dt.floor("D")
+    first, second = sorted(day.unique())[:2]
+    return (
+        later[day == first].reset_index(drop=True),
+        later[day == second].reset_index(drop=True),
+    )
+
+
+def _screen(scorer: Any, lines: pd.DataFrame, folder: Path, kept: list[Any]) -> Any:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines.to_parquet(folder / "in.parquet", index=False)
+    return screen_file(
+        folder / "in.parquet", folder / "out.parquet", scorer=scorer, keep_history=kept.append
+    )
+
+
+def test_a_screened_batch_becomes_history_for_the_next_one(
+    scorer: Any, days: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    first, second = days
+    histories = ModelHistory(tmp_path / "home")
+    assert histories.current(scorer) is scorer and histories.info("7") is None
+    trained_lines = scorer.pipeline.state_.lines_seen
+    kept: list[Any] = []
+    _screen(histories.current(scorer), first, tmp_path / "a", kept)
+    assert scorer.pipeline.state_.lines_seen == trained_lines  # the model is left as it was
+    info = histories.save("7", kept[0], source="day-1.csv", lines_before=trained_lines)
+    assert info.lines == trained_lines + len(first) and info.lines_added == len(first)
+    assert [b["file"] for b in info.batches] == ["day-1.csv"] and "@" in info.batches[0]["by"]
+    assert json.loads((tmp_path / "home/history/model-7.json").read_text())["lines"] == info.lines
+    current = histories.current(scorer)
+    assert current is not scorer and current.pipeline.state_.lines_seen == info.lines
+    assert pd.Timestamp(info.as_of) == current.pipeline.as_of_ > scorer.pipeline.as_of_
+    # The second day's parties seen on the first day now have a history: their features move.
+    with_history = current.features(second)
+    as_trained = scorer.features(second)
+    assert (with_history["shipper_lines_30d"] >= as_trained["shipper_lines_30d"]).all()
+    assert (with_history["shipper_lines_30d"] > as_trained["shipper_lines_30d"]).any()
+    # The same day screened again adds nothing; the record counts it as offered again.
+    again: list[Any] = []
+    _screen(current, first, tmp_path / "b", again)
+    info = histories.save("7", again[0], source="day-1.csv", lines_before=info.lines)
+    assert info.lines == trained_lines + len(first) and info.lines_added == len(first)
+    assert info.lines_repeated == len(first) and len(info.batches) == 2
+    assert histories.all() == [info]
+    assert histories.reset("7") and not histories.reset("7")
+    assert histories.current(scorer) is scorer
+
+
+def test_one_screening_at_a_time_advances_a_history(tmp_path: Path) -> None:
+    histories = ModelHistory(tmp_path / "home")
+    with histories.advancing("7"):
+        with pytest.raises(ConfigError, match=r"another screening .* model 7 .*--no-history"):
+            with histories.advancing("7"):
+                pass
+        with histories.advancing("8"):  # another version's history is free
+            pass
+    with histories.advancing("7"):  # released
+        pass
+
+
+def test_a_history_that_cannot_be_read_or_is_another_models_is_refused(
+    scorer: Any, tmp_path: Path
+) -> None:
+    histories = ModelHistory(tmp_path / "home")
+    histories.save("8", scorer.pipeline, source="x.csv", lines_before=0)
+    (tmp_path / "home/history/model-8.pkl").rename(tmp_path / "home/history/model-7.pkl")
+    with pytest.raises(ConfigError, match="is not the feature history of model 7"):
+        histories.current(scorer)
+    (tmp_path / "home/history/model-7.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(ConfigError, match=r"cannot read the feature history .*--reset 7"):
+        histories.current(scorer)
+    (tmp_path / "home/history/model-7.json").write_text("{broken")
+    with pytest.raises(ConfigError, match="cannot read the feature history record"):
+        histories.info("7")
+
+
+def test_the_service_scores_with_the_current_history(
+    scorer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from risk_engine.settings import Settings
+    from serve.model import registry_loader
+
+    settings = Settings(home=tmp_path / "home")
+    monkeypatch.setattr("models.registry.configure_mlflow", lambda settings: None)
+    monkeypatch.setattr("models.registry.champion_version", lambda: "7")
+    monkeypatch.setattr("models.registry.load_scorer", lambda version: copy.copy(scorer))
+    assert registry_loader(settings)().pipeline is scorer.pipeline  # no history yet
+    advanced = copy.deepcopy(scorer.pipeline)
+    advanced.update(small_world()[0].shipments.tail(50))
+    ModelHistory(settings.home).save("7", advanced, source="d.csv", lines_before=0)
+    served = registry_loader(settings)()
+    assert served.pipeline.state_.lines_seen == advanced.state_.lines_seen
+    assert served.describe()["history_as_of"] == advanced.as_of_.isoformat()
