@@ -10,9 +10,16 @@ with it. A line the history already holds (a batch screened twice, a manifest se
 scored, not added again (`features.pipeline`). A new model version starts from its own state:
 its training saw the history up to its cut-off.
 
+Inspection outcomes recorded since training can be added too (`add_outcomes`): a seizure then
+raises the rates of its parties, route and goods for the next screening, rather than at the next
+retraining. Each outcome is added once (its key, bl_number, container_number and inspected_at,
+is kept), outcomes recorded before the model's cut-off are in its training already, and an
+outcome finds its line among the recent lines the history keeps (120 days).
+
 Files, per model version: ``model-V.pkl`` the feature pipeline (pickled: only this engine writes
 it, as it writes the models), ``model-V.json`` what it holds and which batches were added (read
-without unpickling), ``model-V.lock`` held while a screening advances it. Writes go to a file
+without unpickling), ``model-V.outcomes.npy`` the keys of the outcomes added, ``model-V.lock``
+held while a screening or an outcome file advances it. Writes go to a file
 beside the target, renamed into place, so a reader never sees half a history.
 """
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 import copy
 import errno
 import fcntl
+import io
 import json
 import os
 import pickle
@@ -30,6 +38,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from risk_engine.errors import ConfigError
 from risk_engine.settings import operator
@@ -49,6 +60,7 @@ class HistoryInfo:
     lines: int  # lines it has seen: the training's and those added since
     lines_added: int = 0  # lines added by screenings since training
     lines_repeated: int = 0  # lines offered again and not added twice
+    outcomes_added: int = 0  # outcomes recorded since training, added
     updated_at: str = ""
     batches: list[dict[str, Any]] = field(default_factory=list)  # newest last
 
@@ -127,23 +139,35 @@ class ModelHistory:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def save(self, version: str, pipeline: Any, *, source: str, lines_before: int) -> HistoryInfo:
+    def save(
+        self,
+        version: str,
+        pipeline: Any,
+        *,
+        source: str,
+        lines_before: int,
+        outcomes_added: int = 0,
+    ) -> HistoryInfo:
         """Keep ``pipeline`` as the version's current history, recording the batch ``source``
-        that advanced it from ``lines_before`` lines seen."""
+        that advanced it from ``lines_before`` lines seen (and by ``outcomes_added``)."""
         state = pipeline.state_
         old = self.info(version)
         added = int(state.lines_seen) - lines_before
         repeated = int(getattr(state, "lines_repeated", 0))
+        batch: dict[str, Any] = {"file": source, "lines_added": added}
+        if outcomes_added:
+            batch["outcomes_added"] = outcomes_added
         info = HistoryInfo(
             model_version=str(version),
             as_of=pipeline.as_of_.isoformat(),
             lines=int(state.lines_seen),
             lines_added=(old.lines_added if old else 0) + added,
             lines_repeated=repeated,
+            outcomes_added=(old.outcomes_added if old else 0) + outcomes_added,
             updated_at=_now(),
             batches=[
                 *(old.batches if old else []),
-                {"file": source, "lines_added": added, "at": _now(), "by": operator()},
+                {**batch, "at": _now(), "by": operator()},
             ][-_BATCHES_KEPT:],
         )
         payload = {"format": _FORMAT, "model_version": str(version), "pipeline": pipeline}
@@ -155,16 +179,81 @@ class ModelHistory:
         )
         return info
 
+    def add_outcomes(
+        self, scorer: Any, outcomes: pd.DataFrame, *, source: str
+    ) -> tuple[HistoryInfo, dict[str, int]]:
+        """Add the inspection outcomes of ``outcomes`` (validated, contract columns) that the
+        history of ``scorer`` (the model as registered: its own state tells which outcomes its
+        training learned from) lacks; hold `advancing` around it. Returns the new record and the
+        counts, which add up to the outcomes given: in the model's training already (recorded
+        before its cut-off), added before, added; of those added, how many found their line."""
+        version = str(scorer.version)
+        current = self.current(scorer)
+        pipeline = current.pipeline if current is not scorer else copy.deepcopy(scorer.pipeline)
+        recorded = pd.to_datetime(outcomes["recorded_at"], utc=True)
+        trained = np.asarray(recorded < scorer.pipeline.as_of_, dtype=bool)
+        keys = _outcome_keys(outcomes)
+        held = self._held_outcomes(version)
+        before = np.isin(keys, held) & ~trained
+        new = ~trained & ~before
+        state = pipeline.state_
+        lines_before, seen, lost = state.lines_seen, state.outcomes_seen, state.outcomes_unmatched
+        if new.any():
+            pipeline.update(None, outcomes[new])
+        counts = {
+            "given": len(outcomes),
+            "in_training": int(trained.sum()),
+            "added_before": int(before.sum()),
+            "added": int(new.sum()),
+            "matched": int(state.outcomes_seen - seen),
+            "unmatched": int(state.outcomes_unmatched - lost),
+        }
+        info = self.save(
+            version,
+            pipeline,
+            source=source,
+            lines_before=lines_before,
+            outcomes_added=counts["added"],
+        )
+        buffer = io.BytesIO()
+        np.save(buffer, np.union1d(held, keys[new]))
+        _replace(self._path(version, ".outcomes.npy"), buffer.getvalue())
+        return info, counts
+
+    def _held_outcomes(self, version: str) -> np.ndarray:
+        path = self._path(version, ".outcomes.npy")
+        if not path.exists():
+            return np.zeros(0, dtype=np.uint64)
+        try:
+            held: np.ndarray = np.load(path)
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"cannot read the outcome keys {path}: {error}") from error
+        return held
+
     def reset(self, version: str) -> bool:
         """Forget a version's history (scoring goes back to the model's own); False when it had
         none."""
         found = False
-        for suffix in (".pkl", ".json"):
+        for suffix in (".pkl", ".json", ".outcomes.npy"):
             path = self._path(version, suffix)
             if path.exists():
                 path.unlink()
                 found = True
         return found
+
+
+def _outcome_keys(outcomes: pd.DataFrame) -> np.ndarray:
+    """One number per outcome from its key (bl_number, container_number, inspected_at to the
+    second, UTC): the same outcome read again gives the same number."""
+    inspected = pd.to_datetime(outcomes["inspected_at"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%S")
+    key = pd.DataFrame(
+        {
+            "bl": outcomes["bl_number"].astype("string").to_numpy(),
+            "container": outcomes["container_number"].astype("string").to_numpy(),
+            "inspected": inspected.to_numpy(),
+        }
+    )
+    return np.asarray(pd.util.hash_pandas_object(key, index=False).to_numpy(), dtype=np.uint64)
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -457,6 +457,17 @@ def history_command(
             "history of its training.",
         ),
     ] = None,
+    add_outcomes: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE|store",
+            help="Add the inspection outcomes recorded since training (a CSV or Parquet file, "
+            "or `store`: those recorded through the service) to the model's history.",
+        ),
+    ] = None,
+    model: Annotated[
+        str, typer.Option(help="With --add-outcomes: champion, another alias, or a version.")
+    ] = "champion",
 ) -> None:
     """The feature histories kept current by screening, one per model version: as of when,
     how many lines, the batches added."""
@@ -464,8 +475,35 @@ def history_command(
     from risk_engine.errors import ConfigError
     from risk_engine.settings import load_settings
 
-    histories = ModelHistory(load_settings().home)
+    settings = load_settings()
+    histories = ModelHistory(settings.home)
     with _errors_to_exit_codes():
+        if add_outcomes is not None:
+            from models.registry import configure_mlflow, load_scorer
+            from training.data import load_records
+
+            configure_mlflow(settings)
+            scorer = load_scorer(model)
+            with _outcomes_source(add_outcomes) as path, histories.advancing(scorer.version):
+                frame, report = load_records(path, "outcomes")
+                if frame.empty:
+                    raise ConfigError(f"{add_outcomes}: no outcome passed the contract")
+                info, counts = histories.add_outcomes(
+                    scorer, frame.reset_index(drop=True), source=str(add_outcomes)
+                )
+            typer.echo(
+                f"outcomes read {report.read:,}, rejected {report.rejected:,}; of the "
+                f"{counts['given']:,} accepted: {counts['in_training']:,} in the model's "
+                f"training already, {counts['added_before']:,} added before, "
+                f"{counts['added']:,} added ({counts['matched']:,} found their line, "
+                f"{counts['unmatched']:,} did not: older than the 120 days of lines kept, or "
+                f"never screened)"
+            )
+            typer.echo(
+                f"feature history of model {info.model_version}: {info.outcomes_added:,} "
+                "outcomes added since training"
+            )
+            return
         if reset is not None:
             if not histories.reset(reset):
                 raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
@@ -480,7 +518,8 @@ def history_command(
         typer.echo(
             f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
             f"({info.lines_added:,} added by {len(info.batches):,} screenings since training, "
-            f"{info.lines_repeated:,} offered again and not added twice); last: "
+            f"{info.lines_repeated:,} offered again and not added twice; "
+            f"{info.outcomes_added:,} outcomes added); last: "
             f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
         )
 

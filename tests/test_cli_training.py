@@ -311,6 +311,29 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert "feature history" not in screen("--no-history").stdout  # nothing kept
     assert "by 2 screenings" in runner.invoke(app, ["history"]).stdout
     assert trained.pipeline.state_.lines_seen == before  # the loaded model is left alone
+    seized = later.head(300).iloc[0]
+    when = pd.Timestamp(seized["filed_at"]) + pd.Timedelta(minutes=1)
+    outcome = {
+        "bl_number": seized["bl_number"],
+        "container_number": seized["container_number"],
+        "inspected_at": when.isoformat(),
+        "recorded_at": (when + pd.Timedelta(minutes=1)).isoformat(),
+        "result": "SEIZURE",
+        "seizure_category": "DRUGS",
+        "selection_reason": "MODEL",
+    }
+    broken = dict(outcome, result="FOUND SOMETHING")  # not a contract result: rejected
+    pd.DataFrame([outcome, broken]).to_csv(tmp_path / "outcomes.csv", index=False)
+    added = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "outcomes.csv")])
+    assert added.exit_code == 0, added.output
+    assert "outcomes read 2, rejected 1; of the 1 accepted: 0 in the model's training" in (
+        added.stdout
+    )
+    assert "1 added (1 found their line" in added.stdout
+    assert "1 outcomes added since training" in added.stdout
+    assert "1 outcomes added); last: " in runner.invoke(app, ["history"]).stdout
+    missing = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "none.csv")])
+    assert missing.exit_code == 2 and "none.csv" in missing.output
     reset = runner.invoke(app, ["history", "--reset", "3"])
     assert reset.exit_code == 0 and "forgotten" in reset.stdout
     assert "no feature history yet" in runner.invoke(app, ["history"]).stdout

@@ -124,3 +124,55 @@ def test_the_service_scores_with_the_current_history(
     served = registry_loader(settings)()
     assert served.pipeline.state_.lines_seen == advanced.state_.lines_seen
     assert served.describe()["history_as_of"] == advanced.as_of_.isoformat()
+
+
+def test_outcomes_recorded_since_training_raise_their_parties_rates_once(
+    scorer: Any, days: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    from risk_engine.validation import validate_frame
+
+    first, second = days
+    histories = ModelHistory(tmp_path / "home")
+    kept: list[Any] = []
+    _screen(scorer, first, tmp_path / "a", kept)
+    histories.save("7", kept[0], source="day-1", lines_before=0)
+    # A shipper of the first day who files again on the second: its line is seized.
+    shared = sorted(set(first["shipper_name"]) & set(second["shipper_name"]))[0]
+    seized = first[first["shipper_name"] == shared].sort_values("filed_at").iloc[0]
+    # Recorded before the second day's lines were filed: they may know of it (point in time).
+    when = pd.Timestamp(seized["filed_at"]) + pd.Timedelta(minutes=1)
+    outcome = {
+        "bl_number": seized["bl_number"],
+        "container_number": seized["container_number"],
+        "inspected_at": when.isoformat(),
+        "recorded_at": (when + pd.Timedelta(minutes=1)).isoformat(),
+        "inspection_level": "PHYSICAL",
+        "result": "SEIZURE",
+        "seizure_category": "WILDLIFE",
+        "selection_reason": "MODEL",
+    }
+    old = dict(
+        outcome, recorded_at="2000-01-01T00:00:00+00:00", inspected_at="1999-12-31T00:00:00+00:00"
+    )
+    outcomes = validate_frame(pd.DataFrame([outcome, old]), "outcomes").accepted
+    assert len(outcomes) == 2
+    later = second[second["shipper_name"] == shared]
+    before = histories.current(scorer).features(later)["shipper_seizure_rate"]
+    info, counts = histories.add_outcomes(scorer, outcomes.reset_index(drop=True), source="o.csv")
+    assert counts == {
+        "given": 2,
+        "in_training": 1,
+        "added_before": 0,
+        "added": 1,
+        "matched": 1,
+        "unmatched": 0,
+    }
+    assert info.outcomes_added == 1 and info.batches[-1]["outcomes_added"] == 1
+    after = histories.current(scorer).features(later)["shipper_seizure_rate"]
+    assert (after > before).all()
+    # The same outcomes again: nothing added, the rates as they were.
+    info, counts = histories.add_outcomes(scorer, outcomes.reset_index(drop=True), source="o.csv")
+    assert counts["added"] == 0 and counts["added_before"] == 1 and info.outcomes_added == 1
+    again = histories.current(scorer).features(later)["shipper_seizure_rate"]
+    pd.testing.assert_series_equal(again, after)
+    assert histories.reset("7") and not (tmp_path / "home/history/model-7.outcomes.npy").exists()
