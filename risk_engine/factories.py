@@ -6,6 +6,9 @@ makes a whole believable world. Values are strings, as read from a CSV file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -111,4 +114,21 @@ def valid_outcome_row(seed: int = 0) -> dict[str, str]:
             "%Y-%m-%dT%H:%M:%SZ"
         ),
         "operation_phase": "phase-1",
+    }
+
+
+def seizure_after_filing(line: Mapping[str, Any], category: str = "WILDLIFE") -> dict[str, str]:
+    """A seizure outcome of ``line`` (a shipment line: bl_number, container_number, filed_at),
+    inspected a minute after filing and recorded a minute later: lines filed after it may know
+    of it, point in time."""
+    inspected = pd.Timestamp(line["filed_at"]) + pd.Timedelta(minutes=1)
+    return {
+        "bl_number": str(line["bl_number"]),
+        "container_number": str(line["container_number"]),
+        "inspected_at": inspected.isoformat(),
+        "recorded_at": (inspected + pd.Timedelta(minutes=1)).isoformat(),
+        "inspection_level": "PHYSICAL",
+        "result": "SEIZURE",
+        "seizure_category": category,
+        "selection_reason": "MODEL",
     }

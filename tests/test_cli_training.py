@@ -283,6 +283,8 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
 ) -> None:
     import copy
 
+    from risk_engine.factories import seizure_after_filing
+
     trained = copy.copy(small_training().scorer)
     trained.version = "3"
     world, _, _ = small_world()
@@ -312,16 +314,7 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert "by 2 screenings" in runner.invoke(app, ["history"]).stdout
     assert trained.pipeline.state_.lines_seen == before  # the loaded model is left alone
     seized = later.head(300).iloc[0]
-    when = pd.Timestamp(seized["filed_at"]) + pd.Timedelta(minutes=1)
-    outcome = {
-        "bl_number": seized["bl_number"],
-        "container_number": seized["container_number"],
-        "inspected_at": when.isoformat(),
-        "recorded_at": (when + pd.Timedelta(minutes=1)).isoformat(),
-        "result": "SEIZURE",
-        "seizure_category": "DRUGS",
-        "selection_reason": "MODEL",
-    }
+    outcome = seizure_after_filing(seized, "DRUGS")
     broken = dict(outcome, result="FOUND SOMETHING")  # not a contract result: rejected
     pd.DataFrame([outcome, broken]).to_csv(tmp_path / "outcomes.csv", index=False)
     added = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "outcomes.csv")])

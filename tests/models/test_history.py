@@ -129,6 +129,7 @@ def test_the_service_scores_with_the_current_history(
 def test_outcomes_recorded_since_training_raise_their_parties_rates_once(
     scorer: Any, days: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
 ) -> None:
+    from risk_engine.factories import seizure_after_filing
     from risk_engine.validation import validate_frame
 
     first, second = days
@@ -140,17 +141,7 @@ def test_outcomes_recorded_since_training_raise_their_parties_rates_once(
     shared = sorted(set(first["shipper_name"]) & set(second["shipper_name"]))[0]
     seized = first[first["shipper_name"] == shared].sort_values("filed_at").iloc[0]
     # Recorded before the second day's lines were filed: they may know of it (point in time).
-    when = pd.Timestamp(seized["filed_at"]) + pd.Timedelta(minutes=1)
-    outcome = {
-        "bl_number": seized["bl_number"],
-        "container_number": seized["container_number"],
-        "inspected_at": when.isoformat(),
-        "recorded_at": (when + pd.Timedelta(minutes=1)).isoformat(),
-        "inspection_level": "PHYSICAL",
-        "result": "SEIZURE",
-        "seizure_category": "WILDLIFE",
-        "selection_reason": "MODEL",
-    }
+    outcome = seizure_after_filing(seized)
     old = dict(
         outcome, recorded_at="2000-01-01T00:00:00+00:00", inspected_at="1999-12-31T00:00:00+00:00"
     )
