@@ -200,6 +200,11 @@ function modelSummary(info) {
   );
   const r = info.profiles;
   out.push(r ? `risk profiles: ${r.inspect} inspect, ${r.flag} flag` : "no risk profiles loaded");
+  out.push(
+    info.history_as_of
+      ? `feature history: lines filed before ${info.history_as_of} (${info.history_lines} lines)`
+      : "feature history: not told"
+  );
   for (const [name, value] of Object.entries(info.metrics || {}).sort()) {
     const shown = value === null ? "not a number" : Number.isInteger(value) ? value : value.toPrecision(4);
     out.push(`${name}: ${shown}`);

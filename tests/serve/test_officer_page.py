@@ -265,17 +265,23 @@ def test_analysts_see_the_model_in_words_and_officers_are_told_their_role_cannot
     assert told[0].startswith(f"model version {info['version']}, trained ")
     red, amber = info["thresholds"]["red"], info["thresholds"]["amber"]
     assert told[1] == f"red from a score of {red:.4f}, amber from {amber:.4f}"
-    assert told[2:4] == ["no watch list loaded", "no risk profiles loaded"]
-    shown = [line.split(": ") for line in told[4:]]
+    assert told[2:5] == [
+        "no watch list loaded",
+        "no risk profiles loaded",
+        "feature history: not told",  # the test double keeps none
+    ]
+    shown = [line.split(": ") for line in told[5:]]
     assert [name for name, _ in shown] == sorted(info["metrics"])
     for name, value in shown:  # four significant digits
         assert float(value) == pytest.approx(info["metrics"][name], rel=1e-3)
-    assert len(told) > 4
+    assert len(told) > 5
     served = {**info, "watchlist": {"parties": 3, "containers": 1, "bills": 0}}
     served["profiles"] = {"inspect": 2, "flag": 1}
-    assert _js("modelSummary", served)[2:4] == [
+    served["history_as_of"], served["history_lines"] = "2025-04-02T23:59:41+00:00", 1250400
+    assert _js("modelSummary", served)[2:5] == [
         "watch list: 3 parties, 1 containers, 0 B/Ls",
         "risk profiles: 2 inspect, 1 flag",
+        "feature history: lines filed before 2025-04-02T23:59:41+00:00 (1250400 lines)",
     ]
     refused = client.get("/v1/model", headers={"X-API-Key": keys["officer"]})
     assert refused.status_code == 403
