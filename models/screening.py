@@ -100,6 +100,10 @@ class ScreenSummary:
     # Lines in the yellow lane (a document check; not in ``selected``, which counts the
     # physical inspections).
     documentary: int = 0
+    # Lines filed more than the state's rescore_days before its cut-off when they were scored:
+    # their all-time history counts are approximate (`features.state`).
+    approximate: int = 0
+    exact_days: float = 0.0
     port_days: int = 0
     rejects_path: str | None = None
     report_path: str | None = None
@@ -129,6 +133,7 @@ class ScreenSummary:
             "selected": dict(self.selected),
             "selected_total": sum(self.selected.values()),
             "documentary": self.documentary,
+            "approximate_history": self.approximate,
             "port_days": self.port_days,
             "rejects": self.rejects_path,
             "report": self.report_path,
@@ -150,6 +155,10 @@ def _score_chunk(
     model matrix of each line. Reasons are told now for red and amber lines; a green line the
     selection picks for the model later gets its reasons from its matrix (`_explain_picks`);
     random-control picks carry none."""
+    # Lines filed further back than the state keeps exact (before it advances with them).
+    state = scorer.pipeline.state_
+    exact_from = pd.Timestamp(state.as_of - state.params.rescore_days * 86_400, unit="s", tz="UTC")
+    approximate = np.asarray(pd.to_datetime(accepted["filed_at"], utc=True) < exact_from)
     scored, matrix = scorer.score_with_matrix(
         accepted, reason_bands=REASON_BANDS, remember=remember, profiles=profiles
     )
@@ -175,6 +184,7 @@ def _score_chunk(
             ).fillna(""),
             "watchlist": np.array([bool(t) for t in told], dtype=bool),
             "mandatory_rule": mandatory.to_numpy(dtype=bool),
+            "approximate_history": approximate,
         }
     )
     return frame, matrix
@@ -327,6 +337,7 @@ def screen_file(
     source = open_records(input_path, "shipments", mapping, chunk_rows=chunk_rows)
     report = ValidationReport(str(input_path), "shipments")
     summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))
+    summary.exact_days = float(scorer.pipeline.state_.params.rescore_days)
     summary.inputs = _inputs(
         capacity, random_control, documentary, port_capacity, watchlist, profiles
     )
@@ -357,6 +368,7 @@ def screen_file(
             chunk.to_parquet(part, index=False)
             np.save(_matrix_path(part), matrix)
             parts.append(part)
+            summary.approximate += int(chunk["approximate_history"].sum())
             if tally is not None:
                 tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()]))
                 in_band.update(chunk["band"].tolist())

@@ -632,6 +632,14 @@ def screen(
     )
     if counts["documentary"]:
         typer.echo(f"document checks (yellow lane) {counts['documentary']:,}")
+    if summary.approximate:
+        typer.echo(
+            f"note: {summary.approximate:,} lines were filed more than {summary.exact_days:g} "
+            "days before the feature history had reached when they were scored: their all-time "
+            "history counts are approximate. Sort the batch by filed_at, or train with a larger "
+            "rescore_days (the training config) to cover filings that old.",
+            err=True,
+        )
     for note in summary.drift_warnings:
         typer.echo(f"warning: against the model's training data, {note}", err=True)
     for note in summary.drift_notes:

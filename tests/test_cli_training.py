@@ -332,3 +332,28 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert "no feature history yet" in runner.invoke(app, ["history"]).stdout
     unknown = runner.invoke(app, ["history", "--reset", "3"])
     assert unknown.exit_code == 2 and "model 3 has no feature history" in unknown.output
+
+
+def test_screen_says_when_lines_are_older_than_the_history_keeps_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+
+    trained = small_training().scorer
+    late = copy.copy(trained)
+    late.pipeline = copy.deepcopy(trained.pipeline)
+    late.pipeline.state_.as_of += 30 * 86_400  # the history is a month past these filings
+    world, _, _ = small_world()
+    later = world.shipments[world.shipments["filed_at"] >= trained.pipeline.as_of_]
+    later.head(200).to_parquet(tmp_path / "a.parquet", index=False)
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("models.registry.load_scorer", lambda which: late)
+    result = runner.invoke(
+        app,
+        ["screen", str(tmp_path / "a.parquet"), "--out", str(tmp_path / "r.csv"), "--no-history"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "note: 200 lines were filed more than 7 days before the feature history" in (
+        result.stderr
+    )
+    assert "rescore_days" in result.stderr

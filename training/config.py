@@ -35,6 +35,14 @@ class TrainConfig(BaseModel):
     min_calibration_lines: int = 200
     importance_sample: int = 20_000
     bootstrap_rounds: int = 500
+    rescore_days: float = Field(
+        default=7.0,
+        ge=0,
+        le=365,
+        description="Lines filed up to this many days before the feature history's cut-off are "
+        "scored exactly; older ones get all-time counts merged at the cut-off. Batches by "
+        "arrival date hold filings weeks old: set it to their span (the state grows with it).",
+    )
 
     def splits(self) -> SplitConfig:
         return SplitConfig(

@@ -94,7 +94,7 @@ def fit_scorer(
     filed = shipments["filed_at"]
     history = (filed < test_from).to_numpy()
     step("features", 0.05)
-    pipeline = FeaturePipeline()
+    pipeline = FeaturePipeline(rescore_days=config.rescore_days)
     known = outcomes[outcomes["recorded_at"] < test_from]
     feats_history = pipeline.fit_transform(shipments[history], known)
     feats_later = pipeline.transform(shipments[~history]) if (~history).any() else None

@@ -303,17 +303,21 @@ def test_every_model_pick_says_why_even_a_green_line_chosen_in_a_small_port_day(
 
 
 def test_a_late_pick_is_told_exactly_what_scoring_would_have_told_it(
-    trained, arrivals, tmp_path: Path
+    trained, arrivals, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "arrivals.parquet"
     arrivals.to_parquet(path, index=False)
     screen_file(path, tmp_path / "ranked.parquet", scorer=trained.scorer, capacity=0.03)
     ranked = pd.read_parquet(tmp_path / "ranked.parquet")
     late = ranked[(ranked["selection_reason"] == "MODEL") & (ranked["band"] == "green")]
-    # the same lines screened with every line explained as it is scored
-    explain_all = copy.copy(trained.scorer)
-    explain_all.score_with_matrix = _every_band(trained.scorer.score_with_matrix)
-    screen_file(path, tmp_path / "all.parquet", scorer=explain_all, capacity=0.03)
+    # the same lines screened with every line explained as it is scored (patched on the class,
+    # so that screening's own copy of the scorer, with its own feature state, is the one used)
+    scorer_type = type(trained.scorer)
+    monkeypatch.setattr(
+        scorer_type, "score_with_matrix", _every_band(scorer_type.score_with_matrix)
+    )
+    screen_file(path, tmp_path / "all.parquet", scorer=trained.scorer, capacity=0.03)
+    monkeypatch.undo()
     everything = pd.read_parquet(tmp_path / "all.parquet").set_index("row")
     assert len(late) > 0
     assert (
@@ -323,9 +327,9 @@ def test_a_late_pick_is_told_exactly_what_scoring_would_have_told_it(
 
 
 def _every_band(score_with_matrix):  # type: ignore[no-untyped-def]
-    def explained(records, **kwargs):  # type: ignore[no-untyped-def]
+    def explained(self, records, **kwargs):  # type: ignore[no-untyped-def]
         kwargs["reason_bands"] = ("red", "amber", "green")
-        return score_with_matrix(records, **kwargs)
+        return score_with_matrix(self, records, **kwargs)
 
     return explained
 
@@ -498,3 +502,18 @@ def test_a_model_without_a_reference_screens_and_says_it_has_none(
     loaded = type(trained.scorer).__new__(type(trained.scorer))
     loaded.__setstate__(state)
     assert loaded.reference is None
+
+
+def test_lines_filed_before_what_the_state_keeps_exact_are_counted(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    arrivals.head(300).to_parquet(tmp_path / "a.parquet", index=False)
+    summary = screen_file(tmp_path / "a.parquet", tmp_path / "o.parquet", scorer=trained.scorer)
+    assert summary.approximate == 0 and summary.as_dict()["approximate_history"] == 0
+    # A history already 30 days past these filings (screened weeks after they were filed):
+    # every line is older than the 7 days the state keeps exact.
+    late = copy.copy(trained.scorer)
+    late.pipeline = copy.deepcopy(trained.scorer.pipeline)
+    late.pipeline.state_.as_of += 30 * 86_400
+    summary = screen_file(tmp_path / "a.parquet", tmp_path / "o2.parquet", scorer=late)
+    assert summary.approximate == summary.scored == 300 and summary.exact_days == 7.0

@@ -133,3 +133,24 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
     scored = model.predict(world.shipments.tail(30).astype(str))
     assert len(scored) == 30 and scored["risk_score"].between(0, 1).all()
+
+
+def test_rescore_days_sets_what_the_state_keeps_exact_and_leaves_training_alone(
+    tmp_path: Path,
+) -> None:
+    from risk_engine.errors import ConfigError
+    from training.config import load_config
+
+    world, shipments, outcomes = small_world()
+    quick = {"max_rounds": 40, "num_threads": 2}
+    usual = fit_scorer(shipments, outcomes, config=TrainConfig(seed=3, booster=quick))
+    longer = fit_scorer(
+        shipments, outcomes, config=TrainConfig(seed=3, booster=quick, rescore_days=30)
+    )
+    assert usual.scorer.pipeline.state_.params.rescore_days == 7.0
+    assert longer.scorer.pipeline.state_.params.rescore_days == 30.0
+    assert longer.scorer.booster_text == usual.scorer.booster_text  # the same features learned
+    assert longer.scorer.pipeline.state_.nbytes >= usual.scorer.pipeline.state_.nbytes
+    (tmp_path / "bad.yaml").write_text("rescore_days: -1\n")
+    with pytest.raises(ConfigError, match="rescore_days"):
+        load_config(tmp_path / "bad.yaml")
