@@ -341,6 +341,12 @@ def screen_file(
     summary.inputs = _inputs(
         capacity, random_control, documentary, port_capacity, watchlist, profiles
     )
+    state = scorer.pipeline.state_
+    summary.inputs.append(
+        f"feature history: lines filed before {scorer.pipeline.as_of_:%Y-%m-%d %H:%M} UTC "
+        f"({state.lines_seen:,} lines), exact for filings from {state.params.rescore_days:g} "
+        "days before that"
+    )
     rejects = FrameWriter(rejects_path) if rejects_path is not None else None
     if rejects_path is not None:
         summary.rejects_path = str(rejects_path)

@@ -149,11 +149,13 @@ def test_an_inspect_profile_selects_its_lines_as_rule_picks_whatever_the_capacit
         report_path=report,
     )
     # the report says what the selection was made with
-    assert summary.inputs == [
+    assert summary.inputs[:3] == [
         "capacity 0.10% of each port-day's lines (at least one slot)",
         "random control 10% of the slots",
         f"risk profiles {rules}: low-line (inspect)",
     ]
+    assert summary.inputs[3].startswith("feature history: lines filed before ")
+    assert len(summary.inputs) == 4
     page = report.read_text()
     assert "<h2>Screened with</h2>" in page
     assert all(html.escape(item) in page for item in summary.inputs)
@@ -517,3 +519,6 @@ def test_lines_filed_before_what_the_state_keeps_exact_are_counted(
     late.pipeline.state_.as_of += 30 * 86_400
     summary = screen_file(tmp_path / "a.parquet", tmp_path / "o2.parquet", scorer=late)
     assert summary.approximate == summary.scored == 300 and summary.exact_days == 7.0
+    told = summary.inputs[-1]
+    assert told.startswith(f"feature history: lines filed before {late.pipeline.as_of_:%Y-%m-%d}")
+    assert f"({late.pipeline.state_.lines_seen:,} lines)" in told
