@@ -2,7 +2,7 @@
 same model on the same rows, and peak memory.
 
     .venv/bin/python benchmarks/screen_bench.py [--lines 1000000] [--chunk-rows 200000]
-        [--keep DIR] [--screen DIR [--without-reference]]
+        [--keep DIR] [--screen DIR [--without-reference]] [--engine local|dask]
 
 ``--keep DIR`` keeps the prepared world (model and arrivals) in DIR; ``--screen DIR`` screens a
 kept world again without preparing it, and ``--without-reference`` screens it as a model without
@@ -69,7 +69,7 @@ def prepare(folder: Path, lines: int) -> None:
         pickle.dump(scorer, out)
 
 
-def screen(folder: Path, chunk_rows: int, *, reference: bool = True) -> None:
+def screen(folder: Path, chunk_rows: int, *, reference: bool = True, engine: str = "local") -> None:
     """Screen the prepared file in this (fresh) process, then time bare predict."""
     from models.booster import predict_raw
     from models.scorer import to_matrix
@@ -90,6 +90,7 @@ def screen(folder: Path, chunk_rows: int, *, reference: bool = True) -> None:
         random_control=0.1,
         report_path=folder / "report.html",
         chunk_rows=chunk_rows,
+        engine=engine,
     )
     seconds = time.perf_counter() - started
     rate = summary.read / seconds
@@ -122,16 +123,19 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="prepare the world in this folder and keep it")
     parser.add_argument("--screen", type=Path, help="screen a kept world again")
     parser.add_argument("--without-reference", action="store_true", help="no drift check")
+    parser.add_argument("--engine", choices=["local", "dask"], default="local")
     args = parser.parse_args()
     if args.screen is not None:
-        screen(args.screen, args.chunk_rows, reference=not args.without_reference)
+        screen(
+            args.screen, args.chunk_rows, reference=not args.without_reference, engine=args.engine
+        )
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) if args.keep is None else args.keep
         folder.mkdir(parents=True, exist_ok=True)
         prepare(folder, args.lines)
         print(f"peak RSS of simulation and training {_peak_mb():,.0f} MB", flush=True)
-        command = [sys.executable, __file__, "--screen", str(folder)]
+        command = [sys.executable, __file__, "--screen", str(folder), "--engine", args.engine]
         subprocess.run([*command, "--chunk-rows", str(args.chunk_rows)], check=True)
 
 
