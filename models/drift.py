@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.catalogue import by_name
+from features.catalogue import Feature, by_name
 
 __all__ = [
     "DriftReference",
@@ -173,29 +173,31 @@ class DriftTally:
         )
 
 
+def _feature(name: str) -> Feature | None:
+    """The catalogue's entry of a column (None for the score, or a name it does not know)."""
+    try:
+        return by_name(name)
+    except KeyError:
+        return None
+
+
 def _label_based(name: str) -> bool:
     """A feature learned from inspection outcomes: it holds the outcomes known when the model
     was made, until the next retraining brings in those recorded since."""
-    try:
-        return by_name(name).label_based
-    except KeyError:
-        return False
+    feature = _feature(name)
+    return feature is not None and feature.label_based
 
 
 def with_families(table: pd.DataFrame) -> pd.DataFrame:
     """A comparison with each feature's family (the score's is "score") and whether it is
     learned from outcomes."""
-    families = ["score" if name == SCORE_COLUMN else _family(name) for name in table["feature"]]
-    return table.assign(
-        family=families, from_outcomes=[_label_based(name) for name in table["feature"]]
-    )
-
-
-def _family(name: str) -> str:
-    try:
-        return by_name(name).family
-    except KeyError:
-        return ""
+    entries = [_feature(name) for name in table["feature"]]
+    families = [
+        "score" if name == SCORE_COLUMN else (entry.family if entry is not None else "")
+        for name, entry in zip(table["feature"], entries, strict=True)
+    ]
+    learned = [entry is not None and entry.label_based for entry in entries]
+    return table.assign(family=families, from_outcomes=learned)
 
 
 def drift_notes(

@@ -89,11 +89,10 @@ def write_screen_report(
     selected = lines[lines["selected"].fillna(False).astype(bool)].sort_values(
         ["port_of_discharge", "arrival_date", "rank"]
     )
-    papers = lines[(lines["lane"] == "YELLOW").fillna(False).to_numpy(dtype=bool)].sort_values(
-        ["port_of_discharge", "arrival_date", "rank"]
-    )
+    yellow = (lines["lane"] == "YELLOW").to_numpy(dtype=bool)
+    papers = lines[yellow].sort_values(["port_of_discharge", "arrival_date", "rank"])
     per_port = (
-        lines.assign(documentary=(lines["lane"] == "YELLOW").fillna(False))
+        lines.assign(documentary=yellow)
         .groupby("port_of_discharge")
         .agg(
             lines=("row", "size"),

@@ -337,11 +337,11 @@ def screen_file(
     source = open_records(input_path, "shipments", mapping, chunk_rows=chunk_rows)
     report = ValidationReport(str(input_path), "shipments")
     summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))
-    summary.exact_days = float(scorer.pipeline.state_.params.rescore_days)
+    state = scorer.pipeline.state_
+    summary.exact_days = float(state.params.rescore_days)
     summary.inputs = _inputs(
         capacity, random_control, documentary, port_capacity, watchlist, profiles
     )
-    state = scorer.pipeline.state_
     summary.inputs.append(
         f"feature history: lines filed before {scorer.pipeline.as_of_:%Y-%m-%d %H:%M} UTC "
         f"({state.lines_seen:,} lines), exact for filings from {state.params.rescore_days:g} "
