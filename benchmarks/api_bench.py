@@ -166,10 +166,12 @@ def breakdown(
     model: str, home: Path, lines: int, runs: int = 200
 ) -> dict[str, tuple[float, float]]:
     """Where the time of one request goes, in this process: the contract check, the feature
-    transform, the rest of scoring and the answer's lines, each timed ``runs`` times on the
-    benchmark's manifest; (min, median) in ms per part."""
+    transform, the rest of scoring, the answer's lines and what monitoring counts, each timed
+    ``runs`` times on the benchmark's manifest; (min, median) in ms per part."""
     from risk_engine.settings import Settings
-    from serve.model import loader_for
+    from serve.metrics import ServiceMetrics
+    from serve.model import ModelHolder, loader_for
+    from serve.monitor import ServedScores
     from serve.records import RecordChecker
     from serve.routes import _line_results
 
@@ -184,6 +186,17 @@ def breakdown(
     }
     scored = scorer.score(checked.accepted)
     parts["answer lines"] = lambda: _line_results(rows, checked, scored)
+    served = ServedScores(getattr(scorer, "reference", None))
+    metrics = ServiceMetrics(ModelHolder(lambda: scorer))
+    scores = scored["risk_score"].to_numpy(dtype="float64")
+
+    def monitor() -> None:  # what the service counts of each answered manifest
+        bands = [str(band) for band in scored["band"].tolist()]
+        served.add(scores, bands)
+        metrics.lines(bands, rejected=0)
+        metrics.request(route="/v1/score", method="POST", status=200, seconds=0.02)
+
+    parts["monitoring (metrics, drift)"] = monitor
     found: dict[str, tuple[float, float]] = {}
     for name, part in parts.items():
         times = _timings(part, runs)

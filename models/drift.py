@@ -116,6 +116,22 @@ class DriftReference:
         """An empty tally of batch lines in this reference's bins."""
         return DriftTally(self)
 
+    def only(self, names: list[str]) -> DriftReference:
+        """The reference of these columns alone, in this order (the bands kept): the service
+        compares the scores it serves, not every feature."""
+        missing = [name for name in names if name not in self.names]
+        if missing:
+            raise KeyError(f"the reference has no column {missing[0]!r}")
+        where = [self.names.index(name) for name in names]
+        return DriftReference(
+            list(names),
+            [self.edges[j] for j in where],
+            [self.counts[j] for j in where],
+            self.means[where],
+            self.lines,
+            dict(self.bands),
+        )
+
 
 class DriftTally:
     """Batch lines counted chunk by chunk into a reference's bins."""

@@ -25,6 +25,7 @@ from risk_engine.settings import Settings
 from serve.auth import Authenticator
 from serve.config import ServeLimits
 from serve.errors import install_error_handlers
+from serve.metrics import ServiceMetrics
 from serve.middleware import AuditMiddleware, BodyLimitMiddleware
 from serve.model import (
     ModelHolder,
@@ -94,20 +95,23 @@ def create_app(
         model that cannot score, keeps the first officer's request fast."""
         scorer.score(lines.check(sample).accepted)
 
+    models = ModelHolder(
+        scorer_loader or loader_for(settings, limits.model),
+        warmup=warm_up,
+        watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist)),
+        profiles=profiles_loader or (lambda: load_profiles(limits.profiles)),
+    )
+    metrics = ServiceMetrics(models)
     services = Services(
         store=the_store,
-        models=ModelHolder(
-            scorer_loader or loader_for(settings, limits.model),
-            warmup=warm_up,
-            watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist)),
-            profiles=profiles_loader or (lambda: load_profiles(limits.profiles)),
-        ),
+        models=models,
         authenticator=Authenticator(the_store),
         limits=limits,
         lines=lines,
         outcomes=RecordChecker("outcomes"),
         scoring=anyio.CapacityLimiter(limits.scoring_threads),
         reports=settings.reports_dir,
+        metrics=metrics,
     )
 
     @asynccontextmanager
@@ -137,7 +141,7 @@ def create_app(
     app.include_router(build_page_router())
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
-    app.add_middleware(AuditMiddleware, store=the_store)  # added last: outermost
+    app.add_middleware(AuditMiddleware, store=the_store, metrics=metrics)  # last: outermost
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

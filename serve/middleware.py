@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve.errors import error_body, error_response, internal_error
+from serve.metrics import ServiceMetrics
 from serve.store import AuditEntry, Store
 
 __all__ = ["AuditContext", "AuditMiddleware", "BodyLimitMiddleware", "REQUEST_ID_HEADER"]
@@ -44,9 +45,12 @@ class AuditContext:
 class AuditMiddleware:
     """Writes one audit row per HTTP request, whatever its outcome."""
 
-    def __init__(self, app: ASGIApp, *, store: Store) -> None:
+    def __init__(
+        self, app: ASGIApp, *, store: Store, metrics: ServiceMetrics | None = None
+    ) -> None:
         self.app = app
         self.store = store
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,12 +110,22 @@ class AuditMiddleware:
             client=str(client[0]) if client else None,
             named=context.named,
         )
+        written = True
         try:
             await anyio.to_thread.run_sync(self.store.record_audit, entry)
         except Exception:
             log.exception("could not write the audit row of request %s", context.request_id)
-            return False
-        return True
+            written = False
+        if self.metrics is not None:
+            if not written:
+                self.metrics.audit_failed()
+            self.metrics.request(
+                route=getattr(route, "path", None),
+                method=entry.method,
+                status=status if written else 503,
+                seconds=entry.duration_ms / 1000.0,
+            )
+        return written
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send) -> None:

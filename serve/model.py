@@ -11,7 +11,7 @@ import logging
 import pickle
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -23,6 +23,7 @@ from models.profiles import ProfileSet
 from models.watchlist import Watchlist
 from risk_engine.errors import ConfigError, ModelUnavailable
 from risk_engine.settings import Settings
+from serve.monitor import ServedScores
 
 __all__ = [
     "Scorer",
@@ -68,6 +69,8 @@ class LoadedModel:
     loaded_at: datetime
     watchlist: Watchlist | None = None
     profiles: ProfileSet | None = None  # risk profiles (`models.profiles`)
+    # What this model scored since it was loaded, against its training reference.
+    served: ServedScores = field(default_factory=lambda: ServedScores(None))
 
 
 class ModelHolder:
@@ -133,6 +136,7 @@ class ModelHolder:
                 loaded_at=datetime.now(UTC),
                 watchlist=watchlist,
                 profiles=profiles,
+                served=ServedScores(getattr(scorer, "reference", None)),
             )
             previous = self._current
             self._current = loaded

@@ -25,18 +25,21 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from models.watchlist import Watchlist
 from risk_engine.contract import Issue
 from serve.auth import Authenticator, AuthError, Principal, Role
 from serve.config import ServeLimits
 from serve.errors import ApiError
+from serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from serve.metrics import ServiceMetrics
 from serve.middleware import AuditContext
 from serve.model import ModelHolder
 from serve.records import CheckedRecords, RecordChecker
 from serve.reports import find_report, list_reports
 from serve.schemas import (
+    BandShare,
     ErrorBody,
     FieldError,
     Health,
@@ -51,6 +54,7 @@ from serve.schemas import (
     ReportList,
     ScoreRequest,
     ScoreResponse,
+    ServedDrift,
 )
 from serve.store import Store
 
@@ -76,6 +80,7 @@ class Services:
     lines: RecordChecker
     outcomes: RecordChecker
     scoring: anyio.CapacityLimiter  # manifests scored at once (``limits.scoring_threads``)
+    metrics: ServiceMetrics  # the figures of GET /metrics
     reports: Path | None = None  # the analysts' reports folder (``Settings.reports_dir``)
 
 
@@ -93,10 +98,20 @@ def _audit(request: Request) -> AuditContext:
     return context
 
 
+def _presented_key(request: Request) -> str | None:
+    """The key of ``X-API-Key``, or else of ``Authorization: Bearer KEY`` (as a Prometheus
+    server sends the credentials of its scrape configuration)."""
+    key = request.headers.get(API_KEY_HEADER)
+    if key:
+        return key
+    scheme, _, credentials = (request.headers.get("authorization") or "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
 def _check_key(request: Request, needed: Role) -> Principal:
     services, context = _services(request), _audit(request)
     try:
-        principal = services.authenticator.authenticate(request.headers.get(API_KEY_HEADER))
+        principal = services.authenticator.authenticate(_presented_key(request))
     except AuthError as error:
         context.key_id = error.key_id
         raise
@@ -187,8 +202,12 @@ def build_router() -> APIRouter:
         def check_and_score() -> tuple[CheckedRecords, pd.DataFrame | None, dict[int, list[str]]]:
             checked = services.lines.check(body.lines)
             scored = None
+            bands: list[str] = []
             if len(checked.accepted):
                 scored = model.scorer.score(checked.accepted, profiles=model.profiles)
+                bands = [str(band) for band in scored["band"].tolist()]
+                model.served.add(scored["risk_score"].to_numpy(dtype="float64"), bands)
+            services.metrics.lines(bands, rejected=len(checked.rejects))
             return checked, scored, _watched(model.watchlist, body.lines)
 
         context.model_version = model.version
@@ -261,6 +280,7 @@ def build_router() -> APIRouter:
         counts = {name: 0 for name in ("recorded", "duplicate", "conflict", "rejected")}
         for result in results:
             counts[result.status] += 1
+        services.metrics.outcomes(counts)
         return _json(
             OutcomesResponse(
                 counts=OutcomeCounts(received=len(body.outcomes), **counts), outcomes=results
@@ -298,6 +318,69 @@ def build_router() -> APIRouter:
             profiles=None if model.profiles is None else model.profiles.entries,
             history_as_of=None if history_as_of is None else str(history_as_of),
             history_lines=None if history_lines is None else int(history_lines),
+        )
+
+    @router.get(
+        "/v1/model/drift",
+        response_model=ServedDrift,
+        summary="What the served model scored since it was loaded, against its training data",
+        description="The share of lines in each band and the PSI of the scores served since the "
+        "model was loaded, against the reference of the lines its thresholds were set on: when "
+        "the red band takes twice its share, the inspection capacity no longer holds what it "
+        "was set for. Screening compares each batch feature by feature. Role: analyst.",
+        tags=["model"],
+        openapi_extra=_needs(Role.ANALYST),
+        responses=_errors(401, 403, 503),
+    )
+    def served_drift(request: Request, principal: Caller) -> ServedDrift:
+        services, context = _services(request), _audit(request)
+        model = services.models.require()
+        context.model_version = model.version
+        summary = model.served.summary()
+        return ServedDrift(
+            model_version=model.version,
+            loaded_at=model.loaded_at,
+            lines=summary.lines,
+            reference_lines=summary.reference_lines,
+            score_psi=_finite_or_none(summary.score_psi),
+            bands=[
+                BandShare(band=band, reference_share=before, served_share=after)  # type: ignore[arg-type]
+                for band, (before, after) in summary.bands.items()
+            ],
+            warnings=summary.warnings,
+            notes=summary.notes,
+        )
+
+    @router.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        summary="The service's figures for a monitoring system (Prometheus text format)",
+        description="Requests by route and status and their duration, lines scored by band and "
+        "rejected, outcomes received, audit failures, the model served and what it served "
+        "against its training reference, the process's CPU and memory. No label names a key, "
+        "party or container. The key may also come as `Authorization: Bearer KEY`, as "
+        "Prometheus sends it. Role: analyst.",
+        tags=["monitoring"],
+        openapi_extra=_needs(Role.ANALYST),
+        responses={
+            200: {
+                "content": {
+                    "text/plain": {
+                        "example": "# HELP risk_engine_requests_total HTTP requests answered, "
+                        "by route, method and status.\n# TYPE risk_engine_requests_total "
+                        'counter\nrisk_engine_requests_total{method="POST",route="/v1/score",'
+                        'status="200"} 1520.0\n'
+                    }
+                },
+                "description": "The figures, in the Prometheus text exposition format.",
+            },
+            **_json_errors(_error_texts(401, 403)),
+        },
+    )
+    def metrics(request: Request, principal: Caller) -> Response:
+        return Response(
+            content=_services(request).metrics.exposition(),
+            media_type=METRICS_CONTENT_TYPE,
         )
 
     @router.get(
@@ -576,3 +659,7 @@ def _finite(values: dict[str, Any]) -> dict[str, float | None]:
             continue
         out[str(key)] = number if math.isfinite(number) else None
     return out
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

@@ -29,6 +29,8 @@ __all__ = [
     "OutcomeCounts",
     "OutcomesResponse",
     "ModelInfo",
+    "BandShare",
+    "ServedDrift",
     "ReportInfo",
     "ReportList",
     "Health",
@@ -342,6 +344,65 @@ class ModelInfo(_Out):
     history_lines: int | None = Field(
         default=None, description="Lines the feature history has seen."
     )
+
+
+class BandShare(_Out):
+    band: Literal["red", "amber", "green"]
+    reference_share: float | None = Field(
+        description="Share of the training reference lines in this band (the calibration "
+        "period the thresholds were set on); null where the model does not keep it."
+    )
+    served_share: float | None = Field(
+        description="Share of the lines scored since the model was loaded; null before any."
+    )
+
+
+class ServedDrift(_Out):
+    """What the served model scored since it was loaded, against its training reference."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_version": "3",
+                    "loaded_at": "2025-03-21T07:00:00Z",
+                    "lines": 48210,
+                    "reference_lines": 61000,
+                    "score_psi": 0.14,
+                    "bands": [
+                        {"band": "red", "reference_share": 0.02, "served_share": 0.041},
+                        {"band": "amber", "reference_share": 0.03, "served_share": 0.035},
+                        {"band": "green", "reference_share": 0.95, "served_share": 0.924},
+                    ],
+                    "warnings": [
+                        "the scores are distributed unlike the training reference's (PSI 0.14)",
+                        "4.1% of the lines are red, against 2.0% of the reference lines the "
+                        "band was set on",
+                    ],
+                    "notes": [],
+                }
+            ]
+        },
+    )
+
+    model_version: str
+    loaded_at: datetime
+    lines: int = Field(description="Lines scored since the model was loaded.")
+    reference_lines: int | None = Field(
+        description="Lines of the training reference; null for a model trained without one."
+    )
+    score_psi: float | None = Field(
+        description="Population stability index of the served scores against the reference's "
+        "(under 0.1 little change, 0.1-0.25 some, above 0.25 a shift); null without a "
+        "reference or a scored line."
+    )
+    bands: list[BandShare]
+    warnings: list[str] = Field(
+        description="The scores or the bands moved: the capacity no longer takes the lines the "
+        "thresholds were set for, and retraining is due (from 1,000 lines on)."
+    )
+    notes: list[str] = Field(description="What limits the comparison.")
 
 
 class ReportInfo(_Out):

@@ -129,3 +129,20 @@ def test_the_notes_tell_the_score_the_bands_and_the_outcome_rates_apart() -> Non
     assert described.loc[SCORE_COLUMN, "family"] == "score"
     assert described.loc["hub_seizure_rate", "from_outcomes"]
     assert described.loc["shipper_days_known", "family"] == "parties"
+
+
+def test_the_reference_of_some_columns_compares_as_the_whole_does() -> None:
+    reference = DriftReference.fit(_lines(20_000, 1), NAMES)
+    reference.bands = {"red": 0.02, "amber": 0.03}
+    scores = reference.only([SCORE_COLUMN])
+    assert scores.names == [SCORE_COLUMN] and scores.bands == reference.bands
+    assert scores.lines == reference.lines
+    batch = _lines(5_000, 2)
+    batch[:, 3] *= 3  # the scores tripled
+    whole, alone = reference.tally(), scores.tally()
+    whole.add(batch)
+    alone.add(batch[:, [3]])
+    psi = whole.compare().set_index("feature").loc[SCORE_COLUMN, "psi"]
+    assert alone.compare()["psi"].iloc[0] == pytest.approx(psi) and psi > 0.25
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        reference.only(["nope"])

@@ -1,0 +1,192 @@
+"""The service's figures for a monitoring system, in the Prometheus text format (``GET /metrics``).
+
+Counted since the process started:
+- requests by route, method and status, and how long they took until their answer started;
+- manifest lines scored (by band) and rejected;
+- outcomes, by what became of them (recorded, duplicate, conflict, rejected);
+- audit rows that could not be written.
+
+Read at each scrape: the model served (version, when it was loaded, its feature history), what it
+served since it was loaded against its training reference (`serve.monitor`), and the process's
+CPU, memory and open files. Each app has its own registry, so two apps in one process (the
+tests) count apart. No label holds a key, a party, a B/L or a container: the figures are safe to
+keep in a monitoring system that officers' data may not enter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from serve.monitor import BANDS
+
+if TYPE_CHECKING:
+    from serve.model import ModelHolder
+
+__all__ = ["CONTENT_TYPE", "UNMATCHED_ROUTE", "ServiceMetrics"]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The route label of requests that matched no route: their paths (scanners, typos) would make a
+# label value each.
+UNMATCHED_ROUTE = "unmatched"
+# Seconds; the scoring target is 30 ms for 50 lines, a reload takes seconds.
+_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ServiceMetrics:
+    """Counters of one app, and the collector of its served model."""
+
+    def __init__(self, models: ModelHolder) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "risk_engine_requests",
+            "HTTP requests answered, by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "risk_engine_request_duration_seconds",
+            "Time from a request's arrival to the start of its answer, by route.",
+            ["route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self._scored = Counter(
+            "risk_engine_scored_lines",
+            "Manifest lines scored, by risk band.",
+            ["band"],
+            registry=self.registry,
+        )
+        self._rejected = Counter(
+            "risk_engine_rejected_lines",
+            "Manifest lines rejected by the data contract (answered with field errors).",
+            registry=self.registry,
+        )
+        self._outcomes = Counter(
+            "risk_engine_outcomes",
+            "Inspection outcomes received, by what became of them.",
+            ["status"],
+            registry=self.registry,
+        )
+        self._audit_failures = Counter(
+            "risk_engine_audit_failures",
+            "Requests whose audit row could not be written (answered 503 instead).",
+            registry=self.registry,
+        )
+        for band in BANDS:  # present from the start, so that a rate over them is defined
+            self._scored.labels(band=band)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self.registry.register(_ModelCollector(models))
+
+    def request(self, *, route: str | None, method: str, status: int, seconds: float) -> None:
+        label = route or UNMATCHED_ROUTE
+        self._requests.labels(route=label, method=method, status=str(status)).inc()
+        self._duration.labels(route=label).observe(seconds)
+
+    def lines(self, bands: Iterable[str], *, rejected: int) -> None:
+        for band, count in _counted(bands).items():
+            self._scored.labels(band=band).inc(count)
+        if rejected:
+            self._rejected.inc(rejected)
+
+    def outcomes(self, counts: Mapping[str, int]) -> None:
+        for status, count in counts.items():
+            if count:
+                self._outcomes.labels(status=status).inc(count)
+
+    def audit_failed(self) -> None:
+        self._audit_failures.inc()
+
+    def exposition(self) -> bytes:
+        """The text a Prometheus server scrapes."""
+        text: bytes = generate_latest(self.registry)
+        return text
+
+
+def _counted(bands: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for band in bands:
+        counts[band] = counts.get(band, 0) + 1
+    return counts
+
+
+class _ModelCollector(Collector):
+    """The served model and what it served since it was loaded, read at each scrape."""
+
+    def __init__(self, models: ModelHolder) -> None:
+        self._models = models
+
+    def collect(self) -> Iterator[Metric]:
+        current = self._models.current
+        loaded = GaugeMetricFamily(
+            "risk_engine_model_loaded", "1 while a model is loaded and serving, else 0."
+        )
+        loaded.add_metric([], 0.0 if current is None else 1.0)
+        yield loaded
+        if current is None:
+            return
+        info = GaugeMetricFamily(
+            "risk_engine_model_info", "The model version served (always 1).", labels=["version"]
+        )
+        info.add_metric([current.version], 1.0)
+        yield info
+        yield GaugeMetricFamily(
+            "risk_engine_model_loaded_timestamp_seconds",
+            "When the served model was loaded (Unix time).",
+            value=current.loaded_at.timestamp(),
+        )
+        history = current.scorer.describe().get("history_lines")
+        if history is not None:
+            yield GaugeMetricFamily(
+                "risk_engine_history_lines",
+                "Lines in the served model's feature history.",
+                value=float(history),
+            )
+        summary = current.served.summary()
+        yield GaugeMetricFamily(
+            "risk_engine_served_lines",
+            "Lines the served model scored since it was loaded.",
+            value=float(summary.lines),
+        )
+        if summary.score_psi is not None:
+            yield GaugeMetricFamily(
+                "risk_engine_served_score_psi",
+                "PSI of the scores served since the model was loaded against its training "
+                "reference (above 0.1: the bands no longer hold what they were set for).",
+                value=summary.score_psi,
+            )
+        served = GaugeMetricFamily(
+            "risk_engine_served_band_share",
+            "Share of the lines served since the model was loaded, by band.",
+            labels=["band"],
+        )
+        reference = GaugeMetricFamily(
+            "risk_engine_reference_band_share",
+            "Share of the model's training reference lines, by band.",
+            labels=["band"],
+        )
+        for band, (before, after) in summary.bands.items():
+            if after is not None:
+                served.add_metric([band], after)
+            if before is not None:
+                reference.add_metric([band], before)
+        yield served
+        yield reference
+        yield GaugeMetricFamily(
+            "risk_engine_served_drift_warnings",
+            "Warnings of the served scores against the training reference (GET /v1/model/drift).",
+            value=float(len(summary.warnings)),
+        )
