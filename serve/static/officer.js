@@ -212,10 +212,24 @@ function modelSummary(info) {
   return out;
 }
 
+// What the served model scored since it was loaded against its training data
+// (GET /v1/model/drift), in a few lines: warnings first, as they ask for action.
+function driftSummary(drift) {
+  const share = (value) => (value === null ? "none" : `${(100 * value).toFixed(1)} %`);
+  const out = drift.warnings.map((text) => `warning: ${text}`);
+  out.push(`scored since the model was loaded: ${drift.lines} lines`);
+  for (const b of drift.bands) {
+    const reference = b.reference_share === null ? "" : ` (training data ${share(b.reference_share)})`;
+    out.push(`${b.band}: ${share(b.served_share)}${reference}`);
+  }
+  if (drift.score_psi !== null) out.push(`scores against the training data: PSI ${drift.score_psi.toFixed(3)}`);
+  return out.concat(drift.notes);
+}
+
 if (typeof module !== "undefined") {
   module.exports = {
     parseCsv, linesFromCsv, linesFromFile, byRisk, resultsCsv, failureText,
-    reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary,
+    reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
   };
 }
 
@@ -319,6 +333,12 @@ async function showModel(key) {
   reports.replaceChildren();
   const info = await (await call("/v1/model", key)).json();
   for (const text of modelSummary(info)) model.appendChild(el("li", text));
+  try {
+    const drift = await (await call("/v1/model/drift", key)).json();
+    for (const text of driftSummary(drift)) model.appendChild(el("li", text));
+  } catch (error) {
+    model.appendChild(el("li", `against the training data: ${error.message}`));
+  }
   const listing = await (await call("/v1/reports", key)).json();
   if (!listing.reports.length) reports.appendChild(el("li", "no reports yet"));
   for (const report of listing.reports) {

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from serve_fakes import manifest
 
 from serve.page import PAGE_POLICY
 
@@ -286,3 +287,36 @@ def test_analysts_see_the_model_in_words_and_officers_are_told_their_role_cannot
     refused = client.get("/v1/model", headers={"X-API-Key": keys["officer"]})
     assert refused.status_code == 403
     assert _js("failureText", 403, refused.json()).startswith("403 ")
+
+
+def test_analysts_see_what_the_model_served_against_its_training_data(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    lines = manifest(8)
+    scored = client.post("/v1/score", json={"lines": lines}, headers={"X-API-Key": keys["officer"]})
+    bands = [line["band"] for line in scored.json()["lines"]]
+    drift = client.get("/v1/model/drift", headers={"X-API-Key": keys["analyst"]}).json()
+    told = _js("driftSummary", drift)
+    assert told[0] == "scored since the model was loaded: 8 lines"
+    for band, text in zip(("red", "amber", "green"), told[1:4], strict=True):
+        assert text == f"{band}: {100 * bands.count(band) / 8:.1f} %"  # no reference to show
+    assert "no reference" in told[4] and len(told) == 5
+    shifted = {
+        **drift,
+        "score_psi": 0.1432,
+        "bands": [
+            {"band": "red", "reference_share": 0.02, "served_share": 0.041},
+            {"band": "amber", "reference_share": 0.03, "served_share": None},
+            {"band": "green", "reference_share": 0.95, "served_share": 0.924},
+        ],
+        "warnings": ["4.1% of the lines are red, against 2.0% of the reference lines"],
+        "notes": [],
+    }
+    assert _js("driftSummary", shifted) == [
+        "warning: 4.1% of the lines are red, against 2.0% of the reference lines",
+        "scored since the model was loaded: 8 lines",
+        "red: 4.1 % (training data 2.0 %)",
+        "amber: none (training data 3.0 %)",
+        "green: 92.4 % (training data 95.0 %)",
+        "scores against the training data: PSI 0.143",
+    ]
