@@ -114,12 +114,16 @@ def feature_frame(
     events: HistoryEvents | Callable[[], HistoryEvents],
     outcome_index: Callable[[str], EventIndex],
     own: F64 | None = None,
+    *,
+    own_lines: bool = True,
 ) -> pd.DataFrame:
     """The model frame of a batch: row features, history as of each line's filed_at (state plus
     ``events``, the batch's own counter events), and seizure rates from ``outcome_index``.
 
     ``events`` may be a function that works them out: on a large batch it then runs alongside
-    the families that do not need them."""
+    the families that do not need them. Lines the state holds already are scored from the state
+    alone: ``events`` empty (`NO_EVENTS`) and ``own_lines`` false, so that they do not count
+    themselves and each other twice."""
 
     def history_part() -> Mapping[str, object]:
         own_events = events() if callable(events) else events
@@ -129,7 +133,7 @@ def feature_frame(
         history_part,
         lambda: rates.features(batch, outcome_index, state.params.prior_strength, own),
         lambda: row_features(batch),
-        lambda: norms.features(batch, state),
+        lambda: norms.features(batch, state, own_lines=own_lines),
         lambda: encoded_values(batch, state.vocab),
     ]
     columns: dict[str, object] = {}

@@ -26,6 +26,7 @@ from features.state import Contribution, FeatureState
 __all__ = [
     "GOODS_PARTIES",
     "MIN_TOKEN_LINES",
+    "NO_EVENTS",
     "SHAPE_DAYS",
     "SMALL_BATCH",
     "WINDOWS_DAYS",
@@ -138,6 +139,10 @@ class BatchEvents:
 
     counts: Mapping[str, Sums]
     firsts: Mapping[str, FirstOf]
+
+
+# No events of a batch's own: the lines the state holds already are scored from it alone.
+NO_EVENTS = BatchEvents({}, {})
 
 
 class HistoryEvents(Protocol):

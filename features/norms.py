@@ -135,12 +135,13 @@ def _quantiles(counts: F64, cdf: F64, total: F64, norm: Norm) -> F64:
 _QUANTILES = np.array([0.25, 0.5, 0.75])
 
 
-def features(batch: Batch, state: FeatureState) -> dict[str, F64]:
+def features(batch: Batch, state: FeatureState, *, own_lines: bool = True) -> dict[str, F64]:
     """Robust z of each line against the goods' history before its week; NaN when the
     goods have fewer than ``min_norm_count`` earlier lines (or the line has no value).
 
     History is the state's plus the batch's own lines filed before the week starts (the same
-    events `contributions` adds)."""
+    events `contributions` adds); the state's alone without ``own_lines`` (lines it holds
+    already)."""
     period = batch.period_start(NORM_PERIOD_DAYS)
     out: dict[str, F64] = {}
     for norm in NORMS:
@@ -157,7 +158,11 @@ def features(batch: Batch, state: FeatureState) -> dict[str, F64]:
             name = f"hist:{norm.name}"
             # Goods with lines of this batch filed before the week start (a manifest filed
             # across a Monday) need their counts; the others take the state's remembered norms.
-            own = _counted_by_batch(key[present], batch.secs[present], first, u_period)
+            own = (
+                _counted_by_batch(key[present], batch.secs[present], first, u_period)
+                if own_lines
+                else np.zeros(len(first), dtype=bool)
+            )
             total, median, scale = (np.empty(len(first)) for _ in range(3))
             at = np.flatnonzero(own)
             if len(at):

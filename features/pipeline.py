@@ -14,10 +14,11 @@ and order; no line is dropped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from features.batch import Batch
 from features.catalogue import CATEGORICAL, feature_names
 from features.categories import learn_vocabulary
 from features.compute import feature_frame, history_events
+from features.history import HistoryEvents
 from features.index import EventIndex
 from features.rates import contributions as outcome_contributions
 from features.rates import match, outcome_weights, own_sums
@@ -256,9 +258,15 @@ class FeaturePipeline:
         state = self._fitted()
         _check(shipments, "shipments")
         batch = Batch(shipments, token_buckets=state.params.token_buckets)
-        return feature_frame(
-            batch, state, lambda: history.lookup_events(batch, state), state.outcome
+        held = _held(state, batch)
+        if held is None:
+            return feature_frame(
+                batch, state, lambda: history.lookup_events(batch, state), state.outcome
+            )
+        frame, _ = _scored_apart(
+            shipments, state, held, lambda fresh: lambda: history.lookup_events(fresh, state)
         )
+        return frame
 
     def update(
         self, shipments: pd.DataFrame | None = None, outcomes: pd.DataFrame | None = None
@@ -288,12 +296,17 @@ class FeaturePipeline:
         state = self._fitted()
         _check(shipments, "shipments")
         batch = Batch(shipments, token_buckets=state.params.token_buckets)
-        events = cache(lambda: history_events(batch, state))
-        frame = feature_frame(batch, state, events, state.outcome)
-        fresh = _unheld(state, batch)
-        if fresh is not None:  # lines held already are scored, not added again
-            batch = Batch(shipments[fresh], token_buckets=state.params.token_buckets)
+        held = _held(state, batch)
+        events: Callable[[], Contribution]
+        if held is None:
             events = cache(lambda: history_events(batch, state))
+            frame = feature_frame(batch, state, events, state.outcome)
+        else:  # lines held already are scored as the state saw them, and not added again
+            _count_repeated(state, held)
+            frame, fresh = _scored_apart(
+                shipments, state, held, lambda part: cache(lambda: history_events(part, state))
+            )
+            batch, events = fresh
         state.add(events())
         as_of = int(batch.secs.max()) + 1 if batch.n else 0
         self._finish(state, batch, as_of)
@@ -305,22 +318,61 @@ class FeaturePipeline:
         return pd.Timestamp(self._fitted().as_of, unit="s", tz="UTC")
 
 
-def _unheld(state: FeatureState, batch: Batch) -> np.ndarray | None:
-    """The lines of ``batch`` the state does not hold yet (None when it holds none of them),
-    counting those it does in ``state.lines_repeated``.
+E = TypeVar("E", bound=HistoryEvents)
+
+
+def _held(state: FeatureState, batch: Batch) -> np.ndarray | None:
+    """Which lines of ``batch`` the state holds already (None when it holds none of them).
 
     A line is held when its key (bl_number, container_number) is in the buffer of recent lines,
-    which reaches ``label_lookback_days`` back: a batch screened twice, or a manifest sent again,
-    adds its lines to the history once."""
+    which reaches ``label_lookback_days`` back: a batch screened twice, or a manifest scored
+    after the screening that added it."""
     if not batch.n or not len(state.recent):
         return None
-    held = np.isin(batch.shipment, state.recent[LINE_KEY].to_numpy())
-    if not held.any():
-        return None
+    held = state.holds(batch.shipment)
+    return held if held.any() else None
+
+
+def _count_repeated(state: FeatureState, held: np.ndarray) -> None:
     state.lines_repeated += int(held.sum())
     log.info("%d lines already in the feature history: scored, not added again", held.sum())
+
+
+def _unheld(state: FeatureState, batch: Batch) -> np.ndarray | None:
+    """The lines of ``batch`` the state does not hold yet (None when it holds none of them),
+    counting those it does in ``state.lines_repeated``: a line is added to the history once."""
+    held = _held(state, batch)
+    if held is None:
+        return None
+    _count_repeated(state, held)
     fresh: np.ndarray = ~held
     return fresh
+
+
+def _scored_apart(
+    shipments: pd.DataFrame,
+    state: FeatureState,
+    held: np.ndarray,
+    events_of: Callable[[Batch], Callable[[], E]],
+) -> tuple[pd.DataFrame, tuple[Batch, Callable[[], E]]]:
+    """Features of a batch some of whose lines the state holds: those are scored from the state
+    alone, as it saw them (their own lines and their batch's earlier ones are in it already),
+    so that scoring them again gives the scores they had; the others as usual, from the state
+    and their own earlier lines. Returns the frame in the batch's order, and the batch of the
+    lines not held with its events (``events_of``) for the update."""
+    buckets = state.params.token_buckets
+    fresh_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
+    fresh = Batch(shipments.iloc[fresh_rows], token_buckets=buckets)
+    events = events_of(fresh)
+    again = Batch(shipments.iloc[held_rows], token_buckets=buckets)
+    parts = [feature_frame(again, state, history.NO_EVENTS, state.outcome, own_lines=False)]
+    if len(fresh_rows):
+        parts.insert(0, feature_frame(fresh, state, events, state.outcome))
+    if len(parts) == 1:
+        return parts[0], (fresh, events)
+    order = np.argsort(np.concatenate([fresh_rows, held_rows]), kind="stable")
+    frame = pd.concat(parts).iloc[order]
+    return frame, (fresh, events)
 
 
 def build_feature_frame(

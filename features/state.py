@@ -108,6 +108,15 @@ class FeatureState:
     lines_repeated: int = 0
     outcomes_seen: int = 0
     outcomes_unmatched: int = 0
+    # The buffer `holds` last sorted the keys of, and those keys (not pickled).
+    _held: tuple[pd.DataFrame | None, np.ndarray | None] = field(
+        default=(None, None), init=False, repr=False, compare=False
+    )
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state.pop("_held", None)
+        return state
 
     @property
     def half_life_s(self) -> float:
@@ -133,6 +142,22 @@ class FeatureState:
             self.firsts[name] = self.first(name).merged(first)
         for name, index in contribution.outcomes.items():
             self.outcomes[name] = self.outcome(name).merged(index)
+
+    def holds(self, line_keys: np.ndarray) -> np.ndarray:
+        """Whether each line key is among the recent lines the state holds (the lines of the
+        last ``label_lookback_days``). The keys are sorted once per buffer, so a manifest is
+        looked up in microseconds."""
+        held_for, ordered = self._held
+        if held_for is not self.recent or ordered is None:
+            keys = self.recent[LINE_KEY].to_numpy() if len(self.recent) else np.empty(0, np.uint64)
+            ordered = np.sort(keys)
+            self._held = (self.recent, ordered)
+        keys = np.asarray(line_keys)
+        if not len(ordered):
+            return np.zeros(len(keys), dtype=bool)
+        at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+        found: np.ndarray = ordered[at] == keys
+        return found
 
     def remember(self, frame: pd.DataFrame, line_keys: np.ndarray) -> None:
         """Keep recent lines for outcomes recorded later: each line's key and the columns its

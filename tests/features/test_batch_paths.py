@@ -236,3 +236,33 @@ def test_lines_the_state_already_holds_are_scored_but_not_added_again() -> None:
     fresh_only = copy.deepcopy(once)
     fresh_only.update(mixed.tail(30))
     assert_identical(stepwise.transform(later), fresh_only.transform(later))
+
+
+def test_lines_scored_again_get_the_features_they_had_when_first_scored() -> None:
+    import copy
+
+    lines = history_lines(400, seed=83).sort_values("filed_at", kind="stable")
+    lines.index = pd.RangeIndex(len(lines))
+    cut = lines["filed_at"].iloc[250]
+    after = lines[lines["filed_at"] >= cut]
+    day, new = after.iloc[:100], after.iloc[100:130]
+    screened = FeaturePipeline().fit(lines, until=cut)
+    first = screened.transform_update(day)  # a night's screening adds the day to the history
+    # The day screened again, chunk by chunk: the same features, and nothing added.
+    again = copy.deepcopy(screened)
+    for start in range(0, len(day), 40):
+        chunk = day.iloc[start : start + 40]
+        assert_identical(again.transform_update(chunk), first.loc[chunk.index])
+    assert again.state_.lines_seen == screened.state_.lines_seen
+    # An officer's manifest of some of its lines, and the whole day through the service's path
+    # (before, each line counted itself and its batch's earlier lines a second time).
+    assert_identical(screened.transform(day.iloc[10:17]), first.iloc[10:17])
+    assert_identical(screened.transform(day), first)
+    # A batch mixing lines held and new ones: the held as they were, the new as on their own.
+    mixed = pd.concat([day.iloc[40:60], new])
+    got = screened.transform(mixed)
+    assert_identical(got.iloc[:20], first.iloc[40:60])
+    assert_identical(got.iloc[20:], screened.transform(new))
+    stepwise = copy.deepcopy(screened)
+    assert_identical(stepwise.transform_update(mixed), got)
+    assert stepwise.state_.lines_seen == screened.state_.lines_seen + len(new)

@@ -68,9 +68,23 @@ def test_a_screened_batch_becomes_history_for_the_next_one(
     as_trained = scorer.features(second)
     assert (with_history["shipper_lines_30d"] >= as_trained["shipper_lines_30d"]).all()
     assert (with_history["shipper_lines_30d"] > as_trained["shipper_lines_30d"]).any()
-    # The same day screened again adds nothing; the record counts it as offered again.
+    # The same day screened again adds nothing; the record counts it as offered again. Its
+    # lines get the scores and the selection they had, and the service's path (one manifest)
+    # gives them too: a line already in the history does not count itself a second time.
     again: list[Any] = []
     _screen(current, first, tmp_path / "b", again)
+    ranked = pd.read_parquet(tmp_path / "a/out.parquet").set_index(
+        ["bl_number", "container_number"]
+    )
+    rerun = pd.read_parquet(tmp_path / "b/out.parquet").set_index(["bl_number", "container_number"])
+    rerun = rerun.loc[ranked.index]
+    assert (rerun["risk_score"] == ranked["risk_score"]).all()
+    assert (rerun["selected"] == ranked["selected"]).all() and ranked["selected"].any()
+    manifest = first.head(40)
+    served = current.score(manifest).set_index(
+        manifest.set_index(["bl_number", "container_number"]).index
+    )
+    assert (served["risk_score"] == ranked.loc[served.index, "risk_score"]).all()
     info = histories.save("7", again[0], source="day-1.csv", lines_before=info.lines)
     assert info.lines == trained_lines + len(first) and info.lines_added == len(first)
     assert info.lines_repeated == len(first) and len(info.batches) == 2
