@@ -89,6 +89,15 @@ class ModelHistory:
         except (OSError, ValueError, TypeError) as error:
             raise ConfigError(f"cannot read the feature history record {path}: {error}") from error
 
+    def stamp(self, version: str) -> tuple[int, int] | None:
+        """When a version's history file last changed, and its size (None without one): the
+        service reloads its model when this changes."""
+        try:
+            found = self._path(version, ".pkl").stat()
+        except FileNotFoundError:
+            return None
+        return (found.st_mtime_ns, found.st_size)
+
     def all(self) -> list[HistoryInfo]:
         """Every version's record, by version."""
         found = []

@@ -803,13 +803,29 @@ def serve(
         Path | None,
         typer.Option(help="Risk profiles (YAML), read again on each reload."),
     ] = None,
+    reload_check: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Seconds between checks of whether the champion or its feature history "
+            "changed, to reload the model (default 60; 0: only on POST /v1/admin/reload).",
+        ),
+    ] = None,
 ) -> None:
     """Run the scoring service (FastAPI on uvicorn)."""
     from risk_engine.settings import load_settings
     from serve.run import serve as run
 
     with _errors_to_exit_codes():
-        run(host, port, load_settings(), model=model, watchlist=watchlist, profiles=profiles)
+        run(
+            host,
+            port,
+            load_settings(),
+            model=model,
+            watchlist=watchlist,
+            profiles=profiles,
+            reload_check=reload_check,
+        )
 
 
 @app.command()

@@ -25,6 +25,7 @@ from risk_engine.settings import Settings
 from serve.auth import Authenticator
 from serve.config import ServeLimits
 from serve.errors import install_error_handlers
+from serve.follow import SourceFollower
 from serve.metrics import ServiceMetrics
 from serve.middleware import AuditMiddleware, BodyLimitMiddleware
 from serve.model import (
@@ -32,8 +33,11 @@ from serve.model import (
     ProfilesLoader,
     Scorer,
     ScorerLoader,
+    SourceStamp,
     WatchlistLoader,
     loader_for,
+    stamp_for,
+    with_files,
 )
 from serve.page import build_page_router
 from serve.records import RecordChecker
@@ -75,6 +79,7 @@ def create_app(
     watchlist_loader: WatchlistLoader | None = None,
     profiles_loader: ProfilesLoader | None = None,
     load_model_in_background: bool = True,
+    source_stamp: SourceStamp | None = None,
 ) -> FastAPI:
     """Build the service.
 
@@ -83,6 +88,10 @@ def create_app(
     ``watchlist_loader`` and ``profiles_loader`` (default: read ``limits.watchlist`` and
     ``limits.profiles``). ``store`` defaults to the
     database of ``settings`` and is closed with the app only when the app made it.
+    ``source_stamp`` tells when the model's source changed, so that the service reloads it
+    every ``limits.reload_check_seconds`` (`serve.follow`); by default the stamp of
+    ``limits.model`` when no ``scorer_loader`` is given, else none. A change of the watch list
+    or the risk profiles file of ``limits`` reloads too.
     """
     limits = limits if limits is not None else ServeLimits()
     owns_store = store is None
@@ -97,6 +106,10 @@ def create_app(
 
     models = ModelHolder(
         scorer_loader or loader_for(settings, limits.model),
+        stamp=with_files(
+            source_stamp or (stamp_for(settings, limits.model) if scorer_loader is None else None),
+            [limits.watchlist, limits.profiles],
+        ),
         warmup=warm_up,
         watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist)),
         profiles=profiles_loader or (lambda: load_profiles(limits.profiles)),
@@ -123,9 +136,14 @@ def create_app(
             ).start()
         else:
             await run_in_threadpool(services.models.load_quietly)
+        follower = SourceFollower(
+            services.models, store=the_store, metrics=metrics, every_s=limits.reload_check_seconds
+        )
+        follower.start()
         try:
             yield
         finally:
+            await run_in_threadpool(follower.stop)
             if owns_store:
                 the_store.dispose()
 

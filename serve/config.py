@@ -34,6 +34,15 @@ class ServeLimits(BaseSettings):
             "time gives the same throughput with a shorter wait for the first in line."
         ),
     )
+    reload_check_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "How often the service checks whether its model's source changed (a new champion, "
+            "a screening that added to the feature history, a new pickle) and reloads it, as "
+            "POST /v1/admin/reload does. 0: only on that request."
+        ),
+    )
     model: str = Field(
         default="champion",
         description="Model to serve: a registry alias, a version number or a scorer pickle path.",

@@ -4,6 +4,7 @@ Counted since the process started:
 - requests by route, method and status, and how long they took until their answer started;
 - manifest lines scored (by band) and rejected;
 - outcomes, by what became of them (recorded, duplicate, conflict, rejected);
+- model reloads, asked for or automatic, and whether they served;
 - audit rows that could not be written.
 
 Read at each scrape: the model served (version, when it was loaded, its feature history), what it
@@ -80,6 +81,13 @@ class ServiceMetrics:
             ["status"],
             registry=self.registry,
         )
+        self._reloads = Counter(
+            "risk_engine_model_reloads",
+            "Model reloads, by what asked for them (admin: POST /v1/admin/reload; automatic: "
+            "the model's source changed) and whether the new model serves.",
+            ["trigger", "result"],
+            registry=self.registry,
+        )
         self._audit_failures = Counter(
             "risk_engine_audit_failures",
             "Requests whose audit row could not be written (answered 503 instead).",
@@ -106,6 +114,9 @@ class ServiceMetrics:
         for status, count in counts.items():
             if count:
                 self._outcomes.labels(status=status).inc(count)
+
+    def reloaded(self, trigger: str, *, ok: bool) -> None:
+        self._reloads.labels(trigger=trigger, result="loaded" if ok else "failed").inc()
 
     def audit_failed(self) -> None:
         self._audit_failures.inc()

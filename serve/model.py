@@ -28,6 +28,7 @@ from serve.monitor import ServedScores
 __all__ = [
     "Scorer",
     "ScorerLoader",
+    "SourceStamp",
     "ProfilesLoader",
     "WatchlistLoader",
     "LoadedModel",
@@ -35,6 +36,8 @@ __all__ = [
     "registry_loader",
     "pickle_loader",
     "loader_for",
+    "stamp_for",
+    "with_files",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,9 @@ class Scorer(Protocol):
 
 
 ScorerLoader = Callable[[], Scorer]
+# What the loader would load now, as a value that changes when it does (the champion's version
+# and its feature history's file, a pickle's file): the service reloads when it changes.
+SourceStamp = Callable[[], object]
 WatchlistLoader = Callable[[], Watchlist | None]
 ProfilesLoader = Callable[[], ProfileSet | None]
 
@@ -83,14 +89,23 @@ class ModelHolder:
         warmup: Callable[[Scorer], object] | None = None,
         watchlist: WatchlistLoader | None = None,
         profiles: ProfilesLoader | None = None,
+        stamp: SourceStamp | None = None,
     ) -> None:
         self._loader = loader
         self._warmup = warmup
         self._watchlist = watchlist
         self._profiles = profiles
+        self._stamp_of = stamp
         self._current: LoadedModel | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = _NOT_YET
+        self._loaded_stamp: object = None  # the source's stamp when the model served was read
+        self._failed_stamp: object = None  # a source that failed to load: not tried again
+
+    @property
+    def follows_source(self) -> bool:
+        """Whether `reload_if_changed` can tell that the source changed."""
+        return self._stamp_of is not None
 
     @property
     def current(self) -> LoadedModel | None:
@@ -116,8 +131,13 @@ class ModelHolder:
         """Load (or reload) the model, the watch list and the risk profiles; on failure the
         previous ones keep serving."""
         with self._lock:
-            watchlist = self._read("the watch list", self._watchlist)
-            profiles = self._read("the risk profiles", self._profiles)
+            stamp = self._source_stamp()
+            try:
+                watchlist = self._read("the watch list", self._watchlist)
+                profiles = self._read("the risk profiles", self._profiles)
+            except ModelUnavailable:
+                self._failed_stamp = stamp
+                raise
             try:
                 scorer = self._loader()
                 version = str(getattr(scorer, "version", "") or "unknown")
@@ -125,9 +145,11 @@ class ModelHolder:
                     self._warmup(scorer)
             except ModelUnavailable as error:
                 self.last_error = str(error)
+                self._failed_stamp = stamp
                 raise
             except Exception as error:
                 self.last_error = f"{type(error).__name__}: {error}"
+                self._failed_stamp = stamp
                 log.exception("model failed to load or warm up")
                 raise ModelUnavailable(f"the model failed to load: {self.last_error}") from error
             loaded = LoadedModel(
@@ -141,8 +163,30 @@ class ModelHolder:
             previous = self._current
             self._current = loaded
             self.last_error = None
+            self._loaded_stamp, self._failed_stamp = stamp, None
         log.info("serving model %s (was %s)", version, previous.version if previous else "none")
         return loaded
+
+    def _source_stamp(self) -> object:
+        if self._stamp_of is None:
+            return None
+        try:
+            return self._stamp_of()
+        except Exception:  # the registry unreachable, say: not a reason to stop serving
+            log.warning("cannot tell whether the model's source changed", exc_info=True)
+            return None
+
+    def reload_if_changed(self) -> LoadedModel | None:
+        """Load the model again when its source changed since it was loaded (a new champion, a
+        screening that added to its feature history); the new model when it did, else None.
+        A source that failed to load is not tried again until it changes again; meanwhile the
+        previous model keeps serving. Raises ModelUnavailable when the changed one fails."""
+        if self._stamp_of is None:
+            return None
+        now = self._source_stamp()
+        if now is None or now == self._loaded_stamp or now == self._failed_stamp:
+            return None
+        return self.load()
 
     def _read(self, what: str, loader: Callable[[], T] | None) -> T | None:
         """A file served with the model (watch list, risk profiles), or ModelUnavailable (503)
@@ -185,6 +229,21 @@ def registry_loader(settings: Settings, which: str = "champion") -> ScorerLoader
     return load
 
 
+def registry_stamp(settings: Settings, which: str = "champion") -> SourceStamp:
+    """The version an alias names now, with the stamp of its feature history's file."""
+
+    def stamp() -> object:
+        from models.registry import CHAMPION, champion_version, configure_mlflow
+
+        configure_mlflow(settings)
+        version = champion_version() if which == CHAMPION else which
+        if version is None:
+            return None
+        return (version, ModelHistory(settings.home).stamp(version))
+
+    return stamp
+
+
 def pickle_loader(path: Path) -> ScorerLoader:
     """Loads a pickled scorer file (benchmarks, tests, air-gapped set-ups). Only load files you
     made: unpickling runs code."""
@@ -202,9 +261,38 @@ def pickle_loader(path: Path) -> ScorerLoader:
     return load
 
 
+def _is_pickle(model: str) -> bool:
+    return model.endswith((".pkl", ".pickle")) or Path(model).expanduser().is_file()
+
+
 def loader_for(settings: Settings, model: str) -> ScorerLoader:
     """A file path (``*.pkl`` or an existing file) loads a pickle; anything else the registry."""
-    path = Path(model).expanduser()
-    if model.endswith((".pkl", ".pickle")) or path.is_file():
-        return pickle_loader(path)
+    if _is_pickle(model):
+        return pickle_loader(Path(model).expanduser())
     return registry_loader(settings, model)
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return (found.st_mtime_ns, found.st_size)
+
+
+def stamp_for(settings: Settings, model: str) -> SourceStamp:
+    """What `loader_for` would load now, as a value that changes when it does: a pickle's file,
+    or the version an alias names and its feature history's file."""
+    if _is_pickle(model):
+        path = Path(model).expanduser()
+        return lambda: _file_stamp(path)
+    return registry_stamp(settings, model)
+
+
+def with_files(stamp: SourceStamp | None, paths: list[Path | None]) -> SourceStamp | None:
+    """``stamp`` and the stamps of the files served with the model (watch list, risk
+    profiles): a change of any of them reloads. None when there is nothing to follow."""
+    files = [path for path in paths if path is not None]
+    if stamp is None and not files:
+        return None
+    return lambda: (stamp() if stamp is not None else None, *(_file_stamp(p) for p in files))

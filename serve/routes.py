@@ -467,7 +467,12 @@ def build_router() -> APIRouter:
     def reload(request: Request, principal: Caller) -> ReloadResponse:
         services, context = _services(request), _audit(request)
         previous = services.models.current
-        loaded = services.models.load()
+        try:
+            loaded = services.models.load()
+        except Exception:
+            services.metrics.reloaded("admin", ok=False)
+            raise
+        services.metrics.reloaded("admin", ok=True)
         context.model_version = loaded.version
         return ReloadResponse(
             previous_version=previous.version if previous else None,

@@ -65,16 +65,24 @@ def serve(
     model: str | None = None,
     watchlist: Path | None = None,
     profiles: Path | None = None,
+    reload_check: float | None = None,
 ) -> None:
     """Serve until interrupted. ``model``: registry alias or version, or a scorer pickle path
     (default ``champion``, or RISK_ENGINE_SERVE_MODEL); ``watchlist``: a watch list file
     (default RISK_ENGINE_SERVE_WATCHLIST, or none); ``profiles``: a risk profiles file
-    (default RISK_ENGINE_SERVE_PROFILES, or none)."""
+    (default RISK_ENGINE_SERVE_PROFILES, or none); ``reload_check``: seconds between checks
+    of whether the model's source changed, to reload it (default 60, or
+    RISK_ENGINE_SERVE_RELOAD_CHECK_SECONDS; 0 never)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings if settings is not None else load_settings()
-    given: dict[str, Any] = {"model": model, "watchlist": watchlist, "profiles": profiles}
+    given: dict[str, Any] = {
+        "model": model,
+        "watchlist": watchlist,
+        "profiles": profiles,
+        "reload_check_seconds": reload_check,
+    }
     limits = ServeLimits(**{name: value for name, value in given.items() if value is not None})
     for name in ("watchlist", "profiles"):  # absolute once: a reload reads the same file
         path = getattr(limits, name)
@@ -114,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--watchlist", type=Path, default=None)
     parser.add_argument("--profiles", type=Path, default=None)
+    parser.add_argument("--reload-check", type=float, default=None)
     args = parser.parse_args(argv)
     try:
         serve(
@@ -122,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
             model=args.model,
             watchlist=args.watchlist,
             profiles=args.profiles,
+            reload_check=args.reload_check,
         )
     except RiskEngineError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -125,16 +125,23 @@ def test_the_service_scores_with_the_current_history(
     scorer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from risk_engine.settings import Settings
-    from serve.model import registry_loader
+    from serve.model import registry_loader, stamp_for
 
     settings = Settings(home=tmp_path / "home")
+    champion = ["7"]
     monkeypatch.setattr("models.registry.configure_mlflow", lambda settings: None)
-    monkeypatch.setattr("models.registry.champion_version", lambda: "7")
+    monkeypatch.setattr("models.registry.champion_version", lambda: champion[0])
     monkeypatch.setattr("models.registry.load_scorer", lambda version: copy.copy(scorer))
     assert registry_loader(settings)().pipeline is scorer.pipeline  # no history yet
+    stamp = stamp_for(settings, "champion")  # what tells the service to reload
+    assert stamp() == ("7", None) and stamp_for(settings, "7")() == ("7", None)
     advanced = copy.deepcopy(scorer.pipeline)
     advanced.update(small_world()[0].shipments.tail(50))
     ModelHistory(settings.home).save("7", advanced, source="d.csv", lines_before=0)
+    assert stamp()[0] == "7" and stamp()[1] == ModelHistory(settings.home).stamp("7") is not None
+    champion[0] = "8"
+    assert stamp() == ("8", None)
+    champion[0] = "7"
     served = registry_loader(settings)()
     assert served.pipeline.state_.lines_seen == advanced.state_.lines_seen
     assert served.describe()["history_as_of"] == advanced.as_of_.isoformat()

@@ -1,0 +1,106 @@
+"""Reloading the served model when its source changes, without waiting for an admin.
+
+Each night's screening adds its batch to the champion's feature history, and a retraining may
+promote a new champion. The service checks every ``reload_check_seconds`` whether what it would
+load now differs from what it serves (`ModelHolder.reload_if_changed`), and reloads as
+``POST /v1/admin/reload`` does: the new model is loaded and warmed first, requests in flight
+finish on the old one, and a model that fails to load leaves the previous one serving (it is not
+tried again until its source changes again). Each automatic reload leaves an audit row (method
+``AUTO``) and is counted in ``GET /metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+from risk_engine.errors import ModelUnavailable
+from risk_engine.settings import operator
+from serve.metrics import ServiceMetrics
+from serve.model import ModelHolder
+from serve.store import AuditEntry, Store
+
+__all__ = ["RELOAD_ROUTE", "SourceFollower"]
+
+log = logging.getLogger(__name__)
+RELOAD_ROUTE = "/v1/admin/reload"
+
+
+class SourceFollower:
+    """A daemon thread that reloads ``models`` when their source changes."""
+
+    def __init__(
+        self, models: ModelHolder, *, store: Store, metrics: ServiceMetrics, every_s: float
+    ) -> None:
+        self._models = models
+        self._store = store
+        self._metrics = metrics
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._every_s <= 0 or not self._models.follows_source or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="model-follow", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every_s):
+            if self._models.current is None:
+                continue  # not loaded yet, or never: the start-up load and reload handle it
+            self.check()
+
+    def check(self) -> bool:
+        """One check: True when the model was reloaded."""
+        started_at, started = datetime.now(UTC), time.perf_counter()
+        previous = self._models.current
+        try:
+            loaded = self._models.reload_if_changed()
+        except ModelUnavailable as error:
+            log.warning("the model's source changed but it could not be loaded: %s", error)
+            self._metrics.reloaded("automatic", ok=False)
+            self._audit(started_at, started, 503, None, f"could not load the new model: {error}")
+            return False
+        if loaded is None:
+            return False
+        was = previous.version if previous is not None else "none"
+        log.info("model source changed: now serving model %s (was %s)", loaded.version, was)
+        self._metrics.reloaded("automatic", ok=True)
+        self._audit(
+            started_at,
+            started,
+            200,
+            loaded.version,
+            f"the model's source changed (a new champion or feature history): model "
+            f"{loaded.version}, was {was}",
+        )
+        return True
+
+    def _audit(
+        self, at: datetime, started: float, status: int, version: str | None, detail: str
+    ) -> None:
+        entry = AuditEntry(
+            request_id=uuid.uuid4().hex,
+            at=at,
+            method="AUTO",
+            route=RELOAD_ROUTE,
+            status=status,
+            duration_ms=(time.perf_counter() - started) * 1000.0,
+            model_version=version,
+            detail=detail[:256],
+            client=operator(),
+        )
+        try:
+            self._store.record_audit(entry)
+        except Exception:
+            self._metrics.audit_failed()
+            log.exception("could not write the audit row of an automatic reload")

@@ -1,0 +1,169 @@
+"""The service reloads its model when the model's source changes (`serve.follow`): a new
+pickle here, as a new champion or a screening's feature history does in the registry."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from serve_fakes import FakeScorer, serving, wait_ready
+
+from risk_engine.errors import ModelUnavailable
+from risk_engine.settings import Settings
+from serve.app import create_app
+from serve.config import ServeLimits
+from serve.follow import RELOAD_ROUTE, SourceFollower
+from serve.metrics import ServiceMetrics
+from serve.model import ModelHolder
+from serve.store import Store
+
+
+def _write(path: Path, content: bytes, bump: int) -> None:
+    """Write the file and move its time on, so that a coarse clock cannot hide the change."""
+    path.write_bytes(content)
+    stamp = 1_700_000_000 + bump
+    os.utime(path, (stamp, stamp))
+
+
+def _until(check: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("not in time")
+        time.sleep(0.05)
+
+
+def _reloads(client: httpx.Client, key: str) -> dict[tuple[str, str], float]:
+    text = client.get("/metrics", headers={"X-API-Key": key}).text
+    return {
+        (s.labels["trigger"], s.labels["result"]): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "risk_engine_model_reloads_total"
+    }
+
+
+def test_a_new_model_file_is_served_without_a_restart_and_a_broken_one_is_not(
+    settings: Settings, store: Store, keys: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "scorer.pkl"
+    _write(path, pickle.dumps(FakeScorer(version="fake-1")), 0)
+    limits = ServeLimits(model=str(path), reload_check_seconds=0.1)
+    app = create_app(settings=settings, store=store, limits=limits)  # the pickle, followed
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        wait_ready(client)
+        _follow_the_file(client, store, keys, path)
+
+
+def _follow_the_file(client: httpx.Client, store: Store, keys: dict[str, str], path: Path) -> None:
+    analyst = {"X-API-Key": keys["analyst"]}
+
+    def serving() -> str:
+        return str(client.get("/v1/model", headers=analyst).json()["version"])
+
+    assert serving() == "fake-1"
+    _write(path, pickle.dumps(FakeScorer(version="fake-2")), 10)
+    _until(lambda: serving() == "fake-2")
+    rows = [e for e in store.audit_entries() if e.method == "AUTO"]
+    assert [(e.route, e.status, e.model_version) for e in rows] == [(RELOAD_ROUTE, 200, "fake-2")]
+    assert "was fake-1" in (rows[0].detail or "") and "@" in (rows[0].client or "")
+
+    _write(path, b"not a pickle", 20)  # a bad file: the previous model keeps serving
+    _until(lambda: len([e for e in store.audit_entries() if e.method == "AUTO"]) == 2)
+    time.sleep(0.5)  # five more checks: the same broken file is not tried again
+    failed = [e for e in store.audit_entries() if e.method == "AUTO"][1]
+    assert failed.status == 503 and "could not load" in (failed.detail or "")
+    assert serving() == "fake-2" and client.get("/readyz").status_code == 200
+    assert _reloads(client, keys["analyst"]) == {
+        ("automatic", "loaded"): 1,
+        ("automatic", "failed"): 1,
+    }
+
+    _write(path, pickle.dumps(FakeScorer(version="fake-3")), 30)  # fixed: served again
+    _until(lambda: serving() == "fake-3")
+    assert client.post("/v1/admin/reload", headers={"X-API-Key": keys["admin"]}).status_code == 200
+    assert _reloads(client, keys["analyst"]) == {
+        ("automatic", "loaded"): 2,
+        ("automatic", "failed"): 1,
+        ("admin", "loaded"): 1,
+    }
+
+
+def test_a_holder_reloads_only_when_its_source_changes() -> None:
+    source = {"stamp": 1, "version": "a", "broken": False}
+
+    def load() -> FakeScorer:
+        if source["broken"]:
+            raise RuntimeError("half-written file")
+        return FakeScorer(version=str(source["version"]))
+
+    holder = ModelHolder(load, stamp=lambda: source["stamp"])
+    holder.load()
+    assert holder.reload_if_changed() is None  # nothing changed
+    source.update(stamp=2, version="b")
+    reloaded = holder.reload_if_changed()
+    assert reloaded is not None and reloaded.version == "b"
+    source.update(stamp=3, broken=True)
+    with pytest.raises(ModelUnavailable, match="half-written file"):
+        holder.reload_if_changed()
+    assert holder.reload_if_changed() is None  # not tried again until the source changes
+    assert holder.require().version == "b"
+    source.update(stamp=4, broken=False, version="c")
+    assert (holder.reload_if_changed() or holder.require()).version == "c"
+
+    def unreachable() -> object:
+        raise OSError("registry down")
+
+    quiet = ModelHolder(load, stamp=unreachable)
+    quiet.load()  # a source that cannot be read is not a reason to stop serving
+    assert quiet.reload_if_changed() is None and quiet.require().version == "c"
+
+
+def test_no_follower_runs_when_checks_are_off_or_the_source_cannot_tell(store: Store) -> None:
+    with_stamp = ModelHolder(FakeScorer, stamp=lambda: 1)
+    without = ModelHolder(FakeScorer)
+    for holder, every_s in ((with_stamp, 0.0), (without, 0.1)):
+        follower = SourceFollower(
+            holder, store=store, metrics=ServiceMetrics(holder), every_s=every_s
+        )
+        follower.start()
+        assert follower._thread is None
+        follower.stop()
+
+
+def test_the_check_interval_is_a_setting_that_refuses_a_negative_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RISK_ENGINE_SERVE_RELOAD_CHECK_SECONDS", "5")
+    assert ServeLimits().reload_check_seconds == 5
+    with pytest.raises(ValueError, match="reload_check_seconds"):
+        ServeLimits(reload_check_seconds=-1)
+
+
+def test_an_edited_watch_list_is_served_without_a_reload_request(
+    start_server: Callable[..., httpx.Client], keys: dict[str, str], tmp_path: Path
+) -> None:
+    watch = tmp_path / "watch.csv"
+    _write(watch, b"party_name,note\nACME TRADING,case 1\n", 0)
+    client = start_server(limits=ServeLimits(watchlist=watch, reload_check_seconds=0.1))
+    analyst = {"X-API-Key": keys["analyst"]}
+
+    def entries() -> dict[str, int]:
+        return dict(client.get("/v1/model", headers=analyst).json()["watchlist"])
+
+    assert entries() == {"parties": 1, "containers": 0, "bills": 0}
+    _write(watch, b"party_name,container_number,note\nACME TRADING,,case 1\n,CSQU3054383,x\n", 10)
+    _until(lambda: entries() == {"parties": 1, "containers": 1, "bills": 0})
+    _write(watch, b"who,why\nsomeone,something\n", 20)  # broken: the last good one stays
+    time.sleep(0.5)
+    assert entries() == {"parties": 1, "containers": 1, "bills": 0}
+    assert _reloads(client, keys["analyst"]) == {
+        ("automatic", "loaded"): 1,
+        ("automatic", "failed"): 1,
+    }
