@@ -35,7 +35,7 @@ from serve.errors import ApiError
 from serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from serve.metrics import ServiceMetrics
 from serve.middleware import AuditContext
-from serve.model import ModelHolder
+from serve.model import LoadedModel, ModelHolder
 from serve.records import CheckedRecords, RecordChecker
 from serve.reports import find_report, list_reports
 from serve.schemas import (
@@ -106,6 +106,13 @@ def _presented_key(request: Request) -> str | None:
         return key
     scheme, _, credentials = (request.headers.get("authorization") or "").partition(" ")
     return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _served(request: Request) -> LoadedModel:
+    """The model this request uses to its end, named in its audit row (503 while none)."""
+    model = _services(request).models.require()
+    _audit(request).model_version = model.version
+    return model
 
 
 def _check_key(request: Request, needed: Role) -> Principal:
@@ -298,9 +305,7 @@ def build_router() -> APIRouter:
         responses=_errors(401, 403, 503),
     )
     def model_info(request: Request, principal: Caller) -> ModelInfo:
-        services, context = _services(request), _audit(request)
-        model = services.models.require()
-        context.model_version = model.version
+        model = _served(request)
         described = model.scorer.describe()
         trained_at = described.get("trained_at")
         history_as_of, history_lines = (
@@ -333,9 +338,7 @@ def build_router() -> APIRouter:
         responses=_errors(401, 403, 503),
     )
     def served_drift(request: Request, principal: Caller) -> ServedDrift:
-        services, context = _services(request), _audit(request)
-        model = services.models.require()
-        context.model_version = model.version
+        model = _served(request)
         summary = model.served.summary()
         return ServedDrift(
             model_version=model.version,
