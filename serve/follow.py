@@ -55,9 +55,7 @@ class SourceFollower:
 
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):
-            if self._models.current is None:
-                continue  # not loaded yet, or never: the start-up load and reload handle it
-            self.check()
+            self.check()  # with no model yet too: a first champion is served once promoted
 
     def check(self) -> bool:
         """One check: True when the model was reloaded."""

@@ -131,39 +131,42 @@ class ModelHolder:
         """Load (or reload) the model, the watch list and the risk profiles; on failure the
         previous ones keep serving."""
         with self._lock:
-            stamp = self._source_stamp()
-            try:
-                watchlist = self._read("the watch list", self._watchlist)
-                profiles = self._read("the risk profiles", self._profiles)
-            except ModelUnavailable:
-                self._failed_stamp = stamp
-                raise
-            try:
-                scorer = self._loader()
-                version = str(getattr(scorer, "version", "") or "unknown")
-                if self._warmup is not None:
-                    self._warmup(scorer)
-            except ModelUnavailable as error:
-                self.last_error = str(error)
-                self._failed_stamp = stamp
-                raise
-            except Exception as error:
-                self.last_error = f"{type(error).__name__}: {error}"
-                self._failed_stamp = stamp
-                log.exception("model failed to load or warm up")
-                raise ModelUnavailable(f"the model failed to load: {self.last_error}") from error
-            loaded = LoadedModel(
-                scorer=scorer,
-                version=version,
-                loaded_at=datetime.now(UTC),
-                watchlist=watchlist,
-                profiles=profiles,
-                served=ServedScores(getattr(scorer, "reference", None)),
-            )
-            previous = self._current
-            self._current = loaded
-            self.last_error = None
-            self._loaded_stamp, self._failed_stamp = stamp, None
+            return self._load(self._source_stamp())
+
+    def _load(self, stamp: object) -> LoadedModel:
+        """`load` under the lock, the source's stamp taken before reading it."""
+        try:
+            watchlist = self._read("the watch list", self._watchlist)
+            profiles = self._read("the risk profiles", self._profiles)
+        except ModelUnavailable:
+            self._failed_stamp = stamp
+            raise
+        try:
+            scorer = self._loader()
+            version = str(getattr(scorer, "version", "") or "unknown")
+            if self._warmup is not None:
+                self._warmup(scorer)
+        except ModelUnavailable as error:
+            self.last_error = str(error)
+            self._failed_stamp = stamp
+            raise
+        except Exception as error:
+            self.last_error = f"{type(error).__name__}: {error}"
+            self._failed_stamp = stamp
+            log.exception("model failed to load or warm up")
+            raise ModelUnavailable(f"the model failed to load: {self.last_error}") from error
+        loaded = LoadedModel(
+            scorer=scorer,
+            version=version,
+            loaded_at=datetime.now(UTC),
+            watchlist=watchlist,
+            profiles=profiles,
+            served=ServedScores(getattr(scorer, "reference", None)),
+        )
+        previous = self._current
+        self._current = loaded
+        self.last_error = None
+        self._loaded_stamp, self._failed_stamp = stamp, None
         log.info("serving model %s (was %s)", version, previous.version if previous else "none")
         return loaded
 
@@ -183,10 +186,11 @@ class ModelHolder:
         previous model keeps serving. Raises ModelUnavailable when the changed one fails."""
         if self._stamp_of is None:
             return None
-        now = self._source_stamp()
-        if now is None or now == self._loaded_stamp or now == self._failed_stamp:
-            return None
-        return self.load()
+        with self._lock:  # compared under the lock: a load in progress finishes first
+            now = self._source_stamp()
+            if now is None or now == self._loaded_stamp or now == self._failed_stamp:
+                return None
+            return self._load(now)
 
     def _read(self, what: str, loader: Callable[[], T] | None) -> T | None:
         """A file served with the model (watch list, risk profiles), or ModelUnavailable (503)
@@ -291,8 +295,16 @@ def stamp_for(settings: Settings, model: str) -> SourceStamp:
 
 def with_files(stamp: SourceStamp | None, paths: list[Path | None]) -> SourceStamp | None:
     """``stamp`` and the stamps of the files served with the model (watch list, risk
-    profiles): a change of any of them reloads. None when there is nothing to follow."""
+    profiles): a change of any of them reloads. None when there is nothing to follow; the
+    stamp is None while the model's source has nothing to load."""
     files = [path for path in paths if path is not None]
     if stamp is None and not files:
         return None
-    return lambda: (stamp() if stamp is not None else None, *(_file_stamp(p) for p in files))
+
+    def combined() -> object:
+        model = stamp() if stamp is not None else None
+        if stamp is not None and model is None:
+            return None  # nothing to load yet (no champion, no file): nothing to try
+        return (model, *(_file_stamp(path) for path in files))
+
+    return combined

@@ -212,8 +212,9 @@ def build_router() -> APIRouter:
             bands: list[str] = []
             if len(checked.accepted):
                 scored = model.scorer.score(checked.accepted, profiles=model.profiles)
-                bands = [str(band) for band in scored["band"].tolist()]
-                model.served.add(scored["risk_score"].to_numpy(dtype="float64"), bands)
+                if {"band", "risk_score"} <= set(scored.columns):
+                    bands = [str(band) for band in scored["band"].tolist()]
+                    model.served.add(scored["risk_score"].to_numpy(dtype="float64"), bands)
             services.metrics.lines(bands, rejected=len(checked.rejects))
             return checked, scored, _watched(model.watchlist, body.lines)
 

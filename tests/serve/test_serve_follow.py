@@ -167,3 +167,21 @@ def test_an_edited_watch_list_is_served_without_a_reload_request(
         ("automatic", "loaded"): 1,
         ("automatic", "failed"): 1,
     }
+
+
+def test_a_service_started_before_any_model_serves_the_first_one_by_itself(
+    settings: Settings, store: Store, keys: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "later.pkl"  # not there yet: the service starts and is not ready
+    limits = ServeLimits(model=str(path), reload_check_seconds=0.1)
+    app = create_app(settings=settings, store=store, limits=limits)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        time.sleep(0.5)
+        assert client.get("/readyz").status_code == 503
+        assert not [e for e in store.audit_entries() if e.method == "AUTO"]  # nothing tried
+        _write(path, pickle.dumps(FakeScorer(version="first")), 0)
+        _until(lambda: client.get("/readyz").status_code == 200)
+        assert client.get("/readyz").json()["model_version"] == "first"
+        rows = [e for e in store.audit_entries() if e.method == "AUTO"]
+        assert [(e.status, e.model_version) for e in rows] == [(200, "first")]
+        assert "was none" in (rows[0].detail or "")
