@@ -25,10 +25,14 @@ from serve.store import Store
 
 
 def _write(path: Path, content: bytes, bump: int) -> None:
-    """Write the file and move its time on, so that a coarse clock cannot hide the change."""
-    path.write_bytes(content)
+    """Replace the file at once, its time moved on so that a coarse clock cannot hide the
+    change (written beside it and renamed, as the engine writes its files: a check never sees
+    it half-written or with its old time)."""
+    beside = path.with_name(path.name + ".new")
+    beside.write_bytes(content)
     stamp = 1_700_000_000 + bump
-    os.utime(path, (stamp, stamp))
+    os.utime(beside, (stamp, stamp))
+    beside.replace(path)
 
 
 def _until(check: Callable[[], bool], timeout: float = 15.0) -> None:
