@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import html
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -248,26 +249,36 @@ def test_watch_list_hits_are_selected_first_and_say_which_entry(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("held", [0, 1500])
 def test_dask_engine_gives_the_same_ranked_list_as_the_local_engine(
-    trained, arrivals, tmp_path: Path
+    trained, arrivals, tmp_path: Path, held: int
 ) -> None:  # type: ignore[no-untyped-def]
     from dask.distributed import LocalCluster
 
+    scorer = trained.scorer
+    if held:  # a history that holds some lines of the batch already (screened before)
+        scorer = copy.copy(trained.scorer)
+        scorer.pipeline = copy.deepcopy(trained.scorer.pipeline)
+        scorer.pipeline.update(arrivals.iloc[:held])
     arrivals.to_parquet(tmp_path / "a.parquet", index=False)
+    kept: list[Any] = []
     screen_file(
         tmp_path / "a.parquet",
         tmp_path / "local.parquet",
-        scorer=trained.scorer,
+        scorer=scorer,
         chunk_rows=1000,
         seed=5,
+        keep_history=kept.append,
     )
+    repeated = kept[0].state_.lines_repeated - scorer.pipeline.state_.lines_repeated
+    assert repeated == held  # the second chunk mixes lines held and new ones
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         screen_file(
             tmp_path / "a.parquet",
             tmp_path / "dask.parquet",
-            scorer=trained.scorer,
+            scorer=scorer,
             chunk_rows=1000,
             seed=5,
             engine="dask",
