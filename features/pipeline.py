@@ -258,13 +258,8 @@ class FeaturePipeline:
         state = self._fitted()
         _check(shipments, "shipments")
         batch = Batch(shipments, token_buckets=state.params.token_buckets)
-        held = _held(state, batch)
-        if held is None:
-            return feature_frame(
-                batch, state, lambda: history.lookup_events(batch, state), state.outcome
-            )
-        frame, _ = _scored_apart(
-            shipments, state, held, lambda fresh: lambda: history.lookup_events(fresh, state)
+        frame, _ = _scored(
+            shipments, batch, state, lambda part: lambda: history.lookup_events(part, state)
         )
         return frame
 
@@ -296,17 +291,14 @@ class FeaturePipeline:
         state = self._fitted()
         _check(shipments, "shipments")
         batch = Batch(shipments, token_buckets=state.params.token_buckets)
-        held = _held(state, batch)
-        events: Callable[[], Contribution]
-        if held is None:
-            events = cache(lambda: history_events(batch, state))
-            frame = feature_frame(batch, state, events, state.outcome)
-        else:  # lines held already are scored as the state saw them, and not added again
-            _count_repeated(state, held)
-            frame, fresh = _scored_apart(
-                shipments, state, held, lambda part: cache(lambda: history_events(part, state))
-            )
-            batch, events = fresh
+        # lines held already are scored as the state saw them, and not added again
+        frame, (batch, events) = _scored(
+            shipments,
+            batch,
+            state,
+            lambda part: cache(lambda: history_events(part, state)),
+            count_repeated=True,
+        )
         state.add(events())
         as_of = int(batch.secs.max()) + 1 if batch.n else 0
         self._finish(state, batch, as_of)
@@ -349,29 +341,37 @@ def _unheld(state: FeatureState, batch: Batch) -> np.ndarray | None:
     return fresh
 
 
-def _scored_apart(
+def _scored(
     shipments: pd.DataFrame,
+    batch: Batch,
     state: FeatureState,
-    held: np.ndarray,
     events_of: Callable[[Batch], Callable[[], E]],
+    *,
+    count_repeated: bool = False,
 ) -> tuple[pd.DataFrame, tuple[Batch, Callable[[], E]]]:
-    """Features of a batch some of whose lines the state holds: those are scored from the state
-    alone, as it saw them (their own lines and their batch's earlier ones are in it already),
-    so that scoring them again gives the scores they had; the others as usual, from the state
-    and their own earlier lines. Returns the frame in the batch's order, and the batch of the
-    lines not held with its events (``events_of``) for the update."""
+    """Features of ``batch`` (the batch of ``shipments``), and the batch of its lines the state
+    does not hold with their events (``events_of``), for an update.
+
+    Lines the state holds already are scored from the state alone, as it saw them (their own
+    lines and their batch's earlier ones are in it), so that scoring them again gives the
+    scores they had; the others as usual, from the state and their own earlier lines. The
+    frame keeps the batch's order."""
+    held = _held(state, batch)
+    if held is None:
+        events = events_of(batch)
+        return feature_frame(batch, state, events, state.outcome), (batch, events)
+    if count_repeated:
+        _count_repeated(state, held)
     buckets = state.params.token_buckets
     fresh_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
     fresh = Batch(shipments.iloc[fresh_rows], token_buckets=buckets)
     events = events_of(fresh)
     again = Batch(shipments.iloc[held_rows], token_buckets=buckets)
-    parts = [feature_frame(again, state, history.NO_EVENTS, state.outcome, own_lines=False)]
+    frame = feature_frame(again, state, history.NO_EVENTS, state.outcome, own_lines=False)
     if len(fresh_rows):
-        parts.insert(0, feature_frame(fresh, state, events, state.outcome))
-    if len(parts) == 1:
-        return parts[0], (fresh, events)
-    order = np.argsort(np.concatenate([fresh_rows, held_rows]), kind="stable")
-    frame = pd.concat(parts).iloc[order]
+        parts = [feature_frame(fresh, state, events, state.outcome), frame]
+        order = np.argsort(np.concatenate([fresh_rows, held_rows]), kind="stable")
+        frame = pd.concat(parts).iloc[order]
     return frame, (fresh, events)
 
 

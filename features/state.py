@@ -109,13 +109,13 @@ class FeatureState:
     outcomes_seen: int = 0
     outcomes_unmatched: int = 0
     # The buffer `holds` last sorted the keys of, and those keys (not pickled).
-    _held: tuple[pd.DataFrame | None, np.ndarray | None] = field(
+    _sorted_keys: tuple[pd.DataFrame | None, np.ndarray | None] = field(
         default=(None, None), init=False, repr=False, compare=False
     )
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        state.pop("_held", None)
+        state.pop("_sorted_keys", None)
         return state
 
     @property
@@ -147,11 +147,11 @@ class FeatureState:
         """Whether each line key is among the recent lines the state holds (the lines of the
         last ``label_lookback_days``). The keys are sorted once per buffer, so a manifest is
         looked up in microseconds."""
-        held_for, ordered = self._held
-        if held_for is not self.recent or ordered is None:
+        sorted_for, ordered = self._sorted_keys
+        if sorted_for is not self.recent or ordered is None:
             keys = self.recent[LINE_KEY].to_numpy() if len(self.recent) else np.empty(0, np.uint64)
             ordered = np.sort(keys)
-            self._held = (self.recent, ordered)
+            self._sorted_keys = (self.recent, ordered)
         keys = np.asarray(line_keys)
         if not len(ordered):
             return np.zeros(len(keys), dtype=bool)

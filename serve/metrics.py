@@ -16,6 +16,7 @@ keep in a monitoring system that officers' data may not enter.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -105,7 +106,7 @@ class ServiceMetrics:
         self._duration.labels(route=label).observe(seconds)
 
     def lines(self, bands: Iterable[str], *, rejected: int) -> None:
-        for band, count in _counted(bands).items():
+        for band, count in collections.Counter(bands).items():
             self._scored.labels(band=band).inc(count)
         if rejected:
             self._rejected.inc(rejected)
@@ -125,13 +126,6 @@ class ServiceMetrics:
         """The text a Prometheus server scrapes."""
         text: bytes = generate_latest(self.registry)
         return text
-
-
-def _counted(bands: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for band in bands:
-        counts[band] = counts.get(band, 0) + 1
-    return counts
 
 
 class _ModelCollector(Collector):

@@ -134,13 +134,25 @@ class ModelHolder:
             return self._load(self._source_stamp())
 
     def _load(self, stamp: object) -> LoadedModel:
-        """`load` under the lock, the source's stamp taken before reading it."""
+        """`load` under the lock, the source's stamp taken before reading it: a source that
+        fails is remembered by its stamp, so that `reload_if_changed` does not try it again."""
         try:
-            watchlist = self._read("the watch list", self._watchlist)
-            profiles = self._read("the risk profiles", self._profiles)
+            loaded = self._read_all()
         except ModelUnavailable:
             self._failed_stamp = stamp
             raise
+        previous = self._current
+        self._current = loaded
+        self.last_error = None
+        self._loaded_stamp, self._failed_stamp = stamp, None
+        was = previous.version if previous else "none"
+        log.info("serving model %s (was %s)", loaded.version, was)
+        return loaded
+
+    def _read_all(self) -> LoadedModel:
+        """The watch list, the risk profiles and the warmed model, or ModelUnavailable."""
+        watchlist = self._read("the watch list", self._watchlist)
+        profiles = self._read("the risk profiles", self._profiles)
         try:
             scorer = self._loader()
             version = str(getattr(scorer, "version", "") or "unknown")
@@ -148,14 +160,12 @@ class ModelHolder:
                 self._warmup(scorer)
         except ModelUnavailable as error:
             self.last_error = str(error)
-            self._failed_stamp = stamp
             raise
         except Exception as error:
             self.last_error = f"{type(error).__name__}: {error}"
-            self._failed_stamp = stamp
             log.exception("model failed to load or warm up")
             raise ModelUnavailable(f"the model failed to load: {self.last_error}") from error
-        loaded = LoadedModel(
+        return LoadedModel(
             scorer=scorer,
             version=version,
             loaded_at=datetime.now(UTC),
@@ -163,12 +173,6 @@ class ModelHolder:
             profiles=profiles,
             served=ServedScores(getattr(scorer, "reference", None)),
         )
-        previous = self._current
-        self._current = loaded
-        self.last_error = None
-        self._loaded_stamp, self._failed_stamp = stamp, None
-        log.info("serving model %s (was %s)", version, previous.version if previous else "none")
-        return loaded
 
     def _source_stamp(self) -> object:
         if self._stamp_of is None:

@@ -47,9 +47,10 @@ class ServedScores:
     def __init__(self, reference: DriftReference | None) -> None:
         self._lock = threading.Lock()
         self._reference = reference
-        usable = reference is not None and SCORE_COLUMN in reference.names
         self._tally: DriftTally | None = (
-            reference.only([SCORE_COLUMN]).tally() if reference is not None and usable else None
+            reference.only([SCORE_COLUMN]).tally()
+            if reference is not None and SCORE_COLUMN in reference.names
+            else None
         )
         self._bands: Counter[str] = Counter()
         self.lines = 0

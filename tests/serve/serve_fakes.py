@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from risk_engine.factories import shipment_frame
 from serve.run import make_server
+from serve.store import AuditEntry, Store
 
 # A test that takes ``settings`` (or ``store``, or a server) runs once on SQLite and once on
 # PostgreSQL (see conftest.py).
@@ -138,3 +140,10 @@ def wait_ready(client: Any, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("no model loaded in time")
         time.sleep(0.02)
+
+
+class AuditDown(Store):
+    """A store whose audit table cannot be written (a full disk, say)."""
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        raise OperationalError("INSERT INTO audit", {}, Exception("disk I/O error"))

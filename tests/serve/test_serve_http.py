@@ -12,8 +12,14 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from serve_fakes import FakeScorer, manifest, on_each_database, serving, wait_ready
-from sqlalchemy.exc import OperationalError
+from serve_fakes import (
+    AuditDown,
+    FakeScorer,
+    manifest,
+    on_each_database,
+    serving,
+    wait_ready,
+)
 
 from risk_engine.contract import InspectionOutcome, ShipmentLine
 from risk_engine.errors import ModelUnavailable
@@ -22,7 +28,7 @@ from risk_engine.settings import Settings
 from serve.app import create_app
 from serve.config import ServeLimits
 from serve.schemas import LineResult, ScoreResponse, contract_example
-from serve.store import AuditEntry, Store
+from serve.store import Store
 
 Start = Callable[..., httpx.Client]
 
@@ -641,15 +647,10 @@ def test_every_request_leaves_an_audit_row_including_refused_ones(
     assert all(r.duration_ms >= 0 and r.client == "127.0.0.1" for r in rows)
 
 
-class _AuditDown(Store):
-    def record_audit(self, entry: AuditEntry) -> None:
-        raise OperationalError("INSERT INTO audit", {}, Exception("disk I/O error"))
-
-
 def test_no_answer_leaves_the_server_when_its_audit_row_cannot_be_written(
     settings: Settings, keys: dict[str, str], store: Store
 ) -> None:
-    broken = _AuditDown(store.url)
+    broken = AuditDown(store.url)
     app = create_app(settings=settings, scorer_loader=FakeScorer, store=broken)
     try:
         with serving(app) as url, httpx.Client(base_url=url) as client:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from serve_fakes import FakeScorer, manifest, serving
+from serve_fakes import AuditDown, FakeScorer, manifest, serving
 
 from models.drift import SCORE_COLUMN, DriftReference
 from risk_engine.contract import InspectionOutcome
@@ -21,7 +21,7 @@ from risk_engine.settings import Settings
 from serve.app import create_app
 from serve.monitor import MIN_LINES, ServedScores
 from serve.schemas import ServedDrift, contract_example
-from serve.store import AuditEntry, Store
+from serve.store import Store
 
 RISKY = 0.05  # share of "TO ORDER" lines from a source country in ordinary traffic
 
@@ -60,17 +60,23 @@ class _ReferencedScorer(FakeScorer):
     reference: DriftReference | None = None
 
 
-def _metrics(
-    client: httpx.Client, key: str
-) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def _samples(text: str) -> Samples:
+    """Each sample of a Prometheus text, by name and sorted labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _metrics(client: httpx.Client, key: str) -> Samples:
     response = client.get("/metrics", headers=_key(key))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+    return _samples(response.text)
 
 
 # the running count ---------------------------------------------------------------------------
@@ -244,13 +250,8 @@ def test_drift_of_the_served_scores_warns_when_the_red_band_swells(
     assert client.get("/v1/model/drift", headers=officer).status_code == 403
 
 
-class _AuditDown(Store):
-    def record_audit(self, entry: AuditEntry) -> None:
-        raise OSError("disk full")
-
-
 def test_audit_failures_are_counted(settings: Settings, keys: dict[str, str], store: Store) -> None:
-    broken = _AuditDown(store.url)
+    broken = AuditDown(store.url)
     app = create_app(settings=settings, scorer_loader=FakeScorer, store=broken)
     try:
         with serving(app) as url, httpx.Client(base_url=url) as client:
@@ -258,12 +259,7 @@ def test_audit_failures_are_counted(settings: Settings, keys: dict[str, str], st
                 "/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"])
             )
             assert refused.status_code == 503
-        text = app.state.services.metrics.exposition().decode()
-        found = {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-        }
+        found = _samples(app.state.services.metrics.exposition().decode())
         assert found[("risk_engine_audit_failures_total", ())] == 1
         answered = (("method", "POST"), ("route", "/v1/score"), ("status", "503"))
         assert found[("risk_engine_requests_total", answered)] == 1
