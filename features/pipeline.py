@@ -309,6 +309,20 @@ class FeaturePipeline:
         """The state's cut-off: history before it is in the state."""
         return pd.Timestamp(self._fitted().as_of, unit="s", tz="UTC")
 
+    def approximate(self, shipments: pd.DataFrame) -> np.ndarray:
+        """Which lines the state can no longer give exact history features: those filed more
+        than ``rescore_days`` before its cut-off, whose all-time counts were compacted (and
+        whose history lookups see events filed after them). Ask before the state advances
+        with the lines (``transform_update``)."""
+        state = self._fitted()
+        exact_from = pd.Timestamp(
+            state.as_of - state.params.rescore_days * 86_400, unit="s", tz="UTC"
+        )
+        approximate: np.ndarray = np.asarray(
+            pd.to_datetime(shipments["filed_at"], utc=True) < exact_from, dtype=bool
+        )
+        return approximate
+
 
 E = TypeVar("E", bound=HistoryEvents)
 

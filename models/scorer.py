@@ -42,6 +42,7 @@ SCORE_COLUMNS = [
     "dq_flags",
     "rule_score",
     "mandatory_rule",
+    "approximate_history",
 ]
 _MANDATORY = [column for column, rule in enumerate(RULES) if rule.mandatory]
 
@@ -173,6 +174,8 @@ class RiskScorer:
         """`score`, and the model matrix it scored (``to_matrix`` of the features): kept by
         batch screening so a line can be explained later, exactly as it was scored, with
         `explain_matrix`."""
+        # Asked before the state advances with the lines.
+        approximate = self.pipeline.approximate(records)
         features = self.pipeline.transform_update(records) if remember else self.features(records)
         matrix = to_matrix(features, self.feature_names)
         reasons: list[list[str]] = [[] for _ in range(len(matrix))]
@@ -205,6 +208,7 @@ class RiskScorer:
                 "dq_flags": _dq_flags(records),
                 "rule_score": rule_score(hits),
                 "mandatory_rule": mandatory,
+                "approximate_history": approximate,
             },
             index=records.index,
         )

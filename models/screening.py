@@ -64,6 +64,7 @@ OUTPUT_COLUMNS = [
     "rule_hits",
     "watchlist_hits",
     "dq_flags",
+    "approximate_history",
     "band",
     "row",
 ]
@@ -155,10 +156,6 @@ def _score_chunk(
     model matrix of each line. Reasons are told now for red and amber lines; a green line the
     selection picks for the model later gets its reasons from its matrix (`_explain_picks`);
     random-control picks carry none."""
-    # Lines filed further back than the state keeps exact (before it advances with them).
-    state = scorer.pipeline.state_
-    exact_from = pd.Timestamp(state.as_of - state.params.rescore_days * 86_400, unit="s", tz="UTC")
-    approximate = np.asarray(pd.to_datetime(accepted["filed_at"], utc=True) < exact_from)
     scored, matrix = scorer.score_with_matrix(
         accepted, reason_bands=REASON_BANDS, remember=remember, profiles=profiles
     )
@@ -184,7 +181,7 @@ def _score_chunk(
             ).fillna(""),
             "watchlist": np.array([bool(t) for t in told], dtype=bool),
             "mandatory_rule": mandatory.to_numpy(dtype=bool),
-            "approximate_history": approximate,
+            "approximate_history": scored["approximate_history"].to_numpy(dtype=bool),
         }
     )
     return frame, matrix

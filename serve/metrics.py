@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -76,6 +77,12 @@ class ServiceMetrics:
             "Manifest lines rejected by the data contract (answered with field errors).",
             registry=self.registry,
         )
+        self._approximate = Counter(
+            "risk_engine_approximate_history_lines",
+            "Manifest lines scored with approximate history features: filed longer before the "
+            "feature history's cut-off than it keeps exact (rescore_days).",
+            registry=self.registry,
+        )
         self._outcomes = Counter(
             "risk_engine_outcomes",
             "Inspection outcomes received, by what became of them.",
@@ -105,11 +112,13 @@ class ServiceMetrics:
         self._requests.labels(route=label, method=method, status=str(status)).inc()
         self._duration.labels(route=label).observe(seconds)
 
-    def lines(self, bands: Iterable[str], *, rejected: int) -> None:
+    def lines(self, bands: Iterable[str], *, rejected: int, approximate: int = 0) -> None:
         for band, count in collections.Counter(bands).items():
             self._scored.labels(band=band).inc(count)
         if rejected:
             self._rejected.inc(rejected)
+        if approximate:
+            self._approximate.inc(approximate)
 
     def outcomes(self, counts: Mapping[str, int]) -> None:
         for status, count in counts.items():
@@ -153,12 +162,22 @@ class _ModelCollector(Collector):
             "When the served model was loaded (Unix time).",
             value=current.loaded_at.timestamp(),
         )
-        history = current.scorer.describe().get("history_lines")
+        described = current.scorer.describe()
+        history = described.get("history_lines")
         if history is not None:
             yield GaugeMetricFamily(
                 "risk_engine_history_lines",
                 "Lines in the served model's feature history.",
                 value=float(history),
+            )
+        as_of = described.get("history_as_of")
+        if as_of is not None:
+            yield GaugeMetricFamily(
+                "risk_engine_history_as_of_timestamp_seconds",
+                "The cut-off of the served feature history (Unix time): lines filed before it "
+                "are in it. It moves as nightly screening adds each day; a cut-off days old means "
+                "the manifests are scored without the parties' latest lines.",
+                value=datetime.fromisoformat(str(as_of)).timestamp(),
             )
         summary = current.served.summary()
         yield GaugeMetricFamily(

@@ -77,6 +77,13 @@ class LoadedModel:
     profiles: ProfileSet | None = None  # risk profiles (`models.profiles`)
     # What this model scored since it was loaded, against its training reference.
     served: ServedScores = field(default_factory=lambda: ServedScores(None))
+    # The cut-off of its feature history (fixed while it is served: the service reads it).
+    history_as_of: datetime | None = None
+
+
+def _history_as_of(scorer: Scorer) -> datetime | None:
+    told = scorer.describe().get("history_as_of")
+    return None if told is None else datetime.fromisoformat(str(told))
 
 
 class ModelHolder:
@@ -172,6 +179,7 @@ class ModelHolder:
             watchlist=watchlist,
             profiles=profiles,
             served=ServedScores(getattr(scorer, "reference", None)),
+            history_as_of=_history_as_of(scorer),
         )
 
     def _source_stamp(self) -> object:

@@ -215,7 +215,9 @@ def build_router() -> APIRouter:
                 if {"band", "risk_score"} <= set(scored.columns):
                     bands = [str(band) for band in scored["band"].tolist()]
                     model.served.add(scored["risk_score"].to_numpy(dtype="float64"), bands)
-            services.metrics.lines(bands, rejected=len(checked.rejects))
+            services.metrics.lines(
+                bands, rejected=len(checked.rejects), approximate=_approximate(scored)
+            )
             return checked, scored, _watched(model.watchlist, body.lines)
 
         context.model_version = model.version
@@ -228,11 +230,13 @@ def build_router() -> APIRouter:
         response = {
             "model_version": model.version,
             "scored_at": datetime.now(UTC),
+            "history_as_of": model.history_as_of,
             "counts": {
                 "received": len(body.lines),
                 "scored": len(checked.accepted),
                 "flagged": len(checked.flags),
                 "rejected": len(checked.rejects),
+                "approximate_history": _approximate(scored),
             },
             "lines": _line_results(body.lines, checked, scored, watched),
         }
@@ -573,7 +577,15 @@ def _line_results(
         ranks = _ranks(scored["risk_score"].to_numpy(dtype="float64"))
         columns = {
             name: scored[name].tolist()
-            for name in ("risk_score", "band", "reasons", "rule_hits", "dq_flags", "mandatory_rule")
+            for name in (
+                "risk_score",
+                "band",
+                "reasons",
+                "rule_hits",
+                "dq_flags",
+                "mandatory_rule",
+                "approximate_history",
+            )
             if name in scored.columns
         }
         by_position = {int(position): i for i, position in enumerate(scored.index.tolist())}
@@ -583,6 +595,7 @@ def _line_results(
     rule_hits = columns.get("rule_hits", missing)
     mandatory_rule = columns.get("mandatory_rule", [False] * len(ranks))
     dq_flags = columns.get("dq_flags", missing)
+    approximate = columns.get("approximate_history", [False] * len(ranks))
     for position, raw in enumerate(lines, start=1):
         if position in checked.rejects:
             results.append(
@@ -599,6 +612,7 @@ def _line_results(
                     "watchlist_hits": watched.get(position, []),
                     "mandatory": position in watched,
                     "dq_flags": [],
+                    "approximate_history": False,
                     "errors": [
                         {"field": i.field, "value": i.value, "rule": i.rule.value}
                         for i in checked.rejects[position]
@@ -622,10 +636,18 @@ def _line_results(
                 "watchlist_hits": watched.get(position, []),
                 "mandatory": bool(mandatory_rule[i]) or position in watched,
                 "dq_flags": _strings(dq_flags[i]),
+                "approximate_history": bool(approximate[i]),
                 "errors": [],
             }
         )
     return results
+
+
+def _approximate(scored: pd.DataFrame | None) -> int:
+    """How many lines were scored with approximate history features."""
+    if scored is None or "approximate_history" not in scored.columns:
+        return 0
+    return int(scored["approximate_history"].to_numpy(dtype=bool).sum())
 
 
 def _ranks(scores: np.ndarray) -> list[int]:

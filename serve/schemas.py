@@ -149,6 +149,15 @@ class LineResult(_Out):
     dq_flags: list[str] = Field(
         default_factory=list, description="Data-quality flags as field:rule (a signal too)."
     )
+    approximate_history: bool = Field(
+        default=False,
+        description=(
+            "The line was filed longer before the feature history's cut-off (history_as_of) "
+            "than the history keeps exact (the training config's rescore_days, 7 days by "
+            "default): its party and route history features are approximate, and may count "
+            "lines filed after it. Score such lines with the batch screening of their day."
+        ),
+    )
     errors: list[FieldError] = Field(
         default_factory=list, description="Why a rejected line was not scored."
     )
@@ -159,6 +168,9 @@ class ScoreCounts(_Out):
     scored: int
     flagged: int
     rejected: int
+    approximate_history: int = Field(
+        default=0, description="Scored lines whose history features are approximate."
+    )
 
 
 class ScoreResponse(_Out):
@@ -169,7 +181,14 @@ class ScoreResponse(_Out):
                 {
                     "model_version": "3",
                     "scored_at": "2025-03-27T06:00:00Z",
-                    "counts": {"received": 2, "scored": 1, "flagged": 0, "rejected": 1},
+                    "history_as_of": "2025-03-27T00:00:00Z",
+                    "counts": {
+                        "received": 2,
+                        "scored": 1,
+                        "flagged": 0,
+                        "rejected": 1,
+                        "approximate_history": 0,
+                    },
                     "lines": [
                         {
                             "line": 1,
@@ -190,6 +209,7 @@ class ScoreResponse(_Out):
                             ],
                             "mandatory": True,
                             "dq_flags": [],
+                            "approximate_history": False,
                             "errors": [],
                         },
                         {
@@ -205,6 +225,7 @@ class ScoreResponse(_Out):
                             "watchlist_hits": [],
                             "mandatory": False,
                             "dq_flags": [],
+                            "approximate_history": False,
                             "errors": [
                                 {
                                     "field": "container_number",
@@ -221,6 +242,13 @@ class ScoreResponse(_Out):
 
     model_version: str
     scored_at: datetime
+    history_as_of: datetime | None = Field(
+        default=None,
+        description=(
+            "The cut-off of the feature history the lines were scored with: the parties' and "
+            "routes' lines filed before it are known (nightly screening moves it on each day)."
+        ),
+    )
     counts: ScoreCounts
     lines: list[LineResult]
 

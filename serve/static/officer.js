@@ -103,11 +103,36 @@ function byRisk(answer) {
 
 const EXPORT_COLUMNS = [
   "line", "status", "rank", "bl_number", "container_number", "risk_score", "band",
-  "mandatory", "reasons", "rule_hits", "watchlist_hits", "dq_flags", "errors",
+  "mandatory", "reasons", "rule_hits", "watchlist_hits", "dq_flags", "approximate_history",
+  "errors",
 ];
 
 function errorText(e) {
   return `${e.field} ${JSON.stringify(e.value)}: ${e.message || e.rule}`;
+}
+
+const APPROXIMATE =
+  "history approximate: filed longer before the feature history's cut-off than it keeps exact";
+
+// What the flags column tells of a line: its data-quality flags, a note when its history
+// features are approximate, and why a rejected line was not scored.
+function lineNotes(line) {
+  const notes = (line.dq_flags || []).slice();
+  if (line.approximate_history) notes.push(APPROXIMATE);
+  return notes.concat((line.errors || []).map(errorText));
+}
+
+// The status line after a manifest is scored.
+function scoreSummary(fileName, answer) {
+  const c = answer.counts;
+  let text =
+    `${fileName}: ${c.received} lines, ${c.scored} scored (${c.flagged} with data-quality ` +
+    `flags), ${c.rejected} rejected; model version ${answer.model_version}`;
+  if (answer.history_as_of) text += `; history up to ${answer.history_as_of.slice(0, 16)}`;
+  if (c.approximate_history) {
+    text += `; ${c.approximate_history} lines with approximate history (filed before it)`;
+  }
+  return text;
 }
 
 function cellText(line, column) {
@@ -230,6 +255,7 @@ if (typeof module !== "undefined") {
   module.exports = {
     parseCsv, linesFromCsv, linesFromFile, byRisk, resultsCsv, failureText,
     reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
+    lineNotes, scoreSummary,
   };
 }
 
@@ -265,7 +291,7 @@ function showTable(answer, onlyRisky) {
     row.appendChild(el("td", line.mandatory ? "yes" : ""));
     row.appendChild(listCell(line.watchlist_hits.concat(line.rule_hits)));
     row.appendChild(listCell(line.reasons));
-    row.appendChild(listCell(line.dq_flags.concat((line.errors || []).map(errorText))));
+    row.appendChild(listCell(lineNotes(line)));
     const action = el("td");
     if (line.status === "scored") {
       const button = el("button", "record outcome");
@@ -402,12 +428,7 @@ function start() {
       document.getElementById("rows").replaceChildren();
       return setStatus(error.message, true);
     }
-    const c = answer.counts;
-    setStatus(
-      `${file.name}: ${c.received} lines, ${c.scored} scored (${c.flagged} with data-quality ` +
-        `flags), ${c.rejected} rejected; model version ${answer.model_version}`,
-      false
-    );
+    setStatus(scoreSummary(file.name, answer), false);
     showTable(answer, onlyRisky.checked);
     save.disabled = false;
   });

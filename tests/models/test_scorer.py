@@ -27,6 +27,9 @@ class _Fixed:
 
     transform_update = transform
 
+    def approximate(self, records: pd.DataFrame) -> np.ndarray:
+        return np.zeros(len(records), dtype=bool)
+
 
 @pytest.fixture(scope="module")
 def fixed() -> tuple[RiskScorer, pd.DataFrame, pd.DataFrame]:

@@ -530,6 +530,32 @@ def test_lines_filed_before_what_the_state_keeps_exact_are_counted(
     late.pipeline.state_.as_of += 30 * 86_400
     summary = screen_file(tmp_path / "a.parquet", tmp_path / "o2.parquet", scorer=late)
     assert summary.approximate == summary.scored == 300 and summary.exact_days == 7.0
+    # Each line of the ranked list says it, as the service tells it on a scored line.
+    assert not pd.read_parquet(tmp_path / "o.parquet")["approximate_history"].any()
+    assert pd.read_parquet(tmp_path / "o2.parquet")["approximate_history"].all()
     told = summary.inputs[-1]
     assert told.startswith(f"feature history: lines filed before {late.pipeline.as_of_:%Y-%m-%d}")
     assert f"({late.pipeline.state_.lines_seen:,} lines)" in told
+
+
+def test_the_scorer_tells_approximate_history_line_by_line_before_its_state_advances(
+    trained,
+) -> None:  # type: ignore[no-untyped-def]
+    scorer = copy.copy(trained.scorer)
+    scorer.pipeline = copy.deepcopy(trained.scorer.pipeline)
+    as_of = scorer.pipeline.as_of_
+    world, _, _ = small_world()
+    filed = pd.to_datetime(world.shipments["filed_at"], utc=True)
+    # Three weeks of lines filed after the cut-off (one in five, to keep it quick).
+    weeks = world.shipments[(filed >= as_of) & (filed < as_of + pd.Timedelta(days=21))]
+    lines = validate_frame(weeks.iloc[::5].reset_index(drop=True), "shipments").accepted
+    filed = pd.to_datetime(lines["filed_at"], utc=True)
+    assert filed.max() - filed.min() > pd.Timedelta(days=14)
+    # Lines filed after the cut-off are exact, scored and added as screening does ...
+    scored = scorer.score(lines, remember=True, explain_reasons=False)
+    assert not scored["approximate_history"].any()
+    # ... and once the state is past them, the ones filed over 7 days before it are not.
+    late = filed < scorer.pipeline.as_of_ - pd.Timedelta(days=7)
+    assert late.any() and not late.all()
+    again = scorer.score(lines, explain_reasons=False)
+    assert again["approximate_history"].tolist() == late.tolist()

@@ -320,3 +320,45 @@ def test_analysts_see_what_the_model_served_against_its_training_data(
         "green: 92.4 % (training data 95.0 %)",
         "scores against the training data: PSI 0.143",
     ]
+
+
+def test_a_line_with_approximate_history_is_told_in_its_row_the_status_and_the_saved_csv() -> None:
+    line = {
+        "line": 1,
+        "status": "scored",
+        "rank": 1,
+        "bl_number": "BL1",
+        "container_number": "CSQU3054383",
+        "risk_score": 0.2,
+        "band": "amber",
+        "mandatory": False,
+        "reasons": [],
+        "rule_hits": [],
+        "watchlist_hits": [],
+        "dq_flags": ["hs_code:unknown"],
+        "approximate_history": True,
+        "errors": [],
+    }
+    exact = {**line, "line": 2, "rank": 2, "approximate_history": False, "dq_flags": []}
+    notes = _js("lineNotes", line)
+    assert notes[0] == "hs_code:unknown" and notes[1].startswith("history approximate")
+    assert _js("lineNotes", exact) == []
+    answer = {
+        "model_version": "7",
+        "history_as_of": "2025-03-27T00:00:00+00:00",
+        "counts": {
+            "received": 2,
+            "scored": 2,
+            "flagged": 1,
+            "rejected": 0,
+            "approximate_history": 1,
+        },
+        "lines": [line, exact],
+    }
+    status = _js("scoreSummary", "m.csv", answer)
+    assert "history up to 2025-03-27T00:00" in status
+    assert "1 lines with approximate history" in status
+    quiet = {**answer, "counts": {**answer["counts"], "approximate_history": 0}}
+    assert "approximate" not in _js("scoreSummary", "m.csv", quiet)
+    saved = list(csv.DictReader(io.StringIO(_js("resultsCsv", answer))))
+    assert [row["approximate_history"] for row in saved] == ["true", "false"]

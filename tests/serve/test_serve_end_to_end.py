@@ -199,3 +199,47 @@ def test_served_risk_profiles_tell_their_lines_and_make_inspect_lines_mandatory(
             assert again["lines"][0]["rule_hits"][0] == "risk profile case-12"  # kept
     finally:
         store.dispose()
+
+
+def test_a_line_filed_before_the_history_keeps_exact_is_told_approximate_and_counted(
+    served: tuple[httpx.Client, dict[str, str], Store], trained: Any, lines: list[dict[str, Any]]
+) -> None:
+    client, keys, _ = served
+    as_of = pd.Timestamp(trained.describe()["history_as_of"])
+    # The first line's dates moved 40 days back: filed weeks before the history's cut-off.
+    old = dict(lines[0])
+    for name in ("filed_at", "booking_created_at", "etd", "eta", "last_amended_at"):
+        if name in old:
+            old[name] = (pd.Timestamp(old[name]) - pd.Timedelta(days=40)).isoformat()
+    sent = [old, lines[1], lines[2]]
+    filed = [pd.Timestamp(line["filed_at"]) for line in sent]
+    assert filed[0] < as_of - pd.Timedelta(days=7) < as_of <= min(filed[1:])
+    before = _approximate_count(client, keys["analyst"])
+
+    response = client.post(
+        "/v1/score", json={"lines": sent}, headers={"X-API-Key": keys["officer"]}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert pd.Timestamp(body["history_as_of"]) == as_of
+    assert [r["approximate_history"] for r in body["lines"]] == [True, False, False]
+    assert body["counts"]["approximate_history"] == 1
+    # The scorer tells the same, as batch screening writes it in its ranked list.
+    batch = trained.score(validate_frame(records_to_frame(sent), "shipments").accepted)
+    assert batch["approximate_history"].tolist() == [True, False, False]
+    assert _approximate_count(client, keys["analyst"]) == before + 1
+    text = client.get("/metrics", headers={"X-API-Key": keys["analyst"]}).text
+    (gauge,) = [
+        line for line in text.splitlines() if line.startswith("risk_engine_history_as_of_timestamp")
+    ]
+    assert float(gauge.split()[-1]) == as_of.timestamp()
+
+
+def _approximate_count(client: httpx.Client, key: str) -> float:
+    text = client.get("/metrics", headers={"X-API-Key": key}).text
+    (line,) = [
+        line
+        for line in text.splitlines()
+        if line.startswith("risk_engine_approximate_history_lines_total")
+    ]
+    return float(line.split()[-1])

@@ -183,7 +183,13 @@ def test_a_manifest_comes_back_line_by_line_with_score_rank_band_reasons_and_mod
     assert response.status_code == 200
     body = response.json()
     assert body["model_version"] == "fake-1"
-    assert body["counts"] == {"received": 20, "scored": 20, "flagged": 0, "rejected": 0}
+    assert body["counts"] == {
+        "received": 20,
+        "scored": 20,
+        "flagged": 0,
+        "rejected": 0,
+        "approximate_history": 0,
+    }
     results = body["lines"]
     assert [r["line"] for r in results] == list(range(1, 21))
     assert [r["bl_number"] for r in results] == [line["bl_number"] for line in lines]
@@ -206,7 +212,13 @@ def test_a_bad_line_comes_back_with_field_errors_while_the_other_lines_are_score
     response = client.post("/v1/score", json={"lines": lines}, headers=_key(keys["officer"]))
     assert response.status_code == 200
     body = response.json()
-    assert body["counts"] == {"received": 3, "scored": 2, "flagged": 1, "rejected": 1}
+    assert body["counts"] == {
+        "received": 3,
+        "scored": 2,
+        "flagged": 1,
+        "rejected": 1,
+        "approximate_history": 0,
+    }
     bad = body["lines"][1]
     assert bad["status"] == "rejected" and bad["risk_score"] is None and bad["rank"] is None
     assert {(e["field"], e["value"], e["rule"]) for e in bad["errors"]} == {
