@@ -30,6 +30,7 @@ from features.categories import learn_vocabulary
 from features.compute import feature_frame, history_events
 from features.history import HistoryEvents
 from features.index import EventIndex
+from features.keys import timestamps
 from features.rates import contributions as outcome_contributions
 from features.rates import match, outcome_weights, own_sums
 from features.state import LINE_KEY, Contribution, FeatureState, StateParams
@@ -315,12 +316,14 @@ class FeaturePipeline:
         whose history lookups see events filed after them). Ask before the state advances
         with the lines (``transform_update``)."""
         state = self._fitted()
-        exact_from = pd.Timestamp(
-            state.as_of - state.params.rescore_days * 86_400, unit="s", tz="UTC"
+        exact_from = np.datetime64(
+            round((state.as_of - state.params.rescore_days * 86_400) * 1e6), "us"
         )
-        approximate: np.ndarray = np.asarray(
-            pd.to_datetime(shipments["filed_at"], utc=True) < exact_from, dtype=bool
-        )
+        filed = shipments["filed_at"]
+        if not isinstance(filed.dtype, pd.DatetimeTZDtype):
+            filed = pd.to_datetime(filed, utc=True)
+        # On NumPy datetimes (a request's few lines: no pandas machinery); NaT is never before.
+        approximate: np.ndarray = timestamps(filed, "us") < exact_from
         return approximate
 
 
