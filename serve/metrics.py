@@ -182,7 +182,7 @@ class _ModelCollector(Collector):
         summary = current.served.summary()
         yield GaugeMetricFamily(
             "risk_engine_served_lines",
-            "Lines the served model scored since it was loaded.",
+            "Lines the served model scored since it was loaded (a line sent again counted once).",
             value=float(summary.lines),
         )
         if summary.score_psi is not None:

@@ -7,25 +7,33 @@ and the monitoring system (``GET /metrics``) see, between screenings, when the r
 bands no longer take the share of lines their thresholds were set for. Counting a manifest costs
 one binary search of its scores; memory does not grow with the lines (`DriftTally` counts every
 line of the first 100,000, then one in ten, weighted).
+
+A line is counted once: officers score a manifest again (amended, or looked at once more), and
+the ones looked at again are mostly the risky ones, so counting them each time would swell the
+red band. The keys (B/L number, container number) of the last `RECENT_KEYS` lines counted are
+kept to tell a line sent again.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from models.drift import SCORE_COLUMN, DriftReference, DriftTally, drift_notes
 
-__all__ = ["BANDS", "MIN_LINES", "ServedScores", "ServedSummary"]
+__all__ = ["BANDS", "MIN_LINES", "RECENT_KEYS", "ServedScores", "ServedSummary"]
 
 BANDS = ("red", "amber", "green")
 # Fewer lines than this since the model was loaded: the comparison is shown but warns of
 # nothing, as ten bins of a few hundred scores move by chance alone.
 MIN_LINES = 1_000
+# Keys of the lines counted last, to count a line sent again once (about 15 MB when full): a
+# manifest scored again within the last hundred thousand lines.
+RECENT_KEYS = 100_000
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class ServedSummary:
     """The served lines against the reference, as `GET /v1/model/drift` gives them."""
 
     lines: int
+    # Lines sent again (a key among the recent ones), answered but not counted again.
+    repeated: int
     reference_lines: int | None
     score_psi: float | None
     # band -> (share of the reference lines, None where the model does not say; share served)
@@ -44,7 +54,7 @@ class ServedSummary:
 class ServedScores:
     """A running count of one loaded model's served scores and bands; safe across threads."""
 
-    def __init__(self, reference: DriftReference | None) -> None:
+    def __init__(self, reference: DriftReference | None, *, recent_keys: int = RECENT_KEYS) -> None:
         self._lock = threading.Lock()
         self._reference = reference
         self._tally: DriftTally | None = (
@@ -53,22 +63,50 @@ class ServedScores:
             else None
         )
         self._bands: Counter[str] = Counter()
+        self._recent: dict[int, None] = {}  # insertion order: the oldest key first
+        self._recent_keys = recent_keys
         self.lines = 0
+        self.repeated = 0
 
-    def add(self, scores: np.ndarray, bands: Iterable[str]) -> None:
-        """Count the scored lines of one manifest (calibrated scores, their bands)."""
+    def add(
+        self, scores: np.ndarray, bands: Iterable[str], keys: Iterable[Hashable] | None = None
+    ) -> None:
+        """Count the scored lines of one manifest (calibrated scores, their bands, and the
+        lines' keys: a key counted among the recent ones is not counted again)."""
         column = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
+        told = [str(band) for band in bands]
         with self._lock:
-            if self._tally is not None:
+            if keys is not None:
+                fresh = self._fresh(keys)
+                if not all(fresh):
+                    self.repeated += len(fresh) - sum(fresh)
+                    column = column[np.asarray(fresh, dtype=bool)]
+                    told = [band for band, new in zip(told, fresh, strict=True) if new]
+            if self._tally is not None and len(column):
                 self._tally.add(column)
-            self._bands.update(str(band) for band in bands)
+            self._bands.update(told)
             self.lines += len(column)
+
+    def _fresh(self, keys: Iterable[Hashable]) -> list[bool]:
+        """Which keys were not counted lately; each is remembered (the oldest forgotten)."""
+        recent = self._recent
+        fresh: list[bool] = []
+        for key in keys:
+            code = hash(key)
+            if code in recent:
+                fresh.append(False)
+                continue
+            fresh.append(True)
+            recent[code] = None
+            if len(recent) > self._recent_keys:
+                del recent[next(iter(recent))]
+        return fresh
 
     def summary(self) -> ServedSummary:
         """The comparison so far, with the warnings screening would give and notes on what
         limits it."""
         with self._lock:
-            lines = self.lines
+            lines, repeated = self.lines, self.repeated
             served = Counter(self._bands)
             table = self._tally.compare() if self._tally is not None and lines else None
         reference_bands = dict(self._reference.bands) if self._reference is not None else {}
@@ -100,8 +138,14 @@ class ServedScores:
                 band: (share, served[band] / lines) for band, share in self._reference.bands.items()
             }
             warnings, _ = drift_notes(table, compared)
+        if repeated:
+            notes.append(
+                f"{repeated:,} lines were sent again (the same B/L and container): answered, "
+                "counted once"
+            )
         return ServedSummary(
             lines=lines,
+            repeated=repeated,
             reference_lines=self._reference.lines if self._reference is not None else None,
             score_psi=psi,
             bands=bands,

@@ -214,7 +214,11 @@ def build_router() -> APIRouter:
                 scored = model.scorer.score(checked.accepted, profiles=model.profiles)
                 if {"band", "risk_score"} <= set(scored.columns):
                     bands = [str(band) for band in scored["band"].tolist()]
-                    model.served.add(scored["risk_score"].to_numpy(dtype="float64"), bands)
+                    model.served.add(
+                        scored["risk_score"].to_numpy(dtype="float64"),
+                        bands,
+                        keys=_line_keys(checked.accepted),
+                    )
             services.metrics.lines(
                 bands, rejected=len(checked.rejects), approximate=_approximate(scored)
             )
@@ -349,6 +353,7 @@ def build_router() -> APIRouter:
             model_version=model.version,
             loaded_at=model.loaded_at,
             lines=summary.lines,
+            repeated_lines=summary.repeated,
             reference_lines=summary.reference_lines,
             score_psi=_finite_or_none(summary.score_psi),
             bands=[
@@ -641,6 +646,13 @@ def _line_results(
             }
         )
     return results
+
+
+def _line_keys(accepted: pd.DataFrame) -> list[tuple[Any, Any]]:
+    """Each accepted line's (bl_number, container_number), in the scored order."""
+    return list(
+        zip(accepted["bl_number"].tolist(), accepted["container_number"].tolist(), strict=True)
+    )
 
 
 def _approximate(scored: pd.DataFrame | None) -> int:

@@ -396,6 +396,7 @@ class ServedDrift(_Out):
                     "model_version": "3",
                     "loaded_at": "2025-03-21T07:00:00Z",
                     "lines": 48210,
+                    "repeated_lines": 1320,
                     "reference_lines": 61000,
                     "score_psi": 0.14,
                     "bands": [
@@ -416,7 +417,17 @@ class ServedDrift(_Out):
 
     model_version: str
     loaded_at: datetime
-    lines: int = Field(description="Lines scored since the model was loaded.")
+    lines: int = Field(
+        description="Lines scored since the model was loaded, each (B/L, container) once."
+    )
+    repeated_lines: int = Field(
+        default=0,
+        description=(
+            "Lines sent again since the model was loaded (a manifest scored once more): "
+            "answered, not counted again, so that the manifests looked at twice do not swell "
+            "their bands."
+        ),
+    )
     reference_lines: int | None = Field(
         description="Lines of the training reference; null for a model trained without one."
     )

@@ -133,6 +133,27 @@ def test_a_model_without_a_reference_counts_bands_and_says_why_it_cannot_compare
     assert summary.warnings == []
 
 
+def test_a_line_sent_again_is_counted_once_and_said() -> None:
+    served = ServedScores(_reference(), recent_keys=4)
+    keys = [("BL1", "C1"), ("BL1", "C2"), ("BL2", "C3")]
+    served.add(np.array([0.9, 0.1, 0.1]), ["red", "green", "green"], keys=keys)
+    # the red line looked at again, with a new one
+    served.add(np.array([0.9, 0.3]), ["red", "amber"], keys=[("BL1", "C1"), ("BL3", "C4")])
+    summary = served.summary()
+    assert (summary.lines, summary.repeated) == (4, 1)
+    assert summary.bands["red"][1] == pytest.approx(1 / 4)
+    assert summary.bands["amber"][1] == pytest.approx(1 / 4)
+    assert "1 lines were sent again" in summary.notes[-1]
+    # only the last four keys are kept: the first one is forgotten and counts again
+    served.add(np.array([0.2]), ["green"], keys=[("BL4", "C5")])
+    served.add(np.array([0.9, 0.3]), ["red", "amber"], keys=[("BL1", "C1"), ("BL3", "C4")])
+    summary = served.summary()
+    assert (summary.lines, summary.repeated) == (6, 2)
+    # without keys every line counts
+    served.add(np.array([0.2]), ["green"])
+    assert served.summary().lines == 7
+
+
 def test_no_line_served_yet_is_said() -> None:
     summary = ServedScores(_reference()).summary()
     assert summary.lines == 0 and summary.score_psi is None
@@ -243,6 +264,16 @@ def test_drift_of_the_served_scores_warns_when_the_red_band_swells(
     found = _metrics(client, keys["analyst"])
     assert found[("risk_engine_served_score_psi", ())] == pytest.approx(drift.score_psi)
     assert found[("risk_engine_served_drift_warnings", ())] == len(drift.warnings)
+
+    # the same manifest scored again is answered, and not counted twice
+    again = client.post(
+        "/v1/score", json={"lines": _lines(600, risky=0.5, seed=1)}, headers=officer
+    )
+    assert again.status_code == 200 and again.json()["counts"]["scored"] == 600
+    repeated = ServedDrift.model_validate(client.get("/v1/model/drift", headers=analyst).json())
+    assert (repeated.lines, repeated.repeated_lines) == (1200, 600)
+    assert repeated.bands == drift.bands and repeated.score_psi == drift.score_psi
+    assert "600 lines were sent again" in repeated.notes[-1]
 
     # a reload starts the count again, for the model now served
     assert client.post("/v1/admin/reload", headers=_key(keys["admin"])).status_code == 200
