@@ -332,6 +332,25 @@ class EventIndex:
             comp = comp[first]
         return EventIndex(vocab, comp, weights, half_life_s=self.half_life_s)
 
+    def since(self, horizon: int) -> EventIndex:
+        """Only the events at or after ``horizon`` (what a windowed counter can still reach).
+
+        Dropping events keeps the order by key then time, so the index is cut, not rebuilt:
+        the same index `build` gives from the kept events, without sorting them again."""
+        keep = (self.comp & _SEC_MASK) >= horizon
+        if keep.all():
+            return self
+        comp = self.comp[keep]
+        codes = comp >> SEC_BITS
+        new_key = new_run(codes)
+        renumbered = np.cumsum(new_key, dtype=np.int64) - 1
+        return EventIndex(
+            self.vocab[codes[new_key]],
+            (renumbered << SEC_BITS) | (comp & _SEC_MASK),
+            self.weights[keep],
+            half_life_s=self.half_life_s,
+        )
+
     def compacted(self, horizon: int) -> EventIndex:
         """Events before ``horizon`` merged into one per key at its latest such second.
 

@@ -196,7 +196,7 @@ class FeatureState:
             if window is None:
                 self.counts[name] = index.compacted(horizon - _LOOKBACK_DAYS * _DAY)
             else:
-                self.counts[name] = _drop_before(index, horizon - window * _DAY)
+                self.counts[name] = index.since(horizon - window * _DAY)
         for name, first in list(self.firsts.items()):
             window = _window_of(name)
             if window is not None:
@@ -242,11 +242,3 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame.columns:
         return frame[name].reset_index(drop=True)
     return pd.Series([None] * len(frame), dtype="str").astype("category")
-
-
-def _drop_before(index: EventIndex, horizon: int) -> EventIndex:
-    keys, secs, weights = index.events()
-    keep = secs >= horizon
-    if keep.all():
-        return index
-    return EventIndex.build(keys[keep], secs[keep], weights[keep], half_life_s=index.half_life_s)

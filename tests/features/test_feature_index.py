@@ -69,6 +69,31 @@ def test_compaction_keeps_every_sum_from_the_horizon_on(
     assert compact.n_events <= index.n_events
 
 
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    events=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 50), st.integers(1, 3)), max_size=40
+    ),
+    horizon=st.integers(-1, 52),
+    decayed=st.booleans(),
+)
+def test_an_index_cut_at_a_horizon_is_the_index_of_the_events_kept(
+    events: list[tuple[int, int, int]], horizon: int, decayed: bool
+) -> None:
+    keys = np.array([k for k, _, _ in events], dtype=np.uint64)  # 0: a missing key
+    secs = np.array([t for _, t, _ in events], dtype=np.int64)
+    weights = np.array([[w, 2 * w] for _, _, w in events], dtype=np.float64).reshape(-1, 2)
+    half_life = 30.0 if decayed else None
+    cut = EventIndex.build(keys, secs, weights, half_life_s=half_life).since(horizon)
+    kept = secs >= horizon
+    built = EventIndex.build(keys[kept], secs[kept], weights[kept], half_life_s=half_life)
+    assert cut.vocab.tolist() == built.vocab.tolist()
+    assert cut.comp.tolist() == built.comp.tolist()
+    assert cut.weights.tolist() == built.weights.tolist()
+    query = Query.of(np.array([1, 2, 3, 4, 5], dtype=np.uint64), np.full(5, 60, dtype=np.int64))
+    assert np.array_equal(cut.sum_before(query), built.sum_before(query))
+
+
 def test_merging_two_indexes_sums_their_events() -> None:
     a = EventIndex.build(_keys(1, 2), _secs(10, 10))
     b = EventIndex.build(_keys(1, 3), _secs(5, 10))
