@@ -507,7 +507,10 @@ def _select(
     lines = pd.concat(
         [pq.read_table(p, columns=columns).to_pandas() for p in parts], ignore_index=True
     )
-    group = lines["port_of_discharge"].astype(str) + "|" + lines["arrival_date"].astype(str)
+    # A port-day as one integer (port code x days + day code): no label is built per line.
+    port, _ = pd.factorize(lines["port_of_discharge"], use_na_sentinel=False)
+    day, days = pd.factorize(lines["arrival_date"], use_na_sentinel=False)
+    group = pd.Series(port.astype(np.int64) * max(len(days), 1) + day, index=lines.index)
     must = lines["watchlist"] | lines["mandatory_rule"]
     chosen = select_per_port_day(
         group,

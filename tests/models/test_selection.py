@@ -161,3 +161,48 @@ def test_no_documentary_lane_without_a_share_or_slots() -> None:
     assert not documentary_picks(groups, score, selected=selected, share=0.0).any()
     picks = documentary_picks(groups, score, selected=selected, share=0.1)
     assert list(np.flatnonzero(picks)) == [45, 46, 47, 48, 49, 95, 96, 97, 98, 99]
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["HKHKG|2024-05-01", "HKHKG|2024-05-02", "VNHPH|2024-05-01"]),
+            st.one_of(st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.just(float("nan"))),
+            st.one_of(st.none(), st.sampled_from(["B", "A", "C"])),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    tie_break=st.sampled_from(["none", "int", "text"]),
+)
+def test_a_rank_is_the_place_in_its_group_by_score_then_tie_break_then_position(
+    rows: list[tuple[str, float, str | None]], tie_break: str
+) -> None:
+    groups = pd.Series([g for g, _, _ in rows])
+    score = pd.Series([s for _, s, _ in rows], dtype="float64")
+    ties = {
+        "none": None,
+        "int": pd.Series([len(rows) - i for i in range(len(rows))]),
+        "text": pd.Series([t for _, _, t in rows], dtype=object),
+    }[tie_break]
+    ranks = rank_within(groups, score, tie_break=ties).tolist()
+    # Told plainly: sort each group's lines and count (a missing score or tie-break last).
+    expected = [0] * len(rows)
+    for group in set(groups):
+        members = [i for i in range(len(rows)) if groups[i] == group]
+
+        def key(i: int) -> tuple[float, int, str | int, int]:
+            value = score[i]
+            tie = i if ties is None else ties[i]
+            missing_tie = tie is None
+            return (
+                float("inf") if np.isnan(value) else -value,
+                int(missing_tie),
+                "" if missing_tie else tie,
+                i,
+            )
+
+        for place, i in enumerate(sorted(members, key=key), start=1):
+            expected[i] = place
+    assert ranks == expected
