@@ -335,10 +335,15 @@ def _held(state: FeatureState, batch: Batch) -> np.ndarray | None:
 
     A line is held when its key (bl_number, container_number) is in the buffer of recent lines,
     which reaches ``label_lookback_days`` back: a batch screened twice, or a manifest scored
-    after the screening that added it."""
+    after the screening that added it. Every line the state holds was filed before its
+    cut-off, so a batch filed after it (the next day's, a manifest before berthing) is told
+    apart by time alone, without hashing its keys."""
     if not batch.n or not len(state.recent):
         return None
-    held = state.holds(batch.shipment)
+    earlier = batch.secs < state.as_of
+    if not earlier.any():
+        return None
+    held: np.ndarray = earlier & state.holds(batch.shipment)
     return held if held.any() else None
 
 
