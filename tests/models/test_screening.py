@@ -4,6 +4,7 @@ and the Dask engine giving the same answer as the local one."""
 from __future__ import annotations
 
 import copy
+import gc
 import html
 from pathlib import Path
 from typing import Any
@@ -559,3 +560,22 @@ def test_the_scorer_tells_approximate_history_line_by_line_before_its_state_adva
     assert late.any() and not late.all()
     again = scorer.score(lines, explain_reasons=False)
     assert again["approximate_history"].tolist() == late.tolist()
+
+
+def test_the_collector_is_raised_while_a_batch_is_screened_and_restored_after(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    arrivals.head(200).to_parquet(tmp_path / "a.parquet", index=False)
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    screen_file(
+        tmp_path / "a.parquet",
+        tmp_path / "o.parquet",
+        scorer=trained.scorer,
+        progress=lambda _: during.append(gc.get_threshold()),
+    )
+    assert during and all(t[0] > before[0] for t in during)
+    assert gc.get_threshold() == before
+    with pytest.raises(Exception, match="no such file"):
+        screen_file(tmp_path / "missing.parquet", tmp_path / "o2.parquet", scorer=trained.scorer)
+    assert gc.get_threshold() == before
