@@ -42,12 +42,49 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _manifest(lines: int, seed: int) -> bytes:
+# The timestamp fields of a line, moved together when the manifest is dated (`_manifest`).
+_TIMES = ("filed_at", "booking_created_at", "etd", "eta", "last_amended_at")
+
+
+def _manifest(lines: int, seed: int, after: str | None = None) -> bytes:
+    """A manifest of ``lines`` synthetic lines. With ``after`` (the served feature history's
+    cut-off) each line's dates are moved together, its intervals kept, so that the lines are
+    filed a minute apart from an hour after the cut-off: a manifest scored before its vessel
+    berths, as officers send them (the synthetic filings would otherwise fall anywhere in a
+    year, many long before the cut-off, where the lines' history features are approximate)."""
+    import pandas as pd
+
     from risk_engine.factories import shipment_frame
 
     frame = shipment_frame(lines, seed=seed)
+    if after is not None and len(frame):
+        filed = pd.to_datetime(frame["filed_at"], utc=True)
+        start = pd.Timestamp(after) + pd.Timedelta(hours=1)
+        shift = start + pd.to_timedelta(range(len(frame)), unit="min") - filed
+        for name in _TIMES:
+            if name in frame.columns:
+                moved = pd.to_datetime(frame[name].replace("", None), utc=True) + shift
+                frame[name] = moved.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
     rows = [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict("records")]
     return json.dumps({"lines": rows}).encode()
+
+
+def _history_cutoff(url: str, key: str) -> str | None:
+    """The served feature history's cut-off, as the score route tells it."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    try:
+        conn.request(
+            "POST",
+            "/v1/score",
+            body=_manifest(1, seed=0),
+            headers={"X-API-Key": key, "Content-Type": "application/json"},
+        )
+        answer = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    cutoff = answer.get("history_as_of") if isinstance(answer, dict) else None
+    return None if cutoff is None else str(cutoff)
 
 
 def _client(args: tuple[str, str, bytes, float, float]) -> tuple[list[float], int, str]:
@@ -136,9 +173,16 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 def run_scenario(
-    url: str, key: str, *, lines: int, clients: int, duration: float, warmup: float = 1.0
+    url: str,
+    key: str,
+    *,
+    lines: int,
+    clients: int,
+    duration: float,
+    warmup: float = 1.0,
+    after: str | None = None,
 ) -> dict[str, Any]:
-    body = _manifest(lines, seed=lines)
+    body = _manifest(lines, seed=lines, after=after)
     _client((url, key, body, time.time(), warmup))  # warm the server and the connection path
     start_at = time.time() + 0.5
     context = multiprocessing.get_context("spawn")
@@ -176,7 +220,8 @@ def breakdown(
     from serve.routes import _line_results
 
     scorer = loader_for(Settings(home=home), model)()
-    rows = json.loads(_manifest(lines, seed=lines))["lines"]
+    cutoff = scorer.describe().get("history_as_of")
+    rows = json.loads(_manifest(lines, seed=lines, after=cutoff))["lines"]
     checker = RecordChecker("shipments")
     checked = checker.check(rows)
     parts: dict[str, Callable[[], Any]] = {
@@ -289,12 +334,14 @@ def main(argv: list[str] | None = None) -> int:
             home = args.home
         url, key, process = _start_server(args.model, home, args.database_url)
     results: list[dict[str, Any]] = []
+    after = _history_cutoff(url, key)
+    print(f"manifests filed from an hour after the served history's cut-off ({after})")
     steadiness = [_print_steadiness("before")]
     try:
         for lines in (int(x) for x in args.lines.split(",")):
             for clients in (int(x) for x in args.clients.split(",")):
                 result = run_scenario(
-                    url, key, lines=lines, clients=clients, duration=args.duration
+                    url, key, lines=lines, clients=clients, duration=args.duration, after=after
                 )
                 results.append(result)
                 print(
