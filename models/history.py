@@ -32,7 +32,7 @@ import io
 import json
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +49,10 @@ __all__ = ["HistoryInfo", "ModelHistory"]
 
 _FORMAT = 1
 _BATCHES_KEPT = 200  # the batches listed in the .json (the counts cover all of them)
+
+
+# The files of a version's history (its lock file aside).
+_FILES = (".pkl", ".json", ".outcomes.npy")
 
 
 @dataclass
@@ -239,11 +243,42 @@ class ModelHistory:
             raise ConfigError(f"cannot read the outcome keys {path}: {error}") from error
         return held
 
+    def size(self, version: str) -> int:
+        """Bytes a version's history takes on disk."""
+        return sum(
+            path.stat().st_size
+            for path in (self._path(version, suffix) for suffix in _FILES)
+            if path.exists()
+        )
+
+    def prune(self, keep: Collection[str]) -> tuple[list[tuple[str, int]], list[str]]:
+        """Forget the histories of the versions not in ``keep`` (those a registry alias still
+        names): each model version keeps its own, so they pile up with every retraining.
+        Returns the versions forgotten with the bytes freed, and those left because a
+        screening is adding to them now."""
+        kept = {str(version) for version in keep}
+        forgotten: list[tuple[str, int]] = []
+        busy: list[str] = []
+        for info in self.all():
+            version = info.model_version
+            if version in kept:
+                continue
+            try:
+                with self.advancing(version):
+                    freed = self.size(version)
+                    self.reset(version)
+                    self._path(version, ".lock").unlink(missing_ok=True)
+            except ConfigError:
+                busy.append(version)
+                continue
+            forgotten.append((version, freed))
+        return forgotten, busy
+
     def reset(self, version: str) -> bool:
         """Forget a version's history (scoring goes back to the model's own); False when it had
         none."""
         found = False
-        for suffix in (".pkl", ".json", ".outcomes.npy"):
+        for suffix in _FILES:
             path = self._path(version, suffix)
             if path.exists():
                 path.unlink()

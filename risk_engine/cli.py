@@ -468,9 +468,18 @@ def history_command(
     model: Annotated[
         str, typer.Option(help="With --add-outcomes: champion, another alias, or a version.")
     ] = "champion",
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Forget the histories of the model versions no registry alias (champion, "
+            "challenger, ...) names any more: each version keeps its own, so they pile up "
+            "with every retraining.",
+        ),
+    ] = False,
 ) -> None:
     """The feature histories kept current by screening, one per model version: as of when,
-    how many lines, the batches added."""
+    how many lines, the batches added, the space they take."""
     from models.history import ModelHistory
     from risk_engine.errors import ConfigError
     from risk_engine.settings import load_settings
@@ -504,6 +513,28 @@ def history_command(
                 "outcomes added since training"
             )
             return
+        if prune:
+            from models.registry import configure_mlflow, list_versions
+
+            configure_mlflow(settings)
+            versions = list_versions()
+            if not versions:  # a store that cannot be read must not empty the histories
+                raise ConfigError(
+                    f"no registered model in {settings.tracking_uri}: nothing pruned "
+                    "(a history is kept for each version an alias names)"
+                )
+            named = {v.version: v.aliases for v in versions if v.aliases}
+            forgotten, busy = histories.prune(named)
+            for version, freed in forgotten:
+                typer.echo(f"feature history of model {version} forgotten: {freed / 1e6:,.1f} MB")
+            for version in busy:
+                typer.echo(f"model {version}: a screening is adding to its history now; left")
+            kept = ", ".join(f"{v} ({'/'.join(a)})" for v, a in sorted(named.items()))
+            typer.echo(
+                f"{len(forgotten)} histories forgotten, "
+                f"{sum(freed for _, freed in forgotten) / 1e6:,.1f} MB freed; kept: {kept}"
+            )
+            return
         if reset is not None:
             if not histories.reset(reset):
                 raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
@@ -519,7 +550,8 @@ def history_command(
             f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
             f"({info.lines_added:,} added by {len(info.batches):,} screenings since training, "
             f"{info.lines_repeated:,} offered again and not added twice; "
-            f"{info.outcomes_added:,} outcomes added); last: "
+            f"{info.outcomes_added:,} outcomes added; "
+            f"{histories.size(info.model_version) / 1e6:,.1f} MB); last: "
             f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
         )
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -324,7 +325,9 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     )
     assert "1 added (1 found their line" in added.stdout
     assert "1 outcomes added since training" in added.stdout
-    assert "1 outcomes added); last: " in runner.invoke(app, ["history"]).stdout
+    assert re.search(
+        r"1 outcomes added; \d+\.\d MB\); last: ", runner.invoke(app, ["history"]).stdout
+    )
     missing = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "none.csv")])
     assert missing.exit_code == 2 and "none.csv" in missing.output
     reset = runner.invoke(app, ["history", "--reset", "3"])
@@ -332,6 +335,47 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert "no feature history yet" in runner.invoke(app, ["history"]).stdout
     unknown = runner.invoke(app, ["history", "--reset", "3"])
     assert unknown.exit_code == 2 and "model 3 has no feature history" in unknown.output
+
+
+def test_history_prune_forgets_the_histories_no_alias_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.history import ModelHistory
+    from models.registry import ModelVersionInfo
+
+    pipeline = small_training().scorer.pipeline
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    histories = ModelHistory(tmp_path / "home")
+    for version in ("1", "2", "3"):
+        histories.save(version, pipeline, source="day.parquet", lines_before=0)
+    size = histories.size("1")
+    assert size > 0
+
+    def registry(*named: tuple[str, list[str]]) -> None:
+        created = pd.Timestamp("2025-01-01", tz="UTC")
+        versions = [ModelVersionInfo(v, a, created, "run", {}) for v, a in named]
+        monkeypatch.setattr("models.registry.list_versions", lambda: versions)
+
+    registry()  # a registry that cannot be read must not empty the histories
+    refused = runner.invoke(app, ["history", "--prune"])
+    assert refused.exit_code == 2 and "nothing pruned" in refused.output
+    assert [i.model_version for i in histories.all()] == ["1", "2", "3"]
+
+    registry(("1", []), ("2", ["challenger"]), ("3", ["champion"]))
+    pruned = runner.invoke(app, ["history", "--prune"])
+    assert pruned.exit_code == 0, pruned.output
+    assert f"feature history of model 1 forgotten: {size / 1e6:,.1f} MB" in pruned.stdout
+    assert "1 histories forgotten" in pruned.stdout
+    assert "kept: 2 (challenger), 3 (champion)" in pruned.stdout
+    assert [i.model_version for i in histories.all()] == ["2", "3"]
+    assert not list((tmp_path / "home/history").glob("model-1.*"))
+
+    registry(("2", []), ("3", ["champion"]))
+    with histories.advancing("2"):  # a screening adding to it now: left alone
+        busy = runner.invoke(app, ["history", "--prune"])
+    assert busy.exit_code == 0 and "model 2: a screening is adding" in busy.stdout
+    assert [i.model_version for i in histories.all()] == ["2", "3"]
+    assert "0 histories forgotten" in busy.stdout
 
 
 def test_screen_says_when_lines_are_older_than_the_history_keeps_exact(
