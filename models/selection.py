@@ -67,10 +67,8 @@ def _group_codes(groups: pd.Series | np.ndarray) -> np.ndarray:
 def _ordinal(values: pd.Series) -> np.ndarray:
     """Values as numbers that sort as they do, missing ones last."""
     array = values.to_numpy()
-    if array.dtype.kind in "iub":
-        return array
-    if array.dtype.kind == "f":
-        return array  # NaN sorts last
+    if array.dtype.kind in "iubf":
+        return array  # numbers sort as they are, NaN last
     codes, uniques = pd.factorize(values, sort=True)
     return np.where(codes < 0, len(uniques), codes)
 

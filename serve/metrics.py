@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -170,14 +169,13 @@ class _ModelCollector(Collector):
                 "Lines in the served model's feature history.",
                 value=float(history),
             )
-        as_of = described.get("history_as_of")
-        if as_of is not None:
+        if current.history_as_of is not None:
             yield GaugeMetricFamily(
                 "risk_engine_history_as_of_timestamp_seconds",
                 "The cut-off of the served feature history (Unix time): lines filed before it "
                 "are in it. It moves as nightly screening adds each day; a cut-off days old means "
                 "the manifests are scored without the parties' latest lines.",
-                value=datetime.fromisoformat(str(as_of)).timestamp(),
+                value=current.history_as_of.timestamp(),
             )
         summary = current.served.summary()
         yield GaugeMetricFamily(

@@ -206,7 +206,9 @@ def build_router() -> APIRouter:
         _check_count(len(body.lines), services.limits.max_lines, "lines")
         model = services.models.require()  # this request finishes on this model
 
-        def check_and_score() -> tuple[CheckedRecords, pd.DataFrame | None, dict[int, list[str]]]:
+        def check_and_score() -> tuple[
+            CheckedRecords, pd.DataFrame | None, dict[int, list[str]], int
+        ]:
             checked = services.lines.check(body.lines)
             scored = None
             bands: list[str] = []
@@ -219,14 +221,13 @@ def build_router() -> APIRouter:
                         bands,
                         keys=_line_keys(checked.accepted),
                     )
-            services.metrics.lines(
-                bands, rejected=len(checked.rejects), approximate=_approximate(scored)
-            )
-            return checked, scored, _watched(model.watchlist, body.lines)
+            approximate = _approximate(scored)
+            services.metrics.lines(bands, rejected=len(checked.rejects), approximate=approximate)
+            return checked, scored, _watched(model.watchlist, body.lines), approximate
 
         context.model_version = model.version
         # On a worker thread, one manifest at a time (the others queue in arrival order).
-        checked, scored, watched = await anyio.to_thread.run_sync(
+        checked, scored, watched, approximate = await anyio.to_thread.run_sync(
             check_and_score, limiter=services.scoring
         )
         # Plain dicts in the shape of ScoreResponse, encoded once by orjson: building a
@@ -240,7 +241,7 @@ def build_router() -> APIRouter:
                 "scored": len(checked.accepted),
                 "flagged": len(checked.flags),
                 "rejected": len(checked.rejects),
-                "approximate_history": _approximate(scored),
+                "approximate_history": approximate,
             },
             "lines": _line_results(body.lines, checked, scored, watched),
         }
