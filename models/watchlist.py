@@ -45,7 +45,8 @@ WATCHED_COLUMNS = (
     "container_number",
     "bl_number",
 )
-_KNOWN_COLUMNS = ("party_name", "country", "container_number", "bl_number", "note")
+# The columns that make an entry; ``country`` only narrows a party_name, ``note`` only tells.
+_ENTRY_COLUMNS = ("party_name", "container_number", "bl_number")
 
 
 def _normal(value: object) -> str:
@@ -98,6 +99,8 @@ class Watchlist:
     bills: set[str] = field(default_factory=set)
     # Notes by entry: ("party", name, country), ("container", number, ""), ("bill", number, "").
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # File rows (the header is row 1) that name no party, container or B/L: left out, and told.
+    unused_rows: list[int] = field(default_factory=list)
 
     @property
     def entries(self) -> dict[str, int]:
@@ -150,6 +153,19 @@ class Watchlist:
         generic = re.compile(f"{TO_ORDER_PATTERN}|{SAME_AS_CONSIGNEE}")
         return sorted({name for name, _ in self.parties if generic.search(name)})
 
+    def unused_note(self) -> str:
+        """What the rows that name no entry are told by (empty when there are none)."""
+        rows = self.unused_rows
+        if not rows:
+            return ""
+        shown = ", ".join(str(row) for row in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        if len(rows) == 1:
+            return f"row {shown} names no party_name, container_number or bl_number: left out"
+        return (
+            f"{len(rows):,} rows name no party_name, container_number or bl_number: left out "
+            f"(rows {shown})"
+        )
+
     def _sentence(self, who: str, entry: tuple[str, str, str]) -> str:
         note = self.notes.get(entry)
         return f"{who} is on the watch list" + (f": {note}" if note else "")
@@ -157,19 +173,26 @@ class Watchlist:
 
 def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
     """The watch list of a file, or None without one; `ConfigError` (exit 2) names a file that
-    cannot be read or has none of the known columns. With ``warn``, each party entry that is a
-    phrase many lines carry is logged as a warning."""
+    cannot be read or has none of the entry columns. Rows that name no entry (a country or note
+    alone) are left out and listed in `Watchlist.unused_rows`. With ``warn``, those rows and each
+    party entry that is a phrase many lines carry are logged as warnings."""
     if path is None:
         return None
     path = Path(path)
     frame = read_table(path, "watch list")
-    if not set(_KNOWN_COLUMNS[:4]) & set(frame.columns):
+    if not set(_ENTRY_COLUMNS) & set(frame.columns):
         raise ConfigError(
-            f"watch list {path} needs one of the columns "
-            f"{sorted(_KNOWN_COLUMNS[:4])}, has {list(frame.columns)}"
+            f"watch list {path} needs one of the columns {sorted(_ENTRY_COLUMNS)} "
+            f"(country only narrows a party_name), has {list(frame.columns)}"
         )
     blank = [""] * len(frame)
+
+    def column(name: str, normal: Callable[[object], str] = _normal) -> list[str]:
+        return [normal(v) for v in frame[name]] if name in frame.columns else blank
+
     notes = [_text(v) for v in frame["note"]] if "note" in frame.columns else blank
+    names, countries = column("party_name"), column("country")
+    containers, bills = column("container_number", _compact_one), column("bl_number")
     watch = Watchlist()
 
     def noted(entry: tuple[str, str, str], note: str) -> None:
@@ -177,24 +200,22 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
             earlier = watch.notes.get(entry)
             watch.notes[entry] = note if not earlier or note in earlier else f"{earlier}; {note}"
 
-    if "party_name" in frame.columns:
-        names = [_normal(v) for v in frame["party_name"]]
-        countries = [_normal(v) for v in frame["country"]] if "country" in frame.columns else blank
-        for name, country, note in zip(names, countries, notes, strict=True):
-            if name:
-                watch.parties.add((name, country))
-                noted(("party", name, country), note)
-    for column, kind, into in (
-        ("container_number", "container", watch.containers),
-        ("bl_number", "bill", watch.bills),
+    for row, (name, country, container, bill, note) in enumerate(
+        zip(names, countries, containers, bills, notes, strict=True), start=2
     ):
-        if column in frame.columns:
-            normal = _compact_one if kind == "container" else _normal
-            values = [normal(v) for v in frame[column]]
-            for value, note in zip(values, notes, strict=True):
-                if value:
-                    into.add(value)
-                    noted((kind, value, ""), note)
+        if name:
+            watch.parties.add((name, country))
+            noted(("party", name, country), note)
+        if container:
+            watch.containers.add(container)
+            noted(("container", container, ""), note)
+        if bill:
+            watch.bills.add(bill)
+            noted(("bill", bill, ""), note)
+        if not (name or container or bill):
+            watch.unused_rows.append(row)
+    if watch.unused_rows and warn:
+        log.warning("watch list %s: %s", path, watch.unused_note())
     for name in watch.generic_parties() if warn else []:
         log.warning(
             "watch list %s: party %r is a phrase, not a party: every line naming it is selected",

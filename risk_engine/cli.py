@@ -735,6 +735,8 @@ def watchlist(
             f"watch list {path}: {entries['parties']:,} parties, "
             f"{entries['containers']:,} containers, {entries['bills']:,} B/Ls"
         )
+        if watch.unused_rows:
+            typer.echo(f"warning: {watch.unused_note()}")
         for name in watch.generic_parties():
             typer.echo(
                 f"warning: party {name!r} is a phrase, not a party: every line naming it "

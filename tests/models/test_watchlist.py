@@ -117,6 +117,7 @@ def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_one
     path = tmp_path / "watch.csv"
     path.write_text(
         f"party_name,container_number,note\nto order,,\n,{container},case 5\nNOBODY LTD,,\n"
+        ",,no entry\n"
     )
     result = CliRunner().invoke(
         app, ["watchlist", str(path), "--against", str(tmp_path / "arrivals.parquet")]
@@ -125,9 +126,39 @@ def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_one
     out = result.stdout
     assert f"watch list {path}: 2 parties, 1 containers, 0 B/Ls" in out
     assert "warning: party 'TO ORDER' is a phrase, not a party" in out
+    assert "warning: row 5 names no party_name, container_number or bl_number: left out" in out
     assert "200 lines of" in out and "61 hits by 2 entries" in out
     assert "       60  30.000%  consignee TO ORDER is on the watch list" in out
     assert f"        1   0.500%  container {container} is on the watch list: case 5" in out
     assert "warning: 60 of 200 lines (30.00%) hit: consignee TO ORDER" in out
     broken = CliRunner().invoke(app, ["watchlist", str(tmp_path / "none.csv")])
     assert broken.exit_code == 2 and "cannot read watch list" in broken.stderr
+
+
+def test_rows_that_name_no_entry_are_told_not_dropped_silently(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        "party_name,country,container_number,note\n"
+        "ACME,VN,,case 1\n"
+        ",VN,,a country alone\n"
+        ",,CBHU 320-2732,\n"
+        ",,,a note alone\n"
+    )
+    with caplog.at_level("WARNING", logger="models.watchlist"):
+        watch = load_watchlist(path)
+    assert watch is not None
+    assert watch.entries == {"parties": 1, "containers": 1, "bills": 0}
+    assert watch.unused_rows == [3, 5]
+    assert "2 rows name no party_name, container_number or bl_number" in caplog.text
+    assert "(rows 3, 5)" in caplog.text
+    quiet = load_watchlist(path, warn=False)
+    assert quiet is not None and quiet.unused_rows == [3, 5]
+
+
+def test_a_country_column_alone_is_not_a_watch_list(tmp_path: Path) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text("country,note\nVN,everything from Vietnam\n")
+    with pytest.raises(ConfigError, match=r"country only narrows a party_name"):
+        load_watchlist(path)
