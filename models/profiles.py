@@ -44,7 +44,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from features.files import open_records
 from features.ingest import iter_validated
 from features.mapping import ColumnMapping
+from risk_engine.columns import FLAG_RULES, FieldSpec, Rule, fields_for
 from risk_engine.errors import ConfigError
+from risk_engine.parsing import parse_scalar
 
 __all__ = ["PROFILE_FIELDS", "ProfileSet", "RiskProfile", "count_profile_hits", "load_profiles"]
 
@@ -114,9 +116,17 @@ class RiskProfile(BaseModel):
             name: [_normal(name, str(value)) for value in values] for name, values in when.items()
         }
         for name, cleaned in normal.items():
-            if PROFILE_FIELDS[name] == "prefix" and any(len(v) < 2 for v in cleaned):
-                # an empty prefix would meet every line
-                raise ValueError(f"each value of {name!r} needs at least two digits")
+            kind = PROFILE_FIELDS[name]
+            if kind == "prefix":
+                for value in cleaned:
+                    if len(value) < 2:  # an empty prefix would meet every line
+                        raise ValueError(f"each value of {name!r} needs at least two digits")
+                    if not 1 <= int(value[:2]) <= 97:
+                        raise ValueError(
+                            f"{name} {value!r} names no HS chapter (01-97): no line could meet it"
+                        )
+            elif kind in ("code", "route"):
+                normal[name] = [_as_the_contract_reads(name, value) for value in cleaned]
         return normal
 
     @property
@@ -173,6 +183,31 @@ class _Columns:
             seconds = raw.astype("datetime64[s]").astype("int64").astype("float64")
             self._filed = np.where(np.isnat(raw), -np.inf, seconds)
         return self._filed
+
+
+def _spec(name: str) -> FieldSpec:
+    """The contract's field a criterion is read as (a port of the route as a single port)."""
+    wanted = "port_of_loading" if PROFILE_FIELDS[name] == "route" else name
+    return next(spec for spec in fields_for("shipments") if spec.name == wanted)
+
+
+def _as_the_contract_reads(name: str, value: str) -> str:
+    """A code criterion in the form the contract gives accepted lines ("IMO 9321483" as
+    "9321483"), since lines are matched on that form; ValueError for a value the contract would
+    not accept (an unknown country, a malformed port), which no line could ever meet. A port
+    missing from the UN/LOCODE list is kept with a warning: lines naming it are accepted,
+    flagged."""
+    parsed, rules = parse_scalar(_spec(name), value)
+    refused = [rule for rule in rules if rule not in FLAG_RULES]
+    if parsed is None or refused:
+        rule = (refused or [Rule.MALFORMED])[0]
+        raise ValueError(
+            f"{name} {value!r} is not a value the contract accepts ({rule.value}): "
+            "no line could meet it"
+        )
+    if Rule.UNKNOWN_PORT in rules:
+        log.warning("risk profile criterion %s %r is not a known UN/LOCODE port", name, value)
+    return " ".join(str(parsed).split()).upper()
 
 
 def _normal(field: str, value: str) -> str:

@@ -119,6 +119,22 @@ def test_a_line_meets_a_profile_only_when_every_criterion_holds_within_its_valid
             "profiles:\n  - {name: a, when: {hs_code: ['ab']}}\n",
             "each value of 'hs_code' needs at least two digits",
         ),
+        (
+            "profiles:\n  - {name: a, when: {hs_code: ['98']}}\n",
+            "hs_code '98' names no HS chapter (01-97): no line could meet it",
+        ),
+        (
+            "profiles:\n  - {name: a, when: {country_of_origin: [NG, XX]}}\n",
+            "country_of_origin 'XX' is not a value the contract accepts (unknown_country)",
+        ),
+        (
+            "profiles:\n  - {name: a, when: {transshipment_ports: [MYPKG, Port Klang]}}\n",
+            "transshipment_ports 'PORT KLANG' is not a value the contract accepts (malformed)",
+        ),
+        (
+            "profiles:\n  - {name: a, when: {freight_terms: [free]}}\n",
+            "freight_terms 'FREE' is not a value the contract accepts (not_a_choice)",
+        ),
         ("rules: []\n", "expected a list under 'profiles:'"),
         ("profiles: [\n", "cannot read"),
     ],
@@ -129,6 +145,38 @@ def test_a_profiles_file_that_cannot_be_used_names_the_profile_and_the_field(
     with pytest.raises(ConfigError) as raised:
         _load(tmp_path, text)
     assert message in str(raised.value) and "profiles.yaml" in str(raised.value)
+
+
+def test_code_criteria_are_read_as_the_contract_reads_the_lines_they_are_matched_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = (
+        "profiles:\n  - name: a\n    when:\n"
+        "      vessel_imo: ['IMO 9321483']\n"
+        "      transshipment_ports: ['my pkg']\n"
+        "      port_of_loading: [XXQQQ]\n"
+    )
+    with caplog.at_level("WARNING", logger="models.profiles"):
+        profiles = _load(tmp_path, text)
+    assert profiles is not None
+    (profile,) = profiles.profiles
+    # the contract keeps the seven digits of an IMO number and writes a port without spaces
+    assert profile.when == {
+        "vessel_imo": ["9321483"],
+        "transshipment_ports": ["MYPKG"],
+        "port_of_loading": ["XXQQQ"],
+    }
+    assert "port_of_loading 'XXQQQ' is not a known UN/LOCODE port" in caplog.text
+    lines = pd.DataFrame(
+        {
+            "vessel_imo": ["9321483", "9321483"],
+            "transshipment_ports": ["MYPKG", "SGSIN"],
+            "port_of_loading": ["XXQQQ", "XXQQQ"],
+        },
+        dtype="string",
+    )
+    told, inspect = profiles.hits(lines)
+    assert told == [["risk profile a"], []] and inspect.tolist() == [True, False]
 
 
 def test_every_usable_field_is_a_contract_field_and_no_file_means_no_profiles() -> None:
