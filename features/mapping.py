@@ -16,6 +16,7 @@ encoding) live in the same file. Fields not named are taken from a column of the
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,17 @@ class ColumnRule(BaseModel):
     separator: str | None = None
     factor: float | None = Field(default=None, gt=0)
 
+    @field_validator("date_format")
+    @classmethod
+    def _readable_format(cls, value: str | None) -> str | None:
+        """A format pandas cannot use fails here, naming it, not when the first chunk is read."""
+        if value is not None:
+            try:
+                pd.to_datetime(pd.Series(["2000-01-01"]), format=value, errors="coerce")
+            except ValueError as error:
+                raise ValueError(f"date_format {value!r} cannot be used: {error}") from None
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> ColumnRule:
         if (self.column is None) == (self.value is None):
@@ -57,6 +69,17 @@ class ColumnMapping(BaseModel):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
     fields: dict[str, ColumnRule] = Field(default_factory=dict)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {value!r} (for example utf-8, latin-1, cp1252)"
+            ) from None
+        return value
 
     @field_validator("fields", mode="before")
     @classmethod

@@ -138,6 +138,30 @@ def test_mapping_with_unknown_contract_field_is_an_error(tmp_path: Path) -> None
         load_mapping(path).source_columns("shipments")
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "fields:\n  filed_at: {column: FILED, date_format: '%d/%Q/%Y'}\n",
+            "mapping .*m.yaml: fields.filed_at.date_format: .*date_format '%d/%Q/%Y' cannot be "
+            "used: 'Q' is a bad directive",
+        ),
+        ("encoding: klingon\n", "mapping .*m.yaml: encoding: .*unknown encoding 'klingon'"),
+    ],
+)
+def test_a_mapping_pandas_or_python_cannot_use_is_refused_when_read_naming_the_setting(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    # Before, both passed the mapping's check and broke with a traceback at the first chunk.
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    with pytest.raises(MappingError, match=message):
+        load_mapping(path)
+    good = tmp_path / "good.yaml"
+    good.write_text("encoding: cp1252\nfields:\n  filed_at: {column: F, date_format: '%d/%m/%Y'}\n")
+    assert load_mapping(good).encoding == "cp1252"
+
+
 def test_csv_line_with_wrong_field_count_is_rejected_not_lost(tmp_path: Path) -> None:
     frame = shipment_frame(4, seed=9)
     path = _csv(tmp_path, frame)
