@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
 
 from models.profiles import load_profiles
 from models.watchlist import load_watchlist
-from risk_engine.errors import RiskEngineError, exit_code_for
+from risk_engine.errors import ConfigError, RiskEngineError, exit_code_for
 from risk_engine.settings import Settings, load_settings
 from serve.app import create_app
 from serve.config import ServeLimits
@@ -76,6 +77,8 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not 1 <= port <= 65_535:  # asyncio raises no OSError for it, and uvicorn then hangs
+        raise ConfigError(f"--port={port} is not a TCP port (1 to 65535)")
     settings = settings if settings is not None else load_settings()
     given: dict[str, Any] = {
         "model": model,
@@ -109,7 +112,15 @@ def serve(
             watchlist_loader=preloaded(watch, lambda: load_watchlist(limits.watchlist)),
             profiles_loader=preloaded(found, lambda: load_profiles(limits.profiles)),
         )
-        make_server(app, host=host, port=port).run()
+        try:
+            make_server(app, host=host, port=port).run()
+        except SystemExit as stopped:  # uvicorn's startup failure, its reason logged above
+            if stopped.code == STARTUP_FAILURE:
+                raise ConfigError(
+                    f"the service did not start on {host}:{port}: see the error logged above "
+                    "(most often an address in use, or not one of this machine's)"
+                ) from None
+            raise
     finally:
         store.dispose()
 

@@ -42,6 +42,27 @@ def test_serve_with_risk_profiles_it_cannot_use_exits_two_naming_the_field(
     assert not (tmp_path / "home" / "engine.db").exists()  # stopped before opening the store
 
 
+def test_serve_on_a_port_out_of_range_or_taken_exits_two_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    # Before, a port over 65535 left the process up, listening nowhere, and a taken port
+    # exited 3 (the code of a contract violation) with no line of the engine's own.
+    result = CliRunner().invoke(app, ["serve", "--port", "99999"])
+    assert result.exit_code == 2, result.output
+    assert "--port=99999 is not a TCP port (1 to 65535)" in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert f"the service did not start on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_the_watch_list_read_at_start_is_served_and_a_reload_reads_the_file_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
