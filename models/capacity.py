@@ -67,7 +67,7 @@ def load_port_capacity(path: Path | None) -> PortCapacity | None:
     pattern = re.compile(LOCODE_PATTERN)
     papers = frame[_DOCUMENTARY] if _DOCUMENTARY in frame.columns else [None] * len(frame)
     for row, (port, count, checks) in enumerate(
-        zip(frame["port_of_discharge"], frame["slots_per_day"], papers, strict=True), start=2
+        zip(frame["port_of_discharge"], frame["slots_per_day"], papers, strict=True), start=1
     ):
         where = f"capacity file {path}, row {row}"
         code = str(port).strip().upper().replace(" ", "")

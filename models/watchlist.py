@@ -99,7 +99,8 @@ class Watchlist:
     bills: set[str] = field(default_factory=set)
     # Notes by entry: ("party", name, country), ("container", number, ""), ("bill", number, "").
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    # File rows (the header is row 1) that name no party, container or B/L: left out, and told.
+    # Rows that name no party, container or B/L (counted from 1, the header not a row, as
+    # `validate` counts them): left out, and told.
     unused_rows: list[int] = field(default_factory=list)
 
     @property
@@ -201,7 +202,7 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
             watch.notes[entry] = note if not earlier or note in earlier else f"{earlier}; {note}"
 
     for row, (name, country, container, bill, note) in enumerate(
-        zip(names, countries, containers, bills, notes, strict=True), start=2
+        zip(names, countries, containers, bills, notes, strict=True), start=1
     ):
         if name:
             watch.parties.add((name, country))

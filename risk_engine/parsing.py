@@ -54,6 +54,9 @@ TIMESTAMP_PATTERN = (
 )
 _NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _INTEGER_PATTERN = r"[+-]?[0-9]{1,12}"
+# The largest count a line may carry: what twelve digits write (a JSON or Parquet number past it
+# is out of range, as text past it is malformed); it keeps every count inside int64.
+INTEGER_MAX = 10**12 - 1
 _CODE_PATTERN = r"[A-Z0-9/-]{1,35}"
 _HS_PATTERN = r"[0-9]{4,10}"
 _CARRIER_PATTERN = r"[A-Z]{2,4}"
@@ -311,7 +314,7 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
         if integer is None:
             return None, [Rule.MALFORMED]
         low = 0 if kind is Kind.INT_MIN0 else 1
-        return (integer, []) if integer >= low else (None, [Rule.OUT_OF_RANGE])
+        return (integer, []) if low <= integer <= INTEGER_MAX else (None, [Rule.OUT_OF_RANGE])
     if kind in (Kind.POSITIVE, Kind.NON_NEGATIVE, Kind.PROBABILITY):
         number = _scalar_number(raw)
         if number is None:
@@ -576,7 +579,7 @@ def _number_series(kind: Kind, series: pd.Series, present: np.ndarray, fail: Any
     fail(bad, Rule.MALFORMED)
     if integer:
         low = 0 if kind is Kind.INT_MIN0 else 1
-        in_range = values >= low
+        in_range = (values >= low) & (values <= INTEGER_MAX)
     else:
         with np.errstate(invalid="ignore"):
             in_range = _in_range(kind, values)

@@ -126,7 +126,7 @@ def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_one
     out = result.stdout
     assert f"watch list {path}: 2 parties, 1 containers, 0 B/Ls" in out
     assert "warning: party 'TO ORDER' is a phrase, not a party" in out
-    assert "warning: row 5 names no party_name, container_number or bl_number: left out" in out
+    assert "warning: row 4 names no party_name, container_number or bl_number: left out" in out
     assert "200 lines of" in out and "61 hits by 2 entries" in out
     assert "       60  30.000%  consignee TO ORDER is on the watch list" in out
     assert f"        1   0.500%  container {container} is on the watch list: case 5" in out
@@ -150,11 +150,11 @@ def test_rows_that_name_no_entry_are_told_not_dropped_silently(
         watch = load_watchlist(path)
     assert watch is not None
     assert watch.entries == {"parties": 1, "containers": 1, "bills": 0}
-    assert watch.unused_rows == [3, 5]
+    assert watch.unused_rows == [2, 4]
     assert "2 rows name no party_name, container_number or bl_number" in caplog.text
-    assert "(rows 3, 5)" in caplog.text
+    assert "(rows 2, 4)" in caplog.text
     quiet = load_watchlist(path, warn=False)
-    assert quiet is not None and quiet.unused_rows == [3, 5]
+    assert quiet is not None and quiet.unused_rows == [2, 4]
 
 
 def test_a_country_column_alone_is_not_a_watch_list(tmp_path: Path) -> None:

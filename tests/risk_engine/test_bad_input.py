@@ -61,6 +61,23 @@ def test_hs_code_with_letters_is_rejected_and_dots_are_removed() -> None:
     assert check_record({**valid_shipment_row(1), "hs_code": "0801.32"}).record.hs_code == "080132"
 
 
+@pytest.mark.parametrize("count", [10**12, 2**63, 1e30])
+def test_a_count_past_twelve_digits_is_out_of_range_in_files_and_records(count: float) -> None:
+    # A file's text past twelve digits is malformed; a number past them (Parquet, JSON) is out
+    # of range, on the vectorised path and the per-record one alike.
+    row = {**valid_shipment_row(1), "package_count": count}
+    result = validate_frame(pd.DataFrame([row]))
+    assert result.counts["rejected"] == 1
+    assert set(zip(result.issues["field"], result.issues["rule"], strict=True)) == {
+        ("package_count", "out_of_range")
+    }
+    verdict = check_record(row, "shipments")
+    assert verdict.record is None
+    assert [(i.field, i.rule.value) for i in verdict.issues] == [("package_count", "out_of_range")]
+    largest = {**valid_shipment_row(1), "package_count": 10**12 - 1}
+    assert check_record(largest, "shipments").record is not None
+
+
 def test_eta_before_etd_is_rejected() -> None:
     rejected, issues = _verdict(etd="2025-05-02T00:00:00Z", eta="2025-05-01T00:00:00Z")
     assert rejected and ("eta", "eta_not_after_etd", "reject") in issues

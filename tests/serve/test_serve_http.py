@@ -231,6 +231,23 @@ def test_a_bad_line_comes_back_with_field_errors_while_the_other_lines_are_score
     assert {r["rank"] for r in body["lines"] if r["status"] == "scored"} == {1, 2}
 
 
+def test_a_count_past_twelve_digits_is_out_of_range_not_a_500(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    # A JSON integer past int64 used to pass the contract and break building the frame.
+    lines = manifest(3)
+    lines[0] = {**lines[0], "package_count": 10**30}
+    lines[1] = {**lines[1], "amendment_count": 2**63}  # optional: dropped and flagged
+    response = client.post("/v1/score", json={"lines": lines}, headers=_key(keys["officer"]))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [line["status"] for line in body["lines"]] == ["rejected", "scored", "scored"]
+    assert body["lines"][0]["errors"] == [
+        {"field": "package_count", "value": str(10**30), "rule": "out_of_range"}
+    ]
+    assert body["lines"][1]["dq_flags"] == ["amendment_count:out_of_range"]
+
+
 def test_the_score_answer_has_exactly_the_documented_shape_and_formats(
     client: httpx.Client, keys: dict[str, str]
 ) -> None:
