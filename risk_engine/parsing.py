@@ -118,7 +118,10 @@ def _scalar_number(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int | float | np.integer | np.floating):
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer past a float's range, read as the text "1e999" is
+            return None
     else:
         text = str(raw).strip(_SPACE)
         if not _PATTERNS["number"].fullmatch(text):

@@ -37,6 +37,9 @@ class CheckedRecords:
     models: dict[int, Any] = field(default_factory=dict)
     rejects: dict[int, list[Issue]] = field(default_factory=dict)
     flags: dict[int, list[Issue]] = field(default_factory=dict)
+    # The flags of rejected records, told with their errors: a value dropped from an optional
+    # field can be what rejects the record (a seizure whose category is not in the list).
+    rejected_flags: dict[int, list[Issue]] = field(default_factory=dict)
 
     @property
     def received(self) -> int:
@@ -102,13 +105,15 @@ class RecordChecker:
                     verdict.record = None
                 else:
                     seen.add(key)
-            if verdict.record is None:
-                out.rejects[position] = [i for i in issues if i.severity is Severity.REJECT]
-                continue
             flags = sorted(
                 (i for i in issues if i.severity is Severity.FLAG),
                 key=lambda i: (i.field, i.rule.value),
             )
+            if verdict.record is None:
+                out.rejects[position] = [i for i in issues if i.severity is Severity.REJECT]
+                if flags:
+                    out.rejected_flags[position] = flags
+                continue
             out.models[position] = verdict.record
             if flags:
                 out.flags[position] = flags

@@ -280,6 +280,7 @@ def build_router() -> APIRouter:
                         bl_number=_text(raw.get("bl_number")),
                         container_number=_text(raw.get("container_number")),
                         errors=_field_errors(checked.rejects[position]),
+                        dq_flags=_flag_tags(checked.rejected_flags.get(position, [])),
                     )
                 )
                 continue
@@ -617,7 +618,7 @@ def _line_results(
                     "rule_hits": [],
                     "watchlist_hits": watched.get(position, []),
                     "mandatory": position in watched,
-                    "dq_flags": [],
+                    "dq_flags": _flag_tags(checked.rejected_flags.get(position, [])),
                     "approximate_history": False,
                     "errors": [
                         {"field": i.field, "value": i.value, "rule": i.rule.value}

@@ -147,7 +147,11 @@ class LineResult(_Out):
         ),
     )
     dq_flags: list[str] = Field(
-        default_factory=list, description="Data-quality flags as field:rule (a signal too)."
+        default_factory=list,
+        description=(
+            "Data-quality flags as field:rule (a signal too). A rejected line has them as well: "
+            "an unreadable optional value, dropped and flagged, can be what rejects it."
+        ),
     )
     approximate_history: bool = Field(
         default=False,
@@ -280,7 +284,13 @@ class OutcomeResult(_Out):
     bl_number: str | None = None
     container_number: str | None = None
     inspected_at: datetime | None = None
-    dq_flags: list[str] = Field(default_factory=list)
+    dq_flags: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Data-quality flags as field:rule, rejected outcomes included (a seizure category "
+            "not in the list is dropped and flagged, and the seizure then rejected for want of one)."
+        ),
+    )
     errors: list[FieldError] = Field(default_factory=list)
 
 

@@ -379,7 +379,39 @@ def test_a_bad_outcome_is_rejected_with_field_errors_and_the_others_are_recorded
     assert ("seizure_category", "category_required_for_seizure") in {
         (e["field"], e["rule"]) for e in results[1]["errors"]
     }
+    assert results[1]["dq_flags"] == []
     assert store.outcome_count() == 1
+
+
+def test_a_rejected_line_tells_the_flag_that_rejected_it_and_a_huge_number_is_no_500(
+    client: httpx.Client, store: Store, keys: dict[str, str]
+) -> None:
+    # A category not in the list is dropped and flagged, then the seizure is rejected for
+    # want of one: the answer told only the second, as if no category had been sent.
+    good = contract_example(InspectionOutcome)
+    unknown = {**good, "inspected_at": "2025-04-01T00:00:00Z", "seizure_category": "ELEPHANT"}
+    huge = {**good, "inspected_at": "2025-04-02T00:00:00Z", "quantity_kg": 10**400}
+    response = client.post(
+        "/v1/outcomes", json={"outcomes": [unknown, huge]}, headers=_key(keys["officer"])
+    )
+    assert response.status_code == 200, response.text
+    first, second = response.json()["outcomes"]
+    assert first["status"] == "rejected"
+    assert first["errors"] == [
+        {"field": "seizure_category", "value": "ELEPHANT", "rule": "category_required_for_seizure"}
+    ]
+    assert first["dq_flags"] == ["seizure_category:not_a_choice"]
+    # A number past a float's range reads as "1e999" does: malformed, dropped from the
+    # optional field and flagged (it was a 500).
+    assert second["status"] == "recorded"
+    assert second["dq_flags"] == ["quantity_kg:malformed"]
+    lines = manifest(2)
+    lines[0] = {**lines[0], "bl_type": "HOUSE", "master_bl_number": "@@@"}
+    scored = client.post("/v1/score", json={"lines": lines}, headers=_key(keys["officer"]))
+    rejected = scored.json()["lines"][0]
+    assert rejected["status"] == "rejected"
+    assert rejected["errors"][0]["rule"] == "master_bl_required_for_house"
+    assert rejected["dq_flags"] == ["master_bl_number:malformed"]
 
 
 @on_each_database
