@@ -268,7 +268,9 @@ def _parquet_header(path: Path) -> list[str]:
         raise InputUnreadable(str(path), f"not a readable Parquet file: {error}") from error
     if metadata.num_rows == 0:
         raise InputUnreadable(str(path), "the file has columns but no data rows")
-    return list(metadata.schema.names)
+    # The top-level columns: the Parquet schema's own names are its leaves, so a list column
+    # (ports as a list) also showed its item, "element", as an unknown column.
+    return list(metadata.schema.to_arrow_schema().names)
 
 
 def csv_safe(value: object) -> object:

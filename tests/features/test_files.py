@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from features.files import csv_safe, open_records, write_frame
-from features.ingest import validate_file
+from features.ingest import iter_validated, validate_file
 from features.mapping import ColumnMapping, load_mapping
 from risk_engine.errors import InputUnreadable, MappingError
 from risk_engine.factories import shipment_frame
@@ -31,6 +31,26 @@ def test_csv_gzip_and_parquet_give_the_same_counts(tmp_path: Path) -> None:
     counts = [validate_file(p, chunk_rows=1000).as_dict()["counts"] for p in (plain, gz, parquet)]
     assert counts[0] == counts[1] == counts[2]
     assert counts[0] == {"read": 300, "accepted": 299, "flagged": 0, "rejected": 1}
+
+
+def test_a_parquet_list_column_of_ports_is_read_and_names_no_extra_column(tmp_path: Path) -> None:
+    frame = shipment_frame(5, seed=4)
+    frame["transshipment_ports"] = [["SGSIN", "MYPKG"], [], None, ["CNSHA"], ["sg sin"]]
+    path = tmp_path / "s.parquet"
+    frame.to_parquet(path, index=False)
+    source = open_records(path, "shipments")
+    assert source.ignored_columns == []  # the list's item ("element") is not a column
+    report = validate_file(path)
+    assert report.as_dict()["counts"]["rejected"] == 0
+    assert report.ignored_columns == []
+    (chunk,) = list(iter_validated(source))
+    assert chunk.accepted["transshipment_ports"].tolist() == [
+        "SGSIN;MYPKG",
+        pd.NA,
+        pd.NA,
+        "CNSHA",
+        "SGSIN",
+    ]
 
 
 def test_chunked_reading_numbers_rows_and_catches_duplicates_across_chunks(tmp_path: Path) -> None:
