@@ -276,6 +276,14 @@ def _outcomes_source(outcomes: Path) -> Iterator[Path]:
     from serve.store import read_outcomes
 
     frame = read_outcomes(load_settings().store_url)
+    if frame.empty:  # said as such, not as an empty temporary file
+        from risk_engine.errors import InputUnreadable
+
+        raise InputUnreadable(
+            "the outcome store",
+            "it holds no outcomes yet: record them with POST /v1/outcomes or "
+            "`risk-engine outcomes --record FILE`",
+        )
     with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
         path = Path(tmp) / "outcomes.parquet"
         frame.drop(columns=["dq_flags"], errors="ignore").to_parquet(path, index=False)

@@ -93,6 +93,21 @@ def test_screen_without_any_model_exits_four(
     assert result.exit_code == 4 and "no model" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["review"], ["train", "--shipments", "s.parquet"]])
+def test_an_empty_outcome_store_is_said_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    # It was "<a temporary folder>/outcomes.parquet: the file has columns but no data rows".
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    store = Store.from_settings(Settings(home=tmp_path / "home"))
+    store.migrate()  # the service has run, and nothing was recorded
+    store.dispose()
+    result = runner.invoke(app, [*command, "--outcomes", "store"])
+    assert result.exit_code == 2, result.output
+    assert "error: the outcome store: it holds no outcomes yet" in result.stderr
+    assert "outcomes.parquet" not in result.output
+
+
 def test_screen_with_a_bad_capacity_file_exits_two_naming_it_before_the_model(
     tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
