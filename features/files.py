@@ -37,6 +37,7 @@ __all__ = [
     "open_records",
     "file_format",
     "write_frame",
+    "write_page",
     "FrameWriter",
     "csv_safe",
     "read_ahead",
@@ -314,13 +315,28 @@ def _writing(path: Path) -> Iterator[None]:
 def fresh_output(path: Path) -> Path:
     """Make the folder of an output file and remove an earlier file of that name, before any
     long work starts: an output that cannot be written stops the job at once, naming it
-    (`OutputUnwritable`), instead of after the work."""
+    (`OutputUnwritable`), instead of after the work. The file is made and removed again, as
+    only that tells a folder that refuses files (a read-only mount, /proc) when run as root."""
     path = Path(path)
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
     if not os.access(path.parent, os.W_OK):
         raise OutputUnwritable(str(path), f"no permission to write in {path.parent}")
+    with _writing(path):
+        with open(path, "x", encoding="utf-8"):
+            pass
+        path.unlink()
+    return path
+
+
+def write_page(path: Path, text: str) -> Path:
+    """Write a text file (an HTML report), its folder made; `OutputUnwritable` names it when
+    the system refuses."""
+    path = Path(path)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.files import write_page
 from models.selection import MANDATORY_REASONS
 
 __all__ = ["write_screen_report"]
@@ -178,13 +179,11 @@ def write_screen_report(
             ),
         ]
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    return write_page(
+        path,
         f"<!doctype html><html><head><meta charset='utf-8'><title>Screening report</title>"
         f"<style>{_STYLE}</style></head><body>{body}</body></html>",
-        encoding="utf-8",
     )
-    return path
 
 
 def _drift_section(summary: Any) -> str:

@@ -40,6 +40,7 @@ from models.drift import DriftTally, drift_notes, with_families
 from models.profiles import ProfileSet
 from models.selection import MANDATORY_REASONS, documentary_picks, select_per_port_day
 from models.watchlist import Watchlist
+from risk_engine.validation import ISSUE_COLUMNS
 
 __all__ = ["LANES", "ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
 
@@ -325,6 +326,12 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+def _no_issues() -> pd.DataFrame:
+    """A rejects file's columns without a row (a file that says nothing was rejected)."""
+    types = {name: "int64" if name == "row" else "string" for name in ISSUE_COLUMNS}
+    return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in types.items()})
+
+
 @_fewer_collections()
 def screen_file(
     input_path: Path,
@@ -398,6 +405,8 @@ def screen_file(
                 tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()]))
                 in_band.update(chunk["band"].tolist())
         if rejects is not None:
+            if not rejects.rows:  # written, with its header, when nothing was rejected too
+                rejects.write(_no_issues())
             rejects.close()
         if keep_history is not None:
             keep_history(working.pipeline)

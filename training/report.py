@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.files import write_page
 from training.evaluate import Evaluation
 from training.train import TrainOutcome
 
@@ -90,11 +91,7 @@ def write_phase_report(
         "<h2>Feature importance</h2>",
         table_html(outcome.importance.head(25)),
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        _page(f"Phase report: {decision.get('phase', '')}", "".join(body)), encoding="utf-8"
-    )
-    return path
+    return write_page(path, _page(f"Phase report: {decision.get('phase', '')}", "".join(body)))
 
 
 def write_training_report(
@@ -113,6 +110,4 @@ def write_training_report(
         "<h2>Drift</h2>",
         table_html(outcome.drift),
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_page(f"Training report: version {version}", "".join(body)), encoding="utf-8")
-    return path
+    return write_page(path, _page(f"Training report: version {version}", "".join(body)))

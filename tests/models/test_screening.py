@@ -65,8 +65,26 @@ def test_selection_respects_capacity_per_port_day_and_records_reasons(
     path = tmp_path / "arrivals.parquet"
     arrivals.to_parquet(path, index=False)
     summary = screen_file(
-        path, tmp_path / "ranked.parquet", scorer=trained.scorer, capacity=0.03, random_control=0.2
+        path,
+        tmp_path / "ranked.parquet",
+        scorer=trained.scorer,
+        capacity=0.03,
+        random_control=0.2,
+        rejects_path=tmp_path / "rejects.parquet",
     )
+    # Nothing rejected: the rejects file says so with its columns and no row (it was not
+    # written, though the command named it).
+    assert summary.rejected == 0
+    assert pd.read_parquet(tmp_path / "rejects.parquet").columns.tolist() == [
+        "row",
+        "bl_number",
+        "container_number",
+        "field",
+        "value",
+        "rule",
+        "severity",
+    ]
+    assert len(pd.read_parquet(tmp_path / "rejects.parquet")) == 0
     ranked = pd.read_parquet(tmp_path / "ranked.parquet")
     groups = ranked.groupby(["port_of_discharge", "arrival_date"])
     sizes = groups.size()
@@ -388,6 +406,16 @@ def test_an_output_that_cannot_be_written_stops_the_screen_before_the_work(
             progress=calls.append,
         )
     assert calls == []  # nothing was read or scored
+    if Path("/proc/self").is_dir():  # a folder that refuses files even to root (Linux)
+        with pytest.raises(OutputUnwritable, match=r"cannot write /proc/report.html"):
+            screen_file(
+                tmp_path / "a.parquet",
+                tmp_path / "ranked.csv",
+                scorer=trained.scorer,
+                report_path=Path("/proc/report.html"),
+                progress=calls.append,
+            )
+        assert calls == []
 
 
 def test_a_capacity_file_gives_its_ports_a_fixed_number_of_slots_a_day(
