@@ -127,7 +127,7 @@ def test_screen_with_a_bad_capacity_file_exits_two_naming_it_before_the_model(
         ],
     )
     assert result.exit_code == 2, result.output
-    assert f"capacity file {capacity}, row 2: slots_per_day='many'" in result.stderr
+    assert f"capacity file {capacity}, row 1: slots_per_day='many'" in result.stderr
 
 
 def test_screen_with_bad_risk_profiles_exits_two_naming_them_before_the_model(

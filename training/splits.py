@@ -37,6 +37,38 @@ class TimeSplits:
     def sizes(self) -> dict[str, int]:
         return {k: int(getattr(self, k).sum()) for k in ("train", "valid", "calibration", "test")}
 
+    def check(self, labels: np.ndarray) -> None:
+        """ValueError, naming the slice and its period, when a slice a model is made from has
+        no labelled line, or (training, calibration) no seizure or no clean inspection: what
+        LightGBM or the calibration would otherwise refuse in their own words."""
+        labels = np.asarray(labels)
+        periods = {
+            "training": ("the start", self.boundaries["valid_from"]),
+            "validation": (self.boundaries["valid_from"], self.boundaries["calibration_from"]),
+            "calibration": (self.boundaries["calibration_from"], self.boundaries["test_from"]),
+        }
+        for name, mask, both in (
+            ("training", self.train, True),
+            ("validation", self.valid, False),
+            ("calibration", self.calibration, True),
+        ):
+            start, end = periods[name]
+            shown = start if isinstance(start, str) else f"{start:%Y-%m-%d}"
+            where = f"the {name} slice (lines filed from {shown} to {end:%Y-%m-%d})"
+            counts = f"sizes of the slices: {self.sizes()}"
+            if not mask.any():
+                raise ValueError(
+                    f"{where} has no labelled line: more history is needed before the cut-off "
+                    f"(a later --until, or outcomes recorded sooner); {counts}"
+                )
+            seizures = int(labels[mask].sum())
+            if both and (seizures == 0 or seizures == int(mask.sum())):
+                found = "no seizure" if seizures == 0 else "only seizures"
+                raise ValueError(
+                    f"{where} has {int(mask.sum()):,} labelled lines and {found}: a model "
+                    f"cannot be made from it; {counts}"
+                )
+
 
 def time_splits(
     filed_at: pd.Series,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from training.metrics import capacity_curve, capacity_table, control_metrics, label_metrics
 from training.splits import SplitConfig, time_splits
@@ -67,3 +68,36 @@ def test_time_splits_with_until_test_on_the_later_period() -> None:
     assert (filed[splits.test] >= until).all() and splits.test.sum() == (filed >= until).sum()
     for name in ("train", "valid", "calibration"):
         assert (recorded[getattr(splits, name)] < until).all()
+
+
+def test_a_slice_a_model_cannot_be_made_from_is_named_with_its_period() -> None:
+    # Before, LightGBM said "Input data must be 2 dimensional and non empty" for an empty
+    # validation slice, and a calibration slice without a seizure failed in scikit-learn.
+    filed = pd.Series(pd.date_range("2024-01-01", periods=300, freq="D", tz="UTC"))
+    recorded = filed + pd.Timedelta(days=10)
+    splits = time_splits(filed, recorded, config=SplitConfig(gap_days=7))
+    labels = (np.arange(300) % 10 == 0).astype(int)
+    splits.check(labels)  # seizures and clean inspections in every slice: no error
+    calibration_only_clean = labels.copy()
+    calibration_only_clean[splits.calibration] = 0
+    with pytest.raises(
+        ValueError,
+        match=r"the calibration slice \(lines filed from .* has \d+ "
+        r"labelled lines and no seizure",
+    ):
+        splits.check(calibration_only_clean)
+    training_only_seizures = labels.copy()
+    training_only_seizures[splits.train] = 1
+    with pytest.raises(
+        ValueError,
+        match=r"the training slice \(lines filed from the start to "
+        r".*and only seizures",
+    ):
+        splits.check(training_only_seizures)
+    short = time_splits(filed[:40], recorded[:40], config=SplitConfig(gap_days=7))
+    with pytest.raises(
+        ValueError,
+        match=r"the validation slice .* has no labelled line: more "
+        r"history is needed",
+    ):
+        short.check(labels[:40])
