@@ -906,13 +906,16 @@ def review(
 
 
 def _period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
-    """``--since`` and ``--until`` as UTC datetimes (None when not given)."""
+    """``--since`` and ``--until`` as UTC datetimes (None when not given); a period that ends
+    where or before it starts is a `ConfigError` rather than an empty answer."""
+    from risk_engine.errors import ConfigError
     from risk_engine.parsing import parse_moment
 
-    return (
-        parse_moment(since, "--since") if since else None,
-        parse_moment(until, "--until") if until else None,
-    )
+    start = parse_moment(since, "--since") if since else None
+    end = parse_moment(until, "--until") if until else None
+    if start is not None and end is not None and end <= start:
+        raise ConfigError(f"--until={until!r} is not after --since={since!r}: the period is empty")
+    return start, end
 
 
 def _review_text(table: Any, groups: tuple[str, ...]) -> str:

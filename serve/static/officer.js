@@ -10,7 +10,7 @@
 const FORMULA_START = /^[=+\-@\t\r]/; // what a spreadsheet would run as a formula
 
 // CSV as RFC 4180 writes it: quoted fields may hold commas, quotes ("") and line breaks.
-function parseCsv(text) {
+function parseCsv(text, separator = ",") {
   const rows = [];
   let row = [];
   let field = "";
@@ -29,7 +29,7 @@ function parseCsv(text) {
       }
     } else if (c === '"' && field === "") {
       quoted = true;
-    } else if (c === ",") {
+    } else if (c === separator) {
       row.push(field);
       field = "";
     } else if (c === "\n" || c === "\r") {
@@ -50,9 +50,25 @@ function parseCsv(text) {
   return rows.filter((r) => !(r.length === 1 && r[0].trim() === ""));
 }
 
+// The separator of a CSV text, told by its header line: a comma, or the semicolon or tab that
+// spreadsheets write in many locales (the header's names hold none of them).
+function separatorOf(text) {
+  const header = text.replace(/^\ufeff/, "").split(/\r?\n|\r/, 1)[0];
+  let best = ",";
+  let most = header.split(",").length - 1;
+  for (const candidate of [";", "\t"]) {
+    const count = header.split(candidate).length - 1;
+    if (count > most) {
+      best = candidate;
+      most = count;
+    }
+  }
+  return best;
+}
+
 // Manifest lines from a CSV text: one object per row, blank cells left out (a missing field).
 function linesFromCsv(text) {
-  const rows = parseCsv(text);
+  const rows = parseCsv(text, separatorOf(text));
   if (rows.length === 0) throw new Error("the CSV file is empty");
   const header = rows[0].map((name) => name.trim());
   const seen = new Set();
@@ -253,7 +269,7 @@ function driftSummary(drift) {
 
 if (typeof module !== "undefined") {
   module.exports = {
-    parseCsv, linesFromCsv, linesFromFile, byRisk, resultsCsv, failureText,
+    parseCsv, separatorOf, linesFromCsv, linesFromFile, byRisk, resultsCsv, failureText,
     reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
     lineNotes, scoreSummary,
   };

@@ -101,6 +101,27 @@ def test_the_page_reads_quoted_csv_as_the_contract_writes_it() -> None:
     ]
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_the_page_reads_a_spreadsheet_export_with_semicolons_or_tabs(separator: str) -> None:
+    # Spreadsheets in many locales save CSV with semicolons; the page read such a header as one
+    # column and every line came back rejected with an unknown field.
+    header = separator.join(["bl_number", "goods_description", "transshipment_ports"])
+    text = f"\ufeff{header}\r\n"
+    text += separator.join(
+        ["BL1", '"NUTS; CASHEW"', "SGSIN;MYPKG" if separator != ";" else '"SGSIN;MYPKG"']
+    )
+    text += "\r\n"
+    assert _js("separatorOf", text) == separator
+    assert _js("linesFromCsv", text) == [
+        {
+            "bl_number": "BL1",
+            "goods_description": "NUTS; CASHEW",
+            "transshipment_ports": "SGSIN;MYPKG",
+        }
+    ]
+    assert _js("separatorOf", "a,b;c,d\n1;2;3;4;5\n") == ","  # the header decides
+
+
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [

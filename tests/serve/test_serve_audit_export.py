@@ -124,6 +124,10 @@ def test_an_export_of_nothing_still_has_the_columns(
         (["--since", "yesterday"], "--since='yesterday'"),
         (["--until", "2026-13-01"], "--until='2026-13-01'"),
         (["--out", "trail.xlsx"], "unknown file type"),
+        (
+            ["--since", "2025-01-01", "--until", "2024-01-01"],
+            "--until='2024-01-01' is not after --since='2025-01-01': the period is empty",
+        ),
     ],
 )
 def test_bad_audit_options_exit_two_naming_the_option(
