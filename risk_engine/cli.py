@@ -103,6 +103,10 @@ def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
     _setup_logging(verbose)
+    from risk_engine.settings import load_settings
+
+    with _errors_to_exit_codes():
+        load_settings()  # a setting in the environment that cannot be used stops every command
 
 
 @app.command()

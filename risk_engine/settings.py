@@ -8,12 +8,17 @@ from __future__ import annotations
 import getpass
 import socket
 from pathlib import Path
+from typing import Any, TypeVar
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "load_settings", "operator"]
+from risk_engine.errors import ConfigError
+
+__all__ = ["Settings", "load_settings", "operator", "read_environment"]
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 def _default_home() -> Path:
@@ -67,8 +72,23 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read settings from the environment now."""
-    return Settings()
+    """Read settings from the environment now; `ConfigError` names a variable that cannot be
+    used."""
+    return read_environment(Settings)
+
+
+def read_environment(kind: type[S], **given: Any) -> S:
+    """Settings of ``kind`` from ``given`` and the environment; a value that cannot be used is
+    a `ConfigError` naming the variable and its value (pydantic's own report, with its links,
+    was a traceback)."""
+    try:
+        return kind(**given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        prefix = str(kind.model_config.get("env_prefix", ""))
+        name = field if field in given else f"{prefix}{field}".upper()
+        raise ConfigError(f"setting {name}={first['input']!r}: {first['msg']}") from None
 
 
 def operator() -> str:

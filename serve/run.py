@@ -21,7 +21,7 @@ from uvicorn.config import STARTUP_FAILURE
 from models.profiles import load_profiles
 from models.watchlist import load_watchlist
 from risk_engine.errors import ConfigError, RiskEngineError, exit_code_for
-from risk_engine.settings import Settings, load_settings
+from risk_engine.settings import Settings, load_settings, read_environment
 from serve.app import create_app
 from serve.config import ServeLimits
 from serve.store import Store
@@ -86,7 +86,9 @@ def serve(
         "profiles": profiles,
         "reload_check_seconds": reload_check,
     }
-    limits = ServeLimits(**{name: value for name, value in given.items() if value is not None})
+    limits = read_environment(
+        ServeLimits, **{name: value for name, value in given.items() if value is not None}
+    )
     for name in ("watchlist", "profiles"):  # absolute once: a reload reads the same file
         path = getattr(limits, name)
         if path is not None:

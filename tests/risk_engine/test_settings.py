@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from risk_engine.settings import load_settings
+from risk_engine.cli import app
+from risk_engine.errors import ConfigError
+from risk_engine.settings import load_settings, read_environment
+from serve.config import ServeLimits
 
 
 def test_home_and_stores_follow_the_environment(
@@ -28,8 +32,18 @@ def test_database_url_can_point_at_postgres(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RISK_ENGINE_CHUNK_ROWS", "lots")
-    with pytest.raises(Exception, match="chunk_rows"):
+    with pytest.raises(ConfigError, match=r"setting RISK_ENGINE_CHUNK_ROWS='lots': Input should"):
         load_settings()
+    # every command refuses at once, exit 2, with that line and no traceback
+    result = CliRunner().invoke(app, ["schema", "shipments"])
+    assert result.exit_code == 2
+    assert "error: setting RISK_ENGINE_CHUNK_ROWS='lots'" in result.stderr
+    assert "Traceback" not in result.output
+    monkeypatch.delenv("RISK_ENGINE_CHUNK_ROWS")
+    monkeypatch.setenv("RISK_ENGINE_SERVE_MAX_LINES", "0")
+    with pytest.raises(ConfigError, match=r"setting RISK_ENGINE_SERVE_MAX_LINES='0'"):
+        read_environment(ServeLimits)
+    assert read_environment(ServeLimits, max_lines=7).max_lines == 7  # given wins
 
 
 def test_importing_the_packages_creates_no_state(tmp_path: Path) -> None:
