@@ -200,8 +200,12 @@ def simulate(
     )
     with _errors_to_exit_codes():
         try:
+            first_day = date.fromisoformat(start)
+        except ValueError as error:
+            raise ConfigError(f"--start={start!r} is not a date (YYYY-MM-DD): {error}") from None
+        try:
             config = SimulationConfig(
-                start=date.fromisoformat(start),
+                start=first_day,
                 days=days,
                 arrivals_per_day=arrivals_per_day,
                 phases=phases,
@@ -210,8 +214,13 @@ def simulate(
             )
         except (ValidationError, ValueError) as error:
             first = error.errors()[0] if isinstance(error, ValidationError) else None
-            detail = f"{first['loc'][0]}: {first['msg']}" if first else str(error)
-            raise ConfigError(f"simulation option {detail}") from error
+            if first is None:
+                detail = str(error)
+            elif first["loc"]:  # one option
+                detail = f"{first['loc'][0]}: {first['msg']}"
+            else:  # options that do not go together
+                detail = str(first["msg"]).removeprefix("Value error, ")
+            raise ConfigError(f"simulation options: {detail}") from error
     with _errors_to_exit_codes(), _progress("simulating", 100) as advance:
         world = run_simulation(config, progress=_progress_callback(advance))
         paths = write_world(world, out, fmt=output.value)

@@ -334,3 +334,32 @@ def test_config_rejects_unknown_schemes_and_phases_shorter_than_a_week() -> None
         SimulationConfig(scheme_shares={"tobacco": 1.0})
     with pytest.raises(ValueError, match="shorter than a week"):
         SimulationConfig(days=20, phases=4)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # options that do not go together: a traceback (IndexError) before
+        (
+            ["--days", "7", "--arrivals-per-day", "20"],
+            "error: simulation options: days=7 with phases=4 gives phases shorter than a week "
+            "(at least 28 days, or fewer phases)",
+        ),
+        (["--start", "2024-02-30"], "error: --start='2024-02-30' is not a date (YYYY-MM-DD)"),
+        (
+            ["--days", "30", "--arrivals-per-day", "20", "--contraband-rate", "2"],
+            "error: simulation options: contraband_rate: Input should be less than or equal",
+        ),
+    ],
+)
+def test_simulate_options_that_cannot_be_used_exit_two_naming_them(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from risk_engine.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "w"), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "w").exists()

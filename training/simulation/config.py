@@ -87,7 +87,10 @@ class SimulationConfig(BaseModel):
         if sum(self.scheme_shares.values()) <= 0:
             raise ValueError("scheme_shares must not all be zero")
         if self.days < self.phases * 7:
-            raise ValueError(f"days={self.days} gives phases shorter than a week")
+            raise ValueError(
+                f"days={self.days} with phases={self.phases} gives phases shorter than a week "
+                f"(at least {self.phases * 7} days, or fewer phases)"
+            )
         return self
 
     @property
