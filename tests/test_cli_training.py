@@ -108,6 +108,32 @@ def test_an_empty_outcome_store_is_said_as_such(
     assert "outcomes.parquet" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["retrain", "--phase", "p", "--until", "2024-03-01", "--eval-until", "2024-02-01"],
+            "--eval-until='2024-02-01' is not after --until='2024-03-01'",
+        ),
+        (["retrain", "--phase", "p", "--until", "soon"], "--until='soon' is not an ISO 8601"),
+        (["train", "--until", "2024-13-01"], "--until='2024-13-01' is not an ISO 8601"),
+    ],
+)
+def test_training_periods_that_cannot_be_used_exit_two_naming_the_option(
+    tmp_path: Path,
+    world_files: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    shipments, outcomes = world_files
+    files = ["--shipments", str(shipments), "--outcomes", str(outcomes)]
+    result = runner.invoke(app, [*args, *files])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+
+
 def test_screen_with_a_bad_capacity_file_exits_two_naming_it_before_the_model(
     tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ from features.files import write_frame
 from features.mapping import load_mapping
 from models.registry import configure_mlflow, list_versions
 from risk_engine.errors import ConfigError
+from risk_engine.parsing import parse_moment
 from risk_engine.settings import Settings, load_settings
 from training.config import load_config
 from training.data import fingerprint, load_records, load_truth
@@ -78,6 +79,8 @@ def train_command(
 ) -> str:
     settings = settings or load_settings()
     config = load_config(config_path)
+    if until is not None:
+        parse_moment(until, "--until")  # named now, not by pandas after the data is read
     ship, outs, info = _load(shipments, outcomes, mapping_path, settings)
     truth = load_truth(truth_path)
     try:
@@ -147,6 +150,12 @@ def retrain_command(
     settings = settings or load_settings()
     config = load_config(config_path)
     cut = until or _phase_end(phase, shipments)
+    start = parse_moment(cut, "--until")
+    if eval_until is not None and parse_moment(eval_until, "--eval-until") <= start:
+        raise ConfigError(
+            f"--eval-until={eval_until!r} is not after --until={cut!r}: the held-out period "
+            "the challenger and the champion are compared on would be empty"
+        )
     ship, outs, info = _load(shipments, outcomes, mapping_path, settings)
     decision = retrain(
         ship,

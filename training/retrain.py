@@ -119,8 +119,16 @@ def retrain(
     lines = outcome.test_lines
     capacity = config.capacity
     if champion is None or lines is None or len(lines) == 0:
-        set_champion(version)
-        reason = "no champion yet" if champion is None else "no held-out period to compare on"
+        # A challenger is promoted only when it finds more: with a champion and nothing to
+        # compare them on, the champion stays (it used to be replaced unseen).
+        if champion is None:
+            set_champion(version)
+            reason = "promoted: no champion yet"
+        else:
+            reason = (
+                "kept champion: no held-out period to compare on (no labelled line filed after "
+                f"the cut-off); the challenger stays registered as version {version}"
+            )
         decision = Decision(
             phase,
             None if champion is None else champion.version,
@@ -130,7 +138,7 @@ def retrain(
             float("nan"),
             float("nan"),
             float("nan"),
-            True,
+            champion is None,
             reason,
         )
         _record(run_id, decision)

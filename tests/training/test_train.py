@@ -120,10 +120,25 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     )
     assert not kept.promoted and champion_version() == promoted.challenger_version
     assert "kept champion" in kept.reason
+    # Nothing to compare them on (the held-out period ends before it starts): the champion
+    # stays, whatever the challenger (it was promoted unseen before).
+    blind = retrain(
+        shipments,
+        outcomes,
+        phase="phase-2b",
+        until=end_2,
+        eval_until=end_1,
+        settings=settings,
+        config=weak,
+        data_info={},
+    )
+    assert not blind.promoted and champion_version() == promoted.challenger_version
+    assert blind.reason.startswith("kept champion: no held-out period to compare on")
     assert [v.version for v in list_versions()] == [
         v1,
         promoted.challenger_version,
         kept.challenger_version,
+        blind.challenger_version,
     ]
     # The registered pyfunc scores raw contract records (text as in a file).
     import mlflow.pyfunc
