@@ -40,6 +40,7 @@ from models.drift import DriftTally, drift_notes, with_families
 from models.profiles import ProfileSet
 from models.selection import MANDATORY_REASONS, documentary_picks, select_per_port_day
 from models.watchlist import Watchlist
+from risk_engine.errors import ConfigError
 from risk_engine.validation import ISSUE_COLUMNS
 
 __all__ = ["LANES", "ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
@@ -283,28 +284,49 @@ def _scored_chunks(
     from dask.distributed import Client, LocalCluster
 
     cluster = None if scheduler else LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
-    with Client(scheduler or cluster) as client:
-        futures = []
-        scattered_scorer = client.scatter(scorer, broadcast=True)
-        for accepted in validated():
-            if len(accepted):
-                snapshot = copy.deepcopy(working.pipeline)
-                futures.append(
-                    client.submit(
-                        _score_remote,
-                        scattered_scorer,
-                        snapshot,
-                        accepted,
-                        watchlist,
-                        profiles,
-                        pure=False,
-                    )
+    try:
+        try:
+            client = Client(scheduler or cluster)
+        except (OSError, TimeoutError) as error:  # distributed times out after 30 s
+            raise ConfigError(
+                f"--scheduler {scheduler}: the Dask scheduler cannot be reached ({error})"
+            ) from None
+        with client:
+            yield from _dask_chunks(client, scorer, working, validated(), watchlist, profiles)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask_chunks(
+    client: Any,
+    scorer: Any,
+    working: Any,
+    batches: Iterator[pd.DataFrame],
+    watchlist: Watchlist | None,
+    profiles: ProfileSet | None,
+) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """Each batch scored on the cluster with a snapshot of the state before it; the driver
+    advances the state batch by batch, so the scores equal the local engine's."""
+    futures = []
+    scattered_scorer = client.scatter(scorer, broadcast=True)
+    for accepted in batches:
+        if len(accepted):
+            snapshot = copy.deepcopy(working.pipeline)
+            futures.append(
+                client.submit(
+                    _score_remote,
+                    scattered_scorer,
+                    snapshot,
+                    accepted,
+                    watchlist,
+                    profiles,
+                    pure=False,
                 )
-                working.pipeline.update(accepted)
-        for future in futures:
-            yield future.result()
-    if cluster is not None:
-        cluster.close()
+            )
+            working.pipeline.update(accepted)
+    for future in futures:
+        yield future.result()
 
 
 # The cyclic collector's thresholds while a batch is screened (`_fewer_collections`).

@@ -639,10 +639,15 @@ def screen(
     from models.screening import screen_file
     from models.selection import MANDATORY_REASONS
     from models.watchlist import load_watchlist
+    from risk_engine.errors import ConfigError
     from risk_engine.settings import load_settings
 
     settings = load_settings()
     with _errors_to_exit_codes():
+        if scheduler is not None and engine.value != "dask":
+            raise ConfigError(
+                f"--scheduler {scheduler} is for --engine dask; this screening runs locally"
+            )
         port_capacity = load_port_capacity(capacity_file)  # a bad file stops before the model
         risk_profiles = load_profiles(profiles)  # so does a bad profiles file
         configure_mlflow(settings)

@@ -134,6 +134,20 @@ def test_training_periods_that_cannot_be_used_exit_two_naming_the_option(
     assert message in result.stderr and "Traceback" not in result.output
 
 
+def test_screen_with_a_scheduler_but_the_local_engine_exits_two(
+    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The address was ignored, and the batch screened locally unseen.
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "empty-home"))
+    shipments, _ = world_files
+    out = tmp_path / "o.csv"
+    args = ["screen", str(shipments), "--out", str(out), "--scheduler", "tcp://10.0.0.9:8786"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "--scheduler tcp://10.0.0.9:8786 is for --engine dask" in result.stderr
+    assert not out.exists()
+
+
 def test_screen_with_a_bad_capacity_file_exits_two_naming_it_before_the_model(
     tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -308,6 +308,34 @@ def test_dask_engine_gives_the_same_ranked_list_as_the_local_engine(
     pd.testing.assert_frame_equal(local, dask)
 
 
+def test_a_dask_scheduler_that_cannot_be_reached_is_named_and_keeps_nothing(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import dask
+
+    from risk_engine.errors import ConfigError
+
+    arrivals.head(200).to_parquet(tmp_path / "a.parquet", index=False)
+    kept: list[Any] = []
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
+        pytest.raises(
+            ConfigError,
+            match=r"--scheduler tcp://127.0.0.1:9: the Dask scheduler "
+            r"cannot be reached",
+        ),
+    ):  # an OSError traceback after the connection timed out, before
+        screen_file(
+            tmp_path / "a.parquet",
+            tmp_path / "ranked.parquet",
+            scorer=trained.scorer,
+            engine="dask",
+            scheduler="tcp://127.0.0.1:9",
+            keep_history=kept.append,
+        )
+    assert kept == []  # the history is not advanced by a screening that did not happen
+
+
 def test_every_model_pick_says_why_even_a_green_line_chosen_in_a_small_port_day(
     trained, arrivals, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
