@@ -100,6 +100,28 @@ def is_missing(raw: Any) -> bool:
     return False
 
 
+# An HS code has 4, 6, 8 or 10 digits (and 9 in some national lists); one sent as a number
+# loses its leading zero, so a number of 3, 5 or 7 digits gets it back. The chapters 01-09
+# (animal products: ivory and pangolin scales are 0507) are the ones a number cannot write.
+_ZERO_LOST = (3, 5, 7)
+
+
+def _is_number(raw: Any) -> bool:
+    return isinstance(raw, int | float | np.integer | np.floating) and not isinstance(raw, bool)
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    """Where a column holds numbers rather than text (a numeric column, or numbers among the
+    objects of a mixed one)."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return np.zeros(len(series), dtype=bool)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return np.asarray(series.notna(), dtype=bool)
+    if series.dtype == object:
+        return np.fromiter((_is_number(v) for v in series), dtype=bool, count=len(series))
+    return np.zeros(len(series), dtype=bool)
+
+
 def _as_text(raw: Any) -> str:
     if isinstance(raw, bool):
         return str(raw)
@@ -304,6 +326,8 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
         return (text, []) if reference.is_currency(text) else (None, [Rule.UNKNOWN_CURRENCY])
     if kind is Kind.HS:
         text = _as_text(raw).replace(".", "").replace(" ", "")
+        if _is_number(raw) and len(text) in _ZERO_LOST:
+            text = "0" + text  # 50790 sent as a number is 050790 (ivory, not silk)
         if not _PATTERNS["hs"].fullmatch(text):
             return None, [Rule.MALFORMED]
         return (text, []) if 1 <= int(text[:2]) <= 97 else (None, [Rule.OUT_OF_RANGE])
@@ -484,6 +508,9 @@ def _text_kind_series(
         text = _locode_items(text)
     if kind is Kind.HS:
         text = text.str.replace(".", "", regex=False).str.replace(" ", "", regex=False)
+        lost = _numbers(series) & np.asarray(text.str.len().isin(_ZERO_LOST), dtype=bool)
+        if lost.any():
+            text = text.where(~lost, "0" + text)
     pattern = {
         Kind.CODE: "code",
         Kind.CARRIER: "carrier",

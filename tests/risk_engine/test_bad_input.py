@@ -78,6 +78,21 @@ def test_a_count_past_twelve_digits_is_out_of_range_in_files_and_records(count: 
     assert check_record(largest, "shipments").record is not None
 
 
+def test_an_hs_code_sent_as_a_number_gets_back_the_leading_zero_it_lost() -> None:
+    # 0507 (ivory, pangolin scales) written by a spreadsheet or JSON as the number 50790 read as
+    # chapter 50 (silk). A number of 3, 5 or 7 digits gets its zero back, on both paths; text is
+    # taken as sent.
+    rows = [{**valid_shipment_row(i), "hs_code": code} for i, code in enumerate([50790, 610910])]
+    frame = pd.DataFrame(rows)
+    assert frame["hs_code"].dtype == "int64"
+    result = validate_frame(frame)
+    assert result.accepted["hs_code"].tolist() == ["050790", "610910"]
+    record = check_record({**valid_shipment_row(1), "hs_code": 5079010}, "shipments").record
+    assert record is not None and record.hs_code == "05079010"
+    text = check_record({**valid_shipment_row(1), "hs_code": "50790"}, "shipments").record
+    assert text is not None and text.hs_code == "50790"
+
+
 def test_eta_before_etd_is_rejected() -> None:
     rejected, issues = _verdict(etd="2025-05-02T00:00:00Z", eta="2025-05-01T00:00:00Z")
     assert rejected and ("eta", "eta_not_after_etd", "reject") in issues
