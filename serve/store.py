@@ -790,7 +790,12 @@ def _outcome_key(values: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _same_outcome(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """The same inspection told again: every field alike but ``recorded_at``, which tells when
+    it was written down (an inspection system exporting again stamps it anew). The stored one,
+    the first known, stays: training learns a label from when it was first recorded."""
     for name in _CONTRACT_COLUMNS:
+        if name == "recorded_at":
+            continue
         a, b = stored.get(name), new.get(name)
         if isinstance(a, datetime) and isinstance(b, datetime):
             if a.astimezone(UTC) != b.astimezone(UTC):

@@ -138,6 +138,12 @@ def test_the_same_key_with_other_values_is_a_conflict_and_the_first_record_stays
     changed = {**record, "result": "NO_FINDING", "seizure_category": None}
     assert [w.status for w in store.record_outcomes([changed])] == ["conflict"]
     assert read_outcomes(store.url)["result"].tolist() == ["SEIZURE"]
+    # The same inspection exported again with a later recorded_at is the same outcome (it was a
+    # conflict, and each re-export filled the rejects file); the first recorded_at stays.
+    again = {**record, "recorded_at": record["recorded_at"] + timedelta(days=3)}
+    assert [w.status for w in store.record_outcomes([again])] == ["duplicate"]
+    stored = read_outcomes(store.url)
+    assert stored["recorded_at"].tolist() == [pd.Timestamp(record["recorded_at"])]
 
 
 @on_each_database
