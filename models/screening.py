@@ -459,6 +459,10 @@ def screen_file(
                 top_parts.append(picked.nlargest(_KEPT, "risk_score"))
                 must = picked["selection_reason"].isin(MANDATORY_REASONS)
                 must_parts.append(picked[must].nlargest(_KEPT, "risk_score"))
+            if not parts:  # every line rejected: the list says so with its columns, no row
+                writer.write(
+                    pd.DataFrame({name: pd.Series(dtype=object) for name in OUTPUT_COLUMNS})
+                )
         summary.top = _highest(top_parts)
         summary.mandatory = _highest(must_parts)
         if report_path is not None:
@@ -470,7 +474,7 @@ def screen_file(
                     parts=parts,
                     selection=selection,
                     summary=summary,
-                    told=pd.concat(told_parts, ignore_index=True),
+                    told=pd.concat(told_parts, ignore_index=True) if told_parts else None,
                 )
             )
     summary.read = report.read

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from models.screening import screen_file
+from models.screening import OUTPUT_COLUMNS, screen_file
 from models.watchlist import load_watchlist
 from risk_engine.validation import validate_frame
 from training.fixtures import small_training, small_world
@@ -57,6 +57,30 @@ def test_broken_lines_never_stop_the_batch_and_never_disappear(
     assert set(rejects["row"]) == {4, 11, 21}
     assert set(ranked["row"]) | set(rejects["row"]) == set(range(1, len(arrivals) + 1))
     assert (tmp_path / "report.html").read_text().count("<table") >= 3
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_batch_whose_every_line_is_rejected_gives_an_empty_list_and_its_report(
+    trained, arrivals, tmp_path: Path, suffix: str
+) -> None:  # type: ignore[no-untyped-def]
+    # It stopped with "No objects to concatenate" and wrote no ranked list.
+    broken = arrivals.head(30).astype(str)
+    broken["filed_at"] = "yesterday"
+    broken.to_csv(tmp_path / "a.csv", index=False)
+    summary = screen_file(
+        tmp_path / "a.csv",
+        tmp_path / f"ranked.{suffix}",
+        scorer=trained.scorer,
+        rejects_path=tmp_path / "rejects.csv",
+        report_path=tmp_path / "report.html",
+    )
+    assert (summary.read, summary.scored, summary.rejected) == (30, 0, 30)
+    assert sum(summary.selected.values()) == 0
+    read = pd.read_csv if suffix == "csv" else pd.read_parquet
+    ranked = read(tmp_path / f"ranked.{suffix}")
+    assert len(ranked) == 0 and ranked.columns.tolist() == list(OUTPUT_COLUMNS)
+    assert set(pd.read_csv(tmp_path / "rejects.csv")["row"]) == set(range(1, 31))
+    assert "<table" in (tmp_path / "report.html").read_text()
 
 
 def test_selection_respects_capacity_per_port_day_and_records_reasons(
