@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.files import open_records, write_frame
+from features.files import fresh_output, open_records, write_frame
 from features.ingest import iter_validated
 from features.mapping import ColumnMapping
 from features.pipeline import FeaturePipeline
@@ -57,6 +57,7 @@ def build_feature_frame(
     The mapping (if any) applies to both files, as it does for `train`.
     """
     started = time.perf_counter()
+    fresh_output(Path(out_path), inputs=(shipments_path, outcomes_path))
     shipments, shipment_counts = read_validated(shipments_path, "shipments", mapping)
     outcomes, outcome_counts = read_validated(outcomes_path, "outcomes", mapping)
     pipeline = pipeline or FeaturePipeline()

@@ -16,7 +16,7 @@ import os
 import queue
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,8 @@ __all__ = [
     "file_format",
     "write_frame",
     "write_page",
+    "fresh_output",
+    "distinct_outputs",
     "FrameWriter",
     "csv_safe",
     "read_ahead",
@@ -312,12 +314,21 @@ def _writing(path: Path) -> Iterator[None]:
         raise OutputUnwritable(str(path), problem) from error
 
 
-def fresh_output(path: Path) -> Path:
+def fresh_output(path: Path, *, inputs: Iterable[Path | str | None] = ()) -> Path:
     """Make the folder of an output file and remove an earlier file of that name, before any
     long work starts: an output that cannot be written stops the job at once, naming it
     (`OutputUnwritable`), instead of after the work. The file is made and removed again, as
-    only that tells a folder that refuses files (a read-only mount, /proc) when run as root."""
+    only that tells a folder that refuses files (a read-only mount, /proc) when run as root.
+
+    An output that is one of the job's ``inputs`` (``screen day.csv --out day.csv``) is refused
+    before anything is removed: it deleted the day's arrivals file."""
     path = Path(path)
+    if path.exists():
+        for source in inputs:
+            if source is not None and _same_file(path, Path(source)):
+                raise OutputUnwritable(
+                    str(path), f"it is the input {source}: writing it would destroy the input"
+                )
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
@@ -328,6 +339,28 @@ def fresh_output(path: Path) -> Path:
             pass
         path.unlink()
     return path
+
+
+def distinct_outputs(*paths: Path | None) -> None:
+    """`OutputUnwritable` when two outputs of one job name the same file (``--out r.csv
+    --rejects r.csv``): one would overwrite the other."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        if path is None:
+            continue
+        key = Path(path).expanduser().absolute()
+        if key in seen:
+            raise OutputUnwritable(
+                str(path), "another output of this job is the same file: one would overwrite it"
+            )
+        seen[key] = Path(path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def write_page(path: Path, text: str) -> Path:

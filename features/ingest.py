@@ -15,7 +15,7 @@ from typing import cast
 
 import pandas as pd
 
-from features.files import BadLine, RecordFile, open_records, write_frame
+from features.files import BadLine, RecordFile, fresh_output, open_records, write_frame
 from features.mapping import ColumnMapping
 from risk_engine.columns import Rule, Severity
 from risk_engine.validation import ISSUE_COLUMNS, KeyRegistry, ValidationResult, validate_frame
@@ -130,7 +130,7 @@ def validate_file(
     source = open_records(path, kind, mapping, chunk_rows=chunk_rows)
     report = ValidationReport(str(path), kind, ignored_columns=source.ignored_columns)
     if rejects_path is not None:
-        Path(rejects_path).unlink(missing_ok=True)
+        fresh_output(Path(rejects_path), inputs=(path,))
         report.rejects_path = str(rejects_path)
     written = False
     for result in iter_validated(source, progress=progress):

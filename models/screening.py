@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.files import FrameWriter, fresh_output, open_records, read_ahead
+from features.files import FrameWriter, distinct_outputs, fresh_output, open_records, read_ahead
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
@@ -379,9 +379,10 @@ def screen_file(
     """Screen a whole arrivals file; see the module docstring. ``keep_history`` is given the
     feature pipeline advanced by the batch's lines (`models.history` keeps it for the next
     screening); ``scorer`` itself is left as it was."""
+    distinct_outputs(out_path, rejects_path, report_path)
     for output in (out_path, rejects_path, report_path):
-        if output is not None:
-            fresh_output(output)  # before the work: a path that cannot be written stops it now
+        if output is not None:  # before the work: a path that cannot be written stops it now
+            fresh_output(output, inputs=(input_path,))
     source = open_records(input_path, "shipments", mapping, chunk_rows=chunk_rows)
     report = ValidationReport(str(input_path), "shipments")
     summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))

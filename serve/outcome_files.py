@@ -129,7 +129,8 @@ def record_outcome_file(
     source = open_records(Path(path), "outcomes", mapping, chunk_rows=chunk_rows)
     summary = OutcomeImport(str(path))
     if not_recorded is not None:
-        fresh_output(not_recorded)  # an output that cannot be written stops before any write
+        # an output that cannot be written (or is the file read) stops before any write
+        fresh_output(not_recorded, inputs=(path,))
         summary.not_recorded_path = str(not_recorded)
     received_by = f"file {Path(path).name}"[:64]
     writer = FrameWriter(not_recorded) if not_recorded is not None else None

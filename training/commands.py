@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.files import write_frame
+from features.files import fresh_output, write_frame
 from features.mapping import load_mapping
 from models.registry import configure_mlflow, list_versions
 from risk_engine.errors import ConfigError
@@ -216,6 +216,8 @@ def review_command(
     """Read outcomes through the contract and review them (`training.review`); writes the table
     to ``out`` (CSV or Parquet) when given. Returns the table and the outcome counts (read,
     used, rejected: a rejected outcome is counted, never silently dropped)."""
+    if out is not None:
+        fresh_output(out, inputs=(outcomes,))
     frame, report = load_records(outcomes, "outcomes")
     if frame.empty:
         frame = pd.DataFrame(columns=["inspected_at", "result", "selection_reason", *by])

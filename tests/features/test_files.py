@@ -182,6 +182,22 @@ def test_a_mapping_pandas_or_python_cannot_use_is_refused_when_read_naming_the_s
     assert load_mapping(good).encoding == "cp1252"
 
 
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path: Path) -> None:
+    # `validate day.csv --rejects day.csv` deleted the day's file before reading it.
+    from features.build import build_feature_frame
+    from risk_engine.errors import OutputUnwritable
+
+    path = _csv(tmp_path, shipment_frame(20, seed=2))
+    before = path.read_bytes()
+    with pytest.raises(OutputUnwritable, match=r"it is the input .*s.csv: writing it would"):
+        validate_file(path, rejects_path=tmp_path / "." / "s.csv")
+    with pytest.raises(OutputUnwritable, match="it is the input"):
+        build_feature_frame(path, path, path)
+    assert path.read_bytes() == before
+    report = validate_file(path, rejects_path=tmp_path / "rejects.csv")  # another name: fine
+    assert report.rejects_path == str(tmp_path / "rejects.csv")
+
+
 def test_csv_line_with_wrong_field_count_is_rejected_not_lost(tmp_path: Path) -> None:
     frame = shipment_frame(4, seed=9)
     path = _csv(tmp_path, frame)

@@ -458,6 +458,22 @@ def test_an_output_that_cannot_be_written_stops_the_screen_before_the_work(
             progress=calls.append,
         )
     assert calls == []  # nothing was read or scored
+    # The input as the ranked list deleted the arrivals file; two outputs as one file
+    # overwrote each other.
+    before = (tmp_path / "a.parquet").read_bytes()
+    for out, rejects, told in (
+        (tmp_path / "a.parquet", None, "it is the input"),
+        (tmp_path / "r.csv", tmp_path / "r.csv", "another output of this job is the same file"),
+    ):
+        with pytest.raises(OutputUnwritable, match=told):
+            screen_file(
+                tmp_path / "a.parquet",
+                out,
+                scorer=trained.scorer,
+                rejects_path=rejects,
+                progress=calls.append,
+            )
+    assert (tmp_path / "a.parquet").read_bytes() == before and calls == []
     if Path("/proc/self").is_dir():  # a folder that refuses files even to root (Linux)
         with pytest.raises(OutputUnwritable, match=r"cannot write /proc/report.html"):
             screen_file(

@@ -113,6 +113,10 @@ def test_an_unwritable_not_recorded_file_stops_before_anything_is_recorded(
     with pytest.raises(OutputUnwritable):
         record_outcome_file(path, store, not_recorded=tmp_path / "taken" / "left.csv")
     assert store.outcome_count() == 0
+    before = path.read_bytes()
+    with pytest.raises(OutputUnwritable, match="it is the input"):  # it deleted the file
+        record_outcome_file(path, store, not_recorded=path)
+    assert path.read_bytes() == before and store.outcome_count() == 0
 
 
 def _cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
