@@ -214,6 +214,8 @@ def open_records(
     """Open a record file and check it before any row is processed."""
     path = Path(path)
     mapping = mapping or ColumnMapping()
+    if path.is_dir():
+        raise InputUnreadable(str(path), "a folder, not a file: give one CSV or Parquet file")
     if not path.is_file():
         raise InputUnreadable(str(path), "no such file")
     fmt = file_format(path)

@@ -194,6 +194,8 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path: Pat
     with pytest.raises(OutputUnwritable, match="it is the input"):
         build_feature_frame(path, path, path)
     assert path.read_bytes() == before
+    with pytest.raises(InputUnreadable, match="a folder, not a file"):  # was "no such file"
+        open_records(tmp_path, "shipments")
     report = validate_file(path, rejects_path=tmp_path / "rejects.csv")  # another name: fine
     assert report.rejects_path == str(tmp_path / "rejects.csv")
 
