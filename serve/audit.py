@@ -162,6 +162,11 @@ def purge_audit(
         )
     if archive is not None:
         file_format(archive)  # an unknown extension fails before the database is opened
+        if Path(archive).exists():  # it may hold the rows of an earlier purge, gone from here
+            raise ConfigError(
+                f"archive {archive} exists: a purge never overwrites an archive (it may hold "
+                "the rows of an earlier purge); name a new file"
+            )
     store = Store.opened(settings)
     try:
         last = store.audit_last_id(until=before)

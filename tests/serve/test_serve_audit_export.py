@@ -189,6 +189,15 @@ def test_a_purge_whose_archive_cannot_be_written_deletes_nothing(
     assert result.exit_code == 2, result.output
     assert f"cannot write {blocked / 'audit.csv'}" in result.stderr
     assert store.audit_entries() == trail
+    # An earlier archive under that name held rows already gone from the database: it was
+    # overwritten, and they were lost.
+    earlier = tmp_path / "audit-archive.csv"
+    earlier.write_text("request_id\nrows of an earlier purge\n")
+    result = runner.invoke(app, ["audit", "--purge-before", "2026-11-02", "--out", str(earlier)])
+    assert result.exit_code == 2, result.output
+    assert f"archive {earlier} exists: a purge never overwrites an archive" in result.stderr
+    assert earlier.read_text() == "request_id\nrows of an earlier purge\n"
+    assert store.audit_entries() == trail
 
 
 @pytest.mark.parametrize(
