@@ -350,7 +350,7 @@ def distinct_outputs(*paths: Path | None) -> None:
     for path in paths:
         if path is None:
             continue
-        key = Path(path).expanduser().absolute()
+        key = Path(os.path.abspath(Path(path).expanduser()))  # "a/../r.csv" is "r.csv"
         if key in seen:
             raise OutputUnwritable(
                 str(path), "another output of this job is the same file: one would overwrite it"
