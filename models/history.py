@@ -274,6 +274,21 @@ class ModelHistory:
             forgotten.append((version, freed))
         return forgotten, busy
 
+    def forget(self, version: str) -> bool:
+        """`reset` under the version's lock: a screening adding to the history now is not
+        undone behind its back, nor does it bring back what was forgotten when it saves
+        (`ConfigError` while one runs)."""
+        try:
+            with self.advancing(version):
+                found = self.reset(version)
+        except ConfigError:
+            raise ConfigError(
+                f"a screening is adding to the feature history of model {version} now: "
+                "reset it when that screening has finished"
+            ) from None
+        self._path(version, ".lock").unlink(missing_ok=True)
+        return found
+
     def reset(self, version: str) -> bool:
         """Forget a version's history (scoring goes back to the model's own); False when it had
         none."""

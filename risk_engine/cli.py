@@ -557,7 +557,7 @@ def history_command(
             )
             return
         if reset is not None:
-            if not histories.reset(reset):
+            if not histories.forget(reset):
                 raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
             typer.echo(f"feature history of model {reset} forgotten: it scores as trained")
             return

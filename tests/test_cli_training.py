@@ -385,8 +385,17 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     )
     missing = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "none.csv")])
     assert missing.exit_code == 2 and "none.csv" in missing.output
+    from models.history import ModelHistory
+
+    with ModelHistory(tmp_path / "home").advancing("3"):  # a screening adding to it now
+        busy = runner.invoke(app, ["history", "--reset", "3"])
+    # It deleted the files under the screening, which then saved them back on finishing.
+    assert busy.exit_code == 2
+    assert "a screening is adding to the feature history of model 3 now" in busy.stderr
+    assert "model 3: as of" in runner.invoke(app, ["history"]).stdout  # still there
     reset = runner.invoke(app, ["history", "--reset", "3"])
     assert reset.exit_code == 0 and "forgotten" in reset.stdout
+    assert not list((tmp_path / "home" / "history").glob("model-3*"))  # the lock too
     assert "no feature history yet" in runner.invoke(app, ["history"]).stdout
     unknown = runner.invoke(app, ["history", "--reset", "3"])
     assert unknown.exit_code == 2 and "model 3 has no feature history" in unknown.output
