@@ -263,11 +263,9 @@ class ModelHistory:
             version = info.model_version
             if version in kept:
                 continue
+            freed = self.size(version)
             try:
-                with self.advancing(version):
-                    freed = self.size(version)
-                    self.reset(version)
-                    self._path(version, ".lock").unlink(missing_ok=True)
+                self.forget(version)
             except ConfigError:
                 busy.append(version)
                 continue

@@ -41,7 +41,7 @@ from models.profiles import ProfileSet
 from models.selection import MANDATORY_REASONS, documentary_picks, select_per_port_day
 from models.watchlist import Watchlist
 from risk_engine.errors import ConfigError
-from risk_engine.validation import ISSUE_COLUMNS
+from risk_engine.validation import no_issues
 
 __all__ = ["LANES", "ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
 
@@ -348,12 +348,6 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _no_issues() -> pd.DataFrame:
-    """A rejects file's columns without a row (a file that says nothing was rejected)."""
-    types = {name: "int64" if name == "row" else "string" for name in ISSUE_COLUMNS}
-    return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in types.items()})
-
-
 @_fewer_collections()
 def screen_file(
     input_path: Path,
@@ -429,7 +423,7 @@ def screen_file(
                 in_band.update(chunk["band"].tolist())
         if rejects is not None:
             if not rejects.rows:  # written, with its header, when nothing was rejected too
-                rejects.write(_no_issues())
+                rejects.write(no_issues())
             rejects.close()
         if keep_history is not None:
             keep_history(working.pipeline)

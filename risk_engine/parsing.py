@@ -139,7 +139,7 @@ def _as_code(raw: Any) -> str:
 def _scalar_number(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int | float | np.integer | np.floating):
+    if _is_number(raw):
         try:
             value = float(raw)
         except OverflowError:  # an integer past a float's range, read as the text "1e999" is

@@ -32,6 +32,7 @@ from risk_engine.hashing import mix
 
 __all__ = [
     "ISSUE_COLUMNS",
+    "no_issues",
     "KeyRegistry",
     "key_hashes",
     "ValidationResult",
@@ -247,13 +248,18 @@ def _duplicates(kind: str, clean: pd.DataFrame, found: _Found, keys: KeyRegistry
     found.add(duplicate, key[1], Rule.DUPLICATE_KEY, Severity.REJECT)
 
 
+def no_issues() -> pd.DataFrame:
+    """The issue columns without a row (a chunk, or a whole rejects file, with nothing to tell)."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_COLUMNS}).astype(
+        {"row": "int64"}
+    )
+
+
 def _issue_frame(
     frame: pd.DataFrame, clean: pd.DataFrame, found: _Found, rows: np.ndarray
 ) -> pd.DataFrame:
     if not found.entries:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_COLUMNS}).astype(
-            {"row": "int64"}
-        )
+        return no_issues()
     parts = []
     for mask, field_name, rule, severity in found.entries:
         idx = np.flatnonzero(mask)
