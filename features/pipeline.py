@@ -333,12 +333,12 @@ E = TypeVar("E", bound=HistoryEvents)
 def _held(state: FeatureState, batch: Batch) -> np.ndarray | None:
     """Which lines of ``batch`` the state holds already (None when it holds none of them).
 
-    A line is held when its key (bl_number, container_number) is in the buffer of recent lines,
-    which reaches ``label_lookback_days`` back: a batch screened twice, or a manifest scored
-    after the screening that added it. Every line the state holds was filed before its
-    cut-off, so a batch filed after it (the next day's, a manifest before berthing) is told
-    apart by time alone, without hashing its keys."""
-    if not batch.n or not len(state.recent):
+    A line is held when its key (bl_number, container_number) is among the lines the state
+    added, back to its `key_horizon` (about a year): a batch screened twice, a past quarter
+    screened again, or a manifest scored after the screening that added it. Every line the
+    state holds was filed before its cut-off, so a batch filed after it (the next day's, a
+    manifest before berthing) is told apart by time alone, without hashing its keys."""
+    if not batch.n or not state.knows_lines():
         return None
     earlier = batch.secs < state.as_of
     if not earlier.any():

@@ -9,6 +9,10 @@ Size stays bounded: windowed counters keep only the events their longest window 
 all-time counters are compacted to one event per key, and the buffer keeps
 ``label_lookback_days`` of lines. Features are exact for records filed at or after
 ``as_of - rescore_days``; that is what scoring new arrivals (and re-scoring the last week) needs.
+
+The state also keeps the key of every line it added as far back as a windowed counter reaches
+(`key_horizon`, 16 bytes a line), so that a line offered again is recognised and not counted
+twice: a past quarter screened again after new intelligence leaves the history as it was.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from features.index import EventIndex, FirstSeen
+from features.keys import seconds
 
 __all__ = [
     "BUFFER_COLUMNS",
@@ -108,6 +113,10 @@ class FeatureState:
     lines_repeated: int = 0
     outcomes_seen: int = 0
     outcomes_unmatched: int = 0
+    # Keys of the lines added that are older than the buffer but within `key_horizon`, sorted,
+    # with each line's filed_at in seconds: `holds` recognises them too.
+    past_keys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    past_secs: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     # The buffer `holds` last sorted the keys of, and those keys (not pickled).
     _sorted_keys: tuple[pd.DataFrame | None, np.ndarray | None] = field(
         default=(None, None), init=False, repr=False, compare=False
@@ -117,6 +126,13 @@ class FeatureState:
         state = dict(self.__dict__)
         state.pop("_sorted_keys", None)
         return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # A state pickled before the past keys were kept recognises only its buffer's lines.
+        self.__dict__.update(state)
+        self.__dict__.setdefault("past_keys", np.empty(0, np.uint64))
+        self.__dict__.setdefault("past_secs", np.empty(0, np.int64))
+        self._sorted_keys = (None, None)
 
     @property
     def half_life_s(self) -> float:
@@ -143,25 +159,37 @@ class FeatureState:
         for name, index in contribution.outcomes.items():
             self.outcomes[name] = self.outcome(name).merged(index)
 
+    @property
+    def key_horizon(self) -> int:
+        """Lines filed from this second on are recognised when offered again (`holds`): as far
+        back as a windowed counter's lookups reach from the oldest line scored exactly. An older
+        line offered again is added again, which only all-time counters would see."""
+        reach = self.params.rescore_days + _LOOKBACK_DAYS + max(WINDOWED.values())
+        return int(self.as_of - reach * _DAY)
+
+    def knows_lines(self) -> bool:
+        """Whether the state holds the key of any line (`holds` can find one)."""
+        return bool(len(self.recent) or len(self.past_keys))
+
     def holds(self, line_keys: np.ndarray) -> np.ndarray:
-        """Whether each line key is among the recent lines the state holds (the lines of the
-        last ``label_lookback_days``). The keys are sorted once per buffer, so a manifest is
-        looked up in microseconds."""
+        """Whether each line key is among the lines the state holds: the recent lines of the
+        buffer (``label_lookback_days``) and the older keys it keeps (`key_horizon`). The
+        buffer's keys are sorted once per buffer, so a manifest is looked up in microseconds."""
         sorted_for, ordered = self._sorted_keys
         if sorted_for is not self.recent or ordered is None:
             keys = self.recent[LINE_KEY].to_numpy() if len(self.recent) else np.empty(0, np.uint64)
             ordered = np.sort(keys)
             self._sorted_keys = (self.recent, ordered)
         keys = np.asarray(line_keys)
-        if not len(ordered):
-            return np.zeros(len(keys), dtype=bool)
-        at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
-        found: np.ndarray = ordered[at] == keys
+        found = _among(ordered, keys)
+        if len(self.past_keys):
+            found |= _among(self.past_keys, keys)
         return found
 
     def remember(self, frame: pd.DataFrame, line_keys: np.ndarray) -> None:
         """Keep recent lines for outcomes recorded later: each line's key and the columns its
-        outcome is attributed by (text as categories, so repeated names cost little).
+        outcome is attributed by (text as categories, so repeated names cost little); and the
+        keys of older lines back to `key_horizon`, to recognise them.
 
         Only lines within ``label_lookback_days`` of ``as_of`` are taken, and each text column
         is categorised once and joined to the buffer's by its categories (no text is decoded
@@ -169,15 +197,20 @@ class FeatureState:
         horizon = pd.Timestamp(
             self.as_of - self.params.label_lookback_days * _DAY, unit="s", tz="UTC"
         )
-        keep = np.flatnonzero(np.asarray(frame["filed_at"] >= horizon, dtype=bool))
+        within = np.asarray(frame["filed_at"] >= horizon, dtype=bool)
+        keep = np.flatnonzero(within)
         columns = [c for c in BUFFER_COLUMNS if c in frame.columns]
         new = frame[columns].iloc[keep].reset_index(drop=True)
         new.insert(0, LINE_KEY, np.asarray(line_keys)[keep])
         for name in columns[1:]:
             new[name] = new[name].astype("category")
         old = self.recent
+        leaving = [(np.asarray(line_keys)[~within], frame["filed_at"][~within])]
         if len(old):
-            old = old[np.asarray(old["filed_at"] >= horizon, dtype=bool)]
+            stays = np.asarray(old["filed_at"] >= horizon, dtype=bool)
+            leaving.append((old[LINE_KEY].to_numpy()[~stays], old["filed_at"][~stays]))
+            old = old[stays]
+        self._keep_past(leaving)
         if not len(old) or not len(new):
             self.recent = (new if not len(old) else old).reset_index(drop=True)
             return
@@ -187,6 +220,32 @@ class FeatureState:
                 for name in dict.fromkeys([*old.columns, *new.columns])
             }
         )
+
+    def _keep_past(self, leaving: list[tuple[np.ndarray, pd.Series]]) -> None:
+        """Add the keys of lines older than the buffer to the past keys, and drop the keys
+        filed before `key_horizon`; a key kept once, with its first filing.
+
+        The past keys stay sorted: the few new ones are sorted and inserted, so a chunk costs
+        about its own size, not the year of keys."""
+        horizon = self.key_horizon
+        keys = np.concatenate([np.asarray(k, dtype=np.uint64) for k, _ in leaving])
+        secs = np.concatenate([seconds(filed) for _, filed in leaving])
+        within = secs >= horizon
+        keys, secs = keys[within], secs[within]
+        past_keys, past_secs = self.past_keys, self.past_secs
+        if len(past_secs) and past_secs.min() < horizon:
+            kept = past_secs >= horizon
+            past_keys, past_secs = past_keys[kept], past_secs[kept]
+        if len(keys):
+            order = np.lexsort((secs, keys))
+            keys, secs = keys[order], secs[order]
+            first = np.ones(len(keys), dtype=bool)
+            first[1:] = keys[1:] != keys[:-1]
+            first &= ~_among(past_keys, keys)
+            keys, secs = keys[first], secs[first]
+            at = np.searchsorted(past_keys, keys)
+            past_keys, past_secs = np.insert(past_keys, at, keys), np.insert(past_secs, at, secs)
+        self.past_keys, self.past_secs = past_keys, past_secs
 
     def compact(self) -> None:
         """Drop or merge events no lookup from ``as_of - rescore_days`` on can tell apart."""
@@ -210,7 +269,16 @@ class FeatureState:
         total += sum(ix.nbytes for ix in self.outcomes.values())
         total += sum(f.nbytes for f in self.firsts.values())
         total += int(self.recent.memory_usage(deep=True).sum()) if len(self.recent) else 0
-        return total
+        return total + int(self.past_keys.nbytes + self.past_secs.nbytes)
+
+
+def _among(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each of ``keys`` is in the sorted array ``ordered``."""
+    if not len(ordered):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    found: np.ndarray = ordered[at] == keys
+    return found
 
 
 def _joined(old: pd.Series, new: pd.Series) -> pd.Series:

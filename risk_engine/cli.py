@@ -695,9 +695,10 @@ def screen(
             f"note: {summary.approximate:,} lines were filed more than {summary.exact_days:g} "
             "days before the feature history had reached when they were scored: their all-time "
             "history counts are approximate. Sort the batch by filed_at, or train with a larger "
-            "rescore_days (the training config) to cover filings that old. A past period looked "
-            "at again is best screened with --no-history: the history recognises a line screened "
-            "before only within label_lookback_days of its cut-off, and adds older ones again.",
+            "rescore_days (the training config) to cover filings that old. A line the history "
+            "holds already (a past period screened again) is scored as it was and not added "
+            "twice, back to about a year before the history's cut-off; an older period is best "
+            "screened with --no-history.",
             err=True,
         )
     for note in summary.drift_warnings:

@@ -19,6 +19,7 @@ from test_fast_paths import assert_identical
 from features import history, keys, memo, norms, text
 from features import index as index_module
 from features import pipeline as pipeline_module
+from features.batch import Batch
 from features.index import EventIndex, FirstSeen, sort_order
 from features.pipeline import FeaturePipeline
 from features.state import BUFFER_COLUMNS, LINE_KEY, FeatureState, StateParams
@@ -266,3 +267,60 @@ def test_lines_scored_again_get_the_features_they_had_when_first_scored() -> Non
     stepwise = copy.deepcopy(screened)
     assert_identical(stepwise.transform_update(mixed), got)
     assert stepwise.state_.lines_seen == screened.state_.lines_seen + len(new)
+
+
+def test_lines_older_than_the_buffer_are_recognised_when_offered_again() -> None:
+    """A past period screened again (after new intelligence, say) whose lines have left the
+    buffer of recent lines leaves the history as it was; a line never seen is still added."""
+    import copy
+
+    lines = history_lines(400, seed=83).sort_values("filed_at", kind="stable")
+    lines.index = pd.RangeIndex(len(lines))
+    cut = lines["filed_at"].iloc[150]
+    after = lines[lines["filed_at"] >= cut]
+    past, recent, later = after.iloc[:120], after.iloc[120:230], lines.tail(20)
+    # A buffer of one day: the past period's lines leave it when the recent ones are added.
+    pipeline = FeaturePipeline(label_lookback_days=1.0).fit(lines, until=cut)
+    pipeline.transform_update(past)
+    pipeline.transform_update(recent)
+    state = pipeline.state_
+    horizon = state.as_of - 86_400
+    assert (past["filed_at"] < pd.Timestamp(horizon, unit="s", tz="UTC")).all()
+    assert state.holds(Batch(past, token_buckets=1 << 20).shipment).all()
+    assert len(state.past_keys) >= len(past)
+    assert (state.past_keys[1:] > state.past_keys[:-1]).all()  # sorted, each key once
+    again = copy.deepcopy(pipeline)
+    scored = again.transform_update(past)
+    assert len(scored) == len(past)
+    assert again.state_.lines_seen == state.lines_seen
+    assert again.state_.lines_repeated == state.lines_repeated + len(past)
+    assert_identical(again.transform(later), pipeline.transform(later))
+    # A line of that period never offered before (filed late) is new: it is added.
+    unseen = past.head(3).assign(container_number=past["container_number"].head(3) + "X")
+    grown = copy.deepcopy(pipeline)
+    grown.update(unseen)
+    assert grown.state_.lines_seen == state.lines_seen + 3
+    assert grown.state_.holds(Batch(unseen, token_buckets=1 << 20).shipment).all()
+
+
+def test_past_keys_go_at_the_key_horizon_and_old_pickles_still_load() -> None:
+    import pickle
+
+    lines = history_lines(200, seed=84).sort_values("filed_at", kind="stable")
+    pipeline = FeaturePipeline(label_lookback_days=1.0).fit(lines)
+    state = pipeline.state_
+    assert len(state.past_keys) > 0 and len(state.past_keys) == len(state.past_secs)
+    line_keys = Batch(lines, token_buckets=1 << 20).shipment
+    # Two years on, no windowed counter reaches those lines: their keys are dropped.
+    state.as_of += 730 * 86_400
+    state.remember(lines.head(0), line_keys[:0])
+    assert len(state.past_keys) == 0 and not state.holds(line_keys).any()
+    # A state pickled before past keys were kept loads, recognising its buffer's lines only.
+    fresh = FeaturePipeline(label_lookback_days=1.0).fit(lines).state_
+    saved = fresh.__getstate__()
+    del saved["past_keys"], saved["past_secs"]
+    restored = FeatureState.__new__(FeatureState)
+    restored.__setstate__(pickle.loads(pickle.dumps(saved)))
+    assert len(restored.past_keys) == 0
+    buffered = restored.recent[LINE_KEY].to_numpy()
+    assert restored.holds(buffered).all() and not restored.holds(line_keys).all()
