@@ -251,18 +251,20 @@ class ModelHistory:
             if path.exists()
         )
 
+    def unnamed(self, keep: Collection[str]) -> list[HistoryInfo]:
+        """The histories of the versions not in ``keep``: those `prune` forgets."""
+        kept = {str(version) for version in keep}
+        return [info for info in self.all() if info.model_version not in kept]
+
     def prune(self, keep: Collection[str]) -> tuple[list[tuple[str, int]], list[str]]:
         """Forget the histories of the versions not in ``keep`` (those a registry alias still
         names): each model version keeps its own, so they pile up with every retraining.
         Returns the versions forgotten with the bytes freed, and those left because a
         screening is adding to them now."""
-        kept = {str(version) for version in keep}
         forgotten: list[tuple[str, int]] = []
         busy: list[str] = []
-        for info in self.all():
+        for info in self.unnamed(keep):
             version = info.model_version
-            if version in kept:
-                continue
             freed = self.size(version)
             try:
                 self.forget(version)

@@ -498,6 +498,15 @@ def history_command(
             "with every retraining.",
         ),
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="With --reset or --prune: forget without asking first (for scripts; a "
+            "forgotten history cannot be brought back).",
+        ),
+    ] = False,
 ) -> None:
     """The feature histories kept current by screening, one per model version: as of when,
     how many lines, the batches added, the space they take."""
@@ -545,6 +554,11 @@ def history_command(
                     "(a history is kept for each version an alias names)"
                 )
             named = {v.version: v.aliases for v in versions if v.aliases}
+            going = histories.unnamed(named)
+            if going and not yes:
+                for info in going:
+                    typer.echo(_history_line(info, histories.size(info.model_version)))
+                _confirm_forget(f"Forget these {len(going)} histories (no alias names them)?")
             forgotten, busy = histories.prune(named)
             for version, freed in forgotten:
                 typer.echo(f"feature history of model {version} forgotten: {freed / 1e6:,.1f} MB")
@@ -557,6 +571,12 @@ def history_command(
             )
             return
         if reset is not None:
+            held = histories.info(reset)
+            if held is None:
+                raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
+            if not yes:
+                typer.echo(_history_line(held, histories.size(reset)))
+                _confirm_forget(f"Forget the feature history of model {reset}?")
             if not histories.forget(reset):
                 raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
             typer.echo(f"feature history of model {reset} forgotten: it scores as trained")
@@ -566,15 +586,31 @@ def history_command(
         typer.echo(f"no feature history yet under {histories.folder}: screenings add to one")
         return
     for info in found:
-        last = info.batches[-1] if info.batches else {}
-        typer.echo(
-            f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
-            f"({info.lines_added:,} added by {len(info.batches):,} screenings since training, "
-            f"{info.lines_repeated:,} offered again and not added twice; "
-            f"{info.outcomes_added:,} outcomes added; "
-            f"{histories.size(info.model_version) / 1e6:,.1f} MB); last: "
-            f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
-        )
+        typer.echo(_history_line(info, histories.size(info.model_version)))
+
+
+def _history_line(info: Any, size: int) -> str:
+    """One line on a model version's feature history (a `models.history.HistoryInfo`)."""
+    last = info.batches[-1] if info.batches else {}
+    return (
+        f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
+        f"({info.lines_added:,} added by {len(info.batches):,} screenings since training, "
+        f"{info.lines_repeated:,} offered again and not added twice; "
+        f"{info.outcomes_added:,} outcomes added; {size / 1e6:,.1f} MB); last: "
+        f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
+    )
+
+
+def _confirm_forget(question: str) -> None:
+    """Ask before a history is forgotten (it cannot be brought back); no answer (a script
+    without --yes, or end of input) is no: exit 1, nothing forgotten."""
+    try:
+        agreed = typer.confirm(question, default=False, err=True)
+    except typer.Abort:
+        agreed = False
+    if not agreed:
+        typer.echo("nothing forgotten (--yes forgets without asking)", err=True)
+        raise typer.Exit(1)
 
 
 class Engine(StrEnum):

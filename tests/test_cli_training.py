@@ -388,16 +388,23 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     from models.history import ModelHistory
 
     with ModelHistory(tmp_path / "home").advancing("3"):  # a screening adding to it now
-        busy = runner.invoke(app, ["history", "--reset", "3"])
+        busy = runner.invoke(app, ["history", "--reset", "3", "--yes"])
     # It deleted the files under the screening, which then saved them back on finishing.
     assert busy.exit_code == 2
     assert "a screening is adding to the feature history of model 3 now" in busy.stderr
     assert "model 3: as of" in runner.invoke(app, ["history"]).stdout  # still there
-    reset = runner.invoke(app, ["history", "--reset", "3"])
+    # It asks first: no (or no answer, a script without --yes) forgets nothing.
+    declined = runner.invoke(app, ["history", "--reset", "3"], input="n\n")
+    assert declined.exit_code == 1 and "nothing forgotten" in declined.stderr
+    assert "model 3: as of" in declined.stdout and "Forget the feature history" in declined.stderr
+    unanswered = runner.invoke(app, ["history", "--reset", "3"])  # end of input
+    assert unanswered.exit_code == 1 and "nothing forgotten" in unanswered.stderr
+    assert "model 3: as of" in runner.invoke(app, ["history"]).stdout
+    reset = runner.invoke(app, ["history", "--reset", "3"], input="y\n")
     assert reset.exit_code == 0 and "forgotten" in reset.stdout
     assert not list((tmp_path / "home" / "history").glob("model-3*"))  # the lock too
     assert "no feature history yet" in runner.invoke(app, ["history"]).stdout
-    unknown = runner.invoke(app, ["history", "--reset", "3"])
+    unknown = runner.invoke(app, ["history", "--reset", "3", "--yes"])
     assert unknown.exit_code == 2 and "model 3 has no feature history" in unknown.output
 
 
@@ -426,7 +433,11 @@ def test_history_prune_forgets_the_histories_no_alias_names(
     assert [i.model_version for i in histories.all()] == ["1", "2", "3"]
 
     registry(("1", []), ("2", ["challenger"]), ("3", ["champion"]))
-    pruned = runner.invoke(app, ["history", "--prune"])
+    declined = runner.invoke(app, ["history", "--prune"], input="n\n")
+    assert declined.exit_code == 1 and "nothing forgotten" in declined.stderr
+    assert "model 1: as of" in declined.stdout and "model 2" not in declined.stdout
+    assert [i.model_version for i in histories.all()] == ["1", "2", "3"]
+    pruned = runner.invoke(app, ["history", "--prune", "--yes"])
     assert pruned.exit_code == 0, pruned.output
     assert f"feature history of model 1 forgotten: {size / 1e6:,.1f} MB" in pruned.stdout
     assert "1 histories forgotten" in pruned.stdout
@@ -436,7 +447,7 @@ def test_history_prune_forgets_the_histories_no_alias_names(
 
     registry(("2", []), ("3", ["champion"]))
     with histories.advancing("2"):  # a screening adding to it now: left alone
-        busy = runner.invoke(app, ["history", "--prune"])
+        busy = runner.invoke(app, ["history", "--prune", "-y"])
     assert busy.exit_code == 0 and "model 2: a screening is adding" in busy.stdout
     assert [i.model_version for i in histories.all()] == ["2", "3"]
     assert "0 histories forgotten" in busy.stdout
