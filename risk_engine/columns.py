@@ -137,6 +137,8 @@ class Rule(StrEnum):
     MASTER_BL_REQUIRED = "master_bl_required_for_house"
     CATEGORY_REQUIRED = "category_required_for_seizure"
     RECORDED_BEFORE_INSPECTED = "recorded_before_inspected"
+    # the outcome store's: a result cannot become known after the store received it
+    RECORDED_AFTER_RECEIPT = "recorded_after_receipt"
     DUPLICATE_KEY = "duplicate_key"
     UNKNOWN_FIELD = "unknown_field"
     WRONG_FIELD_COUNT = "wrong_field_count"  # a CSV line that does not split into the header

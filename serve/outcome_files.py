@@ -8,8 +8,10 @@ The file is read through the contract like every record file (`features.ingest.i
 with a column mapping when it uses other names), and stored with the API's idempotency by
 (bl_number, container_number, inspected_at): an outcome already stored with the same values is
 a duplicate and changes nothing; one stored with other values is a conflict, and the stored one is
-kept. No row is lost: every row is counted as recorded, duplicate, conflict or rejected, and the
-rows not recorded can be written to a file with the reason.
+kept. An outcome recorded later than the store received it (beyond `serve.store.RECEIPT_SLACK`,
+a day) is rejected as ``recorded_after_receipt``. No row is lost: every row is counted as
+recorded, duplicate, conflict or rejected, and the rows not recorded can be written to a file
+with the reason.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pandas as pd
 from features.files import FrameWriter, fresh_output, open_records
 from features.ingest import iter_validated
 from features.mapping import ColumnMapping
-from risk_engine.columns import Severity
+from risk_engine.columns import Rule, Severity
 from risk_engine.validation import ISSUE_COLUMNS
 from serve.audit import command_entry
 from serve.store import Store
@@ -87,16 +89,17 @@ def _records(accepted: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _conflicts(accepted: pd.DataFrame, mask: list[bool]) -> pd.DataFrame:
+def _not_stored(accepted: pd.DataFrame, mask: list[bool], field: str, rule: str) -> pd.DataFrame:
+    """The rows of ``accepted`` the store did not take, as issue rows naming ``field``."""
     rows = accepted[mask]
     return pd.DataFrame(
         {
             "row": rows.index.to_numpy(),
             "bl_number": rows["bl_number"].astype(object).to_numpy(),
             "container_number": rows["container_number"].astype(object).to_numpy(),
-            "field": "inspected_at",
-            "value": [_plain(v).isoformat() for v in rows["inspected_at"]],
-            "rule": CONFLICT_RULE,
+            "field": field,
+            "value": [_plain(v).isoformat() for v in rows[field]],
+            "rule": rule,
             "severity": Severity.REJECT.value,
         },
         columns=ISSUE_COLUMNS,
@@ -139,18 +142,27 @@ def record_outcome_file(
             accepted = result.accepted
             writes = store.record_outcomes(_records(accepted), received_by=received_by)
             conflict = [w.status == "conflict" for w in writes]
+            late = [w.status == "rejected" for w in writes]  # recorded after the store got it
             summary.read += result.read
-            summary.rejected += result.read - len(accepted)
             tally = Counter(w.status for w in writes)
+            summary.rejected += result.read - len(accepted) + tally["rejected"]
             summary.recorded += tally["recorded"]
             summary.duplicate += tally["duplicate"]
             summary.conflict += tally["conflict"]
             if len(accepted):
-                kept = accepted["dq_flags"].notna().to_numpy() & ~np.asarray(conflict, dtype=bool)
-                summary.flagged += int(kept.sum())
+                stored = ~np.asarray(conflict, dtype=bool) & ~np.asarray(late, dtype=bool)
+                summary.flagged += int((accepted["dq_flags"].notna().to_numpy() & stored).sum())
             if writer is not None:
                 rejects = result.issues[result.issues["severity"] == Severity.REJECT.value]
-                left = _as_text([rejects, _conflicts(accepted, conflict)])
+                left = _as_text(
+                    [
+                        rejects,
+                        _not_stored(accepted, conflict, "inspected_at", CONFLICT_RULE),
+                        _not_stored(
+                            accepted, late, "recorded_at", Rule.RECORDED_AFTER_RECEIPT.value
+                        ),
+                    ]
+                )
                 if len(left):
                     writer.write(left)
         if writer is not None and writer.rows == 0:

@@ -28,6 +28,7 @@ from fastapi.security import APIKeyHeader
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from models.watchlist import Watchlist
+from risk_engine.columns import Rule
 from risk_engine.contract import Issue
 from serve.auth import Authenticator, AuthError, Principal, Role
 from serve.config import ServeLimits
@@ -285,6 +286,7 @@ def build_router() -> APIRouter:
                 )
                 continue
             record = checked.models[position]
+            late = status[position] == "rejected"  # the store's: recorded after it received it
             results.append(
                 OutcomeResult(
                     line=position,
@@ -293,6 +295,7 @@ def build_router() -> APIRouter:
                     container_number=record.container_number,
                     inspected_at=record.inspected_at,
                     dq_flags=_flag_tags(checked.flags.get(position, [])),
+                    errors=[_after_receipt_error(record.recorded_at)] if late else [],
                 )
             )
         counts = {name: 0 for name in ("recorded", "duplicate", "conflict", "rejected")}
@@ -670,6 +673,14 @@ def _ranks(scores: np.ndarray) -> list[int]:
     ranks = np.empty(len(scores), dtype=np.int64)
     ranks[order] = np.arange(1, len(scores) + 1)
     return [int(r) for r in ranks]
+
+
+def _after_receipt_error(recorded_at: datetime) -> FieldError:
+    return FieldError(
+        field="recorded_at",
+        value=recorded_at.isoformat(),
+        rule=Rule.RECORDED_AFTER_RECEIPT.value,
+    )
 
 
 def _field_errors(issues: list[Issue]) -> list[FieldError]:

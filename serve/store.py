@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ __all__ = [
     "AuditEntry",
     "KeyRecord",
     "OutcomeWrite",
+    "RECEIPT_SLACK",
     "Store",
     "read_outcomes",
 ]
@@ -258,10 +259,27 @@ class AuditEntry:
 @dataclass(frozen=True)
 class OutcomeWrite:
     """What happened to one outcome: ``recorded`` (new), ``duplicate`` (the same record was
-    already stored) or ``conflict`` (the key is stored with other values; the stored one stays)."""
+    already stored), ``conflict`` (the key is stored with other values; the stored one stays) or
+    ``rejected`` (its ``recorded_at`` is later than the store received it, beyond
+    `RECEIPT_SLACK`: a wrong date, which would keep the label out of every training)."""
 
     status: str
     key: tuple[Any, ...]
+
+
+# How far an outcome's recorded_at may be after the store received it: clocks and time zones
+# slip by hours (a local time sent as UTC); a later date is a wrong one.
+RECEIPT_SLACK = timedelta(days=1)
+
+
+def _after_receipt(recorded_at: Any, received_at: datetime) -> bool:
+    """Whether ``recorded_at`` is later than an outcome received at ``received_at`` can be."""
+    if not isinstance(recorded_at, datetime):
+        return False
+    when: datetime = recorded_at
+    if when.tzinfo is None:  # the contract's timestamps are UTC
+        when = when.replace(tzinfo=UTC)
+    return when > received_at + RECEIPT_SLACK
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -571,6 +589,9 @@ class Store:
                 values = {name: record.get(name) for name in _CONTRACT_COLUMNS}
                 values[DQ_FLAGS] = record.get(DQ_FLAGS)
                 key = _outcome_key(values)
+                if _after_receipt(values.get("recorded_at"), received_at):
+                    results.append(OutcomeWrite("rejected", key))
+                    continue
                 if key in stored:
                     same = _same_outcome(stored[key], values)
                     results.append(OutcomeWrite("duplicate" if same else "conflict", key))

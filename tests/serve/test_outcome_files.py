@@ -169,3 +169,26 @@ def test_the_command_refuses_options_that_do_not_go_together(
     result = _cli(settings, monkeypatch, *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
+
+
+@on_each_database
+def test_a_row_recorded_after_the_store_received_it_is_not_recorded_and_says_why(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = _rows(31, 32)
+    future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows[1] = {**rows[1], "recorded_at": future}
+    left = tmp_path / "not_recorded.csv"
+    told = record_outcome_file(_csv(tmp_path / "outcomes.csv", rows), store, not_recorded=left)
+    assert (told.read, told.recorded, told.duplicate, told.conflict, told.rejected) == (
+        2,
+        1,
+        0,
+        0,
+        1,
+    )
+    (row,) = pd.read_csv(left, dtype=str).to_dict("records")
+    assert row["row"] == "2" and row["field"] == "recorded_at"
+    assert row["rule"] == "recorded_after_receipt" and row["value"].startswith(future[:10])
+    assert row["bl_number"] == rows[1]["bl_number"]
+    assert read_outcomes(store.url)["bl_number"].tolist() == [rows[0]["bl_number"]]

@@ -383,6 +383,34 @@ def test_a_bad_outcome_is_rejected_with_field_errors_and_the_others_are_recorded
     assert store.outcome_count() == 1
 
 
+@on_each_database
+def test_an_outcome_recorded_after_the_store_received_it_is_rejected_naming_the_date(
+    client: httpx.Client, store: Store, keys: dict[str, str]
+) -> None:
+    """A result cannot become known after it reached the centre: a recorded_at in the future
+    (2062 typed for 2026, a wrong clock) would keep the label out of every training, silently.
+    Hours of slack stay accepted (a local time sent as UTC)."""
+    now = pd.Timestamp.now(tz="UTC")
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    good, late, skewed = (valid_outcome_row(seed) for seed in (21, 22, 23))
+    late = {**late, "recorded_at": (now + pd.Timedelta(days=3)).strftime(iso)}
+    skewed = {**skewed, "recorded_at": (now + pd.Timedelta(hours=8)).strftime(iso)}
+    response = client.post(
+        "/v1/outcomes", json={"outcomes": [good, late, skewed]}, headers=_key(keys["officer"])
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert [o["status"] for o in body["outcomes"]] == ["recorded", "rejected", "recorded"]
+    (error,) = body["outcomes"][1]["errors"]
+    assert error["field"] == "recorded_at" and error["rule"] == "recorded_after_receipt"
+    assert error["value"].startswith(late["recorded_at"][:10])
+    assert body["outcomes"][1]["bl_number"] == late["bl_number"]
+    assert body["counts"]["rejected"] == 1 and body["counts"]["recorded"] == 2
+    assert store.outcome_count() == 2
+    again = client.post("/v1/outcomes", json={"outcomes": [late]}, headers=_key(keys["officer"]))
+    assert again.json()["outcomes"][0]["status"] == "rejected"  # never stored, so not a duplicate
+
+
 def test_a_rejected_line_tells_the_flag_that_rejected_it_and_a_huge_number_is_no_500(
     client: httpx.Client, store: Store, keys: dict[str, str]
 ) -> None:
