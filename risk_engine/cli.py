@@ -530,12 +530,14 @@ def history_command(
                 info, counts = histories.add_outcomes(
                     scorer, frame.reset_index(drop=True), source=str(add_outcomes)
                 )
+            kept_days = scorer.pipeline.state_.params.label_lookback_days
             typer.echo(
                 f"outcomes read {report.read:,}, rejected {report.rejected:,}; of the "
                 f"{counts['given']:,} accepted: {counts['in_training']:,} in the model's "
                 f"training already, {counts['added_before']:,} added before, "
                 f"{counts['added']:,} added ({counts['matched']:,} found their line, "
-                f"{counts['unmatched']:,} did not: older than the 120 days of lines kept, or "
+                f"{counts['unmatched']:,} did not: older than the {kept_days:g} days of lines "
+                "kept (label_lookback_days in the training config), or "
                 f"never screened)"
             )
             typer.echo(

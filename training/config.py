@@ -43,6 +43,15 @@ class TrainConfig(BaseModel):
         "scored exactly; older ones get all-time counts merged at the cut-off. Batches by "
         "arrival date hold filings weeks old: set it to their span (the state grows with it).",
     )
+    label_lookback_days: float = Field(
+        default=120.0,
+        ge=1,
+        le=730,
+        description="How long after filing an outcome still finds its line when it is added to "
+        "the model's feature history (`history --add-outcomes`): the state keeps this many days "
+        "of recent lines (the state grows with it). Raise it when results take months (a "
+        "laboratory's species or DNA identification); training itself matches every outcome.",
+    )
 
     def splits(self) -> SplitConfig:
         return SplitConfig(

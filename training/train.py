@@ -95,7 +95,9 @@ def fit_scorer(
     filed = shipments["filed_at"]
     history = (filed < test_from).to_numpy()
     step("features", 0.05)
-    pipeline = FeaturePipeline(rescore_days=config.rescore_days)
+    pipeline = FeaturePipeline(
+        rescore_days=config.rescore_days, label_lookback_days=config.label_lookback_days
+    )
     known = outcomes[outcomes["recorded_at"] < test_from]
     feats_history = pipeline.fit_transform(shipments[history], known)
     feats_later = pipeline.transform(shipments[~history]) if (~history).any() else None

@@ -12,7 +12,9 @@ import pytest
 from models.booster import predict_contrib, predict_leaves, predict_raw
 from models.registry import champion_version, configure_mlflow, list_versions
 from models.scorer import to_matrix
+from risk_engine.factories import seizure_after_filing
 from risk_engine.settings import Settings
+from risk_engine.validation import validate_frame
 from training.config import TrainConfig
 from training.fixtures import small_training, small_world
 from training.retrain import retrain
@@ -168,4 +170,37 @@ def test_rescore_days_sets_what_the_state_keeps_exact_and_leaves_training_alone(
     assert longer.scorer.pipeline.state_.nbytes >= usual.scorer.pipeline.state_.nbytes
     (tmp_path / "bad.yaml").write_text("rescore_days: -1\n")
     with pytest.raises(ConfigError, match="rescore_days"):
+        load_config(tmp_path / "bad.yaml")
+
+
+def test_label_lookback_days_sets_how_many_days_of_lines_the_state_keeps_for_outcomes(
+    tmp_path: Path,
+) -> None:
+    from risk_engine.errors import ConfigError
+    from training.config import load_config
+
+    _, shipments, outcomes = small_world()
+    quick = {"max_rounds": 40, "num_threads": 2}
+    usual = fit_scorer(shipments, outcomes, config=TrainConfig(seed=3, booster=quick))
+    short = fit_scorer(
+        shipments, outcomes, config=TrainConfig(seed=3, booster=quick, label_lookback_days=30)
+    )
+    state, kept = usual.scorer.pipeline.state_, short.scorer.pipeline.state_
+    assert state.params.label_lookback_days == 120.0 and kept.params.label_lookback_days == 30.0
+    assert short.scorer.booster_text == usual.scorer.booster_text  # training matches them all
+    oldest = pd.Timestamp(kept.as_of - 30 * 86_400, unit="s", tz="UTC")
+    assert kept.recent["filed_at"].min() >= oldest and len(kept.recent) < len(state.recent)
+    # An outcome of a line filed 60 days before the cut-off finds it only in the longer buffer.
+    line = shipments[shipments["filed_at"] < oldest - pd.Timedelta(days=30)].iloc[-1]
+    late = pd.DataFrame([seizure_after_filing(line)])
+    late["recorded_at"] = usual.scorer.pipeline.as_of_.strftime("%Y-%m-%dT%H:%M:%SZ")
+    late["inspected_at"] = late["recorded_at"]
+    late = validate_frame(late, "outcomes").accepted
+    for trained, found in ((usual, 1), (short, 0)):
+        pipeline = trained.scorer.pipeline
+        seen = pipeline.state_.outcomes_seen
+        pipeline.update(None, late)
+        assert pipeline.state_.outcomes_seen - seen == found
+    (tmp_path / "bad.yaml").write_text("label_lookback_days: 0\n")
+    with pytest.raises(ConfigError, match="label_lookback_days"):
         load_config(tmp_path / "bad.yaml")
