@@ -379,6 +379,7 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
         added.stdout
     )
     assert "1 added (1 found their line" in added.stdout
+    assert "older than the 120 days of lines kept (label_lookback_days" in added.stdout
     assert "1 outcomes added since training" in added.stdout
     assert re.search(
         r"1 outcomes added; \d+\.\d MB\); last: ", runner.invoke(app, ["history"]).stdout
