@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
@@ -114,3 +115,39 @@ def test_first_seen_is_the_earliest_second_and_never_for_unknown_keys() -> None:
     assert first.first_of(_keys(4, 6, 8, 0)).tolist() == [10, 7, NEVER, NEVER]
     later = first.merged(FirstSeen.build(_keys(4), _secs(2)))
     assert later.first_of(_keys(4)).tolist() == [2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 900), max_size=12), min_size=1, max_size=8),
+    st.integers(1, 200),
+    st.randoms(use_true_random=False),
+)
+def test_the_state_recognises_each_line_it_added_back_to_its_key_horizon(
+    chunks: list[list[int]], lookback: int, rng: Any
+) -> None:
+    """Whatever the order lines come in (each line once, as the contract and `_held` see to),
+    a line is recognised while it is in the buffer or was filed at or after `key_horizon`, and
+    the past keys stay sorted, each once."""
+    import pandas as pd
+
+    from features.state import FeatureState, StateParams
+
+    day = 86_400
+    state = FeatureState(params=StateParams(label_lookback_days=lookback), vocab={})
+    names = rng.sample(range(1, 1 << 40), sum(len(c) for c in chunks))  # unordered line keys
+    first: dict[int, int] = {}
+    for chunk in chunks:
+        keys = np.array(names[len(first) : len(first) + len(chunk)], dtype=np.uint64)
+        secs = np.array([d * day for d in chunk], dtype=np.int64)
+        frame = pd.DataFrame({"filed_at": pd.to_datetime(secs, unit="s", utc=True)})
+        first.update(zip(keys.tolist(), secs.tolist(), strict=True))
+        state.as_of = max(state.as_of, int(secs.max()) + 1 if len(secs) else 0)
+        state.remember(frame, keys)
+        past = state.past_keys
+        assert (past[1:] > past[:-1]).all() and len(past) == len(state.past_secs)
+        assert (state.past_secs >= state.key_horizon).all()
+        buffered = set(state.recent["_line_key"].tolist()) if len(state.recent) else set()
+        asked = np.array(sorted(first), dtype=np.uint64)
+        want = [k in buffered or first[k] >= state.key_horizon for k in asked.tolist()]
+        assert state.holds(asked).tolist() == want
