@@ -352,10 +352,30 @@ def _count_repeated(state: FeatureState, held: np.ndarray) -> None:
     log.info("%d lines already in the feature history: scored, not added again", held.sum())
 
 
+def _count_beyond_memory(state: FeatureState, batch: Batch, held: np.ndarray | None) -> None:
+    """Count in ``state.lines_beyond_memory`` the lines about to be added that were filed before
+    its `key_horizon`: the state cannot tell whether it added them before."""
+    if not batch.n or not state.as_of:
+        return
+    old = batch.secs < state.key_horizon
+    if held is not None:
+        old &= ~held
+    count = int(old.sum())
+    if count:
+        state.lines_beyond_memory += count
+        log.warning(
+            "%d lines filed more than %g days before the feature history's cut-off: added, "
+            "though it cannot tell whether it holds them already",
+            count,
+            state.key_memory_days,
+        )
+
+
 def _unheld(state: FeatureState, batch: Batch) -> np.ndarray | None:
     """The lines of ``batch`` the state does not hold yet (None when it holds none of them),
     counting those it does in ``state.lines_repeated``: a line is added to the history once."""
     held = _held(state, batch)
+    _count_beyond_memory(state, batch, held)
     if held is None:
         return None
     _count_repeated(state, held)
@@ -379,6 +399,8 @@ def _scored(
     scores they had; the others as usual, from the state and their own earlier lines. The
     frame keeps the batch's order."""
     held = _held(state, batch)
+    if count_repeated:
+        _count_beyond_memory(state, batch, held)
     if held is None:
         events = events_of(batch)
         return feature_frame(batch, state, events, state.outcome), (batch, events)

@@ -111,6 +111,9 @@ class FeatureState:
     lines_seen: int = 0
     # Lines offered again that the state already held (not added twice).
     lines_repeated: int = 0
+    # Lines added that were filed before `key_horizon`: had one been added before, the state
+    # could not tell, and it is now in the all-time counters twice.
+    lines_beyond_memory: int = 0
     outcomes_seen: int = 0
     outcomes_unmatched: int = 0
     # Keys of the lines added that are older than the buffer but within `key_horizon`, sorted,
@@ -160,12 +163,16 @@ class FeatureState:
             self.outcomes[name] = self.outcome(name).merged(index)
 
     @property
+    def key_memory_days(self) -> float:
+        """How many days before ``as_of`` the keys of the lines added are kept: as far back as a
+        windowed counter's lookups reach from the oldest line scored exactly."""
+        return self.params.rescore_days + _LOOKBACK_DAYS + max(WINDOWED.values())
+
+    @property
     def key_horizon(self) -> int:
-        """Lines filed from this second on are recognised when offered again (`holds`): as far
-        back as a windowed counter's lookups reach from the oldest line scored exactly. An older
-        line offered again is added again, which only all-time counters would see."""
-        reach = self.params.rescore_days + _LOOKBACK_DAYS + max(WINDOWED.values())
-        return int(self.as_of - reach * _DAY)
+        """Lines filed from this second on are recognised when offered again (`holds`). An
+        older line offered again is added again, which only all-time counters would see."""
+        return int(self.as_of - self.key_memory_days * _DAY)
 
     def knows_lines(self) -> bool:
         """Whether the state holds the key of any line (`holds` can find one)."""

@@ -109,6 +109,10 @@ class ScreenSummary:
     # their all-time history counts are approximate (`features.state`).
     approximate: int = 0
     exact_days: float = 0.0
+    # Lines filed further back than the history keeps line keys (`FeatureState.key_horizon`)
+    # when they were added: had they been screened before, the history cannot tell.
+    beyond_memory: int = 0
+    memory_days: float = 0.0
     port_days: int = 0
     rejects_path: str | None = None
     report_path: str | None = None
@@ -139,6 +143,7 @@ class ScreenSummary:
             "selected_total": sum(self.selected.values()),
             "documentary": self.documentary,
             "approximate_history": self.approximate,
+            "beyond_history_memory": self.beyond_memory,
             "port_days": self.port_days,
             "rejects": self.rejects_path,
             "report": self.report_path,
@@ -382,6 +387,7 @@ def screen_file(
     summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))
     state = scorer.pipeline.state_
     summary.exact_days = float(state.params.rescore_days)
+    summary.memory_days = float(state.key_memory_days)
     summary.inputs = _inputs(
         capacity, random_control, documentary, port_capacity, watchlist, profiles
     )
@@ -425,6 +431,9 @@ def screen_file(
             if not rejects.rows:  # written, with its header, when nothing was rejected too
                 rejects.write(no_issues())
             rejects.close()
+        summary.beyond_memory = (
+            working.pipeline.state_.lines_beyond_memory - state.lines_beyond_memory
+        )
         if keep_history is not None:
             keep_history(working.pipeline)
         if tally is not None and tally.lines:

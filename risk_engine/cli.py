@@ -734,9 +734,18 @@ def screen(
             "days before the feature history had reached when they were scored: their all-time "
             "history counts are approximate. Sort the batch by filed_at, or train with a larger "
             "rescore_days (the training config) to cover filings that old. A line the history "
-            "holds already (a past period screened again) is scored as it was and not added "
-            "twice, back to about a year before the history's cut-off; an older period is best "
-            "screened with --no-history.",
+            "holds already (a past period screened again) is scored from it and not added "
+            f"twice, back to {summary.memory_days:g} days before the history's cut-off.",
+            err=True,
+        )
+    if summary.beyond_memory and history:
+        typer.echo(
+            f"note: {summary.beyond_memory:,} lines were filed more than "
+            f"{summary.memory_days:g} days before the feature history's cut-off: they were "
+            "added to it, though it keeps no record of lines that old. If this period was "
+            "screened before, its lines now count twice in the all-time counts (value norms, "
+            "description words; the windowed counts no longer reach them): screen a period that "
+            "old with --no-history.",
             err=True,
         )
     for note in summary.drift_warnings:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -477,3 +478,32 @@ def test_screen_says_when_lines_are_older_than_the_history_keeps_exact(
         result.stderr
     )
     assert "rescore_days" in result.stderr
+
+
+def test_screen_says_when_lines_are_older_than_the_history_keeps_their_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines filed before the history's key horizon are added, but it cannot tell whether it
+    added them before: with the history on, the command says so and counts them."""
+    import copy
+
+    trained = small_training().scorer
+    late = copy.copy(trained)
+    late.pipeline = copy.deepcopy(trained.pipeline)
+    state = late.pipeline.state_
+    state.as_of += 400 * 86_400  # the history is more than a year past these filings
+    state.remember(late.pipeline.state_.recent.head(0), np.zeros(0, np.uint64))
+    world, _, _ = small_world()
+    later = world.shipments[world.shipments["filed_at"] >= trained.pipeline.as_of_]
+    later.head(200).to_parquet(tmp_path / "a.parquet", index=False)
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("models.registry.load_scorer", lambda which: late)
+    args = ["screen", str(tmp_path / "a.parquet"), "--out", str(tmp_path / "r.csv")]
+    kept = runner.invoke(app, args)
+    assert kept.exit_code == 0, kept.output
+    assert "note: 200 lines were filed more than 379 days before the feature history's" in (
+        kept.stderr
+    )
+    assert "--no-history" in kept.stderr
+    unkept = runner.invoke(app, [*args[:2], "--out", str(tmp_path / "r2.csv"), "--no-history"])
+    assert unkept.exit_code == 0 and "more than 379 days" not in unkept.stderr

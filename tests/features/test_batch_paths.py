@@ -294,6 +294,7 @@ def test_lines_older_than_the_buffer_are_recognised_when_offered_again() -> None
     assert len(scored) == len(past)
     assert again.state_.lines_seen == state.lines_seen
     assert again.state_.lines_repeated == state.lines_repeated + len(past)
+    assert again.state_.lines_beyond_memory == 0  # within key_horizon: nothing unrecognised
     assert_identical(again.transform(later), pipeline.transform(later))
     # A line of that period never offered before (filed late) is new: it is added.
     unseen = past.head(3).assign(container_number=past["container_number"].head(3) + "X")
