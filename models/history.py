@@ -64,6 +64,10 @@ class HistoryInfo:
     lines: int  # lines it has seen: the training's and those added since
     lines_added: int = 0  # lines added by screenings since training
     lines_repeated: int = 0  # lines offered again and not added twice
+    # Lines added though filed before the history keeps line keys, and from when it keeps them
+    # (a line filed since then and offered again is recognised).
+    lines_beyond_memory: int = 0
+    recognises_from: str = ""
     outcomes_added: int = 0  # outcomes recorded since training, added
     updated_at: str = ""
     batches: list[dict[str, Any]] = field(default_factory=list)  # newest last
@@ -176,6 +180,8 @@ class ModelHistory:
             lines=int(state.lines_seen),
             lines_added=(old.lines_added if old else 0) + added,
             lines_repeated=repeated,
+            lines_beyond_memory=int(getattr(state, "lines_beyond_memory", 0)),
+            recognises_from=pd.Timestamp(state.key_horizon, unit="s", tz="UTC").isoformat(),
             outcomes_added=(old.outcomes_added if old else 0) + outcomes_added,
             updated_at=_now(),
             batches=[

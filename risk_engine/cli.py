@@ -594,11 +594,15 @@ def history_command(
 def _history_line(info: Any, size: int) -> str:
     """One line on a model version's feature history (a `models.history.HistoryInfo`)."""
     last = info.batches[-1] if info.batches else {}
+    repeated = f"{info.lines_repeated:,} offered again and not added twice"
+    if info.recognises_from:  # a record written before the history kept older line keys has none
+        repeated += f", recognised back to {info.recognises_from[:10]}"
+    if info.lines_beyond_memory:
+        repeated += f", {info.lines_beyond_memory:,} added from before that"
     return (
         f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
         f"({info.lines_added:,} added by {len(info.batches):,} screenings since training, "
-        f"{info.lines_repeated:,} offered again and not added twice; "
-        f"{info.outcomes_added:,} outcomes added; {size / 1e6:,.1f} MB); last: "
+        f"{repeated}; {info.outcomes_added:,} outcomes added; {size / 1e6:,.1f} MB); last: "
         f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
     )
 

@@ -505,5 +505,8 @@ def test_screen_says_when_lines_are_older_than_the_history_keeps_their_keys(
         kept.stderr
     )
     assert "--no-history" in kept.stderr
+    listed = runner.invoke(app, ["history"]).stdout
+    horizon = pd.Timestamp(state.key_horizon, unit="s", tz="UTC")
+    assert f"recognised back to {horizon:%Y-%m-%d}, 200 added from before that;" in listed
     unkept = runner.invoke(app, [*args[:2], "--out", str(tmp_path / "r2.csv"), "--no-history"])
     assert unkept.exit_code == 0 and "more than 379 days" not in unkept.stderr
