@@ -255,7 +255,8 @@ def build_router() -> APIRouter:
         description=(
             "Records what inspections found (the labels of the next training), idempotent by "
             "(bl_number, container_number, inspected_at): sending the same outcome twice stores "
-            "it once. Role: officer."
+            "it once. An outcome whose recorded_at is more than a day after the service received "
+            "it is rejected (rule recorded_after_receipt). Role: officer."
         ),
         tags=["outcomes"],
         openapi_extra=_needs(Role.OFFICER),

@@ -409,6 +409,8 @@ def test_an_outcome_recorded_after_the_store_received_it_is_rejected_naming_the_
     assert store.outcome_count() == 2
     again = client.post("/v1/outcomes", json={"outcomes": [late]}, headers=_key(keys["officer"]))
     assert again.json()["outcomes"][0]["status"] == "rejected"  # never stored, so not a duplicate
+    described = client.get("/openapi.json").json()["paths"]["/v1/outcomes"]["post"]
+    assert "recorded_after_receipt" in described["description"]
 
 
 def test_a_rejected_line_tells_the_flag_that_rejected_it_and_a_huge_number_is_no_500(
