@@ -165,8 +165,10 @@ class FeatureState:
     @property
     def key_memory_days(self) -> float:
         """How many days before ``as_of`` the keys of the lines added are kept: as far back as a
-        windowed counter's lookups reach from the oldest line scored exactly."""
-        return self.params.rescore_days + _LOOKBACK_DAYS + max(WINDOWED.values())
+        windowed counter's lookups reach from the oldest line scored exactly, or as the buffer
+        of recent lines reaches when it reaches further."""
+        reach = self.params.rescore_days + _LOOKBACK_DAYS + max(WINDOWED.values())
+        return max(reach, self.params.label_lookback_days)
 
     @property
     def key_horizon(self) -> int:

@@ -316,6 +316,10 @@ def test_past_keys_go_at_the_key_horizon_and_old_pickles_still_load() -> None:
     state.as_of += 730 * 86_400
     state.remember(lines.head(0), line_keys[:0])
     assert len(state.past_keys) == 0 and not state.holds(line_keys).any()
+    # A buffer that reaches further than the counters recognises as far as it reaches.
+    assert state.key_memory_days == 379
+    longer = FeaturePipeline(label_lookback_days=500.0).fit(lines).state_
+    assert longer.key_memory_days == 500 and longer.key_horizon == longer.as_of - 500 * 86_400
     # A state pickled before past keys were kept loads, recognising its buffer's lines only.
     fresh = FeaturePipeline(label_lookback_days=1.0).fit(lines).state_
     saved = fresh.__getstate__()
