@@ -15,9 +15,12 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
+
+if TYPE_CHECKING:  # imported where used: a command loads only what it needs
+    from models.history import HistoryInfo
 
 __all__ = ["app", "main"]
 
@@ -574,12 +577,11 @@ def history_command(
             return
         if reset is not None:
             held = histories.info(reset)
-            if held is None:
-                raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
-            if not yes:
+            # None before asking; False when it went meanwhile (another reset, a prune)
+            if held is not None and not yes:
                 typer.echo(_history_line(held, histories.size(reset)))
                 _confirm_forget(f"Forget the feature history of model {reset}?")
-            if not histories.forget(reset):
+            if held is None or not histories.forget(reset):
                 raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
             typer.echo(f"feature history of model {reset} forgotten: it scores as trained")
             return
@@ -591,8 +593,8 @@ def history_command(
         typer.echo(_history_line(info, histories.size(info.model_version)))
 
 
-def _history_line(info: Any, size: int) -> str:
-    """One line on a model version's feature history (a `models.history.HistoryInfo`)."""
+def _history_line(info: HistoryInfo, size: int) -> str:
+    """One line on a model version's feature history."""
     last = info.batches[-1] if info.batches else {}
     repeated = f"{info.lines_repeated:,} offered again and not added twice"
     if info.recognises_from:  # a record written before the history kept older line keys has none

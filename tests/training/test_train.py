@@ -3,7 +3,10 @@ up, a registered version, and a champion that moves only on improvement."""
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,18 +155,22 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     assert len(scored) == 30 and scored["risk_score"].between(0, 1).all()
 
 
+@cache
+def _quick_fit(**config: float) -> Any:
+    """A small world's model with a few boosting rounds, ``config`` overriding TrainConfig
+    fields (fitted once per module; copy what a test changes)."""
+    _, shipments, outcomes = small_world()
+    quick = {"max_rounds": 40, "num_threads": 2}
+    return fit_scorer(shipments, outcomes, config=TrainConfig(seed=3, booster=quick, **config))
+
+
 def test_rescore_days_sets_what_the_state_keeps_exact_and_leaves_training_alone(
     tmp_path: Path,
 ) -> None:
     from risk_engine.errors import ConfigError
     from training.config import load_config
 
-    world, shipments, outcomes = small_world()
-    quick = {"max_rounds": 40, "num_threads": 2}
-    usual = fit_scorer(shipments, outcomes, config=TrainConfig(seed=3, booster=quick))
-    longer = fit_scorer(
-        shipments, outcomes, config=TrainConfig(seed=3, booster=quick, rescore_days=30)
-    )
+    usual, longer = _quick_fit(), _quick_fit(rescore_days=30)
     assert usual.scorer.pipeline.state_.params.rescore_days == 7.0
     assert longer.scorer.pipeline.state_.params.rescore_days == 30.0
     assert longer.scorer.booster_text == usual.scorer.booster_text  # the same features learned
@@ -179,12 +186,8 @@ def test_label_lookback_days_sets_how_many_days_of_lines_the_state_keeps_for_out
     from risk_engine.errors import ConfigError
     from training.config import load_config
 
-    _, shipments, outcomes = small_world()
-    quick = {"max_rounds": 40, "num_threads": 2}
-    usual = fit_scorer(shipments, outcomes, config=TrainConfig(seed=3, booster=quick))
-    short = fit_scorer(
-        shipments, outcomes, config=TrainConfig(seed=3, booster=quick, label_lookback_days=30)
-    )
+    _, shipments, _ = small_world()
+    usual, short = _quick_fit(), _quick_fit(label_lookback_days=30)
     state, kept = usual.scorer.pipeline.state_, short.scorer.pipeline.state_
     assert state.params.label_lookback_days == 120.0 and kept.params.label_lookback_days == 30.0
     assert short.scorer.booster_text == usual.scorer.booster_text  # training matches them all
@@ -197,7 +200,7 @@ def test_label_lookback_days_sets_how_many_days_of_lines_the_state_keeps_for_out
     late["inspected_at"] = late["recorded_at"]
     late = validate_frame(late, "outcomes").accepted
     for trained, found in ((usual, 1), (short, 0)):
-        pipeline = trained.scorer.pipeline
+        pipeline = copy.deepcopy(trained.scorer.pipeline)  # the fit is shared
         seen = pipeline.state_.outcomes_seen
         pipeline.update(None, late)
         assert pipeline.state_.outcomes_seen - seen == found
