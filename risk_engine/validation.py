@@ -44,7 +44,11 @@ _PARALLEL_ROWS = 20_000
 
 
 def _workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    """Threads for a large frame: the cores this process may run on (a container or `taskset`
+    grants fewer than the machine has, and `os.cpu_count` counts the machine's), at most four."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cores = len(usable) if usable else (os.cpu_count() or 1)
+    return max(1, min(4, cores))
 
 
 ISSUE_COLUMNS = ["row", "bl_number", "container_number", "field", "value", "rule", "severity"]

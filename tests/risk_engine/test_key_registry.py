@@ -38,3 +38,16 @@ def test_large_hashes_and_an_empty_chunk() -> None:
     ]
     assert registry.claim(np.asarray([], dtype=np.uint64)).tolist() == []
     assert registry.claim(np.asarray([5, top], dtype=np.uint64)).tolist() == [False, True]
+
+
+def test_validation_threads_follow_the_cores_this_process_may_use(monkeypatch):
+    """A container or `taskset` grants fewer cores than the machine has: validation uses those."""
+    import os
+
+    from risk_engine import validation
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert validation._workers() == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert validation._workers() == 4
