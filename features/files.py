@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,6 +44,7 @@ __all__ = [
     "FrameWriter",
     "csv_safe",
     "read_ahead",
+    "row_numbers",
 ]
 
 T = TypeVar("T")
@@ -54,12 +56,23 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0
 
 @dataclass(frozen=True)
 class BadLine:
-    """A CSV line that could not be split into the header's columns."""
+    """A CSV line that could not be split into the header's columns.
+
+    ``line`` is Arrow's number of the record in the file, the header being 1 (a value with
+    line breaks inside quotes is one record); ``row`` numbers it as the good rows are (1 = first
+    data row). ``bl_number`` and ``container_number`` are read from the line by the header's
+    positions, where it has them, so the line can be found by its key too."""
 
     line: int | None
     text: str
     expected: int
     actual: int
+    bl_number: str = ""
+    container_number: str = ""
+
+    @property
+    def row(self) -> int:
+        return self.line - 1 if self.line is not None else -1
 
 
 def file_format(path: Path) -> str:
@@ -84,36 +97,58 @@ class RecordFile:
     chunk_rows: int
     bad_lines: list[BadLine] = field(default_factory=list)
 
-    def chunks(self) -> Iterator[tuple[int, pd.DataFrame]]:
-        """(first row number, contract-named chunk); rows numbered from 1 in file order.
+    def chunks(self) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+        """(row numbers, contract-named chunk); rows numbered from 1 in file order, the bad
+        lines set aside counted in, so a row's number is its place among the file's rows.
 
         The next chunk is read in a background thread while the caller works on this one
         (Arrow parses without holding the GIL), so reading and validating overlap.
         """
         return read_ahead(self._read_chunks())
 
-    def _read_chunks(self) -> Iterator[tuple[int, pd.DataFrame]]:
+    def _read_chunks(self) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
         batches = (
             self._csv_batches() if file_format(self.path) == "csv" else self._parquet_batches()
         )
-        next_row = 1
+        good = 0  # good rows before this chunk
         for table in _rechunk(batches, self.chunk_rows):
             frame = _to_pandas(table)
-            yield next_row, self.mapping.apply(frame, self.kind)
-            next_row += len(frame)
+            # Arrow parses in file order here, so every bad line before this chunk's last row
+            # has been met by now.
+            rows = row_numbers(good, len(frame), [line.row for line in self.bad_lines])
+            yield rows, self.mapping.apply(frame, self.kind)
+            good += len(frame)
 
     def _csv_batches(self) -> Iterator[pa.RecordBatch]:
+        sources = self.mapping.source_columns(self.kind)
+        at = {
+            name: self.header.index(sources[name])
+            for name in ("bl_number", "container_number")
+            if sources.get(name) in self.header
+        }
+
         def on_bad_line(row: pacsv.InvalidRow) -> str:
+            values = next(csv.reader(io.StringIO(row.text), delimiter=self.mapping.delimiter), [])
+            keys = {name: values[i].strip() for name, i in at.items() if i < len(values)}
             self.bad_lines.append(
-                BadLine(row.number, row.text[:2000], row.expected_columns, row.actual_columns)
+                BadLine(
+                    row.number,
+                    row.text[:2000],
+                    row.expected_columns,
+                    row.actual_columns,
+                    bl_number=keys.get("bl_number", "")[:100],
+                    container_number=keys.get("container_number", "")[:100],
+                )
             )
             return "skip"
 
         try:
             reader = pacsv.open_csv(
                 self.path,
+                # One thread: Arrow then numbers each bad line (with threads it cannot), and
+                # the reading is done ahead on a thread of its own (`read_ahead`) anyway.
                 read_options=pacsv.ReadOptions(
-                    encoding=self.mapping.encoding, block_size=8 << 20, use_threads=True
+                    encoding=self.mapping.encoding, block_size=8 << 20, use_threads=False
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.mapping.delimiter,
@@ -176,6 +211,18 @@ def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
 # The first chunk is smaller, so that validation starts early and the read-ahead of the next
 # chunk overlaps with it (nothing overlaps the first read).
 _FIRST_CHUNK_ROWS = 50_000
+
+
+def row_numbers(good: int, count: int, bad_rows: list[int]) -> np.ndarray:
+    """Row numbers (1 = first data row) of ``count`` good rows after ``good`` others, when the
+    rows ``bad_rows`` (in file order; -1 where unknown) were set aside: the j-th bad row comes
+    after ``bad - 1 - j`` good rows, and every good row after it moves one place down."""
+    index = np.arange(good, good + count, dtype=np.int64)
+    known = np.asarray([row for row in bad_rows if row > 0], dtype=np.int64)
+    if not len(known):
+        return index + 1
+    before = known - 1 - np.arange(len(known), dtype=np.int64)  # good rows before each bad one
+    return index + 1 + np.searchsorted(before, index, side="right")
 
 
 def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:

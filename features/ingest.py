@@ -78,9 +78,9 @@ def bad_line_issues(lines: list[BadLine]) -> pd.DataFrame:
     """Rejected issues for CSV lines that did not split into the header's columns."""
     return pd.DataFrame(
         {
-            "row": [line.line if line.line is not None else -1 for line in lines],
-            "bl_number": "",
-            "container_number": "",
+            "row": [line.row for line in lines],
+            "bl_number": [line.bl_number for line in lines],
+            "container_number": [line.container_number for line in lines],
             "field": "record",
             "value": [line.text for line in lines],
             "rule": Rule.WRONG_FIELD_COUNT.value,
@@ -100,8 +100,8 @@ def iter_validated(
     """
     keys = KeyRegistry()
     reported = 0
-    for first_row, chunk in source.chunks():
-        result = validate_frame(chunk, source.kind, first_row=first_row, keys=keys)
+    for rows, chunk in source.chunks():
+        result = validate_frame(chunk, source.kind, first_row=rows, keys=keys)
         if len(source.bad_lines) > reported:
             bad = bad_line_issues(source.bad_lines[reported:])
             reported = len(source.bad_lines)

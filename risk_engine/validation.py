@@ -165,11 +165,12 @@ def validate_frame(
     frame: pd.DataFrame,
     kind: str = "shipments",
     *,
-    first_row: int = 1,
+    first_row: int | np.ndarray = 1,
     keys: KeyRegistry | None = None,
     dedupe: bool = True,
 ) -> ValidationResult:
-    """Validate contract records; rows are numbered from `first_row` (1 = first data row).
+    """Validate contract records; rows are numbered from `first_row` (1 = first data row), or
+    by `first_row` given as one number per row (a file whose bad lines were set aside).
 
     With ``dedupe=False`` repeated keys are not rejected (for callers that judge rows one by one).
     """
@@ -178,7 +179,10 @@ def validate_frame(
     specs = fields_for(kind)
     frame = frame.reset_index(drop=True)
     n = len(frame)
-    rows = np.arange(first_row, first_row + n, dtype=np.int64)
+    if isinstance(first_row, np.ndarray):
+        rows = first_row.astype(np.int64)
+    else:
+        rows = np.arange(first_row, first_row + n, dtype=np.int64)
     found = _Found(n)
     values: dict[str, pd.Series] = {}
 

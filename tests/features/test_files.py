@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from features.files import csv_safe, open_records, write_frame
+from features.files import csv_safe, open_records, row_numbers, write_frame
 from features.ingest import iter_validated, validate_file
 from features.mapping import ColumnMapping, load_mapping
 from risk_engine.errors import InputUnreadable, MappingError
@@ -209,6 +211,51 @@ def test_csv_line_with_wrong_field_count_is_rejected_not_lost(tmp_path: Path) ->
     report = validate_file(path, rejects_path=tmp_path / "r.csv")
     assert report.read == 5 and report.accepted == 4 and report.rejected == 1
     assert report.reasons[("reject", "record", "wrong_field_count")] == 1
+
+
+def test_rows_after_a_bad_line_keep_their_place_and_the_bad_line_names_its_row_and_key(
+    tmp_path: Path,
+) -> None:
+    """Rows are numbered by their place among the file's rows (1 = first data row), bad lines
+    and a quoted value with a line break counted in; a bad line names its row and key."""
+    frame = shipment_frame(12, seed=9)
+    frame.loc[1, "shipper_address"] = "1 Harbour Road\nBlock 7"  # one row on two lines
+    frame.loc[9, "hs_code"] = "08O1"  # rejected: the 12th row once two bad lines go in
+    path = _csv(tmp_path, frame)
+    text = path.read_text()
+    records = text.split("\n")
+    # records[0] is the header; data row k starts at records[k + 1] (row 2 spans two lines)
+    header_and_rows, rest = records[:6], records[6:]
+    too_few = ",".join([frame.loc[3, "bl_number"], "SIMPLE", "", frame.loc[3, "container_number"]])
+    too_many = records[5] + ",EXTRA,MORE"
+    path.write_text("\n".join([*header_and_rows, too_few, too_many, *rest]))
+    rejects = tmp_path / "r.csv"
+    report = validate_file(path, rejects_path=rejects, chunk_rows=3)
+    assert report.read == 14 and report.rejected == 3
+    issues = pd.read_csv(rejects, dtype=str, keep_default_na=False)
+    bad = issues[issues["rule"] == "wrong_field_count"].set_index("row")
+    # data rows: 1, 2 (two lines), 3, 4 are good; 5 and 6 are the bad lines; 7... the rest
+    assert sorted(bad.index.astype(int)) == [5, 6]
+    assert bad.loc["5", "bl_number"] == frame.loc[3, "bl_number"]
+    assert bad.loc["5", "container_number"] == frame.loc[3, "container_number"]
+    assert bad.loc["6", "container_number"] == frame.loc[3, "container_number"]
+    hs = issues[issues["field"] == "hs_code"]
+    assert hs["row"].tolist() == ["12"] and hs["bl_number"].tolist() == [frame.loc[9, "bl_number"]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), max_size=60), st.integers(min_value=1, max_value=9))
+def test_row_numbers_count_the_bad_rows_in_wherever_they_are(
+    is_bad: list[bool], chunk: int
+) -> None:
+    """Good rows numbered chunk by chunk, the bad rows set aside, get their places in the file."""
+    places = [i + 1 for i, bad in enumerate(is_bad) if not bad]
+    bad_rows = [i + 1 for i, bad in enumerate(is_bad) if bad]
+    got: list[int] = []
+    for start in range(0, len(places), chunk):
+        count = min(chunk, len(places) - start)
+        got += row_numbers(start, count, bad_rows).tolist()
+    assert got == places
 
 
 def test_rejects_file_escapes_formulas(tmp_path: Path) -> None:
