@@ -62,6 +62,9 @@ _HS_PATTERN = r"[0-9]{4,10}"
 _CARRIER_PATTERN = r"[A-Z]{2,4}"
 _SIZE_TYPE_PATTERN = r"[0-9A-Z]{4}"
 _TEXT_MAX = 512
+# A NUL character is no text (a broken export): PostgreSQL cannot store it, so a text holding
+# one is malformed rather than passed on to the outcome store.
+_NUL = "\x00"
 # Trimmed characters, spelled out so the scalar and vectorised forms trim exactly the same.
 _SPACE = " \t\r\n\x0b\x0c\xa0"
 
@@ -279,12 +282,28 @@ _PLANS: dict[
 ] = {}
 
 
+def _nested(raw: Any, kind: Kind) -> bool:
+    """An object, or a list where one value belongs (or inside a list field): a client's
+    mistake, read as its Python text it would pass for a name ("{'a': 1}")."""
+    if isinstance(raw, Mapping | set | frozenset):
+        return True
+    if isinstance(raw, list | tuple):
+        return kind not in _LIST_KINDS or any(
+            isinstance(item, Mapping | list | tuple | set | frozenset) for item in raw
+        )
+    return False
+
+
 def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
     if is_missing(raw):
         return spec.default, [Rule.REQUIRED] if spec.required else []
     kind = spec.kind
+    if _nested(raw, kind):
+        return None, [Rule.MALFORMED]
     if kind in (Kind.TEXT, Kind.DESCRIPTION):
         text = _as_text(raw)
+        if _NUL in text:
+            return None, [Rule.MALFORMED]
         if len(text) > _TEXT_MAX:
             if kind is Kind.DESCRIPTION:
                 return text[:DESCRIPTION_MAX], [Rule.TRUNCATED]
@@ -317,7 +336,10 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
             rules.extend(rule for rule in item_rules if rule not in rules)
         return (codes or None), rules
     if kind is Kind.TEXT_LIST:
-        return (_scalar_list(raw) or None), []
+        items = _scalar_list(raw)
+        if any(_NUL in item for item in items):
+            return None, [Rule.MALFORMED]
+        return (items or None), []
     if kind is Kind.COUNTRY:
         text = _as_code(raw)
         return (text, []) if reference.is_country(text) else (None, [Rule.UNKNOWN_COUNTRY])
@@ -454,12 +476,23 @@ def parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesI
 
 
 def _parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesIssues]:
-    missing = _missing_mask(series)
-    present = ~missing
+    kind = spec.kind
+    nested = np.zeros(len(series), dtype=bool)
+    if series.dtype == object:  # objects or lists where a value belongs (a Parquet struct)
+        nested = np.fromiter((_nested(v, kind) for v in series), dtype=bool, count=len(series))
+        if nested.any():
+            series = series.where(~nested, None)
+        if kind in _LIST_KINDS:  # a list in a list field reads as its items, as in a file
+            series = series.map(
+                lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list | tuple) else v
+            )
+    missing = _missing_mask(series) & ~nested
+    present = ~missing & ~nested
     issues: SeriesIssues = []
     if spec.required and missing.any():
         issues.append((missing, Rule.REQUIRED))
-    kind = spec.kind
+    if nested.any():
+        issues.append((nested, Rule.MALFORMED))
 
     def fail(mask: np.ndarray, rule: Rule) -> None:
         if mask.any():
@@ -483,6 +516,11 @@ def _text_kind_series(
 ) -> pd.Series:
     kind = spec.kind
     text = _text_series(series).where(present)
+    if kind in (Kind.TEXT, Kind.DESCRIPTION, Kind.TEXT_LIST):
+        nul = present & np.asarray(text.str.contains(_NUL, regex=False).fillna(False), dtype=bool)
+        if nul.any():
+            fail(nul, Rule.MALFORMED)
+            text, present = text.where(~nul), present & ~nul
     if kind in (Kind.TEXT, Kind.DESCRIPTION):
         too_long = present & np.asarray(text.str.len().fillna(0) > _TEXT_MAX, dtype=bool)
         if kind is Kind.DESCRIPTION:

@@ -64,6 +64,8 @@ MISTAKES = [
     "PREPAID",
     '=HYPERLINK("x")',
     "Công ty TNHH",
+    "ACME\x00LTD",  # a NUL: no text (PostgreSQL cannot store it)
+    "MYPKG;SG\x00SIN",
     "ı",
     "ß",
     "x" * 600,
@@ -106,11 +108,11 @@ def _scalar_verdict(row: dict[str, str], kind: str) -> tuple[Any, Any]:
     return (check.rejected, issues), values
 
 
-def _check(rows: list[dict[str, str]], kind: str) -> None:
+def _check(rows: list[dict[str, Any]], kind: str, dtype: str = "string[pyarrow]") -> None:
     """Validate the rows, repeated past 1,000 so the per-distinct-value path runs too, as one
     frame; then compare each row with its pydantic verdict."""
     repeats = -(-1_000 // len(rows))
-    frame = pd.DataFrame(rows * repeats).astype("string[pyarrow]")
+    frame = pd.DataFrame(rows * repeats).astype(dtype)
     result = validate_frame(frame, kind, dedupe=False)
     accepted = result.accepted
     by_row = {row: group for row, group in result.issues.groupby("row")}
@@ -156,6 +158,43 @@ def test_pydantic_and_frame_validator_agree_on_shipment_lines(rows: list[dict[st
 @given(rows=_rows("outcomes"))
 def test_pydantic_and_frame_validator_agree_on_outcomes(rows: list[dict[str, str]]) -> None:
     _check(rows, "outcomes")
+
+
+NESTED = [{"a": 1}, {}, [1, 2], ["MYPKG", {"b": 2}], [["SGSIN"]], ("VNHPH",), ["MYPKG", "SGSIN"]]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.builds(
+            lambda base, changes: {**base, **dict(changes)},
+            st.sampled_from([valid_shipment_row(seed) for seed in range(10)]),
+            st.lists(
+                st.tuples(
+                    st.sampled_from([s.name for s in SHIPMENT_FIELDS]), st.sampled_from(NESTED)
+                ),
+                min_size=1,
+                max_size=3,
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_an_object_or_a_list_where_a_value_belongs_is_malformed_through_both_paths(
+    rows: list[dict[str, Any]],
+) -> None:
+    """JSON sent by a client, or a Parquet struct column: an object in a name field is not a
+    name. Both paths call it malformed (a list is still fine in a list field)."""
+    _check(rows, "shipments", dtype="object")
+    line = valid_shipment_row(1)
+    for value in ({"a": 1}, ["ACME", "LTD"]):
+        check = check_record({**line, "shipper_name": value})
+        assert check.rejected
+        assert [(i.field, i.rule.value) for i in check.issues] == [("shipper_name", "malformed")]
+    ports = check_record({**line, "transshipment_ports": ["MYPKG", "SGSIN"]})
+    assert not ports.issues and ports.record is not None
+    assert ports.record.transshipment_ports == ["MYPKG", "SGSIN"]
 
 
 def test_factory_rows_are_valid_through_both_paths() -> None:

@@ -192,3 +192,22 @@ def test_a_row_recorded_after_the_store_received_it_is_not_recorded_and_says_why
     assert row["rule"] == "recorded_after_receipt" and row["value"].startswith(future[:10])
     assert row["bl_number"] == rows[1]["bl_number"]
     assert read_outcomes(store.url)["bl_number"].tolist() == [rows[0]["bl_number"]]
+
+
+@on_each_database
+def test_a_text_with_a_nul_character_is_malformed_and_the_rest_of_the_file_is_recorded(
+    store: Store, tmp_path: Path
+) -> None:
+    """A NUL (a broken export) cannot be stored by PostgreSQL: before, the whole file failed
+    there. An optional text holding one is dropped and flagged, the outcome recorded."""
+    rows = _rows(1, 2, 3)
+    rows[0] = {**rows[0], "commodity": "IVORY\x00TUSKS"}
+    rows[1] = {**rows[1], "operation_phase": "PHASE\x002"}
+    path = tmp_path / "outcomes.parquet"
+    pd.DataFrame(rows).to_parquet(path, index=False)
+    done = record_outcome_file(path, store, not_recorded=tmp_path / "not_recorded.csv")
+    assert (done.read, done.recorded, done.rejected, done.flagged) == (3, 3, 0, 2)
+    stored = read_outcomes(store.url).set_index("container_number")
+    assert pd.isna(stored.loc[rows[0]["container_number"], "commodity"])
+    assert pd.isna(stored.loc[rows[1]["container_number"], "operation_phase"])
+    assert stored.loc[rows[2]["container_number"], "commodity"] == rows[2]["commodity"]
