@@ -639,10 +639,10 @@ class Store:
     def record_audit(self, entry: AuditEntry) -> None:
         """One short transaction per request (on every request's path: the statement is built
         once, with bound parameters, instead of compiling ``.values(...)`` each time)."""
-        values = {name: getattr(entry, name) for name in _AUDIT_COLUMNS}
-        values["route"] = entry.route[:256]
-        values["detail"] = None if entry.detail is None else entry.detail[:256]
-        values["named"] = _named_text(entry.named)
+        values = {name: _storable(getattr(entry, name)) for name in _AUDIT_COLUMNS}
+        values["route"] = _storable(entry.route)[:256]
+        values["detail"] = None if entry.detail is None else _storable(entry.detail)[:256]
+        values["named"] = _storable(_named_text(entry.named))
         with self.engine.begin() as conn:
             conn.execute(_INSERT_AUDIT, values)
 
@@ -737,6 +737,15 @@ def _like(value: str | None) -> str:
     """``value`` matched literally by LIKE (its wildcards escaped with a backslash)."""
     text = value or ""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _storable(value: Any) -> Any:
+    """Text any database keeps: a NUL character (``%00`` in a path, or in a key sent) is written
+    as ``\\x00``. PostgreSQL cannot store it, and the failed write withheld the answer (503)
+    and left the request out of the trail."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\\x00")
+    return value
 
 
 def _named_text(named: tuple[tuple[str | None, str | None], ...]) -> str | None:

@@ -72,6 +72,27 @@ def test_the_trail_says_which_keys_looked_at_a_container_and_when(
 
 
 @on_each_database
+def test_a_nul_character_in_a_path_or_a_named_line_is_audited_and_answered(
+    store: Store, start_server: object, keys: dict[str, str]
+) -> None:
+    """PostgreSQL cannot store a NUL: a ``%00`` in a path or a B/L sent with one made the
+    audit write fail there, withholding the answer (503) and leaving no row of the request."""
+    client: httpx.Client = start_server()  # type: ignore[operator]
+    officer = {"X-API-Key": keys["officer"]}
+    assert client.get("/v1/mo%00del", headers=officer).status_code == 404
+    line = {**manifest(1, seed=6)[0], "bl_number": "BL\x001"}
+    answer = client.post("/v1/score", json={"lines": [line]}, headers=officer)
+    assert answer.status_code == 200
+    assert answer.json()["lines"][0]["status"] == "rejected"
+    rows = store.audit_entries()
+    assert [(e.route, e.status) for e in rows[-2:]] == [
+        ("/v1/mo\\x00del", 404),
+        ("/v1/score", 200),
+    ]
+    assert rows[-1].named == (("BL\\x001", line["container_number"]),)
+
+
+@on_each_database
 def test_an_export_and_a_purge_keep_the_lines_each_request_named(
     home_env: Settings,
     store: Store,
