@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.mapping import ColumnMapping
-from risk_engine.errors import ConfigError, InputUnreadable, OutputUnwritable
+from risk_engine.errors import ConfigError, InputUnreadable, MappingError, OutputUnwritable
 
 __all__ = [
     "BadLine",
@@ -45,6 +45,7 @@ __all__ = [
     "csv_safe",
     "read_ahead",
     "row_numbers",
+    "matched_header",
 ]
 
 T = TypeVar("T")
@@ -96,6 +97,9 @@ class RecordFile:
     ignored_columns: list[str]
     chunk_rows: int
     bad_lines: list[BadLine] = field(default_factory=list)
+    # The column names as the file spells them, where they differ from ``header`` (padded with
+    # spaces, or in another case than the contract or the mapping names them).
+    file_header: list[str] | None = None
 
     def chunks(self) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
         """(row numbers, contract-named chunk); rows numbered from 1 in file order, the bad
@@ -112,6 +116,8 @@ class RecordFile:
         )
         good = 0  # good rows before this chunk
         for table in _rechunk(batches, self.chunk_rows):
+            if self.file_header is not None:
+                table = table.rename_columns(self.header)
             frame = _to_pandas(table)
             # Arrow parses in file order here, so every bad line before this chunk's last row
             # has been met by now.
@@ -156,7 +162,7 @@ class RecordFile:
                     invalid_row_handler=on_bad_line,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in self.header},
+                    column_types={name: pa.string() for name in self.file_header or self.header},
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
                 ),
@@ -266,9 +272,34 @@ def open_records(
     if not path.is_file():
         raise InputUnreadable(str(path), "no such file")
     fmt = file_format(path)
-    header = _csv_header(path, mapping) if fmt == "csv" else _parquet_header(path)
+    spelled = _csv_header(path, mapping) if fmt == "csv" else _parquet_header(path)
+    header = matched_header(spelled, set(mapping.source_columns(kind).values()))
     ignored = mapping.check_header(header, kind)
-    return RecordFile(path, kind, mapping, header, ignored, chunk_rows)
+    file_header = spelled if spelled != header else None
+    return RecordFile(path, kind, mapping, header, ignored, chunk_rows, file_header=file_header)
+
+
+def matched_header(spelled: list[str], wanted: set[str]) -> list[str]:
+    """The header with each column named as the contract (or the mapping) names it when the
+    file spells it with other case or surrounding spaces (``BL_NUMBER``, `` hs_code ``), as
+    customs systems export them. A column the mapping reads that appears twice is ambiguous
+    (`MappingError`, naming both)."""
+    by_folded: dict[str, list[str]] = {}
+    for name in wanted:
+        by_folded.setdefault(name.strip().casefold(), []).append(name)
+    header = []
+    for name in spelled:
+        found = by_folded.get(name.strip().casefold(), [])
+        header.append(name if name in wanted or len(found) != 1 else found[0])
+    for name in sorted(wanted):
+        spellings = [spelled[i] for i, matched in enumerate(header) if matched == name]
+        if len(spellings) > 1:
+            raise MappingError(
+                f"column {name!r} appears {len(spellings)} times in the header (as "
+                f"{spellings}): which one holds the field is ambiguous; drop or rename all "
+                "but one"
+            )
+    return header
 
 
 def _read_sample(path: Path) -> bytes:
@@ -296,9 +327,8 @@ def _csv_header(path: Path, mapping: ColumnMapping) -> list[str]:
     text = text.lstrip("\ufeff")
     lines = io.StringIO(text, newline="")
     rows = csv.reader(lines, delimiter=mapping.delimiter)
-    header = next(rows, [])
-    header = [name.strip() for name in header]
-    if not header or not any(header):
+    header = next(rows, [])  # as Arrow will name the columns (`matched_header` trims them)
+    if not any(name.strip() for name in header):
         raise InputUnreadable(str(path), "the file has no header line")
     if len(header) == 1:
         for other in _OTHER_DELIMITERS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -256,6 +257,43 @@ def test_row_numbers_count_the_bad_rows_in_wherever_they_are(
         count = min(chunk, len(places) - start)
         got += row_numbers(start, count, bad_rows).tolist()
     assert got == places
+
+
+@pytest.mark.parametrize("spell", [str.upper, lambda name: f" {name} ", str.title])
+def test_columns_in_other_case_or_padded_with_spaces_are_read_as_the_contract_names_them(
+    tmp_path: Path, spell: Any
+) -> None:
+    """Customs systems export ``BL_NUMBER``; a header padded with spaces passed the header
+    check but every row then lacked every field (all rejected as required)."""
+    frame = shipment_frame(20, seed=12)
+    frame.loc[3, "gross_weight_kg"] = "0"
+    frame["remarks"] = "x"  # not in the contract: ignored, under its own spelling
+    plain = validate_file(_csv(tmp_path, frame), chunk_rows=7).as_dict()["counts"]
+    assert plain == {"read": 20, "accepted": 19, "flagged": 0, "rejected": 1}
+    spelled = frame.rename(columns=spell)
+    parquet = tmp_path / "spelled.parquet"
+    spelled.to_parquet(parquet, index=False)
+    for path in (_csv(tmp_path, spelled, "spelled.csv"), parquet):
+        report = validate_file(path, chunk_rows=7)
+        assert report.as_dict()["counts"] == plain
+        assert report.ignored_columns == [spell("remarks")]
+        _, chunk = next(open_records(path, "shipments").chunks())
+        assert chunk.loc[0, "bl_number"] == frame.loc[0, "bl_number"]
+
+
+def test_a_column_the_contract_reads_twice_is_ambiguous_and_an_unread_one_is_not(
+    tmp_path: Path,
+) -> None:
+    frame = shipment_frame(5, seed=13)
+    path = tmp_path / "twice.csv"
+    header = ",".join([*frame.columns, "HS_CODE", "note", "note"])
+    body = [",".join([*map(str, row), "9999", "a", "b"]) for row in frame.itertuples(index=False)]
+    path.write_text("\n".join([header, *body]) + "\n")
+    with pytest.raises(MappingError, match=r"'hs_code' appears 2 times .*\['hs_code', 'HS_CODE'\]"):
+        open_records(path, "shipments")
+    unread = tmp_path / "unread.csv"
+    unread.write_text("\n".join([header.replace("HS_CODE", "other"), *body]) + "\n")
+    assert validate_file(unread).as_dict()["counts"]["accepted"] == 5
 
 
 def test_rejects_file_escapes_formulas(tmp_path: Path) -> None:
