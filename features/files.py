@@ -12,6 +12,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import os
 import queue
 import re
@@ -272,6 +273,8 @@ def open_records(
     if not path.is_file():
         raise InputUnreadable(str(path), "no such file")
     fmt = file_format(path)
+    if fmt == "csv" and "encoding" not in mapping.model_fields_set:
+        mapping = _with_marked_encoding(path, mapping)
     spelled = _csv_header(path, mapping) if fmt == "csv" else _parquet_header(path)
     header = matched_header(spelled, set(mapping.source_columns(kind).values()))
     ignored = mapping.check_header(header, kind)
@@ -300,6 +303,14 @@ def matched_header(spelled: list[str], wanted: set[str]) -> list[str]:
                 "but one"
             )
     return header
+
+
+def _with_marked_encoding(path: Path, mapping: ColumnMapping) -> ColumnMapping:
+    """A file that starts with a UTF-16 byte-order mark (Excel's "Unicode text") is read as
+    UTF-16 when no mapping names an encoding: the mark says so beyond doubt."""
+    if _read_sample(path)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return mapping.model_copy(update={"encoding": "utf-16"})
+    return mapping
 
 
 def _read_sample(path: Path) -> bytes:
@@ -336,7 +347,8 @@ def _csv_header(path: Path, mapping: ColumnMapping) -> list[str]:
                 raise InputUnreadable(
                     str(path),
                     f"the header is one column but contains {other!r}: the file looks delimited "
-                    f"by {other!r}, not {mapping.delimiter!r} (set 'delimiter:' in a mapping file)",
+                    f"by {other!r}, not {mapping.delimiter!r} (set 'delimiter: {json.dumps(other)}' "
+                    "in a mapping file)",
                 )
     if not any(any(cell.strip() for cell in row) for row in rows):
         raise InputUnreadable(str(path), "the file has a header but no data rows")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,32 @@ def test_bad_encoding_is_one_clear_error_and_latin1_reads_with_a_mapping(tmp_pat
         open_records(path, "shipments")
     report = validate_file(path, mapping=ColumnMapping(encoding="latin-1"))
     assert report.accepted == 5
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-marked"])
+def test_a_utf16_file_with_its_byte_order_mark_reads_without_a_mapping(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Excel's "Unicode text" is UTF-16 with a byte-order mark: the mark says the encoding, so
+    no mapping is needed; a mapping that names another encoding is still obeyed."""
+    frame = shipment_frame(6, seed=14)
+    frame.loc[0, "consignee_name"] = "Công ty TNHH Nhập khẩu"
+    path = tmp_path / "unicode.csv"
+    text = frame.to_csv(index=False)
+    if encoding == "utf-16":
+        path.write_bytes(text.encode("utf-16"))  # little-endian, with its mark
+    else:
+        path.write_bytes(codecs.BOM_UTF16_BE + text.encode("utf-16-be"))
+    report = validate_file(path)
+    assert report.accepted == 6
+    _, chunk = next(open_records(path, "shipments").chunks())
+    assert chunk.loc[0, "consignee_name"] == "Công ty TNHH Nhập khẩu"
+    with pytest.raises(InputUnreadable, match="not valid utf-8"):
+        open_records(path, "shipments", ColumnMapping(encoding="utf-8"))
+    tabbed = tmp_path / "tabbed.csv"
+    tabbed.write_bytes(frame.to_csv(index=False, sep="\t").encode("utf-16"))
+    with pytest.raises(InputUnreadable, match=r"set 'delimiter: \"\\t\"' in a mapping file"):
+        open_records(tabbed, "shipments")
 
 
 @pytest.mark.parametrize("content, message", [(b"", "empty"), (b"\n  \n", "empty")])
