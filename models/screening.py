@@ -38,7 +38,12 @@ from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
 from models.drift import DriftTally, drift_notes, with_families
 from models.profiles import ProfileSet
-from models.selection import MANDATORY_REASONS, documentary_picks, select_per_port_day
+from models.selection import (
+    MANDATORY_REASONS,
+    arrival_days,
+    documentary_picks,
+    select_per_port_day,
+)
 from models.watchlist import Watchlist
 from risk_engine.errors import ConfigError
 from risk_engine.validation import no_issues
@@ -177,7 +182,7 @@ def _score_chunk(
             "bl_number": _text(accepted["bl_number"]),
             "container_number": _text(accepted["container_number"]),
             "port_of_discharge": _text(accepted["port_of_discharge"]),
-            "arrival_date": eta.dt.strftime("%Y-%m-%d").to_numpy(),
+            "arrival_date": arrival_days(accepted["port_of_discharge"], eta).to_numpy(),
             "risk_score": scored["risk_score"].to_numpy(dtype="float64"),
             "band": scored["band"].to_numpy(),
             "reasons": ["; ".join(r) for r in scored["reasons"]],

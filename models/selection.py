@@ -10,8 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from risk_engine.reference import port_timezone
+
 __all__ = [
     "MANDATORY_REASONS",
+    "arrival_days",
     "capacity_slots",
     "documentary_picks",
     "port_day",
@@ -32,9 +35,24 @@ def capacity_slots(lines: np.ndarray | int, capacity: float) -> np.ndarray:
 
 
 def port_day(port: pd.Series, arrival: pd.Series) -> pd.Series:
-    """The group a selection is made in: discharge port and UTC arrival date."""
-    day = pd.to_datetime(arrival, utc=True).dt.strftime("%Y-%m-%d")
-    return port.astype("string") + "|" + day.astype("string")
+    """The group a selection is made in: discharge port and the arrival date at that port."""
+    return port.astype("string") + "|" + arrival_days(port, arrival).astype("string")
+
+
+def arrival_days(port: pd.Series, arrival: pd.Series) -> pd.Series:
+    """``YYYY-MM-DD`` of each arrival in its port of discharge's own time zone (reference
+    ``tz``): an inspection team works the port's day, and a vessel berthing at Hai Phong at
+    02:00 belongs to that day, not to the UTC day before. UTC for a port not in the table."""
+    moments = pd.to_datetime(arrival, utc=True)
+    days = moments.dt.strftime("%Y-%m-%d").astype(object)
+    codes, ports = pd.factorize(port.astype("string"))
+    for index, code in enumerate(ports):
+        zone = port_timezone(str(code))
+        if zone is None:
+            continue
+        at = codes == index
+        days[at] = moments[at].dt.tz_convert(zone).dt.strftime("%Y-%m-%d").to_numpy()
+    return days
 
 
 def rank_within(

@@ -4,7 +4,7 @@ Nothing is read at import time: each table is loaded on first use and cached
 (``functools.cache``), and pandas and pycountry are imported only then.
 
 ``ports.csv`` holds one row per port, keyed by UN/LOCODE, with columns
-``locode, name, country, lat, lon, role, hub``:
+``locode, name, country, lat, lon, role, hub, tz``:
 
 - ``role`` is the port's main place on the trafficking routes the engine screens:
   ``discharge`` for destination ports in the Asia-Pacific markets of the operation (VN, CN, HK,
@@ -14,6 +14,9 @@ Nothing is read at import time: each table is loaded on first use and cached
   whatever its main role, so a port can be both: Hong Kong is a ``discharge`` port with
   ``hub`` 1, and Lome a ``loading`` port with ``hub`` 1. Every ``role == "hub"`` port has ``hub`` 1.
   Use ``hub`` (``hub_port_codes``), not ``role``, to ask "is this a transshipment hub".
+- ``tz`` is the port's IANA time zone: of the zones the tz database's ``zone.tab`` lists for
+  the port's country, the one whose reference point lies nearest the port (Algeciras and
+  Manzanillo set by hand). A port-day is a day at the port (`port_timezone`).
 
 The list is a seed (about a hundred ports), not the UN/LOCODE code list: a well-formed code not in
 it is "unknown", which the contract flags but never rejects. Routes and risk shift over time, so
@@ -81,7 +84,7 @@ PORT_ROLES: tuple[str, ...] = ("discharge", "hub", "loading")
 # Mean Earth radius (IUGG); the spherical model is within about 0.5 % of the ellipsoid.
 EARTH_RADIUS_KM = 6371.0088
 
-_PORT_COLUMNS = ["locode", "name", "country", "lat", "lon", "role", "hub"]
+_PORT_COLUMNS = ["locode", "name", "country", "lat", "lon", "role", "hub", "tz"]
 
 
 @cache
@@ -93,7 +96,7 @@ def _ports_table() -> pd.DataFrame:
         # na_filter off: Namibia's country code "NA" must stay a string, not become NaN.
         frame = pd.read_csv(
             handle,
-            dtype={"locode": str, "name": str, "country": str, "role": str},
+            dtype={"locode": str, "name": str, "country": str, "role": str, "tz": str},
             na_filter=False,
         )
     frame = frame[_PORT_COLUMNS].astype({"lat": "float64", "lon": "float64", "hub": "int64"})
@@ -143,6 +146,17 @@ def _port_names() -> dict[str, str]:
 def port_name(code: str) -> str | None:
     """Name of a port in the reference table (``CIABJ`` -> Abidjan); None when it is not there."""
     return _port_names().get(code)
+
+
+@cache
+def _port_zones() -> dict[str, str]:
+    table = _ports_table()
+    return dict(zip(table["locode"], table["tz"], strict=True))
+
+
+def port_timezone(code: str) -> str | None:
+    """IANA time zone of a known port (``VNHPH`` -> Asia/Ho_Chi_Minh); None for an unknown code."""
+    return _port_zones().get(code)
 
 
 @cache

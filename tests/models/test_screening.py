@@ -83,6 +83,35 @@ def test_a_batch_whose_every_line_is_rejected_gives_an_empty_list_and_its_report
     assert "<table" in (tmp_path / "report.html").read_text()
 
 
+def test_the_arrival_date_is_the_day_at_the_port_of_discharge(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Hai Phong is seven hours ahead of UTC: lines berthing either side of its midnight fall
+    in two port-days (before, the UTC date put them in one, capacity shared)."""
+    lines = arrivals.head(4).copy()
+    lines["port_of_discharge"] = "VNHPH"
+    eta = [
+        "2025-04-02T16:30:00Z",
+        "2025-04-02T17:30:00Z",
+        "2025-04-02T20:00:00Z",
+        "2025-04-02T01:00:00Z",
+    ]
+    lines["eta"] = pd.to_datetime(eta, utc=True)
+    lines["etd"] = lines["eta"] - pd.Timedelta(days=20)
+    path = tmp_path / "arrivals.parquet"
+    lines.to_parquet(path, index=False)
+    summary = screen_file(path, tmp_path / "ranked.csv", scorer=trained.scorer, capacity=0.03)
+    ranked = pd.read_csv(tmp_path / "ranked.csv").set_index("row")
+    assert ranked.loc[[1, 2, 3, 4], "arrival_date"].tolist() == [
+        "2025-04-02",
+        "2025-04-03",
+        "2025-04-03",
+        "2025-04-02",
+    ]
+    assert summary.port_days == 2
+    assert ranked.groupby("arrival_date")["selected"].sum().tolist() == [1, 1]
+
+
 def test_selection_respects_capacity_per_port_day_and_records_reasons(
     trained, arrivals, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

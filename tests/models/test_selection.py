@@ -7,7 +7,14 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.selection import capacity_slots, documentary_picks, rank_within, select_per_port_day
+from models.selection import (
+    arrival_days,
+    capacity_slots,
+    documentary_picks,
+    port_day,
+    rank_within,
+    select_per_port_day,
+)
 
 
 def _groups(sizes: list[int]) -> pd.Series:
@@ -206,3 +213,30 @@ def test_a_rank_is_the_place_in_its_group_by_score_then_tie_break_then_position(
         for place, i in enumerate(sorted(members, key=key), start=1):
             expected[i] = place
     assert ranks == expected
+
+
+def test_a_port_day_is_the_day_at_the_port_in_its_own_time_zone() -> None:
+    """A vessel berthing at Hai Phong at 00:30 (17:30 UTC the day before) is that day's work;
+    Hamburg keeps summer time; a port not in the reference table (or none) counts in UTC."""
+    ports = pd.Series(["VNHPH", "VNHPH", "DEHAM", "DEHAM", "XXZZZ", None], dtype="string")
+    arrivals = pd.Series(
+        [
+            "2025-04-02T16:30:00Z",  # 23:30 at Hai Phong (UTC+7)
+            "2025-04-02T17:30:00Z",  # 00:30 on the 3rd there
+            "2025-07-01T22:30:00Z",  # 00:30 on 2 July in Hamburg (UTC+2 in summer)
+            "2025-01-01T22:30:00Z",  # 23:30 on 1 January (UTC+1 in winter)
+            "2025-04-02T23:30:00Z",
+            "2025-04-02T23:30:00Z",
+        ]
+    )
+    assert arrival_days(ports, arrivals).tolist() == [
+        "2025-04-02",
+        "2025-04-03",
+        "2025-07-02",
+        "2025-01-01",
+        "2025-04-02",
+        "2025-04-02",
+    ]
+    groups = port_day(ports, arrivals)
+    assert groups.iloc[0] != groups.iloc[1]
+    assert groups.iloc[1] == "VNHPH|2025-04-03"

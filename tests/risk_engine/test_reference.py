@@ -50,7 +50,7 @@ DOMAIN_PORTS = {
 
 def test_port_table_has_the_documented_columns_and_a_hundred_or_so_rows() -> None:
     ports = load_ports()
-    assert list(ports.columns) == ["locode", "name", "country", "lat", "lon", "role", "hub"]
+    assert list(ports.columns) == ["locode", "name", "country", "lat", "lon", "role", "hub", "tz"]
     assert 80 <= len(ports) <= 120
     assert ports["hub"].dtype == bool
 
