@@ -70,7 +70,9 @@ function separatorOf(text) {
 function linesFromCsv(text) {
   const rows = parseCsv(text, separatorOf(text));
   if (rows.length === 0) throw new Error("the CSV file is empty");
-  const header = rows[0].map((name) => name.trim());
+  // Names as the contract spells them, whatever the export's case (BL_NUMBER), as files read
+  // by the command line are.
+  const header = rows[0].map((name) => name.trim().toLowerCase());
   const seen = new Set();
   for (const name of header) {
     if (name === "") throw new Error("the CSV header has an empty column name");
@@ -89,6 +91,15 @@ function linesFromCsv(text) {
     });
     return line;
   });
+}
+
+// The text of a file's bytes: UTF-16 when it starts with that byte-order mark (a spreadsheet's
+// "Unicode text"), else UTF-8 (a UTF-8 mark is dropped).
+function textOf(bytes) {
+  const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
+  if (data[0] === 0xff && data[1] === 0xfe) return new TextDecoder("utf-16le").decode(data);
+  if (data[0] === 0xfe && data[1] === 0xff) return new TextDecoder("utf-16be").decode(data);
+  return new TextDecoder("utf-8").decode(data);
 }
 
 // Manifest lines from a file's name and text: CSV, or JSON ({"lines": [...]} or a list).
@@ -269,7 +280,7 @@ function driftSummary(drift) {
 
 if (typeof module !== "undefined") {
   module.exports = {
-    parseCsv, separatorOf, linesFromCsv, linesFromFile, byRisk, resultsCsv, failureText,
+    parseCsv, separatorOf, linesFromCsv, linesFromFile, textOf, byRisk, resultsCsv, failureText,
     reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
     lineNotes, scoreSummary,
   };
@@ -436,7 +447,7 @@ function start() {
     fileName = file.name;
     save.disabled = true;
     try {
-      const lines = linesFromFile(file.name, await file.text());
+      const lines = linesFromFile(file.name, textOf(new Uint8Array(await file.arrayBuffer())));
       setStatus(`scoring ${lines.length} lines of ${file.name}…`, false);
       answer = await post("/v1/score", { lines }, keyInput.value);
     } catch (error) {

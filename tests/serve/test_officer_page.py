@@ -122,6 +122,21 @@ def test_the_page_reads_a_spreadsheet_export_with_semicolons_or_tabs(separator: 
     assert _js("separatorOf", "a,b;c,d\n1;2;3;4;5\n") == ","  # the header decides
 
 
+def test_the_page_reads_upper_case_names_and_a_utf16_export_as_the_command_line_does() -> None:
+    """A customs export names its columns BL_NUMBER; a spreadsheet's "Unicode text" is UTF-16
+    with a byte-order mark. The page sent BL_NUMBER as an unknown field (every line rejected)
+    and read UTF-16 as UTF-8."""
+    text = "BL_NUMBER,Goods_Description\r\nBL1,CAFÉ NUTS\r\n"
+    assert _js("linesFromCsv", text) == [{"bl_number": "BL1", "goods_description": "CAFÉ NUTS"}]
+    assert _js("linesFromCsv", "hs_code,HS_CODE\n1,2\n")["error"] == (
+        "the CSV header names column hs_code twice"
+    )
+    for encoding, mark in (("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")):
+        data = list(mark + text.encode(encoding))
+        assert _js("textOf", data) == text
+    assert _js("textOf", list(b"\xef\xbb\xbf" + text.encode("utf-8"))) == text
+
+
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
