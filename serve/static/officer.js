@@ -102,9 +102,14 @@ function textOf(bytes) {
   return new TextDecoder("utf-8").decode(data);
 }
 
+// Whether a file is a JSON manifest (by its name, or a text that starts as JSON does).
+function isJson(name, text) {
+  return /\.json$/i.test(name) || /^\s*[[{]/.test(text);
+}
+
 // Manifest lines from a file's name and text: CSV, or JSON ({"lines": [...]} or a list).
 function linesFromFile(name, text) {
-  if (/\.json$/i.test(name) || /^\s*[[{]/.test(text)) {
+  if (isJson(name, text)) {
     let data;
     try {
       data = JSON.parse(text);
@@ -118,6 +123,23 @@ function linesFromFile(name, text) {
     return lines;
   }
   return linesFromCsv(text);
+}
+
+// A CSV export's lines with only the contract's fields (`fields`, from the server's OpenAPI
+// description): a column the contract does not have (an export's "remarks") is left out and
+// named, as the command line ignores it, instead of every line being rejected for it.
+function splitColumns(lines, fields) {
+  const known = new Set(fields);
+  const ignored = new Set();
+  const kept = lines.map((line) => {
+    const out = {};
+    for (const [name, value] of Object.entries(line)) {
+      if (known.has(name)) out[name] = value;
+      else ignored.add(name);
+    }
+    return out;
+  });
+  return { lines: kept, ignored: [...ignored].sort() };
 }
 
 // The answer's lines in the order an officer reads them: scored lines by rank, then rejected.
@@ -150,7 +172,7 @@ function lineNotes(line) {
 }
 
 // The status line after a manifest is scored.
-function scoreSummary(fileName, answer) {
+function scoreSummary(fileName, answer, ignored = []) {
   const c = answer.counts;
   let text =
     `${fileName}: ${c.received} lines, ${c.scored} scored (${c.flagged} with data-quality ` +
@@ -159,6 +181,7 @@ function scoreSummary(fileName, answer) {
   if (c.approximate_history) {
     text += `; ${c.approximate_history} lines with approximate history (filed before it)`;
   }
+  if (ignored.length) text += `; columns not in the contract, not sent: ${ignored.join(", ")}`;
   return text;
 }
 
@@ -280,7 +303,8 @@ function driftSummary(drift) {
 
 if (typeof module !== "undefined") {
   module.exports = {
-    parseCsv, separatorOf, linesFromCsv, linesFromFile, textOf, byRisk, resultsCsv, failureText,
+    parseCsv, separatorOf, linesFromCsv, linesFromFile, textOf, splitColumns, byRisk, resultsCsv,
+    failureText,
     reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
     lineNotes, scoreSummary,
   };
@@ -415,6 +439,18 @@ function setModelStatus(text) {
   document.getElementById("model-status").textContent = text;
 }
 
+// The contract's shipment fields, from the server's own OpenAPI description (read once).
+let contractFieldNames = null;
+async function contractFields() {
+  if (contractFieldNames === null) {
+    const response = await fetch("/openapi.json");
+    if (!response.ok) throw new Error(`the server's description could not be read (${response.status})`);
+    const schema = await response.json();
+    contractFieldNames = Object.keys(schema.components.schemas.ShipmentLine.properties);
+  }
+  return contractFieldNames;
+}
+
 async function post(path, payload, key) {
   const init = {
     method: "POST",
@@ -430,6 +466,7 @@ function start() {
   const onlyRisky = document.getElementById("only-risky");
   const save = document.getElementById("save");
   let answer = null;
+  let ignored = [];
   let fileName = "manifest";
   keyInput.value = sessionStorage.getItem("risk-engine-key") || "";
   keyInput.addEventListener("change", () => sessionStorage.setItem("risk-engine-key", keyInput.value));
@@ -447,7 +484,12 @@ function start() {
     fileName = file.name;
     save.disabled = true;
     try {
-      const lines = linesFromFile(file.name, textOf(new Uint8Array(await file.arrayBuffer())));
+      const text = textOf(new Uint8Array(await file.arrayBuffer()));
+      let lines = linesFromFile(file.name, text);
+      ignored = [];
+      if (!isJson(file.name, text)) {
+        ({ lines, ignored } = splitColumns(lines, await contractFields()));
+      }
       setStatus(`scoring ${lines.length} lines of ${file.name}…`, false);
       answer = await post("/v1/score", { lines }, keyInput.value);
     } catch (error) {
@@ -455,7 +497,7 @@ function start() {
       document.getElementById("rows").replaceChildren();
       return setStatus(error.message, true);
     }
-    setStatus(scoreSummary(file.name, answer), false);
+    setStatus(scoreSummary(file.name, answer, ignored), false);
     showTable(answer, onlyRisky.checked);
     save.disabled = false;
   });

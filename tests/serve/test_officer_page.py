@@ -21,6 +21,7 @@ import httpx
 import pytest
 from serve_fakes import manifest
 
+from risk_engine.columns import SHIPMENT_FIELDS
 from serve.page import PAGE_POLICY
 
 SCRIPT = Path(__file__).parents[2] / "serve" / "static" / "officer.js"
@@ -200,6 +201,33 @@ def test_a_sample_manifest_read_by_the_page_is_scored_and_saved_highest_risk_fir
     assert float(first["risk_score"]) == by_line[int(first["line"])]["risk_score"]
     for row in saved:  # no cell a spreadsheet would run
         assert not any(value[:1] in ("=", "+", "-", "@") for value in row.values() if value)
+
+
+def test_an_export_with_columns_outside_the_contract_is_scored_and_the_columns_named(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    """A column the contract lacks (an export's "Remarks") made the server reject every line as
+    an unknown field; the page leaves it out, using the server's own description of the
+    contract, and says so, as the command line ignores it."""
+    fields = client.get("/openapi.json").json()["components"]["schemas"]["ShipmentLine"]
+    names = list(fields["properties"])
+    assert set(names) == {spec.name for spec in SHIPMENT_FIELDS}
+    rows = list(csv.reader(io.StringIO(SAMPLE.read_text())))
+    extra = io.StringIO()
+    csv.writer(extra).writerows(
+        [[*rows[0], "Remarks", "customs_office"], *[[*r, "x", "VN01"] for r in rows[1:]]]
+    )
+    lines = _js("linesFromFile", "export.csv", extra.getvalue())
+    split = _js("splitColumns", lines, names)
+    assert split["ignored"] == ["customs_office", "remarks"]
+    assert split["lines"] == _js("linesFromFile", SAMPLE.name, SAMPLE.read_text())
+    officer = {"X-API-Key": keys["officer"]}
+    sent_all = client.post("/v1/score", json={"lines": lines}, headers=officer).json()
+    assert sent_all["counts"]["scored"] == 0  # what the page did before
+    answer = client.post("/v1/score", json={"lines": split["lines"]}, headers=officer).json()
+    assert answer["counts"]["scored"] > 20
+    summary = _js("scoreSummary", "export.csv", answer, split["ignored"])
+    assert summary.endswith("; columns not in the contract, not sent: customs_office, remarks")
 
 
 def test_the_saved_csv_defuses_formulas_in_any_cell() -> None:
