@@ -994,7 +994,12 @@ def _period(since: str | None, until: str | None) -> tuple[datetime | None, date
 
 def _review_text(table: Any, groups: tuple[str, ...]) -> str:
     header = "  ".join(f"{name:<18}" for name in groups)
-    lines = [f"{header}  inspected  seizures  hit rate (95 % interval)       lift over random"]
+    # "conclusive" is what a rate is of: an INCONCLUSIVE inspection counts as inspected only,
+    # and without the column a reader dividing seizures by inspected got another rate.
+    lines = [
+        f"{header}  inspected  conclusive  seizures  hit rate (95 % interval)       "
+        "lift over random"
+    ]
     for row in table.itertuples(index=False):
         keys = "  ".join(f"{str(getattr(row, name)):<18}" for name in groups)
         rate = (
@@ -1005,7 +1010,10 @@ def _review_text(table: Any, groups: tuple[str, ...]) -> str:
         lift = (
             "-" if row.lift_over_random != row.lift_over_random else f"{row.lift_over_random:.1f}"
         )
-        lines.append(f"{keys}  {row.inspected:>9,}  {row.seizures:>8,}  {rate:<29} {lift:>16}")
+        lines.append(
+            f"{keys}  {row.inspected:>9,}  {row.conclusive:>10,}  {row.seizures:>8,}  "
+            f"{rate:<29} {lift:>16}"
+        )
     return "\n".join(lines)
 
 

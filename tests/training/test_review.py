@@ -86,6 +86,7 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
 ) -> None:
     rows = [valid_outcome_row(seed) for seed in range(6)]
     rows[2]["inspected_at"] = "last tuesday"
+    rows[3].update(result="INCONCLUSIVE", seizure_category="", commodity="", quantity_kg="")
     path = tmp_path / "outcomes.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     out = tmp_path / "review.csv"
@@ -95,3 +96,7 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     assert "lift over random" in result.stdout
     table = pd.read_csv(out)
     assert table.loc[table["selection_reason"] == "all", "inspected"].item() == 5
+    # the printed row names what its rate is of: 5 inspected, 4 conclusive
+    (printed,) = [line.split() for line in result.stdout.splitlines() if line.startswith("all")]
+    assert printed[1:3] == ["5", "4"]
+    assert "conclusive" in result.stdout.splitlines()[0]
