@@ -46,6 +46,7 @@ from models.selection import (
 )
 from models.watchlist import Watchlist
 from risk_engine.errors import ConfigError
+from risk_engine.reference import known_port_codes
 from risk_engine.validation import no_issues
 
 __all__ = ["LANES", "ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
@@ -119,6 +120,9 @@ class ScreenSummary:
     beyond_memory: int = 0
     memory_days: float = 0.0
     port_days: int = 0
+    # Ports of the capacity file that no line of the batch arrives at and the port table does
+    # not know: most likely a misspelt code, whose port then kept the share.
+    capacity_unmatched: list[str] = field(default_factory=list)
     rejects_path: str | None = None
     report_path: str | None = None
     top: pd.DataFrame | None = None
@@ -150,6 +154,7 @@ class ScreenSummary:
             "approximate_history": self.approximate,
             "beyond_history_memory": self.beyond_memory,
             "port_days": self.port_days,
+            "capacity_ports_unmatched": self.capacity_unmatched,
             "rejects": self.rejects_path,
             "report": self.report_path,
             "inputs": self.inputs,
@@ -407,6 +412,7 @@ def screen_file(
     reference = getattr(scorer, "reference", None)
     tally = reference.tally() if reference is not None else None
     in_band: Counter[str] = Counter()
+    ports_seen: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="screen-") as tmp:
         parts: list[Path] = []
         working = copy.copy(scorer)
@@ -428,6 +434,7 @@ def screen_file(
             chunk.to_parquet(part, index=False)
             np.save(_matrix_path(part), matrix)
             parts.append(part)
+            ports_seen.update(chunk["port_of_discharge"].dropna().unique().tolist())
             summary.approximate += int(chunk["approximate_history"].sum())
             if tally is not None:
                 tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()]))
@@ -452,6 +459,10 @@ def screen_file(
             port_capacity=port_capacity,
         )
         summary.port_days = int(selection["group"].nunique()) if len(selection) else 0
+        if port_capacity is not None:
+            summary.capacity_unmatched = sorted(
+                set(port_capacity.slots) - ports_seen - known_port_codes()
+            )
         top_parts, must_parts = [], []
         told_parts = []
         with FrameWriter(Path(out_path)) as writer:

@@ -754,6 +754,13 @@ def screen(
             "old with --no-history.",
             err=True,
         )
+    if summary.capacity_unmatched:
+        typer.echo(
+            f"warning: the capacity file lists {', '.join(summary.capacity_unmatched)}: no line "
+            "of this batch arrives there and the port table does not know the code. If it is "
+            "misspelt, the port it meant kept the share (--capacity) instead of its slots.",
+            err=True,
+        )
     for note in summary.drift_warnings:
         typer.echo(f"warning: against the model's training data, {note}", err=True)
     for note in summary.drift_notes:

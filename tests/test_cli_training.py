@@ -228,6 +228,26 @@ def test_screen_prints_what_a_watch_list_pick_matched(
     assert len(printed[1:below]) == 4  # the title and the top 3
 
 
+def test_screen_warns_of_a_capacity_port_no_line_arrives_at_and_no_table_knows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained = small_training()
+    world, _, _ = small_world()
+    later = world.shipments["filed_at"] >= pd.Timestamp(trained.boundaries["test_from"])
+    arrivals, ranked = tmp_path / "arrivals.parquet", tmp_path / "ranked.csv"
+    world.shipments[later].head(300).to_parquet(arrivals, index=False)
+    capacity = tmp_path / "capacity.csv"
+    capacity.write_text("port_of_discharge,slots_per_day\nVNHPN,4\n")  # VNHPH misspelt
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
+    args = ["screen", str(arrivals), "--out", str(ranked), "--capacity-file", str(capacity)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "warning: the capacity file lists VNHPN: no line of this batch arrives" in (
+        result.stderr
+    )
+
+
 def test_screen_prints_the_top_containers_with_their_reasons_as_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

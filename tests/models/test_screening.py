@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from models.capacity import PortCapacity
 from models.screening import OUTPUT_COLUMNS, screen_file
 from models.watchlist import load_watchlist
 from risk_engine.validation import validate_frame
@@ -110,6 +111,26 @@ def test_the_arrival_date_is_the_day_at_the_port_of_discharge(
     ]
     assert summary.port_days == 2
     assert ranked.groupby("arrival_date")["selected"].sum().tolist() == [1, 1]
+
+
+def test_a_capacity_port_no_line_arrives_at_and_no_table_knows_is_named(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A misspelt code in the capacity file (VNHPN for VNHPH) left the port on the share
+    without a word; a known port with no arrivals in the batch is not worth a warning."""
+    lines = arrivals.head(300).copy()
+    lines.loc[:9, "port_of_discharge"] = "ZZABC"  # a port the table does not know, arriving
+    path = tmp_path / "arrivals.parquet"
+    lines.to_parquet(path, index=False)
+    absent_known = next(
+        p for p in ("SGSIN", "DEHAM", "JPTYO") if p not in set(lines["port_of_discharge"])
+    )
+    slots = {"VNHPN": 4, "ZZABC": 2, absent_known: 3}
+    summary = screen_file(
+        path, tmp_path / "ranked.csv", scorer=trained.scorer, port_capacity=PortCapacity(slots)
+    )
+    assert summary.capacity_unmatched == ["VNHPN"]
+    assert summary.as_dict()["capacity_ports_unmatched"] == ["VNHPN"]
 
 
 def test_selection_respects_capacity_per_port_day_and_records_reasons(
