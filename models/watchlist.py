@@ -25,9 +25,11 @@ from features.files import open_records, read_table
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
-from risk_engine.reference import country_name
+from risk_engine.reference import country_name, is_country
+from risk_engine.reference.checks import CONTAINER_PATTERN
 
 log = logging.getLogger(__name__)
+_CONTAINER = re.compile(CONTAINER_PATTERN)
 
 __all__ = ["WATCHED_COLUMNS", "Watchlist", "count_hits", "load_watchlist"]
 
@@ -102,6 +104,9 @@ class Watchlist:
     # Rows that name no party, container or B/L (counted from 1, the header not a row, as
     # `validate` counts them): left out, and told.
     unused_rows: list[int] = field(default_factory=list)
+    # Entries no line the contract accepts can match, by row (counted as `unused_rows` are):
+    # a container number that is not ISO 6346, a country that is not an ISO code.
+    unmatchable: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def entries(self) -> dict[str, int]:
@@ -215,8 +220,26 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
             noted(("bill", bill, ""), note)
         if not (name or container or bill):
             watch.unused_rows.append(row)
+        if container and not _CONTAINER.fullmatch(container):
+            watch.unmatchable.append(
+                (
+                    row,
+                    f"container_number {container!r} is not a container number (4 letters, "
+                    "the 4th U, J or Z, then 7 digits): no accepted line can match it",
+                )
+            )
+        if name and country and not is_country(country):
+            watch.unmatchable.append(
+                (
+                    row,
+                    f"country {country!r} is not an ISO 3166 country code: party {name!r} "
+                    "can match no accepted line with it",
+                )
+            )
     if watch.unused_rows and warn:
         log.warning("watch list %s: %s", path, watch.unused_note())
+    for row, problem in watch.unmatchable if warn else []:
+        log.warning("watch list %s, row %d: %s", path, row, problem)
     for name in watch.generic_parties() if warn else []:
         log.warning(
             "watch list %s: party %r is a phrase, not a party: every line naming it is selected",

@@ -826,6 +826,8 @@ def watchlist(
         )
         if watch.unused_rows:
             typer.echo(f"warning: {watch.unused_note()}")
+        for row, problem in watch.unmatchable:
+            typer.echo(f"warning: row {row}: {problem}")
         for name in watch.generic_parties():
             typer.echo(
                 f"warning: party {name!r} is a phrase, not a party: every line naming it "

@@ -157,6 +157,33 @@ def test_rows_that_name_no_entry_are_told_not_dropped_silently(
     assert quiet is not None and quiet.unused_rows == [2, 4]
 
 
+def test_entries_no_accepted_line_can_match_are_told_with_their_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A container number missing its check digit, or a country that is no ISO code, made an
+    entry that could never select anything, without a word."""
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        "party_name,country,container_number\n"
+        "ACME,VN,CSQU305438\n"  # ten characters: the check digit is missing
+        "GOLDEN LOTUS,XV,\n"
+        ",,csqu 305438-4\n"  # a wrong check digit still matches the line that carries it
+    )
+    with caplog.at_level("WARNING", logger="models.watchlist"):
+        watch = load_watchlist(path)
+    assert watch is not None
+    assert [row for row, _ in watch.unmatchable] == [1, 2]
+    assert "row 1: container_number 'CSQU305438' is not a container number" in caplog.text
+    assert "row 2: country 'XV' is not an ISO 3166 country code" in caplog.text
+    from typer.testing import CliRunner
+
+    from risk_engine.cli import app
+
+    shown = CliRunner().invoke(app, ["watchlist", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert "warning: row 2: country 'XV'" in shown.stdout
+
+
 def test_a_country_column_alone_is_not_a_watch_list(tmp_path: Path) -> None:
     path = tmp_path / "watch.csv"
     path.write_text("country,note\nVN,everything from Vietnam\n")
