@@ -119,6 +119,11 @@ class RiskProfile(BaseModel):
             kind = PROFILE_FIELDS[name]
             if kind == "prefix":
                 for value in cleaned:
+                    if not value.isdigit():  # "08O1" read as 081 met other goods (0810-0819)
+                        raise ValueError(
+                            f"{name} {value!r} is not an HS code prefix (digits, with dots or "
+                            "spaces): no line could meet it"
+                        )
                     if len(value) < 2:  # an empty prefix would meet every line
                         raise ValueError(f"each value of {name!r} needs at least two digits")
                     if not 1 <= int(value[:2]) <= 97:
@@ -212,8 +217,8 @@ def _as_the_contract_reads(name: str, value: str) -> str:
 
 def _normal(field: str, value: str) -> str:
     text = " ".join(value.split()).upper()
-    if PROFILE_FIELDS[field] == "prefix":  # HS codes are digits only after the contract
-        text = re.sub(r"[^0-9]", "", text)
+    if PROFILE_FIELDS[field] == "prefix":  # dots and spaces go, as the contract drops them
+        text = re.sub(r"[.\s]", "", text)
     return text
 
 

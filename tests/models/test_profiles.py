@@ -117,6 +117,14 @@ def test_a_line_meets_a_profile_only_when_every_criterion_holds_within_its_valid
         ),
         (
             "profiles:\n  - {name: a, when: {hs_code: ['ab']}}\n",
+            "hs_code 'AB' is not an HS code prefix (digits, with dots or spaces)",
+        ),
+        (  # a letter O for a zero: read as 081 it met other goods (0810-0819)
+            "profiles:\n  - {name: a, when: {hs_code: ['08O1']}}\n",
+            "hs_code '08O1' is not an HS code prefix",
+        ),
+        (
+            "profiles:\n  - {name: a, when: {hs_code: ['5']}}\n",
             "each value of 'hs_code' needs at least two digits",
         ),
         (
