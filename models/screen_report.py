@@ -104,7 +104,7 @@ def write_screen_report(
         )
         .reset_index()
     )
-    counts = pd.DataFrame([summary.as_dict()]).drop(columns=["selected"], errors="ignore")
+    counts = _counts(summary)
     by_reason = pd.DataFrame(
         sorted(summary.selected.items()), columns=["selection_reason", "lines"]
     )
@@ -141,7 +141,8 @@ def write_screen_report(
     body = "".join(
         [
             f"<h1>Screening of {html.escape(str(summary.input))}</h1>",
-            f"<p>Model version {html.escape(str(summary.model_version))}.</p>",
+            f"<p>Model version {html.escape(str(summary.model_version))}; the ranked list is "
+            f"{html.escape(str(summary.output))}.</p>",
             "<h2>Screened with</h2><ul>",
             "".join(f"<li>{html.escape(str(item))}</li>" for item in summary.inputs),
             "</ul>",
@@ -231,4 +232,22 @@ def _drift_section(summary: Any) -> str:
             _png(bars),
             top.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}"),
         ]
+    )
+
+
+def _counts(summary: Any) -> pd.DataFrame:
+    """The batch's counts, one a row, in words: they add up (read = scored + rejected). What
+    the selection was made with and the drift check have their own sections."""
+    rows = [
+        ("lines read", summary.read),
+        ("scored", summary.scored),
+        ("rejected (see the rejects file)", summary.rejected),
+        ("selected for physical inspection", sum(summary.selected.values())),
+        ("document checks (yellow lane)", summary.documentary),
+        ("port-days", summary.port_days),
+        ("lines with approximate history", summary.approximate),
+        ("lines older than the history remembers", summary.beyond_memory),
+    ]
+    return pd.DataFrame(
+        {"": [name for name, _ in rows], "lines": [f"{value:,}" for _, value in rows]}
     )

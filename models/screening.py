@@ -485,6 +485,11 @@ def screen_file(
                 )
         summary.top = _highest(top_parts)
         summary.mandatory = _highest(must_parts)
+        # The file is read whole by now: the report states these counts (it was written
+        # before them, and said "read 0, scored 0").
+        summary.read = report.read
+        summary.rejected = report.rejected
+        summary.scored = report.accepted + report.flagged
         if report_path is not None:
             from models.screen_report import write_screen_report
 
@@ -497,9 +502,6 @@ def screen_file(
                     told=pd.concat(told_parts, ignore_index=True) if told_parts else None,
                 )
             )
-    summary.read = report.read
-    summary.rejected = report.rejected
-    summary.scored = report.accepted + report.flagged
     return summary
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import gc
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,13 @@ def test_broken_lines_never_stop_the_batch_and_never_disappear(
     assert set(rejects["row"]) == {4, 11, 21}
     assert set(ranked["row"]) | set(rejects["row"]) == set(range(1, len(arrivals) + 1))
     assert (tmp_path / "report.html").read_text().count("<table") >= 3
+    # the report states the counts (it was written before them and said "read 0, scored 0")
+    page = (tmp_path / "report.html").read_text()
+    stated = dict(re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*</tr>", page))
+    assert stated["lines read"] == f"{len(arrivals):,}"
+    assert stated["scored"] == f"{summary.scored:,}"
+    assert stated["rejected (see the rejects file)"] == "3"
+    assert stated["selected for physical inspection"] == f"{sum(summary.selected.values()):,}"
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
