@@ -27,8 +27,18 @@ def table_html(frame: pd.DataFrame | None, *, digits: int = 3) -> str:
     if frame is None or frame.empty:
         return "<p>none</p>"
     return frame.to_html(
-        index=False, float_format=lambda v: f"{v:.{digits}g}", border=0, escape=True
+        index=False, float_format=lambda v: _number(v, digits), border=0, escape=True
     )
+
+
+def _number(value: float, digits: int) -> str:
+    """A count as a count (8,150 lines selected, not 8.15e+03); a rate or a lift to ``digits``
+    significant digits."""
+    if value == value and abs(value) >= 1 and float(value).is_integer():
+        return f"{int(value):,}"
+    if value == value and abs(value) >= 10 ** digits:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
 
 
 def _image(path: Path) -> str:
@@ -99,7 +109,9 @@ def write_training_report(
 ) -> Path:
     """The report of one training run."""
     body = [
-        f"<p>Model version {html.escape(version)}; splits {html.escape(str(outcome.sizes))}.</p>"
+        f"<p>Model version {html.escape(version)}; lines by split: "
+        + html.escape(", ".join(f"{name} {count:,}" for name, count in outcome.sizes.items()))
+        + ".</p>"
     ]
     if outcome.evaluation is not None:
         body.append(_evaluation_sections(outcome.evaluation))
