@@ -24,6 +24,7 @@ from risk_engine.contract import InspectionOutcome, ShipmentLine
 from risk_engine.settings import Settings
 from serve.auth import Authenticator
 from serve.config import ServeLimits
+from serve.docs import build_docs_router
 from serve.errors import install_error_handlers
 from serve.follow import SourceFollower
 from serve.metrics import ServiceMetrics
@@ -152,11 +153,13 @@ def create_app(
         version=_engine_version(),
         description=_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: `serve.docs` serves it
         redoc_url=None,
     )
     app.state.services = services
     app.include_router(build_router())
     app.include_router(build_page_router())
+    app.include_router(build_docs_router(title=app.title))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
     app.add_middleware(AuditMiddleware, store=the_store, metrics=metrics)  # last: outermost

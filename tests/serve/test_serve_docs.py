@@ -1,0 +1,28 @@
+"""The API's interactive documentation works on a network without the internet: every file
+``/docs`` loads comes from the server itself (FastAPI's own page loaded Swagger UI from a CDN)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+
+def test_the_docs_page_loads_nothing_from_elsewhere(client: httpx.Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    loaded = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    loaded += re.findall(r"""url: ?["']([^"']+)["']""", page.text)
+    assert "/docs-assets/swagger-ui-bundle.js" in loaded
+    assert "/docs-assets/swagger-ui.css" in loaded
+    assert "/openapi.json" in loaded
+    assert all(url.startswith("/") and not url.startswith("//") for url in loaded), loaded
+    script = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    assert b"SwaggerUIBundle" in script.content
+    style = client.get("/docs-assets/swagger-ui.css")
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    assert client.get("/docs-assets/redoc.standalone.js").status_code == 404  # not on the list
+    assert client.get("/docs-assets/../pyproject.toml").status_code == 404
