@@ -14,6 +14,7 @@ import pandas as pd
 
 from features.files import write_page
 from models.selection import MANDATORY_REASONS
+from risk_engine.reference import port_name
 
 __all__ = ["write_screen_report"]
 
@@ -103,6 +104,10 @@ def write_screen_report(
             max_score=("risk_score", "max"),
         )
         .reset_index()
+    )
+    # The port's name beside its code (CNCAN is Guangzhou), blank for a port not in the table.
+    per_port.insert(
+        1, "port", [port_name(str(code)) or "" for code in per_port["port_of_discharge"]]
     )
     counts = _counts(summary)
     by_reason = pd.DataFrame(

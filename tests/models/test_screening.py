@@ -109,7 +109,15 @@ def test_the_arrival_date_is_the_day_at_the_port_of_discharge(
     lines["etd"] = lines["eta"] - pd.Timedelta(days=20)
     path = tmp_path / "arrivals.parquet"
     lines.to_parquet(path, index=False)
-    summary = screen_file(path, tmp_path / "ranked.csv", scorer=trained.scorer, capacity=0.03)
+    summary = screen_file(
+        path,
+        tmp_path / "ranked.csv",
+        scorer=trained.scorer,
+        capacity=0.03,
+        report_path=tmp_path / "report.html",
+    )
+    # the report's per-port table names the port beside its code
+    assert re.search(r"<td>VNHPH</td>\s*<td>Hai Phong</td>", (tmp_path / "report.html").read_text())
     ranked = pd.read_csv(tmp_path / "ranked.csv").set_index("row")
     assert ranked.loc[[1, 2, 3, 4], "arrival_date"].tolist() == [
         "2025-04-02",
