@@ -273,9 +273,13 @@ def open_records(
     if not path.is_file():
         raise InputUnreadable(str(path), "no such file")
     fmt = file_format(path)
-    if fmt == "csv" and "encoding" not in mapping.model_fields_set:
-        mapping = _with_marked_encoding(path, mapping)
-    spelled = _csv_header(path, mapping) if fmt == "csv" else _parquet_header(path)
+    if fmt == "csv":
+        sample = _read_sample(path)
+        if "encoding" not in mapping.model_fields_set:
+            mapping = _with_marked_encoding(sample, mapping)
+        spelled = _csv_header(path, mapping, sample)
+    else:
+        spelled = _parquet_header(path)
     header = matched_header(spelled, set(mapping.source_columns(kind).values()))
     ignored = mapping.check_header(header, kind)
     file_header = spelled if spelled != header else None
@@ -305,10 +309,10 @@ def matched_header(spelled: list[str], wanted: set[str]) -> list[str]:
     return header
 
 
-def _with_marked_encoding(path: Path, mapping: ColumnMapping) -> ColumnMapping:
+def _with_marked_encoding(sample: bytes, mapping: ColumnMapping) -> ColumnMapping:
     """A file that starts with a UTF-16 byte-order mark (Excel's "Unicode text") is read as
     UTF-16 when no mapping names an encoding: the mark says so beyond doubt."""
-    if _read_sample(path)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    if sample[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return mapping.model_copy(update={"encoding": "utf-16"})
     return mapping
 
@@ -322,8 +326,7 @@ def _read_sample(path: Path) -> bytes:
         raise InputUnreadable(str(path), f"cannot be opened: {error}") from error
 
 
-def _csv_header(path: Path, mapping: ColumnMapping) -> list[str]:
-    sample = _read_sample(path)
+def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> list[str]:
     if not sample.strip():
         raise InputUnreadable(str(path), "the file is empty")
     decoder = codecs.getincrementaldecoder(mapping.encoding)()

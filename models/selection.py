@@ -44,13 +44,12 @@ def arrival_days(port: pd.Series, arrival: pd.Series) -> pd.Series:
     ``tz``): an inspection team works the port's day, and a vessel berthing at Hai Phong at
     02:00 belongs to that day, not to the UTC day before. UTC for a port not in the table."""
     moments = pd.to_datetime(arrival, utc=True)
-    days = moments.dt.strftime("%Y-%m-%d").astype(object)
     codes, ports = pd.factorize(port.astype("string"))
-    for index, code in enumerate(ports):
-        zone = port_timezone(str(code))
-        if zone is None:
-            continue
-        at = codes == index
+    # Each line's zone, by port code (a missing port, code -1, takes the last entry: UTC).
+    zones = np.array([port_timezone(str(code)) or "UTC" for code in ports] + ["UTC"])[codes]
+    days = pd.Series(np.empty(len(moments), dtype=object), index=moments.index)
+    for zone in np.unique(zones):  # one conversion per zone, not per port
+        at = zones == zone
         days[at] = moments[at].dt.tz_convert(zone).dt.strftime("%Y-%m-%d").to_numpy()
     return days
 

@@ -228,18 +228,28 @@ def test_screen_prints_what_a_watch_list_pick_matched(
     assert len(printed[1:below]) == 4  # the title and the top 3
 
 
-def test_screen_warns_of_a_capacity_port_no_line_arrives_at_and_no_table_knows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _later_lines_and_the_small_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
+) -> tuple[pd.DataFrame, Path, Path]:
+    """``count`` lines filed after the small model's training, written to arrivals.parquet,
+    with that model served as the registry's: (the lines, the arrivals file, a ranked file)."""
     trained = small_training()
     world, _, _ = small_world()
     later = world.shipments["filed_at"] >= pd.Timestamp(trained.boundaries["test_from"])
+    lines = world.shipments[later].head(count)
     arrivals, ranked = tmp_path / "arrivals.parquet", tmp_path / "ranked.csv"
-    world.shipments[later].head(300).to_parquet(arrivals, index=False)
-    capacity = tmp_path / "capacity.csv"
-    capacity.write_text("port_of_discharge,slots_per_day\nVNHPN,4\n")  # VNHPH misspelt
+    lines.to_parquet(arrivals, index=False)
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
+    return lines, arrivals, ranked
+
+
+def test_screen_warns_of_a_capacity_port_no_line_arrives_at_and_no_table_knows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, arrivals, ranked = _later_lines_and_the_small_model(tmp_path, monkeypatch, 300)
+    capacity = tmp_path / "capacity.csv"
+    capacity.write_text("port_of_discharge,slots_per_day\nVNHPN,4\n")  # VNHPH misspelt
     args = ["screen", str(arrivals), "--out", str(ranked), "--capacity-file", str(capacity)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -251,13 +261,7 @@ def test_screen_warns_of_a_capacity_port_no_line_arrives_at_and_no_table_knows(
 def test_screen_prints_the_top_containers_with_their_reasons_as_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trained = small_training()
-    world, _, _ = small_world()
-    later = world.shipments["filed_at"] >= pd.Timestamp(trained.boundaries["test_from"])
-    arrivals, ranked = tmp_path / "arrivals.parquet", tmp_path / "ranked.csv"
-    world.shipments[later].head(600).to_parquet(arrivals, index=False)
-    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
+    lines, arrivals, ranked = _later_lines_and_the_small_model(tmp_path, monkeypatch, 600)
     result = runner.invoke(app, ["screen", str(arrivals), "--out", str(ranked), "--top", "5"])
     assert result.exit_code == 0, result.output
     printed = result.stdout.split("selected containers")[1].splitlines()[1:6]
@@ -269,7 +273,6 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
         assert line.split(": ", 1)[1] in told
     assert "document checks" not in result.stdout  # no yellow lane unless asked
     cheap = tmp_path / "cheap.parquet"  # declared at a hundredth of the value: it shows
-    lines = world.shipments[later].head(600)
     lines.assign(declared_value=lines["declared_value"] / 100).to_parquet(cheap, index=False)
     papers = runner.invoke(
         app,

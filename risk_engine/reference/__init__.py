@@ -138,25 +138,20 @@ def port_coordinates(code: str) -> tuple[float, float] | None:
 
 
 @cache
-def _port_names() -> dict[str, str]:
+def _by_port(column: str) -> dict[str, str]:
+    """One text column of the port table by UN/LOCODE."""
     table = _ports_table()
-    return dict(zip(table["locode"], table["name"], strict=True))
+    return dict(zip(table["locode"], table[column], strict=True))
 
 
 def port_name(code: str) -> str | None:
     """Name of a port in the reference table (``CIABJ`` -> Abidjan); None when it is not there."""
-    return _port_names().get(code)
-
-
-@cache
-def _port_zones() -> dict[str, str]:
-    table = _ports_table()
-    return dict(zip(table["locode"], table["tz"], strict=True))
+    return _by_port("name").get(code)
 
 
 def port_timezone(code: str) -> str | None:
     """IANA time zone of a known port (``VNHPH`` -> Asia/Ho_Chi_Minh); None for an unknown code."""
-    return _port_zones().get(code)
+    return _by_port("tz").get(code)
 
 
 @cache
