@@ -1,6 +1,6 @@
 """The officers' web page: a manifest file in, the lines by risk out, in a browser.
 
-The page is three static files (``serve/static``) and holds no data: it calls ``POST
+The page is four static files (its icon included) (``serve/static``) and holds no data: it calls ``POST
 /v1/score`` with the key the officer types, so the key check, the roles and the audit are the
 API's. It is sent with a content security policy that lets it load only its own script and
 style and talk only to this server.
@@ -23,6 +23,7 @@ _FILES = {
     "officer.html": "text/html; charset=utf-8",
     "officer.js": "text/javascript; charset=utf-8",
     "officer.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 
 
@@ -55,5 +56,11 @@ def build_page_router() -> APIRouter:
     @router.get("/static/officer.css")
     def style() -> Response:
         return send("officer.css")
+
+    # Browsers ask for /favicon.ico whatever the page names; without it every visit logged a 404.
+    @router.get("/favicon.ico")
+    @router.get("/static/favicon.svg")
+    def icon() -> Response:
+        return send("favicon.svg")
 
     return router

@@ -71,11 +71,13 @@ def test_the_page_and_its_files_are_served_with_a_policy_that_allows_only_this_s
     assert page.headers["x-content-type-options"] == "nosniff"
     # everything the page loads is on this server, and it runs no inline script
     loaded = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert loaded == ["/static/officer.css", "/static/officer.js"]
+    assert loaded == ["/static/favicon.svg", "/static/officer.css", "/static/officer.js"]
     assert "<script>" not in page.text and "http" not in page.text
     for path, kind in (
         ("/static/officer.js", "text/javascript"),
         ("/static/officer.css", "text/css"),
+        ("/static/favicon.svg", "image/svg+xml"),
+        ("/favicon.ico", "image/svg+xml"),  # browsers ask for it whatever the page names
     ):
         answer = client.get(path)
         assert answer.status_code == 200 and answer.headers["content-type"].startswith(kind)
