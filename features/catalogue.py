@@ -432,8 +432,47 @@ def by_name(name: str) -> Feature:
     return _BY_NAME[name]
 
 
+# What a flag at 0 says, when a model finds its absence raised a score: "value declared", where
+# the text used to read "not: no declared value".
+_FLAG_OFF: dict[str, str] = {
+    "shipper_new_goods": "goods (HS heading) this shipper has sent before",
+    "consignee_new_goods": "goods (HS heading) this consignee has received before",
+    "pair_new_goods": "goods (HS heading) this shipper-consignee pair has shipped before",
+    "consignee_to_order": "consignee named (not TO ORDER)",
+    "consignee_is_logistics": "consignee not a logistics company or bank",
+    "shipper_address_missing": "shipper address given",
+    "consignee_address_missing": "consignee address given",
+    "address_po_box": "no PO box address",
+    "origin_not_loading_country": "goods loaded in their country of origin",
+    "source_country": "not from a known source country",
+    "demand_market": "not bound for a main demand market",
+    "risky_transit_or_market": "no risky transit or destination",
+    "cover_load": "not cover-load goods",
+    "vague_description": "goods described specifically",
+    "cites_sensitive": "goods not CITES-sensitive",
+    "cites_no_permit": "no CITES-sensitive goods lacking a permit",
+    "reefer": "not a refrigerated container",
+    "reefer_unneeded": "no reefer for goods that need no cooling",
+    "value_missing": "value declared",
+    "late_filing": "filed 24 hours or more before arrival",
+    "dq_container_check_digit": "container number check digit right",
+    "dq_imo_check_digit": "IMO number check digit right",
+    "dq_unknown_port": "port codes known",
+    "dq_overweight": "weight within the container's maximum",
+    "dq_booking_after_filing": "booking dated before filing",
+    "dq_description_truncated": "description complete",
+    "freight_collect": "freight not collect",
+    "house_bl": "not a house bill of lading",
+    "empty_declared": "not declared empty",
+    "red_flag_conjunction": "not high-risk origin, cover-load goods and risky route together",
+}
+_missing_off = sorted(f.name for f in CATALOGUE if f.kind == "flag" and f.name not in _FLAG_OFF)
+if _missing_off:  # a new flag needs its text at 0, or officers read a KeyError
+    raise RuntimeError(f"flags without a text for 0: {_missing_off}")
+
+
 def reason(name: str, value: object) -> str:
-    """Officer-language text for a feature's value (a flag at 0 reads "not ..."); "" when the
+    """Officer-language text for a feature's value (a flag at 0 reads as its `_FLAG_OFF`); "" when the
     value is missing and the feature has no text for that."""
     feature = _BY_NAME[name]
     missing = (
@@ -444,7 +483,7 @@ def reason(name: str, value: object) -> str:
     if missing:
         return feature.missing_reason
     if feature.kind == "flag" and float(value) < 0.5:  # type: ignore[arg-type]
-        return "not: " + feature.reason
+        return _FLAG_OFF[name]
     words: dict[str, object] = {"value": value}
     if feature.naming:
         words["named"] = _named(feature.naming, str(value))

@@ -68,3 +68,17 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     assert reason("bl_containers", 1.0) == "1 container on this B/L"
     assert reason("bl_containers", 3.0) == "3 containers on this B/L"
     assert by_name("hub_seizure_rate").label_based
+
+
+@pytest.mark.parametrize("flag", [f for f in CATALOGUE if f.kind == "flag"], ids=lambda f: f.name)
+def test_a_flag_at_zero_reads_as_its_own_plain_sentence(flag: object) -> None:
+    # A flag whose absence raised a score used to read "not: no declared value".
+    name = flag.name  # type: ignore[attr-defined]
+    off, on = reason(name, 0.0), reason(name, 1.0)
+    assert off and off != on and "not:" not in off and "{" not in off
+
+
+def test_a_flag_at_zero_says_what_the_line_has() -> None:
+    assert reason("value_missing", 0.0) == "value declared"
+    assert reason("late_filing", 0) == "filed 24 hours or more before arrival"
+    assert reason("consignee_to_order", 0.0) == "consignee named (not TO ORDER)"
