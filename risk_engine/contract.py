@@ -32,7 +32,7 @@ from risk_engine.columns import (
     Severity,
     severity_of,
 )
-from risk_engine.parsing import parse_fields
+from risk_engine.parsing import parse_fields, printable
 
 __all__ = [
     "ShipmentLine",
@@ -69,7 +69,7 @@ class Issue:
 
 
 def _raw_text(value: Any) -> str:
-    return "" if value is None else str(value)
+    return "" if value is None else printable(str(value))
 
 
 class _ContractModel(BaseModel):
@@ -289,7 +289,7 @@ def check_record(raw: Mapping[str, Any], kind: str = "shipments") -> RecordCheck
     except ValidationError as error:
         known = {(i.field, i.rule.value) for i in issues}
         for detail in error.errors():
-            field_name = str(detail["loc"][0]) if detail["loc"] else "record"
+            field_name = printable(str(detail["loc"][0])) if detail["loc"] else "record"
             if detail["type"] not in {rule for _, rule in known if _ == field_name}:
                 extra = detail["type"] == "extra_forbidden"
                 rule = Rule.UNKNOWN_FIELD if extra else Rule.MALFORMED

@@ -34,6 +34,7 @@ from risk_engine.reference.checks import (
 
 __all__ = [
     "LIST_SEPARATOR",
+    "printable",
     "parse_moment",
     "TIMESTAMP_PATTERN",
     "is_missing",
@@ -52,6 +53,13 @@ TIMESTAMP_PATTERN = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
 )
+# Forms of ISO 8601 that systems write and the pattern above does not take, read by rewriting
+# them into it (`_normal_stamp`): .NET's seven-digit fractions and Java's nine, offsets written
+# +0700 or +07, a lower-case t or z (RFC 3339 allows them).
+_LOOSE_STAMP = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?"
+    r"(?:([Zz])|([+-])([0-9]{2}):?([0-9]{2})?)?"
+)
 _NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _INTEGER_PATTERN = r"[+-]?[0-9]{1,12}"
 # The largest count a line may carry: what twelve digits write (a JSON or Parquet number past it
@@ -65,6 +73,10 @@ _TEXT_MAX = 512
 # A NUL character is no text (a broken export): PostgreSQL cannot store it, so a text holding
 # one is malformed rather than passed on to the outcome store.
 _NUL = "\x00"
+# Half of a UTF-16 surrogate pair, alone: what JSON's "\ud800" escape gives when a client cut a
+# text in the middle of an emoji. It is no character: no UTF-8 writer (Arrow, the database, the
+# JSON answer) can store it, and a text holding one failed the whole request (500 or 503).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Trimmed characters, spelled out so the scalar and vectorised forms trim exactly the same.
 _SPACE = " \t\r\n\x0b\x0c\xa0"
 
@@ -125,6 +137,14 @@ def _numbers(series: pd.Series) -> np.ndarray:
     return np.zeros(len(series), dtype=bool)
 
 
+def _fractional(series: pd.Series, numbers: np.ndarray) -> np.ndarray:
+    """Where a column's numbers (``numbers``, from `_numbers`) have a fractional part."""
+    out = np.zeros(len(series), dtype=bool)
+    values = series[numbers].astype("float64").to_numpy()
+    out[numbers] = np.floor(values) != values
+    return out
+
+
 def _as_text(raw: Any) -> str:
     if isinstance(raw, bool):
         return str(raw)
@@ -166,6 +186,23 @@ def _scalar_integer(raw: Any) -> int | None:
     return int(text) if _PATTERNS["integer"].fullmatch(text) else None
 
 
+def _normal_stamp(text: str) -> str | None:
+    """A timestamp in one of the `_LOOSE_STAMP` forms rewritten into `TIMESTAMP_PATTERN`'s (a
+    fraction cut to microseconds), or None when it is in none of them."""
+    found = _LOOSE_STAMP.fullmatch(text)
+    if found is None:
+        return None
+    day, minutes, seconds, fraction, zulu, sign, hours, offset_minutes = found.groups()
+    out = f"{day}T{minutes}"
+    if seconds is not None:
+        out += f":{seconds}" + (f".{fraction[:6]}" if fraction else "")
+    if zulu:
+        out += "Z"
+    elif sign:
+        out += f"{sign}{hours}:{offset_minutes or '00'}"
+    return out
+
+
 def _scalar_timestamp(raw: Any) -> datetime | None:
     if isinstance(raw, pd.Timestamp):
         raw = raw.to_pydatetime()
@@ -174,7 +211,10 @@ def _scalar_timestamp(raw: Any) -> datetime | None:
     else:
         text = str(raw).strip(_SPACE)
         if not _PATTERNS["timestamp"].fullmatch(text):
-            return None
+            normal = _normal_stamp(text)
+            if normal is None:
+                return None
+            text = normal
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
@@ -282,6 +322,23 @@ _PLANS: dict[
 ] = {}
 
 
+def _surrogate(raw: Any) -> bool:
+    """Text (or a list of texts) holding a lone surrogate (`_SURROGATE`)."""
+    if isinstance(raw, str):
+        return not raw.isascii() and _SURROGATE.search(raw) is not None
+    if isinstance(raw, list | tuple):
+        return any(_surrogate(item) for item in raw)
+    return False
+
+
+def printable(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (``\\ud800``), so that an error
+    can show the value as sent where UTF-8 is written (the JSON answer, the audit, a file)."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _nested(raw: Any, kind: Kind) -> bool:
     """An object, or a list where one value belongs (or inside a list field): a client's
     mistake, read as its Python text it would pass for a name ("{'a': 1}")."""
@@ -298,7 +355,7 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
     if is_missing(raw):
         return spec.default, [Rule.REQUIRED] if spec.required else []
     kind = spec.kind
-    if _nested(raw, kind):
+    if _nested(raw, kind) or _surrogate(raw):
         return None, [Rule.MALFORMED]
     if kind in (Kind.TEXT, Kind.DESCRIPTION):
         text = _as_text(raw)
@@ -347,6 +404,8 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
         text = _as_code(raw)
         return (text, []) if reference.is_currency(text) else (None, [Rule.UNKNOWN_CURRENCY])
     if kind is Kind.HS:
+        if _is_number(raw) and not float(raw).is_integer():
+            return None, [Rule.MALFORMED]  # 4403.10 as a number is 4403.1: its digits are lost
         text = _as_text(raw).replace(".", "").replace(" ", "")
         if _is_number(raw) and len(text) in _ZERO_LOST:
             text = "0" + text  # 50790 sent as a number is 050790 (ivory, not silk)
@@ -479,7 +538,9 @@ def _parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, Series
     kind = spec.kind
     nested = np.zeros(len(series), dtype=bool)
     if series.dtype == object:  # objects or lists where a value belongs (a Parquet struct)
-        nested = np.fromiter((_nested(v, kind) for v in series), dtype=bool, count=len(series))
+        nested = np.fromiter(
+            (_nested(v, kind) or _surrogate(v) for v in series), dtype=bool, count=len(series)
+        )
         if nested.any():
             series = series.where(~nested, None)
         if kind in _LIST_KINDS:  # a list in a list field reads as its items, as in a file
@@ -545,8 +606,14 @@ def _text_kind_series(
     if kind is Kind.LOCODE:
         text = _locode_items(text)
     if kind is Kind.HS:
+        numbers = _numbers(series)
+        if numbers.any():  # a decimal number has lost its trailing zeros: 4403.10 is 4403.1
+            fractional = present & _fractional(series, numbers)
+            if fractional.any():
+                fail(fractional, Rule.MALFORMED)
+                text, present = text.where(~fractional), present & ~fractional
         text = text.str.replace(".", "", regex=False).str.replace(" ", "", regex=False)
-        lost = _numbers(series) & np.asarray(text.str.len().isin(_ZERO_LOST), dtype=bool)
+        lost = numbers & np.asarray(text.str.len().isin(_ZERO_LOST), dtype=bool)
         if lost.any():
             text = text.where(~lost, "0" + text)
     pattern = {
@@ -601,6 +668,12 @@ def _timestamp_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.S
     else:
         text = _text_series(series).where(present)
         well_formed = present & _match(text, "timestamp")
+        other = present & ~well_formed
+        if other.any():  # rare forms (`_LOOSE_STAMP`), rewritten one by one
+            rewritten = text[other].map(_normal_stamp).astype("string[pyarrow]")
+            text = text.copy()
+            text[other] = rewritten
+            well_formed = present & np.asarray(text.notna(), dtype=bool)
         parsed = _iso_timestamps(text.where(well_formed))
         bad = present & np.asarray(parsed.isna(), dtype=bool)
         fail(bad, Rule.MALFORMED)

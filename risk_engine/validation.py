@@ -29,6 +29,7 @@ from risk_engine.columns import (
 )
 from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG
 from risk_engine.hashing import mix
+from risk_engine.parsing import printable
 
 __all__ = [
     "ISSUE_COLUMNS",
@@ -291,7 +292,7 @@ def _issue_frame(
 def _raw_text(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return str(value)
+    return printable(str(value))
 
 
 def _key_text(frame: pd.DataFrame, clean: pd.DataFrame, name: str, idx: np.ndarray) -> list[str]:

@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from models.watchlist import Watchlist
 from risk_engine.columns import Rule
 from risk_engine.contract import Issue
+from risk_engine.parsing import printable
 from serve.auth import Authenticator, AuthError, Principal, Role
 from serve.config import ServeLimits
 from serve.errors import ApiError
@@ -532,7 +533,9 @@ def _named(lines: list[dict[str, Any]]) -> tuple[tuple[str | None, str | None], 
     (a value that is not text or a number, an object say, names nothing)."""
 
     def plain(value: Any) -> str | None:
-        return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return printable(str(value))
+        return None
 
     return tuple(
         (plain(line.get("bl_number")), plain(line.get("container_number"))) for line in lines
@@ -702,9 +705,10 @@ def _strings(value: Any) -> list[str]:
 
 
 def _text(value: Any) -> str | None:
+    """A key of a line as sent, for its answer (a lone surrogate written as its escape)."""
     if value is None:
         return None
-    return value if isinstance(value, str) else str(value)
+    return printable(value if isinstance(value, str) else str(value))
 
 
 def _finite(values: dict[str, Any]) -> dict[str, float | None]:

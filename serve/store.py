@@ -64,6 +64,7 @@ from sqlalchemy.types import TypeDecorator
 
 from risk_engine.columns import OUTCOME_FIELDS, OUTCOME_KEY, Kind
 from risk_engine.errors import ConfigError, InputUnreadable, OutputUnwritable, StoreUnavailable
+from risk_engine.parsing import printable
 from risk_engine.settings import Settings
 from risk_engine.validation import DQ_FLAGS
 from serve.records import accepted_layout
@@ -741,10 +742,14 @@ def _like(value: str | None) -> str:
 
 def _storable(value: Any) -> Any:
     """Text any database keeps: a NUL character (``%00`` in a path, or in a key sent) is written
-    as ``\\x00``. PostgreSQL cannot store it, and the failed write withheld the answer (503)
-    and left the request out of the trail."""
-    if isinstance(value, str) and "\x00" in value:
-        return value.replace("\x00", "\\x00")
+    as ``\\x00``, and a lone surrogate as its escape (`printable`). PostgreSQL cannot store the
+    one nor SQLite the other, and the failed write withheld the answer (503) and left the request
+    out of the trail."""
+    if isinstance(value, str):
+        # A lone surrogate (a JSON "\\ud800" escape) no database encoding can write either.
+        value = printable(value)
+        if "\x00" in value:
+            return value.replace("\x00", "\\x00")
     return value
 
 

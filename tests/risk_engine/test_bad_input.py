@@ -201,3 +201,60 @@ def test_counts_add_up_on_a_mixed_frame() -> None:
     assert counts["accepted"] + counts["flagged"] + counts["rejected"] == counts["read"] == 50
     assert counts["rejected"] == 2 and counts["flagged"] == 1
     assert set(result.rejected_rows) == {4, 10}
+
+
+@pytest.mark.parametrize(
+    "field", ["shipper_name", "goods_description", "bl_number", "shipper_country", "hs_code"]
+)
+def test_a_lone_surrogate_is_malformed_through_both_paths(field: str) -> None:
+    # JSON's "\ud800" escape alone: no UTF-8 writer can store it (it failed whole requests).
+    value = "\ud800" + str(valid_shipment_row(1)[field])
+    # pandas cannot make a text column of it, only an object one (an API frame, say)
+    result = validate_frame(pd.DataFrame([{**valid_shipment_row(1), field: value}], dtype=object))
+    assert result.counts["rejected"] == 1
+    assert list(result.issues[["field", "rule"]].itertuples(index=False, name=None)) == [
+        (field, "malformed")
+    ]
+    check = check_record({**valid_shipment_row(1), field: value})
+    assert check.rejected and [(i.field, i.rule.value) for i in check.issues] == [
+        (field, "malformed")
+    ]
+    assert check.issues[0].value == value.encode("utf-8", "backslashreplace").decode()
+
+
+@pytest.mark.parametrize("number", [4403.10, 507.90, 8471.3])
+def test_an_hs_code_sent_as_a_decimal_number_is_malformed_through_both_paths(
+    number: float,
+) -> None:
+    # 4403.10 as a number is 4403.1: read as 044031 (dairy) before, and 507.90 (ivory) as 5079.
+    row = {**valid_shipment_row(1), "hs_code": number}
+    assert check_record(row).rejected
+    frame = pd.DataFrame([row, {**valid_shipment_row(2), "hs_code": 50790.0}])
+    result = validate_frame(frame)
+    assert list(result.issues[["row", "field", "rule"]].itertuples(index=False, name=None)) == [
+        (1, "hs_code", "malformed")
+    ]
+    assert result.accepted["hs_code"].tolist() == ["050790"]  # a whole number keeps its zero
+
+
+@pytest.mark.parametrize(
+    ("stamp", "utc"),
+    [
+        ("2025-03-01T08:00:00.0000000Z", "2025-03-01T08:00:00+00:00"),  # .NET's round trip
+        ("2025-03-01T08:00:00.123456789+07:00", "2025-03-01T01:00:00.123456+00:00"),  # Java
+        ("2025-03-01T08:00:00+0700", "2025-03-01T01:00:00+00:00"),
+        ("2025-03-01T08:00:00+07", "2025-03-01T01:00:00+00:00"),
+        ("2025-03-01 08:00-0330", "2025-03-01T11:30:00+00:00"),
+        ("2025-03-01t08:00:00z", "2025-03-01T08:00:00+00:00"),
+    ],
+)
+def test_iso_timestamps_as_other_systems_write_them_are_read_through_both_paths(
+    stamp: str, utc: str
+) -> None:
+    row = {**valid_shipment_row(1), "filed_at": stamp}
+    check = check_record(row)
+    assert not check.rejected and check.record is not None
+    assert check.record.filed_at.isoformat() == utc
+    result = validate_frame(pd.DataFrame([row]).astype("string[pyarrow]"))
+    assert result.counts["rejected"] == 0
+    assert result.accepted["filed_at"].iloc[0].isoformat() == utc

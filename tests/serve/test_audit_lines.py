@@ -5,6 +5,7 @@ request named (scoring and outcomes), on SQLite and PostgreSQL, through export a
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,3 +173,51 @@ def test_a_store_of_schema_two_gains_the_named_lines_and_keeps_its_old_rows(stor
     assert row.request_id == "old" and row.named == ()
     store.record_audit(_entry("new", ("BL1", "CSQU3054383")))
     assert [e.request_id for e in store.audit_entries(container="CSQU3054383")] == ["new"]
+
+
+@on_each_database
+def test_a_lone_surrogate_rejects_its_line_and_the_rest_are_answered_and_audited(
+    store: Store, start_server: object, keys: dict[str, str]
+) -> None:
+    """A JSON "\\ud800" escape alone (a text cut in the middle of an emoji) is no character: in
+    any text field it failed the whole manifest (500), in a B/L the audit write (503, no row)."""
+    client: httpx.Client = start_server()  # type: ignore[operator]
+    officer = {"X-API-Key": keys["officer"], "Content-Type": "application/json"}
+    lines = manifest(4, seed=7)
+    lines[0]["shipper_name"] = "\ud800Lagos"
+    lines[1]["bl_number"] = "BL\ud8001"
+    lines[2]["x\udc00"] = "1"
+    lines[3]["consignee_name"] = "Hanoi \U0001f600"  # a whole pair is a character, and kept
+    body = json.dumps({"lines": lines})  # ASCII, with each surrogate as its \u escape
+    assert "\\ud800" in body
+    answer = client.post("/v1/score", content=body.encode(), headers=officer)
+    assert answer.status_code == 200, answer.text
+    got = answer.json()["lines"]
+    assert [line["status"] for line in got] == ["rejected", "rejected", "rejected", "scored"]
+    assert {"field": "shipper_name", "value": "\\ud800Lagos", "rule": "malformed"} in got[0][
+        "errors"
+    ]
+    assert {"field": "bl_number", "value": "BL\\ud8001", "rule": "malformed"} in got[1]["errors"]
+    assert any("x\\udc00" in (e["field"] + e["value"]) for e in got[2]["errors"])
+    row = store.audit_entries()[-1]
+    assert (row.route, row.status, row.lines) == ("/v1/score", 200, 4)
+    assert row.named[1] == ("BL\\UD8001", lines[1]["container_number"])
+
+    outcome = {k: v for k, v in valid_outcome_row(3).items() if v != ""}
+    sent = [
+        {**outcome, "commodity": "ivory\udc00"},  # an optional field: dropped and flagged
+        {**outcome, "bl_number": "B\ud800L", "inspected_at": "2024-05-02T10:00:00Z"},
+    ]
+    answer = client.post(
+        "/v1/outcomes", content=json.dumps({"outcomes": sent}).encode(), headers=officer
+    )
+    assert answer.status_code == 200, answer.text
+    told = answer.json()["outcomes"]
+    assert [o["status"] for o in told] == ["recorded", "rejected"]
+    assert store.audit_entries()[-1].route == "/v1/outcomes"
+    # a body that is no manifest, with a surrogate where the lines or a key belong: 422, told
+    for wrong in ('{"lines": "\\ud800"}', '{"\\ud800": []}'):
+        answer = client.post("/v1/score", content=wrong.encode(), headers=officer)
+        assert answer.status_code == 422 and "not_a_manifest" in answer.text, (wrong, answer.text)
+    answer = client.post("/v1/score", content=b'{"lines": [{"\\udc00": 1}]}', headers=officer)
+    assert answer.status_code == 200 and answer.json()["counts"]["rejected"] == 1, answer.text
