@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -206,6 +206,13 @@ def simulate(
             first_day = date.fromisoformat(start)
         except ValueError as error:
             raise ConfigError(f"--start={start!r} is not a date (YYYY-MM-DD): {error}") from None
+        ends = first_day + timedelta(days=days)
+        if ends > datetime.now(UTC).date() + timedelta(days=1):
+            raise ConfigError(
+                f"--start={start} with --days={days} ends on {ends}, after today: the contract "
+                "rejects lines filed in the future (rule filed_after_receipt), so such a world "
+                "could not be validated, trained on or screened; choose an earlier --start"
+            )
         try:
             config = SimulationConfig(
                 start=first_day,

@@ -139,6 +139,9 @@ class Rule(StrEnum):
     RECORDED_BEFORE_INSPECTED = "recorded_before_inspected"
     # the outcome store's: a result cannot become known after the store received it
     RECORDED_AFTER_RECEIPT = "recorded_after_receipt"
+    # a line cannot reach customs after the engine read it (a typed 2062 for 2026): filed in the
+    # future, it would move the feature history's cut-off to that year
+    FILED_AFTER_RECEIPT = "filed_after_receipt"
     DUPLICATE_KEY = "duplicate_key"
     UNKNOWN_FIELD = "unknown_field"
     WRONG_FIELD_COUNT = "wrong_field_count"  # a CSV line that does not split into the header

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
@@ -49,6 +49,9 @@ __all__ = [
 # Maximum gross mass by the first character (length code) of the ISO 6346 size-type.
 MAX_GROSS_KG = {"1": 30_480.0, "2": 30_480.0, "4": 32_500.0, "L": 32_500.0, "M": 32_500.0}
 DEFAULT_MAX_GROSS_KG = 32_500.0
+# How far after the moment a line is read its filed_at may lie (clocks and a local time written
+# without its offset): later, it cannot have reached customs yet (`Rule.FILED_AFTER_RECEIPT`).
+FILED_AHEAD = timedelta(days=1)
 
 
 def container_max_gross_kg(size_type: str | None) -> float:
@@ -130,6 +133,8 @@ def cross_field_rules(
         if row.get("declared_value") is not None and row.get("currency") is None:
             found.append(("currency", Rule.CURRENCY_REQUIRED, reject))
         booked, filed = row.get("booking_created_at"), row.get("filed_at")
+        if filed is not None and filed > datetime.now(UTC) + FILED_AHEAD:
+            found.append(("filed_at", Rule.FILED_AFTER_RECEIPT, reject))
         if booked is not None and filed is not None and booked > filed:
             found.append(("booking_created_at", Rule.BOOKING_AFTER_FILING, flag))
         weight = row.get("gross_weight_kg")

@@ -41,6 +41,8 @@ def test_broken_lines_never_stop_the_batch_and_never_disappear(
     broken.loc[10, "container_number"] = "NOTACONTAINER"
     broken.loc[20, "filed_at"] = "yesterday"
     broken.loc[30, "shipper_name"] = '=HYPERLINK("http://x","y")'
+    # a year typed 2062 for 2026: it would have moved the feature history's cut-off to 2062
+    broken.loc[40, "filed_at"] = "2062-03-01T08:00:00Z"
     path = tmp_path / "arrivals.csv"
     broken.to_csv(path, index=False)
     summary = screen_file(
@@ -52,11 +54,12 @@ def test_broken_lines_never_stop_the_batch_and_never_disappear(
         chunk_rows=1500,
     )
     assert summary.read == len(arrivals) == summary.scored + summary.rejected
-    assert summary.rejected == 3
+    assert summary.rejected == 4
     ranked = pd.read_csv(tmp_path / "ranked.csv")
     rejects = pd.read_csv(tmp_path / "rejects.csv")
     assert len(ranked) == summary.scored
-    assert set(rejects["row"]) == {4, 11, 21}
+    assert set(rejects["row"]) == {4, 11, 21, 41}
+    assert rejects.set_index("row").at[41, "rule"] == "filed_after_receipt"
     assert set(ranked["row"]) | set(rejects["row"]) == set(range(1, len(arrivals) + 1))
     assert (tmp_path / "report.html").read_text().count("<table") >= 3
     # the report states the counts (it was written before them and said "read 0, scored 0")
@@ -64,7 +67,7 @@ def test_broken_lines_never_stop_the_batch_and_never_disappear(
     stated = dict(re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*</tr>", page))
     assert stated["lines read"] == f"{len(arrivals):,}"
     assert stated["scored"] == f"{summary.scored:,}"
-    assert stated["rejected (see the rejects file)"] == "3"
+    assert stated["rejected (see the rejects file)"] == "4"
     assert stated["selected for physical inspection"] == f"{sum(summary.selected.values()):,}"
 
 

@@ -258,3 +258,22 @@ def test_iso_timestamps_as_other_systems_write_them_are_read_through_both_paths(
     result = validate_frame(pd.DataFrame([row]).astype("string[pyarrow]"))
     assert result.counts["rejected"] == 0
     assert result.accepted["filed_at"].iloc[0].isoformat() == utc
+
+
+def test_a_line_filed_after_it_was_read_is_rejected_through_both_paths() -> None:
+    # A year typed 2062 for 2026 was scored, and screening moved the feature history's cut-off
+    # to 2062. A day's slack is left for clocks and local times written without their offset.
+    now = pd.Timestamp.now(tz="UTC")
+    typo = {**valid_shipment_row(1), "filed_at": "2062-03-01T08:00:00Z", "eta": "2062-03-09"}
+    soon = {**valid_shipment_row(2), "filed_at": (now + pd.Timedelta(hours=20)).isoformat()}
+    soon["eta"] = (now + pd.Timedelta(days=9)).isoformat()
+    result = validate_frame(pd.DataFrame([typo, soon]).astype("string[pyarrow]"))
+    assert list(result.issues[["row", "field", "rule"]].itertuples(index=False, name=None)) == [
+        (1, "filed_at", "filed_after_receipt")
+    ]
+    assert result.counts["rejected"] == 1 and list(result.accepted.index) == [2]
+    check = check_record(typo)
+    assert check.rejected and [(i.field, i.value, i.rule.value) for i in check.issues] == [
+        ("filed_at", "2062-03-01T08:00:00Z", "filed_after_receipt")
+    ]
+    assert not check_record(soon).rejected

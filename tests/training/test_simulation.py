@@ -350,6 +350,11 @@ def test_config_rejects_unknown_schemes_and_phases_shorter_than_a_week() -> None
             ["--days", "30", "--arrivals-per-day", "20", "--contraband-rate", "2"],
             "error: simulation options: contraband_rate: Input should be less than or equal",
         ),
+        # a world filed in the future: every line would be rejected as filed_after_receipt
+        (
+            ["--start", "2099-01-01", "--days", "30"],
+            "error: --start=2099-01-01 with --days=30 ends on 2099-01-31, after today",
+        ),
     ],
 )
 def test_simulate_options_that_cannot_be_used_exit_two_naming_them(
