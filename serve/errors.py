@@ -5,6 +5,7 @@
 | no key, unknown, revoked or expired key | 401    | missing_key, invalid_key, revoked_key, expired_key |
 | key with a role too low                 | 403    | forbidden                            |
 | body not JSON / not the route's shape   | 422    | not_a_manifest, not_outcomes, invalid_request |
+| body compressed (Content-Encoding)      | 415    | unsupported_encoding                 |
 | body over the byte limit, too many lines| 413    | body_too_large, too_many_lines       |
 | no model loaded                         | 503    | model_unavailable                    |
 | unknown route, wrong method             | 404/405| not_found, method_not_allowed        |
@@ -129,8 +130,7 @@ def _shape_error(request: Request) -> tuple[str, str]:
 
 async def _on_validation(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    code, what = _shape_error(request)
-    return error_response(request.scope, 422, code, what, details=_validation_details(error))
+    return _not_the_shape(request, _validation_details(error))
 
 
 async def _on_http(request: Request, error: Exception) -> Response:
@@ -138,14 +138,31 @@ async def _on_http(request: Request, error: Exception) -> Response:
     if error.status_code == 400:
         # FastAPI's answer to a body it cannot decode (not UTF-8, say): for the API that is a
         # body without the documented shape, like any other, so 422 with the route's code.
-        code, what = _shape_error(request)
         details = [{"loc": ["body"], "message": str(error.detail), "type": "body_unreadable"}]
-        return error_response(request.scope, 422, code, what, details=details)
+        return _not_the_shape(request, details)
     code = _HTTP_CODES.get(error.status_code, "http_error")
     message = error.detail if isinstance(error.detail, str) else json.dumps(error.detail)
     return error_response(
         request.scope, error.status_code, code, message, headers=dict(error.headers or {})
     )
+
+
+def _not_the_shape(request: Request, details: list[dict[str, Any]]) -> Response:
+    """422 naming the shape the route takes; said more plainly when the body was compressed
+    (415: it read "There was an error parsing the body") or not sent as JSON."""
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        return error_response(
+            request.scope,
+            415,
+            "unsupported_encoding",
+            f"the body is sent with Content-Encoding: {encoding}; send the JSON uncompressed",
+        )
+    code, what = _shape_error(request)
+    kind = request.headers.get("content-type", "")
+    if request.method == "POST" and "json" not in kind.lower():
+        what += f", as JSON with Content-Type: application/json (it was {kind or 'not given'})"
+    return error_response(request.scope, 422, code, what, details=details)
 
 
 async def _on_model_unavailable(request: Request, error: Exception) -> Response:

@@ -500,8 +500,10 @@ def build_router() -> APIRouter:
             loaded_at=loaded.loaded_at,
         )
 
-    @router.get(
+    # GET and HEAD: load balancers and uptime checks often probe with HEAD (it was 405)
+    @router.api_route(
         "/healthz",
+        methods=["GET", "HEAD"],
         response_model=Health,
         summary="The process is up",
         tags=["health"],
@@ -509,8 +511,9 @@ def build_router() -> APIRouter:
     async def healthz() -> Health:
         return Health()
 
-    @router.get(
+    @router.api_route(
         "/readyz",
+        methods=["GET", "HEAD"],
         response_model=Readiness,
         summary="A model is loaded (503 until then)",
         tags=["health"],

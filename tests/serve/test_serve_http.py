@@ -60,6 +60,8 @@ def test_healthz_answers_at_once_and_readyz_is_503_until_a_model_is_loaded(
 
     client = start_server(slow_loader, ready=False)
     assert client.get("/healthz").json() == {"status": "ok"}
+    # load balancers probe with HEAD too (it was 405)
+    assert client.head("/healthz").status_code == 200 and client.head("/readyz").status_code == 503
     not_ready = client.get("/readyz")
     assert not_ready.status_code == 503 and not_ready.json()["ready"] is False
     refused = client.post("/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"]))
@@ -290,6 +292,28 @@ def test_a_body_that_is_not_a_manifest_is_422_with_a_clear_error(
     error = _error(response)
     assert error["code"] == "not_a_manifest"
     assert '{"lines"' in error["message"]
+    if "json" not in content_type:  # the message says what was sent instead
+        assert f"Content-Type: application/json (it was {content_type})" in error["message"]
+
+
+def test_a_compressed_body_is_415_saying_to_send_it_uncompressed(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    # A gzip body was answered 422 "There was an error parsing the body".
+    import gzip
+
+    response = client.post(
+        "/v1/score",
+        content=gzip.compress(json.dumps({"lines": manifest(2)}).encode()),
+        headers={
+            **_key(keys["officer"]),
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        },
+    )
+    assert response.status_code == 415, response.text
+    error = _error(response)
+    assert error["code"] == "unsupported_encoding" and "gzip" in error["message"]
 
 
 def test_more_lines_than_the_limit_is_413_and_the_limit_is_named(
@@ -839,4 +863,6 @@ def test_the_openapi_document_names_each_routes_role_and_has_examples(
         ("post", "/v1/admin/reload"): "admin",
         ("get", "/healthz"): None,
         ("get", "/readyz"): None,
+        ("head", "/healthz"): None,  # as load balancers probe
+        ("head", "/readyz"): None,
     }
