@@ -61,7 +61,9 @@ _LOOSE_STAMP = re.compile(
     r"(?:([Zz])|([+-])([0-9]{2}):?([0-9]{2})?)?"
 )
 _NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
-_INTEGER_PATTERN = r"[+-]?[0-9]{1,12}"
+# A count may be written as a whole decimal ("400.0"): pandas writes an integer column with a gap
+# as floats, and such an export had every line rejected for its package count.
+_INTEGER_PATTERN = r"[+-]?[0-9]{1,12}(?:\.0*)?"
 # The largest count a line may carry: what twelve digits write (a JSON or Parquet number past it
 # is out of range, as text past it is malformed); it keeps every count inside int64.
 INTEGER_MAX = 10**12 - 1
@@ -183,7 +185,7 @@ def _scalar_integer(raw: Any) -> int | None:
     if isinstance(raw, float | np.floating):
         return int(raw) if math.isfinite(raw) and float(raw).is_integer() else None
     text = str(raw).strip(_SPACE)
-    return int(text) if _PATTERNS["integer"].fullmatch(text) else None
+    return int(text.partition(".")[0]) if _PATTERNS["integer"].fullmatch(text) else None
 
 
 def _normal_stamp(text: str) -> str | None:

@@ -277,3 +277,18 @@ def test_a_line_filed_after_it_was_read_is_rejected_through_both_paths() -> None
         ("filed_at", "2062-03-01T08:00:00Z", "filed_after_receipt")
     ]
     assert not check_record(soon).rejected
+
+
+@pytest.mark.parametrize(("text", "count"), [("400.0", 400), ("400.", 400), ("+3.00", 3)])
+def test_a_count_written_as_a_whole_decimal_is_read_through_both_paths(
+    text: str, count: int
+) -> None:
+    # pandas writes an integer column with a gap as floats: every line of such an export was
+    # rejected for its package count.
+    row = {**valid_shipment_row(1), "package_count": text}
+    check = check_record(row)
+    assert check.record is not None and check.record.package_count == count
+    result = validate_frame(pd.DataFrame([row]).astype("string[pyarrow]"))
+    assert result.counts["rejected"] == 0
+    assert int(result.accepted["package_count"].iloc[0]) == count
+    assert check_record({**row, "package_count": "400.5"}).rejected
