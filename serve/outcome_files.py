@@ -34,14 +34,12 @@ from features.mapping import ColumnMapping
 from risk_engine.columns import Rule, Severity
 from risk_engine.validation import ISSUE_COLUMNS
 from serve.audit import command_entry
-from serve.store import Store
+from serve.store import CONFLICT_RULE, Store
 
 __all__ = ["CONFLICT_RULE", "OutcomeImport", "record_outcome_file"]
 
 log = logging.getLogger(__name__)
 
-# The rule named in the not-recorded file for an outcome whose key is stored with other values.
-CONFLICT_RULE = "stored_with_other_values"
 
 
 @dataclass

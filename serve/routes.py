@@ -58,7 +58,7 @@ from serve.schemas import (
     ScoreResponse,
     ServedDrift,
 )
-from serve.store import Store
+from serve.store import CONFLICT_RULE, Store
 
 __all__ = ["API_KEY_HEADER", "Services", "build_router"]
 
@@ -273,6 +273,7 @@ def build_router() -> APIRouter:
         values = [checked.values(position) for position in positions]
         writes = services.store.record_outcomes(values, received_by=principal.key_id)
         status = dict(zip(positions, (w.status for w in writes), strict=True))
+        differs = dict(zip(positions, (w.differs for w in writes), strict=True))
         results = []
         for position, raw in enumerate(body.outcomes, start=1):
             if position in checked.rejects:
@@ -289,6 +290,9 @@ def build_router() -> APIRouter:
                 continue
             record = checked.models[position]
             late = status[position] == "rejected"  # the store's: recorded after it received it
+            errors = [_after_receipt_error(record.recorded_at)] if late else []
+            # a conflict names each field told otherwise than in the stored outcome, as sent
+            errors += [_conflict_error(name, raw.get(name)) for name in differs[position]]
             results.append(
                 OutcomeResult(
                     line=position,
@@ -297,7 +301,7 @@ def build_router() -> APIRouter:
                     container_number=record.container_number,
                     inspected_at=record.inspected_at,
                     dq_flags=_flag_tags(checked.flags.get(position, [])),
-                    errors=[_after_receipt_error(record.recorded_at)] if late else [],
+                    errors=errors,
                 )
             )
         counts = {name: 0 for name in ("recorded", "duplicate", "conflict", "rejected")}
@@ -688,6 +692,10 @@ def _after_receipt_error(recorded_at: datetime) -> FieldError:
         value=recorded_at.isoformat(),
         rule=Rule.RECORDED_AFTER_RECEIPT.value,
     )
+
+
+def _conflict_error(name: str, sent: Any) -> FieldError:
+    return FieldError(field=name, value=_text(sent) or "", rule=CONFLICT_RULE)
 
 
 def _field_errors(issues: list[Issue]) -> list[FieldError]:

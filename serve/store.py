@@ -70,6 +70,7 @@ from risk_engine.validation import DQ_FLAGS
 from serve.records import accepted_layout
 
 __all__ = [
+    "CONFLICT_RULE",
     "SCHEMA_VERSION",
     "AuditEntry",
     "KeyRecord",
@@ -257,6 +258,10 @@ class AuditEntry:
     named: tuple[tuple[str | None, str | None], ...] = ()
 
 
+# The rule named for an outcome whose key is stored with other values (the stored one stays).
+CONFLICT_RULE = "stored_with_other_values"
+
+
 @dataclass(frozen=True)
 class OutcomeWrite:
     """What happened to one outcome: ``recorded`` (new), ``duplicate`` (the same record was
@@ -266,6 +271,8 @@ class OutcomeWrite:
 
     status: str
     key: tuple[Any, ...]
+    # for a conflict, the fields whose values differ from the stored outcome's
+    differs: tuple[str, ...] = ()
 
 
 # How far an outcome's recorded_at may be after the store received it: clocks and time zones
@@ -594,8 +601,9 @@ class Store:
                     results.append(OutcomeWrite("rejected", key))
                     continue
                 if key in stored:
-                    same = _same_outcome(stored[key], values)
-                    results.append(OutcomeWrite("duplicate" if same else "conflict", key))
+                    differs = _differing(stored[key], values)
+                    status = "conflict" if differs else "duplicate"
+                    results.append(OutcomeWrite(status, key, differs))
                     continue
                 stored[key] = values
                 new_rows.append({**values, "received_at": received_at, "received_by": received_by})
@@ -824,23 +832,25 @@ def _outcome_key(values: Mapping[str, Any]) -> tuple[Any, ...]:
     return (values["bl_number"], values["container_number"], inspected)
 
 
-def _same_outcome(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    """The same inspection told again: every field alike but ``recorded_at``, which tells when
-    it was written down (an inspection system exporting again stamps it anew). The stored one,
-    the first known, stays: training learns a label from when it was first recorded."""
+def _differing(stored: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields in which ``new`` tells another inspection than ``stored``; none when it is the
+    same one told again: every field alike but ``recorded_at``, which tells when it was written
+    down (an inspection system exporting again stamps it anew). The stored one, the first
+    known, stays: training learns a label from when it was first recorded."""
+    differs: list[str] = []
     for name in _CONTRACT_COLUMNS:
         if name == "recorded_at":
             continue
         a, b = stored.get(name), new.get(name)
         if isinstance(a, datetime) and isinstance(b, datetime):
             if a.astimezone(UTC) != b.astimezone(UTC):
-                return False
+                differs.append(name)
         elif isinstance(a, float) or isinstance(b, float):
             if a is None or b is None or abs(float(a) - float(b)) > 1e-9 * max(1.0, abs(float(a))):
-                return False
+                differs.append(name)
         elif a != b:
-            return False
-    return True
+            differs.append(name)
+    return tuple(differs)
 
 
 def _now() -> datetime:

@@ -385,6 +385,17 @@ def test_outcomes_are_recorded_once_however_often_they_are_sent(
     assert [o["status"] for o in again.json()["outcomes"]] == ["duplicate", "duplicate"]
     assert again.json()["counts"]["duplicate"] == 2
     assert store.outcome_count() == 2
+    # told otherwise: a conflict naming each field that differs, with the value sent (it named
+    # none, and an officer could not tell what to correct)
+    changed = {**outcomes[0], "quantity_kg": "12.5", "commodity": "ivory"}
+    told = client.post("/v1/outcomes", json={"outcomes": [changed]}, headers=_key(keys["officer"]))
+    (result,) = told.json()["outcomes"]
+    assert result["status"] == "conflict"
+    assert result["errors"] == [
+        {"field": "commodity", "value": "ivory", "rule": "stored_with_other_values"},
+        {"field": "quantity_kg", "value": "12.5", "rule": "stored_with_other_values"},
+    ]
+    assert store.outcome_count() == 2
 
 
 @on_each_database

@@ -136,7 +136,8 @@ def test_the_same_key_with_other_values_is_a_conflict_and_the_first_record_stays
     (record,) = _outcomes(3)
     store.record_outcomes([record])
     changed = {**record, "result": "NO_FINDING", "seizure_category": None}
-    assert [w.status for w in store.record_outcomes([changed])] == ["conflict"]
+    (conflict,) = store.record_outcomes([changed])
+    assert (conflict.status, conflict.differs) == ("conflict", ("result", "seizure_category"))
     assert read_outcomes(store.url)["result"].tolist() == ["SEIZURE"]
     # The same inspection exported again with a later recorded_at is the same outcome (it was a
     # conflict, and each re-export filled the rejects file); the first recorded_at stays.
