@@ -41,6 +41,7 @@ __all__ = [
     "write_frame",
     "write_page",
     "fresh_output",
+    "fresh_outputs",
     "distinct_outputs",
     "FrameWriter",
     "csv_safe",
@@ -406,6 +407,35 @@ def _writing(path: Path) -> Iterator[None]:
             if isinstance(error, FileExistsError | NotADirectoryError):
                 problem = f"{error.filename} is a file, not a folder"
         raise OutputUnwritable(str(path), problem) from error
+
+
+def fresh_outputs(
+    outputs: Iterable[tuple[Path | None, bool]], *, inputs: Iterable[Path | str | None] = ()
+) -> None:
+    """`fresh_output` for every output of a job, each checked before any is removed: two that
+    are one file, one that is an input (any input: the profiles, the watch list), a table
+    (``True`` with the path) without a .csv or .parquet name. A refused job used to remove the
+    outputs checked before the one refused, and a bad extension was told after the work."""
+    named = [(Path(path), table) for path, table in outputs if path is not None]
+    distinct_outputs(*(path for path, _ in named))
+    sources = [Path(source) for source in inputs if source is not None]
+    for path, table in named:
+        if table:
+            try:
+                file_format(path)
+            except InputUnreadable:
+                raise OutputUnwritable(
+                    str(path), "unknown file type: name it .csv, .csv.gz or .parquet"
+                ) from None
+        if path.exists():
+            for source in sources:
+                if _same_file(path, source):
+                    raise OutputUnwritable(
+                        str(path),
+                        f"it is the input {source}: writing it would destroy the input",
+                    )
+    for path, _ in named:
+        fresh_output(path)
 
 
 def fresh_output(path: Path, *, inputs: Iterable[Path | str | None] = ()) -> Path:

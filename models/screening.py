@@ -22,7 +22,7 @@ import gc
 import logging
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.files import FrameWriter, distinct_outputs, fresh_output, open_records, read_ahead
+from features.files import FrameWriter, fresh_outputs, open_records, read_ahead
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
@@ -384,14 +384,17 @@ def screen_file(
     chunk_rows: int = 200_000,
     progress: Callable[[int], None] | None = None,
     keep_history: Callable[[Any], None] | None = None,
+    inputs: Sequence[Path | None] = (),
 ) -> ScreenSummary:
     """Screen a whole arrivals file; see the module docstring. ``keep_history`` is given the
     feature pipeline advanced by the batch's lines (`models.history` keeps it for the next
-    screening); ``scorer`` itself is left as it was."""
-    distinct_outputs(out_path, rejects_path, report_path)
-    for output in (out_path, rejects_path, report_path):
-        if output is not None:  # before the work: a path that cannot be written stops it now
-            fresh_output(output, inputs=(input_path,))
+    screening); ``scorer`` itself is left as it was. ``inputs`` are the job's other input
+    files (mapping, watch list, profiles, capacity file), which no output may overwrite."""
+    # before the work: an output that cannot be written stops it now, and nothing is removed
+    fresh_outputs(
+        [(out_path, True), (rejects_path, True), (report_path, False)],
+        inputs=(input_path, *inputs),
+    )
     source = open_records(input_path, "shipments", mapping, chunk_rows=chunk_rows)
     report = ValidationReport(str(input_path), "shipments")
     summary = ScreenSummary(str(input_path), str(out_path), str(getattr(scorer, "version", "")))

@@ -682,6 +682,7 @@ def screen(
     ] = True,
 ) -> None:
     """Screen a batch of arrivals: a ranked list per port-day within the capacity."""
+    from features.files import fresh_outputs
     from features.mapping import load_mapping
     from models.capacity import load_port_capacity
     from models.history import ModelHistory
@@ -699,6 +700,9 @@ def screen(
             raise ConfigError(
                 f"--scheduler {scheduler} is for --engine dask; this screening runs locally"
             )
+        others = (mapping, watchlist, profiles, capacity_file)
+        # outputs first: one that is an input or cannot be written stops before any work
+        fresh_outputs([(out, True), (rejects, True), (report, False)], inputs=(input_path, *others))
         port_capacity = load_port_capacity(capacity_file)  # a bad file stops before the model
         risk_profiles = load_profiles(profiles)  # so does a bad profiles file
         configure_mlflow(settings)
@@ -729,6 +733,7 @@ def screen(
                 chunk_rows=settings.chunk_rows,
                 progress=advance,
                 keep_history=kept.append if history else None,
+                inputs=others,
             )
             if kept:
                 record = histories.save(

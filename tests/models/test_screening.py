@@ -553,6 +553,28 @@ def test_an_output_that_cannot_be_written_stops_the_screen_before_the_work(
                 progress=calls.append,
             )
         assert calls == []
+    # Any input, not only the arrivals: the profiles file as the report became HTML. A refused
+    # job removed the outputs checked before the one refused (an earlier ranked list), and a
+    # table output with no known extension was told only after the whole batch was scored.
+    profiles = tmp_path / "profiles.yaml"
+    profiles.write_text("profiles: []\n")
+    earlier = tmp_path / "ranked.csv"
+    earlier.write_text("yesterday's list\n")
+    for out, report, told in (
+        (earlier, profiles, "it is the input .*profiles.yaml"),
+        (tmp_path / "ranked.xlsx", None, "unknown file type: name it .csv"),
+    ):
+        with pytest.raises(OutputUnwritable, match=told):
+            screen_file(
+                tmp_path / "a.parquet",
+                out,
+                scorer=trained.scorer,
+                report_path=report,
+                progress=calls.append,
+                inputs=(profiles,),
+            )
+    assert profiles.read_text() == "profiles: []\n" and calls == []
+    assert earlier.read_text() == "yesterday's list\n"
 
 
 def test_a_capacity_file_gives_its_ports_a_fixed_number_of_slots_a_day(
