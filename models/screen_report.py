@@ -161,6 +161,18 @@ def write_screen_report(
             required.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}")
             if len(required)
             else "<p>None.</p>",
+            *(
+                [
+                    f"<h2>Rejected lines that name a watch-list entry "
+                    f"({len(summary.watchlist_rejected):,})</h2><p>They could not be scored and "
+                    "are not in the ranked list: correct them and screen them again, or inspect "
+                    "them.</p><ul>",
+                    "".join(f"<li>{html.escape(t)}</li>" for t in summary.watchlist_rejected),
+                    "</ul>",
+                ]
+                if summary.watchlist_rejected
+                else []
+            ),
             _drift_section(summary),
             "<h2>Per port</h2>",
             per_port.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),

@@ -45,6 +45,7 @@ from models.selection import (
     select_per_port_day,
 )
 from models.watchlist import Watchlist
+from risk_engine.columns import Rule
 from risk_engine.errors import ConfigError
 from risk_engine.reference import known_port_codes
 from risk_engine.validation import no_issues
@@ -123,6 +124,12 @@ class ScreenSummary:
     # Ports of the capacity file that no line of the batch arrives at and the port table does
     # not know: most likely a misspelt code, whose port then kept the share.
     capacity_unmatched: list[str] = field(default_factory=list)
+    # Rejected lines that name a watch-list entry, one sentence each: not in the ranked list
+    # (they could not be scored), yet a listed container must not slip through on a typo.
+    watchlist_rejected: list[str] = field(default_factory=list)
+    # The commonest reasons lines were rejected ("filed_at malformed (131)"), so a batch whose
+    # every line was rejected is not told as a quiet success.
+    reject_reasons: list[str] = field(default_factory=list)
     rejects_path: str | None = None
     report_path: str | None = None
     top: pd.DataFrame | None = None
@@ -155,6 +162,7 @@ class ScreenSummary:
             "beyond_history_memory": self.beyond_memory,
             "port_days": self.port_days,
             "capacity_ports_unmatched": self.capacity_unmatched,
+            "watchlist_rejected": self.watchlist_rejected,
             "rejects": self.rejects_path,
             "report": self.report_path,
             "inputs": self.inputs,
@@ -246,6 +254,31 @@ def _score_remote(
     return _score_chunk(working, accepted, watchlist, profiles)
 
 
+def _watched_rejects(watchlist: Watchlist, result: Any) -> list[str]:
+    """Sentences for the rejected lines of a validated chunk that name a watch-list entry: the
+    rows the contract rejected, as read, and the CSV lines that did not split (by the B/L and
+    container read from their text)."""
+    told: list[str] = []
+    lines: pd.DataFrame | None = result.rejected_lines
+    if lines is not None and len(lines):
+        records: list[dict[str, object]] = [
+            {str(k): v for k, v in r.items()}
+            for r in lines.astype(object).where(lines.notna(), None).to_dict("records")
+        ]
+        for row, hits in zip(lines.index.tolist(), watchlist.matches_records(records), strict=True):
+            if hits:
+                told.append(f"row {row}: {'; '.join(hits)}")
+    issues = result.issues
+    split = issues[issues["rule"] == Rule.WRONG_FIELD_COUNT.value] if len(issues) else issues
+    if len(split):
+        keys = split[["bl_number", "container_number"]].astype(object)
+        records = [{"bl_number": b, "container_number": c} for b, c in keys.to_numpy().tolist()]
+        for row, hits in zip(split["row"].tolist(), watchlist.matches_records(records), strict=True):
+            if hits:
+                told.append(f"row {row}: {'; '.join(hits)}")
+    return told
+
+
 def _scored_chunks(
     source: Any,
     scorer: Any,
@@ -258,9 +291,11 @@ def _scored_chunks(
     engine: str,
     scheduler: str | None,
     progress: Callable[[int], None] | None,
+    watched_rejects: list[str] | None = None,
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
     """Scored chunks in file order, each with its model matrix; the feature state of
-    ``working`` (a copy of ``scorer`` with its own pipeline) advances chunk by chunk."""
+    ``working`` (a copy of ``scorer`` with its own pipeline) advances chunk by chunk. Rejected
+    lines that name a watch-list entry are told in ``watched_rejects``."""
 
     def validated() -> Iterator[pd.DataFrame]:
         """Accepted lines cut at filing-day boundaries: the lines of one day (a B/L's
@@ -279,6 +314,8 @@ def _scored_chunks(
     def _accepted() -> Iterator[pd.DataFrame]:
         for result in iter_validated(source, progress=progress):
             report.add(result)
+            if watchlist is not None and watched_rejects is not None:
+                watched_rejects.extend(_watched_rejects(watchlist, result))
             if rejects is not None and not result.issues.empty:
                 rejected_rows = set(result.rejected_rows.tolist())
                 issues = result.issues
@@ -431,6 +468,7 @@ def screen_file(
             engine=engine,
             scheduler=scheduler,
             progress=progress,
+            watched_rejects=summary.watchlist_rejected,
         )
         for number, (chunk, matrix) in enumerate(chunks):
             part = Path(tmp) / f"part-{number:05d}.parquet"
@@ -492,6 +530,11 @@ def screen_file(
         # before them, and said "read 0, scored 0").
         summary.read = report.read
         summary.rejected = report.rejected
+        summary.reject_reasons = [
+            f"{r['field']} {r['rule']} ({r['rows']:,})"
+            for r in report.top_reasons(20)
+            if r["severity"] == "reject"
+        ][:3]
         summary.scored = report.accepted + report.flagged
         if report_path is not None:
             from models.screen_report import write_screen_report

@@ -766,6 +766,33 @@ def screen(
             "old with --no-history.",
             err=True,
         )
+    if summary.rejected:
+        why = "; ".join(summary.reject_reasons)
+        where = (
+            f"the rejects file {summary.rejects_path} says why for each"
+            if summary.rejects_path
+            else "write them with --rejects FILE to see each one"
+        )
+        lead = (
+            "warning: every line of the batch was rejected, nothing was scored"
+            if not summary.scored
+            else f"{summary.rejected:,} line{'s' if summary.rejected > 1 else ''} rejected"
+        )
+        typer.echo(f"{lead}: most often {why}; {where}", err=True)
+    if summary.watchlist_rejected:
+        shown_rows = summary.watchlist_rejected[:10]
+        more = len(summary.watchlist_rejected) - len(shown_rows)
+        many = len(summary.watchlist_rejected) > 1
+        typer.echo(
+            f"warning: {len(summary.watchlist_rejected):,} rejected "
+            f"{'lines name' if many else 'line names'} watch-list entries, unscored and so not "
+            "in the ranked list: correct and screen again, or inspect:",
+            err=True,
+        )
+        for sentence in shown_rows:
+            typer.echo(f"  {sentence}", err=True)
+        if more:
+            typer.echo(f"  ... and {more:,} more (the report lists them all)", err=True)
     if summary.capacity_unmatched:
         typer.echo(
             f"warning: the capacity file lists {', '.join(summary.capacity_unmatched)}: no line "

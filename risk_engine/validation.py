@@ -130,6 +130,9 @@ class ValidationResult:
     issues: pd.DataFrame
     read: int
     rejected_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # The rejected rows as they were read (indexed by row number): what a watch list is matched
+    # against, so that a listed container is not lost to a typo in another field.
+    rejected_lines: pd.DataFrame | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -208,7 +211,12 @@ def validate_frame(
     accepted = clean.loc[~found.rejected].copy()
     accepted.index = pd.Index(rows[~found.rejected], name="row")
     accepted[DQ_FLAGS] = _flag_tags(issues, accepted.index)
-    return ValidationResult(accepted, issues, n, rows[found.rejected])
+    rejected_lines = None
+    if found.rejected.any():
+        rejected_lines = frame.loc[found.rejected].set_axis(
+            pd.Index(rows[found.rejected], name="row")
+        )
+    return ValidationResult(accepted, issues, n, rows[found.rejected], rejected_lines)
 
 
 def _empty(n: int) -> pd.Series:

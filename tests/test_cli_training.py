@@ -201,16 +201,23 @@ def test_screen_prints_what_a_watch_list_pick_matched(
         tmp_path / "ranked.csv",
         tmp_path / "watch.csv",
     )
-    lines.to_parquet(arrivals, index=False)
     from risk_engine.validation import validate_frame
 
     accepted = validate_frame(lines.astype(str)).accepted
+    # a listed container on a line with a typo elsewhere: rejected, and said so
+    typo = lines.astype(str).reset_index(drop=True)
+    typo.loc[599, "eta"] = "2024-05-1O"
+    typo.to_parquet(arrivals, index=False)
+    rejected = str(typo.loc[599, "container_number"])
+    accepted = accepted.drop(index=600)
     scores = trained.scorer.score(accepted, explain_reasons=False)["risk_score"]
     # One line among the highest scores, and the lowest-scoring line: a watch-list pick that
     # the top list leaves out must still be printed, with what it matched.
     high = str(accepted.loc[scores.idxmax(), "container_number"])
     low = str(accepted.loc[scores.idxmin(), "container_number"])
-    watch.write_text(f"container_number,note\n{high},case 12\n{low},case 13\n")
+    watch.write_text(
+        f"container_number,note\n{high},case 12\n{low},case 13\n{rejected},case 14\n"
+    )
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
     result = runner.invoke(
@@ -226,6 +233,11 @@ def test_screen_prints_what_a_watch_list_pick_matched(
     below = next(i for i, x in enumerate(printed) if x.startswith("watch-list and rule"))
     assert printed.index(line) > below > printed.index(next(x for x in printed if high in x))
     assert len(printed[1:below]) == 4  # the title and the top 3
+    assert "1 line rejected: most often eta malformed (1); write them with --rejects" in (
+        result.stderr
+    )
+    assert "warning: 1 rejected line names watch-list entries, unscored" in result.stderr
+    assert f"  row 600: container {rejected} is on the watch list: case 14" in result.stderr
 
 
 def _later_lines_and_the_small_model(

@@ -315,6 +315,43 @@ def test_a_batch_of_many_days_scores_like_screening_day_by_day(
     )
 
 
+def test_a_rejected_line_that_names_a_watch_list_entry_is_told_not_lost(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # A listed container whose line had a typo elsewhere (an eta of "2024-05-1O") was rejected
+    # and released with no word: no WATCHLIST pick, nothing in the rejects file or the report.
+    broken = arrivals.head(60).astype(str)
+    broken.loc[5, "eta"] = "2024-05-1O"
+    broken.loc[9, "gross_weight_kg"] = "-1"
+    watched, consignee = broken.at[5, "container_number"], broken.at[9, "consignee_name"]
+    text = broken.to_csv(index=False).splitlines()
+    text[31] += ",an extra field"  # a CSV line that does not split, its container watched too
+    split_container = broken.at[30, "container_number"]
+    (tmp_path / "a.csv").write_text("\n".join(text) + "\n")
+    pd.DataFrame(
+        {
+            "party_name": ["", consignee, ""],
+            "container_number": [watched, "", split_container],
+            "note": ["case B-2", "", ""],
+        }
+    ).to_csv(tmp_path / "watch.csv", index=False)
+    summary = screen_file(
+        tmp_path / "a.csv",
+        tmp_path / "o.csv",
+        scorer=trained.scorer,
+        report_path=tmp_path / "r.html",
+        watchlist=load_watchlist(tmp_path / "watch.csv"),
+    )
+    assert summary.rejected == 3
+    told = summary.watchlist_rejected
+    assert [t.split(":")[0] for t in told] == ["row 6", "row 10", "row 31"]
+    assert told[0] == f"row 6: container {watched} is on the watch list: case B-2"
+    assert f"consignee {consignee.upper()} is on the watch list" in told[1]
+    assert told[2] == f"row 31: container {split_container} is on the watch list"
+    page = (tmp_path / "r.html").read_text()
+    assert "Rejected lines that name a watch-list entry (3)" in page and "case B-2" in page
+
+
 def test_watch_list_hits_are_selected_first_and_say_which_entry(
     trained, arrivals, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
