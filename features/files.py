@@ -17,6 +17,7 @@ import os
 import queue
 import re
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -382,13 +383,37 @@ def csv_safe(value: object) -> object:
 def read_table(path: Path, what: str) -> pd.DataFrame:
     """A small table an analyst keeps (a watch list, port capacities): CSV read as text, or
     Parquet, column names stripped and lower-cased; `ConfigError` (exit 2) names ``what`` and
-    the file when it cannot be read."""
+    the file when it cannot be read.
+
+    A CSV may be comma, semicolon or tab separated (as its header shows: spreadsheets in many
+    locales save with semicolons), and a row with more fields than the header (a name with an
+    unquoted comma) is an error naming it: pandas took the first column for an index and read
+    every field one column over."""
     path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"cannot read {what} {path}: no such file")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                header = handle.readline()
+            delimiter = max((",", ";", "\t"), key=header.count)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    path,
+                    dtype=str,
+                    keep_default_na=False,
+                    sep=delimiter,
+                    index_col=False,
+                    encoding="utf-8-sig",
+                )
+    except pd.errors.ParserWarning:
+        raise ConfigError(
+            f"cannot read {what} {path}: a row has more fields than the header (a name with an "
+            "unquoted comma? quote it)"
+        ) from None
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot read {what} {path}: {error}") from error
     frame.columns = [str(c).strip().lower() for c in frame.columns]

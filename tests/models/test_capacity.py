@@ -74,3 +74,11 @@ def test_a_bad_capacity_file_names_the_row_field_and_value(
 def test_a_missing_capacity_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read capacity file"):
         load_port_capacity(tmp_path / "none.csv")
+
+
+def test_a_capacity_file_saved_with_semicolons_is_read(tmp_path: Path) -> None:
+    # as spreadsheets in many locales save CSV: it failed as "missing columns"
+    path = tmp_path / "capacity.csv"
+    path.write_bytes("\ufeffport_of_discharge;slots_per_day\r\nVNCLI;25\r\n".encode())
+    capacity = load_port_capacity(path)
+    assert capacity is not None and capacity.slots == {"VNCLI": 25}

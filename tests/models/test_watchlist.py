@@ -189,3 +189,24 @@ def test_a_country_column_alone_is_not_a_watch_list(tmp_path: Path) -> None:
     path.write_text("country,note\nVN,everything from Vietnam\n")
     with pytest.raises(ConfigError, match=r"country only narrows a party_name"):
         load_watchlist(path)
+
+
+def test_a_name_with_an_unquoted_comma_is_an_error_not_a_shifted_list(tmp_path: Path) -> None:
+    # With the bad row first, pandas took the first column for an index and read the list one
+    # column over: the parties ("LTD", "CN") and ("HK", "OK"), exit 0.
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        "party_name,country,note\nGUANGZHOU JINDA IMP. & EXP. CO., LTD,CN,case 7\nX HK,HK,OK\n"
+    )
+    with pytest.raises(ConfigError, match="more fields than the header"):
+        load_watchlist(path)
+
+
+def test_a_watch_list_saved_with_semicolons_and_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Spreadsheets in many locales save CSV so; it failed as "missing columns".
+    path = tmp_path / "watch.csv"
+    path.write_bytes("\ufeffparty_name;country;note\r\nACME TRADING;VN;case 9\r\n".encode())
+    listed = load_watchlist(path)
+    assert listed is not None and ("ACME TRADING", "VN") in listed.parties
+    with pytest.raises(ConfigError, match="no such file"):
+        load_watchlist(tmp_path / "missing.parquet")
