@@ -340,6 +340,12 @@ def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> list[str]:
             f"not valid {mapping.encoding} (byte 0x{sample[error.start]:02x} at offset "
             f"{error.start}); set 'encoding:' in a mapping file, e.g. latin-1 or cp1252",
         ) from error
+    except UnicodeError as error:  # "UTF-16 stream does not start with BOM": a traceback
+        raise InputUnreadable(
+            str(path),
+            f"not {mapping.encoding} as the mapping says ({error}); set the file's encoding in "
+            "the mapping, e.g. utf-16-le, utf-8 or cp1252",
+        ) from error
     text = text.lstrip("\ufeff")
     lines = io.StringIO(text, newline="")
     rows = csv.reader(lines, delimiter=mapping.delimiter)

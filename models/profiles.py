@@ -47,6 +47,7 @@ from features.mapping import ColumnMapping
 from risk_engine.columns import FLAG_RULES, FieldSpec, Rule, fields_for
 from risk_engine.errors import ConfigError
 from risk_engine.parsing import parse_scalar
+from risk_engine.yaml_text import load_yaml
 
 __all__ = ["PROFILE_FIELDS", "ProfileSet", "RiskProfile", "count_profile_hits", "load_profiles"]
 
@@ -279,11 +280,17 @@ def load_profiles(path: Path | None) -> ProfileSet | None:
         return None
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"risk profiles {path}: cannot read: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("profiles"), list):
         raise ConfigError(f"risk profiles {path}: expected a list under 'profiles:'")
+    unknown = sorted(str(key) for key in data if key != "profiles")
+    if unknown:  # a misspelt key of the file would be ignored, and what it meant with it
+        raise ConfigError(
+            f"risk profiles {path}: unknown top-level key {', '.join(map(repr, unknown))} "
+            "(the file holds 'profiles:' alone)"
+        )
     profiles: list[RiskProfile] = []
     for number, item in enumerate(data["profiles"], start=1):
         label = item.get("name") if isinstance(item, dict) else None

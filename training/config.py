@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.booster import BoosterParams
 from risk_engine.errors import ConfigError
+from risk_engine.yaml_text import load_yaml
 from training.splits import SplitConfig
 
 __all__ = ["TrainConfig", "load_config"]
@@ -69,7 +70,7 @@ def load_config(path: Path | None) -> TrainConfig:
     if path is None:
         return TrainConfig()
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
         return TrainConfig.model_validate(data)
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read training config {path}: {error}") from error

@@ -367,3 +367,19 @@ def test_gzip_reads(tmp_path: Path) -> None:
     with gzip.open(path, "wt") as handle:
         shipment_frame(3).to_csv(handle, index=False)
     assert validate_file(path).accepted == 3
+
+
+def test_a_mapping_that_names_the_wrong_encoding_or_an_impossible_date_is_told(
+    tmp_path: Path,
+) -> None:
+    # utf-16 named for a file without a byte-order mark, and a constant 2024-02-30: tracebacks
+    path = _csv(tmp_path, shipment_frame(5), sep=";")
+    big = tmp_path / "big.csv"  # past the sample read for the header, as a day's file is
+    big.write_text(path.read_text() + "x" * (1 << 20))
+    with pytest.raises(InputUnreadable, match="not utf-16 as the mapping says"):
+        open_records(big, "shipments", ColumnMapping(delimiter=";", encoding="utf-16"))
+    mapping_file = tmp_path / "mapping.yaml"
+    mapping_file.write_text('delimiter: ";"\nfields:\n  eta: {value: 2024-02-30}\n')
+    report = validate_file(path, mapping=load_mapping(mapping_file))
+    assert report.read == report.rejected == 5
+    assert report.reasons[("reject", "eta", "malformed")] == 5

@@ -144,6 +144,15 @@ def test_a_line_meets_a_profile_only_when_every_criterion_holds_within_its_valid
             "freight_terms 'FREE' is not a value the contract accepts (not_a_choice)",
         ),
         ("rules: []\n", "expected a list under 'profiles:'"),
+        ("version: 2\nprofiles: []\n", "unknown top-level key 'version'"),
+        (  # an impossible date stopped the command with a traceback
+            "profiles:\n  - {name: a, valid_from: 2024-13-01, when: {hs_code: ['0507']}}\n",
+            "profile 1 (a): valid_from:",
+        ),
+        (
+            "profiles:\n  - {name: a, valid_until: 2024-02-30, when: {hs_code: ['0507']}}\n",
+            "profile 1 (a): valid_until:",
+        ),
         ("profiles: [\n", "cannot read"),
     ],
 )
