@@ -290,7 +290,7 @@ def build_router() -> APIRouter:
                 continue
             record = checked.models[position]
             late = status[position] == "rejected"  # the store's: recorded after it received it
-            errors = [_after_receipt_error(record.recorded_at)] if late else []
+            errors = [_after_receipt_error(raw.get("recorded_at"))] if late else []
             # a conflict names each field told otherwise than in the stored outcome, as sent
             errors += [_conflict_error(name, raw.get(name)) for name in differs[position]]
             results.append(
@@ -686,11 +686,10 @@ def _ranks(scores: np.ndarray) -> list[int]:
     return [int(r) for r in ranks]
 
 
-def _after_receipt_error(recorded_at: datetime) -> FieldError:
+def _after_receipt_error(sent: Any) -> FieldError:
+    """The error of an outcome recorded after the store received it, with the date as sent."""
     return FieldError(
-        field="recorded_at",
-        value=recorded_at.isoformat(),
-        rule=Rule.RECORDED_AFTER_RECEIPT.value,
+        field="recorded_at", value=_text(sent) or "", rule=Rule.RECORDED_AFTER_RECEIPT.value
     )
 
 
