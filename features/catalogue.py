@@ -459,7 +459,7 @@ _FLAG_OFF: dict[str, str] = {
     "dq_imo_check_digit": "IMO number check digit right",
     "dq_unknown_port": "port codes known",
     "dq_overweight": "weight within the container's maximum",
-    "dq_booking_after_filing": "booking dated before filing",
+    "dq_booking_after_filing": "booking not dated after filing",
     "dq_description_truncated": "description complete",
     "freight_collect": "freight not collect",
     "house_bl": "not a house bill of lading",

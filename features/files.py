@@ -41,6 +41,7 @@ __all__ = [
     "file_format",
     "write_frame",
     "write_page",
+    "check_outputs",
     "fresh_output",
     "fresh_outputs",
     "distinct_outputs",
@@ -396,13 +397,14 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
     unquoted comma) is an error naming it: pandas took the first column for an index and read
     every field one column over."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():  # a Parquet dataset may be a folder
         raise ConfigError(f"cannot read {what} {path}: no such file")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
-            with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            opener = gzip.open if path.name.lower().endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8-sig", errors="replace") as handle:
                 header = handle.readline()
             delimiter = max((",", ";", "\t"), key=header.count)
             with warnings.catch_warnings():
@@ -440,13 +442,13 @@ def _writing(path: Path) -> Iterator[None]:
         raise OutputUnwritable(str(path), problem) from error
 
 
-def fresh_outputs(
+def check_outputs(
     outputs: Iterable[tuple[Path | None, bool]], *, inputs: Iterable[Path | str | None] = ()
 ) -> None:
-    """`fresh_output` for every output of a job, each checked before any is removed: two that
-    are one file, one that is an input (any input: the profiles, the watch list), a table
-    (``True`` with the path) without a .csv or .parquet name. A refused job used to remove the
-    outputs checked before the one refused, and a bad extension was told after the work."""
+    """`OutputUnwritable` for an output that cannot be one: two that are one file, one that is
+    an input (any input: the profiles, the watch list), a table (``True`` with the path) without
+    a .csv or .parquet name. Nothing is written or removed: a command checks its outputs so
+    before it reads anything, and removes the old ones only when the work starts."""
     named = [(Path(path), table) for path, table in outputs if path is not None]
     distinct_outputs(*(path for path, _ in named))
     sources = [Path(source) for source in inputs if source is not None]
@@ -465,8 +467,19 @@ def fresh_outputs(
                         str(path),
                         f"it is the input {source}: writing it would destroy the input",
                     )
-    for path, _ in named:
-        fresh_output(path)
+
+
+def fresh_outputs(
+    outputs: Iterable[tuple[Path | None, bool]], *, inputs: Iterable[Path | str | None] = ()
+) -> None:
+    """`fresh_output` for every output of a job, all checked (`check_outputs`) before any is
+    removed: a refused job used to remove the outputs checked before the one refused, and a bad
+    extension was told after the work."""
+    outputs = list(outputs)
+    check_outputs(outputs, inputs=inputs)
+    for path, _ in outputs:
+        if path is not None:
+            fresh_output(Path(path))
 
 
 def fresh_output(path: Path, *, inputs: Iterable[Path | str | None] = ()) -> Path:

@@ -279,10 +279,12 @@ class FeaturePipeline:
         if fresh is not None:
             batch = Batch(shipments[fresh], token_buckets=state.params.token_buckets)
         state.add(history_events(batch, state))
-        rate_events, _, latest = self._outcomes(state, batch, outcomes)
+        rate_events, _, _ = self._outcomes(state, batch, outcomes)
         state.add(Contribution(outcomes=rate_events))
-        as_of = max(int(batch.secs.max()) + 1 if batch.n else 0, latest)
-        self._finish(state, batch, as_of)
+        # The lines set the clock, not the outcomes: each outcome counts from its recorded_at
+        # whatever ``as_of``, and a clock moved on by outcomes alone (2030 typed for 2026) left
+        # later lines approximate, merged the events they need and forgot which lines it held.
+        self._finish(state, batch, int(batch.secs.max()) + 1 if batch.n else 0)
         return self
 
     def transform_update(self, shipments: pd.DataFrame) -> pd.DataFrame:

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from risk_engine.contract import RECEIPT_SLACK
 from risk_engine.errors import ConfigError
 from risk_engine.settings import operator
 
@@ -211,10 +212,17 @@ class ModelHistory:
         pipeline = current.pipeline if current is not scorer else copy.deepcopy(scorer.pipeline)
         recorded = pd.to_datetime(outcomes["recorded_at"], utc=True)
         trained = np.asarray(recorded < scorer.pipeline.as_of_, dtype=bool)
+        # recorded after now (beyond the store's slack): a wrong date, left out as the outcome
+        # store leaves it out (recorded_after_receipt)
+        future = ~trained & np.asarray(
+            recorded > pd.Timestamp.now(tz="UTC") + RECEIPT_SLACK, dtype=bool
+        )
         keys = _outcome_keys(outcomes)
         held = self._held_outcomes(version)
-        before = np.isin(keys, held) & ~trained
-        new = ~trained & ~before
+        before = np.isin(keys, held) & ~trained & ~future
+        new = ~trained & ~before & ~future
+        result = outcomes["result"].astype("string[pyarrow]")
+        labelled = np.asarray(result.isin(["SEIZURE", "NO_FINDING"]).fillna(False), dtype=bool)
         state = pipeline.state_
         lines_before, seen, lost = state.lines_seen, state.outcomes_seen, state.outcomes_unmatched
         if new.any():
@@ -223,9 +231,12 @@ class ModelHistory:
             "given": len(outcomes),
             "in_training": int(trained.sum()),
             "added_before": int(before.sum()),
+            "future": int(future.sum()),
             "added": int(new.sum()),
             "matched": int(state.outcomes_seen - seen),
             "unmatched": int(state.outcomes_unmatched - lost),
+            # INCONCLUSIVE: kept as added, but no label for a rate
+            "inconclusive": int((new & ~labelled).sum()),
         }
         info = self.save(
             version,

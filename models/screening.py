@@ -257,23 +257,20 @@ def _score_remote(
 def _watched_rejects(watchlist: Watchlist, result: Any) -> list[str]:
     """Sentences for the rejected lines of a validated chunk that name a watch-list entry: the
     rows the contract rejected, as read, and the CSV lines that did not split (by the B/L and
-    container read from their text)."""
+    container read from their text). A repeated line (`duplicate_key`) is left out: its first
+    copy was screened."""
     told: list[str] = []
+    issues = result.issues
     lines: pd.DataFrame | None = result.rejected_lines
     if lines is not None and len(lines):
-        records: list[dict[str, object]] = [
-            {str(k): v for k, v in r.items()}
-            for r in lines.astype(object).where(lines.notna(), None).to_dict("records")
-        ]
-        for row, hits in zip(lines.index.tolist(), watchlist.matches_records(records), strict=True):
+        repeated = issues.loc[issues["rule"] == Rule.DUPLICATE_KEY.value, "row"]
+        lines = lines[~lines.index.isin(repeated)]
+        for row, hits in zip(lines.index.tolist(), watchlist.matches(lines), strict=True):
             if hits:
                 told.append(f"row {row}: {'; '.join(hits)}")
-    issues = result.issues
     split = issues[issues["rule"] == Rule.WRONG_FIELD_COUNT.value] if len(issues) else issues
     if len(split):
-        keys = split[["bl_number", "container_number"]].astype(object)
-        records = [{"bl_number": b, "container_number": c} for b, c in keys.to_numpy().tolist()]
-        for row, hits in zip(split["row"].tolist(), watchlist.matches_records(records), strict=True):
+        for row, hits in zip(split["row"].tolist(), watchlist.matches(split), strict=True):
             if hits:
                 told.append(f"row {row}: {'; '.join(hits)}")
     return told
@@ -530,11 +527,12 @@ def screen_file(
         # before them, and said "read 0, scored 0").
         summary.read = report.read
         summary.rejected = report.rejected
+        rejects_only = Counter(
+            {(f, r): n for (s, f, r), n in report.reasons.items() if s == "reject"}
+        )
         summary.reject_reasons = [
-            f"{r['field']} {r['rule']} ({r['rows']:,})"
-            for r in report.top_reasons(20)
-            if r["severity"] == "reject"
-        ][:3]
+            f"{f} {r} ({n:,})" for (f, r), n in rejects_only.most_common(3)
+        ]
         summary.scored = report.accepted + report.flagged
         if report_path is not None:
             from models.screen_report import write_screen_report

@@ -206,10 +206,10 @@ def simulate(
             first_day = date.fromisoformat(start)
         except ValueError as error:
             raise ConfigError(f"--start={start!r} is not a date (YYYY-MM-DD): {error}") from None
-        ends = first_day + timedelta(days=days)
-        if ends > datetime.now(UTC).date() + timedelta(days=1):
+        last = first_day + timedelta(days=days - 1)
+        if last > datetime.now(UTC).date():
             raise ConfigError(
-                f"--start={start} with --days={days} ends on {ends}, after today: the contract "
+                f"--start={start} with --days={days} ends on {last}, after today: the contract "
                 "rejects lines filed in the future (rule filed_after_receipt), so such a world "
                 "could not be validated, trained on or screened; choose an earlier --start"
             )
@@ -527,6 +527,17 @@ def history_command(
     settings = load_settings()
     histories = ModelHistory(settings.home)
     with _errors_to_exit_codes():
+        asked = [
+            name
+            for name, given in (
+                ("--add-outcomes", add_outcomes is not None),
+                ("--prune", prune),
+                ("--reset", reset is not None),
+            )
+            if given
+        ]
+        if len(asked) > 1:  # one was done and the others silently not
+            raise ConfigError(f"{' and '.join(asked)}: one at a time")
         if add_outcomes is not None:
             from models.registry import configure_mlflow, load_scorer
             from training.data import load_records
@@ -548,7 +559,13 @@ def history_command(
                 f"{counts['added']:,} added ({counts['matched']:,} found their line, "
                 f"{counts['unmatched']:,} did not: older than the {kept_days:g} days of lines "
                 "kept (label_lookback_days in the training config), or "
-                f"never screened)"
+                f"never screened; {counts['inconclusive']:,} inconclusive, which give no label)"
+                + (
+                    f", {counts['future']:,} left out: recorded more than a day after now, a "
+                    "wrong date (the outcome store refuses them too, recorded_after_receipt)"
+                    if counts["future"]
+                    else ""
+                )
             )
             typer.echo(
                 f"feature history of model {info.model_version}: {info.outcomes_added:,} "
@@ -682,7 +699,7 @@ def screen(
     ] = True,
 ) -> None:
     """Screen a batch of arrivals: a ranked list per port-day within the capacity."""
-    from features.files import fresh_outputs
+    from features.files import check_outputs
     from features.mapping import load_mapping
     from models.capacity import load_port_capacity
     from models.history import ModelHistory
@@ -701,8 +718,9 @@ def screen(
                 f"--scheduler {scheduler} is for --engine dask; this screening runs locally"
             )
         others = (mapping, watchlist, profiles, capacity_file)
-        # outputs first: one that is an input or cannot be written stops before any work
-        fresh_outputs([(out, True), (rejects, True), (report, False)], inputs=(input_path, *others))
+        # outputs first: one that is an input, or no table, stops before any work (and before
+        # anything is removed: yesterday's list stays when the profiles or the model fail)
+        check_outputs([(out, True), (rejects, True), (report, False)], inputs=(input_path, *others))
         port_capacity = load_port_capacity(capacity_file)  # a bad file stops before the model
         risk_profiles = load_profiles(profiles)  # so does a bad profiles file
         configure_mlflow(settings)

@@ -49,9 +49,11 @@ __all__ = [
 # Maximum gross mass by the first character (length code) of the ISO 6346 size-type.
 MAX_GROSS_KG = {"1": 30_480.0, "2": 30_480.0, "4": 32_500.0, "L": 32_500.0, "M": 32_500.0}
 DEFAULT_MAX_GROSS_KG = 32_500.0
-# How far after the moment a line is read its filed_at may lie (clocks and a local time written
-# without its offset): later, it cannot have reached customs yet (`Rule.FILED_AFTER_RECEIPT`).
-FILED_AHEAD = timedelta(days=1)
+# How far after the moment the engine receives a record its times may lie: clocks and time zones
+# slip by hours (a local time sent as UTC); a later date is a wrong one. A line filed later
+# cannot have reached customs yet (`Rule.FILED_AFTER_RECEIPT`), nor an outcome recorded later
+# become known (`Rule.RECORDED_AFTER_RECEIPT`, the outcome store's).
+RECEIPT_SLACK = timedelta(days=1)
 
 
 def container_max_gross_kg(size_type: str | None) -> float:
@@ -133,7 +135,7 @@ def cross_field_rules(
         if row.get("declared_value") is not None and row.get("currency") is None:
             found.append(("currency", Rule.CURRENCY_REQUIRED, reject))
         booked, filed = row.get("booking_created_at"), row.get("filed_at")
-        if filed is not None and filed > datetime.now(UTC) + FILED_AHEAD:
+        if filed is not None and filed > datetime.now(UTC) + RECEIPT_SLACK:
             found.append(("filed_at", Rule.FILED_AFTER_RECEIPT, reject))
         if booked is not None and filed is not None and booked > filed:
             found.append(("booking_created_at", Rule.BOOKING_AFTER_FILING, flag))

@@ -51,19 +51,29 @@ MIN_YEAR = 1990
 MAX_YEAR = 2100
 TIMESTAMP_PATTERN = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
 )
 # Forms of ISO 8601 that systems write and the pattern above does not take, read by rewriting
 # them into it (`_normal_stamp`): .NET's seven-digit fractions and Java's nine, offsets written
 # +0700 or +07, a lower-case t or z (RFC 3339 allows them).
 _LOOSE_STAMP = re.compile(
     r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?"
-    r"(?:([Zz])|([+-])([0-9]{2}):?([0-9]{2})?)?"
+    r"(?:([Zz])|([+-])([01][0-9]|2[0-3])(?::?([0-5][0-9]))?)?"
+)
+# The same rewriting on a column, in Arrow: (pattern, replacement) in turn, on values that match
+# `_LOOSE_STAMP` whole (so each pattern meets only the part it is meant for).
+_STAMP_REWRITES = (
+    (r"(\.[0-9]{6})[0-9]{1,3}", r"\1"),  # a fraction cut to microseconds
+    (r"([+-][0-9]{2})([0-9]{2})$", r"\1:\2"),  # +0700
+    (r"(:[0-9]{2}(?:\.[0-9]+)?[+-][0-9]{2})$", r"\1:00"),  # +07 after seconds
+    (r"([T ][0-9]{2}:[0-9]{2}[+-][0-9]{2})$", r"\1:00"),  # +07 after minutes
 )
 _NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 # A count may be written as a whole decimal ("400.0"): pandas writes an integer column with a gap
-# as floats, and such an export had every line rejected for its package count.
-_INTEGER_PATTERN = r"[+-]?[0-9]{1,12}(?:\.0*)?"
+# as floats, and such an export had every line rejected for its package count. One zero at
+# most: "1.000" is a thousand written with a European separator, not 1.
+_INTEGER_PATTERN = r"[+-]?[0-9]{1,12}(?:\.0?)?"
 # The largest count a line may carry: what twelve digits write (a JSON or Parquet number past it
 # is out of range, as text past it is malformed); it keeps every count inside int64.
 INTEGER_MAX = 10**12 - 1
@@ -86,6 +96,7 @@ _PATTERNS = {
     key: re.compile(value)
     for key, value in {
         "timestamp": TIMESTAMP_PATTERN,
+        "loose_stamp": _LOOSE_STAMP.pattern,
         "number": _NUMBER_PATTERN,
         "integer": _INTEGER_PATTERN,
         "code": _CODE_PATTERN,
@@ -460,6 +471,10 @@ def _text_series(series: pd.Series) -> pd.Series:
             lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else _as_text(v)
         )
         return values.astype("string[pyarrow]")
+    if series.dtype == object:  # numbers among objects are written as the scalar form writes them
+        series = series.map(
+            lambda v: _as_text(v) if isinstance(v, float | np.floating) and v == v else v
+        )
     if not isinstance(series.dtype, pd.StringDtype):
         series = series.astype("string[pyarrow]")
     return series.str.strip(_SPACE)
@@ -671,11 +686,15 @@ def _timestamp_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.S
         text = _text_series(series).where(present)
         well_formed = present & _match(text, "timestamp")
         other = present & ~well_formed
-        if other.any():  # rare forms (`_LOOSE_STAMP`), rewritten one by one
-            rewritten = text[other].map(_normal_stamp).astype("string[pyarrow]")
-            text = text.copy()
-            text[other] = rewritten
-            well_formed = present & np.asarray(text.notna(), dtype=bool)
+        if other.any():  # other forms systems write (`_LOOSE_STAMP`), rewritten in Arrow
+            loose = other & _match(text, "loose_stamp")
+            if loose.any():
+                rewritten = text[loose].str.upper()
+                for pattern, replacement in _STAMP_REWRITES:
+                    rewritten = rewritten.str.replace(pattern, replacement, regex=True)
+                text = text.copy()
+                text[loose] = rewritten
+                well_formed = well_formed | loose
         parsed = _iso_timestamps(text.where(well_formed))
         bad = present & np.asarray(parsed.isna(), dtype=bool)
         fail(bad, Rule.MALFORMED)

@@ -27,7 +27,7 @@ from risk_engine.columns import (
     fields_for,
     severity_of,
 )
-from risk_engine.contract import DEFAULT_MAX_GROSS_KG, FILED_AHEAD, MAX_GROSS_KG
+from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG, RECEIPT_SLACK
 from risk_engine.hashing import mix
 from risk_engine.parsing import printable
 
@@ -239,7 +239,7 @@ def _cross_field(kind: str, clean: pd.DataFrame, found: _Found) -> None:
         found.add(ok & _mask(clean["eta"] <= clean["etd"]), "eta", Rule.ETA_NOT_AFTER_ETD, reject)
         no_currency = _mask(clean["declared_value"].notna()) & _mask(clean["currency"].isna())
         found.add(ok & no_currency, "currency", Rule.CURRENCY_REQUIRED, reject)
-        ahead = _mask(clean["filed_at"] > pd.Timestamp.now(tz="UTC") + FILED_AHEAD)
+        ahead = _mask(clean["filed_at"] > pd.Timestamp.now(tz="UTC") + RECEIPT_SLACK)
         found.add(ok & ahead, "filed_at", Rule.FILED_AFTER_RECEIPT, reject)
         late = _mask(clean["booking_created_at"] > clean["filed_at"])
         found.add(ok & late, "booking_created_at", Rule.BOOKING_AFTER_FILING, flag)

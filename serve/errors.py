@@ -160,7 +160,8 @@ def _not_the_shape(request: Request, details: list[dict[str, Any]]) -> Response:
         )
     code, what = _shape_error(request)
     kind = request.headers.get("content-type", "")
-    if request.method == "POST" and "json" not in kind.lower():
+    media = kind.split(";")[0].strip().lower()
+    if request.method == "POST" and media != "application/json" and not media.endswith("+json"):
         what += f", as JSON with Content-Type: application/json (it was {kind or 'not given'})"
     return error_response(request.scope, 422, code, what, details=details)
 

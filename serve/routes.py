@@ -504,10 +504,11 @@ def build_router() -> APIRouter:
             loaded_at=loaded.loaded_at,
         )
 
-    # GET and HEAD: load balancers and uptime checks often probe with HEAD (it was 405)
-    @router.api_route(
+    # HEAD too, out of the API document (one operation id per route): load balancers and uptime
+    # checks often probe with HEAD, which was 405
+    @router.head("/healthz", include_in_schema=False)
+    @router.get(
         "/healthz",
-        methods=["GET", "HEAD"],
         response_model=Health,
         summary="The process is up",
         tags=["health"],
@@ -515,9 +516,9 @@ def build_router() -> APIRouter:
     async def healthz() -> Health:
         return Health()
 
-    @router.api_route(
+    @router.head("/readyz", include_in_schema=False)
+    @router.get(
         "/readyz",
-        methods=["GET", "HEAD"],
         response_model=Readiness,
         summary="A model is loaded (503 until then)",
         tags=["health"],

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 from risk_engine.columns import OUTCOME_FIELDS, OUTCOME_KEY, Kind
+from risk_engine.contract import RECEIPT_SLACK
 from risk_engine.errors import ConfigError, InputUnreadable, OutputUnwritable, StoreUnavailable
 from risk_engine.parsing import printable
 from risk_engine.settings import Settings
@@ -273,11 +274,6 @@ class OutcomeWrite:
     key: tuple[Any, ...]
     # for a conflict, the fields whose values differ from the stored outcome's
     differs: tuple[str, ...] = ()
-
-
-# How far an outcome's recorded_at may be after the store received it: clocks and time zones
-# slip by hours (a local time sent as UTC); a later date is a wrong one.
-RECEIPT_SLACK = timedelta(days=1)
 
 
 def _after_receipt(recorded_at: Any, received_at: datetime) -> bool:

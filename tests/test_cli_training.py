@@ -215,9 +215,7 @@ def test_screen_prints_what_a_watch_list_pick_matched(
     # the top list leaves out must still be printed, with what it matched.
     high = str(accepted.loc[scores.idxmax(), "container_number"])
     low = str(accepted.loc[scores.idxmin(), "container_number"])
-    watch.write_text(
-        f"container_number,note\n{high},case 12\n{low},case 13\n{rejected},case 14\n"
-    )
+    watch.write_text(f"container_number,note\n{high},case 12\n{low},case 13\n{rejected},case 14\n")
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
     result = runner.invoke(
@@ -254,6 +252,25 @@ def _later_lines_and_the_small_model(
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
     return lines, arrivals, ranked
+
+
+def test_screen_refused_for_its_inputs_leaves_yesterdays_list_and_the_inputs_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The outputs were removed before the profiles, the watch list or the model were read: a
+    # bad profiles file deleted yesterday's ranked list; and --report could be the profiles.
+    _, arrivals, ranked = _later_lines_and_the_small_model(tmp_path, monkeypatch, 50)
+    ranked.write_text("yesterday's list\n")
+    profiles = tmp_path / "profiles.yaml"
+    profiles.write_text(
+        "profiles:\n  - {name: a, valid_from: 2024-13-01, when: {hs_code: ['0507']}}\n"
+    )
+    args = ["screen", str(arrivals), "--out", str(ranked), "--profiles", str(profiles)]
+    bad = runner.invoke(app, args)
+    assert bad.exit_code == 2 and "profile 1 (a): valid_from" in bad.stderr
+    over = runner.invoke(app, [*args, "--report", str(profiles)])
+    assert over.exit_code == 2 and "it is the input" in over.stderr
+    assert ranked.read_text() == "yesterday's list\n" and "2024-13-01" in profiles.read_text()
 
 
 def test_screen_warns_of_a_capacity_port_no_line_arrives_at_and_no_table_knows(
@@ -408,17 +425,35 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     seized = later.head(300).iloc[0]
     outcome = seizure_after_filing(seized, "DRUGS")
     broken = dict(outcome, result="FOUND SOMETHING")  # not a contract result: rejected
-    pd.DataFrame([outcome, broken]).to_csv(tmp_path / "outcomes.csv", index=False)
+    # 2062 typed for 2026: taken, it moved the history's clock to 2062 and it forgot the lines
+    # it held; an inconclusive one gives no label (the counts did not add up without it)
+    future = dict(
+        seizure_after_filing(later.head(300).iloc[1], "DRUGS"),
+        recorded_at="2062-03-01T00:00:00Z",
+        inspected_at="2062-02-28T00:00:00Z",
+    )
+    unclear = dict(
+        seizure_after_filing(later.head(300).iloc[2], "DRUGS"),
+        result="INCONCLUSIVE",
+        seizure_category="",
+    )
+    pd.DataFrame([outcome, broken, future, unclear]).to_csv(tmp_path / "outcomes.csv", index=False)
+    as_of = re.search(r"as of (\S+),", runner.invoke(app, ["history"]).stdout)
     added = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "outcomes.csv")])
     assert added.exit_code == 0, added.output
-    assert "outcomes read 2, rejected 1; of the 1 accepted: 0 in the model's training" in (
+    assert "outcomes read 4, rejected 1; of the 3 accepted: 0 in the model's training" in (
         added.stdout
     )
-    assert "1 added (1 found their line" in added.stdout
+    assert "2 added (1 found their line, 0 did not" in added.stdout
+    assert "1 inconclusive, which give no label), 1 left out: recorded more than" in (added.stdout)
     assert "older than the 120 days of lines kept (label_lookback_days" in added.stdout
-    assert "1 outcomes added since training" in added.stdout
+    assert "2 outcomes added since training" in added.stdout
+    assert as_of is not None  # the outcomes did not move the history's clock
+    assert f"as of {as_of.group(1)}," in runner.invoke(app, ["history"]).stdout
+    both = runner.invoke(app, ["history", "--reset", "3", "--prune", "--yes"])
+    assert both.exit_code == 2 and "--prune and --reset: one at a time" in both.stderr
     assert re.search(
-        r"1 outcomes added; \d+\.\d MB\); last: ", runner.invoke(app, ["history"]).stdout
+        r"2 outcomes added; \d+\.\d MB\); last: ", runner.invoke(app, ["history"]).stdout
     )
     missing = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "none.csv")])
     assert missing.exit_code == 2 and "none.csv" in missing.output

@@ -290,3 +290,24 @@ def test_chunked_scoring_that_carries_the_last_filing_over_equals_one_batch() ->
         pipeline.update(ready)
     parts.append(pipeline.transform(carried))
     assert_same_features(batch, pd.concat(parts).loc[new.index])
+
+
+def test_outcomes_alone_do_not_move_the_clock_and_still_count_from_when_recorded() -> None:
+    # An outcome recorded after the last line (2030 typed for 2026, or only a month on) moved
+    # `as_of` to its date: later lines then came out approximate and the events they need
+    # were merged away.
+    lines = history_lines(160, seed=43)
+    outcomes = random_outcomes(lines, seed=44, share=0.5)
+    cut = lines["filed_at"].iloc[100]
+    history, new = lines[lines["filed_at"] < cut], lines[lines["filed_at"] >= cut]
+    known = outcomes[outcomes["recorded_at"] < cut]
+    pipeline = FeaturePipeline().fit(history, until=cut)
+    as_of = pipeline.as_of_
+    late = known.copy()
+    late["recorded_at"] = pd.Timestamp("2030-01-02", tz="UTC")
+    pipeline.update(outcomes=late)
+    assert pipeline.as_of_ == as_of and pipeline.state_.outcomes_seen == len(late)
+    # point in time: lines filed before 2030 do not know of outcomes recorded then
+    assert_same_features(
+        FeaturePipeline().fit(history, until=cut).transform(new), pipeline.transform(new)
+    )

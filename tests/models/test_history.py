@@ -175,9 +175,11 @@ def test_outcomes_recorded_since_training_raise_their_parties_rates_once(
         "given": 2,
         "in_training": 1,
         "added_before": 0,
+        "future": 0,
         "added": 1,
         "matched": 1,
         "unmatched": 0,
+        "inconclusive": 0,
     }
     assert info.outcomes_added == 1 and info.batches[-1]["outcomes_added"] == 1
     after = histories.current(scorer).features(later)["shipper_seizure_rate"]

@@ -235,6 +235,12 @@ def test_an_hs_code_sent_as_a_decimal_number_is_malformed_through_both_paths(
         (1, "hs_code", "malformed")
     ]
     assert result.accepted["hs_code"].tolist() == ["050790"]  # a whole number keeps its zero
+    # numbers among objects (an API frame) read as the scalar path reads them: 4403.0 was
+    # 044030 and 50790.0 was 507900 there
+    mixed = [{**valid_shipment_row(i), "hs_code": v} for i, v in enumerate([4403.0, 50790.0])]
+    objects = validate_frame(pd.DataFrame(mixed, dtype=object))
+    assert objects.accepted["hs_code"].tolist() == ["4403", "050790"]
+    assert [check_record(r).record.hs_code for r in mixed] == ["4403", "050790"]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -279,7 +285,7 @@ def test_a_line_filed_after_it_was_read_is_rejected_through_both_paths() -> None
     assert not check_record(soon).rejected
 
 
-@pytest.mark.parametrize(("text", "count"), [("400.0", 400), ("400.", 400), ("+3.00", 3)])
+@pytest.mark.parametrize(("text", "count"), [("400.0", 400), ("400.", 400), ("+3.0", 3)])
 def test_a_count_written_as_a_whole_decimal_is_read_through_both_paths(
     text: str, count: int
 ) -> None:
@@ -292,3 +298,7 @@ def test_a_count_written_as_a_whole_decimal_is_read_through_both_paths(
     assert result.counts["rejected"] == 0
     assert int(result.accepted["package_count"].iloc[0]) == count
     assert check_record({**row, "package_count": "400.5"}).rejected
+    # a thousand with a European separator is not 1: malformed, as before
+    thousand = {**row, "package_count": "1.000"}
+    assert check_record(thousand).rejected
+    assert validate_frame(pd.DataFrame([thousand]).astype("string[pyarrow]")).counts["rejected"]

@@ -353,7 +353,7 @@ def test_config_rejects_unknown_schemes_and_phases_shorter_than_a_week() -> None
         # a world filed in the future: every line would be rejected as filed_after_receipt
         (
             ["--start", "2099-01-01", "--days", "30"],
-            "error: --start=2099-01-01 with --days=30 ends on 2099-01-31, after today",
+            "error: --start=2099-01-01 with --days=30 ends on 2099-01-30, after today",
         ),
     ],
 )
