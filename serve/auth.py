@@ -127,6 +127,8 @@ def issue_key(store: Store, *, role: Role, name: str, expires_at: datetime | Non
             f"a key holder's name has at most {KEY_NAME_MAX} characters, not {len(name)}: "
             f"{name[:40]!r}..."
         )
+    if not name.isprintable():  # a line break split `keys list` and could fake a row in it
+        raise ValueError(f"a key holder's name is one line of text, not {name!r}")
     created = datetime.now(UTC)
     if expires_at is not None and expires_at <= created:
         raise ValueError(f"a key must expire after it is made, not at {expires_at.isoformat()}")

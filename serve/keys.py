@@ -117,6 +117,9 @@ def revoke_key(settings: Settings, key_id: str) -> KeyInfo:
     return KeyInfo.of(record)
 
 
+_ROTATE = "risk-engine keys rotate"  # the route of a rotation's audit row
+
+
 def rotate_key(
     settings: Settings, key_id: str, *, days: int | None = None, grace_hours: int = 0
 ) -> tuple[NewKey, KeyInfo]:
@@ -138,6 +141,16 @@ def rotate_key(
             raise ValueError(
                 f"API key {old.key_id} was revoked; make a new key with `risk-engine keys create`"
             )
+        # A key in its grace period was rotated already: rotating it again left two live
+        # successors (two admins answering one leak).
+        successor = store.audit_detail_key(_ROTATE, f"replaces {old.key_id},")
+        if successor is not None:
+            held = store.get_key(successor)
+            if held is not None and held.active:
+                raise ValueError(
+                    f"API key {old.key_id} was rotated already: its successor {successor} "
+                    "works; rotate that one, or revoke it first"
+                )
         now = datetime.now(UTC)
         if days is None and old.expires_at is not None:
             days = max(1, round((old.expires_at - old.created_at) / timedelta(days=1)))
@@ -150,7 +163,7 @@ def rotate_key(
         assert after is not None
         store.record_audit(
             command_entry(
-                "risk-engine keys rotate",
+                _ROTATE,
                 started=now,
                 key_id=new.key_id,
                 role=old.role,

@@ -672,6 +672,20 @@ class Store:
             rows = conn.execute(query).all()
         return [_audit_entry(row._mapping) for row in reversed(rows)]
 
+    def audit_detail_key(self, route: str, detail_part: str) -> str | None:
+        """The key of the latest audit row of ``route`` whose detail holds ``detail_part``
+        (literally): which key a command made, as its own row tells."""
+        query = (
+            select(audit.c.key_id)
+            .where(audit.c.route == route)
+            .where(audit.c.detail.like(f"%{_like(detail_part)}%", "\\"))
+            .order_by(audit.c.id.desc())
+            .limit(1)
+        )
+        with self._reached(), self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else str(found)
+
     def audit_chunks(
         self,
         *,

@@ -118,6 +118,10 @@ def test_a_holder_name_longer_than_its_column_is_refused_and_nothing_is_stored(
     with pytest.raises(ValueError, match="at most 128 characters, not 129"):
         create_key(settings, role="officer", name="N" * 129)
     assert list_keys(settings) == []
+    # a line break split `keys list`, and a crafted name could fake an admin's row in it
+    with pytest.raises(ValueError, match="one line of text"):
+        create_key(settings, role="officer", name="Le Van\nabc123  admin  active")
+    assert list_keys(settings) == []
     assert create_key(settings, role="officer", name="N" * 128).name == "N" * 128
 
 
@@ -183,6 +187,11 @@ def test_a_grace_period_keeps_the_old_key_working_for_that_many_hours(
         assert authenticator.authenticate(new_key).name == "Officer Le"
     finally:
         store.dispose()
+    # rotated again in its grace period: a second live successor (two admins, one leak)
+    again = CliRunner().invoke(app, ["keys", "rotate", old.key_id])
+    assert again.exit_code == 2, again.output
+    assert f"was rotated already: its successor {made.key_id} works" in again.stderr
+    assert len(list_keys(settings)) == 2
 
 
 def test_a_rotated_key_works_as_many_days_as_the_old_one_was_made_for(settings: Settings) -> None:
