@@ -1034,6 +1034,10 @@ def review(
     with _errors_to_exit_codes(), _outcomes_source(outcomes) as outcomes_path:
         start, end = _period(since, until)
         groups = tuple(name.strip() for name in by.split(",") if name.strip())
+        if len(set(groups)) < len(groups):  # a traceback ("already exists") before
+            from risk_engine.errors import ConfigError
+
+            raise ConfigError(f"--by={by!r} names a column twice")
         table, counts = review_command(outcomes_path, by=groups, since=start, until=end, out=out)
     typer.echo(
         f"outcomes read {counts['read']:,}, used {counts['used']:,}, "
@@ -1097,7 +1101,10 @@ def audit(
     bl: Annotated[
         str | None, typer.Option(help="Only requests that named this B/L number.")
     ] = None,
-    last: Annotated[int, typer.Option(min=1, help="Rows to print (without --out).")] = 20,
+    last: Annotated[
+        # past a database integer it was a traceback (OverflowError)
+        int, typer.Option(min=1, max=10**12, help="Rows to print (without --out).")
+    ] = 20,
     out: Annotated[
         Path | None,
         typer.Option(

@@ -104,6 +104,40 @@ def _not_stored(accepted: pd.DataFrame, mask: list[bool], field: str, rule: str)
     )
 
 
+def _conflicts(accepted: pd.DataFrame, differs: list[tuple[str, ...]]) -> pd.DataFrame:
+    """A row per field in which an outcome differs from the one stored under its key, with the
+    file's value (it named the key's ``inspected_at``, and an analyst could not tell what
+    disagreed)."""
+    rows = [
+        (position, name)
+        for position, names in enumerate(differs)
+        for name in names
+    ]
+    if not rows:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    at = [position for position, _ in rows]
+    picked = accepted.iloc[at]
+    return pd.DataFrame(
+        {
+            "row": picked.index.to_numpy(),
+            "bl_number": picked["bl_number"].astype(object).to_numpy(),
+            "container_number": picked["container_number"].astype(object).to_numpy(),
+            "field": [name for _, name in rows],
+            "value": [_shown(accepted[name].iloc[p]) for p, name in rows],
+            "rule": CONFLICT_RULE,
+            "severity": Severity.REJECT.value,
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def _shown(value: object) -> str | None:
+    plain = _plain(value)
+    if plain is None:
+        return None
+    return plain.isoformat() if hasattr(plain, "isoformat") else str(plain)
+
+
 def _as_text(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Issue rows in one layout whatever their source: the row number, the rest as text."""
     rows = [f for f in frames if len(f)]
@@ -139,7 +173,6 @@ def record_outcome_file(
         for result in iter_validated(source, progress=progress):
             accepted = result.accepted
             writes = store.record_outcomes(_records(accepted), received_by=received_by)
-            conflict = [w.status == "conflict" for w in writes]
             late = [w.status == "rejected" for w in writes]  # recorded after the store got it
             summary.read += result.read
             tally = Counter(w.status for w in writes)
@@ -147,15 +180,15 @@ def record_outcome_file(
             summary.recorded += tally["recorded"]
             summary.duplicate += tally["duplicate"]
             summary.conflict += tally["conflict"]
-            if len(accepted):
-                stored = ~np.asarray(conflict, dtype=bool) & ~np.asarray(late, dtype=bool)
+            if len(accepted):  # flagged among those recorded now (a duplicate was counted)
+                stored = np.asarray([w.status == "recorded" for w in writes], dtype=bool)
                 summary.flagged += int((accepted["dq_flags"].notna().to_numpy() & stored).sum())
             if writer is not None:
                 rejects = result.issues[result.issues["severity"] == Severity.REJECT.value]
                 left = _as_text(
                     [
                         rejects,
-                        _not_stored(accepted, conflict, "inspected_at", CONFLICT_RULE),
+                        _conflicts(accepted, [w.differs for w in writes]),
                         _not_stored(
                             accepted, late, "recorded_at", Rule.RECORDED_AFTER_RECEIPT.value
                         ),

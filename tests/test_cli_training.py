@@ -342,6 +342,13 @@ def test_review_reads_the_outcomes_recorded_through_the_api(
     assert "outcomes read 4, used 4, rejected 0" in result.stderr
     total = next(line for line in result.stdout.splitlines() if line.startswith("all"))
     assert total.split()[1] == "4"
+    # a column named twice, a row count past a database integer: tracebacks before
+    twice = runner.invoke(
+        app, ["review", "--outcomes", "store", "--by", "selection_reason,selection_reason"]
+    )
+    assert twice.exit_code == 2 and "names a column twice" in twice.stderr
+    huge = runner.invoke(app, ["audit", "--last", "99999999999999999999"])
+    assert huge.exit_code == 2 and "Traceback" not in huge.output
 
 
 def test_a_share_capacity_over_small_port_days_is_explained() -> None:

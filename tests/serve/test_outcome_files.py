@@ -73,9 +73,15 @@ def test_a_file_that_says_otherwise_than_the_store_changes_nothing_and_names_the
     left = tmp_path / "not_recorded.parquet"
     told = record_outcome_file(_csv(tmp_path / "second.csv", changed), store, not_recorded=left)
     assert (told.recorded, told.duplicate, told.conflict) == (0, 1, 1)
-    (conflict,) = pd.read_parquet(left).to_dict("records")
-    assert conflict["row"] == 2 and conflict["rule"] == CONFLICT_RULE
-    assert conflict["bl_number"] == rows[1]["bl_number"]
+    assert told.flagged == 0  # nothing recorded now (it counted the duplicate's flags)
+    # a row per field told otherwise, with the file's value (it named inspected_at, the key)
+    conflicts = pd.read_parquet(left).to_dict("records")
+    told_rows = [(c["row"], c["field"], c["value"], c["rule"]) for c in conflicts]
+    assert [(r, f, None if pd.isna(v) else v, rule) for r, f, v, rule in told_rows] == [
+        (2, "result", "INCONCLUSIVE", CONFLICT_RULE),
+        (2, "seizure_category", None, CONFLICT_RULE),
+    ]
+    assert conflicts[0]["bl_number"] == rows[1]["bl_number"]
     stored = read_outcomes(store.url)
     (kept,) = stored.loc[stored["container_number"] == rows[1]["container_number"], "result"]
     assert kept == rows[1]["result"] == "SEIZURE"  # the stored outcome is kept
