@@ -74,7 +74,9 @@ class RiskPyfunc(PythonModel):
     ) -> pd.DataFrame:
         from risk_engine.validation import validate_frame
 
-        result = validate_frame(model_input.astype("string[pyarrow]"), "shipments")
+        # read as given, as a file's columns are: cast to text first, an HS code sent as the
+        # number 4403.1 became the code 44031, and 4403.0 became 44030
+        result = validate_frame(model_input, "shipments")
         scored: pd.DataFrame = self.scorer.score(result.accepted)
         return scored.reset_index()
 

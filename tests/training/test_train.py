@@ -153,6 +153,12 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
     scored = model.predict(world.shipments.tail(30).astype(str))
     assert len(scored) == 30 and scored["risk_score"].between(0, 1).all()
+    # typed columns read as a file's are: a decimal HS code number is malformed, not 44031
+    typed = world.shipments.tail(30).reset_index(drop=True)
+    typed["hs_code"] = typed["hs_code"].astype(object)
+    typed.loc[0, "hs_code"] = 4403.1
+    scored = model.predict(typed)
+    assert len(scored) == 29 and scored["risk_score"].between(0, 1).all()
 
 
 @cache
