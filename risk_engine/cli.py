@@ -1103,8 +1103,9 @@ def audit(
     ] = None,
     last: Annotated[
         # past a database integer it was a traceback (OverflowError)
-        int, typer.Option(min=1, max=10**12, help="Rows to print (without --out).")
-    ] = 20,
+        int | None,
+        typer.Option(min=1, max=10**12, help="Rows to print (without --out; 20 by default)."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -1143,6 +1144,7 @@ def audit(
                 key=key,
                 container=container,
                 bl=bl,
+                last=None if last is None else str(last),  # it was quietly ignored
             )
             return
         start, end = _period(since, until)
@@ -1162,7 +1164,7 @@ def audit(
             return
         entries = recent_audit(
             settings,
-            last=last,
+            last=20 if last is None else last,
             since=start,
             until=end,
             key_id=key,

@@ -482,6 +482,8 @@ class Store:
                 "tools (pg_dump for PostgreSQL)"
             )
         target = Path(target)
+        if target.is_dir():
+            raise ConfigError(f"{target} is a folder: name the backup file, e.g. {target}/engine.db")
         if target.exists():
             raise ConfigError(f"{target} exists: a backup never overwrites a file")
         partial = target.with_name(f".{target.name}.partial")

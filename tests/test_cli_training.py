@@ -347,8 +347,6 @@ def test_review_reads_the_outcomes_recorded_through_the_api(
         app, ["review", "--outcomes", "store", "--by", "selection_reason,selection_reason"]
     )
     assert twice.exit_code == 2 and "names a column twice" in twice.stderr
-    huge = runner.invoke(app, ["audit", "--last", "99999999999999999999"])
-    assert huge.exit_code == 2 and "Traceback" not in huge.output
 
 
 def test_a_share_capacity_over_small_port_days_is_explained() -> None:

@@ -206,6 +206,8 @@ def test_a_purge_whose_archive_cannot_be_written_deletes_nothing(
         (["--purge-before", "2026-11-02"], "needs --out ARCHIVE"),
         (["--purge-before", "2026-11-02", "--out", "a.csv", "--no-archive"], "contradict"),
         (["--purge-before", "2026-11-02", "--no-archive", "--key", "aaaaaaaaaaaa"], "no --key"),
+        (["--purge-before", "2026-11-02", "--no-archive", "--last", "5"], "no --last"),
+        (["--last", "99999999999999999999"], "--last"),  # a traceback (OverflowError)
         (["--no-archive"], "goes with --purge-before"),
         (["--purge-before", "2999-01-01", "--no-archive"], "in the future"),
         (["--purge-before", "yesterday", "--no-archive"], "--purge-before"),

@@ -387,6 +387,8 @@ def test_a_backup_of_a_sqlite_store_holds_every_row_and_opens_as_a_store(
         copy.dispose()
     again = CliRunner().invoke(app, ["backup", str(out)])
     assert again.exit_code == 2 and "exists: a backup never overwrites" in again.stderr
+    folder = CliRunner().invoke(app, ["backup", str(out.parent)])  # it said "exists" there too
+    assert folder.exit_code == 2 and "is a folder: name the backup file" in folder.stderr
     store.dispose()
 
 
