@@ -151,6 +151,9 @@ class Rule(StrEnum):
     TRUNCATED = "description_truncated"
     OVERWEIGHT = "weight_above_container_max"
     BOOKING_AFTER_FILING = "booking_after_filing"
+    # a seizure category on an outcome that is no seizure: a result typed wrong, perhaps (a
+    # seizure recorded as NO_FINDING teaches the model the opposite of what was found)
+    CATEGORY_WITHOUT_SEIZURE = "category_without_seizure"
 
 
 # Rules that only ever flag a row. Every other rule rejects the row when it hits a required field,
@@ -162,6 +165,7 @@ FLAG_RULES: frozenset[Rule] = frozenset(
         Rule.TRUNCATED,
         Rule.OVERWEIGHT,
         Rule.BOOKING_AFTER_FILING,
+        Rule.CATEGORY_WITHOUT_SEIZURE,
     }
 )
 

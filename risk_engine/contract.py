@@ -145,6 +145,10 @@ def cross_field_rules(
     else:
         if row.get("result") == InspectionResult.SEIZURE and row.get("seizure_category") is None:
             found.append(("seizure_category", Rule.CATEGORY_REQUIRED, reject))
+        result = row.get("result")
+        if result is not None and result != InspectionResult.SEIZURE:
+            if row.get("seizure_category") is not None:
+                found.append(("seizure_category", Rule.CATEGORY_WITHOUT_SEIZURE, flag))
         inspected, recorded = row.get("inspected_at"), row.get("recorded_at")
         if inspected is not None and recorded is not None and recorded < inspected:
             found.append(("recorded_at", Rule.RECORDED_BEFORE_INSPECTED, reject))

@@ -250,6 +250,10 @@ def _cross_field(kind: str, clean: pd.DataFrame, found: _Found) -> None:
     else:
         no_category = _mask(clean["result"] == "SEIZURE") & _mask(clean["seizure_category"].isna())
         found.add(ok & no_category, "seizure_category", Rule.CATEGORY_REQUIRED, reject)
+        stray = _mask(clean["result"].notna() & (clean["result"] != "SEIZURE")) & _mask(
+            clean["seizure_category"].notna()
+        )
+        found.add(ok & stray, "seizure_category", Rule.CATEGORY_WITHOUT_SEIZURE, flag)
         early = _mask(clean["recorded_at"] < clean["inspected_at"])
         found.add(ok & early, "recorded_at", Rule.RECORDED_BEFORE_INSPECTED, reject)
 

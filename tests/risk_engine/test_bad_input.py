@@ -302,3 +302,18 @@ def test_a_count_written_as_a_whole_decimal_is_read_through_both_paths(
     thousand = {**row, "package_count": "1.000"}
     assert check_record(thousand).rejected
     assert validate_frame(pd.DataFrame([thousand]).astype("string[pyarrow]")).counts["rejected"]
+
+
+def test_a_seizure_category_on_an_outcome_that_is_no_seizure_is_flagged_through_both_paths() -> None:
+    # A seizure typed as NO_FINDING (its category says what was found) was stored without a
+    # word, and teaches the model the opposite of what was found.
+    odd = {**valid_outcome_row(1), "result": "NO_FINDING", "seizure_category": "DRUGS"}
+    check = check_record(odd, "outcomes")
+    assert not check.rejected
+    assert [(i.field, i.rule.value, i.severity.value) for i in check.issues] == [
+        ("seizure_category", "category_without_seizure", "flag")
+    ]
+    plain = {**valid_outcome_row(2), "result": "NO_FINDING", "seizure_category": ""}
+    result = validate_frame(pd.DataFrame([odd, plain]).astype("string[pyarrow]"), "outcomes")
+    assert result.counts == {"read": 2, "accepted": 1, "flagged": 1, "rejected": 0}
+    assert result.accepted.loc[1, "dq_flags"] == "seizure_category:category_without_seizure"
