@@ -56,6 +56,9 @@ T = TypeVar("T")
 _SAMPLE_BYTES = 1 << 20
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A part after a semicolon or a tab that a spreadsheet splitting on them (as in many locales,
+# quotes or not) would read as a cell of its own, starting a formula.
+_FORMULA_PART = re.compile(r"([;\t])(?=[=+\-@])")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -380,10 +383,13 @@ def _parquet_header(path: Path) -> list[str]:
 
 
 def csv_safe(value: object) -> object:
-    """Escape text a spreadsheet would run as a formula (``=HYPERLINK(...)``) with a quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        if not _PLAIN_NUMBER.fullmatch(value):
-            return "'" + value
+    """Escape text a spreadsheet would run as a formula (``=HYPERLINK(...)``) with a quote, at
+    its start and after each semicolon or tab (`_FORMULA_PART`)."""
+    if isinstance(value, str):
+        if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+            value = "'" + value
+        if ";" in value or "\t" in value:
+            value = _FORMULA_PART.sub(r"\1'", value)
     return value
 
 

@@ -94,12 +94,22 @@ function linesFromCsv(text) {
 }
 
 // The text of a file's bytes: UTF-16 when it starts with that byte-order mark (a spreadsheet's
-// "Unicode text"), else UTF-8 (a UTF-8 mark is dropped).
+// "Unicode text"), else UTF-8 (a UTF-8 mark is dropped). Bytes that are no UTF-8 (Excel's plain
+// "CSV" on Windows is cp1252) are refused: read anyway, every accented name was sent damaged
+// ("SOCI\ufffdT\ufffd"), which no watch list then matches.
 function textOf(bytes) {
   const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
   if (data[0] === 0xff && data[1] === 0xfe) return new TextDecoder("utf-16le").decode(data);
   if (data[0] === 0xfe && data[1] === 0xff) return new TextDecoder("utf-16be").decode(data);
-  return new TextDecoder("utf-8").decode(data);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(data);
+  } catch (error) {
+    throw new Error(
+      "the file is not UTF-8 (a spreadsheet's plain CSV on Windows, say): save it as " +
+        '"CSV UTF-8" or "Unicode text", or read it with risk-engine validate and a mapping ' +
+        "that names its encoding"
+    );
+  }
 }
 
 // Whether a file is a JSON manifest (by its name, or a text that starts as JSON does).
@@ -185,25 +195,32 @@ function scoreSummary(fileName, answer, ignored = []) {
   return text;
 }
 
+// A cell of the saved CSV: lists joined with " | " (a reason may hold "; " itself: "HS chapter
+// 08 (Edible fruit and nuts; peel of citrus fruit)" was split in two).
 function cellText(line, column) {
   const value = line[column];
-  if (column === "errors") return (value || []).map(errorText).join("; ");
-  if (Array.isArray(value)) return value.join("; ");
+  if (column === "errors") return (value || []).map(errorText).join(" | ");
+  if (Array.isArray(value)) return value.join(" | ");
   if (value === null || value === undefined) return "";
   return String(value);
 }
 
-// A cell as CSV writes it; text a spreadsheet would run as a formula gets a leading quote.
+// A cell as CSV writes it; text a spreadsheet would run as a formula gets a leading quote, and
+// so does each part after a semicolon or a tab: a spreadsheet that splits on them (as in many
+// locales, whatever the quotes) read "X;=cmd|..." as two cells, the second one a formula.
 function csvCell(text) {
-  const safe = FORMULA_START.test(text) ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  let safe = FORMULA_START.test(text) ? `'${text}` : text;
+  safe = safe.replace(/([;\t])(?=[=+\-@])/g, "$1'");
+  return /[",;\t\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-// The scored manifest as CSV, highest risk first (what "Save as CSV" writes).
+// The scored manifest as CSV, highest risk first (what "Save as CSV" writes), each line with
+// the model version that scored it.
 function resultsCsv(answer) {
-  const out = [EXPORT_COLUMNS.join(",")];
+  const out = [EXPORT_COLUMNS.concat(["model_version"]).join(",")];
+  const version = csvCell(String(answer.model_version || ""));
   for (const line of byRisk(answer)) {
-    out.push(EXPORT_COLUMNS.map((c) => csvCell(cellText(line, c))).join(","));
+    out.push(EXPORT_COLUMNS.map((c) => csvCell(cellText(line, c))).concat([version]).join(","));
   }
   return out.join("\r\n") + "\r\n";
 }
@@ -222,10 +239,14 @@ function reasonFor(line) {
   return "MODEL";
 }
 
-// A local date and time from the form ("2025-03-28T10:00", the browser's time zone) as UTC.
-function localToIso(value) {
+// A local date and time from the form ("2025-03-28T10:00", the browser's time zone) as UTC; a
+// time after ``now`` is refused (the server blamed recorded_at, a field the form does not show).
+function localToIso(value, now = new Date()) {
   const when = new Date(value);
   if (!value || Number.isNaN(when.getTime())) throw new Error(`inspected at: ${value || "missing"}`);
+  if (when.getTime() > new Date(now).getTime()) {
+    throw new Error(`inspected at ${value}: that is in the future`);
+  }
   return when.toISOString();
 }
 
@@ -248,16 +269,34 @@ function recordedAt(previous, fields, now) {
   return { key, at: now };
 }
 
-// What the server said of one recorded outcome, in words.
+// What the server said of one recorded outcome, in words, and whether it went wrong: a value
+// the contract dropped (a quantity written "3,5") was told as plainly "recorded".
 function outcomeMessage(answer) {
   const o = answer.outcomes[0];
   const what = `${o.container_number || "?"} on B/L ${o.bl_number || "?"}`;
-  if (o.status === "recorded") return `recorded: ${what}`;
-  if (o.status === "duplicate") return `already recorded: ${what} (nothing changed)`;
-  if (o.status === "conflict") {
-    return `not recorded: ${what} inspected at that time is stored with other values, which were kept`;
+  if (o.status === "recorded") {
+    const flags = o.dq_flags || [];
+    if (!flags.length) return { text: `recorded: ${what}`, failed: false };
+    return {
+      text:
+        `recorded: ${what}, but without what the contract could not read: ` +
+        `${flags.join(", ")} (the value was left out)`,
+      failed: true,
+    };
   }
-  return `not recorded: ${o.errors.map(errorText).join("; ")}`;
+  if (o.status === "duplicate") {
+    return { text: `already recorded: ${what} (nothing changed)`, failed: false };
+  }
+  if (o.status === "conflict") {
+    const fields = (o.errors || []).map((e) => e.field).join(", ");
+    return {
+      text:
+        `not recorded: ${what} inspected at that time is stored with other values, which were ` +
+        `kept` + (fields ? ` (it differs in: ${fields})` : ""),
+      failed: true,
+    };
+  }
+  return { text: `not recorded: ${o.errors.map(errorText).join("; ")}`, failed: true };
 }
 
 // The served model in a few lines (GET /v1/model), as an analyst reads it.
@@ -332,7 +371,9 @@ function showTable(answer, onlyRisky) {
     if (onlyRisky && line.status === "scored" && line.band === "green" && !line.mandatory) {
       continue;
     }
-    const row = el("tr", undefined, line.status === "scored" ? line.band : "rejected");
+    const kind = line.status === "scored" ? line.band : "rejected";
+    // a line a rule or the watch list requires is marked whatever its band
+    const row = el("tr", undefined, line.mandatory ? `${kind} mandatory` : kind);
     row.appendChild(el("td", line.rank === null ? "" : String(line.rank)));
     row.appendChild(el("td", String(line.line)));
     row.appendChild(el("td", line.container_number || ""));
@@ -366,8 +407,13 @@ const OUTCOME_FIELDS = [
   "result", "seizure_category", "commodity", "quantity_kg", "operation_phase",
 ];
 
+// What an inspection found, cleared for each line: the previous line's findings stayed, and a
+// second press of Record gave this line the other's seizure.
+const FINDINGS = ["inspected_at", "result", "seizure_category", "commodity", "quantity_kg"];
+
 function fillOutcome(line, modelVersion) {
   const form = document.getElementById("outcome");
+  for (const name of FINDINGS) form.elements[name].value = "";
   form.elements.bl_number.value = line.bl_number || "";
   form.elements.container_number.value = line.container_number || "";
   form.elements.selection_reason.value = reasonFor(line);
@@ -468,6 +514,7 @@ function start() {
   let answer = null;
   let ignored = [];
   let fileName = "manifest";
+  let asked = 0; // the latest file sent: an answer to an earlier one is not shown over it
   keyInput.value = sessionStorage.getItem("risk-engine-key") || "";
   keyInput.addEventListener("change", () => sessionStorage.setItem("risk-engine-key", keyInput.value));
   onlyRisky.addEventListener("change", () => answer && showTable(answer, onlyRisky.checked));
@@ -483,6 +530,8 @@ function start() {
     if (!file) return setStatus("choose a manifest file (CSV or JSON)", true);
     fileName = file.name;
     save.disabled = true;
+    const mine = ++asked;
+    let told;
     try {
       const text = textOf(new Uint8Array(await file.arrayBuffer()));
       let lines = linesFromFile(file.name, text);
@@ -491,15 +540,18 @@ function start() {
         ({ lines, ignored } = splitColumns(lines, await contractFields()));
       }
       setStatus(`scoring ${lines.length} lines of ${file.name}…`, false);
-      answer = await post("/v1/score", { lines }, keyInput.value);
+      told = await post("/v1/score", { lines }, keyInput.value);
     } catch (error) {
+      if (mine !== asked) return;
       answer = null;
       document.getElementById("rows").replaceChildren();
       return setStatus(error.message, true);
     }
+    if (mine !== asked) return; // a later file was sent meanwhile: its answer is the one shown
+    answer = told;
     setStatus(scoreSummary(file.name, answer, ignored), false);
     showTable(answer, onlyRisky.checked);
-    save.disabled = false;
+    save.disabled = answer.lines.length === 0;
   });
   document.getElementById("show-model").addEventListener("click", async () => {
     if (!keyInput.value) return setModelStatus("enter your API key first");
@@ -526,9 +578,12 @@ function start() {
       sent = recordedAt(sent, fields, new Date().toISOString());
       const outcome = outcomeFrom(fields, sent.at);
       const told = await post("/v1/outcomes", { outcomes: [outcome] }, keyInput.value);
-      outcomeStatus.textContent = outcomeMessage(told);
+      const message = outcomeMessage(told);
+      outcomeStatus.textContent = message.text;
+      outcomeStatus.className = message.failed ? "failed" : "";
     } catch (error) {
       outcomeStatus.textContent = error.message;
+      outcomeStatus.className = "failed";
     }
   });
 }

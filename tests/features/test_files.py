@@ -342,6 +342,10 @@ def test_rejects_file_escapes_formulas(tmp_path: Path) -> None:
         ("+cmd", "'+cmd"),
         ("-12.5", "-12.5"),
         ("ok", "ok"),
+        # a part a spreadsheet splitting on semicolons or tabs reads as a cell of its own
+        ("X;=cmd|' /C calc'!A0", "X;'=cmd|' /C calc'!A0"),
+        ("=a;@b\t+c", "'=a;'@b\t'+c"),
+        ("MYPKG;SGSIN", "MYPKG;SGSIN"),
     ],
 )
 def test_csv_safe_escapes_formula_starts_but_not_numbers(value: str, expected: str) -> None:

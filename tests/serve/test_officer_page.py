@@ -138,6 +138,10 @@ def test_the_page_reads_upper_case_names_and_a_utf16_export_as_the_command_line_
         data = list(mark + text.encode(encoding))
         assert _js("textOf", data) == text
     assert _js("textOf", list(b"\xef\xbb\xbf" + text.encode("utf-8"))) == text
+    # Excel's plain "CSV" on Windows is cp1252: read as UTF-8, every accented name was sent
+    # damaged ("CAF\ufffd NUTS") and scored as if nothing were wrong
+    refused = _js("textOf", list(text.encode("cp1252")))
+    assert refused["error"].startswith("the file is not UTF-8")
 
 
 @pytest.mark.parametrize(
@@ -199,7 +203,8 @@ def test_a_sample_manifest_read_by_the_page_is_scored_and_saved_highest_risk_fir
     assert 'container_number "CSQU305438"' in broken["errors"]
     first = saved[0]
     by_line = {line["line"]: line for line in answer["lines"]}
-    assert first["reasons"] == "; ".join(by_line[int(first["line"])]["reasons"])
+    assert first["reasons"] == " | ".join(by_line[int(first["line"])]["reasons"])
+    assert {row["model_version"] for row in saved} == {answer["model_version"]}
     assert float(first["risk_score"]) == by_line[int(first["line"])]["risk_score"]
     for row in saved:  # no cell a spreadsheet would run
         assert not any(value[:1] in ("=", "+", "-", "@") for value in row.values() if value)
@@ -258,6 +263,16 @@ def test_the_saved_csv_defuses_formulas_in_any_cell() -> None:
         "'@SUM(A1)",
         "'+cmd",
     )
+    # A spreadsheet that splits on semicolons (many locales) took "X;=cmd|..." for two cells,
+    # the second a formula: a cell holding one is quoted, so every reader keeps it whole.
+    answer["lines"][0]["bl_number"] = "X;=cmd|' /C calc'!A0"
+    answer["lines"][0]["reasons"] = ["HS chapter 08 (Edible fruit and nuts; peel of citrus)"]
+    text = _js("resultsCsv", answer)
+    assert "\"X;'=cmd|' /C calc'!A0\"" in text
+    for cells in csv.reader(io.StringIO(text), delimiter=";"):
+        assert not any(cell[:1] in ("=", "+", "-", "@") for cell in cells)
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row["reasons"] == "HS chapter 08 (Edible fruit and nuts; peel of citrus)"  # one
 
 
 def test_an_outcome_from_the_form_is_recorded_once_and_a_changed_one_is_not_overwritten(
@@ -286,21 +301,31 @@ def test_an_outcome_from_the_form_is_recorded_once_and_a_changed_one_is_not_over
     outcome = _js("outcomeFrom", fields, "2025-04-02T09:00:00.000Z")
     assert "quantity_kg" not in outcome and outcome["commodity"] == "pangolin scales"
 
-    def record(sent: dict[str, Any]) -> str:
+    def record(sent: dict[str, Any], failed: bool = False) -> str:
         told = client.post("/v1/outcomes", json={"outcomes": [sent]}, headers=officer)
         assert told.status_code == 200
-        message: str = _js("outcomeMessage", told.json())
-        return message
+        message = _js("outcomeMessage", told.json())
+        assert message["failed"] is failed, message  # shown as an error, or not
+        text: str = message["text"]
+        return text
 
     what = f"{line['container_number']} on B/L {line['bl_number']}"
     assert record(outcome) == f"recorded: {what}"
     assert record(outcome) == f"already recorded: {what} (nothing changed)"
     changed = {**outcome, "result": "NO_FINDING"}
     changed.pop("seizure_category")
-    assert record(changed).startswith(f"not recorded: {what} inspected at that time is stored")
+    told = record(changed, failed=True)
+    assert told.startswith(f"not recorded: {what} inspected at that time is stored")
+    assert told.endswith("(it differs in: result, seizure_category)")  # named, as the server does
     without = {**outcome, "inspected_at": "2025-03-29T10:00:00Z"}
     without.pop("seizure_category")  # a seizure must say what was seized
-    assert record(without).startswith("not recorded: seizure_category")
+    assert record(without, failed=True).startswith("not recorded: seizure_category")
+    # a quantity the contract cannot read ("3,5") is left out: it was told plainly "recorded"
+    comma = {**outcome, "inspected_at": "2025-03-30T10:00:00Z", "quantity_kg": "3,5"}
+    assert record(comma, failed=True) == (
+        f"recorded: {what}, but without what the contract could not read: "
+        "quantity_kg:malformed (the value was left out)"
+    )
 
 
 def test_the_selection_reason_the_form_proposes_follows_what_selected_the_line() -> None:
@@ -311,6 +336,10 @@ def test_the_selection_reason_the_form_proposes_follows_what_selected_the_line()
         "reasonFor", {"watchlist_hits": ["B/L X is on the watch list"], "mandatory": True}
     ) == ("WATCHLIST")
     assert _js("localToIso", "not a time") == {"error": "inspected at: not a time"}
+    # in the future: the server blamed recorded_at, a field the form does not show
+    assert _js("localToIso", "2062-11-29T10:00", "2026-11-30T00:00:00Z") == {
+        "error": "inspected at 2062-11-29T10:00: that is in the future"
+    }
 
 
 def test_pressing_record_twice_sends_the_same_outcome_and_a_changed_form_a_new_time() -> None:
