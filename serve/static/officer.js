@@ -269,6 +269,13 @@ function recordedAt(previous, fields, now) {
   return { key, at: now };
 }
 
+// Flag rules that keep the value (a check digit, say); any other flag on a recorded outcome
+// means its value could not be read and was left out (the contract's FLAG_RULES).
+const KEPT_FLAGS = new Set([
+  "check_digit", "unknown_port", "description_truncated", "weight_above_container_max",
+  "booking_after_filing", "category_without_seizure",
+]);
+
 // What the server said of one recorded outcome, in words, and whether it went wrong: a value
 // the contract dropped (a quantity written "3,5") was told as plainly "recorded".
 function outcomeMessage(answer) {
@@ -276,13 +283,14 @@ function outcomeMessage(answer) {
   const what = `${o.container_number || "?"} on B/L ${o.bl_number || "?"}`;
   if (o.status === "recorded") {
     const flags = o.dq_flags || [];
-    if (!flags.length) return { text: `recorded: ${what}`, failed: false };
-    return {
-      text:
-        `recorded: ${what}, but without what the contract could not read: ` +
-        `${flags.join(", ")} (the value was left out)`,
-      failed: true,
-    };
+    const kept = flags.filter((f) => KEPT_FLAGS.has(f.split(":")[1]));
+    const dropped = flags.filter((f) => !KEPT_FLAGS.has(f.split(":")[1]));
+    let text = `recorded: ${what}`;
+    if (kept.length) text += `, flagged ${kept.join(", ")}`;
+    if (dropped.length) {
+      text += `, but without what the contract could not read: ${dropped.join(", ")} (left out)`;
+    }
+    return { text, failed: dropped.length > 0 };
   }
   if (o.status === "duplicate") {
     return { text: `already recorded: ${what} (nothing changed)`, failed: false };

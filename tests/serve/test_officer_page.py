@@ -324,7 +324,7 @@ def test_an_outcome_from_the_form_is_recorded_once_and_a_changed_one_is_not_over
     comma = {**outcome, "inspected_at": "2025-03-30T10:00:00Z", "quantity_kg": "3,5"}
     assert record(comma, failed=True) == (
         f"recorded: {what}, but without what the contract could not read: "
-        "quantity_kg:malformed (the value was left out)"
+        "quantity_kg:malformed (left out)"
     )
 
 
@@ -457,3 +457,28 @@ def test_a_line_with_approximate_history_is_told_in_its_row_the_status_and_the_s
     assert "approximate" not in _js("scoreSummary", "m.csv", quiet)
     saved = list(csv.DictReader(io.StringIO(_js("resultsCsv", answer))))
     assert [row["approximate_history"] for row in saved] == ["true", "false"]
+
+
+def test_the_outcome_message_tells_a_kept_flag_from_a_value_left_out() -> None:
+    # The page's list of flag rules that keep the value follows the contract's FLAG_RULES: a
+    # check digit is told as a flag, a value the contract could not read as left out.
+    from risk_engine.columns import FLAG_RULES
+
+    def told(flags: list[str]) -> dict[str, Any]:
+        answer = {
+            "outcomes": [
+                {"status": "recorded", "bl_number": "B", "container_number": "C", "dq_flags": flags}
+            ]
+        }
+        message: dict[str, Any] = _js("outcomeMessage", answer)
+        return message
+
+    for rule in FLAG_RULES:
+        kept = told([f"some_field:{rule.value}"])
+        assert not kept["failed"] and "flagged some_field:" in kept["text"], rule
+    mixed = told(["container_number:check_digit", "quantity_kg:malformed"])
+    assert mixed == {
+        "text": "recorded: C on B/L B, flagged container_number:check_digit, but without what "
+        "the contract could not read: quantity_kg:malformed (left out)",
+        "failed": True,
+    }
