@@ -15,6 +15,7 @@ from features.files import file_format, open_records
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from risk_engine.columns import SHIPMENT_KEY
+from risk_engine.errors import ConfigError, InputUnreadable
 
 __all__ = ["LoadedData", "load_records", "label_lines", "load_truth", "fingerprint"]
 
@@ -79,13 +80,28 @@ def label_lines(
     return merged[keep].sort_values("position").reset_index(drop=True)
 
 
+_TRUTH_COLUMNS = ("bl_number", "container_number", "has_contraband", "p_contraband")
+
+
 def load_truth(path: Path | None) -> pd.DataFrame | None:
-    """The simulator's truth (evaluation only; training never reads it)."""
+    """The simulator's truth (evaluation only; training never reads it); `ConfigError` naming
+    the file before any training when it cannot be one (a traceback after the whole run)."""
     if path is None:
         return None
-    if file_format(Path(path)) == "parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"bl_number": str, "container_number": str})
+    try:
+        if file_format(Path(path)) == "parquet":
+            truth = pd.read_parquet(path)
+        else:
+            truth = pd.read_csv(path, dtype={"bl_number": str, "container_number": str})
+    except (OSError, ValueError, InputUnreadable) as error:
+        raise ConfigError(f"--truth {path}: cannot be read: {error}") from error
+    missing = [name for name in _TRUTH_COLUMNS if name not in truth.columns]
+    if missing:
+        raise ConfigError(
+            f"--truth {path}: not a simulator's truth file, it lacks {', '.join(missing)} "
+            "(simulate writes truth.parquet beside the shipments)"
+        )
+    return truth
 
 
 def fingerprint(path: Path) -> str:

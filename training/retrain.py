@@ -19,7 +19,7 @@ import pandas as pd
 
 from models.registry import configure_mlflow, load_scorer, set_champion
 from models.selection import port_day
-from risk_engine.errors import ModelUnavailable
+from risk_engine.errors import ConfigError, ModelUnavailable
 from risk_engine.settings import Settings
 from training.config import TrainConfig
 from training.evaluate import evaluate_period
@@ -97,15 +97,28 @@ def retrain(
         champion = load_scorer("champion")
     except ModelUnavailable:
         champion = None
-    outcome = fit_scorer(
-        shipments,
-        outcomes,
-        config=config,
-        until=until,
-        test_until=eval_until,
-        truth=truth,
-        progress=progress,
-    )
+    if champion is not None:
+        learned = pd.Timestamp(champion.pipeline.as_of_)
+        cut = pd.Timestamp(until)
+        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+        if cut < learned:  # the comparison would judge the champion on lines it learned from
+            raise ConfigError(
+                f"--until {until} is before the champion's own cut-off ({learned:%Y-%m-%d %H:%M} "
+                f"UTC, version {champion.version}): the held-out period would hold lines it "
+                "learned from; give an --until at or after it"
+            )
+    try:
+        outcome = fit_scorer(
+            shipments,
+            outcomes,
+            config=config,
+            until=until,
+            test_until=eval_until,
+            truth=truth,
+            progress=progress,
+        )
+    except ValueError as error:  # a traceback here, where train says why and exits 2
+        raise ConfigError(f"cannot train the challenger: {error}") from error
     run_id, version, plots = log_training(
         outcome,
         settings=settings,

@@ -15,6 +15,7 @@ import pytest
 from models.booster import predict_contrib, predict_leaves, predict_raw
 from models.registry import champion_version, configure_mlflow, list_versions
 from models.scorer import to_matrix
+from risk_engine.errors import ConfigError
 from risk_engine.factories import seizure_after_filing
 from risk_engine.settings import Settings
 from risk_engine.validation import validate_frame
@@ -125,6 +126,23 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     )
     assert not kept.promoted and champion_version() == promoted.challenger_version
     assert "kept champion" in kept.reason
+    # An --until before the champion's own cut-off judged it on lines it learned from (it won
+    # "6 vs 8" so); refused before any training, as a challenger that cannot be trained is.
+    before = pd.Timestamp(phases[0]["start"]) + pd.Timedelta(days=3)
+    for until, known, told in (
+        (before, outcomes, "before the champion's own cut-off"),
+        (end_2, outcomes.iloc[:0], "cannot train the challenger: "),  # a traceback before
+    ):
+        with pytest.raises(ConfigError, match=told):
+            retrain(
+                shipments,
+                known,
+                phase="early",
+                until=until,
+                settings=settings,
+                config=weak,
+                data_info={},
+            )
     # Nothing to compare them on (the held-out period ends before it starts): the champion
     # stays, whatever the challenger (it was promoted unseen before).
     blind = retrain(
