@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.booster import BoosterParams
 from risk_engine.errors import ConfigError
@@ -21,21 +22,21 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: int = 7
+    seed: int = Field(default=7, ge=0)
     capacity: float = Field(default=0.02, gt=0, le=1, description="Decision capacity (red band).")
     amber_capacity: float = Field(default=0.05, gt=0, le=1)
     inverse_propensity: bool = Field(
         default=False, description="Weight labelled lines by 1 / selection_probability."
     )
     propensity_cap: float = Field(default=50.0, gt=1)
-    train_share: float = 0.6
-    valid_share: float = 0.15
-    calibration_share: float = 0.1
-    gap_days: float = 7.0
+    train_share: float = Field(default=0.6, gt=0, lt=1)
+    valid_share: float = Field(default=0.15, gt=0, lt=1)
+    calibration_share: float = Field(default=0.1, gt=0, lt=1)
+    gap_days: float = Field(default=7.0, ge=0)
     booster: dict[str, Any] = Field(default_factory=dict, description="BoosterParams overrides.")
-    min_calibration_lines: int = 200
-    importance_sample: int = 20_000
-    bootstrap_rounds: int = 500
+    min_calibration_lines: int = Field(default=200, ge=1)
+    importance_sample: int = Field(default=20_000, ge=1)
+    bootstrap_rounds: int = Field(default=500, ge=1)
     rescore_days: float = Field(
         default=7.0,
         ge=0,
@@ -54,6 +55,21 @@ class TrainConfig(BaseModel):
         "laboratory's species or DNA identification); training itself matches every outcome.",
     )
 
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        """Settings that each pass but not together, and the booster's, checked when the file
+        is read: they were tracebacks after the data was read, or went through (an amber band
+        below the red one was empty)."""
+        if self.amber_capacity < self.capacity:
+            raise ValueError(
+                f"amber_capacity {self.amber_capacity} is below capacity {self.capacity}: the "
+                "amber band holds the lines after the red ones, so it is at least as wide"
+            )
+        if self.train_share + self.valid_share + self.calibration_share >= 1:
+            raise ValueError("train_share + valid_share + calibration_share leave no test share")
+        _check_booster(self.booster)
+        return self
+
     def splits(self) -> SplitConfig:
         return SplitConfig(
             train=self.train_share,
@@ -64,6 +80,54 @@ class TrainConfig(BaseModel):
 
     def booster_params(self) -> BoosterParams:
         return BoosterParams(**self.booster)
+
+
+_BOOSTER_FIELDS = {f.name: f for f in fields(BoosterParams)}
+_BOOSTER_LIMITS = {  # (lowest, highest) a setting may take
+    "learning_rate": (1e-6, 1.0),
+    "num_leaves": (2, 131_072),
+    "min_data_in_leaf": (1, None),
+    "feature_fraction": (1e-6, 1.0),
+    "bagging_fraction": (1e-6, 1.0),
+    "bagging_freq": (0, None),
+    "lambda_l2": (0.0, None),
+    "max_rounds": (1, None),
+    "early_stopping_rounds": (1, None),
+    "max_pos_weight": (1.0, None),
+    "num_threads": (0, None),
+}
+
+
+def _check_booster(settings: dict[str, Any]) -> None:
+    """`ValueError` naming a booster setting that is unknown, of the wrong kind or out of range."""
+    for name, value in settings.items():
+        if name not in _BOOSTER_FIELDS:
+            known = ", ".join(sorted(_BOOSTER_FIELDS))
+            raise ValueError(f"booster: unknown setting {name!r} (known: {known})")
+        if name == "extra":
+            if not isinstance(value, dict):
+                raise ValueError("booster.extra: a mapping of LightGBM parameters")
+            continue
+        if name == "imbalance":
+            if value not in ("scale_pos_weight", "none"):
+                raise ValueError(f"booster.imbalance: 'scale_pos_weight' or 'none', not {value!r}")
+            continue
+        whole = name in (
+            "num_leaves",
+            "min_data_in_leaf",
+            "bagging_freq",
+            "max_rounds",
+            "early_stopping_rounds",
+            "num_threads",
+        )
+        kinds = (int,) if whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            kind = "a whole number" if whole else "a number"
+            raise ValueError(f"booster.{name}: {kind}, not {value!r}")
+        low, high = _BOOSTER_LIMITS[name]
+        if value < low or (high is not None and value > high):
+            span = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise ValueError(f"booster.{name}: {span}, not {value!r}")
 
 
 def load_config(path: Path | None) -> TrainConfig:
@@ -77,4 +141,7 @@ def load_config(path: Path | None) -> TrainConfig:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"training config {path}: {where}: {first['msg']}") from error
+        what = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            f"training config {path}: {f'{where}: ' if where else ''}{what}"
+        ) from error

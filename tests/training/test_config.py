@@ -1,0 +1,50 @@
+"""The training config: what cannot be used is refused when the file is read, naming it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from risk_engine.errors import ConfigError
+from training.config import load_config
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # the booster's settings were tracebacks (TypeError, LightGBMError) after the data
+        # was read, or went through (imbalance: bogus)
+        ("booster: {learnin_rate: 0.1}\n", "booster: unknown setting 'learnin_rate' (known:"),
+        ("booster: {learning_rate: fast}\n", "booster.learning_rate: a number, not 'fast'"),
+        ("booster: {num_leaves: 1}\n", "booster.num_leaves: from 2 to 131072, not 1"),
+        ("booster: {max_rounds: 2.5}\n", "booster.max_rounds: a whole number, not 2.5"),
+        ("booster: {imbalance: bogus}\n", "booster.imbalance: 'scale_pos_weight' or 'none'"),
+        # an amber band below the red one was stored, and empty
+        ("amber_capacity: 0.01\n", "amber_capacity 0.01 is below capacity 0.02"),
+        ("gap_days: -30\n", "gap_days: Input should be greater than or equal to 0"),
+        ("train_share: -0.5\n", "train_share: Input should be greater than 0"),
+        ("train_share: 0.8\nvalid_share: 0.2\n", "leave no test share"),
+        ("bootstrap_rounds: 0\n", "bootstrap_rounds:"),  # an IndexError after registering
+        ("seed: -1\n", "seed:"),
+    ],
+)
+def test_a_setting_that_cannot_be_used_is_refused_naming_it(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "train.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert message in str(raised.value) and "train.yaml" in str(raised.value)
+
+
+def test_good_settings_load_and_reach_the_booster(tmp_path: Path) -> None:
+    path = tmp_path / "train.yaml"
+    path.write_text(
+        "capacity: 0.03\namber_capacity: 0.03\n"
+        "booster: {learning_rate: 0.1, num_leaves: 15, imbalance: none, extra: {max_bin: 63}}\n"
+    )
+    params = load_config(path).booster_params()
+    assert (params.learning_rate, params.num_leaves, params.imbalance) == (0.1, 15, "none")
+    assert params.extra == {"max_bin": 63}
