@@ -59,8 +59,17 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
     )
     assert result.exit_code == 0, result.output
     assert "registered model version 1" in result.stdout
+    assert "note: nothing was filed after" not in result.stdout
     listed = runner.invoke(app, ["models"])
     assert listed.exit_code == 0 and "champion" in listed.stdout
+    # an --until after the data: the last part of the data was the test period, unsaid
+    late = runner.invoke(
+        app,
+        ["train", "--shipments", str(shipments), "--outcomes", "store", "--config", str(config)]
+        + ["--until", "2030-01-01"],
+    )
+    assert late.exit_code == 0, late.output
+    assert "note: nothing was filed after --until 2030-01-01" in late.stdout
 
 
 def test_train_with_a_bad_config_names_the_field(

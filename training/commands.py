@@ -106,6 +106,12 @@ def train_command(
         f"splits: {json.dumps(outcome.sizes)}",
         f"test period from {outcome.boundaries['test_from']}",
     ]
+    test_from = pd.Timestamp(outcome.boundaries["test_from"])
+    if until is not None and test_from < parse_moment(until, "--until"):
+        lines.append(  # it was not said: the run is named for an --until it did not use
+            f"note: nothing was filed after --until {until}: the model learned from the data "
+            "before the test period above, the last part of the data in time"
+        )
     if outcome.evaluation is not None:
         lines.append("at 2 % capacity per port-day, observed seizures:")
         lines.append(summary_table(outcome.evaluation.observed))

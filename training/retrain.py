@@ -119,6 +119,15 @@ def retrain(
         )
     except ValueError as error:  # a traceback here, where train says why and exits 2
         raise ConfigError(f"cannot train the challenger: {error}") from error
+    test_from = pd.Timestamp(outcome.boundaries["test_from"])
+    if champion is not None and test_from < learned:
+        # nothing filed after --until: the last part of the data became the held-out period,
+        # and it reaches back into what the champion learned from
+        raise ConfigError(
+            f"nothing was filed after --until {until}, so the held-out period would start at "
+            f"{test_from:%Y-%m-%d %H:%M} UTC, before the champion's own cut-off "
+            f"({learned:%Y-%m-%d %H:%M} UTC): nothing registered; give an --until within the data"
+        )
     run_id, version, plots = log_training(
         outcome,
         settings=settings,
