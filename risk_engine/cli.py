@@ -206,6 +206,15 @@ def simulate(
             first_day = date.fromisoformat(start)
         except ValueError as error:
             raise ConfigError(f"--start={start!r} is not a date (YYYY-MM-DD): {error}") from None
+        from risk_engine.parsing import MIN_YEAR
+
+        if first_day.year < MIN_YEAR:  # the contract rejects every line filed before it
+            raise ConfigError(
+                f"--start={start} is before {MIN_YEAR}: the contract rejects lines filed then "
+                "(out_of_range), so such a world could not be validated, trained on or screened"
+            )
+        if out.exists() and not out.is_dir():  # a traceback (FileExistsError) before
+            raise ConfigError(f"--out {out} is a file: name a folder for the world")
         last = first_day + timedelta(days=days - 1)
         if last > datetime.now(UTC).date():
             raise ConfigError(

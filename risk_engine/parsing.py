@@ -817,8 +817,10 @@ def _locode_list_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd
 def parse_moment(text: str, option: str) -> datetime:
     """An ISO 8601 date or time (``2026-11-01``, ``2026-11-01T08:00:00+07:00``); one without a
     zone is UTC. A bad one is a `ConfigError` naming the option and the text."""
+    text = text.strip()
     try:
-        moment = datetime.fromisoformat(text.strip())
+        # the forms the contract reads (a lower-case t or z, +0700, seven decimals) read here too
+        moment = datetime.fromisoformat(_normal_stamp(text) or text)
     except ValueError:
         raise ConfigError(
             f"{option}={text!r} is not an ISO 8601 date or time (for example 2026-11-01 or "

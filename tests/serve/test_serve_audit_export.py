@@ -145,6 +145,9 @@ def test_moments_without_a_zone_are_utc_and_others_are_converted() -> None:
     assert parse_moment("2026-11-01T08:00:00+07:00", "--since") == datetime(
         2026, 11, 1, 1, tzinfo=UTC
     )
+    # the forms the contract reads (a lower-case z, +0700) were refused in options
+    assert parse_moment("2026-11-01t08:00:00z", "--until") == datetime(2026, 11, 1, 8, tzinfo=UTC)
+    assert parse_moment("2026-11-01T08:00+0700", "--until") == datetime(2026, 11, 1, 1, tzinfo=UTC)
 
 
 # retention ---------------------------------------------------------------------------------------

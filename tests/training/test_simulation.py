@@ -350,6 +350,8 @@ def test_config_rejects_unknown_schemes_and_phases_shorter_than_a_week() -> None
             ["--days", "30", "--arrivals-per-day", "20", "--contraband-rate", "2"],
             "error: simulation options: contraband_rate: Input should be less than or equal",
         ),
+        # a world before 1990: every line would be rejected as out_of_range
+        (["--start", "1989-12-01"], "error: --start=1989-12-01 is before 1990"),
         # a world filed in the future: every line would be rejected as filed_after_receipt
         (
             ["--start", "2099-01-01", "--days", "30"],
@@ -368,3 +370,16 @@ def test_simulate_options_that_cannot_be_used_exit_two_naming_them(
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "w").exists()
+
+
+def test_simulate_into_a_file_exits_two_naming_it(tmp_path: Path) -> None:
+    # --out naming a file (a world's meta.json, say) was a FileExistsError traceback
+    from typer.testing import CliRunner
+
+    from risk_engine.cli import app
+
+    taken = tmp_path / "meta.json"
+    taken.write_text("{}")
+    result = CliRunner().invoke(app, ["simulate", "--out", str(taken), "--days", "30"])
+    assert result.exit_code == 2, result.output
+    assert f"--out {taken} is a file" in result.stderr and taken.read_text() == "{}"
