@@ -94,6 +94,28 @@ def test_train_with_a_bad_config_names_the_field(
     assert result.exit_code == 2 and "capacity" in result.stderr
 
 
+def test_train_on_a_file_whose_every_line_is_rejected_names_that_file(
+    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It said "no labelled seizures to learn from: check the outcomes file" whichever file
+    # had nothing the contract accepted.
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    shipments, outcomes = world_files
+    broken = tmp_path / "broken.csv"
+    lines = (
+        pd.read_parquet(shipments).head(20).astype(str)
+        if str(shipments).endswith(".parquet")
+        else pd.read_csv(shipments, dtype=str).head(20)
+    )
+    lines["filed_at"] = "yesterday"
+    lines.to_csv(broken, index=False)
+    result = runner.invoke(app, ["train", "--shipments", str(broken), "--outcomes", str(outcomes)])
+    assert result.exit_code == 2, result.output
+    assert f"{broken}: no shipment line passed the contract (20 read; most often filed_at" in (
+        result.stderr
+    )
+
+
 def test_screen_without_any_model_exits_four(
     tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -46,6 +46,19 @@ def _load(
         shipments, "shipments", mapping=mapping, chunk_rows=settings.chunk_rows
     )
     outs, out_report = load_records(outcomes, "outcomes", chunk_rows=settings.chunk_rows)
+    for what, path, frame, report in (
+        ("shipment line", shipments, ship, ship_report),
+        ("outcome", outcomes, outs, out_report),
+    ):
+        if frame.empty:  # it was blamed on the outcomes file whichever was empty
+            reasons = "; ".join(
+                f"{r['field']} {r['rule']} ({r['rows']:,})" for r in report.top_reasons(3)
+            )
+            raise ConfigError(
+                f"{path}: no {what} passed the contract ({report.read:,} read"
+                + (f"; most often {reasons}" if reasons else "")
+                + "): see `risk-engine validate` for each row"
+            )
     info = {
         "shipments_path": str(shipments),
         "shipments_sha256": fingerprint(shipments),
