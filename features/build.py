@@ -19,6 +19,7 @@ from features.files import fresh_output, open_records, write_frame
 from features.ingest import iter_validated
 from features.mapping import ColumnMapping
 from features.pipeline import FeaturePipeline
+from risk_engine.errors import ConfigError
 
 __all__ = ["build_feature_frame", "read_validated"]
 
@@ -54,18 +55,23 @@ def build_feature_frame(
 ) -> dict[str, Any]:
     """Write the point-in-time feature frame of a shipments file, keys first; return a summary.
 
-    The mapping (if any) applies to both files, as it does for `train`.
+    The mapping (if any) applies to both files (`train` applies it to the shipments only). A
+    shipments file none of whose lines passes the contract is a `ConfigError` (exit 2): it
+    wrote an empty frame and exited 0.
     """
     started = time.perf_counter()
     fresh_output(Path(out_path), inputs=(shipments_path, outcomes_path))
     shipments, shipment_counts = read_validated(shipments_path, "shipments", mapping)
     outcomes, outcome_counts = read_validated(outcomes_path, "outcomes", mapping)
+    if not len(shipments):
+        raise ConfigError(
+            f"{shipments_path}: no shipment line passed the contract "
+            f"({shipment_counts['read']:,} read, {shipment_counts['rejected']:,} rejected): see "
+            "`risk-engine validate` for each row"
+        )
     pipeline = pipeline or FeaturePipeline()
-    if len(shipments):
-        features = pipeline.fit_transform(shipments, outcomes if len(outcomes) else None)
-        frame = pd.concat([shipments[KEYS], features], axis=1)
-    else:
-        frame = pd.DataFrame(columns=KEYS)
+    features = pipeline.fit_transform(shipments, outcomes if len(outcomes) else None)
+    frame = pd.concat([shipments[KEYS], features], axis=1)
     write_frame(frame.reset_index(drop=True), Path(out_path))
     seconds = time.perf_counter() - started
     log.info(

@@ -182,13 +182,19 @@ def _print_report(data: dict[str, Any]) -> None:
 def simulate(
     out: Annotated[Path, typer.Option(help="Output folder.")],
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2024-01-01",
-    days: Annotated[int, typer.Option(min=1)] = 365,
-    arrivals_per_day: Annotated[int, typer.Option(min=10)] = 3000,
-    phases: Annotated[int, typer.Option(min=1)] = 4,
-    seed: Annotated[int, typer.Option()] = 7,
+    # the limits the simulation's own settings hold (its --help said 1 and 10)
+    days: Annotated[
+        int, typer.Option(min=7, max=3660, help="Days of arrivals (at least 7 per phase).")
+    ] = 365,
+    arrivals_per_day: Annotated[int, typer.Option(min=20, max=200_000)] = 3000,
+    phases: Annotated[int, typer.Option(min=1, max=24)] = 4,
+    seed: Annotated[int, typer.Option(min=0)] = 7,
     output: Annotated[FileFormat, typer.Option("--format")] = FileFormat.parquet,
     contraband_rate: Annotated[
-        float | None, typer.Option(help="Share of lines carrying contraband (default 0.002).")
+        float | None,
+        typer.Option(
+            help="Share of lines carrying contraband, above 0 and at most 0.05 (default 0.002)."
+        ),
     ] = None,
 ) -> None:
     """Simulate a port world: shipments, past inspections with delayed labels, and the truth."""

@@ -56,3 +56,17 @@ def test_simulated_world_gets_features_and_the_red_flags_point_at_contraband() -
         pytest.skip("too few contraband lines in this small world")
     flags = features["red_flag_score"].to_numpy()
     assert np.mean(flags[smuggled]) > np.mean(flags[~smuggled])
+
+
+def test_a_shipments_file_none_of_whose_lines_passes_is_an_error(tmp_path: Path) -> None:
+    # It wrote an empty frame and exited 0, its outcomes all unmatched without a word.
+    from risk_engine.errors import ConfigError
+
+    raw = raw_history(20, seed=7)
+    raw["filed_at"] = "yesterday"
+    shipments_path, outcomes_path = tmp_path / "s.csv", tmp_path / "o.csv"
+    raw.to_csv(shipments_path, index=False)
+    lines = validate_frame(raw_history(20, seed=8)).accepted
+    random_outcomes(lines, seed=9).to_csv(outcomes_path, index=False)
+    with pytest.raises(ConfigError, match="no shipment line passed the contract .20 read, 20 re"):
+        build_feature_frame(shipments_path, outcomes_path, tmp_path / "f.parquet")
