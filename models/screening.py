@@ -259,21 +259,22 @@ def _watched_rejects(watchlist: Watchlist, result: Any) -> list[str]:
     rows the contract rejected, as read, and the CSV lines that did not split (by the B/L and
     container read from their text). A repeated line (`duplicate_key`) is left out: its first
     copy was screened."""
-    told: list[str] = []
+
+    def told(rows: list[int], frame: pd.DataFrame) -> list[str]:
+        matched = zip(rows, watchlist.matches(frame), strict=True)
+        return [f"row {row}: {'; '.join(hits)}" for row, hits in matched if hits]
+
     issues = result.issues
+    found: list[str] = []
     lines: pd.DataFrame | None = result.rejected_lines
     if lines is not None and len(lines):
         repeated = issues.loc[issues["rule"] == Rule.DUPLICATE_KEY.value, "row"]
         lines = lines[~lines.index.isin(repeated)]
-        for row, hits in zip(lines.index.tolist(), watchlist.matches(lines), strict=True):
-            if hits:
-                told.append(f"row {row}: {'; '.join(hits)}")
-    split = issues[issues["rule"] == Rule.WRONG_FIELD_COUNT.value] if len(issues) else issues
-    if len(split):
-        for row, hits in zip(split["row"].tolist(), watchlist.matches(split), strict=True):
-            if hits:
-                told.append(f"row {row}: {'; '.join(hits)}")
-    return told
+        found += told(lines.index.tolist(), lines)
+    if len(issues):
+        split = issues[issues["rule"] == Rule.WRONG_FIELD_COUNT.value]
+        found += told(split["row"].tolist(), split)
+    return found
 
 
 def _scored_chunks(

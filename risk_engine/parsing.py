@@ -55,14 +55,15 @@ TIMESTAMP_PATTERN = (
     r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
 )
 # Forms of ISO 8601 that systems write and the pattern above does not take, read by rewriting
-# them into it (`_normal_stamp`): .NET's seven-digit fractions and Java's nine, offsets written
-# +0700 or +07, a lower-case t or z (RFC 3339 allows them).
+# them into it: .NET's seven-digit fractions and Java's nine, offsets written +0700 or +07, a
+# lower-case t or z (RFC 3339 allows them).
 _LOOSE_STAMP = re.compile(
-    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?"
-    r"(?:([Zz])|([+-])([01][0-9]|2[0-3])(?::?([0-5][0-9]))?)?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
+    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)?"
 )
-# The same rewriting on a column, in Arrow: (pattern, replacement) in turn, on values that match
-# `_LOOSE_STAMP` whole (so each pattern meets only the part it is meant for).
+# The rewriting, upper-cased first: (pattern, replacement) in turn, by `re` on one value
+# (`_normal_stamp`) and by Arrow on a column, on values that match `_LOOSE_STAMP` whole (so each
+# pattern meets only the part it is meant for).
 _STAMP_REWRITES = (
     (r"(\.[0-9]{6})[0-9]{1,3}", r"\1"),  # a fraction cut to microseconds
     (r"([+-][0-9]{2})([0-9]{2})$", r"\1:\2"),  # +0700
@@ -201,19 +202,14 @@ def _scalar_integer(raw: Any) -> int | None:
 
 def _normal_stamp(text: str) -> str | None:
     """A timestamp in one of the `_LOOSE_STAMP` forms rewritten into `TIMESTAMP_PATTERN`'s (a
-    fraction cut to microseconds), or None when it is in none of them."""
-    found = _LOOSE_STAMP.fullmatch(text)
-    if found is None:
+    fraction cut to microseconds) by `_STAMP_REWRITES`, as a column is; None when it is in none
+    of them."""
+    if _LOOSE_STAMP.fullmatch(text) is None:
         return None
-    day, minutes, seconds, fraction, zulu, sign, hours, offset_minutes = found.groups()
-    out = f"{day}T{minutes}"
-    if seconds is not None:
-        out += f":{seconds}" + (f".{fraction[:6]}" if fraction else "")
-    if zulu:
-        out += "Z"
-    elif sign:
-        out += f"{sign}{hours}:{offset_minutes or '00'}"
-    return out
+    text = text.upper()
+    for pattern, replacement in _STAMP_REWRITES:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 def _scalar_timestamp(raw: Any) -> datetime | None:

@@ -112,14 +112,7 @@ def _check_booster(settings: dict[str, Any]) -> None:
             if value not in ("scale_pos_weight", "none"):
                 raise ValueError(f"booster.imbalance: 'scale_pos_weight' or 'none', not {value!r}")
             continue
-        whole = name in (
-            "num_leaves",
-            "min_data_in_leaf",
-            "bagging_freq",
-            "max_rounds",
-            "early_stopping_rounds",
-            "num_threads",
-        )
+        whole = _BOOSTER_FIELDS[name].type == "int"  # as BoosterParams declares it
         kinds = (int,) if whole else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             kind = "a whole number" if whole else "a number"
