@@ -8,11 +8,13 @@ URI can be set (RISK_ENGINE_MLFLOW_TRACKING_URI).
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
@@ -38,15 +40,45 @@ CHAMPION = "champion"
 _SCORER_FILE = "scorer.pkl"
 
 
+_HTTP_DEFAULTS = {  # MLflow's own: 7 retries, backoff factor 2, 120 s: minutes for a typo
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+_REACHED: set[str] = set()  # stores this process has opened once
+
+
 def configure_mlflow(settings: Settings) -> str:
-    """Point MLflow at the configured store (SQLite under home by default); returns the URI."""
+    """Point MLflow at the configured store (SQLite under home by default) and open it once, so
+    that a store that is not a database or cannot be reached is named at once
+    (``ModelUnavailable``), not by a traceback at the end of a training; returns the URI.
+
+    A tracking server that does not answer is given up after two retries in about 10 s unless
+    the MLFLOW_HTTP_REQUEST_* variables say otherwise."""
     import mlflow
 
     settings.ensure_home()
     settings.artifact_location.mkdir(parents=True, exist_ok=True)
     uri = settings.tracking_uri
+    if uri.startswith(("http://", "https://")):
+        for name, value in _HTTP_DEFAULTS.items():
+            os.environ.setdefault(name, value)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if uri not in _REACHED:
+        try:
+            mlflow.MlflowClient().search_experiments(max_results=1)
+        except Exception as error:  # any store, any driver: each fails in its own way
+            problem = " ".join(str(error).split()).split(" [SQL:")[0][:300]
+            secret = urlsplit(uri).password
+            if secret:  # MLflow's message repeats the URL as given
+                problem = problem.replace(secret, "***")
+            raise ModelUnavailable(
+                f"cannot open the MLflow tracking store {settings.tracking_uri_shown} "
+                f"(RISK_ENGINE_MLFLOW_TRACKING_URI, or mlflow.db under RISK_ENGINE_HOME): "
+                f"{type(error).__name__}: {problem}"
+            ) from error
+        _REACHED.add(uri)
     return uri
 
 

@@ -594,7 +594,7 @@ def history_command(
             versions = list_versions()
             if not versions:  # a store that cannot be read must not empty the histories
                 raise ConfigError(
-                    f"no registered model in {settings.tracking_uri}: nothing pruned "
+                    f"no registered model in {settings.tracking_uri_shown}: nothing pruned "
                     "(a history is kept for each version an alias names)"
                 )
             named = {v.version: v.aliases for v in versions if v.aliases}

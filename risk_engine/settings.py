@@ -9,6 +9,7 @@ import getpass
 import socket
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_data_dir
 from pydantic import Field, ValidationError, field_validator
@@ -16,13 +17,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from risk_engine.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "operator", "read_environment"]
+__all__ = ["Settings", "load_settings", "operator", "read_environment", "without_password"]
 
 S = TypeVar("S", bound=BaseSettings)
 
 
 def _default_home() -> Path:
     return Path(user_data_dir("maritime-risk-engine", appauthor=False))
+
+
+def without_password(uri: str) -> str:
+    """A URI with its password, if it has one, written as ``***``."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 class Settings(BaseSettings):
@@ -54,6 +64,11 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
         return f"sqlite:///{(self.home / 'mlflow.db').as_posix()}"
+
+    @property
+    def tracking_uri_shown(self) -> str:
+        """The tracking URI without a password, for messages and logs."""
+        return without_password(self.tracking_uri)
 
     @property
     def artifact_location(self) -> Path:

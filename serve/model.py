@@ -187,6 +187,9 @@ class ModelHolder:
             return None
         try:
             return self._stamp_of()
+        except ModelUnavailable as error:  # a store that cannot be opened, named
+            log.warning("cannot tell whether the model's source changed: %s", error)
+            return None
         except Exception:  # the registry unreachable, say: not a reason to stop serving
             log.warning("cannot tell whether the model's source changed", exc_info=True)
             return None

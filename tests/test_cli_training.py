@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,49 @@ def test_screen_without_any_model_exits_four(
     shipments, _ = world_files
     result = runner.invoke(app, ["screen", str(shipments), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 4 and "no model" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["models"], ["train"]])
+def test_an_mlflow_store_that_is_not_a_database_is_named_before_any_work(
+    tmp_path: Path,
+    world_files: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "mlflow.db").write_bytes(b"not a database " * 400)
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(home))
+    shipments, outcomes = world_files
+    if command == ["train"]:
+        command = [*command, "--shipments", str(shipments), "--outcomes", str(outcomes)]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 4, result.output
+    assert "cannot open the MLflow tracking store" in result.stderr
+    assert "mlflow.db" in result.stderr and "not a database" in result.stderr
+    assert "Traceback" not in result.output
+    assert not list((home / "reports").glob("training-v*.html"))  # no training was run
+
+
+def test_an_unreachable_tracking_server_is_given_up_soon_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RISK_ENGINE_MLFLOW_TRACKING_URI", f"http://ana:s3cret@127.0.0.1:{port}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the test's own patience
+    for name in ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)  # restored when the test ends
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 4, result.output
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "0"  # a setting given is kept
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "30"  # MLflow's own is 120 s a try
+    assert f"http://ana:***@127.0.0.1:{port}" in result.stderr
+    assert "s3cret" not in result.output
 
 
 @pytest.mark.parametrize("command", [["review"], ["train", "--shipments", "s.parquet"]])

@@ -94,6 +94,7 @@ def train_command(
     config = load_config(config_path)
     if until is not None:
         parse_moment(until, "--until")  # named now, not by pandas after the data is read
+    configure_mlflow(settings)  # a store that cannot be opened is told before the training
     ship, outs, info = _load(shipments, outcomes, mapping_path, settings)
     truth = load_truth(truth_path)
     try:
@@ -115,7 +116,7 @@ def train_command(
     )
     lines = [
         f"registered model version {version} (run {run_id})",
-        f"tracking store: {settings.tracking_uri}",
+        f"tracking store: {settings.tracking_uri_shown}",
         f"splits: {json.dumps(outcome.sizes)}",
         f"test period from {outcome.boundaries['test_from']}",
     ]
@@ -207,7 +208,7 @@ def models_command(settings: Settings | None = None) -> str:
     configure_mlflow(settings)
     versions = list_versions()
     if not versions:
-        return f"no registered model yet in {settings.tracking_uri}; run `risk-engine train`"
+        return f"no registered model yet in {settings.tracking_uri_shown}; run `risk-engine train`"
     rows = []
     for v in versions:
         row: dict[str, Any] = {
@@ -220,7 +221,7 @@ def models_command(settings: Settings | None = None) -> str:
         rows.append(row)
     return (
         pd.DataFrame(rows).to_string(index=False)
-        + f"\nstore: {settings.tracking_uri} (`mlflow ui --backend-store-uri {settings.tracking_uri}`)"
+        + f"\nstore: {settings.tracking_uri_shown} (`mlflow ui --backend-store-uri {settings.tracking_uri_shown}`)"
     )
 
 

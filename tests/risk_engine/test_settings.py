@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from risk_engine.cli import app
 from risk_engine.errors import ConfigError
-from risk_engine.settings import load_settings, read_environment
+from risk_engine.settings import Settings, load_settings, read_environment, without_password
 from serve.config import ServeLimits
 
 
@@ -52,3 +52,17 @@ def test_importing_the_packages_creates_no_state(tmp_path: Path) -> None:
     env = {"RISK_ENGINE_HOME": str(home), "PATH": "/usr/bin:/bin"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[2])
     assert not home.exists()
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("postgresql://ana:pa%40ss@db:5432/mlflow", "postgresql://ana:***@db:5432/mlflow"),
+        ("https://:token@mlflow.example/", "https://:***@mlflow.example/"),
+        ("sqlite:////srv/home/mlflow.db", "sqlite:////srv/home/mlflow.db"),
+        ("http://ana@mlflow:5000", "http://ana@mlflow:5000"),
+    ],
+)
+def test_a_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
+    assert without_password(uri) == shown
+    assert Settings(mlflow_tracking_uri=uri).tracking_uri_shown == shown
