@@ -472,7 +472,7 @@ class ReportList(_Out):
                 {
                     "reports": [
                         {
-                            "name": "phase-phase-3.html",
+                            "name": "phase-phase-3-v4.html",
                             "kind": "phase",
                             "size_bytes": 251204,
                             "modified_at": "2026-11-20T09:12:00Z",

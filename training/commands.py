@@ -193,6 +193,12 @@ def retrain_command(
         decision.reason,
         f"champion: version {decision.challenger_version if decision.promoted else decision.champion_version}",
     ]
+    if decision.earlier:
+        lines.append(
+            f"note: phase {phase!r} was retrained before (challenger version "
+            f"{', '.join(decision.earlier)}); this challenger is version "
+            f"{decision.challenger_version}, registered beside it with its own report"
+        )
     if decision.truth_challenger_hits is not None:
         lines.append(
             f"true contraband found at {decision.capacity:.0%}: challenger {decision.truth_challenger_hits:.0f}, "

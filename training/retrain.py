@@ -17,7 +17,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from models.registry import configure_mlflow, load_scorer, set_champion
+from models.registry import configure_mlflow, experiment_id, load_scorer, set_champion
 from models.selection import port_day
 from risk_engine.errors import ConfigError, ModelUnavailable
 from risk_engine.settings import Settings
@@ -28,7 +28,7 @@ from training.report import write_phase_report
 from training.tracking import log_training
 from training.train import Progress, fit_scorer
 
-__all__ = ["Decision", "compare", "retrain"]
+__all__ = ["Decision", "compare", "earlier_challengers", "retrain"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class Decision:
     report: Path | None = None
     truth_champion_hits: float | None = None
     truth_challenger_hits: float | None = None
+    earlier: tuple[str, ...] = ()  # challengers registered before for the same phase
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -93,6 +94,7 @@ def retrain(
 ) -> Decision:
     """Train a challenger up to ``until`` (the end of the phase) and decide on the champion."""
     configure_mlflow(settings)
+    earlier = earlier_challengers(settings, phase)
     try:
         champion = load_scorer("champion")
     except ModelUnavailable:
@@ -162,6 +164,7 @@ def retrain(
             float("nan"),
             champion is None,
             reason,
+            earlier=earlier,
         )
         _record(run_id, decision)
         return decision
@@ -194,6 +197,7 @@ def retrain(
         high,
         promoted,
         reason,
+        earlier=earlier,
     )
     if "has_contraband" in period.columns:
         truth_hits = period["has_contraband"].fillna(0).astype(float).reset_index(drop=True)
@@ -218,7 +222,7 @@ def retrain(
         },
     )
     decision.report = write_phase_report(
-        settings.reports_dir / f"phase-{_slug(phase)}.html",
+        settings.reports_dir / f"phase-{_slug(phase)}-v{version}.html",  # one per challenger
         decision=decision.as_dict(),
         evaluation=evaluation,
         outcome=outcome,
@@ -227,6 +231,22 @@ def retrain(
     _record(run_id, decision)
     log.info("%s", reason)
     return decision
+
+
+def earlier_challengers(settings: Settings, phase: str) -> tuple[str, ...]:
+    """The versions of the challengers trained before for this phase, oldest first (a phase
+    retrained once more outcomes came in, say): each stays registered with its own report."""
+    runs = mlflow.MlflowClient().search_runs(  # the phase compared here: any text, unquoted
+        [experiment_id(settings)],
+        filter_string="tags.`engine.role` = 'challenger'",
+        order_by=["attributes.start_time ASC"],
+    )
+    found = (
+        run.data.tags.get("decision.challenger_version")
+        for run in runs
+        if run.data.tags.get("engine.phase") == phase
+    )
+    return tuple(version for version in found if version)
 
 
 def _slug(text: str) -> str:

@@ -157,11 +157,26 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     )
     assert not blind.promoted and champion_version() == promoted.challenger_version
     assert blind.reason.startswith("kept champion: no held-out period to compare on")
+    # The same phase retrained (more outcomes came in, say): the challenger is registered beside
+    # the first one, which is named, and each keeps its report (the second overwrote the first).
+    again = retrain(
+        shipments,
+        outcomes,
+        phase="phase-2",
+        until=end_2,
+        settings=settings,
+        config=weak,
+        data_info={},
+    )
+    assert again.earlier == (kept.challenger_version,) and promoted.earlier == ()
+    assert kept.report is not None and again.report is not None
+    assert kept.report != again.report and kept.report.exists() and again.report.exists()
     assert [v.version for v in list_versions()] == [
         v1,
         promoted.challenger_version,
         kept.challenger_version,
         blind.challenger_version,
+        again.challenger_version,
     ]
     # The registered pyfunc scores raw contract records (text as in a file).
     import mlflow.pyfunc
