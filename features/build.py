@@ -51,18 +51,20 @@ def build_feature_frame(
     out_path: Path,
     *,
     mapping: ColumnMapping | None = None,
+    outcomes_mapping: ColumnMapping | None = None,
     pipeline: FeaturePipeline | None = None,
 ) -> dict[str, Any]:
     """Write the point-in-time feature frame of a shipments file, keys first; return a summary.
 
-    The mapping (if any) applies to both files (`train` applies it to the shipments only). A
-    shipments file none of whose lines passes the contract is a `ConfigError` (exit 2): it
-    wrote an empty frame and exited 0.
+    ``mapping`` is the shipments file's column mapping and ``outcomes_mapping`` the outcomes
+    file's, as in `train` (one mapping applied to both files made a shipments layout rename the
+    outcomes' columns). A shipments file none of whose lines passes the contract is a
+    `ConfigError` (exit 2): it wrote an empty frame and exited 0.
     """
     started = time.perf_counter()
     fresh_output(Path(out_path), inputs=(shipments_path, outcomes_path))
     shipments, shipment_counts = read_validated(shipments_path, "shipments", mapping)
-    outcomes, outcome_counts = read_validated(outcomes_path, "outcomes", mapping)
+    outcomes, outcome_counts = read_validated(outcomes_path, "outcomes", outcomes_mapping)
     if not len(shipments):
         raise ConfigError(
             f"{shipments_path}: no shipment line passed the contract "

@@ -427,6 +427,7 @@ def build_feature_frame(
     out_path: Path,
     *,
     mapping: ColumnMapping | None = None,
+    outcomes_mapping: ColumnMapping | None = None,
 ) -> dict[str, Any]:
     """Write the feature frame of two record files (see `features.build.build_feature_frame`).
 
@@ -434,7 +435,13 @@ def build_feature_frame(
     """
     from features.build import build_feature_frame as build
 
-    return build(shipments_path, outcomes_path, out_path, mapping=mapping)
+    return build(
+        shipments_path,
+        outcomes_path,
+        out_path,
+        mapping=mapping,
+        outcomes_mapping=outcomes_mapping,
+    )
 
 
 def split_last_filing(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -280,14 +280,21 @@ def features(
     shipments: Annotated[Path, typer.Option(help="Shipment lines (CSV or Parquet).")],
     outcomes: Annotated[Path, typer.Option(help="Inspection outcomes (CSV or Parquet).")],
     out: Annotated[Path, typer.Option(help="Feature frame to write (CSV or Parquet).")],
-    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+    mapping: ShipmentsMapping = None,
+    outcomes_mapping: OutcomesMapping = None,
 ) -> None:
     """Write the point-in-time feature frame with its keys, for debugging and analysts."""
     from features.mapping import load_mapping
     from features.pipeline import build_feature_frame
 
     with _errors_to_exit_codes():
-        summary = build_feature_frame(shipments, outcomes, out, mapping=load_mapping(mapping))
+        summary = build_feature_frame(
+            shipments,
+            outcomes,
+            out,
+            mapping=load_mapping(mapping),
+            outcomes_mapping=load_mapping(outcomes_mapping),
+        )
     typer.echo(json.dumps(summary, indent=2, default=str))
 
 
@@ -301,10 +308,26 @@ InspectedSince = Annotated[
 InspectedUntil = Annotated[str | None, typer.Option(help="Inspected before this ISO date or time.")]
 
 
+# Each file of a command that reads shipments and outcomes has its own layout, so its own mapping.
+ShipmentsMapping = Annotated[
+    Path | None, typer.Option(help="YAML column mapping of the shipments file.")
+]
+OutcomesMapping = Annotated[
+    Path | None, typer.Option(help="YAML column mapping of the outcomes file.")
+]
+
+
 @contextmanager
-def _outcomes_source(outcomes: Path) -> Iterator[Path]:
+def _outcomes_source(outcomes: Path, mapping: Path | None = None) -> Iterator[Path]:
     """``--outcomes store`` reads the outcomes recorded through the API (the service's database)
-    into a temporary Parquet file; any other value is a file path."""
+    into a temporary Parquet file; any other value is a file path (with its own ``mapping``)."""
+    if mapping is not None and str(outcomes) == _STORE:
+        from risk_engine.errors import ConfigError
+
+        raise ConfigError(
+            "--outcomes-mapping goes with an outcomes file: the outcome store's outcomes are in "
+            "the contract's layout already"
+        )
     if str(outcomes) != _STORE:
         yield outcomes
         return
@@ -423,14 +446,15 @@ def train(
     truth: Annotated[
         Path | None, typer.Option(help="Simulator truth, for evaluation only.")
     ] = None,
-    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+    mapping: ShipmentsMapping = None,
+    outcomes_mapping: OutcomesMapping = None,
 ) -> None:
     """Train a model on inspection outcomes, evaluate it at capacity, register it in MLflow."""
     from training.commands import train_command
 
     with (
         _errors_to_exit_codes(),
-        _outcomes_source(outcomes) as outcomes_path,
+        _outcomes_source(outcomes, outcomes_mapping) as outcomes_path,
         _progress("training", 100) as advance,
     ):
         summary = train_command(
@@ -440,6 +464,7 @@ def train(
             config_path=config,
             truth_path=truth,
             mapping_path=mapping,
+            outcomes_mapping_path=outcomes_mapping,
             progress=_progress_callback(advance),
         )
     typer.echo(summary)
@@ -460,14 +485,15 @@ def retrain(
     truth: Annotated[
         Path | None, typer.Option(help="Simulator truth, for evaluation only.")
     ] = None,
-    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping.")] = None,
+    mapping: ShipmentsMapping = None,
+    outcomes_mapping: OutcomesMapping = None,
 ) -> None:
     """Train a challenger after a phase; promote it only when it finds more seizures."""
     from training.commands import retrain_command
 
     with (
         _errors_to_exit_codes(),
-        _outcomes_source(outcomes) as outcomes_path,
+        _outcomes_source(outcomes, outcomes_mapping) as outcomes_path,
         _progress(f"retraining after {phase}", 100) as advance,
     ):
         summary = retrain_command(
@@ -479,6 +505,7 @@ def retrain(
             config_path=config,
             truth_path=truth,
             mapping_path=mapping,
+            outcomes_mapping_path=outcomes_mapping,
             progress=_progress_callback(advance),
         )
     typer.echo(summary)

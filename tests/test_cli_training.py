@@ -73,6 +73,32 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
     assert "note: nothing was filed after --until 2030-01-01" in late.stdout
 
 
+def test_train_reads_outcomes_in_their_own_layout_and_says_what_it_rejected(
+    tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The mapping applied to shipments only, so an outcomes export in another layout could not
+    # be used; and rejected outcome rows, left out of the training, were told only with -v.
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    shipments, outcomes = world_files
+    exported = pd.read_csv(outcomes, dtype=str).rename(columns={"bl_number": "BL_REF"})
+    exported.loc[0, "result"] = "MAYBE"
+    exported.to_csv(outcomes, index=False)
+    mapping = tmp_path / "outcomes-map.yaml"
+    mapping.write_text("fields:\n  bl_number: BL_REF\n")
+    config = tmp_path / "train.yaml"
+    config.write_text("booster:\n  max_rounds: 30\n  num_threads: 2\n")
+    files = ["--shipments", str(shipments), "--outcomes", str(outcomes), "--config", str(config)]
+    unmapped = runner.invoke(app, ["train", *files])
+    assert unmapped.exit_code == 2 and "bl_number" in unmapped.stderr
+    result = runner.invoke(app, ["train", *files, "--outcomes-mapping", str(mapping)])
+    assert result.exit_code == 0, result.output
+    told = f"outcomes {outcomes}: {len(exported):,} read, "
+    assert told in result.stdout and ", 1 rejected (most often result " in result.stdout
+    assert f"shipments {shipments}: " in result.stdout and "registered model version 1" in (
+        result.stdout
+    )
+
+
 def test_train_with_a_bad_config_names_the_field(
     tmp_path: Path, world_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,6 +219,10 @@ def test_an_empty_outcome_store_is_said_as_such(
         ),
         (["retrain", "--phase", "p", "--until", "soon"], "--until='soon' is not an ISO 8601"),
         (["train", "--until", "2024-13-01"], "--until='2024-13-01' is not an ISO 8601"),
+        (
+            ["train", "--outcomes-mapping", "m.yaml", "--outcomes", "store"],
+            "--outcomes-mapping goes with an outcomes file",
+        ),
     ],
 )
 def test_training_periods_that_cannot_be_used_exit_two_naming_the_option(
@@ -204,7 +234,9 @@ def test_training_periods_that_cannot_be_used_exit_two_naming_the_option(
 ) -> None:
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
     shipments, outcomes = world_files
-    files = ["--shipments", str(shipments), "--outcomes", str(outcomes)]
+    files = ["--shipments", str(shipments)]
+    if "--outcomes" not in args:
+        files += ["--outcomes", str(outcomes)]
     result = runner.invoke(app, [*args, *files])
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output

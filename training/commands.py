@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from features.files import fresh_output, write_frame
+from features.ingest import ValidationReport
 from features.mapping import load_mapping
 from models.registry import configure_mlflow, list_versions
 from risk_engine.errors import ConfigError
@@ -39,13 +40,22 @@ _KEY_METRICS = (
 
 
 def _load(
-    shipments: Path, outcomes: Path, mapping_path: Path | None, settings: Settings
+    shipments: Path,
+    outcomes: Path,
+    mapping_path: Path | None,
+    settings: Settings,
+    outcomes_mapping_path: Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    mapping = load_mapping(mapping_path)
+    """Both files through the contract, each with its own mapping."""
     ship, ship_report = load_records(
-        shipments, "shipments", mapping=mapping, chunk_rows=settings.chunk_rows
+        shipments, "shipments", mapping=load_mapping(mapping_path), chunk_rows=settings.chunk_rows
     )
-    outs, out_report = load_records(outcomes, "outcomes", chunk_rows=settings.chunk_rows)
+    outs, out_report = load_records(
+        outcomes,
+        "outcomes",
+        mapping=load_mapping(outcomes_mapping_path),
+        chunk_rows=settings.chunk_rows,
+    )
     for what, path, frame, report in (
         ("shipment line", shipments, ship, ship_report),
         ("outcome", outcomes, outs, out_report),
@@ -63,11 +73,37 @@ def _load(
         "shipments_path": str(shipments),
         "shipments_sha256": fingerprint(shipments),
         "shipments_counts": ship_report.as_dict()["counts"],
+        "shipments_rejected_most_often": _reasons(ship_report),
         "outcomes_path": str(outcomes),
         "outcomes_sha256": fingerprint(outcomes),
         "outcomes_counts": out_report.as_dict()["counts"],
+        "outcomes_rejected_most_often": _reasons(out_report),
     }
     return ship.reset_index(drop=True), outs.reset_index(drop=True), info
+
+
+def _reasons(report: ValidationReport) -> str:
+    rejected = [r for r in report.top_reasons(20) if r["severity"] == "reject"][:3]
+    return "; ".join(f"{r['field']} {r['rule']} ({r['rows']:,})" for r in rejected)
+
+
+def read_lines(info: dict[str, Any]) -> list[str]:
+    """What the contract made of each input file, printed by `train` and `retrain`: a rejected
+    row is left out of the training, so it is said, not only logged with -v."""
+    lines = []
+    for kind in ("shipments", "outcomes"):
+        counts = info[f"{kind}_counts"]
+        line = (
+            f"{kind} {info[f'{kind}_path']}: {counts['read']:,} read, {counts['accepted']:,} "
+            f"accepted, {counts['flagged']:,} flagged, {counts['rejected']:,} rejected"
+        )
+        if counts["rejected"]:
+            line += (
+                f" (most often {info[f'{kind}_rejected_most_often']}; each row with its reason: "
+                f"`risk-engine validate {info[f'{kind}_path']} --kind {kind} --rejects FILE`)"
+            )
+        lines.append(line)
+    return lines
 
 
 def summary_table(table: pd.DataFrame | None, capacity: float = 0.02) -> str:
@@ -87,6 +123,7 @@ def train_command(
     config_path: Path | None,
     truth_path: Path | None,
     mapping_path: Path | None,
+    outcomes_mapping_path: Path | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> str:
@@ -95,7 +132,7 @@ def train_command(
     if until is not None:
         parse_moment(until, "--until")  # named now, not by pandas after the data is read
     configure_mlflow(settings)  # a store that cannot be opened is told before the training
-    ship, outs, info = _load(shipments, outcomes, mapping_path, settings)
+    ship, outs, info = _load(shipments, outcomes, mapping_path, settings, outcomes_mapping_path)
     truth = load_truth(truth_path)
     try:
         outcome = fit_scorer(ship, outs, config=config, until=until, truth=truth, progress=progress)
@@ -115,6 +152,7 @@ def train_command(
         version=version,
     )
     lines = [
+        *read_lines(info),
         f"registered model version {version} (run {run_id})",
         f"tracking store: {settings.tracking_uri_shown}",
         f"splits: {json.dumps(outcome.sizes)}",
@@ -164,6 +202,7 @@ def retrain_command(
     config_path: Path | None,
     truth_path: Path | None,
     mapping_path: Path | None,
+    outcomes_mapping_path: Path | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> str:
@@ -176,7 +215,7 @@ def retrain_command(
             f"--eval-until={eval_until!r} is not after --until={cut!r}: the held-out period "
             "the challenger and the champion are compared on would be empty"
         )
-    ship, outs, info = _load(shipments, outcomes, mapping_path, settings)
+    ship, outs, info = _load(shipments, outcomes, mapping_path, settings, outcomes_mapping_path)
     decision = retrain(
         ship,
         outs,
@@ -190,6 +229,7 @@ def retrain_command(
         progress=progress,
     )
     lines = [
+        *read_lines(info),
         decision.reason,
         f"champion: version {decision.challenger_version if decision.promoted else decision.champion_version}",
     ]

@@ -70,3 +70,29 @@ def test_a_shipments_file_none_of_whose_lines_passes_is_an_error(tmp_path: Path)
     random_outcomes(lines, seed=9).to_csv(outcomes_path, index=False)
     with pytest.raises(ConfigError, match="no shipment line passed the contract .20 read, 20 re"):
         build_feature_frame(shipments_path, outcomes_path, tmp_path / "f.parquet")
+
+
+def test_each_file_is_read_with_its_own_mapping(tmp_path: Path) -> None:
+    # One mapping was applied to both files: a shipments layout renamed the outcomes' columns,
+    # and an outcomes export in another layout could not be read.
+    from features.mapping import load_mapping
+
+    raw = raw_history(40, seed=11)
+    lines = validate_frame(raw).accepted
+    outcomes = random_outcomes(lines, seed=12)
+    shipments_path, outcomes_path = tmp_path / "s.csv", tmp_path / "o.csv"
+    raw.rename(columns={"bl_number": "BL_NO"}).to_csv(shipments_path, index=False)
+    outcomes.rename(columns={"bl_number": "BL_REF"}).to_csv(outcomes_path, index=False)
+    for name, column in (("s.yaml", "BL_NO"), ("o.yaml", "BL_REF")):
+        (tmp_path / name).write_text(f"fields:\n  bl_number: {column}\n")
+
+    summary = build_feature_frame(
+        shipments_path,
+        outcomes_path,
+        tmp_path / "f.parquet",
+        mapping=load_mapping(tmp_path / "s.yaml"),
+        outcomes_mapping=load_mapping(tmp_path / "o.yaml"),
+    )
+
+    assert summary["shipments"]["read"] == 40 and summary["shipments"]["rejected"] == 0
+    assert summary["outcomes"]["accepted"] + summary["outcomes"]["flagged"] == len(outcomes)
