@@ -305,6 +305,18 @@ def test_written_files_read_back_with_utc_timestamps_and_joined_lists(
     assert str(back["recorded_at"].dt.tz) == "UTC"
     meta = parquet["meta"].read_text(encoding="utf-8")
     assert '"seed": 7' in meta and '"phases"' in meta
+    # Written again in the other format, the folder holds one world, not this one's CSV beside
+    # the earlier world's Parquet (a `train --shipments world/shipments.parquet` read the old).
+    (tmp_path / "pq" / "notes.csv").write_text("an analyst's own file\n")
+    again = write_world(world, tmp_path / "pq", "csv")
+    assert sorted(p.name for p in (tmp_path / "pq").iterdir()) == [
+        "meta.json",
+        "notes.csv",
+        "outcomes.csv",
+        "shipments.csv",
+        "truth.csv",
+    ]
+    assert again["shipments"].exists()
 
 
 def test_meta_describes_seed_phases_and_counts(world: SimulatedWorld) -> None:

@@ -84,6 +84,11 @@ def write_world(world: SimulatedWorld, out_dir: Path, fmt: str = "parquet") -> d
         "truth": _table(world.truth, TRUTH_SCHEMA),
     }
     paths: dict[str, Path] = {}
+    for name in tables:  # an earlier world's files in the other format would be read as this one's
+        for other in FORMATS:
+            if other != fmt and (out_dir / f"{name}.{other}").is_file():
+                (out_dir / f"{name}.{other}").unlink()
+                logger.info("removed %s of an earlier world", out_dir / f"{name}.{other}")
     for name, table in tables.items():
         path = out_dir / f"{name}.{fmt}"
         if fmt == "parquet":
