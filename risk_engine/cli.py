@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,6 +95,9 @@ def _progress(description: str, total: int | None) -> Iterator[Callable[[int], N
 
 
 def _setup_logging(verbose: bool) -> None:
+    if not verbose:  # MLflow logs at INFO on its own handler ("Creating initial MLflow database
+        # tables...") whatever the root logger says; read when mlflow is first imported
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from risk_engine.cli import app
@@ -83,3 +85,19 @@ def test_console_script_help_runs_without_heavy_imports() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_mlflow_says_what_it_does_only_when_asked_for_progress(
+    tmp_path: Path, verbose: bool
+) -> None:
+    # Every first command on a home printed MLflow's "Creating initial MLflow database
+    # tables..." at INFO, whatever -v said.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RISK_ENGINE_", "MLFLOW_"))}
+    env["RISK_ENGINE_HOME"] = str(tmp_path / "home")
+    code = "from risk_engine.cli import app; app()"
+    args = [sys.executable, "-c", code, *(["-v"] if verbose else []), "models"]
+    out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "no registered model yet" in out.stdout
+    assert ("Creating initial MLflow database tables" in out.stderr) is verbose
