@@ -1084,13 +1084,27 @@ def review(
             from risk_engine.errors import ConfigError
 
             raise ConfigError(f"--by={by!r} names a column twice")
-        table, counts = review_command(outcomes_path, by=groups, since=start, until=end, out=out)
+        table, counts, base = review_command(
+            outcomes_path, by=groups, since=start, until=end, out=out
+        )
     typer.echo(
         f"outcomes read {counts['read']:,}, used {counts['used']:,}, "
         f"rejected {counts['rejected']:,}",
         err=True,
     )
     typer.echo(_review_text(table, groups))
+    if base.controls:
+        how = (
+            "each weighted by 1 / selection_probability"
+            if base.weighted
+            else "unweighted: not every one has a selection_probability"
+        )
+        typer.echo(
+            f"lift is over the random control's seizure rate, {base.rate:.2%} "
+            f"({base.controls:,} conclusive controls, {how})"
+        )
+    else:
+        typer.echo("no conclusive random-control inspection in the period: no lift")
     if out is not None:
         typer.echo(f"table written to {out}", err=True)
 

@@ -20,7 +20,7 @@ from training.config import load_config
 from training.data import fingerprint, load_records, load_truth
 from training.report import write_training_report
 from training.retrain import retrain
-from training.review import review_outcomes
+from training.review import BaseRate, control_base_rate, inspected_between, review_outcomes
 from training.tracking import log_training
 from training.train import Progress, fit_scorer
 
@@ -278,10 +278,11 @@ def review_command(
     since: datetime | None = None,
     until: datetime | None = None,
     out: Path | None = None,
-) -> tuple[pd.DataFrame, dict[str, int]]:
+) -> tuple[pd.DataFrame, dict[str, int], BaseRate]:
     """Read outcomes through the contract and review them (`training.review`); writes the table
-    to ``out`` (CSV or Parquet) when given. Returns the table and the outcome counts (read,
-    used, rejected: a rejected outcome is counted, never silently dropped)."""
+    to ``out`` (CSV or Parquet) when given. Returns the table, the outcome counts (read, used,
+    rejected: a rejected outcome is counted, never silently dropped) and the base rate the lifts
+    are over."""
     if out is not None:
         fresh_output(out, inputs=(outcomes,))
     frame, report = load_records(outcomes, "outcomes")
@@ -291,4 +292,5 @@ def review_command(
     if out is not None:
         write_frame(table, out)
     used = report.accepted + report.flagged
-    return table, {"read": report.read, "used": used, "rejected": report.rejected}
+    base = control_base_rate(frame.loc[inspected_between(frame, since, until)])
+    return table, {"read": report.read, "used": used, "rejected": report.rejected}, base

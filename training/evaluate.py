@@ -60,6 +60,11 @@ def evaluate_period(
         aligned[primary],
         period["control_label"].reset_index(drop=True),
         capacities=capacities,
+        weight=(
+            period["control_weight"].reset_index(drop=True)
+            if "control_weight" in period.columns
+            else None
+        ),
     )
     labelled = period["label"].notna().to_numpy()
     labels = label_metrics(

@@ -104,14 +104,22 @@ def control_metrics(
     control_hit: pd.Series,
     *,
     capacities: tuple[float, ...] = CAPACITIES,
+    weight: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Unbiased estimates from the random-control slice: among control-inspected lines, the
     seizure rate of those the model would have selected at each capacity vs the rest.
 
-    ``control_hit`` is NaN for lines not in the control slice, else 0/1.
+    ``control_hit`` is NaN for lines not in the control slice, else 0/1. ``weight`` (1 /
+    selection_probability of each control) makes each rate a weighted one: a control drawn from
+    a small port-day's leftovers stands for fewer lines than one from a large port-day.
     """
     in_control = control_hit.notna().to_numpy()
     y = control_hit.to_numpy(dtype="float64")
+    w = np.ones(len(y)) if weight is None else weight.fillna(1.0).to_numpy(dtype="float64")
+
+    def rate(among: np.ndarray) -> float:
+        return float((y[among] * w[among]).sum() / w[among].sum()) if among.any() else float("nan")
+
     rows = []
     for capacity in capacities:
         chosen = selected_at_capacity(groups, score, capacity)
@@ -124,8 +132,8 @@ def control_metrics(
                 "control_seizures": int(np.nansum(y[in_control])),
                 "control_selected": int(picked.sum()),
                 "control_selected_seizures": int(np.nansum(y[picked])),
-                "rate_selected": float(np.nanmean(y[picked])) if picked.any() else float("nan"),
-                "rate_not_selected": float(np.nanmean(y[rest])) if rest.any() else float("nan"),
+                "rate_selected": rate(picked),
+                "rate_not_selected": rate(rest),
             }
         )
     return pd.DataFrame(rows)

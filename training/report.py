@@ -69,7 +69,7 @@ def _evaluation_sections(evaluation: Evaluation) -> str:
             table_html(evaluation.truth),
         ]
     parts += [
-        "<h2>Random-control slice (unbiased)</h2>",
+        "<h2>Random-control slice (unbiased; rates weighted by 1 / selection_probability)</h2>",
         table_html(evaluation.control),
         "<h2>Inspected lines</h2>",
         table_html(pd.DataFrame([evaluation.labels])),

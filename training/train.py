@@ -246,6 +246,12 @@ def period_frame(
     is_control = (labelled["selection_reason"] == "RANDOM_CONTROL").to_numpy()
     control[labelled["position"].to_numpy()[is_control]] = labelled["label"].to_numpy()[is_control]
     period["control_label"] = control
+    # Each control stands for 1 / selection_probability lines of its port-day's leftovers.
+    probability = labelled["selection_probability"].to_numpy(dtype="float64")[is_control]
+    weight = np.full(len(lines), np.nan)
+    usable = (probability > 0) & (probability <= 1)
+    weight[labelled["position"].to_numpy()[is_control]] = np.where(usable, 1 / probability, 1.0)
+    period["control_weight"] = weight
     if truth is not None:
         period = period.merge(
             truth[["bl_number", "container_number", "has_contraband", "p_contraband"]],

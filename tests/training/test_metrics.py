@@ -42,6 +42,18 @@ def test_control_metrics_use_only_the_control_slice() -> None:
     assert (table["control_seizures"] == int(hits[::10].sum())).all()
 
 
+def test_control_rates_weight_each_control_by_its_selection_probability() -> None:
+    groups = pd.Series(["a"] * 4)
+    score = pd.Series([0.9, 0.1, 0.2, 0.3])  # at 25 % capacity only the first is selected
+    control = pd.Series([np.nan, 1.0, 0.0, 0.0])
+    weight = pd.Series([np.nan, 2.0, 20.0, 20.0])  # drawn with probability 0.5, 0.05, 0.05
+    plain = control_metrics(groups, score, control, capacities=(0.25,))
+    weighted = control_metrics(groups, score, control, capacities=(0.25,), weight=weight)
+    assert plain["rate_not_selected"].item() == pytest.approx(1 / 3)
+    assert weighted["rate_not_selected"].item() == pytest.approx(2 / 42)
+    assert weighted["control_seizures"].item() == 1  # counts stay counts
+
+
 def test_label_metrics_handle_a_single_class() -> None:
     assert np.isnan(label_metrics(np.zeros(5), np.full(5, 0.1))["pr_auc"])
     metrics = label_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8]))

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from risk_engine.cli import app
 from risk_engine.errors import ConfigError
 from risk_engine.factories import valid_outcome_row
-from training.review import review_outcomes, wilson_interval
+from training.review import control_base_rate, review_outcomes, wilson_interval
 
 runner = CliRunner()
 
@@ -66,6 +66,31 @@ def test_hit_rates_and_lift_are_against_the_random_control_of_the_period() -> No
     assert table.loc["all", "inspected"] == 151 and table.loc["all", "seizures"] == 12
 
 
+def test_the_base_rate_weights_each_control_by_how_likely_its_draw_was() -> None:
+    # Screening draws the same share of each port-day's leftover lines, so a control from a
+    # small port-day (probability 0.5) stands for 2 lines and one from a large port-day (0.05)
+    # for 20. Pooled unweighted, the small port-days' seizure told the base rate (5 % here).
+    small = _outcomes(("RANDOM_CONTROL", "SEIZURE", 1, "2025-03-02"))
+    small = pd.concat([small, _outcomes(("RANDOM_CONTROL", "NO_FINDING", 9, "2025-03-02"))])
+    small["selection_probability"] = 0.5
+    large = _outcomes(("RANDOM_CONTROL", "NO_FINDING", 10, "2025-03-03"))
+    large["selection_probability"] = 0.05
+    model = _outcomes(
+        ("MODEL", "SEIZURE", 2, "2025-03-04"), ("MODEL", "NO_FINDING", 8, "2025-03-04")
+    )
+    model["selection_probability"] = 1.0
+    outcomes = pd.concat([small, large, model], ignore_index=True)
+    base = control_base_rate(outcomes)
+    assert base.weighted and base.controls == 20
+    assert base.rate == pytest.approx(2 / (10 * 2 + 10 * 20))  # 0.91 %, not 5 %
+    table = review_outcomes(outcomes).set_index("selection_reason")
+    assert table.loc["MODEL", "lift_over_random"] == pytest.approx(0.2 / base.rate)
+    # A control recorded without its probability: the plain rate, and said so.
+    outcomes.loc[0, "selection_probability"] = float("nan")
+    plain = control_base_rate(outcomes)
+    assert not plain.weighted and plain.rate == pytest.approx(1 / 20)
+
+
 def test_a_review_can_be_broken_down_by_model_version_but_not_by_any_column() -> None:
     outcomes = _outcomes(
         ("MODEL", "SEIZURE", 1, "2025-03-05"), ("RANDOM_CONTROL", "NO_FINDING", 3, "2025-03-05")
@@ -94,6 +119,7 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     assert result.exit_code == 0, result.output
     assert "outcomes read 6, used 5, rejected 1" in result.stderr
     assert "lift over random" in result.stdout
+    assert "lift is over the random control's seizure rate" in result.stdout
     table = pd.read_csv(out)
     assert table.loc[table["selection_reason"] == "all", "inspected"].item() == 5
     # the printed row names what its rate is of: 5 inspected, 4 conclusive
