@@ -233,6 +233,9 @@ def retrain_command(
         decision.reason,
         f"champion: version {decision.challenger_version if decision.promoted else decision.champion_version}",
     ]
+    lines.append(f"held-out period (both compared on it): {decision.held_out}")
+    if decision.note:
+        lines.append(f"note: {decision.note}")
     if decision.earlier:
         lines.append(
             f"note: phase {phase!r} was retrained before (challenger version "

@@ -26,7 +26,7 @@ from training.evaluate import evaluate_period
 from training.metrics import selected_at_capacity
 from training.report import write_phase_report
 from training.tracking import log_training
-from training.train import Progress, fit_scorer
+from training.train import Progress, fit_scorer, utc_moment
 
 __all__ = ["Decision", "compare", "earlier_challengers", "retrain"]
 
@@ -49,6 +49,8 @@ class Decision:
     truth_champion_hits: float | None = None
     truth_challenger_hits: float | None = None
     earlier: tuple[str, ...] = ()  # challengers registered before for the same phase
+    held_out: str = ""  # the period both were compared on, in words
+    note: str = ""  # what the output must say besides the decision
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -101,8 +103,7 @@ def retrain(
         champion = None
     if champion is not None:
         learned = pd.Timestamp(champion.pipeline.as_of_)
-        cut = pd.Timestamp(until)
-        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+        cut = utc_moment(until)
         if cut < learned:  # the comparison would judge the champion on lines it learned from
             raise ConfigError(
                 f"--until {until} is before the champion's own cut-off ({learned:%Y-%m-%d %H:%M} "
@@ -130,6 +131,7 @@ def retrain(
             f"{test_from:%Y-%m-%d %H:%M} UTC, before the champion's own cut-off "
             f"({learned:%Y-%m-%d %H:%M} UTC): nothing registered; give an --until within the data"
         )
+    held_out, note = _held_out(shipments, outcome, until, eval_until)
     run_id, version, plots = log_training(
         outcome,
         settings=settings,
@@ -165,6 +167,8 @@ def retrain(
             champion is None,
             reason,
             earlier=earlier,
+            held_out=held_out,
+            note=note,
         )
         _record(run_id, decision)
         return decision
@@ -198,6 +202,8 @@ def retrain(
         promoted,
         reason,
         earlier=earlier,
+        held_out=held_out,
+        note=note,
     )
     if "has_contraband" in period.columns:
         truth_hits = period["has_contraband"].fillna(0).astype(float).reset_index(drop=True)
@@ -231,6 +237,38 @@ def retrain(
     _record(run_id, decision)
     log.info("%s", reason)
     return decision
+
+
+def _held_out(
+    shipments: pd.DataFrame, outcome: Any, until: Any, eval_until: Any
+) -> tuple[str, str]:
+    """The held-out period in words, and a note when it is not the one asked for: with nothing
+    filed after ``until`` (a phase retrained as soon as it ends), the last part of the data up
+    to it is held out, so the challenger learned up to that period's start, not up to
+    ``until`` (it was said nowhere, and a promotion read as decided after the phase)."""
+    test_from = pd.Timestamp(outcome.boundaries["test_from"])
+    filed = shipments["filed_at"]
+    held = filed[filed >= test_from]
+    if eval_until is not None:
+        held = held[held < utc_moment(eval_until)]
+    labelled = 0 if outcome.period is None else int(outcome.period["label"].notna().sum())
+    if held.empty:
+        words = f"from {test_from:%Y-%m-%d %H:%M} UTC: no line filed"
+    else:
+        words = (
+            f"lines filed {test_from:%Y-%m-%d %H:%M} to {held.max():%Y-%m-%d %H:%M} UTC "
+            f"({len(held):,} lines, {labelled:,} with a conclusive inspection)"
+        )
+    cut = utc_moment(until)
+    note = ""
+    if test_from < cut:
+        note = (
+            f"nothing was filed after --until {until}: the last part of the data before it was "
+            f"held out, so the challenger learned from lines filed before "
+            f"{test_from:%Y-%m-%d %H:%M} UTC, not before --until; retrain once lines filed after "
+            "the phase are in, or give an --until within the data"
+        )
+    return words, note
 
 
 def earlier_challengers(settings: Settings, phase: str) -> tuple[str, ...]:

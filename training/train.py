@@ -28,7 +28,7 @@ from training.data import label_lines
 from training.evaluate import Evaluation, evaluate_period
 from training.splits import time_splits
 
-__all__ = ["TrainOutcome", "fit_scorer", "period_frame", "Progress"]
+__all__ = ["TrainOutcome", "fit_scorer", "period_frame", "Progress", "utc_moment"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -47,7 +47,8 @@ class TrainOutcome:
     drift: pd.DataFrame | None = None  # population stability of the main features
 
 
-def _utc(value: Any) -> pd.Timestamp:
+def utc_moment(value: Any) -> pd.Timestamp:
+    """A moment as a UTC timestamp (a naive one is taken as UTC)."""
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
@@ -81,7 +82,7 @@ def fit_scorer(
     labelled = label_lines(shipments, outcomes, warn=True)
     if labelled.empty or labelled["label"].sum() == 0:
         raise ValueError("no labelled seizures to learn from: check the outcomes file")
-    cut = _utc(until) if until is not None else None
+    cut = utc_moment(until) if until is not None else None
     if cut is not None and not (filed >= cut).any():
         keep = (filed < cut).to_numpy()
         shipments = shipments[keep].reset_index(drop=True)
@@ -172,7 +173,7 @@ def fit_scorer(
     step("evaluation", 0.88)
     test_mask = np.array(filed >= test_from, dtype=bool)
     if test_until is not None:
-        test_mask &= np.array(filed < _utc(test_until), dtype=bool)
+        test_mask &= np.array(filed < utc_moment(test_until), dtype=bool)
     evaluation = None
     rules = rule_score(rule_hits(features)).to_numpy()
     period = period_frame(shipments, outcomes, test_mask, probability, rules, truth)

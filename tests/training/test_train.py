@@ -171,12 +171,29 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     assert again.earlier == (kept.challenger_version,) and promoted.earlier == ()
     assert kept.report is not None and again.report is not None
     assert kept.report != again.report and kept.report.exists() and again.report.exists()
+    assert promoted.held_out.startswith("lines filed ") and promoted.note == ""
+    # Retrained as soon as the last phase ends, nothing was filed after --until: the last part
+    # of the data was held out and the challenger learned up to its start, said nowhere.
+    end_3 = pd.Timestamp(phases[-1]["end"]) + pd.Timedelta(days=1)
+    last = retrain(
+        shipments,
+        outcomes,
+        phase="phase-3",
+        until=end_3,
+        settings=settings,
+        config=weak,
+        data_info={},
+    )
+    assert last.note.startswith(f"nothing was filed after --until {end_3}: ")
+    held_from = pd.Timestamp(last.held_out.split()[2])
+    assert held_from < end_3 - pd.Timedelta(days=7)
     assert [v.version for v in list_versions()] == [
         v1,
         promoted.challenger_version,
         kept.challenger_version,
         blind.challenger_version,
         again.challenger_version,
+        last.challenger_version,
     ]
     # The registered pyfunc scores raw contract records (text as in a file).
     import mlflow.pyfunc
