@@ -1,7 +1,8 @@
 """Batch screening of port arrivals under an inspection capacity, with a random-control share.
 
 Lines are read in chunks through the contract (rejects go to the rejects file, never lost), scored
-point in time (each chunk sees the earlier chunks as history, as if screened day by day), and kept
+point in time in filing order whatever the file's order (each part, whole filing days, sees the
+earlier parts as history, as if screened day by day; `models.filing_order`), and kept
 on disk in temporary files (a Parquet file of the output columns and the raw model matrix, about
 0.5 KB a line); then each port-day is selected within its capacity (watch-list and mandatory rule
 hits first, then the highest scores, then a uniform random-control draw; with a documentary share,
@@ -37,6 +38,7 @@ from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
 from models.drift import DriftTally, drift_notes, with_families
+from models.filing_order import in_filing_order
 from models.profiles import ProfileSet
 from models.selection import (
     MANDATORY_REASONS,
@@ -45,7 +47,7 @@ from models.selection import (
     select_per_port_day,
 )
 from models.watchlist import Watchlist
-from risk_engine.columns import Rule
+from risk_engine.columns import SHIPMENT_KEY, Rule
 from risk_engine.errors import ConfigError
 from risk_engine.reference import known_port_codes
 from risk_engine.validation import no_issues
@@ -289,25 +291,19 @@ def _scored_chunks(
     engine: str,
     scheduler: str | None,
     progress: Callable[[int], None] | None,
+    folder: Path,
     watched_rejects: list[str] | None = None,
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-    """Scored chunks in file order, each with its model matrix; the feature state of
-    ``working`` (a copy of ``scorer`` with its own pipeline) advances chunk by chunk. Rejected
-    lines that name a watch-list entry are told in ``watched_rejects``."""
+    """Scored parts in filing order, each with its model matrix; the feature state of
+    ``working`` (a copy of ``scorer`` with its own pipeline) advances part by part. Rejected
+    lines that name a watch-list entry are told in ``watched_rejects``; ``folder`` holds the
+    lines of a batch of more than one chunk until they are scored."""
 
     def validated() -> Iterator[pd.DataFrame]:
-        """Accepted lines cut at filing-day boundaries: the lines of one day (a B/L's
-        containers, a voyage's B/Ls) are featurised together, as when screening day by day."""
-        pending: pd.DataFrame | None = None
-        for accepted in _accepted():
-            frame = accepted if pending is None else pd.concat([pending, accepted])
-            day = pd.to_datetime(frame["filed_at"], utc=True).dt.floor("D")
-            last = day.max()
-            ready, pending = frame[(day < last).to_numpy()], frame[(day >= last).to_numpy()]
-            if len(ready):
-                yield ready
-        if pending is not None and len(pending):
-            yield pending
+        """Accepted lines in filing order, in parts of whole filing days (the lines of one
+        day, a B/L's containers, a voyage's B/Ls, are featurised together, as when screening
+        day by day), whatever the file's order (`models.filing_order`)."""
+        return in_filing_order(_accepted(), rows=source.chunk_rows, folder=folder)
 
     def _accepted() -> Iterator[pd.DataFrame]:
         for result in iter_validated(source, progress=progress):
@@ -466,6 +462,7 @@ def screen_file(
             engine=engine,
             scheduler=scheduler,
             progress=progress,
+            folder=Path(tmp),
             watched_rejects=summary.watchlist_rejected,
         )
         for number, (chunk, matrix) in enumerate(chunks):
@@ -598,6 +595,16 @@ def _inputs(
     return told
 
 
+def _selection_lines(part: Path, columns: list[str]) -> pd.DataFrame:
+    """What selection needs of a scored part, with each line's key as one number (a hash of
+    its B/L and container; the strings are not kept)."""
+    frame = pq.read_table(part, columns=[*columns, *SHIPMENT_KEY]).to_pandas()
+    keys = pd.util.hash_pandas_object(frame[list(SHIPMENT_KEY)], index=False)
+    frame["key"] = np.asarray(keys.to_numpy(), dtype=np.uint64)
+    lines: pd.DataFrame = frame.drop(columns=list(SHIPMENT_KEY))
+    return lines
+
+
 def _select(
     parts: list[Path],
     *,
@@ -628,9 +635,12 @@ def _select(
                 "selection_probability",
             ]
         )
-    lines = pd.concat(
-        [pq.read_table(p, columns=columns).to_pandas() for p in parts], ignore_index=True
-    )
+    lines = pd.concat([_selection_lines(part, columns) for part in parts], ignore_index=True)
+    # In the order of the lines' keys, whatever order the file has and the parts were scored
+    # in: equal scores and the random control's draw then fall on the same lines for the same
+    # batch, however its file is sorted or chunked (by file order, 24 of 1,430 model picks
+    # moved when a file was sorted by eta rather than by filing time).
+    lines = lines.sort_values("key", kind="stable", ignore_index=True)
     # A port-day as one integer (port code x days + day code): no label is built per line.
     port, _ = pd.factorize(lines["port_of_discharge"], use_na_sentinel=False)
     day, days = pd.factorize(lines["arrival_date"], use_na_sentinel=False)
@@ -643,7 +653,7 @@ def _select(
         random_control=random_control,
         mandatory=must,
         seed=seed,
-        tie_break=lines["row"],
+        tie_break=lines["key"],
         fixed_slots=(
             None if port_capacity is None else port_capacity.per_line(lines["port_of_discharge"])
         ),

@@ -814,7 +814,7 @@ def screen(
         typer.echo(
             f"note: {summary.approximate:,} lines were filed more than {summary.exact_days:g} "
             "days before the feature history had reached when they were scored: their all-time "
-            "history counts are approximate. Sort the batch by filed_at, or train with a larger "
+            "history counts are approximate. Train with a larger "
             "rescore_days (the training config) to cover filings that old. A line the history "
             "holds already (a past period screened again) is scored from it and not added "
             f"twice, back to {summary.memory_days:g} days before the history's cut-off.",
