@@ -53,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DatabaseError,
     DBAPIError,
     IntegrityError,
     InterfaceError,
@@ -400,6 +401,17 @@ class Store:
         except (OperationalError, InterfaceError) as error:
             problem = str(error.orig if error.orig is not None else error).strip().splitlines()[0]
             raise StoreUnavailable(self.shown_url, problem) from error
+        except (DatabaseError, sqlite3.DatabaseError) as error:
+            # "file is not a database", "database disk image is malformed": exactly SQLite's
+            # DatabaseError (its subclasses, a conflict say, are the caller's to handle)
+            cause = error.orig if isinstance(error, DatabaseError) else error
+            if type(cause) is not sqlite3.DatabaseError:
+                raise
+            raise StoreUnavailable(
+                self.shown_url,
+                f"{cause}: not a SQLite database, or a damaged one; restore it from a backup "
+                "(`risk-engine backup`) or set RISK_ENGINE_DATABASE_URL",
+            ) from error
 
     # schema -------------------------------------------------------------------------------
 

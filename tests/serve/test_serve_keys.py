@@ -137,6 +137,33 @@ def test_keys_on_an_unreachable_database_exit_five_naming_it_without_the_passwor
     assert "s3cret" not in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", [["keys", "list"], ["audit"], ["backup", "copy.db"]])
+@pytest.mark.parametrize("damage", ["not a database", "cut in half"])
+def test_a_store_file_that_is_no_database_or_a_damaged_one_exits_five_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], damage: str
+) -> None:
+    # A traceback ending in "sqlite3.DatabaseError: file is not a database", exit 1.
+    home = tmp_path / "home"
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(home))
+    settings = Settings(home=home)
+    if damage == "not a database":
+        home.mkdir()
+        (home / "engine.db").write_bytes(b"\x00garbage" * 800)
+    else:  # a copy stopped half-way
+        for n in range(40):
+            create_key(settings, role="officer", name=f"officer {n}")
+        whole = (home / "engine.db").read_bytes()
+        for side in ("engine.db-wal", "engine.db-shm"):
+            (home / side).unlink(missing_ok=True)
+        (home / "engine.db").write_bytes(whole[: len(whole) // 2])
+    if command[0] == "backup":
+        command = ["backup", str(tmp_path / "copy.db")]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 5, result.output
+    assert f"database sqlite:///{home / 'engine.db'}: " in result.stderr
+    assert "restore it from a backup" in result.stderr and "Traceback" not in result.output
+
+
 @on_each_database
 def test_rotating_a_key_gives_its_holder_a_new_one_and_revokes_the_old(settings: Settings) -> None:
     old = create_key(settings, role="analyst", name="Analyst Vo", days=10)
