@@ -116,9 +116,18 @@ def key_id_of(key: str) -> str | None:
     return key_id
 
 
-def issue_key(store: Store, *, role: Role, name: str, expires_at: datetime | None = None) -> NewKey:
+def issue_key(
+    store: Store,
+    *,
+    role: Role,
+    name: str,
+    expires_at: datetime | None = None,
+    valid_days: int | None = None,
+    replaces: str | None = None,
+) -> NewKey:
     """Create a key with a role and a human name (who holds it), valid until ``expires_at``
-    (never, without one); only its hash is stored."""
+    (never, without one; made for ``valid_days``), rotated from ``replaces`` if it was; only
+    its hash is stored."""
     name = name.strip()
     if not name:
         raise ValueError("a key needs a name saying who holds it")
@@ -134,7 +143,16 @@ def issue_key(store: Store, *, role: Role, name: str, expires_at: datetime | Non
         raise ValueError(f"a key must expire after it is made, not at {expires_at.isoformat()}")
     key_id, key = generate_key()
     store.add_key(
-        KeyRecord(key_id, hash_key(key), role.label, name, created, expires_at=expires_at)
+        KeyRecord(
+            key_id,
+            hash_key(key),
+            role.label,
+            name,
+            created,
+            expires_at=expires_at,
+            replaces=replaces,
+            valid_days=valid_days,
+        )
     )
     return NewKey(
         key=key, key_id=key_id, role=role, name=name, created_at=created, expires_at=expires_at

@@ -70,7 +70,7 @@ def create_key(settings: Settings, *, role: str, name: str, days: int | None = N
     expires = None if days is None else started + timedelta(days=days)
     store = Store.opened(settings)
     try:
-        new = issue_key(store, role=parsed, name=name, expires_at=expires)
+        new = issue_key(store, role=parsed, name=name, expires_at=expires, valid_days=days)
         store.record_audit(
             command_entry(
                 "risk-engine keys create",
@@ -142,20 +142,26 @@ def rotate_key(
                 f"API key {old.key_id} was revoked; make a new key with `risk-engine keys create`"
             )
         # A key in its grace period was rotated already: rotating it again left two live
-        # successors (two admins answering one leak).
-        successor = store.audit_detail_key(_ROTATE, f"replaces {old.key_id},")
-        if successor is not None:
-            held = store.get_key(successor)
-            if held is not None and held.active:
-                raise ValueError(
-                    f"API key {old.key_id} was rotated already: its successor {successor} "
-                    "works; rotate that one, or revoke it first"
-                )
+        # successors (two admins answering one leak). Its successors are found however many
+        # generations on, from the keys themselves (the audit trail, retention deletes).
         now = datetime.now(UTC)
-        if days is None and old.expires_at is not None:
-            days = max(1, round((old.expires_at - old.created_at) / timedelta(days=1)))
+        live = [k for k in store.successors(old.key_id) if k.active and not k.expired(now)]
+        if live:
+            raise ValueError(
+                f"API key {old.key_id} was rotated already: its successor {live[-1].key_id} "
+                "works; rotate that one, or revoke it first"
+            )
+        if days is None:  # as long as the old key was made for (None: no expiry), not the
+            days = old.valid_days  # expiry its grace period set
         expires = None if days is None else now + timedelta(days=days)
-        new = issue_key(store, role=Role.parse(old.role), name=old.name, expires_at=expires)
+        new = issue_key(
+            store,
+            role=Role.parse(old.role),
+            name=old.name,
+            expires_at=expires,
+            valid_days=days,
+            replaces=old.key_id,
+        )
         if grace_hours:
             after = store.expire_key(old.key_id, now + timedelta(hours=grace_hours))
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -86,7 +87,7 @@ KEY_NAME_MAX = 128  # characters of a key holder's name (the api_keys.name colum
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MIGRATE_TRIES = 5
 _MIGRATION_LOCK = 7_361_902_214  # the advisory lock id of schema changes (PostgreSQL)
 # Steps from version n to n + 1, run in order inside one transaction. create_all runs before
@@ -116,6 +117,46 @@ def _audit_named(conn: Connection) -> None:
 
 
 _MIGRATIONS[2] = _audit_named
+
+_ROTATED = re.compile(r"replaces ([0-9a-f]{12}),")  # a rotation's audit detail before version 4
+
+
+def _key_lineage(conn: Connection) -> None:
+    """Version 4: a key names the key it replaced (``api_keys.replaces``) and the days it was
+    made to work for (``api_keys.valid_days``), so rotation finds a key's successors, however
+    many generations on, and keeps its lifetime: it read both from the audit trail, which
+    retention deletes, and from an expiry a grace period had overwritten. Rotations made
+    before are read from their audit rows once, here."""
+    _add_column(conn, "api_keys", "replaces", String(64))
+    _add_column(conn, "api_keys", "valid_days", Integer())
+    made = conn.execute(
+        select(api_keys.c.key_id, api_keys.c.created_at, api_keys.c.expires_at).where(
+            api_keys.c.expires_at.is_not(None), api_keys.c.valid_days.is_(None)
+        )
+    ).all()
+    for key_id, created_at, expires_at in made:  # as made, unless a grace period cut it since
+        days = max(1, round((expires_at - created_at).total_seconds() / 86_400))
+        conn.execute(
+            update(api_keys).where(api_keys.c.key_id == key_id).values(valid_days=days)
+        )
+    if "audit" not in inspect(conn).get_table_names():
+        return
+    rows = conn.execute(
+        select(audit.c.key_id, audit.c.detail)
+        .where(audit.c.route == "risk-engine keys rotate")
+        .order_by(audit.c.id)
+    ).all()
+    for key_id, detail in rows:
+        found = _ROTATED.search(detail or "")
+        if key_id and found:
+            conn.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == key_id, api_keys.c.replaces.is_(None))
+                .values(replaces=found.group(1))
+            )
+
+
+_MIGRATIONS[3] = _key_lineage
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -199,6 +240,8 @@ api_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
     Column("expires_at", UTCDateTime(), nullable=True),  # schema version 2
+    Column("replaces", String(64), nullable=True),  # the key it was rotated from (version 4)
+    Column("valid_days", Integer, nullable=True),  # days it was made for, none: no expiry (4)
 )
 
 _CONTRACT_COLUMNS = [spec.name for spec in OUTCOME_FIELDS]
@@ -230,6 +273,8 @@ class KeyRecord:
     created_at: datetime
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
+    replaces: str | None = None
+    valid_days: int | None = None
 
     @property
     def active(self) -> bool:
@@ -538,6 +583,8 @@ class Store:
                     created_at=record.created_at,
                     revoked_at=record.revoked_at,
                     expires_at=record.expires_at,
+                    replaces=record.replaces,
+                    valid_days=record.valid_days,
                 )
             )
 
@@ -560,6 +607,24 @@ class Store:
                 .values(revoked_at=at or _now())
             )
         return self.get_key(key_id)
+
+    def successors(self, key_id: str) -> list[KeyRecord]:
+        """The keys rotated from ``key_id``, and from those, every generation on, oldest
+        first."""
+        found: list[KeyRecord] = []
+        wanted = [key_id]
+        with self.engine.connect() as conn:
+            while wanted:
+                rows = conn.execute(
+                    select(api_keys)
+                    .where(api_keys.c.replaces.in_(wanted))
+                    .order_by(api_keys.c.created_at)
+                ).all()
+                made = [KeyRecord(**row._mapping) for row in rows]
+                made = [record for record in made if record not in found]  # no loop, ever
+                found.extend(made)
+                wanted = [record.key_id for record in made]
+        return found
 
     def expire_key(self, key_id: str, at: datetime) -> KeyRecord | None:
         """Make a key that is not revoked stop working at ``at`` (or at its own expiry, when
@@ -685,20 +750,6 @@ class Store:
         with self._reached(), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [_audit_entry(row._mapping) for row in reversed(rows)]
-
-    def audit_detail_key(self, route: str, detail_part: str) -> str | None:
-        """The key of the latest audit row of ``route`` whose detail holds ``detail_part``
-        (literally): which key a command made, as its own row tells."""
-        query = (
-            select(audit.c.key_id)
-            .where(audit.c.route == route)
-            .where(audit.c.detail.like(f"%{_like(detail_part)}%", "\\"))
-            .order_by(audit.c.id.desc())
-            .limit(1)
-        )
-        with self._reached(), self.engine.connect() as conn:
-            found = conn.execute(query).scalar()
-        return None if found is None else str(found)
 
     def audit_chunks(
         self,

@@ -168,7 +168,7 @@ def test_a_store_of_schema_two_gains_the_named_lines_and_keeps_its_old_rows(stor
             {"at": made},
         )
     assert store.schema_version() == 2
-    assert store.migrate() == SCHEMA_VERSION == 3
+    assert store.migrate() == SCHEMA_VERSION == 4
     (row,) = store.audit_entries()
     assert row.request_id == "old" and row.named == ()
     store.record_audit(_entry("new", ("BL1", "CSQU3054383")))

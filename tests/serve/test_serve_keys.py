@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from serve_fakes import free_port, on_each_database
-from sqlalchemy import update
+from sqlalchemy import text, update
 from typer.testing import CliRunner
 
 from risk_engine.cli import app
@@ -226,6 +226,68 @@ def test_a_rotated_key_works_as_many_days_as_the_old_one_was_made_for(settings: 
     new, _ = rotate_key(settings, old.key_id)
     assert new.expires_at is not None
     assert abs(new.expires_at - new.created_at - timedelta(days=30)) < timedelta(seconds=1)
+
+
+@on_each_database
+def test_a_rotated_key_keeps_one_live_successor_whatever_the_audit_trail_lost(
+    settings: Settings,
+) -> None:
+    # The guard read the successor from the audit trail: a purge (retention) erased it, and it
+    # looked one generation deep, so a key could be rotated again to a third live key.
+    first = create_key(settings, role="admin", name="Admin Pham")
+    second, _ = rotate_key(settings, first.key_id, grace_hours=24)
+    store = Store.opened(settings)
+    try:
+        store.delete_audit(until=datetime.now(UTC) + timedelta(seconds=1), through_id=10**9)
+    finally:
+        store.dispose()
+    with pytest.raises(ValueError, match=f"its successor {second.key_id} works"):
+        rotate_key(settings, first.key_id, grace_hours=24)
+    third, _ = rotate_key(settings, second.key_id)  # the successor rotated: it is revoked
+    with pytest.raises(ValueError, match=f"its successor {third.key_id} works"):
+        rotate_key(settings, first.key_id)  # two generations on
+    assert sum(k.active for k in list_keys(settings)) == 2  # the first in its grace, the third
+
+
+def test_a_key_rotated_again_after_its_successor_was_revoked_keeps_its_own_lifetime(
+    settings: Settings,
+) -> None:
+    # The grace period's expiry was read as the key's lifetime: a key that never expired was
+    # replaced by one that stopped working the next day.
+    old = create_key(settings, role="officer", name="Officer Le")
+    made, _ = rotate_key(settings, old.key_id, grace_hours=2)
+    revoke_key(settings, made.key_id)  # as the refusal to rotate again suggests
+    again, _ = rotate_key(settings, old.key_id)
+    assert made.expires_at is None and again.expires_at is None
+    dated = create_key(settings, role="officer", name="Officer Vu", days=30)
+    made, _ = rotate_key(settings, dated.key_id, grace_hours=2)
+    revoke_key(settings, made.key_id)
+    again, _ = rotate_key(settings, dated.key_id)
+    assert again.expires_at is not None
+    assert abs(again.expires_at - again.created_at - timedelta(days=30)) < timedelta(seconds=1)
+
+
+def test_a_store_of_schema_three_learns_its_rotations_and_lifetimes_from_the_trail(
+    settings: Settings,
+) -> None:
+    old = create_key(settings, role="admin", name="Admin Pham", days=30)
+    new, _ = rotate_key(settings, old.key_id, grace_hours=24)
+    store = Store.opened(settings)
+    try:
+        with store.engine.begin() as conn:  # the store as schema version 3 left it
+            conn.execute(update(api_keys).values(replaces=None, valid_days=None))
+            conn.execute(text("DELETE FROM schema_version"))
+            conn.execute(
+                text("INSERT INTO schema_version (version, applied_at) VALUES (3, :at)"),
+                {"at": datetime.now(UTC).replace(tzinfo=None)},
+            )
+        assert store.schema_version() == 3 and store.migrate() == 4
+        record = store.get_key(new.key_id)
+        assert record is not None and record.replaces == old.key_id and record.valid_days == 30
+    finally:
+        store.dispose()
+    with pytest.raises(ValueError, match=f"its successor {new.key_id} works"):
+        rotate_key(settings, old.key_id)
 
 
 @on_each_database

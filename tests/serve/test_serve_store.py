@@ -76,11 +76,11 @@ def test_a_store_of_the_first_schema_is_migrated_and_its_keys_keep_working(
         )
     try:
         assert store.schema_version() == 1
-        assert store.migrate() == SCHEMA_VERSION == 3
-        assert store.migrate() == 3  # nothing left to do
+        assert store.migrate() == SCHEMA_VERSION == 4
+        assert store.migrate() == 4  # nothing left to do
         with store.engine.connect() as conn:
             applied = conn.execute(text("SELECT version FROM schema_version ORDER BY version"))
-            assert [row[0] for row in applied] == [1, 2, 3]
+            assert [row[0] for row in applied] == [1, 2, 3, 4]
         assert "expires_at" in {c["name"] for c in inspect(store.engine).get_columns("api_keys")}
         assert "named" in {c["name"] for c in inspect(store.engine).get_columns("audit")}  # v3
         record = store.get_key(key_id)
