@@ -9,6 +9,7 @@ number of fields are not lost: they come back as `BadLine`s for the rejects repo
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -435,13 +436,14 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
 
 
 @contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """An operating-system error while writing ``path`` becomes `OutputUnwritable` naming it."""
+def _writing(path: Path, partial: Path | None = None) -> Iterator[None]:
+    """An operating-system error while writing ``path`` (or the ``partial`` file that becomes
+    it) becomes `OutputUnwritable` naming it."""
     try:
         yield
     except OSError as error:
         problem = error.strerror or str(error)
-        if error.filename is not None and str(error.filename) != str(path):
+        if error.filename is not None and str(error.filename) not in (str(path), str(partial)):
             problem = f"{problem}: {error.filename}"  # the folder, say
             if isinstance(error, FileExistsError | NotADirectoryError):
                 problem = f"{error.filename} is a file, not a folder"
@@ -549,38 +551,68 @@ def write_page(path: Path, text: str) -> Path:
 
 class FrameWriter:
     """Writes a file chunk by chunk: CSV (formula-injection safe, one header) or Parquet (one
-    row group per chunk), chosen by extension. Use as a context manager."""
+    row group per chunk), chosen by extension. Use as a context manager.
+
+    The chunks go to a hidden file beside ``path`` (``.partial-NAME``), renamed to ``path``
+    when the writer closes: a run that fails half-way (a full disk, an error) leaves no file
+    cut off mid-row under the name, to be taken for a whole one (an audit archive that looked
+    like an earlier purge's). Leaving the context on an error removes the partial file."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.rows = 0
+        self._partial = self.path.with_name(f".partial-{self.path.name}")
+        self._started = False
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
 
     def write(self, frame: pd.DataFrame) -> None:
+        if not self._started:
+            with _writing(self.path, self._partial):
+                self._partial.unlink(missing_ok=True)  # a failed run's, never appended to
+            self._started = True
         if file_format(self.path) == "csv":
-            write_frame(frame, self.path, append=self.rows > 0)
+            with _writing(self.path, self._partial):
+                _write_csv(frame, self._partial, append=self.rows > 0)
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            with _writing(self.path):
+            with _writing(self.path, self._partial):
                 if self._parquet is None:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     self._schema = table.schema
-                    self._parquet = pq.ParquetWriter(self.path, self._schema)
+                    self._parquet = pq.ParquetWriter(self._partial, self._schema)
                 self._parquet.write_table(table.cast(self._schema))
         self.rows += len(frame)
 
     def close(self) -> None:
+        """Finish the file and give it its name (nothing, when nothing was written)."""
         if self._parquet is not None:
-            with _writing(self.path):
+            with _writing(self.path, self._partial):
                 self._parquet.close()
             self._parquet = None
+        if self._started:
+            with _writing(self.path, self._partial):
+                self._partial.replace(self.path)
+            self._started = False
+
+    def discard(self) -> None:
+        """Drop what was written: no file under the name, no partial one beside it."""
+        if self._parquet is not None:
+            with contextlib.suppress(OSError, pa.ArrowException):
+                self._parquet.close()
+            self._parquet = None
+        with contextlib.suppress(OSError):
+            self._partial.unlink(missing_ok=True)
+        self._started = False
 
     def __enter__(self) -> FrameWriter:
         return self
 
-    def __exit__(self, *_: object) -> None:
-        self.close()
+    def __exit__(self, error_type: type[BaseException] | None, *_: object) -> None:
+        if error_type is not None:
+            self.discard()
+        else:
+            self.close()
 
 
 def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> None:
@@ -591,6 +623,11 @@ def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> Non
             path.parent.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(path, index=False)
         return
+    with _writing(path):
+        _write_csv(frame, path, append=append)
+
+
+def _write_csv(frame: pd.DataFrame, path: Path, *, append: bool) -> None:
     safe = frame.copy()
     for name in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[name].dtype):
@@ -598,6 +635,5 @@ def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> Non
     exists = append and path.exists()
     mode: Literal["a", "w"] = "a" if exists else "w"
     compression: Literal["gzip"] | None = "gzip" if path.name.lower().endswith(".gz") else None
-    with _writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        safe.to_csv(path, index=False, mode=mode, header=not exists, compression=compression)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safe.to_csv(path, index=False, mode=mode, header=not exists, compression=compression)

@@ -387,3 +387,26 @@ def test_a_mapping_that_names_the_wrong_encoding_or_an_impossible_date_is_told(
     report = validate_file(path, mapping=load_mapping(mapping_file))
     assert report.read == report.rejected == 5
     assert report.reasons[("reject", "eta", "malformed")] == 5
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "csv.gz"])
+def test_a_file_written_chunk_by_chunk_has_its_name_only_once_whole(
+    tmp_path: Path, suffix: str
+) -> None:
+    # An audit archive cut off by a full disk stayed under its name, to be taken for a whole
+    # archive of an earlier purge (and a retry was refused because of it).
+    from features.files import FrameWriter
+
+    target = tmp_path / f"out.{suffix}"
+    with pytest.raises(OSError, match="No space left"):
+        with FrameWriter(target) as writer:
+            writer.write(pd.DataFrame({"a": ["x", "y"]}))
+            assert not target.exists()
+            raise OSError(28, "No space left on device")
+    assert list(tmp_path.iterdir()) == []  # nothing under the name, nothing beside it
+    with FrameWriter(target) as writer:
+        writer.write(pd.DataFrame({"a": ["=x"]}))
+        writer.write(pd.DataFrame({"a": ["y"]}))
+    assert list(tmp_path.iterdir()) == [target]
+    back = pd.read_parquet(target) if suffix == "parquet" else pd.read_csv(target)
+    assert back["a"].tolist() == (["=x", "y"] if suffix == "parquet" else ["'=x", "y"])
