@@ -49,6 +49,21 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL of the outcome/audit store; default: SQLite."
     )
 
+    @field_validator("home", mode="before")
+    @classmethod
+    def _usable(cls, value: Any) -> Any:
+        """An empty home (a unit file naming an unset variable) put every store in the current
+        folder; a ``%`` or ``?`` in it is read by the database URLs made of it (``site%41``
+        became ``siteA``): both refused."""
+        if isinstance(value, str | Path) and not str(value).strip():
+            raise ValueError("is empty: unset it for the default home, or name a folder")
+        if isinstance(value, str | Path) and any(c in str(value) for c in "%?"):
+            raise ValueError(
+                "holds a % or ?, which the database URLs made of it would read as an escape "
+                "or a query: name a folder without them"
+            )
+        return value
+
     @field_validator("home")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -81,8 +96,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'engine.db').as_posix()}"
 
     def ensure_home(self) -> Path:
-        """Create the state folders on first use (never at import)."""
-        self.reports_dir.mkdir(parents=True, exist_ok=True)
+        """Create the state folders on first use (never at import); a home that cannot be
+        made (a file, a read-only mount) is a `ConfigError` naming it."""
+        try:
+            self.reports_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"setting RISK_ENGINE_HOME={str(self.home)!r}: its folders cannot be made "
+                f"there ({error.strerror or error})"
+            ) from None
         return self.home
 
 

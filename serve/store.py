@@ -402,7 +402,13 @@ def _make_engine(url: str) -> Engine:
     if database is None:  # in memory
         engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
     else:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a file on the way, a read-only mount: named, not a traceback
+            raise StoreUnavailable(
+                parsed.render_as_string(hide_password=True),
+                f"its folder cannot be made ({error.strerror or error})",
+            ) from None
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -66,3 +66,39 @@ def test_importing_the_packages_creates_no_state(tmp_path: Path) -> None:
 def test_a_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
     assert without_password(uri) == shown
     assert Settings(mlflow_tracking_uri=uri).tracking_uri_shown == shown
+
+
+@pytest.mark.parametrize(
+    ("home", "told"),
+    [
+        ("", "is empty"),  # every store was made in the current folder
+        ("  ", "is empty"),
+        ("site%41", "holds a % or ?"),  # the store went to siteA
+        ("why?", "holds a % or ?"),
+    ],
+)
+def test_a_home_the_stores_cannot_use_is_refused_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str, told: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RISK_ENGINE_HOME", home)
+    result = CliRunner().invoke(app, ["keys", "list"])
+    assert result.exit_code == 2, result.output
+    assert f"error: setting RISK_ENGINE_HOME={home!r}: " in result.stderr and told in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing made anywhere
+
+
+def test_a_home_or_a_database_folder_that_cannot_be_made_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "a-file" / "home"))
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 2, result.output
+    assert "its folders cannot be made there (Not a directory)" in result.stderr
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", f"sqlite:///{tmp_path}/a-file/engine.db")
+    result = CliRunner().invoke(app, ["keys", "list"])
+    assert result.exit_code == 5, result.output
+    assert "/a-file/engine.db: its folder cannot be made (File exists)" in result.stderr
+    assert "Traceback" not in result.output
