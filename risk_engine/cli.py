@@ -1324,7 +1324,7 @@ def backup(
     from serve.store import Store, backup_row_counts
 
     with _errors_to_exit_codes():
-        store = Store.opened(load_settings())
+        store = Store.opened(load_settings(), existing=True)
         try:
             counts = store.row_counts()
             store.backup_to(out)

@@ -48,7 +48,7 @@ def recent_audit(
 ) -> list[AuditEntry]:
     """The ``last`` matching rows, oldest first (of requests naming ``container`` or
     ``bl_number`` when given)."""
-    store = Store.opened(settings)
+    store = Store.opened(settings, existing=True)
     try:
         return store.audit_entries(
             limit=last,
@@ -98,7 +98,7 @@ def export_audit(
     the lines each request named (``named``); returns the number of rows. ``progress`` is
     called with each chunk's row count."""
     file_format(out)  # an unknown extension fails before the database is opened
-    store = Store.opened(settings)
+    store = Store.opened(settings, existing=True)
     try:
         chunks = store.audit_chunks(
             since=since,
@@ -167,7 +167,7 @@ def purge_audit(
                 f"archive {archive} exists: a purge never overwrites an archive (it may hold "
                 "the rows of an earlier purge); name a new file"
             )
-    store = Store.opened(settings)
+    store = Store.opened(settings, existing=True)
     try:
         last = store.audit_last_id(until=before)
         archived = deleted = 0

@@ -429,9 +429,20 @@ class Store:
         return cls(settings.store_url)
 
     @classmethod
-    def opened(cls, settings: Settings) -> Store:
+    def opened(cls, settings: Settings, *, existing: bool = False) -> Store:
         """The configured store with its schema made or migrated (for the commands that use
-        it: keys can be made, and the trail read, before the server ever ran)."""
+        it: keys can be made, and the trail read, before the server ever ran). With
+        ``existing``, a SQLite store that is not there yet is `StoreUnavailable` rather than
+        made (a backup of a misspelt home copied a new, empty store, and said so as success)."""
+        if existing:
+            parsed = make_url(settings.store_url)
+            database = _sqlite_file(parsed)
+            if database is not None and not Path(database).is_file():
+                raise StoreUnavailable(
+                    parsed.render_as_string(hide_password=True),
+                    "there is no store there: check RISK_ENGINE_HOME (or "
+                    "RISK_ENGINE_DATABASE_URL); nothing was made",
+                )
         store = cls.from_settings(settings)
         store.migrate()
         return store

@@ -314,3 +314,20 @@ def test_making_rotating_and_revoking_a_key_each_leave_an_audit_row(settings: Se
     assert rows[2].detail == "key of Officer Le revoked"
     assert all(e.client and "@" in e.client for e in rows)
     assert all(made.key not in (e.detail or "") for e in rows)  # never the key itself
+
+
+@pytest.mark.parametrize(
+    "command", [["backup", "nightly.db"], ["audit"], ["audit", "--out", "trail.csv"]]
+)
+def test_reading_or_copying_a_store_that_is_not_there_makes_none_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    # A nightly backup of a misspelt home made a new, empty store and copied it: "0 outcomes,
+    # 0 audit, 0 api_keys", exit 0, every night.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "typo-home"))
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 5, result.output
+    assert "there is no store there: check RISK_ENGINE_HOME" in result.stderr
+    assert not (tmp_path / "typo-home" / "engine.db").exists()
+    assert not (tmp_path / "nightly.db").exists() and not (tmp_path / "trail.csv").exists()
