@@ -1035,8 +1035,10 @@ def serve(
         float | None,
         typer.Option(
             min=0,
+            max=86_400,
             help="Seconds between checks of whether the champion or its feature history "
-            "changed, to reload the model (default 60; 0: only on POST /v1/admin/reload).",
+            "changed, to reload the model (default 60, at most 86,400; 0: only on POST "
+            "/v1/admin/reload).",
         ),
     ] = None,
 ) -> None:

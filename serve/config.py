@@ -37,10 +37,12 @@ class ServeLimits(BaseSettings):
     reload_check_seconds: float = Field(
         default=60.0,
         ge=0,
+        le=86_400,  # "inf" stopped the checking thread with a traceback at start
+        allow_inf_nan=False,
         description=(
             "How often the service checks whether its model's source changed (a new champion, "
             "a screening that added to the feature history, a new pickle) and reloads it, as "
-            "POST /v1/admin/reload does. 0: only on that request."
+            "POST /v1/admin/reload does: 0 to 86,400 (a day). 0: only on that request."
         ),
     )
     model: str = Field(

@@ -146,8 +146,10 @@ def test_the_check_interval_is_a_setting_that_refuses_a_negative_value(
 ) -> None:
     monkeypatch.setenv("RISK_ENGINE_SERVE_RELOAD_CHECK_SECONDS", "5")
     assert ServeLimits().reload_check_seconds == 5
-    with pytest.raises(ValueError, match="reload_check_seconds"):
-        ServeLimits(reload_check_seconds=-1)
+    for refused in (-1, float("inf"), 1e300, 86_401):  # inf: a traceback in the thread
+        with pytest.raises(ValueError, match="reload_check_seconds"):
+            ServeLimits(reload_check_seconds=refused)
+    assert ServeLimits(reload_check_seconds=86_400).reload_check_seconds == 86_400
 
 
 def test_an_edited_watch_list_is_served_without_a_reload_request(
