@@ -1210,6 +1210,13 @@ def audit(
             )
             return
         start, end = _period(since, until)
+        if out is not None and last is not None:  # the export held every row, unsaid
+            from risk_engine.errors import ConfigError
+
+            raise ConfigError(
+                f"--last {last} goes without --out: an export writes every matching row; "
+                "narrow it with --since, --until, --key, --container or --bl"
+            )
         if out is not None:
             with _progress("exporting audit rows", None) as advance:
                 rows = export_audit(
@@ -1393,7 +1400,9 @@ def keys_list() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    key_id: Annotated[str, typer.Argument(help="Key id of the key to replace.")],
+    key_id: Annotated[
+        str, typer.Argument(help="Key id of the key to replace (12 hex digits, or the key).")
+    ],
     days: Annotated[
         int | None,
         typer.Option(
@@ -1432,11 +1441,19 @@ def keys_rotate(
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (rk_<id>).")]) -> None:
+def keys_revoke(
+    key_id: Annotated[
+        str, typer.Argument(help="Key id (12 hex digits, as `keys list` shows; or the key).")
+    ],
+) -> None:
     """Revoke a key; requests with it get 401 from then on."""
     from risk_engine.settings import load_settings
     from serve.keys import revoke_key
 
+    started = datetime.now(UTC)
     with _errors_to_exit_codes():
         info = revoke_key(load_settings(), key_id)
-    typer.echo(f"revoked {info.key_id} ({info.role}, {info.name})")
+    if info.revoked_at is not None and info.revoked_at < started:
+        typer.echo(f"{info.key_id} ({info.role}, {info.name}) was revoked already: {info.state}")
+    else:
+        typer.echo(f"revoked {info.key_id} ({info.role}, {info.name})")

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 from risk_engine.settings import Settings
 from serve.audit import command_entry
-from serve.auth import KeyNotFound, NewKey, Role, issue_key
+from serve.auth import KEY_PREFIX, KeyNotFound, NewKey, Role, issue_key, key_id_of
 from serve.store import KeyRecord, Store
 
-__all__ = ["KeyInfo", "create_key", "list_keys", "revoke_key", "rotate_key"]
+__all__ = ["KeyInfo", "create_key", "key_id_given", "list_keys", "revoke_key", "rotate_key"]
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,28 @@ def list_keys(settings: Settings) -> list[KeyInfo]:
         store.dispose()
 
 
+def key_id_given(given: str) -> str:
+    """The key id an administrator gave: the id itself, ``rk_<id>``, or a whole key pasted
+    (``rk_<id>_<secret>``; the secret is dropped here and never shown back)."""
+    given = given.strip()
+    whole = key_id_of(given)
+    if whole is not None:
+        return whole
+    parts = given.split("_", 2)
+    return parts[1] if len(parts) >= 2 and parts[0] == KEY_PREFIX else given
+
+
 def revoke_key(settings: Settings, key_id: str) -> KeyInfo:
-    """Revoke a key by id; it stops working on the running server's next request."""
+    """Revoke a key by id; it stops working on the running server's next request. A key
+    revoked already is left as it was (no second audit row): its `revoked_at` says when."""
     started = datetime.now(UTC)
+    key_id = key_id_given(key_id)
     store = Store.opened(settings)
     try:
-        record = store.revoke_key(key_id.strip())
+        before = store.get_key(key_id)
+        if before is not None and not before.active:
+            return KeyInfo.of(before)
+        record = store.revoke_key(key_id)
         if record is not None:
             store.record_audit(
                 command_entry(
@@ -132,9 +148,10 @@ def rotate_key(
         raise ValueError(f"--grace-hours is 0 or more, not {grace_hours}")
     if days is not None and days < 1:
         raise ValueError(f"a key works for at least 1 day, not {days}")
+    key_id = key_id_given(key_id)
     store = Store.opened(settings)
     try:
-        old = store.get_key(key_id.strip())
+        old = store.get_key(key_id)
         if old is None:
             raise KeyNotFound(f"no API key has id {key_id!r}: see `risk-engine keys list`")
         if not old.active:

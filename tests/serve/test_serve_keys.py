@@ -331,3 +331,30 @@ def test_reading_or_copying_a_store_that_is_not_there_makes_none_and_says_so(
     assert "there is no store there: check RISK_ENGINE_HOME" in result.stderr
     assert not (tmp_path / "typo-home" / "engine.db").exists()
     assert not (tmp_path / "nightly.db").exists() and not (tmp_path / "trail.csv").exists()
+
+
+def test_revoke_takes_the_id_as_listed_as_its_help_shows_or_the_key_and_never_echoes_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The help said "Key id (rk_<id>)", which was refused; a pasted key was echoed back
+    # whole in the error; a second revoke wrote a second audit row and said "revoked".
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
+    runner = CliRunner()
+    made = [create_key(settings, role="officer", name=f"Officer {n}") for n in range(3)]
+    for key, given in zip(made, (made[0].key_id, f"rk_{made[1].key_id}", made[2].key), strict=True):
+        result = runner.invoke(app, ["keys", "revoke", given])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"revoked {key.key_id} (officer, ")
+    again = runner.invoke(app, ["keys", "revoke", made[0].key_id])
+    assert again.exit_code == 0 and "was revoked already: revoked " in again.stdout
+    secret = made[2].key.split("_", 2)[2]
+    typo = runner.invoke(app, ["keys", "revoke", f"rk_{made[2].key_id[:-1]}_{secret}"])
+    assert typo.exit_code == 2 and secret not in typo.output
+    store = Store.opened(settings)
+    try:
+        revokes = [e for e in store.audit_entries() if e.route == "risk-engine keys revoke"]
+    finally:
+        store.dispose()
+    assert len(revokes) == 3
+    audit = runner.invoke(app, ["audit", "--out", str(settings.home / "t.csv"), "--last", "2"])
+    assert audit.exit_code == 2 and "--last 2 goes without --out" in audit.stderr
