@@ -82,3 +82,18 @@ def test_a_flag_at_zero_says_what_the_line_has() -> None:
     assert reason("value_missing", 0.0) == "value declared"
     assert reason("late_filing", 0) == "filed 24 hours or more before arrival"
     assert reason("consignee_to_order", 0.0) == "consignee named (not TO ORDER)"
+
+
+def test_a_seizure_rate_is_told_as_an_estimate_not_as_inspections_that_may_never_have_been() -> (
+    None
+):
+    # A notify party never inspected has the overall rate (smoothing), and its reason read
+    # "notify party: 2.2% of its inspections found something".
+    from features.catalogue import feature_names, reason
+
+    rates = [name for name in feature_names() if "seizure_rate" in name or "token_rate" in name]
+    assert len(rates) >= 10
+    for name in rates:
+        told = reason(name, 0.0221)
+        assert "2.2%" in told and "estimated from" in told and "found something" not in told
+    assert reason("notify_seizure_rate", 0.0221).startswith("notify party: seizure rate 2.2% (")
