@@ -72,6 +72,18 @@ class HistoryInfo:
     outcomes_added: int = 0  # outcomes recorded since training, added
     updated_at: str = ""
     batches: list[dict[str, Any]] = field(default_factory=list)  # newest last
+    # How many screenings and outcome files were added (the batches kept are the last 200, and
+    # hold both kinds: `history` told outcome files as screenings); -1: a record from before
+    # they were counted, told from its batches.
+    screenings: int = -1
+    outcome_files: int = -1
+
+    def __post_init__(self) -> None:
+        if self.screenings < 0 or self.outcome_files < 0:
+            files = sum(1 for batch in self.batches if batch.get("kind") == "outcomes")
+            files += sum(1 for b in self.batches if "kind" not in b and "outcomes_added" in b)
+            self.outcome_files = files
+            self.screenings = len(self.batches) - files
 
 
 def _now() -> str:
@@ -165,14 +177,16 @@ class ModelHistory:
         source: str,
         lines_before: int,
         outcomes_added: int = 0,
+        kind: str = "screening",
     ) -> HistoryInfo:
         """Keep ``pipeline`` as the version's current history, recording the batch ``source``
-        that advanced it from ``lines_before`` lines seen (and by ``outcomes_added``)."""
+        (a ``kind`` "screening" or "outcomes" file) that advanced it from ``lines_before``
+        lines seen (and by ``outcomes_added``)."""
         state = pipeline.state_
         old = self.info(version)
         added = int(state.lines_seen) - lines_before
         repeated = int(getattr(state, "lines_repeated", 0))
-        batch: dict[str, Any] = {"file": source, "lines_added": added}
+        batch: dict[str, Any] = {"file": source, "kind": kind, "lines_added": added}
         if outcomes_added:
             batch["outcomes_added"] = outcomes_added
         info = HistoryInfo(
@@ -189,6 +203,8 @@ class ModelHistory:
                 *(old.batches if old else []),
                 {**batch, "at": _now(), "by": operator()},
             ][-_BATCHES_KEPT:],
+            screenings=(old.screenings if old else 0) + (kind == "screening"),
+            outcome_files=(old.outcome_files if old else 0) + (kind == "outcomes"),
         )
         payload = {"format": _FORMAT, "model_version": str(version), "pipeline": pipeline}
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -244,6 +260,7 @@ class ModelHistory:
             source=source,
             lines_before=lines_before,
             outcomes_added=counts["added"],
+            kind="outcomes",
         )
         buffer = io.BytesIO()
         np.save(buffer, np.union1d(held, keys[new]))

@@ -673,8 +673,9 @@ def _history_line(info: HistoryInfo, size: int) -> str:
         repeated += f", {info.lines_beyond_memory:,} added from before that"
     return (
         f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
-        f"({info.lines_added:,} added by {len(info.batches):,} screenings since training, "
-        f"{repeated}; {info.outcomes_added:,} outcomes added; {size / 1e6:,.1f} MB); last: "
+        f"({info.lines_added:,} added by {info.screenings:,} screenings since training, "
+        f"{repeated}; {info.outcomes_added:,} outcomes added from {info.outcome_files:,} "
+        f"files; {size / 1e6:,.1f} MB); last: "
         f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
     )
 

@@ -564,8 +564,11 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert f"as of {as_of.group(1)}," in runner.invoke(app, ["history"]).stdout
     both = runner.invoke(app, ["history", "--reset", "3", "--prune", "--yes"])
     assert both.exit_code == 2 and "--prune and --reset: one at a time" in both.stderr
+    # an outcome file is no screening ("0 added by 2 screenings" after two outcome files)
     assert re.search(
-        r"2 outcomes added; \d+\.\d MB\); last: ", runner.invoke(app, ["history"]).stdout
+        r"added by 2 screenings since training, .*; 2 outcomes added from 1 files; \d+\.\d MB\); "
+        r"last: ",
+        runner.invoke(app, ["history"]).stdout,
     )
     missing = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "none.csv")])
     assert missing.exit_code == 2 and "none.csv" in missing.output
