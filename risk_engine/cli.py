@@ -321,6 +321,16 @@ OutcomesMapping = Annotated[
 ]
 
 
+def _outcomes_name(outcomes: Path) -> str | None:
+    """What a training records as its outcomes' source when they come from the store (the
+    temporary copy it reads is gone after the run)."""
+    if str(outcomes) != _STORE:
+        return None
+    from risk_engine.settings import load_settings, without_password
+
+    return f"the outcome store ({without_password(load_settings().store_url)})"
+
+
 @contextmanager
 def _outcomes_source(outcomes: Path, mapping: Path | None = None) -> Iterator[Path]:
     """``--outcomes store`` reads the outcomes recorded through the API (the service's database)
@@ -469,6 +479,7 @@ def train(
             truth_path=truth,
             mapping_path=mapping,
             outcomes_mapping_path=outcomes_mapping,
+            outcomes_name=_outcomes_name(outcomes),
             progress=_progress_callback(advance),
         )
     typer.echo(summary)
@@ -510,6 +521,7 @@ def retrain(
             truth_path=truth,
             mapping_path=mapping,
             outcomes_mapping_path=outcomes_mapping,
+            outcomes_name=_outcomes_name(outcomes),
             progress=_progress_callback(advance),
         )
     typer.echo(summary)

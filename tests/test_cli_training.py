@@ -61,6 +61,9 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
     assert result.exit_code == 0, result.output
     assert "registered model version 1" in result.stdout
     assert "note: nothing was filed after" not in result.stdout
+    # named as where they came from, not as the temporary copy read (gone after the run)
+    assert "\noutcomes the outcome store (" in result.stdout
+    assert "/outcomes-" not in result.stdout  # the temporary copy's folder
     listed = runner.invoke(app, ["models"])
     assert listed.exit_code == 0 and "champion" in listed.stdout
     # an --until after the data: the last part of the data was the test period, unsaid

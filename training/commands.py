@@ -45,8 +45,10 @@ def _load(
     mapping_path: Path | None,
     settings: Settings,
     outcomes_mapping_path: Path | None = None,
+    outcomes_name: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Both files through the contract, each with its own mapping."""
+    """Both files through the contract, each with its own mapping; ``outcomes_name`` names
+    where the outcomes came from when ``outcomes`` is a temporary copy (the outcome store)."""
     ship, ship_report = load_records(
         shipments, "shipments", mapping=load_mapping(mapping_path), chunk_rows=settings.chunk_rows
     )
@@ -74,7 +76,7 @@ def _load(
         "shipments_sha256": fingerprint(shipments),
         "shipments_counts": ship_report.as_dict()["counts"],
         "shipments_rejected_most_often": _reasons(ship_report),
-        "outcomes_path": str(outcomes),
+        "outcomes_path": outcomes_name or str(outcomes),
         "outcomes_sha256": fingerprint(outcomes),
         "outcomes_counts": out_report.as_dict()["counts"],
         "outcomes_rejected_most_often": _reasons(out_report),
@@ -97,7 +99,7 @@ def read_lines(info: dict[str, Any]) -> list[str]:
             f"{kind} {info[f'{kind}_path']}: {counts['read']:,} read, {counts['accepted']:,} "
             f"accepted, {counts['flagged']:,} flagged, {counts['rejected']:,} rejected"
         )
-        if counts["rejected"]:
+        if counts["rejected"] and not str(info[f"{kind}_path"]).startswith("the outcome store"):
             line += (
                 f" (most often {info[f'{kind}_rejected_most_often']}; each row with its reason: "
                 f"`risk-engine validate {info[f'{kind}_path']} --kind {kind} --rejects FILE`)"
@@ -124,6 +126,7 @@ def train_command(
     truth_path: Path | None,
     mapping_path: Path | None,
     outcomes_mapping_path: Path | None = None,
+    outcomes_name: str | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> str:
@@ -132,7 +135,9 @@ def train_command(
     if until is not None:
         parse_moment(until, "--until")  # named now, not by pandas after the data is read
     configure_mlflow(settings)  # a store that cannot be opened is told before the training
-    ship, outs, info = _load(shipments, outcomes, mapping_path, settings, outcomes_mapping_path)
+    ship, outs, info = _load(
+        shipments, outcomes, mapping_path, settings, outcomes_mapping_path, outcomes_name
+    )
     truth = load_truth(truth_path)
     try:
         outcome = fit_scorer(ship, outs, config=config, until=until, truth=truth, progress=progress)
@@ -203,6 +208,7 @@ def retrain_command(
     truth_path: Path | None,
     mapping_path: Path | None,
     outcomes_mapping_path: Path | None = None,
+    outcomes_name: str | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> str:
@@ -215,7 +221,9 @@ def retrain_command(
             f"--eval-until={eval_until!r} is not after --until={cut!r}: the held-out period "
             "the challenger and the champion are compared on would be empty"
         )
-    ship, outs, info = _load(shipments, outcomes, mapping_path, settings, outcomes_mapping_path)
+    ship, outs, info = _load(
+        shipments, outcomes, mapping_path, settings, outcomes_mapping_path, outcomes_name
+    )
     decision = retrain(
         ship,
         outs,
