@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.files import fresh_output, open_records, write_frame
+from features.files import fresh_outputs, open_records, write_frame
 from features.ingest import iter_validated
 from features.mapping import ColumnMapping
 from features.pipeline import FeaturePipeline
@@ -62,7 +62,8 @@ def build_feature_frame(
     `ConfigError` (exit 2): it wrote an empty frame and exited 0.
     """
     started = time.perf_counter()
-    fresh_output(Path(out_path), inputs=(shipments_path, outcomes_path))
+    # the output's name and type before the work, not after it ("unknown file type")
+    fresh_outputs([(Path(out_path), True)], inputs=(shipments_path, outcomes_path))
     shipments, shipment_counts = read_validated(shipments_path, "shipments", mapping)
     outcomes, outcome_counts = read_validated(outcomes_path, "outcomes", outcomes_mapping)
     if not len(shipments):

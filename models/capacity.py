@@ -88,11 +88,16 @@ def _blank(value: object) -> bool:
     return value is None or value is pd.NA or not str(value).strip()
 
 
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def _whole(value: object, where: str) -> int:
     """A count of slots, or a `ConfigError` naming ``where`` (row and field) and the value."""
     text = str(value).strip()
-    if text.endswith(".0") and text[:-2].isdigit():  # a whole number read from a float column
+    if text.endswith(".0") and _DIGITS.fullmatch(text[:-2]):  # whole, read from a float column
         text = text[:-2]
-    if not text.isdigit() or int(text) > _MAX_SLOTS:
+    # ASCII digits only: "²" passed isdigit() and failed int() with a traceback, and "٣" was
+    # read as 3 slots
+    if not _DIGITS.fullmatch(text) or int(text) > _MAX_SLOTS:
         raise ConfigError(f"{where}={value!r} is not a whole number from 0 to {_MAX_SLOTS:,}")
     return int(text)

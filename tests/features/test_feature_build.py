@@ -96,3 +96,11 @@ def test_each_file_is_read_with_its_own_mapping(tmp_path: Path) -> None:
 
     assert summary["shipments"]["read"] == 40 and summary["shipments"]["rejected"] == 0
     assert summary["outcomes"]["accepted"] + summary["outcomes"]["flagged"] == len(outcomes)
+
+
+def test_an_output_of_no_known_type_is_refused_before_the_files_are_read(tmp_path: Path) -> None:
+    # The whole feature build ran, and then "unknown file type" (an input's wording).
+    from risk_engine.errors import OutputUnwritable
+
+    with pytest.raises(OutputUnwritable, match=r"fe\.txt2"):
+        build_feature_frame(tmp_path / "none.csv", tmp_path / "none.csv", tmp_path / "fe.txt2")

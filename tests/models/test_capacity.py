@@ -54,6 +54,15 @@ def test_a_capacity_file_may_give_ports_their_document_checks_a_day(tmp_path: Pa
         ("port_of_discharge,slots_per_day\nHai Phong,3\n", "row 1: port_of_discharge='Hai Phong'"),
         ("port_of_discharge,slots_per_day\nVNCLI,-3\n", "row 1: slots_per_day='-3'"),
         ("port_of_discharge,slots_per_day\nVNCLI,2.5\n", "slots_per_day='2.5' is not a whole"),
+        # a traceback (isdigit passed, int failed), and an Arabic-Indic three read as 3 slots
+        (
+            "port_of_discharge,slots_per_day\nVNCLI,\u00b2\n",
+            "slots_per_day='\u00b2' is not a whole",
+        ),
+        (
+            "port_of_discharge,slots_per_day\nVNCLI,\u0663\n",
+            "slots_per_day='\u0663' is not a whole",
+        ),
         ("port_of_discharge,slots_per_day\nVNCLI,3\nvncli,4\n", "row 2: port_of_discharge=VNCLI"),
         (
             "port_of_discharge,slots_per_day,documentary_slots_per_day\nVNCLI,3,4\nVNHPH,3,many\n",
