@@ -12,6 +12,7 @@ by ``--documentary``.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from risk_engine.errors import ConfigError
 from risk_engine.reference.checks import LOCODE_PATTERN
 
 __all__ = ["PortCapacity", "load_port_capacity"]
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = ("port_of_discharge", "slots_per_day")
 _DOCUMENTARY = "documentary_slots_per_day"
@@ -78,6 +81,8 @@ def load_port_capacity(path: Path | None) -> PortCapacity | None:
         slots[code] = _whole(count, f"{where}: slots_per_day")
         if not _blank(checks):
             documentary[code] = _whole(checks, f"{where}: {_DOCUMENTARY}")
+    if not slots:  # a header alone: an export that lost its rows, more likely than meant
+        log.warning("capacity file %s lists no port: every port keeps the --capacity share", path)
     return PortCapacity(slots, documentary)
 
 

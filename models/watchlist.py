@@ -238,6 +238,10 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
             )
     if watch.unused_rows and warn:
         log.warning("watch list %s: %s", path, watch.unused_note())
+    if warn and not (watch.parties or watch.containers or watch.bills):
+        log.warning(  # a header alone: an export that lost its rows, more likely than meant
+            "watch list %s has no entry: no line will be selected as WATCHLIST", path
+        )
     for row, problem in watch.unmatchable if warn else []:
         log.warning("watch list %s, row %d: %s", path, row, problem)
     for name in watch.generic_parties() if warn else []:

@@ -91,3 +91,21 @@ def test_a_capacity_file_saved_with_semicolons_is_read(tmp_path: Path) -> None:
     path.write_bytes("\ufeffport_of_discharge;slots_per_day\r\nVNCLI;25\r\n".encode())
     capacity = load_port_capacity(path)
     assert capacity is not None and capacity.slots == {"VNCLI": 25}
+
+
+def test_a_capacity_file_or_a_watch_list_with_a_header_alone_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Read silently: an export that lost its rows left every port on the share, and no
+    # container on the watch list, without a word.
+    from models.watchlist import load_watchlist
+
+    (tmp_path / "capacity.csv").write_text("port_of_discharge,slots_per_day\n")
+    (tmp_path / "watch.csv").write_text("party_name,container_number,note\n")
+    with caplog.at_level("WARNING"):
+        capacity = load_port_capacity(tmp_path / "capacity.csv")
+        watch = load_watchlist(tmp_path / "watch.csv")
+    assert capacity is not None and capacity.slots == {}
+    assert watch is not None
+    assert "capacity.csv lists no port" in caplog.text
+    assert "watch.csv has no entry: no line will be selected as WATCHLIST" in caplog.text
