@@ -177,6 +177,15 @@ class RecordFile:
             )
             yield from reader
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            found = _ARROW_ROW.search(str(error))
+            if "invalid UTF8" in str(error) and found:
+                # Arrow counts the header as row 1; the engine numbers the rows after it
+                raise InputUnreadable(
+                    str(self.path),
+                    f"row {int(found.group(1)) - 1:,} is not {self.mapping.encoding} text (a byte "
+                    "of another encoding, cp1252 or latin-1 say); set 'encoding:' in a mapping "
+                    "file",
+                ) from error
             raise InputUnreadable(
                 str(self.path), f"cannot be read past some rows: {error}"
             ) from error
@@ -186,6 +195,7 @@ class RecordFile:
 
 
 _DONE = object()
+_ARROW_ROW = re.compile(r"Row #(\d+)")
 
 
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:

@@ -410,3 +410,19 @@ def test_a_file_written_chunk_by_chunk_has_its_name_only_once_whole(
     assert list(tmp_path.iterdir()) == [target]
     back = pd.read_parquet(target) if suffix == "parquet" else pd.read_csv(target)
     assert back["a"].tolist() == (["=x", "y"] if suffix == "parquet" else ["'=x", "y"])
+
+
+def test_a_byte_of_another_encoding_past_the_first_mebibyte_is_named_by_its_row(
+    tmp_path: Path,
+) -> None:
+    # Arrow's "Row #3201: CSV conversion error to string: invalid UTF8 data" counted the
+    # header and did not say what to do, where the same byte in the first MiB was told well.
+    frame = shipment_frame(6000)
+    path = tmp_path / "late.csv"
+    frame.to_csv(path, index=False)
+    lines = path.read_bytes().split(b"\n")
+    assert sum(len(line) for line in lines[:5000]) > 1 << 20  # past the sample read first
+    lines[5000] = lines[5000].replace(b",", b",Soci\xe9t\xe9 ", 1)  # data row 5,000, cp1252
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputUnreadable, match=r"row 5,000 is not utf-8 text .* 'encoding:' in"):
+        validate_file(path)
