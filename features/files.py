@@ -133,7 +133,38 @@ class RecordFile:
             yield rows, self.mapping.apply(frame, self.kind)
             good += len(frame)
 
-    def _csv_batches(self) -> Iterator[pa.RecordBatch]:
+    def filed_in_order(self) -> bool:
+        """Whether the file's lines come in filing order, day by day (each line filed on the
+        day of the line before it or later, UTC), read from its ``filed_at`` column alone:
+        then a point-in-time featurisation may take it chunk after chunk as read. False when
+        they do not, or when a filing time cannot be read here (the contract will tell)."""
+        source = self.mapping.source_columns(self.kind).get("filed_at")
+        if source is None or source not in self.header:
+            return False  # a constant, or missing: the contract rejects or tells
+        spelled = (self.file_header or self.header)[self.header.index(source)]
+        if file_format(self.path) == "csv":
+            batches = self._csv_batches(only=spelled)
+        else:
+            batches = pq.ParquetFile(self.path).iter_batches(
+                batch_size=self.chunk_rows, columns=[spelled]
+            )
+        last = np.iinfo(np.int64).min
+        for batch in batches:
+            raw = _to_pandas(pa.table({source: batch.column(0)}))
+            filed = self.mapping.apply(raw, self.kind)["filed_at"]
+            moments = pd.to_datetime(filed, utc=True, errors="coerce", format="ISO8601")
+            if moments.isna().any():
+                return False
+            days = moments.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+            days = days.astype(np.int64)
+            if len(days) and (days[0] < last or (np.diff(days) < 0).any()):
+                return False
+            last = int(days[-1]) if len(days) else last
+        return True
+
+    def _csv_batches(self, only: str | None = None) -> Iterator[pa.RecordBatch]:
+        """The file's batches, as text; with ``only``, that column alone, and its bad lines
+        are not recorded (they are when the file is read whole)."""
         sources = self.mapping.source_columns(self.kind)
         at = {
             name: self.header.index(sources[name])
@@ -142,6 +173,8 @@ class RecordFile:
         }
 
         def on_bad_line(row: pacsv.InvalidRow) -> str:
+            if only is not None:
+                return "skip"
             values = next(csv.reader(io.StringIO(row.text), delimiter=self.mapping.delimiter), [])
             keys = {name: values[i].strip() for name, i in at.items() if i < len(values)}
             self.bad_lines.append(
@@ -173,6 +206,7 @@ class RecordFile:
                     column_types={name: pa.string() for name in self.file_header or self.header},
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
+                    include_columns=None if only is None else [only],
                 ),
             )
             yield from reader

@@ -7,10 +7,11 @@ line missed the lines of its own batch filed before it that sat later in the fil
 score depended on the row order and the chunk size (59,183 quickstart lines sorted by `eta`:
 892 scores and 34 model picks changed, none of them said).
 
-So a batch of more than one chunk is set aside on disk as it is read, one slice per filing day of
-each chunk (pickled: the validated frame comes back exactly, dtypes and lists included), and
+So a batch of more than one chunk whose file is not in filing order is set aside on disk as it
+is read, one slice per filing day of each chunk (pickled: the validated frame comes back exactly, dtypes and lists included), and
 given back in filing-day order, whole days at a time, about ``rows`` lines in each part; a
-batch of one chunk is featurised whole, in memory, as before. Memory stays within a part and a
+batch of one chunk is featurised whole, in memory, and a file in filing order (checked first, from
+its ``filed_at`` column alone) chunk after chunk as it is read. Memory stays within a part and a
 chunk, whatever the file's size.
 """
 
@@ -74,11 +75,16 @@ class FilingDays:
 
 
 def in_filing_order(
-    chunks: Iterator[pd.DataFrame], *, rows: int, folder: Path
+    chunks: Iterator[pd.DataFrame], *, rows: int, folder: Path, ordered: bool = False
 ) -> Iterator[pd.DataFrame]:
     """The accepted lines of ``chunks`` in parts a point-in-time featurisation can take one
-    after another: one chunk as it is, more set aside by filing day (`FilingDays`) until the
-    last is read, then given back in day order."""
+    after another. A file ``ordered`` by filing day (`features.files.RecordFile.filed_in_order`)
+    is taken as read, each chunk cut at its last filing day (carried into the next chunk), so
+    reading overlaps scoring; one chunk is taken whole; more, out of order, are set aside by
+    filing day (`FilingDays`) until the last is read, then given back in day order."""
+    if ordered:
+        yield from _whole_days(chunks)
+        return
     first = next(chunks, None)
     second = next(chunks, None)
     if second is None:
@@ -90,3 +96,18 @@ def in_filing_order(
     for chunk in chain([first, second], chunks):
         days.add(chunk)
     yield from days.parts(rows)
+
+
+def _whole_days(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Chunks of a file in filing order, cut at filing-day boundaries: the lines of one day (a
+    B/L's containers, a voyage's B/Ls) are featurised together, as when screening day by day."""
+    pending: pd.DataFrame | None = None
+    for accepted in chunks:
+        frame = accepted if pending is None else pd.concat([pending, accepted])
+        day = pd.to_datetime(frame["filed_at"], utc=True).dt.floor("D")
+        last = day.max()
+        ready, pending = frame[(day < last).to_numpy()], frame[(day >= last).to_numpy()]
+        if len(ready):
+            yield ready
+    if pending is not None and len(pending):
+        yield pending

@@ -303,7 +303,9 @@ def _scored_chunks(
         """Accepted lines in filing order, in parts of whole filing days (the lines of one
         day, a B/L's containers, a voyage's B/Ls, are featurised together, as when screening
         day by day), whatever the file's order (`models.filing_order`)."""
-        return in_filing_order(_accepted(), rows=source.chunk_rows, folder=folder)
+        return in_filing_order(
+            _accepted(), rows=source.chunk_rows, folder=folder, ordered=source.filed_in_order()
+        )
 
     def _accepted() -> Iterator[pd.DataFrame]:
         for result in iter_validated(source, progress=progress):

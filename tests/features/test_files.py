@@ -426,3 +426,39 @@ def test_a_byte_of_another_encoding_past_the_first_mebibyte_is_named_by_its_row(
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(InputUnreadable, match=r"row 5,000 is not utf-8 text .* 'encoding:' in"):
         validate_file(path)
+
+
+def test_a_file_tells_whether_its_lines_come_in_filing_order_from_that_column_alone(
+    tmp_path: Path,
+) -> None:
+    # Screening takes a file in filing order chunk after chunk as read; any other order is set
+    # aside by filing day first (`models.filing_order`).
+    frame = shipment_frame(300)
+    filed = pd.Timestamp("2025-03-01T08:00:00Z") + pd.to_timedelta(range(300), unit="h")
+    frame["filed_at"] = filed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame.to_csv(tmp_path / "in-order.csv", index=False)
+    frame.to_parquet(tmp_path / "in-order.parquet", index=False)
+    frame.iloc[::-1].to_csv(tmp_path / "reversed.csv", index=False)
+    same_day = frame.copy()
+    same_day.loc[:15] = same_day.loc[:15].iloc[::-1].to_numpy()  # 08:00-23:00, one day
+    same_day.to_csv(tmp_path / "within-a-day.csv", index=False)
+    broken = frame.copy()
+    broken.loc[7, "filed_at"] = "yesterday"
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    european = frame.assign(filed_at=filed.strftime("%d/%m/%Y %H:%M")).rename(
+        columns={"filed_at": "FILED"}
+    )
+    european.to_csv(tmp_path / "european.csv", index=False)
+    mapping = ColumnMapping.model_validate(
+        {"fields": {"filed_at": {"column": "FILED", "date_format": "%d/%m/%Y %H:%M"}}}
+    )
+
+    def ordered(name: str, mapping: ColumnMapping | None = None) -> bool:
+        return open_records(tmp_path / name, "shipments", mapping, chunk_rows=1000).filed_in_order()
+
+    assert ordered("in-order.csv") and ordered("in-order.parquet")
+    assert ordered("within-a-day.csv") and ordered("european.csv", mapping)
+    assert not ordered("reversed.csv") and not ordered("broken.csv")
+    source = open_records(tmp_path / "in-order.csv", "shipments")
+    source.filed_in_order()
+    assert source.bad_lines == []
