@@ -80,9 +80,10 @@ _PARTY = {
 _NEW = "never seen before filing (NaN)"
 _NO_PARTY = "no such party on the line (blank, TO ORDER, SAME AS CONSIGNEE): NaN"
 _RATE_MISSING = "no outcome yet: the overall rate (smoothing); entity absent: NaN"
-# How a smoothed rate is told: a party never inspected has the overall rate, and "2.2 % of its
-# inspections found something" told an officer of inspections that never were.
-_RATE_SOURCE = "(estimated from its inspections so far, if any, and the overall rate)"
+# How a smoothed rate is told: an estimate (its inspections so far, few or none, pulled towards
+# the overall rate). A party never inspected has the overall rate, and "2.2 % of its inspections
+# found something" told an officer of inspections that never were.
+_RATE = "estimated seizure rate {value:.1%}"
 
 
 def _party_features() -> list[Feature]:
@@ -144,7 +145,7 @@ def _party_features() -> list[Feature]:
                 "links to earlier seizures",
                 sources + "; outcomes result, recorded_at",
                 _RATE_MISSING,
-                f"{label}: seizure rate {{value:.1%}} {_RATE_SOURCE}",
+                f"{label}: {_RATE}",
                 label_based=True,
             )
         )
@@ -254,16 +255,16 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("lane_seizure_rate", "route",
        "Smoothed, time-decayed seizure rate of the loading-discharge lane",
        "lanes with recent seizures", "port_of_loading, port_of_discharge; outcomes",
-       _RATE_MISSING, "lane: seizure rate {value:.1%} " + _RATE_SOURCE, label_based=True),
+       _RATE_MISSING, "lane: " + _RATE, label_based=True),
     _f("hub_seizure_rate", "route",
        "Highest smoothed, time-decayed seizure rate among the transshipment ports",
        "hubs with recent seizures", "transshipment_ports; outcomes",
-       "no transshipment: NaN", "transshipment port: seizure rate {value:.1%} " + _RATE_SOURCE,
+       "no transshipment: NaN", "transshipment port: " + _RATE,
        label_based=True),
     _f("origin_seizure_rate", "route",
        "Smoothed, time-decayed seizure rate of the origin country",
        "origins with recent seizures", "country_of_origin, port_of_loading; outcomes",
-       _RATE_MISSING, "origin: seizure rate {value:.1%} " + _RATE_SOURCE, label_based=True),
+       _RATE_MISSING, "origin: " + _RATE, label_based=True),
     # --- goods ---------------------------------------------------------------------------------
     _f("hs_chapter", "goods", "HS chapter (2 digits)", "contraband-prone chapters",
        "hs_code", _CAT, "HS chapter {named}", "category", naming="hs_chapter"),
@@ -273,22 +274,21 @@ CATALOGUE: tuple[Feature, ...] = (
        _CAT, "container type {value}", "category"),
     _f("hs4_seizure_rate", "goods", "Smoothed, time-decayed seizure rate of the HS heading",
        "goods with recent seizures", "hs_code; outcomes", _RATE_MISSING,
-       "HS heading: seizure rate {value:.1%} " + _RATE_SOURCE, label_based=True),
+       "HS heading: " + _RATE, label_based=True),
     _f("hs4_origin_seizure_rate", "goods",
        "Smoothed, time-decayed seizure rate of the HS heading from this origin",
        "goods from an origin with recent seizures", "hs_code, country_of_origin; outcomes",
-       _RATE_MISSING, "these goods from this origin: seizure rate {value:.1%} " + _RATE_SOURCE,
+       _RATE_MISSING, "these goods from this origin: " + _RATE,
        label_based=True),
     _f("desc_token_rate_max", "goods",
        "Highest smoothed seizure rate among the description's words (hashed)",
        "description words seen in seizures", "goods_description; outcomes",
-       "no usable word: NaN", "a description word: seizure rate {value:.1%} " + _RATE_SOURCE,
+       "no usable word: NaN", "a description word: " + _RATE,
        label_based=True),
     _f("desc_token_rate_mean", "goods",
        "Mean smoothed seizure rate of the description's words", "description words seen in "
        "seizures", "goods_description; outcomes", "no usable word: NaN",
-       "description words: seizure rate {value:.1%} on average "
-        + _RATE_SOURCE.replace("its", "their"),
+       "description words: " + _RATE + " on average",
        label_based=True),
     _f("desc_token_inspections", "goods",
        "Decayed inspections behind the best-known description word (evidence)", "",

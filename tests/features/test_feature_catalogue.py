@@ -95,5 +95,5 @@ def test_a_seizure_rate_is_told_as_an_estimate_not_as_inspections_that_may_never
     assert len(rates) >= 10
     for name in rates:
         told = reason(name, 0.0221)
-        assert "2.2%" in told and "estimated from" in told and "found something" not in told
-    assert reason("notify_seizure_rate", 0.0221).startswith("notify party: seizure rate 2.2% (")
+        assert "estimated seizure rate 2.2%" in told and "found something" not in told
+    assert reason("notify_seizure_rate", 0.0221) == "notify party: estimated seizure rate 2.2%"
