@@ -673,7 +673,7 @@ def _select(
             lines["risk_score"],
             selected=selected,
             share=documentary,
-            tie_break=lines["row"],
+            tie_break=lines["key"],
             fixed_slots=(
                 None
                 if port_capacity is None

@@ -334,9 +334,11 @@ def test_the_files_order_and_its_chunk_size_change_no_score_and_no_selection(
             scorer=trained.scorer,
             chunk_rows=chunk_rows,
             random_control=0.2,
+            documentary=0.05,
         )
         out = pd.read_parquet(tmp_path / "out.parquet").set_index(["bl_number", "container_number"])
-        found[(name, chunk_rows)] = out[["risk_score", "selected", "selection_reason"]].sort_index()
+        columns = ["risk_score", "selected", "lane", "selection_reason", "selection_probability"]
+        found[(name, chunk_rows)] = out[columns].sort_index()
     assert len(found[("filed", 100_000)]) == len(batch) > 1000
     for other in runs[1:]:
         pd.testing.assert_frame_equal(found[other], found[("filed", 100_000)])
