@@ -377,6 +377,17 @@ def _dask_chunks(
         yield future.result()
 
 
+@contextmanager
+def _discarded_on_error(writer: FrameWriter | None) -> Iterator[None]:
+    """A screening that fails leaves no partial rejects file beside the name it was to have."""
+    try:
+        yield
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+
+
 # The cyclic collector's thresholds while a batch is screened (`_fewer_collections`).
 _BATCH_GC_THRESHOLD = (50_000, 20, 100)
 
@@ -449,103 +460,106 @@ def screen_file(
     tally = reference.tally() if reference is not None else None
     in_band: Counter[str] = Counter()
     ports_seen: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix="screen-") as tmp:
-        parts: list[Path] = []
-        working = copy.copy(scorer)
-        working.pipeline = copy.deepcopy(scorer.pipeline)
-        chunks = _scored_chunks(
-            source,
-            scorer,
-            working,
-            watchlist,
-            profiles,
-            report,
-            rejects,
-            engine=engine,
-            scheduler=scheduler,
-            progress=progress,
-            folder=Path(tmp),
-            watched_rejects=summary.watchlist_rejected,
-        )
-        for number, (chunk, matrix) in enumerate(chunks):
-            part = Path(tmp) / f"part-{number:05d}.parquet"
-            chunk.to_parquet(part, index=False)
-            np.save(_matrix_path(part), matrix)
-            parts.append(part)
-            ports_seen.update(chunk["port_of_discharge"].dropna().unique().tolist())
-            summary.approximate += int(chunk["approximate_history"].sum())
-            if tally is not None:
-                tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()]))
-                in_band.update(chunk["band"].tolist())
-        if rejects is not None:
-            if not rejects.rows:  # written, with its header, when nothing was rejected too
-                rejects.write(no_issues())
-            rejects.close()
-        summary.beyond_memory = (
-            working.pipeline.state_.lines_beyond_memory - state.lines_beyond_memory
-        )
-        if keep_history is not None:
-            keep_history(working.pipeline)
-        if tally is not None and tally.lines:
-            _compare(summary, tally, in_band)
-        selection = _select(
-            parts,
-            capacity=capacity,
-            random_control=random_control,
-            documentary=documentary,
-            seed=seed,
-            port_capacity=port_capacity,
-        )
-        summary.port_days = int(selection["group"].nunique()) if len(selection) else 0
-        if port_capacity is not None:
-            summary.capacity_unmatched = sorted(
-                set(port_capacity.slots) - ports_seen - known_port_codes()
+    with _discarded_on_error(rejects):
+        with tempfile.TemporaryDirectory(prefix="screen-") as tmp:
+            parts: list[Path] = []
+            working = copy.copy(scorer)
+            working.pipeline = copy.deepcopy(scorer.pipeline)
+            chunks = _scored_chunks(
+                source,
+                scorer,
+                working,
+                watchlist,
+                profiles,
+                report,
+                rejects,
+                engine=engine,
+                scheduler=scheduler,
+                progress=progress,
+                folder=Path(tmp),
+                watched_rejects=summary.watchlist_rejected,
             )
-        top_parts, must_parts = [], []
-        told_parts = []
-        with FrameWriter(Path(out_path)) as writer:
-            for part in parts:
-                frame = pd.read_parquet(part, columns=_PART_COLUMNS)
-                # a left merge keeps the part's order, which `_explain_picks` relies on
-                frame = frame.merge(selection.drop(columns=["group"]), on="row", how="left")
-                frame["model_version"] = summary.model_version
-                told_parts.append(_explain_picks(frame, part, scorer))
-                writer.write(frame[OUTPUT_COLUMNS])
-                summary.selected.update(frame.loc[frame["selected"], "selection_reason"].tolist())
-                summary.documentary += int((frame["lane"] == "YELLOW").sum())
-                picked = frame[frame["selected"]]
-                top_parts.append(picked.nlargest(_KEPT, "risk_score"))
-                must = picked["selection_reason"].isin(MANDATORY_REASONS)
-                must_parts.append(picked[must].nlargest(_KEPT, "risk_score"))
-            if not parts:  # every line rejected: the list says so with its columns, no row
-                writer.write(
-                    pd.DataFrame({name: pd.Series(dtype=object) for name in OUTPUT_COLUMNS})
+            for number, (chunk, matrix) in enumerate(chunks):
+                part = Path(tmp) / f"part-{number:05d}.parquet"
+                chunk.to_parquet(part, index=False)
+                np.save(_matrix_path(part), matrix)
+                parts.append(part)
+                ports_seen.update(chunk["port_of_discharge"].dropna().unique().tolist())
+                summary.approximate += int(chunk["approximate_history"].sum())
+                if tally is not None:
+                    tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()]))
+                    in_band.update(chunk["band"].tolist())
+            if rejects is not None:
+                if not rejects.rows:  # written, with its header, when nothing was rejected too
+                    rejects.write(no_issues())
+                rejects.close()
+            summary.beyond_memory = (
+                working.pipeline.state_.lines_beyond_memory - state.lines_beyond_memory
+            )
+            if keep_history is not None:
+                keep_history(working.pipeline)
+            if tally is not None and tally.lines:
+                _compare(summary, tally, in_band)
+            selection = _select(
+                parts,
+                capacity=capacity,
+                random_control=random_control,
+                documentary=documentary,
+                seed=seed,
+                port_capacity=port_capacity,
+            )
+            summary.port_days = int(selection["group"].nunique()) if len(selection) else 0
+            if port_capacity is not None:
+                summary.capacity_unmatched = sorted(
+                    set(port_capacity.slots) - ports_seen - known_port_codes()
                 )
-        summary.top = _highest(top_parts)
-        summary.mandatory = _highest(must_parts)
-        # The file is read whole by now: the report states these counts (it was written
-        # before them, and said "read 0, scored 0").
-        summary.read = report.read
-        summary.rejected = report.rejected
-        rejects_only = Counter(
-            {(f, r): n for (s, f, r), n in report.reasons.items() if s == "reject"}
-        )
-        summary.reject_reasons = [
-            f"{f} {r} ({n:,})" for (f, r), n in rejects_only.most_common(3)
-        ]
-        summary.scored = report.accepted + report.flagged
-        if report_path is not None:
-            from models.screen_report import write_screen_report
+            top_parts, must_parts = [], []
+            told_parts = []
+            with FrameWriter(Path(out_path)) as writer:
+                for part in parts:
+                    frame = pd.read_parquet(part, columns=_PART_COLUMNS)
+                    # a left merge keeps the part's order, which `_explain_picks` relies on
+                    frame = frame.merge(selection.drop(columns=["group"]), on="row", how="left")
+                    frame["model_version"] = summary.model_version
+                    told_parts.append(_explain_picks(frame, part, scorer))
+                    writer.write(frame[OUTPUT_COLUMNS])
+                    summary.selected.update(
+                        frame.loc[frame["selected"], "selection_reason"].tolist()
+                    )
+                    summary.documentary += int((frame["lane"] == "YELLOW").sum())
+                    picked = frame[frame["selected"]]
+                    top_parts.append(picked.nlargest(_KEPT, "risk_score"))
+                    must = picked["selection_reason"].isin(MANDATORY_REASONS)
+                    must_parts.append(picked[must].nlargest(_KEPT, "risk_score"))
+                if not parts:  # every line rejected: the list says so with its columns, no row
+                    writer.write(
+                        pd.DataFrame({name: pd.Series(dtype=object) for name in OUTPUT_COLUMNS})
+                    )
+            summary.top = _highest(top_parts)
+            summary.mandatory = _highest(must_parts)
+            # The file is read whole by now: the report states these counts (it was written
+            # before them, and said "read 0, scored 0").
+            summary.read = report.read
+            summary.rejected = report.rejected
+            rejects_only = Counter(
+                {(f, r): n for (s, f, r), n in report.reasons.items() if s == "reject"}
+            )
+            summary.reject_reasons = [
+                f"{f} {r} ({n:,})" for (f, r), n in rejects_only.most_common(3)
+            ]
+            summary.scored = report.accepted + report.flagged
+            if report_path is not None:
+                from models.screen_report import write_screen_report
 
-            summary.report_path = str(
-                write_screen_report(
-                    Path(report_path),
-                    parts=parts,
-                    selection=selection,
-                    summary=summary,
-                    told=pd.concat(told_parts, ignore_index=True) if told_parts else None,
+                summary.report_path = str(
+                    write_screen_report(
+                        Path(report_path),
+                        parts=parts,
+                        selection=selection,
+                        summary=summary,
+                        told=pd.concat(told_parts, ignore_index=True) if told_parts else None,
+                    )
                 )
-            )
     return summary
 
 

@@ -832,3 +832,33 @@ def test_the_collector_is_raised_while_a_batch_is_screened_and_restored_after(
     with pytest.raises(Exception, match="no such file"):
         screen_file(tmp_path / "missing.parquet", tmp_path / "o2.parquet", scorer=trained.scorer)
     assert gc.get_threshold() == before
+
+
+def test_a_screening_that_fails_half_way_leaves_no_partial_rejects_file(
+    trained, arrivals, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import models.screening as screening
+
+    batch = arrivals.sort_values("filed_at").head(3000).astype(str)
+    batch.loc[batch.index[5], "eta"] = "2025-13-45"  # a reject in the first chunk
+    batch.to_csv(tmp_path / "arrivals.csv", index=False)
+    scored = screening._score_chunk
+    calls = []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(screening, "_score_chunk", failing)
+    with pytest.raises(OSError, match="No space left"):
+        screen_file(
+            tmp_path / "arrivals.csv",
+            tmp_path / "ranked.csv",
+            scorer=trained.scorer,
+            rejects_path=tmp_path / "rejects.csv",
+            chunk_rows=1000,
+        )
+    assert len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrivals.csv"]
