@@ -308,6 +308,10 @@ def test_written_files_read_back_with_utc_timestamps_and_joined_lists(
     # Written again in the other format, the folder holds one world, not this one's CSV beside
     # the earlier world's Parquet (a `train --shipments world/shipments.parquet` read the old).
     (tmp_path / "pq" / "notes.csv").write_text("an analyst's own file\n")
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "shipments.csv").write_text("my,real,data\n")  # no simulation's
+    write_world(world, tmp_path / "own", "parquet")
+    assert (tmp_path / "own" / "shipments.csv").read_text() == "my,real,data\n"
     again = write_world(world, tmp_path / "pq", "csv")
     assert sorted(p.name for p in (tmp_path / "pq").iterdir()) == [
         "meta.json",

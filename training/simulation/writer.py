@@ -72,6 +72,30 @@ def _csv_ready(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
+def _earlier_world(out_dir: Path, fmt: str) -> list[Path]:
+    """The files of an earlier simulated world in ``out_dir`` in another format than ``fmt``,
+    as its meta.json names them: a file no simulation wrote (an analyst's own shipments.csv)
+    is never among them."""
+    meta = out_dir / "meta.json"
+    try:
+        named = json.loads(meta.read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(named, dict):
+        return []
+    found = []
+    for name in ("shipments", "outcomes", "truth"):
+        file = named.get(name)
+        if (
+            isinstance(file, str)
+            and file != f"{name}.{fmt}"
+            and file in {f"{name}.{other}" for other in FORMATS}
+        ):
+            if (out_dir / file).is_file():
+                found.append(out_dir / file)
+    return found
+
+
 def write_world(world: SimulatedWorld, out_dir: Path, fmt: str = "parquet") -> dict[str, Path]:
     """Write the world's files into ``out_dir`` (created if needed); returns their paths."""
     if fmt not in FORMATS:
@@ -84,11 +108,9 @@ def write_world(world: SimulatedWorld, out_dir: Path, fmt: str = "parquet") -> d
         "truth": _table(world.truth, TRUTH_SCHEMA),
     }
     paths: dict[str, Path] = {}
-    for name in tables:  # an earlier world's files in the other format would be read as this one's
-        for other in FORMATS:
-            if other != fmt and (out_dir / f"{name}.{other}").is_file():
-                (out_dir / f"{name}.{other}").unlink()
-                logger.info("removed %s of an earlier world", out_dir / f"{name}.{other}")
+    for earlier in _earlier_world(out_dir, fmt):  # would be read as this world's
+        earlier.unlink()
+        logger.warning("removed %s, an earlier simulated world's (its meta.json names it)", earlier)
     for name, table in tables.items():
         path = out_dir / f"{name}.{fmt}"
         if fmt == "parquet":
