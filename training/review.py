@@ -44,8 +44,9 @@ REVIEW_COLUMNS = [
 _Z95 = 1.959963984540054
 
 
-def wilson_interval(hits: int, trials: int, z: float = _Z95) -> tuple[float, float]:
-    """Wilson score interval of a binomial rate; (nan, nan) without trials."""
+def wilson_interval(hits: float, trials: float, z: float = _Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial rate; (nan, nan) without trials. Weighted counts
+    (an effective number of trials) are taken as they are."""
     if trials <= 0:
         return math.nan, math.nan
     rate = hits / trials
@@ -141,5 +142,38 @@ def review_outcomes(
     grouped["hit_rate"] = (grouped["seizures"] / trials).astype("float64")
     grouped["hit_rate_low"] = [low for low, _ in bounds]
     grouped["hit_rate_high"] = [high for _, high in bounds]
+    if "selection_reason" in by:
+        _weigh_controls(grouped, counts, frame, by)
     grouped["lift_over_random"] = grouped["hit_rate"] / base if base > 0 else math.nan
     return grouped.reset_index()[[*by, *REVIEW_COLUMNS]]
+
+
+def _weigh_controls(
+    grouped: pd.DataFrame, counts: pd.DataFrame, frame: pd.DataFrame, by: tuple[str, ...]
+) -> None:
+    """The random control's own rows as the base rate is: each control weighted by 1 /
+    selection_probability (its interval from the weights' effective number of inspections),
+    so the control is told a lift of 1 over itself, not 2.2 (its plain rate over its weighted
+    one). Left plain, as the base rate then is, when a control has no usable probability."""
+    if "selection_probability" not in frame.columns:
+        return
+    control = (counts["selection_reason"] == "RANDOM_CONTROL").to_numpy() & (
+        counts["conclusive"].to_numpy() == 1
+    )
+    p = pd.to_numeric(frame["selection_probability"], errors="coerce").to_numpy(dtype="float64")
+    if not control.any() or not bool(((p[control] > 0) & (p[control] <= 1)).all()):
+        return
+    weights = pd.DataFrame(
+        {
+            **{name: counts[name] for name in by},
+            "w": np.where(control, 1 / np.where(control, p, 1.0), 0.0),
+            "wy": np.where(control, counts["seizures"] / np.where(control, p, 1.0), 0.0),
+        }
+    )
+    weights["w2"] = weights["w"] ** 2
+    summed = weights[control].groupby(list(by), sort=True)[["w", "wy", "w2"]].sum()
+    for key, row in summed.iterrows():
+        rate = float(row["wy"] / row["w"])
+        effective = float(row["w"] ** 2 / row["w2"])
+        low, high = wilson_interval(rate * effective, effective)
+        grouped.loc[key, ["hit_rate", "hit_rate_low", "hit_rate_high"]] = [rate, low, high]

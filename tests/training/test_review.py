@@ -85,6 +85,14 @@ def test_the_base_rate_weights_each_control_by_how_likely_its_draw_was() -> None
     assert base.rate == pytest.approx(2 / (10 * 2 + 10 * 20))  # 0.91 %, not 5 %
     table = review_outcomes(outcomes).set_index("selection_reason")
     assert table.loc["MODEL", "lift_over_random"] == pytest.approx(0.2 / base.rate)
+    # the control's own row is weighted as the base is: a lift of 1 over itself, not 5.5
+    control = table.loc["RANDOM_CONTROL"]
+    assert control.hit_rate == pytest.approx(base.rate) and control.lift_over_random == 1.0
+    assert control.hit_rate_low < control.hit_rate < control.hit_rate_high
+    assert control.seizures == 1 and control.conclusive == 20  # counts stay counts
+    by_version = review_outcomes(outcomes, by=("selection_reason", "model_version"))
+    rows = by_version.set_index(["selection_reason", "model_version"])
+    assert rows.loc[("RANDOM_CONTROL", "(none)"), "lift_over_random"] == pytest.approx(1.0)
     # A control recorded without its probability: the plain rate, and said so.
     outcomes.loc[0, "selection_probability"] = float("nan")
     plain = control_base_rate(outcomes)
