@@ -97,6 +97,9 @@ def test_train_reads_outcomes_in_their_own_layout_and_says_what_it_rejected(
     assert result.exit_code == 0, result.output
     told = f"outcomes {outcomes}: {len(exported):,} read, "
     assert told in result.stdout and ", 1 rejected (most often result " in result.stdout
+    assert f"`risk-engine validate {outcomes} --kind outcomes --mapping {mapping} --rejects" in (
+        result.stdout
+    )  # the command as it reads the file: without the mapping it could not
     assert f"shipments {shipments}: " in result.stdout and "registered model version 1" in (
         result.stdout
     )

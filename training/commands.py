@@ -76,10 +76,12 @@ def _load(
         "shipments_sha256": fingerprint(shipments),
         "shipments_counts": ship_report.as_dict()["counts"],
         "shipments_rejected_most_often": _reasons(ship_report),
+        "shipments_mapping": "" if mapping_path is None else str(mapping_path),
         "outcomes_path": outcomes_name or str(outcomes),
         "outcomes_sha256": fingerprint(outcomes),
         "outcomes_counts": out_report.as_dict()["counts"],
         "outcomes_rejected_most_often": _reasons(out_report),
+        "outcomes_mapping": "" if outcomes_mapping_path is None else str(outcomes_mapping_path),
     }
     return ship.reset_index(drop=True), outs.reset_index(drop=True), info
 
@@ -100,9 +102,12 @@ def read_lines(info: dict[str, Any]) -> list[str]:
             f"accepted, {counts['flagged']:,} flagged, {counts['rejected']:,} rejected"
         )
         if counts["rejected"] and not str(info[f"{kind}_path"]).startswith("the outcome store"):
+            mapping = info.get(f"{kind}_mapping")
+            read_as = f" --mapping {mapping}" if mapping else ""  # the layout it was read in
             line += (
                 f" (most often {info[f'{kind}_rejected_most_often']}; each row with its reason: "
-                f"`risk-engine validate {info[f'{kind}_path']} --kind {kind} --rejects FILE`)"
+                f"`risk-engine validate {info[f'{kind}_path']} --kind {kind}{read_as} "
+                "--rejects FILE`)"
             )
         lines.append(line)
     return lines
