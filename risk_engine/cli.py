@@ -675,6 +675,10 @@ def history_command(
         typer.echo(_history_line(info, histories.size(info.model_version)))
 
 
+def _many(count: int, thing: str) -> str:
+    return f"{count:,} {thing}" + ("" if count == 1 else "s")
+
+
 def _history_line(info: HistoryInfo, size: int) -> str:
     """One line on a model version's feature history."""
     last = info.batches[-1] if info.batches else {}
@@ -685,9 +689,9 @@ def _history_line(info: HistoryInfo, size: int) -> str:
         repeated += f", {info.lines_beyond_memory:,} added from before that"
     return (
         f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
-        f"({info.lines_added:,} added by {info.screenings:,} screenings since training, "
-        f"{repeated}; {info.outcomes_added:,} outcomes added from {info.outcome_files:,} "
-        f"files; {size / 1e6:,.1f} MB); last: "
+        f"({info.lines_added:,} added by {_many(info.screenings, 'screening')} since training, "
+        f"{repeated}; {info.outcomes_added:,} outcomes added from "
+        f"{_many(info.outcome_files, 'file')}; {size / 1e6:,.1f} MB); last: "
         f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
     )
 

@@ -246,7 +246,10 @@ def retrain_command(
         decision.reason,
         f"champion: version {decision.challenger_version if decision.promoted else decision.champion_version}",
     ]
-    lines.append(f"held-out period (both compared on it): {decision.held_out}")
+    compared = (
+        "both compared on it" if decision.champion_version else "nothing compared: no champion"
+    )
+    lines.append(f"held-out period ({compared}): {decision.held_out}")
     if decision.note:
         lines.append(f"note: {decision.note}")
     if decision.earlier:
