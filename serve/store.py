@@ -125,35 +125,50 @@ def _key_lineage(conn: Connection) -> None:
     """Version 4: a key names the key it replaced (``api_keys.replaces``) and the days it was
     made to work for (``api_keys.valid_days``), so rotation finds a key's successors, however
     many generations on, and keeps its lifetime: it read both from the audit trail, which
-    retention deletes, and from an expiry a grace period had overwritten. Rotations made
-    before are read from their audit rows once, here."""
+    retention deletes, and from an expiry a grace period had overwritten. The keys made
+    before are read once, here: their making's audit row ("works until ...", "no expiry"),
+    else their expiry; a rotation's row names the key it replaced."""
     _add_column(conn, "api_keys", "replaces", String(64))
     _add_column(conn, "api_keys", "valid_days", Integer())
-    made = conn.execute(
-        select(api_keys.c.key_id, api_keys.c.created_at, api_keys.c.expires_at).where(
-            api_keys.c.expires_at.is_not(None), api_keys.c.valid_days.is_(None)
-        )
+    made_as: dict[str, str] = {}  # key id -> the detail of the row that made it
+    replaced: dict[str, str] = {}  # key id -> the key it replaced
+    if "audit" in inspect(conn).get_table_names():
+        rows = conn.execute(
+            select(audit.c.key_id, audit.c.route, audit.c.detail)
+            .where(audit.c.route.in_(["risk-engine keys create", "risk-engine keys rotate"]))
+            .order_by(audit.c.id)
+        ).all()
+        for key_id, route, detail in rows:
+            if not key_id:
+                continue
+            made_as[key_id] = detail or ""
+            found = _ROTATED.search(detail or "")
+            if route == "risk-engine keys rotate" and found:
+                replaced[key_id] = found.group(1)
+    keys = conn.execute(
+        select(api_keys.c.key_id, api_keys.c.created_at, api_keys.c.expires_at)
     ).all()
-    for key_id, created_at, expires_at in made:  # as made, unless a grace period cut it since
-        days = max(1, round((expires_at - created_at).total_seconds() / 86_400))
-        conn.execute(
-            update(api_keys).where(api_keys.c.key_id == key_id).values(valid_days=days)
-        )
-    if "audit" not in inspect(conn).get_table_names():
-        return
-    rows = conn.execute(
-        select(audit.c.key_id, audit.c.detail)
-        .where(audit.c.route == "risk-engine keys rotate")
-        .order_by(audit.c.id)
-    ).all()
-    for key_id, detail in rows:
-        found = _ROTATED.search(detail or "")
-        if key_id and found:
-            conn.execute(
-                update(api_keys)
-                .where(api_keys.c.key_id == key_id, api_keys.c.replaces.is_(None))
-                .values(replaces=found.group(1))
-            )
+    for key_id, created_at, expires_at in keys:
+        days = _days_made_for(made_as.get(key_id, ""), created_at, expires_at)
+        values: dict[str, Any] = {"valid_days": days}
+        if key_id in replaced:
+            values["replaces"] = replaced[key_id]
+        conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(**values))
+
+
+_MADE_UNTIL = re.compile(r"works until (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC")
+
+
+def _days_made_for(made: str, created_at: datetime, expires_at: datetime | None) -> int | None:
+    """The days a key made before version 4 was made for: as its making's audit row says,
+    else from its expiry (which a grace period may have cut: the row, when kept, wins)."""
+    until = _MADE_UNTIL.search(made)
+    if until is not None:
+        end = datetime.strptime(until.group(1), "%Y-%m-%d %H:%M")
+        return max(1, round((end - created_at.replace(tzinfo=None)).total_seconds() / 86_400))
+    if "no expiry" in made or expires_at is None:
+        return None
+    return max(1, round((expires_at - created_at).total_seconds() / 86_400))
 
 
 _MIGRATIONS[3] = _key_lineage

@@ -284,6 +284,9 @@ def test_a_store_of_schema_three_learns_its_rotations_and_lifetimes_from_the_tra
         assert store.schema_version() == 3 and store.migrate() == 4
         record = store.get_key(new.key_id)
         assert record is not None and record.replaces == old.key_id and record.valid_days == 30
+        # the old key's expiry is its grace period's end now: its making's row says 30 days
+        first = store.get_key(old.key_id)
+        assert first is not None and first.valid_days == 30 and first.replaces is None
     finally:
         store.dispose()
     with pytest.raises(ValueError, match=f"its successor {new.key_id} works"):
