@@ -306,7 +306,9 @@ def review_command(
         fresh_output(out, inputs=(outcomes,))
     frame, report = load_records(outcomes, "outcomes")
     if frame.empty:
-        frame = pd.DataFrame(columns=["inspected_at", "result", "selection_reason", *by])
+        # each column once: "selection_reason" twice (the default --by) was a traceback
+        columns = ["inspected_at", "result", "selection_reason", *by]
+        frame = pd.DataFrame(columns=list(dict.fromkeys(columns)))
     table = review_outcomes(frame, by=by, since=since, until=until)
     if out is not None:
         write_frame(table, out)

@@ -134,3 +134,17 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     (printed,) = [line.split() for line in result.stdout.splitlines() if line.startswith("all")]
     assert printed[1:3] == ["5", "4"]
     assert "conclusive" in result.stdout.splitlines()[0]
+
+
+def test_a_review_of_a_file_whose_every_row_is_rejected_says_so_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    rows = [valid_outcome_row(seed) for seed in range(3)]
+    for row in rows:
+        row["inspected_at"] = "last tuesday"
+    path = tmp_path / "outcomes.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    result = runner.invoke(app, ["review", "--outcomes", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "outcomes read 3, used 0, rejected 3" in result.stderr
+    assert "no conclusive random-control inspection in the period" in result.stdout
