@@ -303,9 +303,13 @@ def _scored_chunks(
         """Accepted lines in filing order, in parts of whole filing days (the lines of one
         day, a B/L's containers, a voyage's B/Ls, are featurised together, as when screening
         day by day), whatever the file's order (`models.filing_order`)."""
-        return in_filing_order(
-            _accepted(), rows=source.chunk_rows, folder=folder, ordered=source.filed_in_order()
-        )
+        return in_filing_order(_accepted(), rows=source.chunk_rows, folder=folder, ordered=ordered)
+
+    ordered = source.filed_in_order()
+    # A file out of order is read whole (set aside by filing day) before the first line is
+    # scored: the progress bar then counts the scored lines again, from 0, rather than stand
+    # at the last line read while the scoring runs.
+    scoring = _scoring_progress(progress) if not ordered else None
 
     def _accepted() -> Iterator[pd.DataFrame]:
         for result in iter_validated(source, progress=progress):
@@ -326,6 +330,8 @@ def _scored_chunks(
             if len(accepted):
                 # Scored, then added to the state in the same pass.
                 yield _score_chunk(working, accepted, watchlist, profiles, remember=True)
+                if scoring is not None:
+                    scoring(len(accepted))
         return
     if engine != "dask":
         raise ValueError(f"engine must be 'local' or 'dask', not {engine!r}")
@@ -340,10 +346,31 @@ def _scored_chunks(
                 f"--scheduler {scheduler}: the Dask scheduler cannot be reached ({error})"
             ) from None
         with client:
-            yield from _dask_chunks(client, scorer, working, validated(), watchlist, profiles)
+            for scored in _dask_chunks(client, scorer, working, validated(), watchlist, profiles):
+                yield scored
+                if scoring is not None:
+                    scoring(len(scored[0]))
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _scoring_progress(progress: Callable[[int], None] | None) -> Callable[[int], None] | None:
+    """``progress`` counting scored lines from 0 under a new description, when it can be told
+    one (a ``phase`` attribute, as the CLI's bar has); None otherwise."""
+    phase = getattr(progress, "phase", None)
+    if progress is None or phase is None:
+        return None
+    started = False
+
+    def scored(lines: int) -> None:
+        nonlocal started
+        if not started:
+            phase("lines scored in filing order")
+            started = True
+        progress(lines)
+
+    return scored
 
 
 def _dask_chunks(

@@ -91,7 +91,22 @@ def _progress(description: str, total: int | None) -> Iterator[Callable[[int], N
         *columns, console=console, transient=False, disable=not console.is_terminal
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+        yield _Advance(
+            lambda n: bar.advance(task, n),
+            lambda text: bar.reset(task, total=total, description=f"{description}: {text}"),
+        )
+
+
+class _Advance:
+    """Advances a progress bar by a row count; ``phase`` starts it again from 0 under another
+    description (screening a file out of filing order reads it whole, then scores it)."""
+
+    def __init__(self, advance: Callable[[int], None], phase: Callable[[str], None]) -> None:
+        self._advance = advance
+        self.phase = phase
+
+    def __call__(self, rows: int) -> None:
+        self._advance(rows)
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -862,3 +862,39 @@ def test_a_screening_that_fails_half_way_leaves_no_partial_rejects_file(
         )
     assert len(calls) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arrivals.csv"]
+
+
+def test_the_progress_counts_the_scored_lines_again_when_the_file_is_read_whole_first(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # Out of filing order, the file is read whole before the first line is scored: the bar
+    # stood at the last line read through the whole scoring.
+    class Bar:
+        def __init__(self) -> None:
+            self.counts: list[int | str] = []
+
+        def __call__(self, rows: int) -> None:
+            self.counts.append(rows)
+
+        def phase(self, text: str) -> None:
+            self.counts.append(text)
+
+    batch = arrivals.head(2500)
+    for name, frame in (
+        ("filed", batch.sort_values("filed_at")),
+        ("shuffled", batch.sample(frac=1, random_state=2)),
+    ):
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        bar = Bar()
+        screen_file(
+            tmp_path / f"{name}.parquet",
+            tmp_path / "out.parquet",
+            scorer=trained.scorer,
+            chunk_rows=1000,
+            progress=bar,
+        )
+        if name == "filed":
+            assert bar.counts == [1000, 1000, 500]  # the lines read, once
+        else:
+            at = bar.counts.index("lines scored in filing order")
+            assert sum(bar.counts[:at]) == sum(bar.counts[at + 1 :]) == 2500  # type: ignore[arg-type]
