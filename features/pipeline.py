@@ -157,6 +157,16 @@ class FeaturePipeline:
             state.nbytes / 1e6,
         )
 
+    def lines_held(self, outcomes: pd.DataFrame) -> np.ndarray:
+        """For each outcome, whether the state holds its line among the recent lines it keeps
+        (`update` attributes an outcome to such a line; one it does not hold counts for nothing
+        now, and may find its line once a later screening brings it)."""
+        state = self.state_
+        if len(outcomes) == 0 or len(state.recent) == 0:
+            return np.zeros(len(outcomes), dtype=bool)
+        keys = Batch(outcomes, token_buckets=1).shipment
+        return np.asarray(match(keys, state.recent[LINE_KEY].to_numpy()) >= 0, dtype=bool)
+
     def _outcomes(
         self, state: FeatureState, batch: Batch, outcomes: pd.DataFrame | None
     ) -> tuple[dict[str, EventIndex], np.ndarray | None, int]:

@@ -241,6 +241,11 @@ class ModelHistory:
         labelled = np.asarray(result.isin(["SEIZURE", "NO_FINDING"]).fillna(False), dtype=bool)
         state = pipeline.state_
         lines_before, seen, lost = state.lines_seen, state.outcomes_seen, state.outcomes_unmatched
+        # An outcome whose line the history does not hold yet is added for nothing: it is not
+        # kept as added, so a later --add-outcomes, once a screening brought its line, adds it
+        # (it was kept, and a seizure of a line screened by the champion before a promotion
+        # never reached the new champion's history).
+        found = pipeline.lines_held(outcomes) | ~labelled
         if new.any():
             pipeline.update(None, outcomes[new])
         counts = {
@@ -259,11 +264,11 @@ class ModelHistory:
             pipeline,
             source=source,
             lines_before=lines_before,
-            outcomes_added=counts["added"],
+            outcomes_added=int((new & found).sum()),  # those offered again count then
             kind="outcomes",
         )
         buffer = io.BytesIO()
-        np.save(buffer, np.union1d(held, keys[new]))
+        np.save(buffer, np.union1d(held, keys[new & found]))
         _replace(self._path(version, ".outcomes.npy"), buffer.getvalue())
         return info, counts
 

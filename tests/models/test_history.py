@@ -190,3 +190,29 @@ def test_outcomes_recorded_since_training_raise_their_parties_rates_once(
     again = histories.current(scorer).features(later)["shipper_seizure_rate"]
     pd.testing.assert_series_equal(again, after)
     assert histories.reset("7") and not (tmp_path / "home/history/model-7.outcomes.npy").exists()
+
+
+def test_an_outcome_whose_line_the_history_lacks_is_offered_again_once_a_screening_brings_it(
+    scorer: Any, days: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    # It was kept as added: a seizure of a line screened by the champion before a promotion
+    # never reached the new champion's history, whatever was screened after.
+    from risk_engine.factories import seizure_after_filing
+    from risk_engine.validation import validate_frame
+
+    first, second = days
+    histories = ModelHistory(tmp_path / "home")
+    seized = second.sort_values("filed_at").iloc[0]  # a line of a day not screened yet
+    outcomes = validate_frame(pd.DataFrame([seizure_after_filing(seized)]), "outcomes").accepted
+    outcomes = outcomes.reset_index(drop=True)
+    info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
+    assert (counts["added"], counts["matched"], counts["unmatched"]) == (1, 0, 1)
+    assert info.outcomes_added == 0  # nothing kept: it counts for nothing yet
+    kept: list[Any] = []
+    _screen(histories.current(scorer), second, tmp_path / "b", kept)  # the line comes
+    histories.save("7", kept[0], source="day-2", lines_before=0)
+    info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
+    assert (counts["added_before"], counts["added"], counts["matched"]) == (0, 1, 1)
+    assert info.outcomes_added == 1
+    info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
+    assert counts["added_before"] == 1 and counts["added"] == 0
