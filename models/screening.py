@@ -122,6 +122,12 @@ class ScreenSummary:
     # when they were added: had they been screened before, the history cannot tell.
     beyond_memory: int = 0
     memory_days: float = 0.0
+    # The feature history's cut-off when the batch was read, and the first filing of the
+    # batch: a gap between them is lines the history lacks (a new champion's history ends at
+    # its training's cut-off, though the champion before it screened the days since).
+    history_as_of: str = ""
+    first_filed: str = ""
+    history_gap_days: float = 0.0
     port_days: int = 0
     # Ports of the capacity file that no line of the batch arrives at and the port table does
     # not know: most likely a misspelt code, whose port then kept the share.
@@ -162,6 +168,7 @@ class ScreenSummary:
             "documentary": self.documentary,
             "approximate_history": self.approximate,
             "beyond_history_memory": self.beyond_memory,
+            "history_gap_days": round(self.history_gap_days, 2),
             "port_days": self.port_days,
             "capacity_ports_unmatched": self.capacity_unmatched,
             "watchlist_rejected": self.watchlist_rejected,
@@ -293,6 +300,7 @@ def _scored_chunks(
     progress: Callable[[int], None] | None,
     folder: Path,
     watched_rejects: list[str] | None = None,
+    first_filed: list[pd.Timestamp] | None = None,
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
     """Scored parts in filing order, each with its model matrix; the feature state of
     ``working`` (a copy of ``scorer`` with its own pipeline) advances part by part. Rejected
@@ -314,6 +322,8 @@ def _scored_chunks(
     def _accepted() -> Iterator[pd.DataFrame]:
         for result in iter_validated(source, progress=progress):
             report.add(result)
+            if first_filed is not None and len(result.accepted):
+                first_filed.append(pd.to_datetime(result.accepted["filed_at"], utc=True).min())
             if watchlist is not None and watched_rejects is not None:
                 watched_rejects.extend(_watched_rejects(watchlist, result))
             if rejects is not None and not result.issues.empty:
@@ -472,6 +482,7 @@ def screen_file(
     state = scorer.pipeline.state_
     summary.exact_days = float(state.params.rescore_days)
     summary.memory_days = float(state.key_memory_days)
+    first_filed: list[pd.Timestamp] = []
     summary.inputs = _inputs(
         capacity, random_control, documentary, port_capacity, watchlist, profiles
     )
@@ -505,6 +516,7 @@ def screen_file(
                 progress=progress,
                 folder=Path(tmp),
                 watched_rejects=summary.watchlist_rejected,
+                first_filed=first_filed,
             )
             for number, (chunk, matrix) in enumerate(chunks):
                 part = Path(tmp) / f"part-{number:05d}.parquet"
@@ -520,6 +532,11 @@ def screen_file(
                 if not rejects.rows:  # written, with its header, when nothing was rejected too
                     rejects.write(no_issues())
                 rejects.close()
+            if first_filed:
+                start, cut = min(first_filed), pd.Timestamp(scorer.pipeline.as_of_)
+                summary.history_as_of = f"{cut:%Y-%m-%d %H:%M} UTC"
+                summary.first_filed = f"{start:%Y-%m-%d %H:%M} UTC"
+                summary.history_gap_days = max(0.0, (start - cut) / pd.Timedelta(days=1))
             summary.beyond_memory = (
                 working.pipeline.state_.lines_beyond_memory - state.lines_beyond_memory
             )

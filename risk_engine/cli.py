@@ -691,6 +691,11 @@ def history_command(
         typer.echo(_history_line(info, histories.size(info.model_version)))
 
 
+# A batch filed this long after the feature history's cut-off is told of: the lines between
+# are missing from the history (days without filings at all are rare at a port).
+_HISTORY_GAP_DAYS = 2.0
+
+
 def _many(count: int, thing: str) -> str:
     return f"{count:,} {thing}" + ("" if count == 1 else "s")
 
@@ -851,6 +856,16 @@ def screen(
             "rescore_days (the training config) to cover filings that old. A line the history "
             "holds already (a past period screened again) is scored from it and not added "
             f"twice, back to {summary.memory_days:g} days before the history's cut-off.",
+            err=True,
+        )
+    if summary.history_gap_days > _HISTORY_GAP_DAYS and history:
+        typer.echo(
+            f"note: the feature history of model {summary.model_version} reached "
+            f"{summary.history_as_of}, and the batch's first line was filed "
+            f"{summary.history_gap_days:.1f} days later ({summary.first_filed}): the lines filed "
+            "between them are not in it, so the parties, routes and goods of those days count "
+            "for nothing here. A newly promoted model's history ends at its training's cut-off: "
+            "screen the days since with it first, in order, then this batch.",
             err=True,
         )
     if summary.beyond_memory and history:

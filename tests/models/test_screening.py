@@ -898,3 +898,22 @@ def test_the_progress_counts_the_scored_lines_again_when_the_file_is_read_whole_
         else:
             at = bar.counts.index("lines scored in filing order")
             assert sum(bar.counts[:at]) == sum(bar.counts[at + 1 :]) == 2500  # type: ignore[arg-type]
+
+
+def test_a_batch_filed_days_after_the_history_ends_is_told_how_far(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # A newly promoted champion's history ends at its training's cut-off; the next day's
+    # screening, days on, scored without the lines between, and said nothing.
+    cut = pd.Timestamp(trained.scorer.pipeline.as_of_)
+    filed = pd.to_datetime(arrivals["filed_at"], utc=True)
+    found = {}
+    for days in (0, 5):
+        later = arrivals[filed >= cut + pd.Timedelta(days=days)].head(300)
+        later.to_parquet(tmp_path / "later.parquet", index=False)
+        summary = screen_file(
+            tmp_path / "later.parquet", tmp_path / "out.parquet", scorer=trained.scorer
+        )
+        found[days] = summary.history_gap_days
+    assert found[0] < 1 and 5 <= found[5] < 6
+    assert summary.as_dict()["history_gap_days"] == round(found[5], 2)
