@@ -854,8 +854,9 @@ def screen(
             "days before the feature history had reached when they were scored: their all-time "
             "history counts are approximate. Train with a larger "
             "rescore_days (the training config) to cover filings that old. A line the history "
-            "holds already (a past period screened again) is scored from it and not added "
-            f"twice, back to {summary.memory_days:g} days before the history's cut-off.",
+            "holds already (a past period screened again) is not added twice, back to "
+            f"{summary.memory_days:g} days before the history's cut-off, but its score can "
+            "differ from its first screening's, and so can the list.",
             err=True,
         )
     if summary.history_gap_days > _HISTORY_GAP_DAYS and history:
