@@ -1148,8 +1148,13 @@ def review(
         how = (
             "each weighted by 1 / selection_probability"
             if base.weighted
-            else "unweighted: not every one has a selection_probability"
+            else "unweighted: none has a selection_probability"
         )
+        if base.without:
+            how += (
+                f"; {base.without:,} recorded without a selection_probability left out of "
+                "the rate"
+            )
         typer.echo(
             f"lift is over the random control's seizure rate, {base.rate:.2%} "
             f"({base.controls:,} conclusive controls, {how})"

@@ -118,7 +118,8 @@ def control_metrics(
     w = np.ones(len(y)) if weight is None else weight.fillna(1.0).to_numpy(dtype="float64")
 
     def rate(among: np.ndarray) -> float:
-        return float((y[among] * w[among]).sum() / w[among].sum()) if among.any() else float("nan")
+        total = w[among].sum()  # 0: only controls without a probability (left out)
+        return float((y[among] * w[among]).sum() / total) if total > 0 else float("nan")
 
     rows = []
     for capacity in capacities:

@@ -74,8 +74,17 @@ class BaseRate:
     """The seizure rate of the traffic the random control was drawn from."""
 
     rate: float
-    controls: int  # conclusive random-control inspections
+    controls: int  # conclusive random-control inspections behind the rate
     weighted: bool  # each weighted by 1 / selection_probability
+    without: int = 0  # conclusive controls left out: recorded without a usable probability
+
+
+def _usable(outcomes: pd.DataFrame) -> np.ndarray:
+    """Which rows have a selection_probability a weight can be made of, in (0, 1]."""
+    if "selection_probability" not in outcomes.columns:
+        return np.zeros(len(outcomes), dtype=bool)
+    p = pd.to_numeric(outcomes["selection_probability"], errors="coerce").to_numpy("float64")
+    return np.asarray((p > 0) & (p <= 1), dtype=bool)
 
 
 def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
@@ -83,20 +92,21 @@ def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
     1 / selection_probability (a ratio of Horvitz-Thompson sums): screening draws the same
     share of every port-day's lines left over, so a control from a small port-day stood for
     fewer lines than one from a large port-day, and pooling them unweighted told a rate of the
-    small port-days (0.84 % against 0.57 % on the quickstart year). Unweighted when a control
-    has no usable probability (outcomes recorded without it)."""
+    small port-days (0.84 % against 0.57 % on the quickstart year). A control recorded without
+    a usable probability is left out and counted (one such row turned the whole review
+    unweighted: every lift a seventh of itself); unweighted only when none has one."""
     result = outcomes["result"].astype("string")
     control = (outcomes["selection_reason"].astype("string") == "RANDOM_CONTROL").fillna(False)
     conclusive = (control & result.isin(["SEIZURE", "NO_FINDING"]).fillna(False)).to_numpy()
-    seized = (result == "SEIZURE").fillna(False).to_numpy(dtype="float64")[conclusive]
+    seized = (result == "SEIZURE").fillna(False).to_numpy(dtype="float64")
     if not conclusive.any():
         return BaseRate(math.nan, 0, False)
-    if "selection_probability" in outcomes.columns:
-        probability = pd.to_numeric(outcomes["selection_probability"], errors="coerce")
-        p = probability.to_numpy(dtype="float64")[conclusive]
-        if bool(((p > 0) & (p <= 1)).all()):
-            return BaseRate(float((seized / p).sum() / (1 / p).sum()), len(seized), True)
-    return BaseRate(float(seized.mean()), len(seized), False)
+    usable = conclusive & _usable(outcomes)
+    if not usable.any():
+        return BaseRate(float(seized[conclusive].mean()), int(conclusive.sum()), False)
+    p = pd.to_numeric(outcomes["selection_probability"], errors="coerce").to_numpy("float64")
+    rate = float((seized[usable] / p[usable]).sum() / (1 / p[usable]).sum())
+    return BaseRate(rate, int(usable.sum()), True, int((conclusive & ~usable).sum()))
 
 
 def review_outcomes(
@@ -154,15 +164,14 @@ def _weigh_controls(
     """The random control's own rows as the base rate is: each control weighted by 1 /
     selection_probability (its interval from the weights' effective number of inspections),
     so the control is told a lift of 1 over itself, not 2.2 (its plain rate over its weighted
-    one). Left plain, as the base rate then is, when a control has no usable probability."""
-    if "selection_probability" not in frame.columns:
-        return
+    one). Left plain, as the base rate then is, when no control has a usable probability."""
     control = (counts["selection_reason"] == "RANDOM_CONTROL").to_numpy() & (
         counts["conclusive"].to_numpy() == 1
     )
-    p = pd.to_numeric(frame["selection_probability"], errors="coerce").to_numpy(dtype="float64")
-    if not control.any() or not bool(((p[control] > 0) & (p[control] <= 1)).all()):
+    control &= _usable(frame)  # as the base rate: those without a probability left out
+    if not control.any():
         return
+    p = pd.to_numeric(frame["selection_probability"], errors="coerce").to_numpy(dtype="float64")
     weights = pd.DataFrame(
         {
             **{name: counts[name] for name in by},

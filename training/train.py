@@ -251,10 +251,11 @@ def period_frame(
     probability = labelled["selection_probability"].to_numpy(dtype="float64")[is_control]
     weight = np.full(len(lines), np.nan)
     usable = (probability > 0) & (probability <= 1)
-    # all weighted, or none, as `training.review.control_base_rate` does: one control without
-    # its probability weighed 1 among weights of 20 to 300
+    # as `training.review.control_base_rate` weighs them: a control without a usable
+    # probability is left out (weight 0; it weighed 1 among weights of 20 to 300), and all
+    # count alike when none has one
     weight[labelled["position"].to_numpy()[is_control]] = (
-        1 / probability if usable.all() else 1.0
+        np.where(usable, 1 / np.where(usable, probability, 1.0), 0.0) if usable.any() else 1.0
     )
     period["control_weight"] = weight
     if truth is not None:

@@ -93,10 +93,15 @@ def test_the_base_rate_weights_each_control_by_how_likely_its_draw_was() -> None
     by_version = review_outcomes(outcomes, by=("selection_reason", "model_version"))
     rows = by_version.set_index(["selection_reason", "model_version"])
     assert rows.loc[("RANDOM_CONTROL", "(none)"), "lift_over_random"] == pytest.approx(1.0)
-    # A control recorded without its probability: the plain rate, and said so.
-    outcomes.loc[0, "selection_probability"] = float("nan")
+    # A control recorded without its probability is left out and counted (it turned the whole
+    # review unweighted); with none having one, the plain rate.
+    outcomes.loc[1, "selection_probability"] = float("nan")
+    some = control_base_rate(outcomes)
+    assert some.weighted and (some.controls, some.without) == (19, 1)
+    assert some.rate == pytest.approx(2 / (9 * 2 + 10 * 20))
+    outcomes["selection_probability"] = float("nan")
     plain = control_base_rate(outcomes)
-    assert not plain.weighted and plain.rate == pytest.approx(1 / 20)
+    assert not plain.weighted and plain.rate == pytest.approx(1 / 20) and plain.without == 0
 
 
 def test_a_review_can_be_broken_down_by_model_version_but_not_by_any_column() -> None:
