@@ -750,7 +750,13 @@ def screen(
         ),
     ] = None,
     random_control: Annotated[
-        float, typer.Option(min=0.0, max=0.99, help="Share of the slots drawn at random.")
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.99,
+            help="Share of each port-day's slots drawn at random (at least one from two slots; "
+            "none in a port-day of one slot).",
+        ),
     ] = 0.1,
     documentary: Annotated[
         float,
@@ -848,6 +854,16 @@ def screen(
     )
     if counts["documentary"]:
         typer.echo(f"document checks (yellow lane) {counts['documentary']:,}")
+    drawn, picked = summary.selected.get("RANDOM_CONTROL", 0), sum(summary.selected.values())
+    if random_control > 0 and picked and drawn < picked * random_control / 2:
+        typer.echo(  # the unbiased sample, quietly missing (day by day, small port-days)
+            f"note: the random control drew {drawn:,} of the {picked:,} lines selected "
+            f"({drawn / picked:.1%}) against the {random_control:.0%} asked: a port-day with one "
+            "slot gives it to the highest score, none to the draw (a control needs two slots). "
+            "Screen whole port-days, or give ports more slots a day with --capacity-file, for "
+            "the sample the review's base rate needs.",
+            err=True,
+        )
     if summary.approximate:
         typer.echo(
             f"note: {summary.approximate:,} lines were filed more than {summary.exact_days:g} "
@@ -1152,8 +1168,7 @@ def review(
         )
         if base.without:
             how += (
-                f"; {base.without:,} recorded without a selection_probability left out of "
-                "the rate"
+                f"; {base.without:,} recorded without a selection_probability left out of the rate"
             )
         typer.echo(
             f"lift is over the random control's seizure rate, {base.rate:.2%} "

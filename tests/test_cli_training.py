@@ -414,6 +414,15 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
         assert "b'" not in line
         assert line.split(": ", 1)[1] in told
     assert "document checks" not in result.stdout  # no yellow lane unless asked
+    ranked_lines = pd.read_csv(ranked, keep_default_na=False)
+    drawn = int((ranked_lines["selection_reason"] == "RANDOM_CONTROL").sum())
+    picked = int(ranked_lines["selected"].sum())
+    # the unbiased sample quietly missing (small port-days of one slot) is said
+    assert drawn < picked * 0.05 and "note: the random control drew" in result.stderr
+    none = runner.invoke(
+        app, ["screen", str(arrivals), "--out", str(ranked), "--random-control", "0"]
+    )
+    assert none.exit_code == 0 and "note: the random control drew" not in none.stderr
     cheap = tmp_path / "cheap.parquet"  # declared at a hundredth of the value: it shows
     lines.assign(declared_value=lines["declared_value"] / 100).to_parquet(cheap, index=False)
     papers = runner.invoke(
