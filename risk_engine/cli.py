@@ -459,7 +459,8 @@ def _record_outcomes(path: Path, mapping: Path | None, rejects: Path | None) -> 
         f"({done.flagged:,} stored with data-quality flags)"
     )
     if done.not_recorded_path:
-        typer.echo(f"rows not recorded: {done.not_recorded_path}")
+        left = done.duplicate + done.conflict + done.rejected
+        typer.echo(f"rows not recorded ({left:,}): {done.not_recorded_path}")
 
 
 @app.command()
@@ -1156,7 +1157,8 @@ def review(
         )
     typer.echo(
         f"outcomes read {counts['read']:,}, used {counts['used']:,}, "
-        f"rejected {counts['rejected']:,}",
+        f"rejected {counts['rejected']:,}"
+        + (f"; inspected in the period {counts['in_period']:,}" if since or until else ""),
         err=True,
     )
     typer.echo(_review_text(table, groups))

@@ -308,6 +308,8 @@ def build_router() -> APIRouter:
         for result in results:
             counts[result.status] += 1
         services.metrics.outcomes(counts)
+        # what came of them, as `outcomes --record` tells its file's (the row said nothing)
+        context.detail = ", ".join(f"{name} {count}" for name, count in counts.items())
         return _json(
             OutcomesResponse(
                 counts=OutcomeCounts(received=len(body.outcomes), **counts), outcomes=results

@@ -313,5 +313,7 @@ def review_command(
     if out is not None:
         write_frame(table, out)
     used = report.accepted + report.flagged
-    base = control_base_rate(frame.loc[inspected_between(frame, since, until)])
-    return table, {"read": report.read, "used": used, "rejected": report.rejected}, base
+    period = inspected_between(frame, since, until)
+    base = control_base_rate(frame.loc[period])
+    counts = {"read": report.read, "used": used, "rejected": report.rejected}
+    return table, {**counts, "in_period": int(period.sum())}, base

@@ -58,6 +58,7 @@ def test_the_trail_says_which_keys_looked_at_a_container_and_when(
         (lines[0]["bl_number"], lines[0]["container_number"]),
         (lines[1]["bl_number"], watched),
     )
+    assert seen[2].detail == "recorded 1, duplicate 0, conflict 0, rejected 0"
     by_bl = store.audit_entries(bl_number=lines[1]["bl_number"].lower())
     assert [e.request_id for e in by_bl] == [seen[0].request_id, seen[2].request_id]
     assert store.audit_entries(container="MSCU0000000") == []

@@ -143,7 +143,7 @@ def test_the_command_records_a_file_says_what_became_of_it_and_leaves_an_audit_r
     assert "read 3  recorded 2  already stored 0" in result.stdout
     assert (
         "rejected 1" in result.stdout
-        and f"rows not recorded: {tmp_path / 'r.csv'}" in result.stdout
+        and f"rows not recorded (1): {tmp_path / 'r.csv'}" in result.stdout
     )
     (entry,) = [e for e in store.audit_entries() if e.route == "outcomes --record"]
     assert entry.method == "CLI" and entry.lines == 3

@@ -130,7 +130,9 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     out = tmp_path / "review.csv"
     result = runner.invoke(app, ["review", "--outcomes", str(path), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "outcomes read 6, used 5, rejected 1" in result.stderr
+    assert "outcomes read 6, used 5, rejected 1\n" in result.stderr
+    since = runner.invoke(app, ["review", "--outcomes", str(path), "--since", "2030-01-01"])
+    assert "used 5, rejected 1; inspected in the period 0" in since.stderr  # what the table is of
     assert "lift over random" in result.stdout
     assert "lift is over the random control's seizure rate" in result.stdout
     table = pd.read_csv(out)
