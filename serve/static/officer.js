@@ -410,9 +410,11 @@ function setStatus(text, failed) {
   status.className = failed ? "failed" : "";
 }
 
+// selection_probability: a random control's, from the ranked list; without it the review
+// leaves the control out of its base rate.
 const OUTCOME_FIELDS = [
-  "bl_number", "container_number", "selection_reason", "model_version", "inspection_level",
-  "result", "seizure_category", "commodity", "quantity_kg", "operation_phase",
+  "bl_number", "container_number", "selection_reason", "selection_probability", "model_version",
+  "inspection_level", "result", "seizure_category", "commodity", "quantity_kg", "operation_phase",
 ];
 
 // What an inspection found, cleared for each line: the previous line's findings stayed, and a
@@ -425,6 +427,7 @@ function fillOutcome(line, modelVersion) {
   form.elements.bl_number.value = line.bl_number || "";
   form.elements.container_number.value = line.container_number || "";
   form.elements.selection_reason.value = reasonFor(line);
+  form.elements.selection_probability.value = ""; // a scored line was not drawn at random
   form.elements.model_version.value = modelVersion || "";
   document.getElementById("outcome-status").textContent = "";
   form.scrollIntoView();

@@ -300,6 +300,17 @@ def test_an_outcome_from_the_form_is_recorded_once_and_a_changed_one_is_not_over
     }
     outcome = _js("outcomeFrom", fields, "2025-04-02T09:00:00.000Z")
     assert "quantity_kg" not in outcome and outcome["commodity"] == "pangolin scales"
+    # a random control's probability, from the ranked list: the review weighs the control by it
+    # (the form had no such field, and the review left such a control out of its base rate)
+    page = (Path(SCRIPT).parent / "officer.html").read_text()
+    assert '<input name="selection_probability"' in page
+    assert '"selection_probability"' in Path(SCRIPT).read_text()
+    drawn = _js(
+        "outcomeFrom",
+        {**fields, "selection_reason": "RANDOM_CONTROL", "selection_probability": " 0.05 "},
+        "2025-04-02T09:00:00.000Z",
+    )
+    assert drawn["selection_probability"] == "0.05"
 
     def record(sent: dict[str, Any], failed: bool = False) -> str:
         told = client.post("/v1/outcomes", json={"outcomes": [sent]}, headers=officer)
