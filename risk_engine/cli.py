@@ -1352,8 +1352,9 @@ def _small_port_days(counts: dict[str, Any], capacity: float) -> str | None:
         f"note: {chosen:,} of {scored:,} lines selected ({chosen / scored:.1%}) against a "
         f"capacity of {capacity:.{1 if capacity >= 0.001 else 3}%}: the {days:,} port-days "
         f"have {per_day:.1f} lines on average "
-        "and each gets at least one slot. Screen whole port-days, or give ports a number of "
-        "slots a day with --capacity-file."
+        "and each gets at least one slot. Screen whole port-days (a port-day's slots go to "
+        "each batch that holds part of it), or give ports a number of slots a day with "
+        "--capacity-file when each batch holds their whole day."
     )
 
 

@@ -479,6 +479,8 @@ def test_a_share_capacity_over_small_port_days_is_explained() -> None:
     assert note is not None
     assert note.startswith("note: 101 of 913 lines selected (11.1%) against a capacity of 3.0%")
     assert "9.0 lines on average" in note and "--capacity-file" in note
+    # slots are a batch's: a port-day split across batches gets them in each
+    assert "a port-day's slots go to each batch that holds part of it" in note
     whole_days = {"scored": 366_850, "selected_total": 11_823, "port_days": 4_025}
     assert _small_port_days(whole_days, 0.03) is None
     assert _small_port_days({"scored": 0, "selected_total": 0, "port_days": 0}, 0.03) is None
