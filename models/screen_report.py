@@ -222,7 +222,22 @@ def _drift_section(summary: Any) -> str:
             for band, (before, after) in summary.bands.items()
         ]
     )
-    top = table.head(15)
+    # every input above 0.1 (up to 40), at least the first 15, said how many of how many; and
+    # the score's own PSI always, the figure that says whether retraining is due (it was in the
+    # table only when among the first 15)
+    moved = table[table["psi"] > 0.1]
+    top = table.head(min(max(15, len(moved)), 40))
+    above = int((table["psi"] > 0.25).sum())
+    score = table.loc[table["feature"] == "risk_score", "psi"]
+    said = (
+        f"the scores' PSI is {float(score.iloc[0]):.3g}"
+        if len(score)
+        else "the scores were not compared"
+    )
+    shown = (
+        f"The table lists {len(top)} of the {len(table)} compared, largest shift first; "
+        f"{above} are above 0.25."
+    )
 
     def bars(ax: Any) -> None:
         shown = top.iloc[::-1]
@@ -241,15 +256,30 @@ def _drift_section(summary: Any) -> str:
             "retraining is due. A feature can move while the scores hold: an age in days grows "
             "with the history (most in a young one), and a rate learned from outcomes holds "
             "those known at training.</p><ul>",
+            f"<li>{html.escape(said)}</li>",
             "".join(f"<li>{html.escape(note)}</li>" for note in notes),
             "</ul>",
             bands.to_html(index=False, escape=True, float_format=lambda v: f"{v:.2%}")
             if len(bands)
             else "",
             _png(bars),
+            f"<p>{html.escape(shown)}</p>",
             top.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}"),
         ]
     )
+
+
+def _rejected_label(summary: Any) -> str:
+    """Where the rejected lines are, and why most were rejected: the report pointed to a
+    rejects file that was not written, and gave no reason."""
+    where = (
+        f"see {Path(summary.rejects_path).name}"
+        if getattr(summary, "rejects_path", None)
+        else "not written: screen with --rejects FILE to list them"
+    )
+    reasons = getattr(summary, "reject_reasons", None) or []
+    most = f"; most often {', '.join(reasons)}" if summary.rejected and reasons else ""
+    return f"rejected ({where}{most})"
 
 
 def _counts(summary: Any) -> pd.DataFrame:
@@ -258,7 +288,7 @@ def _counts(summary: Any) -> pd.DataFrame:
     rows = [
         ("lines read", summary.read),
         ("scored", summary.scored),
-        ("rejected (see the rejects file)", summary.rejected),
+        (_rejected_label(summary), summary.rejected),
         ("selected for physical inspection", sum(summary.selected.values())),
         ("document checks (yellow lane)", summary.documentary),
         ("port-days", summary.port_days),

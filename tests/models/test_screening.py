@@ -67,7 +67,9 @@ def test_broken_lines_never_stop_the_batch_and_never_disappear(
     stated = dict(re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*</tr>", page))
     assert stated["lines read"] == f"{len(arrivals):,}"
     assert stated["scored"] == f"{summary.scored:,}"
-    assert stated["rejected (see the rejects file)"] == "4"
+    (rejected,) = [name for name in stated if name.startswith("rejected (")]
+    assert stated[rejected] == "4"  # where they are and why, not a file that may not exist
+    assert rejected.startswith("rejected (see rejects.csv; most often ") and "malformed" in rejected
     assert stated["selected for physical inspection"] == f"{sum(summary.selected.values()):,}"
 
 
@@ -749,6 +751,11 @@ def test_the_batch_is_compared_with_the_models_training_reference(
     assert any(f"{value_features[0]} (" in note for note in moved.drift_notes)
     page = html.unescape((tmp_path / "r2.html").read_text())
     assert all(note in page for note in [*moved.drift_warnings, *moved.drift_notes])
+    # the score's own PSI always, and how much of the comparison the table shows
+    assert f"the scores' PSI is {psi['risk_score']:.3g}" in page
+    above = int((psi > 0.25).sum())
+    assert f"of the {len(psi)} compared, largest shift first; {above} are above 0.25" in page
+    assert "rejected (not written: screen with --rejects FILE to list them)" in page
 
 
 def test_a_model_without_a_reference_screens_and_says_it_has_none(
