@@ -36,7 +36,7 @@ def _number(value: float, digits: int) -> str:
     significant digits."""
     if value == value and abs(value) >= 1 and float(value).is_integer():
         return f"{int(value):,}"
-    if value == value and abs(value) >= 10 ** digits:
+    if value == value and abs(value) >= 10**digits:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
@@ -104,14 +104,32 @@ def write_phase_report(
     return write_page(path, _page(f"Phase report: {decision.get('phase', '')}", "".join(body)))
 
 
+def _split_words(sizes: dict[str, int]) -> str:
+    """The splits in words: the four are inspected (labelled) lines, each after its gap, and
+    the evaluation below judges every line filed in the test period (the figures read as lines
+    and the test one disagreed with the evaluation's count of inspected lines)."""
+    labelled = [
+        f"{name} {sizes[name]:,}"
+        for name in ("train", "valid", "calibration", "test")
+        if name in sizes
+    ]
+    words = "inspected lines by split (each after its gap): " + ", ".join(labelled)
+    if "test_lines" in sizes:
+        words += (
+            f"; lines filed in the test period, all judged below: {sizes['test_lines']:,} (its "
+            "inspected lines, gap included, are counted under 'Inspected lines')"
+        )
+    if "lines" in sizes:
+        words += f"; lines in all: {sizes['lines']:,}"
+    return words + "."
+
+
 def write_training_report(
     path: Path, *, outcome: TrainOutcome, plots: dict[str, Path], version: str
 ) -> Path:
     """The report of one training run."""
     body = [
-        f"<p>Model version {html.escape(version)}; lines by split: "
-        + html.escape(", ".join(f"{name} {count:,}" for name, count in outcome.sizes.items()))
-        + ".</p>"
+        f"<p>Model version {html.escape(version)}; {html.escape(_split_words(outcome.sizes))}</p>"
     ]
     if outcome.evaluation is not None:
         body.append(_evaluation_sections(outcome.evaluation))
