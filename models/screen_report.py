@@ -158,7 +158,7 @@ def write_screen_report(
             _png(histogram),
             _png(capacity),
             f"<h2>Watch-list and mandatory-rule selections ({len(required):,})</h2>",
-            required.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}")
+            required.to_html(index=False, escape=True, float_format=_figure)
             if len(required)
             else "<p>None.</p>",
             *(
@@ -175,9 +175,9 @@ def write_screen_report(
             ),
             _drift_section(summary),
             "<h2>Per port</h2>",
-            per_port.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
+            per_port.to_html(index=False, escape=True, float_format=_figure),
             f"<h2>Selected lines ({len(selected):,}; first 2,000 shown)</h2>",
-            shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
+            shown.to_html(index=False, escape=True, float_format=_figure),
             *(
                 [
                     f"<h2>Document checks, the yellow lane ({len(papers):,}; first 2,000 "
@@ -190,7 +190,7 @@ def write_screen_report(
                             if name
                             not in ("selection_reason", "selection_probability", "watchlist_hits")
                         ]
-                    ].to_html(index=False, escape=True, float_format=lambda v: f"{v:.4f}"),
+                    ].to_html(index=False, escape=True, float_format=_figure),
                 ]
                 if len(papers)
                 else []
@@ -202,6 +202,12 @@ def write_screen_report(
         f"<!doctype html><html><head><meta charset='utf-8'><title>Screening report</title>"
         f"<style>{_STYLE}</style></head><body>{body}</body></html>",
     )
+
+
+def _figure(value: float) -> str:
+    """A score or probability to three significant digits: to four decimals, a third of a
+    quiet batch's scores read 0.0000, watch-list and random-control picks among them."""
+    return f"{value:.3g}"
 
 
 def _drift_section(summary: Any) -> str:

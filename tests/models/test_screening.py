@@ -756,6 +756,11 @@ def test_the_batch_is_compared_with_the_models_training_reference(
     above = int((psi > 0.25).sum())
     assert f"of the {len(psi)} compared, largest shift first; {above} are above 0.25" in page
     assert "rejected (not written: screen with --rejects FILE to list them)" in page
+    # scores to three significant digits: to four decimals, the quiet ones read 0.0000
+    from models.screen_report import _figure
+
+    assert _figure(2.34e-05) == "2.34e-05" and _figure(0.958123) == "0.958"
+    assert "<td>0.0000</td>" not in page
 
 
 def test_a_model_without_a_reference_screens_and_says_it_has_none(
