@@ -79,12 +79,14 @@ class BaseRate:
     without: int = 0  # conclusive controls left out: recorded without a usable probability
 
 
-def _usable(outcomes: pd.DataFrame) -> np.ndarray:
-    """Which rows have a selection_probability a weight can be made of, in (0, 1]."""
+def _weights(outcomes: pd.DataFrame) -> np.ndarray:
+    """1 / selection_probability of each row, 0 where there is none in (0, 1] to make one of
+    (read once, for the rate and for the control's own rows)."""
     if "selection_probability" not in outcomes.columns:
-        return np.zeros(len(outcomes), dtype=bool)
+        return np.zeros(len(outcomes))
     p = pd.to_numeric(outcomes["selection_probability"], errors="coerce").to_numpy("float64")
-    return np.asarray((p > 0) & (p <= 1), dtype=bool)
+    usable = (p > 0) & (p <= 1)
+    return np.where(usable, 1 / np.where(usable, p, 1.0), 0.0)
 
 
 def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
@@ -101,11 +103,11 @@ def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
     seized = (result == "SEIZURE").fillna(False).to_numpy(dtype="float64")
     if not conclusive.any():
         return BaseRate(math.nan, 0, False)
-    usable = conclusive & _usable(outcomes)
+    w = _weights(outcomes)
+    usable = conclusive & (w > 0)
     if not usable.any():
         return BaseRate(float(seized[conclusive].mean()), int(conclusive.sum()), False)
-    p = pd.to_numeric(outcomes["selection_probability"], errors="coerce").to_numpy("float64")
-    rate = float((seized[usable] / p[usable]).sum() / (1 / p[usable]).sum())
+    rate = float((seized[usable] * w[usable]).sum() / w[usable].sum())
     return BaseRate(rate, int(usable.sum()), True, int((conclusive & ~usable).sum()))
 
 
@@ -168,16 +170,13 @@ def _weigh_controls(
     control = (counts["selection_reason"] == "RANDOM_CONTROL").to_numpy() & (
         counts["conclusive"].to_numpy() == 1
     )
-    control &= _usable(frame)  # as the base rate: those without a probability left out
+    w = _weights(frame)
+    control &= w > 0  # as the base rate: those without a probability left out
     if not control.any():
         return
-    p = pd.to_numeric(frame["selection_probability"], errors="coerce").to_numpy(dtype="float64")
+    w = np.where(control, w, 0.0)
     weights = pd.DataFrame(
-        {
-            **{name: counts[name] for name in by},
-            "w": np.where(control, 1 / np.where(control, p, 1.0), 0.0),
-            "wy": np.where(control, counts["seizures"] / np.where(control, p, 1.0), 0.0),
-        }
+        {**{name: counts[name] for name in by}, "w": w, "wy": w * counts["seizures"].to_numpy()}
     )
     weights["w2"] = weights["w"] ** 2
     summed = weights[control].groupby(list(by), sort=True)[["w", "wy", "w2"]].sum()
