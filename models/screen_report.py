@@ -214,7 +214,10 @@ def _drift_section(summary: Any) -> str:
     """The batch against the model's training reference: what stands out, the bands' shares, and
     the features that moved most (PSI), drawn and listed."""
     table = getattr(summary, "drift", None)
+    left_out = getattr(summary, "drift_left_out_note", None)
     if table is None or not len(table):
+        if left_out:
+            return f"<h2>Against the training data</h2><p>{html.escape(left_out)}.</p>"
         return (
             "<h2>Against the training data</h2><p>This model version keeps no reference of "
             "its training lines (trained before the drift check); retrain to have one.</p>"
@@ -222,6 +225,8 @@ def _drift_section(summary: Any) -> str:
     notes = [*summary.drift_warnings, *summary.drift_notes] or [
         "nothing moved much: the scores' PSI is at most 0.1 and every feature's at most 0.25"
     ]
+    if left_out:
+        notes.append(left_out)
     bands = pd.DataFrame(
         [
             {"band": band, "reference lines": before, "this batch": after}

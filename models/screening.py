@@ -115,8 +115,11 @@ class ScreenSummary:
     # physical inspections).
     documentary: int = 0
     # Lines filed more than the state's rescore_days before its cut-off when they were scored:
-    # their all-time history counts are approximate (`features.state`).
+    # their history features are approximate (`features.state`), and the drift check leaves
+    # them out (they shift the windowed counts and value norms, not the world).
     approximate: int = 0
+    # Of them, those the drift check left out (all of them, when the model has a reference).
+    drift_left_out: int = 0
     exact_days: float = 0.0
     # Lines filed further back than the history keeps line keys (`FeatureState.key_horizon`)
     # when they were added: had they been screened before, the history cannot tell.
@@ -155,6 +158,24 @@ class ScreenSummary:
     drift_warnings: list[str] = field(default_factory=list)
     drift_notes: list[str] = field(default_factory=list)
 
+    @property
+    def drift_left_out_note(self) -> str | None:
+        """What the drift check left out, when it left out lines."""
+        if not self.drift_left_out:
+            return None
+        lines = f"{self.drift_left_out:,} line{'s' if self.drift_left_out > 1 else ''}"
+        lead = (
+            f"no line compared: all {lines} of the batch have"
+            if self.drift is None
+            else f"{lines} with approximate history features left out: they have"
+        )
+        return (
+            f"{lead} approximate history features (filed more than {self.exact_days:g} days "
+            "before the history's cut-off), whose windowed counts and value norms read a history "
+            "that no longer holds the days around them; the shift they show is the history's, "
+            "not the goods'"
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "input": self.input,
@@ -167,6 +188,7 @@ class ScreenSummary:
             "selected_total": sum(self.selected.values()),
             "documentary": self.documentary,
             "approximate_history": self.approximate,
+            "drift_left_out": self.drift_left_out,
             "beyond_history_memory": self.beyond_memory,
             "history_gap_days": round(self.history_gap_days, 2),
             "port_days": self.port_days,
@@ -524,10 +546,12 @@ def screen_file(
                 np.save(_matrix_path(part), matrix)
                 parts.append(part)
                 ports_seen.update(chunk["port_of_discharge"].dropna().unique().tolist())
-                summary.approximate += int(chunk["approximate_history"].sum())
-                if tally is not None:
-                    tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()]))
-                    in_band.update(chunk["band"].tolist())
+                approximate = chunk["approximate_history"].to_numpy(dtype=bool)
+                summary.approximate += int(approximate.sum())
+                if tally is not None and not approximate.all():
+                    exact = ~approximate
+                    tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()])[exact])
+                    in_band.update(chunk["band"][exact].tolist())
             if rejects is not None:
                 if not rejects.rows:  # written, with its header, when nothing was rejected too
                     rejects.write(no_issues())
@@ -542,8 +566,10 @@ def screen_file(
             )
             if keep_history is not None:
                 keep_history(working.pipeline)
-            if tally is not None and tally.lines:
-                _compare(summary, tally, in_band)
+            if tally is not None:
+                summary.drift_left_out = summary.approximate
+                if tally.lines:
+                    _compare(summary, tally, in_band)
             selection = _select(
                 parts,
                 capacity=capacity,

@@ -868,12 +868,15 @@ def screen(
     if summary.approximate:
         typer.echo(
             f"note: {summary.approximate:,} lines were filed more than {summary.exact_days:g} "
-            "days before the feature history had reached when they were scored: their all-time "
-            "history counts are approximate. Train with a larger "
+            "days before the feature history had reached when they were scored: their history "
+            "features are approximate (the history no longer holds the days around them, so "
+            "their windowed counts and value norms come out low or missing), and so are their "
+            "scores and bands; the drift check leaves them out. Train with a larger "
             "rescore_days (the training config) to cover filings that old. A line the history "
             "holds already (a past period screened again) is not added twice, back to "
             f"{summary.memory_days:g} days before the history's cut-off, but its score can "
-            "differ from its first screening's, and so can the list.",
+            "differ from its first screening's, and so can the list: the first screening's "
+            "ranked list is the record of that period.",
             err=True,
         )
     if summary.history_gap_days > _HISTORY_GAP_DAYS and history:
@@ -934,6 +937,8 @@ def screen(
         typer.echo(f"warning: against the model's training data, {note}", err=True)
     for note in summary.drift_notes:
         typer.echo(f"drift: {note} (the report's 'Against the training data')", err=True)
+    if summary.drift_left_out:
+        typer.echo(f"drift: {summary.drift_left_out_note}", err=True)
     small = _small_port_days(counts, capacity) if capacity_file is None else None
     if small:
         typer.echo(small, err=True)

@@ -43,6 +43,9 @@ class ServedSummary:
     lines: int
     # Lines sent again (a key among the recent ones), answered but not counted again.
     repeated: int
+    # Lines scored with approximate history features (filed long before the history's
+    # cut-off), answered but not counted: their scores shift with the history, not the goods.
+    approximate: int
     reference_lines: int | None
     score_psi: float | None
     # band -> (share of the reference lines, None where the model does not say; share served)
@@ -67,15 +70,30 @@ class ServedScores:
         self._recent_keys = recent_keys
         self.lines = 0
         self.repeated = 0
+        self.approximate = 0
 
     def add(
-        self, scores: np.ndarray, bands: Iterable[str], keys: Iterable[Hashable] | None = None
+        self,
+        scores: np.ndarray,
+        bands: Iterable[str],
+        keys: Iterable[Hashable] | None = None,
+        approximate: np.ndarray | None = None,
     ) -> None:
         """Count the scored lines of one manifest (calibrated scores, their bands, and the
-        lines' keys: a key counted among the recent ones is not counted again)."""
+        lines' keys: a key counted among the recent ones is not counted again). Lines marked
+        ``approximate`` (approximate history features) are left out."""
         column = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
         told = [str(band) for band in bands]
+        left_out = 0
+        if approximate is not None and approximate.any():
+            exact = ~np.asarray(approximate, dtype=bool)
+            left_out = len(exact) - int(exact.sum())
+            column = column[exact]
+            told = [band for band, kept in zip(told, exact.tolist(), strict=True) if kept]
+            if keys is not None:
+                keys = [key for key, kept in zip(keys, exact.tolist(), strict=True) if kept]
         with self._lock:
+            self.approximate += left_out
             if keys is not None:
                 fresh = self._fresh(keys)
                 if not all(fresh):
@@ -106,7 +124,7 @@ class ServedScores:
         """The comparison so far, with the warnings screening would give and notes on what
         limits it."""
         with self._lock:
-            lines, repeated = self.lines, self.repeated
+            lines, repeated, approximate = self.lines, self.repeated, self.approximate
             served = Counter(self._bands)
             table = self._tally.compare() if self._tally is not None and lines else None
         reference_bands = dict(self._reference.bands) if self._reference is not None else {}
@@ -138,6 +156,12 @@ class ServedScores:
                 band: (share, served[band] / lines) for band, share in self._reference.bands.items()
             }
             warnings, _ = drift_notes(table, compared)
+        if approximate:
+            notes.append(
+                f"{approximate:,} lines with approximate history features (filed long before "
+                "the served history's cut-off) were answered but not counted: their scores shift "
+                "with the history, not the goods"
+            )
         if repeated:
             notes.append(
                 f"{repeated:,} lines were sent again (the same B/L and container): answered, "
@@ -146,6 +170,7 @@ class ServedScores:
         return ServedSummary(
             lines=lines,
             repeated=repeated,
+            approximate=approximate,
             reference_lines=self._reference.lines if self._reference is not None else None,
             score_psi=psi,
             bands=bands,

@@ -222,6 +222,7 @@ def build_router() -> APIRouter:
                         scored["risk_score"].to_numpy(dtype="float64"),
                         bands,
                         keys=_line_keys(checked.accepted),
+                        approximate=_approximate_lines(scored),
                     )
             approximate = _approximate(scored)
             services.metrics.lines(bands, rejected=len(checked.rejects), approximate=approximate)
@@ -674,11 +675,17 @@ def _line_keys(accepted: pd.DataFrame) -> list[tuple[Any, Any]]:
     )
 
 
+def _approximate_lines(scored: pd.DataFrame | None) -> np.ndarray | None:
+    """Which lines were scored with approximate history features (None when none says)."""
+    if scored is None or "approximate_history" not in scored.columns:
+        return None
+    return scored["approximate_history"].to_numpy(dtype=bool)
+
+
 def _approximate(scored: pd.DataFrame | None) -> int:
     """How many lines were scored with approximate history features."""
-    if scored is None or "approximate_history" not in scored.columns:
-        return 0
-    return int(scored["approximate_history"].to_numpy(dtype=bool).sum())
+    approximate = _approximate_lines(scored)
+    return 0 if approximate is None else int(approximate.sum())
 
 
 def _ranks(scores: np.ndarray) -> list[int]:

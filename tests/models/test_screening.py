@@ -804,6 +804,49 @@ def test_lines_filed_before_what_the_state_keeps_exact_are_counted(
     assert f"({late.pipeline.state_.lines_seen:,} lines)" in told
 
 
+def test_the_drift_check_leaves_out_lines_with_approximate_history(
+    trained, arrivals, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A past period screened again has its windowed counts and value norms read from a history
+    that no longer holds its days: on the quickstart world a day screened again 13 months on
+    warned that the scores and 32 features had shifted, a false call to retrain."""
+    lines = arrivals.sort_values("filed_at").head(1200).reset_index(drop=True)
+    lines.to_parquet(tmp_path / "a.parquet", index=False)
+    # every line older than the 7 days the state keeps exact: no line compared, and said so
+    late = copy.copy(trained.scorer)
+    late.pipeline = copy.deepcopy(trained.scorer.pipeline)
+    late.pipeline.state_.as_of += 400 * 86_400
+    summary = screen_file(
+        tmp_path / "a.parquet", tmp_path / "o.parquet", scorer=late, report_path=tmp_path / "r.html"
+    )
+    assert summary.approximate == summary.drift_left_out == 1200
+    assert summary.drift is None and summary.drift_warnings == summary.drift_notes == []
+    told = summary.drift_left_out_note
+    assert told is not None and told.startswith("no line compared: all 1,200 lines")
+    assert told in html.unescape((tmp_path / "r.html").read_text())
+    assert summary.as_dict()["drift_left_out"] == 1200
+    # some older than that, some not: only the exact ones are compared
+    filed = pd.to_datetime(lines["filed_at"], utc=True)
+    middle = filed.iloc[600]
+    mixed = copy.copy(trained.scorer)
+    mixed.pipeline = copy.deepcopy(trained.scorer.pipeline)
+    mixed.pipeline.state_.as_of = int((middle + pd.Timedelta(days=7)).timestamp())
+    summary = screen_file(tmp_path / "a.parquet", tmp_path / "o2.parquet", scorer=mixed)
+    ranked = pd.read_parquet(tmp_path / "o2.parquet")
+    approximate = ranked["approximate_history"]
+    assert 0 < approximate.sum() < len(ranked)
+    assert summary.drift_left_out == summary.approximate == approximate.sum()
+    assert summary.drift is not None
+    exact = ranked[~approximate]
+    assert summary.bands["red"][1] == pytest.approx((exact["band"] == "red").mean())
+    assert summary.bands["red"][1] != pytest.approx((ranked["band"] == "red").mean())
+    told = summary.drift_left_out_note
+    assert told is not None and told.startswith(f"{approximate.sum():,} lines with approximate")
+    # none approximate: nothing said
+    summary = screen_file(tmp_path / "a.parquet", tmp_path / "o3.parquet", scorer=trained.scorer)
+    assert summary.drift_left_out == 0 and summary.drift_left_out_note is None
+
+
 def test_the_scorer_tells_approximate_history_line_by_line_before_its_state_advances(
     trained,
 ) -> None:  # type: ignore[no-untyped-def]

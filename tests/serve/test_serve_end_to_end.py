@@ -215,6 +215,7 @@ def test_a_line_filed_before_the_history_keeps_exact_is_told_approximate_and_cou
     filed = [pd.Timestamp(line["filed_at"]) for line in sent]
     assert filed[0] < as_of - pd.Timedelta(days=7) < as_of <= min(filed[1:])
     before = _approximate_count(client, keys["analyst"])
+    drift = client.get("/v1/model/drift", headers={"X-API-Key": keys["analyst"]}).json()
 
     response = client.post(
         "/v1/score", json={"lines": sent}, headers={"X-API-Key": keys["officer"]}
@@ -228,6 +229,11 @@ def test_a_line_filed_before_the_history_keeps_exact_is_told_approximate_and_cou
     batch = trained.score(validate_frame(records_to_frame(sent), "shipments").accepted)
     assert batch["approximate_history"].tolist() == [True, False, False]
     assert _approximate_count(client, keys["analyst"]) == before + 1
+    # the served-drift count takes the two exact lines, and says it left the other out
+    after = client.get("/v1/model/drift", headers={"X-API-Key": keys["analyst"]}).json()
+    counted = [d["lines"] + d["repeated_lines"] for d in (drift, after)]  # sent before: repeated
+    assert counted[1] - counted[0] == 2
+    assert any("lines with approximate history features" in note for note in after["notes"])
     text = client.get("/metrics", headers={"X-API-Key": keys["analyst"]}).text
     (gauge,) = [
         line for line in text.splitlines() if line.startswith("risk_engine_history_as_of_timestamp")

@@ -154,6 +154,26 @@ def test_a_line_sent_again_is_counted_once_and_said() -> None:
     assert served.summary().lines == 7
 
 
+def test_lines_with_approximate_history_are_answered_not_counted() -> None:
+    """An old manifest's lines read a history that no longer holds their days: counted, they
+    would shift the served bands with the history, not the goods."""
+    served = ServedScores(_reference())
+    keys = [("BL1", "C1"), ("BL1", "C2"), ("BL2", "C3")]
+    approximate = np.array([True, False, True])
+    served.add(
+        np.array([0.9, 0.1, 0.8]), ["red", "green", "red"], keys=keys, approximate=approximate
+    )
+    summary = served.summary()
+    assert (summary.lines, summary.approximate, summary.repeated) == (1, 2, 0)
+    assert summary.bands["red"][1] == 0.0 and summary.bands["green"][1] == 1.0
+    assert any(note.startswith("2 lines with approximate history") for note in summary.notes)
+    # the exact line's key was remembered, the approximate ones' were not
+    served.add(np.array([0.1, 0.9]), ["green", "red"], keys=[("BL1", "C2"), ("BL1", "C1")])
+    summary = served.summary()
+    assert (summary.lines, summary.repeated) == (2, 1)
+    assert summary.bands["red"][1] == pytest.approx(1 / 2)
+
+
 def test_no_line_served_yet_is_said() -> None:
     summary = ServedScores(_reference()).summary()
     assert summary.lines == 0 and summary.score_psi is None
