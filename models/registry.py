@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,10 +81,62 @@ def configure_mlflow(settings: Settings) -> str:
                 f"{type(error).__name__}: {problem}"
             ) from error
         _REACHED.add(uri)
+        moved_from = follow_home(settings)
+        if moved_from is not None:
+            log.warning(
+                "the MLflow store of %s was made under %s: its runs and models are now read from "
+                "and written to %s (the home was copied, moved or restored elsewhere)",
+                settings.home,
+                moved_from,
+                settings.artifact_location.as_uri(),
+            )
     return uri
 
 
-def experiment_id(settings: Settings, name: str = "risk-engine") -> str:
+EXPERIMENT = "risk-engine"
+# Where a SQLite MLflow store names artifact folders, as absolute URIs made when each row was.
+_ARTIFACT_COLUMNS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("model_versions", "storage_location"),
+    ("logged_models", "artifact_location"),
+)
+
+
+def follow_home(settings: Settings) -> str | None:
+    """Point the home's own MLflow store at this home's artifact folder when it was made under
+    another path; returns that path's URI (None when nothing changed).
+
+    MLflow keeps each experiment's, run's and model's artifact folder as an absolute URI, so
+    a home copied, moved or restored from a backup elsewhere went on writing its runs and models
+    into the old home's folder (made again when gone), and could not load its champion once
+    the old one was removed. Only the default store under home is followed: a tracking URI
+    set on purpose is left as it is."""
+    if settings.mlflow_tracking_uri:
+        return None
+    path = settings.home / "mlflow.db"
+    root = settings.artifact_location.as_uri()
+    with closing(sqlite3.connect(path, timeout=30)) as db:
+        found = db.execute(
+            "SELECT artifact_location FROM experiments WHERE name = ?", (EXPERIMENT,)
+        ).fetchone()
+        if found is None or not found[0] or found[0] == root or not found[0].startswith("file:"):
+            return None
+        old = str(found[0]).rstrip("/")
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        with db:  # one transaction: all rows follow, or none
+            for table, column in _ARTIFACT_COLUMNS:
+                if table not in tables:
+                    continue
+                db.execute(
+                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) "  # noqa: S608
+                    f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
+                    (root, len(old) + 1, old, len(old) + 1, old + "/"),
+                )
+    return old
+
+
+def experiment_id(settings: Settings, name: str = EXPERIMENT) -> str:
     """The engine's experiment, created with its artifacts under home on first use."""
     import mlflow
 
