@@ -150,13 +150,13 @@ def draw_plots(
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     curves = evaluation.curves_truth or evaluation.curves_observed
-    title = (
-        "Capacity curve (true contraband)"
-        if evaluation.curves_truth
-        else "Capacity curve (observed seizures)"
-    )
+    truth = bool(evaluation.curves_truth)
+    title = "Capacity curve (true contraband)" if truth else "Capacity curve (observed seizures)"
     paths["capacity_curve"] = plots.capacity_plot(
-        curves, folder / "capacity_curve.png", title=title
+        curves,
+        folder / "capacity_curve.png",
+        title=title,
+        found="contraband containers found" if truth else "seizures found (inspected lines)",
     )
     labelled = period["label"].notna().to_numpy()
     y = period["label"].to_numpy()[labelled].astype(float)

@@ -20,9 +20,14 @@ def _use_agg() -> None:
 
 
 def capacity_plot(
-    curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path, *, title: str = ""
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    path: Path,
+    *,
+    title: str = "",
+    found: str = "contraband containers found",
 ) -> Path:
-    """Hits found against the share of each port-day inspected, one line per policy."""
+    """Hits found against the share of each port-day inspected, one line per policy; ``found``
+    names what counts as a hit (true contraband, or observed seizures)."""
     _use_agg()
     import matplotlib.pyplot as plt
 
@@ -33,7 +38,7 @@ def capacity_plot(
     for capacity in (1, 2, 5):
         ax.axvline(capacity, color="grey", lw=0.5, alpha=0.5)
     ax.set_xlabel("inspection capacity (% of each port-day)")
-    ax.set_ylabel("contraband containers found")
+    ax.set_ylabel(found)
     ax.set_title(title or "Capacity curve")
     ax.legend()
     fig.tight_layout()

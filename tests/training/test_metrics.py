@@ -34,6 +34,22 @@ def test_capacity_curve_is_monotone_and_reaches_all_hits() -> None:
     assert np.all(np.diff(found) >= 0) and found[-1] == hits.sum() and found[0] == 0
 
 
+def test_the_capacity_curve_reads_what_the_capacity_table_says() -> None:
+    """Port-days of a few lines get one slot each, on the curve as in the table."""
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(3, 140, size=60)
+    groups = pd.Series(np.repeat([f"P|{d}" for d in range(60)], sizes))
+    hits = pd.Series((rng.random(len(groups)) < 0.05).astype(float))
+    score = hits * 0.3 + pd.Series(rng.random(len(groups)))
+    table = capacity_table(groups, {"model": score}, hits).set_index(["scorer", "capacity"])
+    shares = np.array([0.0, 0.01, 0.02, 0.05])
+    _, found = capacity_curve(groups, score, hits, shares)
+    assert found[0] == 0
+    for share, value in zip(shares[1:], found[1:], strict=True):
+        assert value == table.loc[("model", share), "hits"]
+    assert found[1] > 0  # most of these port-days have under 50 lines: a slot each all the same
+
+
 def test_control_metrics_use_only_the_control_slice() -> None:
     groups, hits, noise = _world(2)
     control = hits.where(np.arange(len(hits)) % 10 == 0)
