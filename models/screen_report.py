@@ -127,7 +127,7 @@ def write_screen_report(
             "risk_score",
         ]
     ].sort_values(["selection_reason", "port_of_discharge", "arrival_date"], kind="mergesort")
-    shown = selected.head(2000)[
+    shown = _shown(selected)[
         [
             "port_of_discharge",
             "arrival_date",
@@ -155,8 +155,7 @@ def write_screen_report(
             counts.to_html(index=False, escape=True),
             by_reason.to_html(index=False, escape=True),
             "<h2>Scores</h2>",
-            _png(histogram),
-            _png(capacity),
+            _png(histogram) + _png(capacity) if len(scores) else "<p>No line was scored.</p>",
             f"<h2>Watch-list and mandatory-rule selections ({len(required):,})</h2>",
             required.to_html(index=False, escape=True, float_format=_figure)
             if len(required)
@@ -176,14 +175,13 @@ def write_screen_report(
             _drift_section(summary),
             "<h2>Per port</h2>",
             per_port.to_html(index=False, escape=True, float_format=_figure),
-            f"<h2>Selected lines ({len(selected):,}; first 2,000 shown)</h2>",
+            f"<h2>Selected lines ({_how_many(selected)})</h2>",
             shown.to_html(index=False, escape=True, float_format=_figure),
             *(
                 [
-                    f"<h2>Document checks, the yellow lane ({len(papers):,}; first 2,000 "
-                    "shown)</h2>",
+                    f"<h2>Document checks, the yellow lane ({_how_many(papers)})</h2>",
                     # the selected list's columns but those a document check has no use for
-                    papers.head(2000)[
+                    _shown(papers)[
                         [
                             name
                             for name in shown.columns
@@ -210,12 +208,39 @@ def _figure(value: float) -> str:
     return f"{value:.3g}"
 
 
+# Lines a list of the report shows at most; the ranked list holds them all.
+_SHOWN = 2000
+
+
+def _shown(lines: pd.DataFrame) -> pd.DataFrame:
+    """At most `_SHOWN` lines of a list sorted by port, day and rank: every port-day's first
+    before any one's second, and so on (the list cut alphabetically showed three ports of
+    thirteen, not one line of the port where most seizures were)."""
+    if len(lines) <= _SHOWN:
+        return lines
+    first = lines.sort_values(["rank", "risk_score"], ascending=[True, False], kind="mergesort")
+    return lines.loc[first.index[:_SHOWN]].sort_values(
+        ["port_of_discharge", "arrival_date", "rank"], kind="mergesort"
+    )
+
+
+def _how_many(lines: pd.DataFrame) -> str:
+    if len(lines) <= _SHOWN:
+        return f"{len(lines):,}"
+    return (
+        f"{len(lines):,}; the {_SHOWN:,} ranked highest in their port-day shown, every "
+        "port-day's first before any one's second; the ranked list holds them all"
+    )
+
+
 def _drift_section(summary: Any) -> str:
     """The batch against the model's training reference: what stands out, the bands' shares, and
     the features that moved most (PSI), drawn and listed."""
     table = getattr(summary, "drift", None)
     left_out = getattr(summary, "drift_left_out_note", None)
     if table is None or not len(table):
+        if not getattr(summary, "scored", 1):
+            return "<h2>Against the training data</h2><p>Nothing was scored to compare.</p>"
         if left_out:
             return f"<h2>Against the training data</h2><p>{html.escape(left_out)}.</p>"
         return (

@@ -94,7 +94,45 @@ def test_a_batch_whose_every_line_is_rejected_gives_an_empty_list_and_its_report
     ranked = read(tmp_path / f"ranked.{suffix}")
     assert len(ranked) == 0 and ranked.columns.tolist() == list(OUTPUT_COLUMNS)
     assert set(pd.read_csv(tmp_path / "rejects.csv")["row"]) == set(range(1, 31))
-    assert "<table" in (tmp_path / "report.html").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert "<table" in page
+    # not "this model keeps no reference" (it has one), nor empty plots
+    assert "Nothing was scored to compare." in page and "keeps no reference" not in page
+    assert "No line was scored." in page and "<img" not in page
+
+
+def test_a_long_selected_list_shows_every_port_days_first_picks(
+    trained, arrivals, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The report's lists were cut after 2,000 lines sorted by port: a year's report showed three
+    ports of thirteen, none where most seizures were."""
+    import models.screen_report as screen_report
+
+    monkeypatch.setattr(screen_report, "_SHOWN", 40)
+    arrivals.to_parquet(tmp_path / "a.parquet", index=False)
+    summary = screen_file(
+        tmp_path / "a.parquet",
+        tmp_path / "o.parquet",
+        scorer=trained.scorer,
+        capacity=0.05,
+        report_path=tmp_path / "r.html",
+    )
+    ranked = pd.read_parquet(tmp_path / "o.parquet")
+    picked = ranked[ranked["selected"]]
+    assert len(picked) > 40 and picked["port_of_discharge"].nunique() > 2
+    page = html.unescape((tmp_path / "r.html").read_text())
+    section = page.split("<h2>Selected lines (")[1].split("<h2>")[0]
+    assert section.startswith(f"{len(picked):,}; the 40 ranked highest in their port-day shown")
+    body = section.split("<tbody>")[1]
+    assert body.count("<tr>") == 40
+    # every port-day's first pick before any one's second
+    shown = {c for c in picked["container_number"] if f"<td>{c}</td>" in body}
+    assert len(shown) == 40
+    lowest = picked.sort_values("rank", kind="mergesort")["rank"].iloc[39]
+    assert picked.loc[picked["container_number"].isin(shown), "rank"].max() == lowest
+    firsts = set(picked.loc[picked["rank"] == 1, "container_number"])
+    assert firsts <= shown if len(firsts) <= 40 else len(shown & firsts) == 40
+    assert summary.scored == len(ranked)
 
 
 def test_the_arrival_date_is_the_day_at_the_port_of_discharge(
