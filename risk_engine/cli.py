@@ -459,8 +459,10 @@ def _record_outcomes(path: Path, mapping: Path | None, rejects: Path | None) -> 
         f"({done.flagged:,} stored with data-quality flags)"
     )
     if done.not_recorded_path:
-        left = done.duplicate + done.conflict + done.rejected
-        typer.echo(f"rows not recorded ({left:,}): {done.not_recorded_path}")
+        # a duplicate is stored already: it is not in the file (it counted here, not there)
+        left = done.conflict + done.rejected
+        stored = f"; the {done.duplicate:,} already stored are not in it" if done.duplicate else ""
+        typer.echo(f"rows not recorded ({left:,}), and why: {done.not_recorded_path}{stored}")
 
 
 @app.command()

@@ -89,6 +89,8 @@ def _records(accepted: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _not_stored(accepted: pd.DataFrame, mask: list[bool], field: str, rule: str) -> pd.DataFrame:
     """The rows of ``accepted`` the store did not take, as issue rows naming ``field``."""
+    if not any(mask):  # a chunk of rejects alone has an accepted frame with no columns
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
     rows = accepted[mask]
     return pd.DataFrame(
         {

@@ -143,7 +143,7 @@ def test_the_command_records_a_file_says_what_became_of_it_and_leaves_an_audit_r
     assert "read 3  recorded 2  already stored 0" in result.stdout
     assert (
         "rejected 1" in result.stdout
-        and f"rows not recorded (1): {tmp_path / 'r.csv'}" in result.stdout
+        and f"rows not recorded (1), and why: {tmp_path / 'r.csv'}\n" in result.stdout
     )
     (entry,) = [e for e in store.audit_entries() if e.route == "outcomes --record"]
     assert entry.method == "CLI" and entry.lines == 3
@@ -152,6 +152,35 @@ def test_the_command_records_a_file_says_what_became_of_it_and_leaves_an_audit_r
     out = tmp_path / "export.csv"
     assert _cli(settings, monkeypatch, "--out", str(out)).exit_code == 0
     assert len(pd.read_csv(out)) == 2
+
+
+def test_a_file_whose_every_row_is_rejected_is_told_with_its_reasons(
+    settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was a traceback (KeyError: 'bl_number') with --rejects, and no rejects file."""
+    rows = [{**row, "container_number": "X"} for row in _rows(1, 2)]
+    path = _csv(tmp_path / "outcomes.csv", rows)
+    result = _cli(
+        settings, monkeypatch, "--record", str(path), "--rejects", str(tmp_path / "r.csv")
+    )
+    assert result.exit_code == 0, result.output
+    assert "read 2  recorded 0" in result.stdout and "rejected 2" in result.stdout
+    assert f"rows not recorded (2), and why: {tmp_path / 'r.csv'}\n" in result.stdout
+    left = pd.read_csv(tmp_path / "r.csv")
+    assert set(left["row"]) == {1, 2} and set(left["field"]) == {"container_number"}
+    # sent again with one good row: the good one is recorded; then all again, as duplicates
+    good = _csv(tmp_path / "more.csv", [*rows, _rows(3)[0]])
+    result = _cli(
+        settings, monkeypatch, "--record", str(good), "--rejects", str(tmp_path / "r2.csv")
+    )
+    assert "recorded 1" in result.stdout and "rows not recorded (2), and why" in result.stdout
+    result = _cli(
+        settings, monkeypatch, "--record", str(good), "--rejects", str(tmp_path / "r3.csv")
+    )
+    assert "already stored 1" in result.stdout
+    assert "rows not recorded (2), and why:" in result.stdout
+    assert "; the 1 already stored are not in it" in result.stdout
+    assert len(pd.read_csv(tmp_path / "r3.csv")) == 2
 
 
 @pytest.mark.parametrize(
