@@ -791,7 +791,11 @@ def screen(
         ),
     ] = True,
 ) -> None:
-    """Screen a batch of arrivals: a ranked list per port-day within the capacity."""
+    """Screen a batch of arrivals: a ranked list per port-day within the capacity.
+
+    Exit 3 when lines were read and every one was rejected (the list, rejects file and report
+    are written all the same): a nightly job would otherwise take a batch of nothing scored
+    for a quiet day."""
     from features.files import check_outputs
     from features.mapping import load_mapping
     from models.capacity import load_port_capacity
@@ -968,6 +972,8 @@ def screen(
         typer.echo(f"rejected lines: {summary.rejects_path}")
     if summary.report_path:
         typer.echo(f"report: {summary.report_path}")
+    if summary.rejected and not summary.scored:
+        raise typer.Exit(3)  # every line broke the contract: told above, and not a success
 
 
 @app.command()

@@ -400,6 +400,26 @@ def test_screen_warns_of_a_capacity_port_no_line_arrives_at_and_no_table_knows(
     )
 
 
+def test_screen_exits_three_when_every_line_was_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nightly job took a batch of nothing scored for a quiet day (exit 0)."""
+    lines, _, ranked = _later_lines_and_the_small_model(tmp_path, monkeypatch, 50)
+    broken = lines.astype(str).assign(eta="bad")
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    args = ["screen", str(tmp_path / "broken.csv"), "--out", str(ranked), "--no-history"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 3, result.output
+    assert "warning: every line of the batch was rejected, nothing was scored" in result.stderr
+    assert ranked.exists() and len(pd.read_csv(ranked)) == 0  # written all the same
+    # one good line among them: a batch with rejects is a success
+    broken.iloc[:1] = lines.astype(str).iloc[:1].to_numpy()
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "49 lines rejected" in result.stderr
+
+
 def test_screen_prints_the_top_containers_with_their_reasons_as_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -680,6 +700,9 @@ def test_screen_says_when_lines_are_older_than_the_history_keeps_exact(
         result.stderr
     )
     assert "rescore_days" in result.stderr
+    # their shift is the history's: the drift check leaves them out, and says so
+    assert "drift: no line compared: all 200 lines of the batch have approximate" in result.stderr
+    assert "warning: against the model's training data" not in result.stderr
 
 
 def test_screen_says_when_lines_are_older_than_the_history_keeps_their_keys(
