@@ -222,7 +222,9 @@ class ModelHistory:
         history of ``scorer`` (the model as registered: its own state tells which outcomes its
         training learned from) lacks; hold `advancing` around it. Returns the new record and the
         counts, which add up to the outcomes given: in the model's training already (recorded
-        before its cut-off), added before, added; of those added, how many found their line."""
+        before its cut-off), added before, recorded in the future, added, and waiting for their
+        line (not in the history yet); of those added, how many found their line's parties,
+        route and goods (matched), were held too long ago to (unmatched) or give no label."""
         version = str(scorer.version)
         current = self.current(scorer)
         pipeline = current.pipeline if current is not scorer else copy.deepcopy(scorer.pipeline)
@@ -245,19 +247,25 @@ class ModelHistory:
         # kept as added, so a later --add-outcomes, once a screening brought its line, adds it
         # (it was kept, and a seizure of a line screened by the champion before a promotion
         # never reached the new champion's history).
+        # Nor is it counted: offered again by each run, it swelled the unmatched count and
+        # was told as added.
         found = pipeline.lines_held(outcomes) | ~labelled
-        if new.any():
-            pipeline.update(None, outcomes[new])
+        adding = new & found
+        if adding.any():
+            pipeline.update(None, outcomes[adding])
         counts = {
             "given": len(outcomes),
             "in_training": int(trained.sum()),
             "added_before": int(before.sum()),
             "future": int(future.sum()),
-            "added": int(new.sum()),
+            "added": int(adding.sum()),
             "matched": int(state.outcomes_seen - seen),
+            # held by key, but older than the lines the history keeps to attribute them
             "unmatched": int(state.outcomes_unmatched - lost),
+            # their line is not in the history yet: offered again by the next run
+            "waiting": int((new & ~found).sum()),
             # INCONCLUSIVE: kept as added, but no label for a rate
-            "inconclusive": int((new & ~labelled).sum()),
+            "inconclusive": int((adding & ~labelled).sum()),
         }
         info = self.save(
             version,

@@ -634,9 +634,10 @@ def history_command(
                 f"training already, {counts['added_before']:,} added before, "
                 f"{counts['added']:,} added ({counts['matched']:,} found their line, "
                 f"{counts['unmatched']:,} did not: older than the {kept_days:g} days of lines "
-                "kept (label_lookback_days in the training config), or not screened by this "
-                "model yet, and are offered again by the next --add-outcomes; "
-                f"{counts['inconclusive']:,} inconclusive, which give no label)"
+                "kept (label_lookback_days in the training config); "
+                f"{counts['inconclusive']:,} inconclusive, which give no label), "
+                f"{counts['waiting']:,} not added: their line is not in the history (not "
+                "screened by this model yet), offered again by the next --add-outcomes"
                 + (
                     f", {counts['future']:,} left out: recorded more than a day after now, a "
                     "wrong date (the outcome store refuses them too, recorded_after_receipt)"

@@ -594,7 +594,10 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
         added.stdout
     )
     assert "2 added (1 found their line, 0 did not" in added.stdout
-    assert "1 inconclusive, which give no label), 1 left out: recorded more than" in (added.stdout)
+    assert "1 inconclusive, which give no label), 0 not added: their line is not in" in (
+        added.stdout
+    )
+    assert "next --add-outcomes, 1 left out: recorded more than" in added.stdout
     assert "older than the 120 days of lines kept (label_lookback_days" in added.stdout
     assert "2 outcomes added since training" in added.stdout
     assert as_of is not None  # the outcomes did not move the history's clock

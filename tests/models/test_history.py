@@ -179,6 +179,7 @@ def test_outcomes_recorded_since_training_raise_their_parties_rates_once(
         "added": 1,
         "matched": 1,
         "unmatched": 0,
+        "waiting": 0,
         "inconclusive": 0,
     }
     assert info.outcomes_added == 1 and info.batches[-1]["outcomes_added"] == 1
@@ -206,8 +207,18 @@ def test_an_outcome_whose_line_the_history_lacks_is_offered_again_once_a_screeni
     outcomes = validate_frame(pd.DataFrame([seizure_after_filing(seized)]), "outcomes").accepted
     outcomes = outcomes.reset_index(drop=True)
     info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
-    assert (counts["added"], counts["matched"], counts["unmatched"]) == (1, 0, 1)
+    assert (counts["added"], counts["waiting"], counts["matched"], counts["unmatched"]) == (
+        0,
+        1,
+        0,
+        0,
+    )
     assert info.outcomes_added == 0  # nothing kept: it counts for nothing yet
+    # offered again before its line comes: still waiting, not counted as unmatched each time
+    unmatched = histories.current(scorer).pipeline.state_.outcomes_unmatched
+    info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
+    assert (counts["added"], counts["waiting"]) == (0, 1) and info.outcomes_added == 0
+    assert histories.current(scorer).pipeline.state_.outcomes_unmatched == unmatched
     kept: list[Any] = []
     _screen(histories.current(scorer), second, tmp_path / "b", kept)  # the line comes
     histories.save("7", kept[0], source="day-2", lines_before=0)
