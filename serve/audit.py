@@ -176,7 +176,15 @@ def purge_audit(
                 chunks = store.audit_chunks(until=before, through_id=last, chunk_rows=chunk_rows)
                 archived = _write(chunks, archive, progress=progress)
             deleted = store.delete_audit(until=before, through_id=last)
-        where = f"archived to {archive}" if archive is not None else "not archived"
+        # the archive's whole path, and only when one was written (a purge of nothing wrote
+        # none, yet its row claimed the name a later purge then wrote)
+        where = (
+            f"archived to {Path(archive).resolve()}"
+            if archive is not None and last is not None
+            else "nothing to archive"
+            if archive is not None
+            else "not archived"
+        )
         store.record_audit(
             command_entry(
                 "risk-engine audit --purge-before",

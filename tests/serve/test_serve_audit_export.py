@@ -170,7 +170,7 @@ def test_a_purge_archives_the_old_rows_then_deletes_exactly_those_and_says_so(
     (note,) = [e for e in store.audit_entries() if e.method == "CLI"]
     assert note.lines == 5 and note.route == "risk-engine audit --purge-before"
     assert note.detail == (
-        f"deleted 5 rows before 2026-11-01T13:00:00+00:00, archived to {archive}"
+        f"deleted 5 rows before 2026-11-01T13:00:00+00:00, archived to {archive.resolve()}"
     )
     assert note.client and "@" in note.client
     shown = runner.invoke(app, ["audit", "--last", "1"]).stdout
@@ -178,6 +178,12 @@ def test_a_purge_archives_the_old_rows_then_deletes_exactly_those_and_says_so(
     again = runner.invoke(app, ["audit", "--purge-before", cutoff, "--no-archive"])
     assert again.exit_code == 0 and "0 audit rows" in again.stdout
     assert [e for e in store.audit_entries() if e.method != "CLI"] == trail[5:]
+    # a purge of nothing writes no archive, and its row claims none (it named a file a later
+    # purge then wrote); an archive named relative to the folder it ran in is told whole
+    empty = runner.invoke(app, ["audit", "--purge-before", cutoff, "--out", "nothing.csv"])
+    assert empty.exit_code == 0 and not Path("nothing.csv").exists()
+    last = [e for e in store.audit_entries() if e.method == "CLI"][-1]
+    assert last.detail == "deleted 0 rows before 2026-11-01T13:00:00+00:00, nothing to archive"
 
 
 def test_a_purge_whose_archive_cannot_be_written_deletes_nothing(
