@@ -196,6 +196,16 @@ def rotate_key(
                 ),
             )
         )
+        # and one under the old key, whose life `audit --key OLD` tells (made, used, rotated)
+        store.record_audit(
+            command_entry(
+                _ROTATE,
+                started=now,
+                key_id=old.key_id,
+                role=old.role,
+                detail=f"key of {old.name} replaced by {new.key_id}: {KeyInfo.of(after).state}",
+            )
+        )
     finally:
         store.dispose()
     return new, KeyInfo.of(after)

@@ -141,8 +141,9 @@ def _key_lineage(conn: Connection) -> None:
         for key_id, route, detail in rows:
             if not key_id:
                 continue
-            made_as[key_id] = detail or ""
             found = _ROTATED.search(detail or "")
+            if route == "risk-engine keys create" or found:  # the row that made the key (a
+                made_as[key_id] = detail or ""  # rotation's row under the old key did not)
             if route == "risk-engine keys rotate" and found:
                 replaced[key_id] = found.group(1)
     keys = conn.execute(

@@ -306,6 +306,7 @@ def test_making_rotating_and_revoking_a_key_each_leave_an_audit_row(settings: Se
     assert [(e.route, e.key_id, e.role, e.status) for e in rows] == [
         ("risk-engine keys create", made.key_id, "officer", 0),
         ("risk-engine keys rotate", new.key_id, "officer", 0),
+        ("risk-engine keys rotate", made.key_id, "officer", 0),  # the old key's life tells it
         ("risk-engine keys revoke", made.key_id, "officer", 0),
     ]
     assert rows[0].detail is not None and rows[0].detail.startswith(
@@ -314,7 +315,21 @@ def test_making_rotating_and_revoking_a_key_each_leave_an_audit_row(settings: Se
     assert rows[1].detail is not None and f"replaces {made.key_id}, which is active until" in (
         rows[1].detail
     )
-    assert rows[2].detail == "key of Officer Le revoked"
+    assert rows[2].detail is not None and rows[2].detail.startswith(
+        f"key of Officer Le replaced by {new.key_id}: active until"
+    )
+    assert rows[3].detail == "key of Officer Le revoked"
+    # `audit --key OLD` lists its whole life: made, rotated, revoked
+    store = Store.opened(settings)
+    try:
+        life = [e.route for e in store.audit_entries(key_id=made.key_id)]
+    finally:
+        store.dispose()
+    assert life == [
+        "risk-engine keys create",
+        "risk-engine keys rotate",
+        "risk-engine keys revoke",
+    ]
     assert all(e.client and "@" in e.client for e in rows)
     assert all(made.key not in (e.detail or "") for e in rows)  # never the key itself
 
