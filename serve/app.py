@@ -109,7 +109,7 @@ def create_app(
         scorer_loader or loader_for(settings, limits.model),
         stamp=with_files(
             source_stamp or (stamp_for(settings, limits.model) if scorer_loader is None else None),
-            [limits.watchlist, limits.profiles],
+            {"the watch list": limits.watchlist, "the risk profiles": limits.profiles},
         ),
         warmup=warm_up,
         watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist)),

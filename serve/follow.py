@@ -78,8 +78,7 @@ class SourceFollower:
             started,
             200,
             loaded.version,
-            f"the model's source changed (a new champion or feature history): model "
-            f"{loaded.version}, was {was}",
+            f"changed: {self._models.last_change}; model {loaded.version}, was {was}",
         )
         return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +108,8 @@ class ModelHolder:
         self.last_error: str | None = _NOT_YET
         self._loaded_stamp: object = None  # the source's stamp when the model served was read
         self._failed_stamp: object = None  # a source that failed to load: not tried again
+        # What changed in the source at the last `reload_if_changed` that found a change.
+        self.last_change = "its source"
 
     @property
     def follows_source(self) -> bool:
@@ -205,6 +207,7 @@ class ModelHolder:
             now = self._source_stamp()
             if now is None or now == self._loaded_stamp or now == self._failed_stamp:
                 return None
+            self.last_change = what_changed(self._loaded_stamp, now)
             return self._load(now)
 
     def _read(self, what: str, loader: Callable[[], T] | None) -> T | None:
@@ -308,11 +311,13 @@ def stamp_for(settings: Settings, model: str) -> SourceStamp:
     return registry_stamp(settings, model)
 
 
-def with_files(stamp: SourceStamp | None, paths: list[Path | None]) -> SourceStamp | None:
-    """``stamp`` and the stamps of the files served with the model (watch list, risk
-    profiles): a change of any of them reloads. None when there is nothing to follow; the
-    stamp is None while the model's source has nothing to load."""
-    files = [path for path in paths if path is not None]
+def with_files(
+    stamp: SourceStamp | None, paths: Mapping[str, Path | None]
+) -> SourceStamp | None:
+    """``stamp`` and the stamps of the files served with the model, by what they are (``watch
+    list``, ``risk profiles``): a change of any of them reloads. None when there is nothing to
+    follow; the stamp is None while the model's source has nothing to load."""
+    files = [(name, path) for name, path in paths.items() if path is not None]
     if stamp is None and not files:
         return None
 
@@ -320,6 +325,31 @@ def with_files(stamp: SourceStamp | None, paths: list[Path | None]) -> SourceSta
         model = stamp() if stamp is not None else None
         if stamp is not None and model is None:
             return None  # nothing to load yet (no champion, no file): nothing to try
-        return (model, *(_file_stamp(path) for path in files))
+        return (model, *((name, _file_stamp(path)) for name, path in files))
 
     return combined
+
+
+def what_changed(before: object, now: object) -> str:
+    """What differs between two stamps of `with_files`, in words: a new model, its feature
+    history, the watch list, the risk profiles (an automatic reload's audit row said "a new
+    champion or feature history" when the watch list had changed)."""
+    if not (isinstance(before, tuple) and isinstance(now, tuple)) or len(before) != len(now):
+        return "a new model" if before is None else "its source"
+    changed = []
+    model_before, model_now = before[0], now[0]
+    if model_before != model_now:
+        registry = all(
+            isinstance(m, tuple) and len(m) == 2 and isinstance(m[0], str)
+            for m in (model_before, model_now)
+        )
+        if registry and model_before[0] == model_now[0]:
+            changed.append("its feature history")
+        elif registry:
+            changed.append(f"a new model (version {model_now[0]})")
+        else:
+            changed.append("the model file")
+    for part_before, part_now in zip(before[1:], now[1:], strict=True):
+        if part_before != part_now:
+            changed.append(str(part_now[0]))
+    return " and ".join(changed) or "its source"

@@ -20,7 +20,7 @@ from serve.app import create_app
 from serve.config import ServeLimits
 from serve.follow import RELOAD_ROUTE, SourceFollower
 from serve.metrics import ServiceMetrics
-from serve.model import ModelHolder
+from serve.model import ModelHolder, what_changed
 from serve.store import Store
 
 
@@ -77,6 +77,7 @@ def _follow_the_file(client: httpx.Client, store: Store, keys: dict[str, str], p
     rows = [e for e in store.audit_entries() if e.method == "AUTO"]
     assert [(e.route, e.status, e.model_version) for e in rows] == [(RELOAD_ROUTE, 200, "fake-2")]
     assert "was fake-1" in (rows[0].detail or "") and "@" in (rows[0].client or "")
+    assert (rows[0].detail or "").startswith("changed: the model file; model fake-2")
 
     _write(path, b"not a pickle", 20)  # a bad file: the previous model keeps serving
     _until(lambda: len([e for e in store.audit_entries() if e.method == "AUTO"]) == 2)
@@ -191,3 +192,18 @@ def test_a_service_started_before_any_model_serves_the_first_one_by_itself(
         rows = [e for e in store.audit_entries() if e.method == "AUTO"]
         assert [(e.status, e.model_version) for e in rows] == [(200, "first")]
         assert "was none" in (rows[0].detail or "")
+        assert (rows[0].detail or "").startswith("changed: a new model; model first")
+
+
+def test_an_automatic_reload_says_what_changed() -> None:
+    """Its audit row said "a new champion or feature history" when the watch list had."""
+    history = (123, 4096)
+    before = (("3", history), ("the watch list", (1, 10)), ("the risk profiles", (1, 20)))
+    watch = (("3", history), ("the watch list", (2, 11)), ("the risk profiles", (1, 20)))
+    assert what_changed(before, watch) == "the watch list"
+    fed = (("3", (124, 5000)), ("the watch list", (1, 10)), ("the risk profiles", (1, 20)))
+    assert what_changed(before, fed) == "its feature history"
+    promoted = (("4", None), ("the watch list", (1, 10)), ("the risk profiles", (2, 21)))
+    assert what_changed(before, promoted) == "a new model (version 4) and the risk profiles"
+    assert what_changed((("3", history),), (("3", history),)) == "its source"
+    assert what_changed(None, (("3", history),)) == "a new model"
