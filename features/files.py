@@ -91,7 +91,9 @@ def file_format(path: Path) -> str:
         return "csv"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise InputUnreadable(str(path), "unknown file type: use .csv, .csv.gz or .parquet")
+    raise InputUnreadable(
+        str(path), "unknown file type: use .csv, .csv.gz, .txt, .txt.gz, .parquet or .pq"
+    )
 
 
 @dataclass
@@ -510,7 +512,7 @@ def check_outputs(
                 file_format(path)
             except InputUnreadable:
                 raise OutputUnwritable(
-                    str(path), "unknown file type: name it .csv, .csv.gz or .parquet"
+                    str(path), "unknown file type: name it .csv, .csv.gz, .txt, .txt.gz, .parquet or .pq"
                 ) from None
         if path.exists():
             for source in sources:

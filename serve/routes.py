@@ -414,8 +414,9 @@ def build_router() -> APIRouter:
         "/v1/reports",
         response_model=ReportList,
         summary="The analysts' reports",
-        description="Training reports (one per registered model version) and phase reports "
-        "(champion/challenger decisions), newest first. Role: analyst.",
+        description="Training reports (one per version `train` registered) and phase reports "
+        "(one per challenger `retrain` registered, with its decision), newest first. "
+        "Role: analyst.",
         tags=["reports"],
         openapi_extra=_needs(Role.ANALYST),
         responses=_errors(401, 403),

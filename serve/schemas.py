@@ -457,8 +457,8 @@ class ServedDrift(_Out):
 class ReportInfo(_Out):
     name: str = Field(description="File name; GET /v1/reports/{name} returns the report.")
     kind: Literal["training", "phase", "other"] = Field(
-        description="training: one per registered model version; phase: a champion/challenger "
-        "decision after an operation phase."
+        description="training: one per version `train` registered; phase: one per challenger "
+        "`retrain` registered, with its champion/challenger decision after an operation phase."
     )
     size_bytes: int
     modified_at: datetime

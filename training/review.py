@@ -53,7 +53,10 @@ def wilson_interval(hits: float, trials: float, z: float = _Z95) -> tuple[float,
     denominator = 1 + z * z / trials
     centre = (rate + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # no hit: the bound is 0 exactly (rounding left 5.55e-17 in the exported table)
+    low = 0.0 if hits <= 0 else max(0.0, centre - half)
+    high = 1.0 if hits >= trials else min(1.0, centre + half)
+    return low, high
 
 
 def inspected_between(

@@ -42,6 +42,10 @@ def test_wilson_intervals_match_the_textbook_values() -> None:
     low, high = wilson_interval(5, 10)
     assert (low, high) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
     assert all(math.isnan(x) for x in wilson_interval(0, 0))
+    # no hit, or all hits: the bound is exact whatever the rounding (5.55e-17 was exported)
+    assert [wilson_interval(0, n)[0] for n in (3, 7, 11, 173, 1009)] == [0.0] * 5
+    assert [wilson_interval(n, n)[1] for n in (3, 7, 11, 173, 1009)] == [1.0] * 5
+    assert wilson_interval(0, 37.3)[0] == 0.0  # weighted (effective) counts too
 
 
 def test_hit_rates_and_lift_are_against_the_random_control_of_the_period() -> None:
