@@ -515,15 +515,15 @@ _NAMES: dict[str, Callable[[str], str | None]] = {
 
 
 _NEW_SINCE_FIT = {
-    "port": "a port new since training",
-    "country": "a country new since training",
-    "hs_chapter": "new since training",
+    "port": "a port rare in training or new since",
+    "country": "a country rare in training or new since",
+    "hs_chapter": "rare in training or new since",
 }
 
 
 def _named(naming: str, code: str) -> str:
     """A code with its name from the reference data, when it has one: ``CIABJ (Abidjan)``; a
-    code first seen after the model was fitted (`OTHER`) is said to be new."""
+    code rare at fit or first seen after it (`OTHER`) is said to be so."""
     if code == OTHER:
         return _NEW_SINCE_FIT[naming]
     name = _NAMES[naming](code)

@@ -512,7 +512,8 @@ def check_outputs(
                 file_format(path)
             except InputUnreadable:
                 raise OutputUnwritable(
-                    str(path), "unknown file type: name it .csv, .csv.gz, .txt, .txt.gz, .parquet or .pq"
+                    str(path),
+                    "unknown file type: name it .csv, .csv.gz, .txt, .txt.gz, .parquet or .pq",
                 ) from None
         if path.exists():
             for source in sources:
