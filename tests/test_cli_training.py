@@ -66,6 +66,11 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
     assert "/outcomes-" not in result.stdout  # the temporary copy's folder
     listed = runner.invoke(app, ["models"])
     assert listed.exit_code == 0 and "champion" in listed.stdout
+    # each version's held-out period beside its figures (a retrained champion read as finding
+    # fewer than the version it replaced, each on its own period)
+    (row,) = [line for line in listed.stdout.splitlines() if re.match(r" *1 champion ", line)]
+    assert re.search(r" 20\d\d-\d\d-\d\d +[1-9][\d,]* ", row), row
+    assert "on its held-out period from test_from" in listed.stdout
     # an --until after the data: the last part of the data was the test period, unsaid
     late = runner.invoke(
         app,

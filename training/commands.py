@@ -281,13 +281,35 @@ def models_command(settings: Settings | None = None) -> str:
             "aliases": ",".join(v.aliases),
             "created": v.created.strftime("%Y-%m-%d %H:%M"),
         }
+        # each version's figures are on its own held-out period: said beside them, as a
+        # retrained champion read as finding fewer than the version it replaced
+        held_out = _held_out(v.run_id)
+        row["test_from"], row["test_lines"] = held_out
         for key in ("observed_model_hits_2pct", "truth_model_hits_2pct", "test_pr_auc"):
             row[key] = v.tags.get(key, "")
         rows.append(row)
     return (
         pd.DataFrame(rows).to_string(index=False)
+        + "\nthe figures are each version's own, on its held-out period from test_from (a later "
+        "version's is later and shorter): the phase report of `retrain` compares a challenger "
+        "with the champion on one period"
         + f"\nstore: {settings.tracking_uri_shown} (`mlflow ui --backend-store-uri {settings.tracking_uri_shown}`)"
     )
+
+
+def _held_out(run_id: str) -> tuple[str, str]:
+    """The first day and the line count of a version's held-out period, from its run's
+    parameters ("" where the run does not say)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        params = mlflow.MlflowClient().get_run(run_id).data.params
+    except MlflowException:
+        return "", ""
+    start = str(params.get("split.test_from", ""))[:10]
+    lines = params.get("split.test_lines", "")
+    return start, f"{int(float(lines)):,}" if lines else ""
 
 
 def review_command(
