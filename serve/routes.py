@@ -337,14 +337,14 @@ def build_router() -> APIRouter:
         )
         return ModelInfo(
             version=model.version,
-            trained_at=None if trained_at is None else str(trained_at),
+            trained_at=_utc_text(trained_at),
             loaded_at=model.loaded_at,
             metrics=_finite(described.get("metrics") or {}),
             feature_names=[str(name) for name in described.get("feature_names") or []],
             thresholds=_finite(described.get("thresholds") or {}),
             watchlist=None if model.watchlist is None else model.watchlist.entries,
             profiles=None if model.profiles is None else model.profiles.entries,
-            history_as_of=None if history_as_of is None else str(history_as_of),
+            history_as_of=_utc_text(history_as_of),
             history_lines=None if history_lines is None else int(history_lines),
         )
 
@@ -569,6 +569,15 @@ def _orjson(content: Any, *, status: int = 200) -> Response:
         status_code=status,
         media_type="application/json",
     )
+
+
+def _utc_text(value: Any) -> str | None:
+    """A UTC moment as every other time of the API writes it (``...Z``): the model's cut-off
+    read ``+00:00`` here and ``Z`` on each scored manifest."""
+    if value is None:
+        return None
+    text = str(value)
+    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
 
 
 def _check_count(count: int, limit: int, what: str) -> None:

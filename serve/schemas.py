@@ -342,7 +342,7 @@ class ModelInfo(_Out):
             "examples": [
                 {
                     "version": "3",
-                    "trained_at": "2025-03-20T12:00:00+00:00",
+                    "trained_at": "2025-03-20T12:00:00Z",
                     "loaded_at": "2025-03-21T07:00:00Z",
                     "metrics": {
                         "precision_at_1pct": 0.12,
@@ -353,7 +353,7 @@ class ModelInfo(_Out):
                     "thresholds": {"red": 0.2, "amber": 0.05},
                     "watchlist": {"parties": 120, "containers": 8, "bills": 3},
                     "profiles": {"inspect": 2, "flag": 1},
-                    "history_as_of": "2025-04-02T23:59:41+00:00",
+                    "history_as_of": "2025-04-02T23:59:41Z",
                     "history_lines": 1250400,
                 }
             ]

@@ -144,7 +144,7 @@ def test_a_line_a_mandatory_rule_covers_is_marked_mandatory_as_batch_screening_w
 
 
 def test_model_information_shows_the_trained_models_metrics_and_features(
-    served: tuple[httpx.Client, dict[str, str], Store], trained: Any
+    served: tuple[httpx.Client, dict[str, str], Store], trained: Any, lines: list[dict[str, Any]]
 ) -> None:
     client, keys, _ = served
     body = client.get("/v1/model", headers={"X-API-Key": keys["analyst"]}).json()
@@ -153,7 +153,15 @@ def test_model_information_shows_the_trained_models_metrics_and_features(
     assert body["feature_names"] == list(described["feature_names"])
     assert set(body["metrics"]) == set(described["metrics"])
     assert set(body["thresholds"]) == set(described["thresholds"])
-    assert body["history_as_of"] == described["history_as_of"]  # the model's training cut-off
+    # the model's training cut-off, written as every time of the API is (it read +00:00 here
+    # and Z on each scored manifest)
+    assert body["history_as_of"] == str(described["history_as_of"]).replace("+00:00", "Z")
+    assert body["history_as_of"].endswith("Z") and body["trained_at"].endswith("Z")
+    line = {**lines[0], "bl_number": "FMTCHECK1"}
+    scored = client.post(
+        "/v1/score", json={"lines": [line]}, headers={"X-API-Key": keys["officer"]}
+    )
+    assert scored.json()["history_as_of"] == body["history_as_of"]
     assert body["history_lines"] == trained.pipeline.state_.lines_seen > 0
 
 
