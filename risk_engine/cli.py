@@ -1326,7 +1326,12 @@ def audit(
             bl_number=bl,
         )
     for e in entries:
-        who = f"key {e.key_id} ({e.role})" if e.key_id else "no key"
+        # a revoked or expired key's request has no role: "(None)" was printed
+        who = (
+            (f"key {e.key_id} ({e.role})" if e.role else f"key {e.key_id}")
+            if e.key_id
+            else "no key"
+        )
         if e.method == "CLI":  # a command run on the server, such as a purge
             who = f"by {e.client}"
         typer.echo(

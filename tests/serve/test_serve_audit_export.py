@@ -67,6 +67,21 @@ def test_audit_prints_the_latest_rows_with_who_what_and_status(
     assert lines[0].startswith("2026-11-01T14:00:00Z  POST  /v1/score            401  no key")
     assert "key aaaaaaaaaaaa (officer)  lines 7  model 3  8.5 ms  request r7" in lines[1]
     assert lines[2].startswith("2026-11-01T16:00:00Z") and "key bbbbbbbbbbbb" in lines[2]
+    # a request with a revoked or expired key has no role: not "(None)"
+    store.record_audit(
+        AuditEntry(
+            request_id="r-revoked",
+            at=START + timedelta(hours=10),
+            method="POST",
+            route="/v1/score",
+            status=401,
+            duration_ms=1.0,
+            key_id="cccccccccccc",
+            client="127.0.0.1",
+        )
+    )
+    (last,) = runner.invoke(app, ["audit", "--last", "1"]).stdout.splitlines()
+    assert "key cccccccccccc " in last and "(None)" not in last
 
 
 @on_each_database
