@@ -30,7 +30,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from models.watchlist import Watchlist
 from risk_engine.columns import Rule
 from risk_engine.contract import Issue
-from risk_engine.parsing import printable
+from risk_engine.validation import specs_by_name
+from risk_engine.parsing import parse_scalar, printable
 from serve.auth import Authenticator, AuthError, Principal, Role
 from serve.config import ServeLimits
 from serve.errors import ApiError
@@ -284,6 +285,7 @@ def build_router() -> APIRouter:
                         status="rejected",
                         bl_number=_text(raw.get("bl_number")),
                         container_number=_text(raw.get("container_number")),
+                        inspected_at=_moment(raw.get("inspected_at")),
                         errors=_field_errors(checked.rejects[position]),
                         dq_flags=_flag_tags(checked.rejected_flags.get(position, [])),
                     )
@@ -569,6 +571,13 @@ def _orjson(content: Any, *, status: int = 200) -> Response:
         status_code=status,
         media_type="application/json",
     )
+
+
+def _moment(raw: Any) -> datetime | None:
+    """A rejected outcome's ``inspected_at`` as the contract reads it, when it reads: with the
+    B/L and container, it names the inspection refused (it came back null)."""
+    value, _ = parse_scalar(specs_by_name("outcomes")["inspected_at"], raw)
+    return value if isinstance(value, datetime) else None
 
 
 def _utc_text(value: Any) -> str | None:

@@ -444,6 +444,15 @@ def test_an_outcome_recorded_after_the_store_received_it_is_rejected_naming_the_
     assert store.outcome_count() == 2
     again = client.post("/v1/outcomes", json={"outcomes": [late]}, headers=_key(keys["officer"]))
     assert again.json()["outcomes"][0]["status"] == "rejected"  # never stored, so not a duplicate
+    # a line the contract rejects names its inspection as sent, when the time reads (null)
+    broken = {**valid_outcome_row(24), "container_number": "X"}
+    unreadable = {**valid_outcome_row(25), "container_number": "X", "inspected_at": "soon"}
+    told = client.post(
+        "/v1/outcomes", json={"outcomes": [broken, unreadable]}, headers=_key(keys["officer"])
+    ).json()["outcomes"]
+    assert [o["status"] for o in told] == ["rejected", "rejected"]
+    assert pd.Timestamp(told[0]["inspected_at"]) == pd.Timestamp(broken["inspected_at"])
+    assert told[1]["inspected_at"] is None
     described = client.get("/openapi.json").json()["paths"]["/v1/outcomes"]["post"]
     assert "recorded_after_receipt" in described["description"]
 
