@@ -30,8 +30,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from models.watchlist import Watchlist
 from risk_engine.columns import Rule
 from risk_engine.contract import Issue
-from risk_engine.validation import specs_by_name
 from risk_engine.parsing import parse_scalar, printable
+from risk_engine.validation import specs_by_name
 from serve.auth import Authenticator, AuthError, Principal, Role
 from serve.config import ServeLimits
 from serve.errors import ApiError
