@@ -11,7 +11,7 @@ import logging
 import pickle
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -151,6 +151,10 @@ class ModelHolder:
             self._failed_stamp = stamp
             raise
         previous = self._current
+        if previous is not None and previous.version == loaded.version:
+            # the same version reloaded for a new feature history (each screening writes one)
+            # or watch list: its served counts go on (they started again every day)
+            loaded = replace(loaded, served=previous.served)
         self._current = loaded
         self.last_error = None
         self._loaded_stamp, self._failed_stamp = stamp, None
@@ -311,9 +315,7 @@ def stamp_for(settings: Settings, model: str) -> SourceStamp:
     return registry_stamp(settings, model)
 
 
-def with_files(
-    stamp: SourceStamp | None, paths: Mapping[str, Path | None]
-) -> SourceStamp | None:
+def with_files(stamp: SourceStamp | None, paths: Mapping[str, Path | None]) -> SourceStamp | None:
     """``stamp`` and the stamps of the files served with the model, by what they are (``watch
     list``, ``risk profiles``): a change of any of them reloads. None when there is nothing to
     follow; the stamp is None while the model's source has nothing to load."""

@@ -20,6 +20,7 @@ import threading
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -71,6 +72,7 @@ class ServedScores:
         self.lines = 0
         self.repeated = 0
         self.approximate = 0
+        self.since = datetime.now(UTC)  # when counting started: the version's first load
 
     def add(
         self,

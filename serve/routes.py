@@ -368,6 +368,7 @@ def build_router() -> APIRouter:
         return ServedDrift(
             model_version=model.version,
             loaded_at=model.loaded_at,
+            counting_since=model.served.since,
             lines=summary.lines,
             repeated_lines=summary.repeated,
             reference_lines=summary.reference_lines,

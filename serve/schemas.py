@@ -405,6 +405,7 @@ class ServedDrift(_Out):
                 {
                     "model_version": "3",
                     "loaded_at": "2025-03-21T07:00:00Z",
+                    "counting_since": "2025-03-20T07:00:00Z",
                     "lines": 48210,
                     "repeated_lines": 1320,
                     "reference_lines": 61000,
@@ -427,8 +428,13 @@ class ServedDrift(_Out):
 
     model_version: str
     loaded_at: datetime
+    counting_since: datetime = Field(
+        description="When these counts started: the first load of this model version. A "
+        "reload of the same version (a new feature history, which each screening writes, or "
+        "watch list) keeps counting; a new version starts again."
+    )
     lines: int = Field(
-        description="Lines scored since the model was loaded, each (B/L, container) once."
+        description="Lines scored since counting started, each (B/L, container) once."
     )
     repeated_lines: int = Field(
         default=0,

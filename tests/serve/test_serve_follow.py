@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from serve_fakes import FakeScorer, serving, wait_ready
@@ -128,6 +129,24 @@ def test_a_holder_reloads_only_when_its_source_changes() -> None:
     quiet = ModelHolder(load, stamp=unreachable)
     quiet.load()  # a source that cannot be read is not a reason to stop serving
     assert quiet.reload_if_changed() is None and quiet.require().version == "c"
+
+
+def test_a_reload_of_the_same_version_keeps_its_served_counts() -> None:
+    """Each screening writes the feature history, which reloads the service: the served-drift
+    counts started again every day, and seldom reached the lines a warning waits for."""
+    source = {"stamp": 1, "version": "7"}
+    holder = ModelHolder(
+        lambda: FakeScorer(version=source["version"]), stamp=lambda: source["stamp"]
+    )
+    first = holder.load()
+    first.served.add(np.array([0.9, 0.1]), ["red", "green"], keys=[("B", "1"), ("B", "2")])
+    source.update(stamp=2)  # a new feature history, the same version
+    again = holder.reload_if_changed()
+    assert again is not None and again is not first and again.served is first.served
+    assert again.served.summary().lines == 2 and again.served.since == first.served.since
+    source.update(stamp=3, version="8")  # a new version: counted afresh
+    promoted = holder.reload_if_changed()
+    assert promoted is not None and promoted.served.summary().lines == 0
 
 
 def test_no_follower_runs_when_checks_are_off_or_the_source_cannot_tell(store: Store) -> None:
