@@ -190,7 +190,7 @@ def _f(
     )
 
 
-_CAT = "missing: NaN; a value on fewer than 10 lines at fit or not seen: the category __other__"
+_CAT = "missing: NaN; a value not seen at fit: the category __other__"
 _NEVER = "never missing"
 
 CATALOGUE: tuple[Feature, ...] = (
@@ -216,7 +216,7 @@ CATALOGUE: tuple[Feature, ...] = (
        "port_of_discharge", _CAT, "discharged at {named}", "category", naming="port"),
     _f("transshipment_port", "route", "Last transshipment port before discharge",
        "transit through hubs", "transshipment_ports",
-       "no transshipment: NaN; a port on fewer than 10 lines at fit or not seen: __other__",
+       "no transshipment: NaN; a port not seen at fit: __other__",
        "transshipped at {named}", "category", naming="port"),
     _f("loading_country", "route", "Country of the port of loading", "source countries",
        "port_of_loading", _CAT, "loaded in {named}", "category", naming="country"),
@@ -515,15 +515,15 @@ _NAMES: dict[str, Callable[[str], str | None]] = {
 
 
 _NEW_SINCE_FIT = {
-    "port": "a port rare in training or new since",
-    "country": "a country rare in training or new since",
-    "hs_chapter": "rare in training or new since",
+    "port": "a port new since training",
+    "country": "a country new since training",
+    "hs_chapter": "new since training",
 }
 
 
 def _named(naming: str, code: str) -> str:
     """A code with its name from the reference data, when it has one: ``CIABJ (Abidjan)``; a
-    code rare at fit or first seen after it (`OTHER`) is said to be so."""
+    code first seen after the model was fitted (`OTHER`) is said to be new."""
     if code == OTHER:
         return _NEW_SINCE_FIT[naming]
     name = _NAMES[naming](code)

@@ -1,16 +1,10 @@
 """Categorical features: their raw values, the vocabulary learned at fit, and the encoding.
 
 A categorical column comes out as a pandas ``category`` whose categories are the vocabulary
-stored in the state (every value seen on at least ``min_lines`` lines at fit, sorted) plus
-`OTHER`. A value not in the vocabulary (rare at fit, or first seen after it) becomes `OTHER`; a
-missing value stays missing (NaN). The vocabulary is frozen at fit: `update` adds history, never
-categories, so a trained model's inputs keep their meaning.
-
-Rare values are `OTHER` in the training data too, so that the model learns what an unfamiliar
-port, country or heading means. With every value in the vocabulary, `OTHER` (the largest code)
-never occurred in training, and the booster sent it wherever its splits sent the largest code
-seen: a new country scored exactly as Zambia's neighbour ZA, a new heading as 9403, furniture,
-a cover-load heading.
+stored in the state (every value seen at fit, sorted) plus `OTHER`. A value not in the vocabulary
+(first seen after fit) becomes `OTHER`; a missing value stays missing (NaN). The vocabulary is
+frozen at fit: `update` adds history, never categories, so a trained model's inputs keep their
+meaning.
 """
 
 from __future__ import annotations
@@ -72,15 +66,12 @@ def categorical_values(batch: Batch) -> dict[str, pa.Array]:
     }
 
 
-def learn_vocabulary(batch: Batch, min_lines: int = 1) -> dict[str, tuple[str, ...]]:
-    """Every value each categorical feature takes on at least ``min_lines`` lines of the fit
-    data, sorted."""
-    vocabulary: dict[str, tuple[str, ...]] = {}
-    for name, values in categorical_values(batch).items():
-        counted = pc.value_counts(values.drop_null())
-        kept = counted.filter(pc.greater_equal(counted.field("counts"), min_lines))
-        vocabulary[name] = tuple(sorted(str(v) for v in kept.field("values").to_pylist()))
-    return vocabulary
+def learn_vocabulary(batch: Batch) -> dict[str, tuple[str, ...]]:
+    """Every value each categorical feature takes in the fit data, sorted."""
+    return {
+        name: tuple(sorted(str(v) for v in pc.unique(values.drop_null()).to_pylist()))
+        for name, values in categorical_values(batch).items()
+    }
 
 
 @lru_cache(maxsize=64)

@@ -93,8 +93,8 @@ class FeaturePipeline:
 
     Parameters are stored as given (scikit-learn style); what is learned ends in ``_``:
     ``state_`` (picklable, travels with the model), ``feature_names_`` and
-    ``categorical_features_`` (pandas ``category`` columns; values rare or unseen at fit
-    become ``__other__``).
+    ``categorical_features_`` (pandas ``category`` columns; values unseen at fit become
+    ``__other__``).
 
     half_life_days: age at which an outcome counts half in seizure rates.
     prior_strength: inspections' worth of the overall rate mixed into every rate (smoothing).
@@ -103,8 +103,6 @@ class FeaturePipeline:
     label_lookback_days: how long lines are kept to attribute outcomes recorded later.
     rescore_days: lines filed up to this long before the state's cut-off still get exact
         features from the state; older history is compacted.
-    min_category_lines: lines a categorical value needs at fit to be a category of its own;
-        rarer ones are ``__other__``, in training as at scoring (`features.categories`).
     """
 
     def __init__(
@@ -116,7 +114,6 @@ class FeaturePipeline:
         min_norm_count: int = 20,
         label_lookback_days: float = 120.0,
         rescore_days: float = 7.0,
-        min_category_lines: int = 10,
     ) -> None:
         self.half_life_days = half_life_days
         self.prior_strength = prior_strength
@@ -124,7 +121,6 @@ class FeaturePipeline:
         self.min_norm_count = min_norm_count
         self.label_lookback_days = label_lookback_days
         self.rescore_days = rescore_days
-        self.min_category_lines = min_category_lines
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {
@@ -134,7 +130,6 @@ class FeaturePipeline:
             "min_norm_count": self.min_norm_count,
             "label_lookback_days": self.label_lookback_days,
             "rescore_days": self.rescore_days,
-            "min_category_lines": self.min_category_lines,
         }
 
     # --- learning -----------------------------------------------------------------------------
@@ -143,9 +138,7 @@ class FeaturePipeline:
         params = StateParams(**self.get_params())
         if params.rescore_days < 0 or params.label_lookback_days < 0:
             raise ValueError("rescore_days and label_lookback_days must not be negative")
-        if params.min_category_lines < 1:
-            raise ValueError("min_category_lines must be at least 1")
-        return FeatureState(params=params, vocab=learn_vocabulary(batch, params.min_category_lines))
+        return FeatureState(params=params, vocab=learn_vocabulary(batch))
 
     def _finish(self, state: FeatureState, batch: Batch, as_of: int) -> None:
         state.as_of = max(state.as_of, as_of)

@@ -79,7 +79,6 @@ class StateParams:
     min_norm_count: int = 20
     label_lookback_days: float = 120.0
     rescore_days: float = 7.0
-    min_category_lines: int = 10
 
 
 @dataclass

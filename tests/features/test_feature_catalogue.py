@@ -49,7 +49,7 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     )
     assert reason("loading_country", "VN") == "loaded in VN (Vietnam)"
     assert reason("hs_chapter", "05") == "HS chapter 05 (Products of animal origin n.e.s.)"
-    assert reason("transshipment_port", "__other__") == "transshipped at a port rare in training or new since"
+    assert reason("transshipment_port", "__other__") == "transshipped at a port new since training"
     # Directions in words, never a negative amount; singular and plural.
     assert reason("hours_filing_to_departure", -739.2) == "filed 739 hours after departure"
     assert reason("hours_filing_to_departure", 30.0) == "filed 30 hours before departure"
