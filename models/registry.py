@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
@@ -81,14 +82,23 @@ def configure_mlflow(settings: Settings) -> str:
                 f"{type(error).__name__}: {problem}"
             ) from error
         _REACHED.add(uri)
-        moved_from = follow_home(settings)
-        if moved_from is not None:
+        followed = follow_home(settings)
+        if followed is not None and followed.moved_from:
             log.warning(
-                "the MLflow store of %s was made under %s: its runs and models are now read from "
-                "and written to %s (the home was copied, moved or restored elsewhere)",
+                "the MLflow store of %s named %s: its runs and models are now read from and "
+                "written to %s (the home was copied, moved or restored elsewhere)",
                 settings.home,
-                moved_from,
+                ", ".join(followed.moved_from),
                 settings.artifact_location.as_uri(),
+            )
+        if followed is not None and followed.left:
+            log.warning(
+                "%d runs or model versions in the MLflow store of %s have their files only in "
+                "another home's folder (made there by a copy of this home): they are read from "
+                "it still; copy their folders into %s and they follow at the next command",
+                followed.left,
+                settings.home,
+                settings.artifact_location,
             )
     return uri
 
@@ -103,37 +113,82 @@ _ARTIFACT_COLUMNS = (
 )
 
 
-def follow_home(settings: Settings) -> str | None:
-    """Point the home's own MLflow store at this home's artifact folder when it was made under
-    another path; returns that path's URI (None when nothing changed).
+@dataclass(frozen=True)
+class Followed:
+    """What `follow_home` changed: the artifact folders rows pointed to before, and how many
+    rows it left pointing there because their files are there and not under this home."""
+
+    moved_from: tuple[str, ...]
+    left: int
+
+
+def follow_home(settings: Settings) -> Followed | None:
+    """Point the home's own MLflow store at this home's artifact folder where it names another
+    one; None when nothing was to change.
 
     MLflow keeps each experiment's, run's and model's artifact folder as an absolute URI, so
     a home copied, moved or restored from a backup elsewhere went on writing its runs and models
     into the old home's folder (made again when gone), and could not load its champion once
-    the old one was removed. Only the default store under home is followed: a tracking URI
-    set on purpose is left as it is."""
+    the old one was removed. A row whose files are in the old folder and not under this home (a
+    version registered by a copy before the engine followed its home) is left pointing there,
+    and counted: moved, it could no longer be loaded. The same folder reached by another path
+    (a link) is left alone. Only the default store under home is followed: a tracking URI set
+    on purpose is left as it is."""
     if settings.mlflow_tracking_uri:
         return None
     path = settings.home / "mlflow.db"
     root = settings.artifact_location.as_uri()
+    here = settings.artifact_location.resolve()
+    folder = "/" + settings.artifact_location.name  # "/mlartifacts"
+    updates: list[tuple[str, str, int, str]] = []
+    moved_from: set[str] = set()
+    left = 0
     with closing(sqlite3.connect(path, timeout=30)) as db:
-        found = db.execute(
-            "SELECT artifact_location FROM experiments WHERE name = ?", (EXPERIMENT,)
-        ).fetchone()
-        if found is None or not found[0] or found[0] == root or not found[0].startswith("file:"):
-            return None
-        old = str(found[0]).rstrip("/")
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        with db:  # one transaction: all rows follow, or none
-            for table, column in _ARTIFACT_COLUMNS:
-                if table not in tables:
+        for table, column in _ARTIFACT_COLUMNS:
+            if table not in tables:
+                continue
+            rows = db.execute(
+                f"SELECT rowid, {column} FROM {table} WHERE {column} LIKE 'file:%'"  # noqa: S608
+            ).fetchall()
+            for rowid, value in rows:
+                text = str(value)
+                if text == root or text.startswith(root + "/"):
                     continue
+                cut = _folder_end(text, folder)
+                if cut is None:
+                    continue  # not a folder the engine made
+                old_root, rest = text[:cut], text[cut:]
+                if _local(old_root).resolve() == here:
+                    continue  # this home's folder by another path
+                moved = root + rest
+                if table != "experiments" and not _local(moved).exists() and _local(text).exists():
+                    left += 1  # its files are only there: moved, it could not be loaded
+                    continue
+                updates.append((table, column, int(rowid), moved))
+                moved_from.add(old_root)
+        if not updates and not left:
+            return None
+        with db:  # one transaction: all rows follow, or none
+            for table, column, rowid, moved in updates:
                 db.execute(
-                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) "  # noqa: S608
-                    f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
-                    (root, len(old) + 1, old, len(old) + 1, old + "/"),
+                    f"UPDATE {table} SET {column} = ? WHERE rowid = ?",  # noqa: S608
+                    (moved, rowid),
                 )
-    return old
+    return Followed(tuple(sorted(moved_from)), left)
+
+
+def _folder_end(uri: str, folder: str) -> int | None:
+    """Where the artifact folder's name ends in ``uri`` (``.../home/mlartifacts``), or None."""
+    at = uri.rfind(folder + "/")
+    if at < 0:
+        return len(uri) if uri.endswith(folder) else None
+    return at + len(folder)
+
+
+def _local(uri: str) -> Path:
+    """The local path of a ``file:`` URI."""
+    return Path(url2pathname(urlsplit(uri).path))
 
 
 def experiment_id(settings: Settings, name: str = EXPERIMENT) -> str:

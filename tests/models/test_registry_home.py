@@ -55,25 +55,63 @@ def test_a_moved_home_loads_its_champion_and_writes_its_runs_in_its_own_folder(
 def test_a_tracking_store_set_on_purpose_is_left_as_it_is(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
+    old = (tmp_path / "old" / "mlartifacts").as_uri()
     with sqlite3.connect(home / "mlflow.db") as db:
         db.execute("CREATE TABLE experiments (name TEXT, artifact_location TEXT)")
-        db.execute("INSERT INTO experiments VALUES ('risk-engine', 'file:///elsewhere/art')")
+        db.execute("INSERT INTO experiments VALUES ('risk-engine', ?)", (old,))
     chosen = Settings(home=home, mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     assert follow_home(chosen) is None
-    assert _experiment(home) == "file:///elsewhere/art"
-    # the default store under home follows it, at a path boundary only
+    assert _experiment(home) == old
+
+
+def test_rows_follow_the_home_unless_their_files_are_only_in_the_old_folder(
+    tmp_path: Path,
+) -> None:
+    """A version a copy registered before the engine followed its home has its files in the
+    old home's folder: moved, it could no longer be loaded (exit 4, "No such artifact")."""
+    home = tmp_path / "home"
+    home.mkdir()
+    old = tmp_path / "old" / "mlartifacts"
+    (old / "r3" / "artifacts").mkdir(parents=True)  # only there, not under the new home
+    (home / "mlartifacts" / "r4" / "artifacts").mkdir(parents=True)  # copied with the home
     with sqlite3.connect(home / "mlflow.db") as db:
+        db.execute("CREATE TABLE experiments (name TEXT, artifact_location TEXT)")
+        db.execute("INSERT INTO experiments VALUES ('risk-engine', ?)", (old.as_uri(),))
         db.execute("CREATE TABLE runs (artifact_uri TEXT)")
-        db.executemany(
-            "INSERT INTO runs VALUES (?)",
-            [("file:///elsewhere/art/r1/artifacts",), ("file:///elsewhere/art2/r2",)],
-        )
-    assert follow_home(Settings(home=home)) == "file:///elsewhere/art"
-    root = Settings(home=home).artifact_location.as_uri()
+        runs = [
+            f"{old.as_uri()}/r1/artifacts",  # gone everywhere: follows
+            "file:///elsewhere/mlartifacts2/r2",  # no folder the engine made: left alone
+            f"{old.as_uri()}/r3/artifacts",  # only in the old folder: left, and counted
+            f"{old.as_uri()}/r4/artifacts",  # copied with the home: follows
+        ]
+        db.executemany("INSERT INTO runs VALUES (?)", [(r,) for r in runs])
+    settings = Settings(home=home)
+    root = settings.artifact_location.as_uri()
+    followed = follow_home(settings)
+    assert followed is not None
+    assert followed.moved_from == (old.as_uri(),) and followed.left == 1
     assert _experiment(home) == root
     with sqlite3.connect(home / "mlflow.db") as db:
-        runs = [row[0] for row in db.execute("SELECT artifact_uri FROM runs")]
-    assert runs == [f"{root}/r1/artifacts", "file:///elsewhere/art2/r2"]
+        after = [row[0] for row in db.execute("SELECT artifact_uri FROM runs ORDER BY rowid")]
+    assert after == [
+        f"{root}/r1/artifacts",
+        "file:///elsewhere/mlartifacts2/r2",
+        f"{old.as_uri()}/r3/artifacts",
+        f"{root}/r4/artifacts",
+    ]
+    # its files copied over, the last one follows at the next command
+    (home / "mlartifacts" / "r3" / "artifacts").mkdir(parents=True)
+    again = follow_home(settings)
+    assert again is not None and again.left == 0
+    with sqlite3.connect(home / "mlflow.db") as db:
+        third = db.execute("SELECT artifact_uri FROM runs WHERE rowid = 3").fetchone()[0]
+    assert third == f"{root}/r3/artifacts"
+    assert follow_home(settings) is None
+    # the same home reached through a link is this home: nothing rewritten back and forth
+    link = tmp_path / "link"
+    link.symlink_to(home)
+    assert follow_home(Settings(home=link)) is None
+    assert _experiment(home) == root
 
 
 def _experiment(home: Path) -> str:
