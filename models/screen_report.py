@@ -218,8 +218,14 @@ def _shown(lines: pd.DataFrame) -> pd.DataFrame:
     thirteen, not one line of the port where most seizures were)."""
     if len(lines) <= _SHOWN:
         return lines
-    first = lines.sort_values(["rank", "risk_score"], ascending=[True, False], kind="mergesort")
-    return lines.loc[first.index[:_SHOWN]].sort_values(
+    ordered = lines.sort_values(["port_of_discharge", "arrival_date", "rank"], kind="mergesort")
+    # each line's place among its port-day's lines of this list (the yellow lane's first is not
+    # the port-day's first rank: the red lines come before it)
+    nth = ordered.groupby(["port_of_discharge", "arrival_date"], sort=False).cumcount()
+    first = ordered.assign(_nth=nth.to_numpy()).sort_values(
+        ["_nth", "risk_score"], ascending=[True, False], kind="mergesort"
+    )
+    return ordered.loc[first.index[:_SHOWN]].sort_values(
         ["port_of_discharge", "arrival_date", "rank"], kind="mergesort"
     )
 

@@ -163,11 +163,16 @@ class ScreenSummary:
         """What the drift check left out, when it left out lines."""
         if not self.drift_left_out:
             return None
-        lines = f"{self.drift_left_out:,} line{'s' if self.drift_left_out > 1 else ''}"
+        many = self.drift_left_out > 1
+        lines = f"{self.drift_left_out:,} line{'s' if many else ''}"
         lead = (
-            f"no line compared: all {lines} of the batch have"
+            (
+                f"no line compared: all {lines} of the batch have"
+                if many
+                else "no line compared: the batch's one line has"
+            )
             if self.drift is None
-            else f"{lines} with approximate history features left out: they have"
+            else f"{lines} left out of the comparison: {'they have' if many else 'it has'}"
         )
         return (
             f"{lead} approximate history features (filed more than {self.exact_days:g} days "

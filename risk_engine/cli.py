@@ -1338,6 +1338,8 @@ def audit(
             f"{e.at:%Y-%m-%dT%H:%M:%SZ}  {e.method:<5} {e.route:<20} {e.status}  {who}"
             f"  lines {e.lines if e.lines is not None else '-'}"
             f"  model {e.model_version or '-'}  {e.duration_ms:.1f} ms  request {e.request_id}"
+            # what a command or an automatic reload did ("replaced by ...", "deleted 5 rows")
+            + (f"  {e.detail}" if e.detail else "")
         )
     if not entries:
         typer.echo("no audit rows match", err=True)

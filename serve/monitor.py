@@ -146,9 +146,9 @@ class ServedScores:
                 "this model keeps no reference of its training data (it was trained before "
                 "drift checks were added): retrain it to compare what it serves"
             )
-        elif not lines:
+        elif not lines and not approximate:
             notes.append("no line has been scored since the model was loaded")
-        elif lines < MIN_LINES:
+        elif 0 < lines < MIN_LINES:
             notes.append(
                 f"{lines:,} lines scored since the model was loaded: too few to warn of a shift "
                 f"(warnings start at {MIN_LINES:,})"

@@ -115,6 +115,7 @@ def test_a_long_selected_list_shows_every_port_days_first_picks(
         tmp_path / "o.parquet",
         scorer=trained.scorer,
         capacity=0.05,
+        documentary=0.05,
         report_path=tmp_path / "r.html",
     )
     ranked = pd.read_parquet(tmp_path / "o.parquet")
@@ -133,6 +134,45 @@ def test_a_long_selected_list_shows_every_port_days_first_picks(
     firsts = set(picked.loc[picked["rank"] == 1, "container_number"])
     assert firsts <= shown if len(firsts) <= 40 else len(shown & firsts) == 40
     assert summary.scored == len(ranked)
+    # the yellow lane the same way, by each line's place among its port-day's document checks
+    # (its first is not the port-day's first rank: the red lines come before it)
+    yellow = ranked[ranked["lane"] == "YELLOW"].sort_values(
+        ["port_of_discharge", "arrival_date", "rank"], kind="mergesort"
+    )
+    nth = yellow.groupby(["port_of_discharge", "arrival_date"]).cumcount()
+    assert len(yellow) > 40 and nth.max() > 0
+    section = page.split("<h2>Document checks, the yellow lane (")[1]
+    assert section.startswith(f"{len(yellow):,}; the 40 ranked highest in their port-day shown")
+    body = section.split("<tbody>")[1].split("</tbody>")[0]
+    shown_yellow = yellow["container_number"].map(lambda c: f"<td>{c}</td>" in body)
+    assert shown_yellow.sum() == 40
+    assert nth[shown_yellow].max() <= nth.sort_values(kind="mergesort").iloc[39]
+
+
+def test_a_cut_list_takes_each_port_days_nth_line_of_the_list_not_its_nth_rank(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A big port-day's document checks start after its many red lines (rank 6 here), a small
+    one's at rank 2: cut by rank, the small port-day's 4th check was shown and the big one's
+    1st was not."""
+    import models.screen_report as screen_report
+
+    monkeypatch.setattr(screen_report, "_SHOWN", 4)
+    lines = pd.DataFrame(
+        {
+            "port_of_discharge": ["VNHPH"] * 6 + ["VNDAD"] * 6,
+            "arrival_date": ["2025-04-02"] * 12,
+            "rank": [6, 7, 8, 9, 10, 11, 2, 3, 4, 5, 6, 7],
+            "risk_score": [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.3, 0.2, 0.1, 0.05, 0.04, 0.03],
+        }
+    )
+    shown = screen_report._shown(lines)
+    assert list(zip(shown["port_of_discharge"], shown["rank"], strict=True)) == [
+        ("VNDAD", 2),
+        ("VNDAD", 3),
+        ("VNHPH", 6),
+        ("VNHPH", 7),
+    ]
 
 
 def test_the_arrival_date_is_the_day_at_the_port_of_discharge(
@@ -879,7 +919,9 @@ def test_the_drift_check_leaves_out_lines_with_approximate_history(
     assert summary.bands["red"][1] == pytest.approx((exact["band"] == "red").mean())
     assert summary.bands["red"][1] != pytest.approx((ranked["band"] == "red").mean())
     told = summary.drift_left_out_note
-    assert told is not None and told.startswith(f"{approximate.sum():,} lines with approximate")
+    assert told is not None and told.startswith(
+        f"{approximate.sum():,} lines left out of the comparison: they have approximate"
+    )
     # none approximate: nothing said
     summary = screen_file(tmp_path / "a.parquet", tmp_path / "o3.parquet", scorer=trained.scorer)
     assert summary.drift_left_out == 0 and summary.drift_left_out_note is None

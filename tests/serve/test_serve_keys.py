@@ -330,6 +330,12 @@ def test_making_rotating_and_revoking_a_key_each_leave_an_audit_row(settings: Se
         "risk-engine keys rotate",
         "risk-engine keys revoke",
     ]
+    # and the listing tells what each did: by which key it was replaced
+    env = {"RISK_ENGINE_HOME": str(settings.home)}
+    if settings.database_url:
+        env["RISK_ENGINE_DATABASE_URL"] = settings.database_url
+    listed = CliRunner().invoke(app, ["audit", "--key", made.key_id], env=env)
+    assert f"replaced by {new.key_id}" in listed.stdout, listed.output
     assert all(e.client and "@" in e.client for e in rows)
     assert all(made.key not in (e.detail or "") for e in rows)  # never the key itself
 

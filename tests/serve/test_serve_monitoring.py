@@ -172,6 +172,10 @@ def test_lines_with_approximate_history_are_answered_not_counted() -> None:
     summary = served.summary()
     assert (summary.lines, summary.repeated) == (2, 1)
     assert summary.bands["red"][1] == pytest.approx(1 / 2)
+    # every line approximate: not also "no line has been scored"
+    alone = ServedScores(_reference())
+    alone.add(np.array([0.9]), ["red"], approximate=np.array([True]))
+    assert [n[:32] for n in alone.summary().notes] == ["1 lines with approximate history"]
 
 
 def test_no_line_served_yet_is_said() -> None:
