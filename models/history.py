@@ -131,22 +131,43 @@ class ModelHistory:
     def current(self, scorer: Any) -> Any:
         """``scorer`` with its version's current history (a copy; the scorer itself when the
         version has none yet)."""
-        path = self._path(scorer.version, ".pkl")
-        if not path.exists():
+        kept = self._payload(str(scorer.version))
+        if kept is None:
             return scorer
+        working = copy.copy(scorer)
+        working.pipeline = kept["pipeline"]
+        return working
+
+    def _payload(self, version: str) -> dict[str, Any] | None:
+        """The version's history file as saved: its pipeline and, since stop 22, the keys of
+        the outcomes added and the record (one file renamed into place, so that a process
+        killed while saving leaves the old history or the new one whole)."""
+        path = self._path(version, ".pkl")
+        if not path.exists():
+            return None
         try:
             with open(path, "rb") as handle:
                 kept = pickle.load(handle)
         except (OSError, pickle.UnpicklingError, EOFError) as error:
             raise ConfigError(
                 f"cannot read the feature history {path}: {error}; "
-                f"`risk-engine history --reset {scorer.version}` starts again from the model's"
+                f"`risk-engine history --reset {version}` starts again from the model's"
             ) from error
-        if not isinstance(kept, dict) or kept.get("model_version") != str(scorer.version):
-            raise ConfigError(f"{path} is not the feature history of model {scorer.version}")
-        working = copy.copy(scorer)
-        working.pipeline = kept["pipeline"]
-        return working
+        if not isinstance(kept, dict) or kept.get("model_version") != str(version):
+            raise ConfigError(f"{path} is not the feature history of model {version}")
+        return kept
+
+    def repaired(self, version: str) -> bool:
+        """Write the record again from the history file when a save was cut off between the
+        two (the record told the history before, while scoring used the new one); True when
+        it did."""
+        kept = self._payload(version)
+        record = None if kept is None else kept.get("record")
+        told = self.info(version)
+        if record is None or (told is not None and asdict(told) == record):
+            return False
+        _replace(self._path(version, ".json"), json.dumps(record, indent=1).encode("utf-8"))
+        return True
 
     @contextmanager
     def advancing(self, version: str) -> Iterator[None]:
@@ -161,8 +182,9 @@ class ModelHistory:
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 raise ConfigError(
-                    f"another screening is adding to the feature history of model {version} "
-                    f"({lock}); run this one when it has finished, or with --no-history"
+                    f"another screening or outcome file is adding to the feature history of "
+                    f"model {version} ({lock}): run this when it has finished (a screening can "
+                    "also run with --no-history, which keeps nothing)"
                 ) from error
             try:
                 yield
@@ -178,12 +200,19 @@ class ModelHistory:
         lines_before: int,
         outcomes_added: int = 0,
         kind: str = "screening",
+        outcome_keys: np.ndarray | None = None,
     ) -> HistoryInfo:
         """Keep ``pipeline`` as the version's current history, recording the batch ``source``
         (a ``kind`` "screening" or "outcomes" file) that advanced it from ``lines_before``
-        lines seen (and by ``outcomes_added``)."""
+        lines seen (and by ``outcomes_added``). The keys of the outcomes added
+        (``outcome_keys``; those of the history replaced when not given) and the record go
+        into the history file itself."""
         state = pipeline.state_
-        old = self.info(version)
+        before = self._payload(version)
+        if outcome_keys is None:
+            outcome_keys = self._held_outcomes(version, before)
+        recorded = None if before is None else before.get("record")
+        old = HistoryInfo(**recorded) if recorded is not None else self.info(version)
         added = int(state.lines_seen) - lines_before
         repeated = int(getattr(state, "lines_repeated", 0))
         batch: dict[str, Any] = {"file": source, "kind": kind, "lines_added": added}
@@ -206,13 +235,26 @@ class ModelHistory:
             screenings=(old.screenings if old else 0) + (kind == "screening"),
             outcome_files=(old.outcome_files if old else 0) + (kind == "outcomes"),
         )
-        payload = {"format": _FORMAT, "model_version": str(version), "pipeline": pipeline}
+        payload = {
+            "format": _FORMAT,
+            "model_version": str(version),
+            "pipeline": pipeline,
+            "outcome_keys": outcome_keys,
+            "record": asdict(info),
+        }
         self.folder.mkdir(parents=True, exist_ok=True)
+        # The history file holds everything the next run needs, renamed into place at once:
+        # the record and the keys written beside it are for reading without unpickling. (Three
+        # files renamed one after another: killed between them, a rerun added the same
+        # outcomes again, and the record told a history that was no longer the one scored.)
         _replace(self._path(version, ".pkl"), pickle.dumps(payload, protocol=5))
         _replace(
             self._path(version, ".json"),
             json.dumps(asdict(info), indent=1).encode("utf-8"),
         )
+        buffer = io.BytesIO()
+        np.save(buffer, outcome_keys)
+        _replace(self._path(version, ".outcomes.npy"), buffer.getvalue())
         return info
 
     def add_outcomes(
@@ -226,8 +268,8 @@ class ModelHistory:
         line (not in the history yet); of those added, how many found their line's parties,
         route and goods (matched), were held too long ago to (unmatched) or give no label."""
         version = str(scorer.version)
-        current = self.current(scorer)
-        pipeline = current.pipeline if current is not scorer else copy.deepcopy(scorer.pipeline)
+        kept = self._payload(version)
+        pipeline = kept["pipeline"] if kept is not None else copy.deepcopy(scorer.pipeline)
         recorded = pd.to_datetime(outcomes["recorded_at"], utc=True)
         trained = np.asarray(recorded < scorer.pipeline.as_of_, dtype=bool)
         # recorded after now (beyond the store's slack): a wrong date, left out as the outcome
@@ -236,7 +278,7 @@ class ModelHistory:
             recorded > pd.Timestamp.now(tz="UTC") + RECEIPT_SLACK, dtype=bool
         )
         keys = _outcome_keys(outcomes)
-        held = self._held_outcomes(version)
+        held = self._held_outcomes(version, kept)
         before = np.isin(keys, held) & ~trained & ~future
         new = ~trained & ~before & ~future
         result = outcomes["result"].astype("string[pyarrow]")
@@ -253,20 +295,24 @@ class ModelHistory:
         adding = new & found
         if adding.any():
             pipeline.update(None, outcomes[adding])
-        counts = {
-            "given": len(outcomes),
-            "in_training": int(trained.sum()),
-            "added_before": int(before.sum()),
-            "future": int(future.sum()),
-            "added": int(adding.sum()),
-            "matched": int(state.outcomes_seen - seen),
-            # held by key, but older than the lines the history keeps to attribute them
-            "unmatched": int(state.outcomes_unmatched - lost),
-            # their line is not in the history yet: offered again by the next run
-            "waiting": int((new & ~found).sum()),
-            # INCONCLUSIVE: kept as added, but no label for a rate
-            "inconclusive": int((adding & ~labelled).sum()),
-        }
+        told = self.info(version)
+        if not adding.any() and kept is not None and told is not None:
+            # nothing to add: the history is left as it is (rewritten, it reloaded the service
+            # for nothing at every nightly run)
+            return told, _outcome_counts(
+                outcomes, trained, before, future, adding, new & ~found, labelled, 0, 0
+            )
+        counts = _outcome_counts(
+            outcomes,
+            trained,
+            before,
+            future,
+            adding,
+            new & ~found,
+            labelled,
+            matched=int(state.outcomes_seen - seen),
+            unmatched=int(state.outcomes_unmatched - lost),
+        )
         info = self.save(
             version,
             pipeline,
@@ -274,13 +320,16 @@ class ModelHistory:
             lines_before=lines_before,
             outcomes_added=int((new & found).sum()),  # those offered again count then
             kind="outcomes",
+            outcome_keys=np.union1d(held, keys[new & found]),
         )
-        buffer = io.BytesIO()
-        np.save(buffer, np.union1d(held, keys[new & found]))
-        _replace(self._path(version, ".outcomes.npy"), buffer.getvalue())
         return info, counts
 
-    def _held_outcomes(self, version: str) -> np.ndarray:
+    def _held_outcomes(self, version: str, kept: dict[str, Any] | None) -> np.ndarray:
+        """The keys of the outcomes added to the history: from its file (``kept``, the payload
+        read), or, for a history saved before they went into it, from the file beside it."""
+        if kept is not None and kept.get("outcome_keys") is not None:
+            keys: np.ndarray = np.asarray(kept["outcome_keys"], dtype=np.uint64)
+            return keys
         path = self._path(version, ".outcomes.npy")
         if not path.exists():
             return np.zeros(0, dtype=np.uint64)
@@ -346,6 +395,34 @@ class ModelHistory:
                 path.unlink()
                 found = True
         return found
+
+
+def _outcome_counts(
+    outcomes: pd.DataFrame,
+    trained: np.ndarray,
+    before: np.ndarray,
+    future: np.ndarray,
+    adding: np.ndarray,
+    waiting: np.ndarray,
+    labelled: np.ndarray,
+    matched: int,
+    unmatched: int,
+) -> dict[str, int]:
+    """What `ModelHistory.add_outcomes` made of the outcomes given; they add up."""
+    return {
+        "given": len(outcomes),
+        "in_training": int(trained.sum()),
+        "added_before": int(before.sum()),
+        "future": int(future.sum()),
+        "added": int(adding.sum()),
+        "matched": matched,
+        # held by key, but older than the lines the history keeps to attribute them
+        "unmatched": unmatched,
+        # their line is not in the history yet: offered again by the next run
+        "waiting": int(waiting.sum()),
+        # INCONCLUSIVE: kept as added, but no label for a rate
+        "inconclusive": int((adding & ~labelled).sum()),
+    }
 
 
 def _outcome_keys(outcomes: pd.DataFrame) -> np.ndarray:

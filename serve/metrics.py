@@ -8,7 +8,7 @@ Counted since the process started:
 - audit rows that could not be written.
 
 Read at each scrape: the model served (version, when it was loaded, its feature history), what it
-served since it was loaded against its training reference (`serve.monitor`), and the process's
+served since its version was first loaded against its training reference (`serve.monitor`), and the process's
 CPU, memory and open files. Each app has its own registry, so two apps in one process (the
 tests) count apart. No label holds a key, a party, a B/L or a container: the figures are safe to
 keep in a monitoring system that officers' data may not enter.
@@ -137,7 +137,8 @@ class ServiceMetrics:
 
 
 class _ModelCollector(Collector):
-    """The served model and what it served since it was loaded, read at each scrape."""
+    """The served model and what it served since its version was first loaded, read at each
+    scrape."""
 
     def __init__(self, models: ModelHolder) -> None:
         self._models = models
@@ -180,19 +181,20 @@ class _ModelCollector(Collector):
         summary = current.served.summary()
         yield GaugeMetricFamily(
             "risk_engine_served_lines",
-            "Lines the served model scored since it was loaded (a line sent again counted once).",
+            "Lines the served model scored since its version was first loaded (a line sent again "
+            "counted once).",
             value=float(summary.lines),
         )
         if summary.score_psi is not None:
             yield GaugeMetricFamily(
                 "risk_engine_served_score_psi",
-                "PSI of the scores served since the model was loaded against its training "
+                "PSI of the scores served since the model version was first loaded against its training "
                 "reference (above 0.1: the bands no longer hold what they were set for).",
                 value=summary.score_psi,
             )
         served = GaugeMetricFamily(
             "risk_engine_served_band_share",
-            "Share of the lines served since the model was loaded, by band.",
+            "Share of the lines served since the model version was first loaded, by band.",
             labels=["band"],
         )
         reference = GaugeMetricFamily(

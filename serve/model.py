@@ -75,7 +75,7 @@ class LoadedModel:
     loaded_at: datetime
     watchlist: Watchlist | None = None
     profiles: ProfileSet | None = None  # risk profiles (`models.profiles`)
-    # What this model scored since it was loaded, against its training reference.
+    # What this model scored since its version was first loaded, against its training reference.
     served: ServedScores = field(default_factory=lambda: ServedScores(None))
     # The cut-off of its feature history (fixed while it is served: the service reads it).
     history_as_of: datetime | None = None

@@ -1,4 +1,4 @@
-"""What a served model has scored since it was loaded, against its training reference: the share
+"""What a served model has scored since its version was first loaded, against its training reference: the share
 of lines in each band and the PSI of the scores (`models.drift`).
 
 Screening compares each batch with the model's reference, feature by feature. The service keeps
@@ -29,7 +29,7 @@ from models.drift import SCORE_COLUMN, DriftReference, DriftTally, drift_notes
 __all__ = ["BANDS", "MIN_LINES", "RECENT_KEYS", "ServedScores", "ServedSummary"]
 
 BANDS = ("red", "amber", "green")
-# Fewer lines than this since the model was loaded: the comparison is shown but warns of
+# Fewer lines than this since the model version was first loaded: the comparison is shown but warns of
 # nothing, as ten bins of a few hundred scores move by chance alone.
 MIN_LINES = 1_000
 # Keys of the lines counted last, to count a line sent again once (about 15 MB when full): a
@@ -147,10 +147,10 @@ class ServedScores:
                 "drift checks were added): retrain it to compare what it serves"
             )
         elif not lines and not approximate:
-            notes.append("no line has been scored since the model was loaded")
+            notes.append("no line has been scored since the model version was first loaded")
         elif 0 < lines < MIN_LINES:
             notes.append(
-                f"{lines:,} lines scored since the model was loaded: too few to warn of a shift "
+                f"{lines:,} lines scored since the model version was first loaded: too few to warn of a shift "
                 f"(warnings start at {MIN_LINES:,})"
             )
         elif table is not None:

@@ -353,7 +353,7 @@ def build_router() -> APIRouter:
     @router.get(
         "/v1/model/drift",
         response_model=ServedDrift,
-        summary="What the served model scored since it was loaded, against its training data",
+        summary="What the served model scored since its version was first loaded, against its training data",
         description="The share of lines in each band and the PSI of the scores served since the "
         "model was loaded, against the reference of the lines its thresholds were set on: when "
         "the red band takes twice its share, the inspection capacity no longer holds what it "

@@ -391,12 +391,12 @@ class BandShare(_Out):
         "period the thresholds were set on); null where the model does not keep it."
     )
     served_share: float | None = Field(
-        description="Share of the lines scored since the model was loaded; null before any."
+        description="Share of the lines scored since the model version was first loaded; null before any."
     )
 
 
 class ServedDrift(_Out):
-    """What the served model scored since it was loaded, against its training reference."""
+    """What the served model scored since its version was first loaded, against its training reference."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -439,7 +439,7 @@ class ServedDrift(_Out):
     repeated_lines: int = Field(
         default=0,
         description=(
-            "Lines sent again since the model was loaded (a manifest scored once more): "
+            "Lines sent again since the model version was first loaded (a manifest scored once more): "
             "answered, not counted again, so that the manifests looked at twice do not swell "
             "their bands."
         ),

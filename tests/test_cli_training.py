@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -541,6 +542,39 @@ def test_the_recorded_outcomes_export_to_the_contracts_layout_by_period(
     assert bad.exit_code == 2
 
 
+def test_screen_saves_the_feature_history_before_its_ranked_list_takes_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the ranked list was written and before the history was saved, a day looked
+    screened and its lines were missing from every later score, unsaid."""
+    import copy
+
+    trained = copy.copy(small_training().scorer)
+    trained.version = "3"
+    world, _, _ = small_world()
+    later = world.shipments[world.shipments["filed_at"] >= trained.pipeline.as_of_]
+    arrivals = tmp_path / "arrivals.parquet"
+    later.head(200).to_parquet(arrivals, index=False)
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("models.registry.load_scorer", lambda which: trained)
+    ranked = tmp_path / "r.parquet"
+    from models.screening import _select as selecting
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt("killed while selecting")
+
+    monkeypatch.setattr("models.screening._select", killed)
+    result = runner.invoke(app, ["screen", str(arrivals), "--out", str(ranked)])
+    assert result.exit_code != 0 and not ranked.exists()
+    listed = runner.invoke(app, ["history"]).stdout
+    assert "(200 added by 1 screening since training" in listed, listed
+    monkeypatch.setattr("models.screening._select", selecting)
+    again = runner.invoke(app, ["screen", str(arrivals), "--out", str(ranked)])
+    assert again.exit_code == 0, again.output
+    assert ranked.exists() and len(pd.read_parquet(ranked)) == 200
+    assert "feature history of model 3: 200 lines added since training" in again.stdout
+
+
 def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -743,3 +777,24 @@ def test_screen_says_when_lines_are_older_than_the_history_keeps_their_keys(
     assert f"recognised back to {horizon:%Y-%m-%d}, 200 added from before that;" in listed
     unkept = runner.invoke(app, [*args[:2], "--out", str(tmp_path / "r2.csv"), "--no-history"])
     assert unkept.exit_code == 0 and "more than 379 days" not in unkept.stderr
+
+
+def test_a_stop_asked_with_sigterm_unwinds_and_cleans_up(tmp_path: Path) -> None:
+    """systemd stops a screening with SIGTERM: it left its temporary folder of scored parts."""
+    import os
+    import signal
+    import tempfile
+
+    from risk_engine.cli import _stopped_cleanly
+
+    before = signal.getsignal(signal.SIGTERM)
+    folder: list[str] = []
+    with pytest.raises(SystemExit) as stopped, _stopped_cleanly():
+        with tempfile.TemporaryDirectory(dir=tmp_path, prefix="screen-") as tmp:
+            folder.append(tmp)
+            (Path(tmp) / "part-00000.parquet").write_bytes(b"x" * 1000)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises before this ends
+    assert stopped.value.code == 143
+    assert folder and not Path(folder[0]).exists()
+    assert signal.getsignal(signal.SIGTERM) == before  # put back as it was

@@ -334,12 +334,12 @@ function modelSummary(info) {
   return out;
 }
 
-// What the served model scored since it was loaded against its training data
+// What the served model scored since its version was first loaded against its training data
 // (GET /v1/model/drift), in a few lines: warnings first, as they ask for action.
 function driftSummary(drift) {
   const share = (value) => (value === null ? "none" : `${(100 * value).toFixed(1)} %`);
   const out = drift.warnings.map((text) => `warning: ${text}`);
-  out.push(`scored since the model was loaded: ${drift.lines} lines`);
+  out.push(`scored since the model version was first loaded: ${drift.lines} lines`);
   for (const b of drift.bands) {
     const reference = b.reference_share === null ? "" : ` (training data ${share(b.reference_share)})`;
     out.push(`${b.band}: ${share(b.served_share)}${reference}`);

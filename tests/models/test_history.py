@@ -227,3 +227,53 @@ def test_an_outcome_whose_line_the_history_lacks_is_offered_again_once_a_screeni
     assert info.outcomes_added == 1
     info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
     assert counts["added_before"] == 1 and counts["added"] == 0
+
+
+def test_a_save_cut_off_between_its_files_neither_adds_outcomes_twice_nor_misleads(
+    scorer: Any,
+    days: tuple[pd.DataFrame, pd.DataFrame],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The history was three files renamed one after another: killed after the history file and
+    before the outcome keys, a rerun added the same outcomes again (every seizure's rates
+    counted twice); killed before the record, `history` told the history before."""
+    import models.history as history_module
+    from risk_engine.factories import seizure_after_filing
+    from risk_engine.validation import validate_frame
+
+    first, _ = days
+    histories = ModelHistory(tmp_path / "home")
+    kept: list[Any] = []
+    _screen(scorer, first, tmp_path / "a", kept)
+    histories.save("7", kept[0], source="day-1", lines_before=0)
+    seized = first.sort_values("filed_at").iloc[:3]
+    outcomes = validate_frame(
+        pd.DataFrame([seizure_after_filing(row) for _, row in seized.iterrows()]), "outcomes"
+    ).accepted.reset_index(drop=True)
+    replace = history_module._replace
+
+    def killed_after_the_history_file(path: Path, data: bytes) -> None:
+        replace(path, data)
+        if path.suffix == ".pkl":
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(history_module, "_replace", killed_after_the_history_file)
+    with pytest.raises(KeyboardInterrupt):
+        histories.add_outcomes(scorer, outcomes, source="o.csv")
+    monkeypatch.setattr(history_module, "_replace", replace)
+    seen = histories.current(scorer).pipeline.state_.outcomes_seen
+    assert seen >= 3  # the history file took them
+    # the record still tells the history before, until `history` writes it again from the file
+    assert histories.info("7") is not None and histories.info("7").outcomes_added == 0
+    assert histories.repaired("7") and not histories.repaired("7")
+    repaired = histories.info("7")
+    assert repaired is not None and repaired.outcomes_added == 3 and repaired.outcome_files == 1
+    # run again: the outcomes are told as added before, not added a second time, and the
+    # history is not written again (it reloaded the service for nothing every night)
+    stamp = histories.stamp("7")
+    info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
+    assert (counts["added_before"], counts["added"]) == (3, 0)
+    assert histories.current(scorer).pipeline.state_.outcomes_seen == seen
+    assert info.outcomes_added == 3 and info.outcome_files == 1
+    assert histories.stamp("7") == stamp

@@ -403,7 +403,7 @@ def test_analysts_see_what_the_model_served_against_its_training_data(
     bands = [line["band"] for line in scored.json()["lines"]]
     drift = client.get("/v1/model/drift", headers={"X-API-Key": keys["analyst"]}).json()
     told = _js("driftSummary", drift)
-    assert told[0] == "scored since the model was loaded: 8 lines"
+    assert told[0] == "scored since the model version was first loaded: 8 lines"
     for band, text in zip(("red", "amber", "green"), told[1:4], strict=True):
         assert text == f"{band}: {100 * bands.count(band) / 8:.1f} %"  # no reference to show
     assert "no reference" in told[4] and len(told) == 5
@@ -420,7 +420,7 @@ def test_analysts_see_what_the_model_served_against_its_training_data(
     }
     assert _js("driftSummary", shifted) == [
         "warning: 4.1% of the lines are red, against 2.0% of the reference lines",
-        "scored since the model was loaded: 8 lines",
+        "scored since the model version was first loaded: 8 lines",
         "red: 4.1 % (training data 2.0 %)",
         "amber: none (training data 3.0 %)",
         "green: 92.4 % (training data 95.0 %)",

@@ -181,7 +181,7 @@ def test_lines_with_approximate_history_are_answered_not_counted() -> None:
 def test_no_line_served_yet_is_said() -> None:
     summary = ServedScores(_reference()).summary()
     assert summary.lines == 0 and summary.score_psi is None
-    assert summary.notes == ["no line has been scored since the model was loaded"]
+    assert summary.notes == ["no line has been scored since the model version was first loaded"]
     assert summary.bands["red"][1] is None
 
 
