@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -573,10 +575,14 @@ class Store:
             )
         target = Path(target)
         if target.is_dir():
-            raise ConfigError(f"{target} is a folder: name the backup file, e.g. {target}/engine.db")
+            raise ConfigError(
+                f"{target} is a folder: name the backup file, e.g. {target}/engine.db"
+            )
         if target.exists():
             raise ConfigError(f"{target} exists: a backup never overwrites a file")
-        partial = target.with_name(f".{target.name}.partial")
+        # one partial file per run (two backups to one name at once shared it: one failed with
+        # "attempt to write a readonly database"), put in place without overwriting
+        partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             source = sqlite3.connect(database)
@@ -590,10 +596,13 @@ class Store:
                     copy.close()
             finally:
                 source.close()
-            partial.rename(target)
+            _put_in_place(partial, target)
+        except FileExistsError:
+            raise ConfigError(f"{target} exists: a backup never overwrites a file") from None
         except (OSError, sqlite3.Error) as error:
-            partial.unlink(missing_ok=True)
             raise OutputUnwritable(str(target), str(error)) from error
+        finally:
+            partial.unlink(missing_ok=True)
         return target
 
     def schema_version(self) -> int | None:
@@ -848,6 +857,19 @@ def _audit_filter(
     if bl_number is not None:
         query = query.where(audit.c.named.like(f"%;{_like(_bl_text(bl_number))}|%", "\\"))
     return query
+
+
+def _put_in_place(partial: Path, target: Path) -> None:
+    """``partial`` under the name ``target``, never over a file of that name (FileExistsError):
+    a hard link where the file system has them, else a rename after a last look."""
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here
+        if target.exists():
+            raise FileExistsError(str(target)) from None
+        partial.rename(target)
 
 
 def _like(value: str | None) -> str:

@@ -392,6 +392,35 @@ def test_a_backup_of_a_sqlite_store_holds_every_row_and_opens_as_a_store(
     store.dispose()
 
 
+def test_a_backup_finishing_second_to_one_name_never_overwrites_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two nightly timers at once shared one partial file (one failed with "attempt to write a
+    readonly database"), and the second renamed its copy over the first's."""
+    import serve.store as store_module
+
+    store = Store.opened(Settings(home=tmp_path / "home"))
+    store.record_outcomes(_outcomes(1, 2))
+    out = tmp_path / "nightly.db"
+    connect = store_module.sqlite3.connect
+
+    def the_other_finishes_first(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path).endswith(".partial"):
+            assert f".{out.name}." in str(path) and not str(path).endswith(f".{out.name}.partial")
+            out.write_bytes(b"the other backup")  # it took the name while this one copied
+        return connect(path, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", the_other_finishes_first)
+    try:
+        with pytest.raises(ConfigError, match="exists: a backup never overwrites"):
+            store.backup_to(out)
+    finally:
+        monkeypatch.setattr(store_module.sqlite3, "connect", connect)
+        store.dispose()
+    assert out.read_bytes() == b"the other backup"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", out.name]  # no partial left
+
+
 def test_a_postgresql_store_is_backed_up_with_its_own_tools(postgres_url: str) -> None:
     store = Store(postgres_url)
     try:
