@@ -16,11 +16,14 @@ retraining. Each outcome is added once (its key, bl_number, container_number and
 is kept), outcomes recorded before the model's cut-off are in its training already, and an
 outcome finds its line among the recent lines the history keeps (120 days).
 
-Files, per model version: ``model-V.pkl`` the feature pipeline (pickled: only this engine writes
-it, as it writes the models), ``model-V.json`` what it holds and which batches were added (read
-without unpickling), ``model-V.outcomes.npy`` the keys of the outcomes added, ``model-V.lock``
-held while a screening or an outcome file advances it. Writes go to a file
-beside the target, renamed into place, so a reader never sees half a history.
+Files, per model version: ``model-V.pkl`` the feature pipeline with the keys of the outcomes
+added and the record (pickled: only this engine writes it, as it writes the models); beside it,
+written after it as mirrors, ``model-V.json`` the record (what it holds and which batches were
+added, read without unpickling) and ``model-V.outcomes.npy`` the keys; ``model-V.lock`` held
+while a screening or an outcome file advances it. Writes go to a file beside the target, renamed
+into place, so a reader never sees half a history; the history and what it needs to go on are
+one file, so a process killed while saving leaves the old history or the new one whole (a
+history saved before stop 22 reads its outcome keys from the ``.npy`` file).
 """
 
 from __future__ import annotations
