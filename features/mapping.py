@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from risk_engine.columns import Kind, fields_for
 from risk_engine.errors import MappingError
 from risk_engine.parsing import LIST_SEPARATOR
-from risk_engine.yaml_text import load_yaml
+from risk_engine.yaml_text import load_yaml_file
 
 __all__ = ["ColumnRule", "ColumnMapping", "load_mapping"]
 
@@ -181,7 +181,7 @@ def load_mapping(path: Path | None) -> ColumnMapping:
     if path is None:
         return ColumnMapping()
     try:
-        data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
+        data = load_yaml_file(Path(path)) or {}
     except (OSError, yaml.YAMLError) as error:
         raise MappingError(f"cannot read mapping {path}: {error}") from error
     try:

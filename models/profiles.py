@@ -47,7 +47,7 @@ from features.mapping import ColumnMapping
 from risk_engine.columns import FLAG_RULES, FieldSpec, Rule, fields_for
 from risk_engine.errors import ConfigError
 from risk_engine.parsing import parse_scalar
-from risk_engine.yaml_text import load_yaml
+from risk_engine.yaml_text import load_yaml_file
 
 __all__ = ["PROFILE_FIELDS", "ProfileSet", "RiskProfile", "count_profile_hits", "load_profiles"]
 
@@ -280,7 +280,7 @@ def load_profiles(path: Path | None) -> ProfileSet | None:
         return None
     path = Path(path)
     try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml_file(path) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"risk profiles {path}: cannot read: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("profiles"), list):

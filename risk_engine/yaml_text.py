@@ -7,11 +7,12 @@ a date reaches the model that reads the file, whose error names the entry and th
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["load_yaml"]
+__all__ = ["load_yaml", "load_yaml_file"]
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
@@ -29,3 +30,19 @@ _DatesAsText.yaml_implicit_resolvers = {
 def load_yaml(text: str) -> Any:
     """``text`` read as YAML, dates left as text; `yaml.YAMLError` when it is not YAML."""
     return yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader
+
+
+def load_yaml_file(path: Path) -> Any:
+    """A YAML file read as UTF-8 (a leading BOM allowed), dates left as text. A file in another
+    encoding is a `yaml.YAMLError` naming the byte, its line and the fix: a mapping typed on
+    Windows ("N° Connaissement") stopped the command with a UnicodeDecodeError traceback."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise yaml.YAMLError(
+            f"not UTF-8: byte 0x{data[error.start]:02x} on line {line}; save the file as "
+            "UTF-8 (one typed on Windows is often cp1252)"
+        ) from None
+    return load_yaml(text)

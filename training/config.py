@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from models.booster import BoosterParams
 from risk_engine.errors import ConfigError
-from risk_engine.yaml_text import load_yaml
+from risk_engine.yaml_text import load_yaml_file
 from training.splits import SplitConfig
 
 __all__ = ["TrainConfig", "load_config"]
@@ -127,7 +127,7 @@ def load_config(path: Path | None) -> TrainConfig:
     if path is None:
         return TrainConfig()
     try:
-        data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
+        data = load_yaml_file(Path(path)) or {}
         return TrainConfig.model_validate(data)
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read training config {path}: {error}") from error

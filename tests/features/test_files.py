@@ -462,3 +462,25 @@ def test_a_file_tells_whether_its_lines_come_in_filing_order_from_that_column_al
     source = open_records(tmp_path / "in-order.csv", "shipments")
     source.filed_in_order()
     assert source.bad_lines == []
+
+
+def test_a_mapping_or_config_saved_in_another_encoding_is_named_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    """Typed on Windows ("N° Connaissement"), it stopped the command with a UnicodeDecodeError
+    traceback (exit 1); a BOM is read as UTF-8."""
+    from risk_engine.errors import ConfigError
+    from training.config import load_config
+
+    mapping = tmp_path / "m.yaml"
+    mapping.write_bytes("fields:\n  bl_number: N° Connaissement\n".encode("cp1252"))
+    with pytest.raises(
+        MappingError, match=r"not UTF-8: byte 0xb0 on line 2; save the file as UTF-8"
+    ):
+        load_mapping(mapping)
+    mapping.write_bytes("\ufefffields:\n  bl_number: N° Connaissement\n".encode("utf-8"))
+    assert load_mapping(mapping).fields["bl_number"].column == "N° Connaissement"
+    config = tmp_path / "c.yaml"
+    config.write_bytes("# réglages\nseed: 3\n".encode("cp1252"))
+    with pytest.raises(ConfigError, match=r"not UTF-8: byte 0xe9 on line 1"):
+        load_config(config)
