@@ -370,6 +370,27 @@ def _with_marked_encoding(sample: bytes, mapping: ColumnMapping) -> ColumnMappin
     return mapping
 
 
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _no_c1_controls(path: Path, encoding: str, text: str) -> None:
+    """A file declared latin-1 whose bytes 0x80-0x9F read as control characters is a Windows
+    (cp1252) file: read as latin-1, "O'NEILL" (0x92) became "O\\x92NEILL", silently, and missed
+    its watch-list entry."""
+    if codecs.lookup(encoding).name != "iso8859-1":
+        return
+    found = _C1.search(text)
+    if found is None:
+        return
+    line = text.count("\n", 0, found.start()) + 1
+    raise InputUnreadable(
+        str(path),
+        f"declared {encoding}, but byte 0x{ord(found.group()):02x} on line {line} is a control "
+        "character in latin-1: the file is most likely Windows text; set 'encoding: cp1252' in "
+        "the mapping",
+    )
+
+
 def _read_sample(path: Path) -> bytes:
     try:
         opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -397,6 +418,7 @@ def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> list[str]:
             f"not {mapping.encoding} as the mapping says ({error}); set the file's encoding in "
             "the mapping, e.g. utf-16-le, utf-8 or cp1252",
         ) from error
+    _no_c1_controls(path, mapping.encoding, text)
     text = text.lstrip("\ufeff")
     lines = io.StringIO(text, newline="")
     rows = csv.reader(lines, delimiter=mapping.delimiter)

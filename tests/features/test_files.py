@@ -484,3 +484,30 @@ def test_a_mapping_or_config_saved_in_another_encoding_is_named_with_the_fix(
     config.write_bytes("# réglages\nseed: 3\n".encode("cp1252"))
     with pytest.raises(ConfigError, match=r"not UTF-8: byte 0xe9 on line 1"):
         load_config(config)
+
+
+def test_a_windows_file_declared_latin_1_is_named_not_read_with_control_characters(
+    tmp_path: Path,
+) -> None:
+    """Read as latin-1, "O’NEILL" (0x92) became "O\\x92NEILL", silently: accepted, unflagged,
+    and it missed its watch-list entry."""
+    frame = shipment_frame(3, seed=5)
+    frame.loc[1, "shipper_name"] = "O’NEILL TRADING"
+    path = tmp_path / "export.csv"
+    path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    latin = tmp_path / "latin.yaml"
+    latin.write_text("encoding: latin-1\n")
+    with pytest.raises(InputUnreadable, match=r"byte 0x92 on line 3 .* set 'encoding: cp1252'"):
+        open_records(path, "shipments", load_mapping(latin))
+    windows = tmp_path / "windows.yaml"
+    windows.write_text("encoding: cp1252\n")
+    assert "O’NEILL TRADING" in _names(path, load_mapping(windows))
+    # a true latin-1 file (no byte in 0x80-0x9F) is read as before
+    frame.loc[1, "shipper_name"] = "MÜLLER HANDEL"
+    path.write_bytes(frame.to_csv(index=False).encode("latin-1"))
+    assert "MÜLLER HANDEL" in _names(path, load_mapping(latin))
+
+
+def _names(path: Path, mapping: ColumnMapping) -> list[str]:
+    chunks = iter_validated(open_records(path, "shipments", mapping))
+    return [name for chunk in chunks for name in chunk.accepted["shipper_name"].tolist()]
