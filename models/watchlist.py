@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,8 +53,10 @@ _ENTRY_COLUMNS = ("party_name", "container_number", "bl_number")
 
 
 def _normal(value: object) -> str:
-    """How names and numbers are compared: upper case, runs of spaces as one, no ends."""
-    return " ".join(_text(value).upper().split())
+    """How names and numbers are compared: upper case, runs of spaces as one, no ends, accents
+    composed (NFC): a name typed on a Mac ("ZÁMBEZE", A and an accent apart) matched nothing."""
+    text = " ".join(_text(value).upper().split())
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def _text(value: object) -> str:

@@ -52,6 +52,26 @@ def test_each_hit_names_the_role_the_entry_and_its_note(tmp_path: Path) -> None:
     assert watch.entries == {"parties": 3, "containers": 1, "bills": 1}
 
 
+def test_accented_names_match_however_the_accents_are_stored(tmp_path: Path) -> None:
+    """A name typed on a Mac keeps the letter and its accent apart (NFD): the entry matched no
+    line of the same name, and nothing said so."""
+    import unicodedata
+
+    composed = "ZÁMBEZE NORTE COMERCIAL LDA"
+    apart = unicodedata.normalize("NFD", composed)
+    assert apart != composed
+    path = tmp_path / "watch.csv"
+    path.write_text(f"party_name,note\n{apart},case 7\n", encoding="utf-8")
+    watch = load_watchlist(path)
+    assert watch is not None
+    lines = _lines().assign(
+        shipper_name=["zámbeze norte comercial lda", apart, "ZAMBEZE NORTE COMERCIAL LDA", None]
+    )
+    told = watch.matches(lines)
+    assert told[0] == told[1] == [f"shipper {composed} is on the watch list: case 7"]
+    assert told[2] == []  # without its accent, another name
+
+
 def test_a_line_that_hits_nothing_is_told_nothing(tmp_path: Path) -> None:
     path = tmp_path / "watch.csv"
     path.write_text("party_name,country\nNOBODY,VN\n")
