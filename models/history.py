@@ -122,6 +122,17 @@ class ModelHistory:
             return None
         return (found.st_mtime_ns, found.st_size)
 
+    def versions(self) -> list[str]:
+        """Every version with a history, by its history file or its record (a first save cut
+        off before its record left the history file alone: it was listed nowhere, and not
+        pruned)."""
+        found = {
+            path.name.removeprefix("model-").removesuffix(suffix)
+            for suffix in (".pkl", ".json")
+            for path in self.folder.glob(f"model-*{suffix}")
+        }
+        return sorted(found, key=lambda v: (len(v), v))
+
     def all(self) -> list[HistoryInfo]:
         """Every version's record, by version."""
         found = []
@@ -162,15 +173,23 @@ class ModelHistory:
 
     def repaired(self, version: str) -> bool:
         """Write the record again from the history file when a save was cut off between the
-        two (the record told the history before, while scoring used the new one); True when
-        it did."""
-        kept = self._payload(version)
-        record = None if kept is None else kept.get("record")
-        told = self.info(version)
-        if record is None or (told is not None and asdict(told) == record):
-            return False
-        _replace(self._path(version, ".json"), json.dumps(record, indent=1).encode("utf-8"))
-        return True
+        two (the record told the history before, or was never written, while scoring used the
+        new one); True when it did. Under the version's lock, read again there: a listing
+        never writes an older record over a save that finished meanwhile; a history being
+        advanced now is left to that run."""
+        try:
+            with self.advancing(version):
+                kept = self._payload(version)
+                record = None if kept is None else kept.get("record")
+                told = self.info(version)
+                if record is None or (told is not None and asdict(told) == record):
+                    return False
+                _replace(self._path(version, ".json"), json.dumps(record, indent=1).encode("utf-8"))
+                return True
+        except ConfigError as error:
+            if "is adding to the feature history" in str(error):
+                return False  # busy now: that run saves its own record
+            raise
 
     @contextmanager
     def advancing(self, version: str) -> Iterator[None]:
@@ -282,6 +301,17 @@ class ModelHistory:
         )
         keys = _outcome_keys(outcomes)
         held = self._held_outcomes(version, kept)
+        said = self.info(version)
+        if not len(held) and said is not None and said.outcomes_added:
+            # saved by the engine before stop 22 and cut off before its keys: the outcomes
+            # added cannot be told from new ones (they were added a second time)
+            raise ConfigError(
+                f"the feature history of model {version} holds {said.outcomes_added:,} outcomes "
+                f"added, but not their keys ({self._path(version, '.outcomes.npy')} is missing: "
+                "a save was cut off): adding outcomes now could count them twice. Start again "
+                f"with `risk-engine history --reset {version}`, screen the days since "
+                "training, and add the outcomes again"
+            )
         before = np.isin(keys, held) & ~trained & ~future
         new = ~trained & ~before & ~future
         result = outcomes["result"].astype("string[pyarrow]")
@@ -298,7 +328,8 @@ class ModelHistory:
         adding = new & found
         if adding.any():
             pipeline.update(None, outcomes[adding])
-        told = self.info(version)
+        record = None if kept is None else kept.get("record")
+        told = HistoryInfo(**record) if record is not None else self.info(version)
         if not adding.any() and kept is not None and told is not None:
             # nothing to add: the history is left as it is (rewritten, it reloaded the service
             # for nothing at every nightly run)
@@ -353,7 +384,11 @@ class ModelHistory:
     def unnamed(self, keep: Collection[str]) -> list[HistoryInfo]:
         """The histories of the versions not in ``keep``: those `prune` forgets."""
         kept = {str(version) for version in keep}
-        return [info for info in self.all() if info.model_version not in kept]
+        return [
+            self.info(version) or HistoryInfo(model_version=version, as_of="", lines=0)
+            for version in self.versions()
+            if version not in kept
+        ]
 
     def prune(self, keep: Collection[str]) -> tuple[list[tuple[str, int]], list[str]]:
         """Forget the histories of the versions not in ``keep`` (those a registry alias still

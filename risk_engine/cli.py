@@ -709,11 +709,11 @@ def history_command(
                 raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
             typer.echo(f"feature history of model {reset} forgotten: it scores as trained")
             return
-        for info in histories.all():  # a record a cut-off save left behind, written again
-            if histories.repaired(info.model_version):
+        for version in histories.versions():  # a record a cut-off save left, written again
+            if histories.repaired(version):
                 typer.echo(
-                    f"note: the record of model {info.model_version}'s feature history told an "
-                    "earlier one (a save was cut off): written again from the history itself",
+                    f"note: the record of model {version}'s feature history told an earlier one "
+                    "or was missing (a save was cut off): written again from the history itself",
                     err=True,
                 )
         found = histories.all()

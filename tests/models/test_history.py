@@ -266,6 +266,13 @@ def test_a_save_cut_off_between_its_files_neither_adds_outcomes_twice_nor_mislea
     assert seen >= 3  # the history file took them
     # the record still tells the history before, until `history` writes it again from the file
     assert histories.info("7") is not None and histories.info("7").outcomes_added == 0
+    # an outcome file that adds nothing tells the history's own record, not the stale one
+    info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
+    assert counts["added"] == 0 and info.outcomes_added == 3
+    # a listing while a run holds the history leaves the record to that run
+    with histories.advancing("7"):
+        assert not histories.repaired("7")
+    assert histories.info("7").outcomes_added == 0
     assert histories.repaired("7") and not histories.repaired("7")
     repaired = histories.info("7")
     assert repaired is not None and repaired.outcomes_added == 3 and repaired.outcome_files == 1
@@ -277,3 +284,38 @@ def test_a_save_cut_off_between_its_files_neither_adds_outcomes_twice_nor_mislea
     assert histories.current(scorer).pipeline.state_.outcomes_seen == seen
     assert info.outcomes_added == 3 and info.outcome_files == 1
     assert histories.stamp("7") == stamp
+
+
+def test_a_history_without_its_record_or_keys_is_found_and_never_counts_outcomes_twice(
+    scorer: Any, days: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    """A first save cut off before its record left a history file listed nowhere and never
+    pruned; one saved by the engine before the keys went into it, cut off before its keys,
+    added the same outcomes again."""
+    import pickle
+
+    from risk_engine.factories import seizure_after_filing
+    from risk_engine.validation import validate_frame
+
+    first, _ = days
+    histories = ModelHistory(tmp_path / "home")
+    kept: list[Any] = []
+    _screen(scorer, first, tmp_path / "a", kept)
+    histories.save("7", kept[0], source="day-1", lines_before=0)
+    record = tmp_path / "home" / "history" / "model-7.json"
+    record.unlink()
+    assert histories.all() == [] and histories.versions() == ["7"]
+    assert [i.model_version for i in histories.unnamed(keep=["8"])] == ["7"]
+    assert histories.repaired("7") and record.exists() and histories.all()[0].lines_added > 0
+    # the same history as the engine wrote it before stop 22: keys beside it, and here lost
+    outcomes = validate_frame(
+        pd.DataFrame([seizure_after_filing(first.sort_values("filed_at").iloc[0])]), "outcomes"
+    ).accepted.reset_index(drop=True)
+    histories.add_outcomes(scorer, outcomes, source="o.csv")
+    path = tmp_path / "home" / "history" / "model-7.pkl"
+    payload = pickle.loads(path.read_bytes())
+    del payload["outcome_keys"], payload["record"]
+    path.write_bytes(pickle.dumps(payload))
+    (tmp_path / "home" / "history" / "model-7.outcomes.npy").unlink()
+    with pytest.raises(ConfigError, match="holds 1 outcomes added, but not their keys"):
+        histories.add_outcomes(scorer, outcomes, source="o.csv")
