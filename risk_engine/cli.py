@@ -376,8 +376,8 @@ def _outcomes_source(outcomes: Path, mapping: Path | None = None) -> Iterator[Pa
         from risk_engine.errors import ConfigError
 
         raise ConfigError(
-            "--outcomes-mapping goes with an outcomes file: the outcome store's outcomes are in "
-            "the contract's layout already"
+            "a mapping (--outcomes-mapping, or --mapping of review and history) goes with an "
+            "outcomes file: the outcome store's outcomes are in the contract's layout already"
         )
     if str(outcomes) != _STORE:
         yield outcomes
@@ -597,6 +597,10 @@ def history_command(
     model: Annotated[
         str, typer.Option(help="With --add-outcomes: champion, another alias, or a version.")
     ] = "champion",
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="With --add-outcomes FILE: the YAML column mapping of that file."),
+    ] = None,
     prune: Annotated[
         bool,
         typer.Option(
@@ -637,13 +641,17 @@ def history_command(
         if len(asked) > 1:  # one was done and the others silently not
             raise ConfigError(f"{' and '.join(asked)}: one at a time")
         if add_outcomes is not None:
+            from features.mapping import load_mapping
             from models.registry import configure_mlflow, load_scorer
             from training.data import load_records
 
             configure_mlflow(settings)
             scorer = load_scorer(model)
-            with _outcomes_source(add_outcomes) as path, histories.advancing(scorer.version):
-                frame, report = load_records(path, "outcomes")
+            with (
+                _outcomes_source(add_outcomes, mapping) as path,
+                histories.advancing(scorer.version),
+            ):
+                frame, report = load_records(path, "outcomes", mapping=load_mapping(mapping))
                 if frame.empty:
                     raise ConfigError(f"{add_outcomes}: no outcome passed the contract")
                 info, counts = histories.add_outcomes(
@@ -1191,13 +1199,17 @@ def review(
     since: InspectedSince = None,
     until: InspectedUntil = None,
     out: Annotated[Path | None, typer.Option(help="Also write the table (CSV or Parquet).")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML column mapping of the outcomes file.")
+    ] = None,
 ) -> None:
     """Review what inspections found by selection reason, against the random control.
 
     Hit rates with 95 % intervals, and the lift over the random control of the same period."""
+    from features.mapping import load_mapping
     from training.commands import review_command
 
-    with _errors_to_exit_codes(), _outcomes_source(outcomes) as outcomes_path:
+    with _errors_to_exit_codes(), _outcomes_source(outcomes, mapping) as outcomes_path:
         start, end = _period(since, until)
         groups = tuple(name.strip() for name in by.split(",") if name.strip())
         if len(set(groups)) < len(groups):  # a traceback ("already exists") before
@@ -1205,7 +1217,12 @@ def review(
 
             raise ConfigError(f"--by={by!r} names a column twice")
         table, counts, base = review_command(
-            outcomes_path, by=groups, since=start, until=end, out=out
+            outcomes_path,
+            by=groups,
+            since=start,
+            until=end,
+            out=out,
+            mapping=load_mapping(mapping),
         )
     typer.echo(
         f"outcomes read {counts['read']:,}, used {counts['used']:,}, "

@@ -233,7 +233,7 @@ def test_an_empty_outcome_store_is_said_as_such(
         (["train", "--until", "2024-13-01"], "--until='2024-13-01' is not an ISO 8601"),
         (
             ["train", "--outcomes-mapping", "m.yaml", "--outcomes", "store"],
-            "--outcomes-mapping goes with an outcomes file",
+            "goes with an outcomes file",
         ),
     ],
 )
@@ -625,9 +625,16 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
         result="INCONCLUSIVE",
         seizure_category="",
     )
-    pd.DataFrame([outcome, broken, future, unclear]).to_csv(tmp_path / "outcomes.csv", index=False)
+    # in the centre's own layout, read through a mapping (it read the contract's only)
+    exported = pd.DataFrame([outcome, broken, future, unclear])
+    exported.rename(columns=lambda c: f"src_{c}").to_csv(tmp_path / "outcomes.csv", index=False)
+    mapping = tmp_path / "outcomes.yaml"
+    mapping.write_text("fields:\n" + "".join(f"  {c}: src_{c}\n" for c in exported.columns))
     as_of = re.search(r"as of (\S+),", runner.invoke(app, ["history"]).stdout)
-    added = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "outcomes.csv")])
+    added = runner.invoke(
+        app,
+        ["history", "--add-outcomes", str(tmp_path / "outcomes.csv"), "--mapping", str(mapping)],
+    )
     assert added.exit_code == 0, added.output
     assert "outcomes read 4, rejected 1; of the 3 accepted: 0 in the model's training" in (
         added.stdout

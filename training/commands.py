@@ -11,7 +11,7 @@ import pandas as pd
 
 from features.files import fresh_output, write_frame
 from features.ingest import ValidationReport
-from features.mapping import load_mapping
+from features.mapping import ColumnMapping, load_mapping
 from models.registry import configure_mlflow, list_versions
 from risk_engine.errors import ConfigError
 from risk_engine.parsing import parse_moment
@@ -319,6 +319,7 @@ def review_command(
     since: datetime | None = None,
     until: datetime | None = None,
     out: Path | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int], BaseRate]:
     """Read outcomes through the contract and review them (`training.review`); writes the table
     to ``out`` (CSV or Parquet) when given. Returns the table, the outcome counts (read, used,
@@ -326,7 +327,7 @@ def review_command(
     are over."""
     if out is not None:
         fresh_output(out, inputs=(outcomes,))
-    frame, report = load_records(outcomes, "outcomes")
+    frame, report = load_records(outcomes, "outcomes", mapping=mapping)
     if frame.empty:
         # each column once: "selection_reason" twice (the default --by) was a traceback
         columns = ["inspected_at", "result", "selection_reason", *by]

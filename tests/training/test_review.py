@@ -147,6 +147,20 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     assert "conclusive" in result.stdout.splitlines()[0]
 
 
+def test_review_reads_a_centres_own_layout_through_a_mapping(tmp_path: Path) -> None:
+    """It read the contract's layout only: a centre converted its export first."""
+    rows = [valid_outcome_row(seed) for seed in range(4)]
+    path = tmp_path / "controles.csv"
+    pd.DataFrame(rows).rename(columns=lambda c: f"x_{c}").to_csv(path, index=False, sep=";")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("delimiter: ';'\nfields:\n" + "".join(f"  {c}: x_{c}\n" for c in rows[0]))
+    result = runner.invoke(app, ["review", "--outcomes", str(path), "--mapping", str(mapping)])
+    assert result.exit_code == 0, result.output
+    assert "outcomes read 4, used 4, rejected 0" in result.stderr
+    store = runner.invoke(app, ["review", "--outcomes", "store", "--mapping", str(mapping)])
+    assert store.exit_code == 2 and "goes with an outcomes file" in store.stderr
+
+
 def test_a_review_of_a_file_whose_every_row_is_rejected_says_so_without_a_traceback(
     tmp_path: Path,
 ) -> None:
