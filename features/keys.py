@@ -209,13 +209,19 @@ def _hash_distinct(values: pa.Array, salt: int, normalise: bool, drop: str | Non
 
 
 def normalise_party(values: pa.Array) -> pa.Array:
-    """Upper case, punctuation to spaces, trailing legal forms dropped: "Foo Co., Ltd" = "FOO"."""
+    """Upper case, accents dropped, punctuation to spaces, trailing legal forms dropped: "Foo
+    Co., Ltd" = "FOO", "Công ty Thương mại" = "CONG TY THUONG MAI". An accented letter was a
+    space: "MÜLLER HANDEL" and "MÖLLER HANDEL" were one party ("M LLER HANDEL"), and the same
+    name with its accents stored apart (NFD, a Mac's export) another."""
     few = _few_ascii(values)
     if few is not None:
         return pa.array(
             [None if v is None else _LEGAL_TAIL.sub("", _spaced(v)) for v in few], values.type
         )
     array = pc.utf8_upper(values)
+    if pc.all(pc.string_is_ascii(array)).as_py() is False:  # letters and accents apart, then
+        array = pc.utf8_normalize(array, "NFKD")  # the accents dropped
+        array = pc.replace_substring_regex(array, r"\p{M}+", "")
     array = pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " ")
     array = pc.utf8_trim_whitespace(array)
     return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
