@@ -942,6 +942,15 @@ def screen(
             "screen the days since with it first, in order, then this batch.",
             err=True,
         )
+    elif summary.history_gap_days > _HISTORY_GAP_DAYS:  # --no-history: said too, as such
+        typer.echo(
+            f"note: with --no-history the batch was scored with the history of model "
+            f"{summary.model_version}'s training, which ends {summary.history_as_of}, "
+            f"{summary.history_gap_days:.1f} days before the batch's first line was filed "
+            f"({summary.first_filed}): the parties, routes and goods of the days between count "
+            "for nothing here; screen with the kept history (without --no-history) for them.",
+            err=True,
+        )
     if summary.beyond_memory and history:
         typer.echo(
             f"note: {summary.beyond_memory:,} lines were filed more than "

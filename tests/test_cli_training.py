@@ -805,3 +805,30 @@ def test_a_stop_asked_with_sigterm_unwinds_and_cleans_up(tmp_path: Path) -> None
     assert stopped.value.code == 143
     assert folder and not Path(folder[0]).exists()
     assert signal.getsignal(signal.SIGTERM) == before  # put back as it was
+
+
+def test_screen_tells_a_batch_filed_days_after_its_history_with_or_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gap was told only with the kept history: with --no-history a batch weeks after the
+    training's cut-off was scored without those weeks, unsaid."""
+    import copy
+
+    trained = copy.copy(small_training().scorer)
+    trained.version = "3"
+    world, _, _ = small_world()
+    filed = world.shipments["filed_at"]
+    later = world.shipments[filed >= trained.pipeline.as_of_ + pd.Timedelta(days=10)]
+    later.head(100).to_parquet(tmp_path / "a.parquet", index=False)
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("models.registry.load_scorer", lambda which: trained)
+    args = ["screen", str(tmp_path / "a.parquet"), "--out", str(tmp_path / "r.csv")]
+    unkept = runner.invoke(app, [*args, "--no-history"])
+    assert unkept.exit_code == 0, unkept.output
+    assert "note: with --no-history the batch was scored with the history of model 3's" in (
+        unkept.stderr
+    )
+    kept = runner.invoke(app, args)
+    assert kept.exit_code == 0, kept.output
+    assert "note: the feature history of model 3 reached" in kept.stderr
+    assert "with --no-history the batch" not in kept.stderr
