@@ -347,15 +347,13 @@ def _held(state: FeatureState, batch: Batch) -> np.ndarray | None:
 
     A line is held when its key (bl_number, container_number) is among the lines the state
     added, back to its `key_horizon` (about a year): a batch screened twice, a past quarter
-    screened again, or a manifest scored after the screening that added it. Every line the
-    state holds was filed before its cut-off, so a batch filed after it (the next day's, a
-    manifest before berthing) is told apart by time alone, without hashing its keys."""
+    screened again, or a manifest scored after the screening that added it, whatever its
+    ``filed_at`` now: a line sent again with a later filing time (a time zone corrected) was
+    told apart by time alone and added a second time, unsaid. (It is still scored at its new
+    time, so its history counts its own first filing.)"""
     if not batch.n or not state.knows_lines():
         return None
-    earlier = batch.secs < state.as_of
-    if not earlier.any():
-        return None
-    held: np.ndarray = earlier & state.holds(batch.shipment)
+    held: np.ndarray = state.holds(batch.shipment)
     return held if held.any() else None
 
 

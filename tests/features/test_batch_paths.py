@@ -237,6 +237,15 @@ def test_lines_the_state_already_holds_are_scored_but_not_added_again() -> None:
     fresh_only = copy.deepcopy(once)
     fresh_only.update(mixed.tail(30))
     assert_identical(stepwise.transform(later), fresh_only.transform(later))
+    # sent again with a later filing time (a time zone corrected), after the state's cut-off:
+    # still the same lines, not added a second time
+    refiled = day.head(10).copy()
+    refiled["filed_at"] = refiled["filed_at"] + pd.Timedelta(days=400)
+    assert (refiled["filed_at"] > once.as_of_).all()
+    moved = copy.deepcopy(once)
+    moved.transform_update(refiled)
+    assert moved.state_.lines_seen == once.state_.lines_seen
+    assert moved.state_.lines_repeated == 10
 
 
 def test_lines_scored_again_get_the_features_they_had_when_first_scored() -> None:
