@@ -554,9 +554,12 @@ def screen_file(
                 approximate = chunk["approximate_history"].to_numpy(dtype=bool)
                 summary.approximate += int(approximate.sum())
                 if tally is not None and not approximate.all():
-                    exact = ~approximate
-                    tally.add(np.column_stack([matrix, chunk["risk_score"].to_numpy()])[exact])
-                    in_band.update(chunk["band"][exact].tolist())
+                    rows = np.column_stack([matrix, chunk["risk_score"].to_numpy()])
+                    bands = chunk["band"]
+                    if approximate.any():  # a copy of the rows only when some are left out
+                        rows, bands = rows[~approximate], bands[~approximate]
+                    tally.add(rows)
+                    in_band.update(bands.tolist())
             if rejects is not None:
                 if not rejects.rows:  # written, with its header, when nothing was rejected too
                     rejects.write(no_issues())
