@@ -89,6 +89,10 @@ class HistoryInfo:
             self.screenings = len(self.batches) - files
 
 
+class HistoryBusy(ConfigError):
+    """Another run holds the version's history (`ModelHistory.advancing`)."""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -186,10 +190,13 @@ class ModelHistory:
                     return False
                 _replace(self._path(version, ".json"), json.dumps(record, indent=1).encode("utf-8"))
                 return True
-        except ConfigError as error:
-            if "is adding to the feature history" in str(error):
-                return False  # busy now: that run saves its own record
-            raise
+        except HistoryBusy:
+            return False  # busy now: that run saves its own record
+
+    def _record(self, version: str, kept: dict[str, Any] | None) -> HistoryInfo | None:
+        """The record of the history ``kept`` (its payload, read), else the one beside it."""
+        record = None if kept is None else kept.get("record")
+        return HistoryInfo(**record) if record is not None else self.info(version)
 
     @contextmanager
     def advancing(self, version: str) -> Iterator[None]:
@@ -203,7 +210,7 @@ class ModelHistory:
             except OSError as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
-                raise ConfigError(
+                raise HistoryBusy(
                     f"another screening or outcome file is adding to the feature history of "
                     f"model {version} ({lock}): run this when it has finished (a screening can "
                     "also run with --no-history, which keeps nothing)"
@@ -229,12 +236,34 @@ class ModelHistory:
         lines seen (and by ``outcomes_added``). The keys of the outcomes added
         (``outcome_keys``; those of the history replaced when not given) and the record go
         into the history file itself."""
+        return self._save(
+            version,
+            pipeline,
+            self._payload(version),
+            source=source,
+            lines_before=lines_before,
+            outcomes_added=outcomes_added,
+            kind=kind,
+            outcome_keys=outcome_keys,
+        )
+
+    def _save(
+        self,
+        version: str,
+        pipeline: Any,
+        before: dict[str, Any] | None,
+        *,
+        source: str,
+        lines_before: int,
+        outcomes_added: int = 0,
+        kind: str = "screening",
+        outcome_keys: np.ndarray | None = None,
+    ) -> HistoryInfo:
+        """`save`, the history it replaces read already (``before``, its payload)."""
         state = pipeline.state_
-        before = self._payload(version)
         if outcome_keys is None:
             outcome_keys = self._held_outcomes(version, before)
-        recorded = None if before is None else before.get("record")
-        old = HistoryInfo(**recorded) if recorded is not None else self.info(version)
+        old = self._record(version, before)
         added = int(state.lines_seen) - lines_before
         repeated = int(getattr(state, "lines_repeated", 0))
         batch: dict[str, Any] = {"file": source, "kind": kind, "lines_added": added}
@@ -301,8 +330,8 @@ class ModelHistory:
         )
         keys = _outcome_keys(outcomes)
         held = self._held_outcomes(version, kept)
-        said = self.info(version)
-        if not len(held) and said is not None and said.outcomes_added:
+        said = None if len(held) else self.info(version)
+        if said is not None and said.outcomes_added:
             # saved by the engine before stop 22 and cut off before its keys: the outcomes
             # added cannot be told from new ones (they were added a second time)
             raise ConfigError(
@@ -328,8 +357,7 @@ class ModelHistory:
         adding = new & found
         if adding.any():
             pipeline.update(None, outcomes[adding])
-        record = None if kept is None else kept.get("record")
-        told = HistoryInfo(**record) if record is not None else self.info(version)
+        told = self._record(version, kept)
         if not adding.any() and kept is not None and told is not None:
             # nothing to add: the history is left as it is (rewritten, it reloaded the service
             # for nothing at every nightly run)
@@ -347,9 +375,10 @@ class ModelHistory:
             matched=int(state.outcomes_seen - seen),
             unmatched=int(state.outcomes_unmatched - lost),
         )
-        info = self.save(
+        info = self._save(
             version,
             pipeline,
+            kept,  # read above: not unpickled a second time
             source=source,
             lines_before=lines_before,
             outcomes_added=int((new & found).sum()),  # those offered again count then

@@ -165,15 +165,12 @@ class ScreenSummary:
             return None
         many = self.drift_left_out > 1
         lines = f"{self.drift_left_out:,} line{'s' if many else ''}"
-        lead = (
-            (
-                f"no line compared: all {lines} of the batch have"
-                if many
-                else "no line compared: the batch's one line has"
-            )
-            if self.drift is None
-            else f"{lines} left out of the comparison: {'they have' if many else 'it has'}"
-        )
+        if self.drift is not None:
+            lead = f"{lines} left out of the comparison: {'they have' if many else 'it has'}"
+        elif many:
+            lead = f"no line compared: all {lines} of the batch have"
+        else:
+            lead = "no line compared: the batch's one line has"
         return (
             f"{lead} approximate history features (filed more than {self.exact_days:g} days "
             "before the history's cut-off), whose windowed counts and value norms read a history "

@@ -184,28 +184,20 @@ def rotate_key(
         else:
             after = store.revoke_key(old.key_id)
         assert after is not None
-        store.record_audit(
-            command_entry(
-                _ROTATE,
-                started=now,
-                key_id=new.key_id,
-                role=old.role,
-                detail=(
-                    f"key for {new.name}{_until(new.expires_at)} replaces {old.key_id}, "
-                    f"which is {KeyInfo.of(after).state}"
-                ),
+        state = KeyInfo.of(after).state
+        # a row under each key: the new one's making, and the old one's life that
+        # `audit --key OLD` tells (made, used, rotated)
+        for key_id, detail in (
+            (
+                new.key_id,
+                f"key for {new.name}{_until(new.expires_at)} replaces {old.key_id}, "
+                f"which is {state}",
+            ),
+            (old.key_id, f"key of {old.name} replaced by {new.key_id}: {state}"),
+        ):
+            store.record_audit(
+                command_entry(_ROTATE, started=now, key_id=key_id, role=old.role, detail=detail)
             )
-        )
-        # and one under the old key, whose life `audit --key OLD` tells (made, used, rotated)
-        store.record_audit(
-            command_entry(
-                _ROTATE,
-                started=now,
-                key_id=old.key_id,
-                role=old.role,
-                detail=f"key of {old.name} replaced by {new.key_id}: {KeyInfo.of(after).state}",
-            )
-        )
     finally:
         store.dispose()
     return new, KeyInfo.of(after)

@@ -91,9 +91,10 @@ class ServedScores:
             exact = ~np.asarray(approximate, dtype=bool)
             left_out = len(exact) - int(exact.sum())
             column = column[exact]
-            told = [band for band, kept in zip(told, exact.tolist(), strict=True) if kept]
+            kept = exact.tolist()
+            told = [band for band, keep in zip(told, kept, strict=True) if keep]
             if keys is not None:
-                keys = [key for key, kept in zip(keys, exact.tolist(), strict=True) if kept]
+                keys = [key for key, keep in zip(keys, kept, strict=True) if keep]
         with self._lock:
             self.approximate += left_out
             if keys is not None:
