@@ -285,13 +285,24 @@ class Batch:
 
     @cached_property
     def hubs(self) -> Pairs:
-        """Every transshipment port of each line."""
+        """Every transshipment port of each line, once per line (in list order).
+
+        A port listed twice ("SGSIN;SGSIN") was two keys of one line: its outcome counted as two
+        inspections and two seizures of the hub, and its own outcome was taken off twice."""
         lists = pc.split_pattern(fill_blank(self.text("transshipment_ports")), LIST_SEPARATOR)
         ports = pc.list_flatten(lists)
         rows = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
         keys = hash_text(ports, 69)
         real = keys != MISSING
-        return rows[real], keys[real]
+        rows, keys = rows[real], keys[real]
+        if len(rows) > 1:
+            order = np.lexsort((keys, rows))
+            again = (rows[order][1:] == rows[order][:-1]) & (keys[order][1:] == keys[order][:-1])
+            if again.any():
+                keep = np.ones(len(rows), dtype=bool)
+                keep[order[1:][again]] = False
+                rows, keys = rows[keep], keys[keep]
+        return rows, keys
 
     # --- everything an outcome is attributed to ------------------------------------------------
 

@@ -68,6 +68,14 @@ class Feature:
     label_based: bool = False
     missing_reason: str = ""
     naming: Naming = ""
+    # A feature that is missing when the line has no such entity at all (no consignee named: TO
+    # ORDER, blank): a missing value then has nothing to tell ("consignee never seen before"
+    # was told of TO ORDER lines).
+    present_if: str = ""
+    # A number whose size below this has nothing to tell: a robust z-score within the value
+    # histogram's resolution (about one bin of the median) has no reliable side, and "somewhat
+    # above normal (0.1 robust SD)" was told of a line lighter than 95 % of its goods.
+    told_from: float = 0.0
 
 
 _PARTY = {
@@ -78,7 +86,15 @@ _PARTY = {
     "pair": ("shipper-consignee pair", "shipper and consignee names and countries"),
 }
 _NEW = "never seen before filing (NaN)"
-_NO_PARTY = "no such party on the line (blank, TO ORDER, SAME AS CONSIGNEE): NaN"
+# When a line has no such party: only a consignee or notify party can be TO ORDER or SAME AS
+# CONSIGNEE (a shipper or forwarder so written is taken as a party of that name).
+_NO_PARTY = {
+    "shipper": "no such party on the line (blank): NaN",
+    "consignee": "no such party on the line (blank, TO ORDER, SAME AS CONSIGNEE): NaN",
+    "notify": "no such party on the line (blank, TO ORDER, SAME AS CONSIGNEE): NaN",
+    "forwarder": "no such party on the line (blank): NaN",
+    "pair": "no shipper, or no consignee named (blank, TO ORDER, SAME AS CONSIGNEE): NaN",
+}
 _RATE_MISSING = "no outcome yet: the overall rate (smoothing); entity absent: NaN"
 # How a smoothed rate is told: an estimate (its inspections so far, few or none, pulled towards
 # the overall rate). A party never inspected has the overall rate, and "2.2 % of its inspections
@@ -97,7 +113,7 @@ def _party_features() -> list[Feature]:
                     f"Lines filed for the {label} in the {days} days before this one",
                     "a sudden burst, or no track record",
                     sources + ", filed_at",
-                    _NO_PARTY,
+                    _NO_PARTY[key],
                     f"{label}: {{value:.0f}} line{{s}} in the previous {days} days",
                 )
             )
@@ -111,6 +127,7 @@ def _party_features() -> list[Feature]:
                 _NEW,
                 f"{label} first seen {{value:.0f}} day{{s}} before filing",
                 missing_reason=f"{label} never seen before",
+                present_if=f"{key}_lines_30d",
             )
         )
         out.append(
@@ -120,7 +137,7 @@ def _party_features() -> list[Feature]:
                 f"Distinct HS chapters the {label} shipped before",
                 "a party shipping anything (many chapters) or a newcomer",
                 sources + ", hs_code",
-                _NO_PARTY,
+                _NO_PARTY[key],
                 f"{label} shipped {{value:.0f}} HS chapter{{s}} before",
             )
         )
@@ -156,7 +173,7 @@ def _party_features() -> list[Feature]:
                 f"Seizures on the {label}'s lines recorded before filing",
                 "links to earlier seizures",
                 sources + "; outcomes result, recorded_at",
-                _NO_PARTY,
+                _NO_PARTY[key],
                 f"{label} linked to {{value:.0f}} earlier seizure{{s}}",
                 label_based=True,
             )
@@ -175,6 +192,7 @@ def _f(
     kind: Kind = "number",
     label_based: bool = False,
     naming: Naming = "",
+    told_from: float = 0.0,
 ) -> Feature:
     return Feature(
         name,
@@ -187,6 +205,7 @@ def _f(
         kind,
         label_based,
         naming=naming,
+        told_from=told_from,
     )
 
 
@@ -312,7 +331,8 @@ CATALOGUE: tuple[Feature, ...] = (
        "1 for ivory/horn lines (0507) or descriptions naming CITES species or products",
        "CITES-sensitive goods", "hs_code, goods_description", _NEVER,
        "CITES-sensitive goods", "flag"),
-    _f("cites_no_permit", "goods", "1 for CITES-sensitive goods without a permit reference",
+    _f("cites_no_permit", "goods", "1 for CITES-sensitive goods without a permit reference "
+       "(blank, or a placeholder such as N/A, NONE, NIL, 0 or -)",
        "CITES-sensitive line without permit", "hs_code, goods_description, cites_permit_ref",
        _NEVER, "CITES-sensitive goods without a permit", "flag"),
     _f("reefer", "goods", "1 for a refrigerated container", "", "container_size_type",
@@ -326,24 +346,24 @@ CATALOGUE: tuple[Feature, ...] = (
        "Robust z-score of log value per kg against earlier lines of the HS6 line (same "
        "currency)", "value per kg far from normal", "declared_value, currency, "
        "gross_weight_kg, hs_code", "no value, or under 20 earlier lines: NaN",
-       "value per kg {degree} {side} normal for this HS line ({size:.1f} robust SD)"),
+       "value per kg {degree} {side} normal for this HS line ({size:.1f} robust SD)", told_from=1.0),
     _f("value_per_kg_z_hs6_origin", "value and weight",
        "Robust z-score of log value per kg against the HS6 line from this origin",
        "value per kg far from normal", "declared_value, currency, gross_weight_kg, hs_code, "
        "country_of_origin", "no value, or under 20 earlier lines: NaN",
        "value per kg {degree} {side} normal for these goods from this origin "
-       "({size:.1f} robust SD)"),
+       "({size:.1f} robust SD)", told_from=1.0),
     _f("kg_per_package_z_hs6", "value and weight",
        "Robust z-score of log kg per package against the HS6 line",
        "weight per package far from normal", "gross_weight_kg, package_count, hs_code",
        "under 20 earlier lines: NaN",
-       "kg per package {degree} {side} normal for this HS line ({size:.1f} robust SD)"),
+       "kg per package {degree} {side} normal for this HS line ({size:.1f} robust SD)", told_from=1.0),
     _f("kg_per_package_z_hs6_origin", "value and weight",
        "Robust z-score of log kg per package against the HS6 line from this origin",
        "weight per package far from normal", "gross_weight_kg, package_count, hs_code, "
        "country_of_origin", "under 20 earlier lines: NaN",
        "kg per package {degree} {side} normal for these goods from this origin "
-       "({size:.1f} robust SD)"),
+       "({size:.1f} robust SD)", told_from=1.0),
     _f("log_kg_per_package", "value and weight", "log10 of gross kg per package", "",
        "gross_weight_kg, package_count", _NEVER, "{amount} kg per package"),
     _f("weight_share_of_max", "value and weight",
@@ -488,6 +508,8 @@ def reason(name: str, value: object) -> str:
         return feature.missing_reason
     if feature.kind == "flag" and float(value) < 0.5:  # type: ignore[arg-type]
         return _FLAG_OFF[name]
+    if feature.told_from and abs(float(value)) < feature.told_from:  # type: ignore[arg-type]
+        return ""
     words: dict[str, object] = {"value": value}
     if feature.naming:
         words["named"] = _named(feature.naming, str(value))

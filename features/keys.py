@@ -209,22 +209,56 @@ def _hash_distinct(values: pa.Array, salt: int, normalise: bool, drop: str | Non
 
 
 def normalise_party(values: pa.Array) -> pa.Array:
-    """Upper case, accents dropped, punctuation to spaces, trailing legal forms dropped: "Foo
-    Co., Ltd" = "FOO", "Công ty Thương mại" = "CONG TY THUONG MAI". An accented letter was a
+    """Upper case, accents dropped, punctuation to spaces, initials joined (`_INITIALS`),
+    trailing legal forms dropped: "Foo Co., Ltd" = "FOO", "Verde S.A." = "VERDE", "Công ty
+    Thương mại" = "CONG TY THUONG MAI". An accented letter was a
     space: "MÜLLER HANDEL" and "MÖLLER HANDEL" were one party ("M LLER HANDEL"), and the same
     name with its accents stored apart (NFD, a Mac's export) another."""
     few = _few_ascii(values)
     if few is not None:
         return pa.array(
-            [None if v is None else _LEGAL_TAIL.sub("", _spaced(v)) for v in few], values.type
+            [None if v is None else _LEGAL_TAIL.sub("", _joined(_spaced(v))) for v in few],
+            values.type,
         )
-    array = pc.utf8_upper(values)
-    if pc.all(pc.string_is_ascii(array)).as_py() is False:  # letters and accents apart, then
-        array = pc.utf8_normalize(array, "NFKD")  # the accents dropped
-        array = pc.replace_substring_regex(array, r"\p{M}+", "")
+    array = _unaccented(pc.utf8_upper(values))
     array = pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " ")
-    array = pc.utf8_trim_whitespace(array)
+    array = _joined_initials(pc.utf8_trim_whitespace(array))
     return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
+
+
+def _unaccented(array: pa.Array) -> pa.Array:
+    """Letters and their accents apart (NFKD), then the accents dropped: "CAFÉ" = "CAFE" however
+    it was stored (composed, or apart as a Mac's export has it)."""
+    if pc.all(pc.string_is_ascii(array)).as_py() is False:
+        array = pc.utf8_normalize(array, "NFKD")
+        array = pc.replace_substring_regex(array, r"\p{M}+", "")
+    return array
+
+
+# Single letters in a row, as dotted initials and legal forms become once their dots
+# are spaces: "S.A." = "S A" is joined to "SA" (then dropped as a legal form), "A.C.M.E." to
+# "ACME". "EXPORTADORA VERDE S.A." and "EXPORTADORA VERDE SA" were two parties.
+_INITIALS = re.compile(r"\b[A-Z](?: [A-Z]\b)+")
+_SOME_INITIALS = r"(^| )[A-Z] [A-Z]( |$)"
+
+
+def _joined(value: str) -> str:
+    """`_INITIALS` of one normalised value joined."""
+    if " " not in value:
+        return value
+    return _INITIALS.sub(lambda found: found.group().replace(" ", ""), value)
+
+
+def _joined_initials(array: pa.Array) -> pa.Array:
+    """`_joined` of normalised values (Arrow's expressions cannot join what they match: the few
+    values with initials go through Python)."""
+    hit = to_mask(pc.match_substring_regex(array, _SOME_INITIALS), False)
+    if not hit.any():
+        return array
+    values = array.to_pylist()
+    for row in np.flatnonzero(hit).tolist():
+        values[row] = _joined(values[row])
+    return pa.array(values, array.type)
 
 
 # A few values of ASCII text go through Python's `str` and `re` instead of Arrow's kernels: an
@@ -250,11 +284,13 @@ def _spaced(value: str) -> str:
 
 
 def normalise_text(array: pa.Array) -> pa.Array:
-    """Upper case, every run of non-alphanumerics a single space, trimmed."""
+    """Upper case, accents dropped, every run of non-alphanumerics a single space, trimmed
+    ("BOIS SCIÉ" = "BOIS SCIE"; the É was a space, "BOIS SCI", and the same text stored
+    decomposed another)."""
     few = _few_ascii(array)
     if few is not None:
         return pa.array([None if v is None else _spaced(v) for v in few], array.type)
-    upper = pc.utf8_upper(array)
+    upper = _unaccented(pc.utf8_upper(array))
     spaced = pc.replace_substring_regex(upper, _NOT_ALNUM.pattern, " ")
     return pc.utf8_trim_whitespace(spaced)
 

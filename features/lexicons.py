@@ -25,6 +25,7 @@ __all__ = [
     "SAME_AS_CONSIGNEE",
     "SOURCE_COUNTRIES",
     "STOPWORDS",
+    "PERMIT_PLACEHOLDERS",
     "TO_ORDER_PATTERN",
     "VAGUE_PHRASES",
 ]
@@ -84,13 +85,16 @@ COVER_LOAD_HEADINGS: frozenset[str] = frozenset(
     }
 )
 
-# Vague descriptions: whole phrases, and words that say nothing about the goods on their own.
+# Vague descriptions: whole phrases (regular expressions on the normalised text, matched as whole
+# words), and words that say nothing about the goods on their own.
 VAGUE_PHRASES: tuple[str, ...] = (
     "FAK",
-    "FREIGHT ALL KIND",
+    "F A K",  # F.A.K., its dots made spaces
+    "FREIGHT ALL KINDS?",
     "SAID TO CONTAIN",
     "STC",
-    "GENERAL CARGO",
+    "S T C",
+    "GENERAL CARGO(ES)?",
     "GENERAL MERCHANDISE",
     "GENERAL GOODS",
     "MIXED GOODS",
@@ -102,6 +106,7 @@ GENERIC_WORDS: frozenset[str] = frozenset(
         "PART",
         "GOOD",
         "CARGO",
+        "CARGOE",  # "CARGOES"
         "ITEM",
         "PRODUCT",
         "MATERIAL",
@@ -124,6 +129,7 @@ GENERIC_WORDS: frozenset[str] = frozenset(
         "PKG",
         "PALLET",
         "BOX",
+        "BOXE",  # "BOXES" after the plural S is removed
         "CARTON",
         "BAG",
         "CTN",
@@ -159,8 +165,33 @@ COOLED_HEADINGS: frozenset[str] = frozenset({"2105", "3002"})
 NOT_COOLED_HEADINGS: frozenset[str] = frozenset({"0801", "0802", "0813", "0601"})
 COOLING_WORDS: frozenset[str] = frozenset({"FROZEN", "CHILLED", "FRESH", "REEFER", "REFRIGERATED"})
 
+# A CITES permit reference that says there is none, as normalised text (punctuation to spaces:
+# "N/A" is "N A", "-" is empty); a reference of zeros says the same.
+PERMIT_PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "",
+        "N A",
+        "NA",
+        "NONE",
+        "NIL",
+        "NULL",
+        "NO",
+        "NO PERMIT",
+        "NOT APPLICABLE",
+        "NOT AVAILABLE",
+        "NOT REQUIRED",
+        "PENDING",
+        "TBA",
+        "TBC",
+        "UNKNOWN",
+    }
+)
+
 # Consignee text that is not a trader: TO ORDER consignments and logistics companies or banks.
-TO_ORDER_PATTERN = r"(^|\s)(TO\s+(THE\s+)?)?ORDER(\s|$)"
+# "TO [THE] ORDER" anywhere ("TO THE ORDER OF ISSUING BANK"), or a text that is "ORDER" or
+# starts "ORDER OF"; not a trader whose name holds the word ("NEW ORDER TRADING CO" was taken for
+# a TO ORDER consignment and lost its history).
+TO_ORDER_PATTERN = r"(^|\s)TO\s+(THE\s+)?ORDER(\s|$)|^ORDER(\s+OF(\s|$)|$)"
 LOGISTICS_WORDS: frozenset[str] = frozenset(
     {
         "LOGISTICS",

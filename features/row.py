@@ -36,6 +36,7 @@ from features.lexicons import (
     DEMAND_MARKETS,
     LOGISTICS_WORDS,
     NOT_COOLED_HEADINGS,
+    PERMIT_PLACEHOLDERS,
     RISKY_TRANSIT_COUNTRIES,
     RISKY_TRANSIT_PORTS,
     SOURCE_COUNTRIES,
@@ -579,8 +580,18 @@ def cites_sensitive(hs_code: Text, cites_word: B) -> F64:
 
 
 def cites_no_permit(sensitive: F64, cites_permit_ref: Text) -> F64:
-    """1 for a CITES-sensitive line filed without a permit reference."""
-    return _flag((sensitive > 0) & is_missing(cites_permit_ref))
+    """1 for a CITES-sensitive line filed without a permit reference, blank or a placeholder
+    for none ("N/A", "NONE", "NIL", "0", "-"): those released ivory and horn lines that the
+    mandatory CITES rule selects when the field is blank."""
+    no_permit = _remembered("no_permit", _no_permit, cites_permit_ref) > 0
+    return _flag((sensitive > 0) & no_permit)
+
+
+def _no_permit(cites_permit_ref: pa.Array) -> F64:
+    text, codes = _distinct(cites_permit_ref)
+    placeholder = _in(text, PERMIT_PLACEHOLDERS)
+    zeros = to_mask(pc.match_substring_regex(text, "^0+$"), False)
+    return _per_row(placeholder | zeros, codes, 1.0)
 
 
 def reefer(container_size_type: Text) -> F64:

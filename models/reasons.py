@@ -27,6 +27,17 @@ def _catalogue() -> tuple[Any, Any]:
     return group, catalogue.reason
 
 
+def _present_if(name: str) -> str:
+    """The feature that is missing when a line has no such entity (`Feature.present_if`)."""
+    from features import catalogue
+
+    return str(catalogue.by_name(name).present_if)
+
+
+# A value with nothing to tell: a missing value of a line that has no such entity at all.
+_ABSENT = object()
+
+
 @dataclass(frozen=True)
 class _Layout:
     """The reason groups of a list of model columns: what every call with those names shares."""
@@ -135,7 +146,14 @@ def explain(
 
     def values_of(column: int) -> np.ndarray:
         if column not in converted:
-            converted[column] = _as_objects(features[names[column]])
+            values = _as_objects(features[names[column]])
+            entity = _present_if(names[column])
+            if entity and entity in features.columns:
+                absent = pd.isna(values) & features[entity].isna().to_numpy(dtype=bool)
+                if absent.any():
+                    values = values.copy()  # never written through to the frame
+                    values[absent] = _ABSENT
+            converted[column] = values
         return converted[column]
 
     memo = _SENTENCES
@@ -143,6 +161,8 @@ def explain(
         memo.clear()
 
     def sentence(column: int, value: Any) -> str:
+        if value is _ABSENT:
+            return ""
         name = names[column]
         key = (name, type(value), _NAN if value != value else value)
         text = memo.get(key)

@@ -60,7 +60,7 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     assert reason("kg_per_package_z_hs6_origin", 4.2) == (
         "kg per package far above normal for these goods from this origin (4.2 robust SD)"
     )
-    assert reason("kg_per_package_z_hs6", 0.7).startswith("kg per package somewhat above")
+    assert reason("kg_per_package_z_hs6", 1.3).startswith("kg per package somewhat above")
     # A column kept as log10 for the model is read out as the amount it stands for.
     assert reason("log_kg_per_package", 4.4) == "25,119 kg per package"
     assert reason("log_kg_per_package", 1.2) == "15.8 kg per package"
@@ -97,3 +97,13 @@ def test_a_seizure_rate_is_told_as_an_estimate_not_as_inspections_that_may_never
         told = reason(name, 0.0221)
         assert "estimated seizure rate 2.2%" in told and "found something" not in told
     assert reason("notify_seizure_rate", 0.0221) == "notify party: estimated seizure rate 2.2%"
+
+
+def test_a_robust_z_within_the_histograms_resolution_tells_nothing() -> None:
+    """Within one robust SD the side of the median is not reliable at the histogram's bins: a
+    line lighter than 95 % of its goods read "kg per package somewhat above normal (0.1 robust
+    SD)"; the next feature of its group is told instead."""
+    for name in ("value_per_kg_z_hs6", "kg_per_package_z_hs6_origin"):
+        assert reason(name, 0.1) == "" and reason(name, -0.99) == ""
+        assert reason(name, -2.3).endswith("(2.3 robust SD)") and "below" in reason(name, -2.3)
+    assert reason("value_per_kg_z_hs6", 1.2).startswith("value per kg somewhat above normal")

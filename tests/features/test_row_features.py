@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from features import row
+from features.batch import Batch
 from features.keys import hash_text, party_key
+from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.text import describe
 
 
@@ -32,6 +36,17 @@ def test_to_order_and_blank_consignees_are_flagged_but_traders_are_not() -> None
     assert row.consignee_to_order(names).tolist() == [1, 1, 0, 1]
 
 
+def test_a_trader_whose_name_holds_the_word_order_is_a_party() -> None:
+    names = _text(
+        "NEW ORDER TRADING CO", "Order Supplies Ltd", "ORDER", "Order of Shipper", "to-order"
+    )
+    assert row.consignee_to_order(names).tolist() == [0, 0, 1, 1, 1]
+    country = _text("VN", "VN", "VN", "VN", "VN")
+    keys = party_key(names, country, 13, drop=f"({TO_ORDER_PATTERN})|({SAME_AS_CONSIGNEE})")
+    assert keys[0] != 0 and keys[1] != 0  # a party of its own, with a history
+    assert keys[2:].tolist() == [0, 0, 0]
+
+
 def test_logistics_companies_and_banks_as_consignee_are_flagged() -> None:
     names = _text("Blue Freight Forwarding", "ASIA COMMERCIAL BANK", "VIET SAO TRADING JSC")
     assert row.consignee_is_logistics(names).tolist() == [1, 1, 0]
@@ -46,6 +61,23 @@ def test_detour_ratio_is_one_without_transshipment_and_nan_for_unknown_ports() -
     assert out[0] == pytest.approx(1.0)
     assert out[1] > 1.0
     assert np.isnan(out[2])
+
+
+def test_a_hub_listed_twice_is_one_hub_of_the_line() -> None:
+    batch = Batch(
+        pd.DataFrame(
+            {
+                "transshipment_ports": pd.Series(
+                    ["SGSIN;SGSIN", "SGSIN;HKHKG;SGSIN", "HKHKG"], dtype="str"
+                ),
+                "filed_at": pd.Series(pd.to_datetime(["2025-01-01T00:00Z"] * 3)),
+            }
+        ),
+        token_buckets=1 << 10,
+    )
+    rows, keys = batch.hubs
+    assert rows.tolist() == [0, 1, 1, 2]
+    assert keys[0] == keys[1] != keys[2] == keys[3]
 
 
 def test_transshipments_and_hubs_are_counted() -> None:
@@ -68,6 +100,11 @@ def test_cites_sensitive_lines_without_permit_are_flagged() -> None:
     assert sensitive.tolist() == [1, 1, 0]
     permits = _text("CITES-123", None, None)
     assert row.cites_no_permit(sensitive, permits).tolist() == [0, 1, 0]
+    # a placeholder for none is no permit: "N/A" released a line the CITES rule selects blank
+    placeholders = ["N/A", "NONE", "0", "-", " n.a. ", "Nil", "000", "KE-2025-0042", "NA 1"]
+    count = len(placeholders)
+    got = row.cites_no_permit(np.ones(count), _text(*placeholders)).tolist()
+    assert got == [1, 1, 1, 1, 1, 1, 1, 0, 0]
 
 
 def test_vague_and_cover_load_descriptions_come_from_the_domain_lexicons() -> None:
@@ -76,6 +113,13 @@ def test_vague_and_cover_load_descriptions_come_from_the_domain_lexicons() -> No
         buckets=1 << 10,
     )
     assert info.vague.tolist() == [True, True, True, False, False]
+    # the world's own vague texts and their common spellings (FREIGHT ALL KINDS was specific)
+    vague = _text(
+        "FREIGHT ALL KINDS", "F.A.K.", "S.T.C. MACHINE PARTS", "GENERAL CARGOES", "ASSORTED BOXES"
+    )
+    assert describe(vague, buckets=1 << 10).vague.tolist() == [True] * 5
+    specific = _text("LAPTOPS IN BOXES", "SAWN TIMBER BOXES")
+    assert describe(specific, buckets=1 << 10).vague.tolist() == [False, False]
     cover = row.cover_load(_text("999999", "999999", "999999", "870899", "120740"), info.cover_word)
     assert cover.tolist() == [0, 0, 0, 0, 1]
 
@@ -109,6 +153,27 @@ def test_party_names_match_whatever_the_punctuation_or_legal_form() -> None:
     assert keys[0] == keys[1] == keys[2] != 0
     other_country = party_key(names[:1], _text("HK"), 1)
     assert other_country[0] != keys[0]
+
+
+def test_dotted_legal_forms_and_initials_are_one_party() -> None:
+    names = _text(
+        "EXPORTADORA VERDE S.A.", "Exportadora Verde SA", "EXPORTADORA VERDE", "A.C.M.E. Trading",
+        "ACME TRADING", "Holz Handel B.V.", "HOLZ HANDEL BV",
+    )  # fmt: skip
+    keys = party_key(names, _text(*["BR"] * 7), 1)
+    assert keys[0] == keys[1] == keys[2]
+    assert keys[3] == keys[4] != keys[0]
+    assert keys[5] == keys[6] not in (keys[0], keys[3])
+    # the same on Arrow's path (more values than the few Python takes, one not ASCII)
+    many = party_key(_text(*names, *["Müller S.A."] * 80), _text(*["BR"] * 87), 1)
+    assert many[:7].tolist() == keys.tolist()
+
+
+def test_descriptions_drop_accents_however_stored() -> None:
+    composed, decomposed = "BOIS SCIÉ", unicodedata.normalize("NFD", "BOIS SCIÉ")
+    info = describe(_text(composed, decomposed, "BOIS SCIE"), buckets=1 << 16)
+    tokens = [set(info.pair_token[info.pair_row == row].tolist()) for row in range(3)]
+    assert tokens[0] == tokens[1] == tokens[2] and len(tokens[0]) == 2
 
 
 def test_blank_text_has_no_key() -> None:

@@ -29,9 +29,11 @@ def _plain(contrib: np.ndarray, features: pd.DataFrame, names: list[str], top: i
             for column in sorted(groups[g], key=lambda c: -contrib[row, c]):
                 if contrib[row, column] <= 0:
                     break
-                text = catalogue.reason(
-                    names[column], features[names[column]].astype(object).iloc[row]
-                )
+                value = features[names[column]].astype(object).iloc[row]
+                text = catalogue.reason(names[column], value)
+                entity = catalogue.by_name(names[column]).present_if
+                if entity and pd.isna(value) and pd.isna(features[entity].iloc[row]):
+                    text = ""  # no such party on the line: nothing to tell of its history
                 if text:
                     sentences.append(text)
                     break
@@ -54,6 +56,28 @@ def test_array_explain_equals_the_plain_reading() -> None:
             want = _plain(contrib, features, names, top)
             assert explain(contrib, features, names, top=top) == want
     assert reasons._SENTENCES  # the table is in use (NaN values included, keyed by a marker)
+
+
+def test_a_party_not_on_the_line_is_not_told_as_never_seen() -> None:
+    # Row 0 has no consignee named (TO ORDER: its history is NaN), row 1 a consignee never
+    # seen before (no line in 30 days, no first sighting). "consignee never seen before" was told
+    # of every TO ORDER line whose missing history raised its score.
+    names = ["consignee_lines_30d", "consignee_days_known", "shipper_lines_30d"]
+    features = pd.DataFrame(
+        {
+            "consignee_lines_30d": [np.nan, 0.0],
+            "consignee_days_known": [np.nan, np.nan],
+            "shipper_lines_30d": [4.0, 4.0],
+        }
+    )
+    contrib = np.array([[0.0, 2.0, 1.0, 0.0], [0.0, 2.0, 1.0, 0.0]])
+    told = explain(contrib, features, names, top=3)
+    assert told[1] == ["consignee never seen before"]
+    assert told[0] == ["shipper: 4 lines in the previous 30 days"]
+    # on the matrix path a model without the telling column says it as before
+    alone = explain(contrib[:, [1, 3]], features[["consignee_days_known"]], names[1:2])
+    assert alone == [["consignee never seen before"]] * 2
+    assert features["consignee_days_known"].isna().all()  # the frame is not written to
 
 
 def test_no_rows_and_no_positive_groups() -> None:
