@@ -57,9 +57,10 @@ T = TypeVar("T")
 _SAMPLE_BYTES = 1 << 20
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# A part after a semicolon or a tab that a spreadsheet splitting on them (as in many locales,
-# quotes or not) would read as a cell of its own, starting a formula.
-_FORMULA_PART = re.compile(r"([;\t])(?=[=+\-@])")
+# A part after a semicolon, a tab or a line break that a spreadsheet splitting on them (as in
+# many locales, quotes or not; a reader that breaks rows at every line break) would read as a
+# cell of its own, starting a formula.
+_FORMULA_PART = re.compile(r"([;\t\r\n])(?=[=+\-@])")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -453,11 +454,11 @@ def _parquet_header(path: Path) -> list[str]:
 
 def csv_safe(value: object) -> object:
     """Escape text a spreadsheet would run as a formula (``=HYPERLINK(...)``) with a quote, at
-    its start and after each semicolon or tab (`_FORMULA_PART`)."""
+    its start and after each semicolon, tab or line break (`_FORMULA_PART`)."""
     if isinstance(value, str):
         if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
             value = "'" + value
-        if ";" in value or "\t" in value:
+        if ";" in value or "\t" in value or "\n" in value or "\r" in value:
             value = _FORMULA_PART.sub(r"\1'", value)
     return value
 

@@ -157,7 +157,9 @@ def _convert(series: pd.Series, rule: ColumnRule, kind: Kind) -> pd.Series:
     ):
         text = series.astype("string[pyarrow]").str.strip()
         parsed = pd.to_datetime(text, format=rule.date_format, errors="coerce", utc=True)
-        iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        # to the microsecond, as the contract keeps it (the fraction was dropped: two
+        # inspections of a container in one second were one, and not the API's same key)
+        iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
         return iso.where(parsed.notna(), text).astype("string[pyarrow]")
     if rule.separator and kind in (Kind.LOCODE_LIST, Kind.TEXT_LIST):
         text = series.astype("string[pyarrow]")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -101,6 +102,20 @@ def generate_key() -> tuple[str, str]:
     return key_id, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
 
 
+API_KEY_HEADER = "X-API-Key"
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key of ``X-API-Key``, or else of ``Authorization: Bearer KEY`` (as a Prometheus
+    server sends the credentials of its scrape configuration); ``headers`` as Starlette reads
+    them (any case)."""
+    key = headers.get(API_KEY_HEADER)
+    if key:
+        return key
+    scheme, _, credentials = (headers.get("authorization") or "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
@@ -184,6 +199,16 @@ class Authenticator:
                 key_id=record.key_id,
             )
         return Principal(key_id=record.key_id, name=record.name, role=Role.parse(record.role))
+
+    def identify(self, presented: str) -> tuple[str, str] | None:
+        """(key id, role) of a genuine key, revoked or expired as it may be; None for anything
+        else. For the audit row of a request refused before its key was checked (no such route,
+        a body over the limit): the key that made it is named, as for every other refusal."""
+        key_id = key_id_of(presented.strip())
+        record = self._store.get_key(key_id) if key_id else None
+        if record is None or not hmac.compare_digest(record.key_hash, hash_key(presented.strip())):
+            return None
+        return record.key_id, record.role
 
     @staticmethod
     def authorise(principal: Principal, needed: Role) -> None:

@@ -45,6 +45,15 @@ class ServeLimits(BaseSettings):
             "POST /v1/admin/reload does: 0 to 86,400 (a day). 0: only on that request."
         ),
     )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Addresses of the reverse proxies whose X-Forwarded-For header names the client "
+            "in the audit trail, comma-separated (127.0.0.1 for a proxy on this machine; * for "
+            "any). Empty: the header is ignored and the client is the connection's address, "
+            "as any caller could write the header."
+        ),
+    )
     model: str = Field(
         default="champion",
         description="Model to serve: a registry alias, a version number or a scorer pickle path.",

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import anyio.to_thread
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serve.auth import Authenticator, presented_key
 from serve.errors import error_body, error_response, internal_error
 from serve.metrics import ServiceMetrics
 from serve.store import AuditEntry, Store
@@ -51,6 +52,7 @@ class AuditMiddleware:
         self.app = app
         self.store = store
         self.metrics = metrics
+        self.keys = Authenticator(store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,6 +97,14 @@ class AuditMiddleware:
     ) -> bool:
         route = scope.get("route")
         client = scope.get("client")
+        if context.key_id is None:
+            # Refused before its key was checked (no such route or method, a body over the
+            # limit): the key that made the request is named all the same, when it is genuine.
+            presented = presented_key(Headers(scope=scope))
+            if presented:
+                found = await anyio.to_thread.run_sync(self.keys.identify, presented)
+                if found is not None:
+                    context.key_id, context.role = found
         entry = AuditEntry(
             request_id=context.request_id,
             at=started_at,

@@ -5,7 +5,8 @@ manifest is checked and scored on a worker thread too, but one manifest at a tim
 (``ServeLimits.scoring_threads``), as CPU work under one interpreter lock gains nothing from
 running side by side. The scorer works on NumPy arrays with one LightGBM thread. Each
 route names the role it needs (``x-required-role`` in the OpenAPI document); the key is checked
-before the body is read, so a caller without a valid key gets 401 even for a malformed body.
+before the body is parsed, so a caller without a valid key gets 401 even for a malformed body
+(the body is received first, up to the size limit, by `BodyLimitMiddleware`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from risk_engine.columns import Rule
 from risk_engine.contract import Issue
 from risk_engine.parsing import parse_scalar, printable
 from risk_engine.validation import specs_by_name
-from serve.auth import Authenticator, AuthError, Principal, Role
+from serve.auth import API_KEY_HEADER, Authenticator, AuthError, Principal, Role, presented_key
 from serve.config import ServeLimits
 from serve.errors import ApiError
 from serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -63,7 +64,6 @@ from serve.store import CONFLICT_RULE, Store
 
 __all__ = ["API_KEY_HEADER", "Services", "build_router"]
 
-API_KEY_HEADER = "X-API-Key"
 _ROLE_KEY = "x-required-role"
 _api_key = APIKeyHeader(
     name=API_KEY_HEADER,
@@ -101,16 +101,6 @@ def _audit(request: Request) -> AuditContext:
     return context
 
 
-def _presented_key(request: Request) -> str | None:
-    """The key of ``X-API-Key``, or else of ``Authorization: Bearer KEY`` (as a Prometheus
-    server sends the credentials of its scrape configuration)."""
-    key = request.headers.get(API_KEY_HEADER)
-    if key:
-        return key
-    scheme, _, credentials = (request.headers.get("authorization") or "").partition(" ")
-    return credentials.strip() or None if scheme.lower() == "bearer" else None
-
-
 def _served(request: Request) -> LoadedModel:
     """The model this request uses to its end, named in its audit row (503 while none)."""
     model = _services(request).models.require()
@@ -121,7 +111,7 @@ def _served(request: Request) -> LoadedModel:
 def _check_key(request: Request, needed: Role) -> Principal:
     services, context = _services(request), _audit(request)
     try:
-        principal = services.authenticator.authenticate(_presented_key(request))
+        principal = services.authenticator.authenticate(presented_key(request.headers))
     except AuthError as error:
         context.key_id = error.key_id
         raise

@@ -32,12 +32,20 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def make_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Server:
-    """The uvicorn server as the service runs it (tests and the benchmark start the same)."""
+def make_server(
+    app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000, trusted_proxies: str = ""
+) -> uvicorn.Server:
+    """The uvicorn server as the service runs it (tests and the benchmark start the same).
+
+    X-Forwarded-For is read only from ``trusted_proxies`` (`ServeLimits.trusted_proxies`):
+    uvicorn trusts 127.0.0.1 by default, and on a service bound there every caller is that
+    address, so any caller chose the client address of its own audit rows."""
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        proxy_headers=bool(trusted_proxies.strip()),
+        forwarded_allow_ips=trusted_proxies.strip() or None,
         workers=1,
         access_log=False,  # the audit table is the access log
         log_config=None,  # logging is configured by the entry point
@@ -115,7 +123,7 @@ def serve(
             profiles_loader=preloaded(found, lambda: load_profiles(limits.profiles)),
         )
         try:
-            make_server(app, host=host, port=port).run()
+            make_server(app, host=host, port=port, trusted_proxies=limits.trusted_proxies).run()
         except SystemExit as stopped:  # uvicorn's startup failure, its reason logged above
             if stopped.code == STARTUP_FAILURE:
                 raise ConfigError(

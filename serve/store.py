@@ -384,7 +384,7 @@ def _server_engine(url: URL) -> Engine:
     """A database server's engine; pg8000 gets a socket timeout, as it waits for ever by
     default on a host that does not answer."""
     connect_args = {"timeout": _PG8000_TIMEOUT_S} if url.get_driver_name() == "pg8000" else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -418,7 +418,12 @@ def _make_engine(url: str) -> Engine:
             ) from None
     database = _sqlite_file(parsed)
     if database is None:  # in memory
-        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            poolclass=StaticPool,
+            hide_parameters=True,
+        )
     else:
         try:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -427,7 +432,10 @@ def _make_engine(url: str) -> Engine:
                 parsed.render_as_string(hide_password=True),
                 f"its folder cannot be made ({error.strerror or error})",
             ) from None
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A failed statement is logged without its values: they hold the lines a request named.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -768,6 +776,9 @@ class Store:
         values = {name: _storable(getattr(entry, name)) for name in _AUDIT_COLUMNS}
         values["route"] = _storable(entry.route)[:256]
         values["detail"] = None if entry.detail is None else _storable(entry.detail)[:256]
+        # the client's address fits its column whatever a proxy header held (a longer one
+        # failed the write on PostgreSQL: the request was answered 503 and left no row)
+        values["client"] = None if entry.client is None else _storable(entry.client)[:64]
         values["named"] = _storable(_named_text(entry.named))
         with self.engine.begin() as conn:
             conn.execute(_INSERT_AUDIT, values)
@@ -879,16 +890,22 @@ def _like(value: str | None) -> str:
 
 
 def _storable(value: Any) -> Any:
-    """Text any database keeps: a NUL character (``%00`` in a path, or in a key sent) is written
-    as ``\\x00``, and a lone surrogate as its escape (`printable`). PostgreSQL cannot store the
-    one nor SQLite the other, and the failed write withheld the answer (503) and left the request
-    out of the trail."""
+    """Text any database keeps and any terminal shows as it is: a control character (NUL, ESC,
+    a line break, ``%1B`` or ``%0A`` in a path) is written as its escape (``\\x00``, ``\\x1b``,
+    ``\\x0a``), and a lone surrogate as its escape (`printable`). PostgreSQL cannot store a NUL
+    nor SQLite a surrogate, and the failed write withheld the answer (503) and left the request
+    out of the trail; a line break or an escape sequence in a path forged rows in the `audit`
+    listing and drove the terminal that showed it."""
     if isinstance(value, str):
         # A lone surrogate (a JSON "\\ud800" escape) no database encoding can write either.
         value = printable(value)
-        if "\x00" in value:
-            return value.replace("\x00", "\\x00")
+        if not value.isprintable():
+            return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", value)
     return value
+
+
+# C0 and C1 controls and DEL: what a terminal or a log reads as commands, not text
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _named_text(named: tuple[tuple[str | None, str | None], ...]) -> str | None:

@@ -210,7 +210,7 @@ function cellText(line, column) {
 // locales, whatever the quotes) read "X;=cmd|..." as two cells, the second one a formula.
 function csvCell(text) {
   let safe = FORMULA_START.test(text) ? `'${text}` : text;
-  safe = safe.replace(/([;\t])(?=[=+\-@])/g, "$1'");
+  safe = safe.replace(/([;\t\r\n])(?=[=+\-@])/g, "$1'");
   return /[",;\t\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

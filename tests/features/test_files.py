@@ -16,7 +16,7 @@ from features.files import csv_safe, open_records, row_numbers, write_frame
 from features.ingest import iter_validated, validate_file
 from features.mapping import ColumnMapping, load_mapping
 from risk_engine.errors import InputUnreadable, MappingError
-from risk_engine.factories import shipment_frame
+from risk_engine.factories import shipment_frame, valid_outcome_row
 
 
 def _csv(tmp_path: Path, frame: pd.DataFrame, name: str = "s.csv", **kwargs: object) -> Path:
@@ -172,6 +172,29 @@ def test_mapping_renames_parses_dates_splits_lists_scales_and_sets_constants(
     report = validate_file(data, mapping=mapping)
     rejected_same_port = report.reasons[("reject", "port_of_discharge", "discharge_equals_loading")]
     assert report.read == 20 and report.rejected == rejected_same_port
+
+
+def test_a_mapped_date_format_keeps_the_fraction_of_a_second(tmp_path: Path) -> None:
+    """Two inspections of one container in one second (10:00:00.750 and 10:00:00.250) were one
+    key once the mapping dropped the fraction: the second rejected as a duplicate, and the API's
+    10:00:00.750Z another inspection than the file's."""
+    rows = [valid_outcome_row(0), valid_outcome_row(0)]
+    for row, fraction in zip(rows, ("750", "250"), strict=True):
+        row["INSP"] = f"28/03/2025 10:00:00.{fraction}"
+        row["recorded_at"] = "2025-03-29T00:00:00Z"
+        del row["inspected_at"]
+    path = tmp_path / "outcomes.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    mapping = ColumnMapping.model_validate(
+        {"fields": {"inspected_at": {"column": "INSP", "date_format": "%d/%m/%Y %H:%M:%S.%f"}}}
+    )
+    report = validate_file(path, kind="outcomes", mapping=mapping)
+    assert (report.read, report.rejected) == (2, 0)
+    _, chunk = next(open_records(path, "outcomes", mapping).chunks())
+    assert chunk["inspected_at"].tolist() == [
+        "2025-03-28T10:00:00.750000+00:00",
+        "2025-03-28T10:00:00.250000+00:00",
+    ]
 
 
 def test_mapping_that_names_a_missing_column_is_an_error(tmp_path: Path) -> None:
@@ -346,6 +369,10 @@ def test_rejects_file_escapes_formulas(tmp_path: Path) -> None:
         ("X;=cmd|' /C calc'!A0", "X;'=cmd|' /C calc'!A0"),
         ("=a;@b\t+c", "'=a;'@b\t'+c"),
         ("MYPKG;SGSIN", "MYPKG;SGSIN"),
+        # a part after a line break: a reader breaking rows at every line break starts a row
+        ("12\n=HYPERLINK(1)", "12\n'=HYPERLINK(1)"),
+        ("9\r\n@SUM(1+1)", "9\r\n'@SUM(1+1)"),
+        ("a\r-b", "a\r'-b"),
     ],
 )
 def test_csv_safe_escapes_formula_starts_but_not_numbers(value: str, expected: str) -> None:

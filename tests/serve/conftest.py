@@ -72,13 +72,11 @@ def start_server(settings: Settings, store: Store) -> Iterator[Callable[..., htt
         limits: ServeLimits | None = None,
         ready: bool = True,
     ) -> httpx.Client:
+        limits = limits or ServeLimits(model="champion")
         app = create_app(
-            settings=settings,
-            scorer_loader=loader or FakeScorer,
-            store=store,
-            limits=limits or ServeLimits(model="champion"),
+            settings=settings, scorer_loader=loader or FakeScorer, store=store, limits=limits
         )
-        context = serving(app)
+        context = serving(app, trusted_proxies=limits.trusted_proxies)
         url = context.__enter__()
         client = httpx.Client(base_url=url, timeout=30)
         stack.append((context, client))

@@ -108,7 +108,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
+def serving(app: FastAPI, *, trusted_proxies: str = "") -> Iterator[str]:
     """Run the real uvicorn server for ``app`` on 127.0.0.1 (a free port) in a thread; yields
     the base URL and stops the server (gracefully) on exit."""
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
@@ -117,7 +117,7 @@ def serving(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = make_server(app, host="127.0.0.1", port=port)
+    server = make_server(app, host="127.0.0.1", port=port, trusted_proxies=trusted_proxies)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

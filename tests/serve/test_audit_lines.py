@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from risk_engine.cli import app
 from risk_engine.factories import valid_outcome_row
 from risk_engine.settings import Settings
+from serve.config import ServeLimits
 from serve.store import AuditEntry, Store
 
 runner = CliRunner()
@@ -92,6 +93,73 @@ def test_a_nul_character_in_a_path_or_a_named_line_is_audited_and_answered(
         ("/v1/score", 200),
     ]
     assert rows[-1].named == (("BL\\x001", line["container_number"]),)
+
+
+@on_each_database
+def test_control_characters_are_stored_escaped_and_cannot_forge_audit_rows(
+    home_env: Settings, store: Store, start_server: object, keys: dict[str, str]
+) -> None:
+    """A line break or an escape sequence in a path (or a B/L) was stored as sent: the `audit`
+    listing printed a forged second row and drove the terminal (``ESC[2J`` cleared it)."""
+    client: httpx.Client = start_server()  # type: ignore[operator]
+    forged = "/x%1B%5B2J%0D%0A2026-11-30T00:00:00Z%20%20GET%20%20/v1/model"
+    assert client.get(forged).status_code == 404
+    line = {**manifest(1, seed=7)[0], "bl_number": "BL\x1b[31m\n2"}
+    officer = {"X-API-Key": keys["officer"]}
+    assert client.post("/v1/score", json={"lines": [line]}, headers=officer).status_code == 200
+    rows = store.audit_entries()
+    assert rows[-2].route == "/x\\x1b[2J\\x0d\\x0a2026-11-30T00:00:00Z  GET  /v1/model"
+    assert rows[-1].named == (("BL\\x1b[31M\\x0a2", line["container_number"]),)
+    shown = CliRunner().invoke(app, ["audit", "--last", "2"])
+    assert shown.exit_code == 0, shown.output
+    assert len(shown.stdout.splitlines()) == 2
+    assert "\x1b" not in shown.stdout and "\r" not in shown.stdout
+
+
+@on_each_database
+def test_the_client_of_an_audit_row_is_the_connection_unless_a_proxy_is_trusted(
+    store: Store, start_server: object, keys: dict[str, str]
+) -> None:
+    """uvicorn read X-Forwarded-For from 127.0.0.1, where every caller of the service is: any
+    caller chose the client address of its own rows, and on PostgreSQL one over 64 characters
+    failed the audit write (a 503 after the outcome was stored, and no row)."""
+    forwarded = {"X-Forwarded-For": "6.6.6.6" + "7" * 80}
+    direct: httpx.Client = start_server()  # type: ignore[operator]
+    assert direct.get("/healthz", headers=forwarded).status_code == 200
+    assert store.audit_entries()[-1].client == "127.0.0.1"
+    limits = ServeLimits(model="champion", trusted_proxies="127.0.0.1")
+    proxied: httpx.Client = start_server(limits=limits)  # type: ignore[operator]
+    assert proxied.get("/healthz", headers=forwarded).status_code == 200
+    assert store.audit_entries()[-1].client == ("6.6.6.6" + "7" * 80)[:64]
+
+
+@on_each_database
+def test_a_request_refused_before_its_key_was_checked_names_its_key(
+    store: Store, start_server: object, keys: dict[str, str]
+) -> None:
+    """A 404, a 405 or a body over the limit is answered before the route checks the key: the
+    row named no key, so `audit --key` could not trace an insider probing paths."""
+    limits = ServeLimits(model="champion", max_body_bytes=2_048)
+    client: httpx.Client = start_server(limits=limits)  # type: ignore[operator]
+    officer = keys["officer"]
+    key_id = officer.split("_")[1]
+    forged = officer[:-4] + ("AAAA" if not officer.endswith("AAAA") else "BBBB")
+    big = json.dumps({"lines": [{"goods_description": "X" * 4_000}]})
+    sent = [
+        client.get("/nope", headers={"X-API-Key": officer}),
+        client.get("/v1/score", headers={"Authorization": f"Bearer {officer}"}),
+        client.post("/v1/score", content=big, headers={"X-API-Key": officer}),
+        client.get("/nope", headers={"X-API-Key": forged}),  # its id, not its secret: no name
+    ]
+    assert [answer.status_code for answer in sent] == [404, 405, 413, 404]
+    rows = store.audit_entries()[-4:]
+    assert [(row.key_id, row.role) for row in rows] == [
+        (key_id, "officer"),
+        (key_id, "officer"),
+        (key_id, "officer"),
+        (None, None),
+    ]
+    assert [row.key_id for row in store.audit_entries(key_id=key_id)][-3:] == [key_id] * 3
 
 
 @on_each_database

@@ -273,6 +273,10 @@ def test_the_saved_csv_defuses_formulas_in_any_cell() -> None:
         assert not any(cell[:1] in ("=", "+", "-", "@") for cell in cells)
     (row,) = list(csv.DictReader(io.StringIO(text)))
     assert row["reasons"] == "HS chapter 08 (Edible fruit and nuts; peel of citrus)"  # one
+    # nor after a line break, where a reader breaking rows at each one starts a row
+    answer["lines"][0]["bl_number"] = "12\n=HYPERLINK(1)\r@SUM(2)"
+    (row,) = list(csv.DictReader(io.StringIO(_js("resultsCsv", answer))))
+    assert row["bl_number"] == "12\n'=HYPERLINK(1)\r'@SUM(2)"
 
 
 def test_an_outcome_from_the_form_is_recorded_once_and_a_changed_one_is_not_overwritten(

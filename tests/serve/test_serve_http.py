@@ -765,7 +765,7 @@ def test_every_request_leaves_an_audit_row_including_refused_ones(
         officer_id,
         None,
         officer_id,
-        None,
+        officer_id,  # refused before the key check (413), named all the same
         officer_id,
         officer_id,
         None,
