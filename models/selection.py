@@ -28,10 +28,17 @@ MANDATORY_REASONS = ("WATCHLIST", "RULE")
 
 
 def capacity_slots(lines: np.ndarray | int, capacity: float) -> np.ndarray:
-    """Inspection slots of a port-day with ``lines`` lines: capacity x lines rounded, at least 1."""
+    """Inspection slots of a port-day with ``lines`` lines: capacity x lines rounded half up,
+    at least 1."""
     n = np.asarray(lines, dtype=np.int64)
-    slots: np.ndarray = np.maximum(1, np.floor(capacity * n + 0.5).astype(np.int64))
+    slots: np.ndarray = np.maximum(1, _half_up(capacity * n))
     return slots
+
+
+def _half_up(product: np.ndarray | float) -> np.ndarray:
+    """A product of a share and a count rounded half up, as written in decimals: 0.29 x 50 is
+    14.499999999999998 in binary floats, and gave 14 slots where 14.5 rounds to 15."""
+    return np.floor(np.round(product, 9) + 0.5).astype(np.int64)
 
 
 def port_day(port: pd.Series, arrival: pd.Series) -> pd.Series:
@@ -42,11 +49,16 @@ def port_day(port: pd.Series, arrival: pd.Series) -> pd.Series:
 def arrival_days(port: pd.Series, arrival: pd.Series) -> pd.Series:
     """``YYYY-MM-DD`` of each arrival in its port of discharge's own time zone (reference
     ``tz``): an inspection team works the port's day, and a vessel berthing at Hai Phong at
-    02:00 belongs to that day, not to the UTC day before. UTC for a port not in the table."""
+    02:00 belongs to that day, not to the UTC day before. UTC for a port not in the table.
+
+    An arrival at exactly 00:00:00 UTC is a date given alone (an ETA of ``2025-01-01``, which
+    the contract reads as that midnight UTC): it is the port's own date, as written. Taken as
+    an instant, New Year's Day at San Antonio (UTC-3) was the port-day of 31 December."""
     moments = pd.to_datetime(arrival, utc=True)
     codes, ports = pd.factorize(port.astype("string"))
     # Each line's zone, by port code (a missing port, code -1, takes the last entry: UTC).
     zones = np.array([port_timezone(str(code)) or "UTC" for code in ports] + ["UTC"])[codes]
+    zones[(moments == moments.dt.floor("D")).to_numpy(dtype=bool)] = "UTC"  # a date alone
     days = pd.Series(np.empty(len(moments), dtype=object), index=moments.index)
     for zone in np.unique(zones):  # one conversion per zone, not per port
         at = zones == zone
@@ -124,12 +136,16 @@ def select_per_port_day(
     if fixed_slots is not None:
         fixed = np.asarray(fixed_slots, dtype=np.int64)
         slots = np.where(fixed >= 0, np.minimum(fixed, sizes), slots)
-    control_slots = np.floor(slots * random_control + 0.5).astype(np.int64)
+    control_slots = _half_up(slots * random_control)
     control_slots = np.where((random_control > 0) & (slots >= 2), np.maximum(control_slots, 1), 0)
     must = np.zeros(n, dtype=bool) if mandatory is None else mandatory.fillna(False).to_numpy(bool)
     frame["must"] = must
-    # Mandatory lines take slots first (and may exceed them: a rule hit is never dropped).
+    # Mandatory lines take slots first (and may exceed them: a rule hit is never dropped); the
+    # control's share comes out of the slots they leave, then the model's. A port-day whose
+    # slots the hits fill opens nothing more (3 slots, 3 watch-list hits opened a 4th container
+    # for the control, where 1 slot and 1 hit opened none).
     must_count = frame.groupby("g", sort=False)["must"].transform("sum").to_numpy()
+    control_slots = np.minimum(control_slots, np.maximum(0, slots - must_count))
     model_slots = np.maximum(0, slots - control_slots - must_count)
     # Among the non-mandatory lines, the model's order decides.
     frame["s"] = np.where(must, -np.inf, score.to_numpy(dtype="float64"))

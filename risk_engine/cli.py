@@ -796,7 +796,8 @@ def screen(
             min=0.0,
             max=0.99,
             help="Share of each port-day's slots drawn at random (at least one from two slots; "
-            "none in a port-day of one slot).",
+            "none in a port-day of one slot, nor beyond the slots the watch-list and rule hits "
+            "leave).",
         ),
     ] = 0.1,
     documentary: Annotated[
@@ -819,7 +820,7 @@ def screen(
     engine: Annotated[Engine, typer.Option(help="local or dask")] = Engine.local,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random-control draw.")] = 0,
-    top: Annotated[int, typer.Option(help="How many top containers to print.")] = 10,
+    top: Annotated[int, typer.Option(min=1, help="How many top containers to print.")] = 10,
     history: Annotated[
         bool,
         typer.Option(
@@ -1006,8 +1007,9 @@ def screen(
         typer.echo(small, err=True)
     shown: set[int] = set()
     if summary.top is not None and len(summary.top):
-        typer.echo(f"top {top} selected containers (model version {summary.model_version}):")
-        shown = _echo_picks(summary.top.head(top))
+        picks = summary.top.head(top)
+        typer.echo(f"top {len(picks)} selected containers (model version {summary.model_version}):")
+        shown = _echo_picks(picks)
     if summary.mandatory is not None and len(summary.mandatory):
         # A watch-list or rule pick with a low score is not in the top list: say it anyway.
         left = summary.mandatory[~summary.mandatory["row"].isin(shown)]
@@ -1416,9 +1418,10 @@ def _echo_picks(picks: Any) -> set[int]:
         # fields as any scalar, bytes included.
         told = {"RULE": line.rule_hits, "WATCHLIST": line.watchlist_hits}
         detail = cast(str, told.get(cast(str, line.selection_reason), line.reasons))
-        typer.echo(
+        typer.echo(  # a random-control pick may have nothing to tell: no empty ": "
             f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
-            f"score {line.risk_score:.3f}  {line.selection_reason}: {detail}"
+            f"score {line.risk_score:.3f}  {line.selection_reason}"
+            + (f": {detail}" if detail else "")
         )
     return {int(row) for row in picks["row"]}
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -427,7 +428,7 @@ def test_screen_exits_three_when_every_line_was_rejected(
 
 
 def test_screen_prints_the_top_containers_with_their_reasons_as_text(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     lines, arrivals, ranked = _later_lines_and_the_small_model(tmp_path, monkeypatch, 600)
     result = runner.invoke(app, ["screen", str(arrivals), "--out", str(ranked), "--top", "5"])
@@ -440,6 +441,18 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
         assert "b'" not in line
         assert line.split(": ", 1)[1] in told
     assert "document checks" not in result.stdout  # no yellow lane unless asked
+    # the header says how many are shown; --top 0 or less is refused, not a list cut short
+    few = runner.invoke(app, ["screen", str(arrivals), "--out", str(ranked), "--top", "100000"])
+    assert few.exit_code == 0, few.output
+    header, _, rest = few.stdout.partition(" selected containers")
+    shown = int(header.rsplit("top ", 1)[1])
+    listed = [line for line in rest.splitlines()[1:] if line.startswith("  ")]
+    assert 0 < shown == len(listed) <= int(pd.read_csv(ranked)["selected"].sum())
+    for bad_top in ("0", "-1"):
+        refused = runner.invoke(
+            app, ["screen", str(arrivals), "--out", str(ranked), "--top", bad_top]
+        )
+        assert refused.exit_code == 2, refused.output
     ranked_lines = pd.read_csv(ranked, keep_default_na=False)
     drawn = int((ranked_lines["selection_reason"] == "RANDOM_CONTROL").sum())
     picked = int(ranked_lines["selected"].sum())
@@ -460,6 +473,9 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
     assert "warning: against the model's training data, the scores are distributed" in (
         papers.stderr
     )
+    # said once: it was logged as a warning as well, and printed twice
+    logged = [r for r in caplog.records if "the scores are distributed" in r.getMessage()]
+    assert all(r.levelno < logging.WARNING for r in logged)
     told = [line for line in papers.stderr.splitlines() if line.startswith("drift: ")]
     assert any("value_per_kg_z_hs6 (" in line for line in told), papers.stderr
     assert all(line.endswith("(the report's 'Against the training data')") for line in told)

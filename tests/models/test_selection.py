@@ -50,6 +50,60 @@ def test_selection_never_exceeds_capacity_without_mandatory_lines(
     ).all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 60), min_size=1, max_size=6),
+    capacity=st.floats(0.01, 1.0),
+    control=st.floats(0.0, 0.9),
+    hits=st.floats(0.0, 1.0),
+    seed=st.integers(0, 1000),
+)
+def test_no_port_day_opens_more_than_its_slots_or_its_mandatory_lines(
+    sizes: list[int], capacity: float, control: float, hits: float, seed: int
+) -> None:
+    """The random control came on top of mandatory hits that filled the slots: 3 slots and 3
+    watch-list hits opened 4 containers (1 slot and 1 hit opened 1)."""
+    groups = _groups(sizes)
+    rng = np.random.default_rng(seed)
+    score = pd.Series(rng.random(len(groups)))
+    mandatory = pd.Series(rng.random(len(groups)) < hits)
+    chosen = select_per_port_day(
+        groups, score, capacity=capacity, random_control=control, mandatory=mandatory, seed=seed
+    )
+    by_group = groups.to_numpy()
+    opened = chosen.groupby(by_group)["selected"].sum()
+    must = mandatory.groupby(by_group).sum()
+    names = [f"P{i}" for i in range(len(sizes))]
+    slots = pd.Series(capacity_slots(np.array(sizes), capacity), index=names)
+    assert (opened == np.maximum(slots[opened.index], must[opened.index])).all()
+
+
+def test_hits_that_fill_the_slots_leave_no_random_control() -> None:
+    groups = _groups([215, 215])
+    score = pd.Series(np.linspace(0, 1, 430))
+    mandatory = pd.Series([False] * 430)
+    mandatory[[0, 1, 2, 215]] = True  # 3 of the first port-day's 3 slots, 1 of the second's
+    chosen = select_per_port_day(
+        groups,
+        score,
+        capacity=0.01,
+        random_control=0.34,
+        mandatory=mandatory,
+        fixed_slots=np.array([3] * 430),
+    )
+    reasons = chosen.groupby(groups.to_numpy())["selection_reason"].value_counts()
+    assert reasons["P0"].to_dict() == {"MANDATORY": 3, "": 212}
+    assert reasons["P1"].to_dict() == {"MANDATORY": 1, "MODEL": 1, "RANDOM_CONTROL": 1, "": 212}
+
+
+def test_slots_are_rounded_half_up_as_written_in_decimals() -> None:
+    # 0.29 x 50 is 14.499999999999998 in binary floats: 14 slots where 14.5 rounds to 15
+    assert capacity_slots(np.array([50, 50, 5, 10]), 0.29).tolist() == [15, 15, 1, 3]
+    assert capacity_slots(np.array([5]), 0.5).tolist() == [3]
+    chosen = select_per_port_day(_groups([50]), pd.Series(np.linspace(0, 1, 50)), capacity=0.29)
+    assert int(chosen["selected"].sum()) == 15
+
+
 def test_model_picks_are_the_highest_scores_of_their_port_day() -> None:
     groups = _groups([100, 50])
     score = pd.Series(np.linspace(0, 1, 150))
@@ -240,3 +294,17 @@ def test_a_port_day_is_the_day_at_the_port_in_its_own_time_zone() -> None:
     groups = port_day(ports, arrivals)
     assert groups.iloc[0] != groups.iloc[1]
     assert groups.iloc[1] == "VNHPH|2025-04-03"
+
+
+def test_an_arrival_given_as_a_date_is_that_date_at_the_port() -> None:
+    """An ETA of 2025-01-01 is read as midnight UTC, still 31 December at ports west of UTC:
+    New Year's Day at San Antonio took the slots and the list of the day before."""
+    ports = pd.Series(["CLSAI", "MXZLO", "VNHPH", "CLSAI"], dtype="string")
+    written = ["2025-01-01", "2025-01-02T00:00:00Z", "2025-01-01", "2025-01-01T00:00:01Z"]
+    arrivals = pd.Series(pd.to_datetime(written, format="ISO8601", utc=True))
+    assert arrival_days(ports, arrivals).tolist() == [
+        "2025-01-01",
+        "2025-01-02",
+        "2025-01-01",
+        "2024-12-31",  # a time given: the instant, 21:00:01 the day before at San Antonio
+    ]
