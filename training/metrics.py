@@ -93,11 +93,16 @@ def label_metrics(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:
     y = np.asarray(y, dtype="float64")
     if len(y) == 0 or y.min() == y.max():
         return {"pr_auc": float("nan"), "brier": float("nan"), "labelled": float(len(y))}
+    base = float(y.mean())
     return {
         "pr_auc": float(average_precision_score(y, probability)),
         "brier": float(brier_score_loss(y, probability)),
+        # the Brier of saying the lines' own seizure rate for each: a calibrated score does
+        # better; the mean score against that rate shows which way it is off
+        "base_brier": base * (1.0 - base),
+        "mean_probability": float(np.mean(probability)),
         "labelled": float(len(y)),
-        "base_rate": float(y.mean()),
+        "base_rate": base,
     }
 
 

@@ -74,6 +74,19 @@ def test_label_metrics_handle_a_single_class() -> None:
     assert np.isnan(label_metrics(np.zeros(5), np.full(5, 0.1))["pr_auc"])
     metrics = label_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8]))
     assert metrics["pr_auc"] == 1.0 and metrics["brier"] < 0.05
+    assert metrics["base_brier"] == 0.25 and metrics["mean_probability"] == pytest.approx(0.5)
+
+
+def test_scores_no_better_than_the_base_rate_are_told_as_not_calibrated() -> None:
+    from training.commands import _calibration_warning
+
+    # ranked right (PR-AUC 1) but a tenth of the seizure rate: no probability
+    under = label_metrics(np.array([0, 1, 0, 1] * 5), np.array([0.01, 0.09, 0.02, 0.08] * 5))
+    told = _calibration_warning(under)
+    assert told is not None and "not calibrated" in told and "(50.00%)" in told
+    calibrated = label_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8]))
+    assert _calibration_warning(calibrated) is None
+    assert _calibration_warning(label_metrics(np.zeros(5), np.full(5, 0.1))) is None
 
 
 def test_time_splits_leave_out_labels_recorded_after_the_boundary() -> None:
