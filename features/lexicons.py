@@ -188,10 +188,11 @@ PERMIT_PLACEHOLDERS: frozenset[str] = frozenset(
 )
 
 # Consignee text that is not a trader: TO ORDER consignments and logistics companies or banks.
-# "TO [THE] ORDER" anywhere ("TO THE ORDER OF ISSUING BANK"), or a text that is "ORDER" or
-# starts "ORDER OF"; not a trader whose name holds the word ("NEW ORDER TRADING CO" was taken for
-# a TO ORDER consignment and lost its history).
-TO_ORDER_PATTERN = r"(^|\s)TO\s+(THE\s+)?ORDER(\s|$)|^ORDER(\s+OF(\s|$)|$)"
+# "TO [THE] ORDER" anywhere ("TO THE ORDER OF ISSUING BANK"), or a text that starts "ORDER OF"
+# and names whose order; not a trader whose name holds the word ("NEW ORDER TRADING CO" was taken
+# for a TO ORDER consignment and lost its history), nor "ORDER CO LTD", which the party key reads
+# as ORDER once its legal form is dropped (the flag and the key read different texts).
+TO_ORDER_PATTERN = r"(^|\s)TO\s+(THE\s+)?ORDER(\s|$)|^ORDER\s+OF\s"
 LOGISTICS_WORDS: frozenset[str] = frozenset(
     {
         "LOGISTICS",

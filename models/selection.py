@@ -51,14 +51,14 @@ def arrival_days(port: pd.Series, arrival: pd.Series) -> pd.Series:
     ``tz``): an inspection team works the port's day, and a vessel berthing at Hai Phong at
     02:00 belongs to that day, not to the UTC day before. UTC for a port not in the table.
 
-    An arrival at exactly 00:00:00 UTC is a date given alone (an ETA of ``2025-01-01``, which
-    the contract reads as that midnight UTC): it is the port's own date, as written. Taken as
-    an instant, New Year's Day at San Antonio (UTC-3) was the port-day of 31 December."""
+    An ETA given as a date alone (``2025-01-01``) is read by the contract as that midnight UTC,
+    which west of UTC is the evening before: it is not told apart from a time at midnight UTC
+    here (a real 00:00Z arrival is common), so such a line falls on the port's previous day
+    (docs/operations.md)."""
     moments = pd.to_datetime(arrival, utc=True)
     codes, ports = pd.factorize(port.astype("string"))
     # Each line's zone, by port code (a missing port, code -1, takes the last entry: UTC).
     zones = np.array([port_timezone(str(code)) or "UTC" for code in ports] + ["UTC"])[codes]
-    zones[(moments == moments.dt.floor("D")).to_numpy(dtype=bool)] = "UTC"  # a date alone
     days = pd.Series(np.empty(len(moments), dtype=object), index=moments.index)
     for zone in np.unique(zones):  # one conversion per zone, not per port
         at = zones == zone

@@ -43,6 +43,11 @@ class AuditContext:
     named: tuple[tuple[str | None, str | None], ...] = ()
 
 
+# Answers given before a route checks the key: a path or method no route has, a body over the
+# limit, a redirect to the path with(out) its slash.
+_REFUSED_UNCHECKED = frozenset({307, 404, 405, 413})
+
+
 class AuditMiddleware:
     """Writes one audit row per HTTP request, whatever its outcome."""
 
@@ -97,14 +102,8 @@ class AuditMiddleware:
     ) -> bool:
         route = scope.get("route")
         client = scope.get("client")
-        if context.key_id is None:
-            # Refused before its key was checked (no such route or method, a body over the
-            # limit): the key that made the request is named all the same, when it is genuine.
-            presented = presented_key(Headers(scope=scope))
-            if presented:
-                found = await anyio.to_thread.run_sync(self.keys.identify, presented)
-                if found is not None:
-                    context.key_id, context.role = found
+        if context.key_id is None and status in _REFUSED_UNCHECKED:
+            await self._name_the_key(scope, context)
         entry = AuditEntry(
             request_id=context.request_id,
             at=started_at,
@@ -136,6 +135,21 @@ class AuditMiddleware:
                 seconds=entry.duration_ms / 1000.0,
             )
         return written
+
+    async def _name_the_key(self, scope: Scope, context: AuditContext) -> None:
+        """A request refused before its route checked the key (no such route or method, a body
+        over the limit): its row names the key that made it, when the key is genuine. A store
+        that cannot be read leaves the key unnamed; writing the row then says what is wrong."""
+        presented = presented_key(Headers(scope=scope))
+        if not presented:
+            return
+        try:
+            found = await anyio.to_thread.run_sync(self.keys.identify, presented)
+        except Exception:  # the row is still written (or its failure answered 503)
+            log.warning("could not look up the key of request %s", context.request_id)
+            return
+        if found is not None:
+            context.key_id, context.role = found
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send) -> None:

@@ -900,12 +900,18 @@ def _storable(value: Any) -> Any:
         # A lone surrogate (a JSON "\\ud800" escape) no database encoding can write either.
         value = printable(value)
         if not value.isprintable():
-            return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", value)
+            return _CONTROL.sub(_escaped, value)
     return value
 
 
-# C0 and C1 controls and DEL: what a terminal or a log reads as commands, not text
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# C0 and C1 controls, DEL, and the Unicode line breaks and direction marks: what a terminal or a
+# log reads as commands or new lines, not text (U+2028 split a listed row, U+202E reversed it)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _named_text(named: tuple[tuple[str | None, str | None], ...]) -> str | None:

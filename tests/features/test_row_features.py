@@ -38,13 +38,14 @@ def test_to_order_and_blank_consignees_are_flagged_but_traders_are_not() -> None
 
 def test_a_trader_whose_name_holds_the_word_order_is_a_party() -> None:
     names = _text(
-        "NEW ORDER TRADING CO", "Order Supplies Ltd", "ORDER", "Order of Shipper", "to-order"
-    )
-    assert row.consignee_to_order(names).tolist() == [0, 0, 1, 1, 1]
-    country = _text("VN", "VN", "VN", "VN", "VN")
+        "NEW ORDER TRADING CO", "Order Supplies Ltd", "ORDER CO., LTD", "Order of Shipper",
+        "to-order", "TO THE ORDER OF ISSUING BANK LTD",
+    )  # fmt: skip
+    assert row.consignee_to_order(names).tolist() == [0, 0, 0, 1, 1, 1]
+    country = _text(*["VN"] * 6)
     keys = party_key(names, country, 13, drop=f"({TO_ORDER_PATTERN})|({SAME_AS_CONSIGNEE})")
-    assert keys[0] != 0 and keys[1] != 0  # a party of its own, with a history
-    assert keys[2:].tolist() == [0, 0, 0]
+    assert keys[0] != 0 and keys[1] != 0 and keys[2] != 0  # parties, with a history
+    assert keys[3:].tolist() == [0, 0, 0]  # the flag and the key agree
 
 
 def test_logistics_companies_and_banks_as_consignee_are_flagged() -> None:

@@ -295,16 +295,3 @@ def test_a_port_day_is_the_day_at_the_port_in_its_own_time_zone() -> None:
     assert groups.iloc[0] != groups.iloc[1]
     assert groups.iloc[1] == "VNHPH|2025-04-03"
 
-
-def test_an_arrival_given_as_a_date_is_that_date_at_the_port() -> None:
-    """An ETA of 2025-01-01 is read as midnight UTC, still 31 December at ports west of UTC:
-    New Year's Day at San Antonio took the slots and the list of the day before."""
-    ports = pd.Series(["CLSAI", "MXZLO", "VNHPH", "CLSAI"], dtype="string")
-    written = ["2025-01-01", "2025-01-02T00:00:00Z", "2025-01-01", "2025-01-01T00:00:01Z"]
-    arrivals = pd.Series(pd.to_datetime(written, format="ISO8601", utc=True))
-    assert arrival_days(ports, arrivals).tolist() == [
-        "2025-01-01",
-        "2025-01-02",
-        "2025-01-01",
-        "2024-12-31",  # a time given: the instant, 21:00:01 the day before at San Antonio
-    ]

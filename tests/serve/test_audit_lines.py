@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import pytest
 from serve_fakes import manifest, on_each_database
 from typer.testing import CliRunner
 
@@ -102,18 +103,20 @@ def test_control_characters_are_stored_escaped_and_cannot_forge_audit_rows(
     """A line break or an escape sequence in a path (or a B/L) was stored as sent: the `audit`
     listing printed a forged second row and drove the terminal (``ESC[2J`` cleared it)."""
     client: httpx.Client = start_server()  # type: ignore[operator]
+    assert client.get("/y%E2%80%AEz%E2%80%A8w").status_code == 404  # U+202E, U+2028
     forged = "/x%1B%5B2J%0D%0A2026-11-30T00:00:00Z%20%20GET%20%20/v1/model"
     assert client.get(forged).status_code == 404
     line = {**manifest(1, seed=7)[0], "bl_number": "BL\x1b[31m\n2"}
     officer = {"X-API-Key": keys["officer"]}
     assert client.post("/v1/score", json={"lines": [line]}, headers=officer).status_code == 200
     rows = store.audit_entries()
+    assert rows[-3].route == "/y\\u202ez\\u2028w"
     assert rows[-2].route == "/x\\x1b[2J\\x0d\\x0a2026-11-30T00:00:00Z  GET  /v1/model"
     assert rows[-1].named == (("BL\\x1b[31M\\x0a2", line["container_number"]),)
-    shown = CliRunner().invoke(app, ["audit", "--last", "2"])
+    shown = CliRunner().invoke(app, ["audit", "--last", "3"])
     assert shown.exit_code == 0, shown.output
-    assert len(shown.stdout.splitlines()) == 2
-    assert "\x1b" not in shown.stdout and "\r" not in shown.stdout
+    assert len(shown.stdout.splitlines()) == 3
+    assert "\x1b" not in shown.stdout and "\r" not in shown.stdout and "\u202e" not in shown.stdout
 
 
 @on_each_database
@@ -160,6 +163,28 @@ def test_a_request_refused_before_its_key_was_checked_names_its_key(
         (None, None),
     ]
     assert [row.key_id for row in store.audit_entries(key_id=key_id)][-3:] == [key_id] * 3
+
+
+def test_naming_the_key_of_a_refused_request_never_fails_it_nor_reads_on_answered_ones(
+    store: Store, start_server: object, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lookup ran outside the audit's error handling: a store that could not read keys
+    turned a 404 into a 500 with no row; and a health probe sending a key read the store."""
+    client: httpx.Client = start_server()  # type: ignore[operator]
+    officer = {"X-API-Key": keys["officer"]}
+    reads: list[str] = []
+
+    def broken(key_id: str) -> None:
+        reads.append(key_id)
+        raise OSError("the key table cannot be read")
+
+    monkeypatch.setattr(store, "get_key", broken)
+    assert client.get("/healthz", headers=officer).status_code == 200
+    assert reads == []  # answered: nothing to name
+    answer = client.get("/nope", headers=officer)
+    assert answer.status_code == 404 and reads == [keys["officer"].split("_")[1]]
+    row = store.audit_entries()[-1]
+    assert (row.route, row.status, row.key_id) == ("/nope", 404, None)
 
 
 @on_each_database
