@@ -23,6 +23,7 @@ from features.keys import (
     F64,
     I64,
     MISSING,
+    NAME_RULES,
     U64,
     code_hashes,
     combine,
@@ -68,11 +69,19 @@ class Batch:
     """Normalised shipment lines (contract columns) and what history features need of them."""
 
     def __init__(
-        self, frame: pd.DataFrame, *, token_buckets: int, keep_queries: bool = True
+        self,
+        frame: pd.DataFrame,
+        *,
+        token_buckets: int,
+        keep_queries: bool = True,
+        name_rules: int = NAME_RULES,
     ) -> None:
         self.frame = frame
         self.n = len(frame)
         self.token_buckets = token_buckets
+        # how party names and descriptions become keys: the feature history's own rules
+        # (`StateParams.name_rules`), so a model trained before a change finds its parties
+        self.name_rules = name_rules
         self.keep_queries = keep_queries
         self._queries: dict[str, Query] = {}
         self._columns: dict[str, pd.Series] = {}
@@ -187,15 +196,19 @@ class Batch:
 
     @cached_property
     def parties(self) -> dict[str, U64]:
-        text = self.text
-        shipper = party_key(text("shipper_name"), text("shipper_country"), 11)
+        text, rules = self.text, self.name_rules
+        shipper = party_key(text("shipper_name"), text("shipper_country"), 11, rules=rules)
         consignee = party_key(
-            text("consignee_name"), text("consignee_country"), 13, drop=_NOT_A_PARTY
+            text("consignee_name"), text("consignee_country"), 13, drop=_NOT_A_PARTY, rules=rules
         )
         notify = party_key(
-            text("notify_party_name"), text("notify_party_country"), 15, drop=_NOT_A_PARTY
+            text("notify_party_name"),
+            text("notify_party_country"),
+            15,
+            drop=_NOT_A_PARTY,
+            rules=rules,
         )
-        forwarder = party_key(text("freight_forwarder_name"), None, 17)
+        forwarder = party_key(text("freight_forwarder_name"), None, 17, rules=rules)
         return {
             "shipper": shipper,
             "consignee": consignee,
@@ -207,7 +220,9 @@ class Batch:
     @cached_property
     def shape_pair(self) -> U64:
         """Shipper with the consignee as written (TO ORDER included), for consignment shape."""
-        consignee = party_key(self.text("consignee_name"), self.text("consignee_country"), 21)
+        consignee = party_key(
+            self.text("consignee_name"), self.text("consignee_country"), 21, rules=self.name_rules
+        )
         return combine(self.parties["shipper"], consignee, salt=23)
 
     # --- consignment --------------------------------------------------------------------------
@@ -264,7 +279,9 @@ class Batch:
 
     @cached_property
     def descriptions(self) -> Descriptions:
-        return describe(self.text("goods_description"), buckets=self.token_buckets)
+        return describe(
+            self.text("goods_description"), buckets=self.token_buckets, rules=self.name_rules
+        )
 
     # --- route --------------------------------------------------------------------------------
 

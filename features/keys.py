@@ -24,6 +24,7 @@ from risk_engine.hashing import mix
 
 __all__ = [
     "MISSING",
+    "NAME_RULES",
     "NO_TIME",
     "U64",
     "I64",
@@ -51,6 +52,12 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 MISSING: Final = np.uint64(0)
+
+# How names and descriptions become keys, kept with a feature history (`StateParams.name_rules`)
+# so that a model goes on finding its parties after an upgrade: 1 before stop 23 (dotted
+# initials and legal forms apart, "S A"; an accented letter of a description a space), 2 since.
+NAME_RULES = 2
+
 NO_TIME: Final = np.iinfo(np.int64).min  # a missing timestamp, in seconds
 
 _LEGAL_FORMS = (
@@ -150,7 +157,12 @@ def text_array(series: pd.Series | pd.arrays.ArrowExtensionArray) -> pa.Array:
 
 
 def hash_text(
-    series: pd.Series | pa.Array, salt: int, *, normalise: bool = False, drop: str | None = None
+    series: pd.Series | pa.Array,
+    salt: int,
+    *,
+    normalise: bool = False,
+    drop: str | None = None,
+    rules: int = NAME_RULES,
 ) -> U64:
     """Key per row of a text column; blank text (after normalising) is MISSING.
 
@@ -161,9 +173,9 @@ def hash_text(
     # Remembered per value: the API hashes the same parties, ports and codes over and over, and
     # normalising names costs regular expressions.
     return per_value(
-        ("hash_text", salt, normalise, drop),
+        ("hash_text", salt, normalise, drop, rules if normalise else 0),
         array,
-        lambda values: _hash_distinct(values, salt, normalise, drop),
+        lambda values: _hash_distinct(values, salt, normalise, drop, rules),
         np.uint64,
         MISSING,
     )
@@ -195,10 +207,12 @@ def fill_blank(array: pa.Array) -> pa.Array:
     return pc.coalesce(array, _EMPTY_TEXT) if array.null_count else array
 
 
-def _hash_distinct(values: pa.Array, salt: int, normalise: bool, drop: str | None) -> U64:
+def _hash_distinct(
+    values: pa.Array, salt: int, normalise: bool, drop: str | None, rules: int = NAME_RULES
+) -> U64:
     """Hash of each distinct text value (MISSING for blank or dropped values)."""
     if normalise:
-        values = normalise_party(values)
+        values = normalise_party(values, rules)
     hashed = hash_values(values.to_numpy(zero_copy_only=False), salt)
     lengths = pc.utf8_length(values)
     blank = to_mask(pc.equal(lengths, pa.scalar(0, lengths.type)), True)
@@ -208,22 +222,28 @@ def _hash_distinct(values: pa.Array, salt: int, normalise: bool, drop: str | Non
     return hashed
 
 
-def normalise_party(values: pa.Array) -> pa.Array:
+def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     """Upper case, accents dropped, punctuation to spaces, initials joined (`_INITIALS`),
     trailing legal forms dropped: "Foo Co., Ltd" = "FOO", "Verde S.A." = "VERDE", "Công ty
     Thương mại" = "CONG TY THUONG MAI". An accented letter was a
     space: "MÜLLER HANDEL" and "MÖLLER HANDEL" were one party ("M LLER HANDEL"), and the same
     name with its accents stored apart (NFD, a Mac's export) another."""
+    join = _joined if rules >= 2 else _same_text
     few = _few_ascii(values)
     if few is not None:
         return pa.array(
-            [None if v is None else _LEGAL_TAIL.sub("", _joined(_spaced(v))) for v in few],
+            [None if v is None else _LEGAL_TAIL.sub("", join(_spaced(v))) for v in few],
             values.type,
         )
     array = _unaccented(pc.utf8_upper(values))
-    array = pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " ")
-    array = _joined_initials(pc.utf8_trim_whitespace(array))
+    array = pc.utf8_trim_whitespace(pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " "))
+    if rules >= 2:
+        array = _joined_initials(array)
     return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
+
+
+def _same_text(value: str) -> str:
+    return value
 
 
 def _unaccented(array: pa.Array) -> pa.Array:
@@ -283,14 +303,16 @@ def _spaced(value: str) -> str:
     return _NOT_ALNUM.sub(" ", value.upper()).strip(" ")
 
 
-def normalise_text(array: pa.Array) -> pa.Array:
+def normalise_text(array: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     """Upper case, accents dropped, every run of non-alphanumerics a single space, trimmed
     ("BOIS SCIÉ" = "BOIS SCIE"; the É was a space, "BOIS SCI", and the same text stored
     decomposed another)."""
     few = _few_ascii(array)
     if few is not None:
         return pa.array([None if v is None else _spaced(v) for v in few], array.type)
-    upper = _unaccented(pc.utf8_upper(array))
+    upper = pc.utf8_upper(array)
+    if rules >= 2:
+        upper = _unaccented(upper)
     spaced = pc.replace_substring_regex(upper, _NOT_ALNUM.pattern, " ")
     return pc.utf8_trim_whitespace(spaced)
 
@@ -353,20 +375,27 @@ def party_key(
     salt: int,
     *,
     drop: str | None = None,
+    rules: int = NAME_RULES,
 ) -> U64:
-    """Key of a party: normalised name, plus its country when given (missing name: MISSING)."""
+    """Key of a party: normalised name (`normalise_party` by ``rules``), plus its country when
+    given (missing name: MISSING)."""
     if country is None:
-        return hash_text(name, salt, normalise=True, drop=drop)
+        return hash_text(name, salt, normalise=True, drop=drop, rules=rules)
     columns = [_text_of(name), _text_of(country)]
-    return per_row(("party_key", salt, drop), columns, partial(_party_key, salt, drop), np.uint64)
+    return per_row(
+        ("party_key", salt, drop, rules),
+        columns,
+        partial(_party_key, salt, drop, rules),
+        np.uint64,
+    )
 
 
 def _text_of(series: pd.Series | pa.Array) -> pa.Array:
     return series if isinstance(series, pa.Array) else text_array(series)
 
 
-def _party_key(salt: int, drop: str | None, name: pa.Array, country: pa.Array) -> U64:
-    named = hash_text(name, salt, normalise=True, drop=drop)
+def _party_key(salt: int, drop: str | None, rules: int, name: pa.Array, country: pa.Array) -> U64:
+    named = hash_text(name, salt, normalise=True, drop=drop, rules=rules)
     place = hash_text(country, salt + 1)
     place[place == MISSING] = np.uint64(2)  # a named party without a country is still a party
     return combine(named, place, salt=salt)

@@ -30,7 +30,7 @@ from features.categories import learn_vocabulary
 from features.compute import feature_frame, history_events
 from features.history import HistoryEvents
 from features.index import EventIndex
-from features.keys import timestamps
+from features.keys import NAME_RULES, timestamps
 from features.rates import contributions as outcome_contributions
 from features.rates import match, outcome_weights, own_sums
 from features.state import LINE_KEY, Contribution, FeatureState, StateParams
@@ -135,7 +135,7 @@ class FeaturePipeline:
     # --- learning -----------------------------------------------------------------------------
 
     def _new_state(self, batch: Batch) -> FeatureState:
-        params = StateParams(**self.get_params())
+        params = StateParams(**self.get_params(), name_rules=NAME_RULES)
         if params.rescore_days < 0 or params.label_lookback_days < 0:
             raise ValueError("rescore_days and label_lookback_days must not be negative")
         return FeatureState(params=params, vocab=learn_vocabulary(batch))
@@ -188,7 +188,7 @@ class FeaturePipeline:
             hit = rows_recent >= 0
             if hit.any():
                 picked = np.unique(rows_recent[hit])
-                sub = Batch(state.recent.iloc[picked], token_buckets=state.params.token_buckets)
+                sub = _batch(state, state.recent.iloc[picked])
                 sub_rows = np.searchsorted(picked, rows_recent[hit])
                 extra = outcome_contributions(
                     sub,
@@ -225,7 +225,9 @@ class FeaturePipeline:
             shipments = _before(shipments, "filed_at", cut)
             if outcomes is not None:
                 outcomes = _before(outcomes, "recorded_at", cut)
-        batch = Batch(shipments, token_buckets=self.token_buckets, keep_queries=False)
+        batch = Batch(
+            shipments, token_buckets=self.token_buckets, keep_queries=False, name_rules=NAME_RULES
+        )
         state = self._new_state(batch)
         state.add(history_events(batch, state))
         rate_events, _, latest = self._outcomes(state, batch, outcomes)
@@ -243,7 +245,7 @@ class FeaturePipeline:
         """Training features of ``shipments`` from themselves and ``outcomes``, point-in-time;
         then the state is fitted on all of it (as `fit` would)."""
         _check(shipments, "shipments")
-        batch = Batch(shipments, token_buckets=self.token_buckets)
+        batch = Batch(shipments, token_buckets=self.token_buckets, name_rules=NAME_RULES)
         state = self._new_state(batch)
         events = history_events(batch, state)
         rate_events, own, latest = self._outcomes(state, batch, outcomes)
@@ -268,7 +270,7 @@ class FeaturePipeline:
         of the same frame. Index and row order are kept."""
         state = self._fitted()
         _check(shipments, "shipments")
-        batch = Batch(shipments, token_buckets=state.params.token_buckets)
+        batch = _batch(state, shipments)
         frame, _ = _scored(
             shipments, batch, state, lambda part: lambda: history.lookup_events(part, state)
         )
@@ -284,10 +286,10 @@ class FeaturePipeline:
             shipments = pd.DataFrame({"filed_at": pd.Series([], dtype="datetime64[us, UTC]")})
         else:
             _check(shipments, "shipments")
-        batch = Batch(shipments, token_buckets=state.params.token_buckets, keep_queries=False)
+        batch = _batch(state, shipments, keep_queries=False)
         fresh = _unheld(state, batch)
         if fresh is not None:
-            batch = Batch(shipments[fresh], token_buckets=state.params.token_buckets)
+            batch = _batch(state, shipments[fresh])
         state.add(history_events(batch, state))
         rate_events, _, _ = self._outcomes(state, batch, outcomes)
         state.add(Contribution(outcomes=rate_events))
@@ -303,7 +305,7 @@ class FeaturePipeline:
         Gives exactly what the two calls give."""
         state = self._fitted()
         _check(shipments, "shipments")
-        batch = Batch(shipments, token_buckets=state.params.token_buckets)
+        batch = _batch(state, shipments)
         # lines held already are scored as the state saw them, and not added again
         frame, (batch, events) = _scored(
             shipments,
@@ -340,6 +342,17 @@ class FeaturePipeline:
 
 
 E = TypeVar("E", bound=HistoryEvents)
+
+
+def _batch(state: FeatureState, lines: pd.DataFrame, *, keep_queries: bool = True) -> Batch:
+    """Lines as a `Batch` by the state's own rules (hash buckets, name rules)."""
+    params = state.params
+    return Batch(
+        lines,
+        token_buckets=params.token_buckets,
+        keep_queries=keep_queries,
+        name_rules=params.name_rules,
+    )
 
 
 def _held(state: FeatureState, batch: Batch) -> np.ndarray | None:
@@ -416,11 +429,10 @@ def _scored(
         return feature_frame(batch, state, events, state.outcome), (batch, events)
     if count_repeated:
         _count_repeated(state, held)
-    buckets = state.params.token_buckets
     fresh_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
-    fresh = Batch(shipments.iloc[fresh_rows], token_buckets=buckets)
+    fresh = _batch(state, shipments.iloc[fresh_rows])
     events = events_of(fresh)
-    again = Batch(shipments.iloc[held_rows], token_buckets=buckets)
+    again = _batch(state, shipments.iloc[held_rows])
     frame = feature_frame(again, state, history.NO_EVENTS, state.outcome, own_lines=False)
     if len(fresh_rows):
         parts = [feature_frame(fresh, state, events, state.outcome), frame]

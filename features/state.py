@@ -79,6 +79,10 @@ class StateParams:
     min_norm_count: int = 20
     label_lookback_days: float = 120.0
     rescore_days: float = 7.0
+    # How names and descriptions become keys (`features.keys.NAME_RULES`): a state fitted now
+    # has the current rules; one fitted before stop 23, unpickled without the field, reads this
+    # default and keeps the rules its keys were made with.
+    name_rules: int = 1
 
 
 @dataclass

@@ -18,7 +18,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.keys import I64, U64, hash_values, normalise_text, text_array, text_matches
+from features.keys import (
+    I64,
+    NAME_RULES,
+    U64,
+    hash_values,
+    normalise_text,
+    text_array,
+    text_matches,
+)
 from features.lexicons import (
     CITES_WORDS,
     COOLING_WORDS,
@@ -65,12 +73,15 @@ def _word_flags(words: pa.Array, parent: I64, n: int, lexicon: frozenset[str]) -
     return out
 
 
-def describe(description: pd.Series | pa.Array, *, buckets: int) -> Descriptions:
-    """Tokens and lexicon flags of each row's goods description."""
+def describe(
+    description: pd.Series | pa.Array, *, buckets: int, rules: int = NAME_RULES
+) -> Descriptions:
+    """Tokens and lexicon flags of each row's goods description (its text normalised by
+    ``rules``, `features.keys.NAME_RULES`)."""
     array = description if isinstance(description, pa.Array) else text_array(description)
     if len(array) <= SMALL_BATCH:
-        return _describe_few(array, buckets)
-    return _describe_many(array, buckets)
+        return _describe_few(array, buckets, rules)
+    return _describe_many(array, buckets, rules)
 
 
 def _words(text: pa.Array) -> tuple[pa.Array, I64]:
@@ -110,11 +121,11 @@ def _buckets(words: pa.Array, buckets: int) -> U64:
     return (word_keys % np.uint64(buckets)) + np.uint64(1)
 
 
-def _describe_many(array: pa.Array, buckets: int) -> Descriptions:
+def _describe_many(array: pa.Array, buckets: int, rules: int) -> Descriptions:
     encoded = memo_encoded(array)
     codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
     n_unique = len(encoded.dictionary)
-    text = normalise_text(encoded.dictionary)
+    text = normalise_text(encoded.dictionary, rules)
     words, parent = _words(text)
     vague_u = _vague(text, words, parent)
 
@@ -166,9 +177,9 @@ class _Described:
     vague: bool
 
 
-def _analyse(descriptions: pa.Array, buckets: int) -> list[_Described]:
+def _analyse(descriptions: pa.Array, buckets: int, rules: int) -> list[_Described]:
     """`_Described` of each (distinct, non-null) description, by the rules of `describe`."""
-    text = normalise_text(descriptions)
+    text = normalise_text(descriptions, rules)
     words, parent = _words(text)
     vague = _vague(text, words, parent)
     n = len(descriptions)
@@ -197,7 +208,7 @@ def _analyse(descriptions: pa.Array, buckets: int) -> list[_Described]:
     ]
 
 
-def _describe_few(array: pa.Array, buckets: int) -> Descriptions:
+def _describe_few(array: pa.Array, buckets: int, rules: int) -> Descriptions:
     """`describe` of a few lines: each distinct description is analysed once per process and
     remembered (the API sees the same goods over and over); the result is the one
     `_describe_many` gives, pairs in the same order."""
@@ -205,7 +216,7 @@ def _describe_few(array: pa.Array, buckets: int) -> Descriptions:
     distinct = list(dict.fromkeys(value for value in rows if value is not None))
     texts = pa.array(distinct, type=pa.large_string())
     found = remembered(
-        ("describe", buckets), distinct, lambda at: _analyse(texts.take(at), buckets)
+        ("describe", buckets, rules), distinct, lambda at: _analyse(texts.take(at), buckets, rules)
     )
     described: dict[str, _Described] = dict(zip(distinct, found, strict=True))
     # A row's tokens come in the order their words first appear in the batch's descriptions

@@ -180,7 +180,9 @@ def test_describing_a_few_lines_equals_the_vectorised_path() -> None:
     for _ in range(400):
         values = pa.array(_descriptions(rng), pa.large_string())
         buckets = int(rng.choice([1, 3, 1 << 20]))
-        few, many = text._describe_few(values, buckets), text._describe_many(values, buckets)
+        rules = int(rng.choice([1, 2]))  # a history's name rules, before stop 23 and since
+        few = text._describe_few(values, buckets, rules)
+        many = text._describe_many(values, buckets, rules)
         for field in dataclasses.fields(few):
             left, right = getattr(few, field.name), getattr(many, field.name)
             assert left.dtype == right.dtype and np.array_equal(left, right), field.name
@@ -214,6 +216,9 @@ def test_text_rules_on_a_few_ascii_values_match_arrow() -> None:
         party = keys.normalise_party(arrow_path).slice(0, len(values))
         assert keys.normalise_text(raw).equals(spaced)
         assert keys.normalise_party(raw).equals(party)
+        before = keys.normalise_party(arrow_path, 1).slice(0, len(values))  # a history's rules
+        assert keys.normalise_party(raw, 1).equals(before)
+        assert keys.normalise_text(raw, 1).equals(spaced)
         for array in (raw, spaced, party):
             for pattern in patterns:
                 for missing in (False, True):

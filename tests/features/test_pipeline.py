@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import pickle
 
@@ -172,6 +173,43 @@ def test_state_survives_a_pickle_round_trip() -> None:
     copy = pickle.loads(pickle.dumps(pipeline))
     assert_same_features(pipeline.transform(new), copy.transform(new))
     assert copy.feature_names_ == pipeline.feature_names_
+
+
+def test_a_history_keeps_the_name_rules_its_keys_were_made_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dotted initials are joined since stop 23 ("VERDE S.A." = "VERDE SA" = VERDE): a history
+    made before keeps "VERDE S A" as its key, and scored by the new rules lost every such party
+    (13.9 % of the quickstart year's lines), its scores shifting with no retraining."""
+    from features import pipeline as module
+    from features.state import StateParams
+
+    raw = raw_history(80, seed=63)
+    raw["shipper_name"], raw["shipper_country"] = "EXPORTADORA VERDE S.A.", "BR"
+    raw["goods_description"] = "BOIS SCIÉ"
+    lines = normalise(raw)
+    cut = lines["filed_at"].iloc[60]
+    later = lines[lines["filed_at"] >= cut]
+    monkeypatch.setattr(module, "NAME_RULES", 1)  # a history made before stop 23
+    old = FeaturePipeline().fit(lines, until=cut)
+    monkeypatch.undo()
+    assert old.state_.params.name_rules == 1
+    new = FeaturePipeline().fit(lines, until=cut)
+    assert new.state_.params.name_rules == 2
+    for fitted in (old, pickle.loads(pickle.dumps(old)), new):
+        features = fitted.transform(later)
+        assert features["shipper_days_known"].notna().all()  # found, by its own rules
+        assert (features["desc_token_inspections"] >= 0).all()
+    # read by today's rules instead, the old history knows the party no more
+    misread = pickle.loads(pickle.dumps(old))
+    misread.state_.params = dataclasses.replace(misread.state_.params, name_rules=2)
+    assert misread.transform(later)["shipper_days_known"].isna().any()
+    # A state pickled before the field existed reads the rules of its time.
+    fields = dict(StateParams(name_rules=2).__dict__)
+    del fields["name_rules"]
+    unpickled = StateParams.__new__(StateParams)
+    unpickled.__dict__.update(fields)
+    assert unpickled.name_rules == 1
 
 
 def test_flagged_lines_and_lines_missing_optional_fields_keep_their_row() -> None:
