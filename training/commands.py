@@ -18,6 +18,7 @@ from risk_engine.parsing import parse_moment
 from risk_engine.settings import Settings, load_settings
 from training.config import load_config
 from training.data import fingerprint, load_records, load_truth
+from training.metrics import calibration_warning
 from training.report import write_training_report
 from training.retrain import retrain
 from training.review import BaseRate, control_base_rate, inspected_between, review_outcomes
@@ -184,28 +185,11 @@ def train_command(
         lines.append(
             f"PR-AUC {labels.get('pr_auc', float('nan')):.3f}, Brier {labels.get('brier', float('nan')):.4f}"
         )
-        calibration = _calibration_warning(labels)
+        calibration = calibration_warning(labels)
         if calibration:
             lines.append(calibration)
     lines.append(f"report: {report}")
     return "\n".join(lines)
-
-
-def _calibration_warning(labels: dict[str, float]) -> str | None:
-    """A warning when the scores of the test period's inspected lines are no better calibrated
-    than their own seizure rate said of each (a Brier at or above that rate's): `risk_score` is
-    documented as a probability, and the quickstart's read 1.1 % on average where 2.9 % of the
-    inspections found something, unsaid."""
-    brier, base = labels.get("brier", float("nan")), labels.get("base_brier", float("nan"))
-    if not brier >= base:  # NaN (one class, no labels) says nothing
-        return None
-    return (
-        f"warning: the scores are not calibrated on the test period: their Brier {brier:.4f} is "
-        f"no better than {base:.4f}, from saying the inspected lines' seizure rate "
-        f"({labels.get('base_rate', float('nan')):.2%}) of each (mean score "
-        f"{labels.get('mean_probability', float('nan')):.2%}); rank by them, but read a "
-        "risk_score as a rank, not as a probability, until a retrained model does better"
-    )
 
 
 def _phase_end(phase: str, shipments: Path) -> str:
@@ -272,6 +256,8 @@ def retrain_command(
     lines.append(f"held-out period ({compared}): {decision.held_out}")
     if decision.note:
         lines.append(f"note: {decision.note}")
+    if decision.calibration:
+        lines.append(decision.calibration)
     if decision.earlier:
         lines.append(
             f"note: phase {phase!r} was retrained before (challenger version "

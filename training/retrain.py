@@ -23,7 +23,7 @@ from risk_engine.errors import ConfigError, ModelUnavailable
 from risk_engine.settings import Settings
 from training.config import TrainConfig
 from training.evaluate import evaluate_period
-from training.metrics import selected_at_capacity
+from training.metrics import calibration_warning, selected_at_capacity
 from training.report import write_phase_report
 from training.tracking import log_training
 from training.train import Progress, fit_scorer, utc_moment
@@ -51,6 +51,7 @@ class Decision:
     earlier: tuple[str, ...] = ()  # challengers registered before for the same phase
     held_out: str = ""  # the period both were compared on, in words
     note: str = ""  # what the output must say besides the decision
+    calibration: str = ""  # a warning when the challenger's scores are not calibrated
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -122,6 +123,9 @@ def retrain(
         )
     except ValueError as error:  # a traceback here, where train says why and exits 2
         raise ConfigError(f"cannot train the challenger: {error}") from error
+    calibration = (
+        calibration_warning(outcome.evaluation.labels) if outcome.evaluation is not None else None
+    )
     test_from = pd.Timestamp(outcome.boundaries["test_from"])
     if champion is not None and test_from < learned:
         # nothing filed after --until: the last part of the data became the held-out period,
@@ -169,6 +173,7 @@ def retrain(
             earlier=earlier,
             held_out=held_out,
             note=note,
+            calibration=calibration or "",
         )
         _record(run_id, decision)
         return decision
@@ -204,6 +209,7 @@ def retrain(
         earlier=earlier,
         held_out=held_out,
         note=note,
+        calibration=calibration or "",
     )
     if "has_contraband" in period.columns:
         truth_hits = period["has_contraband"].fillna(0).astype(float).reset_index(drop=True)

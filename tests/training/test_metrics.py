@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.metrics import capacity_curve, capacity_table, control_metrics, label_metrics
+from training.metrics import (
+    calibration_warning,
+    capacity_curve,
+    capacity_table,
+    control_metrics,
+    label_metrics,
+)
 from training.splits import SplitConfig, time_splits
 
 
@@ -78,15 +84,14 @@ def test_label_metrics_handle_a_single_class() -> None:
 
 
 def test_scores_no_better_than_the_base_rate_are_told_as_not_calibrated() -> None:
-    from training.commands import _calibration_warning
 
     # ranked right (PR-AUC 1) but a tenth of the seizure rate: no probability
     under = label_metrics(np.array([0, 1, 0, 1] * 5), np.array([0.01, 0.09, 0.02, 0.08] * 5))
-    told = _calibration_warning(under)
+    told = calibration_warning(under)
     assert told is not None and "not calibrated" in told and "(50.00%)" in told
     calibrated = label_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8]))
-    assert _calibration_warning(calibrated) is None
-    assert _calibration_warning(label_metrics(np.zeros(5), np.full(5, 0.1))) is None
+    assert calibration_warning(calibrated) is None
+    assert calibration_warning(label_metrics(np.zeros(5), np.full(5, 0.1))) is None
 
 
 def test_time_splits_leave_out_labels_recorded_after_the_boundary() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
 from models.booster import predict_contrib, predict_leaves, predict_raw
 from models.registry import champion_version, configure_mlflow, list_versions
@@ -21,6 +22,7 @@ from risk_engine.settings import Settings
 from risk_engine.validation import validate_frame
 from training.config import TrainConfig
 from training.fixtures import small_training, small_world
+from training.metrics import calibration_warning
 from training.retrain import retrain
 from training.tracking import log_training
 from training.train import fit_scorer
@@ -126,6 +128,15 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     )
     assert not kept.promoted and champion_version() == promoted.challenger_version
     assert "kept champion" in kept.reason
+    # each challenger is checked for calibration on its test period, as train checks a model
+    for decision in (promoted, kept):
+        info = next(v for v in list_versions() if v.version == decision.challenger_version)
+        logged = MlflowClient().get_run(info.run_id).data.metrics
+        assert bool(decision.calibration) == (logged["test_brier"] >= logged["test_base_brier"])
+        assert decision.calibration == (
+            calibration_warning({name[len("test_") :]: value for name, value in logged.items()})
+            or ""
+        )
     # An --until before the champion's own cut-off judged it on lines it learned from (it won
     # "6 vs 8" so); refused before any training, as a challenger that cannot be trained is.
     before = pd.Timestamp(phases[0]["start"]) + pd.Timedelta(days=3)
