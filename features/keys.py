@@ -235,7 +235,7 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
             [None if v is None else _LEGAL_TAIL.sub("", join(_spaced(v))) for v in few],
             values.type,
         )
-    array = _unaccented(pc.utf8_upper(values))
+    array = _unaccented(pc.utf8_upper(values), letters=rules >= 2)
     array = pc.utf8_trim_whitespace(pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " "))
     if rules >= 2:
         array = _joined_initials(array)
@@ -246,13 +246,34 @@ def _same_text(value: str) -> str:
     return value
 
 
-def _unaccented(array: pa.Array) -> pa.Array:
+def _unaccented(array: pa.Array, *, letters: bool = True) -> pa.Array:
     """Letters and their accents apart (NFKD), then the accents dropped: "CAFÉ" = "CAFE" however
-    it was stored (composed, or apart as a Mac's export has it)."""
+    it was stored (composed, or apart as a Mac's export has it). With ``letters`` (name rules 2),
+    the upper-case letters NFKD leaves whole are written as their Latin letters too: "PHÚ ĐỨC"
+    = "PHU DUC", where the Đ was a space and "PHU UC" another party than its ASCII spelling."""
     if pc.all(pc.string_is_ascii(array)).as_py() is False:
         array = pc.utf8_normalize(array, "NFKD")
         array = pc.replace_substring_regex(array, r"\p{M}+", "")
+        if letters:
+            for letter, latin in _LATIN.items():
+                array = pc.replace_substring(array, letter, latin)
     return array
+
+
+# Upper-case letters with no decomposition (Vietnamese, Nordic, Polish, German, Icelandic)
+_LATIN = {
+    "Đ": "D",
+    "Ð": "D",
+    "Ø": "O",
+    "Ł": "L",
+    "ẞ": "SS",
+    "ß": "SS",
+    "Æ": "AE",
+    "Œ": "OE",
+    "Þ": "TH",
+    "Ħ": "H",
+    "Ŧ": "T",
+}
 
 
 # Single letters in a row, as dotted initials and legal forms become once their dots

@@ -170,6 +170,18 @@ def test_dotted_legal_forms_and_initials_are_one_party() -> None:
     assert many[:7].tolist() == keys.tolist()
 
 
+def test_letters_without_a_decomposition_are_written_latin_by_todays_rules() -> None:
+    # NFKD leaves Đ, Ø, Ł, ß whole, and they became spaces: "PHÚ ĐỨC" was PHU UC, another party
+    # than its ASCII spelling PHU DUC; a history made before keeps its own keys (rules 1)
+    names = _text(
+        "CÔNG TY TNHH PHÚ ĐỨC", "CONG TY TNHH PHU DUC", "Øresund Straße", "ORESUND STRASSE"
+    )
+    keys = party_key(names, _text(*["VN"] * 4), 1)
+    assert keys[0] == keys[1] and keys[2] == keys[3]
+    before = party_key(names, _text(*["VN"] * 4), 1, rules=1)
+    assert before[0] != before[1] and before[1] == keys[1]
+
+
 def test_descriptions_drop_accents_however_stored() -> None:
     composed, decomposed = "BOIS SCIÉ", unicodedata.normalize("NFD", "BOIS SCIÉ")
     info = describe(_text(composed, decomposed, "BOIS SCIE"), buckets=1 << 16)
