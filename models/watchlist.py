@@ -135,6 +135,10 @@ class Watchlist:
         told: list[list[str]] = [[] for _ in range(n)]
         names = {name for name, _ in self.parties}
         any_country = {name for name, country in self.parties if not country}
+        listed_in: dict[str, list[str]] = {}
+        for name, country in sorted(self.parties):
+            if country:
+                listed_in.setdefault(name, []).append(country)
         for name_column, country_column, role in _PARTIES:
             if not names or name_column not in columns:
                 continue
@@ -147,6 +151,15 @@ class Watchlist:
                     if where and (party, where) in self.parties:
                         shown = f"{role} {party} ({country_name(where) or where})"
                         told[i].append(self._sentence(shown, ("party", party, where)))
+                    continue
+                # A forwarder declares no country: an entry listed with one matches by name (it
+                # matched no forwarder line at all, unsaid), and says so.
+                for where in listed_in.get(party, ()):
+                    shown = (
+                        f"{role} {party} (listed for {country_name(where) or where}; a "
+                        "forwarder's country is not declared)"
+                    )
+                    told[i].append(self._sentence(shown, ("party", party, where)))
         for column, watched, kind, label, normal in (
             ("container_number", self.containers, "container", "container", _compact_one),
             ("bl_number", self.bills, "bill", "B/L", _normal),

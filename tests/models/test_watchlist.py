@@ -52,6 +52,24 @@ def test_each_hit_names_the_role_the_entry_and_its_note(tmp_path: Path) -> None:
     assert watch.entries == {"parties": 3, "containers": 1, "bills": 1}
 
 
+def test_a_forwarder_listed_with_a_country_matches_by_name_and_says_so(tmp_path: Path) -> None:
+    """A forwarder declares no country on a line: an entry listed with one matched no
+    forwarder line at all, and nothing said so (13 lines of a sample carried it)."""
+    path = tmp_path / "watch.csv"
+    path.write_text("party_name,country,note\nFast Fwd,CN,case 7\nGolden Lotus Trading,TH,\n")
+    watch = load_watchlist(path)
+    assert watch is not None
+    told = watch.matches(_lines())
+    assert told[3] == [
+        "freight forwarder FAST FWD (listed for China; a forwarder's country is not declared) "
+        "is on the watch list: case 7"
+    ]
+    # a shipper or consignee still has to be of the country listed
+    assert told[0] == [] and told[2] == [
+        "shipper GOLDEN LOTUS TRADING (Thailand) is on the watch list"
+    ]
+
+
 def test_accented_names_match_however_the_accents_are_stored(tmp_path: Path) -> None:
     """A name typed on a Mac keeps the letter and its accent apart (NFD): the entry matched no
     line of the same name, and nothing said so."""
