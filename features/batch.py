@@ -34,7 +34,7 @@ from features.keys import (
     text_array,
     text_key,
 )
-from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
+from features.lexicons import SAME_AS_CONSIGNEE, to_order_pattern
 from features.row import numbers, origin_country_text, seconds_of
 from features.text import Descriptions, describe
 from risk_engine.parsing import LIST_SEPARATOR
@@ -60,7 +60,12 @@ MULTI_RATE_KEYS: tuple[str, ...] = ("hub", "token")
 Pairs = tuple[I64, U64]  # (row, key) pairs, rows ascending
 T = TypeVar("T")
 
-_NOT_A_PARTY = f"({TO_ORDER_PATTERN})|({SAME_AS_CONSIGNEE})"
+
+def _not_a_party(rules: int) -> str:
+    """What a consignee or notify party reads when it is no party, by a history's name rules."""
+    return f"({to_order_pattern(rules)})|({SAME_AS_CONSIGNEE})"
+
+
 _DAY = 86_400
 _MONDAY = 4 * _DAY  # 1970-01-05, the first Monday after the epoch
 
@@ -197,16 +202,13 @@ class Batch:
     @cached_property
     def parties(self) -> dict[str, U64]:
         text, rules = self.text, self.name_rules
+        no_party = _not_a_party(rules)
         shipper = party_key(text("shipper_name"), text("shipper_country"), 11, rules=rules)
         consignee = party_key(
-            text("consignee_name"), text("consignee_country"), 13, drop=_NOT_A_PARTY, rules=rules
+            text("consignee_name"), text("consignee_country"), 13, drop=no_party, rules=rules
         )
         notify = party_key(
-            text("notify_party_name"),
-            text("notify_party_country"),
-            15,
-            drop=_NOT_A_PARTY,
-            rules=rules,
+            text("notify_party_name"), text("notify_party_country"), 15, drop=no_party, rules=rules
         )
         forwarder = party_key(text("freight_forwarder_name"), None, 17, rules=rules)
         return {

@@ -38,14 +38,15 @@ def row_features(batch: Batch) -> dict[str, F64]:
     tss, pol, pod = text("transshipment_ports"), text("port_of_loading"), text("port_of_discharge")
     dq = text("dq_flags")
     size_type = text("container_size_type")
+    rules = batch.name_rules  # the history's: texts read as its model learned them
     out: dict[str, F64] = {
-        "consignee_to_order": row.consignee_to_order(text("consignee_name")),
-        "consignee_is_logistics": row.consignee_is_logistics(text("consignee_name")),
+        "consignee_to_order": row.consignee_to_order(text("consignee_name"), rules),
+        "consignee_is_logistics": row.consignee_is_logistics(text("consignee_name"), rules),
         "shipper_address_missing": _flag(batch.missing("shipper_address")),
         "consignee_address_missing": _flag(batch.missing("consignee_address")),
         "address_po_box": np.fmax(
-            row.po_box_address(text("shipper_address")),
-            row.po_box_address(text("consignee_address")),
+            row.po_box_address(text("shipper_address"), rules),
+            row.po_box_address(text("consignee_address"), rules),
         ),
         "n_transshipments": row.n_transshipments(tss),
         "hub_transits": row.hub_transits(tss),

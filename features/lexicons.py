@@ -27,6 +27,7 @@ __all__ = [
     "STOPWORDS",
     "PERMIT_PLACEHOLDERS",
     "TO_ORDER_PATTERN",
+    "to_order_pattern",
     "VAGUE_PHRASES",
 ]
 
@@ -193,6 +194,16 @@ PERMIT_PLACEHOLDERS: frozenset[str] = frozenset(
 # for a TO ORDER consignment and lost its history), nor "ORDER CO LTD", which the party key reads
 # as ORDER once its legal form is dropped (the flag and the key read different texts).
 TO_ORDER_PATTERN = r"(^|\s)TO\s+(THE\s+)?ORDER(\s|$)|^ORDER\s+OF\s"
+# The pattern before stop 23 (any word ORDER), kept for a history made with name rules 1: its
+# model learned such consignees as no party.
+_TO_ORDER_BEFORE = r"(^|\s)(TO\s+(THE\s+)?)?ORDER(\s|$)"
+
+
+def to_order_pattern(rules: int) -> str:
+    """The TO ORDER pattern of a history's name rules (`features.keys.NAME_RULES`)."""
+    return TO_ORDER_PATTERN if rules >= 2 else _TO_ORDER_BEFORE
+
+
 LOGISTICS_WORDS: frozenset[str] = frozenset(
     {
         "LOGISTICS",

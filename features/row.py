@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from features.keys import (
     F64,
     I64,
+    NAME_RULES,
     dictionary_codes,
     fill_blank,
     normalise_text,
@@ -40,7 +41,7 @@ from features.lexicons import (
     RISKY_TRANSIT_COUNTRIES,
     RISKY_TRANSIT_PORTS,
     SOURCE_COUNTRIES,
-    TO_ORDER_PATTERN,
+    to_order_pattern,
 )
 from features.memo import per_row
 from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG
@@ -339,38 +340,42 @@ def empty_declared(full_empty: Text) -> F64:
 # --- parties ------------------------------------------------------------------------------------
 
 
-def _distinct(series: Text) -> tuple[pa.Array, I64]:
-    """Distinct normalised texts of a column, and each row's position among them (-1: none).
+def _distinct(series: Text, rules: int = NAME_RULES) -> tuple[pa.Array, I64]:
+    """Distinct normalised texts of a column (`normalise_text` by the history's name
+    ``rules``), and each row's position among them (-1: none).
 
     Names and addresses repeat, so text rules run once per distinct value."""
     encoded = pc.dictionary_encode(_a(series))
     codes = dictionary_codes(encoded)
-    return normalise_text(encoded.dictionary), codes.astype(np.int64)
+    return normalise_text(encoded.dictionary, rules), codes.astype(np.int64)
 
 
 def _per_row(values: np.ndarray, codes: I64, missing: float) -> F64:
     return np.append(values.astype(np.float64), missing)[codes]
 
 
-def consignee_to_order(consignee_name: Text) -> F64:
-    """1 for TO ORDER (or blank) consignees: the owner of the goods is not named."""
-    return _remembered("consignee_to_order", _consignee_to_order, consignee_name)
+def consignee_to_order(consignee_name: Text, rules: int = NAME_RULES) -> F64:
+    """1 for TO ORDER (or blank) consignees: the owner of the goods is not named (by the
+    pattern of the history's name ``rules``, `to_order_pattern`)."""
+    compute = partial(_consignee_to_order, rules=rules)
+    return _remembered(f"consignee_to_order:{rules}", compute, consignee_name)
 
 
-def _consignee_to_order(consignee_name: pa.Array) -> F64:
-    text, codes = _distinct(consignee_name)
-    hit = text_matches(text, TO_ORDER_PATTERN, missing=True)
+def _consignee_to_order(consignee_name: pa.Array, rules: int) -> F64:
+    text, codes = _distinct(consignee_name, rules)
+    hit = text_matches(text, to_order_pattern(rules), missing=True)
     blank = _bool(pc.equal(pc.utf8_length(text), _ZERO), missing=True)
     return _per_row(hit | blank, codes, 1.0)
 
 
-def consignee_is_logistics(consignee_name: Text) -> F64:
+def consignee_is_logistics(consignee_name: Text, rules: int = NAME_RULES) -> F64:
     """1 when the consignee's name says forwarder, carrier, logistics company or bank."""
-    return _remembered("consignee_is_logistics", _consignee_is_logistics, consignee_name)
+    compute = partial(_consignee_is_logistics, rules=rules)
+    return _remembered(f"consignee_is_logistics:{rules}", compute, consignee_name)
 
 
-def _consignee_is_logistics(consignee_name: pa.Array) -> F64:
-    text, codes = _distinct(consignee_name)
+def _consignee_is_logistics(consignee_name: pa.Array, rules: int) -> F64:
+    text, codes = _distinct(consignee_name, rules)
     lists = pc.split_pattern(text, " ")
     words = pc.list_flatten(lists)
     parent = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
@@ -379,13 +384,14 @@ def _consignee_is_logistics(consignee_name: pa.Array) -> F64:
     return _per_row(hit, codes, 0.0)
 
 
-def po_box_address(address: Text) -> F64:
+def po_box_address(address: Text, rules: int = NAME_RULES) -> F64:
     """1 when the address is a PO box; NaN without an address."""
-    return _remembered("po_box_address", _po_box_address, address)
+    compute = partial(_po_box_address, rules=rules)
+    return _remembered(f"po_box_address:{rules}", compute, address)
 
 
-def _po_box_address(address: pa.Array) -> F64:
-    text, codes = _distinct(address)
+def _po_box_address(address: pa.Array, rules: int) -> F64:
+    text, codes = _distinct(address, rules)
     hit = text_matches(text, r"(^| )(P ?O ?BOX|POB|POST BOX|POSTFACH)( |$|[0-9])")
     return _per_row(hit, codes, np.nan)
 

@@ -137,7 +137,7 @@ class Watchlist:
         any_country = {name for name, country in self.parties if not country}
         listed_in: dict[str, list[str]] = {}
         for name, country in sorted(self.parties):
-            if country:
+            if country and is_country(country):  # another country matches nothing (warned)
                 listed_in.setdefault(name, []).append(country)
         for name_column, country_column, role in _PARTIES:
             if not names or name_column not in columns:
@@ -153,13 +153,13 @@ class Watchlist:
                         told[i].append(self._sentence(shown, ("party", party, where)))
                     continue
                 # A forwarder declares no country: an entry listed with one matches by name (it
-                # matched no forwarder line at all, unsaid), and says so.
-                for where in listed_in.get(party, ()):
-                    shown = (
-                        f"{role} {party} (listed for {country_name(where) or where}; a "
-                        "forwarder's country is not declared)"
-                    )
-                    told[i].append(self._sentence(shown, ("party", party, where)))
+                # matched no forwarder line at all, unsaid), and says so; not when the line
+                # names the same party in another country, which tells who it is.
+                listed = listed_in.get(party)
+                if listed and not _placed_elsewhere(columns, i, party, listed):
+                    places = ", ".join(country_name(where) or where for where in listed)
+                    shown = f"{role} {party} (listed for {places}; a forwarder's country is not declared)"
+                    told[i].append(self._sentence(shown, ("party", party, listed[0])))
         for column, watched, kind, label, normal in (
             ("container_number", self.containers, "container", "container", _compact_one),
             ("bl_number", self.bills, "bill", "B/L", _normal),
@@ -191,6 +191,21 @@ class Watchlist:
     def _sentence(self, who: str, entry: tuple[str, str, str]) -> str:
         note = self.notes.get(entry)
         return f"{who} is on the watch list" + (f": {note}" if note else "")
+
+
+def _placed_elsewhere(
+    columns: Mapping[str, Sequence[object]], row: int, party: str, listed: list[str]
+) -> bool:
+    """Whether line ``row`` names ``party`` as a shipper, consignee or notify party of a
+    country none of ``listed``: the party is that one, not the listed one."""
+    for name_column, country_column, _ in _PARTIES:
+        if country_column is None or name_column not in columns:
+            continue
+        if _normal(columns[name_column][row]) == party:
+            where = _normal(columns.get(country_column, [None] * (row + 1))[row])
+            if where and where not in listed:
+                return True
+    return False
 
 
 def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:

@@ -64,6 +64,20 @@ def test_detour_ratio_is_one_without_transshipment_and_nan_for_unknown_ports() -
     assert np.isnan(out[2])
 
 
+def test_a_history_made_before_reads_consignees_by_its_own_rules() -> None:
+    # a model trained before stop 23 learned "NEW ORDER TRADING CO" as TO ORDER (no party), and
+    # "ÉXPRESS HOLDINGS" as XPRESS, no logistics word: its history's rules keep them so
+    names = _text("NEW ORDER TRADING CO", "ÉXPRESS HOLDINGS", "TO ORDER")
+    assert row.consignee_to_order(names, 1).tolist() == [1, 0, 1]
+    assert row.consignee_to_order(names, 2).tolist() == [0, 0, 1]
+    assert row.consignee_is_logistics(names, 1).tolist() == [0, 0, 0]
+    assert row.consignee_is_logistics(names, 2).tolist() == [0, 1, 0]
+    frame = pd.DataFrame({"consignee_name": names, "consignee_country": _text("VN", "VN", "VN")})
+    for rules, found in ((1, [False, True, False]), (2, [True, True, False])):
+        keys = Batch(frame, token_buckets=1, name_rules=rules).parties["consignee"]
+        assert (keys != 0).tolist() == found
+
+
 def test_a_hub_listed_twice_is_one_hub_of_the_line() -> None:
     batch = Batch(
         pd.DataFrame(

@@ -68,6 +68,22 @@ def test_a_forwarder_listed_with_a_country_matches_by_name_and_says_so(tmp_path:
     assert told[0] == [] and told[2] == [
         "shipper GOLDEN LOTUS TRADING (Thailand) is on the watch list"
     ]
+    # one sentence for a name listed for two countries; none for a country that is no code
+    # (warned as matching nothing), nor when the line names the party in another country
+    path.write_text("party_name,country\nFast Fwd,CN\nFast Fwd,VN\nGolden Lotus Trading,China\n")
+    lines = _lines()
+    lines.loc[11, "freight_forwarder_name"] = "Golden Lotus Trading"  # its shipper is from VN
+    lines.loc[12, "freight_forwarder_name"] = "Golden Lotus Trading"
+    lines.loc[13, "shipper_name"], lines.loc[13, "shipper_country"] = "Fast Fwd", "US"
+    lines.loc[13, "freight_forwarder_name"] = "Fast Fwd"
+    again = load_watchlist(path)
+    assert again is not None
+    told = again.matches(lines)
+    assert told[3] == [
+        "freight forwarder FAST FWD (listed for China, Vietnam; a forwarder's country is not "
+        "declared) is on the watch list"
+    ]
+    assert told[0] == told[1] == told[2] == []
 
 
 def test_accented_names_match_however_the_accents_are_stored(tmp_path: Path) -> None:
