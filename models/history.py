@@ -80,6 +80,9 @@ class HistoryInfo:
     # they were counted, told from its batches.
     screenings: int = -1
     outcome_files: int = -1
+    # How its party names and descriptions are keyed (`StateParams.name_rules`); 0 in a record
+    # written before it was kept.
+    name_rules: int = 0
 
     def __post_init__(self) -> None:
         if self.screenings < 0 or self.outcome_files < 0:
@@ -285,6 +288,7 @@ class ModelHistory:
             ][-_BATCHES_KEPT:],
             screenings=(old.screenings if old else 0) + (kind == "screening"),
             outcome_files=(old.outcome_files if old else 0) + (kind == "outcomes"),
+            name_rules=int(state.params.name_rules),
         )
         payload = {
             "format": _FORMAT,

@@ -753,7 +753,8 @@ def _history_line(info: HistoryInfo, size: int) -> str:
         f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
         f"({info.lines_added:,} added by {_many(info.screenings, 'screening')} since training, "
         f"{repeated}; {info.outcomes_added:,} outcomes added from "
-        f"{_many(info.outcome_files, 'file')}; {size / 1e6:,.1f} MB); last: "
+        f"{_many(info.outcome_files, 'file')}; {size / 1e6:,.1f} MB"
+        f"{f'; name rules {info.name_rules}' if info.name_rules else ''}); last: "
         f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
     )
 

@@ -4,6 +4,7 @@ screening and the service, never adding a line twice, one screening at a time.""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,12 @@ def test_a_screened_batch_becomes_history_for_the_next_one(
     assert info.lines == trained_lines + len(first) and info.lines_added == len(first)
     assert [b["file"] for b in info.batches] == ["day-1.csv"] and "@" in info.batches[0]["by"]
     assert json.loads((tmp_path / "home/history/model-7.json").read_text())["lines"] == info.lines
+    # how its names are keyed is kept in the record, and `risk-engine history` tells it
+    assert info.name_rules == scorer.pipeline.state_.params.name_rules == 2
+    from risk_engine.cli import _history_line
+
+    assert "; name rules 2)" in _history_line(info, 1_000_000)
+    assert "name rules" not in _history_line(dataclasses.replace(info, name_rules=0), 1)
     current = histories.current(scorer)
     assert current is not scorer and current.pipeline.state_.lines_seen == info.lines
     assert pd.Timestamp(info.as_of) == current.pipeline.as_of_ > scorer.pipeline.as_of_
