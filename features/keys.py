@@ -228,22 +228,19 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     Thương mại" = "CONG TY THUONG MAI". An accented letter was a
     space: "MÜLLER HANDEL" and "MÖLLER HANDEL" were one party ("M LLER HANDEL"), and the same
     name with its accents stored apart (NFD, a Mac's export) another."""
-    join = _joined if rules >= 2 else _same_text
     few = _few_ascii(values)
     if few is not None:
+        spaced = [None if v is None else _spaced(v) for v in few]
+        if rules >= 2:
+            spaced = [None if v is None else _joined(v) for v in spaced]
         return pa.array(
-            [None if v is None else _LEGAL_TAIL.sub("", join(_spaced(v))) for v in few],
-            values.type,
+            [None if v is None else _LEGAL_TAIL.sub("", v) for v in spaced], values.type
         )
     array = _unaccented(pc.utf8_upper(values), letters=rules >= 2)
     array = pc.utf8_trim_whitespace(pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " "))
     if rules >= 2:
         array = _joined_initials(array)
     return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
-
-
-def _same_text(value: str) -> str:
-    return value
 
 
 def _unaccented(array: pa.Array, *, letters: bool = True) -> pa.Array:

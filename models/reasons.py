@@ -17,21 +17,18 @@ import pandas as pd
 __all__ = ["explain", "group_contributions"]
 
 
-def _catalogue() -> tuple[Any, Any]:
-    """(feature -> reason group, (feature, value) -> sentence) from the feature catalogue."""
+def _catalogue() -> tuple[Any, Any, Any]:
+    """(feature -> reason group, (feature, value) -> sentence, feature -> the feature missing
+    when a line has no such entity, `Feature.present_if`) from the feature catalogue."""
     from features import catalogue
 
     def group(name: str) -> str:
         return str(catalogue.by_name(name).family)
 
-    return group, catalogue.reason
+    def present_if(name: str) -> str:
+        return str(catalogue.by_name(name).present_if)
 
-
-def _present_if(name: str) -> str:
-    """The feature that is missing when a line has no such entity (`Feature.present_if`)."""
-    from features import catalogue
-
-    return str(catalogue.by_name(name).present_if)
+    return group, catalogue.reason, present_if
 
 
 # A value with nothing to tell: a missing value of a line that has no such entity at all.
@@ -53,7 +50,7 @@ def _layout(names: list[str]) -> _Layout:
     key = tuple(names)
     layout = _LAYOUTS.get(key)
     if layout is None:
-        group_of, _ = _catalogue()
+        group_of, _, _ = _catalogue()
         members: dict[str, list[int]] = {}
         for column, name in enumerate(names):
             members.setdefault(group_of(name), []).append(column)
@@ -124,7 +121,7 @@ def explain(
     to say (a missing value without a text), the group's next positive feature is told instead.
     Groups and leads are chosen with array operations, and each distinct (feature, value)
     sentence is written once (`_SENTENCES`)."""
-    _, text_of = _catalogue()
+    _, text_of, present_if = _catalogue()
     layout = _layout(names)
     groups, columns_of = layout.groups, layout.columns_of
     n = contrib.shape[0]
@@ -147,7 +144,7 @@ def explain(
     def values_of(column: int) -> np.ndarray:
         if column not in converted:
             values = _as_objects(features[names[column]])
-            entity = _present_if(names[column])
+            entity = present_if(names[column])
             if entity and entity in features.columns:
                 absent = pd.isna(values) & features[entity].isna().to_numpy(dtype=bool)
                 if absent.any():

@@ -199,12 +199,13 @@ def _placed_elsewhere(
     """Whether line ``row`` names ``party`` as a shipper, consignee or notify party of a
     country none of ``listed``: the party is that one, not the listed one."""
     for name_column, country_column, _ in _PARTIES:
-        if country_column is None or name_column not in columns:
+        names = columns.get(name_column)
+        countries = columns.get(country_column) if country_column is not None else None
+        if names is None or countries is None or _normal(names[row]) != party:
             continue
-        if _normal(columns[name_column][row]) == party:
-            where = _normal(columns.get(country_column, [None] * (row + 1))[row])
-            if where and where not in listed:
-                return True
+        where = _normal(countries[row])
+        if where and where not in listed:
+            return True
     return False
 
 
