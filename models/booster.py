@@ -14,7 +14,14 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-__all__ = ["BoosterParams", "fit_booster", "predict_raw", "predict_contrib", "predict_leaves"]
+__all__ = [
+    "BoosterParams",
+    "fit_booster",
+    "fit_rounds",
+    "predict_raw",
+    "predict_contrib",
+    "predict_leaves",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +87,7 @@ def fit_booster(
     progress: Callable[[int, int], None] | None = None,
 ) -> lgb.Booster:
     """Train with early stopping on the validation slice; same seed and data, same model."""
-    positives = float(np.sum(train_y))
-    pos_weight = 1.0 if positives == 0 else (len(train_y) - positives) / positives
-    pos_weight = float(min(params.max_pos_weight, max(1.0, pos_weight)))
+    pos_weight = _pos_weight(train_y, params)
     train_set = lgb.Dataset(
         train_x,
         label=train_y,
@@ -113,6 +118,36 @@ def fit_booster(
     )
     log.info("booster: %d rounds (best %d)", booster.current_iteration(), booster.best_iteration)
     return booster
+
+
+def fit_rounds(
+    train_x: pd.DataFrame,
+    train_y: np.ndarray,
+    *,
+    params: BoosterParams,
+    seed: int,
+    rounds: int,
+    categorical: list[str],
+    train_weight: np.ndarray | None = None,
+) -> lgb.Booster:
+    """Train exactly ``rounds`` rounds, with no validation slice: a booster grown as far as one
+    `fit_booster` stopped at, on other lines (the out-of-fold scores of calibration)."""
+    train_set = lgb.Dataset(
+        train_x, label=train_y, weight=train_weight, categorical_feature=categorical
+    )
+    return lgb.train(
+        params.lightgbm_params(seed=seed, pos_weight=_pos_weight(train_y, params)),
+        train_set,
+        num_boost_round=max(1, rounds),
+    )
+
+
+def _pos_weight(train_y: np.ndarray, params: BoosterParams) -> float:
+    """The weight of a seizure against a clean inspection: their ratio, within
+    [1, ``max_pos_weight``]."""
+    positives = float(np.sum(train_y))
+    pos_weight = 1.0 if positives == 0 else (len(train_y) - positives) / positives
+    return float(min(params.max_pos_weight, max(1.0, pos_weight)))
 
 
 _ONE_THREAD_ROWS = 2_000

@@ -188,6 +188,12 @@ def train_command(
         calibration = calibration_warning(labels)
         if calibration:
             lines.append(calibration)
+    if "calibration_fit" in outcome.params:
+        lines.append(
+            f"calibration: {outcome.params['calibration_fit']}, "
+            f"{outcome.params['calibration_lines']:,} labelled lines "
+            f"({outcome.params['calibration_seizures']:,} seizures)"
+        )
     lines.append(f"report: {report}")
     return "\n".join(lines)
 

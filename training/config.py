@@ -35,6 +35,15 @@ class TrainConfig(BaseModel):
     gap_days: float = Field(default=7.0, ge=0)
     booster: dict[str, Any] = Field(default_factory=dict, description="BoosterParams overrides.")
     min_calibration_lines: int = Field(default=200, ge=1)
+    min_calibration_seizures: int = Field(
+        default=30,
+        ge=1,
+        description="With fewer seizures (or fewer than min_calibration_lines lines) in the "
+        "calibration slice, the calibration is fitted on out-of-fold scores of every labelled "
+        "line before the test period instead: a Platt fit on a handful of seizures sets the "
+        "scores' level by chance (3 seizures in the quickstart's slice put it at a third).",
+    )
+    calibration_folds: int = Field(default=4, ge=2, le=20)
     importance_sample: int = Field(default=20_000, ge=1)
     bootstrap_rounds: int = Field(default=500, ge=1)
     rescore_days: float = Field(

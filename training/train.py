@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedKFold
 
 from features.pipeline import FeaturePipeline
-from models.booster import fit_booster, predict_contrib
+from models.booster import BoosterParams, fit_booster, fit_rounds, predict_contrib, predict_raw
 from models.calibration import PlattCalibrator
 from models.drift import SCORE_COLUMN, DriftReference
 from models.rules import rule_hits, rule_score
@@ -26,7 +27,7 @@ from models.scorer import RiskScorer, to_matrix
 from training.config import TrainConfig
 from training.data import label_lines
 from training.evaluate import Evaluation, evaluate_period
-from training.splits import time_splits
+from training.splits import TimeSplits, time_splits
 
 __all__ = ["TrainOutcome", "fit_scorer", "period_frame", "Progress", "utc_moment"]
 
@@ -138,14 +139,17 @@ def fit_scorer(
         booster.predict(matrix, raw_score=True, num_iteration=booster.best_iteration or None)
     )
     raw_labelled = raw_all[labelled["position"].to_numpy()]
-    slice_ = splits.calibration
-    if slice_.sum() < config.min_calibration_lines or y[slice_].sum() < 10:
-        # Too few later labels for a stable fit: widen to the validation slice too.
-        slice_ = splits.calibration | splits.valid
-        log.warning(
-            "calibration slice small: fitted on validation + calibration (%d lines)", slice_.sum()
-        )
-    calibrator = PlattCalibrator().fit(raw_labelled[slice_], y[slice_])
+    calibrator, calibration = _calibrate(
+        raw_labelled,
+        y,
+        x,
+        splits,
+        booster.best_iteration or booster.current_iteration(),
+        names=names,
+        params=params,
+        weights=weights,
+        config=config,
+    )
     probability = calibrator.transform(raw_all)
     cal_from = splits.boundaries["calibration_from"]
     cal_lines = ((filed >= cal_from) & (filed < test_from)).to_numpy()
@@ -201,10 +205,113 @@ def fit_scorer(
         importance=importance,
         sizes={**splits.sizes(), "test_lines": int(test_mask.sum()), "lines": len(shipments)},
         boundaries={k: v.isoformat() for k, v in splits.boundaries.items()},
-        params={"booster_rounds": booster.best_iteration or booster.current_iteration()},
+        params={
+            "booster_rounds": booster.best_iteration or booster.current_iteration(),
+            **calibration,
+        },
         test_lines=shipments[test_mask],
         drift=drift,
     )
+
+
+def _calibrate(
+    raw: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    splits: TimeSplits,
+    rounds: int,
+    *,
+    names: list[str],
+    params: BoosterParams,
+    weights: np.ndarray | None,
+    config: TrainConfig,
+) -> tuple[PlattCalibrator, dict[str, Any]]:
+    """The Platt calibration of the booster's raw scores, and how it was fitted.
+
+    On the calibration slice (after the booster's lines) when it holds enough seizures. With
+    fewer, a fit on it sets the scores' level by chance, so it is fitted on out-of-fold scores
+    of every labelled line before the test period: ``calibration_folds`` boosters, each grown
+    as far as the model on the other folds, score the lines they did not see. Their raw scores
+    are as overconfident on unseen lines as the model's own (a booster scores the seizures it
+    learned from higher than those it will meet), which a fit on the model's scores of its own
+    lines would not show."""
+    slice_ = splits.calibration
+    seizures = int(y[slice_].sum())
+    if slice_.sum() >= config.min_calibration_lines and seizures >= config.min_calibration_seizures:
+        how = {"calibration_fit": "calibration slice"}
+        fitted = PlattCalibrator().fit(raw[slice_], y[slice_])
+        return fitted, {
+            **how,
+            "calibration_lines": int(slice_.sum()),
+            "calibration_seizures": seizures,
+        }
+    before = splits.train | splits.valid | splits.calibration
+    folds = config.calibration_folds
+    if y[before].sum() < 2 * folds or (y[before] == 0).sum() < 2 * folds:
+        # Too few labels to fold: the later slices, as before there were folds.
+        slice_ = splits.calibration | splits.valid
+        log.warning(
+            "calibration slice small: fitted on validation + calibration (%d lines)", slice_.sum()
+        )
+        fitted = PlattCalibrator().fit(raw[slice_], y[slice_])
+        return fitted, {
+            "calibration_fit": "validation and calibration slices",
+            "calibration_lines": int(slice_.sum()),
+            "calibration_seizures": int(y[slice_].sum()),
+        }
+    rows = np.flatnonzero(before)
+    held = _out_of_fold(
+        x[rows],
+        y[rows],
+        None if weights is None else weights[rows],
+        names=names,
+        params=params,
+        seed=config.seed,
+        folds=folds,
+        rounds=rounds,
+    )
+    log.info(
+        "calibration slice holds %d seizures (fewer than %d): fitted on out-of-fold scores of "
+        "%d labelled lines (%d folds)",
+        seizures,
+        config.min_calibration_seizures,
+        len(rows),
+        folds,
+    )
+    fitted = PlattCalibrator().fit(held, y[rows])
+    return fitted, {
+        "calibration_fit": f"out-of-fold ({folds} folds)",
+        "calibration_lines": len(rows),
+        "calibration_seizures": int(y[rows].sum()),
+    }
+
+
+def _out_of_fold(
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    *,
+    names: list[str],
+    params: BoosterParams,
+    seed: int,
+    folds: int,
+    rounds: int,
+) -> np.ndarray:
+    """Each line's raw score from a booster trained on the other folds (stratified, seeded)."""
+    held = np.empty(len(y), dtype="float64")
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_rows, score_rows in splitter.split(x, y):
+        fold = fit_rounds(
+            pd.DataFrame(x[fit_rows], columns=names),
+            y[fit_rows],
+            params=params,
+            seed=seed,
+            rounds=rounds,
+            categorical=[],
+            train_weight=None if weights is None else weights[fit_rows],
+        )
+        held[score_rows] = predict_raw(fold, x[score_rows])
+    return held
 
 
 def feature_drift(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:

@@ -76,6 +76,53 @@ def test_calibration_beats_a_constant_on_inspected_lines(outcome) -> None:  # ty
     assert labels["brier"] < base * (1 - base) * 1.05
 
 
+def test_a_calibration_slice_with_few_seizures_gives_way_to_out_of_fold_scores() -> None:
+    """The small world's calibration slice holds one seizure: a Platt fit on it sets the scores'
+    level by chance. The out-of-fold fit uses every labelled line before the test period and
+    puts the test period's mean score nearer its seizure rate."""
+    folded = _quick_fit()
+    on_slice = _quick_fit(min_calibration_seizures=1, min_calibration_lines=1)
+    sizes = folded.sizes
+    assert on_slice.params["calibration_fit"] == "calibration slice"
+    assert on_slice.params["calibration_seizures"] < 30
+    assert folded.params["calibration_fit"] == "out-of-fold (4 folds)"
+    assert folded.params["calibration_lines"] == sizes["train"] + sizes["valid"] + sizes[
+        "calibration"
+    ]
+    assert folded.params["calibration_seizures"] > 30
+    assert folded.scorer.booster_text == on_slice.scorer.booster_text  # only the scale moved
+    rate = folded.evaluation.labels["base_rate"]
+    gap = {
+        name: abs(fit.evaluation.labels["mean_probability"] - rate)
+        for name, fit in (("folded", folded), ("slice", on_slice))
+    }
+    assert gap["folded"] < gap["slice"], gap
+
+
+def test_out_of_fold_scores_come_from_boosters_that_did_not_see_the_line() -> None:
+    """Labels of pure noise: a booster scores the seizures it learned from above the others,
+    while out-of-fold scores do not tell them apart."""
+    from models.booster import BoosterParams, fit_rounds
+    from training.train import _out_of_fold
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(1_200, 6))
+    y = (rng.random(1_200) < 0.1).astype("float64")
+    params = BoosterParams(num_threads=1, min_data_in_leaf=5, num_leaves=15)
+    names = [f"f{i}" for i in range(6)]
+    seen = fit_rounds(
+        pd.DataFrame(x, columns=names), y, params=params, seed=1, rounds=150, categorical=[]
+    )
+
+    def separation(raw: np.ndarray) -> float:  # mean raw score of seizures minus the others'
+        return float(raw[y == 1].mean() - raw[y == 0].mean())
+
+    held = _out_of_fold(x, y, None, names=names, params=params, seed=1, folds=4, rounds=150)
+    assert held.shape == (1_200,) and np.isfinite(held).all()
+    assert separation(predict_raw(seen, x)) > 1.0
+    assert abs(separation(held)) < 0.3
+
+
 @pytest.mark.slow
 def test_same_seed_gives_the_same_model() -> None:
     world, shipments, outcomes = small_world()
