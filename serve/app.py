@@ -81,6 +81,7 @@ def create_app(
     profiles_loader: ProfilesLoader | None = None,
     load_model_in_background: bool = True,
     source_stamp: SourceStamp | None = None,
+    settle_heap: bool = False,
 ) -> FastAPI:
     """Build the service.
 
@@ -92,7 +93,9 @@ def create_app(
     ``source_stamp`` tells when the model's source changed, so that the service reloads it
     every ``limits.reload_check_seconds`` (`serve.follow`); by default the stamp of
     ``limits.model`` when no ``scorer_loader`` is given, else none. A change of the watch list
-    or the risk profiles file of ``limits`` reloads too.
+    or the risk profiles file of ``limits`` reloads too. ``settle_heap``: freeze the process's
+    objects out of the garbage collector's passes after each load (`serve.model.settle_heap`),
+    for a process that serves only this app (`serve.run` sets it).
     """
     limits = limits if limits is not None else ServeLimits()
     owns_store = store is None
@@ -112,6 +115,7 @@ def create_app(
             {"the watch list": limits.watchlist, "the risk profiles": limits.profiles},
         ),
         warmup=warm_up,
+        settle=settle_heap,
         watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist)),
         profiles=profiles_loader or (lambda: load_profiles(limits.profiles)),
     )

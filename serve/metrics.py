@@ -9,7 +9,7 @@ Counted since the process started:
 
 Read at each scrape: the model served (version, when it was loaded, its feature history), what it
 served since its version was first loaded against its training reference (`serve.monitor`), and the process's
-CPU, memory and open files. Each app has its own registry, so two apps in one process (the
+CPU, memory and open files, and the garbage collector's passes by generation. Each app has its own registry, so two apps in one process (the
 tests) count apart. No label holds a key, a party, a B/L or a container: the figures are safe to
 keep in a monitoring system that officers' data may not enter.
 """
@@ -17,6 +17,7 @@ keep in a monitoring system that officers' data may not enter.
 from __future__ import annotations
 
 import collections
+import gc
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    GCCollector,
     Histogram,
     PlatformCollector,
     ProcessCollector,
@@ -104,6 +106,8 @@ class ServiceMetrics:
             self._scored.labels(band=band)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.registry.register(_FrozenCollector())
         self.registry.register(_ModelCollector(models))
 
     def request(self, *, route: str | None, method: str, status: int, seconds: float) -> None:
@@ -134,6 +138,20 @@ class ServiceMetrics:
         """The text a Prometheus server scrapes."""
         text: bytes = generate_latest(self.registry)
         return text
+
+
+class _FrozenCollector(Collector):
+    """How many objects are kept out of the garbage collector's passes (`serve.model.settle_heap`:
+    the model loaded, for a server process)."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "risk_engine_gc_frozen_objects",
+            "Objects kept out of the cyclic garbage collector's passes since the last model "
+            "load: the model's, which a full pass would otherwise walk (0 in a process that "
+            "does not only serve).",
+            value=float(gc.get_freeze_count()),
+        )
 
 
 class _ModelCollector(Collector):

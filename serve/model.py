@@ -7,6 +7,7 @@ first, then replaces one reference (an atomic assignment in Python).
 
 from __future__ import annotations
 
+import gc
 import logging
 import pickle
 import threading
@@ -33,6 +34,7 @@ __all__ = [
     "WatchlistLoader",
     "LoadedModel",
     "ModelHolder",
+    "settle_heap",
     "registry_loader",
     "pickle_loader",
     "loader_for",
@@ -97,8 +99,10 @@ class ModelHolder:
         watchlist: WatchlistLoader | None = None,
         profiles: ProfilesLoader | None = None,
         stamp: SourceStamp | None = None,
+        settle: bool = False,
     ) -> None:
         self._loader = loader
+        self._settle = settle  # `settle_heap` after each load (the server's own process)
         self._warmup = warmup
         self._watchlist = watchlist
         self._profiles = profiles
@@ -160,6 +164,9 @@ class ModelHolder:
         self._loaded_stamp, self._failed_stamp = stamp, None
         was = previous.version if previous else "none"
         log.info("serving model %s (was %s)", loaded.version, was)
+        if self._settle:
+            previous = None  # the model replaced is garbage now, unless a request still holds it
+            settle_heap()
         return loaded
 
     def _read_all(self) -> LoadedModel:
@@ -229,6 +236,20 @@ class ModelHolder:
             self.load()
         except ModelUnavailable as error:
             log.warning("no model loaded at start: %s", error)
+
+
+def settle_heap() -> None:
+    """Keep what is alive now, the model just loaded above all, out of the cyclic garbage
+    collector's passes, and free what the model it replaced left.
+
+    A loaded model is some 340,000 objects (its feature history's tables, the booster, the
+    memos). Python's collector walks every one of them in each full pass, which the request
+    path's allocations set off now and then: 221 ms in one 50-line request of 1,500 measured,
+    3.6 ms once they are frozen (stop 24). Frozen objects are still freed by their reference
+    counts; the cycles among them are freed by the next load's pass, which unfreezes first."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def registry_loader(settings: Settings, which: str = "champion") -> ScorerLoader:

@@ -121,6 +121,7 @@ def serve(
             store=store,
             watchlist_loader=preloaded(watch, lambda: load_watchlist(limits.watchlist)),
             profiles_loader=preloaded(found, lambda: load_profiles(limits.profiles)),
+            settle_heap=True,
         )
         try:
             make_server(app, host=host, port=port, trusted_proxies=limits.trusted_proxies).run()

@@ -226,3 +226,31 @@ def test_an_automatic_reload_says_what_changed() -> None:
     assert what_changed(before, promoted) == "a new model (version 4) and the risk profiles"
     assert what_changed((("3", history),), (("3", history),)) == "its source"
     assert what_changed(None, (("3", history),)) == "a new model"
+
+
+class _Cyclic(FakeScorer):
+    """A scorer in a reference cycle, as much of a real model is: reference counting alone
+    never frees it."""
+
+    def __post_init__(self) -> None:
+        self.itself = self
+
+
+def test_a_settled_holder_freezes_the_loaded_model_and_frees_the_one_it_replaces() -> None:
+    import gc
+    import weakref
+
+    versions = iter(["1", "2"])
+    holder = ModelHolder(lambda: _Cyclic(version=next(versions)), settle=True)
+    try:
+        first = weakref.ref(holder.load().scorer)
+        assert gc.get_freeze_count() > 0
+        assert first() is not None
+        holder.load()  # version 2: the first, a cycle, is left to the collector
+        assert first() is None
+        assert holder.current is not None and holder.current.version == "2"
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as usual
+    unsettled = ModelHolder(lambda: _Cyclic(version="3"))
+    unsettled.load()
+    assert gc.get_freeze_count() == 0
