@@ -271,6 +271,7 @@ class RiskScorer:
             "thresholds": self.thresholds,
             "history_as_of": self.pipeline.as_of_.isoformat(),
             "history_lines": int(self.pipeline.state_.lines_seen),
+            "name_rules": int(self.pipeline.state_.params.name_rules),
         }
 
 

@@ -120,10 +120,29 @@ class Watchlist:
             "bills": len(self.bills),
         }
 
-    def matches(self, lines: pd.DataFrame) -> list[list[str]]:
-        """For each line, in order, a sentence per watch-list entry it hits (none: empty)."""
+    def matches(
+        self, lines: pd.DataFrame, *, hit: set[tuple[str, str, str]] | None = None
+    ) -> list[list[str]]:
+        """For each line, in order, a sentence per watch-list entry it hits (none: empty);
+        the entries hit are added to ``hit`` (`every_entry`'s form)."""
         present = [name for name in WATCHED_COLUMNS if name in lines.columns]
-        return self._told({name: lines[name].tolist() for name in present}, len(lines))
+        return self._told({name: lines[name].tolist() for name in present}, len(lines), hit)
+
+    def every_entry(self) -> list[tuple[str, str, str]]:
+        """Each entry as (kind, name or number, country or ""), kind party, container or bill."""
+        return [
+            *(("party", name, country) for name, country in sorted(self.parties)),
+            *(("container", number, "") for number in sorted(self.containers)),
+            *(("bill", number, "") for number in sorted(self.bills)),
+        ]
+
+    @staticmethod
+    def shown(entry: tuple[str, str, str]) -> str:
+        """An entry as an analyst reads it: "party NAME (Country)", "container X", "B/L Y"."""
+        kind, name, country = entry
+        label = {"party": "party", "container": "container", "bill": "B/L"}[kind]
+        place = f" ({country_name(country) or country})" if country else ""
+        return f"{label} {name}{place}"
 
     def matches_records(self, records: Sequence[Mapping[str, object]]) -> list[list[str]]:
         """`matches` for lines as sent (JSON objects), whatever the contract makes of them: a
@@ -131,8 +150,20 @@ class Watchlist:
         columns = {name: [r.get(name) for r in records] for name in WATCHED_COLUMNS}
         return self._told(columns, len(records))
 
-    def _told(self, columns: Mapping[str, Sequence[object]], n: int) -> list[list[str]]:
+    def _told(
+        self,
+        columns: Mapping[str, Sequence[object]],
+        n: int,
+        hit: set[tuple[str, str, str]] | None = None,
+    ) -> list[list[str]]:
+        """A sentence per entry each line hits; the entries hit are added to ``hit``."""
         told: list[list[str]] = [[] for _ in range(n)]
+
+        def tell(i: int, who: str, entry: tuple[str, str, str]) -> None:
+            told[i].append(self._sentence(who, entry))
+            if hit is not None:
+                hit.add(entry)
+
         names = {name for name, _ in self.parties}
         any_country = {name for name, country in self.parties if not country}
         listed_in: dict[str, list[str]] = {}
@@ -145,12 +176,12 @@ class Watchlist:
             countries = columns.get(country_column) if country_column is not None else None
             for i, party in _found(columns[name_column], names, _normal):
                 if party in any_country:
-                    told[i].append(self._sentence(f"{role} {party}", ("party", party, "")))
+                    tell(i, f"{role} {party}", ("party", party, ""))
                 if countries is not None:
                     where = _normal(countries[i])
                     if where and (party, where) in self.parties:
                         shown = f"{role} {party} ({country_name(where) or where})"
-                        told[i].append(self._sentence(shown, ("party", party, where)))
+                        tell(i, shown, ("party", party, where))
                     continue
                 # A forwarder declares no country: an entry listed with one matches by name (it
                 # matched no forwarder line at all, unsaid), and says so; not when the line
@@ -159,14 +190,16 @@ class Watchlist:
                 if listed and not _placed_elsewhere(columns, i, party, listed):
                     places = ", ".join(country_name(where) or where for where in listed)
                     shown = f"{role} {party} (listed for {places}; a forwarder's country is not declared)"
-                    told[i].append(self._sentence(shown, ("party", party, listed[0])))
+                    if hit is not None:  # the sentence names each country it is listed for
+                        hit.update(("party", party, where) for where in listed)
+                    tell(i, shown, ("party", party, listed[0]))
         for column, watched, kind, label, normal in (
             ("container_number", self.containers, "container", "container", _compact_one),
             ("bl_number", self.bills, "bill", "B/L", _normal),
         ):
             if watched and column in columns:
                 for i, value in _found(columns[column], watched, normal):
-                    told[i].append(self._sentence(f"{label} {value}", (kind, value, "")))
+                    tell(i, f"{label} {value}", (kind, value, ""))
         return told
 
     def generic_parties(self) -> list[str]:
@@ -292,14 +325,16 @@ def count_hits(
     mapping: ColumnMapping | None = None,
     chunk_rows: int = 200_000,
     progress: Callable[[int], None] | None = None,
+    hit: set[tuple[str, str, str]] | None = None,
 ) -> tuple[int, Counter[str]]:
     """How many lines of a shipments file there are, and how many each entry would select
     (by the sentence a hit is told with), the lines read as they are in the file: what an
-    analyst checks before a list goes live, so that no entry selects far more than meant."""
+    analyst checks before a list goes live, so that no entry selects far more than meant. The
+    entries that hit a line are added to ``hit`` (the others may be misspelt)."""
     lines = 0
     hits: Counter[str] = Counter()
     for _, chunk in open_records(path, "shipments", mapping, chunk_rows=chunk_rows).chunks():
-        for told in watchlist.matches(chunk):
+        for told in watchlist.matches(chunk, hit=hit):
             hits.update(told)
         lines += len(chunk)
         if progress is not None:

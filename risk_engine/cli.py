@@ -1076,6 +1076,7 @@ def watchlist(
             )
         if against is None:
             return
+        hit: set[tuple[str, str, str]] = set()
         with _progress(f"matching {against.name}", None) as advance:
             lines, hits = count_hits(
                 watch,
@@ -1083,6 +1084,7 @@ def watchlist(
                 mapping=load_mapping(mapping),
                 chunk_rows=load_settings().chunk_rows,
                 progress=advance,
+                hit=hit,
             )
     total = sum(hits.values())
     typer.echo(f"{lines:,} lines of {against}: {total:,} hits by {len(hits):,} entries")
@@ -1094,6 +1096,14 @@ def watchlist(
         typer.echo(
             f"warning: {count:,} of {lines:,} lines ({count / lines:.2%}) hit: {sentence}; "
             "check that it names the party you mean",
+        )
+    unhit = [entry for entry in watch.every_entry() if entry not in hit]
+    if unhit:
+        shown = [watch.shown(entry) for entry in unhit[:top]]
+        more = f" and {len(unhit) - top:,} more" if len(unhit) > top else ""
+        typer.echo(
+            f"{len(unhit):,} of {len(watch.every_entry()):,} entries hit no line of {against} "
+            f"(check their spelling and country): {'; '.join(shown)}{more}"
         )
 
 

@@ -323,9 +323,10 @@ def build_router() -> APIRouter:
         model = _served(request)
         described = model.scorer.describe()
         trained_at = described.get("trained_at")
-        history_as_of, history_lines = (
+        history_as_of, history_lines, name_rules = (
             described.get("history_as_of"),
             described.get("history_lines"),
+            described.get("name_rules"),
         )
         return ModelInfo(
             version=model.version,
@@ -338,6 +339,7 @@ def build_router() -> APIRouter:
             profiles=None if model.profiles is None else model.profiles.entries,
             history_as_of=_utc_text(history_as_of),
             history_lines=None if history_lines is None else int(history_lines),
+            name_rules=None if name_rules is None else int(name_rules),
         )
 
     @router.get(

@@ -355,6 +355,7 @@ class ModelInfo(_Out):
                     "profiles": {"inspect": 2, "flag": 1},
                     "history_as_of": "2025-04-02T23:59:41Z",
                     "history_lines": 1250400,
+                    "name_rules": 2,
                 }
             ]
         },
@@ -381,6 +382,12 @@ class ModelInfo(_Out):
     )
     history_lines: int | None = Field(
         default=None, description="Lines the feature history has seen."
+    )
+    name_rules: int | None = Field(
+        default=None,
+        description="The rules the feature history reads party names and goods descriptions "
+        "by (`risk-engine history` tells them too): 1 for a history made before stop 23, 2 "
+        "since. A model scores by its own history's rules; retraining moves it to today's.",
     )
 
 

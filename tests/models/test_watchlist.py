@@ -185,6 +185,10 @@ def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_one
     assert "       60  30.000%  consignee TO ORDER is on the watch list" in out
     assert f"        1   0.500%  container {container} is on the watch list: case 5" in out
     assert "warning: 60 of 200 lines (30.00%) hit: consignee TO ORDER" in out
+    # an entry no line hits is named: a misspelt name or a wrong country would be
+    assert "1 of 3 entries hit no line of" in out and out.rstrip().endswith(
+        "(check their spelling and country): party NOBODY LTD"
+    )
     broken = CliRunner().invoke(app, ["watchlist", str(tmp_path / "none.csv")])
     assert broken.exit_code == 2 and "cannot read watch list" in broken.stderr
 
@@ -264,3 +268,33 @@ def test_a_watch_list_saved_with_semicolons_and_a_byte_order_mark_is_read(tmp_pa
     assert listed is not None and ("ACME TRADING", "VN") in listed.parties
     with pytest.raises(ConfigError, match="no such file"):
         load_watchlist(tmp_path / "missing.parquet")
+
+
+def test_the_entries_a_batch_hits_are_told_apart_from_those_it_does_not() -> None:
+    from models.watchlist import Watchlist
+
+    watch = Watchlist(
+        parties={("ACME", "VN"), ("GHOST TRADING", "VN"), ("SWIFT LOGISTICS", "TH"), ("ACME", "")},
+        containers={"MSCU6061062"},
+        bills={"BL404"},
+    )
+    lines = pd.DataFrame(
+        {
+            "shipper_name": ["ACME", "ACME"],
+            "shipper_country": ["VN", "KH"],
+            "freight_forwarder_name": ["SWIFT LOGISTICS", None],
+            "container_number": ["MSCU6061062", "TGHU1234567"],
+            "bl_number": ["BL1", "BL2"],
+        }
+    )
+    hit: set[tuple[str, str, str]] = set()
+    told = watch.matches(lines, hit=hit)
+    assert len(told[0]) == 4 and len(told[1]) == 1  # ACME (any country) on both lines
+    assert hit == {
+        ("party", "ACME", "VN"),
+        ("party", "ACME", ""),
+        ("party", "SWIFT LOGISTICS", "TH"),  # a forwarder, matched by name
+        ("container", "MSCU6061062", ""),
+    }
+    unhit = [watch.shown(entry) for entry in watch.every_entry() if entry not in hit]
+    assert unhit == ["party GHOST TRADING (Vietnam)", "B/L BL404"]

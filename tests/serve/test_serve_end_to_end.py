@@ -163,6 +163,7 @@ def test_model_information_shows_the_trained_models_metrics_and_features(
     )
     assert scored.json()["history_as_of"] == body["history_as_of"]
     assert body["history_lines"] == trained.pipeline.state_.lines_seen > 0
+    assert body["name_rules"] == 2  # a model trained today keys names by today's rules
 
 
 def test_served_risk_profiles_tell_their_lines_and_make_inspect_lines_mandatory(
