@@ -8,6 +8,8 @@
 | body compressed (Content-Encoding)      | 415    | unsupported_encoding                 |
 | body over the byte limit, too many lines| 413    | body_too_large, too_many_lines       |
 | no model loaded                         | 503    | model_unavailable                    |
+| the database down, refusing, or busy    | 503    | store_unavailable                    |
+| the audit row cannot be written         | 503    | audit_unavailable (`serve.middleware`) |
 | unknown route, wrong method             | 404/405| not_found, method_not_allowed        |
 | anything else                           | 500    | internal_error (details in the log)  |
 """
@@ -20,11 +22,18 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from risk_engine.errors import ContractViolation, ModelUnavailable, RiskEngineError
+from risk_engine.errors import (
+    ContractViolation,
+    ModelUnavailable,
+    RiskEngineError,
+    StoreUnavailable,
+)
+from serve.store import unreachable
 
 __all__ = [
     "ApiError",
@@ -172,6 +181,26 @@ async def _on_model_unavailable(request: Request, error: Exception) -> Response:
     )
 
 
+async def _on_store_unavailable(request: Request, error: Exception) -> Response:
+    """The database cannot be used now: 503 with a retry, the database named only in the log
+    (its host is not the caller's business)."""
+    log.error("the store cannot be used on %s: %s", request.url.path, error)
+    return error_response(
+        request.scope,
+        503,
+        "store_unavailable",
+        "the engine's database (keys, outcomes, audit rows) cannot be used just now; retry "
+        "later (sending outcomes again is safe: recording them is idempotent)",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _on_database_error(request: Request, error: Exception) -> Response:
+    if unreachable(error):
+        return await _on_store_unavailable(request, error)
+    return internal_error(request.scope, error)
+
+
 async def _on_contract(request: Request, error: Exception) -> Response:
     assert isinstance(error, ContractViolation)
     details = [{"field": error.field, "value": str(error.value), "rule": error.rule}]
@@ -213,5 +242,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(ModelUnavailable, _on_model_unavailable)
     app.add_exception_handler(ContractViolation, _on_contract)
+    app.add_exception_handler(StoreUnavailable, _on_store_unavailable)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(RiskEngineError, _on_engine_error)
     app.add_exception_handler(Exception, _on_unexpected)

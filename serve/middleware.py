@@ -46,6 +46,11 @@ class AuditContext:
 # Answers given before a route checks the key: a path or method no route has, a body over the
 # limit, a redirect to the path with(out) its slash.
 _REFUSED_UNCHECKED = frozenset({307, 404, 405, 413})
+# The liveness probe: answered even when its audit row cannot be written, since it tells only
+# that the process is up (a probe that failed with the database would restart every instance
+# of the service during a database outage, to no end).
+_LIVENESS = "/healthz"
+_READINESS = "/readyz"
 
 
 class AuditMiddleware:
@@ -76,7 +81,7 @@ class AuditMiddleware:
             if message["type"] == "http.response.start" and not recorded:
                 recorded = True
                 written = await self._record(scope, context, message["status"], started_at, started)
-                if not written:
+                if not written and scope.get("path") != _LIVENESS:
                     replaced = True
                     await self._refuse(scope, send)
                     return
@@ -131,7 +136,7 @@ class AuditMiddleware:
             self.metrics.request(
                 route=getattr(route, "path", None),
                 method=entry.method,
-                status=status if written else 503,
+                status=status if written or scope.get("path") == _LIVENESS else 503,
                 seconds=entry.duration_ms / 1000.0,
             )
         return written
@@ -154,12 +159,20 @@ class AuditMiddleware:
     @staticmethod
     async def _refuse(scope: Scope, send: Send) -> None:
         request_id = scope["state"]["audit"].request_id
-        body = error_body(
-            "audit_unavailable",
-            "the audit trail cannot be written, so the answer is withheld; retry later "
-            "(sending outcomes again is safe: recording them is idempotent)",
-            request_id=request_id,
-        )
+        if scope.get("path") == _READINESS:  # not ready, in the readiness answer's own shape
+            body: dict[str, object] = {
+                "ready": False,
+                "model_version": None,
+                "detail": "the engine's database cannot be written (audit rows, outcomes, keys)",
+            }
+        else:
+            body = error_body(
+                "audit_unavailable",
+                "the audit trail cannot be written to the engine's database, so the answer is "
+                "withheld; retry later (sending outcomes again is safe: recording them is "
+                "idempotent)",
+                request_id=request_id,
+            )
         headers = {"Retry-After": "5", REQUEST_ID_HEADER: request_id}
         response = JSONResponse(body, status_code=503, headers=headers)
         await send(

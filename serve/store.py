@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import random
 import re
 import sqlite3
 import threading
@@ -83,6 +84,7 @@ __all__ = [
     "RECEIPT_SLACK",
     "Store",
     "read_outcomes",
+    "unreachable",
 ]
 
 KEY_NAME_MAX = 128  # characters of a key holder's name (the api_keys.name column)
@@ -395,6 +397,54 @@ def _sqlite_file(url: URL) -> str | None:
     return None if database in ("", ":memory:") or database.startswith("file:") else database
 
 
+# SQLSTATE classes of a database that cannot be used now, whatever the statement: connection
+# exceptions (08), authorisation (28: a wrong password), no such database (3D), insufficient
+# resources (53: too many connections), operator intervention (57: shutting down, starting up).
+# pg8000 raises the server's refusals at connection time as ProgrammingError, not as the
+# OperationalError SQLAlchemy gives for a refused connection.
+# Attempts at recording a batch of outcomes while other writers store the same ones.
+_OUTCOME_TRIES = 8
+_UNREACHABLE_CLASSES = frozenset({"08", "28", "3D", "53", "57"})
+# Transaction rollbacks another writer caused: a deadlock (40P01), a serialization failure (40001).
+_CONCURRENT_STATES = frozenset({"40P01", "40001"})
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    """The SQLSTATE of a driver's error: psycopg's ``sqlstate`` or ``pgcode``, pg8000's first
+    argument (the server's error fields, code under "C")."""
+    cause = error.orig
+    for name in ("sqlstate", "pgcode"):
+        code = getattr(cause, name, None)
+        if isinstance(code, str):
+            return code
+    args = getattr(cause, "args", ())
+    if args and isinstance(args[0], dict) and isinstance(args[0].get("C"), str):
+        return str(args[0]["C"])
+    return None
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether a database error says the database cannot be used now (down, starting, refusing
+    the password, out of connections, locked), not that a statement was wrong."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    state = _sqlstate(error)
+    return state is not None and state[:2] in _UNREACHABLE_CLASSES
+
+
+def _problem(error: DBAPIError) -> str:
+    """A driver's error as one line: pg8000's message field rather than the fields' dict."""
+    cause = error.orig if error.orig is not None else error
+    args = getattr(cause, "args", ())
+    if args and isinstance(args[0], dict) and args[0].get("M"):
+        state = _sqlstate(error)
+        return f"{args[0]['M']}" + (f" (SQLSTATE {state})" if state else "")
+    text = str(cause).strip()
+    return text.splitlines()[0] if text else type(cause).__name__
+
+
 def _make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -404,6 +454,13 @@ def _make_engine(url: str) -> Engine:
             "postgresql+pg8000://user:password@host:5432/database"
         ) from None
     if parsed.get_backend_name() != "sqlite":
+        if parsed.host and "@" in parsed.host:
+            # the URL splits at its last "@": the password's tail would be read as the host and
+            # printed with it, in every message naming the database
+            raise ConfigError(
+                "the database URL holds an '@' before its host's: a user name or password with "
+                "an '@' (or ':', '/', '%') is written percent-encoded in a URL, '@' as %40"
+            )
         try:
             return _server_engine(parsed)
         except ModuleNotFoundError as error:
@@ -486,15 +543,21 @@ class Store:
         """Turns "cannot connect or open" into `StoreUnavailable`, naming the database."""
         try:
             yield
-        except (OperationalError, InterfaceError) as error:
-            problem = str(error.orig if error.orig is not None else error).strip().splitlines()[0]
-            raise StoreUnavailable(self.shown_url, problem) from error
-        except (DatabaseError, sqlite3.DatabaseError) as error:
-            # "file is not a database", "database disk image is malformed": exactly SQLite's
-            # DatabaseError (its subclasses, a conflict say, are the caller's to handle)
-            cause = error.orig if isinstance(error, DatabaseError) else error
-            if type(cause) is not sqlite3.DatabaseError:
+        except DBAPIError as error:
+            if not unreachable(error):
+                if isinstance(error, DatabaseError):
+                    self._damaged(error)
                 raise
+            raise StoreUnavailable(self.shown_url, _problem(error)) from error
+        except sqlite3.DatabaseError as error:
+            self._damaged(error)
+            raise
+
+    def _damaged(self, error: DatabaseError | sqlite3.DatabaseError) -> None:
+        """ "file is not a database", "database disk image is malformed" as `StoreUnavailable`:
+        exactly SQLite's DatabaseError (its subclasses, a conflict say, are the caller's)."""
+        cause = error.orig if isinstance(error, DatabaseError) else error
+        if type(cause) is sqlite3.DatabaseError:
             raise StoreUnavailable(
                 self.shown_url,
                 f"{cause}: not a SQLite database, or a damaged one; restore it from a backup "
@@ -699,15 +762,28 @@ class Store:
         """Store normalised outcomes, idempotent by (bl_number, container_number, inspected_at).
 
         One transaction; if another writer stores the same key meanwhile, the whole batch is
-        judged again against what is then stored.
+        judged again against what is then stored. New rows are written in key order, so two
+        writers of the same outcomes wait for each other rather than deadlock (they deadlocked
+        on PostgreSQL when their files listed them in other orders). When other writers keep
+        storing the same keys through every attempt, `StoreUnavailable`: retry later.
         """
-        for attempt in range(3):
+        for attempt in range(_OUTCOME_TRIES):
             try:
                 return self._record_outcomes(records, received_by)
-            except IntegrityError:
-                if attempt == 2:
+            except DBAPIError as error:
+                concurrent = isinstance(error, IntegrityError) or (
+                    _sqlstate(error) in _CONCURRENT_STATES
+                )
+                if not concurrent:
                     raise
-                log.info("concurrent outcome write; judging the batch again")
+                if attempt == _OUTCOME_TRIES - 1:
+                    raise StoreUnavailable(
+                        self.shown_url,
+                        f"other writers stored the same outcomes through {_OUTCOME_TRIES} "
+                        "attempts; send them again (recording is idempotent)",
+                    ) from error
+                log.info("concurrent outcome write (%s); judging the batch again", _problem(error))
+                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
         raise AssertionError("unreachable")
 
     def _record_outcomes(
@@ -734,6 +810,7 @@ class Store:
                 new_rows.append({**values, "received_at": received_at, "received_by": received_by})
                 results.append(OutcomeWrite("recorded", key))
             if new_rows:
+                new_rows.sort(key=_write_order)
                 conn.execute(insert(outcomes), new_rows)
         return results
 
@@ -983,6 +1060,11 @@ def _outcome_key(values: Mapping[str, Any]) -> tuple[Any, ...]:
     if isinstance(inspected, datetime):
         inspected = inspected.astimezone(UTC) if inspected.tzinfo else inspected.replace(tzinfo=UTC)
     return (values["bl_number"], values["container_number"], inspected)
+
+
+def _write_order(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The order new outcomes are written in, the same for every writer (`record_outcomes`)."""
+    return tuple(str(part) for part in _outcome_key(values))
 
 
 def _differing(stored: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:

@@ -796,8 +796,44 @@ def test_no_answer_leaves_the_server_when_its_audit_row_cannot_be_written(
             error = _error(response)
             assert error["code"] == "audit_unavailable"
             assert "risk_score" not in response.text
+            # the liveness probe still says the process is up (a probe failing with the
+            # database would restart every instance during an outage); readiness says why not,
+            # in its own shape
+            alive = client.get("/healthz")
+            assert alive.status_code == 200 and alive.json() == {"status": "ok"}
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["ready"] is False
+            assert "database" in ready.json()["detail"]
     finally:
         broken.dispose()
+
+
+class _StartingDatabase(Store):
+    """A store whose server is starting up: pg8000 raises the refusal as ProgrammingError."""
+
+    def get_key(self, key_id: str) -> Any:
+        from sqlalchemy.exc import ProgrammingError
+
+        fields = {"S": "FATAL", "C": "57P03", "M": "the database system is starting up"}
+        raise ProgrammingError("SELECT api_keys", {}, Exception(fields))
+
+
+def test_a_database_that_refuses_for_now_is_a_503_to_retry_not_an_internal_error(
+    settings: Settings, keys: dict[str, str], store: Store
+) -> None:
+    starting = _StartingDatabase(store.url)
+    app = create_app(settings=settings, scorer_loader=FakeScorer, store=starting)
+    try:
+        with serving(app) as url, httpx.Client(base_url=url) as client:
+            response = client.post(
+                "/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"])
+            )
+            assert response.status_code == 503, response.text
+            assert _error(response)["code"] == "store_unavailable"
+            assert response.headers["Retry-After"] == "5"
+            assert "starting up" not in response.text  # the details are the log's
+    finally:
+        starting.dispose()
 
 
 class _CountingScorer(FakeScorer):

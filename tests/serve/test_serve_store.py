@@ -292,6 +292,79 @@ def test_officers_recording_overlapping_outcomes_at_once_store_each_once(store: 
     assert set(statuses) <= {"recorded", "duplicate"}
 
 
+def _record_at_once(
+    store: Store, orders: list[list[dict[str, Any]]]
+) -> tuple[list[str], list[BaseException]]:
+    """Each list of outcomes recorded by its own thread, all starting together: the statuses
+    they got and the errors they raised."""
+    start = threading.Barrier(len(orders))
+    statuses: list[str] = []
+    errors: list[BaseException] = []
+
+    def write(order: list[dict[str, Any]]) -> None:
+        try:
+            start.wait(timeout=30)
+            statuses.extend(w.status for w in store.record_outcomes(order))
+        except BaseException as error:  # collected: the test names them
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses, errors
+
+
+@on_each_database
+def test_writers_sending_the_same_outcomes_in_other_orders_neither_deadlock_nor_fail(
+    store: Store,
+) -> None:
+    """Two clients exporting the same inspections sorted differently (one file in order, one
+    reversed, others shuffled) deadlocked on PostgreSQL's unique index: one request got a 500
+    and recorded nothing. Each writer now gets every outcome recorded or duplicate."""
+    import random
+
+    every: list[dict[str, Any]] = []
+    for round_ in range(3):  # new outcomes each round: every round's writers contend
+        records = _outcomes(*range(1_000 + 200 * round_, 1_200 + 200 * round_))
+        every += records
+        orders = [records, records[::-1]]
+        for seed in range(4):
+            shuffled = list(records)
+            random.Random(seed).shuffle(shuffled)
+            orders.append(shuffled)
+        statuses, errors = _record_at_once(store, orders)
+        assert not errors, errors
+        assert len(statuses) == len(orders) * len(records)
+        assert set(statuses) <= {"recorded", "duplicate"}
+        assert statuses.count("recorded") == len(records)  # each once, by one writer
+    assert store.outcome_count() == len(every)
+
+
+def test_a_database_that_does_not_exist_is_named_as_unavailable(postgres_url: str) -> None:
+    """PostgreSQL refuses the connection itself (SQLSTATE 3D000), which pg8000 raises as a
+    ProgrammingError: it was a traceback and exit 1, where an unreachable host exits 5."""
+    from sqlalchemy.engine import make_url
+
+    missing = make_url(postgres_url).set(database="no_such_database")
+    store = Store(missing.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(StoreUnavailable, match="no_such_database.*does not exist"):
+            store.migrate()
+    finally:
+        store.dispose()
+
+
+def test_a_password_with_an_unencoded_at_sign_is_refused_before_it_is_shown() -> None:
+    with pytest.raises(ConfigError, match="%40") as caught:
+        Store("postgresql+pg8000://engine:Sx9@Tqz@127.0.0.1:5432/engine")
+    assert "Tqz" not in str(caught.value) and "Sx9" not in str(caught.value)
+    store = Store("postgresql+pg8000://engine:Sx9%40Tqz@127.0.0.1:5432/engine")  # encoded: fine
+    assert "Tqz" not in store.shown_url
+    store.dispose()
+
+
 def test_servers_starting_at_once_on_a_new_database_all_come_up_with_one_schema(
     database_url: str,
 ) -> None:
