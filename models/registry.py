@@ -33,6 +33,10 @@ __all__ = [
     "configure_mlflow",
     "log_scorer",
     "set_champion",
+    "tag_version",
+    "DECISION_TAG",
+    "PENDING",
+    "PHASE_TAG",
     "list_versions",
     "load_scorer",
 ]
@@ -253,6 +257,22 @@ def log_scorer(scorer: Any, *, metrics: dict[str, float]) -> str:
     return version
 
 
+# A challenger's version tags: its phase, and the decision, "pending" from its registration
+# until retrain compared it with the champion ("promoted" or "kept"). A retrain stopped between
+# the two (Ctrl-C, a crash) leaves a version that was never compared: the tag tells it.
+PHASE_TAG = "engine.phase"
+DECISION_TAG = "engine.decision"
+PENDING = "pending"
+
+
+def tag_version(version: str, tags: dict[str, str]) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(MODEL_NAME, version, key, value)
+
+
 def set_champion(version: str) -> None:
     import mlflow
 
@@ -314,9 +334,16 @@ def load_scorer(which: str = CHAMPION) -> Any:
     client = mlflow.MlflowClient()
     try:
         if which.isdigit():
-            version = str(client.get_model_version(MODEL_NAME, which).version)
+            found = client.get_model_version(MODEL_NAME, which)
         else:
-            version = str(client.get_model_version_by_alias(MODEL_NAME, which).version)
+            found = client.get_model_version_by_alias(MODEL_NAME, which)
+        version = str(found.version)
+        if (found.tags or {}).get(DECISION_TAG) == PENDING:
+            log.warning(
+                "model version %s was never compared with the champion: the retrain that "
+                "registered it stopped before its decision (retrain the phase again)",
+                version,
+            )
         loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}")
     except (MlflowException, OSError) as error:
         raise ModelUnavailable(f"no model {MODEL_NAME} {which!r}: {error}") from error

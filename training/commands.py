@@ -12,7 +12,7 @@ import pandas as pd
 from features.files import fresh_output, write_frame
 from features.ingest import ValidationReport
 from features.mapping import ColumnMapping, load_mapping
-from models.registry import configure_mlflow, list_versions
+from models.registry import DECISION_TAG, PENDING, configure_mlflow, list_versions
 from risk_engine.errors import ConfigError
 from risk_engine.parsing import parse_moment
 from risk_engine.settings import Settings, load_settings
@@ -23,7 +23,7 @@ from training.report import write_training_report
 from training.retrain import retrain
 from training.review import BaseRate, control_base_rate, inspected_between, review_outcomes
 from training.tracking import log_training
-from training.train import Progress, fit_scorer
+from training.train import Progress, describe_calibration, fit_scorer
 
 __all__ = ["train_command", "retrain_command", "models_command", "summary_table"]
 
@@ -188,12 +188,8 @@ def train_command(
         calibration = calibration_warning(labels)
         if calibration:
             lines.append(calibration)
-    if "calibration_fit" in outcome.params:
-        lines.append(
-            f"calibration: {outcome.params['calibration_fit']}, "
-            f"{outcome.params['calibration_lines']:,} labelled lines "
-            f"({outcome.params['calibration_seizures']:,} seizures)"
-        )
+    if describe_calibration(outcome.params):
+        lines.append(describe_calibration(outcome.params))
     lines.append(f"report: {report}")
     return "\n".join(lines)
 
@@ -264,6 +260,8 @@ def retrain_command(
         lines.append(f"note: {decision.note}")
     if decision.calibration:
         lines.append(decision.calibration)
+    if decision.calibrated_on:
+        lines.append(f"challenger's {decision.calibrated_on}")
     if decision.earlier:
         lines.append(
             f"note: phase {phase!r} was retrained before (challenger version "
@@ -299,9 +297,19 @@ def models_command(settings: Settings | None = None) -> str:
         row["test_from"], row["test_lines"] = held_out
         for key in ("observed_model_hits_2pct", "truth_model_hits_2pct", "test_pr_auc"):
             row[key] = v.tags.get(key, "")
+        row["decision"] = v.tags.get(DECISION_TAG, "")
         rows.append(row)
+    pending = [v.version for v in versions if v.tags.get(DECISION_TAG) == PENDING]
+    stopped = (
+        f"\nwarning: version {', '.join(pending)} was never compared with the champion (decision "
+        "pending): the retrain that registered it stopped before its decision; retrain the "
+        "phase again rather than serve or promote it"
+        if pending
+        else ""
+    )
     return (
         pd.DataFrame(rows).to_string(index=False)
+        + stopped
         + "\nthe figures are each version's own, on its held-out period from test_from (a later "
         "version's is later and shorter): the phase report of `retrain` compares a challenger "
         "with the champion on one period"

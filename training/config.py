@@ -20,7 +20,9 @@ __all__ = ["TrainConfig", "load_config"]
 class TrainConfig(BaseModel):
     """What `risk-engine train` and `retrain` use; every field has a working default."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a YAML `true` or "3" is not taken for a number (it was: `capacity: true` read as
+    # 100 %), as the booster settings are checked (`_check_booster`).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     seed: int = Field(default=7, ge=0)
     capacity: float = Field(default=0.02, gt=0, le=1, description="Decision capacity (red band).")
@@ -36,12 +38,13 @@ class TrainConfig(BaseModel):
     booster: dict[str, Any] = Field(default_factory=dict, description="BoosterParams overrides.")
     min_calibration_lines: int = Field(default=200, ge=1)
     min_calibration_seizures: int = Field(
-        default=30,
+        default=10,
         ge=1,
         description="With fewer seizures (or fewer than min_calibration_lines lines) in the "
         "calibration slice, the calibration is fitted on out-of-fold scores of every labelled "
         "line before the test period instead: a Platt fit on a handful of seizures sets the "
-        "scores' level by chance (3 seizures in the quickstart's slice put it at a third).",
+        "scores' level by chance (3 seizures in the quickstart's slice put it at a third). "
+        "With more, the slice is the more recent and did better (a phase-2 retrain's 16).",
     )
     calibration_folds: int = Field(default=4, ge=2, le=20)
     importance_sample: int = Field(default=20_000, ge=1)

@@ -17,7 +17,17 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from models.registry import configure_mlflow, experiment_id, load_scorer, set_champion
+from models.registry import (
+    DECISION_TAG,
+    PENDING,
+    PHASE_TAG,
+    configure_mlflow,
+    experiment_id,
+    list_versions,
+    load_scorer,
+    set_champion,
+    tag_version,
+)
 from models.selection import port_day
 from risk_engine.errors import ConfigError, ModelUnavailable
 from risk_engine.settings import Settings
@@ -26,7 +36,7 @@ from training.evaluate import evaluate_period
 from training.metrics import calibration_warning, selected_at_capacity
 from training.report import write_phase_report
 from training.tracking import log_training
-from training.train import Progress, fit_scorer, utc_moment
+from training.train import Progress, describe_calibration, fit_scorer, utc_moment
 
 __all__ = ["Decision", "compare", "earlier_challengers", "retrain"]
 
@@ -52,6 +62,7 @@ class Decision:
     held_out: str = ""  # the period both were compared on, in words
     note: str = ""  # what the output must say besides the decision
     calibration: str = ""  # a warning when the challenger's scores are not calibrated
+    calibrated_on: str = ""  # how the challenger's calibration was fitted, in words
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -145,6 +156,7 @@ def retrain(
         tags={"engine.phase": phase, "engine.role": "challenger"},
         make_champion_if_none=False,
     )
+    tag_version(version, {PHASE_TAG: phase, DECISION_TAG: PENDING})  # until `_record`
     period = outcome.period
     lines = outcome.test_lines
     capacity = config.capacity
@@ -174,6 +186,7 @@ def retrain(
             held_out=held_out,
             note=note,
             calibration=calibration or "",
+            calibrated_on=describe_calibration(outcome.params),
         )
         _record(run_id, decision)
         return decision
@@ -210,6 +223,7 @@ def retrain(
         held_out=held_out,
         note=note,
         calibration=calibration or "",
+        calibrated_on=describe_calibration(outcome.params),
     )
     if "has_contraband" in period.columns:
         truth_hits = period["has_contraband"].fillna(0).astype(float).reset_index(drop=True)
@@ -285,12 +299,19 @@ def earlier_challengers(settings: Settings, phase: str) -> tuple[str, ...]:
         filter_string="tags.`engine.role` = 'challenger'",
         order_by=["attributes.start_time ASC"],
     )
-    found = (
+    found = [
         run.data.tags.get("decision.challenger_version")
         for run in runs
         if run.data.tags.get("engine.phase") == phase
-    )
-    return tuple(version for version in found if version)
+    ]
+    decided = [version for version in found if version]
+    # and those whose retrain stopped before its decision, which their runs do not name
+    stopped = [
+        v.version
+        for v in list_versions()
+        if v.tags.get(PHASE_TAG) == phase and v.tags.get(DECISION_TAG) == PENDING
+    ]
+    return tuple(sorted({*decided, *stopped}, key=int))
 
 
 def _slug(text: str) -> str:
@@ -298,6 +319,10 @@ def _slug(text: str) -> str:
 
 
 def _record(run_id: str, decision: Decision) -> None:
+    tag_version(
+        decision.challenger_version,
+        {DECISION_TAG: "promoted" if decision.promoted else "kept"},
+    )
     client = mlflow.MlflowClient()
     for key, value in decision.as_dict().items():
         if value is not None:

@@ -29,7 +29,14 @@ from training.data import label_lines
 from training.evaluate import Evaluation, evaluate_period
 from training.splits import TimeSplits, time_splits
 
-__all__ = ["TrainOutcome", "fit_scorer", "period_frame", "Progress", "utc_moment"]
+__all__ = [
+    "TrainOutcome",
+    "describe_calibration",
+    "fit_scorer",
+    "period_frame",
+    "Progress",
+    "utc_moment",
+]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -211,6 +218,16 @@ def fit_scorer(
         },
         test_lines=shipments[test_mask],
         drift=drift,
+    )
+
+
+def describe_calibration(params: dict[str, Any]) -> str:
+    """How the calibration was fitted, in words ("" for a model from before it was said)."""
+    if "calibration_fit" not in params:
+        return ""
+    return (
+        f"calibration: {params['calibration_fit']}, {params['calibration_lines']:,} labelled "
+        f"lines ({params['calibration_seizures']:,} seizures)"
     )
 
 

@@ -27,6 +27,13 @@ from training.config import load_config
         ("train_share: 0.8\nvalid_share: 0.2\n", "leave no test share"),
         ("bootstrap_rounds: 0\n", "bootstrap_rounds:"),  # an IndexError after registering
         ("seed: -1\n", "seed:"),
+        # YAML's true or a quoted number was taken for a number: capacity 100 %, or the
+        # calibration's slice fit with min_calibration_seizures 1
+        ("capacity: true\namber_capacity: true\n", "capacity: Input should be a valid number"),
+        ("min_calibration_seizures: true\n", "min_calibration_seizures: Input should be a valid"),
+        ("calibration_folds: '3'\n", "calibration_folds: Input should be a valid integer"),
+        ("inverse_propensity: 'yes'\n", "inverse_propensity: Input should be a valid boolean"),
+        ("calibration_folds: 1\n", "calibration_folds: Input should be greater than or equal"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_refused_naming_it(
@@ -42,7 +49,7 @@ def test_a_setting_that_cannot_be_used_is_refused_naming_it(
 def test_good_settings_load_and_reach_the_booster(tmp_path: Path) -> None:
     path = tmp_path / "train.yaml"
     path.write_text(
-        "capacity: 0.03\namber_capacity: 0.03\n"
+        "capacity: 0.03\namber_capacity: 0.03\nrescore_days: 30\ninverse_propensity: true\n"
         "booster: {learning_rate: 0.1, num_leaves: 15, imbalance: none, extra: {max_bin: 63}}\n"
     )
     params = load_config(path).booster_params()

@@ -94,6 +94,22 @@ def test_scores_no_better_than_the_base_rate_are_told_as_not_calibrated() -> Non
     assert calibration_warning(label_metrics(np.zeros(5), np.full(5, 0.1))) is None
 
 
+def test_scores_that_rank_well_at_a_fraction_of_the_rate_found_are_told_too() -> None:
+    """A retrained challenger ranked well (Brier 0.0254 against the base rate's 0.0290) with a
+    mean score of 0.68 % where 2.99 % of the inspections found something: unwarned before."""
+    y = np.array([1] * 3 + [0] * 97)
+    low = np.array([0.2] * 3 + [0.0001] * 97)  # mean 0.6 % against 3 %
+    metrics = label_metrics(y, low)
+    assert metrics["brier"] < metrics["base_brier"]
+    told = calibration_warning(metrics)
+    assert told is not None and "under the inspected lines' seizure rate 3.00%" in told
+    assert "factor of 4.9" in told
+    near = label_metrics(y, np.array([0.5] * 3 + [0.0005] * 97))  # mean 1.55 %: within 2x
+    assert near["brier"] < near["base_brier"] and calibration_warning(near) is None
+    high = label_metrics(y, np.array([0.9] * 3 + [0.05] * 97))  # mean 7.6 %: over, 2.5x
+    assert "over the inspected lines' seizure rate" in (calibration_warning(high) or "")
+
+
 def test_time_splits_leave_out_labels_recorded_after_the_boundary() -> None:
     filed = pd.Series(pd.date_range("2024-01-01", periods=400, freq="D", tz="UTC"))
     recorded = filed + pd.Timedelta(days=20)

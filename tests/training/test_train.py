@@ -14,7 +14,7 @@ import pytest
 from mlflow import MlflowClient
 
 from models.booster import predict_contrib, predict_leaves, predict_raw
-from models.registry import champion_version, configure_mlflow, list_versions
+from models.registry import champion_version, configure_mlflow, list_versions, load_scorer
 from models.scorer import to_matrix
 from risk_engine.errors import ConfigError
 from risk_engine.factories import seizure_after_filing
@@ -84,7 +84,7 @@ def test_a_calibration_slice_with_few_seizures_gives_way_to_out_of_fold_scores()
     on_slice = _quick_fit(min_calibration_seizures=1, min_calibration_lines=1)
     sizes = folded.sizes
     assert on_slice.params["calibration_fit"] == "calibration slice"
-    assert on_slice.params["calibration_seizures"] < 30
+    assert on_slice.params["calibration_seizures"] < 10
     assert folded.params["calibration_fit"] == "out-of-fold (4 folds)"
     assert folded.params["calibration_lines"] == sizes["train"] + sizes["valid"] + sizes[
         "calibration"
@@ -132,7 +132,9 @@ def test_same_seed_gives_the_same_model() -> None:
     assert a.scorer.booster_text == b.scorer.booster_text
 
 
-def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_path: Path) -> None:
+def test_training_registers_versions_and_champion_moves_only_on_improvement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = Settings(home=tmp_path / "home")
     configure_mlflow(settings)
     world, shipments, outcomes = small_world()
@@ -179,10 +181,15 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     for decision in (promoted, kept):
         info = next(v for v in list_versions() if v.version == decision.challenger_version)
         logged = MlflowClient().get_run(info.run_id).data.metrics
-        assert bool(decision.calibration) == (logged["test_brier"] >= logged["test_base_brier"])
         assert decision.calibration == (
             calibration_warning({name[len("test_") :]: value for name, value in logged.items()})
             or ""
+        )
+        # and says how its calibration was fitted, as train does
+        params = MlflowClient().get_run(info.run_id).data.params
+        assert decision.calibrated_on == (
+            f"calibration: {params['calibration_fit']}, {int(params['calibration_lines']):,} "
+            f"labelled lines ({int(params['calibration_seizures']):,} seizures)"
         )
     # An --until before the champion's own cut-off judged it on lines it learned from (it won
     # "6 vs 8" so); refused before any training, as a challenger that cannot be trained is.
@@ -245,7 +252,7 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     assert last.note.startswith(f"nothing was filed after --until {end_3}: ")
     held_from = pd.Timestamp(last.held_out.split()[2])
     assert held_from < end_3 - pd.Timedelta(days=7)
-    assert [v.version for v in list_versions()] == [
+    decided = [
         v1,
         promoted.challenger_version,
         kept.challenger_version,
@@ -253,6 +260,7 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
         again.challenger_version,
         last.challenger_version,
     ]
+    assert [v.version for v in list_versions()] == decided
     # The registered pyfunc scores raw contract records (text as in a file).
     import mlflow.pyfunc
 
@@ -267,6 +275,39 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(tmp_
     typed.loc[0, "hs_code"] = 4403.1
     scored = model.predict(typed)
     assert len(scored) == 29 and scored["risk_score"].between(0, 1).all()
+    # A retrain stopped after registering its challenger (Ctrl-C, a crash) left a version
+    # nothing marked: listed like the others, served without a word, and not named as an
+    # earlier challenger of its phase. It is now pending until its decision.
+    from training.commands import models_command
+
+    def stopped(*_args: Any, **_kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.retrain.compare", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        retrain(
+            shipments, outcomes, phase="phase-2", until=end_2, settings=settings,
+            config=weak, data_info={},
+        )  # fmt: skip
+    monkeypatch.undo()
+    pending = [v for v in list_versions() if v.version not in decided]
+    assert len(pending) == 1 and pending[0].tags["engine.decision"] == "pending"
+    assert champion_version() == promoted.challenger_version
+    listed = models_command(settings)
+    assert f"warning: version {pending[0].version} was never compared with the champion" in listed
+    assert [v.tags.get("engine.decision") for v in list_versions()][1:3] == ["promoted", "kept"]
+    once_more = retrain(
+        shipments, outcomes, phase="phase-2", until=end_2, settings=settings,
+        config=weak, data_info={},
+    )  # fmt: skip
+    assert once_more.earlier == (
+        kept.challenger_version,
+        again.challenger_version,
+        pending[0].version,
+    )
+    with caplog.at_level("WARNING", logger="models.registry"):
+        load_scorer(pending[0].version)
+    assert f"model version {pending[0].version} was never compared" in caplog.text
 
 
 @cache
