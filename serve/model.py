@@ -11,6 +11,7 @@ import gc
 import logging
 import pickle
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -165,8 +166,10 @@ class ModelHolder:
         was = previous.version if previous else "none"
         log.info("serving model %s (was %s)", loaded.version, was)
         if self._settle:
+            held = None if previous is None else weakref.ref(previous)
             previous = None  # the model replaced is garbage now, unless a request still holds it
             settle_heap()
+            _settle_when_let_go(held)
         return loaded
 
     def _read_all(self) -> LoadedModel:
@@ -250,6 +253,27 @@ def settle_heap() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def _settle_when_let_go(held: weakref.ref[LoadedModel] | None) -> None:
+    """A request still scoring with the replaced model kept it alive through `settle_heap`, so
+    it was frozen with the rest, and its cycles (most of a model) would wait for the next load
+    to be freed: two models held between reloads. Settle again once the last request lets go of
+    it (a thread of its own: the request's answer does not wait for the pass)."""
+    replaced = None if held is None else held()
+    if replaced is not None:
+        weakref.finalize(replaced, _settle_in_background)
+
+
+def _settle_in_background() -> None:
+    # A second on: the finalizer runs before the dying model lets go of what it holds, and a
+    # pass meanwhile would find the scorer still held, and freeze it again.
+    timer = threading.Timer(_SETTLE_DELAY_S, settle_heap)
+    timer.daemon = True
+    timer.start()
+
+
+_SETTLE_DELAY_S = 1.0
 
 
 def registry_loader(settings: Settings, which: str = "champion") -> ScorerLoader:

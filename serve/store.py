@@ -425,13 +425,25 @@ def _sqlstate(error: DBAPIError) -> str | None:
 
 def unreachable(error: BaseException) -> bool:
     """Whether a database error says the database cannot be used now (down, starting, refusing
-    the password, out of connections, locked), not that a statement was wrong."""
-    if isinstance(error, OperationalError | InterfaceError):
+    the password, out of connections, locked, its disk full), not that a statement was wrong:
+    SQLite's "no such table" is an OperationalError too, and a 503 to retry would hide it."""
+    if isinstance(error, InterfaceError):  # the driver reached no server
         return True
     if not isinstance(error, DBAPIError):
         return False
+    cause = error.orig
+    if isinstance(cause, sqlite3.Error):
+        code = getattr(cause, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_UNAVAILABLE
     state = _sqlstate(error)
-    return state is not None and state[:2] in _UNREACHABLE_CLASSES
+    if state is not None:
+        return state[:2] in _UNREACHABLE_CLASSES
+    return isinstance(error, OperationalError)  # no answer from a server to classify
+
+
+# SQLite's primary result codes of a file that cannot be used now: PERM, BUSY, LOCKED,
+# READONLY, IOERR, CORRUPT, FULL, CANTOPEN, NOTADB.
+_SQLITE_UNAVAILABLE = frozenset({3, 5, 6, 8, 10, 11, 13, 14, 26})
 
 
 def _problem(error: DBAPIError) -> str:
@@ -446,21 +458,23 @@ def _problem(error: DBAPIError) -> str:
 
 
 def _make_engine(url: str) -> Engine:
+    scheme, _, rest = url.partition("://")
+    if not scheme.startswith("sqlite") and rest.split("?", 1)[0].count("@") > 1:
+        # a user name or password with an "@": the URL splits at one of them, and the
+        # password's tail was read as the host or the database, printed in every message
+        # naming the database (or quoted by a ValueError)
+        raise ConfigError(
+            "the database URL holds more than one '@': a user name or password with an '@' "
+            "(or ':', '/', '%') is written percent-encoded in a URL, '@' as %40"
+        )
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # the text is not repeated: it may hold a password
         raise ConfigError(
             "the database URL is not an SQLAlchemy URL such as "
             "postgresql+pg8000://user:password@host:5432/database"
         ) from None
     if parsed.get_backend_name() != "sqlite":
-        if parsed.host and "@" in parsed.host:
-            # the URL splits at its last "@": the password's tail would be read as the host and
-            # printed with it, in every message naming the database
-            raise ConfigError(
-                "the database URL holds an '@' before its host's: a user name or password with "
-                "an '@' (or ':', '/', '%') is written percent-encoded in a URL, '@' as %40"
-            )
         try:
             return _server_engine(parsed)
         except ModuleNotFoundError as error:
@@ -544,9 +558,10 @@ class Store:
         try:
             yield
         except DBAPIError as error:
-            if not unreachable(error):
-                if isinstance(error, DatabaseError):
-                    self._damaged(error)
+            if isinstance(error, DatabaseError):
+                self._damaged(error)  # a file that is no database, or a damaged one: told so
+            # a command opening the store: any OperationalError says it cannot (as it did)
+            if not (isinstance(error, OperationalError) or unreachable(error)):
                 raise
             raise StoreUnavailable(self.shown_url, _problem(error)) from error
         except sqlite3.DatabaseError as error:

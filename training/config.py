@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from models.booster import BoosterParams
 from risk_engine.errors import ConfigError
@@ -15,6 +23,10 @@ from risk_engine.yaml_text import load_yaml_file
 from training.splits import SplitConfig
 
 __all__ = ["TrainConfig", "load_config"]
+
+
+# A decimal number with an exponent, as YAML 1.2 reads it.
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class TrainConfig(BaseModel):
@@ -66,6 +78,26 @@ class TrainConfig(BaseModel):
         "of recent lines (the state grows with it). Raise it when results take months (a "
         "laboratory's species or DNA identification); training itself matches every outcome.",
     )
+
+    @field_validator(
+        "capacity",
+        "amber_capacity",
+        "propensity_cap",
+        "train_share",
+        "valid_share",
+        "calibration_share",
+        "gap_days",
+        "rescore_days",
+        "label_lookback_days",
+        mode="before",
+    )
+    @classmethod
+    def _exponent(cls, value: Any) -> Any:
+        """A number written with an exponent and no dot (``2e-2``): YAML 1.1, which PyYAML
+        reads, makes it text, which the strict reading refused as "not a valid number"."""
+        if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+            return float(value)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:

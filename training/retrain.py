@@ -164,6 +164,7 @@ def retrain(
         # A challenger is promoted only when it finds more: with a champion and nothing to
         # compare them on, the champion stays (it used to be replaced unseen).
         if champion is None:
+            _decided(version, promoted=True)  # before the alias: a champion is never pending
             set_champion(version)
             reason = "promoted: no champion yet"
         else:
@@ -237,6 +238,7 @@ def retrain(
             seed=0,
         )
         decision.truth_champion_hits, decision.truth_challenger_hits = t_a, t_b
+    _decided(version, promoted=promoted)  # before the alias and the report, which may fail
     if promoted:
         set_champion(version)
     evaluation = evaluate_period(
@@ -318,11 +320,13 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-") or "phase"
 
 
+def _decided(version: str, *, promoted: bool) -> None:
+    """The challenger's version is no longer pending: promoted or kept."""
+    tag_version(version, {DECISION_TAG: "promoted" if promoted else "kept"})
+
+
 def _record(run_id: str, decision: Decision) -> None:
-    tag_version(
-        decision.challenger_version,
-        {DECISION_TAG: "promoted" if decision.promoted else "kept"},
-    )
+    _decided(decision.challenger_version, promoted=decision.promoted)
     client = mlflow.MlflowClient()
     for key, value in decision.as_dict().items():
         if value is not None:

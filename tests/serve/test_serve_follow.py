@@ -8,6 +8,7 @@ import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -232,7 +233,8 @@ class _Cyclic(FakeScorer):
     """A scorer in a reference cycle, as much of a real model is: reference counting alone
     never frees it."""
 
-    def __post_init__(self) -> None:
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(**fields)
         self.itself = self
 
 
@@ -240,7 +242,8 @@ def test_a_settled_holder_freezes_the_loaded_model_and_frees_the_one_it_replaces
     import gc
     import weakref
 
-    versions = iter(["1", "2"])
+    assert _Cyclic().itself is not None  # the cycle the test is about
+    versions = iter(["1", "2", "3"])
     holder = ModelHolder(lambda: _Cyclic(version=next(versions)), settle=True)
     try:
         first = weakref.ref(holder.load().scorer)
@@ -249,8 +252,19 @@ def test_a_settled_holder_freezes_the_loaded_model_and_frees_the_one_it_replaces
         holder.load()  # version 2: the first, a cycle, is left to the collector
         assert first() is None
         assert holder.current is not None and holder.current.version == "2"
+        # a request still scoring with version 2 when 3 is loaded: 2 is frozen with the rest,
+        # and freed once the request lets go of it, not at the next load
+        in_flight = holder.require()
+        second = weakref.ref(in_flight.scorer)
+        holder.load()
+        assert second() is not None
+        del in_flight
+        deadline = time.monotonic() + 10
+        while second() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert second() is None
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
-    unsettled = ModelHolder(lambda: _Cyclic(version="3"))
+    unsettled = ModelHolder(lambda: _Cyclic(version="4"))
     unsettled.load()
     assert gc.get_freeze_count() == 0

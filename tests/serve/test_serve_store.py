@@ -356,10 +356,16 @@ def test_a_database_that_does_not_exist_is_named_as_unavailable(postgres_url: st
         store.dispose()
 
 
-def test_a_password_with_an_unencoded_at_sign_is_refused_before_it_is_shown() -> None:
+@pytest.mark.parametrize(
+    "password",
+    ["Sx9@Tqz", "Sx9@T/qz", "Sx9@Tq:z"],  # the tail read as host, as database, a ValueError
+)
+def test_a_password_with_an_unencoded_at_sign_is_refused_before_it_is_shown(
+    password: str,
+) -> None:
     with pytest.raises(ConfigError, match="%40") as caught:
-        Store("postgresql+pg8000://engine:Sx9@Tqz@127.0.0.1:5432/engine")
-    assert "Tqz" not in str(caught.value) and "Sx9" not in str(caught.value)
+        Store(f"postgresql+pg8000://engine:{password}@127.0.0.1:5432/engine")
+    assert "qz" not in str(caught.value) and "Sx9" not in str(caught.value)
     store = Store("postgresql+pg8000://engine:Sx9%40Tqz@127.0.0.1:5432/engine")  # encoded: fine
     assert "Tqz" not in store.shown_url
     store.dispose()
@@ -502,3 +508,50 @@ def test_a_postgresql_store_is_backed_up_with_its_own_tools(postgres_url: str) -
     finally:
         store.dispose()
     assert not Path("/tmp/never-written.db").exists()
+
+
+def test_a_wrong_statement_is_not_taken_for_a_database_out_of_reach(tmp_path: Path) -> None:
+    """SQLite's "no such table" and syntax errors are OperationalErrors, as its "database is
+    locked" is: only the second may be answered 503 "retry later"; the others are bugs (500)."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from serve.store import unreachable
+
+    path = tmp_path / "a.db"
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    for statement in ("SELECT * FROM nope", "SELEC 1"):
+        with pytest.raises(DBAPIError) as wrong, engine.connect() as conn:
+            conn.execute(text(statement))
+        assert not unreachable(wrong.value)
+    holder = sqlite3.connect(path)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    try:
+        with pytest.raises(DBAPIError) as locked, engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        assert unreachable(locked.value)
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+
+
+def test_a_wrong_statement_on_postgresql_is_not_a_database_out_of_reach(
+    postgres_url: str,
+) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from serve.store import unreachable
+
+    engine = create_engine(postgres_url)
+    try:
+        with pytest.raises(DBAPIError) as wrong, engine.connect() as conn:
+            conn.execute(text("SELEC 1"))
+        assert not unreachable(wrong.value)
+    finally:
+        engine.dispose()

@@ -49,9 +49,11 @@ def test_a_setting_that_cannot_be_used_is_refused_naming_it(
 def test_good_settings_load_and_reach_the_booster(tmp_path: Path) -> None:
     path = tmp_path / "train.yaml"
     path.write_text(
-        "capacity: 0.03\namber_capacity: 0.03\nrescore_days: 30\ninverse_propensity: true\n"
+        "capacity: 3e-2\namber_capacity: 0.03\nrescore_days: 30\ninverse_propensity: true\n"
         "booster: {learning_rate: 0.1, num_leaves: 15, imbalance: none, extra: {max_bin: 63}}\n"
     )
-    params = load_config(path).booster_params()
+    config = load_config(path)
+    assert config.capacity == 0.03 and config.rescore_days == 30.0  # 3e-2 is YAML 1.1 text
+    params = config.booster_params()
     assert (params.learning_rate, params.num_leaves, params.imbalance) == (0.1, 15, "none")
     assert params.extra == {"max_bin": 63}

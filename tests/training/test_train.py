@@ -308,6 +308,18 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
     with caplog.at_level("WARNING", logger="models.registry"):
         load_scorer(pending[0].version)
     assert f"model version {pending[0].version} was never compared" in caplog.text
+    # A retrain whose report cannot be written (a full disk) has decided: not pending
+    def full(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("training.retrain.write_phase_report", full)
+    with pytest.raises(OSError):
+        retrain(
+            shipments, outcomes, phase="phase-2", until=end_2, settings=settings,
+            config=weak, data_info={},
+        )  # fmt: skip
+    monkeypatch.undo()
+    assert list_versions()[-1].tags["engine.decision"] == "kept"
 
 
 @cache
