@@ -161,12 +161,17 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
-    app.include_router(build_router())
-    app.include_router(build_page_router())
-    app.include_router(build_docs_router(title=app.title))
+    routers = [build_router(), build_page_router(), build_docs_router(title=app.title)]
+    for router in routers:
+        app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
-    app.add_middleware(AuditMiddleware, store=the_store, metrics=metrics)  # last: outermost
+    app.add_middleware(  # last: outermost
+        AuditMiddleware,
+        store=the_store,
+        metrics=metrics,
+        routes=[*app.routes, *(route for router in routers for route in router.routes)],
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import anyio.to_thread
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve.auth import Authenticator, presented_key
@@ -57,12 +59,19 @@ class AuditMiddleware:
     """Writes one audit row per HTTP request, whatever its outcome."""
 
     def __init__(
-        self, app: ASGIApp, *, store: Store, metrics: ServiceMetrics | None = None
+        self,
+        app: ASGIApp,
+        *,
+        store: Store,
+        metrics: ServiceMetrics | None = None,
+        routes: Sequence[BaseRoute] = (),
     ) -> None:
         self.app = app
         self.store = store
         self.metrics = metrics
         self.keys = Authenticator(store)
+        # the app's routes, to count a request no route answered under the one it was for
+        self.routes = [route for route in routes if getattr(route, "path", None)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,7 +143,7 @@ class AuditMiddleware:
             if not written:
                 self.metrics.audit_failed()
             self.metrics.request(
-                route=getattr(route, "path", None),
+                route=_route_label(scope, self.routes),
                 method=entry.method,
                 status=status if written or scope.get("path") == _LIVENESS else 503,
                 seconds=entry.duration_ms / 1000.0,
@@ -183,6 +192,21 @@ class AuditMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": response.body})
+
+
+def _route_label(scope: Scope, routes: Sequence[BaseRoute]) -> str | None:
+    """The app's route a request is counted under: the one that answered it, else the one of
+    ``routes`` its path and method match (/openapi.json, which set none, and a body refused as
+    too large before routing were counted as unmatched); None when none matches. Only the app's
+    own route paths are labels, never a path as sent."""
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return str(path)
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            return str(getattr(route, "path", ""))
+    return None
 
 
 class BodyLimitMiddleware:

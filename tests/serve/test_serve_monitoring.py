@@ -217,6 +217,10 @@ def test_metrics_count_requests_lines_by_band_rejects_and_outcomes(
         )
         assert sent.status_code == 200
     assert client.get("/nowhere/BL123", headers=_key(keys["officer"])).status_code == 404
+    assert client.get("/openapi.json").status_code == 200
+    too_large = b"{" + b" " * (17 * 1024 * 1024) + b"}"  # over the 16 MiB default
+    refused = client.post("/v1/score", content=too_large, headers=_key(keys["officer"]))
+    assert refused.status_code == 413
 
     found = _metrics(client, keys["analyst"])
     for band in ("red", "amber", "green"):
@@ -232,9 +236,14 @@ def test_metrics_count_requests_lines_by_band_rejects_and_outcomes(
     assert found[("risk_engine_requests_total", outcomes_200)] == 2
     unmatched = (("method", "GET"), ("route", "unmatched"), ("status", "404"))
     assert found[("risk_engine_requests_total", unmatched)] == 1
+    # counted under their routes (both were "unmatched": no route set the scope's)
+    schema = (("method", "GET"), ("route", "/openapi.json"), ("status", "200"))
+    assert found[("risk_engine_requests_total", schema)] == 1
+    score_413 = (("method", "POST"), ("route", "/v1/score"), ("status", "413"))
+    assert found[("risk_engine_requests_total", score_413)] == 1
     assert not any("BL123" in str(labels) for _, labels in found)  # no path as a label
     duration = (("le", "+Inf"), ("route", "/v1/score"))
-    assert found[("risk_engine_request_duration_seconds_bucket", duration)] == 1
+    assert found[("risk_engine_request_duration_seconds_bucket", duration)] == 2  # 200 and 413
     assert found[("risk_engine_model_info", (("version", "fake-1"),))] == 1
     assert found[("risk_engine_served_lines", ())] == 39
     assert found[("risk_engine_served_band_share", (("band", "red"),))] == pytest.approx(
