@@ -63,6 +63,12 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
     assert result.exit_code == 0, result.output
     assert "registered model version 1" in result.stdout
     assert "note: nothing was filed after" not in result.stdout
+    # how the calibration was fitted, said (out-of-fold when its slice holds few seizures)
+    assert re.search(
+        r"\ncalibration: (out-of-fold \(4 folds\)|calibration slice), [\d,]+ labelled lines "
+        r"\([\d,]+ seizures\)\n",
+        result.stdout,
+    ), result.stdout
     # named as where they came from, not as the temporary copy read (gone after the run)
     assert "\noutcomes the outcome store (" in result.stdout
     assert "/outcomes-" not in result.stdout  # the temporary copy's folder
