@@ -188,8 +188,9 @@ def train_command(
         calibration = calibration_warning(labels)
         if calibration:
             lines.append(calibration)
-    if describe_calibration(outcome.params):
-        lines.append(describe_calibration(outcome.params))
+    calibrated_on = describe_calibration(outcome.params)
+    if calibrated_on:
+        lines.append(calibrated_on)
     lines.append(f"report: {report}")
     return "\n".join(lines)
 

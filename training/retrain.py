@@ -163,8 +163,8 @@ def retrain(
     if champion is None or lines is None or len(lines) == 0:
         # A challenger is promoted only when it finds more: with a champion and nothing to
         # compare them on, the champion stays (it used to be replaced unseen).
+        _decided(version, promoted=champion is None)  # before the alias: never a pending champion
         if champion is None:
-            _decided(version, promoted=True)  # before the alias: a champion is never pending
             set_champion(version)
             reason = "promoted: no champion yet"
         else:
@@ -326,7 +326,6 @@ def _decided(version: str, *, promoted: bool) -> None:
 
 
 def _record(run_id: str, decision: Decision) -> None:
-    _decided(decision.challenger_version, promoted=decision.promoted)
     client = mlflow.MlflowClient()
     for key, value in decision.as_dict().items():
         if value is not None:

@@ -255,13 +255,7 @@ def _calibrate(
     slice_ = splits.calibration
     seizures = int(y[slice_].sum())
     if slice_.sum() >= config.min_calibration_lines and seizures >= config.min_calibration_seizures:
-        how = {"calibration_fit": "calibration slice"}
-        fitted = PlattCalibrator().fit(raw[slice_], y[slice_])
-        return fitted, {
-            **how,
-            "calibration_lines": int(slice_.sum()),
-            "calibration_seizures": seizures,
-        }
+        return _platt("calibration slice", raw[slice_], y[slice_])
     before = splits.train | splits.valid | splits.calibration
     folds = config.calibration_folds
     if y[before].sum() < 2 * folds or (y[before] == 0).sum() < 2 * folds:
@@ -270,12 +264,7 @@ def _calibrate(
         log.warning(
             "calibration slice small: fitted on validation + calibration (%d lines)", slice_.sum()
         )
-        fitted = PlattCalibrator().fit(raw[slice_], y[slice_])
-        return fitted, {
-            "calibration_fit": "validation and calibration slices",
-            "calibration_lines": int(slice_.sum()),
-            "calibration_seizures": int(y[slice_].sum()),
-        }
+        return _platt("validation and calibration slices", raw[slice_], y[slice_])
     rows = np.flatnonzero(before)
     held = _out_of_fold(
         x[rows],
@@ -295,11 +284,15 @@ def _calibrate(
         len(rows),
         folds,
     )
-    fitted = PlattCalibrator().fit(held, y[rows])
-    return fitted, {
-        "calibration_fit": f"out-of-fold ({folds} folds)",
-        "calibration_lines": len(rows),
-        "calibration_seizures": int(y[rows].sum()),
+    return _platt(f"out-of-fold ({folds} folds)", held, y[rows])
+
+
+def _platt(how: str, raw: np.ndarray, y: np.ndarray) -> tuple[PlattCalibrator, dict[str, Any]]:
+    """A Platt fit of ``y`` on ``raw``, and how it was fitted (the run's parameters)."""
+    return PlattCalibrator().fit(raw, y), {
+        "calibration_fit": how,
+        "calibration_lines": len(y),
+        "calibration_seizures": int(y.sum()),
     }
 
 

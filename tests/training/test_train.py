@@ -280,15 +280,18 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
     # earlier challenger of its phase. It is now pending until its decision.
     from training.commands import models_command
 
+    def retrain_phase_2() -> Any:
+        return retrain(
+            shipments, outcomes, phase="phase-2", until=end_2, settings=settings,
+            config=weak, data_info={},
+        )  # fmt: skip
+
     def stopped(*_args: Any, **_kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
     monkeypatch.setattr("training.retrain.compare", stopped)
     with pytest.raises(KeyboardInterrupt):
-        retrain(
-            shipments, outcomes, phase="phase-2", until=end_2, settings=settings,
-            config=weak, data_info={},
-        )  # fmt: skip
+        retrain_phase_2()
     monkeypatch.undo()
     pending = [v for v in list_versions() if v.version not in decided]
     assert len(pending) == 1 and pending[0].tags["engine.decision"] == "pending"
@@ -296,10 +299,7 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
     listed = models_command(settings)
     assert f"warning: version {pending[0].version} was never compared with the champion" in listed
     assert [v.tags.get("engine.decision") for v in list_versions()][1:3] == ["promoted", "kept"]
-    once_more = retrain(
-        shipments, outcomes, phase="phase-2", until=end_2, settings=settings,
-        config=weak, data_info={},
-    )  # fmt: skip
+    once_more = retrain_phase_2()
     assert once_more.earlier == (
         kept.challenger_version,
         again.challenger_version,
@@ -314,10 +314,7 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
 
     monkeypatch.setattr("training.retrain.write_phase_report", full)
     with pytest.raises(OSError):
-        retrain(
-            shipments, outcomes, phase="phase-2", until=end_2, settings=settings,
-            config=weak, data_info={},
-        )  # fmt: skip
+        retrain_phase_2()
     monkeypatch.undo()
     assert list_versions()[-1].tags["engine.decision"] == "kept"
 
