@@ -46,7 +46,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _VALIDATION_CODES = {"/v1/score": "not_a_manifest", "/v1/outcomes": "not_outcomes"}
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
 class ApiError(Exception):

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -210,8 +211,11 @@ def _route_label(scope: Scope, routes: Sequence[BaseRoute]) -> str | None:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 to a body over the limit, by its Content-Length or as it streams in; reads
-    the (small) body once and hands it on."""
+    """Answers 413 to a body over the limit: at once by its Content-Length, else when the
+    route reads past the limit as it streams in. The body is not read here: a route reads it
+    after checking the key (`serve.routes`), so a caller without a valid key is answered 401
+    without the server holding any of its body (uvicorn stops reading a connection whose
+    unread body passes 64 KiB, and drops the rest once the answer is sent)."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -225,39 +229,26 @@ class BodyLimitMiddleware:
         if declared is not None and declared > self.max_bytes:
             await self._too_large(scope, receive, send, declared)
             return
-        chunks: list[bytes] = []
         size = 0
-        tail: Message | None = None
-        while True:
+
+        async def counted() -> Message:
+            nonlocal size
             message = await receive()
-            if message["type"] != "http.request":
-                tail = message
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send, size)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        delivered = False
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self.max_bytes:
+                    # Raised into the route's body read; FastAPI passes an HTTPException on
+                    # and the app's handler answers it (`serve.errors`).
+                    raise StarletteHTTPException(413, detail=self._message(size))
+            return message
 
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                if tail is not None:
-                    return tail
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        await self.app(scope, counted, send)
 
-        await self.app(scope, replay, send)
+    def _message(self, size: int) -> str:
+        return f"the request body has {size} bytes or more; the limit is {self.max_bytes}"
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, size: int) -> None:
-        message = f"the request body has {size} bytes or more; the limit is {self.max_bytes}"
-        response = error_response(scope, 413, "body_too_large", message)
+        response = error_response(scope, 413, "body_too_large", self._message(size))
         await response(scope, receive, send)
 
 

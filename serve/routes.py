@@ -5,8 +5,8 @@ manifest is checked and scored on a worker thread too, but one manifest at a tim
 (``ServeLimits.scoring_threads``), as CPU work under one interpreter lock gains nothing from
 running side by side. The scorer works on NumPy arrays with one LightGBM thread. Each
 route names the role it needs (``x-required-role`` in the OpenAPI document); the key is checked
-before the body is parsed, so a caller without a valid key gets 401 even for a malformed body
-(the body is received first, up to the size limit, by `BodyLimitMiddleware`).
+before the body is read, so a caller without a valid key gets 401 even for a malformed body, and
+the server holds none of it (`BodyLimitMiddleware` only counts the bytes as the route reads them).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -345,7 +346,29 @@ def test_a_body_over_the_byte_limit_is_413_whether_its_length_is_declared_or_str
         content=chunks(),
         headers={**_key(keys["officer"]), "Content-Type": "application/json"},
     )
-    assert streamed.status_code == 413
+    assert streamed.status_code == 413 and _error(streamed)["code"] == "body_too_large"
+    assert "limit is 4096" in _error(streamed)["message"]
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("key", [None, "rk_nosuchkey_0000"])
+def test_a_caller_without_a_valid_key_is_answered_before_its_body_is_read(
+    start_server: Start, key: str | None
+) -> None:
+    """The server holds none of an unauthenticated body: it answers 401 while most of a
+    declared megabyte has not been sent (before, it waited for the whole body, up to the
+    16 MiB limit, before the key was looked at)."""
+    client = start_server()
+    url = httpx.URL(str(client.base_url))
+    head = (
+        f"POST /v1/score HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: 1000000\r\n" + (f"X-API-Key: {key}\r\n" if key else "") + "\r\n"
+    )
+    with socket.create_connection((url.host, url.port), timeout=10) as conn:
+        conn.sendall(head.encode() + b'{"lines": [')
+        answer = conn.recv(65_536).decode("latin-1")  # a timeout fails the test
+    assert answer.startswith("HTTP/1.1 401"), answer[:200]
+    assert ("missing_key" if key is None else "invalid_key") in answer
     assert client.get("/healthz").status_code == 200
 
 
