@@ -29,7 +29,9 @@ __all__ = [
 ]
 
 Kind = Literal["number", "flag", "category"]
-Naming = Literal["", "port", "country", "hs_chapter"]  # reference names a category's codes have
+# How a category's codes are told: named from reference data (ports, countries, HS chapters) or
+# as they are; a code first seen after the fit (`OTHER`) is said to be new, never printed.
+Naming = Literal["", "port", "country", "hs_chapter", "hs_heading", "carrier", "container_type"]
 
 FAMILIES: tuple[str, ...] = (
     "parties",
@@ -245,7 +247,7 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("shipper_country", "route", "Country of the shipper", "source countries",
        "shipper_country", _CAT, "shipper in {named}", "category", naming="country"),
     _f("carrier_code", "route", "Carrier (SCAC)", "", "carrier_code", _CAT,
-       "carried by {value}", "category"),
+       "carried by {named}", "category", naming="carrier"),
     _f("n_transshipments", "route", "Number of transshipment ports", "complex routing",
        "transshipment_ports", "none declared: 0", "{value:.0f} transshipment{s}"),
     _f("hub_transits", "route", "Transshipments through ports marked as hubs",
@@ -288,9 +290,9 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("hs_chapter", "goods", "HS chapter (2 digits)", "contraband-prone chapters",
        "hs_code", _CAT, "HS chapter {named}", "category", naming="hs_chapter"),
     _f("hs_heading", "goods", "HS heading (4 digits)", "contraband-prone headings",
-       "hs_code", _CAT, "HS heading {value}", "category"),
+       "hs_code", _CAT, "HS heading {named}", "category", naming="hs_heading"),
     _f("container_size_type", "goods", "ISO 6346 size-type code", "", "container_size_type",
-       _CAT, "container type {value}", "category"),
+       _CAT, "container type {named}", "category", naming="container_type"),
     _f("hs4_seizure_rate", "goods", "Smoothed, time-decayed seizure rate of the HS heading",
        "goods with recent seizures", "hs_code; outcomes", _RATE_MISSING,
        "HS heading: " + _RATE, label_based=True),
@@ -326,7 +328,7 @@ CATALOGUE: tuple[Feature, ...] = (
        "Share of earlier lines with the description's most telling word that had this HS "
        "chapter (best word)", "description not matching the HS code", "goods_description, "
        "hs_code", "no word seen on 5 earlier lines: NaN",
-       "description words usually go with this HS chapter in {value:.0%} of lines"),
+       "{value:.0%} of earlier lines with these description words had this HS chapter"),
     _f("cites_sensitive", "goods",
        "1 for ivory/horn lines (0507) or descriptions naming CITES species or products",
        "CITES-sensitive goods", "hs_code, goods_description", _NEVER,
@@ -493,6 +495,9 @@ _FLAG_OFF: dict[str, str] = {
 _missing_off = sorted(f.name for f in CATALOGUE if f.kind == "flag" and f.name not in _FLAG_OFF)
 if _missing_off:  # a new flag needs its text at 0, or officers read a KeyError
     raise RuntimeError(f"flags without a text for 0: {_missing_off}")
+_unnamed = sorted(f.name for f in CATALOGUE if f.kind == "category" and not f.naming)
+if _unnamed:  # a category without a naming would tell officers "carried by __other__"
+    raise RuntimeError(f"categories without a naming: {_unnamed}")
 
 
 def reason(name: str, value: object) -> str:
@@ -533,6 +538,10 @@ _NAMES: dict[str, Callable[[str], str | None]] = {
     "port": port_name,
     "country": country_name,
     "hs_chapter": hs_chapter_name,
+    # codes told as they are: no reference names them
+    "hs_heading": lambda code: None,
+    "carrier": lambda code: None,
+    "container_type": lambda code: None,
 }
 
 
@@ -540,6 +549,9 @@ _NEW_SINCE_FIT = {
     "port": "a port new since training",
     "country": "a country new since training",
     "hs_chapter": "new since training",
+    "hs_heading": "new since training",
+    "carrier": "a carrier new since training",
+    "container_type": "new since training",
 }
 
 

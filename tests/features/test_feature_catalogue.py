@@ -70,6 +70,32 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     assert by_name("hub_seizure_rate").label_based
 
 
+@pytest.mark.parametrize(
+    "feature", [f for f in CATALOGUE if f.kind == "category"], ids=lambda f: f.name
+)
+def test_a_category_first_seen_after_training_is_said_to_be_new_never_printed_as_a_token(
+    feature: object,
+) -> None:
+    # A carrier first seen after training read "carried by __other__".
+    text = reason(feature.name, "__other__")  # type: ignore[attr-defined]
+    assert "new since training" in text and "__" not in text
+
+
+def test_categories_without_reference_names_are_told_by_their_code() -> None:
+    assert reason("carrier_code", "MAEU") == "carried by MAEU"
+    assert reason("carrier_code", "__other__") == "carried by a carrier new since training"
+    assert reason("hs_heading", "0507") == "HS heading 0507"
+    assert reason("container_size_type", "__other__") == "container type new since training"
+
+
+def test_the_description_hs_agreement_says_what_share_of_earlier_lines_agreed() -> None:
+    # It read "description words usually go with this HS chapter in 0% of lines": the
+    # opposite of the mismatch it flags.
+    low, high = reason("desc_hs_agreement", 0.0), reason("desc_hs_agreement", 0.93)
+    assert low == "0% of earlier lines with these description words had this HS chapter"
+    assert high.startswith("93% of earlier lines") and "usually" not in low
+
+
 @pytest.mark.parametrize("flag", [f for f in CATALOGUE if f.kind == "flag"], ids=lambda f: f.name)
 def test_a_flag_at_zero_reads_as_its_own_plain_sentence(flag: object) -> None:
     # A flag whose absence raised a score used to read "not: no declared value".
