@@ -33,6 +33,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.mapping import ColumnMapping
+from risk_engine.columns import Rule
 from risk_engine.errors import ConfigError, InputUnreadable, MappingError, OutputUnwritable
 
 __all__ = [
@@ -69,8 +70,9 @@ class BadLine:
     """A CSV line that could not be split into the header's columns.
 
     ``line`` is Arrow's number of the record in the file, the header being 1 (a value with
-    line breaks inside quotes is one record); ``row`` numbers it as the good rows are (1 = first
-    data row). ``bl_number`` and ``container_number`` are read from the line by the header's
+    line breaks inside quotes is one record), plus the lines of earlier records split at an
+    unclosed quote (``rule`` UNCLOSED_QUOTE: each line of such a record is a bad line of its
+    own); ``row`` numbers it as the good rows are (1 = first data row). ``bl_number`` and ``container_number`` are read from the line by the header's
     positions, where it has them, so the line can be found by its key too."""
 
     line: int | None
@@ -79,6 +81,7 @@ class BadLine:
     actual: int
     bl_number: str = ""
     container_number: str = ""
+    rule: Rule = Rule.WRONG_FIELD_COUNT
 
     @property
     def row(self) -> int:
@@ -175,21 +178,36 @@ class RecordFile:
             if sources.get(name) in self.header
         }
 
+        split_lines = 0  # lines of the file more than Arrow's records so far (`_split`)
+
+        def keys_of(text: str) -> dict[str, str]:
+            values = _fields(text, self.mapping.delimiter)
+            return {name: values[i].strip()[:100] for name, i in at.items() if i < len(values)}
+
         def on_bad_line(row: pacsv.InvalidRow) -> str:
+            # An exception raised here would stop Arrow's whole read: nothing may escape.
+            nonlocal split_lines
             if only is not None:
                 return "skip"
-            values = next(csv.reader(io.StringIO(row.text), delimiter=self.mapping.delimiter), [])
-            keys = {name: values[i].strip() for name, i in at.items() if i < len(values)}
-            self.bad_lines.append(
-                BadLine(
-                    row.number,
-                    row.text[:2000],
-                    row.expected_columns,
-                    row.actual_columns,
-                    bl_number=keys.get("bl_number", "")[:100],
-                    container_number=keys.get("container_number", "")[:100],
+            number = None if row.number is None or row.number < 0 else row.number + split_lines
+            parts = _split(row.text, row.expected_columns, self.mapping.delimiter)
+            rule = Rule.UNCLOSED_QUOTE if len(parts) > 1 else Rule.WRONG_FIELD_COUNT
+            for offset, text in enumerate(parts):
+                keys = keys_of(text)
+                self.bad_lines.append(
+                    BadLine(
+                        None if number is None else number + offset,
+                        text[:2000],
+                        row.expected_columns,
+                        row.actual_columns
+                        if len(parts) == 1
+                        else len(_fields(text, self.mapping.delimiter)),
+                        bl_number=keys.get("bl_number", ""),
+                        container_number=keys.get("container_number", ""),
+                        rule=rule,
+                    )
                 )
-            )
+            split_lines += len(parts) - 1
             return "skip"
 
         try:
@@ -213,6 +231,10 @@ class RecordFile:
                 ),
             )
             yield from reader
+        except OSError as error:  # a truncated .csv.gz: "Truncated compressed stream"
+            raise InputUnreadable(
+                str(self.path), f"cannot be read past some rows: {error} (a cut-off file?)"
+            ) from error
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             found = _ARROW_ROW.search(str(error))
             if "invalid UTF8" in str(error) and found:
@@ -228,11 +250,37 @@ class RecordFile:
             ) from error
 
     def _parquet_batches(self) -> Iterator[pa.RecordBatch]:
-        yield from pq.ParquetFile(self.path).iter_batches(batch_size=self.chunk_rows)
+        try:
+            yield from pq.ParquetFile(self.path).iter_batches(batch_size=self.chunk_rows)
+        except (OSError, pa.ArrowException) as error:  # a damaged page: "Corrupt snappy ..."
+            raise InputUnreadable(
+                str(self.path), f"cannot be read past some rows: {error} (a damaged file?)"
+            ) from error
 
 
 _DONE = object()
 _ARROW_ROW = re.compile(r"Row #(\d+)")
+
+
+def _fields(text: str, delimiter: str) -> list[str]:
+    """The fields of one record's text as CSV splits them; none when it cannot (a field over
+    the csv module's size limit raised inside Arrow's bad-line handler and stopped the read)."""
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+def _split(text: str, expected: int, delimiter: str) -> list[str]:
+    """A bad record's text as the lines of the file it stands for. A quote opened in a field
+    and not closed (a stray ``"`` at the start of a description) makes Arrow read the lines
+    after it, up to the next quote, as one record with the wrong number of fields: they were
+    lost from the counts and the rejects alike. When any of its later lines splits by itself
+    into the header's fields, the record is such a run, and each line is told on its own."""
+    lines = text.splitlines()
+    if len(lines) > 1 and any(len(_fields(line, delimiter)) == expected for line in lines[1:]):
+        return lines
+    return [text]
 
 
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.files import BadLine, RecordFile, fresh_output, open_records, write_frame
 from features.mapping import ColumnMapping
-from risk_engine.columns import Rule, Severity
+from risk_engine.columns import Severity
 from risk_engine.validation import ISSUE_COLUMNS, KeyRegistry, ValidationResult, validate_frame
 
 __all__ = ["ValidationReport", "iter_validated", "validate_file", "bad_line_issues"]
@@ -83,7 +83,7 @@ def bad_line_issues(lines: list[BadLine]) -> pd.DataFrame:
             "container_number": [line.container_number for line in lines],
             "field": "record",
             "value": [line.text for line in lines],
-            "rule": Rule.WRONG_FIELD_COUNT.value,
+            "rule": [line.rule.value for line in lines],
             "severity": Severity.REJECT.value,
         },
         columns=ISSUE_COLUMNS,

@@ -52,7 +52,7 @@ from risk_engine.errors import ConfigError
 from risk_engine.reference import known_port_codes
 from risk_engine.validation import no_issues
 
-__all__ = ["LANES", "ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
+__all__ = ["LANES", "LIST_JOIN", "ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,10 @@ OUTPUT_COLUMNS = [
     "row",
 ]
 # The reason of a model pick in whose line no feature raises the risk (a quiet port-day's top).
+# The ranked file's list cells (reasons, rule hits, watch-list hits), as the officers' page saves
+# them: a sentence may hold "; " itself (HS chapter 04 "Dairy produce; birds' eggs; ...", a
+# watch-list note), which read as two reasons when "; " joined them.
+LIST_JOIN = " | "
 _NOTHING_STANDS_OUT = "among the highest scores of its port-day; no feature raises its risk"
 # What the output reads back of a scored part: everything but the selection's columns and the
 # model version (one for the whole batch; on each line so that an inspection's outcome can be
@@ -231,9 +235,9 @@ def _score_chunk(
             "arrival_date": arrival_days(accepted["port_of_discharge"], eta).to_numpy(),
             "risk_score": scored["risk_score"].to_numpy(dtype="float64"),
             "band": scored["band"].to_numpy(),
-            "reasons": ["; ".join(r) for r in scored["reasons"]],
-            "rule_hits": ["; ".join(r) for r in scored["rule_hits"]],
-            "watchlist_hits": ["; ".join(t) for t in told],
+            "reasons": [LIST_JOIN.join(r) for r in scored["reasons"]],
+            "rule_hits": [LIST_JOIN.join(r) for r in scored["rule_hits"]],
+            "watchlist_hits": [LIST_JOIN.join(t) for t in told],
             "dq_flags": _text(
                 accepted["dq_flags"]
                 if "dq_flags" in accepted.columns
@@ -265,7 +269,7 @@ def _explain_picks(frame: pd.DataFrame, part: Path, scorer: Any) -> pd.DataFrame
         return pd.DataFrame({"row": np.zeros(0, dtype=np.int64), "reasons": []})
     # A memory map: only the pages of the rows wanted are read.
     matrix = np.asarray(np.load(_matrix_path(part), mmap_mode="r")[wanted])
-    told = ["; ".join(r) or _NOTHING_STANDS_OUT for r in scorer.explain_matrix(matrix)]
+    told = [LIST_JOIN.join(r) or _NOTHING_STANDS_OUT for r in scorer.explain_matrix(matrix)]
     frame.loc[frame.index[wanted], "reasons"] = told
     return pd.DataFrame({"row": frame["row"].to_numpy()[wanted], "reasons": told})
 
@@ -305,7 +309,7 @@ def _watched_rejects(watchlist: Watchlist, result: Any) -> list[str]:
         lines = lines[~lines.index.isin(repeated)]
         found += told(lines.index.tolist(), lines)
     if len(issues):
-        split = issues[issues["rule"] == Rule.WRONG_FIELD_COUNT.value]
+        split = issues[issues["rule"].isin([Rule.WRONG_FIELD_COUNT, Rule.UNCLOSED_QUOTE])]
         found += told(split["row"].tolist(), split)
     return found
 

@@ -145,6 +145,8 @@ class Rule(StrEnum):
     DUPLICATE_KEY = "duplicate_key"
     UNKNOWN_FIELD = "unknown_field"
     WRONG_FIELD_COUNT = "wrong_field_count"  # a CSV line that does not split into the header
+    # a line of a CSV record run together with the lines after it by a quote never closed
+    UNCLOSED_QUOTE = "unclosed_quote"
     # flags
     CHECK_DIGIT = "check_digit"
     UNKNOWN_PORT = "unknown_port"

@@ -15,10 +15,34 @@ import yaml
 __all__ = ["load_yaml", "load_yaml_file"]
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class _DatesAsText(yaml.SafeLoader):
-    """`yaml.SafeLoader` without the implicit timestamp resolver."""
+    """`yaml.SafeLoader` without the implicit timestamp resolver, refusing a key given twice
+    in one mapping: PyYAML keeps the last silently, and a mapping file listing ``bl_number``
+    twice read every B/L number from the container column, exit 0."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+                    continue  # a merge (<<) may be overridden; a complex key is SafeLoader's
+                key = self.construct_object(key_node)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: SafeLoader's own error tells it
+                    continue
+                if first != key_node.start_mark.line + 1:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"{key!r} is given twice in one mapping (lines {first} and "
+                        f"{key_node.start_mark.line + 1}): keep one",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
 
 
 _DatesAsText.yaml_implicit_resolvers = {

@@ -17,6 +17,7 @@ from features.ingest import iter_validated, validate_file
 from features.mapping import ColumnMapping, load_mapping
 from risk_engine.errors import InputUnreadable, MappingError
 from risk_engine.factories import shipment_frame, valid_outcome_row
+from risk_engine.yaml_text import load_yaml
 
 
 def _csv(tmp_path: Path, frame: pd.DataFrame, name: str = "s.csv", **kwargs: object) -> Path:
@@ -209,6 +210,18 @@ def test_mapping_with_unknown_contract_field_is_an_error(tmp_path: Path) -> None
     path.write_text("fields:\n  colour: COLOUR\n")
     with pytest.raises(MappingError, match="colour"):
         load_mapping(path).source_columns("shipments")
+
+
+def test_a_mapping_that_names_a_field_twice_is_refused_naming_the_field_and_lines(
+    tmp_path: Path,
+) -> None:
+    # YAML kept the last of the two silently: every B/L number read from the container column.
+    path = tmp_path / "m.yaml"
+    path.write_text("fields:\n  bl_number: bl_number\n  bl_number: container_number\n")
+    with pytest.raises(MappingError, match=r"'bl_number' is given twice .*lines 2 and 3"):
+        load_mapping(path)
+    # a key a merge (<<) brought in may still be overridden, as YAML means it
+    assert load_yaml("x: &b {a: 1}\ny:\n  <<: *b\n  a: 2\n") == {"x": {"a": 1}, "y": {"a": 2}}
 
 
 @pytest.mark.parametrize(
@@ -538,3 +551,71 @@ def test_a_windows_file_declared_latin_1_is_named_not_read_with_control_characte
 def _names(path: Path, mapping: ColumnMapping) -> list[str]:
     chunks = iter_validated(open_records(path, "shipments", mapping))
     return [name for chunk in chunks for name in chunk.accepted["shipper_name"].tolist()]
+
+
+def _issues(path: Path, **kwargs: Any) -> tuple[Any, pd.DataFrame]:
+    source = open_records(path, "shipments", **kwargs)
+    results = list(iter_validated(source))
+    issues = pd.concat([r.issues for r in results], ignore_index=True)
+    return results, issues
+
+
+def test_a_stray_quote_loses_no_line_each_line_it_ran_together_is_rejected_by_name(
+    tmp_path: Path,
+) -> None:
+    # A '"' opening a description and never closed made Arrow read every later line into that
+    # one record: "read 10, rejected 1" for 200 lines, exit 0, 190 containers in no output.
+    frame = shipment_frame(40, seed=8)
+    frame.loc[25, "goods_description"] = "MIXED GOODS, SAID TO CONTAIN"  # quoted: "..."
+    path = _csv(tmp_path, frame)
+    lines = path.read_text().splitlines(keepends=True)
+    column = lines[0].rstrip("\n").split(",").index("goods_description")
+    cells = lines[10].split(",")  # data row 10
+    cells[column] = '"' + cells[column]
+    lines[10] = ",".join(cells)
+    path.write_text("".join(lines))
+    results, issues = _issues(path)
+    read = sum(r.read for r in results)
+    accepted = pd.concat([r.accepted for r in results])
+    assert read == 40
+    named = set(accepted["container_number"]) | set(issues["container_number"])
+    assert set(frame["container_number"]) <= named  # every container is somewhere
+    quoted = issues[issues["rule"] == "unclosed_quote"]
+    assert quoted["row"].iloc[0] == 10 and len(quoted) > 1
+    assert quoted["row"].tolist() == list(range(10, 10 + len(quoted)))
+    assert (
+        quoted["container_number"].tolist()
+        == frame["container_number"].iloc[9 : 9 + len(quoted)].tolist()
+    )
+    # the rows after the run keep their own numbers
+    assert len(accepted) + issues.loc[issues["severity"] == "reject", "row"].nunique() == 40
+
+
+def test_a_bad_line_with_a_field_over_the_csv_size_limit_is_one_reject(tmp_path: Path) -> None:
+    # The csv module's 131,072-character field limit raised inside Arrow's bad-line handler:
+    # a traceback, and the whole file refused.
+    path = _csv(tmp_path, shipment_frame(20, seed=9))
+    lines = path.read_text().splitlines(keepends=True)
+    lines[5] = lines[5].rstrip("\n") + ',"' + "X" * 140_000 + '"\n'
+    path.write_text("".join(lines))
+    results, issues = _issues(path)
+    assert sum(r.read for r in results) == 20
+    assert issues.loc[issues["rule"] == "wrong_field_count", "row"].tolist() == [5]
+
+
+def test_a_cut_off_gzip_or_a_damaged_parquet_page_is_one_clear_error(tmp_path: Path) -> None:
+    frame = shipment_frame(6_000, seed=10)
+    whole = _csv(tmp_path, frame, "s.csv.gz", compression="gzip")
+    data = whole.read_bytes()
+    whole.write_bytes(data[: int(len(data) * 0.8)])  # past the first MiB read to check it
+    with pytest.raises(InputUnreadable, match="cannot be read past some rows"):
+        _issues(whole)
+    parquet = tmp_path / "s.parquet"
+    frame.to_parquet(parquet, index=False)
+    data = bytearray(parquet.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8  # its metadata, length and magic
+    end = len(data) - footer
+    data[end // 2 : end] = bytes(end - end // 2)  # half the pages, not the footer
+    parquet.write_bytes(bytes(data))
+    with pytest.raises(InputUnreadable, match="cannot be read past some rows"):
+        _issues(parquet)

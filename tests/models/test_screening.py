@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from models.capacity import PortCapacity
-from models.screening import OUTPUT_COLUMNS, screen_file
+from models.screening import LIST_JOIN, OUTPUT_COLUMNS, screen_file
 from models.watchlist import load_watchlist
 from risk_engine.validation import validate_frame
 from training.fixtures import small_training, small_world
@@ -596,7 +596,11 @@ def test_every_model_pick_says_why_even_a_green_line_chosen_in_a_small_port_day(
     assert (control.loc[control["band"] == "green", "reasons"] == "").all()  # random: no why
     # what a later pick was told is in the report and the printed top list too
     late = picks[picks["band"] == "green"].iloc[0]
-    assert late["reasons"].split("; ")[0] in (tmp_path / "report.html").read_text()
+    assert late["reasons"].split(LIST_JOIN)[0] in (tmp_path / "report.html").read_text()
+    # one cell per line, its reasons joined with " | " (a reason may hold "; " itself)
+    told = picks["reasons"].str.split(LIST_JOIN, regex=False)
+    assert told.map(len).max() > 1 and told.map(len).max() <= trained.scorer.top_reasons
+    assert all(part and part == part.strip() for parts in told for part in parts)
     top = summary.top[summary.top["selection_reason"] == "MODEL"].set_index("row")["reasons"]
     assert len(top) > 10 and all(top[row] for row in top.index)  # a random draw has no why
 
@@ -640,7 +644,8 @@ def test_a_pick_in_which_nothing_raises_the_risk_says_so(tmp_path: Path) -> None
 
     class _Quiet:
         def explain_matrix(self, matrix: np.ndarray) -> list[list[str]]:
-            return [["filed 3 hours before arrival"], []][: len(matrix)]
+            told = ["HS chapter 04 (Dairy produce; birds' eggs)", "filed 3 hours before arrival"]
+            return [told, []][: len(matrix)]
 
     part = tmp_path / "part-00000.parquet"
     np.save(part.with_suffix(".npy"), np.zeros((3, 4)))
@@ -650,7 +655,7 @@ def test_a_pick_in_which_nothing_raises_the_risk_says_so(tmp_path: Path) -> None
     told = _explain_picks(frame, part, _Quiet())
     assert told["row"].tolist() == [1, 3]
     assert frame["reasons"].tolist() == [
-        "filed 3 hours before arrival",
+        "HS chapter 04 (Dairy produce; birds' eggs) | filed 3 hours before arrival",
         "",
         "among the highest scores of its port-day; no feature raises its risk",
     ]
