@@ -230,7 +230,15 @@ class RecordFile:
                     include_columns=None if only is None else [only],
                 ),
             )
-            yield from reader
+            single_byte = only is None and not codecs.lookup(self.mapping.encoding).name.startswith(
+                "utf"
+            )
+            good = 0
+            for batch in reader:
+                if single_byte:
+                    self._check_text(batch, good)
+                good += batch.num_rows
+                yield batch
         except OSError as error:  # a truncated .csv.gz: "Truncated compressed stream"
             raise InputUnreadable(
                 str(self.path), f"cannot be read past some rows: {error} (a cut-off file?)"
@@ -248,6 +256,24 @@ class RecordFile:
             raise InputUnreadable(
                 str(self.path), f"cannot be read past some rows: {error}"
             ) from error
+
+    def _check_text(self, batch: pa.RecordBatch, good: int) -> None:
+        """A file read in a one-byte encoding (latin-1, cp1252) whose text shows it is in
+        another is refused, in any batch: the check of the first MiB let a Windows quote (0x92)
+        past it through as a control character, "O\\x92NEILL", which missed its watch-list
+        entry, and a UTF-8 file read as cp1252 gave "SOCIÃ‰TÃ‰" without a word."""
+        found: list[tuple[int, str, str]] = []  # the first in each column; the first told
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            odd = pc.indices_nonzero(pc.invert(pc.string_is_ascii(column)))
+            for index in odd.to_pylist()[:1000]:
+                problem = _wrong_encoding(column[index].as_py(), self.mapping.encoding)
+                if problem:
+                    found.append((index, name, problem))
+                    break
+        if found:
+            index, name, problem = min(found)
+            row = row_numbers(good + index, 1, [line.row for line in self.bad_lines])
+            raise InputUnreadable(str(self.path), f"row {int(row[0]):,}, column {name}: {problem}")
 
     def _parquet_batches(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -437,6 +463,27 @@ def _no_c1_controls(path: Path, encoding: str, text: str) -> None:
         f"declared {encoding}, but byte 0x{ord(found.group()):02x} on line {line} is a control "
         "character in latin-1: the file is most likely Windows text; set 'encoding: cp1252' in "
         "the mapping",
+    )
+
+
+def _wrong_encoding(value: str, encoding: str) -> str:
+    """Why ``value``, read in the one-byte ``encoding``, shows the file is in another; ""
+    when it does not."""
+    if codecs.lookup(encoding).name == "iso8859-1":
+        found = _C1.search(value)
+        if found is not None:
+            return (
+                f"declared {encoding}, but byte 0x{ord(found.group()):02x} is a control "
+                "character in latin-1: the file is most likely Windows text; set 'encoding: "
+                "cp1252' in the mapping"
+            )
+    try:
+        as_utf8 = value.encode(encoding).decode("utf-8")
+    except (UnicodeError, LookupError):
+        return ""
+    return (
+        f"declared {encoding}, but {value[:40]!r} reads as UTF-8 text ({as_utf8[:40]!r}): the "
+        "file is most likely UTF-8; set 'encoding: utf-8' in the mapping or leave it out"
     )
 
 

@@ -619,3 +619,29 @@ def test_a_cut_off_gzip_or_a_damaged_parquet_page_is_one_clear_error(tmp_path: P
     parquet.write_bytes(bytes(data))
     with pytest.raises(InputUnreadable, match="cannot be read past some rows"):
         _issues(parquet)
+
+
+def test_a_file_in_another_encoding_than_declared_is_refused_wherever_it_shows(
+    tmp_path: Path,
+) -> None:
+    # The Windows-quote check looked at the first MiB only: "O'NEILL" past it read as
+    # "O\x92NEILL", exit 0, and missed its watch-list entry. A UTF-8 file read as cp1252 gave
+    # "SOCIÃ‰TÃ‰" without a word.
+    frame = shipment_frame(4_000, seed=11)
+    last = len(frame) - 5
+    frame.loc[last, "shipper_name"] = "O\u2019NEILL TRADING"
+    path = tmp_path / "windows.csv"
+    frame.to_csv(path, index=False, encoding="cp1252")
+    assert path.stat().st_size > (1 << 20) and b"\x92" not in path.read_bytes()[: 1 << 20]
+    latin1 = ColumnMapping.model_validate({"encoding": "latin-1"})
+    with pytest.raises(InputUnreadable, match=rf"row {last + 1:,}, column shipper_name: .*cp1252"):
+        _issues(path, mapping=latin1)
+    cp1252 = ColumnMapping.model_validate({"encoding": "cp1252"})
+    results, _ = _issues(path, mapping=cp1252)
+    names = pd.concat([r.accepted for r in results])["shipper_name"]
+    assert "O\u2019NEILL TRADING" in set(names)
+
+    frame.loc[2, "consignee_name"] = "SOCIÉTÉ GÉNÉRALE"
+    utf8 = _csv(tmp_path, frame, "utf8.csv")
+    with pytest.raises(InputUnreadable, match="row 3, column consignee_name: .*UTF-8"):
+        _issues(utf8, mapping=cp1252)
