@@ -97,6 +97,15 @@ class ColumnMapping(BaseModel):
             raise MappingError(
                 f"mapping names fields that are not in the {kind} contract: {unknown}"
             )
+        kinds = {spec.name: spec.kind for spec in fields_for(kind)}
+        for name, rule in self.fields.items():
+            for option, fits in _OPTION_KINDS.items():
+                if getattr(rule, option) is not None and kinds[name] not in fits:
+                    raise MappingError(
+                        f"mapping: fields.{name}.{option}: {name} is a {kinds[name].value} "
+                        f"field; {option} applies to {' or '.join(sorted(k.value for k in fits))} "
+                        "fields only, and would be ignored"
+                    )
         out = {name: name for name in names}
         for name, rule in self.fields.items():
             if rule.column is not None:
@@ -147,6 +156,17 @@ class ColumnMapping(BaseModel):
         return pd.DataFrame(out, index=chunk.index)
 
 
+# The fields each conversion option applies to (`_convert`); elsewhere it did nothing, silently.
+_OPTION_KINDS: dict[str, frozenset[Kind]] = {
+    "date_format": frozenset({Kind.TIMESTAMP}),
+    "separator": frozenset({Kind.LOCODE_LIST, Kind.TEXT_LIST}),
+    "factor": frozenset(
+        {Kind.INT_MIN0, Kind.INT_MIN1, Kind.POSITIVE, Kind.NON_NEGATIVE, Kind.PROBABILITY}
+    ),
+}
+_COUNTS = frozenset({Kind.INT_MIN0, Kind.INT_MIN1})
+
+
 def _convert(series: pd.Series, rule: ColumnRule, kind: Kind) -> pd.Series:
     """Apply date format, separator and factor; a value that does not convert stays as it was,
     so the validator reports it with its original text."""
@@ -170,8 +190,12 @@ def _convert(series: pd.Series, rule: ColumnRule, kind: Kind) -> pd.Series:
         if pd.api.types.is_numeric_dtype(series.dtype):
             return scaled
         text = series.astype("string[pyarrow]")
+        values = np.nan_to_num(scaled.to_numpy(dtype="float64"))
+        # a count scaled to a whole number is written as one ("581", not "581.000000", which
+        # the contract rejects for a count); one scaled to a fraction stays one, and is told
+        whole = (values == np.round(values)) & (kind in _COUNTS)
         scaled_text = pd.Series(
-            np.char.mod("%.6f", np.nan_to_num(scaled.to_numpy(dtype="float64"))),
+            np.where(whole, np.char.mod("%.0f", values), np.char.mod("%.6f", values)),
             index=series.index,
         ).astype("string[pyarrow]")
         return scaled_text.where(scaled.notna(), text)

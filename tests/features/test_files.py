@@ -645,3 +645,25 @@ def test_a_file_in_another_encoding_than_declared_is_refused_wherever_it_shows(
     utf8 = _csv(tmp_path, frame, "utf8.csv")
     with pytest.raises(InputUnreadable, match="row 3, column consignee_name: .*UTF-8"):
         _issues(utf8, mapping=cp1252)
+
+
+def test_a_factor_on_a_count_keeps_it_whole_and_an_option_its_field_ignores_is_refused(
+    tmp_path: Path,
+) -> None:
+    # "factor" wrote every count as "581.000000", which the contract rejects for a count:
+    # every CSV row rejected; a date_format on an HS code did nothing, silently.
+    frame = shipment_frame(30, seed=12)
+    path = _csv(tmp_path, frame)
+    doubled = ColumnMapping.model_validate(
+        {"fields": {"package_count": {"column": "package_count", "factor": 2}}}
+    )
+    results, issues = _issues(path, mapping=doubled)
+    counts = pd.concat([r.accepted for r in results])["package_count"]
+    assert len(counts) == 30 and not (issues["field"] == "package_count").any()
+    assert counts.tolist() == (frame["package_count"].astype(int) * 2).tolist()
+    for option, value in (("date_format", "%Y"), ("separator", "|"), ("factor", 2)):
+        mapping = ColumnMapping.model_validate(
+            {"fields": {"hs_code": {"column": "hs_code", option: value}}}
+        )
+        with pytest.raises(MappingError, match=rf"fields\.hs_code\.{option}: .*would be ignored"):
+            open_records(path, "shipments", mapping)
