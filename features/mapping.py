@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import codecs
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,17 @@ class ColumnMapping(BaseModel):
 
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
+    # How the file writes numbers: a European export writes 12.500,5 (decimal ",", thousands
+    # "."); read as written, "12.500" would be twelve and a half kilograms.
+    decimal: Literal[".", ","] = "."
+    thousands: Literal[".", ",", " ", "'"] | None = None
     fields: dict[str, ColumnRule] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _distinct_marks(self) -> ColumnMapping:
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ValueError(f"thousands and decimal are both {self.decimal!r}")
+        return self
 
     @field_validator("encoding")
     @classmethod
@@ -150,6 +160,8 @@ class ColumnMapping(BaseModel):
             if source is None or source not in chunk.columns:
                 continue
             series = chunk[source]
+            if kinds[name] in _NUMBERS and (self.decimal != "." or self.thousands is not None):
+                series = _plain_number(series, decimal=self.decimal, thousands=self.thousands)
             if rule is not None:
                 series = _convert(series, rule, kinds[name])
             out[name] = series
@@ -165,6 +177,20 @@ _OPTION_KINDS: dict[str, frozenset[Kind]] = {
     ),
 }
 _COUNTS = frozenset({Kind.INT_MIN0, Kind.INT_MIN1})
+_NUMBERS = _OPTION_KINDS["factor"]
+
+
+def _plain_number(series: pd.Series, *, decimal: str, thousands: str | None) -> pd.Series:
+    """Numbers written with the file's marks as the contract reads them ("12.500,5" with
+    decimal "," and thousands "." is "12500.5"); a numeric column is left as it is."""
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series
+    text = series.astype("string[pyarrow]")
+    if thousands is not None:
+        text = text.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    return text
 
 
 def _convert(series: pd.Series, rule: ColumnRule, kind: Kind) -> pd.Series:

@@ -667,3 +667,23 @@ def test_a_factor_on_a_count_keeps_it_whole_and_an_option_its_field_ignores_is_r
         )
         with pytest.raises(MappingError, match=rf"fields\.hs_code\.{option}: .*would be ignored"):
             open_records(path, "shipments", mapping)
+
+
+def test_a_european_export_reads_its_numbers_with_the_mappings_decimal_and_thousands(
+    tmp_path: Path,
+) -> None:
+    # "12.500" meant twelve and a half tonnes; read as written it was 12.5 kg, and "8332,9"
+    # was rejected with no way to say how the file writes numbers.
+    frame = shipment_frame(5, seed=13)
+    frame["gross_weight_kg"] = ["12.500", "8.332,9", "950", "1.234.567,25", "0,5"]
+    frame["package_count"] = ["1.200", "3", "40", "1.000", "7"]
+    path = _csv(tmp_path, frame, sep=";")
+    european = ColumnMapping.model_validate(
+        {"delimiter": ";", "decimal": ",", "thousands": "."}
+    )
+    results, issues = _issues(path, mapping=european)
+    accepted = pd.concat([r.accepted for r in results])
+    assert accepted["gross_weight_kg"].tolist() == [12500.0, 8332.9, 950.0, 1234567.25, 0.5]
+    assert accepted["package_count"].tolist() == [1200, 3, 40, 1000, 7]
+    with pytest.raises(ValueError, match="both"):
+        ColumnMapping.model_validate({"decimal": ",", "thousands": ","})
