@@ -206,7 +206,14 @@ class Watchlist:
         """Party entries that are not a party but a phrase many lines carry ("TO ORDER",
         "SAME AS CONSIGNEE"): on a watch list they would select every such line."""
         generic = re.compile(f"{TO_ORDER_PATTERN}|{SAME_AS_CONSIGNEE}")
-        return sorted({name for name, _ in self.parties if generic.search(name)})
+        # an entry whose country is no country matches nothing (told as unmatchable instead)
+        return sorted(
+            {
+                name
+                for name, country in self.parties
+                if generic.search(name) and (not country or is_country(country))
+            }
+        )
 
     def unused_note(self) -> str:
         """What the rows that name no entry are told by (empty when there are none)."""

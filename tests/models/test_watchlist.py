@@ -155,6 +155,16 @@ def test_phrases_many_lines_carry_are_named_as_not_parties(
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warned) == 2 and "'TO ORDER OF BANK' is a phrase, not a party" in warned[1]
 
+    # With a country that is none, the entry can match nothing: told so, and not also that
+    # every line naming it is selected.
+    caplog.clear()
+    path.write_text("party_name,country\nSAME AS CONSIGNEE,ZZ\nTO ORDER,VN\n")
+    watch = load_watchlist(path)
+    assert watch is not None and watch.generic_parties() == ["TO ORDER"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 2 and "'ZZ' is not an ISO 3166 country code" in warned[0]
+    assert "'TO ORDER' is a phrase" in warned[1]
+
 
 def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_ones(
     tmp_path: Path,
