@@ -82,6 +82,9 @@ class BadLine:
     bl_number: str = ""
     container_number: str = ""
     rule: Rule = Rule.WRONG_FIELD_COUNT
+    # every contract field read from the line at the header's positions, as written: a
+    # watch-listed party on a line with one field too many is warned of like any rejected line
+    fields: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def row(self) -> int:
@@ -173,16 +176,16 @@ class RecordFile:
         are not recorded (they are when the file is read whole)."""
         sources = self.mapping.source_columns(self.kind)
         at = {
-            name: self.header.index(sources[name])
-            for name in ("bl_number", "container_number")
-            if sources.get(name) in self.header
+            name: self.header.index(source)
+            for name, source in sources.items()
+            if source in self.header
         }
 
         split_lines = 0  # lines of the file more than Arrow's records so far (`_split`)
 
-        def keys_of(text: str) -> dict[str, str]:
+        def fields_of(text: str) -> dict[str, str]:
             values = _fields(text, self.mapping.delimiter)
-            return {name: values[i].strip()[:100] for name, i in at.items() if i < len(values)}
+            return {name: values[i].strip()[:200] for name, i in at.items() if i < len(values)}
 
         def on_bad_line(row: pacsv.InvalidRow) -> str:
             # An exception raised here would stop Arrow's whole read: nothing may escape.
@@ -193,7 +196,7 @@ class RecordFile:
             parts = _split(row.text, row.expected_columns, self.mapping.delimiter)
             rule = Rule.UNCLOSED_QUOTE if len(parts) > 1 else Rule.WRONG_FIELD_COUNT
             for offset, text in enumerate(parts):
-                keys = keys_of(text)
+                read = fields_of(text)
                 self.bad_lines.append(
                     BadLine(
                         None if number is None else number + offset,
@@ -202,9 +205,10 @@ class RecordFile:
                         row.actual_columns
                         if len(parts) == 1
                         else len(_fields(text, self.mapping.delimiter)),
-                        bl_number=keys.get("bl_number", ""),
-                        container_number=keys.get("container_number", ""),
+                        bl_number=read.get("bl_number", "")[:100],
+                        container_number=read.get("container_number", "")[:100],
                         rule=rule,
+                        fields=read,
                     )
                 )
             split_lines += len(parts) - 1

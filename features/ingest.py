@@ -90,6 +90,15 @@ def bad_line_issues(lines: list[BadLine]) -> pd.DataFrame:
     )
 
 
+def _with_bad_lines(lines: pd.DataFrame | None, bad: list[BadLine]) -> pd.DataFrame:
+    """The rejected lines as read, with the CSV lines that did not split (their fields at the
+    header's positions), indexed by row."""
+    split = pd.DataFrame([line.fields for line in bad], index=[line.row for line in bad])
+    if lines is None or not len(lines):
+        return split
+    return pd.concat([lines, split])
+
+
 def iter_validated(
     source: RecordFile, *, progress: Progress | None = None
 ) -> Iterator[ValidationResult]:
@@ -103,17 +112,21 @@ def iter_validated(
     for rows, chunk in source.chunks():
         result = validate_frame(chunk, source.kind, first_row=rows, keys=keys)
         if len(source.bad_lines) > reported:
-            bad = bad_line_issues(source.bad_lines[reported:])
+            met = source.bad_lines[reported:]
+            bad = bad_line_issues(met)
             reported = len(source.bad_lines)
             result.issues = pd.concat([result.issues, bad], ignore_index=True)
             result.read += len(bad)
+            result.rejected_lines = _with_bad_lines(result.rejected_lines, met)
         if progress is not None:
             progress(len(chunk))
         yield result
     if len(source.bad_lines) > reported:  # bad lines after the last good chunk
-        bad = bad_line_issues(source.bad_lines[reported:])
+        met = source.bad_lines[reported:]
+        bad = bad_line_issues(met)
         empty = validate_frame(pd.DataFrame(), source.kind)
         empty.issues, empty.read = bad, len(bad)
+        empty.rejected_lines = _with_bad_lines(None, met)
         yield empty
 
 

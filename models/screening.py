@@ -293,8 +293,8 @@ def _score_remote(
 
 def _watched_rejects(watchlist: Watchlist, result: Any) -> list[str]:
     """Sentences for the rejected lines of a validated chunk that name a watch-list entry: the
-    rows the contract rejected, as read, and the CSV lines that did not split (by the B/L and
-    container read from their text). A repeated line (`duplicate_key`) is left out: its first
+    rows the contract rejected and the CSV lines that did not split (their fields read at the
+    header's positions), as read. A repeated line (`duplicate_key`) is left out: its first
     copy was screened."""
 
     def told(rows: list[int], frame: pd.DataFrame) -> list[str]:
@@ -308,9 +308,6 @@ def _watched_rejects(watchlist: Watchlist, result: Any) -> list[str]:
         repeated = issues.loc[issues["rule"] == Rule.DUPLICATE_KEY.value, "row"]
         lines = lines[~lines.index.isin(repeated)]
         found += told(lines.index.tolist(), lines)
-    if len(issues):
-        split = issues[issues["rule"].isin([Rule.WRONG_FIELD_COUNT, Rule.UNCLOSED_QUOTE])]
-        found += told(split["row"].tolist(), split)
     return found
 
 

@@ -436,12 +436,14 @@ def test_a_rejected_line_that_names_a_watch_list_entry_is_told_not_lost(
     text = broken.to_csv(index=False).splitlines()
     text[31] += ",an extra field"  # a CSV line that does not split, its container watched too
     split_container = broken.at[30, "container_number"]
+    text[41] += ",another"  # and one whose shipper is watched (its party was not looked at)
+    shipper = broken.at[40, "shipper_name"]
     (tmp_path / "a.csv").write_text("\n".join(text) + "\n")
     pd.DataFrame(
         {
-            "party_name": ["", consignee, ""],
-            "container_number": [watched, "", split_container],
-            "note": ["case B-2", "", ""],
+            "party_name": ["", consignee, "", shipper],
+            "container_number": [watched, "", split_container, ""],
+            "note": ["case B-2", "", "", "party of interest"],
         }
     ).to_csv(tmp_path / "watch.csv", index=False)
     summary = screen_file(
@@ -451,14 +453,15 @@ def test_a_rejected_line_that_names_a_watch_list_entry_is_told_not_lost(
         report_path=tmp_path / "r.html",
         watchlist=load_watchlist(tmp_path / "watch.csv"),
     )
-    assert summary.rejected == 3
+    assert summary.rejected == 4
     told = summary.watchlist_rejected
-    assert [t.split(":")[0] for t in told] == ["row 6", "row 10", "row 31"]
+    assert [t.split(":")[0] for t in told] == ["row 6", "row 10", "row 31", "row 41"]
     assert told[0] == f"row 6: container {watched} is on the watch list: case B-2"
     assert f"consignee {consignee.upper()} is on the watch list" in told[1]
     assert told[2] == f"row 31: container {split_container} is on the watch list"
+    assert f"shipper {shipper.upper()}" in told[3] and "party of interest" in told[3]
     page = (tmp_path / "r.html").read_text()
-    assert "Rejected lines that name a watch-list entry (3)" in page and "case B-2" in page
+    assert "Rejected lines that name a watch-list entry (4)" in page and "case B-2" in page
 
 
 def test_watch_list_hits_are_selected_first_and_say_which_entry(
