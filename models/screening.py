@@ -381,6 +381,13 @@ def _scored_chunks(
                 f"--scheduler {scheduler}: the Dask scheduler cannot be reached ({error})"
             ) from None
         with client:
+            try:
+                client.wait_for_workers(1, timeout=_WORKER_WAIT_S)
+            except TimeoutError:  # scattering the model to none failed with a traceback
+                raise ConfigError(
+                    f"--scheduler {scheduler}: the Dask scheduler has no worker after "
+                    f"{_WORKER_WAIT_S:g} s: start workers on it (dask worker {scheduler})"
+                ) from None
             for scored in _dask_chunks(client, scorer, working, validated(), watchlist, profiles):
                 yield scored
                 if scoring is not None:
@@ -388,6 +395,9 @@ def _scored_chunks(
     finally:
         if cluster is not None:
             cluster.close()
+
+
+_WORKER_WAIT_S = 30.0  # how long a cluster may take to have a worker to score on
 
 
 def _scoring_progress(progress: Callable[[int], None] | None) -> Callable[[int], None] | None:
@@ -664,7 +674,7 @@ def _inputs(
             f"slots a day for {len(port_capacity.slots):,} ports: "
             + ", ".join(f"{port} {n}" for port, n in sorted(port_capacity.slots.items()))
         )
-    told.append(f"random control {random_control:.0%} of the slots")
+    told.append(f"random control {random_control * 100:.4g}% of the slots")
     if documentary > 0:
         told.append(
             f"document checks (yellow lane) {documentary:.2%} of each port-day's lines, "

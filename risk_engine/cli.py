@@ -914,7 +914,7 @@ def screen(
     if random_control > 0 and picked and drawn < picked * random_control / 2:
         typer.echo(  # the unbiased sample, quietly missing (day by day, small port-days)
             f"note: the random control drew {drawn:,} of the {picked:,} lines selected "
-            f"({drawn / picked:.1%}) against the {random_control:.0%} asked: a port-day with one "
+            f"({drawn / picked:.1%}) against the {random_control * 100:.4g}% asked: a port-day with one "
             "slot gives it to the highest score, none to the draw (a control needs two slots). "
             "Screen whole port-days, or give ports more slots a day with --capacity-file, for "
             "the sample the review's base rate needs.",
@@ -1431,7 +1431,7 @@ def _echo_picks(picks: Any) -> set[int]:
         detail = cast(str, told.get(cast(str, line.selection_reason), line.reasons))
         typer.echo(  # a random-control pick may have nothing to tell: no empty ": "
             f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
-            f"score {line.risk_score:.3f}  {line.selection_reason}"
+            f"score {line.risk_score:.3g}  {line.selection_reason}"
             + (f": {detail}" if detail else "")
         )
     return {int(row) for row in picks["row"]}

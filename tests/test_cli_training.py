@@ -446,6 +446,9 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
     for line in printed:
         assert "b'" not in line
         assert line.split(": ", 1)[1] in told
+        # a score is told to 3 significant digits: a watch-list pick's 0.000409 read 0.000
+        score = float(line.split("score ")[1].split()[0])
+        assert score > 0 and score in set(selected["risk_score"].map(lambda v: float(f"{v:.3g}")))
     assert "document checks" not in result.stdout  # no yellow lane unless asked
     # the header says how many are shown; --top 0 or less is refused, not a list cut short
     few = runner.invoke(app, ["screen", str(arrivals), "--out", str(ranked), "--top", "100000"])

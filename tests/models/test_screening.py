@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from models.capacity import PortCapacity
-from models.screening import LIST_JOIN, OUTPUT_COLUMNS, screen_file
+from models.screening import LIST_JOIN, OUTPUT_COLUMNS, _inputs, screen_file
 from models.watchlist import load_watchlist
 from risk_engine.validation import validate_frame
 from training.fixtures import small_training, small_world
@@ -348,6 +348,9 @@ def test_an_inspect_profile_selects_its_lines_as_rule_picks_whatever_the_capacit
         f"risk profiles {rules}: low-line (inspect)",
     ]
     assert summary.inputs[3].startswith("feature history: lines filed before ")
+    # a share under half a percent read "0%" while a quarter of the picks were controls
+    assert _inputs(0.03, 0.004, 0.0, None, None, None)[1] == "random control 0.4% of the slots"
+    assert _inputs(0.03, 0.125, 0.0, None, None, None)[1] == "random control 12.5% of the slots"
     assert len(summary.inputs) == 4
     page = report.read_text()
     assert "<h2>Screened with</h2>" in page
@@ -576,6 +579,32 @@ def test_a_dask_scheduler_that_cannot_be_reached_is_named_and_keeps_nothing(
             keep_history=kept.append,
         )
     assert kept == []  # the history is not advanced by a screening that did not happen
+
+
+def test_a_dask_scheduler_without_workers_is_named_and_keeps_nothing(
+    trained, arrivals, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Scattering the model to no worker raised "No valid workers found": a traceback, exit 1.
+    from dask.distributed import LocalCluster
+
+    from models import screening
+    from risk_engine.errors import ConfigError
+
+    arrivals.head(200).to_parquet(tmp_path / "a.parquet", index=False)
+    monkeypatch.setattr(screening, "_WORKER_WAIT_S", 1.0)
+    kept: list[Any] = []
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as bare:
+        address = bare.scheduler_address
+        with pytest.raises(ConfigError, match=rf"--scheduler {address}: .*has no worker after 1 s"):
+            screen_file(
+                tmp_path / "a.parquet",
+                tmp_path / "ranked.parquet",
+                scorer=trained.scorer,
+                engine="dask",
+                scheduler=address,
+                keep_history=kept.append,
+            )
+    assert kept == [] and not (tmp_path / "ranked.parquet").exists()
 
 
 def test_every_model_pick_says_why_even_a_green_line_chosen_in_a_small_port_day(
