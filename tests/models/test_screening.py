@@ -628,7 +628,10 @@ def test_every_model_pick_says_why_even_a_green_line_chosen_in_a_small_port_day(
     assert (control.loc[control["band"] == "green", "reasons"] == "").all()  # random: no why
     # what a later pick was told is in the report and the printed top list too
     late = picks[picks["band"] == "green"].iloc[0]
-    assert late["reasons"].split(LIST_JOIN)[0] in (tmp_path / "report.html").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert late["reasons"].split(LIST_JOIN)[0] in page
+    # the capacity curve ranks the batch as one list; the run's selection is marked and said
+    assert "ranks the whole batch as one list; the point is this run's selection" in page
     # one cell per line, its reasons joined with " | " (a reason may hold "; " itself)
     told = picks["reasons"].str.split(LIST_JOIN, regex=False)
     assert told.map(len).max() > 1 and told.map(len).max() <= trained.scorer.top_reasons
