@@ -115,7 +115,10 @@ def iter_validated(
             met = source.bad_lines[reported:]
             bad = bad_line_issues(met)
             reported = len(source.bad_lines)
-            result.issues = pd.concat([result.issues, bad], ignore_index=True)
+            # in row order, the lines that did not split among the others (they came last)
+            result.issues = pd.concat([result.issues, bad], ignore_index=True).sort_values(
+                "row", kind="stable", ignore_index=True
+            )
             result.read += len(bad)
             result.rejected_lines = _with_bad_lines(result.rejected_lines, met)
         if progress is not None:

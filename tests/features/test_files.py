@@ -687,3 +687,16 @@ def test_a_european_export_reads_its_numbers_with_the_mappings_decimal_and_thous
     assert accepted["package_count"].tolist() == [1200, 3, 40, 1000, 7]
     with pytest.raises(ValueError, match="both"):
         ColumnMapping.model_validate({"decimal": ",", "thousands": ","})
+
+
+def test_the_rejects_of_a_chunk_come_in_row_order_split_lines_among_the_others(
+    tmp_path: Path,
+) -> None:
+    frame = shipment_frame(30, seed=14).astype(str)
+    frame.loc[20, "gross_weight_kg"] = "-1"  # row 21: rejected by the contract
+    lines = frame.to_csv(index=False).splitlines()
+    lines[5] += ",extra"  # row 5: does not split
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
+    _, issues = _issues(tmp_path / "s.csv")
+    rejected = issues.loc[issues["severity"] == "reject", "row"].tolist()
+    assert rejected == sorted(rejected) and {5, 21} <= set(rejected)
