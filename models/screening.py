@@ -219,7 +219,8 @@ def _score_chunk(
     """Everything the output needs for one chunk of accepted lines (no selection yet), and the
     model matrix of each line. Reasons are told now for red and amber lines; a green line the
     selection picks for the model later gets its reasons from its matrix (`_explain_picks`);
-    random-control picks carry none."""
+    a random-control pick keeps the reasons of its band (a red or amber line's, which say what
+    raised its score, not why it was drawn; a green one has none)."""
     scored, matrix = scorer.score_with_matrix(
         accepted, reason_bands=REASON_BANDS, remember=remember, profiles=profiles
     )
@@ -433,12 +434,14 @@ def _dask_chunks(
     for accepted in batches:
         if len(accepted):
             snapshot = copy.deepcopy(working.pipeline)
+            # Sent as data, not inside the task: in the task graph each chunk made distributed
+            # warn "Sending large graph ... Consider loading the data with Dask directly".
             futures.append(
                 client.submit(
                     _score_remote,
                     scattered_scorer,
-                    snapshot,
-                    accepted,
+                    client.scatter(snapshot),
+                    client.scatter(accepted),
                     watchlist,
                     profiles,
                     pure=False,
