@@ -214,7 +214,20 @@ def _print_report(data: dict[str, Any]) -> None:
                 f"  {reason['rows']:>10,}  {reason['severity']:<6} {reason['field']}: {reason['rule']}"
             )
     if data["ignored_columns"]:
-        typer.echo(f"columns not in the contract (ignored): {', '.join(data['ignored_columns'])}")
+        # a contract name the mapping replaced by another column is not "not in the contract",
+        # and a blank header cell (a line ending in ",,") is named as one
+        from risk_engine.columns import fields_for
+
+        contract = {spec.name for spec in fields_for(data["kind"])}
+        named = [f"{c!r}" if c.strip() else "(a blank name)" for c in data["ignored_columns"]]
+        replaced = [n for n, c in zip(named, data["ignored_columns"], strict=True) if c in contract]
+        other = [
+            n for n, c in zip(named, data["ignored_columns"], strict=True) if c not in contract
+        ]
+        if other:
+            typer.echo(f"columns not in the contract (ignored): {', '.join(other)}")
+        if replaced:
+            typer.echo(f"columns the mapping replaced (ignored): {', '.join(replaced)}")
     if data["rejects_path"]:
         typer.echo(f"rejected and flagged rows: {data['rejects_path']}")
 

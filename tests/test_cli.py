@@ -48,6 +48,22 @@ def test_validate_text_output_names_the_reasons() -> None:
     assert "rejected" in result.stdout and "eta_not_after_etd" in result.stdout
 
 
+def test_validate_names_the_columns_it_leaves_out_as_they_are(tmp_path: Path) -> None:
+    # A contract column the mapping replaced read as "not in the contract", and blank header
+    # cells (lines ending in ",,") as an empty list ", ".
+    frame = shipment_frame(5, seed=3)
+    frame["Remarks"] = "x"
+    frame[""] = ""
+    path = tmp_path / "s.csv"
+    frame.to_csv(path, index=False)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("fields:\n  place_of_receipt: port_of_loading\n")
+    result = runner.invoke(app, ["validate", str(path), "--mapping", str(mapping)])
+    assert result.exit_code == 0, result.output
+    assert "columns not in the contract (ignored): 'Remarks', (a blank name)" in result.stdout
+    assert "columns the mapping replaced (ignored): 'place_of_receipt'" in result.stdout
+
+
 def test_validate_exits_two_when_the_file_cannot_be_read(tmp_path: Path) -> None:
     path = tmp_path / "s.csv"
     shipment_frame(3).to_csv(path, index=False, sep="\t")
