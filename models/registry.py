@@ -36,6 +36,7 @@ __all__ = [
     "tag_version",
     "DECISION_TAG",
     "PENDING",
+    "DISCARDED",
     "PHASE_TAG",
     "list_versions",
     "load_scorer",
@@ -263,6 +264,9 @@ def log_scorer(scorer: Any, *, metrics: dict[str, float]) -> str:
 PHASE_TAG = "engine.phase"
 DECISION_TAG = "engine.decision"
 PENDING = "pending"
+# A pending version an operator closed (`risk-engine models --discard`): kept for the record,
+# no longer warned of, never named again as an earlier challenger of its phase.
+DISCARDED = "discarded"
 
 
 def tag_version(version: str, tags: dict[str, str]) -> None:
@@ -338,12 +342,15 @@ def load_scorer(which: str = CHAMPION) -> Any:
         else:
             found = client.get_model_version_by_alias(MODEL_NAME, which)
         version = str(found.version)
-        if (found.tags or {}).get(DECISION_TAG) == PENDING:
+        decision = (found.tags or {}).get(DECISION_TAG)
+        if decision == PENDING:
             log.warning(
                 "model version %s was never compared with the champion: the retrain that "
                 "registered it stopped before its decision (retrain the phase again)",
                 version,
             )
+        elif decision == DISCARDED:
+            log.warning("model version %s was discarded (`risk-engine models --discard`)", version)
         loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}")
     except (MlflowException, OSError) as error:
         raise ModelUnavailable(f"no model {MODEL_NAME} {which!r}: {error}") from error

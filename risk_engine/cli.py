@@ -581,11 +581,22 @@ def retrain(
 
 
 @app.command()
-def models() -> None:
+def models(
+    discard: Annotated[
+        str | None,
+        typer.Option(
+            metavar="VERSION",
+            help="Close a version a stopped retrain left pending (decision `discarded`; kept "
+            "in the registry for the record, no longer warned of).",
+        ),
+    ] = None,
+) -> None:
     """List registered model versions, their aliases and key metrics."""
-    from training.commands import models_command
+    from training.commands import discard_version, models_command
 
     with _errors_to_exit_codes():
+        if discard is not None:
+            typer.echo(discard_version(discard))
         typer.echo(models_command())
 
 

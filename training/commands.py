@@ -12,7 +12,15 @@ import pandas as pd
 from features.files import fresh_output, write_frame
 from features.ingest import ValidationReport
 from features.mapping import ColumnMapping, load_mapping
-from models.registry import DECISION_TAG, PENDING, configure_mlflow, list_versions
+from models.registry import (
+    DECISION_TAG,
+    DISCARDED,
+    PENDING,
+    champion_version,
+    configure_mlflow,
+    list_versions,
+    tag_version,
+)
 from risk_engine.errors import ConfigError
 from risk_engine.parsing import parse_moment
 from risk_engine.settings import Settings, load_settings
@@ -316,6 +324,25 @@ def models_command(settings: Settings | None = None) -> str:
         "with the champion on one period"
         + f"\nstore: {settings.tracking_uri_shown} (`mlflow ui --backend-store-uri {settings.tracking_uri_shown}`)"
     )
+
+
+def discard_version(version: str, settings: Settings | None = None) -> str:
+    """Close a version a stopped retrain left pending: tagged ``discarded``, kept for the
+    record. Only a pending version, never the champion, is discarded (exit 2 otherwise)."""
+    configure_mlflow(settings or load_settings())
+    found = {v.version: v for v in list_versions()}
+    if version not in found:
+        raise ConfigError(f"--discard {version}: no such model version (see `risk-engine models`)")
+    if version == champion_version():
+        raise ConfigError(f"--discard {version}: it is the champion; promote another first")
+    decision = found[version].tags.get(DECISION_TAG, "")
+    if decision != PENDING:
+        raise ConfigError(
+            f"--discard {version}: only a version left pending by a stopped retrain is "
+            f"discarded; this one's decision is {decision or 'none (trained, not retrained)'}"
+        )
+    tag_version(version, {DECISION_TAG: DISCARDED})
+    return f"version {version} discarded: kept in the registry for the record, no longer pending"
 
 
 def _held_out(run_id: str) -> tuple[str, str]:

@@ -86,9 +86,9 @@ def test_a_calibration_slice_with_few_seizures_gives_way_to_out_of_fold_scores()
     assert on_slice.params["calibration_fit"] == "calibration slice"
     assert on_slice.params["calibration_seizures"] < 10
     assert folded.params["calibration_fit"] == "out-of-fold (4 folds)"
-    assert folded.params["calibration_lines"] == sizes["train"] + sizes["valid"] + sizes[
-        "calibration"
-    ]
+    assert (
+        folded.params["calibration_lines"] == sizes["train"] + sizes["valid"] + sizes["calibration"]
+    )
     assert folded.params["calibration_seizures"] > 30
     assert folded.scorer.booster_text == on_slice.scorer.booster_text  # only the scale moved
     rate = folded.evaluation.labels["base_rate"]
@@ -278,7 +278,7 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
     # A retrain stopped after registering its challenger (Ctrl-C, a crash) left a version
     # nothing marked: listed like the others, served without a word, and not named as an
     # earlier challenger of its phase. It is now pending until its decision.
-    from training.commands import models_command
+    from training.commands import discard_version, models_command
 
     def retrain_phase_2() -> Any:
         return retrain(
@@ -308,6 +308,16 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
     with caplog.at_level("WARNING", logger="models.registry"):
         load_scorer(pending[0].version)
     assert f"model version {pending[0].version} was never compared" in caplog.text
+    # An operator closes it: kept for the record, no longer warned of; only a pending one
+    assert "discarded" in discard_version(pending[0].version, settings)
+    assert "never compared" not in models_command(settings)
+    tags = {v.version: v.tags for v in list_versions()}
+    assert tags[pending[0].version]["engine.decision"] == "discarded"
+    closed, champion = pending[0].version, str(champion_version())
+    for version, why in ((closed, "decision is discarded"), (champion, "champion")):
+        with pytest.raises(ConfigError, match=why):
+            discard_version(str(version), settings)
+
     # A retrain whose report cannot be written (a full disk) has decided: not pending
     def full(*_args: Any, **_kwargs: Any) -> Any:
         raise OSError(28, "No space left on device")
