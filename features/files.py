@@ -193,7 +193,9 @@ class RecordFile:
             if only is not None:
                 return "skip"
             number = None if row.number is None or row.number < 0 else row.number + split_lines
-            parts = _split(row.text, row.expected_columns, self.mapping.delimiter)
+            parts = _split(
+                row.text, row.expected_columns, self.mapping.delimiter, at.get("container_number")
+            )
             rule = Rule.UNCLOSED_QUOTE if len(parts) > 1 else Rule.WRONG_FIELD_COUNT
             for offset, text in enumerate(parts):
                 read = fields_of(text)
@@ -234,9 +236,7 @@ class RecordFile:
                     include_columns=None if only is None else [only],
                 ),
             )
-            single_byte = only is None and not codecs.lookup(self.mapping.encoding).name.startswith(
-                "utf"
-            )
+            single_byte = only is None and _one_byte(self.mapping.encoding)
             good = 0
             for batch in reader:
                 if single_byte:
@@ -265,15 +265,25 @@ class RecordFile:
         """A file read in a one-byte encoding (latin-1, cp1252) whose text shows it is in
         another is refused, in any batch: the check of the first MiB let a Windows quote (0x92)
         past it through as a control character, "O\\x92NEILL", which missed its watch-list
-        entry, and a UTF-8 file read as cp1252 gave "SOCIÃ‰TÃ‰" without a word."""
+        entry, and a UTF-8 file read as cp1252 gave "SOCIÃ‰TÃ‰" without a word. A value
+        "reads as UTF-8" only when its bytes spell UTF-8 accented letters or quotes
+        (`_utf8_reading`): a correct cp1252 "ANDRÉ’S" (bytes C9 92, U+0252 in UTF-8) is not."""
+        encoding = self.mapping.encoding
+        latin1 = codecs.lookup(encoding).name == "iso8859-1"
         found: list[tuple[int, str, str]] = []  # the first in each column; the first told
         for name, column in zip(batch.schema.names, batch.columns, strict=True):
-            odd = pc.indices_nonzero(pc.invert(pc.string_is_ascii(column)))
-            for index in odd.to_pylist()[:1000]:
-                problem = _wrong_encoding(column[index].as_py(), self.mapping.encoding)
-                if problem:
-                    found.append((index, name, problem))
+            odd = pc.indices_nonzero(pc.invert(pc.string_is_ascii(column))).to_pylist()
+            for index in odd[:1000]:
+                value = column[index].as_py()
+                if _utf8_reading(value, encoding):
+                    found.append((index, name, _utf8_problem(value, encoding)))
                     break
+            if latin1 and odd:  # every value: a Windows byte may be anywhere
+                windows = pc.indices_nonzero(pc.match_substring_regex(column, "[\x80-\x9f]"))
+                if len(windows):
+                    index = windows[0].as_py()
+                    value = column[index].as_py()
+                    found.append((index, name, _c1_problem(value, encoding)))
         if found:
             index, name, problem = min(found)
             row = row_numbers(good + index, 1, [line.row for line in self.bad_lines])
@@ -301,16 +311,30 @@ def _fields(text: str, delimiter: str) -> list[str]:
         return []
 
 
-def _split(text: str, expected: int, delimiter: str) -> list[str]:
+def _split(text: str, expected: int, delimiter: str, container: int | None) -> list[str]:
     """A bad record's text as the lines of the file it stands for. A quote opened in a field
     and not closed (a stray ``"`` at the start of a description) makes Arrow read the lines
     after it, up to the next quote, as one record with the wrong number of fields: they were
-    lost from the counts and the rejects alike. When any of its later lines splits by itself
-    into the header's fields, the record is such a run, and each line is told on its own."""
-    lines = text.splitlines()
-    if len(lines) > 1 and any(len(_fields(line, delimiter)) == expected for line in lines[1:]):
+    lost from the counts and the rejects alike. When any of its later lines is a line of its
+    own (it splits into the header's fields, with a container number where the header has
+    one, ``container`` its position), the record is such a run, and each line is told on its
+    own. A correct quoted value with a line break in a line with a field too many stays one
+    record (its second line's fields fell into place by chance only)."""
+    lines = _LINE_BREAK.split(text)
+    if len(lines) > 1 and any(_a_line(line, expected, delimiter, container) for line in lines[1:]):
         return lines
     return [text]
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what ends a line of a CSV file, nothing else
+_CONTAINER_LIKE = re.compile(r"[A-Z]{4}\s?[0-9]{6}-?[0-9]")
+
+
+def _a_line(line: str, expected: int, delimiter: str, container: int | None) -> bool:
+    fields = _fields(line, delimiter)
+    if len(fields) != expected:
+        return False
+    return container is None or bool(_CONTAINER_LIKE.fullmatch(fields[container].strip().upper()))
 
 
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -462,6 +486,12 @@ def _no_c1_controls(path: Path, encoding: str, text: str) -> None:
     if found is None:
         return
     line = text.count("\n", 0, found.start()) + 1
+    start = text.rfind("\n", 0, found.start()) + 1
+    end = text.find("\n", found.start())
+    words = text[start : end if end >= 0 else len(text)].split()
+    word = next((w for w in words if _C1.search(w)), "")
+    if _utf8_reading(word, encoding):  # UTF-8 É is C3 89: a "control character" in latin-1
+        raise InputUnreadable(str(path), f"line {line}: {_utf8_problem(word, encoding)}")
     raise InputUnreadable(
         str(path),
         f"declared {encoding}, but byte 0x{ord(found.group()):02x} on line {line} is a control "
@@ -470,25 +500,53 @@ def _no_c1_controls(path: Path, encoding: str, text: str) -> None:
     )
 
 
-def _wrong_encoding(value: str, encoding: str) -> str:
-    """Why ``value``, read in the one-byte ``encoding``, shows the file is in another; ""
-    when it does not."""
-    if codecs.lookup(encoding).name == "iso8859-1":
-        found = _C1.search(value)
-        if found is not None:
-            return (
-                f"declared {encoding}, but byte 0x{ord(found.group()):02x} is a control "
-                "character in latin-1: the file is most likely Windows text; set 'encoding: "
-                "cp1252' in the mapping"
-            )
+# What UTF-8 text read in a one-byte encoding turns into, read back: accented Latin letters,
+# the no-break space and Latin-1 signs, Windows quotes and dashes, the euro. Other UTF-8
+# characters a correct one-byte text may spell by chance (cp1252 "É’" is U+0252) are not.
+_UTF8_LOOK = re.compile(
+    "[\u00a0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+    "\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u20ac]"
+)
+
+
+def _utf8_reading(value: str, encoding: str) -> str:
+    """``value``'s bytes in ``encoding`` read as UTF-8, when that reading is what UTF-8 text
+    read in the wrong encoding gives (every character beyond ASCII in `_UTF8_LOOK`); ""."""
     try:
-        as_utf8 = value.encode(encoding).decode("utf-8")
+        reading = value.encode(encoding).decode("utf-8")
     except (UnicodeError, LookupError):
         return ""
+    beyond = [c for c in reading if ord(c) > 0x7F]
+    if beyond and reading != value and all(_UTF8_LOOK.fullmatch(c) for c in beyond):
+        return reading
+    return ""
+
+
+def _utf8_problem(value: str, encoding: str) -> str:
     return (
-        f"declared {encoding}, but {value[:40]!r} reads as UTF-8 text ({as_utf8[:40]!r}): the "
-        "file is most likely UTF-8; set 'encoding: utf-8' in the mapping or leave it out"
+        f"declared {encoding}, but {value[:40]!r} reads as UTF-8 text "
+        f"({_utf8_reading(value, encoding)[:40]!r}): the file is most likely UTF-8; set "
+        "'encoding: utf-8' in the mapping or leave it out"
     )
+
+
+def _c1_problem(value: str, encoding: str) -> str:
+    if _utf8_reading(value, encoding):  # UTF-8 É is C3 89: a "control character" in latin-1
+        return _utf8_problem(value, encoding)
+    found = _C1.search(value)
+    assert found is not None
+    return (
+        f"declared {encoding}, but byte 0x{ord(found.group()):02x} is a control character in "
+        "latin-1: the file is most likely Windows text; set 'encoding: cp1252' in the mapping"
+    )
+
+
+def _one_byte(encoding: str) -> bool:
+    """Whether every byte is one character in ``encoding`` (latin-1, cp1252, koi8-r), as the
+    checks of `RecordFile._check_text` assume (gbk, shift_jis, big5 are not)."""
+    if codecs.lookup(encoding).name.startswith("utf"):
+        return False
+    return len(bytes(range(256)).decode(encoding, errors="replace")) == 256
 
 
 def _read_sample(path: Path) -> bytes:

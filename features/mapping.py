@@ -186,7 +186,9 @@ def _plain_number(series: pd.Series, *, decimal: str, thousands: str | None) -> 
     if pd.api.types.is_numeric_dtype(series.dtype):
         return series
     text = series.astype("string[pyarrow]")
-    if thousands is not None:
+    if thousands == " ":  # French Excel groups with a no-break or narrow no-break space
+        text = text.str.replace("[ \u00a0\u202f]", "", regex=True)
+    elif thousands is not None:
         text = text.str.replace(thousands, "", regex=False)
     if decimal != ".":
         text = text.str.replace(decimal, ".", regex=False)
@@ -219,7 +221,8 @@ def _convert(series: pd.Series, rule: ColumnRule, kind: Kind) -> pd.Series:
         values = np.nan_to_num(scaled.to_numpy(dtype="float64"))
         # a count scaled to a whole number is written as one ("581", not "581.000000", which
         # the contract rejects for a count); one scaled to a fraction stays one, and is told
-        whole = (values == np.round(values)) & (kind in _COUNTS)
+        # (435 from 4.35 x 100 is 434.99999999999994 in binary floats)
+        whole = np.isclose(values, np.round(values), rtol=0, atol=1e-6) & (kind in _COUNTS)
         scaled_text = pd.Series(
             np.where(whole, np.char.mod("%.0f", values), np.char.mod("%.6f", values)),
             index=series.index,

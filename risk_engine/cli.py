@@ -1446,16 +1446,24 @@ def audit(
         typer.echo("no audit rows match", err=True)
 
 
+def _score_text(score: float) -> str:
+    """A score to 3 significant digits, never in exponent form: a watch-list pick's 0.000409
+    read 0.000 (3 decimals), and 0.0000409 read 4.09e-05 (3 digits)."""
+    import numpy as np
+
+    return str(np.format_float_positional(score, precision=3, fractional=False, trim="-"))
+
+
 def _echo_picks(picks: Any) -> set[int]:
     """Print screening picks one a line, each with what selected it; returns their rows."""
     for line in picks.itertuples(index=False):
-        # Both are text columns ("; "-joined in `_score_chunk`); pandas-stubs types a row's
+        # Both are text columns (" | "-joined in `_score_chunk`); pandas-stubs types a row's
         # fields as any scalar, bytes included.
         told = {"RULE": line.rule_hits, "WATCHLIST": line.watchlist_hits}
         detail = cast(str, told.get(cast(str, line.selection_reason), line.reasons))
         typer.echo(  # a random-control pick may have nothing to tell: no empty ": "
             f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
-            f"score {line.risk_score:.3g}  {line.selection_reason}"
+            f"score {_score_text(line.risk_score)}  {line.selection_reason}"
             + (f": {detail}" if detail else "")
         )
     return {int(row) for row in picks["row"]}

@@ -30,16 +30,19 @@ class _DatesAsText(yaml.SafeLoader):
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
                     continue  # a merge (<<) may be overridden; a complex key is SafeLoader's
                 key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
                 try:
-                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                    twice = key in seen
                 except TypeError:  # an unhashable key: SafeLoader's own error tells it
                     continue
-                if first != key_node.start_mark.line + 1:
+                first = seen.setdefault(key, line)
+                if twice:  # a set, not line numbers: {a: 1, a: 2} is on one line
                     raise yaml.constructor.ConstructorError(
                         None,
                         None,
-                        f"{key!r} is given twice in one mapping (lines {first} and "
-                        f"{key_node.start_mark.line + 1}): keep one",
+                        f"{key!r} is given twice in one mapping ("
+                        + (f"line {line}" if first == line else f"lines {first} and {line}")
+                        + "): keep one",
                         key_node.start_mark,
                     )
         return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]

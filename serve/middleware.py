@@ -230,9 +230,10 @@ class BodyLimitMiddleware:
             await self._too_large(scope, receive, send, declared)
             return
         size = 0
+        unread = bool(declared) or _chunked(scope)  # a body the route has not read to its end
 
         async def counted() -> Message:
-            nonlocal size
+            nonlocal size, unread
             message = await receive()
             if message["type"] == "http.request":
                 size += len(message.get("body", b""))
@@ -240,9 +241,18 @@ class BodyLimitMiddleware:
                     # Raised into the route's body read; FastAPI passes an HTTPException on
                     # and the app's handler answers it (`serve.errors`).
                     raise StarletteHTTPException(413, detail=self._message(size))
+                unread = unread and bool(message.get("more_body", False))
             return message
 
-        await self.app(scope, counted, send)
+        async def closing(message: Message) -> None:
+            # An answer given before the body was read (401 without a key) closes the
+            # connection: a client that sent "Expect: 100-continue" never sends the body, and
+            # on a kept-alive connection the server would wait for it.
+            if message["type"] == "http.response.start" and unread:
+                MutableHeaders(scope=message).append("Connection", "close")
+            await send(message)
+
+        await self.app(scope, counted, closing)
 
     def _message(self, size: int) -> str:
         return f"the request body has {size} bytes or more; the limit is {self.max_bytes}"
@@ -250,6 +260,13 @@ class BodyLimitMiddleware:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, size: int) -> None:
         response = error_response(scope, 413, "body_too_large", self._message(size))
         await response(scope, receive, send)
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(
+        name == b"transfer-encoding" and b"chunked" in value.lower()
+        for name, value in scope.get("headers", [])
+    )
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -220,6 +220,9 @@ def test_a_mapping_that_names_a_field_twice_is_refused_naming_the_field_and_line
     path.write_text("fields:\n  bl_number: bl_number\n  bl_number: container_number\n")
     with pytest.raises(MappingError, match=r"'bl_number' is given twice .*lines 2 and 3"):
         load_mapping(path)
+    path.write_text("fields: {bl_number: {column: A}, bl_number: {column: B}}\n")
+    with pytest.raises(MappingError, match=r"'bl_number' is given twice .*\(line 1\)"):
+        load_mapping(path)
     # a key a merge (<<) brought in may still be overridden, as YAML means it
     assert load_yaml("x: &b {a: 1}\ny:\n  <<: *b\n  a: 2\n") == {"x": {"a": 1}, "y": {"a": 2}}
 
@@ -661,6 +664,13 @@ def test_a_factor_on_a_count_keeps_it_whole_and_an_option_its_field_ignores_is_r
     counts = pd.concat([r.accepted for r in results])["package_count"]
     assert len(counts) == 30 and not (issues["field"] == "package_count").any()
     assert counts.tolist() == (frame["package_count"].astype(int) * 2).tolist()
+    # a fraction scaled to a whole count: 4.35 x 100 is 434.99999999999994 in binary floats
+    frame["package_count"] = "4.35"
+    hundred = ColumnMapping.model_validate(
+        {"fields": {"package_count": {"column": "package_count", "factor": 100}}}
+    )
+    results, _ = _issues(_csv(tmp_path, frame, "h.csv"), mapping=hundred)
+    assert set(pd.concat([r.accepted for r in results])["package_count"]) == {435}
     for option, value in (("date_format", "%Y"), ("separator", "|"), ("factor", 2)):
         mapping = ColumnMapping.model_validate(
             {"fields": {"hs_code": {"column": "hs_code", option: value}}}
@@ -685,6 +695,13 @@ def test_a_european_export_reads_its_numbers_with_the_mappings_decimal_and_thous
     accepted = pd.concat([r.accepted for r in results])
     assert accepted["gross_weight_kg"].tolist() == [12500.0, 8332.9, 950.0, 1234567.25, 0.5]
     assert accepted["package_count"].tolist() == [1200, 3, 40, 1000, 7]
+    # French Excel groups thousands with a no-break or a narrow no-break space
+    frame["gross_weight_kg"] = ["12\u00a0500", "8\u202f332,9", "950", "1 234", "0,5"]
+    frame["package_count"] = ["1\u00a0200", "3", "40", "1 000", "7"]
+    french = ColumnMapping.model_validate({"delimiter": ";", "decimal": ",", "thousands": " "})
+    results, _ = _issues(_csv(tmp_path, frame, "f.csv", sep=";"), mapping=french)
+    weights = pd.concat([r.accepted for r in results])["gross_weight_kg"].tolist()
+    assert weights == [12500.0, 8332.9, 950.0, 1234.0, 0.5]
     with pytest.raises(ValueError, match="both"):
         ColumnMapping.model_validate({"decimal": ",", "thousands": ","})
 
@@ -700,3 +717,58 @@ def test_the_rejects_of_a_chunk_come_in_row_order_split_lines_among_the_others(
     _, issues = _issues(tmp_path / "s.csv")
     rejected = issues.loc[issues["severity"] == "reject", "row"].tolist()
     assert rejected == sorted(rejected) and {5, 21} <= set(rejected)
+
+
+def test_correct_one_byte_and_multi_byte_files_are_not_taken_for_utf8(tmp_path: Path) -> None:
+    # The check refused a correct cp1252 "ANDRÉ’S" (bytes C9 92 are UTF-8 for U+0252) and
+    # correct GBK files (it took every encoding not named utf* for a one-byte one).
+    frame = shipment_frame(200, seed=15)
+    frame.loc[7, "shipper_name"] = "ANDRÉ’S SEAFOOD"
+    frame.loc[8, "consignee_name"] = "CAFÉ\u00a0DU PORT"
+    path = tmp_path / "w.csv"
+    frame.to_csv(path, index=False, encoding="cp1252")
+    results, _ = _issues(path, mapping=ColumnMapping.model_validate({"encoding": "cp1252"}))
+    assert "ANDRÉ’S SEAFOOD" in set(pd.concat([r.accepted for r in results])["shipper_name"])
+    frame.loc[7, "shipper_name"] = "茲蹥贸易有限公司"
+    frame.loc[8, "consignee_name"] = "广州海运"
+    gbk = tmp_path / "g.csv"
+    frame.to_csv(gbk, index=False, encoding="gbk")
+    results, _ = _issues(gbk, mapping=ColumnMapping.model_validate({"encoding": "gbk"}))
+    assert "茲蹥贸易有限公司" in set(pd.concat([r.accepted for r in results])["shipper_name"])
+
+
+def test_a_windows_byte_is_found_past_many_accented_names_and_utf8_gets_its_own_advice(
+    tmp_path: Path,
+) -> None:
+    # Only the first 1,000 accented values of a column were looked at.
+    frame = shipment_frame(4_000, seed=16)
+    frame["consignee_name"] = [f"SOCIÉTÉ {i}" for i in range(len(frame))]
+    frame.loc[3_990, "consignee_name"] = "O\u2019NEILL TRADING"
+    path = tmp_path / "w.csv"
+    frame.to_csv(path, index=False, encoding="cp1252")
+    assert b"\x92" not in path.read_bytes()[: 1 << 20]
+    latin1 = ColumnMapping.model_validate({"encoding": "latin-1"})
+    with pytest.raises(InputUnreadable, match=r"row 3,991, column consignee_name: .*cp1252"):
+        _issues(path, mapping=latin1)
+    utf8 = _csv(tmp_path, frame.head(50), "u.csv")  # UTF-8 É is C3 89: 0x89 read in latin-1
+    with pytest.raises(InputUnreadable, match="reads as UTF-8 text .*SOCIÉTÉ"):
+        _issues(utf8, mapping=latin1)
+
+
+def test_a_correct_multi_line_value_in_a_line_with_a_field_too_many_stays_one_reject(
+    tmp_path: Path,
+) -> None:
+    # Its second line had the header's field count by chance: it was split into two rejects,
+    # and every later row was numbered one too high.
+    frame = shipment_frame(30, seed=17).astype(str)
+    rest = [c for c in frame.columns if c != "goods_description"]
+    frame = frame[[rest[0], "goods_description", *rest[1:]]]  # the value in the 2nd column
+    frame.loc[4, "goods_description"] = "LINE A\nLINE B"
+    lines = frame.to_csv(index=False).split("\n")
+    lines[6] += ",extra"  # the second line of row 5
+    lines[20] += ",extra"  # row 19
+    (tmp_path / "m.csv").write_text("\n".join(lines))
+    _, issues = _issues(tmp_path / "m.csv")
+    rejected = issues[issues["severity"] == "reject"]
+    assert rejected["row"].tolist() == [5, 19]
+    assert set(rejected["rule"]) == {"wrong_field_count"}

@@ -372,6 +372,32 @@ def test_a_caller_without_a_valid_key_is_answered_before_its_body_is_read(
     assert client.get("/healthz").status_code == 200
 
 
+def test_an_answer_given_before_the_body_was_read_closes_the_connection(
+    start_server: Start, keys: dict[str, str]
+) -> None:
+    # A client sending "Expect: 100-continue" waits for 100 before its body; answered 401
+    # first and kept alive, its next request on the connection hung (the server waited for
+    # a body that never came).
+    client = start_server()
+    url = httpx.URL(str(client.base_url))
+    head = (
+        f"POST /v1/score HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 50000\r\nExpect: 100-continue\r\nX-API-Key: rk_nosuchkey_0000\r\n\r\n"
+    )
+    with socket.create_connection((url.host, url.port), timeout=10) as conn:
+        conn.sendall(head.encode())
+        answer = b""
+        while chunk := conn.recv(65_536):  # ends when the server closes: a timeout fails
+            answer += chunk
+    text = answer.decode("latin-1")
+    assert text.startswith("HTTP/1.1 401") and "connection: close" in text.lower()
+    # an answer after the whole body was read keeps the connection for the next request
+    with httpx.Client(base_url=str(client.base_url)) as kept:
+        first = kept.post("/v1/score", json={"lines": manifest(1)}, headers=_key(keys["officer"]))
+        assert first.status_code == 200 and "close" not in first.headers.get("connection", "")
+        assert kept.get("/healthz").status_code == 200
+
+
 def test_an_error_inside_the_model_is_a_500_json_body_without_a_stack_trace(
     start_server: Start, keys: dict[str, str]
 ) -> None:
