@@ -57,11 +57,25 @@ def label_lines(
     """One labelled row per inspected shipment line: position in ``shipments``, label (1 when the
     inspection found contraband), inspected_at, recorded_at, selection reason and probability.
 
-    INCONCLUSIVE results carry no label. When a line was inspected twice, the first inspection
-    counts. Outcomes that match no shipment line are left out (and counted in the log).
+    INCONCLUSIVE results carry no label. A line inspected more than once is labelled by its
+    first inspection that found contraband, else by its first inspection: a scan or document
+    check that found nothing, then a physical inspection that found drugs, is a seizure (the
+    first inspection used to count, and such a line trained as NO_FINDING). The label is known
+    from that outcome's ``recorded_at``. Outcomes that match no shipment line are left out
+    (counted in the log, as are the repeat inspections).
     """
     usable = outcomes[outcomes["result"].isin(["SEIZURE", "NO_FINDING"])]
-    usable = usable.sort_values("inspected_at", kind="stable").drop_duplicates(list(SHIPMENT_KEY))
+    usable = usable.assign(_found=usable["result"] != "SEIZURE").sort_values(
+        ["_found", "inspected_at"], kind="stable"
+    )
+    repeats = int(usable.duplicated(list(SHIPMENT_KEY)).sum())
+    usable = usable.drop_duplicates(list(SHIPMENT_KEY)).drop(columns="_found")
+    if repeats and warn:
+        log.warning(
+            "%d later inspections of lines inspected before: each line is labelled by its first "
+            "seizure, else its first inspection",
+            repeats,
+        )
     lines = shipments[list(SHIPMENT_KEY)].copy()
     lines["position"] = np.arange(len(shipments))
     merged = lines.merge(usable, on=list(SHIPMENT_KEY), how="inner")
