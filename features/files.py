@@ -242,7 +242,9 @@ class RecordFile:
                 if single_byte:
                     self._check_text(batch, good)
                 good += batch.num_rows
-                yield batch
+                # outcomes come back in the engine's own CSV files (an export, a ranked list
+                # with results added): read to the values it wrote, not with its formula guard
+                yield _unguarded(batch) if self.kind == "outcomes" else batch
         except OSError as error:  # a truncated .csv.gz: "Truncated compressed stream"
             raise InputUnreadable(
                 str(self.path), f"cannot be read past some rows: {error} (a cut-off file?)"
@@ -607,6 +609,19 @@ def _parquet_header(path: Path) -> list[str]:
     # The top-level columns: the Parquet schema's own names are its leaves, so a list column
     # (ports as a list) also showed its item, "element", as an unknown column.
     return list(metadata.schema.to_arrow_schema().names)
+
+
+def _unguarded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch of a CSV file `csv_safe` wrote, read back to the values it was given: the quote
+    put before a formula's first character, at the start or after a semicolon, tab or line
+    break, is taken off ("'-phase 3" was recorded as such from an export of "-phase 3")."""
+    columns = []
+    for column in batch.columns:
+        if pc.any(pc.match_substring(column, "'")).as_py():
+            column = pc.replace_substring_regex(column, r"^'([=+\-@\t\r])", r"\1")
+            column = pc.replace_substring_regex(column, r"([;\t\r\n])'([=+\-@])", r"\1\2")
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
 
 
 def csv_safe(value: object) -> object:

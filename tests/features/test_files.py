@@ -772,3 +772,20 @@ def test_a_correct_multi_line_value_in_a_line_with_a_field_too_many_stays_one_re
     rejected = issues[issues["severity"] == "reject"]
     assert rejected["row"].tolist() == [5, 19]
     assert set(rejected["rule"]) == {"wrong_field_count"}
+
+
+def test_outcomes_the_engine_wrote_to_csv_read_back_without_its_formula_guard(
+    tmp_path: Path,
+) -> None:
+    # An export holding "-phase 3" was written "'-phase 3" for spreadsheets, and recorded
+    # back (into this store: a conflict; into a partner's: a changed value) as "'-phase 3".
+    rows = [valid_outcome_row(i) for i in range(3)]
+    rows[0]["operation_phase"], rows[1]["commodity"] = "-phase 3", "+ precursor drums"
+    rows[2]["commodity"] = "drums;=2 pallets"
+    path = tmp_path / "export.csv"
+    write_frame(pd.DataFrame(rows), path)
+    assert "'-phase 3" in path.read_text()  # guarded in the file
+    results = list(iter_validated(open_records(path, "outcomes")))
+    read = pd.concat([r.accepted for r in results])
+    assert read["operation_phase"].iloc[0] == "-phase 3"
+    assert read["commodity"].tolist()[1:] == ["+ precursor drums", "drums;=2 pallets"]
