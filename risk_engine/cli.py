@@ -493,11 +493,22 @@ def _record_outcomes(path: Path, mapping: Path | None, rejects: Path | None) -> 
         f"conflicting with a stored outcome {done.conflict:,}  rejected {done.rejected:,}  "
         f"({done.flagged:,} stored with data-quality flags)"
     )
+    if done.reasons:
+        commonest = ", ".join(f"{why} ({n:,})" for why, n in done.reasons.most_common(3))
+        typer.echo(f"rejected most often: {commonest}")
     if done.not_recorded_path:
         # a duplicate is stored already: it is not in the file (it counted here, not there)
         left = done.conflict + done.rejected
         stored = f"; the {done.duplicate:,} already stored are not in it" if done.duplicate else ""
         typer.echo(f"rows not recorded ({left:,}), and why: {done.not_recorded_path}{stored}")
+    if done.read and done.rejected == done.read:
+        # it read as a quiet success: "recorded 0 ... rejected 2", exit 0
+        typer.echo(
+            f"warning: every outcome of {path} was rejected: nothing recorded"
+            + ("" if done.not_recorded_path else " (--rejects FILE says why for each row)"),
+            err=True,
+        )
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -1295,6 +1306,14 @@ def review(
         typer.echo("no conclusive random-control inspection in the period: no lift")
     if out is not None:
         typer.echo(f"table written to {out}", err=True)
+    if counts["read"] and counts["rejected"] == counts["read"]:
+        # an empty table and exit 0 read as "nothing inspected"
+        typer.echo(
+            f"warning: every outcome of {outcomes_path} was rejected by the contract: "
+            "`risk-engine validate --kind outcomes` says why for each row",
+            err=True,
+        )
+        raise typer.Exit(3)
 
 
 def _period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:

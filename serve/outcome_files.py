@@ -20,7 +20,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ class OutcomeImport:
     rejected: int = 0
     flagged: int = 0  # recorded or duplicate rows that carry a data-quality flag
     not_recorded_path: str | None = None
+    # "field rule" of the contract's rejections, with their rows: the commonest are told
+    reasons: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -179,6 +181,16 @@ def record_outcome_file(
             summary.read += result.read
             tally = Counter(w.status for w in writes)
             summary.rejected += result.read - len(accepted) + tally["rejected"]
+            refused = result.issues[result.issues["severity"] == Severity.REJECT.value]
+            summary.reasons.update(
+                refused.drop_duplicates(["row", "field", "rule"])
+                .apply(lambda r: f"{r['field']} {r['rule']}", axis=1)
+                .tolist()
+                if len(refused)
+                else []
+            )
+            if tally["rejected"]:
+                summary.reasons["recorded_at recorded_after_receipt"] += tally["rejected"]
             summary.recorded += tally["recorded"]
             summary.duplicate += tally["duplicate"]
             summary.conflict += tally["conflict"]

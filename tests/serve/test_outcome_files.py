@@ -163,9 +163,13 @@ def test_a_file_whose_every_row_is_rejected_is_told_with_its_reasons(
     result = _cli(
         settings, monkeypatch, "--record", str(path), "--rejects", str(tmp_path / "r.csv")
     )
-    assert result.exit_code == 0, result.output
+    # exit 3 with a warning, as screen does: "recorded 0 ... rejected 2", exit 0, read as a
+    # quiet success
+    assert result.exit_code == 3, result.output
     assert "read 2  recorded 0" in result.stdout and "rejected 2" in result.stdout
+    assert "rejected most often: container_number malformed (2)" in result.stdout
     assert f"rows not recorded (2), and why: {tmp_path / 'r.csv'}\n" in result.stdout
+    assert "every outcome of" in result.stderr and "nothing recorded" in result.stderr
     left = pd.read_csv(tmp_path / "r.csv")
     assert set(left["row"]) == {1, 2} and set(left["field"]) == {"container_number"}
     # sent again with one good row: the good one is recorded; then all again, as duplicates

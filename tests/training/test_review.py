@@ -170,6 +170,8 @@ def test_a_review_of_a_file_whose_every_row_is_rejected_says_so_without_a_traceb
     path = tmp_path / "outcomes.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     result = runner.invoke(app, ["review", "--outcomes", str(path)])
-    assert result.exit_code == 0, result.output
+    # exit 3 with a warning: an empty table and exit 0 read as "nothing inspected"
+    assert result.exit_code == 3, result.output
     assert "outcomes read 3, used 0, rejected 3" in result.stderr
+    assert "every outcome of" in result.stderr and "was rejected by the contract" in result.stderr
     assert "no conclusive random-control inspection in the period" in result.stdout
