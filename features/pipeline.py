@@ -167,6 +167,15 @@ class FeaturePipeline:
         keys = Batch(outcomes, token_buckets=1).shipment
         return np.asarray(match(keys, state.recent[LINE_KEY].to_numpy()) >= 0, dtype=bool)
 
+    def lines_known(self, outcomes: pd.DataFrame) -> np.ndarray:
+        """For each outcome, whether the state has seen its line at all: among the recent lines
+        it keeps (`lines_held`) or the older keys it only recognises (`FeatureState.holds`). A
+        line known but not held was screened longer ago than the buffer reaches: its outcome can
+        never be attributed, however often it is offered."""
+        if len(outcomes) == 0 or not self.state_.knows_lines():
+            return np.zeros(len(outcomes), dtype=bool)
+        return self.state_.holds(Batch(outcomes, token_buckets=1).shipment)
+
     def _outcomes(
         self, state: FeatureState, batch: Batch, outcomes: pd.DataFrame | None
     ) -> tuple[dict[str, EventIndex], np.ndarray | None, int]:

@@ -359,6 +359,9 @@ class ModelHistory:
         # was told as added.
         found = pipeline.lines_held(outcomes) | ~labelled
         adding = new & found
+        # screened, but longer ago than the lines kept: never added, however often offered
+        # (they were told as waiting for a screening that cannot bring them)
+        too_old = new & ~found & pipeline.lines_known(outcomes)
         if adding.any():
             pipeline.update(None, outcomes[adding])
         told = self._record(version, kept)
@@ -366,7 +369,7 @@ class ModelHistory:
             # nothing to add: the history is left as it is (rewritten, it reloaded the service
             # for nothing at every nightly run)
             return told, _outcome_counts(
-                outcomes, trained, before, future, adding, new & ~found, labelled, 0, 0
+                outcomes, trained, before, future, adding, new & ~found, too_old, labelled, 0, 0
             )
         counts = _outcome_counts(
             outcomes,
@@ -375,6 +378,7 @@ class ModelHistory:
             future,
             adding,
             new & ~found,
+            too_old,
             labelled,
             matched=int(state.outcomes_seen - seen),
             unmatched=int(state.outcomes_unmatched - lost),
@@ -474,7 +478,8 @@ def _outcome_counts(
     before: np.ndarray,
     future: np.ndarray,
     adding: np.ndarray,
-    waiting: np.ndarray,
+    not_held: np.ndarray,
+    too_old: np.ndarray,
     labelled: np.ndarray,
     matched: int,
     unmatched: int,
@@ -490,7 +495,9 @@ def _outcome_counts(
         # held by key, but older than the lines the history keeps to attribute them
         "unmatched": unmatched,
         # their line is not in the history yet: offered again by the next run
-        "waiting": int(waiting.sum()),
+        "waiting": int((not_held & ~too_old).sum()),
+        # their line was screened longer ago than the lines kept: never added
+        "too_old": int(too_old.sum()),
         # INCONCLUSIVE: kept as added, but no label for a rate
         "inconclusive": int((adding & ~labelled).sum()),
     }

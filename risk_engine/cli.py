@@ -695,14 +695,22 @@ def history_command(
             kept_days = scorer.pipeline.state_.params.label_lookback_days
             typer.echo(
                 f"outcomes read {report.read:,}, rejected {report.rejected:,}; of the "
-                f"{counts['given']:,} accepted: {counts['in_training']:,} in the model's "
-                f"training already, {counts['added_before']:,} added before, "
+                f"{counts['given']:,} accepted: {counts['in_training']:,} recorded before the "
+                f"model's training cut-off (training's to use), {counts['added_before']:,} "
+                "added before, "
                 f"{counts['added']:,} added ({counts['matched']:,} found their line, "
                 f"{counts['unmatched']:,} did not: older than the {kept_days:g} days of lines "
                 "kept (label_lookback_days in the training config); "
                 f"{counts['inconclusive']:,} inconclusive, which give no label), "
                 f"{counts['waiting']:,} not added: their line is not in the history (not "
                 "screened by this model yet), offered again by the next --add-outcomes"
+                + (
+                    f", {counts['too_old']:,} not added: their line was screened more than "
+                    f"{kept_days:g} days before the history's cut-off, beyond the lines kept "
+                    "(label_lookback_days), so they can never be added"
+                    if counts["too_old"]
+                    else ""
+                )
                 + (
                     f", {counts['future']:,} left out: recorded more than a day after now, a "
                     "wrong date (the outcome store refuses them too, recorded_after_receipt)"

@@ -187,6 +187,7 @@ def test_outcomes_recorded_since_training_raise_their_parties_rates_once(
         "matched": 1,
         "unmatched": 0,
         "waiting": 0,
+        "too_old": 0,
         "inconclusive": 0,
     }
     assert info.outcomes_added == 1 and info.batches[-1]["outcomes_added"] == 1
@@ -234,6 +235,36 @@ def test_an_outcome_whose_line_the_history_lacks_is_offered_again_once_a_screeni
     assert info.outcomes_added == 1
     info, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
     assert counts["added_before"] == 1 and counts["added"] == 0
+
+
+def test_an_outcome_of_a_line_screened_longer_ago_than_the_lines_kept_is_told_so(
+    scorer: Any, days: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    # It was told "not in the history yet, offered again by the next --add-outcomes": no
+    # screening can bring a line the history has already let go of.
+    from risk_engine.factories import seizure_after_filing
+    from risk_engine.validation import validate_frame
+
+    first, second = days
+    histories = ModelHistory(tmp_path / "home")
+    kept: list[Any] = []
+    _screen(histories.current(scorer), first, tmp_path / "a", kept)
+    histories.save("7", kept[0], source="day-1", lines_before=0)
+    lookback = scorer.pipeline.state_.params.label_lookback_days
+    later = second.copy()
+    for column in ("filed_at", "booking_created_at", "etd", "eta", "last_amended_at"):
+        if column in later.columns:
+            later[column] = pd.to_datetime(later[column], utc=True) + pd.Timedelta(
+                days=lookback + 5
+            )
+    kept = []
+    _screen(histories.current(scorer), later, tmp_path / "b", kept)
+    histories.save("7", kept[0], source="day-2", lines_before=0)
+    seized = first.sort_values("filed_at").iloc[0]
+    outcome = seizure_after_filing(seized)
+    outcomes = validate_frame(pd.DataFrame([outcome]), "outcomes").accepted.reset_index(drop=True)
+    _, counts = histories.add_outcomes(scorer, outcomes, source="o.csv")
+    assert (counts["added"], counts["waiting"], counts["too_old"]) == (0, 0, 1)
 
 
 def test_a_save_cut_off_between_its_files_neither_adds_outcomes_twice_nor_misleads(
