@@ -662,7 +662,7 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
         ["history", "--add-outcomes", str(tmp_path / "outcomes.csv"), "--mapping", str(mapping)],
     )
     assert added.exit_code == 0, added.output
-    assert "outcomes read 4, rejected 1; of the 3 accepted: 0 in the model's training" in (
+    assert "outcomes read 4, rejected 1; of the 3 accepted: 0 recorded before the model's training cut-off" in (
         added.stdout
     )
     assert "2 added (1 found their line, 0 did not" in added.stdout
