@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.files import FrameWriter, fresh_output, open_records
+from features.files import FrameWriter, check_outputs, fresh_output, open_records
 from features.ingest import iter_validated
 from features.mapping import ColumnMapping
 from risk_engine.columns import Rule, Severity
@@ -168,7 +168,9 @@ def record_outcome_file(
     source = open_records(Path(path), "outcomes", mapping, chunk_rows=chunk_rows)
     summary = OutcomeImport(str(path))
     if not_recorded is not None:
-        # an output that cannot be written (or is the file read) stops before any write
+        # an output that cannot be written (or is the file read, or no table: r.json read
+        # "cannot write r.json: No such file or directory") stops before any write
+        check_outputs([(Path(not_recorded), True)], inputs=(path,))
         fresh_output(not_recorded, inputs=(path,))
         summary.not_recorded_path = str(not_recorded)
     received_by = f"file {Path(path).name}"[:64]

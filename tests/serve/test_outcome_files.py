@@ -123,6 +123,10 @@ def test_an_unwritable_not_recorded_file_stops_before_anything_is_recorded(
     with pytest.raises(OutputUnwritable, match="it is the input"):  # it deleted the file
         record_outcome_file(path, store, not_recorded=path)
     assert path.read_bytes() == before and store.outcome_count() == 0
+    # a name that is no table: it read "cannot write r.json: No such file or directory"
+    with pytest.raises(OutputUnwritable, match="unknown file type"):
+        record_outcome_file(path, store, not_recorded=tmp_path / "r.json")
+    assert store.outcome_count() == 0
 
 
 def _cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
