@@ -108,10 +108,13 @@ def _not_stored(accepted: pd.DataFrame, mask: list[bool], field: str, rule: str)
     )
 
 
-def _conflicts(accepted: pd.DataFrame, differs: list[tuple[str, ...]]) -> pd.DataFrame:
+def _conflicts(
+    accepted: pd.DataFrame, differs: list[tuple[str, ...]], issues: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """A row per field in which an outcome differs from the one stored under its key, with the
     file's value (it named the key's ``inspected_at``, and an analyst could not tell what
-    disagreed)."""
+    disagreed): as written in the file where the contract dropped it (a malformed optional
+    value, flagged, read as blank), from ``issues``."""
     rows = [
         (position, name)
         for position, names in enumerate(differs)
@@ -121,13 +124,26 @@ def _conflicts(accepted: pd.DataFrame, differs: list[tuple[str, ...]]) -> pd.Dat
         return pd.DataFrame(columns=ISSUE_COLUMNS)
     at = [position for position, _ in rows]
     picked = accepted.iloc[at]
+    written: dict[tuple[int, str], str] = (
+        {
+            (int(row), str(field)): str(value)
+            for row, field, value in issues[["row", "field", "value"]].itertuples(index=False)
+        }
+        if issues is not None and len(issues)
+        else {}
+    )
     return pd.DataFrame(
         {
             "row": picked.index.to_numpy(),
             "bl_number": picked["bl_number"].astype(object).to_numpy(),
             "container_number": picked["container_number"].astype(object).to_numpy(),
             "field": [name for _, name in rows],
-            "value": [_shown(accepted[name].iloc[p]) for p, name in rows],
+            "value": [
+                _shown(accepted[name].iloc[p])
+                if _shown(accepted[name].iloc[p]) is not None
+                else written.get((int(accepted.index[p]), name))
+                for p, name in rows
+            ],
             "rule": CONFLICT_RULE,
             "severity": Severity.REJECT.value,
         },
@@ -149,7 +165,7 @@ def _as_text(frames: list[pd.DataFrame]) -> pd.DataFrame:
     out = pd.DataFrame({"row": frame["row"].astype("int64")})
     for name in ISSUE_COLUMNS[1:]:
         out[name] = [None if _plain(v) is None else str(v) for v in frame[name]]
-    return out
+    return out.sort_values("row", kind="stable", ignore_index=True)
 
 
 def record_outcome_file(
@@ -201,15 +217,18 @@ def record_outcome_file(
                 summary.flagged += int((accepted["dq_flags"].notna().to_numpy() & stored).sum())
             if writer is not None:
                 rejects = result.issues[result.issues["severity"] == Severity.REJECT.value]
-                left = _as_text(
-                    [
-                        rejects,
-                        _conflicts(accepted, [w.differs for w in writes]),
-                        _not_stored(
-                            accepted, late, "recorded_at", Rule.RECORDED_AFTER_RECEIPT.value
-                        ),
-                    ]
+                conflicts = _conflicts(accepted, [w.differs for w in writes], result.issues)
+                late_rows = _not_stored(
+                    accepted, late, "recorded_at", Rule.RECORDED_AFTER_RECEIPT.value
                 )
+                # the flags of a row not recorded tell why too: IVORY is no seizure category
+                # (not_a_choice), which is why the category is "required" (the API tells both)
+                left_rows = {*rejects["row"], *conflicts["row"], *late_rows["row"]}
+                flags = result.issues[
+                    (result.issues["severity"] == Severity.FLAG.value)
+                    & result.issues["row"].isin(left_rows)
+                ]
+                left = _as_text([rejects, flags, conflicts, late_rows])
                 if len(left):
                     writer.write(left)
         if writer is not None and writer.rows == 0:

@@ -254,3 +254,28 @@ def test_a_text_with_a_nul_character_is_malformed_and_the_rest_of_the_file_is_re
     assert pd.isna(stored.loc[rows[0]["container_number"], "commodity"])
     assert pd.isna(stored.loc[rows[1]["container_number"], "operation_phase"])
     assert stored.loc[rows[2]["container_number"], "commodity"] == rows[2]["commodity"]
+
+
+def test_the_rows_not_recorded_say_what_the_file_held_and_every_reason(
+    store: Store, tmp_path: Path
+) -> None:
+    # A stored outcome sent again with a typo in an optional number was told as
+    # "selection_probability,,stored_with_other_values": blank, not the file's value, and
+    # without its malformed flag; IVORY was told only as category_required_for_seizure.
+    first = _rows(1)[0]
+    record_outcome_file(_csv(tmp_path / "a.csv", [first]), store)
+    again = {**first, "selection_probability": "0.0085 47"}
+    ivory = {**_rows(2)[0], "result": "SEIZURE", "seizure_category": "IVORY"}
+    left = tmp_path / "left.csv"
+    done = record_outcome_file(
+        _csv(tmp_path / "b.csv", [again, ivory]), store, not_recorded=left
+    )
+    assert (done.conflict, done.rejected) == (1, 1)
+    told = pd.read_csv(left, dtype=str, keep_default_na=False)
+    assert told["row"].tolist() == sorted(told["row"].tolist(), key=int)
+    probability = told[told["field"] == "selection_probability"]
+    assert set(probability["value"]) == {"0.0085 47"}
+    assert set(probability["rule"]) == {"malformed", "stored_with_other_values"}
+    category = told[told["row"] == "2"]
+    assert {"not_a_choice", "category_required_for_seizure"} <= set(category["rule"])
+    assert "IVORY" in set(category["value"])
