@@ -100,17 +100,19 @@ def _with_bad_lines(lines: pd.DataFrame | None, bad: list[BadLine]) -> pd.DataFr
 
 
 def iter_validated(
-    source: RecordFile, *, progress: Progress | None = None
+    source: RecordFile, *, progress: Progress | None = None, dedupe: bool = True
 ) -> Iterator[ValidationResult]:
     """Validated chunks of an opened file, duplicates caught across chunks.
 
     CSV lines with the wrong number of fields come back as extra rejected rows in the chunk
-    during which they were met, so no line is lost and the counts still add up.
+    during which they were met, so no line is lost and the counts still add up. With
+    ``dedupe=False`` a repeated key is not rejected (the outcome store judges a repeat as the
+    API does: the same outcome again is a duplicate, another one under its key a conflict).
     """
     keys = KeyRegistry()
     reported = 0
     for rows, chunk in source.chunks():
-        result = validate_frame(chunk, source.kind, first_row=rows, keys=keys)
+        result = validate_frame(chunk, source.kind, first_row=rows, keys=keys, dedupe=dedupe)
         if len(source.bad_lines) > reported:
             met = source.bad_lines[reported:]
             bad = bad_line_issues(met)

@@ -192,7 +192,9 @@ def record_outcome_file(
     received_by = f"file {Path(path).name}"[:64]
     writer = FrameWriter(not_recorded) if not_recorded is not None else None
     try:
-        for result in iter_validated(source, progress=progress):
+        # repeats judged by the store, as for the API: a file repeating an outcome counted it
+        # "rejected" (duplicate_key, naming the container), the API "duplicate" or "conflict"
+        for result in iter_validated(source, progress=progress, dedupe=False):
             accepted = result.accepted
             writes = store.record_outcomes(_records(accepted), received_by=received_by)
             late = [w.status == "rejected" for w in writes]  # recorded after the store got it

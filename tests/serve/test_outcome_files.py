@@ -279,3 +279,21 @@ def test_the_rows_not_recorded_say_what_the_file_held_and_every_reason(
     category = told[told["row"] == "2"]
     assert {"not_a_choice", "category_required_for_seizure"} <= set(category["rule"])
     assert "IVORY" in set(category["value"])
+
+
+def test_an_outcome_repeated_in_a_file_is_judged_as_the_api_judges_it(
+    store: Store, tmp_path: Path
+) -> None:
+    # The file rejected the repeat as duplicate_key naming the container; the API records the
+    # first and tells the second a duplicate, or a conflict naming what differs.
+    first = _rows(1)[0]
+    other = {**first, "result": "SEIZURE", "seizure_category": "DRUGS"}
+    left = tmp_path / "left.csv"
+    done = record_outcome_file(
+        _csv(tmp_path / "a.csv", [first, first, other]), store, not_recorded=left
+    )
+    assert (done.recorded, done.duplicate, done.conflict, done.rejected) == (1, 1, 1, 0)
+    told = pd.read_csv(left, dtype=str, keep_default_na=False)
+    assert set(told["row"]) == {"3"} and set(told["rule"]) == {"stored_with_other_values"}
+    assert "seizure_category" in set(told["field"])
+    assert store.outcome_count() == 1
