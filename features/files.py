@@ -239,6 +239,8 @@ class RecordFile:
             single_byte = only is None and _one_byte(self.mapping.encoding)
             good = 0
             for batch in reader:
+                if only is None:
+                    self._check_runs(batch, good, at.get("container_number"))
                 if single_byte:
                     self._check_text(batch, good)
                 good += batch.num_rows
@@ -262,6 +264,42 @@ class RecordFile:
             raise InputUnreadable(
                 str(self.path), f"cannot be read past some rows: {error}"
             ) from error
+
+    def _check_runs(self, batch: pa.RecordBatch, good: int, container: int | None) -> None:
+        """A quote opened in a field and closed on a later line of the file (a stray ``"`` at a
+        description's start, closed by an inch mark, ``12" PIPE``, three lines down) makes the
+        lines between one value of a record with the right number of fields: they were read as
+        a description and lost, exit 0. A value holding a whole line of the file (the header's
+        fields, a container number where the header has one) refuses the file, naming where."""
+        expected = len(self.header)
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            data = column.buffers()[2] if len(column.buffers()) > 2 else None
+            if data is None or data.to_pybytes().find(b"\n") < 0:
+                continue  # no line break in the column's text at all: the common case, at once
+            broken = pc.indices_nonzero(pc.match_substring(column, "\n")).to_pylist()
+            for index in broken:
+                lines = _LINE_BREAK.split(column[index].as_py())
+                swallowed = [
+                    line
+                    for line in lines[1:-1]
+                    if _a_line(line, expected, self.mapping.delimiter, container)
+                ]
+                if swallowed:
+                    row = row_numbers(good + index, 1, [line.row for line in self.bad_lines])
+                    keys = [
+                        _fields(line, self.mapping.delimiter)[container]
+                        for line in swallowed
+                        if container is not None
+                    ]
+                    raise InputUnreadable(
+                        str(self.path),
+                        f"row {int(row[0]):,}, column {name}: a quote opened there closes "
+                        f"{len(lines) - 1:,} lines further down, so {len(swallowed):,} whole "
+                        "lines of the file were read into that value"
+                        + (f" (containers {', '.join(keys[:5])})" if keys else "")
+                        + ": fix the quote (a stray \" at the start of a value, or an inch "
+                        "mark in a later one) and read the file again",
+                    )
 
     def _check_text(self, batch: pa.RecordBatch, good: int) -> None:
         """A file read in a one-byte encoding (latin-1, cp1252) whose text shows it is in

@@ -688,9 +688,7 @@ def test_a_european_export_reads_its_numbers_with_the_mappings_decimal_and_thous
     frame["gross_weight_kg"] = ["12.500", "8.332,9", "950", "1.234.567,25", "0,5"]
     frame["package_count"] = ["1.200", "3", "40", "1.000", "7"]
     path = _csv(tmp_path, frame, sep=";")
-    european = ColumnMapping.model_validate(
-        {"delimiter": ";", "decimal": ",", "thousands": "."}
-    )
+    european = ColumnMapping.model_validate({"delimiter": ";", "decimal": ",", "thousands": "."})
     results, issues = _issues(path, mapping=european)
     accepted = pd.concat([r.accepted for r in results])
     assert accepted["gross_weight_kg"].tolist() == [12500.0, 8332.9, 950.0, 1234567.25, 0.5]
@@ -789,3 +787,23 @@ def test_outcomes_the_engine_wrote_to_csv_read_back_without_its_formula_guard(
     read = pd.concat([r.accepted for r in results])
     assert read["operation_phase"].iloc[0] == "-phase 3"
     assert read["commodity"].tolist()[1:] == ["+ precursor drums", "drums;=2 pallets"]
+
+
+def test_a_quote_closed_lines_further_down_refuses_the_file_naming_the_lines_it_took(
+    tmp_path: Path,
+) -> None:
+    # A stray '"' at a description's start, closed by an inch mark three lines down, made the
+    # lines between part of one description with the right number of fields: 57 of 60 read,
+    # the two containers between lost, exit 0.
+    frame = shipment_frame(30, seed=18)
+    frame["goods_description"] = "STEEL PIPES"
+    lines = frame.to_csv(index=False).splitlines(keepends=True)
+    lines[10] = lines[10].replace("STEEL PIPES", '"STRAY STEEL PIPES', 1)
+    lines[13] = lines[13].replace("STEEL PIPES", 'STEEL 12" PIPES', 1)
+    path = tmp_path / "s.csv"
+    path.write_text("".join(lines))
+    between = frame["container_number"].iloc[10:12].tolist()
+    with pytest.raises(
+        InputUnreadable, match=rf"row 10, column goods_description: .*2 whole lines.*{between[0]}"
+    ):
+        _issues(path)
