@@ -61,7 +61,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A part after a semicolon, a tab or a line break that a spreadsheet splitting on them (as in
 # many locales, quotes or not; a reader that breaks rows at every line break) would read as a
 # cell of its own, starting a formula.
-_FORMULA_PART = re.compile(r"([;\t\r\n])(?=[=+\-@])")
+# A quote already there before a formula's start is quoted again, so that reading a file back
+# (`_unguarded`) takes off exactly the quotes the guard put: "'-phase 3" stays itself.
+_FORMULA_PART = re.compile(r"([;\t\r\n])(?='*[=+\-@])")
+_QUOTED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -313,11 +316,11 @@ class RecordFile:
         found: list[tuple[int, str, str]] = []  # the first in each column; the first told
         for name, column in zip(batch.schema.names, batch.columns, strict=True):
             odd = pc.indices_nonzero(pc.invert(pc.string_is_ascii(column))).to_pylist()
-            for index in odd[:1000]:
-                value = column[index].as_py()
-                if _utf8_reading(value, encoding):
-                    found.append((index, name, _utf8_problem(value, encoding)))
-                    break
+            sample = odd[:1000]
+            reads = [i for i in sample if _utf8_reading(column[i].as_py(), encoding)]
+            if reads and 2 * len(reads) > len(sample):  # most of them: the text is UTF-8
+                value = column[reads[0]].as_py()
+                found.append((reads[0], name, _utf8_problem(value, encoding)))
             if latin1 and odd:  # every value: a Windows byte may be anywhere
                 windows = pc.indices_nonzero(pc.match_substring_regex(column, "[\x80-\x9f]"))
                 if len(windows):
@@ -367,14 +370,18 @@ def _split(text: str, expected: int, delimiter: str, container: int | None) -> l
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what ends a line of a CSV file, nothing else
-_CONTAINER_LIKE = re.compile(r"[A-Z]{4}\s?[0-9]{6}-?[0-9]")
+_CONTAINER_LIKE = re.compile(r"[A-Z]{4}[0-9]{7}")  # spaces and dashes taken out first
 
 
 def _a_line(line: str, expected: int, delimiter: str, container: int | None) -> bool:
     fields = _fields(line, delimiter)
     if len(fields) != expected:
         return False
-    return container is None or bool(_CONTAINER_LIKE.fullmatch(fields[container].strip().upper()))
+    if container is None:
+        return True
+    # as the contract reads it: "PCIU-831784-0" and "PCIU 831784 0" are PCIU8317840
+    compact = re.sub(r"[\s-]", "", fields[container]).upper()
+    return bool(_CONTAINER_LIKE.fullmatch(compact))
 
 
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -540,24 +547,22 @@ def _no_c1_controls(path: Path, encoding: str, text: str) -> None:
     )
 
 
-# What UTF-8 text read in a one-byte encoding turns into, read back: accented Latin letters,
-# the no-break space and Latin-1 signs, Windows quotes and dashes, the euro. Other UTF-8
-# characters a correct one-byte text may spell by chance (cp1252 "É’" is U+0252) are not.
-_UTF8_LOOK = re.compile(
-    "[\u00a0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
-    "\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u20ac]"
-)
+# Characters a correct one-byte text spells by chance when its bytes are read as UTF-8: an
+# accented capital before a Windows quote or a no-break space (cp1252 "É’" is U+0252, "É "
+# U+0260) lands in Latin Extended-B, the IPA and modifier letters, or the C1 controls. UTF-8
+# text read in the wrong encoding reads back as real letters: Latin, Turkish, Greek, Cyrillic.
+_BY_CHANCE = re.compile("[\u0080-\u009f\u0180-\u036f]")
 
 
 def _utf8_reading(value: str, encoding: str) -> str:
-    """``value``'s bytes in ``encoding`` read as UTF-8, when that reading is what UTF-8 text
-    read in the wrong encoding gives (every character beyond ASCII in `_UTF8_LOOK`); ""."""
+    """``value``'s bytes in ``encoding`` read as UTF-8, when that reading is text (no character
+    of `_BY_CHANCE`); "". A file is taken for UTF-8 when most of its values beyond ASCII read
+    so (`RecordFile._check_text`): one coincidence among many accented names is not."""
     try:
         reading = value.encode(encoding).decode("utf-8")
     except (UnicodeError, LookupError):
         return ""
-    beyond = [c for c in reading if ord(c) > 0x7F]
-    if beyond and reading != value and all(_UTF8_LOOK.fullmatch(c) for c in beyond):
+    if reading != value and not _BY_CHANCE.search(reading):
         return reading
     return ""
 
@@ -652,12 +657,14 @@ def _parquet_header(path: Path) -> list[str]:
 def _unguarded(batch: pa.RecordBatch) -> pa.RecordBatch:
     """A batch of a CSV file `csv_safe` wrote, read back to the values it was given: the quote
     put before a formula's first character, at the start or after a semicolon, tab or line
-    break, is taken off ("'-phase 3" was recorded as such from an export of "-phase 3")."""
+    break, is taken off ("'-phase 3" was recorded as such from an export of "-phase 3"). A
+    value that itself starts with a quote before such a character was written with one more,
+    so it reads back whole; one in a file another system wrote loses one quote."""
     columns = []
     for column in batch.columns:
         if pc.any(pc.match_substring(column, "'")).as_py():
-            column = pc.replace_substring_regex(column, r"^'([=+\-@\t\r])", r"\1")
-            column = pc.replace_substring_regex(column, r"([;\t\r\n])'([=+\-@])", r"\1\2")
+            column = pc.replace_substring_regex(column, r"^'('*[=+\-@\t\r])", r"\1")
+            column = pc.replace_substring_regex(column, r"([;\t\r\n])'('*[=+\-@])", r"\1\2")
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
 
@@ -666,7 +673,9 @@ def csv_safe(value: object) -> object:
     """Escape text a spreadsheet would run as a formula (``=HYPERLINK(...)``) with a quote, at
     its start and after each semicolon, tab or line break (`_FORMULA_PART`)."""
     if isinstance(value, str):
-        if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        if (
+            value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value)
+        ) or _QUOTED_FORMULA.match(value):
             value = "'" + value
         if ";" in value or "\t" in value or "\n" in value or "\r" in value:
             value = _FORMULA_PART.sub(r"\1'", value)

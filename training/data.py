@@ -65,11 +65,20 @@ def label_lines(
     (counted in the log, as are the repeat inspections).
     """
     usable = outcomes[outcomes["result"].isin(["SEIZURE", "NO_FINDING"])]
+    key = list(SHIPMENT_KEY)
+    # how the line was selected is its first inspection's (a random-control scan that found
+    # nothing, then an intelligence-led search that found drugs, is a control pick with its
+    # probability, not an intelligence pick without one)
+    first = usable.sort_values("inspected_at", kind="stable").drop_duplicates(key)
+    selected = first.set_index(key)[["selection_reason", "selection_probability"]]
     usable = usable.assign(_found=usable["result"] != "SEIZURE").sort_values(
         ["_found", "inspected_at"], kind="stable"
     )
-    repeats = int(usable.duplicated(list(SHIPMENT_KEY)).sum())
-    usable = usable.drop_duplicates(list(SHIPMENT_KEY)).drop(columns="_found")
+    repeats = int(usable.duplicated(key).sum())
+    usable = usable.drop_duplicates(key).drop(
+        columns=["_found", "selection_reason", "selection_probability"]
+    )
+    usable = usable.join(selected, on=key)
     if repeats and warn:
         log.warning(
             "%d later inspections of lines inspected before: each line is labelled by its first "

@@ -594,6 +594,24 @@ def test_a_stray_quote_loses_no_line_each_line_it_ran_together_is_rejected_by_na
     assert len(accepted) + issues.loc[issues["severity"] == "reject", "row"].nunique() == 40
 
 
+def test_a_stray_quote_splits_the_same_whatever_the_container_spelling(tmp_path: Path) -> None:
+    # "PCIU-831784-0" (which the contract reads as PCIU8317840) was not taken for a container:
+    # the run stayed one reject and the lines in it were lost again.
+    frame = shipment_frame(20, seed=19)
+    frame["container_number"] = [f"{c[:4]}-{c[4:10]}-{c[10]}" for c in frame["container_number"]]
+    path = _csv(tmp_path, frame)
+    lines = path.read_text().splitlines(keepends=True)
+    column = lines[0].rstrip("\n").split(",").index("goods_description")
+    cells = lines[3].split(",")
+    cells[column] = '"' + cells[column]
+    lines[3] = ",".join(cells)
+    path.write_text("".join(lines))
+    results, issues = _issues(path)
+    assert sum(r.read for r in results) == 20
+    quoted = issues[issues["rule"] == "unclosed_quote"]
+    assert quoted["row"].tolist() == list(range(3, 21))
+
+
 def test_a_bad_line_with_a_field_over_the_csv_size_limit_is_one_reject(tmp_path: Path) -> None:
     # The csv module's 131,072-character field limit raised inside Arrow's bad-line handler:
     # a traceback, and the whole file refused.
@@ -751,6 +769,16 @@ def test_a_windows_byte_is_found_past_many_accented_names_and_utf8_gets_its_own_
     utf8 = _csv(tmp_path, frame.head(50), "u.csv")  # UTF-8 É is C3 89: 0x89 read in latin-1
     with pytest.raises(InputUnreadable, match="reads as UTF-8 text .*SOCIÉTÉ"):
         _issues(utf8, mapping=latin1)
+    # Turkish (İ, Ş) read back as UTF-8 too: it was accepted garbled ("LOJÄ°STÄ°K")
+    turkish = frame.head(50).copy()
+    turkish["consignee_name"] = "ÖZTÜRK LOJİSTİK"
+    turkish["shipper_name"] = "GÜNEŞ İTHALAT"
+    path = _csv(tmp_path, turkish, "t.csv")
+    cp1252 = ColumnMapping.model_validate({"encoding": "cp1252"})
+    with pytest.raises(InputUnreadable, match="reads as UTF-8 text .*ÖZTÜRK LOJİSTİK"):
+        _issues(path, mapping=cp1252)
+    with pytest.raises(InputUnreadable, match="reads as UTF-8 text"):  # not "set cp1252"
+        _issues(path, mapping=latin1)
 
 
 def test_a_correct_multi_line_value_in_a_line_with_a_field_too_many_stays_one_reject(
@@ -780,6 +808,7 @@ def test_outcomes_the_engine_wrote_to_csv_read_back_without_its_formula_guard(
     rows = [valid_outcome_row(i) for i in range(3)]
     rows[0]["operation_phase"], rows[1]["commodity"] = "-phase 3", "+ precursor drums"
     rows[2]["commodity"] = "drums;=2 pallets"
+    rows[2]["operation_phase"] = "'-phase 4"  # a quote of its own: kept, written with one more
     path = tmp_path / "export.csv"
     write_frame(pd.DataFrame(rows), path)
     assert "'-phase 3" in path.read_text()  # guarded in the file
@@ -787,6 +816,7 @@ def test_outcomes_the_engine_wrote_to_csv_read_back_without_its_formula_guard(
     read = pd.concat([r.accepted for r in results])
     assert read["operation_phase"].iloc[0] == "-phase 3"
     assert read["commodity"].tolist()[1:] == ["+ precursor drums", "drums;=2 pallets"]
+    assert read["operation_phase"].iloc[2] == "'-phase 4"
 
 
 def test_a_quote_closed_lines_further_down_refuses_the_file_naming_the_lines_it_took(
