@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -98,6 +99,23 @@ class RiskProfile(BaseModel):
     valid_from: date | None = None
     valid_until: date | None = None
     when: dict[str, list[str | int]] = Field(min_length=1)
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _as_written(cls, when: Any) -> Any:
+        """A value YAML read as something else than the analyst wrote is named, with the fix:
+        ``NO`` (Norway) and ``ON`` are booleans in YAML, which became 0 and 1 (ON met 19
+        lines of "HMS 1 AND 2 SCRAP"), and ``4403.10`` a float."""
+        if not isinstance(when, dict):
+            return when
+        for name, values in when.items():
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, bool) or isinstance(value, float):
+                    raise ValueError(
+                        f"{name}: a value YAML read as {value!r}, not as text: quote the values "
+                        f"of {name!r}, as in ['NO', 'IS'] or ['4403.10']"
+                    )
+        return when
 
     @field_validator("when")
     @classmethod
@@ -174,10 +192,7 @@ class _Columns:
             if name not in self.lines.columns:
                 self._text[name] = None
             else:
-                self._text[name] = [
-                    None if v is None or v is pd.NA or v != v else str(v).upper()
-                    for v in self.lines[name].tolist()
-                ]
+                self._text[name] = [_line_text(v) for v in self.lines[name].tolist()]
         return self._text[name]
 
     def filed(self) -> np.ndarray | None:
@@ -217,10 +232,25 @@ def _as_the_contract_reads(name: str, value: str) -> str:
 
 
 def _normal(field: str, value: str) -> str:
-    text = " ".join(value.split()).upper()
-    if PROFILE_FIELDS[field] == "prefix":  # dots and spaces go, as the contract drops them
+    """A criterion as lines are compared with it (`_Columns.text`): spaces collapsed, upper
+    case, accents composed (NFC); a code or an HS prefix in its plain form (NFKC: the full-width
+    digits an East Asian keyboard types were kept and never met a line)."""
+    kind = PROFILE_FIELDS[field]
+    text = unicodedata.normalize("NFC" if kind == "text" else "NFKC", value)
+    text = " ".join(text.split()).upper()
+    if kind == "prefix":  # dots and spaces go, as the contract drops them
         text = re.sub(r"[.\s]", "", text)
     return text
+
+
+def _line_text(value: object) -> str | None:
+    """A line's value as criteria are compared with it: spaces and line breaks collapsed,
+    upper case, accents composed (NFC). "TROPICAL  HARDWOOD" (two spaces), a line break in a
+    quoted cell, or an accent typed apart (a Mac's NFD) missed the criteria that named them."""
+    if value is None or value is pd.NA or value != value:
+        return None
+    text = " ".join(str(value).split()).upper()
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def _midnight(day: date) -> float:

@@ -177,19 +177,27 @@ class Watchlist:
             for i, party in _found(columns[name_column], names, _normal):
                 if party in any_country:
                     tell(i, f"{role} {party}", ("party", party, ""))
-                if countries is not None:
-                    where = _normal(countries[i])
-                    if where and (party, where) in self.parties:
+                where = _normal(countries[i]) if countries is not None else ""
+                if where and is_country(where):
+                    if (party, where) in self.parties:
                         shown = f"{role} {party} ({country_name(where) or where})"
                         tell(i, shown, ("party", party, where))
                     continue
-                # A forwarder declares no country: an entry listed with one matches by name (it
-                # matched no forwarder line at all, unsaid), and says so; not when the line
-                # names the same party in another country, which tells who it is.
+                # No country to tell who it is: a forwarder declares none, and a notify party
+                # or a shipper may leave it blank or give one the contract cannot read
+                # ("Vietnam"). An entry listed with a country matches by name (it matched no
+                # such line at all, unsaid: a consignment slipped past by leaving the country
+                # out), and says so; not when the line names the same party in another
+                # country, which tells who it is.
                 listed = listed_in.get(party)
                 if listed and not _placed_elsewhere(columns, i, party, listed):
                     places = ", ".join(country_name(where) or where for where in listed)
-                    shown = f"{role} {party} (listed for {places}; a forwarder's country is not declared)"
+                    why = (
+                        "a forwarder's country is not declared"
+                        if country_column is None
+                        else "the line gives no country for it"
+                    )
+                    shown = f"{role} {party} (listed for {places}; {why})"
                     if hit is not None:  # the sentence names each country it is listed for
                         hit.update(("party", party, where) for where in listed)
                     tell(i, shown, ("party", party, listed[0]))
@@ -244,7 +252,7 @@ def _placed_elsewhere(
         if names is None or countries is None or _normal(names[row]) != party:
             continue
         where = _normal(countries[row])
-        if where and where not in listed:
+        if where and is_country(where) and where not in listed:
             return True
     return False
 
@@ -276,7 +284,11 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
     def noted(entry: tuple[str, str, str], note: str) -> None:
         if note:
             earlier = watch.notes.get(entry)
-            watch.notes[entry] = note if not earlier or note in earlier else f"{earlier}; {note}"
+            # a note already told is not told again; a shorter one is no repeat of a longer
+            # one ("case KUL-1" replaced "case KUL-12")
+            told = earlier.split("; ") if earlier else []
+            if note not in told:
+                watch.notes[entry] = "; ".join([*told, note])
 
     for row, (name, country, container, bill, note) in enumerate(
         zip(names, countries, containers, bills, notes, strict=True), start=1

@@ -88,6 +88,42 @@ def test_a_line_meets_a_profile_only_when_every_criterion_holds_within_its_valid
     assert inspect.tolist() == [True, True, False, False, False, False]  # flag only tells
 
 
+def test_text_criteria_meet_lines_whatever_their_spacing_and_accent_form(
+    tmp_path: Path,
+) -> None:
+    # "TROPICAL  HARDWOOD" (two spaces), a line break in a quoted cell, an accent typed apart
+    # (NFD) on either side, full-width HS digits: each missed, unlike the watch list.
+    profiles = _load(
+        tmp_path,
+        "profiles:\n"
+        "  - {name: logs, action: flag, when: {goods_description: ['tropical hardwood logs']}}\n"
+        "  - {name: bois, action: flag, when: {goods_description: ['BOIS SCIE\u0301']}}\n"
+        "  - {name: nuts, action: flag, when: {hs_code: ['\uff10\uff18\uff10\uff11']}}\n",
+    )
+    assert profiles is not None
+    lines = pd.DataFrame(
+        {
+            "goods_description": [
+                "Tropical  Hardwood Logs",
+                "TROPICAL HARDWOOD\nLOGS",
+                "BOIS SCI\u00c9",
+                "BOIS SCIE\u0301 DE CHENE",
+                "HARDWOOD LOGS",
+            ],
+            "hs_code": ["440349", "440349", "440799", "440799", "080132"],
+        },
+        dtype="string",
+    )
+    told, _ = profiles.hits(lines)
+    assert told == [
+        ["risk profile logs"],
+        ["risk profile logs"],
+        ["risk profile bois"],
+        ["risk profile bois"],
+        ["risk profile nuts"],
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -154,6 +190,15 @@ def test_a_line_meets_a_profile_only_when_every_criterion_holds_within_its_valid
             "profile 1 (a): valid_until:",
         ),
         ("profiles: [\n", "cannot read"),
+        (  # YAML booleans: NO (Norway) became 0, ON became 1 and met "HMS 1 AND 2 SCRAP"
+            "profiles:\n  - {name: a, when: {country_of_origin: [NO, IS]}}\n",
+            "country_of_origin: a value YAML read as False, not as text: quote the values",
+        ),
+        (
+            "profiles:\n  - {name: a, when: {goods_description: [ON]}}\n",
+            "goods_description: a value YAML read as True",
+        ),
+        ("profiles:\n  - {name: a, when: {hs_code: [4403.10]}}\n", "read as 4403.1"),
     ],
 )
 def test_a_profiles_file_that_cannot_be_used_names_the_profile_and_the_field(

@@ -308,3 +308,29 @@ def test_the_entries_a_batch_hits_are_told_apart_from_those_it_does_not() -> Non
     }
     unhit = [watch.shown(entry) for entry in watch.every_entry() if entry not in hit]
     assert unhit == ["party GHOST TRADING (Vietnam)", "B/L BL404"]
+
+
+def test_a_party_listed_with_a_country_is_matched_by_name_where_the_line_gives_none(
+    tmp_path: Path,
+) -> None:
+    # A watched notify party was missed when the line left its country blank or gave one the
+    # contract cannot read ("Vietnam"): a consignment slipped past by leaving it out. A
+    # forwarder, declaring none, was already matched by name.
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        "party_name,country,note\nVIET DUC TRADING JSC,VN,case HPH-12\n"
+        "VIET DUC TRADING JSC,VN,case HPH-1\n"
+    )
+    watch = load_watchlist(path)
+    assert watch is not None
+    lines = pd.DataFrame(
+        {
+            "notify_party_name": ["Viet Duc Trading JSC"] * 4,
+            "notify_party_country": [None, "VN", "Vietnam", "TH"],
+        }
+    )
+    told = watch.matches(lines)
+    assert [len(t) for t in told] == [1, 1, 1, 0]
+    assert "the line gives no country for it" in told[0][0] and "(Vietnam)" in told[1][0]
+    # both notes are kept: the second, shorter one, replaced the first ("HPH-1" of "HPH-12")
+    assert told[1][0].endswith("case HPH-12; case HPH-1")
