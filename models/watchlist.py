@@ -345,17 +345,20 @@ def count_hits(
     chunk_rows: int = 200_000,
     progress: Callable[[int], None] | None = None,
     hit: set[tuple[str, str, str]] | None = None,
-) -> tuple[int, Counter[str]]:
-    """How many lines of a shipments file there are, and how many each entry would select
-    (by the sentence a hit is told with), the lines read as they are in the file: what an
-    analyst checks before a list goes live, so that no entry selects far more than meant. The
-    entries that hit a line are added to ``hit`` (the others may be misspelt)."""
+) -> tuple[int, Counter[str], int]:
+    """How many lines of a shipments file there are, how many lines each entry's sentence is
+    told of, and how many lines any entry hits (a line naming a watched party twice, as
+    consignee and notify party, is one line to inspect), the lines read as they are in the
+    file: what an analyst checks before a list goes live, so that no entry selects far more
+    than meant. The entries that hit a line are added to ``hit`` (the others may be misspelt)."""
     lines = 0
+    lines_hit = 0
     hits: Counter[str] = Counter()
     for _, chunk in open_records(path, "shipments", mapping, chunk_rows=chunk_rows).chunks():
         for told in watchlist.matches(chunk, hit=hit):
             hits.update(told)
+            lines_hit += bool(told)
         lines += len(chunk)
         if progress is not None:
             progress(len(chunk))
-    return lines, hits
+    return lines, hits, lines_hit

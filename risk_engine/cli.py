@@ -1121,7 +1121,7 @@ def watchlist(
             return
         hit: set[tuple[str, str, str]] = set()
         with _progress(f"matching {against.name}", None) as advance:
-            lines, hits = count_hits(
+            lines, hits, lines_hit = count_hits(
                 watch,
                 against,
                 mapping=load_mapping(mapping),
@@ -1129,8 +1129,15 @@ def watchlist(
                 progress=advance,
                 hit=hit,
             )
-    total = sum(hits.values())
-    typer.echo(f"{lines:,} lines of {against}: {total:,} hits by {len(hits):,} entries")
+    # Lines, not sentences ("71 hits by 6 entries" for 57 lines hit by 5 entries): a line
+    # naming a watched party in two roles is told twice and inspected once. Screening selects
+    # the lines the contract accepts, once a key.
+    every = watch.every_entry()
+    typer.echo(
+        f"{lines:,} lines of {against}: {lines_hit:,} hit by {len(hit & set(every)):,} of "
+        f"{len(every):,} entries (each line as read: screening leaves out the lines the "
+        "contract rejects, and a key repeated, and warns of a rejected line that names an entry)"
+    )
     for sentence, count in hits.most_common(top):
         typer.echo(f"  {count:>9,}  {count / max(lines, 1):7.3%}  {sentence}")
     for sentence, count in hits.most_common():
@@ -1140,12 +1147,12 @@ def watchlist(
             f"warning: {count:,} of {lines:,} lines ({count / lines:.2%}) hit: {sentence}; "
             "check that it names the party you mean",
         )
-    unhit = [entry for entry in watch.every_entry() if entry not in hit]
+    unhit = [entry for entry in every if entry not in hit]
     if unhit:
         shown = [watch.shown(entry) for entry in unhit[:top]]
         more = f" and {len(unhit) - top:,} more" if len(unhit) > top else ""
         typer.echo(
-            f"{len(unhit):,} of {len(watch.every_entry()):,} entries hit no line of {against} "
+            f"{len(unhit):,} of {len(every):,} entries hit no line of {against} "
             f"(check their spelling and country): {'; '.join(shown)}{more}"
         )
 

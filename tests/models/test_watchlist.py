@@ -176,6 +176,7 @@ def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_one
 
     lines = shipment_frame(200, seed=3)
     lines.loc[:59, "consignee_name"] = "TO ORDER"
+    lines.loc[0, "notify_party_name"] = "TO ORDER"  # two sentences, one line to inspect
     lines.to_parquet(tmp_path / "arrivals.parquet", index=False)
     container = str(lines.loc[100, "container_number"])
     path = tmp_path / "watch.csv"
@@ -191,7 +192,7 @@ def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_one
     assert f"watch list {path}: 2 parties, 1 containers, 0 B/Ls" in out
     assert "warning: party 'TO ORDER' is a phrase, not a party" in out
     assert "warning: row 4 names no party_name, container_number or bl_number: left out" in out
-    assert "200 lines of" in out and "61 hits by 2 entries" in out
+    assert "200 lines of" in out and ": 61 hit by 2 of 3 entries" in out  # lines, not sentences
     assert "       60  30.000%  consignee TO ORDER is on the watch list" in out
     assert f"        1   0.500%  container {container} is on the watch list: case 5" in out
     assert "warning: 60 of 200 lines (30.00%) hit: consignee TO ORDER" in out
