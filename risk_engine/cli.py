@@ -1188,7 +1188,8 @@ def profiles(
             f"risk profiles {path}: {entries['inspect']:,} inspect, {entries['flag']:,} flag"
         )
         for profile in found.profiles:
-            valid = f"{profile.valid_from or '...'} to {profile.valid_until or '...'}"
+            # valid_until is the first day it no longer holds: "to 2024-05-05" read as inclusive
+            valid = f"from {profile.valid_from or '...'}, before {profile.valid_until or '...'}"
             criteria = "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in profile.when.items())
             typer.echo(f"  {profile.name} ({profile.action}, {valid}): {criteria}")
         if against is None:

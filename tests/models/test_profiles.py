@@ -290,10 +290,12 @@ def test_the_profiles_command_counts_the_lines_each_profile_meets_and_warns_of_a
     rules.write_text(
         "profiles:\n"
         f"  - {{name: wide, when: {{country_of_origin: [{origin}]}}}}\n"
-        "  - {name: none, action: flag, when: {carrier_code: [ZZZZ]}}\n"
+        "  - {name: none, action: flag, valid_until: 2099-05-05, when: {carrier_code: [ZZZZ]}}\n"
     )
     result = CliRunner().invoke(app, ["profiles", str(rules), "--against", str(path)])
     assert result.exit_code == 0, result.output
+    # the end day is the first that no longer holds: "to 2099-05-05" read as inclusive
+    assert "none (flag, from ..., before 2099-05-05)" in result.stdout
     out = result.stdout
     assert "1 inspect, 1 flag" in out and f"{len(accepted):,} accepted lines" in out
     assert f"  {expected:>9,}  {expected / len(accepted):7.3%}  wide (inspect)" in out
