@@ -828,14 +828,35 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def write_page(path: Path, text: str) -> Path:
-    """Write a text file (an HTML report), its folder made; `OutputUnwritable` names it when
-    the system refuses."""
+def write_page(path: Path, text: str, *, hold: bool = False) -> Path:
+    """Write a text file (an HTML report), its folder made, through a partial file renamed
+    when whole: a full disk left a report cut off mid-table under its name. With ``hold`` the
+    partial file is left for the caller to name (`partial_name`) or drop. `OutputUnwritable`
+    names the file when the system refuses."""
     path = Path(path)
-    with _writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    partial = partial_name(path)
+    try:
+        with _writing(path, partial):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(text, encoding="utf-8")
+            if not hold:
+                partial.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise
     return path
+
+
+def name_held(path: Path) -> None:
+    """Give a page written with ``hold`` its name (`write_page`)."""
+    with _writing(Path(path), partial_name(path)):
+        partial_name(path).replace(path)
+
+
+def partial_name(path: Path) -> Path:
+    """The hidden file an output is written to before it takes its name."""
+    return Path(path).with_name(f".partial-{Path(path).name}")
 
 
 class FrameWriter:
@@ -850,7 +871,7 @@ class FrameWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.rows = 0
-        self._partial = self.path.with_name(f".partial-{self.path.name}")
+        self._partial = partial_name(self.path)
         self._started = False
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
@@ -873,12 +894,17 @@ class FrameWriter:
                 self._parquet.write_table(table.cast(self._schema))
         self.rows += len(frame)
 
-    def close(self) -> None:
-        """Finish the file and give it its name (nothing, when nothing was written)."""
+    def finish(self) -> None:
+        """Finish the file under its partial name: `close` gives it its name, `discard` drops
+        it (a screening commits its outputs only once the feature history is saved)."""
         if self._parquet is not None:
             with _writing(self.path, self._partial):
                 self._parquet.close()
             self._parquet = None
+
+    def close(self) -> None:
+        """Finish the file and give it its name (nothing, when nothing was written)."""
+        self.finish()
         if self._started:
             with _writing(self.path, self._partial):
                 self._partial.replace(self.path)

@@ -56,9 +56,11 @@ def write_screen_report(
     selection: pd.DataFrame,
     summary: Any,
     told: pd.DataFrame | None = None,
+    hold: bool = False,
 ) -> Path:
     """The report; ``told`` (row, reasons) holds the reasons given after selection to model
-    picks that were not explained when scored."""
+    picks that were not explained when scored. With ``hold`` it is left under its partial
+    name (`features.files.write_page`) for the screening to name once all is saved."""
     columns = [
         "row",
         "bl_number",
@@ -220,6 +222,7 @@ def write_screen_report(
         path,
         f"<!doctype html><html><head><meta charset='utf-8'><title>Screening report</title>"
         f"<style>{_STYLE}</style></head><body>{body}</body></html>",
+        hold=hold,
     )
 
 

@@ -18,6 +18,7 @@ so the results are identical to the local engine.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import logging
@@ -33,7 +34,14 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.files import FrameWriter, fresh_outputs, open_records, read_ahead
+from features.files import (
+    FrameWriter,
+    fresh_outputs,
+    name_held,
+    open_records,
+    partial_name,
+    read_ahead,
+)
 from features.ingest import ValidationReport, iter_validated
 from features.mapping import ColumnMapping
 from models.capacity import PortCapacity
@@ -453,13 +461,18 @@ def _dask_chunks(
 
 
 @contextmanager
-def _discarded_on_error(writer: FrameWriter | None) -> Iterator[None]:
-    """A screening that fails leaves no partial rejects file beside the name it was to have."""
+def _discarded_on_error(*writers: FrameWriter | None, pages: list[Path]) -> Iterator[None]:
+    """A screening that fails leaves no partial output beside the name it was to have: the
+    rejects file, the ranked list and the report (``pages``: the partial files held)."""
     try:
         yield
     except BaseException:
-        if writer is not None:
-            writer.discard()
+        for writer in writers:
+            if writer is not None:
+                writer.discard()
+        for page in pages:
+            with contextlib.suppress(OSError):
+                partial_name(page).unlink(missing_ok=True)
         raise
 
 
@@ -536,7 +549,14 @@ def screen_file(
     tally = reference.tally() if reference is not None else None
     in_band: Counter[str] = Counter()
     ports_seen: set[str] = set()
-    with _discarded_on_error(rejects):
+    ranked = FrameWriter(Path(out_path))
+    held: list[Path] = []  # pages written under their partial names, named at the end
+    # Every output is written under its partial name first, the feature history saved, and
+    # only then are the outputs named: stopped or failed before the save, the run leaves no
+    # output and the history as it was, so running it again gives the same list (the history
+    # was saved before the list and the report were written: a stop or a full disk after it
+    # left no list, and the next run, the batch now in the history, gave another one).
+    with _discarded_on_error(rejects, ranked, pages=held):
         with tempfile.TemporaryDirectory(prefix="screen-") as tmp:
             parts: list[Path] = []
             working = copy.copy(scorer)
@@ -574,7 +594,7 @@ def screen_file(
             if rejects is not None:
                 if not rejects.rows:  # written, with its header, when nothing was rejected too
                     rejects.write(no_issues())
-                rejects.close()
+                rejects.finish()
             if first_filed:
                 start, cut = min(first_filed), pd.Timestamp(scorer.pipeline.as_of_)
                 summary.history_as_of = f"{cut:%Y-%m-%d %H:%M} UTC"
@@ -583,8 +603,6 @@ def screen_file(
             summary.beyond_memory = (
                 working.pipeline.state_.lines_beyond_memory - state.lines_beyond_memory
             )
-            if keep_history is not None:
-                keep_history(working.pipeline)
             if tally is not None:
                 summary.drift_left_out = summary.approximate
                 if tally.lines:
@@ -604,26 +622,25 @@ def screen_file(
                 )
             top_parts, must_parts = [], []
             told_parts = []
-            with FrameWriter(Path(out_path)) as writer:
-                for part in parts:
-                    frame = pd.read_parquet(part, columns=_PART_COLUMNS)
-                    # a left merge keeps the part's order, which `_explain_picks` relies on
-                    frame = frame.merge(selection.drop(columns=["group"]), on="row", how="left")
-                    frame["model_version"] = summary.model_version
-                    told_parts.append(_explain_picks(frame, part, scorer))
-                    writer.write(frame[OUTPUT_COLUMNS])
-                    summary.selected.update(
-                        frame.loc[frame["selected"], "selection_reason"].tolist()
-                    )
-                    summary.documentary += int((frame["lane"] == "YELLOW").sum())
-                    picked = frame[frame["selected"]]
-                    top_parts.append(picked.nlargest(_KEPT, "risk_score"))
-                    must = picked["selection_reason"].isin(MANDATORY_REASONS)
-                    must_parts.append(picked[must].nlargest(_KEPT, "risk_score"))
-                if not parts:  # every line rejected: the list says so with its columns, no row
-                    writer.write(
-                        pd.DataFrame({name: pd.Series(dtype=object) for name in OUTPUT_COLUMNS})
-                    )
+            writer = ranked  # written whole here, named with the other outputs at the end
+            for part in parts:
+                frame = pd.read_parquet(part, columns=_PART_COLUMNS)
+                # a left merge keeps the part's order, which `_explain_picks` relies on
+                frame = frame.merge(selection.drop(columns=["group"]), on="row", how="left")
+                frame["model_version"] = summary.model_version
+                told_parts.append(_explain_picks(frame, part, scorer))
+                writer.write(frame[OUTPUT_COLUMNS])
+                summary.selected.update(frame.loc[frame["selected"], "selection_reason"].tolist())
+                summary.documentary += int((frame["lane"] == "YELLOW").sum())
+                picked = frame[frame["selected"]]
+                top_parts.append(picked.nlargest(_KEPT, "risk_score"))
+                must = picked["selection_reason"].isin(MANDATORY_REASONS)
+                must_parts.append(picked[must].nlargest(_KEPT, "risk_score"))
+            if not parts:  # every line rejected: the list says so with its columns, no row
+                writer.write(
+                    pd.DataFrame({name: pd.Series(dtype=object) for name in OUTPUT_COLUMNS})
+                )
+            writer.finish()
             summary.top = _highest(top_parts)
             summary.mandatory = _highest(must_parts)
             # The file is read whole by now: the report states these counts (it was written
@@ -640,6 +657,7 @@ def screen_file(
             if report_path is not None:
                 from models.screen_report import write_screen_report
 
+                held.append(Path(report_path))
                 summary.report_path = str(
                     write_screen_report(
                         Path(report_path),
@@ -647,8 +665,17 @@ def screen_file(
                         selection=selection,
                         summary=summary,
                         told=pd.concat(told_parts, ignore_index=True) if told_parts else None,
+                        hold=True,
                     )
                 )
+            if keep_history is not None:
+                keep_history(working.pipeline)
+            # named last: a rename each, after the history is saved
+            for writer_done in (rejects, ranked):
+                if writer_done is not None:
+                    writer_done.close()
+            for page in held:
+                name_held(page)
     return summary
 
 

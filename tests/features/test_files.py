@@ -837,3 +837,28 @@ def test_a_quote_closed_lines_further_down_refuses_the_file_naming_the_lines_it_
         InputUnreadable, match=rf"row 10, column goods_description: .*2 whole lines.*{between[0]}"
     ):
         _issues(path)
+
+
+def test_a_page_cut_off_by_a_full_disk_leaves_no_file_under_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A report was written straight to its name: a full disk left it cut off mid-table.
+    from features.files import write_page
+    from risk_engine.errors import OutputUnwritable
+
+    page = tmp_path / "report.html"
+    page.write_text("yesterday's")
+    real = Path.write_text
+
+    def half(self: Path, text: str, *args: Any, **kwargs: Any) -> int:
+        real(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half)
+    with pytest.raises(OutputUnwritable, match="No space left"):
+        write_page(page, "<html>" + "x" * 1000 + "</html>")
+    monkeypatch.undo()
+    assert page.read_text() == "yesterday's"  # not a cut-off page under the name
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    write_page(page, "<html>today</html>")
+    assert page.read_text() == "<html>today</html>"

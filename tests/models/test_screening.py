@@ -1092,3 +1092,45 @@ def test_a_batch_filed_days_after_the_history_ends_is_told_how_far(
         found[days] = summary.history_gap_days
     assert found[0] < 1 and 5 <= found[5] < 6
     assert summary.as_dict()["history_gap_days"] == round(found[5], 2)
+
+
+def test_a_screening_that_fails_before_its_outputs_are_named_keeps_no_history(
+    trained, arrivals, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The history was saved before the list and the report were written: a stop or a full
+    # disk after it left no list, and the rerun, the batch now in the history, gave another.
+    from models import screen_report
+    from risk_engine.errors import OutputUnwritable
+
+    path = tmp_path / "arrivals.parquet"
+    arrivals.head(300).to_parquet(path, index=False)
+
+    def full(page: Path, *_: Any, **__: Any) -> Path:
+        raise OutputUnwritable(str(page), "No space left on device")
+
+    monkeypatch.setattr(screen_report, "write_page", full)
+    kept: list[Any] = []
+    outputs = [tmp_path / "ranked.csv", tmp_path / "rejects.csv", tmp_path / "r.html"]
+    with pytest.raises(OutputUnwritable):
+        screen_file(
+            path,
+            outputs[0],
+            scorer=trained.scorer,
+            rejects_path=outputs[1],
+            report_path=outputs[2],
+            keep_history=kept.append,
+        )
+    assert kept == []  # the history as it was: the same batch screened again gives the same list
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrivals.parquet"]  # no output
+    monkeypatch.undo()
+    summary = screen_file(
+        path,
+        outputs[0],
+        scorer=trained.scorer,
+        rejects_path=outputs[1],
+        report_path=outputs[2],
+        keep_history=kept.append,
+    )
+    assert len(kept) == 1 and all(p.exists() for p in outputs)
+    assert summary.report_path == str(outputs[2])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial-")]
