@@ -28,6 +28,7 @@ history saved before stop 22 reads its outcome keys from the ``.npy`` file).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import fcntl
@@ -46,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from risk_engine.contract import RECEIPT_SLACK
-from risk_engine.errors import ConfigError
+from risk_engine.errors import ConfigError, OutputUnwritable
 from risk_engine.settings import operator
 
 __all__ = ["HistoryInfo", "ModelHistory"]
@@ -518,10 +519,21 @@ def _outcome_keys(outcomes: pd.DataFrame) -> np.ndarray:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    """Write beside ``path``, then rename over it: readers see the old file or the new one."""
+    """Write beside ``path``, then rename over it: readers see the old file or the new one. A
+    write that fails (a full disk) or is stopped leaves no partial file behind (one of 9.7 MB
+    held the space), and is an `OutputUnwritable` naming the file (exit 2), not a traceback."""
     partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise OutputUnwritable(
+                str(path), f"{error.strerror or error} (the feature history was not saved)"
+            ) from error
+        raise

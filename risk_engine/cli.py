@@ -476,7 +476,12 @@ def _record_outcomes(path: Path, mapping: Path | None, rejects: Path | None) -> 
     from serve.outcome_files import record_outcome_file
     from serve.store import Store
 
-    with _errors_to_exit_codes(), _progress("recording outcomes", None) as advance:
+    # SIGTERM unwinds like Ctrl-C: the partial rejects file dropped, the audit row written
+    with (
+        _stopped_cleanly(),
+        _errors_to_exit_codes(),
+        _progress("recording outcomes", None) as advance,
+    ):
         store = Store.opened(load_settings())
         try:
             done = record_outcome_file(

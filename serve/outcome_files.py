@@ -16,6 +16,7 @@ with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections import Counter
@@ -235,18 +236,33 @@ def record_outcome_file(
                     writer.write(left)
         if writer is not None and writer.rows == 0:
             writer.write(_as_text([]))  # every row recorded: the file says so, with its header
-    finally:
+    except BaseException as error:
+        # Stopped half-way (Ctrl-C, a full disk): the rows not recorded so far are no whole
+        # file (it was named as one), and the outcomes recorded so far keep their audit row
+        # (it was written only at the end: who recorded 49,499 outcomes was lost).
         if writer is not None:
-            writer.close()
+            writer.discard()
+        with contextlib.suppress(Exception):
+            _audit_import(store, summary, path, started, stopped=type(error).__name__)
+        raise
+    if writer is not None:
+        writer.close()
+    _audit_import(store, summary, path, started)
+    log.info("outcomes from %s: %s", path, summary.as_dict())
+    return summary
+
+
+def _audit_import(
+    store: Store, summary: OutcomeImport, path: Path, started: datetime, stopped: str = ""
+) -> None:
     counts = summary.as_dict()
     detail = ", ".join(f"{name} {counts[name]}" for name in ("recorded", "duplicate", "conflict"))
     store.record_audit(
         command_entry(
             "outcomes --record",
             started=started,
-            detail=f"{detail}, rejected {summary.rejected} from {path}",
+            detail=f"{detail}, rejected {summary.rejected} from {path}"
+            + (f"; stopped ({stopped}) before the file's end" if stopped else ""),
             lines=summary.read,
         )
     )
-    log.info("outcomes from %s: %s", path, counts)
-    return summary

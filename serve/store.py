@@ -10,6 +10,7 @@ Timestamps are stored as naive UTC and come back tz-aware UTC on every backend.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -688,7 +689,11 @@ class Store:
         except (OSError, sqlite3.Error) as error:
             raise OutputUnwritable(str(target), str(error)) from error
         finally:
-            partial.unlink(missing_ok=True)
+            # its journal too; and on a folder that cannot be written, an unlink that fails
+            # masked the clear error with a traceback (Read-only file system)
+            for left in (partial, partial.with_name(partial.name + "-journal")):
+                with contextlib.suppress(OSError):
+                    left.unlink(missing_ok=True)
         return target
 
     def schema_version(self) -> int | None:

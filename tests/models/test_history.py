@@ -357,3 +357,25 @@ def test_a_history_without_its_record_or_keys_is_found_and_never_counts_outcomes
     (tmp_path / "home" / "history" / "model-7.outcomes.npy").unlink()
     with pytest.raises(ConfigError, match="holds 1 outcomes added, but not their keys"):
         histories.add_outcomes(scorer, outcomes, source="o.csv")
+
+
+def test_a_save_that_fails_leaves_no_partial_file_and_names_the_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full disk while saving gave a traceback (exit 1) and left a 9.7 MB partial file.
+    import os
+
+    from models import history
+    from risk_engine.errors import OutputUnwritable
+
+    target = tmp_path / "model-7.pkl"
+    target.write_bytes(b"old")
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputUnwritable, match=r"model-7\.pkl: No space left on device"):
+        history._replace(target, b"new" * 1000)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model-7.pkl"]

@@ -297,3 +297,33 @@ def test_an_outcome_repeated_in_a_file_is_judged_as_the_api_judges_it(
     assert set(told["row"]) == {"3"} and set(told["rule"]) == {"stored_with_other_values"}
     assert "seizure_category" in set(told["field"])
     assert store.outcome_count() == 1
+
+
+def test_a_recording_stopped_half_way_keeps_its_audit_row_and_names_no_rejects_file(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stopped half-way, the rows not recorded so far were given the rejects file's name, as a
+    # whole file, and the outcomes stored had no audit row (it was written at the end only).
+    import serve.outcome_files as outcome_files
+
+    rows = _rows(*range(1, 7))
+    rows[1]["container_number"] = "X"  # a reject in the first chunk
+    path = _csv(tmp_path / "outcomes.csv", rows)
+    real = outcome_files.iter_validated
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        for number, result in enumerate(real(*args, **kwargs)):
+            if number == 1:
+                raise KeyboardInterrupt
+            yield result
+
+    monkeypatch.setattr(outcome_files, "iter_validated", stopped)
+    left = tmp_path / "left.csv"
+    with pytest.raises(KeyboardInterrupt):
+        record_outcome_file(path, store, not_recorded=left, chunk_rows=3)
+    stored = store.outcome_count()
+    assert 0 < stored < 6
+    assert not left.exists() and not list(tmp_path.glob(".partial-*"))
+    (entry,) = [e for e in store.audit_entries() if e.route == "outcomes --record"]
+    assert f"recorded {stored}" in (entry.detail or "")
+    assert "stopped (KeyboardInterrupt) before the file's end" in (entry.detail or "")

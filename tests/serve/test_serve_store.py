@@ -555,3 +555,38 @@ def test_a_wrong_statement_on_postgresql_is_not_a_database_out_of_reach(
         assert not unreachable(wrong.value)
     finally:
         engine.dispose()
+
+
+def test_a_backup_that_fails_is_named_and_leaves_neither_copy_nor_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a full disk the copy's journal was left behind; on a read-only folder the clean
+    # error was masked by a traceback from removing the partial copy.
+    import serve.store as store_module
+    from risk_engine.errors import OutputUnwritable
+
+    store = Store.opened(Settings(home=tmp_path / "home"))
+    store.record_outcomes(_outcomes(1, 2))
+
+    def full(partial: Path, target: Path) -> None:
+        Path(str(partial) + "-journal").write_bytes(b"")  # as SQLite leaves it
+        raise store_module.sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store_module, "_put_in_place", full)
+    try:
+        with pytest.raises(OutputUnwritable, match="b.db: database or disk is full"):
+            store.backup_to(tmp_path / "b.db")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]  # nothing left
+        real_unlink = Path.unlink
+
+        def read_only(self: Path, missing_ok: bool = False) -> None:
+            if self.parent == tmp_path:
+                raise OSError(30, "Read-only file system")
+            real_unlink(self, missing_ok=missing_ok)
+
+        monkeypatch.setattr(Path, "unlink", read_only)
+        with pytest.raises(OutputUnwritable, match="c.db: database or disk is full"):
+            store.backup_to(tmp_path / "c.db")
+    finally:
+        monkeypatch.undo()
+        store.dispose()
