@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from features.mapping import ColumnMapping
 from risk_engine.columns import Rule
 from risk_engine.errors import ConfigError, InputUnreadable, MappingError, OutputUnwritable
+from risk_engine.reference.checks import normalise_container
 
 __all__ = [
     "BadLine",
@@ -75,8 +76,9 @@ class BadLine:
     ``line`` is Arrow's number of the record in the file, the header being 1 (a value with
     line breaks inside quotes is one record), plus the lines of earlier records split at an
     unclosed quote (``rule`` UNCLOSED_QUOTE: each line of such a record is a bad line of its
-    own); ``row`` numbers it as the good rows are (1 = first data row). ``bl_number`` and ``container_number`` are read from the line by the header's
-    positions, where it has them, so the line can be found by its key too."""
+    own); ``row`` numbers it as the good rows are (1 = first data row). ``bl_number`` and
+    ``container_number`` are read from the line by the header's positions, where it has them,
+    so the line can be found by its key too."""
 
     line: int | None
     text: str
@@ -300,7 +302,7 @@ class RecordFile:
                         f"{len(lines) - 1:,} lines further down, so {len(swallowed):,} whole "
                         "lines of the file were read into that value"
                         + (f" (containers {', '.join(keys[:5])})" if keys else "")
-                        + ": fix the quote (a stray \" at the start of a value, or an inch "
+                        + ': fix the quote (a stray " at the start of a value, or an inch '
                         "mark in a later one) and read the file again",
                     )
 
@@ -370,7 +372,7 @@ def _split(text: str, expected: int, delimiter: str, container: int | None) -> l
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what ends a line of a CSV file, nothing else
-_CONTAINER_LIKE = re.compile(r"[A-Z]{4}[0-9]{7}")  # spaces and dashes taken out first
+_CONTAINER_LIKE = re.compile(r"[A-Z]{4}[0-9]{7}")  # after `normalise_container`
 
 
 def _a_line(line: str, expected: int, delimiter: str, container: int | None) -> bool:
@@ -380,8 +382,7 @@ def _a_line(line: str, expected: int, delimiter: str, container: int | None) -> 
     if container is None:
         return True
     # as the contract reads it: "PCIU-831784-0" and "PCIU 831784 0" are PCIU8317840
-    compact = re.sub(r"[\s-]", "", fields[container]).upper()
-    return bool(_CONTAINER_LIKE.fullmatch(compact))
+    return bool(_CONTAINER_LIKE.fullmatch(normalise_container(fields[container])))
 
 
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -539,12 +540,7 @@ def _no_c1_controls(path: Path, encoding: str, text: str) -> None:
     word = next((w for w in words if _C1.search(w)), "")
     if _utf8_reading(word, encoding):  # UTF-8 É is C3 89: a "control character" in latin-1
         raise InputUnreadable(str(path), f"line {line}: {_utf8_problem(word, encoding)}")
-    raise InputUnreadable(
-        str(path),
-        f"declared {encoding}, but byte 0x{ord(found.group()):02x} on line {line} is a control "
-        "character in latin-1: the file is most likely Windows text; set 'encoding: cp1252' in "
-        "the mapping",
-    )
+    raise InputUnreadable(str(path), _windows_byte(found.group(), encoding, f" on line {line}"))
 
 
 # Characters a correct one-byte text spells by chance when its bytes are read as UTF-8: an
@@ -580,8 +576,12 @@ def _c1_problem(value: str, encoding: str) -> str:
         return _utf8_problem(value, encoding)
     found = _C1.search(value)
     assert found is not None
+    return _windows_byte(found.group(), encoding)
+
+
+def _windows_byte(byte: str, encoding: str, where: str = "") -> str:
     return (
-        f"declared {encoding}, but byte 0x{ord(found.group()):02x} is a control character in "
+        f"declared {encoding}, but byte 0x{ord(byte):02x}{where} is a control character in "
         "latin-1: the file is most likely Windows text; set 'encoding: cp1252' in the mapping"
     )
 

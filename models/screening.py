@@ -622,14 +622,13 @@ def screen_file(
                 )
             top_parts, must_parts = [], []
             told_parts = []
-            writer = ranked  # written whole here, named with the other outputs at the end
-            for part in parts:
+            for part in parts:  # the list written whole here, named with the others at the end
                 frame = pd.read_parquet(part, columns=_PART_COLUMNS)
                 # a left merge keeps the part's order, which `_explain_picks` relies on
                 frame = frame.merge(selection.drop(columns=["group"]), on="row", how="left")
                 frame["model_version"] = summary.model_version
                 told_parts.append(_explain_picks(frame, part, scorer))
-                writer.write(frame[OUTPUT_COLUMNS])
+                ranked.write(frame[OUTPUT_COLUMNS])
                 summary.selected.update(frame.loc[frame["selected"], "selection_reason"].tolist())
                 summary.documentary += int((frame["lane"] == "YELLOW").sum())
                 picked = frame[frame["selected"]]
@@ -637,10 +636,10 @@ def screen_file(
                 must = picked["selection_reason"].isin(MANDATORY_REASONS)
                 must_parts.append(picked[must].nlargest(_KEPT, "risk_score"))
             if not parts:  # every line rejected: the list says so with its columns, no row
-                writer.write(
+                ranked.write(
                     pd.DataFrame({name: pd.Series(dtype=object) for name in OUTPUT_COLUMNS})
                 )
-            writer.finish()
+            ranked.finish()
             summary.top = _highest(top_parts)
             summary.mandatory = _highest(must_parts)
             # The file is read whole by now: the report states these counts (it was written
@@ -671,9 +670,9 @@ def screen_file(
             if keep_history is not None:
                 keep_history(working.pipeline)
             # named last: a rename each, after the history is saved
-            for writer_done in (rejects, ranked):
-                if writer_done is not None:
-                    writer_done.close()
+            if rejects is not None:
+                rejects.close()
+            ranked.close()
             for page in held:
                 name_held(page)
     return summary

@@ -42,7 +42,6 @@ __all__ = ["CONFLICT_RULE", "OutcomeImport", "record_outcome_file"]
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class OutcomeImport:
     """What became of each row: read = recorded + duplicate + conflict + rejected."""
@@ -116,11 +115,7 @@ def _conflicts(
     file's value (it named the key's ``inspected_at``, and an analyst could not tell what
     disagreed): as written in the file where the contract dropped it (a malformed optional
     value, flagged, read as blank), from ``issues``."""
-    rows = [
-        (position, name)
-        for position, names in enumerate(differs)
-        for name in names
-    ]
+    rows = [(position, name) for position, names in enumerate(differs) for name in names]
     if not rows:
         return pd.DataFrame(columns=ISSUE_COLUMNS)
     at = [position for position, _ in rows]
@@ -140,8 +135,8 @@ def _conflicts(
             "container_number": picked["container_number"].astype(object).to_numpy(),
             "field": [name for _, name in rows],
             "value": [
-                _shown(accepted[name].iloc[p])
-                if _shown(accepted[name].iloc[p]) is not None
+                shown
+                if (shown := _shown(accepted[name].iloc[p])) is not None
                 else written.get((int(accepted.index[p]), name))
                 for p, name in rows
             ],
@@ -202,14 +197,9 @@ def record_outcome_file(
             summary.read += result.read
             tally = Counter(w.status for w in writes)
             summary.rejected += result.read - len(accepted) + tally["rejected"]
-            refused = result.issues[result.issues["severity"] == Severity.REJECT.value]
-            summary.reasons.update(
-                refused.drop_duplicates(["row", "field", "rule"])
-                .apply(lambda r: f"{r['field']} {r['rule']}", axis=1)
-                .tolist()
-                if len(refused)
-                else []
-            )
+            rejects = result.issues[result.issues["severity"] == Severity.REJECT.value]
+            told = rejects.drop_duplicates(["row", "field", "rule"])
+            summary.reasons.update((told["field"] + " " + told["rule"]).tolist())
             if tally["rejected"]:
                 summary.reasons["recorded_at recorded_after_receipt"] += tally["rejected"]
             summary.recorded += tally["recorded"]
@@ -219,7 +209,6 @@ def record_outcome_file(
                 stored = np.asarray([w.status == "recorded" for w in writes], dtype=bool)
                 summary.flagged += int((accepted["dq_flags"].notna().to_numpy() & stored).sum())
             if writer is not None:
-                rejects = result.issues[result.issues["severity"] == Severity.REJECT.value]
                 conflicts = _conflicts(accepted, [w.differs for w in writes], result.issues)
                 late_rows = _not_stored(
                     accepted, late, "recorded_at", Rule.RECORDED_AFTER_RECEIPT.value

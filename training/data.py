@@ -61,8 +61,10 @@ def label_lines(
     first inspection that found contraband, else by its first inspection: a scan or document
     check that found nothing, then a physical inspection that found drugs, is a seizure (the
     first inspection used to count, and such a line trained as NO_FINDING). The label is known
-    from that outcome's ``recorded_at``. Outcomes that match no shipment line are left out
-    (counted in the log, as are the repeat inspections).
+    from that outcome's ``recorded_at`` (a slice cut before it leaves the line out rather than
+    train it as a NO_FINDING it turned out not to be); the selection reason and probability
+    are the first inspection's. Outcomes that match no shipment line are left out (counted in
+    the log, as are the repeat inspections).
     """
     usable = outcomes[outcomes["result"].isin(["SEIZURE", "NO_FINDING"])]
     key = list(SHIPMENT_KEY)

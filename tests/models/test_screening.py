@@ -1111,8 +1111,9 @@ def test_a_screening_that_fails_before_its_outputs_are_named_keeps_no_history(
     monkeypatch.setattr(screen_report, "write_page", full)
     kept: list[Any] = []
     outputs = [tmp_path / "ranked.csv", tmp_path / "rejects.csv", tmp_path / "r.html"]
-    with pytest.raises(OutputUnwritable):
-        screen_file(
+
+    def screen() -> Any:
+        return screen_file(
             path,
             outputs[0],
             scorer=trained.scorer,
@@ -1120,17 +1121,13 @@ def test_a_screening_that_fails_before_its_outputs_are_named_keeps_no_history(
             report_path=outputs[2],
             keep_history=kept.append,
         )
+
+    with pytest.raises(OutputUnwritable):
+        screen()
     assert kept == []  # the history as it was: the same batch screened again gives the same list
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arrivals.parquet"]  # no output
     monkeypatch.undo()
-    summary = screen_file(
-        path,
-        outputs[0],
-        scorer=trained.scorer,
-        rejects_path=outputs[1],
-        report_path=outputs[2],
-        keep_history=kept.append,
-    )
+    summary = screen()
     assert len(kept) == 1 and all(p.exists() for p in outputs)
     assert summary.report_path == str(outputs[2])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial-")]
