@@ -40,7 +40,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from features.files import open_records
 from features.ingest import iter_validated
@@ -54,6 +60,8 @@ __all__ = ["PROFILE_FIELDS", "ProfileSet", "RiskProfile", "count_profile_hits", 
 
 log = logging.getLogger(__name__)
 
+# A validity's day as YAML would read it, when quoted.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The fields a criterion may name, and how a value matches: the same code, a prefix of the HS
 # code, one of the route's ports, or a word or phrase within the text.
 _CODES = (
@@ -99,6 +107,18 @@ class RiskProfile(BaseModel):
     valid_from: date | None = None
     valid_until: date | None = None
     when: dict[str, list[str | int]] = Field(min_length=1)
+
+    @field_validator("valid_from", "valid_until", mode="before")
+    @classmethod
+    def _a_date(cls, value: Any) -> Any:
+        """A validity is a day written as YYYY-MM-DD (YAML reads it as a date): a number or a
+        time of day is refused by name, not read as seconds since 1970 as pydantic would."""
+        if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+            return value
+        if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+            return value.strip()
+        shown = value.isoformat() if isinstance(value, datetime) else repr(value)
+        raise ValueError(f"{shown} is not a day: write it as YYYY-MM-DD, as in 2026-11-01")
 
     @field_validator("when", mode="before")
     @classmethod
@@ -330,7 +350,8 @@ def load_profiles(path: Path | None) -> ProfileSet | None:
         except ValidationError as error:
             first = error.errors()[0]
             at = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{where}: {at}: {first['msg']}") from error
+            told = first["msg"].removeprefix("Value error, ")  # pydantic's prefix to our own
+            raise ConfigError(f"{where}: {at}: {told}") from error
         if profile.valid_from and profile.valid_until and profile.valid_until <= profile.valid_from:
             raise ConfigError(f"{where}: valid_until {profile.valid_until} is not after valid_from")
         if profile.name in {p.name for p in profiles}:

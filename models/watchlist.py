@@ -26,11 +26,13 @@ from features.files import open_records, read_table
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
+from risk_engine.parsing import CODE_PATTERN
 from risk_engine.reference import country_name, is_country
 from risk_engine.reference.checks import CONTAINER_PATTERN
 
 log = logging.getLogger(__name__)
 _CONTAINER = re.compile(CONTAINER_PATTERN)
+_BILL = re.compile(CODE_PATTERN)
 
 __all__ = ["WATCHED_COLUMNS", "Watchlist", "count_hits", "load_watchlist"]
 
@@ -310,6 +312,14 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
                     row,
                     f"container_number {container!r} is not a container number (4 letters, "
                     "the 4th U, J or Z, then 7 digits): no accepted line can match it",
+                )
+            )
+        if bill and not _BILL.fullmatch(bill):
+            watch.unmatchable.append(
+                (
+                    row,
+                    f"bl_number {bill!r} is not a B/L number (up to 35 letters, digits, / and -, "
+                    "no spaces): no accepted line can match it",
                 )
             )
         if name and country and not is_country(country):

@@ -33,6 +33,7 @@ from risk_engine.reference.checks import (
 )
 
 __all__ = [
+    "CODE_PATTERN",
     "LIST_SEPARATOR",
     "printable",
     "parse_moment",
@@ -78,7 +79,8 @@ _INTEGER_PATTERN = r"[+-]?[0-9]{1,12}(?:\.0?)?"
 # The largest count a line may carry: what twelve digits write (a JSON or Parquet number past it
 # is out of range, as text past it is malformed); it keeps every count inside int64.
 INTEGER_MAX = 10**12 - 1
-_CODE_PATTERN = r"[A-Z0-9/-]{1,35}"
+# What a B/L number may be once trimmed and upper-cased (the contract).
+CODE_PATTERN = r"[A-Z0-9/-]{1,35}"
 _HS_PATTERN = r"[0-9]{4,10}"
 _CARRIER_PATTERN = r"[A-Z]{2,4}"
 _SIZE_TYPE_PATTERN = r"[0-9A-Z]{4}"
@@ -100,7 +102,7 @@ _PATTERNS = {
         "loose_stamp": _LOOSE_STAMP.pattern,
         "number": _NUMBER_PATTERN,
         "integer": _INTEGER_PATTERN,
-        "code": _CODE_PATTERN,
+        "code": CODE_PATTERN,
         "hs": _HS_PATTERN,
         "carrier": _CARRIER_PATTERN,
         "size_type": _SIZE_TYPE_PATTERN,

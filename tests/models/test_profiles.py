@@ -129,7 +129,16 @@ def test_text_criteria_meet_lines_whatever_their_spacing_and_accent_form(
     [
         (
             "profiles:\n  - name: a\n    when: {consignee_id: [X]}\n",
-            "profile 1 (a): when: Value error, field 'consignee_id' cannot be a criterion",
+            "profile 1 (a): when: field 'consignee_id' cannot be a criterion",
+        ),
+        (  # pydantic read 1 as a second after 1970: "should have zero time"
+            "profiles:\n  - name: a\n    valid_from: 1\n    when: {hs_code: ['0507']}\n",
+            "profile 1 (a): valid_from: 1 is not a day: write it as YYYY-MM-DD",
+        ),
+        (
+            "profiles:\n  - name: a\n    valid_until: 2025-01-01T10:00:00\n"
+            "    when: {hs_code: ['0507']}\n",
+            "valid_until: '2025-01-01T10:00:00' is not a day",
         ),
         ("profiles:\n  - name: a\n    when: {hs_code: []}\n", "needs one or more non-blank"),
         (

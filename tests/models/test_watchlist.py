@@ -233,15 +233,18 @@ def test_entries_no_accepted_line_can_match_are_told_with_their_row(
     entry that could never select anything, without a word."""
     path = tmp_path / "watch.csv"
     path.write_text(
-        "party_name,country,container_number\n"
-        "ACME,VN,CSQU305438\n"  # ten characters: the check digit is missing
-        "GOLDEN LOTUS,XV,\n"
-        ",,csqu 305438-4\n"  # a wrong check digit still matches the line that carries it
+        "party_name,country,container_number,bl_number\n"
+        "ACME,VN,CSQU305438,\n"  # ten characters: the check digit is missing
+        "GOLDEN LOTUS,XV,,\n"
+        ",,csqu 305438-4,\n"  # a wrong check digit still matches the line that carries it
+        ",,,MEDU 1234567\n"  # the contract keeps a B/L's inner space: no line has one
+        ",,,medu-12/34\n"  # upper-cased as lines are
     )
     with caplog.at_level("WARNING", logger="models.watchlist"):
         watch = load_watchlist(path)
     assert watch is not None
-    assert [row for row, _ in watch.unmatchable] == [1, 2]
+    assert [row for row, _ in watch.unmatchable] == [1, 2, 4]
+    assert "row 4: bl_number 'MEDU 1234567' is not a B/L number" in caplog.text
     assert "row 1: container_number 'CSQU305438' is not a container number" in caplog.text
     assert "row 2: country 'XV' is not an ISO 3166 country code" in caplog.text
     from typer.testing import CliRunner
