@@ -9,6 +9,7 @@ optional value) are collected in `RecordCheck.issues`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -74,7 +75,13 @@ class Issue:
 
 
 def _raw_text(value: Any) -> str:
-    return "" if value is None else printable(str(value))
+    """A value as it was sent: JSON's own text for what JSON sent as other than a string or a
+    number (``true``, ``{"kg": 21500}``), not Python's ("True", "{'kg': 21500}")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | Mapping | list | tuple):
+        return printable(json.dumps(value, ensure_ascii=False, default=str))
+    return printable(str(value))
 
 
 class _ContractModel(BaseModel):

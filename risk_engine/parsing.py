@@ -351,9 +351,10 @@ def printable(text: str) -> str:
 
 
 def _nested(raw: Any, kind: Kind) -> bool:
-    """An object, or a list where one value belongs (or inside a list field): a client's
-    mistake, read as its Python text it would pass for a name ("{'a': 1}")."""
-    if isinstance(raw, Mapping | set | frozenset):
+    """An object, a boolean, or a list where one value belongs (or inside a list field): a
+    client's mistake, read as its Python text it would pass for a name ("{'a': 1}", or a B/L
+    "TRUE"). No field of the contract is a boolean."""
+    if isinstance(raw, Mapping | set | frozenset | bool | np.bool_):
         return True
     if isinstance(raw, list | tuple):
         return kind not in _LIST_KINDS or any(
@@ -552,7 +553,9 @@ def parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesI
 def _parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesIssues]:
     kind = spec.kind
     nested = np.zeros(len(series), dtype=bool)
-    if series.dtype == object:  # objects or lists where a value belongs (a Parquet struct)
+    if pd.api.types.is_bool_dtype(series.dtype):  # a Parquet boolean column mapped to a field
+        nested = np.asarray(series.notna(), dtype=bool)
+    elif series.dtype == object:  # objects or lists where a value belongs (a Parquet struct)
         nested = np.fromiter(
             (_nested(v, kind) or _surrogate(v) for v in series), dtype=bool, count=len(series)
         )

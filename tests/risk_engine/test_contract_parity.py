@@ -168,7 +168,18 @@ def test_pydantic_and_frame_validator_agree_on_outcomes(rows: list[dict[str, str
     _check(rows, "outcomes")
 
 
-NESTED = [{"a": 1}, {}, [1, 2], ["MYPKG", {"b": 2}], [["SGSIN"]], ("VNHPH",), ["MYPKG", "SGSIN"]]
+# a JSON boolean is no value of any field: read as its text it made the B/L "TRUE"
+NESTED = [
+    {"a": 1},
+    {},
+    [1, 2],
+    ["MYPKG", {"b": 2}],
+    [["SGSIN"]],
+    ("VNHPH",),
+    ["MYPKG", "SGSIN"],
+    True,
+    False,
+]
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -203,6 +214,25 @@ def test_an_object_or_a_list_where_a_value_belongs_is_malformed_through_both_pat
     ports = check_record({**line, "transshipment_ports": ["MYPKG", "SGSIN"]})
     assert not ports.issues and ports.record is not None
     assert ports.record.transshipment_ports == ["MYPKG", "SGSIN"]
+
+
+def test_a_boolean_column_is_malformed_in_any_field() -> None:
+    """A Parquet boolean column mapped to a field: each value is malformed, not "True"."""
+    rows = [valid_shipment_row(seed) for seed in range(3)]
+    frame = pd.DataFrame(rows).astype("string")
+    frame["notify_party_name"] = pd.array([True, False, None], dtype="boolean")
+    frame["bl_number"] = pd.Series([True, False, True])
+    result = validate_frame(frame, "shipments", dedupe=False)
+    assert result.accepted.empty
+    issues = result.issues
+    told = set(zip(issues["field"], issues["rule"], issues["row"], strict=True))
+    assert told == {
+        ("bl_number", "malformed", 1),
+        ("bl_number", "malformed", 2),
+        ("bl_number", "malformed", 3),
+        ("notify_party_name", "malformed", 1),
+        ("notify_party_name", "malformed", 2),
+    }
 
 
 def test_factory_rows_are_valid_through_both_paths() -> None:

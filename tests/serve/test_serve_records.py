@@ -78,6 +78,8 @@ def test_json_numbers_and_lists_are_read_like_their_text(checker: RecordChecker)
         ({"container_number": "CSQU305438"}, "container_number", "malformed"),
         ({"container_number": None}, "container_number", "required"),
         ({"package_count": {"nested": 1}}, "package_count", "malformed"),
+        ({"bl_number": True}, "bl_number", "malformed"),  # was scored as the B/L "TRUE"
+        ({"goods_description": False}, "goods_description", "malformed"),
         ({"gross_weight_kg": "heavy"}, "gross_weight_kg", "malformed"),
         ({"filed_at": [1, 2]}, "filed_at", "malformed"),
         ({"port_of_discharge": "NGAPP"}, "port_of_discharge", "discharge_equals_loading"),
@@ -90,6 +92,20 @@ def test_a_bad_line_is_rejected_with_field_value_and_rule_and_never_raises(
     checked = checker.check([line, contract_example(ShipmentLine) | {"bl_number": "OTHER1"}])
     assert list(checked.accepted.index) == [2]
     assert (field, rule) in {(i.field, i.rule.value) for i in checked.rejects[1]}
+
+
+def test_a_json_boolean_in_an_optional_text_field_is_dropped_and_told_as_sent(
+    checker: RecordChecker,
+) -> None:
+    """``"notify_party_name": true`` was read as the name "True", with no flag; an error's value
+    read "True" and "{'kg': 21500}", Python's text, not the JSON the client sent."""
+    line = {**contract_example(ShipmentLine), "notify_party_name": True}
+    checked = checker.check([line, {**line, "bl_number": "OTHER1", "gross_weight_kg": {"kg": 1}}])
+    assert list(checked.accepted.index) == [1]
+    assert pd.isna(checked.accepted["notify_party_name"].iloc[0])
+    assert checked.accepted["dq_flags"].tolist() == ["notify_party_name:malformed"]
+    shown = {(i.field, i.value) for i in checked.rejects[2] + checked.rejected_flags[2]}
+    assert shown == {("gross_weight_kg", '{"kg": 1}'), ("notify_party_name", "true")}
 
 
 def test_flags_stay_with_the_accepted_line_as_dq_flags(checker: RecordChecker) -> None:
