@@ -26,7 +26,7 @@ from features.files import open_records, read_table
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
-from risk_engine.parsing import CODE_PATTERN
+from risk_engine.parsing import CODE_PATTERN, visible
 from risk_engine.reference import country_name, is_country
 from risk_engine.reference.checks import CONTAINER_PATTERN
 
@@ -62,10 +62,11 @@ def _normal(value: object) -> str:
 
 
 def _text(value: object) -> str:
-    """A cell as text; a missing one (None, NA, NaN) as ""."""
+    """A cell as text, without what shows as nothing (a zero-width space in a rejected line's
+    "HLBU\u200b1021044"); a missing one (None, NA, NaN) as ""."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
-    return str(value).strip()
+    return visible(str(value)).strip()
 
 
 def _compact_one(value: object) -> str:

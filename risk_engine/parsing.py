@@ -34,6 +34,7 @@ from risk_engine.reference.checks import (
 
 __all__ = [
     "CODE_PATTERN",
+    "visible",
     "LIST_SEPARATOR",
     "printable",
     "parse_moment",
@@ -94,6 +95,17 @@ _NUL = "\x00"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Trimmed characters, spelled out so the scalar and vectorised forms trim exactly the same.
 _SPACE = " \t\r\n\x0b\x0c\xa0"
+# The characters that show as nothing (Unicode's format characters, category Cf: zero-width
+# spaces and joiners, the soft hyphen, bidi controls, the byte-order mark, ...). "IVO\u200bRY"
+# reads as IVORY on every screen, yet it missed the CITES rule, the risk profiles naming ivory
+# and the watch list: every value of every field is read without them (`visible`). Spelled out
+# so that Python's and Arrow's expressions drop the same ones (a test holds it to Cf).
+_INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
 
 _PATTERNS = {
     key: re.compile(value)
@@ -118,13 +130,24 @@ SeriesIssues = list[tuple[np.ndarray, Rule]]
 # ---------------------------------------------------------------- scalar form
 
 
+def visible(text: str) -> str:
+    """``text`` without the characters that show as nothing (`_INVISIBLE`)."""
+    return text if text.isascii() else _INVISIBLE.sub("", text)
+
+
+def _trimmed(raw: Any) -> str:
+    """A value as text, without invisible characters, trimmed."""
+    return visible(str(raw)).strip(_SPACE)
+
+
 def is_missing(raw: Any) -> bool:
-    """None, NaN/NaT, pandas NA, or text that is empty after trimming."""
+    """None, NaN/NaT, pandas NA, or text that is empty after trimming (and dropping what shows as
+    nothing: a description of zero-width spaces alone is as blank as one of spaces)."""
     if raw is None or raw is pd.NA or raw is pd.NaT:
         return True
     if isinstance(raw, float) and math.isnan(raw):
         return True
-    if isinstance(raw, str) and not raw.strip(_SPACE):
+    if isinstance(raw, str) and not _trimmed(raw):
         return True
     if isinstance(raw, list | tuple) and not raw:
         return True
@@ -166,7 +189,7 @@ def _as_text(raw: Any) -> str:
         return str(raw)
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
-    return str(raw).strip(_SPACE)
+    return _trimmed(raw)
 
 
 def _as_code(raw: Any) -> str:
@@ -184,7 +207,7 @@ def _scalar_number(raw: Any) -> float | None:
         except OverflowError:  # an integer past a float's range, read as the text "1e999" is
             return None
     else:
-        text = str(raw).strip(_SPACE)
+        text = _trimmed(raw)
         if not _PATTERNS["number"].fullmatch(text):
             return None
         value = float(text)
@@ -198,7 +221,7 @@ def _scalar_integer(raw: Any) -> int | None:
         return int(raw)
     if isinstance(raw, float | np.floating):
         return int(raw) if math.isfinite(raw) and float(raw).is_integer() else None
-    text = str(raw).strip(_SPACE)
+    text = _trimmed(raw)
     return int(text.partition(".")[0]) if _PATTERNS["integer"].fullmatch(text) else None
 
 
@@ -220,7 +243,7 @@ def _scalar_timestamp(raw: Any) -> datetime | None:
     if isinstance(raw, datetime):
         value = raw
     else:
-        text = str(raw).strip(_SPACE)
+        text = _trimmed(raw)
         if not _PATTERNS["timestamp"].fullmatch(text):
             normal = _normal_stamp(text)
             if normal is None:
@@ -245,7 +268,7 @@ def _scalar_locode(raw: Any) -> tuple[str | None, list[Rule]]:
 
 def _scalar_list(raw: Any) -> list[str]:
     items = raw if isinstance(raw, list | tuple) else str(raw).split(LIST_SEPARATOR)
-    return [str(item).strip(_SPACE) for item in items if not is_missing(item)]
+    return [_trimmed(item) for item in items if not is_missing(item)]
 
 
 def parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
@@ -463,6 +486,14 @@ def _in_range(kind: Kind, values: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- vectorised form
 
 
+def _any_invisible(array: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a text array holds a character `visible` drops (an ASCII one holds none: the
+    test is cheap for most columns, and a search costs less than a replacement)."""
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:
+        return False
+    return bool(pc.any(pc.match_substring_regex(array, _INVISIBLE.pattern)).as_py())
+
+
 def _text_series(series: pd.Series) -> pd.Series:
     """Any column as trimmed pyarrow-backed strings; integral floats lose their '.0'."""
     if pd.api.types.is_float_dtype(series.dtype):
@@ -476,6 +507,8 @@ def _text_series(series: pd.Series) -> pd.Series:
         )
     if not isinstance(series.dtype, pd.StringDtype):
         series = series.astype("string[pyarrow]")
+    if len(series) and _any_invisible(pa.array(series.array)):
+        series = series.str.replace(_INVISIBLE.pattern, "", regex=True)
     return series.str.strip(_SPACE)
 
 

@@ -106,6 +106,34 @@ def test_accented_names_match_however_the_accents_are_stored(tmp_path: Path) -> 
     assert told[2] == []  # without its accent, another name
 
 
+def test_characters_that_show_as_nothing_hide_no_entry(tmp_path: Path) -> None:
+    """A zero-width space in a rejected line's container or B/L number ("HLBU\u200b1021044"
+    looks like the listed box), or in an entry or a line's name, missed the entry without a
+    word; a no-break space already matched."""
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        "party_name,container_number,bl_number\n"
+        "ACME IVORY TRADERS LTD,,\n"
+        ",HLBU1021044,\n"
+        ",,SBFL5590204203\n"
+        "GOLDEN LOTUS\u2060,,\n",
+        encoding="utf-8",
+    )
+    watch = load_watchlist(path)
+    assert watch is not None
+    told = watch.matches_records(
+        [
+            {"shipper_name": "ACME IVO\u200bRY TRADERS LTD"},
+            {"container_number": "HLBU\u200b1021044"},
+            {"bl_number": "SBFL\u200b5590204203\ufeff"},
+            {"consignee_name": "GOLDEN LO\u00adTUS"},
+            {"shipper_name": "ACME IVORY TRADERS"},
+        ]
+    )
+    assert [len(sentences) for sentences in told] == [1, 1, 1, 1, 0]
+    assert "ACME IVORY TRADERS LTD" in told[0][0] and "GOLDEN LOTUS" in told[3][0]
+
+
 def test_a_line_that_hits_nothing_is_told_nothing(tmp_path: Path) -> None:
     path = tmp_path / "watch.csv"
     path.write_text("party_name,country\nNOBODY,VN\n")

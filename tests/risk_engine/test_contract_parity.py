@@ -235,6 +235,37 @@ def test_a_boolean_column_is_malformed_in_any_field() -> None:
     }
 
 
+def test_characters_that_show_as_nothing_are_dropped_through_both_paths() -> None:
+    """A zero-width space, a soft hyphen, a bidi override or a byte-order mark inside a value
+    shows as nothing: "IVO\u200bRY" reads IVORY on screen but missed the CITES words, and a
+    description of zero-width spaces alone passed for one."""
+    import sys
+    import unicodedata
+
+    from risk_engine.parsing import visible
+
+    every = (chr(c) for c in range(sys.maxunicode + 1))
+    format_characters = "".join(c for c in every if unicodedata.category(c) == "Cf")
+    assert visible(f"A{format_characters}B") == "AB"
+    assert visible("ZÁMBEZE\u00a0NORTE") == "ZÁMBEZE\u00a0NORTE"  # letters and spaces stay
+    line = valid_shipment_row(3)
+    rows = [
+        {**line, "goods_description": "IVO\u200bRY CAR\u00adVINGS\ufeff"},
+        {**line, "shipper_name": "\u202eACME\u202c", "container_number": "CSQU\u200b3054383"},
+        {**line, "gross_weight_kg": "21\u200b500", "hs_code": "\u20600507"},
+        {**line, "goods_description": "\u200b\u2060"},
+    ]
+    _check(rows, "shipments")
+    first = check_record(rows[0]).record
+    assert first is not None and first.goods_description == "IVORY CARVINGS"
+    second = check_record(rows[1]).record
+    assert second is not None
+    assert (second.shipper_name, second.container_number) == ("ACME", "CSQU3054383")
+    assert [(i.field, i.rule.value) for i in check_record(rows[3]).issues] == [
+        ("goods_description", "required")
+    ]
+
+
 def test_factory_rows_are_valid_through_both_paths() -> None:
     rows = [valid_shipment_row(seed) for seed in range(5)]
     assert all(not check_record(row).issues for row in rows)

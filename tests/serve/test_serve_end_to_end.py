@@ -141,6 +141,23 @@ def test_a_line_a_mandatory_rule_covers_is_marked_mandatory_as_batch_screening_w
     assert first["mandatory"] is True and bool(batch["mandatory_rule"].iloc[0])
     assert any("CITES" in hit for hit in first["rule_hits"])
     assert second["mandatory"] is bool(batch["mandatory_rule"].iloc[1])
+    # characters that show as nothing do not hide a word: "IVO<zero-width space>RY" missed the
+    # CITES rule, and a description of zero-width spaces alone passed for one
+    hidden = [
+        {**lines[2], "hs_code": "6913.10", "goods_description": text, "bl_number": f"HIDE{i}"}
+        for i, text in enumerate(["IVO\u200bRY CAR\u00adVINGS", "\u200b\u2060"])
+    ]
+    for line in hidden:
+        line.pop("cites_permit_ref", None)
+    answer = client.post(
+        "/v1/score", json={"lines": hidden}, headers={"X-API-Key": keys["officer"]}
+    ).json()["lines"]
+    assert answer[0]["mandatory"] is True, answer[0]
+    assert any("CITES" in hit for hit in answer[0]["rule_hits"])
+    assert answer[1]["status"] == "rejected"
+    assert [(e["field"], e["rule"]) for e in answer[1]["errors"]] == [
+        ("goods_description", "required")
+    ]
 
 
 def test_model_information_shows_the_trained_models_metrics_and_features(
