@@ -17,7 +17,7 @@ kept to tell a line sent again.
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,7 +67,10 @@ class ServedScores:
             else None
         )
         self._bands: Counter[str] = Counter()
-        self._recent: dict[int, None] = {}  # insertion order: the oldest key first
+        # insertion order, the oldest key first; an OrderedDict forgets its oldest in constant
+        # time (a dict's first key is found past every slot deleted before it: counting a
+        # 50-line manifest took 23 ms once 400,000 lines had been counted)
+        self._recent: OrderedDict[int, None] = OrderedDict()
         self._recent_keys = recent_keys
         self.lines = 0
         self.repeated = 0
@@ -120,7 +123,7 @@ class ServedScores:
             fresh.append(True)
             recent[code] = None
             if len(recent) > self._recent_keys:
-                del recent[next(iter(recent))]
+                recent.popitem(last=False)
         return fresh
 
     def summary(self) -> ServedSummary:
