@@ -23,7 +23,7 @@ from risk_engine.validation import validate_frame
 from training.config import TrainConfig
 from training.fixtures import small_training, small_world
 from training.metrics import calibration_warning
-from training.retrain import retrain
+from training.retrain import champion_features, retrain
 from training.tracking import log_training
 from training.train import fit_scorer
 
@@ -130,6 +130,34 @@ def test_same_seed_gives_the_same_model() -> None:
     a = fit_scorer(shipments, outcomes, config=config)
     b = fit_scorer(shipments, outcomes, config=config)
     assert a.scorer.booster_text == b.scorer.booster_text
+
+
+def test_the_champion_is_judged_with_its_history_brought_up_to_the_held_out_period() -> None:
+    """retrain scored the champion with the feature history it was trained with: the lines and
+    outcomes since its cut-off were missing from its party, route and goods counts, and a
+    challenger that found no more than the champion was promoted. Brought up to the held-out
+    period's start, its history features are those of a history learned up to it."""
+    from features.catalogue import CATALOGUE
+    from features.pipeline import FeaturePipeline
+
+    world, shipments, outcomes = small_world()
+    phases = world.meta["phases"]
+    end_1 = pd.Timestamp(phases[0]["end"]) + pd.Timedelta(days=1)
+    end_2 = pd.Timestamp(phases[1]["end"]) + pd.Timedelta(days=1)
+    config = TrainConfig(seed=1, booster={"max_rounds": 30, "num_threads": 2})
+    end_2 = end_2.tz_localize("UTC") if end_2.tzinfo is None else end_2
+    champion = fit_scorer(shipments, outcomes, config=config, until=end_1).scorer
+    filed = shipments["filed_at"]
+    lines = shipments[(filed >= end_2).to_numpy()].head(2_000)
+    stale = champion.features(lines)
+    judged = champion_features(champion, shipments, outcomes, lines, end_2)
+    current = FeaturePipeline(**champion.pipeline.get_params()).fit(
+        shipments, outcomes, until=end_2
+    )
+    expected = current.transform(lines)
+    history = [f.name for f in CATALOGUE if not f.label_based and f.kind != "category"]
+    pd.testing.assert_frame_equal(judged[history], expected[history])
+    assert not stale[history].equals(expected[history])
 
 
 def test_training_registers_versions_and_champion_moves_only_on_improvement(
