@@ -63,15 +63,15 @@ def label_lines(
     first inspection used to count, and such a line trained as NO_FINDING). The label is known
     from that outcome's ``recorded_at`` (a slice cut before it leaves the line out rather than
     train it as a NO_FINDING it turned out not to be); the selection reason and probability
-    are the first inspection's. Outcomes that match no shipment line are left out (counted in
+    are the first inspection's, an inconclusive one included. Outcomes that match no shipment line are left out (counted in
     the log, as are the repeat inspections).
     """
     usable = outcomes[outcomes["result"].isin(["SEIZURE", "NO_FINDING"])]
     key = list(SHIPMENT_KEY)
-    # how the line was selected is its first inspection's (a random-control scan that found
-    # nothing, then an intelligence-led search that found drugs, is a control pick with its
-    # probability, not an intelligence pick without one)
-    first = usable.sort_values("inspected_at", kind="stable").drop_duplicates(key)
+    # how the line was selected is its first inspection's, whatever it found (a random-control
+    # scan that found nothing, or nothing conclusive, then an intelligence-led search that found
+    # drugs, is a control pick with its probability, not an intelligence pick without one)
+    first = outcomes.sort_values("inspected_at", kind="stable").drop_duplicates(key)
     selected = first.set_index(key)[["selection_reason", "selection_probability"]]
     usable = usable.assign(_found=usable["result"] != "SEIZURE").sort_values(
         ["_found", "inspected_at"], kind="stable"
