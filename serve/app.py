@@ -159,6 +159,10 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: `serve.docs` serves it
         redoc_url=None,
+        # A path with a slash too many is no route (404): the redirect Starlette gives instead
+        # named the plain-http address behind a TLS proxy, before the key was checked, and a
+        # client following it sent its key and manifest there.
+        redirect_slashes=False,
     )
     app.state.services = services
     routers = [build_router(), build_page_router(), build_docs_router(title=app.title)]

@@ -47,8 +47,8 @@ class AuditContext:
 
 
 # Answers given before a route checks the key: a path or method no route has, a body over the
-# limit, a redirect to the path with(out) its slash.
-_REFUSED_UNCHECKED = frozenset({307, 404, 405, 413})
+# limit.
+_REFUSED_UNCHECKED = frozenset({404, 405, 413})
 # The liveness probe: answered even when its audit row cannot be written, since it tells only
 # that the process is up (a probe that failed with the database would restart every instance
 # of the service during a database outage, to no end).

@@ -417,6 +417,14 @@ def test_unknown_routes_and_wrong_methods_get_json_errors(client: httpx.Client) 
     assert missing.status_code == 404 and _error(missing)["code"] == "not_found"
     wrong = client.get("/v1/score")
     assert wrong.status_code == 405 and _error(wrong)["code"] == "method_not_allowed"
+    # a slash too many is no route: a 307 to the plain-http address behind a TLS proxy, given
+    # before the key was checked, took the key and the manifest there with a client following it
+    for method, path in (("POST", "/v1/score/"), ("POST", "/v1/outcomes/"), ("GET", "/healthz/")):
+        slashed = client.request(
+            method, path, json={"lines": []}, headers={"X-Forwarded-Proto": "https"}
+        )
+        assert slashed.status_code == 404, (path, slashed.status_code, slashed.headers)
+        assert _error(slashed)["code"] == "not_found" and "location" not in slashed.headers
 
 
 # outcomes ---------------------------------------------------------------------------------------
