@@ -71,6 +71,17 @@ class FileFormat(StrEnum):
     csv = "csv"
 
 
+def _echo(message: object = "", *, err: bool = False, one_line: bool = False) -> None:
+    """``typer.echo`` with every control character of the message but its line breaks and tabs
+    written as its escape: a value from a file (an outcome file's phase, a watch-list note) that
+    held an escape sequence cleared or recoloured the officer's terminal, or a direction mark
+    reversed a line (`risk_engine.terminal`). A message of ``one_line`` (a line of a listing
+    that shows values) has its line breaks and tabs escaped too: one in a value forged a row."""
+    from risk_engine.terminal import escape_controls
+
+    typer.echo(escape_controls(str(message), keep="" if one_line else "\n\t"), err=err)
+
+
 def _fail(error: BaseException) -> None:
     from risk_engine.errors import RiskEngineError, exit_code_for
 
@@ -161,7 +172,7 @@ def schema(
     from risk_engine.contract import InspectionOutcome, ShipmentLine
 
     model = ShipmentLine if kind is RecordKind.shipments else InspectionOutcome
-    typer.echo(json.dumps(model.model_json_schema(), indent=2))
+    _echo(json.dumps(model.model_json_schema(), indent=2))
 
 
 @app.command()
@@ -197,20 +208,20 @@ def validate(
                 progress=advance,
             )
     if output is OutputFormat.json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
+        _echo(json.dumps(report.as_dict(), indent=2))
         return
     _print_report(report.as_dict())
 
 
 def _print_report(data: dict[str, Any]) -> None:
     counts = data["counts"]
-    typer.echo(f"{data['path']} ({data['kind']})")
+    _echo(f"{data['path']} ({data['kind']})")
     for name in ("read", "accepted", "flagged", "rejected"):
-        typer.echo(f"  {name:<9}{counts[name]:>12,}")
+        _echo(f"  {name:<9}{counts[name]:>12,}")
     if data["top_reasons"]:
-        typer.echo("most common reasons:")
+        _echo("most common reasons:")
         for reason in data["top_reasons"]:
-            typer.echo(
+            _echo(
                 f"  {reason['rows']:>10,}  {reason['severity']:<6} {reason['field']}: {reason['rule']}"
             )
     if data["ignored_columns"]:
@@ -225,11 +236,11 @@ def _print_report(data: dict[str, Any]) -> None:
             n for n, c in zip(named, data["ignored_columns"], strict=True) if c not in contract
         ]
         if other:
-            typer.echo(f"columns not in the contract (ignored): {', '.join(other)}")
+            _echo(f"columns not in the contract (ignored): {', '.join(other)}")
         if replaced:
-            typer.echo(f"columns the mapping replaced (ignored): {', '.join(replaced)}")
+            _echo(f"columns the mapping replaced (ignored): {', '.join(replaced)}")
     if data["rejects_path"]:
-        typer.echo(f"rejected and flagged rows: {data['rejects_path']}")
+        _echo(f"rejected and flagged rows: {data['rejects_path']}")
 
 
 @app.command()
@@ -304,11 +315,11 @@ def simulate(
         world = run_simulation(config, progress=_progress_callback(advance))
         paths = write_world(world, out, fmt=output.value)
     counts = world.meta.get("counts", {})
-    typer.echo(f"simulated world written to {out}")
+    _echo(f"simulated world written to {out}")
     for name, path in paths.items():
-        typer.echo(f"  {name:<10}{path}")
+        _echo(f"  {name:<10}{path}")
     if counts:
-        typer.echo("  " + ", ".join(f"{k}={v:,}" for k, v in counts.items() if isinstance(v, int)))
+        _echo("  " + ", ".join(f"{k}={v:,}" for k, v in counts.items() if isinstance(v, int)))
 
 
 def main() -> None:
@@ -349,7 +360,7 @@ def features(
             mapping=load_mapping(mapping),
             outcomes_mapping=load_mapping(outcomes_mapping),
         )
-    typer.echo(json.dumps(summary, indent=2, default=str))
+    _echo(json.dumps(summary, indent=2, default=str))
 
 
 _STORE = "store"
@@ -412,7 +423,7 @@ def _outcomes_source(outcomes: Path, mapping: Path | None = None) -> Iterator[Pa
     with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
         path = Path(tmp) / "outcomes.parquet"
         frame.drop(columns=["dq_flags"], errors="ignore").to_parquet(path, index=False)
-        typer.echo(f"{len(frame):,} outcomes read from the outcome store", err=True)
+        _echo(f"{len(frame):,} outcomes read from the outcome store", err=True)
         yield path
 
 
@@ -467,7 +478,7 @@ def outcomes(
             columns=["dq_flags"], errors="ignore"
         )
         write_frame(chosen, out)
-    typer.echo(f"{len(chosen):,} of {len(frame):,} recorded outcomes written to {out}")
+    _echo(f"{len(chosen):,} of {len(frame):,} recorded outcomes written to {out}")
 
 
 def _record_outcomes(path: Path, mapping: Path | None, rejects: Path | None) -> None:
@@ -493,22 +504,22 @@ def _record_outcomes(path: Path, mapping: Path | None, rejects: Path | None) -> 
             )
         finally:
             store.dispose()
-    typer.echo(
+    _echo(
         f"read {done.read:,}  recorded {done.recorded:,}  already stored {done.duplicate:,}  "
         f"conflicting with a stored outcome {done.conflict:,}  rejected {done.rejected:,}  "
         f"({done.flagged:,} stored with data-quality flags)"
     )
     if done.reasons:
         commonest = ", ".join(f"{why} ({n:,})" for why, n in done.reasons.most_common(3))
-        typer.echo(f"rejected most often: {commonest}")
+        _echo(f"rejected most often: {commonest}")
     if done.not_recorded_path:
         # a duplicate is stored already: it is not in the file (it counted here, not there)
         left = done.conflict + done.rejected
         stored = f"; the {done.duplicate:,} already stored are not in it" if done.duplicate else ""
-        typer.echo(f"rows not recorded ({left:,}), and why: {done.not_recorded_path}{stored}")
+        _echo(f"rows not recorded ({left:,}), and why: {done.not_recorded_path}{stored}")
     if done.read and done.rejected == done.read:
         # it read as a quiet success: "recorded 0 ... rejected 2", exit 0
-        typer.echo(
+        _echo(
             f"warning: every outcome of {path} was rejected: nothing recorded"
             + ("" if done.not_recorded_path else " (--rejects FILE says why for each row)"),
             err=True,
@@ -551,7 +562,7 @@ def train(
             outcomes_name=_outcomes_name(outcomes),
             progress=_progress_callback(advance),
         )
-    typer.echo(summary)
+    _echo(summary)
 
 
 @app.command()
@@ -593,7 +604,7 @@ def retrain(
             outcomes_name=_outcomes_name(outcomes),
             progress=_progress_callback(advance),
         )
-    typer.echo(summary)
+    _echo(summary)
 
 
 @app.command()
@@ -612,8 +623,8 @@ def models(
 
     with _errors_to_exit_codes():
         if discard is not None:
-            typer.echo(discard_version(discard))
-        typer.echo(models_command())
+            _echo(discard_version(discard))
+        _echo(models_command())
 
 
 @app.command("history")
@@ -698,7 +709,7 @@ def history_command(
                     scorer, frame.reset_index(drop=True), source=str(add_outcomes)
                 )
             kept_days = scorer.pipeline.state_.params.label_lookback_days
-            typer.echo(
+            _echo(
                 f"outcomes read {report.read:,}, rejected {report.rejected:,}; of the "
                 f"{counts['given']:,} accepted: {counts['in_training']:,} recorded before the "
                 f"model's training cut-off (training's to use), {counts['added_before']:,} "
@@ -723,7 +734,7 @@ def history_command(
                     else ""
                 )
             )
-            typer.echo(
+            _echo(
                 f"feature history of model {info.model_version}: {info.outcomes_added:,} "
                 "outcomes added since training"
             )
@@ -742,15 +753,15 @@ def history_command(
             going = histories.unnamed(named)
             if going and not yes:
                 for info in going:
-                    typer.echo(_history_line(info, histories.size(info.model_version)))
+                    _echo(_history_line(info, histories.size(info.model_version)))
                 _confirm_forget(f"Forget these {len(going)} histories (no alias names them)?")
             forgotten, busy = histories.prune(named)
             for version, freed in forgotten:
-                typer.echo(f"feature history of model {version} forgotten: {freed / 1e6:,.1f} MB")
+                _echo(f"feature history of model {version} forgotten: {freed / 1e6:,.1f} MB")
             for version in busy:
-                typer.echo(f"model {version}: a screening is adding to its history now; left")
+                _echo(f"model {version}: a screening is adding to its history now; left")
             kept = ", ".join(f"{v} ({'/'.join(a)})" for v, a in sorted(named.items()))
-            typer.echo(
+            _echo(
                 f"{len(forgotten)} histories forgotten, "
                 f"{sum(freed for _, freed in forgotten) / 1e6:,.1f} MB freed; kept: {kept}"
             )
@@ -759,25 +770,25 @@ def history_command(
             held = histories.info(reset)
             # None before asking; False when it went meanwhile (another reset, a prune)
             if held is not None and not yes:
-                typer.echo(_history_line(held, histories.size(reset)))
+                _echo(_history_line(held, histories.size(reset)))
                 _confirm_forget(f"Forget the feature history of model {reset}?")
             if held is None or not histories.forget(reset):
                 raise ConfigError(f"model {reset} has no feature history under {histories.folder}")
-            typer.echo(f"feature history of model {reset} forgotten: it scores as trained")
+            _echo(f"feature history of model {reset} forgotten: it scores as trained")
             return
         for version in histories.versions():  # a record a cut-off save left, written again
             if histories.repaired(version):
-                typer.echo(
+                _echo(
                     f"note: the record of model {version}'s feature history told an earlier one "
                     "or was missing (a save was cut off): written again from the history itself",
                     err=True,
                 )
         found = histories.all()
     if not found:
-        typer.echo(f"no feature history yet under {histories.folder}: screenings add to one")
+        _echo(f"no feature history yet under {histories.folder}: screenings add to one")
         return
     for info in found:
-        typer.echo(_history_line(info, histories.size(info.model_version)))
+        _echo(_history_line(info, histories.size(info.model_version)))
 
 
 # A batch filed this long after the feature history's cut-off is told of: the lines between
@@ -815,7 +826,7 @@ def _confirm_forget(question: str) -> None:
     except typer.Abort:
         agreed = False
     if not agreed:
-        typer.echo("nothing forgotten (--yes forgets without asking)", err=True)
+        _echo("nothing forgotten (--yes forgets without asking)", err=True)
         raise typer.Exit(1)
 
 
@@ -952,15 +963,15 @@ def screen(
             if kept:
                 record = kept[0]
     counts = summary.as_dict()
-    typer.echo(
+    _echo(
         f"read {counts['read']:,}  scored {counts['scored']:,}  rejected {counts['rejected']:,}  "
         f"selected {counts['selected_total']:,} {counts['selected']}  port-days {counts['port_days']:,}"
     )
     if counts["documentary"]:
-        typer.echo(f"document checks (yellow lane) {counts['documentary']:,}")
+        _echo(f"document checks (yellow lane) {counts['documentary']:,}")
     drawn, picked = summary.selected.get("RANDOM_CONTROL", 0), sum(summary.selected.values())
     if random_control > 0 and picked and drawn < picked * random_control / 2:
-        typer.echo(  # the unbiased sample, quietly missing (day by day, small port-days)
+        _echo(  # the unbiased sample, quietly missing (day by day, small port-days)
             f"note: the random control drew {drawn:,} of the {picked:,} lines selected "
             f"({drawn / picked:.1%}) against the {random_control * 100:.4g}% asked: a port-day with one "
             "slot gives it to the highest score, none to the draw (a control needs two slots). "
@@ -969,7 +980,7 @@ def screen(
             err=True,
         )
     if summary.approximate:
-        typer.echo(
+        _echo(
             f"note: {summary.approximate:,} lines were filed more than {summary.exact_days:g} "
             "days before the feature history had reached when they were scored: their history "
             "features are approximate (the history no longer holds the days around them, so "
@@ -983,7 +994,7 @@ def screen(
             err=True,
         )
     if summary.history_gap_days > _HISTORY_GAP_DAYS and history:
-        typer.echo(
+        _echo(
             f"note: the feature history of model {summary.model_version} reached "
             f"{summary.history_as_of}, and the batch's first line was filed "
             f"{summary.history_gap_days:.1f} days later ({summary.first_filed}): the lines filed "
@@ -993,7 +1004,7 @@ def screen(
             err=True,
         )
     elif summary.history_gap_days > _HISTORY_GAP_DAYS:  # --no-history: said too, as such
-        typer.echo(
+        _echo(
             f"note: with --no-history the batch was scored with the history of model "
             f"{summary.model_version}'s training, which ends {summary.history_as_of}, "
             f"{summary.history_gap_days:.1f} days before the batch's first line was filed "
@@ -1002,7 +1013,7 @@ def screen(
             err=True,
         )
     if summary.beyond_memory and history:
-        typer.echo(
+        _echo(
             f"note: {summary.beyond_memory:,} lines were filed more than "
             f"{summary.memory_days:g} days before the feature history's cut-off: they were "
             "added to it, though it keeps no record of lines that old. If this period was "
@@ -1023,62 +1034,62 @@ def screen(
             if not summary.scored
             else f"{summary.rejected:,} line{'s' if summary.rejected > 1 else ''} rejected"
         )
-        typer.echo(f"{lead}: most often {why}; {where}", err=True)
+        _echo(f"{lead}: most often {why}; {where}", err=True)
     if summary.watchlist_rejected:
         shown_rows = summary.watchlist_rejected[:10]
         more = len(summary.watchlist_rejected) - len(shown_rows)
         many = len(summary.watchlist_rejected) > 1
-        typer.echo(
+        _echo(
             f"warning: {len(summary.watchlist_rejected):,} rejected "
             f"{'lines name' if many else 'line names'} watch-list entries, unscored and so not "
             "in the ranked list: correct and screen again, or inspect:",
             err=True,
         )
         for sentence in shown_rows:
-            typer.echo(f"  {sentence}", err=True)
+            _echo(f"  {sentence}", err=True, one_line=True)
         if more:
-            typer.echo(f"  ... and {more:,} more (the report lists them all)", err=True)
+            _echo(f"  ... and {more:,} more (the report lists them all)", err=True)
     if summary.capacity_unmatched:
-        typer.echo(
+        _echo(
             f"warning: the capacity file lists {', '.join(summary.capacity_unmatched)}: no line "
             "of this batch arrives there and the port table does not know the code. If it is "
             "misspelt, the port it meant kept the share (--capacity) instead of its slots.",
             err=True,
         )
     for note in summary.drift_warnings:
-        typer.echo(f"warning: against the model's training data, {note}", err=True)
+        _echo(f"warning: against the model's training data, {note}", err=True)
     for note in summary.drift_notes:
-        typer.echo(f"drift: {note} (the report's 'Against the training data')", err=True)
+        _echo(f"drift: {note} (the report's 'Against the training data')", err=True)
     if summary.drift_left_out:
-        typer.echo(f"drift: {summary.drift_left_out_note}", err=True)
+        _echo(f"drift: {summary.drift_left_out_note}", err=True)
     small = _small_port_days(counts, capacity) if capacity_file is None else None
     if small:
-        typer.echo(small, err=True)
+        _echo(small, err=True)
     shown: set[int] = set()
     if summary.top is not None and len(summary.top):
         picks = summary.top.head(top)
-        typer.echo(f"top {len(picks)} selected containers (model version {summary.model_version}):")
+        _echo(f"top {len(picks)} selected containers (model version {summary.model_version}):")
         shown = _echo_picks(picks)
     if summary.mandatory is not None and len(summary.mandatory):
         # A watch-list or rule pick with a low score is not in the top list: say it anyway.
         left = summary.mandatory[~summary.mandatory["row"].isin(shown)]
         total = sum(counts["selected"].get(reason, 0) for reason in MANDATORY_REASONS)
         if len(left):
-            typer.echo(
+            _echo(
                 f"watch-list and rule selections below those ({total:,} in all, every one "
                 "in the ranked list and the report):"
             )
             _echo_picks(left.head(top))
     if kept:
-        typer.echo(
+        _echo(
             f"feature history of model {record.model_version}: {record.lines_added:,} lines "
             f"added since training, as of {record.as_of} (`risk-engine history`)"
         )
-    typer.echo(f"ranked list: {out}")
+    _echo(f"ranked list: {out}")
     if summary.rejects_path:
-        typer.echo(f"rejected lines: {summary.rejects_path}")
+        _echo(f"rejected lines: {summary.rejects_path}")
     if summary.report_path:
-        typer.echo(f"report: {summary.report_path}")
+        _echo(f"report: {summary.report_path}")
     if summary.rejected and not summary.scored:
         raise typer.Exit(3)  # every line broke the contract: told above, and not a success
 
@@ -1109,16 +1120,16 @@ def watchlist(
         watch = load_watchlist(path, warn=False)  # its warnings are part of this report
         assert watch is not None
         entries = watch.entries
-        typer.echo(
+        _echo(
             f"watch list {path}: {entries['parties']:,} parties, "
             f"{entries['containers']:,} containers, {entries['bills']:,} B/Ls"
         )
         if watch.unused_rows:
-            typer.echo(f"warning: {watch.unused_note()}")
+            _echo(f"warning: {watch.unused_note()}")
         for row, problem in watch.unmatchable:
-            typer.echo(f"warning: row {row}: {problem}")
+            _echo(f"warning: row {row}: {problem}")
         for name in watch.generic_parties():
-            typer.echo(
+            _echo(
                 f"warning: party {name!r} is a phrase, not a party: every line naming it "
                 "would be selected",
             )
@@ -1138,27 +1149,29 @@ def watchlist(
     # naming a watched party in two roles is told twice and inspected once. Screening selects
     # the lines the contract accepts, once a key.
     every = watch.every_entry()
-    typer.echo(
+    _echo(
         f"{lines:,} lines of {against}: {lines_hit:,} hit by {len(hit & set(every)):,} of "
         f"{len(every):,} entries (each line as read: screening leaves out the lines the "
         "contract rejects, and a key repeated, and warns of a rejected line that names an entry)"
     )
     for sentence, count in hits.most_common(top):
-        typer.echo(f"  {count:>9,}  {count / max(lines, 1):7.3%}  {sentence}")
+        _echo(f"  {count:>9,}  {count / max(lines, 1):7.3%}  {sentence}", one_line=True)
     for sentence, count in hits.most_common():
         if count / max(lines, 1) <= share:
             break
-        typer.echo(
+        _echo(
             f"warning: {count:,} of {lines:,} lines ({count / lines:.2%}) hit: {sentence}; "
             "check that it names the party you mean",
+            one_line=True,
         )
     unhit = [entry for entry in every if entry not in hit]
     if unhit:
         shown = [watch.shown(entry) for entry in unhit[:top]]
         more = f" and {len(unhit) - top:,} more" if len(unhit) > top else ""
-        typer.echo(
+        _echo(
             f"{len(unhit):,} of {len(every):,} entries hit no line of {against} "
-            f"(check their spelling and country): {'; '.join(shown)}{more}"
+            f"(check their spelling and country): {'; '.join(shown)}{more}",
+            one_line=True,
         )
 
 
@@ -1189,14 +1202,12 @@ def profiles(
         found = load_profiles(path)
         assert found is not None
         entries = found.entries
-        typer.echo(
-            f"risk profiles {path}: {entries['inspect']:,} inspect, {entries['flag']:,} flag"
-        )
+        _echo(f"risk profiles {path}: {entries['inspect']:,} inspect, {entries['flag']:,} flag")
         for profile in found.profiles:
             # valid_until is the first day it no longer holds: "to 2024-05-05" read as inclusive
             valid = f"from {profile.valid_from or '...'}, before {profile.valid_until or '...'}"
             criteria = "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in profile.when.items())
-            typer.echo(f"  {profile.name} ({profile.action}, {valid}): {criteria}")
+            _echo(f"  {profile.name} ({profile.action}, {valid}): {criteria}", one_line=True)
         if against is None:
             return
         with _progress(f"matching {against.name}", None) as advance:
@@ -1207,16 +1218,19 @@ def profiles(
                 chunk_rows=load_settings().chunk_rows,
                 progress=advance,
             )
-    typer.echo(f"{lines:,} accepted lines of {against}:")
+    _echo(f"{lines:,} accepted lines of {against}:")
     actions = {p.name: p.action for p in found.profiles}
     for name, count in met.most_common():
-        typer.echo(f"  {count:>9,}  {count / max(lines, 1):7.3%}  {name} ({actions[name]})")
+        _echo(
+            f"  {count:>9,}  {count / max(lines, 1):7.3%}  {name} ({actions[name]})", one_line=True
+        )
     for name, count in met.most_common():
         if actions[name] == "inspect" and count / max(lines, 1) > share:
-            typer.echo(
+            _echo(
                 f"warning: inspect profile {name!r} meets {count:,} of {lines:,} lines "
                 f"({count / lines:.2%}), all of them selected whatever the capacity: "
                 "narrow its criteria or make it a flag",
+                one_line=True,
             )
 
 
@@ -1302,13 +1316,13 @@ def review(
             out=out,
             mapping=load_mapping(mapping),
         )
-    typer.echo(
+    _echo(
         f"outcomes read {counts['read']:,}, used {counts['used']:,}, "
         f"rejected {counts['rejected']:,}"
         + (f"; inspected in the period {counts['in_period']:,}" if since or until else ""),
         err=True,
     )
-    typer.echo(_review_text(table, groups))
+    _echo(_review_text(table, groups))
     if base.controls:
         how = (
             "each weighted by 1 / selection_probability"
@@ -1319,17 +1333,17 @@ def review(
             how += (
                 f"; {base.without:,} recorded without a selection_probability left out of the rate"
             )
-        typer.echo(
+        _echo(
             f"lift is over the random control's seizure rate, {base.rate:.2%} "
             f"({base.controls:,} conclusive controls, {how})"
         )
     else:
-        typer.echo("no conclusive random-control inspection in the period: no lift")
+        _echo("no conclusive random-control inspection in the period: no lift")
     if out is not None:
-        typer.echo(f"table written to {out}", err=True)
+        _echo(f"table written to {out}", err=True)
     if counts["read"] and counts["rejected"] == counts["read"]:
         # an empty table and exit 0 read as "nothing inspected"
-        typer.echo(
+        _echo(
             f"warning: every outcome of {outcomes_path} was rejected by the contract: "
             "`risk-engine validate --kind outcomes` says why for each row",
             err=True,
@@ -1358,8 +1372,11 @@ def _review_text(table: Any, groups: tuple[str, ...]) -> str:
         f"{header}  inspected  conclusive  seizures  hit rate (95 % interval)       "
         "lift over random"
     ]
+    from risk_engine.terminal import escape_controls
+
     for row in table.itertuples(index=False):
-        keys = "  ".join(f"{str(getattr(row, name)):<18}" for name in groups)
+        # a value of the outcome file, one row of the table each (a line break forged a row)
+        keys = "  ".join(f"{escape_controls(str(getattr(row, name))):<18}" for name in groups)
         rate = (
             "-"
             if row.hit_rate != row.hit_rate
@@ -1455,7 +1472,7 @@ def audit(
                     bl_number=bl,
                     progress=advance,
                 )
-            typer.echo(f"{rows:,} audit rows written to {out}")
+            _echo(f"{rows:,} audit rows written to {out}")
             return
         entries = recent_audit(
             settings,
@@ -1475,7 +1492,7 @@ def audit(
         )
         if e.method == "CLI":  # a command run on the server, such as a purge
             who = f"by {e.client}"
-        typer.echo(
+        _echo(
             f"{e.at:%Y-%m-%dT%H:%M:%SZ}  {e.method:<5} {e.route:<20} {e.status}  {who}"
             f"  lines {e.lines if e.lines is not None else '-'}"
             f"  model {e.model_version or '-'}  {e.duration_ms:.1f} ms  request {e.request_id}"
@@ -1483,7 +1500,7 @@ def audit(
             + (f"  {e.detail}" if e.detail else "")
         )
     if not entries:
-        typer.echo("no audit rows match", err=True)
+        _echo("no audit rows match", err=True)
 
 
 def _score_text(score: float) -> str:
@@ -1501,10 +1518,11 @@ def _echo_picks(picks: Any) -> set[int]:
         # fields as any scalar, bytes included.
         told = {"RULE": line.rule_hits, "WATCHLIST": line.watchlist_hits}
         detail = cast(str, told.get(cast(str, line.selection_reason), line.reasons))
-        typer.echo(  # a random-control pick may have nothing to tell: no empty ": "
+        _echo(  # a random-control pick may have nothing to tell: no empty ": "
             f"  {line.container_number}  {line.port_of_discharge} {line.arrival_date}  "
             f"score {_score_text(line.risk_score)}  {line.selection_reason}"
-            + (f": {detail}" if detail else "")
+            + (f": {detail}" if detail else ""),
+            one_line=True,
         )
     return {int(row) for row in picks["row"]}
 
@@ -1558,10 +1576,10 @@ def _purge(
         done = purge_audit(settings, cutoff, archive=out, progress=advance)
     moment = f"{cutoff:%Y-%m-%dT%H:%M:%SZ}"
     if done.deleted == 0:
-        typer.echo(f"0 audit rows of requests before {moment}: nothing archived or deleted")
+        _echo(f"0 audit rows of requests before {moment}: nothing archived or deleted")
         return
     where = f"archived to {done.archive}" if done.archive is not None else "no archive"
-    typer.echo(
+    _echo(
         f"{done.deleted:,} audit rows of requests before {moment} deleted, {where} "
         f"({done.archived:,} rows written)"
     )
@@ -1584,7 +1602,7 @@ def backup(
             store.dispose()
         copied = backup_row_counts(out)
     rows = ", ".join(f"{copied[name]:,} {name}" for name in copied)
-    typer.echo(f"{out}: {rows} (the store had {sum(counts.values()):,} rows just before)")
+    _echo(f"{out}: {rows} (the store had {sum(counts.values()):,} rows just before)")
 
 
 keys_app = typer.Typer(
@@ -1619,9 +1637,9 @@ def keys_create(
             from risk_engine.errors import ConfigError
 
             raise ConfigError(str(error)) from error
-    typer.echo(new.key)
+    _echo(new.key)
     until = f", works until {new.expires_at:%Y-%m-%d %H:%M} UTC" if new.expires_at else ""
-    typer.echo(
+    _echo(
         f"key id {new.key_id}, role {role.value}{until}: store the key now, it is not shown again",
         err=True,
     )
@@ -1635,7 +1653,7 @@ def keys_list() -> None:
 
     with _errors_to_exit_codes():
         for info in list_keys(load_settings()):
-            typer.echo(
+            _echo(
                 f"{info.key_id}  {info.role:<8} {info.name:<24} "
                 f"created {info.created_at:%Y-%m-%d %H:%M} UTC  {info.state}"
             )
@@ -1674,9 +1692,9 @@ def keys_rotate(
             from risk_engine.errors import ConfigError
 
             raise ConfigError(str(error)) from error
-    typer.echo(new.key)
+    _echo(new.key)
     until = f", works until {new.expires_at:%Y-%m-%d %H:%M} UTC" if new.expires_at else ""
-    typer.echo(
+    _echo(
         f"key id {new.key_id}, role {new.role.label}, for {new.name}{until}: store the key now, "
         f"it is not shown again; the old key {old.key_id} is {old.state}",
         err=True,
@@ -1697,6 +1715,6 @@ def keys_revoke(
     with _errors_to_exit_codes():
         info = revoke_key(load_settings(), key_id)
     if info.revoked_at is not None and info.revoked_at < started:
-        typer.echo(f"{info.key_id} ({info.role}, {info.name}) was revoked already: {info.state}")
+        _echo(f"{info.key_id} ({info.role}, {info.name}) was revoked already: {info.state}")
     else:
-        typer.echo(f"revoked {info.key_id} ({info.role}, {info.name})")
+        _echo(f"revoked {info.key_id} ({info.role}, {info.name})")

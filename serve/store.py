@@ -73,6 +73,7 @@ from risk_engine.contract import RECEIPT_SLACK
 from risk_engine.errors import ConfigError, InputUnreadable, OutputUnwritable, StoreUnavailable
 from risk_engine.parsing import printable
 from risk_engine.settings import Settings
+from risk_engine.terminal import escape_controls
 from risk_engine.validation import DQ_FLAGS
 from serve.records import accepted_layout
 
@@ -995,20 +996,8 @@ def _storable(value: Any) -> Any:
     listing and drove the terminal that showed it."""
     if isinstance(value, str):
         # A lone surrogate (a JSON "\\ud800" escape) no database encoding can write either.
-        value = printable(value)
-        if not value.isprintable():
-            return _CONTROL.sub(_escaped, value)
+        return escape_controls(printable(value))
     return value
-
-
-def _escaped(found: re.Match[str]) -> str:
-    code = ord(found.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-# C0 and C1 controls, DEL, and the Unicode line breaks and direction marks: what a terminal or a
-# log reads as commands or new lines, not text (U+2028 split a listed row, U+202E reversed it)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _named_text(named: tuple[tuple[str | None, str | None], ...]) -> str | None:

@@ -506,6 +506,7 @@ def test_review_reads_the_outcomes_recorded_through_the_api(
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RISK_ENGINE_DATABASE_URL", database_url)
     rows = [{k: v for k, v in valid_outcome_row(s).items() if v != ""} for s in range(4)]
+    rows[0]["operation_phase"] = "P1\x1b[2J\nall  999"  # clears the screen, forges a row
     checked = RecordChecker("outcomes").check(rows)
     store = Store(database_url)
     store.migrate()
@@ -521,6 +522,11 @@ def test_review_reads_the_outcomes_recorded_through_the_api(
         app, ["review", "--outcomes", "store", "--by", "selection_reason,selection_reason"]
     )
     assert twice.exit_code == 2 and "names a column twice" in twice.stderr
+    phases = runner.invoke(app, ["review", "--outcomes", "store", "--by", "operation_phase"])
+    assert phases.exit_code == 0, phases.output
+    assert "\x1b" not in phases.output
+    assert [line.split()[0] for line in phases.stdout.splitlines()].count("all") == 1
+    assert "P1\\x1b[2J\\x0aall  999" in phases.stdout
 
 
 def test_a_share_capacity_over_small_port_days_is_explained() -> None:
@@ -664,8 +670,9 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
         ["history", "--add-outcomes", str(tmp_path / "outcomes.csv"), "--mapping", str(mapping)],
     )
     assert added.exit_code == 0, added.output
-    assert "outcomes read 4, rejected 1; of the 3 accepted: 0 recorded before the model's training cut-off" in (
-        added.stdout
+    assert (
+        "outcomes read 4, rejected 1; of the 3 accepted: 0 recorded before the model's training cut-off"
+        in (added.stdout)
     )
     assert "2 added (1 found their line, 0 did not" in added.stdout
     assert "1 inconclusive, which give no label), 0 not added: their line is not in" in (

@@ -209,8 +209,8 @@ def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_one
     container = str(lines.loc[100, "container_number"])
     path = tmp_path / "watch.csv"
     path.write_text(
-        f"party_name,container_number,note\nto order,,\n,{container},case 5\nNOBODY LTD,,\n"
-        ",,no entry\n"
+        f"party_name,container_number,note\nto order,,\n,{container},case 5\x1b[2J\u202e\n"
+        "NOBODY LTD,,\n,,no entry\n"
     )
     result = CliRunner().invoke(
         app, ["watchlist", str(path), "--against", str(tmp_path / "arrivals.parquet")]
@@ -222,7 +222,10 @@ def test_the_watchlist_command_counts_each_entrys_hits_and_warns_about_broad_one
     assert "warning: row 4 names no party_name, container_number or bl_number: left out" in out
     assert "200 lines of" in out and ": 61 hit by 2 of 3 entries" in out  # lines, not sentences
     assert "       60  30.000%  consignee TO ORDER is on the watch list" in out
-    assert f"        1   0.500%  container {container} is on the watch list: case 5" in out
+    # a note's escape sequence (clear the screen) is shown, not obeyed; its direction mark,
+    # which shows as nothing, is dropped as the contract drops it from a line
+    assert f"        1   0.500%  container {container} is on the watch list: case 5\\x1b[2J" in out
+    assert "\x1b" not in result.output and "\u202e" not in result.output
     assert "warning: 60 of 200 lines (30.00%) hit: consignee TO ORDER" in out
     # an entry no line hits is named: a misspelt name or a wrong country would be
     assert "1 of 3 entries hit no line of" in out and out.rstrip().endswith(
