@@ -62,7 +62,8 @@ class ServiceMetrics:
         )
         self._duration = Histogram(
             "risk_engine_request_duration_seconds",
-            "Time from a request's arrival to the start of its answer, by route.",
+            "Time from a request's arrival to the start of its answer, by route (its audit "
+            "row's write included: the answer waits for it).",
             ["route"],
             buckets=_BUCKETS,
             registry=self.registry,
@@ -97,6 +98,12 @@ class ServiceMetrics:
             ["trigger", "result"],
             registry=self.registry,
         )
+        self._audit_writes = Histogram(
+            "risk_engine_audit_write_seconds",
+            "Time to write a request's audit row (a slow or locked database shows here first).",
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
         self._audit_failures = Counter(
             "risk_engine_audit_failures",
             "Requests whose audit row could not be written (answered 503 instead).",
@@ -110,10 +117,20 @@ class ServiceMetrics:
         self.registry.register(_FrozenCollector())
         self.registry.register(_ModelCollector(models))
 
-    def request(self, *, route: str | None, method: str, status: int, seconds: float) -> None:
+    def request(
+        self,
+        *,
+        route: str | None,
+        method: str,
+        status: int,
+        seconds: float,
+        audit_seconds: float | None = None,
+    ) -> None:
         label = route or UNMATCHED_ROUTE
         self._requests.labels(route=label, method=method, status=str(status)).inc()
         self._duration.labels(route=label).observe(seconds)
+        if audit_seconds is not None:
+            self._audit_writes.observe(audit_seconds)
 
     def lines(self, bands: Iterable[str], *, rejected: int, approximate: int = 0) -> None:
         for band, count in collections.Counter(bands).items():

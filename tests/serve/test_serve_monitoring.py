@@ -3,6 +3,7 @@ served since the model was loaded against its training reference), on the real s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -251,6 +252,29 @@ def test_metrics_count_requests_lines_by_band_rejects_and_outcomes(
     )
     assert ("risk_engine_served_score_psi", ()) not in found  # FakeScorer keeps no reference
     assert found[("process_resident_memory_bytes", ())] > 0
+
+
+def test_the_request_duration_holds_the_audit_write_the_answer_waits_for(
+    start_server: Callable[..., httpx.Client],
+    keys: dict[str, str],
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A locked database held every answer for seconds while the duration histogram, timed
+    before the audit row's write, stayed flat: an alert on its 99th percentile never fired."""
+    client = start_server()
+    written = store.record_audit
+
+    def slow(entry: Any) -> None:
+        time.sleep(0.4)  # a database another process holds locked
+        written(entry)
+
+    monkeypatch.setattr(store, "record_audit", slow)
+    assert client.get("/healthz").status_code == 200
+    found = _metrics(client, keys["analyst"])
+    assert found[("risk_engine_request_duration_seconds_sum", (("route", "/healthz"),))] >= 0.4
+    assert found[("risk_engine_audit_write_seconds_count", ())] >= 1
+    assert found[("risk_engine_audit_write_seconds_sum", ())] >= 0.4
 
 
 def test_metrics_without_a_model_say_so(
