@@ -29,11 +29,16 @@ __all__ = [
     "InspectionResult",
     "SeizureCategory",
     "DESCRIPTION_MAX",
+    "TEXT_MAX",
     "fields_for",
 ]
 
 CONTRACT_VERSION = 1
 DESCRIPTION_MAX = 512
+# The longest free text (a name, an address, a reference): longer is too_long (rejected in a
+# required field, dropped and flagged in an optional one); a description is cut to
+# DESCRIPTION_MAX and flagged instead.
+TEXT_MAX = 512
 
 
 class BlType(StrEnum):

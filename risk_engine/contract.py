@@ -15,18 +15,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
 from risk_engine.columns import (
+    DESCRIPTION_MAX,
     OUTCOME_FIELDS,
     SHIPMENT_FIELDS,
+    TEXT_MAX,
     BlType,
     FieldSpec,
     FreightTerms,
     FullEmpty,
     InspectionLevel,
     InspectionResult,
+    Kind,
     Rule,
     SeizureCategory,
     SelectionReason,
@@ -76,12 +88,23 @@ class Issue:
 
 def _raw_text(value: Any) -> str:
     """A value as it was sent: JSON's own text for what JSON sent as other than a string or a
-    number (``true``, ``{"kg": 21500}``), not Python's ("True", "{'kg': 21500}")."""
+    number (``true``, ``{"kg": 21500}``), not Python's ("True", "{'kg': 21500}"). A value
+    longer than `_SHOWN_MAX` is shown by its start and its length: a 100,000-character name
+    came back whole in its error."""
     if value is None:
         return ""
     if isinstance(value, bool | Mapping | list | tuple):
-        return printable(json.dumps(value, ensure_ascii=False, default=str))
-    return printable(str(value))
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
+    if len(text) > _SHOWN_MAX:
+        text = f"{text[:_SHOWN_MAX]}... ({len(text):,} characters)"
+    return printable(text)
+
+
+# The most of a value an error shows: a text one longer than the contract's TEXT_MAX is shown
+# whole, so that the officer sees what was too long.
+_SHOWN_MAX = 1_024
 
 
 class _ContractModel(BaseModel):
@@ -89,6 +112,22 @@ class _ContractModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
     _specs: ClassVar[tuple[FieldSpec, ...]] = ()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The schema names each free text's length limit (`TEXT_MAX`): a client checking its
+        lines against it sent a 600-character name the service then refused."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        properties = schema.get("properties", {})
+        for spec in cls._specs:
+            if spec.kind is Kind.TEXT and spec.name in properties:
+                prop = properties[spec.name]
+                for branch in prop.get("anyOf", [prop]):
+                    if branch.get("type") == "string":
+                        branch["maxLength"] = TEXT_MAX
+        return schema
 
     @model_validator(mode="before")
     @classmethod
@@ -229,7 +268,10 @@ class ShipmentLine(_ContractModel):
     notify_party_country: str | None = None
     freight_forwarder_name: str | None = None
     hs_code: str = Field(description="4-10 digits after removing dots and spaces; chapter 01-97.")
-    goods_description: str = Field(max_length=512, description="Truncated to 512 and flagged.")
+    goods_description: str = Field(
+        description=f"Longer than {DESCRIPTION_MAX} characters: cut to {DESCRIPTION_MAX} and "
+        "flagged (description_truncated), not refused."
+    )
     package_count: int = Field(ge=1)
     package_type: str | None = None
     gross_weight_kg: float = Field(gt=0)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from risk_engine import reference
-from risk_engine.columns import DESCRIPTION_MAX, FieldSpec, Kind, Rule
+from risk_engine.columns import DESCRIPTION_MAX, TEXT_MAX, FieldSpec, Kind, Rule
 from risk_engine.errors import ConfigError
 from risk_engine.reference.checks import (
     CONTAINER_PATTERN,
@@ -85,7 +85,6 @@ CODE_PATTERN = r"[A-Z0-9/-]{1,35}"
 _HS_PATTERN = r"[0-9]{4,10}"
 _CARRIER_PATTERN = r"[A-Z]{2,4}"
 _SIZE_TYPE_PATTERN = r"[0-9A-Z]{4}"
-_TEXT_MAX = 512
 # A NUL character is no text (a broken export): PostgreSQL cannot store it, so a text holding
 # one is malformed rather than passed on to the outcome store.
 _NUL = "\x00"
@@ -396,7 +395,7 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
         text = _as_text(raw)
         if _NUL in text:
             return None, [Rule.MALFORMED]
-        if len(text) > _TEXT_MAX:
+        if len(text) > TEXT_MAX:
             if kind is Kind.DESCRIPTION:
                 return text[:DESCRIPTION_MAX], [Rule.TRUNCATED]
             return None, [Rule.TOO_LONG]
@@ -634,7 +633,7 @@ def _text_kind_series(
             fail(nul, Rule.MALFORMED)
             text, present = text.where(~nul), present & ~nul
     if kind in (Kind.TEXT, Kind.DESCRIPTION):
-        too_long = present & np.asarray(text.str.len().fillna(0) > _TEXT_MAX, dtype=bool)
+        too_long = present & np.asarray(text.str.len().fillna(0) > TEXT_MAX, dtype=bool)
         if kind is Kind.DESCRIPTION:
             fail(too_long, Rule.TRUNCATED)
             return text.str.slice(0, DESCRIPTION_MAX)

@@ -108,6 +108,18 @@ def test_a_json_boolean_in_an_optional_text_field_is_dropped_and_told_as_sent(
     assert shown == {("gross_weight_kg", '{"kg": 1}'), ("notify_party_name", "true")}
 
 
+def test_a_value_far_over_the_text_limit_is_told_by_its_start_and_length(
+    checker: RecordChecker,
+) -> None:
+    """A 100,000-character name came back whole in its error: a 100 kB line of the answer."""
+    line = {**contract_example(ShipmentLine), "shipper_name": "A" * 100_000}
+    (issue,) = checker.check([line]).rejects[1]
+    assert (issue.field, issue.rule.value) == ("shipper_name", "too_long")
+    assert issue.value == "A" * 1_024 + "... (100,000 characters)"
+    just_over = {**line, "shipper_name": "B" * 513}  # what was too long, shown whole
+    assert checker.check([just_over]).rejects[1][0].value == "B" * 513
+
+
 def test_flags_stay_with_the_accepted_line_as_dq_flags(checker: RecordChecker) -> None:
     line = {**contract_example(ShipmentLine), "container_number": "CSQU3054384"}
     checked = checker.check([line])
