@@ -37,11 +37,18 @@ class TimeSplits:
     def sizes(self) -> dict[str, int]:
         return {k: int(getattr(self, k).sum()) for k in ("train", "valid", "calibration", "test")}
 
-    def check(self, labels: np.ndarray) -> None:
+    def check(self, labels: np.ndarray, *, folds: int | None = None) -> None:
         """ValueError, naming the slice and its period, when a slice a model is made from has
         no labelled line, or (training, calibration) no seizure or no clean inspection: what
-        LightGBM or the calibration would otherwise refuse in their own words."""
+        LightGBM or the calibration would otherwise refuse in their own words. With ``folds``
+        (the calibration's), a calibration slice of one kind is no obstacle when the labelled
+        lines before the test period can be folded: the calibration is then fitted on their
+        out-of-fold scores (`training.train`), as for a slice with few seizures. It was refused
+        with 0 seizures where 1 went down that path."""
         labels = np.asarray(labels)
+        before = self.train | self.valid | self.calibration
+        seized = int(labels[before].sum())
+        foldable = folds is not None and min(seized, int(before.sum()) - seized) >= 2 * folds
         periods = {
             "training": ("the start", self.boundaries["valid_from"]),
             "validation": (self.boundaries["valid_from"], self.boundaries["calibration_from"]),
@@ -50,7 +57,7 @@ class TimeSplits:
         for name, mask, both in (
             ("training", self.train, True),
             ("validation", self.valid, False),
-            ("calibration", self.calibration, True),
+            ("calibration", self.calibration, not foldable),
         ):
             start, end = periods[name]
             shown = start if isinstance(start, str) else f"{start:%Y-%m-%d}"

@@ -99,7 +99,7 @@ def fit_scorer(
         cut = None
     lab_filed = shipments["filed_at"].iloc[labelled["position"]].reset_index(drop=True)
     splits = time_splits(lab_filed, labelled["recorded_at"], config=config.splits(), until=cut)
-    splits.check(labelled["label"].to_numpy())
+    splits.check(labelled["label"].to_numpy(), folds=config.calibration_folds)
     test_from = splits.boundaries["test_from"]
     filed = shipments["filed_at"]
     history = (filed < test_from).to_numpy()

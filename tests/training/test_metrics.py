@@ -148,6 +148,11 @@ def test_a_slice_a_model_cannot_be_made_from_is_named_with_its_period() -> None:
         r"labelled lines and no seizure",
     ):
         splits.check(calibration_only_clean)
+    # ... unless the lines before the test period can be folded: the calibration is fitted on
+    # their out-of-fold scores, as for a slice with one seizure (refused with none before)
+    splits.check(calibration_only_clean, folds=4)
+    with pytest.raises(ValueError, match="the calibration slice .* no seizure"):
+        splits.check(calibration_only_clean, folds=100)  # too few to fold: refused still
     training_only_seizures = labels.copy()
     training_only_seizures[splits.train] = 1
     with pytest.raises(
