@@ -70,7 +70,7 @@ from sqlalchemy.types import TypeDecorator
 
 from risk_engine.columns import OUTCOME_FIELDS, OUTCOME_KEY, Kind
 from risk_engine.contract import RECEIPT_SLACK
-from risk_engine.errors import ConfigError, InputUnreadable, OutputUnwritable, StoreUnavailable
+from risk_engine.errors import ConfigError, OutputUnwritable, StoreUnavailable
 from risk_engine.parsing import printable
 from risk_engine.settings import Settings
 from risk_engine.terminal import escape_controls
@@ -1043,9 +1043,16 @@ def _audit_entry(row: Mapping[Any, Any]) -> AuditEntry:
 def read_outcomes(store_url: str) -> pd.DataFrame:
     """Outcomes recorded through the API, as a validated outcomes file would give them
     (contract columns, normalised dtypes, ``dq_flags``; in the order they were recorded)."""
-    database = _sqlite_file(make_url(store_url))
+    parsed = make_url(store_url)
+    database = _sqlite_file(parsed)
     if database is not None and not Path(database).is_file():
-        raise InputUnreadable(database, "no outcome store here (nothing was recorded yet?)")
+        # exit 5, as backup and audit say it: a nightly export on a misspelt home exited 2,
+        # which reads as a bad input file
+        raise StoreUnavailable(
+            parsed.render_as_string(hide_password=True),
+            "there is no outcome store there (nothing was recorded yet, or RISK_ENGINE_HOME "
+            "or RISK_ENGINE_DATABASE_URL is not the service's)",
+        )
     store = Store(store_url)
     try:
         return store.outcomes_frame()

@@ -572,6 +572,14 @@ def test_the_recorded_outcomes_export_to_the_contracts_layout_by_period(
     assert "dq_flags" not in written.columns
     bad = runner.invoke(app, ["outcomes", "--out", str(tmp_path / "o.xlsx")])
     assert bad.exit_code == 2
+    # a home with no store (misspelt in a nightly job) is the store unreachable, exit 5 as in
+    # backup and audit, not 2, which reads as a bad input file
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "hmoe"))
+    monkeypatch.delenv("RISK_ENGINE_DATABASE_URL", raising=False)
+    for command in (["outcomes", "--out", str(out)], ["review", "--outcomes", "store"]):
+        missing = runner.invoke(app, command)
+        assert missing.exit_code == 5, missing.output
+        assert "there is no outcome store there" in missing.stderr
 
 
 def test_screen_killed_before_its_outputs_are_named_keeps_neither_list_nor_history(
