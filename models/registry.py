@@ -56,15 +56,25 @@ _HTTP_DEFAULTS = {  # MLflow's own: 7 retries, backoff factor 2, 120 s: minutes 
 _REACHED: set[str] = set()  # stores this process has opened once
 
 
-def configure_mlflow(settings: Settings) -> str:
+def configure_mlflow(settings: Settings, *, existing: bool = False) -> str:
     """Point MLflow at the configured store (SQLite under home by default) and open it once, so
     that a store that is not a database or cannot be reached is named at once
     (``ModelUnavailable``), not by a traceback at the end of a training; returns the URI.
+    With ``existing`` (a command that only reads models), a home without its SQLite store is
+    ``ModelUnavailable`` and nothing is made: `models` on a misspelt home made a new, empty one
+    and said "no registered model yet" with exit 0.
 
     A tracking server that does not answer is given up after two retries in about 10 s unless
     the MLFLOW_HTTP_REQUEST_* variables say otherwise."""
     import mlflow
 
+    if existing and not settings.mlflow_tracking_uri:
+        store = settings.home / "mlflow.db"
+        if not store.is_file():
+            raise ModelUnavailable(
+                f"no model store at {store}: nothing was trained in this home; check "
+                "RISK_ENGINE_HOME (or RISK_ENGINE_MLFLOW_TRACKING_URI); nothing was made"
+            )
     settings.ensure_home()
     settings.artifact_location.mkdir(parents=True, exist_ok=True)
     uri = settings.tracking_uri

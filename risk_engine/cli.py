@@ -696,7 +696,7 @@ def history_command(
             from models.registry import configure_mlflow, load_scorer
             from training.data import load_records
 
-            configure_mlflow(settings)
+            configure_mlflow(settings, existing=True)
             scorer = load_scorer(model)
             with (
                 _outcomes_source(add_outcomes, mapping) as path,
@@ -742,7 +742,7 @@ def history_command(
         if prune:
             from models.registry import configure_mlflow, list_versions
 
-            configure_mlflow(settings)
+            configure_mlflow(settings, existing=True)
             versions = list_versions()
             if not versions:  # a store that cannot be read must not empty the histories
                 raise ConfigError(
@@ -919,7 +919,7 @@ def screen(
         check_outputs([(out, True), (rejects, True), (report, False)], inputs=(input_path, *others))
         port_capacity = load_port_capacity(capacity_file)  # a bad file stops before the model
         risk_profiles = load_profiles(profiles)  # so does a bad profiles file
-        configure_mlflow(settings)
+        configure_mlflow(settings, existing=True)
         scorer = load_scorer(model)
         histories = ModelHistory(settings.home)
         kept: list[Any] = []

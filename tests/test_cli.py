@@ -111,6 +111,8 @@ def test_mlflow_says_what_it_does_only_when_asked_for_progress(
     # tables..." at INFO, whatever -v said.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RISK_ENGINE_", "MLFLOW_"))}
     env["RISK_ENGINE_HOME"] = str(tmp_path / "home")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "mlflow.db").touch()  # an empty database: MLflow makes its tables
     code = "from risk_engine.cli import app; app()"
     args = [sys.executable, "-c", code, *(["-v"] if verbose else []), "models"]
     out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)

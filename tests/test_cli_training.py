@@ -875,3 +875,26 @@ def test_screen_tells_a_batch_filed_days_after_its_history_with_or_without_it(
     assert kept.exit_code == 0, kept.output
     assert "note: the feature history of model 3 reached" in kept.stderr
     assert "with --no-history the batch" not in kept.stderr
+
+
+def test_commands_that_read_models_make_nothing_in_a_home_that_is_not_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`models` on a misspelt home made a new, empty one (mlflow.db, mlartifacts, reports) and
+    said "no registered model yet" with exit 0; `screen` and `history --prune` made it too."""
+    typo = tmp_path / "hmoe"
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(typo))
+    monkeypatch.delenv("RISK_ENGINE_MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("RISK_ENGINE_DATABASE_URL", raising=False)
+    arrivals = tmp_path / "arrivals.csv"
+    arrivals.write_text("bl_number\nX\n")
+    for command in (
+        ["models"],
+        ["models", "--discard", "2"],
+        ["history", "--prune", "--yes"],
+        ["screen", str(arrivals), "--out", str(tmp_path / "ranked.csv")],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 4, (command, result.output)
+        assert f"no model store at {typo / 'mlflow.db'}" in result.stderr
+        assert not typo.exists(), command

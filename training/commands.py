@@ -289,7 +289,7 @@ def retrain_command(
 
 def models_command(settings: Settings | None = None) -> str:
     settings = settings or load_settings()
-    configure_mlflow(settings)
+    configure_mlflow(settings, existing=True)
     versions = list_versions()
     if not versions:
         return f"no registered model yet in {settings.tracking_uri_shown}; run `risk-engine train`"
@@ -329,7 +329,7 @@ def models_command(settings: Settings | None = None) -> str:
 def discard_version(version: str, settings: Settings | None = None) -> str:
     """Close a version a stopped retrain left pending: tagged ``discarded``, kept for the
     record. Only a pending version, never the champion, is discarded (exit 2 otherwise)."""
-    configure_mlflow(settings or load_settings())
+    configure_mlflow(settings or load_settings(), existing=True)
     found = {v.version: v for v in list_versions()}
     if version not in found:
         raise ConfigError(f"--discard {version}: no such model version (see `risk-engine models`)")
