@@ -11,8 +11,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import glob
 import gzip
 import io
+import itertools
 import json
 import os
 import queue
@@ -835,6 +837,7 @@ def write_page(path: Path, text: str, *, hold: bool = False) -> Path:
     names the file when the system refuses."""
     path = Path(path)
     partial = partial_name(path)
+    _drop_stale_partials(path)
     try:
         with _writing(path, partial):
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -854,36 +857,96 @@ def name_held(path: Path) -> None:
         partial_name(path).replace(path)
 
 
-def partial_name(path: Path) -> Path:
-    """The hidden file an output is written to before it takes its name."""
-    return Path(path).with_name(f".partial-{Path(path).name}")
+def partial_name(path: Path, writer: int = 0) -> Path:
+    """The hidden file an output is written to before it takes its name, this process's own
+    (and this ``writer``'s): two runs writing one name (two audit purges to one archive)
+    removed and renamed each other's partial file, and the first deleted its rows once its
+    archive was the second's, cut off."""
+    return Path(path).with_name(f".partial-{os.getpid()}.{writer}-{Path(path).name}")
+
+
+_WRITERS = itertools.count(1)  # each FrameWriter's own partial file
+
+
+def _drop_stale_partials(path: Path) -> None:
+    """Remove the partial files of ``path`` that runs no longer alive left (killed before they
+    could), and the older form without a process id."""
+    path = Path(path)
+    with contextlib.suppress(OSError):
+        for found in path.parent.glob(f".partial-*{glob.escape(path.name)}"):
+            owner, _, name = found.name[len(".partial-") :].partition("-")
+            pid = owner.partition(".")[0]
+            if found.name == f".partial-{path.name}" or (
+                name == path.name and pid.isdigit() and not _alive(int(pid))
+            ):
+                found.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def _take_name(partial: Path, path: Path, *, overwrite: bool) -> None:
+    """Give the partial file its name; without ``overwrite``, `OutputUnwritable` when the name
+    was taken meanwhile (checked and taken in one step where the file system can link)."""
+    with _writing(path, partial):
+        if overwrite:
+            partial.replace(path)
+            return
+        try:
+            os.link(partial, path)
+        except FileExistsError as error:
+            partial.unlink(missing_ok=True)
+            raise OutputUnwritable(
+                str(path), "it exists now (another run wrote it meanwhile): not overwritten"
+            ) from error
+        except OSError:  # a file system without links: checked, then renamed
+            if path.exists():
+                partial.unlink(missing_ok=True)
+                raise OutputUnwritable(
+                    str(path), "it exists now (another run wrote it meanwhile): not overwritten"
+                ) from None
+            partial.replace(path)
+            return
+        partial.unlink()
 
 
 class FrameWriter:
     """Writes a file chunk by chunk: CSV (formula-injection safe, one header) or Parquet (one
     row group per chunk), chosen by extension. Use as a context manager.
 
-    The chunks go to a hidden file beside ``path`` (``.partial-NAME``), renamed to ``path``
+    The chunks go to a hidden file beside ``path`` (``.partial-PID.N-NAME``), renamed to ``path``
     when the writer closes: a run that fails half-way (a full disk, an error) leaves no file
     cut off mid-row under the name, to be taken for a whole one (an audit archive that looked
-    like an earlier purge's). Leaving the context on an error removes the partial file."""
+    like an earlier purge's). Leaving the context on an error removes the partial file. Without
+    ``overwrite`` (an archive), a file that took the name meanwhile is not replaced."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, overwrite: bool = True) -> None:
         self.path = Path(path)
         self.rows = 0
-        self._partial = partial_name(self.path)
+        self.overwrite = overwrite
+        self._partial = partial_name(self.path, next(_WRITERS))
         self._started = False
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
 
     def write(self, frame: pd.DataFrame) -> None:
         if not self._started:
+            _drop_stale_partials(self.path)
             with _writing(self.path, self._partial):
                 self._partial.unlink(missing_ok=True)  # a failed run's, never appended to
             self._started = True
         if file_format(self.path) == "csv":
             with _writing(self.path, self._partial):
-                _write_csv(frame, self._partial, append=self.rows > 0)
+                _write_csv(frame, self._partial, append=self.rows > 0, named=self.path)
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             with _writing(self.path, self._partial):
@@ -906,9 +969,8 @@ class FrameWriter:
         """Finish the file and give it its name (nothing, when nothing was written)."""
         self.finish()
         if self._started:
-            with _writing(self.path, self._partial):
-                self._partial.replace(self.path)
             self._started = False
+            _take_name(self._partial, self.path, overwrite=self.overwrite)
 
     def discard(self) -> None:
         """Drop what was written: no file under the name, no partial one beside it."""
@@ -942,13 +1004,24 @@ def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> Non
         _write_csv(frame, path, append=append)
 
 
-def _write_csv(frame: pd.DataFrame, path: Path, *, append: bool) -> None:
+def _write_csv(
+    frame: pd.DataFrame, path: Path, *, append: bool, named: Path | None = None
+) -> None:
+    """Write (or append) CSV; a ``.gz`` file is gzipped, its header naming the file it will be
+    (``named``): written under its partial name, `gunzip -N` gave the hidden partial file."""
     safe = frame.copy()
     for name in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[name].dtype):
             safe[name] = safe[name].astype(object).map(csv_safe)
     exists = append and path.exists()
     mode: Literal["a", "w"] = "a" if exists else "w"
-    compression: Literal["gzip"] | None = "gzip" if path.name.lower().endswith(".gz") else None
     path.parent.mkdir(parents=True, exist_ok=True)
-    safe.to_csv(path, index=False, mode=mode, header=not exists, compression=compression)
+    if not (named or path).name.lower().endswith(".gz"):
+        safe.to_csv(path, index=False, mode=mode, header=not exists)
+        return
+    with (
+        open(path, f"{mode}b") as raw,
+        gzip.GzipFile(filename=str(named or path), mode=f"{mode}b", fileobj=raw) as packed,
+        io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
+    ):
+        safe.to_csv(text, index=False, header=not exists)

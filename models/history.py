@@ -185,17 +185,28 @@ class ModelHistory:
         new one); True when it did. Under the version's lock, read again there: a listing
         never writes an older record over a save that finished meanwhile; a history being
         advanced now is left to that run."""
+        if self._stale_record(version) is None:  # read without the lock: a listing held it
+            return False  # for the 0.4 s a history takes to read, and a screening was refused
         try:
             with self.advancing(version):
-                kept = self._payload(version)
-                record = None if kept is None else kept.get("record")
-                told = self.info(version)
-                if record is None or (told is not None and asdict(told) == record):
+                record = self._stale_record(version)
+                if record is None:
                     return False
                 _replace(self._path(version, ".json"), json.dumps(record, indent=1).encode("utf-8"))
                 return True
         except HistoryBusy:
             return False  # busy now: that run saves its own record
+
+    def _stale_record(self, version: str) -> dict[str, Any] | None:
+        """The record kept in the history file when the one beside it tells another history;
+        None when they agree (files are replaced whole: read without the lock, each is the old
+        or the new one)."""
+        kept = self._payload(version)
+        record = None if kept is None else kept.get("record")
+        told = self.info(version)
+        if record is None or (told is not None and asdict(told) == record):
+            return None
+        return dict(record)
 
     def _record(self, version: str, kept: dict[str, Any] | None) -> HistoryInfo | None:
         """The record of the history ``kept`` (its payload, read), else the one beside it."""
@@ -458,7 +469,8 @@ class ModelHistory:
                 f"a screening is adding to the feature history of model {version} now: "
                 "reset it when that screening has finished"
             ) from None
-        self._path(version, ".lock").unlink(missing_ok=True)
+        # the lock file stays: removed once released, a screening that had opened it and
+        # waited locked a file no longer there while a second made a new one and ran too
         return found
 
     def reset(self, version: str) -> bool:
@@ -470,6 +482,8 @@ class ModelHistory:
             if path.exists():
                 path.unlink()
                 found = True
+            # what a save stopped by a kill left (`_replace`), 8 MB that outlived the reset
+            path.with_name(path.name + ".partial").unlink(missing_ok=True)
         return found
 
 

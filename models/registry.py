@@ -356,7 +356,8 @@ def load_scorer(which: str = CHAMPION) -> Any:
         if decision == PENDING:
             log.warning(
                 "model version %s was never compared with the champion: the retrain that "
-                "registered it stopped before its decision (retrain the phase again)",
+                "registered it stopped before its decision, or is still running (once none "
+                "runs, retrain the phase again)",
                 version,
             )
         elif decision == DISCARDED:

@@ -118,10 +118,12 @@ def _write(
     out: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    overwrite: bool = True,
 ) -> int:
-    """Write audit rows, chunk by chunk, to ``out``; returns how many."""
+    """Write audit rows, chunk by chunk, to ``out``; returns how many. Without ``overwrite``
+    (an archive), a file that took the name meanwhile is not replaced."""
     rows = 0
-    with FrameWriter(out) as writer:
+    with FrameWriter(out, overwrite=overwrite) as writer:
         for chunk in chunks:
             writer.write(_frame(chunk))
             rows += len(chunk)
@@ -174,7 +176,7 @@ def purge_audit(
         if last is not None:
             if archive is not None:
                 chunks = store.audit_chunks(until=before, through_id=last, chunk_rows=chunk_rows)
-                archived = _write(chunks, archive, progress=progress)
+                archived = _write(chunks, archive, progress=progress, overwrite=False)
             deleted = store.delete_audit(until=before, through_id=last)
         # the archive's whole path, and only when one was written (a purge of nothing wrote
         # none, yet its row claimed the name a later purge then wrote)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -119,3 +120,29 @@ def test_mlflow_says_what_it_does_only_when_asked_for_progress(
     assert out.returncode == 0, out.stderr
     assert "no registered model yet" in out.stdout
     assert ("Creating initial MLflow database tables" in out.stderr) is verbose
+
+
+def test_every_command_but_serve_unwinds_on_sigterm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only `screen` and `outcomes --record` unwound on SIGTERM (a timer's stop): `history
+    --add-outcomes` left a 23 MB partial history, `backup` its partial copy, a store read a
+    copy of every outcome in /tmp."""
+    import signal
+
+    import training.commands
+
+    before = signal.getsignal(signal.SIGTERM)
+    seen: list[Any] = []
+
+    def listing(settings: Any = None) -> str:
+        seen.append(signal.getsignal(signal.SIGTERM))
+        return "versions"
+
+    monkeypatch.setattr(training.commands, "models_command", listing)
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    (handler,) = seen
+    assert callable(handler) and handler is not before
+    with pytest.raises(SystemExit) as stopped:
+        handler(signal.SIGTERM, None)
+    assert stopped.value.code == 143  # as for SIGTERM, after every cleanup ran
+    assert signal.getsignal(signal.SIGTERM) is before  # given back when the command ends

@@ -311,8 +311,8 @@ def models_command(settings: Settings | None = None) -> str:
     pending = [v.version for v in versions if v.tags.get(DECISION_TAG) == PENDING]
     stopped = (
         f"\nwarning: version {', '.join(pending)} was never compared with the champion (decision "
-        "pending): the retrain that registered it stopped before its decision; retrain the "
-        "phase again rather than serve or promote it"
+        "pending): the retrain that registered it stopped before its decision, or is still "
+        "running; once none runs, retrain the phase again rather than serve or promote it"
         if pending
         else ""
     )

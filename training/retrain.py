@@ -19,6 +19,8 @@ import pandas as pd
 
 from models.registry import (
     DECISION_TAG,
+    DISCARDED,
+    MODEL_NAME,
     PENDING,
     PHASE_TAG,
     configure_mlflow,
@@ -163,8 +165,11 @@ def retrain(
     if champion is None or lines is None or len(lines) == 0:
         # A challenger is promoted only when it finds more: with a champion and nothing to
         # compare them on, the champion stays (it used to be replaced unseen).
-        _decided(version, promoted=champion is None)  # before the alias: never a pending champion
-        if champion is None:
+        # decided before the alias: never a pending champion
+        decided = _decided(version, promoted=champion is None)
+        if not decided:
+            reason = _DISCARDED_MEANWHILE.format(version=version)
+        elif champion is None:
             set_champion(version)
             reason = "promoted: no champion yet"
         else:
@@ -181,7 +186,7 @@ def retrain(
             float("nan"),
             float("nan"),
             float("nan"),
-            champion is None,
+            champion is None and decided,
             reason,
             earlier=earlier,
             held_out=held_out,
@@ -239,7 +244,9 @@ def retrain(
             seed=0,
         )
         decision.truth_champion_hits, decision.truth_challenger_hits = t_a, t_b
-    _decided(version, promoted=promoted)  # before the alias and the report, which may fail
+    if not _decided(version, promoted=promoted):  # before the alias and the report
+        promoted = decision.promoted = False
+        decision.reason = _DISCARDED_MEANWHILE.format(version=version)
     if promoted:
         set_champion(version)
     evaluation = evaluate_period(
@@ -343,9 +350,23 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-") or "phase"
 
 
-def _decided(version: str, *, promoted: bool) -> None:
-    """The challenger's version is no longer pending: promoted or kept."""
+def _decided(version: str, *, promoted: bool) -> bool:
+    """The challenger's version is no longer pending: promoted or kept. False, and its tag left,
+    when it was discarded while this retrain ran (`models --discard`, which cannot tell a
+    running retrain from a stopped one): the discard was overwritten by "kept", and a
+    challenger that won would have become the champion."""
+    found = mlflow.MlflowClient().get_model_version(MODEL_NAME, version)
+    if (found.tags or {}).get(DECISION_TAG) == DISCARDED:
+        log.warning("model version %s was discarded while its retrain ran: not promoted", version)
+        return False
     tag_version(version, {DECISION_TAG: "promoted" if promoted else "kept"})
+    return True
+
+
+_DISCARDED_MEANWHILE = (
+    "kept champion: version {version} was discarded (`risk-engine models --discard`) while its "
+    "retrain ran, so it is not promoted whatever it found"
+)
 
 
 def _record(run_id: str, decision: Decision) -> None:

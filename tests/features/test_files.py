@@ -860,3 +860,19 @@ def test_a_page_cut_off_by_a_full_disk_leaves_no_file_under_its_name(
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
     write_page(page, "<html>today</html>")
     assert page.read_text() == "<html>today</html>"
+
+
+def test_a_gzipped_csv_output_names_itself_not_its_partial_file(tmp_path: Path) -> None:
+    """Written under its hidden partial name, a .csv.gz carried that name in its gzip header:
+    `gunzip -N` gave the hidden .partial-... file."""
+    from features.files import FrameWriter
+
+    path = tmp_path / "ranked.csv.gz"
+    with FrameWriter(path) as writer:
+        writer.write(pd.DataFrame({"row": [1, 2], "note": ["x", "=y"]}))
+        writer.write(pd.DataFrame({"row": [3], "note": ["z"]}))
+    raw = path.read_bytes()
+    assert raw[3] & 0x08  # FNAME: the header names a file
+    assert raw[10:].split(b"\x00", 1)[0] == b"ranked.csv"
+    back = pd.read_csv(path)
+    assert back["row"].tolist() == [1, 2, 3] and back["note"].tolist() == ["x", "'=y", "z"]

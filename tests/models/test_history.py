@@ -112,6 +112,55 @@ def test_one_screening_at_a_time_advances_a_history(tmp_path: Path) -> None:
         pass
 
 
+def test_a_reset_leaves_the_lock_a_waiting_screening_holds_and_no_partial_file(
+    tmp_path: Path,
+) -> None:
+    """The lock file was removed once a reset released it: a screening that had opened it and
+    waited locked a file no longer there, while a second made a new one and ran too (its lines
+    were lost). And a save a kill stopped left its partial history, which a reset kept."""
+    import fcntl
+
+    histories = ModelHistory(tmp_path / "home")
+    with histories.advancing("7"):
+        pass
+    lock = histories.folder / "model-7.lock"
+    partial = histories.folder / "model-7.pkl.partial"
+    partial.write_bytes(b"a save stopped by a kill")
+    with open(lock, "a", encoding="utf-8") as waiting:  # screening A opened it, then waited
+        assert not histories.forget("7")
+        assert not partial.exists()
+        fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)  # A runs now
+        with pytest.raises(ConfigError, match="another screening"):
+            with histories.advancing("7"):  # screening B
+                pass
+
+
+def test_a_listing_never_refuses_a_screening_while_it_reads_a_history(
+    scorer: Any,
+    days: tuple[pd.DataFrame, pd.DataFrame],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`history` read each history (0.4 s for the quickstart's) under its lock: a nightly
+    screening that started meanwhile was refused as if another screening ran."""
+    first, _ = days
+    histories = ModelHistory(tmp_path / "home")
+    kept: list[Any] = []
+    _screen(scorer, first, tmp_path / "a", kept)
+    histories.save("7", kept[0], source="day-1", lines_before=0)
+    read = histories._payload
+    screened: list[str] = []
+
+    def reading(version: str) -> Any:
+        with histories.advancing(version):  # a screening starts while the listing reads
+            screened.append(version)
+        return read(version)
+
+    monkeypatch.setattr(histories, "_payload", reading)
+    assert not histories.repaired("7")
+    assert screened == ["7"]
+
+
 def test_a_history_that_cannot_be_read_or_is_another_models_is_refused(
     scorer: Any, tmp_path: Path
 ) -> None:

@@ -224,6 +224,57 @@ def test_a_purge_whose_archive_cannot_be_written_deletes_nothing(
     assert store.audit_entries() == trail
 
 
+def test_an_archive_another_purge_wrote_meanwhile_is_kept_and_nothing_is_deleted(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    """Two purges to one archive shared one partial file: each removed and renamed the
+    other's, and the first deleted its rows once the archive was the second's, cut off (50,000
+    of 150,000 rows were then nowhere)."""
+    from risk_engine.errors import OutputUnwritable
+    from serve.audit import purge_audit
+
+    trail = _trail(store)
+    archive = tmp_path / "archive.csv"
+
+    def another_purge_finishes(_rows: int) -> None:
+        if not archive.exists():
+            archive.write_text("request_id\nthe other purge's rows\n")
+
+    with pytest.raises(OutputUnwritable, match="exists now"):
+        purge_audit(
+            home_env,
+            datetime(2026, 11, 2, tzinfo=UTC),
+            archive=archive,
+            progress=another_purge_finishes,
+            chunk_rows=4,
+        )
+    assert archive.read_text() == "request_id\nthe other purge's rows\n"
+    assert store.audit_entries() == trail
+    assert not list(tmp_path.glob(".partial-*"))
+
+
+def test_two_writers_of_one_name_keep_their_own_partial_files(tmp_path: Path) -> None:
+    from features.files import FrameWriter
+    from risk_engine.errors import OutputUnwritable
+
+    path = tmp_path / "out.csv"
+    first, second = FrameWriter(path, overwrite=False), FrameWriter(path, overwrite=False)
+    first.write(pd.DataFrame({"row": [1, 2]}))
+    second.write(pd.DataFrame({"row": [3]}))  # it removed the first's partial file
+    first.close()
+    assert pd.read_csv(path)["row"].tolist() == [1, 2]
+    with pytest.raises(OutputUnwritable, match="exists now"):
+        second.close()
+    assert pd.read_csv(path)["row"].tolist() == [1, 2]
+    assert not list(tmp_path.glob(".partial-*"))
+    # a partial file a killed run left (its process gone) is removed by the next writer
+    (tmp_path / f".partial-999999999.1-{path.name}").write_text("cut off")
+    with FrameWriter(tmp_path / "out.csv") as third:
+        third.write(pd.DataFrame({"row": [4]}))
+    assert pd.read_csv(path)["row"].tolist() == [4]
+    assert not list(tmp_path.glob(".partial-*"))
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

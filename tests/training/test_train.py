@@ -160,6 +160,36 @@ def test_the_champion_is_judged_with_its_history_brought_up_to_the_held_out_peri
     assert not stale[history].equals(expected[history])
 
 
+def test_a_challenger_discarded_while_its_retrain_runs_is_neither_kept_nor_promoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`models --discard` cannot tell a running retrain from a stopped one: the discard was
+    overwritten by "kept" when the retrain decided, and a winning challenger became champion."""
+    import training.retrain as retraining
+    from models.registry import DECISION_TAG, DISCARDED, PENDING
+
+    settings = Settings(home=tmp_path / "home")
+    configure_mlflow(settings)
+    world, shipments, outcomes = small_world()
+    end_1 = pd.Timestamp(world.meta["phases"][0]["end"]) + pd.Timedelta(days=1)
+    tagged = retraining.tag_version
+
+    def discarded_at_once(version: str, tags: dict[str, str]) -> None:
+        tagged(version, tags)
+        if tags.get(DECISION_TAG) == PENDING:  # an analyst's `models --discard` meanwhile
+            tagged(version, {DECISION_TAG: DISCARDED})
+
+    monkeypatch.setattr(retraining, "tag_version", discarded_at_once)
+    quick = TrainConfig(seed=1, booster={"max_rounds": 5, "num_threads": 2})
+    decision = retrain(
+        shipments, outcomes, phase="p1", until=end_1, settings=settings, config=quick, data_info={}
+    )
+    assert not decision.promoted and "was discarded" in decision.reason
+    assert champion_version() is None  # no champion before: it would have become the first
+    (info,) = list_versions()
+    assert info.tags[DECISION_TAG] == DISCARDED
+
+
 def test_training_registers_versions_and_champion_moves_only_on_improvement(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
