@@ -817,8 +817,8 @@ def _history_line(info: HistoryInfo, size: int) -> str:
     return (
         f"model {info.model_version}: as of {info.as_of}, {info.lines:,} lines "
         f"({info.lines_added:,} added by {_many(info.screenings, 'screening')} since training, "
-        f"{repeated}; {info.outcomes_added:,} outcomes added from "
-        f"{_many(info.outcome_files, 'file')}; {size / 1e6:,.1f} MB"
+        f"{repeated}; {info.outcomes_added:,} outcomes added by "
+        f"{_many(info.outcome_files, 'outcome run')} (a file or the store); {size / 1e6:,.1f} MB"
         f"{f'; name rules {info.name_rules}' if info.name_rules else ''}); last: "
         f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
     )

@@ -24,6 +24,13 @@ from training.fixtures import small_training, small_world
 runner = CliRunner()
 
 
+def _model_store(home: Path) -> None:
+    """A home whose model store is there, for a test that gives the model itself (the commands
+    that read models refuse a home without one)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "mlflow.db").touch()
+
+
 @pytest.fixture()
 def world_files(tmp_path: Path) -> tuple[Path, Path]:
     world, _, _ = small_world()
@@ -343,6 +350,7 @@ def test_screen_prints_what_a_watch_list_pick_matched(
     low = str(accepted.loc[scores.idxmin(), "container_number"])
     watch.write_text(f"container_number,note\n{high},case 12\n{low},case 13\n{rejected},case 14\n")
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    _model_store(tmp_path / "home")
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
     result = runner.invoke(
         app,
@@ -376,6 +384,7 @@ def _later_lines_and_the_small_model(
     arrivals, ranked = tmp_path / "arrivals.parquet", tmp_path / "ranked.csv"
     lines.to_parquet(arrivals, index=False)
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    _model_store(tmp_path / "home")
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained.scorer)
     return lines, arrivals, ranked
 
@@ -598,6 +607,7 @@ def test_screen_killed_before_its_outputs_are_named_keeps_neither_list_nor_histo
     arrivals = tmp_path / "arrivals.parquet"
     later.head(200).to_parquet(arrivals, index=False)
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    _model_store(tmp_path / "home")
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained)
     ranked = tmp_path / "r.parquet"
     from models.screening import _select as selecting
@@ -631,6 +641,7 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     arrivals = tmp_path / "arrivals.parquet"
     later.head(300).to_parquet(arrivals, index=False)
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    _model_store(tmp_path / "home")
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained)
     before = trained.pipeline.state_.lines_seen
 
@@ -695,7 +706,7 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert both.exit_code == 2 and "--prune and --reset: one at a time" in both.stderr
     # an outcome file is no screening ("0 added by 2 screenings" after two outcome files)
     assert re.search(
-        r"added by 2 screenings since training, .*; 2 outcomes added from 1 file; \d+\.\d MB; name rules 2\); "
+        r"added by 2 screenings since training, .*; 2 outcomes added by 1 outcome run \(a file or the store\); \d+\.\d MB; name rules 2\); "
         r"last: ",
         runner.invoke(app, ["history"]).stdout,
     )
@@ -718,7 +729,8 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert "model 3: as of" in runner.invoke(app, ["history"]).stdout
     reset = runner.invoke(app, ["history", "--reset", "3"], input="y\n")
     assert reset.exit_code == 0 and "forgotten" in reset.stdout
-    assert not list((tmp_path / "home" / "history").glob("model-3*"))  # the lock too
+    # the lock file stays (removed, a screening waiting on it ran beside a second one)
+    assert [p.name for p in (tmp_path / "home" / "history").glob("model-3*")] == ["model-3.lock"]
     assert "no feature history yet" in runner.invoke(app, ["history"]).stdout
     unknown = runner.invoke(app, ["history", "--reset", "3", "--yes"])
     assert unknown.exit_code == 2 and "model 3 has no feature history" in unknown.output
@@ -732,6 +744,7 @@ def test_history_prune_forgets_the_histories_no_alias_names(
 
     pipeline = small_training().scorer.pipeline
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    _model_store(tmp_path / "home")
     histories = ModelHistory(tmp_path / "home")
     for version in ("1", "2", "3"):
         histories.save(version, pipeline, source="day.parquet", lines_before=0)
@@ -759,7 +772,7 @@ def test_history_prune_forgets_the_histories_no_alias_names(
     assert "1 histories forgotten" in pruned.stdout
     assert "kept: 2 (challenger), 3 (champion)" in pruned.stdout
     assert [i.model_version for i in histories.all()] == ["2", "3"]
-    assert not list((tmp_path / "home/history").glob("model-1.*"))
+    assert [p.name for p in (tmp_path / "home/history").glob("model-1.*")] in ([], ["model-1.lock"])
 
     registry(("2", []), ("3", ["champion"]))
     with histories.advancing("2"):  # a screening adding to it now: left alone
@@ -782,6 +795,7 @@ def test_screen_says_when_lines_are_older_than_the_history_keeps_exact(
     later = world.shipments[world.shipments["filed_at"] >= trained.pipeline.as_of_]
     later.head(200).to_parquet(tmp_path / "a.parquet", index=False)
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    _model_store(tmp_path / "home")
     monkeypatch.setattr("models.registry.load_scorer", lambda which: late)
     result = runner.invoke(
         app,
@@ -814,6 +828,7 @@ def test_screen_says_when_lines_are_older_than_the_history_keeps_their_keys(
     later = world.shipments[world.shipments["filed_at"] >= trained.pipeline.as_of_]
     later.head(200).to_parquet(tmp_path / "a.parquet", index=False)
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    _model_store(tmp_path / "home")
     monkeypatch.setattr("models.registry.load_scorer", lambda which: late)
     args = ["screen", str(tmp_path / "a.parquet"), "--out", str(tmp_path / "r.csv")]
     kept = runner.invoke(app, args)
@@ -864,6 +879,7 @@ def test_screen_tells_a_batch_filed_days_after_its_history_with_or_without_it(
     later = world.shipments[filed >= trained.pipeline.as_of_ + pd.Timedelta(days=10)]
     later.head(100).to_parquet(tmp_path / "a.parquet", index=False)
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))
+    _model_store(tmp_path / "home")
     monkeypatch.setattr("models.registry.load_scorer", lambda which: trained)
     args = ["screen", str(tmp_path / "a.parquet"), "--out", str(tmp_path / "r.csv")]
     unkept = runner.invoke(app, [*args, "--no-history"])
