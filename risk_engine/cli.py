@@ -1260,9 +1260,9 @@ def serve(
         typer.Option(
             min=0,
             max=86_400,
-            help="Seconds between checks of whether the champion or its feature history "
-            "changed, to reload the model (default 60, at most 86,400; 0: only on POST "
-            "/v1/admin/reload).",
+            help="Seconds between checks of whether the champion, its feature history, the "
+            "watch list or the risk profiles changed, to reload them (default 60, at most "
+            "86,400; 0: only on POST /v1/admin/reload).",
         ),
     ] = None,
 ) -> None:

@@ -64,9 +64,16 @@ class SourceFollower:
         try:
             loaded = self._models.reload_if_changed()
         except ModelUnavailable as error:
-            log.warning("the model's source changed but it could not be loaded: %s", error)
+            # the model, its history, the watch list or the profiles: the error names which
+            log.warning("what the service serves changed but could not be loaded: %s", error)
             self._metrics.reloaded("automatic", ok=False)
-            self._audit(started_at, started, 503, None, f"could not load the new model: {error}")
+            self._audit(
+                started_at,
+                started,
+                503,
+                None,
+                f"could not reload, the previous one serves: {error}",
+            )
             return False
         if loaded is None:
             return False

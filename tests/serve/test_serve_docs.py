@@ -26,3 +26,20 @@ def test_the_docs_page_loads_nothing_from_elsewhere(client: httpx.Client) -> Non
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
     assert client.get("/docs-assets/redoc.standalone.js").status_code == 404  # not on the list
     assert client.get("/docs-assets/../pyproject.toml").status_code == 404
+
+
+def test_the_example_answer_in_docs_api_tells_the_rules_as_the_engine_words_them() -> None:
+    """The example answered "consignee is TO ORDER or blank", a sentence no rule had any more."""
+    import json
+    from pathlib import Path
+
+    from models.rules import RULES
+
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    answers = [
+        json.loads(block)
+        for block in re.findall(r"```json\n(.*?)\n```", text, flags=re.DOTALL)
+        if '"rule_hits"' in block
+    ]
+    told = {hit for answer in answers for line in answer["lines"] for hit in line["rule_hits"]}
+    assert told and told <= {rule.sentence for rule in RULES}, told

@@ -85,7 +85,9 @@ def _follow_the_file(client: httpx.Client, store: Store, keys: dict[str, str], p
     _until(lambda: len([e for e in store.audit_entries() if e.method == "AUTO"]) == 2)
     time.sleep(0.5)  # five more checks: the same broken file is not tried again
     failed = [e for e in store.audit_entries() if e.method == "AUTO"][1]
-    assert failed.status == 503 and "could not load" in (failed.detail or "")
+    assert failed.status == 503 and "could not reload, the previous one serves: " in (
+        failed.detail or ""
+    )
     assert serving() == "fake-2" and client.get("/readyz").status_code == 200
     assert _reloads(client, keys["analyst"]) == {
         ("automatic", "loaded"): 1,
