@@ -68,7 +68,7 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
         ["train", "--shipments", str(shipments), "--outcomes", "store", "--config", str(config)],
     )
     assert result.exit_code == 0, result.output
-    assert "registered model version 1" in result.stdout
+    assert re.search(r"\nregistered model version 1 \(run \w+\): the champion\n", result.stdout)
     assert "note: nothing was filed after" not in result.stdout
     # how the calibration was fitted, said (out-of-fold when its slice holds few seizures)
     assert re.search(
@@ -94,6 +94,8 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
     )
     assert late.exit_code == 0, late.output
     assert "note: nothing was filed after --until 2030-01-01" in late.stdout
+    # a second version is no champion: said, as `screen` and `serve` keep the first
+    assert "\nthe champion stays version 1: `screen` and `serve` use it" in late.stdout
 
 
 def test_train_reads_outcomes_in_their_own_layout_and_says_what_it_rejected(

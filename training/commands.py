@@ -170,9 +170,18 @@ def train_command(
         plots=plots,
         version=version,
     )
+    champion = champion_version()
     lines = [
         *read_lines(info),
-        f"registered model version {version} (run {run_id})",
+        f"registered model version {version} (run {run_id})"
+        + (
+            ": the champion"
+            if champion == version
+            else f"\nthe champion stays version {champion}: `screen` and `serve` use it, and "
+            "`retrain` decides between them"
+            if champion is not None
+            else ""
+        ),
         f"tracking store: {settings.tracking_uri_shown}",
         f"splits: {json.dumps(outcome.sizes)}",
         f"test period from {outcome.boundaries['test_from']}",
@@ -319,9 +328,9 @@ def models_command(settings: Settings | None = None) -> str:
     return (
         pd.DataFrame(rows).to_string(index=False)
         + stopped
-        + "\nthe figures are each version's own, on its held-out period from test_from (a later "
-        "version's is later and shorter): the phase report of `retrain` compares a challenger "
-        "with the champion on one period"
+        + "\nthe figures are each version's own, on its held-out period from test_from (a "
+        "challenger's is later and shorter than its champion's): the phase report of `retrain` "
+        "compares a challenger with the champion on one period"
         + f"\nstore: {settings.tracking_uri_shown} (`mlflow ui --backend-store-uri {settings.tracking_uri_shown}`)"
     )
 

@@ -105,7 +105,7 @@ def write_phase_report(
 
 
 def _split_words(sizes: dict[str, int]) -> str:
-    """The splits in words: the four are inspected (labelled) lines, each after its gap, and
+    """The splits in words: the four are inspected (labelled) lines, validation after a gap, and
     the evaluation below judges every line filed in the test period (the figures read as lines
     and the test one disagreed with the evaluation's count of inspected lines)."""
     labelled = [
@@ -113,11 +113,11 @@ def _split_words(sizes: dict[str, int]) -> str:
         for name in ("train", "valid", "calibration", "test")
         if name in sizes
     ]
-    words = "inspected lines by split (each after its gap): " + ", ".join(labelled)
+    words = "inspected lines by split (validation after a gap): " + ", ".join(labelled)
     if "test_lines" in sizes:
         words += (
             f"; lines filed in the test period, all judged below: {sizes['test_lines']:,} (its "
-            "inspected lines, gap included, are counted under 'Inspected lines')"
+            "inspected lines are counted under 'Inspected lines')"
         )
     if "lines" in sizes:
         words += f"; lines in all: {sizes['lines']:,}"

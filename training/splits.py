@@ -2,8 +2,10 @@
 
 A label can only be learned from once it was recorded: a line filed before a boundary whose outcome
 was recorded after it is left out of the earlier slice instead of leaking into it. Slices follow
-each other in filing time: train -> (gap) -> validation (early stopping) -> calibration -> (gap)
--> test.
+each other in filing time: train -> (gap) -> validation (early stopping) -> calibration -> test.
+The test slice starts where the calibration slice ends, as evaluation reads it (`training.train`
+judges every line filed from ``test_from``): a gap there made the printed test count another
+set than the one the metrics were on.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def time_splits(
                 config.train + config.valid + config.calibration,
             ],
         )
-        test = filed >= b3 + gap
+        test = filed >= b3
         history = filed < b3
     train = history & (filed < b1) & (recorded < b1)
     valid = history & (filed >= b1 + gap) & (filed < b2) & (recorded < b3)

@@ -120,6 +120,9 @@ def test_time_splits_leave_out_labels_recorded_after_the_boundary() -> None:
     assert filed[splits.train].max() < filed[splits.valid].min() <= filed[splits.calibration].min()
     assert filed[splits.calibration].max() < filed[splits.test].min()
     assert not (splits.train & splits.test).any()
+    # the test slice is what evaluation judges: every line filed from test_from (a gap there
+    # made the printed test count another set than the one the metrics were on)
+    assert splits.test.sum() == (filed >= splits.boundaries["test_from"]).sum()
 
 
 def test_time_splits_with_until_test_on_the_later_period() -> None:
