@@ -200,4 +200,56 @@ def _openapi_with_contract(app: FastAPI) -> dict[str, Any]:
         for name, definition in record.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components[model.__name__] = record
+    _every_answer_said(schema)
     return schema
+
+
+# What any route may answer beside its own answers, in the one error shape (the document named
+# none of these, and FastAPI's 422 for a path parameter was a second error shape).
+_ANY_ROUTE = {
+    "404": "No such route (`not_found`).",
+    "405": "The route does not take this method (`method_not_allowed`; `Allow` names those "
+    "it takes).",
+}
+_WITH_BODY = {"415": "The body is not JSON (`unsupported_media_type`): gzip is refused, too."}
+_KEYED_503 = (
+    "the outcome store, the key store or the audit trail cannot be reached "
+    "(`store_unavailable`, `audit_unavailable`: no request is answered without its audit row)"
+)
+
+
+def _every_answer_said(schema: dict[str, Any]) -> None:
+    """Each operation lists every status it can answer, in the error shape; a key may also come
+    as ``Authorization: Bearer``."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    bearer = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The same API key, as a bearer token (as Prometheus sends it).",
+    }
+    schema["components"].setdefault("securitySchemes", {})["BearerKey"] = bearer
+    for operations in schema["paths"].values():
+        for method, operation in operations.items():
+            answers = operation.setdefault("responses", {})
+            extra = {**_ANY_ROUTE, **(_WITH_BODY if "requestBody" in operation else {})}
+            keyed = bool(operation.get("security"))
+            if keyed:
+                operation["security"] = [*operation["security"], {"BearerKey": []}]
+                said = answers.get("503", {}).get("description")
+                extra["503"] = (
+                    f"{said.rstrip('.')}; or {_KEYED_503}."
+                    if said
+                    else f"{_KEYED_503[0].upper()}{_KEYED_503[1:]}."
+                )
+                answers.pop("503", None)
+            for code, text in extra.items():
+                answers.setdefault(code, {"description": text, "content": error})
+            unprocessable = answers.get("422", {}).get("content", {}).get("application/json", {})
+            if "HTTPValidationError" in str(unprocessable.get("schema", "")):
+                if method == "get":  # a path parameter FastAPI checks: never answered as 422
+                    answers.pop("422")
+                else:
+                    unprocessable["schema"] = error["application/json"]["schema"]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if unused not in str(schema["paths"]):
+            schema["components"]["schemas"].pop(unused, None)
