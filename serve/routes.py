@@ -310,6 +310,7 @@ def build_router() -> APIRouter:
             )
         )
 
+    @router.head("/v1/model", include_in_schema=False, openapi_extra=_needs(Role.ANALYST))
     @router.get(
         "/v1/model",
         response_model=ModelInfo,
@@ -343,6 +344,7 @@ def build_router() -> APIRouter:
             name_rules=None if name_rules is None else int(name_rules),
         )
 
+    @router.head("/v1/model/drift", include_in_schema=False, openapi_extra=_needs(Role.ANALYST))
     @router.get(
         "/v1/model/drift",
         response_model=ServedDrift,
@@ -374,6 +376,7 @@ def build_router() -> APIRouter:
             notes=summary.notes,
         )
 
+    @router.head("/metrics", include_in_schema=False, openapi_extra=_needs(Role.ANALYST))
     @router.get(
         "/metrics",
         response_class=PlainTextResponse,
@@ -406,6 +409,7 @@ def build_router() -> APIRouter:
             media_type=METRICS_CONTENT_TYPE,
         )
 
+    @router.head("/v1/reports", include_in_schema=False, openapi_extra=_needs(Role.ANALYST))
     @router.get(
         "/v1/reports",
         response_model=ReportList,
@@ -429,6 +433,7 @@ def build_router() -> APIRouter:
             ]
         )
 
+    @router.head("/v1/reports/{name}", include_in_schema=False, openapi_extra=_needs(Role.ANALYST))
     @router.get(
         "/v1/reports/{name}",
         response_class=HTMLResponse,

@@ -576,6 +576,13 @@ def test_model_information_gives_version_metrics_and_feature_set(
     assert body["metrics"]["precision_at_1pct"] == pytest.approx(0.12)
     assert body["feature_names"] == ["consignee_to_order", "origin_source_country"]
     assert body["thresholds"] == {"red": 0.5, "amber": 0.2}
+    # HEAD wherever GET works (it was 405), under the same key and role
+    for path in ("/v1/model", "/v1/model/drift", "/metrics", "/v1/reports"):
+        head = client.head(path, headers=_key(keys["analyst"]))
+        assert head.status_code == 200 and head.content == b"", path
+        assert client.head(path).status_code == 401, path
+        assert client.head(path, headers=_key(keys["officer"])).status_code == 403, path
+    assert client.head("/v1/reports/nothing.html", headers=_key(keys["analyst"])).status_code == 404
 
 
 def test_reload_loads_the_current_champion_without_a_restart(
