@@ -232,7 +232,7 @@ def drift_notes(
     if len(score) and score["psi"].iloc[0] > SOME_SHIFT:
         warnings.append(
             f"the scores are distributed unlike the training reference's "
-            f"(PSI {score['psi'].iloc[0]:.2f})"
+            f"(PSI {_psi_text(score['psi'].iloc[0], SOME_SHIFT)}, above {SOME_SHIFT})"
         )
     for band, (before, after) in bands.items():
         if before > 0 and not 0.5 <= after / before <= 2:
@@ -259,5 +259,17 @@ def drift_notes(
 
 
 def _named(rows: pd.DataFrame) -> str:
-    named = ", ".join(f"{row.feature} ({row.psi:.2f})" for row in rows.head(5).itertuples())
+    named = ", ".join(
+        f"{row.feature} ({_psi_text(row.psi, WORTH_A_LOOK)})" for row in rows.head(5).itertuples()
+    )
     return named + (", ..." if len(rows) > 5 else "")
+
+
+def _psi_text(psi: float, level: float) -> str:
+    """A PSI to two decimals, or to as many as tell it from the ``level`` it passed: a warning
+    "above 0.1" read "PSI 0.10" for 0.1006."""
+    for decimals in range(2, 6):
+        text = f"{psi:.{decimals}f}"
+        if float(text) > level:
+            return text
+    return f"{psi:.6f}"

@@ -116,13 +116,23 @@ def test_the_notes_tell_the_score_the_bands_and_the_outcome_rates_apart() -> Non
         }
     )
     warnings, notes = drift_notes(table, {"red": (0.03, 0.08), "amber": (0.05, 0.06)})
-    assert warnings[0] == "the scores are distributed unlike the training reference's (PSI 0.30)"
+    assert warnings[0] == (
+        "the scores are distributed unlike the training reference's (PSI 0.30, above 0.1)"
+    )
     assert warnings[1].startswith("8.0% of the lines are red, against 3.0%")
     assert len(warnings) == 2  # amber within half to twice its share
     assert notes[0].startswith("1 features shifted") and "shipper_days_known (0.50)" in notes[0]
     assert notes[1].startswith("1 features learned from outcomes shifted")
     assert "hub_seizure_rate (0.90)" in notes[1] and "retraining" in notes[1]
     assert len(notes) == 2  # reefer unmoved
+    # a PSI just over the level is told with the decimals that show it over: "PSI 0.10" read
+    # as below the warning's "above 0.1"
+    near = table.assign(psi=[0.1006, 0.9, 0.2503, 0.01])
+    warnings, notes = drift_notes(near, {})
+    assert warnings == [
+        "the scores are distributed unlike the training reference's (PSI 0.101, above 0.1)"
+    ]
+    assert "shipper_days_known (0.2503)" in notes[0]
     quiet = table.assign(psi=[0.05, 0.9, 0.5, 0.01])
     assert drift_notes(quiet, {"red": (0.03, 0.02)})[0] == []  # 0.05 and two thirds: no warning
     described = with_families(table).set_index("feature")
