@@ -93,7 +93,10 @@ def test_a_home_or_a_database_folder_that_cannot_be_made_is_named(
 ) -> None:
     (tmp_path / "a-file").write_text("not a folder")
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "a-file" / "home"))
-    result = CliRunner().invoke(app, ["models"])
+    # train makes the home (a command that only reads models refuses one without its store)
+    result = CliRunner().invoke(
+        app, ["train", "--shipments", "s.parquet", "--outcomes", "o.parquet"]
+    )
     assert result.exit_code == 2, result.output
     assert "its folders cannot be made there (Not a directory)" in result.stderr
     monkeypatch.setenv("RISK_ENGINE_HOME", str(tmp_path / "home"))

@@ -12,7 +12,7 @@ import pytest
 from serve_fakes import free_port, on_each_database
 from sqlalchemy import insert, text
 
-from risk_engine.errors import ConfigError, InputUnreadable, StoreUnavailable
+from risk_engine.errors import ConfigError, StoreUnavailable
 from risk_engine.factories import valid_outcome_row
 from risk_engine.settings import Settings
 from risk_engine.validation import records_to_frame, validate_frame
@@ -180,7 +180,7 @@ def test_read_outcomes_of_a_missing_sqlite_file_names_it_and_creates_nothing(
     tmp_path: Path,
 ) -> None:
     missing = tmp_path / "nowhere" / "engine.db"
-    with pytest.raises(InputUnreadable, match="nowhere"):
+    with pytest.raises(StoreUnavailable, match="nowhere"):  # exit 5, as backup and audit
         read_outcomes(f"sqlite:///{missing}")
     assert not missing.parent.exists()
 
