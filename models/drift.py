@@ -260,7 +260,8 @@ def drift_notes(
 
 def _named(rows: pd.DataFrame) -> str:
     named = ", ".join(
-        f"{row.feature} ({_psi_text(row.psi, WORTH_A_LOOK)})" for row in rows.head(5).itertuples()
+        f"{feature} ({_psi_text(float(psi), WORTH_A_LOOK)})"
+        for feature, psi in zip(rows["feature"].head(5), rows["psi"].head(5), strict=True)
     )
     return named + (", ..." if len(rows) > 5 else "")
 
