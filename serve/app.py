@@ -211,7 +211,10 @@ _ANY_ROUTE = {
     "405": "The route does not take this method (`method_not_allowed`; `Allow` names those "
     "it takes).",
 }
-_WITH_BODY = {"415": "The body is not JSON (`unsupported_media_type`): gzip is refused, too."}
+_WITH_BODY = {
+    "415": "The body is compressed (`unsupported_encoding`, `Content-Encoding: gzip`): send the "
+    "JSON uncompressed."
+}
 _KEYED_503 = (
     "the outcome store, the key store or the audit trail cannot be reached "
     "(`store_unavailable`, `audit_unavailable`: no request is answered without its audit row)"
