@@ -202,7 +202,8 @@ def _prefix(series: Text, length: int) -> pa.Array:
 def log_value_per_kg(declared_value: Numbers, gross_weight_kg: Numbers) -> F64:
     """log10 of declared value per kg (in the declared currency); NaN without a value."""
     value, weight = _num(declared_value), _num(gross_weight_kg)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # a weight of 5e-324 kg overflowed the quotient: a NumPy warning on the officer's terminal
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = np.log10(np.maximum(value, 1e-3) / weight)
     return np.where(np.isfinite(out), out, np.nan)
 
@@ -210,7 +211,7 @@ def log_value_per_kg(declared_value: Numbers, gross_weight_kg: Numbers) -> F64:
 def log_kg_per_package(gross_weight_kg: Numbers, package_count: Numbers) -> F64:
     """log10 of gross kg per declared package."""
     weight, count = _num(gross_weight_kg), _num(package_count)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = np.log10(weight / count)
     return np.where(np.isfinite(out), out, np.nan)
 

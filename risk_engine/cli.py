@@ -806,6 +806,10 @@ def _many(count: int, thing: str) -> str:
     return f"{count:,} {thing}" + ("" if count == 1 else "s")
 
 
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
+
+
 def _history_line(info: HistoryInfo, size: int) -> str:
     """One line on a model version's feature history."""
     last = info.batches[-1] if info.batches else {}
@@ -987,7 +991,8 @@ def screen(
         )
     if summary.approximate:
         _echo(
-            f"note: {summary.approximate:,} lines were filed more than {summary.exact_days:g} "
+            f"note: {_many(summary.approximate, 'line')} {_were(summary.approximate)} filed "
+            f"more than {summary.exact_days:g} "
             "days before the feature history had reached when they were scored: their history "
             "features are approximate (the history no longer holds the days around them, so "
             "their windowed counts and value norms come out low or missing), and so are their "
@@ -1020,7 +1025,8 @@ def screen(
         )
     if summary.beyond_memory and history:
         _echo(
-            f"note: {summary.beyond_memory:,} lines were filed more than "
+            f"note: {_many(summary.beyond_memory, 'line')} {_were(summary.beyond_memory)} "
+            "filed more than "
             f"{summary.memory_days:g} days before the feature history's cut-off: they were "
             "added to it, though it keeps no record of lines that old. If this period was "
             "screened before, its lines now count twice in the all-time counts (value norms, "

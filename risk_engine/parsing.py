@@ -73,10 +73,11 @@ _STAMP_REWRITES = (
     (r"([T ][0-9]{2}:[0-9]{2}[+-][0-9]{2})$", r"\1:00"),  # +07 after minutes
 )
 _NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
-# A count may be written as a whole decimal ("400.0"): pandas writes an integer column with a gap
-# as floats, and such an export had every line rejected for its package count. One zero at
-# most: "1.000" is a thousand written with a European separator, not 1.
-_INTEGER_PATTERN = r"[+-]?[0-9]{1,12}(?:\.0?)?"
+# A count may be written as a whole decimal ("400.0", "400.00" from a spreadsheet's two
+# decimals): pandas writes an integer column with a gap as floats, and such an export had every
+# line rejected for its package count. Two zeros at most: "1.000" is a thousand written with a
+# European separator, not 1.
+_INTEGER_PATTERN = r"[+-]?[0-9]{1,12}(?:\.0{0,2})?"
 # The largest count a line may carry: what twelve digits write (a JSON or Parquet number past it
 # is out of range, as text past it is malformed); it keeps every count inside int64.
 INTEGER_MAX = 10**12 - 1
@@ -157,6 +158,10 @@ def is_missing(raw: Any) -> bool:
 # loses its leading zero, so a number of 3, 5 or 7 digits gets it back. The chapters 01-09
 # (animal products: ivory and pangolin scales are 0507) are the ones a number cannot write.
 _ZERO_LOST = (3, 5, 7)
+# A number of 9 digits is either a 9-digit national code or a 10-digit one of chapters 01-09
+# that lost its zero: 507900010 read as chapter 50 (silk) was an ivory line, scored without its
+# CITES rule and with nothing said. It cannot be told: malformed (send the code as text).
+_ZERO_MAYBE_LOST = 9
 
 
 def _is_number(raw: Any) -> bool:
@@ -441,6 +446,8 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
         if _is_number(raw) and not float(raw).is_integer():
             return None, [Rule.MALFORMED]  # 4403.10 as a number is 4403.1: its digits are lost
         text = _as_text(raw).replace(".", "").replace(" ", "")
+        if _is_number(raw) and len(text) == _ZERO_MAYBE_LOST:
+            return None, [Rule.MALFORMED]
         if _is_number(raw) and len(text) in _ZERO_LOST:
             text = "0" + text  # 50790 sent as a number is 050790 (ivory, not silk)
         if not _PATTERNS["hs"].fullmatch(text):
@@ -663,7 +670,12 @@ def _text_kind_series(
                 fail(fractional, Rule.MALFORMED)
                 text, present = text.where(~fractional), present & ~fractional
         text = text.str.replace(".", "", regex=False).str.replace(" ", "", regex=False)
-        lost = numbers & np.asarray(text.str.len().isin(_ZERO_LOST), dtype=bool)
+        lengths = text.str.len()
+        maybe = numbers & present & np.asarray(lengths.isin([_ZERO_MAYBE_LOST]), dtype=bool)
+        if maybe.any():
+            fail(maybe, Rule.MALFORMED)
+            text, present = text.where(~maybe), present & ~maybe
+        lost = numbers & np.asarray(lengths.isin(_ZERO_LOST), dtype=bool)
         if lost.any():
             text = text.where(~lost, "0" + text)
     pattern = {

@@ -23,6 +23,14 @@ def test_value_per_kg_is_log10_of_value_over_weight() -> None:
     out = row.log_value_per_kg(pd.Series([1000.0, np.nan]), pd.Series([10.0, 5.0]))
     assert out[0] == pytest.approx(2.0)
     assert np.isnan(out[1])
+    # a weight of 5e-324 kg overflows the quotient: NaN, without a NumPy warning on the terminal
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = row.log_value_per_kg(pd.Series([1e6]), pd.Series([5e-324]))
+        heavy = row.log_kg_per_package(pd.Series([1e308]), pd.Series([1e-300]))
+    assert np.isnan(tiny[0]) and np.isnan(heavy[0])
 
 
 def test_weight_share_of_max_depends_on_the_container_length() -> None:

@@ -91,6 +91,21 @@ def test_an_hs_code_sent_as_a_number_gets_back_the_leading_zero_it_lost() -> Non
     assert record is not None and record.hs_code == "05079010"
     text = check_record({**valid_shipment_row(1), "hs_code": "50790"}, "shipments").record
     assert text is not None and text.hs_code == "50790"
+    # 9 digits as a number: a 9-digit national code, or a 10-digit one of chapters 01-09 that
+    # lost its zero (507900010 read as silk was an ivory line, scored without its CITES rule);
+    # it cannot be told, so it is malformed on both paths, and a 9-digit text is taken as sent
+    nine = {**valid_shipment_row(5), "hs_code": 507900010}
+    told = validate_frame(pd.DataFrame([nine, *rows]))
+    assert told.accepted["hs_code"].tolist() == ["050790", "610910"]
+    assert set(zip(told.issues["field"], told.issues["rule"], strict=True)) == {
+        ("hs_code", "malformed")
+    }
+    sent = check_record(nine, "shipments")
+    assert sent.rejected and [(i.field, i.rule.value) for i in sent.issues] == [
+        ("hs_code", "malformed")
+    ]
+    as_text = check_record({**nine, "hs_code": "507900010"}, "shipments").record
+    assert as_text is not None and as_text.hs_code == "507900010"
 
 
 def test_eta_before_etd_is_rejected() -> None:
@@ -285,7 +300,9 @@ def test_a_line_filed_after_it_was_read_is_rejected_through_both_paths() -> None
     assert not check_record(soon).rejected
 
 
-@pytest.mark.parametrize(("text", "count"), [("400.0", 400), ("400.", 400), ("+3.0", 3)])
+@pytest.mark.parametrize(
+    ("text", "count"), [("400.0", 400), ("400.", 400), ("+3.0", 3), ("12.00", 12)]
+)
 def test_a_count_written_as_a_whole_decimal_is_read_through_both_paths(
     text: str, count: int
 ) -> None:
@@ -304,7 +321,9 @@ def test_a_count_written_as_a_whole_decimal_is_read_through_both_paths(
     assert validate_frame(pd.DataFrame([thousand]).astype("string[pyarrow]")).counts["rejected"]
 
 
-def test_a_seizure_category_on_an_outcome_that_is_no_seizure_is_flagged_through_both_paths() -> None:
+def test_a_seizure_category_on_an_outcome_that_is_no_seizure_is_flagged_through_both_paths() -> (
+    None
+):
     # A seizure typed as NO_FINDING (its category says what was found) was stored without a
     # word, and teaches the model the opposite of what was found.
     odd = {**valid_outcome_row(1), "result": "NO_FINDING", "seizure_category": "DRUGS"}
