@@ -49,7 +49,8 @@ class Feature:
     """One model column.
 
     ``reason`` is a `str.format` template with ``{value}``, and for numbers ``{size}`` (its
-    size), ``{side}`` (above / below), ``{when}`` (before / after), ``{s}`` (a plural
+    size), ``{whole}`` (its size in whole units with commas, "under 1" below a half),
+    ``{side}`` (above / below), ``{when}`` (before / after), ``{s}`` (a plural
     ending), ``{degree}`` (somewhat / well / far, for robust z-scores) and ``{amount}`` (the
     amount a log10 value stands for, written plainly: a column
     kept as a logarithm for the model is never read out as one). A category with a ``naming``
@@ -377,21 +378,21 @@ CATALOGUE: tuple[Feature, ...] = (
     # --- timing and paperwork ------------------------------------------------------------------
     _f("hours_filing_to_departure", "timing and paperwork",
        "Hours from filing to departure (negative: filed after departure)", "filed late",
-       "filed_at, etd", "no etd: NaN", "filed {size:.0f} hour{s} {when} departure"),
+       "filed_at, etd", "no etd: NaN", "filed {whole} hour{s} {when} departure"),
     _f("hours_filing_to_arrival", "timing and paperwork", "Hours from filing to arrival",
-       "filed late", "filed_at, eta", _NEVER, "filed {size:.0f} hour{s} {when} arrival"),
+       "filed late", "filed_at, eta", _NEVER, "filed {whole} hour{s} {when} arrival"),
     _f("late_filing", "timing and paperwork",
        "1 when filed less than 24 hours before arrival", "filed late", "filed_at, eta",
        _NEVER, "filed less than 24 hours before arrival", "flag"),
     _f("booking_lead_days", "timing and paperwork", "Days from booking to departure",
        "last-minute booking", "booking_created_at, etd", "either missing: NaN",
-       "booked {size:.0f} day{s} {when} departure"),
+       "booked {whole} day{s} {when} departure"),
     _f("amendment_count", "timing and paperwork", "Amendments filed", "amendments",
        "amendment_count", "missing: NaN", "{value:.0f} amendment{s}"),
     _f("hours_amendment_before_arrival", "timing and paperwork",
        "Hours between the last amendment and arrival", "late amendment",
        "last_amended_at, eta", "never amended: NaN",
-       "last amended {size:.0f} hour{s} {when} arrival"),
+       "last amended {whole} hour{s} {when} arrival"),
     _f("dq_flag_count", "timing and paperwork", "Data-quality flags raised by validation",
        "data-quality problems", "dq_flags", "clean: 0", "{value:.0f} data-quality flag{s}"),
     _f("dq_container_check_digit", "timing and paperwork",
@@ -524,8 +525,10 @@ def reason(name: str, value: object) -> str:
             size=abs(number),  # told with the direction, never as a negative amount
             side="above" if number >= 0 else "below",
             when="before" if number >= 0 else "after",
-            s="" if abs(round(number)) == 1 else "s",
-            amount=_plain_amount(10.0 ** min(number, 300.0)),
+            # "filed 0 hours before arrival" for 20 minutes: under 1, and 309,697 with commas
+            whole="under 1" if abs(number) < 0.5 else f"{round(abs(number)):,}",
+            s="" if abs(number) < 0.5 or abs(round(number)) == 1 else "s",
+            amount=_amount_of_log(number),
             degree=_degree(abs(number)),
         )
     try:
@@ -581,6 +584,19 @@ def _plain_amount(number: float) -> str:
     if number >= 1:
         return f"{number:.1f}"
     return f"{number:.2g}"
+
+
+def _amount_of_log(logarithm: float) -> str:
+    """The amount a log10 value stands for (`_plain_amount`); past a thousand billion or under a
+    thousandth, as a power of ten: 10^304.9 read "1,000,000,000,000,000,052,504,..." (a capped
+    float's digits), and 10^-8 "1e-08"."""
+    if -3 <= logarithm < 15:
+        return _plain_amount(10.0**logarithm)
+    exponent = math.floor(logarithm)
+    mantissa = round(10.0 ** (logarithm - exponent), 1)
+    if mantissa >= 10:
+        mantissa, exponent = 1.0, exponent + 1
+    return f"{mantissa:.1f} × 10^{exponent}"
 
 
 def catalogue_markdown() -> str:

@@ -53,6 +53,16 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     # Directions in words, never a negative amount; singular and plural.
     assert reason("hours_filing_to_departure", -739.2) == "filed 739 hours after departure"
     assert reason("hours_filing_to_departure", 30.0) == "filed 30 hours before departure"
+    # under an hour is not "0 hours"; large counts with commas
+    assert reason("hours_filing_to_arrival", 0.33) == "filed under 1 hour before arrival"
+    assert reason("hours_filing_to_arrival", -0.3) == "filed under 1 hour after arrival"
+    assert reason("hours_filing_to_arrival", 309_697.2) == "filed 309,697 hours before arrival"
+    assert reason("booking_lead_days", 1.2) == "booked 1 day before departure"
+    # an amount past a float's digits, or under a thousandth, as a power of ten (it read as 300
+    # digits of float noise, and "1e-08")
+    assert reason("log_kg_per_package", 304.875) == "7.5 × 10^304 kg per package"
+    assert reason("log_kg_per_package", -8.0) == "1.0 × 10^-8 kg per package"
+    assert reason("log_kg_per_package", 3.4) == "2,512 kg per package"
     # How far from normal in words first, the robust z-score after it.
     assert reason("value_per_kg_z_hs6", -1.84) == (
         "value per kg well below normal for this HS line (1.8 robust SD)"
