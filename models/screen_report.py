@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from pathlib import Path
 from typing import Any
 
@@ -226,10 +227,20 @@ def write_screen_report(
     )
 
 
-def _figure(value: float) -> str:
-    """A score or probability to three significant digits: to four decimals, a third of a
-    quiet batch's scores read 0.0000, watch-list and random-control picks among them."""
-    return f"{value:.3g}"
+def _figure(value: float, digits: int = 3) -> str:
+    """A figure to three significant digits, never in exponent form: to four decimals, a third
+    of a quiet batch's scores read 0.0000, watch-list and random-control picks among them; and a
+    drift table's mean read 2.506e+04 (with commas past a thousand, a power of ten past a
+    thousand billion)."""
+    size = abs(value)
+    if size == 0 or value != value:
+        return "0" if size == 0 else ""
+    if size >= 1e15 or size < 1e-12:
+        exponent = math.floor(math.log10(size))
+        return f"{value / 10.0**exponent:.1f} × 10^{exponent}"
+    if size >= 1_000:
+        return f"{value:,.0f}"
+    return np.format_float_positional(value, precision=digits, fractional=False, trim="-")
 
 
 # Lines a list of the report shows at most; the ranked list holds them all.
@@ -330,7 +341,7 @@ def _drift_section(summary: Any) -> str:
             else "",
             _png(bars),
             f"<p>{html.escape(shown)}</p>",
-            top.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}"),
+            top.to_html(index=False, escape=True, float_format=lambda v: _figure(v, 4)),
         ]
     )
 

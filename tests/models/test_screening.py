@@ -877,7 +877,9 @@ def test_the_batch_is_compared_with_the_models_training_reference(
     # scores to three significant digits: to four decimals, the quiet ones read 0.0000
     from models.screen_report import _figure
 
-    assert _figure(2.34e-05) == "2.34e-05" and _figure(0.958123) == "0.958"
+    assert _figure(2.34e-05) == "0.0000234" and _figure(0.958123) == "0.958"
+    # never in exponent form: a drift table's mean read 2.506e+04
+    assert _figure(25_060.2, 4) == "25,060" and _figure(7.456e301) == "7.5 × 10^301"
     assert "<td>0.0000</td>" not in page
 
 
