@@ -159,7 +159,9 @@ def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
     _setup_logging(verbose)
-    from risk_engine.settings import load_settings
+    from risk_engine.settings import keep_files_private, load_settings
+
+    keep_files_private()
 
     if ctx.invoked_subcommand != "serve":  # uvicorn shuts the server down on SIGTERM itself
         # every command unwinds on SIGTERM: `history --add-outcomes` left its 23 MB partial

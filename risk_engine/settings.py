@@ -6,6 +6,7 @@ All state lives under ``home``: the MLflow store, the outcome and audit database
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,9 +18,25 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from risk_engine.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "operator", "read_environment", "without_password"]
+__all__ = [
+    "Settings",
+    "keep_files_private",
+    "load_settings",
+    "operator",
+    "read_environment",
+    "without_password",
+]
 
 S = TypeVar("S", bound=BaseSettings)
+
+
+def keep_files_private() -> None:
+    """No file or folder the process makes is readable by every user of the machine: the
+    store (officers' names, seizures, the audit of who looked at which container), the feature
+    history (party names), backups, archives and outputs were written 0644 under the usual
+    umask 022, and a file an operator had locked down came back 0644 when it was rewritten.
+    Group access stays as the operator's umask gives it."""
+    os.umask(os.umask(0) | 0o007)
 
 
 def _default_home() -> Path:

@@ -21,7 +21,7 @@ from uvicorn.config import STARTUP_FAILURE
 from models.profiles import load_profiles
 from models.watchlist import load_watchlist
 from risk_engine.errors import ConfigError, RiskEngineError, exit_code_for
-from risk_engine.settings import Settings, load_settings, read_environment
+from risk_engine.settings import Settings, keep_files_private, load_settings, read_environment
 from serve.app import create_app
 from serve.config import ServeLimits
 from serve.store import Store
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profiles", type=Path, default=None)
     parser.add_argument("--reload-check", type=float, default=None)
     args = parser.parse_args(argv)
+    keep_files_private()
     try:
         serve(
             args.host,

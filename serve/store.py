@@ -17,6 +17,7 @@ import os
 import random
 import re
 import sqlite3
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -361,6 +362,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         _wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # a deleted row is overwritten, not left in the file's free pages: an audit purge
+        # left the B/Ls and containers it deleted readable there, and in every later backup
+        cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
 
@@ -386,9 +390,40 @@ _PG8000_TIMEOUT_S = 30
 
 def _server_engine(url: URL) -> Engine:
     """A database server's engine; pg8000 gets a socket timeout, as it waits for ever by
-    default on a host that does not answer."""
-    connect_args = {"timeout": _PG8000_TIMEOUT_S} if url.get_driver_name() == "pg8000" else {}
+    default on a host that does not answer, and the URL's ``sslmode`` (libpq's word, which
+    pg8000 does not know: a traceback) as the TLS context it stands for (`_tls`)."""
+    connect_args: dict[str, Any] = {}
+    if url.get_driver_name() == "pg8000":
+        connect_args["timeout"] = _PG8000_TIMEOUT_S
+        mode = url.query.get("sslmode")
+        if mode is not None:
+            connect_args["ssl_context"] = _tls(url, str(mode))
+            url = url.difference_update_query(["sslmode", "sslrootcert"])
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
+
+
+# libpq's sslmode values, as pg8000's ssl_context: False (no TLS) or a context that checks the
+# server's certificate (and its name) as far as the mode asks
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _tls(url: URL, mode: str) -> ssl.SSLContext | bool:
+    """The TLS context of a libpq ``sslmode`` (with ``sslrootcert``, the CA file to trust):
+    pg8000 otherwise tries TLS without checking who answers."""
+    if mode not in _SSL_MODES:
+        raise ConfigError(
+            f"the database URL's sslmode={mode!r} is none of {', '.join(_SSL_MODES)}"
+        )
+    if mode == "disable":
+        return False
+    root = url.query.get("sslrootcert")
+    context = ssl.create_default_context(cafile=str(root) if root else None)
+    if mode in ("allow", "prefer", "require"):  # encrypted, the server's identity unchecked
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif mode == "verify-ca":
+        context.check_hostname = False
+    return context
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -942,7 +977,13 @@ class Store:
         ``through_id`` (what an archive written just before holds); returns how many."""
         statement = delete(audit).where(audit.c.at < until, audit.c.id <= through_id)
         with self._reached(), self.engine.begin() as conn:
-            return int(conn.execute(statement).rowcount)
+            deleted = int(conn.execute(statement).rowcount)
+        if deleted and self.engine.dialect.name == "sqlite":
+            # the deleted rows were still readable in the write-ahead log (0644, beside the
+            # database) until later writes overwrote it: copied into the file and truncated
+            with self._reached(), self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
 
 
 def _audit_filter(

@@ -146,3 +146,32 @@ def test_every_command_but_serve_unwinds_on_sigterm(monkeypatch: pytest.MonkeyPa
         handler(signal.SIGTERM, None)
     assert stopped.value.code == 143  # as for SIGTERM, after every cleanup ran
     assert signal.getsignal(signal.SIGTERM) is before  # given back when the command ends
+
+
+def test_no_file_the_engine_writes_is_readable_by_every_user(tmp_path: Path) -> None:
+    """Under the usual umask 022 the store, the feature history, backups and archives were
+    written 0644: any user of the machine read officers' names, seizures and party names."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RISK_ENGINE_", "MLFLOW_"))}
+    env["RISK_ENGINE_HOME"] = str(tmp_path / "home")
+    code = "import os; os.umask(0o022); from risk_engine.cli import app; app()"
+    made = subprocess.run(
+        [sys.executable, "-c", code, "keys", "create", "--role", "officer", "--name", "A N"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    backup = tmp_path / "backups" / "engine.db"
+    copied = subprocess.run(
+        [sys.executable, "-c", code, "backup", str(backup)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert copied.returncode == 0, copied.stderr
+    written = [tmp_path / "home", *(tmp_path / "home").rglob("*"), backup.parent, backup]
+    assert len(written) > 3
+    for path in written:
+        assert path.stat().st_mode & 0o007 == 0, (path, oct(path.stat().st_mode))

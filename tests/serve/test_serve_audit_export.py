@@ -253,6 +253,35 @@ def test_an_archive_another_purge_wrote_meanwhile_is_kept_and_nothing_is_deleted
     assert not list(tmp_path.glob(".partial-*"))
 
 
+def test_a_purge_leaves_nothing_of_the_rows_it_deleted_in_the_database_files(
+    home_env: Settings, store: Store
+) -> None:
+    """The purged rows' B/Ls and containers stayed readable in the write-ahead log beside the
+    database (and, where SQLite does not zero deleted rows by default, in its free pages and in
+    every later backup)."""
+    from serve.audit import purge_audit
+
+    for hour in range(40):
+        store.record_audit(
+            AuditEntry(
+                request_id=f"p{hour}",
+                at=START + timedelta(hours=hour),
+                method="POST",
+                route="/v1/score",
+                status=200,
+                duration_ms=1.0,
+                named=(("PURGEDBL77", f"HLXU29173{hour:02d}"),),
+            )
+        )
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    purge_audit(home_env, START + timedelta(days=3), archive=None)
+    database = Path(str(store.engine.url.database))
+    for path in (database, database.with_name(database.name + "-wal")):
+        if path.exists():
+            assert b"PURGEDBL77" not in path.read_bytes(), path
+
+
 def test_two_writers_of_one_name_keep_their_own_partial_files(tmp_path: Path) -> None:
     from features.files import FrameWriter
     from risk_engine.errors import OutputUnwritable

@@ -590,3 +590,29 @@ def test_a_backup_that_fails_is_named_and_leaves_neither_copy_nor_journal(
     finally:
         monkeypatch.undo()
         store.dispose()
+
+
+def test_a_postgresql_url_with_libpq_sslmode_gets_the_tls_it_names() -> None:
+    """pg8000 knows no ``sslmode``: `?sslmode=require` was a traceback (exit 1) in every
+    command, and without it pg8000 tried TLS without checking who answered."""
+    import ssl
+
+    from sqlalchemy.engine import make_url
+
+    from serve.store import _make_engine, _tls
+
+    url = "postgresql+pg8000://engine:secret@127.0.0.1:1/engine"
+    engine = _make_engine(f"{url}?sslmode=require")
+    assert "sslmode" not in str(engine.url)
+    assert _tls(make_url(url), "disable") is False
+    required = _tls(make_url(url), "require")
+    assert isinstance(required, ssl.SSLContext) and required.verify_mode == ssl.CERT_NONE
+    full = _tls(make_url(url), "verify-full")
+    assert isinstance(full, ssl.SSLContext) and full.check_hostname
+    assert full.verify_mode == ssl.CERT_REQUIRED
+    with pytest.raises(ConfigError, match="sslmode='always'"):
+        _make_engine(f"{url}?sslmode=always")
+    # reaching it is the store unavailable (exit 5), not a TypeError from the driver
+    store = Store(f"{url}?sslmode=require")
+    with pytest.raises(StoreUnavailable):
+        store.migrate()
