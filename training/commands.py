@@ -31,7 +31,7 @@ from training.report import write_training_report
 from training.retrain import retrain
 from training.review import BaseRate, control_base_rate, inspected_between, review_outcomes
 from training.tracking import log_training
-from training.train import Progress, describe_calibration, fit_scorer
+from training.train import Progress, band_warning, describe_calibration, fit_scorer
 
 __all__ = ["train_command", "retrain_command", "models_command", "summary_table"]
 
@@ -208,6 +208,12 @@ def train_command(
     calibrated_on = describe_calibration(outcome.params)
     if calibrated_on:
         lines.append(calibrated_on)
+    reference = getattr(outcome.scorer, "reference", None)
+    banded = band_warning(
+        getattr(reference, "bands", None) or {}, config.capacity, config.amber_capacity
+    )
+    if banded:
+        lines.append(banded)
     lines.append(f"report: {report}")
     return "\n".join(lines)
 

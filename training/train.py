@@ -31,6 +31,8 @@ from training.splits import TimeSplits, time_splits
 
 __all__ = [
     "TrainOutcome",
+    "band_threshold",
+    "band_warning",
     "describe_calibration",
     "fit_scorer",
     "period_frame",
@@ -162,8 +164,8 @@ def fit_scorer(
     cal_lines = ((filed >= cal_from) & (filed < test_from)).to_numpy()
     reference = probability[cal_lines] if cal_lines.any() else probability[history]
     thresholds = {
-        "red": float(np.quantile(reference, 1 - config.capacity)),
-        "amber": float(np.quantile(reference, 1 - config.amber_capacity)),
+        "red": band_threshold(reference, config.capacity),
+        "amber": band_threshold(reference, config.amber_capacity),
     }
     scorer = RiskScorer(
         pipeline=pipeline,
@@ -285,6 +287,40 @@ def _calibrate(
         folds,
     )
     return _platt(f"out-of-fold ({folds} folds)", held, y[rows])
+
+
+def band_threshold(scores: np.ndarray, share: float) -> float:
+    """The score from which the top ``share`` of ``scores`` is in the band. Many equal scores at
+    the quantile (a small booster, or a calibration that maps a leaf's lines to one score) put
+    every one of them in the band: the red band of 2 % held 14.7 % of the lines, the amber one
+    none, and each later batch was told its bands had moved. The quantile's score is kept when
+    the share it gives is the nearer to ``share``, else the next score above it."""
+    scores = np.asarray(scores, dtype="float64")
+    if not len(scores):
+        return 1.0
+    at = float(np.quantile(scores, 1 - share))
+    above = scores[scores > at]
+    if not len(above):
+        return at
+    higher = float(above.min())
+    taken, fewer = float(np.mean(scores >= at)), float(np.mean(scores >= higher))
+    return at if abs(taken - share) <= abs(fewer - share) else higher
+
+
+def band_warning(bands: dict[str, float], capacity: float, amber_capacity: float) -> str | None:
+    """A warning when the bands hold far from the shares they were set for on the reference
+    lines (equal scores at a threshold): later batches are compared with these shares."""
+    red, amber = bands.get("red", 0.0), bands.get("amber", 0.0)
+    wanted_amber = max(amber_capacity - capacity, 0.0)
+    far = not 0.5 <= red / capacity <= 2 if capacity else False
+    if far or (wanted_amber and amber < wanted_amber / 4):
+        return (
+            f"warning: equal scores at the thresholds: the red band holds {red:.1%} of the "
+            f"reference lines (capacity {capacity:.1%}) and the amber band {amber:.1%} (asked "
+            f"{wanted_amber:.1%}); screening selects by capacity all the same, but bands and "
+            "their drift checks read against these shares"
+        )
+    return None
 
 
 def _platt(how: str, raw: np.ndarray, y: np.ndarray) -> tuple[PlattCalibrator, dict[str, Any]]:

@@ -171,3 +171,21 @@ def test_a_slice_a_model_cannot_be_made_from_is_named_with_its_period() -> None:
         r"history is needed",
     ):
         short.check(labels[:40])
+
+
+def test_band_thresholds_on_equal_scores_take_the_share_nearer_the_capacity() -> None:
+    """A block of equal calibration scores at the 2 % quantile put 14.7 % of the reference lines
+    in the red band and none in amber, and every later batch was told its bands had moved."""
+    from training.train import band_threshold, band_warning
+
+    rng = np.random.default_rng(3)
+    scores = np.concatenate([rng.uniform(0, 0.05, 843), np.full(147, 0.0577), np.full(10, 0.2)])
+    red = band_threshold(scores, 0.02)
+    assert red == 0.2 and np.mean(scores >= red) == pytest.approx(0.01)  # not 15.7 %
+    spread = rng.uniform(0, 1, 1000)  # no ties: the quantile, as before
+    assert band_threshold(spread, 0.02) == pytest.approx(np.quantile(spread, 0.98))
+    tied_top = np.concatenate([rng.uniform(0, 0.05, 853), np.full(147, 0.0577)])
+    assert band_threshold(tied_top, 0.02) == 0.0577  # nothing above: the block stays
+    told = band_warning({"red": 0.147, "amber": 0.0}, 0.02, 0.05)
+    assert told is not None and "the red band holds 14.7% of the reference lines" in told
+    assert band_warning({"red": 0.021, "amber": 0.03}, 0.02, 0.05) is None
