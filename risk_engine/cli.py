@@ -1011,9 +1011,11 @@ def screen(
             f"note: the feature history of model {summary.model_version} reached "
             f"{summary.history_as_of}, and the batch's first line was filed "
             f"{summary.history_gap_days:.1f} days later ({summary.first_filed}): the lines filed "
-            "between them are not in it, so the parties, routes and goods of those days count "
-            "for nothing here. A newly promoted model's history ends at its training's cut-off: "
-            "screen the days since with it first, in order, then this batch.",
+            "between them are not in it, so the parties, routes and goods of those days counted "
+            "for nothing in this list, which is issued and added to the history as it is. "
+            "Screening those days now adds them, and changes some scores the service gives for "
+            "this batch's lines, not this list. A newly promoted model's history ends at its "
+            "training's cut-off: before its first batch, screen the days since, in order.",
             err=True,
         )
     elif summary.history_gap_days > _HISTORY_GAP_DAYS:  # --no-history: said too, as such

@@ -30,7 +30,8 @@ def last_days(shipments: pd.DataFrame, days: int) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # the docstring's first paragraph, whole (its first line cut the sentence in two)
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("shipments", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--last-days", type=int, default=1)

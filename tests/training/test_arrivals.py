@@ -39,3 +39,13 @@ def test_until_without_since_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as stopped:
         main([str(source), str(tmp_path / "x.parquet"), "--until", "2024-05-01"])
     assert stopped.value.code == 2
+
+
+def test_the_help_tells_the_whole_description(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--help` stopped mid-sentence: "... the lines arriving in"."""
+    from training.arrivals import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    told = " ".join(capsys.readouterr().out.split())
+    assert "the lines filed in a period (a day or a year after a model's cut-off)." in told
