@@ -56,6 +56,15 @@ _HTTP_DEFAULTS = {  # MLflow's own: 7 retries, backoff factor 2, 120 s: minutes 
 _REACHED: set[str] = set()  # stores this process has opened once
 
 
+def _sqlite_store(settings: Settings) -> Path | None:
+    """The SQLite file of the tracking store (mlflow.db under home, or a ``sqlite:///`` URI);
+    None for a server's store, which cannot be looked for without asking it."""
+    uri = settings.tracking_uri
+    if not uri.startswith("sqlite:///") or uri in ("sqlite://", "sqlite:///:memory:"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+
+
 def configure_mlflow(settings: Settings, *, existing: bool = False) -> str:
     """Point MLflow at the configured store (SQLite under home by default) and open it once, so
     that a store that is not a database or cannot be reached is named at once
@@ -68,13 +77,12 @@ def configure_mlflow(settings: Settings, *, existing: bool = False) -> str:
     the MLFLOW_HTTP_REQUEST_* variables say otherwise."""
     import mlflow
 
-    if existing and not settings.mlflow_tracking_uri:
-        store = settings.home / "mlflow.db"
-        if not store.is_file():
-            raise ModelUnavailable(
-                f"no model store at {store}: nothing was trained in this home; check "
-                "RISK_ENGINE_HOME (or RISK_ENGINE_MLFLOW_TRACKING_URI); nothing was made"
-            )
+    store = _sqlite_store(settings)
+    if existing and store is not None and not store.is_file():
+        raise ModelUnavailable(
+            f"no model store at {store}: nothing was trained there; check RISK_ENGINE_HOME "
+            "(or RISK_ENGINE_MLFLOW_TRACKING_URI); nothing was made"
+        )
     settings.ensure_home()
     settings.artifact_location.mkdir(parents=True, exist_ok=True)
     uri = settings.tracking_uri

@@ -35,7 +35,7 @@ def build_docs_router(*, title: str, openapi_url: str = "/openapi.json") -> APIR
     """``/docs`` and the files it loads, none of them from elsewhere."""
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/docs")
+    @router.api_route("/docs", methods=["GET", "HEAD"])
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi_url,
@@ -56,5 +56,7 @@ def build_docs_router(*, title: str, openapi_url: str = "/openapi.json") -> APIR
         return send
 
     for name, media_type in _ASSETS.items():
-        router.add_api_route(f"{ASSETS_PREFIX}/{name}", sender(name, media_type), methods=["GET"])
+        router.add_api_route(
+            f"{ASSETS_PREFIX}/{name}", sender(name, media_type), methods=["GET", "HEAD"]
+        )
     return router

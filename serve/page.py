@@ -45,21 +45,21 @@ def build_page_router() -> APIRouter:
             },
         )
 
-    @router.get("/")
+    @router.api_route("/", methods=["GET", "HEAD"])
     def page() -> Response:
         return send("officer.html")
 
-    @router.get("/static/officer.js")
+    @router.api_route("/static/officer.js", methods=["GET", "HEAD"])
     def script() -> Response:
         return send("officer.js")
 
-    @router.get("/static/officer.css")
+    @router.api_route("/static/officer.css", methods=["GET", "HEAD"])
     def style() -> Response:
         return send("officer.css")
 
     # Browsers ask for /favicon.ico whatever the page names; without it every visit logged a 404.
-    @router.get("/favicon.ico")
-    @router.get("/static/favicon.svg")
+    @router.api_route("/favicon.ico", methods=["GET", "HEAD"])
+    @router.api_route("/static/favicon.svg", methods=["GET", "HEAD"])
     def icon() -> Response:
         return send("favicon.svg")
 

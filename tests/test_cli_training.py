@@ -916,3 +916,8 @@ def test_commands_that_read_models_make_nothing_in_a_home_that_is_not_there(
         assert result.exit_code == 4, (command, result.output)
         assert f"no model store at {typo / 'mlflow.db'}" in result.stderr
         assert not typo.exists(), command
+    # a misspelt tracking store's file, the home's set right: the same
+    monkeypatch.setenv("RISK_ENGINE_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlfow.db'}")
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 4 and f"no model store at {tmp_path / 'mlfow.db'}" in result.stderr
+    assert not (tmp_path / "mlfow.db").exists() and not typo.exists()

@@ -25,6 +25,9 @@ def test_the_docs_page_loads_nothing_from_elsewhere(client: httpx.Client) -> Non
     style = client.get("/docs-assets/swagger-ui.css")
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
     assert client.get("/docs-assets/redoc.standalone.js").status_code == 404  # not on the list
+    # HEAD wherever GET works: the page, the docs and the files they load (it was 405)
+    for path in ("/", "/docs", "/static/officer.js", "/favicon.ico", "/docs-assets/swagger-ui.css"):
+        assert client.head(path).status_code == 200, path
     assert client.get("/docs-assets/../pyproject.toml").status_code == 404
 
 
