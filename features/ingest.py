@@ -6,6 +6,7 @@ files; `validate_file` adds the counts, the most common reasons and the rejects 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from typing import cast
 
 import pandas as pd
 
-from features.files import BadLine, RecordFile, fresh_output, open_records, write_frame
+from features.files import BadLine, FrameWriter, RecordFile, fresh_output, open_records
 from features.mapping import ColumnMapping
 from risk_engine.columns import Severity
 from risk_engine.validation import ISSUE_COLUMNS, KeyRegistry, ValidationResult, validate_frame
@@ -150,11 +151,21 @@ def validate_file(
     if rejects_path is not None:
         fresh_output(Path(rejects_path), inputs=(path,))
         report.rejects_path = str(rejects_path)
-    written = False
-    for result in iter_validated(source, progress=progress):
-        report.add(result)
-        if rejects_path is not None and (not result.issues.empty or not written):
-            write_frame(result.issues, rejects_path, append=written)
-            written = True
+    # written under a partial name and named at the end: stopped half-way (SIGTERM), a cut-off
+    # rejects file stayed under its name, a third of the rows in it and nothing said
+    with contextlib.ExitStack() as outputs:
+        writer = (
+            outputs.enter_context(FrameWriter(Path(rejects_path)))
+            if rejects_path is not None
+            else None
+        )
+        last = None
+        for result in iter_validated(source, progress=progress):
+            report.add(result)
+            if writer is not None and not result.issues.empty:
+                writer.write(result.issues)
+            last = result
+        if writer is not None and not writer.rows and last is not None:
+            writer.write(last.issues)  # no reject: the file still names a reject's columns
     log.info("validated %s: %s", path, report.as_dict()["counts"])
     return report

@@ -69,6 +69,22 @@ def test_chunked_reading_numbers_rows_and_catches_duplicates_across_chunks(tmp_p
     assert list(written["row"]) == [2401] and list(written["rule"]) == ["duplicate_key"]
 
 
+@pytest.mark.parametrize("name", ["rejects.parquet", "rejects.csv.gz"])
+def test_a_rejects_file_holds_the_rejects_of_every_chunk(tmp_path: Path, name: str) -> None:
+    """A Parquet rejects file was written over by each chunk: 269 of 17,827 rows were left, the
+    last chunk's. And a run stopped half-way left a cut-off rejects file under its name."""
+    frame = shipment_frame(2500, seed=6)
+    frame.loc[::7, "eta"] = "not a time"
+    path = _csv(tmp_path, frame)
+    rejects = tmp_path / name
+    report = validate_file(path, chunk_rows=1000, rejects_path=rejects)
+    written = pd.read_parquet(rejects) if name.endswith(".parquet") else pd.read_csv(rejects)
+    bad = written[written["rule"] == "malformed"]
+    assert report.rejected == len(range(0, 2500, 7)) == bad["row"].nunique()
+    assert sorted(bad["row"]) == [row + 1 for row in range(0, 2500, 7)]
+    assert not list(tmp_path.glob(".partial-*"))
+
+
 def test_wrong_delimiter_is_one_clear_error(tmp_path: Path) -> None:
     path = _csv(tmp_path, shipment_frame(5), sep=";")
     with pytest.raises(InputUnreadable, match="delimited by ';'"):
