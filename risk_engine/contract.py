@@ -9,7 +9,6 @@ optional value) are collected in `RecordCheck.issues`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,7 +44,7 @@ from risk_engine.columns import (
     Severity,
     severity_of,
 )
-from risk_engine.parsing import parse_fields, printable
+from risk_engine.parsing import parse_fields, printable, shown_value
 
 __all__ = [
     "ShipmentLine",
@@ -87,24 +86,8 @@ class Issue:
 
 
 def _raw_text(value: Any) -> str:
-    """A value as it was sent: JSON's own text for what JSON sent as other than a string or a
-    number (``true``, ``{"kg": 21500}``), not Python's ("True", "{'kg': 21500}"). A value
-    longer than `_SHOWN_MAX` is shown by its start and its length: a 100,000-character name
-    came back whole in its error."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | Mapping | list | tuple):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    else:
-        text = str(value)
-    if len(text) > _SHOWN_MAX:
-        text = f"{text[:_SHOWN_MAX]}... ({len(text):,} characters)"
-    return printable(text)
-
-
-# The most of a value an error shows: a text one longer than the contract's TEXT_MAX is shown
-# whole, so that the officer sees what was too long.
-_SHOWN_MAX = 1_024
+    """A value as it was sent (`shown_value`); a missing one as ""."""
+    return "" if value is None else shown_value(value)
 
 
 class _ContractModel(BaseModel):

@@ -8,6 +8,7 @@ agree. Each returns the normalised value and the rules the value breaks.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,7 @@ from risk_engine.reference.checks import (
 
 __all__ = [
     "CODE_PATTERN",
+    "shown_value",
     "visible",
     "LIST_SEPARATOR",
     "printable",
@@ -367,6 +369,29 @@ def _surrogate(raw: Any) -> bool:
     if isinstance(raw, list | tuple):
         return any(_surrogate(item) for item in raw)
     return False
+
+
+# The most of a value an error shows: a text one longer than the contract's TEXT_MAX is shown
+# whole, so that the officer sees what was too long.
+_SHOWN_MAX = 1_024
+
+
+def shown_value(value: Any) -> str:
+    """A value as it was sent, for an error or a rejects file: JSON's own text for what JSON
+    (or a Parquet boolean, struct or list column) gave as other than text or a number (``true``,
+    ``{"kg": 21500}``), not Python's ("True", "{'kg': 21500}"); a value longer than
+    `_SHOWN_MAX` by its start and its length (a 100,000-character name came back whole)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, bool | np.bool_ | Mapping | list | tuple):
+        text = json.dumps(
+            bool(value) if isinstance(value, np.bool_) else value, ensure_ascii=False, default=str
+        )
+    else:
+        text = str(value)
+    if len(text) > _SHOWN_MAX:
+        text = f"{text[:_SHOWN_MAX]}... ({len(text):,} characters)"
+    return printable(text)
 
 
 def printable(text: str) -> str:

@@ -29,7 +29,7 @@ from risk_engine.columns import (
 )
 from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG, RECEIPT_SLACK
 from risk_engine.hashing import mix
-from risk_engine.parsing import printable
+from risk_engine.parsing import shown_value
 
 __all__ = [
     "ISSUE_COLUMNS",
@@ -304,9 +304,11 @@ def _issue_frame(
 
 
 def _raw_text(value: Any) -> str:
+    """A value as it was read, as the API's errors show it (`shown_value`): a Parquet boolean
+    as ``true``, a struct as JSON, a long text by its start and length."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return printable(str(value))
+    return shown_value(value)
 
 
 def _key_text(frame: pd.DataFrame, clean: pd.DataFrame, name: str, idx: np.ndarray) -> list[str]:

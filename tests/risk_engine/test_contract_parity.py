@@ -233,6 +233,12 @@ def test_a_boolean_column_is_malformed_in_any_field() -> None:
         ("notify_party_name", "malformed", 1),
         ("notify_party_name", "malformed", 2),
     }
+    # shown as the API shows it: JSON's true, not Python's True; a long text by its start
+    shown = issues[issues["field"] == "bl_number"]["value"].tolist()
+    assert shown == ["true", "false", "true"]
+    long = pd.DataFrame([{**rows[0], "shipper_name": "A" * 5_000}]).astype("string")
+    (told,) = validate_frame(long, "shipments").issues["value"].tolist()
+    assert told == "A" * 1_024 + "... (5,000 characters)"
 
 
 def test_characters_that_show_as_nothing_are_dropped_through_both_paths() -> None:
