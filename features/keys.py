@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from features.memo import per_row, per_value
 from risk_engine.hashing import mix
+from risk_engine.parsing import FORMAT_CHARACTERS
 
 __all__ = [
     "MISSING",
@@ -236,11 +237,19 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
         return pa.array(
             [None if v is None else _LEGAL_TAIL.sub("", v) for v in spaced], values.type
         )
-    array = _unaccented(pc.utf8_upper(values), letters=rules >= 2)
+    array = _unaccented(pc.utf8_upper(_unformatted(values)), letters=rules >= 2)
     array = pc.utf8_trim_whitespace(pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " "))
     if rules >= 2:
         array = _joined_initials(array)
     return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
+
+
+def _unformatted(array: pa.Array) -> pa.Array:
+    """Text without format characters (`risk_engine.parsing.FORMAT_CHARACTERS`): a joiner the
+    contract keeps (Persian and Indic names need it) made "IVO<joiner>RY" two words here."""
+    if pc.all(pc.string_is_ascii(array)).as_py() is False:
+        return pc.replace_substring_regex(array, FORMAT_CHARACTERS, "")
+    return array
 
 
 def _unaccented(array: pa.Array, *, letters: bool = True) -> pa.Array:
@@ -328,7 +337,7 @@ def normalise_text(array: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     few = _few_ascii(array)
     if few is not None:
         return pa.array([None if v is None else _spaced(v) for v in few], array.type)
-    upper = pc.utf8_upper(array)
+    upper = pc.utf8_upper(_unformatted(array))
     if rules >= 2:
         upper = _unaccented(upper)
     spaced = pc.replace_substring_regex(upper, _NOT_ALNUM.pattern, " ")

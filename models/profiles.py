@@ -53,7 +53,7 @@ from features.ingest import iter_validated
 from features.mapping import ColumnMapping
 from risk_engine.columns import FLAG_RULES, FieldSpec, Rule, fields_for
 from risk_engine.errors import ConfigError
-from risk_engine.parsing import parse_scalar, visible
+from risk_engine.parsing import parse_scalar, unformatted
 from risk_engine.yaml_text import load_yaml_file
 
 __all__ = ["PROFILE_FIELDS", "ProfileSet", "RiskProfile", "count_profile_hits", "load_profiles"]
@@ -256,7 +256,7 @@ def _normal(field: str, value: str) -> str:
     case, accents composed (NFC); a code or an HS prefix in its plain form (NFKC: the full-width
     digits an East Asian keyboard types were kept and never met a line)."""
     kind = PROFILE_FIELDS[field]
-    text = unicodedata.normalize("NFC" if kind == "text" else "NFKC", visible(value))
+    text = unicodedata.normalize("NFC" if kind == "text" else "NFKC", unformatted(value))
     text = " ".join(text.split()).upper()
     if kind == "prefix":  # dots and spaces go, as the contract drops them
         text = re.sub(r"[.\s]", "", text)
@@ -269,7 +269,7 @@ def _line_text(value: object) -> str | None:
     quoted cell, or an accent typed apart (a Mac's NFD) missed the criteria that named them."""
     if value is None or value is pd.NA or value != value:
         return None
-    text = " ".join(visible(str(value)).split()).upper()
+    text = " ".join(unformatted(str(value)).split()).upper()
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 

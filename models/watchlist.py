@@ -26,7 +26,7 @@ from features.files import open_records, read_table
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
-from risk_engine.parsing import CODE_PATTERN, visible
+from risk_engine.parsing import CODE_PATTERN, unformatted
 from risk_engine.reference import country_name, is_country
 from risk_engine.reference.checks import CONTAINER_PATTERN
 
@@ -66,7 +66,7 @@ def _text(value: object) -> str:
     "HLBU\u200b1021044"); a missing one (None, NA, NaN) as ""."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
-    return visible(str(value)).strip()
+    return unformatted(str(value)).strip()
 
 
 def _compact_one(value: object) -> str:

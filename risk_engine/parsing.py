@@ -35,6 +35,8 @@ from risk_engine.reference.checks import (
 
 __all__ = [
     "CODE_PATTERN",
+    "FORMAT_CHARACTERS",
+    "unformatted",
     "shown_value",
     "visible",
     "LIST_SEPARATOR",
@@ -97,17 +99,26 @@ _NUL = "\x00"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Trimmed characters, spelled out so the scalar and vectorised forms trim exactly the same.
 _SPACE = " \t\r\n\x0b\x0c\xa0"
-# The characters that show as nothing (Unicode's format characters, category Cf: zero-width
-# spaces and joiners, the soft hyphen, bidi controls, the byte-order mark, ...). "IVO\u200bRY"
-# reads as IVORY on every screen, yet it missed the CITES rule, the risk profiles naming ivory
-# and the watch list: every value of every field is read without them (`visible`). Spelled out
-# so that Python's and Arrow's expressions drop the same ones (a test holds it to Cf).
+# The characters that show as nothing and mean nothing in a value: zero-width spaces, the soft
+# hyphen, word joiners, bidi marks and overrides, the byte-order mark. "IVO\u200bRY" reads as
+# IVORY on every screen, yet it missed the CITES rule, the risk profiles naming ivory and the
+# watch list: every value of every field is read without them (`visible`). The other format
+# characters are kept in what is stored, as they change what is shown: the joiners of Persian
+# and Indic names and of emoji, Arabic number signs, the tags of a flag. Words, names and
+# codes are compared without any of them (`unformatted`).
 _INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb]"
+)
+# Every format character (Unicode category Cf; spelled out so that Python's and Arrow's
+# expressions drop the same ones, and a test holds it to Cf).
+FORMAT_CHARACTERS = (
     "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
     "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
     "\U000e0020-\U000e007f]"
 )
+_FORMAT = re.compile(FORMAT_CHARACTERS)
 
 _PATTERNS = {
     key: re.compile(value)
@@ -135,6 +146,12 @@ SeriesIssues = list[tuple[np.ndarray, Rule]]
 def visible(text: str) -> str:
     """``text`` without the characters that show as nothing (`_INVISIBLE`)."""
     return text if text.isascii() else _INVISIBLE.sub("", text)
+
+
+def unformatted(text: str) -> str:
+    """``text`` without any format character (`FORMAT_CHARACTERS`): how words, names and codes
+    are compared (a joiner between two Latin letters hid a word too)."""
+    return text if text.isascii() else _FORMAT.sub("", text)
 
 
 def _trimmed(raw: Any) -> str:

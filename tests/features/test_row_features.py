@@ -119,6 +119,9 @@ def test_reefer_for_goods_that_need_no_cooling_is_flagged() -> None:
 
 def test_cites_sensitive_lines_without_permit_are_flagged() -> None:
     info = describe(_text("CARVED IVORY", "ROSEWOOD LOGS", "SAWN TIMBER"), buckets=1 << 10)
+    # a joiner the contract keeps (Persian and Indic names need it) hides no word
+    joined = describe(_text("CARVED IVO\u200dRY", "ROSE\u200cWOOD", "SAWN"), buckets=1 << 10)
+    assert joined.cites_word.tolist()[:2] == info.cites_word.tolist()[:2]
     sensitive = row.cites_sensitive(_text("960190", "440349", "440729"), info.cites_word)
     assert sensitive.tolist() == [1, 1, 0]
     permits = _text("CITES-123", None, None)
