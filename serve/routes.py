@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from models.watchlist import Watchlist
 from risk_engine.columns import Rule
 from risk_engine.contract import Issue
-from risk_engine.parsing import parse_scalar, printable
+from risk_engine.parsing import parse_scalar, printable, shown_value
 from risk_engine.validation import specs_by_name
 from serve.auth import API_KEY_HEADER, Authenticator, AuthError, Principal, Role, presented_key
 from serve.config import ServeLimits
@@ -743,10 +743,11 @@ def _strings(value: Any) -> list[str]:
 
 
 def _text(value: Any) -> str | None:
-    """A key of a line as sent, for its answer (a lone surrogate written as its escape)."""
+    """A key of a line as sent, for its answer, as its errors show it (`shown_value`: ``true``,
+    not Python's "True"; a lone surrogate written as its escape)."""
     if value is None:
         return None
-    return printable(value if isinstance(value, str) else str(value))
+    return printable(value) if isinstance(value, str) else shown_value(value)
 
 
 def _finite(values: dict[str, Any]) -> dict[str, float | None]:

@@ -232,6 +232,13 @@ def test_a_bad_line_comes_back_with_field_errors_while_the_other_lines_are_score
     assert flagged["status"] == "scored"
     assert flagged["dq_flags"] == ["container_number:check_digit"]
     assert {r["rank"] for r in body["lines"] if r["status"] == "scored"} == {1, 2}
+    # a key sent as a JSON boolean is echoed as its error shows it: true, not Python's True
+    odd = client.post(
+        "/v1/score",
+        json={"lines": [{**lines[0], "bl_number": True}]},
+        headers=_key(keys["officer"]),
+    ).json()["lines"][0]
+    assert odd["bl_number"] == "true" and odd["errors"][0]["value"] == "true"
 
 
 def test_a_count_past_twelve_digits_is_out_of_range_not_a_500(
