@@ -1349,9 +1349,17 @@ def review(
             how += (
                 f"; {base.without:,} recorded without a selection_probability left out of the rate"
             )
+        pooled = [name for name in groups if name != "selection_reason"]
         _echo(
             f"lift is over the random control's seizure rate, {base.rate:.2%} "
             f"({base.controls:,} conclusive controls, {how})"
+            # one rate for every row: a phase's lift read as over its own controls
+            + (
+                f"; it is the rate of all the outcomes read, not of each {', '.join(pooled)}"
+                if pooled
+                else ""
+            )
+            + "; the RANDOM_CONTROL rows' hit rates are weighted so too, their counts are not"
         )
     else:
         _echo("no conclusive random-control inspection in the period: no lift")

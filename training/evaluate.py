@@ -96,13 +96,14 @@ def evaluate_period(
 def _per_port(
     period: pd.DataFrame, groups: pd.Series, model: pd.Series, hits: pd.Series
 ) -> pd.DataFrame:
-    """Lines, inspected, seizures and model hits at 2 % capacity per discharge port."""
+    """Lines, conclusively inspected lines, seizures and the model's hits at 2 % capacity per
+    discharge port (an inconclusive inspection carries no label: "inspected" read as more)."""
     chosen = selected_at_capacity(groups, model, 0.02)
     frame = pd.DataFrame(
         {
             "port": period["port_of_discharge"].astype(str).to_numpy(),
             "lines": 1,
-            "inspected": period["label"].notna().to_numpy().astype(int),
+            "conclusive": period["label"].notna().to_numpy().astype(int),
             "seizures": hits.to_numpy(),
             "model_hits_2pct": hits.to_numpy() * chosen,
         }

@@ -53,7 +53,10 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _evaluation_sections(evaluation: Evaluation) -> str:
+def _evaluation_sections(evaluation: Evaluation, whose: str = "") -> str:
+    """The evaluation's tables; ``whose`` names the scorer the single-scorer sections are of
+    (a phase report's are the challenger's: unsaid, its PR-AUC read as the comparison's)."""
+    of = f": the {whose}'s" if whose else ""
     parts = [
         f"<p>{evaluation.lines:,} lines in {evaluation.port_days:,} port-days.</p>",
         "<h2>Finds at capacity: observed seizures</h2>",
@@ -69,11 +72,12 @@ def _evaluation_sections(evaluation: Evaluation) -> str:
             table_html(evaluation.truth),
         ]
     parts += [
-        "<h2>Random-control slice (unbiased; rates weighted by 1 / selection_probability)</h2>",
+        f"<h2>Random-control slice{of} (unbiased; rates weighted by 1 / "
+        "selection_probability)</h2>",
         table_html(evaluation.control),
-        "<h2>Inspected lines</h2>",
+        f"<h2>Conclusively inspected lines{of} scores</h2>",
         table_html(pd.DataFrame([evaluation.labels])),
-        "<h2>Per port</h2>",
+        f"<h2>Per port{of} hits (model_hits_2pct)</h2>",
         table_html(evaluation.per_port.head(30)),
     ]
     return "".join(parts)
@@ -83,17 +87,22 @@ def write_phase_report(
     path: Path,
     *,
     decision: dict[str, Any],
-    evaluation: Evaluation,
+    evaluation: Evaluation | None,
     outcome: TrainOutcome,
     plots: dict[str, Path],
 ) -> Path:
-    """The champion/challenger report of one phase."""
+    """The champion/challenger report of one phase (``evaluation`` None: no held-out line)."""
     promoted = bool(decision.get("promoted"))
+    shown = {
+        k: ", ".join(map(str, v)) or "none" if isinstance(v, tuple | list) else v
+        for k, v in decision.items()
+        if k != "report"
+    }
     body = [
         f"<p class='{'promoted' if promoted else 'kept'}'><strong>"
         f"{html.escape(str(decision.get('reason', '')))}</strong></p>",
-        table_html(pd.DataFrame([{k: v for k, v in decision.items() if k != "report"}])),
-        _evaluation_sections(evaluation),
+        table_html(pd.DataFrame([shown])),
+        _evaluation_sections(evaluation, "challenger") if evaluation is not None else "",
         "<h2>Drift of the main features (training period vs held-out period)</h2>",
         table_html(outcome.drift),
         "<h2>Plots (challenger)</h2>",
@@ -113,11 +122,11 @@ def _split_words(sizes: dict[str, int]) -> str:
         for name in ("train", "valid", "calibration", "test")
         if name in sizes
     ]
-    words = "inspected lines by split (validation after a gap): " + ", ".join(labelled)
+    words = "conclusively inspected lines by split (validation after a gap): " + ", ".join(labelled)
     if "test_lines" in sizes:
         words += (
             f"; lines filed in the test period, all judged below: {sizes['test_lines']:,} (its "
-            "inspected lines are counted under 'Inspected lines')"
+            "conclusively inspected lines are counted under 'Conclusively inspected lines')"
         )
     if "lines" in sizes:
         words += f"; lines in all: {sizes['lines']:,}"

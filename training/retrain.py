@@ -194,6 +194,15 @@ def retrain(
             calibration=calibration or "",
             calibrated_on=describe_calibration(outcome.params),
         )
+        # a version promoted or kept here has its phase report too (it had none, and no
+        # training report: `GET /v1/reports` listed nothing for the champion)
+        decision.report = write_phase_report(
+            settings.reports_dir / f"phase-{_slug(phase)}-v{version}.html",
+            decision=decision.as_dict(),
+            evaluation=outcome.evaluation,
+            outcome=outcome,
+            plots=plots,
+        )
         _record(run_id, decision)
         return decision
     features = champion_features(champion, shipments, outcomes, lines, test_from)

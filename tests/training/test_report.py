@@ -39,7 +39,7 @@ def test_the_splits_are_told_as_inspected_lines_and_the_judged_period_as_lines()
         }
     )
     assert told.startswith(
-        "inspected lines by split (validation after a gap): train 702, valid 121"
+        "conclusively inspected lines by split (validation after a gap): train 702, valid 121"
     )
     assert "lines filed in the test period, all judged below: 6,610" in told
     assert told.endswith("lines in all: 45,000.") and "test_lines" not in told

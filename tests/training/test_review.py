@@ -139,6 +139,14 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     assert "used 5, rejected 1; inspected in the period 0" in since.stderr  # what the table is of
     assert "lift over random" in result.stdout
     assert "lift is over the random control's seizure rate" in result.stdout
+    assert "not of each" not in result.stdout  # by selection reason alone: one period, one rate
+    # broken down by phase, every row's lift is still over the one pooled rate: said
+    phases = runner.invoke(
+        app, ["review", "--outcomes", str(path), "--by", "operation_phase,selection_reason"]
+    )
+    assert "it is the rate of all the outcomes read, not of each operation_phase" in " ".join(
+        phases.stdout.split()
+    )
     table = pd.read_csv(out)
     assert table.loc[table["selection_reason"] == "all", "inspected"].item() == 5
     # the printed row names what its rate is of: 5 inspected, 4 conclusive
