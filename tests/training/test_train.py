@@ -189,7 +189,9 @@ def test_a_challenger_discarded_while_its_retrain_runs_is_neither_kept_nor_promo
     # a version decided without a champion has its phase report too (it had none at all)
     assert decision.report is not None and decision.report.exists()
     page = decision.report.read_text(encoding="utf-8")
-    assert "Per port: the challenger&#x27;s hits" in page or "Per port: the challenger's hits" in page
+    assert (
+        "Per port: the challenger&#x27;s hits" in page or "Per port: the challenger's hits" in page
+    )
     assert "()" not in page.split("<h2>")[0]  # the decision's earlier challengers: "none"
     (info,) = list_versions()
     assert info.tags[DECISION_TAG] == DISCARDED
