@@ -526,8 +526,8 @@ def reason(name: str, value: object) -> str:
             side="above" if number >= 0 else "below",
             when="before" if number >= 0 else "after",
             # "filed 0 hours before arrival" for 20 minutes: under 1, and 309,697 with commas
-            whole="under 1" if abs(number) < 0.5 else f"{round(abs(number)):,}",
-            s="" if abs(number) < 0.5 or abs(round(number)) == 1 else "s",
+            whole="under 1" if abs(number) < 0.5 else f"{math.floor(abs(number) + 0.5):,}",
+            s="" if abs(number) < 0.5 or math.floor(abs(number) + 0.5) == 1 else "s",
             amount=_amount_of_log(number),
             degree=_degree(abs(number)),
         )
@@ -590,7 +590,9 @@ def _amount_of_log(logarithm: float) -> str:
     """The amount a log10 value stands for (`_plain_amount`); past a thousand billion or under a
     thousandth, as a power of ten: 10^304.9 read "1,000,000,000,000,000,052,504,..." (a capped
     float's digits), and 10^-8 "1e-08"."""
-    if -3 <= logarithm < 15:
+    if not math.isfinite(logarithm):
+        return "an amount past any scale"
+    if -3 <= logarithm < 12:
         return _plain_amount(10.0**logarithm)
     exponent = math.floor(logarithm)
     mantissa = round(10.0 ** (logarithm - exponent), 1)

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from features.memo import per_row, per_value
 from risk_engine.hashing import mix
-from risk_engine.parsing import FORMAT_CHARACTERS
+from risk_engine.parsing import FORMAT_CHARACTERS, any_matching
 
 __all__ = [
     "MISSING",
@@ -247,7 +247,7 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
 def _unformatted(array: pa.Array) -> pa.Array:
     """Text without format characters (`risk_engine.parsing.FORMAT_CHARACTERS`): a joiner the
     contract keeps (Persian and Indic names need it) made "IVO<joiner>RY" two words here."""
-    if pc.all(pc.string_is_ascii(array)).as_py() is False:
+    if any_matching(array, FORMAT_CHARACTERS):
         return pc.replace_substring_regex(array, FORMAT_CHARACTERS, "")
     return array
 

@@ -59,10 +59,13 @@ _REACHED: set[str] = set()  # stores this process has opened once
 def _sqlite_store(settings: Settings) -> Path | None:
     """The SQLite file of the tracking store (mlflow.db under home, or a ``sqlite:///`` URI);
     None for a server's store, which cannot be looked for without asking it."""
+    from sqlalchemy.engine import make_url
+
     uri = settings.tracking_uri
-    if not uri.startswith("sqlite:///") or uri in ("sqlite://", "sqlite:///:memory:"):
+    if not uri.startswith("sqlite:///"):
         return None
-    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+    database = make_url(uri).database  # percent-decoded, as SQLAlchemy opens it
+    return Path(database) if database and database != ":memory:" else None
 
 
 def configure_mlflow(settings: Settings, *, existing: bool = False) -> str:

@@ -233,9 +233,9 @@ def _figure(value: float, digits: int = 3) -> str:
     drift table's mean read 2.506e+04 (with commas past a thousand, a power of ten past a
     thousand billion)."""
     size = abs(value)
-    if size == 0 or value != value:
-        return "0" if size == 0 else ""
-    if size >= 1e15 or size < 1e-12:
+    if size == 0 or not math.isfinite(value):
+        return "0" if size == 0 else str(value)
+    if size >= 1e12 or size < 1e-12:
         exponent = math.floor(math.log10(size))
         return f"{value / 10.0**exponent:.1f} × 10^{exponent}"
     if size >= 1_000:

@@ -35,6 +35,7 @@ from risk_engine.reference.checks import (
 
 __all__ = [
     "CODE_PATTERN",
+    "any_matching",
     "FORMAT_CHARACTERS",
     "unformatted",
     "shown_value",
@@ -154,9 +155,19 @@ def unformatted(text: str) -> str:
     return text if text.isascii() else _FORMAT.sub("", text)
 
 
-def _trimmed(raw: Any) -> str:
-    """A value as text, without invisible characters, trimmed."""
-    return visible(str(raw)).strip(_SPACE)
+def _trimmed(raw: Any, *, written: bool = False) -> str:
+    """A value as text, trimmed, without any format character; a ``written`` one (a name, an
+    address, a description) keeps those that change what is shown (`visible`)."""
+    return (visible if written else unformatted)(str(raw)).strip(_SPACE)
+
+
+def _written(spec: FieldSpec) -> bool:
+    """Whether a field is text people write (a name, an address, a description), whose script
+    may need a joiner; codes, numbers and identifiers (the voyage, a permit) are read without
+    any format character, as they are compared: a container with a joiner was rejected."""
+    return spec.kind is Kind.DESCRIPTION or (
+        spec.kind is Kind.TEXT and spec.name.endswith(("_name", "_address"))
+    )
 
 
 def is_missing(raw: Any) -> bool:
@@ -207,12 +218,12 @@ def _fractional(series: pd.Series, numbers: np.ndarray) -> np.ndarray:
     return out
 
 
-def _as_text(raw: Any) -> str:
+def _as_text(raw: Any, *, written: bool = False) -> str:
     if isinstance(raw, bool):
         return str(raw)
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
-    return _trimmed(raw)
+    return _trimmed(raw, written=written)
 
 
 def _as_code(raw: Any) -> str:
@@ -439,7 +450,7 @@ def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
     if _nested(raw, kind) or _surrogate(raw):
         return None, [Rule.MALFORMED]
     if kind in (Kind.TEXT, Kind.DESCRIPTION):
-        text = _as_text(raw)
+        text = _as_text(raw, written=_written(spec))
         if _NUL in text:
             return None, [Rule.MALFORMED]
         if len(text) > TEXT_MAX:
@@ -534,16 +545,18 @@ def _in_range(kind: Kind, values: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- vectorised form
 
 
-def _any_invisible(array: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether a text array holds a character `visible` drops (an ASCII one holds none: the
-    test is cheap for most columns, and a search costs less than a replacement)."""
+def any_matching(array: pa.Array | pa.ChunkedArray, pattern: str) -> bool:
+    """Whether a text array holds a match of ``pattern``, a class of non-ASCII characters (an
+    ASCII array holds none: the test is cheap for most columns, and a search costs less than a
+    replacement)."""
     if pc.all(pc.string_is_ascii(array)).as_py() is not False:
         return False
-    return bool(pc.any(pc.match_substring_regex(array, _INVISIBLE.pattern)).as_py())
+    return bool(pc.any(pc.match_substring_regex(array, pattern)).as_py())
 
 
-def _text_series(series: pd.Series) -> pd.Series:
-    """Any column as trimmed pyarrow-backed strings; integral floats lose their '.0'."""
+def _text_series(series: pd.Series, *, written: bool = False) -> pd.Series:
+    """Any column as trimmed pyarrow-backed strings without format characters (a ``written``
+    one keeps those `visible` keeps); integral floats lose their '.0'."""
     if pd.api.types.is_float_dtype(series.dtype):
         values = series.astype(object).map(
             lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else _as_text(v)
@@ -555,8 +568,9 @@ def _text_series(series: pd.Series) -> pd.Series:
         )
     if not isinstance(series.dtype, pd.StringDtype):
         series = series.astype("string[pyarrow]")
-    if len(series) and _any_invisible(pa.array(series.array)):
-        series = series.str.replace(_INVISIBLE.pattern, "", regex=True)
+    dropped = _INVISIBLE.pattern if written else FORMAT_CHARACTERS
+    if len(series) and any_matching(pa.array(series.array), dropped):
+        series = series.str.replace(dropped, "", regex=True)
     return series.str.strip(_SPACE)
 
 
@@ -675,7 +689,7 @@ def _text_kind_series(
     spec: FieldSpec, series: pd.Series, present: np.ndarray, fail: Any
 ) -> pd.Series:
     kind = spec.kind
-    text = _text_series(series).where(present)
+    text = _text_series(series, written=_written(spec)).where(present)
     if kind in (Kind.TEXT, Kind.DESCRIPTION, Kind.TEXT_LIST):
         nul = present & np.asarray(text.str.contains(_NUL, regex=False).fillna(False), dtype=bool)
         if nul.any():

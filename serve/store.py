@@ -397,7 +397,9 @@ def _server_engine(url: URL) -> Engine:
         connect_args["timeout"] = _PG8000_TIMEOUT_S
         mode = url.query.get("sslmode")
         if mode is not None:
-            connect_args["ssl_context"] = _tls(url, str(mode))
+            context = _tls(url, str(mode))
+            if context is not None:
+                connect_args["ssl_context"] = context
             url = url.difference_update_query(["sslmode", "sslrootcert"])
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
 
@@ -407,18 +409,27 @@ def _server_engine(url: URL) -> Engine:
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
-def _tls(url: URL, mode: str) -> ssl.SSLContext | bool:
+def _tls(url: URL, mode: str) -> ssl.SSLContext | bool | None:
     """The TLS context of a libpq ``sslmode`` (with ``sslrootcert``, the CA file to trust):
-    pg8000 otherwise tries TLS without checking who answers."""
+    pg8000 otherwise tries TLS without checking who answers. ``allow`` and ``prefer`` are
+    pg8000's own way (None): TLS when the server offers it, plain otherwise."""
     if mode not in _SSL_MODES:
         raise ConfigError(
             f"the database URL's sslmode={mode!r} is none of {', '.join(_SSL_MODES)}"
         )
     if mode == "disable":
         return False
+    if mode in ("allow", "prefer"):
+        return None
     root = url.query.get("sslrootcert")
-    context = ssl.create_default_context(cafile=str(root) if root else None)
-    if mode in ("allow", "prefer", "require"):  # encrypted, the server's identity unchecked
+    try:
+        context = ssl.create_default_context(cafile=str(root) if root else None)
+    except (OSError, ssl.SSLError) as error:  # a traceback, exit 1
+        raise ConfigError(
+            f"the database URL's sslrootcert={root!r} cannot be read as CA certificates: "
+            f"{getattr(error, 'strerror', None) or error}"
+        ) from None
+    if mode == "require":  # encrypted, the server's identity unchecked
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif mode == "verify-ca":

@@ -921,3 +921,11 @@ def test_commands_that_read_models_make_nothing_in_a_home_that_is_not_there(
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 4 and f"no model store at {tmp_path / 'mlfow.db'}" in result.stderr
     assert not (tmp_path / "mlfow.db").exists() and not typo.exists()
+    # a store whose path is percent-encoded in its URI is found, as SQLAlchemy opens it
+    (tmp_path / "sp ace").mkdir()
+    (tmp_path / "sp ace" / "mlflow.db").touch()
+    monkeypatch.setenv(
+        "RISK_ENGINE_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/sp%20ace/mlflow.db"
+    )
+    found = runner.invoke(app, ["models"])
+    assert found.exit_code == 0 and "no registered model yet" in found.stdout, found.output

@@ -335,8 +335,8 @@ def models_command(settings: Settings | None = None) -> str:
         pd.DataFrame(rows).to_string(index=False)
         + stopped
         + "\nthe figures are each version's own, on its held-out period from test_from (a "
-        "challenger's is later and shorter than its champion's): the phase report of `retrain` "
-        "compares a challenger with the champion on one period"
+        "challenger's comes after its champion's): the phase report of `retrain` compares a "
+        "challenger with the champion on one period"
         + f"\nstore: {settings.tracking_uri_shown} (`mlflow ui --backend-store-uri {settings.tracking_uri_shown}`)"
     )
 

@@ -32,6 +32,7 @@ from training.splits import TimeSplits, time_splits
 __all__ = [
     "TrainOutcome",
     "band_threshold",
+    "band_thresholds",
     "band_warning",
     "describe_calibration",
     "fit_scorer",
@@ -163,10 +164,7 @@ def fit_scorer(
     cal_from = splits.boundaries["calibration_from"]
     cal_lines = ((filed >= cal_from) & (filed < test_from)).to_numpy()
     reference = probability[cal_lines] if cal_lines.any() else probability[history]
-    thresholds = {
-        "red": band_threshold(reference, config.capacity),
-        "amber": band_threshold(reference, config.amber_capacity),
-    }
+    thresholds = band_thresholds(reference, config.capacity, config.amber_capacity)
     scorer = RiskScorer(
         pipeline=pipeline,
         booster_text=booster.model_to_string(),
@@ -305,6 +303,13 @@ def band_threshold(scores: np.ndarray, share: float) -> float:
     higher = float(above.min())
     taken, fewer = float(np.mean(scores >= at)), float(np.mean(scores >= higher))
     return at if abs(taken - share) <= abs(fewer - share) else higher
+
+
+def band_thresholds(scores: np.ndarray, capacity: float, amber_capacity: float) -> dict[str, float]:
+    """The red and amber thresholds (`band_threshold`), amber never above red: chosen apart on
+    tied scores, amber was set above red, an empty band the service published."""
+    red = band_threshold(scores, capacity)
+    return {"red": red, "amber": min(band_threshold(scores, amber_capacity), red)}
 
 
 def band_warning(bands: dict[str, float], capacity: float, amber_capacity: float) -> str | None:

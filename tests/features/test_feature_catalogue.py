@@ -58,6 +58,8 @@ def test_reasons_read_like_an_officer_would_say_them() -> None:
     assert reason("hours_filing_to_arrival", -0.3) == "filed under 1 hour after arrival"
     assert reason("hours_filing_to_arrival", 309_697.2) == "filed 309,697 hours before arrival"
     assert reason("booking_lead_days", 1.2) == "booked 1 day before departure"
+    assert reason("hours_filing_to_departure", 0.5) == "filed 1 hour before departure"  # not 0
+    assert reason("log_kg_per_package", 14.9999) == "1.0 × 10^15 kg per package"
     # an amount past a float's digits, or under a thousandth, as a power of ten (it read as 300
     # digits of float noise, and "1e-08")
     assert reason("log_kg_per_package", 304.875) == "7.5 × 10^304 kg per package"

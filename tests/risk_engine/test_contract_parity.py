@@ -270,7 +270,31 @@ def test_characters_that_show_as_nothing_are_dropped_through_both_paths() -> Non
         {**line, "gross_weight_kg": "21\u200b500", "hs_code": "\u20600507"},
         {**line, "goods_description": "\u200b\u2060"},
     ]
+    # codes, numbers and identifiers are read without any format character, a joiner included
+    # (a container with one was rejected); names keep their script's joiner; a value of joiners
+    # alone is blank
+    rows += [
+        {
+            **line,
+            "container_number": "CSQU\u200d3054383",
+            "hs_code": "0507\u200c90",
+            "voyage_number": "0305S\u200d",
+            "shipper_name": "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+        },
+        {**line, "consignee_name": "\u200d"},
+    ]
     _check(rows, "shipments")
+    joined = check_record(rows[4]).record
+    assert joined is not None
+    assert (joined.container_number, joined.hs_code, joined.voyage_number) == (
+        "CSQU3054383",
+        "050790",
+        "0305S",
+    )
+    assert joined.shipper_name == "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert [(i.field, i.rule.value) for i in check_record(rows[5]).issues] == [
+        ("consignee_name", "required")
+    ]
     first = check_record(rows[0]).record
     assert first is not None and first.goods_description == "IVORY CARVINGS"
     second = check_record(rows[1]).record

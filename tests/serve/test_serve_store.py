@@ -612,6 +612,10 @@ def test_a_postgresql_url_with_libpq_sslmode_gets_the_tls_it_names() -> None:
     assert full.verify_mode == ssl.CERT_REQUIRED
     with pytest.raises(ConfigError, match="sslmode='always'"):
         _make_engine(f"{url}?sslmode=always")
+    assert _tls(make_url(url), "prefer") is None  # TLS when offered, plain otherwise
+    # a CA file that cannot be read is named (it was a traceback, exit 1)
+    with pytest.raises(ConfigError, match="sslrootcert='/nonexistent/ca.pem'"):
+        _make_engine(f"{url}?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")
     # reaching it is the store unavailable (exit 5), not a TypeError from the driver
     store = Store(f"{url}?sslmode=require")
     with pytest.raises(StoreUnavailable):

@@ -176,7 +176,7 @@ def test_a_slice_a_model_cannot_be_made_from_is_named_with_its_period() -> None:
 def test_band_thresholds_on_equal_scores_take_the_share_nearer_the_capacity() -> None:
     """A block of equal calibration scores at the 2 % quantile put 14.7 % of the reference lines
     in the red band and none in amber, and every later batch was told its bands had moved."""
-    from training.train import band_threshold, band_warning
+    from training.train import band_threshold, band_thresholds, band_warning
 
     rng = np.random.default_rng(3)
     scores = np.concatenate([rng.uniform(0, 0.05, 843), np.full(147, 0.0577), np.full(10, 0.2)])
@@ -186,6 +186,10 @@ def test_band_thresholds_on_equal_scores_take_the_share_nearer_the_capacity() ->
     assert band_threshold(spread, 0.02) == pytest.approx(np.quantile(spread, 0.98))
     tied_top = np.concatenate([rng.uniform(0, 0.05, 853), np.full(147, 0.0577)])
     assert band_threshold(tied_top, 0.02) == 0.0577  # nothing above: the block stays
+    # chosen apart on tied scores, amber went above red: kept at red at most
+    ties = np.concatenate([np.full(583, 0.30), np.full(128, 0.704), np.full(15, 0.958)])
+    bands = band_thresholds(ties, 0.02, 0.05)
+    assert bands["amber"] <= bands["red"]
     told = band_warning({"red": 0.147, "amber": 0.0}, 0.02, 0.05)
     assert told is not None and "the red band holds 14.7% of the reference lines" in told
     assert band_warning({"red": 0.021, "amber": 0.03}, 0.02, 0.05) is None
