@@ -151,9 +151,12 @@ async def _on_http(request: Request, error: Exception) -> Response:
         return _not_the_shape(request, details)
     code = _HTTP_CODES.get(error.status_code, "http_error")
     message = error.detail if isinstance(error.detail, str) else json.dumps(error.detail)
-    return error_response(
-        request.scope, error.status_code, code, message, headers=dict(error.headers or {})
-    )
+    headers = dict(error.headers or {})
+    allowed = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+    if "GET" in allowed and "HEAD" not in allowed:
+        # every GET route answers HEAD too (a route of its own, which Starlette's Allow missed)
+        headers["Allow"] = ", ".join([*allowed, "HEAD"])
+    return error_response(request.scope, error.status_code, code, message, headers=headers)
 
 
 def _not_the_shape(request: Request, details: list[dict[str, Any]]) -> Response:

@@ -424,6 +424,11 @@ def test_unknown_routes_and_wrong_methods_get_json_errors(client: httpx.Client) 
     assert missing.status_code == 404 and _error(missing)["code"] == "not_found"
     wrong = client.get("/v1/score")
     assert wrong.status_code == 405 and _error(wrong)["code"] == "method_not_allowed"
+    # Allow names HEAD where a GET route takes it too (it named GET alone)
+    for path in ("/v1/model", "/metrics", "/healthz"):
+        put = client.put(path)
+        assert put.status_code == 405, path
+        assert {m.strip() for m in put.headers["allow"].split(",")} == {"GET", "HEAD"}, path
     # a slash too many is no route: a 307 to the plain-http address behind a TLS proxy, given
     # before the key was checked, took the key and the manifest there with a client following it
     for method, path in (("POST", "/v1/score/"), ("POST", "/v1/outcomes/"), ("GET", "/healthz/")):
