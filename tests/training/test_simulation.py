@@ -268,6 +268,29 @@ def test_same_seed_writes_the_same_bytes(tmp_path: Path, world: SimulatedWorld) 
             assert path.read_bytes() == second[name].read_bytes(), (fmt, name)
 
 
+def test_a_world_stopped_while_written_leaves_no_file(
+    tmp_path: Path, world: SimulatedWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped (SIGTERM) after the shipments file, a run left it complete and no meta.json, and
+    a later run into the folder, going by meta.json, never removed it."""
+    import training.simulation.writer as writer
+
+    written = writer.pa_csv.write_csv
+    calls: list[str] = []
+
+    def stopped_at_the_second(table: object, path: object) -> None:
+        calls.append(str(path))
+        if len(calls) == 2:
+            raise KeyboardInterrupt("stopped")
+        written(table, path)
+
+    monkeypatch.setattr(writer.pa_csv, "write_csv", stopped_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        write_world(world, tmp_path / "w", "csv")
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == []
+    assert ".partial-" in calls[0]  # written under a partial name, named when whole
+
+
 def test_same_seed_gives_same_bytes_in_fresh_processes_whatever_the_hash_seed(
     tmp_path: Path,
 ) -> None:

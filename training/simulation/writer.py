@@ -7,6 +7,7 @@ write time, so the same world gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from features.files import partial_name
 from risk_engine.columns import OUTCOME_FIELDS, Kind
 from training.simulation.render import SHIPMENT_SCHEMA
 
@@ -111,15 +113,30 @@ def write_world(world: SimulatedWorld, out_dir: Path, fmt: str = "parquet") -> d
     for earlier in _earlier_world(out_dir, fmt):  # would be read as this world's
         earlier.unlink()
         logger.warning("removed %s, an earlier simulated world's (its meta.json names it)", earlier)
-    for name, table in tables.items():
-        path = out_dir / f"{name}.{fmt}"
-        if fmt == "parquet":
-            pq.write_table(table, path, compression="zstd")
-        else:
-            pa_csv.write_csv(_csv_ready(table), path)
-        paths[name] = path
-        logger.info("wrote %s (%d rows)", path, table.num_rows)
-    meta = dict(world.meta, files={name: path.name for name, path in paths.items()}, format=fmt)
-    paths["meta"] = out_dir / "meta.json"
-    paths["meta"].write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # each file under a partial name, named when whole; stopped half-way (SIGTERM), the run
+    # left a complete shipments file and no meta.json, which a later run then never removed
+    try:
+        for name, table in tables.items():
+            path = out_dir / f"{name}.{fmt}"
+            partial = partial_name(path)
+            if fmt == "parquet":
+                pq.write_table(table, partial, compression="zstd")
+            else:
+                pa_csv.write_csv(_csv_ready(table), partial)
+            partial.replace(path)
+            paths[name] = path
+            logger.info("wrote %s (%d rows)", path, table.num_rows)
+        meta = dict(world.meta, files={name: path.name for name, path in paths.items()}, format=fmt)
+        paths["meta"] = out_dir / "meta.json"
+        paths["meta"].write_text(
+            json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    except BaseException:
+        for name in tables:
+            with contextlib.suppress(OSError):
+                partial_name(out_dir / f"{name}.{fmt}").unlink(missing_ok=True)
+        for path in paths.values():  # a world without its meta.json is no world
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        raise
     return paths
