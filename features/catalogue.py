@@ -25,6 +25,7 @@ __all__ = [
     "by_name",
     "catalogue_markdown",
     "feature_names",
+    "power_of_ten",
     "reason",
 ]
 
@@ -594,6 +595,11 @@ def _amount_of_log(logarithm: float) -> str:
         return "an amount past any scale"
     if -3 <= logarithm < 12:
         return _plain_amount(10.0**logarithm)
+    return power_of_ten(logarithm)
+
+
+def power_of_ten(logarithm: float) -> str:
+    """The amount a log10 value stands for as a power of ten, one decimal: "7.5 × 10^304"."""
     exponent = math.floor(logarithm)
     mantissa = round(10.0 ** (logarithm - exponent), 1)
     if mantissa >= 10:

@@ -903,20 +903,19 @@ def _take_name(partial: Path, path: Path, *, overwrite: bool) -> None:
             return
         try:
             os.link(partial, path)
-        except FileExistsError as error:
-            partial.unlink(missing_ok=True)
+            taken = False
+        except FileExistsError:
+            taken = True
+        except OSError:  # a file system without links: checked, then renamed
+            taken = path.exists()
+            if not taken:
+                partial.replace(path)
+                return
+        partial.unlink(missing_ok=True)
+        if taken:
             raise OutputUnwritable(
                 str(path), "it exists now (another run wrote it meanwhile): not overwritten"
-            ) from error
-        except OSError:  # a file system without links: checked, then renamed
-            if path.exists():
-                partial.unlink(missing_ok=True)
-                raise OutputUnwritable(
-                    str(path), "it exists now (another run wrote it meanwhile): not overwritten"
-                ) from None
-            partial.replace(path)
-            return
-        partial.unlink()
+            )
 
 
 class FrameWriter:
@@ -1004,9 +1003,7 @@ def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> Non
         _write_csv(frame, path, append=append)
 
 
-def _write_csv(
-    frame: pd.DataFrame, path: Path, *, append: bool, named: Path | None = None
-) -> None:
+def _write_csv(frame: pd.DataFrame, path: Path, *, append: bool, named: Path | None = None) -> None:
     """Write (or append) CSV; a ``.gz`` file is gzipped, its header naming the file it will be
     (``named``): written under its partial name, `gunzip -N` gave the hidden partial file."""
     safe = frame.copy()

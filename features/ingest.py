@@ -153,12 +153,8 @@ def validate_file(
         report.rejects_path = str(rejects_path)
     # written under a partial name and named at the end: stopped half-way (SIGTERM), a cut-off
     # rejects file stayed under its name, a third of the rows in it and nothing said
-    with contextlib.ExitStack() as outputs:
-        writer = (
-            outputs.enter_context(FrameWriter(Path(rejects_path)))
-            if rejects_path is not None
-            else None
-        )
+    rejects = FrameWriter(Path(rejects_path)) if rejects_path is not None else None
+    with rejects if rejects is not None else contextlib.nullcontext() as writer:
         last = None
         for result in iter_validated(source, progress=progress):
             report.add(result)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.catalogue import power_of_ten
 from features.files import write_page
 from models.selection import MANDATORY_REASONS
 from risk_engine.reference import port_name
@@ -101,9 +102,7 @@ def write_screen_report(
         share = np.arange(1, len(ordered) + 1) / max(len(ordered), 1)
         ax.plot(100 * share, np.cumsum(ordered), label="whole batch ranked as one list")
         taken = 100 * picked.mean() if len(picked) else 0.0
-        ax.plot(
-            [taken], [scores[picked].sum()], "o", label="this run's selection (per port-day)"
-        )
+        ax.plot([taken], [scores[picked].sum()], "o", label="this run's selection (per port-day)")
         ax.set_xlim(0, max(20.0, 1.2 * taken))
         ax.set_xlabel("share of lines inspected (%)")
         ax.set_ylabel("sum of risk scores")
@@ -236,8 +235,7 @@ def _figure(value: float, digits: int = 3) -> str:
     if size == 0 or not math.isfinite(value):
         return "0" if size == 0 else str(value)
     if size >= 1e12 or size < 1e-12:
-        exponent = math.floor(math.log10(size))
-        return f"{value / 10.0**exponent:.1f} × 10^{exponent}"
+        return ("-" if value < 0 else "") + power_of_ten(math.log10(size))
     if size >= 1_000:
         return f"{value:,.0f}"
     return np.format_float_positional(value, precision=digits, fractional=False, trim="-")
