@@ -9,6 +9,7 @@ values are normalised and hashed, so a million rows cost a few distinct-value op
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from functools import cache, partial
 from typing import Any, Final, cast
@@ -35,6 +36,7 @@ __all__ = [
     "combine",
     "dictionary_codes",
     "fill_blank",
+    "folded",
     "hash_text",
     "hash_values",
     "normalise_party",
@@ -46,6 +48,8 @@ __all__ = [
     "text_key",
     "text_matches",
     "to_mask",
+    "unspaced",
+    "UNSPACED_SCRIPTS",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -56,8 +60,10 @@ MISSING: Final = np.uint64(0)
 
 # How names and descriptions become keys, kept with a feature history (`StateParams.name_rules`)
 # so that a model goes on finding its parties after an upgrade: 1 before stop 23 (dotted
-# initials and legal forms apart, "S A"; an accented letter of a description a space), 2 since.
-NAME_RULES = 2
+# initials and legal forms apart, "S A"; an accented letter of a description a space), 2 at
+# stops 23 to 26 (a letter of another script, Chinese, Thai or Korean, a space: a name written
+# in it was no party, a description in it had no word), 3 since.
+NAME_RULES = 3
 
 NO_TIME: Final = np.iinfo(np.int64).min  # a missing timestamp, in seconds
 
@@ -238,7 +244,10 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
             [None if v is None else _LEGAL_TAIL.sub("", v) for v in spaced], values.type
         )
     array = _unaccented(pc.utf8_upper(_unformatted(values)), letters=rules >= 2)
-    array = pc.utf8_trim_whitespace(pc.replace_substring_regex(array, _NOT_ALNUM.pattern, " "))
+    if rules >= 3:
+        array = pc.utf8_upper(array)  # a ligature NFKD took apart ("ﬁ" is "fi")
+    array = pc.replace_substring_regex(array, _not_alphanumeric(rules), " ")
+    array = pc.utf8_trim_whitespace(array)
     if rules >= 2:
         array = _joined_initials(array)
     return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
@@ -259,11 +268,27 @@ def _unaccented(array: pa.Array, *, letters: bool = True) -> pa.Array:
     = "PHU DUC", where the Đ was a space and "PHU UC" another party than its ASCII spelling."""
     if pc.all(pc.string_is_ascii(array)).as_py() is False:
         array = pc.utf8_normalize(array, "NFKD")
-        array = pc.replace_substring_regex(array, r"\p{M}+", "")
+        array = pc.replace_substring_regex(array, _ACCENTS, r"\1")
         if letters:
             for letter, latin in _LATIN.items():
                 array = pc.replace_substring(array, letter, latin)
     return array
+
+
+# The accents of Latin, Greek and Cyrillic letters (marks after a letter below U+0530), as NFKD
+# sets them apart; not the vowel and tone marks of Thai, Indic or other scripts, which are
+# letters of their words: "ลิ้นจี่" (lychee) without them read as "ลิ่น" (pangolin).
+_ACCENTS = r"([\x{0000}-\x{052F}])\p{M}+"
+
+
+def _accentless(text: str) -> str:
+    """`_ACCENTS` dropped from one NFKD text (as Arrow drops them in `_unaccented`)."""
+    kept: list[str] = []
+    for char in text:
+        if kept and ord(kept[-1]) < 0x530 and unicodedata.category(char).startswith("M"):
+            continue
+        kept.append(char)
+    return "".join(kept)
 
 
 # Upper-case letters with no decomposition (Vietnamese, Nordic, Polish, German, Icelandic)
@@ -314,6 +339,47 @@ def _joined_initials(array: pa.Array) -> pa.Array:
 # holds both to the same results).
 _FEW = 64
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
+# Letters and digits of every script, with the marks that are part of their letters (Thai vowels
+# and tones; the accents of Latin letters are dropped before): name rules 3. "象牙", "บริษัท ไดฮวา"
+# and "대화 주식회사" are words, where rules 2 made them spaces.
+_NOT_LETTER_OR_DIGIT = r"[^\p{L}\p{M}\p{N}]+"
+
+
+def _not_alphanumeric(rules: int) -> str:
+    """What a text's words are split on, by name ``rules``."""
+    return _NOT_LETTER_OR_DIGIT if rules >= 3 else _NOT_ALNUM.pattern
+
+
+# Scripts written without spaces between words (Han, kana, Hangul, Thai, Lao, Khmer, Myanmar):
+# a word of the lexicons or a risk profile is found anywhere in a text of them ("象牙雕刻品" holds
+# 象牙, ivory), where a word of a spaced script must stand alone.
+UNSPACED_SCRIPTS = (
+    "\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+)
+_UNSPACED = re.compile(f"[{UNSPACED_SCRIPTS}]")
+
+
+def unspaced(word: str) -> bool:
+    """Whether a word is written in a script without spaces between words (`UNSPACED_SCRIPTS`)."""
+    return _UNSPACED.search(word) is not None
+
+
+def folded(value: str) -> str:
+    """One text as a watch list or a risk profile compares it: compatibility forms made plain
+    (full-width "ＩＶＯＲＹ" and the ideographic space), accents dropped ("CÔNG TY" = "CONG TY",
+    "Đ" = "D"), upper case, runs of white space one space. A listed party typed in full-width
+    letters or with its accents left out passed its entry."""
+    if value.isascii():
+        text = value.upper()
+    else:
+        text = _accentless(unicodedata.normalize("NFKD", value)).upper()
+        for letter, latin in _LATIN.items():
+            text = text.replace(letter, latin)
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
+
+
 _NOT_NORMAL = re.compile(r"[^A-Z0-9 ]")
 
 
@@ -340,7 +406,9 @@ def normalise_text(array: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     upper = pc.utf8_upper(_unformatted(array))
     if rules >= 2:
         upper = _unaccented(upper)
-    spaced = pc.replace_substring_regex(upper, _NOT_ALNUM.pattern, " ")
+    if rules >= 3:
+        upper = pc.utf8_upper(upper)  # a ligature NFKD took apart
+    spaced = pc.replace_substring_regex(upper, _not_alphanumeric(rules), " ")
     return pc.utf8_trim_whitespace(spaced)
 
 

@@ -3,7 +3,13 @@
 These lists give the model red flags before it has seen a single seizure. They are deliberately
 short and documented; risk that shifts over time is learned from seizure history by
 `features.rates`, not added here. Words are matched on description tokens after
-`features.text.tokens` (upper case, trailing plural S removed).
+`features.text.tokens` (upper case, trailing plural S removed). An entry of several words
+("NGA VOI", ivory in Vietnamese) is matched as that phrase, and an entry in a script written
+without spaces (Chinese, Japanese, Korean, Thai) anywhere in the text; entries are written
+as officers type them and read as descriptions are (accents dropped).
+
+The words are in English and in the languages manifests of the region are filed in: Chinese,
+Japanese, Korean, Thai, Vietnamese, Indonesian and Malay, French.
 """
 
 from __future__ import annotations
@@ -65,6 +71,85 @@ COVER_LOAD_WORDS: frozenset[str] = frozenset(
         "FURNITURE",
         "COCONUT",
         "COPRA",
+        # Chinese and Japanese: logs, timber, sawn timber, plastic (waste), cashew, sesame,
+        # cassia, beef, frozen fish, tea, shells, soya beans, furniture, coconut
+        "原木",
+        "木材",
+        "锯材",
+        "鋸材",
+        "塑料",
+        "塑膠",
+        "プラスチック",
+        "腰果",
+        "カシュー",
+        "芝麻",
+        "ごま",
+        "桂皮",
+        "肉桂",
+        "牛肉",
+        "冻鱼",
+        "凍魚",
+        "茶叶",
+        "茶葉",
+        "贝壳",
+        "貝殼",
+        "大豆",
+        "黄豆",
+        "家具",
+        "椰子",
+        # Korean and Thai: logs, timber, plastic, cashew, sesame, tea, furniture; logs, timber,
+        # plastic, cashew, sesame, tea, furniture
+        "원목",
+        "목재",
+        "플라스틱",
+        "캐슈",
+        "참깨",
+        "ไม้ซุง",
+        "ไม้แปรรูป",
+        "พลาสติก",
+        "มะม่วงหิมพานต์",
+        "เฟอร์นิเจอร์",
+        # Vietnamese: logs, sawn timber, timber, plastic scrap, cashew, sesame, tea, furniture
+        "GO TRON",
+        "GO XE",
+        "NHUA",
+        "HAT DIEU",
+        "DIEU THO",
+        "HAT VUNG",
+        "CHE",
+        "NOI THAT",
+        # Indonesian and Malay: logs, timber, plastic, cashew, sesame, tea, fish, coconut, copra
+        "KAYU",
+        "KAYU GELONDONGAN",
+        "BALAK",
+        "PLASTIK",
+        "METE",
+        "JAMBU METE",
+        "GAJUS",
+        "WIJEN",
+        "BIJAN",
+        "TEH",
+        "IKAN",
+        "KELAPA",
+        "KOPRA",
+        "PERABOT",
+        "MEBEL",
+        # French: logs, timber, sawn timber, plastic, cashew, sesame, beef, fish, tea, shells,
+        # soya, furniture, coconut
+        "GRUMES",
+        "THE VERT",
+        "THE NOIR",
+        "BOIS",
+        "BOIS SCIE",
+        "PLASTIQUE",
+        "PLASTIQUES",
+        "NOIX DE CAJOU",
+        "CAJOU",
+        "BOEUF",
+        "POISSON",
+        "COQUILLAGES",
+        "MEUBLES",
+        "NOIX DE COCO",
     }
 )
 COVER_LOAD_HEADINGS: frozenset[str] = frozenset(
@@ -138,24 +223,98 @@ GENERIC_WORDS: frozenset[str] = frozenset(
     }
 )
 
-# CITES-sensitive goods: ivory and horn lines, and words for listed species and products.
+# CITES-sensitive goods: ivory and horn lines, and words for listed species and products. Not
+# FIN or HORN alone: "SUCRE FIN" (fine sugar, French) and "SHOE HORN" were made mandatory CITES
+# inspections; shark fin and rhino horn are found by SHARK and RHINO, horn lines by heading 0507.
 CITES_HEADINGS: frozenset[str] = frozenset({"0507"})
 CITES_WORDS: frozenset[str] = frozenset(
     {
         "IVORY",
-        "HORN",
         "RHINO",
+        "RHINOCEROS",
         "PANGOLIN",
         "ROSEWOOD",
         "DALBERGIA",
-        "PTEROCARPU",  # Pterocarpus, plural S removed
+        "PTEROCARPUS",
         "SHARK",
-        "FIN",
         "TOTOABA",
         "AGARWOOD",
         "EBONY",
         "TORTOISE",
         "CORAL",
+        "SAIGA",
+        # Chinese and Japanese: ivory, pangolin, rosewood (hongmu, zitan, huali, suanzhi),
+        # rhino horn, shark fin, agarwood, ebony, hawksbill shell, coral
+        "象牙",
+        "穿山甲",
+        "センザンコウ",
+        "红木",
+        "紅木",
+        "紫檀",
+        "花梨",
+        "酸枝",
+        "黄花梨",
+        "犀角",
+        "犀牛",
+        "サイの角",
+        "鱼翅",
+        "魚翅",
+        "フカヒレ",
+        "沉香",
+        "乌木",
+        "烏木",
+        "黑檀",
+        "玳瑁",
+        "珊瑚",
+        # Korean: ivory, pangolin, rosewood, rhino, shark fin, agarwood, coral
+        "상아",
+        "천산갑",
+        "자단",
+        "코뿔소",
+        "샥스핀",
+        "침향",
+        "산호",
+        # Thai: ivory, pangolin, Siamese rosewood, rhino horn, shark fin, agarwood, coral
+        "งาช้าง",
+        "ตัวนิ่ม",
+        "ลิ่น",
+        "พะยูง",
+        "นอแรด",
+        "หูฉลาม",
+        "ไม้กฤษณา",
+        "ปะการัง",
+        # Vietnamese: ivory, pangolin (scales), rosewood, rhino horn, shark fin, agarwood,
+        # ebony, coral
+        "NGA VOI",
+        "TE TE",
+        "VAY TE TE",
+        "GO TRAC",
+        "GO CAM LAI",
+        "SUNG TE GIAC",
+        "VAY CA MAP",
+        "TRAM HUONG",
+        "GO MUN",
+        "SAN HO",
+        # Indonesian and Malay: ivory, pangolin, rosewood, rhino horn, shark fin, agarwood, coral
+        "GADING",
+        "TRENGGILING",
+        "TENGGILING",
+        "SONOKELING",
+        "CULA BADAK",
+        "SIRIP HIU",
+        "SIRIP IKAN YU",
+        "GAHARU",
+        "KARANG",
+        # French: ivory, rosewood, rhino horn, shark fin, ebony, coral, tortoiseshell
+        "IVOIRE",
+        "BOIS DE ROSE",
+        "PALISSANDRE",
+        "CORNE DE RHINOCEROS",
+        "AILERON DE REQUIN",
+        "AILERONS DE REQUIN",
+        "EBENE",
+        "CORAIL",
+        "ECAILLE DE TORTUE",
     }
 )
 
@@ -164,7 +323,39 @@ CITES_WORDS: frozenset[str] = frozenset(
 COOLED_CHAPTERS: frozenset[str] = frozenset({"02", "03", "04", "06", "07", "08", "16"})
 COOLED_HEADINGS: frozenset[str] = frozenset({"2105", "3002"})
 NOT_COOLED_HEADINGS: frozenset[str] = frozenset({"0801", "0802", "0813", "0601"})
-COOLING_WORDS: frozenset[str] = frozenset({"FROZEN", "CHILLED", "FRESH", "REEFER", "REFRIGERATED"})
+COOLING_WORDS: frozenset[str] = frozenset(
+    {
+        "FROZEN",
+        "CHILLED",
+        "FRESH",
+        "REEFER",
+        "REFRIGERATED",
+        # Chinese and Japanese, Korean, Thai: frozen, chilled, fresh
+        "冷冻",
+        "冷凍",
+        "冷藏",
+        "冷蔵",
+        "新鲜",
+        "生鮮",
+        "냉동",
+        "냉장",
+        "แช่แข็ง",
+        "แช่เย็น",
+        # Vietnamese, Indonesian and Malay, French
+        "DONG LANH",
+        "UOP LANH",
+        "TUOI",
+        "BEKU",
+        "SEJUK BEKU",
+        "SEGAR",
+        "CONGELE",
+        "CONGELES",
+        "SURGELE",
+        "SURGELES",
+        "REFRIGERE",
+        "FRAIS",
+    }
+)
 
 # A CITES permit reference that says there is none, as normalised text (punctuation to spaces:
 # "N/A" is "N A", "-" is empty); a reference of zeros says the same.
@@ -185,6 +376,38 @@ PERMIT_PLACEHOLDERS: frozenset[str] = frozenset(
         "TBA",
         "TBC",
         "UNKNOWN",
+        # in the region's languages: none, not applicable, not available (Chinese, Japanese,
+        # Korean, Thai, Vietnamese, Indonesian and Malay, French); read as the permit reference
+        # is read, so "Ｎ／Ａ" is "N A" and "KHÔNG" is "KHONG"
+        "无",
+        "無",
+        "没有",
+        "沒有",
+        "不适用",
+        "不適用",
+        "暂无",
+        "なし",
+        "無し",
+        "該当なし",
+        "없음",
+        "해당없음",
+        "해당 없음",
+        "ไม่มี",
+        "KHONG",
+        "KHONG CO",
+        "KHONG AP DUNG",
+        "TIDAK ADA",
+        "TIADA",
+        "TIDAK BERLAKU",
+        "KOSONG",
+        "NEANT",
+        "AUCUN",
+        "AUCUNE",
+        "SANS",
+        "SANS OBJET",
+        "NON",
+        "NON APPLICABLE",
+        "NON DISPONIBLE",
     }
 )
 
@@ -193,7 +416,8 @@ PERMIT_PLACEHOLDERS: frozenset[str] = frozenset(
 # and names whose order; not a trader whose name holds the word ("NEW ORDER TRADING CO" was taken
 # for a TO ORDER consignment and lost its history), nor "ORDER CO LTD", which the party key reads
 # as ORDER once its legal form is dropped (the flag and the key read different texts).
-TO_ORDER_PATTERN = r"(^|\s)TO\s+(THE\s+)?ORDER(\s|$)|^ORDER\s+OF\s"
+# "凭指示" is "to order" on a Chinese bill of lading.
+TO_ORDER_PATTERN = r"(^|\s)TO\s+(THE\s+)?ORDER(\s|$)|^ORDER\s+OF\s|凭指示|憑指示"
 # The pattern before stop 23 (any word ORDER), kept for a history made with name rules 1: its
 # model learned such consignees as no party.
 _TO_ORDER_BEFORE = r"(^|\s)(TO\s+(THE\s+)?)?ORDER(\s|$)"

@@ -594,9 +594,17 @@ def cites_no_permit(sensitive: F64, cites_permit_ref: Text) -> F64:
     return _flag((sensitive > 0) & no_permit)
 
 
+@cache
+def _placeholders() -> frozenset[str]:
+    """`PERMIT_PLACEHOLDERS` as a permit reference is read (`normalise_text`): "없음" is kept
+    apart into its letters as the reference's text is."""
+    read = normalise_text(pa.array(sorted(PERMIT_PLACEHOLDERS), type=pa.large_string()))
+    return frozenset(str(value) for value in read.to_pylist())
+
+
 def _no_permit(cites_permit_ref: pa.Array) -> F64:
     text, codes = _distinct(cites_permit_ref)
-    placeholder = _in(text, PERMIT_PLACEHOLDERS)
+    placeholder = _in(text, _placeholders())
     zeros = to_mask(pc.match_substring_regex(text, "^0+$"), False)
     return _per_row(placeholder | zeros, codes, 1.0)
 

@@ -9,6 +9,7 @@ statistics stay bounded whatever the free text holds.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -26,6 +27,7 @@ from features.keys import (
     normalise_text,
     text_array,
     text_matches,
+    unspaced,
 )
 from features.lexicons import (
     CITES_WORDS,
@@ -63,14 +65,53 @@ def _lexicon(lexicon: frozenset[str]) -> pa.Array:
     return pa.array(sorted(lexicon), type=pa.large_string())
 
 
+@cache
+def _entries(lexicon: frozenset[str]) -> tuple[pa.Array, str | None]:
+    """A lexicon as descriptions are read (`normalise_text`, today's rules): its single words
+    as tokens (stemmed as `_words` stems them), and one pattern for its phrases ("NGA VOI") and
+    its words of scripts written without spaces ("象牙"), None when it has neither."""
+    text = normalise_text(pa.array(sorted(lexicon), type=pa.large_string()))
+    single: list[str] = []
+    spaced: list[str] = []
+    bare: list[str] = []
+    for entry in text.to_pylist():
+        if unspaced(entry):
+            bare.append(re.escape(entry))
+        elif " " in entry:
+            spaced.append(re.escape(entry))
+        else:
+            single.append(entry)
+    words, _ = _words(pa.array(single, type=pa.large_string()))
+    parts = [f"(^| )({'|'.join(spaced)})( |$)"] if spaced else []
+    parts += bare
+    tokens = pa.array(sorted(set(words.to_pylist())), type=pa.large_string())
+    return tokens, "|".join(parts) or None
+
+
 _FLAG_LEXICONS = (COVER_LOAD_WORDS, CITES_WORDS, COOLING_WORDS)
 
 
-def _word_flags(words: pa.Array, parent: I64, n: int, lexicon: frozenset[str]) -> B:
-    hit = np.asarray(pc.is_in(words, value_set=_lexicon(lexicon)), dtype=bool)
-    out = np.zeros(n, dtype=bool)
+def _word_flags(text: pa.Array, words: pa.Array, parent: I64, lexicon: frozenset[str]) -> B:
+    """Whether each normalised text holds a word or a phrase of ``lexicon``."""
+    tokens, pattern = _entries(lexicon)
+    hit = np.asarray(pc.is_in(words, value_set=tokens), dtype=bool)
+    out = np.zeros(len(text), dtype=bool)
     out[parent[hit]] = True
+    if pattern is not None:
+        out |= text_matches(text, pattern)
     return out
+
+
+def _flag_reading(
+    descriptions: pa.Array, text: pa.Array, words: pa.Array, parent: I64, rules: int
+) -> tuple[pa.Array, pa.Array, I64]:
+    """The text the lexicon flags and the vague flag read: today's reading whatever the
+    history's name ``rules``, so that the mandatory CITES rule finds "象牙" (ivory) for a model
+    whose history reads such text as spaces."""
+    if rules >= NAME_RULES:
+        return text, words, parent
+    today = normalise_text(descriptions)
+    return (today, *_words(today))
 
 
 def describe(
@@ -95,11 +136,12 @@ def _words(text: pa.Array) -> tuple[pa.Array, I64]:
         pc.invert(pc.ends_with(words, "SS")),
     )
     words = pc.if_else(plural, pc.utf8_slice_codeunits(words, 0, -1), words)
+    # one letter is no word, but one Chinese character is ("茶", tea)
+    long_enough = pc.or_(
+        pc.greater_equal(pc.utf8_length(words), 2), pc.invert(pc.string_is_ascii(words))
+    )
     keep = pc.and_(
-        pc.and_(
-            pc.greater_equal(pc.utf8_length(words), 2),
-            pc.invert(pc.utf8_is_numeric(words)),
-        ),
+        pc.and_(long_enough, pc.invert(pc.utf8_is_numeric(words))),
         pc.invert(pc.is_in(words, value_set=_lexicon(STOPWORDS))),
     )
     keep_np = np.asarray(keep, dtype=bool)
@@ -127,7 +169,8 @@ def _describe_many(array: pa.Array, buckets: int, rules: int) -> Descriptions:
     n_unique = len(encoded.dictionary)
     text = normalise_text(encoded.dictionary, rules)
     words, parent = _words(text)
-    vague_u = _vague(text, words, parent)
+    read = _flag_reading(encoded.dictionary, text, words, parent, rules)
+    vague_u = _vague(*read)
 
     # one pair per distinct (description, token)
     word_encoded = pc.dictionary_encode(words)
@@ -155,9 +198,9 @@ def _describe_many(array: pa.Array, buckets: int, rules: int) -> Descriptions:
 
     return Descriptions(
         n_tokens=lens,
-        cover_word=rows(_word_flags(words, parent, n_unique, COVER_LOAD_WORDS)),
-        cites_word=rows(_word_flags(words, parent, n_unique, CITES_WORDS)),
-        cooling_word=rows(_word_flags(words, parent, n_unique, COOLING_WORDS)),
+        cover_word=rows(_word_flags(*read, COVER_LOAD_WORDS)),
+        cites_word=rows(_word_flags(*read, CITES_WORDS)),
+        cooling_word=rows(_word_flags(*read, COOLING_WORDS)),
         vague=np.where(has, vague_u[np.maximum(row_unique, 0)], True),
         pair_row=pair_row,
         pair_token=pair_token.astype(np.uint64),
@@ -181,9 +224,10 @@ def _analyse(descriptions: pa.Array, buckets: int, rules: int) -> list[_Describe
     """`_Described` of each (distinct, non-null) description, by the rules of `describe`."""
     text = normalise_text(descriptions, rules)
     words, parent = _words(text)
-    vague = _vague(text, words, parent)
+    read = _flag_reading(descriptions, text, words, parent, rules)
+    vague = _vague(*read)
     n = len(descriptions)
-    flags = [_word_flags(words, parent, n, lexicon) for lexicon in _FLAG_LEXICONS]
+    flags = [_word_flags(*read, lexicon) for lexicon in _FLAG_LEXICONS]
     distinct: list[dict[str, None]] = [{} for _ in range(n)]
     for word, row in zip(words.to_pylist(), parent.tolist(), strict=True):
         distinct[row][word] = None

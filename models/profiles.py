@@ -34,6 +34,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,6 +51,7 @@ from pydantic import (
 
 from features.files import open_records
 from features.ingest import iter_validated
+from features.keys import UNSPACED_SCRIPTS, folded, unspaced
 from features.mapping import ColumnMapping
 from risk_engine.columns import FLAG_RULES, FieldSpec, Rule, fields_for
 from risk_engine.errors import ConfigError
@@ -256,7 +258,9 @@ def _normal(field: str, value: str) -> str:
     case, accents composed (NFC); a code or an HS prefix in its plain form (NFKC: the full-width
     digits an East Asian keyboard types were kept and never met a line)."""
     kind = PROFILE_FIELDS[field]
-    text = unicodedata.normalize("NFC" if kind == "text" else "NFKC", unformatted(value))
+    if kind == "text":
+        return folded(unformatted(value))
+    text = unicodedata.normalize("NFKC", unformatted(value))
     text = " ".join(text.split()).upper()
     if kind == "prefix":  # dots and spaces go, as the contract drops them
         text = re.sub(r"[.\s]", "", text)
@@ -269,8 +273,7 @@ def _line_text(value: object) -> str | None:
     quoted cell, or an accent typed apart (a Mac's NFD) missed the criteria that named them."""
     if value is None or value is pd.NA or value != value:
         return None
-    text = " ".join(unformatted(str(value)).split()).upper()
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+    return folded(unformatted(str(value)))
 
 
 def _midnight(day: date) -> float:
@@ -290,9 +293,23 @@ def _matches(column: list[str | None], kind: str, values: list[str]) -> np.ndarr
         ports = set(values)
         found = [v is not None and not ports.isdisjoint(v.split(";")) for v in column]
     else:
-        words = re.compile("(?:^|\\W)(?:" + "|".join(re.escape(v) for v in values) + ")(?:\\W|$)")
+        words = _words_pattern(tuple(values))
         found = [v is not None and words.search(v) is not None for v in column]
     return np.fromiter(found, dtype=bool, count=len(column))
+
+
+@cache
+def _words_pattern(values: tuple[str, ...]) -> re.Pattern[str]:
+    """A text criterion's words as one pattern: a word of a spaced script stands alone (no
+    letter or digit of a spaced script beside it: "IVORY" in "IVORY象牙" too), a word of a
+    script written without spaces (`features.keys.unspaced`) is found anywhere ("象牙" in
+    "象牙雕刻品", where "象牙 雕刻品" alone met it)."""
+    spaced = [re.escape(v) for v in values if not unspaced(v)]
+    bare = [re.escape(v) for v in values if unspaced(v)]
+    edge = f"[^\\W{UNSPACED_SCRIPTS}]"
+    parts = [f"(?<!{edge})(?:{'|'.join(spaced)})(?!{edge})"] if spaced else []
+    parts += bare
+    return re.compile("|".join(parts))
 
 
 class ProfileSet:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.files import open_records, read_table
+from features.keys import folded
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
@@ -55,8 +56,16 @@ _ENTRY_COLUMNS = ("party_name", "container_number", "bl_number")
 
 
 def _normal(value: object) -> str:
-    """How names and numbers are compared: upper case, runs of spaces as one, no ends, accents
-    composed (NFC): a name typed on a Mac ("ZÁMBEZE", A and an accent apart) matched nothing."""
+    """How names and numbers are compared (`features.keys.folded`): upper case, runs of spaces
+    as one, no ends, accents dropped however they were stored, full-width letters and digits
+    plain. "ＧＯＬＤＥＮ　ＬＯＴＵＳ" passed the entry GOLDEN LOTUS, "CÔNG TY TNHH SEN VÀNG" the
+    entry CONG TY TNHH SEN VANG, and a name typed on a Mac ("ZÁMBEZE", A and an accent apart)
+    matched nothing."""
+    return folded(_text(value))
+
+
+def _written(value: object) -> str:
+    """A name as a hit tells it: upper case, spaces collapsed, accents composed (NFC)."""
     text = " ".join(_text(value).upper().split())
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
@@ -71,7 +80,7 @@ def _text(value: object) -> str:
 
 def _compact_one(value: object) -> str:
     """Container numbers as written on a box may carry spaces or hyphens: both are dropped."""
-    if isinstance(value, str) and value.isalnum() and value.isupper():
+    if isinstance(value, str) and value.isascii() and value.isalnum() and value.isupper():
         return value  # already compact: most numbers, at a fraction of the cost
     return _normal(value).replace(" ", "").replace("-", "")
 
@@ -113,6 +122,9 @@ class Watchlist:
     # Entries no line the contract accepts can match, by row (counted as `unused_rows` are):
     # a container number that is not ISO 6346, a country that is not an ISO code.
     unmatchable: list[tuple[int, str]] = field(default_factory=list)
+    # Party names as the list writes them (upper case, accents kept), by the form they are
+    # compared in (`_normal`, accents dropped): what a hit tells.
+    written: dict[str, str] = field(default_factory=dict)
 
     @property
     def entries(self) -> dict[str, int]:
@@ -139,13 +151,12 @@ class Watchlist:
             *(("bill", number, "") for number in sorted(self.bills)),
         ]
 
-    @staticmethod
-    def shown(entry: tuple[str, str, str]) -> str:
+    def shown(self, entry: tuple[str, str, str]) -> str:
         """An entry as an analyst reads it: "party NAME (Country)", "container X", "B/L Y"."""
         kind, name, country = entry
         label = {"party": "party", "container": "container", "bill": "B/L"}[kind]
         place = f" ({country_name(country) or country})" if country else ""
-        return f"{label} {name}{place}"
+        return f"{label} {self.written.get(name, name)}{place}"
 
     def matches_records(self, records: Sequence[Mapping[str, object]]) -> list[list[str]]:
         """`matches` for lines as sent (JSON objects), whatever the contract makes of them: a
@@ -178,12 +189,13 @@ class Watchlist:
                 continue
             countries = columns.get(country_column) if country_column is not None else None
             for i, party in _found(columns[name_column], names, _normal):
+                name = self.written.get(party, party)
                 if party in any_country:
-                    tell(i, f"{role} {party}", ("party", party, ""))
+                    tell(i, f"{role} {name}", ("party", party, ""))
                 where = _normal(countries[i]) if countries is not None else ""
                 if where and is_country(where):
                     if (party, where) in self.parties:
-                        shown = f"{role} {party} ({country_name(where) or where})"
+                        shown = f"{role} {name} ({country_name(where) or where})"
                         tell(i, shown, ("party", party, where))
                     continue
                 # No country to tell who it is: a forwarder declares none, and a notify party
@@ -200,7 +212,7 @@ class Watchlist:
                         if country_column is None
                         else "the line gives no country for it"
                     )
-                    shown = f"{role} {party} (listed for {places}; {why})"
+                    shown = f"{role} {name} (listed for {places}; {why})"
                     if hit is not None:  # the sentence names each country it is listed for
                         hit.update(("party", party, where) for where in listed)
                     tell(i, shown, ("party", party, listed[0]))
@@ -281,6 +293,7 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
 
     notes = [_text(v) for v in frame["note"]] if "note" in frame.columns else blank
     names, countries = column("party_name"), column("country")
+    as_written = column("party_name", _written)
     containers, bills = column("container_number", _compact_one), column("bl_number")
     watch = Watchlist()
 
@@ -298,6 +311,7 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
     ):
         if name:
             watch.parties.add((name, country))
+            watch.written.setdefault(name, as_written[row - 1])
             noted(("party", name, country), note)
         if container:
             watch.containers.add(container)

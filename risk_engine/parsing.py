@@ -98,8 +98,10 @@ _NUL = "\x00"
 # text in the middle of an emoji. It is no character: no UTF-8 writer (Arrow, the database, the
 # JSON answer) can store it, and a text holding one failed the whole request (500 or 503).
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Trimmed characters, spelled out so the scalar and vectorised forms trim exactly the same.
-_SPACE = " \t\r\n\x0b\x0c\xa0"
+# Trimmed characters, spelled out so the scalar and vectorised forms trim exactly the same: the
+# no-break spaces (U+00A0, the figure space U+2007, the narrow U+202F) and the ideographic space
+# a Chinese, Japanese or Korean keyboard types (U+3000): "210690\u3000" was a malformed HS code.
+_SPACE = " \t\r\n\x0b\x0c\xa0\u2007\u202f\u3000"
 # The characters that show as nothing and mean nothing in a value: zero-width spaces, the soft
 # hyphen, word joiners, bidi marks and overrides, the byte-order mark. "IVO\u200bRY" reads as
 # IVORY on every screen, yet it missed the CITES rule, the risk profiles naming ivory and the

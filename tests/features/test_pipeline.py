@@ -182,6 +182,7 @@ def test_a_history_keeps_the_name_rules_its_keys_were_made_with(
     made before keeps "VERDE S A" as its key, and scored by the new rules lost every such party
     (13.9 % of the quickstart year's lines), its scores shifting with no retraining."""
     from features import pipeline as module
+    from features.keys import NAME_RULES
     from features.state import StateParams
 
     raw = raw_history(80, seed=63)
@@ -195,14 +196,14 @@ def test_a_history_keeps_the_name_rules_its_keys_were_made_with(
     monkeypatch.undo()
     assert old.state_.params.name_rules == 1
     new = FeaturePipeline().fit(lines, until=cut)
-    assert new.state_.params.name_rules == 2
+    assert new.state_.params.name_rules == NAME_RULES
     for fitted in (old, pickle.loads(pickle.dumps(old)), new):
         features = fitted.transform(later)
         assert features["shipper_days_known"].notna().all()  # found, by its own rules
         assert (features["desc_token_inspections"] >= 0).all()
     # read by today's rules instead, the old history knows the party no more
     misread = pickle.loads(pickle.dumps(old))
-    misread.state_.params = dataclasses.replace(misread.state_.params, name_rules=2)
+    misread.state_.params = dataclasses.replace(misread.state_.params, name_rules=NAME_RULES)
     assert misread.transform(later)["shipper_days_known"].isna().any()
     # A state pickled before the field existed reads the rules of its time.
     fields = dict(StateParams(name_rules=2).__dict__)

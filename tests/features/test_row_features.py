@@ -216,3 +216,83 @@ def test_descriptions_drop_accents_however_stored() -> None:
 
 def test_blank_text_has_no_key() -> None:
     assert hash_text(_text("", None, "X"), 1).tolist()[:2] == [0, 0]
+
+
+# Descriptions of the CITES goods as manifests of the region file them (Chinese, Japanese,
+# Korean, Thai, Vietnamese, Indonesian and Malay, French): all of them were green, not CITES.
+_REGIONAL_CITES = (
+    "象牙",
+    "象牙雕刻品",
+    "穿山甲鳞片",
+    "红木家具",
+    "紫檀木",
+    "センザンコウの鱗",
+    "상아 조각",
+    "งาช้างแกะสลัก",
+    "ngà voi",
+    "vảy tê tê",
+    "gỗ trắc",
+    "gading gajah",
+    "sisik trenggiling",
+    "kayu sonokeling",
+    "ivoire sculpté",
+    "bois de rose",
+    "ＩＶＯＲＹ　ＣＡＲＶＩＮＧＳ",
+)
+
+
+@pytest.mark.parametrize("few", [True, False])
+def test_cites_words_are_found_in_the_languages_of_the_region(few: bool) -> None:
+    repeat = 1 if few else 20  # the API's few lines and a batch's many take two paths
+    texts = [*_REGIONAL_CITES, "SUCRE FIN CRISTALLISE", "SHOE HORN", "ลิ้นจี่", "DRIED SHARK FINS"]
+    info = describe(_text(*(texts * repeat)), buckets=1 << 10)
+    n = len(_REGIONAL_CITES)
+    # French "fine sugar" and a shoe horn were mandatory CITES inspections (FIN, HORN); lychee
+    # in Thai holds the letters of pangolin once its vowel and tone marks are dropped
+    assert info.cites_word[: len(texts)].tolist() == [True] * n + [False, False, False, True]
+    # a specific description in an unspaced script is no vague one, and has words
+    assert not info.vague[:n].any()
+    assert (info.n_tokens[:n] >= 1).all()
+    # a history keyed by the rules before (letters of other scripts spaces) flags them too: the
+    # mandatory rule does not wait for a retrain
+    before = describe(_text(*texts), buckets=1 << 10, rules=2)
+    assert before.cites_word.tolist() == info.cites_word[: len(texts)].tolist()
+    assert (before.n_tokens[: n - 1][[0, 1, 2]] == 0).all()  # its tokens are as they were
+
+
+def test_cover_loads_and_cooling_words_are_read_in_the_languages_of_the_region() -> None:
+    info = describe(
+        _text(
+            "腰果",
+            "原木",
+            "hạt điều",
+            "kayu gelondongan",
+            "noix de cajou",
+            "冷冻鱼",
+            "cá đông lạnh",
+        ),
+        buckets=1 << 10,
+    )
+    assert info.cover_word.tolist() == [True, True, True, True, True, True, False]
+    assert info.cooling_word.tolist() == [False, False, False, False, False, True, True]
+
+
+def test_a_permit_placeholder_in_the_languages_of_the_region_is_no_permit() -> None:
+    none = ["无", "没有", "なし", "없음", "ไม่มี", "KHÔNG", "không có", "TIDAK ADA", "tiada", "NÉANT"]
+    none += ["sans objet", "Ｎ／Ａ"]
+    real = ["KE-2025-0042", "許可証 2024-118"]
+    got = row.cites_no_permit(np.ones(len(none) + len(real)), _text(*none, *real)).tolist()
+    assert got == [1] * len(none) + [0] * len(real)
+
+
+def test_a_consignee_named_in_another_script_is_a_party_not_a_to_order_consignee() -> None:
+    """A consignee written in Chinese, Thai, Korean or Japanese was read as blank: flagged TO
+    ORDER (a reason officers read) and keyed as no party, so it had no history."""
+    names = _text(
+        "大和有限责任公司", "บริษัท ไดฮวา จำกัด", "대화 주식회사", "株式会社大和", "凭指示", "TO ORDER"
+    )
+    assert row.consignee_to_order(names).tolist() == [0, 0, 0, 0, 1, 1]
+    keys = party_key(names, None, salt=3)
+    assert (keys[:4] != 0).all() and len(set(keys[:4].tolist())) == 4
+    # a history keyed by the rules before keeps reading them as it learned them
+    assert row.consignee_to_order(names, rules=2).tolist() == [1] * 6

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from features.keys import NAME_RULES
 from models.history import ModelHistory
 from models.screening import screen_file
 from risk_engine.errors import ConfigError
@@ -62,10 +63,10 @@ def test_a_screened_batch_becomes_history_for_the_next_one(
     assert [b["file"] for b in info.batches] == ["day-1.csv"] and "@" in info.batches[0]["by"]
     assert json.loads((tmp_path / "home/history/model-7.json").read_text())["lines"] == info.lines
     # how its names are keyed is kept in the record, and `risk-engine history` tells it
-    assert info.name_rules == scorer.pipeline.state_.params.name_rules == 2
+    assert info.name_rules == scorer.pipeline.state_.params.name_rules == NAME_RULES
     from risk_engine.cli import _history_line
 
-    assert "; name rules 2)" in _history_line(info, 1_000_000)
+    assert f"; name rules {NAME_RULES})" in _history_line(info, 1_000_000)
     assert "name rules" not in _history_line(dataclasses.replace(info, name_rules=0), 1)
     current = histories.current(scorer)
     assert current is not scorer and current.pipeline.state_.lines_seen == info.lines

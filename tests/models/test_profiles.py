@@ -124,6 +124,47 @@ def test_text_criteria_meet_lines_whatever_their_spacing_and_accent_form(
     ]
 
 
+def test_text_criteria_meet_words_of_unspaced_scripts_anywhere_and_full_width_text(
+    tmp_path: Path,
+) -> None:
+    """Chinese and Thai write no space between words: the profile word 象牙 (ivory) met "象牙"
+    and "象牙 雕刻品" but not "象牙雕刻品"; "IVORY象牙" met neither IVORY nor 象牙; full-width
+    "ＩＶＯＲＹ　ＣＡＲＶＩＮＧＳ" and "ngà voi" (typed as NGA VOI) met nothing."""
+    profiles = _load(
+        tmp_path,
+        "profiles:\n"
+        "  - {name: ivory, action: inspect, when: {goods_description: ['象牙', IVORY, 'nga voi']}}\n"
+        "  - {name: pangolin, action: flag, when: {goods_description: ['穿山甲', 'งาช้าง']}}\n",
+    )
+    assert profiles is not None
+    lines = pd.DataFrame(
+        {
+            "goods_description": [
+                "象牙雕刻品",
+                "IVORY象牙",
+                "ＩＶＯＲＹ　ＣＡＲＶＩＮＧＳ",
+                "ngà voi",
+                "穿山甲鳞片",
+                "งาช้างแกะสลัก",
+                "IVORYX BUTTONS",  # a spaced word still stands alone
+                "象 牙",
+            ],
+        },
+        dtype="string",
+    )
+    told, _ = profiles.hits(lines)
+    assert told == [
+        ["risk profile ivory"],
+        ["risk profile ivory"],
+        ["risk profile ivory"],
+        ["risk profile ivory"],
+        ["risk profile pangolin"],
+        ["risk profile pangolin"],
+        [],
+        [],
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

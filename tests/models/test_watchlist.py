@@ -102,8 +102,38 @@ def test_accented_names_match_however_the_accents_are_stored(tmp_path: Path) -> 
         shipper_name=["zámbeze norte comercial lda", apart, "ZAMBEZE NORTE COMERCIAL LDA", None]
     )
     told = watch.matches(lines)
-    assert told[0] == told[1] == [f"shipper {composed} is on the watch list: case 7"]
-    assert told[2] == []  # without its accent, another name
+    # without its accent too, as the feature history keys the party: a listed party is not
+    # passed by leaving an accent out
+    assert told[0] == told[1] == told[2] == [f"shipper {composed} is on the watch list: case 7"]
+    assert told[3] == []
+
+
+def test_full_width_and_unaccented_spellings_meet_their_entries(tmp_path: Path) -> None:
+    """A listed party passed its entry by typing its name in full-width letters
+    ("ＧＯＬＤＥＮ　ＬＯＴＵＳ", an East Asian keyboard's) or by its accents ("CÔNG TY TNHH SEN VÀNG"
+    against the entry CONG TY TNHH SEN VANG), and a rejected line's full-width container number
+    was not told as a watch-list hit."""
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        "party_name,country,container_number,note\n"
+        "GOLDEN LOTUS TRADING,VN,,case 1\n"
+        "CONG TY TNHH SEN VANG,,,case 2\n"
+        ",,MSCU1131510,case 3\n",
+        encoding="utf-8",
+    )
+    watch = load_watchlist(path)
+    assert watch is not None
+    sent = [
+        {"shipper_name": "ＧＯＬＤＥＮ　ＬＯＴＵＳ　ＴＲＡＤＩＮＧ", "shipper_country": "VN"},
+        {"consignee_name": "Công ty TNHH Sen Vàng"},
+        {"container_number": "ＭＳＣＵ１１３１５１０"},  # rejected by the contract: matched as sent
+        {"shipper_name": "GOLDEN LOTUS", "shipper_country": "VN"},
+    ]
+    told = watch.matches_records(sent)
+    assert told[0] == ["shipper GOLDEN LOTUS TRADING (Vietnam) is on the watch list: case 1"]
+    assert told[1] == ["consignee CONG TY TNHH SEN VANG is on the watch list: case 2"]
+    assert told[2] == ["container MSCU1131510 is on the watch list: case 3"]
+    assert told[3] == []
 
 
 def test_characters_that_show_as_nothing_hide_no_entry(tmp_path: Path) -> None:

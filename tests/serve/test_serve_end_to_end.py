@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from serve_fakes import manifest, serving, wait_ready
 
+from features.keys import NAME_RULES
 from risk_engine.settings import Settings
 from risk_engine.validation import records_to_frame, validate_frame
 from serve.app import create_app
@@ -180,7 +181,7 @@ def test_model_information_shows_the_trained_models_metrics_and_features(
     )
     assert scored.json()["history_as_of"] == body["history_as_of"]
     assert body["history_lines"] == trained.pipeline.state_.lines_seen > 0
-    assert body["name_rules"] == 2  # a model trained today keys names by today's rules
+    assert body["name_rules"] == NAME_RULES  # a model trained today keys names by today's rules
 
 
 def test_served_risk_profiles_tell_their_lines_and_make_inspect_lines_mandatory(
