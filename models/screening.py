@@ -21,7 +21,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import hashlib
 import logging
+import os
+import secrets
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -60,9 +63,61 @@ from risk_engine.errors import ConfigError
 from risk_engine.reference import known_port_codes
 from risk_engine.validation import no_issues
 
-__all__ = ["LANES", "LIST_JOIN", "ScreenSummary", "screen_file", "OUTPUT_COLUMNS"]
+__all__ = [
+    "LANES",
+    "LIST_JOIN",
+    "OUTPUT_COLUMNS",
+    "ScreenSummary",
+    "control_seed",
+    "screen_file",
+]
 
 log = logging.getLogger(__name__)
+
+# The home's own secret seed of the random-control draw (`control_seed`).
+CONTROL_SEED_FILE = "control-seed"
+
+
+def control_seed(home: Path) -> int:
+    """The random-control draw's seed of an engine home: 128 random bits made on first use and
+    kept in ``home/control-seed`` (readable by the engine's group alone, as the rest of the
+    home). The same home draws the same lines from the same batch; no one without the file
+    can tell which, as anyone could with the public seed 0. A `ConfigError` (exit 2) names a
+    file that is not such a seed."""
+    path = Path(home) / CONTROL_SEED_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=f".partial-{CONTROL_SEED_FILE}", delete=False
+        ) as made:
+            made.write(f"{secrets.randbits(128):032x}\n")
+        try:
+            os.link(made.name, path)  # never over a seed another screening made meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(made.name)
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        if len(text) != 32:
+            raise ValueError
+        return int(text, 16)
+    except ValueError:
+        raise ConfigError(
+            f"{path} is not a random-control seed (32 hexadecimal digits): remove it to make "
+            "a new one, or give --seed"
+        ) from None
+
+
+def seed_fingerprint(seed: int) -> str:
+    """How a report names the seed its control was drawn with: a small seed (one given with
+    --seed) as it is, the home's secret seed by the start of its SHA-256, which tells two seeds
+    apart without telling the seed."""
+    if seed < 1 << 32:
+        return str(seed)
+    digest = hashlib.sha256(seed.to_bytes(seed.bit_length() // 8 + 1, "big")).hexdigest()[:12]
+    return f"sha256:{digest} (the home's control-seed)"
+
 
 REASON_BANDS = ("red", "amber")
 # The lanes of a screened line, as ASYCUDA names them: RED a physical inspection (the selection
@@ -535,7 +590,7 @@ def screen_file(
     summary.memory_days = float(state.key_memory_days)
     first_filed: list[pd.Timestamp] = []
     summary.inputs = _inputs(
-        capacity, random_control, documentary, port_capacity, watchlist, profiles
+        capacity, random_control, documentary, port_capacity, watchlist, profiles, seed
     )
     summary.inputs.append(
         f"feature history: lines filed before {scorer.pipeline.as_of_:%Y-%m-%d %H:%M} UTC "
@@ -696,6 +751,7 @@ def _inputs(
     port_capacity: PortCapacity | None,
     watchlist: Watchlist | None,
     profiles: ProfileSet | None,
+    seed: int = 0,
 ) -> list[str]:
     told = [f"capacity {capacity:.2%} of each port-day's lines (at least one slot)"]
     if port_capacity is not None:
@@ -703,7 +759,10 @@ def _inputs(
             f"slots a day for {len(port_capacity.slots):,} ports: "
             + ", ".join(f"{port} {n}" for port, n in sorted(port_capacity.slots.items()))
         )
-    told.append(f"random control {random_control * 100:.4g}% of the slots")
+    told.append(
+        f"random control {random_control * 100:.4g}% of the slots, drawn with seed "
+        f"{seed_fingerprint(seed)}"
+    )
     if documentary > 0:
         told.append(
             f"document checks (yellow lane) {documentary:.2%} of each port-day's lines, "
@@ -785,6 +844,7 @@ def _select(
         mandatory=must,
         seed=seed,
         tie_break=lines["key"],
+        draw_keys=lines["key"].to_numpy(dtype=np.uint64),
         fixed_slots=(
             None if port_capacity is None else port_capacity.per_line(lines["port_of_discharge"])
         ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from risk_engine.hashing import mix
 from risk_engine.reference import port_timezone
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "arrival_days",
     "capacity_slots",
     "documentary_picks",
+    "keyed_draws",
     "port_day",
     "rank_within",
     "select_per_port_day",
@@ -102,6 +104,22 @@ def _ordinal(values: pd.Series) -> np.ndarray:
     return np.where(codes < 0, len(uniques), codes)
 
 
+_WORD = (1 << 64) - 1
+
+
+def keyed_draws(keys: np.ndarray, seed: int) -> np.ndarray:
+    """A uniform draw in [0, 1) per line from its key and ``seed`` (up to 128 bits) alone.
+
+    With the home's secret seed (`models.screening.control_seed`) no one outside can tell which
+    lines a draw takes: drawn by their order in the batch from a public seed, a B/L and
+    container chosen offline (their key the batch's lowest) never fell in the control, though
+    each line's selection probability said it could."""
+    low = np.array(seed & _WORD, dtype=np.uint64)
+    high = np.array((seed >> 64) & _WORD, dtype=np.uint64)
+    mixed = mix(mix(np.bitwise_xor(keys, low)) ^ high)
+    return np.right_shift(mixed, np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
 def select_per_port_day(
     groups: pd.Series,
     score: pd.Series,
@@ -112,6 +130,7 @@ def select_per_port_day(
     seed: int = 0,
     tie_break: pd.Series | None = None,
     fixed_slots: np.ndarray | None = None,
+    draw_keys: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Choose lines to inspect in each group within ``capacity`` (a share of the group's lines),
     or, where ``fixed_slots`` (aligned to ``score``) is 0 or more, within that many slots.
@@ -121,6 +140,10 @@ def select_per_port_day(
     ``selected``, ``selection_reason`` (MANDATORY, MODEL, RANDOM_CONTROL or empty) and
     ``selection_probability`` (1 for mandatory and model picks; slots / eligible lines for
     random-control picks).
+
+    With ``draw_keys`` (a 64-bit key per line), each line's draw comes from its own key and
+    the seed alone (`keyed_draws`): a port-day draws the same lines screened alone or in a
+    national batch. Without, the draws are NumPy's from the seed, by the lines' order.
     """
     if not 0 < capacity <= 1:
         raise ValueError(f"capacity must be in (0, 1], not {capacity}")
@@ -155,9 +178,11 @@ def select_per_port_day(
     reason[must] = "MANDATORY"
     reason[by_model] = "MODEL"
     probability = np.where(must | by_model, 1.0, 0.0)
-    rng = np.random.default_rng(seed)
     eligible = ~(must | by_model)
-    draw = rng.random(n)
+    if draw_keys is not None:
+        draw = keyed_draws(np.asarray(draw_keys, dtype=np.uint64), seed)
+    else:
+        draw = np.random.default_rng(seed).random(n)
     frame["draw"] = np.where(eligible, draw, np.inf)
     frame["eligible"] = eligible
     eligible_count = frame.groupby("g", sort=False)["eligible"].transform("sum").to_numpy()

@@ -891,7 +891,16 @@ def screen(
     report: Annotated[Path | None, typer.Option(help="HTML report to write.")] = None,
     engine: Annotated[Engine, typer.Option(help="local or dask")] = Engine.local,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random-control draw.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Seed of the random-control draw. By default the home's own secret seed "
+            "(RISK_ENGINE_HOME/control-seed, made on first use): the same batch draws the same "
+            "lines, and no one without the file can tell which. A seed given here is known to "
+            "whoever reads it: for reproducing a list drawn with it.",
+        ),
+    ] = None,
     top: Annotated[int, typer.Option(min=1, help="How many top containers to print.")] = 10,
     history: Annotated[
         bool,
@@ -913,7 +922,7 @@ def screen(
     from models.history import ModelHistory
     from models.profiles import load_profiles
     from models.registry import configure_mlflow, load_scorer
-    from models.screening import screen_file
+    from models.screening import control_seed, screen_file
     from models.selection import MANDATORY_REASONS
     from models.watchlist import load_watchlist
     from risk_engine.errors import ConfigError
@@ -966,7 +975,7 @@ def screen(
                 report_path=report,
                 engine=engine.value,
                 scheduler=scheduler,
-                seed=seed,
+                seed=control_seed(settings.home) if seed is None else seed,
                 chunk_rows=settings.chunk_rows,
                 progress=advance,
                 keep_history=keep if history else None,

@@ -344,13 +344,25 @@ def test_an_inspect_profile_selects_its_lines_as_rule_picks_whatever_the_capacit
     # the report says what the selection was made with
     assert summary.inputs[:3] == [
         "capacity 0.10% of each port-day's lines (at least one slot)",
-        "random control 10% of the slots",
+        "random control 10% of the slots, drawn with seed 0",
         f"risk profiles {rules}: low-line (inspect)",
     ]
     assert summary.inputs[3].startswith("feature history: lines filed before ")
     # a share under half a percent read "0%" while a quarter of the picks were controls
-    assert _inputs(0.03, 0.004, 0.0, None, None, None)[1] == "random control 0.4% of the slots"
-    assert _inputs(0.03, 0.125, 0.0, None, None, None)[1] == "random control 12.5% of the slots"
+    assert _inputs(0.03, 0.004, 0.0, None, None, None)[1].startswith(
+        "random control 0.4% of the slots"
+    )
+    assert _inputs(0.03, 0.125, 0.0, None, None, None)[1].startswith(
+        "random control 12.5% of the slots"
+    )
+    # the seed the control was drawn with is told, a home's secret seed by its fingerprint: two
+    # lists drawn with other seeds read the same (a reviewer could not reproduce the draw)
+    secret = (1 << 127) + 12345
+    told = _inputs(0.03, 0.1, 0.0, None, None, None, secret)[1]
+    assert told.startswith("random control 10% of the slots, drawn with seed sha256:")
+    assert str(secret) not in told and f"{secret:x}" not in told
+    assert told != _inputs(0.03, 0.1, 0.0, None, None, None, secret + 1)[1]
+    assert _inputs(0.03, 0.1, 0.0, None, None, None, 5)[1].endswith("drawn with seed 5")
     assert len(summary.inputs) == 4
     page = report.read_text()
     assert "<h2>Screened with</h2>" in page

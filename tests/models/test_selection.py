@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -295,3 +298,63 @@ def test_a_port_day_is_the_day_at_the_port_in_its_own_time_zone() -> None:
     assert groups.iloc[0] != groups.iloc[1]
     assert groups.iloc[1] == "VNHPH|2025-04-03"
 
+
+
+def test_the_random_control_draws_a_line_by_its_own_key_and_the_seed() -> None:
+    """A port-day's control picks changed when another port's lines were in the batch (each
+    line took the draw of its position among all the batch's keys), and with the public seed 0
+    the line whose key was the batch's lowest always drew 0.637: a B/L chosen offline for it
+    never fell in a control of half its port-day."""
+    from models.selection import keyed_draws
+
+    rng = np.random.default_rng(5)
+    keys = rng.integers(1, 2**63, size=60, dtype=np.uint64)
+    keys[0] = 1  # the lowest key of any batch
+    score = pd.Series(rng.random(60))
+    score.iloc[0] = -1.0  # never a model pick: always in the draw
+    one_port = pd.Series(["A"] * 40 + ["B"] * 20)
+
+    def controls(groups: pd.Series, seed: int, rows: slice) -> set[int]:
+        chosen = select_per_port_day(
+            groups.iloc[rows].reset_index(drop=True),
+            score.iloc[rows].reset_index(drop=True),
+            capacity=0.5,
+            random_control=0.9,
+            seed=seed,
+            draw_keys=keys[rows],
+        )
+        picked = chosen["selection_reason"].to_numpy() == "RANDOM_CONTROL"
+        return set(keys[rows][picked].tolist())
+
+    alone = controls(one_port, 11, slice(0, 40))
+    together = controls(one_port, 11, slice(0, 60))
+    assert alone and alone == {k for k in together if k in set(keys[:40].tolist())}
+    # the lowest key is drawn as often as its probability says, over seeds a home might hold
+    drawn = sum(1 in controls(one_port, seed, slice(0, 40)) for seed in range(1, 401))
+    chosen = select_per_port_day(
+        one_port.iloc[:40], score.iloc[:40], capacity=0.5, random_control=0.9, draw_keys=keys[:40]
+    )
+    slots, control = 20, 18  # half of 40 lines, 90 % of them drawn from the 22 left
+    assert (chosen["selection_reason"] == "RANDOM_CONTROL").sum() == control
+    probability = control / (40 - (slots - control))
+    assert chosen["selection_probability"][chosen["selection_reason"] == "RANDOM_CONTROL"].eq(
+        probability
+    ).all()
+    assert abs(drawn / 400 - probability) < 0.08  # binomial SD 0.02
+    draws = keyed_draws(keys, 2**100 + 7)
+    assert ((draws >= 0) & (draws < 1)).all()
+    assert np.array_equal(draws, keyed_draws(keys, 2**100 + 7))
+    assert not np.array_equal(draws, keyed_draws(keys, 7))  # the seed's high bits count
+
+
+def test_an_engine_home_keeps_its_own_secret_control_seed(tmp_path: Path) -> None:
+    from models.screening import CONTROL_SEED_FILE, control_seed
+    from risk_engine.errors import ConfigError
+
+    first, again = control_seed(tmp_path / "a"), control_seed(tmp_path / "a")
+    assert first == again and first.bit_length() > 64
+    assert control_seed(tmp_path / "b") != first
+    assert not [p for p in (tmp_path / "a").iterdir() if p.name != CONTROL_SEED_FILE]
+    (tmp_path / "b" / CONTROL_SEED_FILE).write_text("0\n")
+    with pytest.raises(ConfigError, match="control-seed is not a random-control seed"):
+        control_seed(tmp_path / "b")
