@@ -131,21 +131,30 @@ def test_every_command_but_serve_unwinds_on_sigterm(monkeypatch: pytest.MonkeyPa
     import training.commands
 
     before = signal.getsignal(signal.SIGTERM)
+    hangup_before = signal.getsignal(signal.SIGHUP)
     seen: list[Any] = []
 
     def listing(settings: Any = None) -> str:
         seen.append(signal.getsignal(signal.SIGTERM))
+        seen.append(signal.getsignal(signal.SIGHUP))
         return "versions"
 
     monkeypatch.setattr(training.commands, "models_command", listing)
     result = CliRunner().invoke(app, ["models"])
     assert result.exit_code == 0, result.output
-    (handler,) = seen
+    handler, hangup = seen
     assert callable(handler) and handler is not before
     with pytest.raises(SystemExit) as stopped:
         handler(signal.SIGTERM, None)
     assert stopped.value.code == 143  # as for SIGTERM, after every cleanup ran
     assert signal.getsignal(signal.SIGTERM) is before  # given back when the command ends
+    # a hangup (an SSH session dropped under a run by hand) killed a screening outright, its
+    # temporary folder of the batch's lines left behind
+    assert callable(hangup) and hangup is not hangup_before
+    with pytest.raises(SystemExit) as hung_up:
+        hangup(signal.SIGHUP, None)
+    assert hung_up.value.code == 129
+    assert signal.getsignal(signal.SIGHUP) is hangup_before
 
 
 def test_no_file_the_engine_writes_is_readable_by_every_user(tmp_path: Path) -> None:
