@@ -75,3 +75,11 @@ def test_a_flag_reads_the_same_from_float_columns_as_from_any_other() -> None:
     np.testing.assert_array_equal(
         rule_hit_array(features.drop(columns=["late_filing"]))[:, -1], np.zeros(200, dtype=bool)
     )
+
+
+def test_cites_goods_without_a_permit_is_the_one_mandatory_rule() -> None:
+    """Made a flag only, the CITES rule passed every test (the scorer's test reads the expected
+    column from MANDATORY_RULES itself): ivory without a permit would compete on its score."""
+    from models.rules import MANDATORY_RULES
+
+    assert MANDATORY_RULES == ("cites_without_permit",)

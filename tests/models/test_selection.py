@@ -358,3 +358,20 @@ def test_an_engine_home_keeps_its_own_secret_control_seed(tmp_path: Path) -> Non
     (tmp_path / "b" / CONTROL_SEED_FILE).write_text("0\n")
     with pytest.raises(ConfigError, match="control-seed is not a random-control seed"):
         control_seed(tmp_path / "b")
+
+
+def test_fixed_slots_beyond_a_port_days_lines_keep_its_random_control() -> None:
+    """A capacity file's 10 slots for a port-day of 3 lines: capped at 3, so the control still
+    draws; uncapped, all 3 went to the model and the port lost its unbiased sample (the
+    capacity-file test counted the picks, never their reasons)."""
+    chosen = select_per_port_day(
+        pd.Series(["A", "A", "A"]),
+        pd.Series([0.9, 0.5, 0.1]),
+        capacity=0.5,
+        random_control=0.1,
+        fixed_slots=np.array([10, 10, 10]),
+        draw_keys=np.array([1, 2, 3], dtype=np.uint64),
+    )
+    assert chosen["selected"].all()
+    assert sorted(chosen["selection_reason"]) == ["MODEL", "MODEL", "RANDOM_CONTROL"]
+    assert chosen["selection_probability"].tolist() == [1.0, 1.0, 1.0]

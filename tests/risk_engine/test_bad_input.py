@@ -336,3 +336,53 @@ def test_a_seizure_category_on_an_outcome_that_is_no_seizure_is_flagged_through_
     result = validate_frame(pd.DataFrame([odd, plain]).astype("string[pyarrow]"), "outcomes")
     assert result.counts == {"read": 2, "accepted": 1, "flagged": 1, "rejected": 0}
     assert result.accepted.loc[1, "dq_flags"] == "seizure_category:category_without_seizure"
+
+
+def _both_paths(**changes: object) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(field, rule) of the rejects of one line, by the frame validator and the record check."""
+    row = {**valid_shipment_row(1), **changes}
+    result = validate_frame(pd.DataFrame([row], dtype=object))
+    frame = {
+        (f, r)
+        for f, r, s in zip(
+            result.issues["field"], result.issues["rule"], result.issues["severity"], strict=True
+        )
+        if s == "reject"
+    }
+    check = check_record(row)
+    record = {(i.field, i.rule.value) for i in check.issues if i.severity.value == "reject"}
+    return frame, record
+
+
+@pytest.mark.parametrize(
+    ("changes", "rejects"),
+    [
+        # eta equal to etd is "not after" it: a mutation to < passed every test (the parity
+        # test's random pool never drew equal times)
+        (
+            {"etd": "2025-05-01T00:00:00Z", "eta": "2025-05-01T00:00:00Z"},
+            {("eta", "eta_not_after_etd")},
+        ),
+        ({"etd": "2025-05-01T00:00:00Z", "eta": "2025-05-01T00:00:01Z"}, set()),
+        # HS chapters end at 97: 98 and 99 are national chapters, no goods of the contract's
+        ({"hs_code": "980100"}, {("hs_code", "out_of_range")}),
+        ({"hs_code": "990100"}, {("hs_code", "out_of_range")}),
+        ({"hs_code": "970100"}, set()),
+        # the last year the contract reads is 2100, whole (2100-06-01 was out of range on one path)
+        (
+            {"etd": "2100-05-20T00:00:00Z", "eta": "2100-06-01T00:00:00Z"},
+            set(),
+        ),
+        (
+            {"etd": "2100-12-30T00:00:00Z", "eta": "2101-01-01T00:00:00Z"},
+            {("eta", "out_of_range")},
+        ),
+        # an ideographic space (a Chinese, Japanese or Korean keyboard's) is trimmed like others
+        ({"hs_code": "210690\u3000", "shipper_country": "\u3000VN"}, set()),
+    ],
+)
+def test_the_contract_edges_are_read_alike_through_both_paths(
+    changes: dict[str, object], rejects: set[tuple[str, str]]
+) -> None:
+    frame, record = _both_paths(**changes)
+    assert frame == record == rejects

@@ -123,6 +123,15 @@ def test_time_splits_leave_out_labels_recorded_after_the_boundary() -> None:
     # the test slice is what evaluation judges: every line filed from test_from (a gap there
     # made the printed test count another set than the one the metrics were on)
     assert splits.test.sum() == (filed >= splits.boundaries["test_from"]).sum()
+    # no label of the validation or calibration slice was recorded after the test period began
+    # (dropping that cut passed every test: 20 of 40 calibration labels from the test period)
+    test_from = splits.boundaries["test_from"]
+    assert (recorded[splits.calibration] < test_from).all() and splits.calibration.any()
+    slow = filed + pd.Timedelta(days=90)  # labels as late as a field unit sends them
+    late = time_splits(filed, slow, config=SplitConfig(gap_days=7))
+    for name in ("valid", "calibration"):
+        chosen = getattr(late, name)
+        assert (slow[chosen] < late.boundaries["test_from"]).all()
 
 
 def test_time_splits_with_until_test_on_the_later_period() -> None:
