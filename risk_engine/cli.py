@@ -91,7 +91,10 @@ def _fail(error: BaseException) -> None:
 
     if not isinstance(error, RiskEngineError):
         raise error
-    typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":  # asked for no colour
+        typer.echo(f"error: {error}", err=True)
+    else:
+        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
     raise typer.Exit(exit_code_for(error))
 
 
@@ -146,15 +149,29 @@ class _Advance:
         self._advance(rows)
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: bool, *, serving: bool = False) -> None:
+    """Warnings and errors on stderr; INFO too with ``verbose``, and for ``serving``: the
+    service's journal tells where it listens, the store and the model it serves, and its stop
+    (`risk-engine serve` logged nothing, where `python -m serve.run` logged all of it)."""
     if not verbose:  # MLflow logs at INFO on its own handler ("Creating initial MLflow database
         # tables...") whatever the root logger says; read when mlflow is first imported
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=logging.INFO if verbose or serving else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def _tolerant_output() -> None:
+    """A character the terminal's encoding cannot write (an officer's name with Vietnamese
+    letters under a Latin-1 locale) is written as its escape: `keys list` stopped with a
+    UnicodeEncodeError traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
 
 
 @app.callback()
@@ -162,7 +179,8 @@ def _root(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
-    _setup_logging(verbose)
+    _setup_logging(verbose, serving=ctx.invoked_subcommand == "serve")
+    _tolerant_output()
     from risk_engine.settings import keep_files_private, load_settings
 
     keep_files_private()
@@ -839,7 +857,7 @@ def _confirm_forget(question: str) -> None:
     without --yes, or end of input) is no: exit 1, nothing forgotten."""
     try:
         agreed = typer.confirm(question, default=False, err=True)
-    except typer.Abort:
+    except (typer.Abort, EOFError, RuntimeError, OSError):  # stdin closed: "lost sys.stdin"
         agreed = False
     if not agreed:
         _echo("nothing forgotten (--yes forgets without asking)", err=True)
@@ -995,13 +1013,22 @@ def screen(
     if counts["documentary"]:
         _echo(f"document checks (yellow lane) {counts['documentary']:,}")
     drawn, picked = summary.selected.get("RANDOM_CONTROL", 0), sum(summary.selected.values())
-    if random_control > 0 and picked and drawn < picked * random_control / 2:
+    hits = sum(summary.selected.get(reason, 0) for reason in MANDATORY_REASONS)
+    scored = picked - hits  # the picks by score and by draw: the slots the hits left
+    if random_control > 0 and scored and drawn < scored * random_control / 2:
         _echo(  # the unbiased sample, quietly missing (day by day, small port-days)
-            f"note: the random control drew {drawn:,} of the {picked:,} lines selected "
-            f"({drawn / picked:.1%}) against the {random_control * 100:.4g}% asked: a port-day with one "
-            "slot gives it to the highest score, none to the draw (a control needs two slots). "
-            "Screen whole port-days, or give ports more slots a day with --capacity-file, for "
-            "the sample the review's base rate needs.",
+            f"note: the random control drew {drawn:,} of the {scored:,} lines selected by score "
+            f"and draw ({drawn / scored:.1%}) against the {random_control * 100:.4g}% asked: a "
+            "port-day with one slot gives it to the highest score, none to the draw (a control "
+            "needs two slots). Screen whole port-days, or give ports more slots a day with "
+            "--capacity-file, for the sample the review's base rate needs.",
+            err=True,
+        )
+    elif random_control > 0 and hits and not drawn:
+        _echo(  # the hits filled their port-days: right, and said so, not blamed on one slot
+            f"note: the random control drew no line: watch-list and rule hits ({hits:,}) took "
+            "every slot of their port-days, and the control is drawn from the slots they leave. "
+            "Give those ports more slots a day with --capacity-file for a control sample.",
             err=True,
         )
     if summary.approximate:

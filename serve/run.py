@@ -8,9 +8,12 @@ with TLS in front when the service leaves 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,7 +55,27 @@ def make_server(
         timeout_graceful_shutdown=30,
         server_header=False,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped gracefully by SIGHUP too (a dropped terminal, a `kill -HUP`):
+    uvicorn handles SIGINT and SIGTERM alone, and a hangup killed the service in the middle of
+    its requests without a line in the log."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        hangup = getattr(signal, "SIGHUP", None)
+        if hangup is None or threading.current_thread() is not threading.main_thread():
+            with super().capture_signals():
+                yield
+            return
+        before = signal.signal(hangup, self.handle_exit)
+        try:
+            with super().capture_signals():
+                yield
+        finally:
+            signal.signal(hangup, before)
 
 
 def preloaded(first: T, read: Callable[[], T]) -> Callable[[], T]:

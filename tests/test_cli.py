@@ -184,3 +184,49 @@ def test_no_file_the_engine_writes_is_readable_by_every_user(tmp_path: Path) -> 
     assert len(written) > 3
     for path in written:
         assert path.stat().st_mode & 0o007 == 0, (path, oct(path.stat().st_mode))
+
+
+def test_a_history_prompt_with_stdin_closed_is_no_answer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cron job runs with stdin closed (`<&-`): the prompt raised "input(): lost sys.stdin",
+    a traceback, where an unanswered one is no."""
+    import typer
+
+    from risk_engine import cli
+
+    def closed(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("input(): lost sys.stdin")
+
+    monkeypatch.setattr(typer, "confirm", closed)
+    with pytest.raises(typer.Exit) as stopped:
+        cli._confirm_forget("Forget the feature history of model 1?")
+    assert stopped.value.exit_code == 1
+    assert "nothing forgotten (--yes forgets without asking)" in capsys.readouterr().err
+
+
+def test_error_lines_are_plain_under_no_color_and_a_dumb_terminal(tmp_path: Path) -> None:
+    args = ["history", "--reset", "1", "--prune"]  # refused before anything is read
+    env = {"RISK_ENGINE_HOME": str(tmp_path / "home")}
+    coloured = CliRunner().invoke(app, args, env=env, color=True)
+    assert coloured.exit_code != 0 and "\x1b[31m" in coloured.stderr
+    for plain in ({"NO_COLOR": "1"}, {"TERM": "dumb"}):
+        told = CliRunner().invoke(app, args, env={**env, **plain}, color=True)
+        assert told.exit_code == coloured.exit_code and "error:" in told.stderr
+        assert "\x1b[" not in told.stderr
+
+
+def test_names_the_terminal_cannot_write_are_escaped_not_a_traceback(tmp_path: Path) -> None:
+    """`keys list` under a Latin-1 locale stopped with UnicodeEncodeError on a key named
+    "Officer Nguyễn, Cát Lái"."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISK_ENGINE_")}
+    env.update(RISK_ENGINE_HOME=str(tmp_path / "home"), PYTHONIOENCODING="latin-1")
+    code = "from risk_engine.cli import app; app()"
+    name = "Officer Nguy\u1ec5n, C\u00e1t L\u00e1i"
+    for args in (["keys", "create", "--role", "officer", "--name", name], ["keys", "list"]):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], env=env, capture_output=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr.decode("latin-1")
+        assert b"Traceback" not in done.stderr
+    assert b"Nguy\\u1ec5n, C\xe1t L\xe1i" in done.stdout  # the letter Latin-1 has is written

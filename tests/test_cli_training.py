@@ -482,6 +482,16 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
         app, ["screen", str(arrivals), "--out", str(ranked), "--random-control", "0"]
     )
     assert none.exit_code == 0 and "note: the random control drew" not in none.stderr
+    # every slot taken by watch-list hits: the note blamed one-slot port-days and counted the
+    # hits among the lines the draw should have had a share of
+    every = tmp_path / "every.csv"
+    pd.DataFrame({"container_number": lines["container_number"]}).to_csv(every, index=False)
+    listed = runner.invoke(
+        app, ["screen", str(arrivals), "--out", str(ranked), "--watchlist", str(every)]
+    )
+    assert listed.exit_code == 0, listed.output
+    assert "note: the random control drew no line: watch-list and rule hits" in listed.stderr
+    assert "a control needs two slots" not in listed.stderr
     caplog.set_level(logging.INFO, logger="models.screening")
     cheap = tmp_path / "cheap.parquet"  # declared at a hundredth of the value: it shows
     lines.assign(declared_value=lines["declared_value"] / 100).to_parquet(cheap, index=False)

@@ -81,3 +81,49 @@ def test_the_watch_list_read_at_start_is_served_and_a_reload_reads_the_file_agai
     path.write_text("party_name\nACME\nGLOBEX\n")
     again = load()
     assert reads == [path] and again is not None and again.entries["parties"] == 2
+
+
+def test_serve_logs_its_start_and_stops_gracefully_on_a_hangup(tmp_path: Path) -> None:
+    """`risk-engine serve` wrote nothing to the journal (its INFO lines were below the CLI's
+    WARNING), and a SIGHUP killed it outright in the middle of its requests."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISK_ENGINE_")}
+    env["RISK_ENGINE_HOME"] = str(tmp_path / "home")
+    code = "from risk_engine.cli import app; app()"
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        server.send_signal(signal.SIGHUP)
+        _, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    log = err.decode()
+    assert f"Uvicorn running on http://127.0.0.1:{port}" in log
+    assert "store: " in log  # what it serves from, as `python -m serve.run` tells it
+    assert "Finished server process" in log  # a graceful stop, told
+    assert server.returncode == 0, log
