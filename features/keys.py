@@ -90,6 +90,30 @@ _LEGAL_FORMS = (
     "BHD",
 )
 _LEGAL_TAIL = re.compile(r"(?:\s(?:" + "|".join(_LEGAL_FORMS) + r"))+$")
+# Legal forms written before the name (name rules 3): Vietnamese "CONG TY TNHH" (limited
+# liability company), "CONG TY CO PHAN" (joint stock), Indonesian "PT" and "CV", Japanese
+# "KABUSHIKI KAISHA": "PT MAJU JAYA" and "MAJU JAYA, PT", "CONG TY TNHH DAI HOA" and
+# "DAI HOA CO., LTD" were each two parties. A form alone is left (no space follows it).
+_LEGAL_HEAD = re.compile(
+    r"^(?:(?:CONG TY (?:TNHH|CO PHAN|CP)(?: MOT THANH VIEN| MTV)?|CONG TY|PT|CV"
+    r"|KABUSHIKI KAISHA|YUGEN KAISHA|KK)\s)+"
+)
+# Trailing forms by name rules 3: those above, and Indonesian and Japanese ones.
+_LEGAL_TAIL_3 = re.compile(
+    r"(?:\s(?:" + "|".join((*_LEGAL_FORMS, "TBK", "PT", "KABUSHIKI KAISHA", "KK")) + r"))+$"
+)
+# Chinese, Japanese, Korean and Thai legal forms before or after a name (name rules 3):
+# "大和有限责任公司", "대화 주식회사",
+# "株式会社大和" and "บริษัท ไดฮวา จำกัด" are 大和 and ไดฮวา. A form alone is left. Written as names
+# are read (NFKD: Thai "ำ" is two characters there).
+_LEGAL_UNSPACED = tuple(
+    unicodedata.normalize("NFKD", form)
+    for form in (
+        "^(?:株式会社|有限会社|บริษัท|주식회사|유한회사)\\s*(.+)$",
+        "^(.+?)\\s*(?:股份有限公司|有限责任公司|有限責任公司|有限公司|株式会社|有限会社|公司"
+        "|주식회사|유한회사|จำกัด(?:\\s*มหาชน)?)$",
+    )
+)
 
 
 def _nonzero(hashed: U64) -> U64:
@@ -231,8 +255,8 @@ def _hash_distinct(
 
 def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     """Upper case, accents dropped, punctuation to spaces, initials joined (`_INITIALS`),
-    trailing legal forms dropped: "Foo Co., Ltd" = "FOO", "Verde S.A." = "VERDE", "Công ty
-    Thương mại" = "CONG TY THUONG MAI". An accented letter was a
+    trailing legal forms dropped: "Foo Co., Ltd" = "FOO", "Verde S.A." = "VERDE"; by name rules
+    3 leading ones too: "Công ty TNHH Thương mại" = "THUONG MAI". An accented letter was a
     space: "MÜLLER HANDEL" and "MÖLLER HANDEL" were one party ("M LLER HANDEL"), and the same
     name with its accents stored apart (NFD, a Mac's export) another."""
     few = _few_ascii(values)
@@ -240,9 +264,11 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
         spaced = [None if v is None else _spaced(v) for v in few]
         if rules >= 2:
             spaced = [None if v is None else _joined(v) for v in spaced]
-        return pa.array(
-            [None if v is None else _LEGAL_TAIL.sub("", v) for v in spaced], values.type
-        )
+        tail = _LEGAL_TAIL_3 if rules >= 3 else _LEGAL_TAIL
+        named = [None if v is None else tail.sub("", v) for v in spaced]
+        if rules >= 3:
+            named = [None if v is None else _LEGAL_HEAD.sub("", v) for v in named]
+        return pa.array(named, values.type)
     array = _unaccented(pc.utf8_upper(_unformatted(values)), letters=rules >= 2)
     if rules >= 3:
         array = pc.utf8_upper(array)  # a ligature NFKD took apart ("ﬁ" is "fi")
@@ -250,7 +276,13 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     array = pc.utf8_trim_whitespace(array)
     if rules >= 2:
         array = _joined_initials(array)
-    return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
+    if rules < 3:
+        return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
+    array = pc.replace_substring_regex(array, _LEGAL_TAIL_3.pattern, "")
+    array = pc.replace_substring_regex(array, _LEGAL_HEAD.pattern, "")
+    for form in _LEGAL_UNSPACED:
+        array = pc.replace_substring_regex(array, form, "\\1")
+    return array
 
 
 def _unformatted(array: pa.Array) -> pa.Array:

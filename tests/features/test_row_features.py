@@ -6,6 +6,7 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from features import row
@@ -204,7 +205,8 @@ def test_letters_without_a_decomposition_are_written_latin_by_todays_rules() -> 
     keys = party_key(names, _text(*["VN"] * 4), 1)
     assert keys[0] == keys[1] and keys[2] == keys[3]
     before = party_key(names, _text(*["VN"] * 4), 1, rules=1)
-    assert before[0] != before[1] and before[1] == keys[1]
+    rules_2 = party_key(names, _text(*["VN"] * 4), 1, rules=2)
+    assert before[0] != before[1] and before[1] == rules_2[1] and rules_2[0] == rules_2[1]
 
 
 def test_descriptions_drop_accents_however_stored() -> None:
@@ -293,6 +295,33 @@ def test_a_consignee_named_in_another_script_is_a_party_not_a_to_order_consignee
     )
     assert row.consignee_to_order(names).tolist() == [0, 0, 0, 0, 1, 1]
     keys = party_key(names, None, salt=3)
-    assert (keys[:4] != 0).all() and len(set(keys[:4].tolist())) == 4
+    # 大和 with its Chinese legal form after the name and its Japanese one before: one party
+    assert (keys[:4] != 0).all() and keys[0] == keys[3] and len(set(keys[:4].tolist())) == 3
     # a history keyed by the rules before keeps reading them as it learned them
     assert row.consignee_to_order(names, rules=2).tolist() == [1] * 6
+
+
+def test_legal_forms_of_the_region_before_or_after_a_name_are_one_party() -> None:
+    """Vietnamese, Indonesian, Japanese, Korean, Chinese and Thai traders write their legal
+    form before the name or after it: "PT MAJU JAYA" and "MAJU JAYA, PT", "CONG TY TNHH DAI
+    HOA" and "DAI HOA CO., LTD" were two parties each, with two histories."""
+    from features.keys import normalise_party
+
+    groups = [
+        ["PT MAJU JAYA", "MAJU JAYA, PT", "PT. Maju Jaya Tbk", "MAJU JAYA"],
+        ["CONG TY TNHH DAI HOA", "DAI HOA CO., LTD", "Công ty TNHH Đại Hòa", "DAI HOA"],
+        ["KABUSHIKI KAISHA NIPPON TOYO", "NIPPON TOYO KK", "NIPPON TOYO"],
+        ["大和有限责任公司", "株式会社大和", "大和股份有限公司", "大和"],
+        ["대화 주식회사", "주식회사 대화", "대화"],
+        ["บริษัท ไดฮวา จำกัด", "บริษัท ไดฮวา จำกัด (มหาชน)", "ไดฮวา"],
+    ]
+    for names in groups:
+        for few in (True, False):  # a few ASCII names take Python's path, many Arrow's
+            values = names if few else names * 40
+            keys = set(party_key(_text(*values), _text(*(["VN"] * len(values))), salt=3))
+            assert len(keys) == 1, names
+    # a form alone is left as the name it is, and a history keyed before keeps its keys
+    alone = normalise_party(pa.array(["PT", "CONG TY", "株式会社"], type=pa.large_string()))
+    assert alone.to_pylist() == ["PT", "CONG TY", "株式会社"]
+    before = party_key(_text("PT MAJU JAYA", "MAJU JAYA"), None, salt=3, rules=2)
+    assert before[0] != before[1]
