@@ -718,7 +718,7 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert both.exit_code == 2 and "--prune and --reset: one at a time" in both.stderr
     # an outcome file is no screening ("0 added by 2 screenings" after two outcome files)
     assert re.search(
-        r"added by 2 screenings since training, .*; 2 outcomes added by 1 outcome run \(a file or the store\); \d+\.\d MB; name rules 2\); "
+        r"added by 2 screenings since training, .*; 2 outcomes added by 1 outcome run \(a file or the store\); \d+\.\d MB; name rules 3\); "
         r"last: ",
         runner.invoke(app, ["history"]).stdout,
     )
