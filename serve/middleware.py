@@ -3,10 +3,14 @@
 The audit row of a request is committed before its response starts, so a client never holds an
 answer whose audit row could still be lost; when the row cannot be written the client gets 503
 instead of the answer. Refused requests (401, 403, 413, 422, 404) are audited like the others.
+The liveness probe (/healthz) is the one request without a row: it names no key and no line,
+and it answers without touching the database. The readiness probe's row waits a few seconds at
+most for a locked database, then the probe answers "not ready".
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -49,11 +53,18 @@ class AuditContext:
 # Answers given before a route checks the key: a path or method no route has, a body over the
 # limit.
 _REFUSED_UNCHECKED = frozenset({404, 405, 413})
-# The liveness probe: answered even when its audit row cannot be written, since it tells only
-# that the process is up (a probe that failed with the database would restart every instance
-# of the service during a database outage, to no end).
+# The liveness probe: answered without an audit row, since it tells only that the process is
+# up, names no key and no container (the trail is who looked at what), and must not wait on
+# the database: it waited for its row, up to the 30 s busy timeout while another process held
+# the SQLite file locked, and a probe with a few seconds' timeout would restart every replica
+# (as would one failing with the database during an outage).
 _LIVENESS = "/healthz"
+# The readiness probe keeps its row, which tells whether the database can be written (no keyed
+# answer leaves without its row), but waits at most this long for it before answering "not
+# ready" (503): a load balancer's check answered within seconds, not after 30.
 _READINESS = "/readyz"
+_READINESS_WAIT_S = 2.0
+_READINESS_DEADLINE_S = 4.0  # the whole write, a connection from the pool included
 
 
 class AuditMiddleware:
@@ -73,6 +84,9 @@ class AuditMiddleware:
         self.keys = Authenticator(store)
         # the app's routes, to count a request no route answered under the one it was for
         self.routes = [route for route in routes if getattr(route, "path", None)]
+        # threads of their own for the readiness rows, so that a probe does not queue behind
+        # the requests' writes waiting on a locked database
+        self._probes = anyio.CapacityLimiter(2)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,11 +104,16 @@ class AuditMiddleware:
                 return
             if message["type"] == "http.response.start" and not recorded:
                 recorded = True
-                written = await self._record(scope, context, message["status"], started_at, started)
-                if not written and scope.get("path") != _LIVENESS:
-                    replaced = True
-                    await self._refuse(scope, send)
-                    return
+                if scope.get("path") == _LIVENESS:
+                    self._count(scope, str(scope.get("method", "")), message["status"], started)
+                else:
+                    written = await self._record(
+                        scope, context, message["status"], started_at, started
+                    )
+                    if not written:
+                        replaced = True
+                        await self._refuse(scope, send)
+                        return
                 MutableHeaders(scope=message).append(REQUEST_ID_HEADER, context.request_id)
             await send(message)
 
@@ -134,13 +153,11 @@ class AuditMiddleware:
             client=str(client[0]) if client else None,
             named=context.named,
         )
-        written = True
         writing = time.perf_counter()
-        try:
-            await anyio.to_thread.run_sync(self.store.record_audit, entry)
-        except Exception:
-            log.exception("could not write the audit row of request %s", context.request_id)
-            written = False
+        if scope.get("path") == _READINESS:
+            written = await self._write_probe(entry)
+        else:
+            written = await self._write(entry)
         answered = time.perf_counter()
         if self.metrics is not None:
             if not written:
@@ -150,11 +167,51 @@ class AuditMiddleware:
             self.metrics.request(
                 route=_route_label(scope, self.routes),
                 method=entry.method,
-                status=status if written or scope.get("path") == _LIVENESS else 503,
+                status=status if written else 503,
                 seconds=answered - started,
                 audit_seconds=answered - writing,
             )
         return written
+
+    async def _write(self, entry: AuditEntry) -> bool:
+        try:
+            await anyio.to_thread.run_sync(self.store.record_audit, entry)
+        except Exception:
+            log.exception("could not write the audit row of request %s", entry.request_id)
+            return False
+        return True
+
+    async def _write_probe(self, entry: AuditEntry) -> bool:
+        """The readiness probe's row, given up on after a few seconds (then "not ready"). A
+        write still running at the deadline (a connection the pool could not give) is left to
+        finish in its thread: its row may then say 200 where the probe was answered 503."""
+        write = functools.partial(self.store.record_audit, entry, wait_s=_READINESS_WAIT_S)
+        with anyio.move_on_after(_READINESS_DEADLINE_S):
+            try:
+                await anyio.to_thread.run_sync(write, limiter=self._probes, abandon_on_cancel=True)
+            except Exception as error:
+                log.warning(
+                    "readiness: the audit row of request %s could not be written (%s): not ready",
+                    entry.request_id,
+                    error.__class__.__name__,
+                )
+                return False
+            return True
+        log.warning(
+            "readiness: the database did not take an audit row within %.0f s: not ready",
+            _READINESS_DEADLINE_S,
+        )
+        return False
+
+    def _count(self, scope: Scope, method: str, status: int, started: float) -> None:
+        """The liveness probe, counted in the metrics (it has no audit row)."""
+        if self.metrics is not None:
+            self.metrics.request(
+                route=_route_label(scope, self.routes),
+                method=method,
+                status=status,
+                seconds=time.perf_counter() - started,
+            )
 
     async def _name_the_key(self, scope: Scope, context: AuditContext) -> None:
         """A request refused before its route checked the key (no such route or method, a body

@@ -355,10 +355,13 @@ def _after_receipt(recorded_at: Any, received_at: datetime) -> bool:
     return when > received_at + RECEIPT_SLACK
 
 
+_BUSY_TIMEOUT_MS = 30_000  # how long a SQLite statement waits for another writer's lock
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         _wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -914,18 +917,39 @@ class Store:
 
     # audit --------------------------------------------------------------------------------
 
-    def record_audit(self, entry: AuditEntry) -> None:
+    def record_audit(self, entry: AuditEntry, *, wait_s: float | None = None) -> None:
         """One short transaction per request (on every request's path: the statement is built
-        once, with bound parameters, instead of compiling ``.values(...)`` each time)."""
-        values = {name: _storable(getattr(entry, name)) for name in _AUDIT_COLUMNS}
-        values["route"] = _storable(entry.route)[:256]
-        values["detail"] = None if entry.detail is None else _storable(entry.detail)[:256]
-        # the client's address fits its column whatever a proxy header held (a longer one
-        # failed the write on PostgreSQL: the request was answered 503 and left no row)
-        values["client"] = None if entry.client is None else _storable(entry.client)[:64]
-        values["named"] = _storable(_named_text(entry.named))
-        with self.engine.begin() as conn:
+        once, with bound parameters, instead of compiling ``.values(...)`` each time). With
+        ``wait_s`` (the readiness probe's row), the write waits at most that long for a
+        database another process holds locked, then fails, rather than the busy timeout's 30 s:
+        a load balancer's check timed out while a purge or a backup held the file."""
+        values = _audit_values(entry)
+        if wait_s is None:
+            with self.engine.begin() as conn:
+                conn.execute(_INSERT_AUDIT, values)
+            return
+        with self._waiting_at_most(wait_s) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(wait_s * 1000))}")
             conn.execute(_INSERT_AUDIT, values)
+
+    @contextmanager
+    def _waiting_at_most(self, wait_s: float) -> Iterator[Connection]:
+        """A connection whose statements wait at most ``wait_s`` for SQLite's locks (its busy
+        timeout, set back to the usual 30 s before the connection goes back to the pool)."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name != "sqlite":
+                yield conn
+                return
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={max(1, int(wait_s * 1000))}")
+            conn.commit()  # SQLAlchemy began a transaction with the pragma: the caller's own
+            try:
+                yield conn
+            finally:
+                try:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+                except DBAPIError:  # never back in the pool with the short wait
+                    conn.invalidate()
 
     def audit_entries(
         self,
@@ -1031,6 +1055,18 @@ def _put_in_place(partial: Path, target: Path) -> None:
         if target.exists():
             raise FileExistsError(str(target)) from None
         partial.rename(target)
+
+
+def _audit_values(entry: AuditEntry) -> dict[str, Any]:
+    """An audit row's values as stored."""
+    values = {name: _storable(getattr(entry, name)) for name in _AUDIT_COLUMNS}
+    values["route"] = _storable(entry.route)[:256]
+    values["detail"] = None if entry.detail is None else _storable(entry.detail)[:256]
+    # the client's address fits its column whatever a proxy header held (a longer one
+    # failed the write on PostgreSQL: the request was answered 503 and left no row)
+    values["client"] = None if entry.client is None else _storable(entry.client)[:64]
+    values["named"] = _storable(_named_text(entry.named))
+    return values
 
 
 def _like(value: str | None) -> str:

@@ -145,5 +145,5 @@ def wait_ready(client: Any, timeout: float = 20.0) -> None:
 class AuditDown(Store):
     """A store whose audit table cannot be written (a full disk, say)."""
 
-    def record_audit(self, entry: AuditEntry) -> None:
+    def record_audit(self, entry: AuditEntry, *, wait_s: float | None = None) -> None:
         raise OperationalError("INSERT INTO audit", {}, Exception("disk I/O error"))

@@ -128,11 +128,11 @@ def test_the_client_of_an_audit_row_is_the_connection_unless_a_proxy_is_trusted(
     failed the audit write (a 503 after the outcome was stored, and no row)."""
     forwarded = {"X-Forwarded-For": "6.6.6.6" + "7" * 80}
     direct: httpx.Client = start_server()  # type: ignore[operator]
-    assert direct.get("/healthz", headers=forwarded).status_code == 200
+    assert direct.get("/readyz", headers=forwarded).status_code == 200
     assert store.audit_entries()[-1].client == "127.0.0.1"
     limits = ServeLimits(model="champion", trusted_proxies="127.0.0.1")
     proxied: httpx.Client = start_server(limits=limits)  # type: ignore[operator]
-    assert proxied.get("/healthz", headers=forwarded).status_code == 200
+    assert proxied.get("/readyz", headers=forwarded).status_code == 200
     assert store.audit_entries()[-1].client == ("6.6.6.6" + "7" * 80)[:64]
 
 

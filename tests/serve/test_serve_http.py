@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -805,7 +806,7 @@ def test_requests_in_flight_during_a_reload_finish_on_the_model_they_started_wit
 
 
 @on_each_database
-def test_every_request_leaves_an_audit_row_including_refused_ones(
+def test_every_request_but_the_liveness_probe_leaves_an_audit_row_including_refused_ones(
     start_server: Start, store: Store, keys: dict[str, str]
 ) -> None:
     client = start_server(limits=ServeLimits(max_body_bytes=50_000))
@@ -820,9 +821,11 @@ def test_every_request_leaves_an_audit_row_including_refused_ones(
         client.post(
             "/v1/outcomes", json={"outcomes": [valid_outcome_row(2)]}, headers=_key(officer)
         ),
-        client.get("/healthz"),
+        client.get("/readyz"),
         client.get("/nowhere"),
     ]
+    # the liveness probe names no key and no line, and answers without the database
+    assert client.get("/healthz").status_code == 200
     rows = store.audit_entries()[before:]
     assert [r.request_id for r in rows] == [c.headers["X-Request-ID"] for c in calls]
     assert [r.status for r in rows] == [200, 401, 403, 413, 422, 200, 200, 404]
@@ -833,7 +836,7 @@ def test_every_request_leaves_an_audit_row_including_refused_ones(
         "/v1/score",
         "/v1/score",
         "/v1/outcomes",
-        "/healthz",
+        "/readyz",
         "/nowhere",
     ]
     officer_id = officer.split("_")[1]
@@ -882,6 +885,36 @@ def test_no_answer_leaves_the_server_when_its_audit_row_cannot_be_written(
             assert "database" in ready.json()["detail"]
     finally:
         broken.dispose()
+
+
+def test_the_probes_answer_within_seconds_while_another_process_holds_the_database_locked(
+    start_server: Start, store: Store
+) -> None:
+    """Every request waited for its audit row, the probes' too: while another process held the
+    SQLite file's write lock (a purge, a backup, a key command, another replica's long write),
+    /healthz and /readyz answered only after the 30 s busy timeout, and a liveness probe with a
+    few seconds' timeout would have restarted every replica."""
+    client = start_server()
+    holder = sqlite3.connect(str(store.engine.url.database), isolation_level=None, timeout=30)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a writer in another process holds it
+    try:
+        started = time.monotonic()
+        alive = client.get("/healthz", timeout=5)
+        assert alive.status_code == 200 and alive.json() == {"status": "ok"}
+        assert time.monotonic() - started < 2
+        started = time.monotonic()
+        ready = client.get("/readyz", timeout=10)
+        assert time.monotonic() - started < 6
+        # not ready, and why, in the readiness answer's own shape
+        assert ready.status_code == 503 and ready.json()["ready"] is False
+        assert "database" in ready.json()["detail"] and ready.headers["Retry-After"] == "5"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert client.get("/readyz").status_code == 200  # ready again with the database
+    # the readiness probe's row says the database took it; the liveness probe leaves none
+    routes = [row.route for row in store.audit_entries()]
+    assert routes[-1] == "/readyz" and "/healthz" not in routes
 
 
 class _StartingDatabase(Store):

@@ -270,9 +270,9 @@ def test_the_request_duration_holds_the_audit_write_the_answer_waits_for(
         written(entry)
 
     monkeypatch.setattr(store, "record_audit", slow)
-    assert client.get("/healthz").status_code == 200
+    assert client.get("/v1/model", headers={"X-API-Key": keys["analyst"]}).status_code == 200
     found = _metrics(client, keys["analyst"])
-    assert found[("risk_engine_request_duration_seconds_sum", (("route", "/healthz"),))] >= 0.4
+    assert found[("risk_engine_request_duration_seconds_sum", (("route", "/v1/model"),))] >= 0.4
     assert found[("risk_engine_audit_write_seconds_count", ())] >= 1
     assert found[("risk_engine_audit_write_seconds_sum", ())] >= 0.4
 
