@@ -136,12 +136,15 @@ def _write(
 
 @dataclass(frozen=True)
 class Purge:
-    """What `purge_audit` did: rows archived (to ``archive``) and rows deleted."""
+    """What `purge_audit` did: rows archived (to ``archive``) and rows deleted; ``log_cleared``
+    False when a SQLite store's write-ahead log could not be emptied (a reader held it), so
+    that it may still hold the deleted rows: purge again once the reader is done."""
 
     before: datetime
     archived: int
     deleted: int
     archive: Path | None
+    log_cleared: bool = True
 
 
 def purge_audit(
@@ -156,6 +159,7 @@ def purge_audit(
     ``archive`` (CSV or Parquet; None deletes without one). The archive is written in full and
     closed before anything is deleted, and exactly the archived rows are deleted; a purge leaves
     a row of its own in the trail (method ``CLI``) saying what it removed and where it went.
+    Then a SQLite store's write-ahead log is emptied, or the result says it could not be.
     A cutoff later than now is refused: the trail of requests to come is never purged."""
     now = datetime.now(UTC)
     if before > now:
@@ -178,6 +182,9 @@ def purge_audit(
                 chunks = store.audit_chunks(until=before, through_id=last, chunk_rows=chunk_rows)
                 archived = _write(chunks, archive, progress=progress, overwrite=False)
             deleted = store.delete_audit(until=before, through_id=last)
+        # every time, not only when rows were deleted: a purge run again empties the log an
+        # earlier one could not
+        log_cleared = store.truncate_log()
         # the archive's whole path, and only when one was written (a purge of nothing wrote
         # none, yet its row claimed the name a later purge then wrote)
         where = (
@@ -197,7 +204,13 @@ def purge_audit(
         )
     finally:
         store.dispose()
-    return Purge(before=before, archived=archived, deleted=deleted, archive=archive)
+    return Purge(
+        before=before,
+        archived=archived,
+        deleted=deleted,
+        archive=archive,
+        log_cleared=log_cleared,
+    )
 
 
 def command_entry(

@@ -356,6 +356,11 @@ def _after_receipt(recorded_at: Any, received_at: datetime) -> bool:
 
 
 _BUSY_TIMEOUT_MS = 30_000  # how long a SQLite statement waits for another writer's lock
+# A purge's checkpoint of the write-ahead log (`Store.truncate_log`): tries, each waiting this
+# long for readers and writers (every writer waits meanwhile), with a pause between.
+_CHECKPOINT_TRIES = 5
+_CHECKPOINT_WAIT_S = 0.25
+_CHECKPOINT_PAUSE_S = 1.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -1009,16 +1014,33 @@ class Store:
 
     def delete_audit(self, *, until: datetime, through_id: int) -> int:
         """Delete the audit rows of requests before ``until`` whose id is at most
-        ``through_id`` (what an archive written just before holds); returns how many."""
+        ``through_id`` (what an archive written just before holds); returns how many. The
+        rows stay readable in a SQLite store's write-ahead log until `truncate_log`."""
         statement = delete(audit).where(audit.c.at < until, audit.c.id <= through_id)
         with self._reached(), self.engine.begin() as conn:
-            deleted = int(conn.execute(statement).rowcount)
-        if deleted and self.engine.dialect.name == "sqlite":
-            # the deleted rows were still readable in the write-ahead log (0644, beside the
-            # database) until later writes overwrote it: copied into the file and truncated
-            with self._reached(), self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        return deleted
+            return int(conn.execute(statement).rowcount)
+
+    def truncate_log(self) -> bool:
+        """Copy a SQLite store's write-ahead log into the database file and empty it: rows
+        just deleted stayed readable there (beside the database, in every copy of the folder)
+        until later writes overwrote them. True when the log is empty (and on any other
+        database, which keeps no such file); False when a reader holding an older snapshot
+        (a backup, an export, a long query) kept it. The checkpoint holds off every writer
+        while it waits for the reader, so it waits a moment at a time, a few times with a
+        pause between: with the 30 s busy timeout both service replicas answered nothing for
+        30 s, and the purge said nothing of the log it left."""
+        if _sqlite_file(self.engine.url) is None:
+            return True
+        for attempt in range(_CHECKPOINT_TRIES):
+            if attempt:
+                time.sleep(_CHECKPOINT_PAUSE_S)
+            with self._reached(), self._waiting_at_most(_CHECKPOINT_WAIT_S) as conn:
+                # (busy, frames in the log, frames copied); busy 1: the log was not emptied
+                result = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if result is None or result[0] == 0:
+                return True
+            log.info("a reader holds the write-ahead log of %s; checkpoint again", self.shown_url)
+        return False
 
 
 def _audit_filter(

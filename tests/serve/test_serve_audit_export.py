@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -280,6 +284,64 @@ def test_a_purge_leaves_nothing_of_the_rows_it_deleted_in_the_database_files(
     for path in (database, database.with_name(database.name + "-wal")):
         if path.exists():
             assert b"PURGEDBL77" not in path.read_bytes(), path
+
+
+def test_a_purge_says_when_a_reader_kept_the_log_and_holds_writers_off_a_moment_only(
+    home_env: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a reader holding a snapshot (a backup, an export), the purge's TRUNCATE checkpoint
+    waited the 30 s busy timeout, holding off every writer meanwhile (both service replicas
+    answered nothing for 30 s), then gave up unread: the purged B/Ls and containers stayed in
+    engine.db-wal and the purge reported plain success."""
+    import serve.store as store_module
+    from serve.audit import purge_audit
+
+    monkeypatch.setattr(store_module, "_CHECKPOINT_PAUSE_S", 0.2, raising=False)
+    for hour in range(40):
+        store.record_audit(
+            AuditEntry(
+                request_id=f"p{hour}",
+                at=START + timedelta(hours=hour),
+                method="POST",
+                route="/v1/score",
+                status=200,
+                duration_ms=1.0,
+                named=(("PURGEDBL88", f"HLXU29173{hour:02d}"),),
+            )
+        )
+    database = Path(str(store.engine.url.database))
+    log_file = database.with_name(database.name + "-wal")
+    reader = sqlite3.connect(database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM audit").fetchone()  # its snapshot, held
+    waits: list[float] = []
+    stop = threading.Event()
+
+    def service_writes() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            store.record_audit(AuditEntry(uuid.uuid4().hex, datetime.now(UTC), "GET", "/x", 200, 1))
+            waits.append(time.monotonic() - started)
+            time.sleep(0.02)
+
+    writer = threading.Thread(target=service_writes)
+    writer.start()
+    try:
+        started = time.monotonic()
+        done = purge_audit(home_env, START + timedelta(days=3), archive=None)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        writer.join()
+        reader.execute("COMMIT")
+        reader.close()
+    assert done.deleted == 40 and done.log_cleared is False  # and true: the rows are there
+    assert b"PURGEDBL88" in log_file.read_bytes()
+    assert took < 10 and waits and max(waits) < 2, (took, max(waits, default=None))
+    # run again once the reader is done: nothing left to delete, the log emptied all the same
+    again = purge_audit(home_env, START + timedelta(days=3), archive=None)
+    assert again.deleted == 0 and again.log_cleared is True
+    assert b"PURGEDBL88" not in log_file.read_bytes()
 
 
 def test_two_writers_of_one_name_keep_their_own_partial_files(tmp_path: Path) -> None:
