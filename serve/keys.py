@@ -13,7 +13,16 @@ from datetime import UTC, datetime, timedelta
 
 from risk_engine.settings import Settings
 from serve.audit import command_entry
-from serve.auth import KEY_PREFIX, KeyNotFound, NewKey, Role, issue_key, key_id_of
+from serve.auth import (
+    KEY_PREFIX,
+    KeyNotFound,
+    NewKey,
+    Role,
+    generate_key,
+    hash_key,
+    issue_key,
+    key_id_of,
+)
 from serve.store import KeyRecord, Store
 
 __all__ = ["KeyInfo", "create_key", "key_id_given", "list_keys", "revoke_key", "rotate_key"]
@@ -151,7 +160,31 @@ def rotate_key(
     key_id = key_id_given(key_id)
     store = Store.opened(settings)
     try:
-        old = store.get_key(key_id)
+        found = store.get_key(key_id)
+        if found is None:
+            raise KeyNotFound(f"no API key has id {key_id!r}: see `risk-engine keys list`")
+        now = datetime.now(UTC)
+        if days is None:  # as long as the old key was made for (None: no expiry), not the
+            days = found.valid_days  # expiry its grace period set
+        expires = None if days is None else now + timedelta(days=days)
+        new_id, key = generate_key()
+        made = KeyRecord(
+            new_id,
+            hash_key(key),
+            found.role,
+            found.name,
+            now,
+            expires_at=expires,
+            replaces=found.key_id,
+            valid_days=days,
+        )
+        # The checks and the change in one step that holds the old key: two admins rotating
+        # one key at once both got a successor, and a rotation racing a revocation made one
+        # for a key revoked for cause.
+        done = store.replace_key(
+            made, now=now, old_until=now + timedelta(hours=grace_hours) if grace_hours else None
+        )
+        old = done.before
         if old is None:
             raise KeyNotFound(f"no API key has id {key_id!r}: see `risk-engine keys list`")
         if not old.active:
@@ -161,29 +194,21 @@ def rotate_key(
         # A key in its grace period was rotated already: rotating it again left two live
         # successors (two admins answering one leak). Its successors are found however many
         # generations on, from the keys themselves (the audit trail, retention deletes).
-        now = datetime.now(UTC)
-        live = [k for k in store.successors(old.key_id) if k.active and not k.expired(now)]
-        if live:
+        if done.live:
             raise ValueError(
-                f"API key {old.key_id} was rotated already: its successor {live[-1].key_id} "
-                "works; rotate that one, or revoke it first"
+                f"API key {old.key_id} was rotated already: its successor "
+                f"{done.live[-1].key_id} works; rotate that one, or revoke it first"
             )
-        if days is None:  # as long as the old key was made for (None: no expiry), not the
-            days = old.valid_days  # expiry its grace period set
-        expires = None if days is None else now + timedelta(days=days)
-        new = issue_key(
-            store,
+        assert done.after is not None
+        after = done.after
+        new = NewKey(
+            key=key,
+            key_id=new_id,
             role=Role.parse(old.role),
             name=old.name,
+            created_at=now,
             expires_at=expires,
-            valid_days=days,
-            replaces=old.key_id,
         )
-        if grace_hours:
-            after = store.expire_key(old.key_id, now + timedelta(hours=grace_hours))
-        else:
-            after = store.revoke_key(old.key_id)
-        assert after is not None
         state = KeyInfo.of(after).state
         # a row under each key: the new one's making, and the old one's life that
         # `audit --key OLD` tells (made, used, rotated)

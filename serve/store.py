@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "AuditEntry",
     "KeyRecord",
+    "KeyReplacement",
     "OutcomeWrite",
     "RECEIPT_SLACK",
     "Store",
@@ -326,6 +327,36 @@ class AuditEntry:
     client: str | None = None
     # The (B/L, container) of each line the request named, as sent (score and outcomes).
     named: tuple[tuple[str | None, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyReplacement:
+    """What `Store.replace_key` found and did: the old key as the rotation found it (None:
+    there is no such key), its successors that still worked (then nothing was changed), and
+    the old key after the change (None: nothing was changed)."""
+
+    before: KeyRecord | None
+    live: tuple[KeyRecord, ...] = ()
+    after: KeyRecord | None = None
+
+
+def _key_values(record: KeyRecord) -> dict[str, Any]:
+    return asdict(record)
+
+
+def _successors(conn: Connection, key_id: str) -> list[KeyRecord]:
+    """The keys rotated from ``key_id``, and from those, every generation on, oldest first."""
+    found: list[KeyRecord] = []
+    wanted = [key_id]
+    while wanted:
+        rows = conn.execute(
+            select(api_keys).where(api_keys.c.replaces.in_(wanted)).order_by(api_keys.c.created_at)
+        ).all()
+        made = [KeyRecord(**row._mapping) for row in rows]
+        made = [record for record in made if record not in found]  # no loop, ever
+        found.extend(made)
+        wanted = [record.key_id for record in made]
+    return found
 
 
 # The rule named for an outcome whose key is stored with other values (the stored one stays).
@@ -762,19 +793,7 @@ class Store:
 
     def add_key(self, record: KeyRecord) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(api_keys).values(
-                    key_id=record.key_id,
-                    key_hash=record.key_hash,
-                    role=record.role,
-                    name=record.name,
-                    created_at=record.created_at,
-                    revoked_at=record.revoked_at,
-                    expires_at=record.expires_at,
-                    replaces=record.replaces,
-                    valid_days=record.valid_days,
-                )
-            )
+            conn.execute(insert(api_keys).values(**_key_values(record)))
 
     def get_key(self, key_id: str) -> KeyRecord | None:
         with self.engine.connect() as conn:
@@ -799,20 +818,54 @@ class Store:
     def successors(self, key_id: str) -> list[KeyRecord]:
         """The keys rotated from ``key_id``, and from those, every generation on, oldest
         first."""
-        found: list[KeyRecord] = []
-        wanted = [key_id]
         with self.engine.connect() as conn:
-            while wanted:
-                rows = conn.execute(
-                    select(api_keys)
-                    .where(api_keys.c.replaces.in_(wanted))
-                    .order_by(api_keys.c.created_at)
-                ).all()
-                made = [KeyRecord(**row._mapping) for row in rows]
-                made = [record for record in made if record not in found]  # no loop, ever
-                found.extend(made)
-                wanted = [record.key_id for record in made]
-        return found
+            return _successors(conn, key_id)
+
+    def replace_key(
+        self, new: KeyRecord, *, now: datetime, old_until: datetime | None = None
+    ) -> KeyReplacement:
+        """Store ``new`` in place of the key it replaces (``new.replaces``), which is revoked
+        at ``now``, or with ``old_until`` stops working then, unless that key is missing,
+        revoked, or has a successor (any generation on) that still works: then nothing is
+        changed, and the result says which. The look and the change are one transaction that
+        holds the old key's row from the start, so a rotation or a revocation of the same key
+        at the same moment waits for it and then sees what it did: two admins rotating one
+        key at once both succeeded, leaving two working successors, and a rotation racing a
+        revocation issued a successor for a key revoked for cause."""
+        if new.replaces is None:
+            raise ValueError("a replacement key names the key it replaces")
+        old_id = new.replaces
+        with self.engine.begin() as conn:
+            # A write first: the row's lock on PostgreSQL, SQLite's write lock (a read first
+            # would share the database, and both rotations would read before either wrote).
+            conn.execute(
+                update(api_keys).where(api_keys.c.key_id == old_id).values(key_id=api_keys.c.key_id)
+            )
+            row = conn.execute(_GET_KEY, {"key_id": old_id}).first()
+            if row is None:
+                return KeyReplacement(None)
+            before = KeyRecord(**row._mapping)
+            if not before.active:
+                return KeyReplacement(before)
+            live = [k for k in _successors(conn, old_id) if k.active and not k.expired(now)]
+            if live:
+                return KeyReplacement(before, live=tuple(live))
+            conn.execute(insert(api_keys).values(**_key_values(new)))
+            if old_until is None:
+                conn.execute(
+                    update(api_keys).where(api_keys.c.key_id == old_id).values(revoked_at=now)
+                )
+            else:
+                conn.execute(
+                    update(api_keys)
+                    .where(
+                        api_keys.c.key_id == old_id,
+                        (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > old_until),
+                    )
+                    .values(expires_at=old_until)
+                )
+            after = conn.execute(_GET_KEY, {"key_id": old_id}).one()
+        return KeyReplacement(before, after=KeyRecord(**after._mapping))
 
     def expire_key(self, key_id: str, at: datetime) -> KeyRecord | None:
         """Make a key that is not revoked stop working at ``at`` (or at its own expiry, when

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from serve_fakes import free_port, on_each_database
@@ -219,6 +222,72 @@ def test_a_grace_period_keeps_the_old_key_working_for_that_many_hours(
     assert again.exit_code == 2, again.output
     assert f"was rotated already: its successor {made.key_id} works" in again.stderr
     assert len(list_keys(settings)) == 2
+
+
+@on_each_database
+def test_two_rotations_of_one_key_at_the_same_moment_leave_one_working_successor(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rotation looked at the key (revoked? rotated already?) and changed it in separate
+    transactions: two admins rotating one key at once both passed the look, and each got a
+    working successor. Here the two rotations run at once in two threads, and where a rotation
+    looks at the successors apart from its change, each waits there until both have looked."""
+    old = create_key(settings, role="officer", name="Officer Le")
+    both_looked = threading.Barrier(2, timeout=3)
+    look = Store.successors
+
+    def look_then_wait(self: Store, key_id: str) -> list[Any]:
+        found = look(self, key_id)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_looked.wait()
+        return found
+
+    monkeypatch.setattr(Store, "successors", look_then_wait)
+    results: list[Any] = []
+
+    def rotate() -> None:
+        try:
+            results.append(rotate_key(settings, old.key_id, grace_hours=2))
+        except ValueError as error:
+            results.append(error)
+
+    admins = [threading.Thread(target=rotate) for _ in range(2)]
+    for admin in admins:
+        admin.start()
+    for admin in admins:
+        admin.join()
+    made = [result[0] for result in results if not isinstance(result, ValueError)]
+    refused = [str(result) for result in results if isinstance(result, ValueError)]
+    assert len(made) == 1 and len(refused) == 1, results
+    assert f"was rotated already: its successor {made[0].key_id} works" in refused[0]
+    working = {k.key_id for k in list_keys(settings) if k.active}
+    assert working == {old.key_id, made[0].key_id}  # the old one in its grace period
+
+
+@on_each_database
+def test_a_key_revoked_while_it_is_being_rotated_gets_no_successor(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rotation read the key as working and issued its successor in another transaction: a
+    revocation for cause landing in between left the revoked key with a working successor,
+    and the rotation said the old key "is revoked" as if that were its own doing."""
+    old = create_key(settings, role="officer", name="Officer Le")
+    read = Store.get_key
+    revoked: list[bool] = []
+
+    def read_then_an_admin_revokes(self: Store, key_id: str) -> Any:
+        found = read(self, key_id)
+        if not revoked:  # once, just after the rotation read the key
+            revoked.append(True)
+            revoke_key(settings, old.key_id)
+        return found
+
+    monkeypatch.setattr(Store, "get_key", read_then_an_admin_revokes)
+    with pytest.raises(ValueError, match=f"API key {old.key_id} was revoked"):
+        rotate_key(settings, old.key_id, grace_hours=2)
+    monkeypatch.undo()
+    (only,) = list_keys(settings)
+    assert only.key_id == old.key_id and only.revoked_at is not None
 
 
 def test_a_rotated_key_works_as_many_days_as_the_old_one_was_made_for(settings: Settings) -> None:
