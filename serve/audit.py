@@ -175,33 +175,36 @@ def purge_audit(
             )
     store = Store.opened(settings, existing=True)
     try:
-        last = store.audit_last_id(until=before)
-        archived = deleted = 0
-        if last is not None:
-            if archive is not None:
-                chunks = store.audit_chunks(until=before, through_id=last, chunk_rows=chunk_rows)
-                archived = _write(chunks, archive, progress=progress, overwrite=False)
-            deleted = store.delete_audit(until=before, through_id=last)
-        # every time, not only when rows were deleted: a purge run again empties the log an
-        # earlier one could not
-        log_cleared = store.truncate_log()
-        # the archive's whole path, and only when one was written (a purge of nothing wrote
-        # none, yet its row claimed the name a later purge then wrote)
-        where = (
-            f"archived to {Path(archive).resolve()}"
-            if archive is not None and last is not None
-            else "nothing to archive"
-            if archive is not None
-            else "not archived"
-        )
-        store.record_audit(
-            command_entry(
-                "risk-engine audit --purge-before",
-                started=now,
-                lines=deleted,
-                detail=f"deleted {deleted} rows before {before.isoformat()}, {where}",
+        with store.purge_lock():  # one purge at a time: a second finds what is left
+            last = store.audit_last_id(until=before)
+            archived = deleted = 0
+            if last is not None:
+                if archive is not None:
+                    chunks = store.audit_chunks(
+                        until=before, through_id=last, chunk_rows=chunk_rows
+                    )
+                    archived = _write(chunks, archive, progress=progress, overwrite=False)
+                deleted = store.delete_audit(until=before, through_id=last)
+            # every time, not only when rows were deleted: a purge run again empties the log an
+            # earlier one could not
+            log_cleared = store.truncate_log()
+            # the archive's whole path, and only when one was written (a purge of nothing wrote
+            # none, yet its row claimed the name a later purge then wrote)
+            where = (
+                f"archived to {Path(archive).resolve()}"
+                if archive is not None and last is not None
+                else "nothing to archive"
+                if archive is not None
+                else "not archived"
             )
-        )
+            store.record_audit(
+                command_entry(
+                    "risk-engine audit --purge-before",
+                    started=now,
+                    lines=deleted,
+                    detail=f"deleted {deleted} rows before {before.isoformat()}, {where}",
+                )
+            )
     finally:
         store.dispose()
     return Purge(

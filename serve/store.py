@@ -98,6 +98,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 4
 _MIGRATE_TRIES = 5
 _MIGRATION_LOCK = 7_361_902_214  # the advisory lock id of schema changes (PostgreSQL)
+_PURGE_LOCK = 7_361_902_215  # the advisory lock id of audit purges (PostgreSQL)
 # Steps from version n to n + 1, run in order inside one transaction. create_all runs before
 # them and makes any missing table with today's columns, so a step adds a column only to a table
 # that lacks it (a version-1 store made its api_keys table, but never had an audit table).
@@ -704,6 +705,58 @@ class Store:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def purge_lock(self) -> Iterator[None]:
+        """One audit purge at a time on this store; a second waits until the first is done,
+        and then finds only the rows left: two at once both archived the same rows, and the
+        second said it had archived nothing though it had written an archive. A lock file
+        beside a SQLite file (``engine.db.purge-lock``), an advisory lock on PostgreSQL."""
+        database = _sqlite_file(self.engine.url)
+        if database is not None and fcntl is not None:
+            path = f"{database}.purge-lock"
+            try:
+                handle = open(path, "a")  # closed below, once the purge is done
+            except OSError as error:
+                raise StoreUnavailable(
+                    self.shown_url, f"its purge lock {path} cannot be opened ({error.strerror})"
+                ) from None
+            with handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    log.warning("another audit purge of %s is running: waiting for it", database)
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        with self.engine.connect() as conn:
+            with self._reached():
+                # tried again rather than waited for: pg8000 gives up on a statement that
+                # waits longer than its socket timeout
+                told = False
+                while not conn.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": _PURGE_LOCK}
+                ).scalar():
+                    conn.rollback()
+                    if not told:
+                        log.warning(
+                            "another audit purge of %s is running: waiting for it", self.shown_url
+                        )
+                        told = True
+                    time.sleep(0.5)
+                conn.commit()  # the lock is the session's: it outlives the transaction
+            try:
+                yield
+            finally:
+                with contextlib.suppress(DBAPIError):  # a lost connection let it go already
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PURGE_LOCK})
+                    conn.commit()
 
     def _migrate_once(self) -> int:
         with self._sqlite_migration_lock(), self.engine.begin() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -255,6 +256,47 @@ def test_an_archive_another_purge_wrote_meanwhile_is_kept_and_nothing_is_deleted
     assert archive.read_text() == "request_id\nthe other purge's rows\n"
     assert store.audit_entries() == trail
     assert not list(tmp_path.glob(".partial-*"))
+
+
+@on_each_database
+def test_two_purges_at_once_take_turns_and_each_says_what_it_did(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    """Two purges at once (two timers, an operator and a timer) both read the same rows and
+    both archived them; the first deleted them, and the second said "nothing archived or
+    deleted" though its archive held them all. Here each purge, once it is archiving, waits
+    until the other is archiving too (as two at once did)."""
+    from serve.audit import Purge, purge_audit
+
+    trail = _trail(store)
+    both_archiving = threading.Barrier(2, timeout=1)
+
+    def archiving(_rows: int) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_archiving.wait()
+
+    done: dict[str, Purge] = {}
+
+    def purge(name: str) -> None:
+        done[name] = purge_audit(
+            home_env,
+            datetime(2026, 11, 2, tzinfo=UTC),
+            archive=tmp_path / f"{name}.csv",
+            progress=archiving,
+        )
+
+    timers = [threading.Thread(target=purge, args=(name,)) for name in ("first", "second")]
+    for timer in timers:
+        timer.start()
+    for timer in timers:
+        timer.join()
+    assert sorted(p.deleted for p in done.values()) == [0, len(trail)]
+    for name, result in done.items():  # what each says is what it did
+        assert result.archived == result.deleted
+        assert (tmp_path / f"{name}.csv").exists() == (result.archived > 0), name
+    (archive,) = tmp_path.glob("*.csv")
+    assert pd.read_csv(archive)["request_id"].tolist() == [e.request_id for e in trail]
+    assert [e for e in store.audit_entries() if e.method != "CLI"] == []
 
 
 def test_a_purge_leaves_nothing_of_the_rows_it_deleted_in_the_database_files(
