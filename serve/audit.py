@@ -177,17 +177,6 @@ def purge_audit(
     try:
         with store.purge_lock():  # one purge at a time: a second finds what is left
             last = store.audit_last_id(until=before)
-            archived = deleted = 0
-            if last is not None:
-                if archive is not None:
-                    chunks = store.audit_chunks(
-                        until=before, through_id=last, chunk_rows=chunk_rows
-                    )
-                    archived = _write(chunks, archive, progress=progress, overwrite=False)
-                deleted = store.delete_audit(until=before, through_id=last)
-            # every time, not only when rows were deleted: a purge run again empties the log an
-            # earlier one could not
-            log_cleared = store.truncate_log()
             # the archive's whole path, and only when one was written (a purge of nothing wrote
             # none, yet its row claimed the name a later purge then wrote)
             where = (
@@ -197,14 +186,29 @@ def purge_audit(
                 if archive is not None
                 else "not archived"
             )
-            store.record_audit(
-                command_entry(
+
+            def note(deleted: int) -> AuditEntry:
+                return command_entry(
                     "risk-engine audit --purge-before",
                     started=now,
                     lines=deleted,
                     detail=f"deleted {deleted} rows before {before.isoformat()}, {where}",
                 )
-            )
+
+            archived = deleted = 0
+            if last is None:
+                store.record_audit(note(0))
+            else:
+                if archive is not None:
+                    chunks = store.audit_chunks(
+                        until=before, through_id=last, chunk_rows=chunk_rows
+                    )
+                    archived = _write(chunks, archive, progress=progress, overwrite=False)
+                # the purge's row in the same transaction as the deletion
+                deleted = store.delete_audit(until=before, through_id=last, note=note)
+            # every time, not only when rows were deleted: a purge run again empties the log an
+            # earlier one could not
+            log_cleared = store.truncate_log()
     finally:
         store.dispose()
     return Purge(

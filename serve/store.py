@@ -1118,13 +1118,36 @@ class Store:
             found = conn.execute(query).scalar()
         return None if found is None else int(found)
 
-    def delete_audit(self, *, until: datetime, through_id: int) -> int:
+    def delete_audit(
+        self,
+        *,
+        until: datetime,
+        through_id: int,
+        note: Callable[[int], AuditEntry] | None = None,
+    ) -> int:
         """Delete the audit rows of requests before ``until`` whose id is at most
         ``through_id`` (what an archive written just before holds); returns how many. The
-        rows stay readable in a SQLite store's write-ahead log until `truncate_log`."""
+        rows stay readable in a SQLite store's write-ahead log until `truncate_log`.
+
+        ``note`` (given the number deleted) is the deletion's own row, written in the same
+        transaction, so no deletion goes unrecorded, and written first: its id is above every
+        row's and it stays, so the table is never left empty. SQLite gives a new row the
+        largest id + 1 (the table has no AUTOINCREMENT), and after a purge that emptied it,
+        new rows took the ids of the purged ones again."""
         statement = delete(audit).where(audit.c.at < until, audit.c.id <= through_id)
         with self._reached(), self.engine.begin() as conn:
-            return int(conn.execute(statement).rowcount)
+            if note is None:
+                return int(conn.execute(statement).rowcount)
+            noted = conn.execute(_INSERT_AUDIT, _audit_values(note(0))).inserted_primary_key
+            assert noted is not None
+            deleted = int(conn.execute(statement).rowcount)
+            told = _audit_values(note(deleted))
+            conn.execute(
+                update(audit)
+                .where(audit.c.id == noted[0])
+                .values(lines=told["lines"], detail=told["detail"])
+            )
+        return deleted
 
     def truncate_log(self) -> bool:
         """Copy a SQLite store's write-ahead log into the database file and empty it: rows

@@ -299,6 +299,29 @@ def test_two_purges_at_once_take_turns_and_each_says_what_it_did(
     assert [e for e in store.audit_entries() if e.method != "CLI"] == []
 
 
+@on_each_database
+def test_rows_written_after_a_purge_that_emptied_the_trail_never_take_a_purged_rows_id(
+    home_env: Settings, store: Store
+) -> None:
+    """SQLite gives a new row the largest id + 1 (the audit table has no AUTOINCREMENT): after
+    a purge that emptied the trail, its own row took id 1 and the next requests the ids of
+    the purged ones again. The purge's row is now written, first, in the deletion's own
+    transaction: it stays, above every id."""
+    from serve.audit import purge_audit
+
+    _trail(store)
+    with store.engine.connect() as conn:
+        highest = conn.exec_driver_sql("SELECT MAX(id) FROM audit").scalar()
+    done = purge_audit(home_env, datetime.now(UTC), archive=None)
+    assert done.deleted == 9
+    store.record_audit(AuditEntry("after", datetime.now(UTC), "GET", "/v1/model", 200, 1.0))
+    with store.engine.connect() as conn:
+        ids = dict(conn.exec_driver_sql("SELECT request_id, id FROM audit").all())
+    assert len(ids) == 2 and min(ids.values()) > highest, (ids, highest)
+    (note,) = [e for e in store.audit_entries() if e.method == "CLI"]
+    assert note.lines == 9 and note.detail.startswith("deleted 9 rows before ")
+
+
 def test_a_purge_leaves_nothing_of_the_rows_it_deleted_in_the_database_files(
     home_env: Settings, store: Store
 ) -> None:
