@@ -1639,6 +1639,14 @@ def _purge(
     with _progress("archiving audit rows", None) as advance:
         done = purge_audit(settings, cutoff, archive=out, progress=advance)
     moment = f"{cutoff:%Y-%m-%dT%H:%M:%SZ}"
+    if not done.log_cleared:  # the rows are gone from the table, not yet from the log's pages
+        _echo(
+            "warning: the write-ahead log (engine.db-wal) may still hold the purged rows' B/Ls "
+            "and containers: a reader held the database open (a backup, an export, a long "
+            f"query); run `risk-engine audit --purge-before {moment}` again (a new --out, or "
+            "--no-archive) once it is done",
+            err=True,
+        )
     if done.deleted == 0:
         _echo(f"0 audit rows of requests before {moment}: nothing archived or deleted")
         return

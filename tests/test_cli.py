@@ -230,3 +230,33 @@ def test_names_the_terminal_cannot_write_are_escaped_not_a_traceback(tmp_path: P
         assert done.returncode == 0, done.stderr.decode("latin-1")
         assert b"Traceback" not in done.stderr
     assert b"Nguy\\u1ec5n, C\xe1t L\xe1i" in done.stdout  # the letter Latin-1 has is written
+
+
+def test_a_purge_that_could_not_empty_the_log_warns_that_it_may_hold_the_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The purge said it deleted the rows and exited 0 while engine.db-wal still held their
+    B/Ls and containers (a reader had the database open)."""
+    from datetime import UTC, datetime
+
+    import serve.audit
+    from serve.audit import Purge
+
+    def kept_log(*args: Any, **kwargs: Any) -> Purge:
+        return Purge(
+            before=datetime(2025, 1, 1, tzinfo=UTC),
+            archived=0,
+            deleted=3,
+            archive=None,
+            log_cleared=False,
+        )
+
+    monkeypatch.setattr(serve.audit, "purge_audit", kept_log)
+    env = {"RISK_ENGINE_HOME": str(tmp_path / "home")}
+    args = ["audit", "--purge-before", "2025-01-01", "--no-archive"]
+    told = CliRunner().invoke(app, args, env=env)
+    assert told.exit_code == 0, told.output
+    assert "warning: the write-ahead log (engine.db-wal) may still hold the purged rows" in (
+        told.stderr
+    )
+    assert "risk-engine audit --purge-before 2025-01-01T00:00:00Z` again" in told.stderr
