@@ -55,7 +55,10 @@ def log_training(
     configure_mlflow(settings)
     with mlflow.start_run(experiment_id=experiment_id(settings), run_name=run_name) as run:
         mlflow.set_tags({"engine.kind": "training", **(tags or {})})
-        params = _flat("", config.model_dump())
+        # the booster's effective settings, its defaults with the config's overrides: the
+        # overrides alone (none by default) did not say how the model was grown
+        effective = {**config.model_dump(), "booster": config.booster_params().as_dict()}
+        params = _flat("", effective)
         params.update(_flat("data.", data_info))
         params.update({f"split.{k}": v for k, v in {**outcome.sizes, **outcome.boundaries}.items()})
         params.update(outcome.params)
