@@ -1,11 +1,16 @@
 """MLflow runs of training: parameters, metrics, plots, tables, data fingerprints, the feature
-state, and the scorer registered as a new model version."""
+state, and the scorer registered as a new model version. Each run records what rebuilds its
+model: the engine's version and git commit, the contract's version, the effective booster
+settings and the inputs (`training.commands`)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import subprocess
 import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +23,20 @@ from models.registry import (
     log_scorer,
     set_champion,
 )
+from risk_engine.columns import CONTRACT_VERSION
 from risk_engine.settings import Settings
 from training.config import TrainConfig
 from training.evaluate import draw_plots
 from training.train import TrainOutcome, save_tables
 
-__all__ = ["log_training"]
+__all__ = ["code_tags", "log_training"]
 
 log = logging.getLogger(__name__)
+
+_DISTRIBUTION = "maritime-risk-engine"
+# The folder holding the engine's packages: a checkout's top level, or site-packages.
+_ROOT = Path(__file__).resolve().parent.parent
+_GIT_SECONDS = 5.0
 
 
 def _flat(prefix: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -37,6 +48,63 @@ def _flat(prefix: str, data: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def code_tags() -> dict[str, str]:
+    """The code a run was trained with: the engine's version ("unknown" when it is not
+    installed), the data contract's, and the git commit when the engine runs from a checkout
+    (``engine.git_dirty`` says whether tracked files differed from it). A run recorded none of
+    them, so a model could not be told from another trained by other code."""
+    try:
+        version = metadata.version(_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    tags = {"engine.version": version, "engine.contract_version": str(CONTRACT_VERSION)}
+    git = _git_state(_ROOT)
+    if git is not None:
+        commit, dirty = git
+        tags.update(
+            {
+                "engine.git_commit": commit,
+                "engine.git_dirty": "true" if dirty else "false",
+                "mlflow.source.git.commit": commit,  # where the MLflow UI looks for it
+            }
+        )
+    return tags
+
+
+def _git_state(root: Path) -> tuple[str, bool] | None:
+    """(commit, tracked files changed) of the checkout whose top level is ``root``; None when
+    ``root`` is not one (an installed engine: a git repository around site-packages is some
+    other project's), git is missing, refuses or takes over ``_GIT_SECONDS``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # `status` never takes the index lock of a running git
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=_GIT_SECONDS,
+            env=env,
+            check=False,
+        )
+        lines = found.stdout.splitlines()
+        if found.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != root:
+            return None
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=_GIT_SECONDS,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        log.info("no git commit recorded for %s: %s", root, error)
+        return None
+    if status.returncode != 0:
+        return None
+    return lines[1], bool(status.stdout.strip())
 
 
 def log_training(
@@ -54,7 +122,7 @@ def log_training(
     later versions move the alias only through champion/challenger."""
     configure_mlflow(settings)
     with mlflow.start_run(experiment_id=experiment_id(settings), run_name=run_name) as run:
-        mlflow.set_tags({"engine.kind": "training", **(tags or {})})
+        mlflow.set_tags({"engine.kind": "training", **code_tags(), **(tags or {})})
         # the booster's effective settings, its defaults with the config's overrides: the
         # overrides alone (none by default) did not say how the model was grown
         effective = {**config.model_dump(), "booster": config.booster_params().as_dict()}

@@ -1,22 +1,47 @@
-"""What a training run records to rebuild its model. A run recorded only the booster settings a
-config overrode (none by default): learning rate, leaves, rounds and early stopping were not
-recorded."""
+"""What a training run records to rebuild its model: the code (engine, git commit, contract) and
+the booster's effective settings. A run recorded none of the code, and only the booster
+settings a config overrode (none by default)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import tomllib
 from dataclasses import fields
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+import training.tracking as tracking
 from models.booster import BoosterParams
 from models.registry import configure_mlflow, list_versions
+from risk_engine.columns import CONTRACT_VERSION
 from risk_engine.settings import Settings
 from training.commands import retrain_command, train_command
 from training.fixtures import small_world
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def _checkout_commit() -> str | None:
+    """The commit the tests run from, None when they do not run from a git checkout."""
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(_REPO), "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return None
+    lines = found.stdout.splitlines()
+    if found.returncode or len(lines) != 2 or Path(lines[0]).resolve() != _REPO:
+        return None
+    return lines[1]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +75,21 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
     return folder, trained, challenger
 
 
+def test_runs_record_the_code_they_were_trained_with(runs: tuple[Path, Run, Run]) -> None:
+    _, trained, challenger = runs
+    commit = _checkout_commit()
+    pyproject = tomllib.loads((_REPO / "pyproject.toml").read_text())
+    for run in (trained, challenger):
+        tags = run.data.tags
+        assert tags["engine.version"] == pyproject["project"]["version"]
+        assert tags["engine.contract_version"] == str(CONTRACT_VERSION)
+        if commit is None:
+            assert "engine.git_commit" not in tags
+        else:
+            assert tags["engine.git_commit"] == tags["mlflow.source.git.commit"] == commit
+            assert tags["engine.git_dirty"] in ("true", "false")
+
+
 def test_runs_record_the_booster_as_grown_defaults_and_overrides(
     runs: tuple[Path, Run, Run],
 ) -> None:
@@ -61,3 +101,30 @@ def test_runs_record_the_booster_as_grown_defaults_and_overrides(
             if field.name != "extra":
                 assert params[f"booster.{field.name}"] == str(grown[field.name]), field.name
         assert params["booster.num_leaves"] == str(BoosterParams().num_leaves)  # a default
+
+
+def test_the_code_version_falls_back_rather_than_guess(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_installed(_name: str) -> str:
+        raise metadata.PackageNotFoundError(_name)
+
+    monkeypatch.setattr("training.tracking.metadata.version", not_installed)
+    monkeypatch.setattr(tracking, "_ROOT", tmp_path)  # not a git checkout
+    assert tracking.code_tags() == {
+        "engine.version": "unknown",
+        "engine.contract_version": str(CONTRACT_VERSION),
+    }
+    # a git repository around the engine's folder is another project's (a virtual environment
+    # inside it): its commit is not the engine's
+    monkeypatch.setattr(tracking, "_ROOT", _REPO / "training")
+    assert "engine.git_commit" not in tracking.code_tags()
+    # git missing, or hung (a network file system): no commit, and the run goes on
+    monkeypatch.setattr(tracking, "_ROOT", _REPO)
+    for error in (FileNotFoundError(2, "git"), subprocess.TimeoutExpired("git", 5)):
+
+        def failing(*_args: object, error: Exception = error, **_kwargs: object) -> None:
+            raise error
+
+        monkeypatch.setattr("training.tracking.subprocess.run", failing)
+        assert "engine.git_commit" not in tracking.code_tags()
