@@ -82,17 +82,43 @@ def _load(
             )
     info = {
         "shipments_path": str(shipments),
+        "shipments_path_resolved": str(Path(shipments).resolve()),
         "shipments_sha256": fingerprint(shipments),
         "shipments_counts": ship_report.as_dict()["counts"],
         "shipments_rejected_most_often": _reasons(ship_report),
         "shipments_mapping": "" if mapping_path is None else str(mapping_path),
         "outcomes_path": outcomes_name or str(outcomes),
+        # the outcome store's temporary copy is gone after the run: its path says nothing
+        "outcomes_path_resolved": "" if outcomes_name else str(Path(outcomes).resolve()),
         "outcomes_sha256": fingerprint(outcomes),
         "outcomes_counts": out_report.as_dict()["counts"],
         "outcomes_rejected_most_often": _reasons(out_report),
         "outcomes_mapping": "" if outcomes_mapping_path is None else str(outcomes_mapping_path),
     }
     return ship.reset_index(drop=True), outs.reset_index(drop=True), info
+
+
+def _lineage(*, moments: dict[str, str | None], files: dict[str, Path | None]) -> dict[str, str]:
+    """What a run's model depends on besides the data files, recorded with it: each moment
+    option as given and in UTC, each file option as given, resolved and by its SHA-256 ("" where
+    not given). ``--until`` was only in the run's name, and the ``--truth`` and ``--config``
+    files nowhere, so a run could not be repeated from what it recorded."""
+    info: dict[str, str] = {}
+    for name, text in moments.items():
+        option = f"--{name.replace('_', '-')}"
+        info[name] = text or ""
+        info[f"{name}_utc"] = "" if text is None else parse_moment(text, option).isoformat()
+    for name, path in files.items():
+        info[f"{name}_path"] = "" if path is None else str(path)
+        info[f"{name}_path_resolved"] = "" if path is None else str(Path(path).resolve())
+        try:
+            info[f"{name}_sha256"] = "" if path is None else fingerprint(Path(path))
+        except OSError as error:  # a folder read as a Parquet dataset, a file gone since
+            raise ConfigError(
+                f"--{name} {path}: cannot be fingerprinted to record with the run "
+                f"({error.strerror or error}); give a file"
+            ) from error
+    return info
 
 
 def _reasons(report: ValidationReport) -> str:
@@ -153,6 +179,9 @@ def train_command(
         shipments, outcomes, mapping_path, settings, outcomes_mapping_path, outcomes_name
     )
     truth = load_truth(truth_path)
+    info.update(
+        _lineage(moments={"until": until}, files={"config": config_path, "truth": truth_path})
+    )
     try:
         outcome = fit_scorer(ship, outs, config=config, until=until, truth=truth, progress=progress)
     except ValueError as error:
@@ -218,8 +247,13 @@ def train_command(
     return "\n".join(lines)
 
 
+def _meta(shipments: Path) -> Path:
+    """The simulated world's meta.json beside the shipments file."""
+    return Path(shipments).parent / "meta.json"
+
+
 def _phase_end(phase: str, shipments: Path) -> str:
-    meta = Path(shipments).parent / "meta.json"
+    meta = _meta(shipments)
     if not meta.exists():
         raise ConfigError("--until is required when no meta.json lies next to the shipments file")
     phases = json.loads(meta.read_text()).get("phases", [])
@@ -259,6 +293,18 @@ def retrain_command(
     ship, outs, info = _load(
         shipments, outcomes, mapping_path, settings, outcomes_mapping_path, outcomes_name
     )
+    truth = load_truth(truth_path)
+    info.update(
+        _lineage(
+            moments={"until": cut, "eval_until": eval_until},
+            files={"config": config_path, "truth": truth_path},
+        )
+    )
+    info["until_from"] = (
+        "--until"
+        if until is not None
+        else f"the end of phase {phase!r} in {_meta(shipments).resolve()}"
+    )
     decision = retrain(
         ship,
         outs,
@@ -268,7 +314,7 @@ def retrain_command(
         settings=settings,
         config=config,
         data_info=info,
-        truth=load_truth(truth_path),
+        truth=truth,
         progress=progress,
     )
     lines = [

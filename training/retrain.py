@@ -149,11 +149,14 @@ def retrain(
             f"({learned:%Y-%m-%d %H:%M} UTC): nothing registered; give an --until within the data"
         )
     held_out, note = _held_out(shipments, outcome, until, eval_until)
+    # the cut the challenger learned to, whoever calls (the command adds it in UTC and where it
+    # came from): the run named the phase alone
+    moments = {"until": str(until), "eval_until": "" if eval_until is None else str(eval_until)}
     run_id, version, plots = log_training(
         outcome,
         settings=settings,
         config=config,
-        data_info=data_info,
+        data_info={**moments, **data_info},
         run_name=f"challenger {phase}",
         tags={"engine.phase": phase, "engine.role": "challenger"},
         make_champion_if_none=False,

@@ -1,10 +1,12 @@
-"""What a training run records to rebuild its model: the code (engine, git commit, contract) and
-the booster's effective settings. A run recorded none of the code, and only the booster
-settings a config overrode (none by default)."""
+"""What a training run records to rebuild its model: the code (engine, git commit, contract), the
+booster's effective settings and every input. A run recorded none of the code, only the
+booster settings a config overrode (none by default), and `--until` only in its name; the
+`--truth` and `--config` files were not named at all."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tomllib
 from dataclasses import fields
@@ -19,8 +21,10 @@ import training.tracking as tracking
 from models.booster import BoosterParams
 from models.registry import configure_mlflow, list_versions
 from risk_engine.columns import CONTRACT_VERSION
+from risk_engine.errors import ConfigError
 from risk_engine.settings import Settings
 from training.commands import retrain_command, train_command
+from training.data import fingerprint
 from training.fixtures import small_world
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -101,6 +105,49 @@ def test_runs_record_the_booster_as_grown_defaults_and_overrides(
             if field.name != "extra":
                 assert params[f"booster.{field.name}"] == str(grown[field.name]), field.name
         assert params["booster.num_leaves"] == str(BoosterParams().num_leaves)  # a default
+
+
+def test_runs_record_every_input_as_given_resolved_and_by_its_hash(
+    runs: tuple[Path, Run, Run],
+) -> None:
+    folder, trained, challenger = runs
+    for run in (trained, challenger):
+        params = run.data.params
+        for name, given in (
+            ("shipments", "shipments.parquet"),
+            ("outcomes", "outcomes.csv"),
+            ("truth", "truth.parquet"),
+            ("config", "train.yaml"),
+        ):
+            assert params[f"data.{name}_path"] == given
+            assert params[f"data.{name}_path_resolved"] == str(folder / given)
+            assert params[f"data.{name}_sha256"] == fingerprint(folder / given)
+    assert trained.data.params["data.until"] == "2024-02-10"
+    assert trained.data.params["data.until_utc"] == "2024-02-10T00:00:00+00:00"
+    assert challenger.data.params["data.until"] == "2024-03-21"  # the day after phase-2 ends
+    assert challenger.data.params["data.until_utc"] == "2024-03-21T00:00:00+00:00"
+    assert challenger.data.params["data.until_from"] == (
+        f"the end of phase 'phase-2' in {folder / 'meta.json'}"
+    )
+    assert challenger.data.params["data.eval_until"] == "2024-04-10"
+    assert challenger.data.params["data.eval_until_utc"] == "2024-04-10T00:00:00+00:00"
+
+
+def test_a_run_without_config_or_truth_says_so_and_a_truth_folder_is_named() -> None:
+    from training.commands import _lineage
+
+    told = _lineage(moments={"until": None}, files={"config": None, "truth": None})
+    assert told == {
+        "until": "",
+        "until_utc": "",
+        **{f"{name}_{what}": "" for name in ("config", "truth") for what in (
+            "path", "path_resolved", "sha256"
+        )},
+    }  # fmt: skip
+    # a truth folder (a Parquet dataset) has no SHA-256 to record: named, exit 2, no traceback
+    folder = Path(__file__).parent
+    with pytest.raises(ConfigError, match=re.escape(f"--truth {folder}: cannot be fingerprinted")):
+        _lineage(moments={}, files={"truth": folder})
 
 
 def test_the_code_version_falls_back_rather_than_guess(

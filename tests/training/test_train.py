@@ -256,6 +256,11 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
             f"calibration: {params['calibration_fit']}, {int(params['calibration_lines']):,} "
             f"labelled lines ({int(params['calibration_seizures']):,} seizures)"
         )
+    # the cut each challenger learned to, whoever calls retrain: its run named the phase alone
+    for decision, until, eval_until in ((promoted, end_1, str(end_2)), (kept, end_2, "")):
+        info = next(v for v in list_versions() if v.version == decision.challenger_version)
+        params = MlflowClient().get_run(info.run_id).data.params
+        assert (params["data.until"], params["data.eval_until"]) == (str(until), eval_until)
     # An --until before the champion's own cut-off judged it on lines it learned from (it won
     # "6 vs 8" so); refused before any training, as a challenger that cannot be trained is.
     before = pd.Timestamp(phases[0]["start"]) + pd.Timedelta(days=3)
