@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -733,6 +734,8 @@ def _writing(path: Path, partial: Path | None = None) -> Iterator[None]:
         yield
     except OSError as error:
         problem = error.strerror or str(error)
+        if error.errno and "[errno" in problem:  # Arrow's "Error writing bytes to file. Detail:
+            problem = os.strerror(error.errno)  # [errno 28] No space left on device"
         if error.filename is not None and str(error.filename) not in (str(path), str(partial)):
             problem = f"{problem}: {error.filename}"  # the folder, say
             if isinstance(error, FileExistsError | NotADirectoryError):
@@ -992,15 +995,31 @@ class FrameWriter:
 
 
 def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> None:
-    """Write CSV (formula-injection safe) or Parquet by extension; CSV can be appended to."""
+    """Write CSV (formula-injection safe) or Parquet by extension; CSV can be appended to.
+
+    The file is written under its partial name (`partial_name`) and renamed when whole, as
+    `FrameWriter` does: written straight to the name, a full disk left an export cut off
+    mid-row (a Parquet one empty) under it, in place of the good one written before. An append
+    copies the file first and appends to the copy, so a failed one leaves the file as it was.
+    `OutputUnwritable` names the file when the system refuses."""
     path = Path(path)
-    if file_format(path) == "parquet":
-        with _writing(path):
+    partial = partial_name(path, next(_WRITERS))
+    _drop_stale_partials(path)
+    try:
+        with _writing(path, partial):
             path.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_parquet(path, index=False)
-        return
-    with _writing(path):
-        _write_csv(frame, path, append=append)
+            if file_format(path) == "parquet":
+                frame.to_parquet(partial, index=False)
+            else:
+                extend = append and path.exists()
+                if extend:
+                    shutil.copyfile(path, partial)
+                _write_csv(frame, partial, append=extend, named=path)
+            partial.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, *, append: bool, named: Path | None = None) -> None:

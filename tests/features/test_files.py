@@ -418,6 +418,45 @@ def test_write_frame_appends_csv_with_one_header(tmp_path: Path) -> None:
     assert path.read_text().splitlines() == ["a", "x", "y"]
 
 
+@pytest.mark.parametrize(
+    ("suffix", "append"),
+    [("csv", False), ("parquet", False), ("csv.gz", False), ("csv", True), ("csv.gz", True)],
+)
+def test_an_export_cut_off_by_a_full_disk_leaves_the_earlier_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, append: bool
+) -> None:
+    # `outcomes --out` (and `review --out`, `features --out`) wrote straight to the name: a full
+    # disk left 183 of 1,368 lines under it, the last row cut (a Parquet export: 0 bytes), and
+    # the good export written before under that name was gone.
+    from risk_engine.errors import OutputUnwritable
+
+    target = tmp_path / f"outcomes.{suffix}"
+    write_frame(pd.DataFrame({"a": ["earlier"]}), target)
+    earlier = target.read_bytes()
+
+    def cut(method: Any, problem: str) -> Any:
+        def half(self: pd.DataFrame, where: Any, *args: Any, **kwargs: Any) -> None:
+            method(self.head(len(self) // 2), where, *args, **kwargs)
+            raise OSError(28, problem)
+
+        return half
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", cut(pd.DataFrame.to_csv, "No space left on device"))
+    arrow = "Error writing bytes to file. Detail: [errno 28] No space left on device"  # as told
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", cut(pd.DataFrame.to_parquet, arrow))
+    rows = pd.DataFrame({"a": [f"row {i}" for i in range(100)]})
+    with pytest.raises(OutputUnwritable, match=f"{target.name}: No space left on device$"):
+        write_frame(rows, target, append=append)
+    monkeypatch.undo()
+    assert target.read_bytes() == earlier
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no partial file left
+    write_frame(rows, target, append=append)
+    back = pd.read_parquet(target) if suffix == "parquet" else pd.read_csv(target)
+    kept = ["earlier"] if append else []
+    assert back["a"].tolist() == kept + rows["a"].tolist()
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
 def test_gzip_with_garbage_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv.gz"
     path.write_bytes(b"not gzip at all")
