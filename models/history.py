@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -114,19 +114,46 @@ class ModelHistory:
     def info(self, version: str) -> HistoryInfo | None:
         """The record of a version's history; None when it has none."""
         path = self._path(version, ".json")
-        if not path.exists():
-            return None
         try:
-            return HistoryInfo(**json.loads(path.read_text(encoding="utf-8")))
+            text = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except PermissionError as error:
+            raise self._denied(error) from None
+        try:
+            return HistoryInfo(**json.loads(text))
         except (OSError, ValueError, TypeError) as error:
             raise ConfigError(f"cannot read the feature history record {path}: {error}") from error
+
+    def _denied(self, error: OSError) -> ConfigError:
+        """The `ConfigError` for a history folder (or a file in it) this user may not use: a home
+        owned by another user gave a traceback (PermissionError) in `history` and `screen`."""
+        where = Path(error.filename) if error.filename else self.folder
+        what = "feature histories" if where == self.folder else "feature history"
+        return ConfigError(
+            f"setting RISK_ENGINE_HOME={str(self.folder.parent)!r}: its {what} {where} cannot "
+            f"be read ({error.strerror or error}): run as the user that owns the home, or give "
+            "this one access"
+        )
+
+    def _names(self) -> list[str]:
+        """The names of the files in the history folder (none without one); a folder this user
+        may not list is a `ConfigError` naming it (glob said nothing, or raised a traceback
+        from a stat, and `history` told no history yet or failed)."""
+        try:
+            with os.scandir(self.folder) as entries:
+                return [entry.name for entry in entries]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as error:
+            raise self._denied(error) from None
 
     def stamp(self, version: str) -> tuple[int, int] | None:
         """When a version's history file last changed, and its size (None without one): the
         service reloads its model when this changes."""
         try:
             found = self._path(version, ".pkl").stat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         return (found.st_mtime_ns, found.st_size)
 
@@ -135,17 +162,20 @@ class ModelHistory:
         off before its record left the history file alone: it was listed nowhere, and not
         pruned)."""
         found = {
-            path.name.removeprefix("model-").removesuffix(suffix)
+            name.removeprefix("model-").removesuffix(suffix)
             for suffix in (".pkl", ".json")
-            for path in self.folder.glob(f"model-*{suffix}")
+            for name in self._names()
+            if name.startswith("model-") and name.endswith(suffix)
         }
         return sorted(found, key=lambda v: (len(v), v))
 
     def all(self) -> list[HistoryInfo]:
         """Every version's record, by version."""
         found = []
-        for path in sorted(self.folder.glob("model-*.json")):
-            info = self.info(path.stem.removeprefix("model-"))
+        for name in sorted(self._names()):
+            if not (name.startswith("model-") and name.endswith(".json")):
+                continue
+            info = self.info(name.removeprefix("model-").removesuffix(".json"))
             if info is not None:
                 found.append(info)
         return sorted(found, key=lambda i: (len(i.model_version), i.model_version))
@@ -165,11 +195,13 @@ class ModelHistory:
         the outcomes added and the record (one file renamed into place, so that a process
         killed while saving leaves the old history or the new one whole)."""
         path = self._path(version, ".pkl")
-        if not path.exists():
-            return None
         try:
             with open(path, "rb") as handle:
                 kept = pickle.load(handle)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except PermissionError as error:
+            raise self._denied(error) from None
         except (OSError, pickle.UnpicklingError, EOFError) as error:
             raise ConfigError(
                 f"cannot read the feature history {path}: {error}; "
@@ -217,9 +249,9 @@ class ModelHistory:
     def advancing(self, version: str) -> Iterator[None]:
         """Hold the version's history for one screening: a second one at the same time is
         refused (its lines would be lost when the first one saves)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         lock = self._path(version, ".lock")
-        with open(lock, "a", encoding="utf-8") as handle:
+        handle = self._open_lock(version, lock)
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as error:
@@ -234,6 +266,26 @@ class ModelHistory:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _open_lock(self, version: str, lock: Path) -> IO[str]:
+        """The version's lock file, opened to be held. A history folder this user cannot write
+        in is a `ConfigError` naming it, before any work: `open` gave a traceback, and a
+        folder whose lock file was writable failed only when the screening saved."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = open(lock, "a", encoding="utf-8")  # noqa: SIM115 (the caller closes it)
+            if not os.access(self.folder, os.W_OK):
+                handle.close()
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self.folder))
+        except OSError as error:
+            raise ConfigError(
+                f"cannot add to the feature history of model {version} in {self.folder}: "
+                f"{error.strerror or error}"
+                + (f" ({error.filename})" if error.filename not in (None, str(self.folder)) else "")
+                + "; run as the user that owns it (a screening can run with --no-history, "
+                "which scores with the history of the model's training and keeps nothing)"
+            ) from None
+        return handle
 
     def save(
         self,
@@ -451,7 +503,7 @@ class ModelHistory:
             freed = self.size(version)
             try:
                 self.forget(version)
-            except ConfigError:
+            except HistoryBusy:  # a folder that cannot be written is told, not "busy"
                 busy.append(version)
                 continue
             forgotten.append((version, freed))
@@ -464,8 +516,8 @@ class ModelHistory:
         try:
             with self.advancing(version):
                 found = self.reset(version)
-        except ConfigError:
-            raise ConfigError(
+        except HistoryBusy:
+            raise HistoryBusy(
                 f"a screening is adding to the feature history of model {version} now: "
                 "reset it when that screening has finished"
             ) from None

@@ -7,6 +7,7 @@ URI can be set (RISK_ENGINE_MLFLOW_TRACKING_URI).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import pickle
@@ -22,7 +23,7 @@ from urllib.request import url2pathname
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
-from risk_engine.errors import ModelUnavailable
+from risk_engine.errors import ConfigError, ModelUnavailable
 from risk_engine.settings import Settings
 
 __all__ = [
@@ -81,7 +82,8 @@ def configure_mlflow(settings: Settings, *, existing: bool = False) -> str:
     import mlflow
 
     store = _sqlite_store(settings)
-    if existing and store is not None and not store.is_file():
+    found = store is not None and _store_found(store, settings)
+    if existing and store is not None and not found:
         raise ModelUnavailable(
             f"no model store at {store}: nothing was trained there; check RISK_ENGINE_HOME "
             "(or RISK_ENGINE_MLFLOW_TRACKING_URI); nothing was made"
@@ -127,6 +129,27 @@ def configure_mlflow(settings: Settings, *, existing: bool = False) -> str:
                 settings.artifact_location,
             )
     return uri
+
+
+def _store_found(store: Path, settings: Settings) -> bool:
+    """Whether the SQLite file of the tracking store is there. One this user may not read (a
+    home owned by another user, run from cron as another one) is a `ConfigError` naming the
+    file and the setting: `Path.is_file` raised a PermissionError, a traceback."""
+    try:
+        found = store.is_file()
+        if found and not os.access(store, os.R_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(store))
+    except OSError as error:
+        setting = (
+            f"RISK_ENGINE_MLFLOW_TRACKING_URI={settings.tracking_uri_shown!r}: its"
+            if settings.mlflow_tracking_uri
+            else f"RISK_ENGINE_HOME={str(settings.home)!r}: its"
+        )
+        raise ConfigError(
+            f"setting {setting} model store {store} cannot be read "
+            f"({error.strerror or error}): run as the user that owns it, or give this one access"
+        ) from None
+    return found
 
 
 EXPERIMENT = "risk-engine"

@@ -1,0 +1,117 @@
+"""A home, a feature history or a model store that the user running the engine may not read or
+write (a service user, or cron as another account, on a home another user made): each is told
+by its path and the permission, exit 2, never a traceback.
+
+File modes do not apply to root, so as root each case runs in a process without the
+capabilities that pass over them (``setpriv``, as `DROP` does in the colleague's scripts)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from risk_engine.factories import shipment_frame
+
+_CLI = "from risk_engine.cli import app; app()"
+
+
+def _obeying_modes() -> list[str]:
+    """The command prefix under which file modes apply: none for a user other than root; as
+    root, setpriv dropping the capabilities that override them. Skipped as root where they
+    cannot be dropped (no setpriv, a container that refuses it): the case would prove nothing."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    prefix = [str(setpriv), "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown"]
+    if setpriv is None or subprocess.run([*prefix, "true"], check=False).returncode != 0:
+        pytest.skip("root that cannot drop dac_override: file modes would not apply")
+    return prefix
+
+
+def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RISK_ENGINE_", "MLFLOW_"))}
+    env["RISK_ENGINE_HOME"] = str(home)
+    return subprocess.run(
+        [*_obeying_modes(), sys.executable, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+
+
+def test_a_home_this_user_may_not_read_is_named_with_the_permission(tmp_path: Path) -> None:
+    """A home owned by another user: `models` and `screen` gave a traceback (PermissionError on
+    mlflow.db from `Path.is_file`), `history` one from listing its folder."""
+    home = tmp_path / "home"
+    (home / "history").mkdir(parents=True)
+    (home / "mlflow.db").touch()
+    arrivals = tmp_path / "day.csv"
+    shipment_frame(5).to_csv(arrivals, index=False)
+    told = {
+        "models": f"its model store {home / 'mlflow.db'} cannot be read (Permission denied)",
+        "history": f"its feature histories {home / 'history'} cannot be read (Permission denied)",
+        "screen": f"its model store {home / 'mlflow.db'} cannot be read (Permission denied)",
+    }
+    home.chmod(0o000)
+    try:
+        for command, message in told.items():
+            extra = [str(arrivals), "--out", str(tmp_path / "r.csv")] if command == "screen" else []
+            result = _run(home, "-c", _CLI, command, *extra)
+            assert result.returncode == 2, (command, result.stderr)
+            assert f"setting RISK_ENGINE_HOME={str(home)!r}: {message}" in result.stderr, command
+            assert "Traceback" not in result.stderr
+    finally:
+        home.chmod(0o700)
+
+
+_HOLD = """
+import sys
+from models.history import ModelHistory
+from risk_engine.errors import ConfigError
+histories = ModelHistory(sys.argv[1])
+try:
+    with histories.advancing("1"):
+        print("held")
+except ConfigError as error:
+    print("ConfigError:", error)
+try:
+    print("pruned", histories.prune(keep=()))
+except ConfigError as error:
+    print("ConfigError:", error)
+"""
+
+
+@pytest.mark.parametrize("lock_mode", [0o444, 0o644], ids=["lock read-only", "lock writable"])
+def test_a_history_folder_this_user_may_not_write_is_named_before_the_work(
+    tmp_path: Path, lock_mode: int
+) -> None:
+    """`screen` gave a traceback from opening the lock file in a history folder it may not
+    write in; with a lock file it could open, it would have failed only when saving, after the
+    work. `history --prune` told such a history as "a screening is adding to it now"."""
+    home = tmp_path / "home"
+    folder = home / "history"
+    folder.mkdir(parents=True)
+    (folder / "model-1.lock").touch()
+    (folder / "model-2.json").write_text('{"model_version": "2", "as_of": "", "lines": 0}')
+    (folder / "model-1.lock").chmod(lock_mode)
+    folder.chmod(0o555)
+    try:
+        result = _run(home, "-c", _HOLD, str(home))
+    finally:
+        folder.chmod(0o755)
+        (folder / "model-1.lock").chmod(0o644)
+    assert result.returncode == 0, result.stderr
+    held, pruned = result.stdout.splitlines()
+    assert held.startswith(
+        f"ConfigError: cannot add to the feature history of model 1 in {folder}: Permission denied"
+    )
+    assert "--no-history" in held
+    assert pruned.startswith("ConfigError: cannot add to the feature history of model 2")
+    # a folder it may write in is held as before
+    assert _run(home, "-c", _HOLD, str(home)).stdout.splitlines()[0] == "held"
