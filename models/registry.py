@@ -373,6 +373,22 @@ def list_versions() -> list[ModelVersionInfo]:
     return sorted(out, key=lambda v: int(v.version))
 
 
+def _model_files(client: Any, version: str) -> str:
+    """Where a registered version's model files are (its storage location: a folder under the
+    home's mlartifacts, as `follow_home` keeps it, or a tracking server's URI), to be loaded
+    from there and only read.
+
+    Loaded as ``models:/NAME/V``, MLflow rewrote ``registered_model_meta`` inside a local
+    model's own folder on every load: a service user that may only read the model store got
+    "no model ... Permission denied" (screen exit 4, serve never ready). A version whose
+    location is a logged model's ``models:/m-...`` is followed to that model's folder."""
+    uri = str(client.get_model_version_download_uri(MODEL_NAME, version))
+    if uri.startswith("models:/"):
+        model_id = uri.removeprefix("models:/").strip("/").split("/")[0]
+        uri = str(client.get_logged_model(model_id).artifact_location)
+    return uri
+
+
 def load_scorer(which: str = CHAMPION) -> Any:
     """The scorer of a version number or alias, with its registered version set;
     ModelUnavailable when there is none."""
@@ -396,7 +412,7 @@ def load_scorer(which: str = CHAMPION) -> Any:
             )
         elif decision == DISCARDED:
             log.warning("model version %s was discarded (`risk-engine models --discard`)", version)
-        loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}")
+        loaded = mlflow.pyfunc.load_model(_model_files(client, version))
     except (MlflowException, OSError) as error:
         raise ModelUnavailable(f"no model {MODEL_NAME} {which!r}: {error}") from error
     scorer = loaded.unwrap_python_model().scorer

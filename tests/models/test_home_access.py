@@ -115,3 +115,53 @@ def test_a_history_folder_this_user_may_not_write_is_named_before_the_work(
     assert pruned.startswith("ConfigError: cannot add to the feature history of model 2")
     # a folder it may write in is held as before
     assert _run(home, "-c", _HOLD, str(home)).stdout.splitlines()[0] == "held"
+
+
+_LOAD = """
+import hashlib, sys
+from models.registry import configure_mlflow, load_scorer
+from risk_engine.settings import load_settings
+configure_mlflow(load_settings(), existing=True)
+for which in ("champion", "1"):
+    scorer = load_scorer(which)
+    print(which, scorer.version, hashlib.sha256(scorer.booster_text.encode()).hexdigest())
+"""
+
+
+def test_a_model_store_this_user_may_only_read_loads_its_versions(tmp_path: Path) -> None:
+    """Loading as ``models:/NAME/V`` made MLflow rewrite ``registered_model_meta`` in the
+    model's own folder on every load: a service user with read-only access to the model store
+    got "no model ... Permission denied" (screen exit 4, serve never ready). Checked on a home
+    moved elsewhere, whose store the engine re-pointed at its own folder."""
+    import hashlib
+
+    from models.registry import configure_mlflow
+    from risk_engine.settings import Settings
+    from training.config import TrainConfig
+    from training.fixtures import small_training
+    from training.tracking import log_training
+
+    trained = small_training()
+    config = TrainConfig(seed=1, booster={"max_rounds": 5, "num_threads": 2})
+    first = Settings(home=tmp_path / "site-a")
+    configure_mlflow(first)
+    log_training(trained, settings=first, config=config, data_info={}, run_name="first")
+    shutil.copytree(first.home, tmp_path / "site-b")  # restored on another machine
+    shutil.rmtree(first.home)
+    moved = Settings(home=tmp_path / "site-b")
+    configure_mlflow(moved)  # re-points the store at site-b, as its owner's first command does
+    store = moved.artifact_location
+    files = [store, *store.rglob("*")]
+    for path in files:
+        path.chmod(path.stat().st_mode & ~0o222)  # another user trained it: readable only
+    before = {path: path.stat().st_mtime_ns for path in files}
+    try:
+        result = _run(moved.home, "-c", _LOAD)
+    finally:
+        for path in files:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert result.returncode == 0, result.stderr
+    booster = hashlib.sha256(trained.scorer.booster_text.encode()).hexdigest()
+    assert result.stdout.split() == ["champion", "1", booster, "1", "1", booster]
+    assert {path: path.stat().st_mtime_ns for path in files} == before  # nothing rewritten
+    assert [path for path in store.rglob("*") if path not in before] == []
