@@ -597,6 +597,34 @@ def _one_byte(encoding: str) -> bool:
     return len(bytes(range(256)).decode(encoding, errors="replace")) == 256
 
 
+# Encodings the region's systems export in, tried on a file that is not the one declared: Chinese
+# (gbk, gb18030, big5), Japanese (shift_jis), Korean (euc-kr), Thai (cp874), Vietnamese (cp1258),
+# Western (cp1252). A one-byte encoding reads any bytes, so the multi-byte ones come first.
+_CANDIDATE_ENCODINGS = ("gbk", "big5", "shift_jis", "euc-kr", "cp874", "cp1258", "cp1252")
+
+
+def _encodings_that_read(sample: bytes) -> str:
+    """What the hint of an undecodable file names: the candidate encodings its first bytes
+    decode in (a GBK export was pointed at latin-1 or cp1252, which read every row of Chinese
+    as accented Latin letters, accepted)."""
+    end = len(sample)
+    if end == _SAMPLE_BYTES:  # the sample may cut a character in two: not held against it
+        end -= 4
+    reading = []
+    for encoding in _CANDIDATE_ENCODINGS:
+        try:
+            sample[:end].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        reading.append(encoding)
+    return (
+        f"its first bytes read as {', '.join(reading) or 'none of ' + ', '.join(_CANDIDATE_ENCODINGS)}"
+        ": give the one its system writes (Chinese gbk or big5, Japanese shift_jis, Korean "
+        "euc-kr, Thai cp874, Vietnamese cp1258, Western cp1252); a one-byte encoding (latin-1, "
+        "cp1252) reads any bytes, as the wrong letters when it is not the file's"
+    )
+
+
 def _read_sample(path: Path) -> bytes:
     try:
         opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -616,7 +644,7 @@ def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> list[str]:
         raise InputUnreadable(
             str(path),
             f"not valid {mapping.encoding} (byte 0x{sample[error.start]:02x} at offset "
-            f"{error.start}); set 'encoding:' in a mapping file, e.g. latin-1 or cp1252",
+            f"{error.start}); set 'encoding:' in a mapping file: {_encodings_that_read(sample)}",
         ) from error
     except UnicodeError as error:  # "UTF-16 stream does not start with BOM": a traceback
         raise InputUnreadable(

@@ -108,6 +108,24 @@ def test_bad_encoding_is_one_clear_error_and_latin1_reads_with_a_mapping(tmp_pat
     assert report.accepted == 5
 
 
+def test_a_file_in_an_east_asian_encoding_is_pointed_at_the_encodings_that_read_it(
+    tmp_path: Path,
+) -> None:
+    """A GBK export (a Chinese system's) was told "e.g. latin-1 or cp1252": declared so, every
+    row was accepted as accented Latin letters ("ÉîÛÚ»ª·á" for a consignee's name)."""
+    frame = shipment_frame(5)
+    frame.loc[:, "consignee_name"] = "深圳华丰国际贸易有限公司"
+    path = tmp_path / "gbk.csv"
+    frame.to_csv(path, index=False, encoding="gbk")
+    with pytest.raises(InputUnreadable) as told:
+        open_records(path, "shipments")
+    assert "not valid utf-8" in str(told.value)
+    assert "its first bytes read as gbk" in str(told.value)
+    assert "e.g. latin-1 or cp1252" not in str(told.value)
+    report = validate_file(path, mapping=ColumnMapping(encoding="gbk"))
+    assert report.accepted == 5
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-marked"])
 def test_a_utf16_file_with_its_byte_order_mark_reads_without_a_mapping(
     tmp_path: Path, encoding: str
