@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import re
+import shutil
 import sqlite3
 import ssl
 import threading
@@ -826,11 +827,14 @@ class Store:
         except FileExistsError:
             raise ConfigError(f"{target} exists: a backup never overwrites a file") from None
         except (OSError, sqlite3.Error) as error:
-            raise OutputUnwritable(str(target), str(error)) from error
+            raise OutputUnwritable(str(target), _backup_failure(error, database, target)) from error
         finally:
-            # its journal too; and on a folder that cannot be written, an unlink that fails
-            # masked the clear error with a traceback (Read-only file system)
-            for left in (partial, partial.with_name(partial.name + "-journal")):
+            # its journal, write-ahead log and shared memory too (a copy of a store in WAL mode
+            # starts in it: a full disk left a pair of them per nightly run); and on a folder
+            # that cannot be written, an unlink that fails masked the clear error with a
+            # traceback (Read-only file system)
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                left = partial.with_name(partial.name + suffix)
                 with contextlib.suppress(OSError):
                     left.unlink(missing_ok=True)
         return target
@@ -1193,6 +1197,23 @@ def _audit_filter(
     if bl_number is not None:
         query = query.where(audit.c.named.like(f"%;{_like(_bl_text(bl_number))}|%", "\\"))
     return query
+
+
+def _backup_failure(error: BaseException, database: str | Path, target: Path) -> str:
+    """Why a backup failed, as its user can act on it: SQLite says "disk I/O error" when the
+    copy's disk is full; then the space it needed and the space left are told."""
+    told = str(error)
+    try:
+        free = shutil.disk_usage(target.parent).free
+        needed = Path(database).stat().st_size
+    except OSError:
+        return told
+    if free < needed + (1 << 20):
+        return (
+            f"No space left on device ({told}): the copy needs about {needed / 1e6:,.1f} MB, "
+            f"{free / 1e6:,.1f} MB are free on its disk"
+        )
+    return told
 
 
 def _put_in_place(partial: Path, target: Path) -> None:

@@ -592,6 +592,40 @@ def test_a_backup_that_fails_is_named_and_leaves_neither_copy_nor_journal(
         store.dispose()
 
 
+def test_a_backup_on_a_full_disk_leaves_no_log_of_its_copy_and_says_the_disk_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of a store in WAL mode starts in it: a full disk left its -wal and -shm files,
+    a pair more with each nightly run, and said only "disk I/O error"."""
+    import shutil
+    from collections import namedtuple
+
+    import serve.store as store_module
+    from risk_engine.errors import OutputUnwritable
+
+    store = Store.opened(Settings(home=tmp_path / "home"))
+    store.record_outcomes(_outcomes(1, 2))
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def full(partial: Path, target: Path) -> None:
+        for suffix in ("-wal", "-shm"):
+            Path(str(partial) + suffix).write_bytes(b"")  # as SQLite leaves them
+        raise store_module.sqlite3.OperationalError("disk I/O error")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(store_module, "_put_in_place", full)
+    monkeypatch.setattr(shutil, "disk_usage", lambda where: usage(10_000, 10_000, 4_096))
+    try:
+        with pytest.raises(OutputUnwritable, match="No space left on device") as told:
+            store.backup_to(out / "b.db")
+        assert "MB are free on its disk" in str(told.value)
+        assert list(out.iterdir()) == []  # nothing left
+    finally:
+        monkeypatch.undo()
+        store.dispose()
+
+
 def test_a_postgresql_url_with_libpq_sslmode_gets_the_tls_it_names() -> None:
     """pg8000 knows no ``sslmode``: `?sslmode=require` was a traceback (exit 1) in every
     command, and without it pg8000 tried TLS without checking who answered."""
