@@ -594,8 +594,8 @@ def screen_file(
     )
     summary.inputs.append(
         f"feature history: lines filed before {scorer.pipeline.as_of_:%Y-%m-%d %H:%M} UTC "
-        f"({state.lines_seen:,} lines), exact for filings from {state.params.rescore_days:g} "
-        "days before that"
+        f"({state.lines_seen:,} lines, {state.outcomes_seen:,} outcomes), exact for filings "
+        f"from {state.params.rescore_days:g} days before that"
     )
     rejects = FrameWriter(rejects_path) if rejects_path is not None else None
     if rejects_path is not None:

@@ -933,7 +933,14 @@ def test_lines_filed_before_what_the_state_keeps_exact_are_counted(
     assert pd.read_parquet(tmp_path / "o2.parquet")["approximate_history"].all()
     told = summary.inputs[-1]
     assert told.startswith(f"feature history: lines filed before {late.pipeline.as_of_:%Y-%m-%d}")
-    assert f"({late.pipeline.state_.lines_seen:,} lines)" in told
+    state = late.pipeline.state_
+    assert f"({state.lines_seen:,} lines, {state.outcomes_seen:,} outcomes)" in told
+    # the outcomes a history was given are told: two homes with the same lines, one given a
+    # week's outcomes, scored the same batch differently with reports that read the same
+    told_more = copy.deepcopy(late)
+    told_more.pipeline.state_.outcomes_seen += 56
+    again = screen_file(tmp_path / "a.parquet", tmp_path / "o3.parquet", scorer=told_more)
+    assert again.inputs[-1] != told and f"{state.outcomes_seen + 56:,} outcomes" in again.inputs[-1]
 
 
 def test_the_drift_check_leaves_out_lines_with_approximate_history(
