@@ -7,6 +7,7 @@ fast. Errors become exit codes here and only here (`risk_engine.errors.exit_code
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -100,12 +101,26 @@ def _fail(error: BaseException) -> None:
 
 @contextmanager
 def _errors_to_exit_codes() -> Iterator[None]:
-    from risk_engine.errors import RiskEngineError
+    from risk_engine.errors import OutputUnwritable, RiskEngineError
 
     try:
         yield
     except RiskEngineError as error:
         _fail(error)
+    except OSError as error:
+        # A full disk or a read-only file system in a library's write (MLflow logging a
+        # training's plots: `train` on a full disk was a traceback, exit 1) is a file that
+        # cannot be written, exit 2; any other OSError is a bug to see whole.
+        if error.errno not in _NO_ROOM:
+            raise
+        where = error.filename if error.filename is not None else "an output"
+        _fail(OutputUnwritable(str(where), error.strerror or str(error)))
+
+
+# errno of a disk that takes no more: full, over quota, read-only
+_NO_ROOM = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EROFS") if hasattr(errno, name)
+)
 
 
 @contextmanager

@@ -260,3 +260,29 @@ def test_a_purge_that_could_not_empty_the_log_warns_that_it_may_hold_the_rows(
         told.stderr
     )
     assert "risk-engine audit --purge-before 2025-01-01T00:00:00Z` again" in told.stderr
+
+
+def test_a_full_disk_in_a_librarys_write_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`train` on a full disk stopped with a traceback from MLflow's artifact copy (exit 1)."""
+    import errno
+
+    import training.commands
+
+    def full(*args: Any, **kwargs: Any) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "mlartifacts/x.png"))
+
+    monkeypatch.setattr(training.commands, "models_command", full)
+    told = CliRunner().invoke(app, ["models"], env={"RISK_ENGINE_HOME": str(tmp_path / "h")})
+    assert told.exit_code == 2, told.output
+    assert f"error: cannot write {tmp_path}/mlartifacts/x.png: No space left on device" in (
+        told.stderr
+    )
+
+    def other(*args: Any, **kwargs: Any) -> str:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(training.commands, "models_command", other)
+    crashed = CliRunner().invoke(app, ["models"], env={"RISK_ENGINE_HOME": str(tmp_path / "h")})
+    assert crashed.exit_code == 1 and isinstance(crashed.exception, OSError)  # a bug, seen whole
