@@ -40,7 +40,14 @@ from training.report import write_phase_report
 from training.tracking import log_training
 from training.train import Progress, describe_calibration, fit_scorer, utc_moment
 
-__all__ = ["Decision", "champion_features", "compare", "earlier_challengers", "retrain"]
+__all__ = [
+    "Decision",
+    "champion_features",
+    "compare",
+    "earlier_challengers",
+    "promotes",
+    "retrain",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,13 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def promotes(champion_hits: float, challenger_hits: float) -> bool:
+    """The promotion rule: a challenger replaces the champion only when it finds more seizures
+    on the same held-out period at capacity; one that finds as many keeps the champion (a new
+    model is a change officers must trust again for nothing)."""
+    return challenger_hits > champion_hits
 
 
 def compare(
@@ -220,7 +234,7 @@ def retrain(
         rounds=config.bootstrap_rounds,
         seed=config.seed,
     )
-    promoted = chall_hits > champ_hits
+    promoted = promotes(champ_hits, chall_hits)
     tag = f"{capacity:.0%}"
     reason = (
         f"challenger finds {chall_hits:.0f} seizures at {tag} capacity vs {champ_hits:.0f} for the champion"

@@ -451,3 +451,13 @@ def test_label_lookback_days_sets_how_many_days_of_lines_the_state_keeps_for_out
     (tmp_path / "bad.yaml").write_text("label_lookback_days: 0\n")
     with pytest.raises(ConfigError, match="label_lookback_days"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_a_challenger_that_finds_as_many_seizures_keeps_the_champion() -> None:
+    """The promotion rule had no test of a tie: made >=, every test passed, and a challenger
+    that found no more would have replaced the champion."""
+    from training.retrain import promotes
+
+    assert promotes(champion_hits=19, challenger_hits=20)
+    assert not promotes(champion_hits=22, challenger_hits=22)
+    assert not promotes(champion_hits=22, challenger_hits=21)
