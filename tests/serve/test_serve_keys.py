@@ -336,6 +336,21 @@ def test_a_key_rotated_again_after_its_successor_was_revoked_keeps_its_own_lifet
     assert abs(again.expires_at - again.created_at - timedelta(days=30)) < timedelta(seconds=1)
 
 
+def test_a_key_whose_successor_has_expired_may_be_rotated_again(settings: Settings) -> None:
+    """Only a successor that still works blocks a second rotation: one that expired (its holder
+    never switched) left the old key in its grace period with no way to hand a new one out;
+    no test held the expiry apart from a revocation."""
+    old = create_key(settings, role="officer", name="Officer Pham")
+    made, _ = rotate_key(settings, old.key_id, grace_hours=2)
+    store = Store.opened(settings)
+    try:
+        store.expire_key(made.key_id, datetime.now(UTC) - timedelta(seconds=1))
+    finally:
+        store.dispose()
+    again, _ = rotate_key(settings, old.key_id)
+    assert again.key_id not in (old.key_id, made.key_id)
+
+
 def test_a_store_of_schema_three_learns_its_rotations_and_lifetimes_from_the_trail(
     settings: Settings,
 ) -> None:
