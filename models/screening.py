@@ -91,13 +91,20 @@ def control_seed(home: Path) -> int:
             "w", dir=path.parent, prefix=f".partial-{CONTROL_SEED_FILE}", delete=False
         ) as made:
             made.write(f"{secrets.randbits(128):032x}\n")
+        os.chmod(made.name, 0o640)  # as the rest of the home: a screening job of the group
         try:
             os.link(made.name, path)  # never over a seed another screening made meanwhile
         except FileExistsError:
             pass
         finally:
             os.unlink(made.name)
-    text = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError as error:
+        raise ConfigError(
+            f"the random-control seed {path} cannot be read ({error.strerror}): run as the "
+            "home's user or group, or give --seed"
+        ) from None
     try:
         if len(text) != 32:
             raise ValueError

@@ -355,6 +355,7 @@ def test_an_engine_home_keeps_its_own_secret_control_seed(tmp_path: Path) -> Non
     assert first == again and first.bit_length() > 64
     assert control_seed(tmp_path / "b") != first
     assert not [p for p in (tmp_path / "a").iterdir() if p.name != CONTROL_SEED_FILE]
+    assert (tmp_path / "a" / CONTROL_SEED_FILE).stat().st_mode & 0o777 == 0o640
     (tmp_path / "b" / CONTROL_SEED_FILE).write_text("0\n")
     with pytest.raises(ConfigError, match="control-seed is not a random-control seed"):
         control_seed(tmp_path / "b")
