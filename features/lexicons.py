@@ -25,6 +25,7 @@ __all__ = [
     "DEMAND_MARKETS",
     "GENERIC_WORDS",
     "LOGISTICS_WORDS",
+    "LOGISTICS_WORDS_REGION",
     "NOT_COOLED_HEADINGS",
     "RISKY_TRANSIT_COUNTRIES",
     "RISKY_TRANSIT_PORTS",
@@ -445,6 +446,43 @@ LOGISTICS_WORDS: frozenset[str] = frozenset(
         "TRANSPORT",
         "CLEARING",
         "CUSTOMS",
+    }
+)
+# The same in the region's languages, read by name rules 3 (a history keyed before reads the
+# words above alone, as its model learned): French, Indonesian and Malay, Vietnamese; Chinese,
+# Japanese, Korean and Thai (logistics, freight, forwarding, transport, shipping, bank).
+LOGISTICS_WORDS_REGION: frozenset[str] = LOGISTICS_WORDS | frozenset(
+    {
+        "LOGISTIQUE",
+        "TRANSITAIRE",
+        "TRANSITAIRES",
+        "TRANSPORTS",
+        "BANQUE",
+        "LOGISTIK",
+        "EKSPEDISI",
+        "PENGANGKUTAN",
+        "VAN TAI",
+        "GIAO NHAN",
+        "NGAN HANG",
+        "物流",
+        "货运",
+        "貨運",
+        "货代",
+        "貨代",
+        "运输",
+        "運輸",
+        "船务",
+        "船務",
+        "银行",
+        "銀行",
+        "運送",
+        "通関",
+        "물류",
+        "해운",
+        "은행",
+        "โลจิสติกส์",
+        "ขนส่ง",
+        "ธนาคาร",
     }
 )
 # A notify party that only points back at the consignee ("SAME AS CONSIGNEE").

@@ -36,6 +36,7 @@ from features.lexicons import (
     COVER_LOAD_HEADINGS,
     DEMAND_MARKETS,
     LOGISTICS_WORDS,
+    LOGISTICS_WORDS_REGION,
     NOT_COOLED_HEADINGS,
     PERMIT_PLACEHOLDERS,
     RISKY_TRANSIT_COUNTRIES,
@@ -44,6 +45,7 @@ from features.lexicons import (
     to_order_pattern,
 )
 from features.memo import per_row
+from features.text import lexicon_entries
 from risk_engine.contract import DEFAULT_MAX_GROSS_KG, MAX_GROSS_KG
 from risk_engine.parsing import LIST_SEPARATOR
 from risk_engine.reference import great_circle_km, hub_port_codes, port_coordinates
@@ -381,7 +383,14 @@ def _consignee_is_logistics(consignee_name: pa.Array, rules: int) -> F64:
     words = pc.list_flatten(lists)
     parent = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
     hit = np.zeros(len(text), dtype=bool)
-    hit[parent[_in(words, LOGISTICS_WORDS)]] = True
+    if rules < 3:  # as a history keyed before read them: the English words alone
+        hit[parent[_in(words, LOGISTICS_WORDS)]] = True
+        return _per_row(hit, codes, 0.0)
+    # "物流" (logistics) in "深圳物流有限公司", "VAN TAI" (transport) in Vietnamese names
+    single, pattern = lexicon_entries(LOGISTICS_WORDS_REGION, stem=False)
+    hit[parent[_bool(pc.is_in(words, value_set=single))]] = True
+    if pattern is not None and len(text):
+        hit |= text_matches(text, pattern)
     return _per_row(hit, codes, 0.0)
 
 

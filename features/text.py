@@ -40,7 +40,7 @@ from features.lexicons import (
 from features.memo import SMALL_BATCH, remembered
 from features.memo import encoded as memo_encoded
 
-__all__ = ["TOKEN_SALT", "Descriptions", "describe", "normalise_text"]
+__all__ = ["TOKEN_SALT", "Descriptions", "describe", "lexicon_entries", "normalise_text"]
 
 TOKEN_SALT = 0x70CE
 _VAGUE = r"(^| )(" + "|".join(VAGUE_PHRASES) + r")( |$)"
@@ -66,10 +66,11 @@ def _lexicon(lexicon: frozenset[str]) -> pa.Array:
 
 
 @cache
-def _entries(lexicon: frozenset[str]) -> tuple[pa.Array, str | None]:
+def lexicon_entries(lexicon: frozenset[str], *, stem: bool = True) -> tuple[pa.Array, str | None]:
     """A lexicon as descriptions are read (`normalise_text`, today's rules): its single words
-    as tokens (stemmed as `_words` stems them), and one pattern for its phrases ("NGA VOI") and
-    its words of scripts written without spaces ("象牙"), None when it has neither."""
+    as tokens (stemmed as `_words` stems them, unless not ``stem``: names are not stemmed), and
+    one pattern for its phrases ("NGA VOI") and its words of scripts written without spaces
+    ("象牙"), None when it has neither."""
     text = normalise_text(pa.array(sorted(lexicon), type=pa.large_string()))
     single: list[str] = []
     spaced: list[str] = []
@@ -81,7 +82,9 @@ def _entries(lexicon: frozenset[str]) -> tuple[pa.Array, str | None]:
             spaced.append(re.escape(entry))
         else:
             single.append(entry)
-    words, _ = _words(pa.array(single, type=pa.large_string()))
+    words = pa.array(single, type=pa.large_string())
+    if stem:
+        words, _ = _words(words)
     parts = [f"(^| )({'|'.join(spaced)})( |$)"] if spaced else []
     parts += bare
     tokens = pa.array(sorted(set(words.to_pylist())), type=pa.large_string())
@@ -93,7 +96,7 @@ _FLAG_LEXICONS = (COVER_LOAD_WORDS, CITES_WORDS, COOLING_WORDS)
 
 def _word_flags(text: pa.Array, words: pa.Array, parent: I64, lexicon: frozenset[str]) -> B:
     """Whether each normalised text holds a word or a phrase of ``lexicon``."""
-    tokens, pattern = _entries(lexicon)
+    tokens, pattern = lexicon_entries(lexicon)
     hit = np.asarray(pc.is_in(words, value_set=tokens), dtype=bool)
     out = np.zeros(len(text), dtype=bool)
     out[parent[hit]] = True

@@ -325,3 +325,22 @@ def test_legal_forms_of_the_region_before_or_after_a_name_are_one_party() -> Non
     assert alone.to_pylist() == ["PT", "CONG TY", "株式会社"]
     before = party_key(_text("PT MAJU JAYA", "MAJU JAYA"), None, salt=3, rules=2)
     assert before[0] != before[1]
+
+
+def test_a_consignee_named_a_logistics_company_or_bank_in_the_regions_languages_is_one() -> None:
+    """"深圳华丰物流有限公司" (a logistics company), "CONG TY VAN TAI BIEN DONG" (transport) and
+    "BANQUE DE CHINE" were read as traders: the flag knew English words alone."""
+    names = _text(
+        "XYZ LOGISTICS",
+        "ABC CUSTOMS CLEARING",
+        "深圳华丰物流有限公司",
+        "CONG TY VAN TAI BIEN DONG",
+        "PT EKSPEDISI JAYA",
+        "BANQUE DE CHINE",
+        "한진 해운",
+        "ACME TRADING",
+        "VANTAI TRADING",  # a phrase's words, not its letters
+    )
+    assert row.consignee_is_logistics(names).tolist() == [1, 1, 1, 1, 1, 1, 1, 0, 0]
+    # a history keyed before reads the English words alone, as its model learned them
+    assert row.consignee_is_logistics(names, rules=2).tolist() == [1, 1, 0, 0, 0, 0, 0, 0, 0]
