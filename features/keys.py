@@ -91,29 +91,73 @@ _LEGAL_FORMS = (
 )
 _LEGAL_TAIL = re.compile(r"(?:\s(?:" + "|".join(_LEGAL_FORMS) + r"))+$")
 # Legal forms written before the name (name rules 3): Vietnamese "CONG TY TNHH" (limited
-# liability company), "CONG TY CO PHAN" (joint stock), Indonesian "PT" and "CV", Japanese
-# "KABUSHIKI KAISHA": "PT MAJU JAYA" and "MAJU JAYA, PT", "CONG TY TNHH DAI HOA" and
-# "DAI HOA CO., LTD" were each two parties. A form alone is left (no space follows it).
+# liability company), "CONG TY CO PHAN" (joint stock), Indonesian "PT", Japanese "KABUSHIKI
+# KAISHA": "PT MAJU JAYA" and "MAJU JAYA, PT", "CONG TY TNHH DAI HOA" and "DAI HOA CO., LTD"
+# were each two parties. Dropped before dotted initials are joined, and not CV or KK: "K.K.
+# ENTERPRISES" and "C.V. RAMAN TRADING" are an Indian firm's initials. A form alone is left
+# (no space follows it).
 _LEGAL_HEAD = re.compile(
-    r"^(?:(?:CONG TY (?:TNHH|CO PHAN|CP)(?: MOT THANH VIEN| MTV)?|CONG TY|PT|CV"
-    r"|KABUSHIKI KAISHA|YUGEN KAISHA|KK)\s)+"
+    r"^(?:(?:CONG TY (?:TNHH|CO PHAN|CP)(?: MOT THANH VIEN| MTV)?|CONG TY|PT"
+    r"|KABUSHIKI KAISHA|YUGEN KAISHA)\s)+"
 )
 # Trailing forms by name rules 3: those above, and Indonesian and Japanese ones.
 _LEGAL_TAIL_3 = re.compile(
     r"(?:\s(?:" + "|".join((*_LEGAL_FORMS, "TBK", "PT", "KABUSHIKI KAISHA", "KK")) + r"))+$"
 )
 # Chinese, Japanese, Korean and Thai legal forms before or after a name (name rules 3):
-# "大和有限责任公司", "대화 주식회사",
-# "株式会社大和" and "บริษัท ไดฮวา จำกัด" are 大和 and ไดฮวา. A form alone is left. Written as names
-# are read (NFKD: Thai "ำ" is two characters there).
-_LEGAL_UNSPACED = tuple(
-    unicodedata.normalize("NFKD", form)
-    for form in (
-        "^(?:株式会社|有限会社|บริษัท|주식회사|유한회사)\\s*(.+)$",
-        "^(.+?)\\s*(?:股份有限公司|有限责任公司|有限責任公司|有限公司|株式会社|有限会社|公司"
-        "|주식회사|유한회사|จำกัด(?:\\s*มหาชน)?)$",
-    )
+# "大和有限责任公司", "株式会社大和", "대화 주식회사" and "บริษัท ไดฮวา จำกัด" are 大和, 대화 and ไดฮวา.
+# Written as names are read (NFKD: Thai "ำ" and Korean syllables come apart there).
+def _read_forms(*forms: str) -> tuple[str, ...]:
+    return tuple(unicodedata.normalize("NFKD", form) for form in forms)
+
+
+_FORMS_BEFORE = _read_forms("株式会社", "有限会社", "บริษัท", "주식회사", "유한회사")
+_FORMS_AFTER = _read_forms(
+    "股份有限公司",
+    "有限责任公司",
+    "有限責任公司",
+    "有限公司",
+    "株式会社",
+    "有限会社",
+    "公司",
+    "주식회사",
+    "유한회사",
+    "จำกัด มหาชน",
+    "จำกัด",
 )
+# What is left of a name that is a form alone ("有限公司" less its 公司): the name stays whole.
+_FORM_PARTS = frozenset(
+    (*_FORMS_BEFORE, *_FORMS_AFTER, *_read_forms("有限", "股份", "有限责任", "有限責任", "股份有限"))
+)
+# Letters of the scripts these forms are written in, as names are read (Hangul as its jamo)
+_FORM_SCRIPTS = "[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
+
+
+def _without_forms(name: str) -> str:
+    """One read name without a legal form of `_FORMS_BEFORE` or `_FORMS_AFTER`; a name that is
+    a form alone, or nothing but forms, stays whole."""
+    kept = name
+    for form in _FORMS_BEFORE:
+        if kept.startswith(form):
+            kept = kept[len(form) :].lstrip()
+            break
+    for form in _FORMS_AFTER:
+        if kept.endswith(form):
+            kept = kept[: -len(form)].rstrip()
+            break
+    return name if not kept or kept in _FORM_PARTS else kept
+
+
+def _without_unspaced_forms(array: pa.Array) -> pa.Array:
+    """`_without_forms` of the read names written in those scripts (the few go through Python,
+    as `_joined_initials` does)."""
+    hit = to_mask(pc.match_substring_regex(array, _FORM_SCRIPTS), False)
+    if not hit.any():
+        return array
+    values = array.to_pylist()
+    for row in np.flatnonzero(hit).tolist():
+        values[row] = _without_forms(values[row])
+    return pa.array(values, array.type)
 
 
 def _nonzero(hashed: U64) -> U64:
@@ -262,27 +306,25 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     few = _few_ascii(values)
     if few is not None:
         spaced = [None if v is None else _spaced(v) for v in few]
+        if rules >= 3:  # before the initials are joined: "P T" is a firm's initials
+            spaced = [None if v is None else _LEGAL_HEAD.sub("", v) for v in spaced]
         if rules >= 2:
             spaced = [None if v is None else _joined(v) for v in spaced]
         tail = _LEGAL_TAIL_3 if rules >= 3 else _LEGAL_TAIL
-        named = [None if v is None else tail.sub("", v) for v in spaced]
-        if rules >= 3:
-            named = [None if v is None else _LEGAL_HEAD.sub("", v) for v in named]
-        return pa.array(named, values.type)
+        return pa.array([None if v is None else tail.sub("", v) for v in spaced], values.type)
     array = _unaccented(pc.utf8_upper(_unformatted(values)), letters=rules >= 2)
     if rules >= 3:
         array = pc.utf8_upper(array)  # a ligature NFKD took apart ("ﬁ" is "fi")
     array = pc.replace_substring_regex(array, _not_alphanumeric(rules), " ")
     array = pc.utf8_trim_whitespace(array)
+    if rules >= 3:  # before the initials are joined, as above
+        array = pc.replace_substring_regex(array, _LEGAL_HEAD.pattern, "")
     if rules >= 2:
         array = _joined_initials(array)
     if rules < 3:
         return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
     array = pc.replace_substring_regex(array, _LEGAL_TAIL_3.pattern, "")
-    array = pc.replace_substring_regex(array, _LEGAL_HEAD.pattern, "")
-    for form in _LEGAL_UNSPACED:
-        array = pc.replace_substring_regex(array, form, "\\1")
-    return array
+    return _without_unspaced_forms(array)
 
 
 def _unformatted(array: pa.Array) -> pa.Array:
@@ -382,12 +424,13 @@ def _not_alphanumeric(rules: int) -> str:
     return _NOT_LETTER_OR_DIGIT if rules >= 3 else _NOT_ALNUM.pattern
 
 
-# Scripts written without spaces between words (Han, kana, Hangul, Thai, Lao, Khmer, Myanmar):
+# Scripts written without spaces between words (Han, kana, Thai, Lao, Khmer, Myanmar; not Hangul:
+# Korean is written with spaces, and "상아" inside "상아색" or "상악동" is no ivory):
 # a word of the lexicons or a risk profile is found anywhere in a text of them ("象牙雕刻品" holds
 # 象牙, ivory), where a word of a spaced script must stand alone.
 UNSPACED_SCRIPTS = (
-    "\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
-    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff"
 )
 _UNSPACED = re.compile(f"[{UNSPACED_SCRIPTS}]")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "CITES_HEADINGS",
+    "CITES_NOT",
     "CITES_WORDS",
     "COOLED_CHAPTERS",
     "COOLED_HEADINGS",
@@ -80,11 +81,10 @@ COVER_LOAD_WORDS: frozenset[str] = frozenset(
         "鋸材",
         "塑料",
         "塑膠",
-        "プラスチック",
         "腰果",
-        "カシュー",
         "芝麻",
         "ごま",
+        "カシューナッツ",
         "桂皮",
         "肉桂",
         "牛肉",
@@ -112,16 +112,14 @@ COVER_LOAD_WORDS: frozenset[str] = frozenset(
         "เฟอร์นิเจอร์",
         # Vietnamese: logs, sawn timber, timber, plastic scrap, cashew, sesame, tea, furniture
         "GO TRON",
+        "NHUA PHE LIEU",
         "GO XE",
-        "NHUA",
         "HAT DIEU",
         "DIEU THO",
         "HAT VUNG",
-        "CHE",
-        "NOI THAT",
         # Indonesian and Malay: logs, timber, plastic, cashew, sesame, tea, fish, coconut, copra
-        "KAYU",
         "KAYU GELONDONGAN",
+        "KAYU GERGAJIAN",
         "BALAK",
         "PLASTIK",
         "METE",
@@ -131,7 +129,6 @@ COVER_LOAD_WORDS: frozenset[str] = frozenset(
         "BIJAN",
         "TEH",
         "IKAN",
-        "KELAPA",
         "KOPRA",
         "PERABOT",
         "MEBEL",
@@ -140,8 +137,8 @@ COVER_LOAD_WORDS: frozenset[str] = frozenset(
         "GRUMES",
         "THE VERT",
         "THE NOIR",
-        "BOIS",
         "BOIS SCIE",
+        "BOIS BRUT",
         "PLASTIQUE",
         "PLASTIQUES",
         "NOIX DE CAJOU",
@@ -256,7 +253,7 @@ CITES_WORDS: frozenset[str] = frozenset(
         "酸枝",
         "黄花梨",
         "犀角",
-        "犀牛",
+        "犀牛角",
         "サイの角",
         "鱼翅",
         "魚翅",
@@ -265,20 +262,19 @@ CITES_WORDS: frozenset[str] = frozenset(
         "乌木",
         "烏木",
         "黑檀",
-        "玳瑁",
-        "珊瑚",
-        # Korean: ivory, pangolin, rosewood, rhino, shark fin, agarwood, coral
+        # Korean, written with spaces, so each a whole word: ivory, pangolin, rhino, shark fin,
+        # agarwood
         "상아",
         "천산갑",
-        "자단",
         "코뿔소",
         "샥스핀",
         "침향",
-        "산호",
-        # Thai: ivory, pangolin, Siamese rosewood, rhino horn, shark fin, agarwood, coral
+        # Thai: ivory, pangolin (scales), Siamese rosewood, rhino horn, shark fin, agarwood, coral
+        # (not ลิ่น alone: it is in กลิ่น, scent; nor ตัวนิ่ม, a plush toy's "soft body")
         "งาช้าง",
-        "ตัวนิ่ม",
-        "ลิ่น",
+        "ตัวลิ่น",
+        "เกล็ดลิ่น",
+        "เกล็ดตัวนิ่ม",
         "พะยูง",
         "นอแรด",
         "หูฉลาม",
@@ -297,7 +293,7 @@ CITES_WORDS: frozenset[str] = frozenset(
         "GO MUN",
         "SAN HO",
         # Indonesian and Malay: ivory, pangolin, rosewood, rhino horn, shark fin, agarwood, coral
-        "GADING",
+        "GADING GAJAH",
         "TRENGGILING",
         "TENGGILING",
         "SONOKELING",
@@ -306,18 +302,29 @@ CITES_WORDS: frozenset[str] = frozenset(
         "SIRIP IKAN YU",
         "GAHARU",
         "KARANG",
-        # French: ivory, rosewood, rhino horn, shark fin, ebony, coral, tortoiseshell
-        "IVOIRE",
+        # French: ivory, tusks, rosewood, rhino horn, shark fin, ebony, coral, tortoiseshell (not
+        # IVOIRE, CORAIL or EBENE alone: cocoa "DE COTE D'IVOIRE", colours, wood stains)
+        "EN IVOIRE",
+        "IVOIRE BRUT",
+        "IVOIRE SCULPTE",
+        "IVOIRE TRAVAILLE",
+        "DEFENSES D ELEPHANT",
+        "DEFENSE D ELEPHANT",
+        "BOIS D EBENE",
+        "CORAIL ROUGE",
         "BOIS DE ROSE",
         "PALISSANDRE",
         "CORNE DE RHINOCEROS",
         "AILERON DE REQUIN",
         "AILERONS DE REQUIN",
-        "EBENE",
-        "CORAIL",
         "ECAILLE DE TORTUE",
     }
 )
+
+# Compounds that hold a CITES word and name a colour or a brand, not the species: read as if
+# absent before the CITES words are looked for ("象牙白色瓷砖", ivory-white tiles, "红木色餐桌",
+# a mahogany-coloured table). Chinese only: the English colours (IVORY WHITE) are as before.
+CITES_NOT: frozenset[str] = frozenset({"象牙白", "象牙色", "象牙黄", "红木色", "紅木色"})
 
 # Goods that need a reefer: meat, fish, dairy, plants and flowers, vegetables, fresh fruit,
 # prepared meat and fish, ice cream, vaccines; nuts and dried fruit do not.
@@ -334,9 +341,9 @@ COOLING_WORDS: frozenset[str] = frozenset(
         # Chinese and Japanese, Korean, Thai: frozen, chilled, fresh
         "冷冻",
         "冷凍",
-        "冷藏",
-        "冷蔵",
         "新鲜",
+        "冷藏肉",
+        "冷藏鱼",
         "生鮮",
         "냉동",
         "냉장",
@@ -345,16 +352,18 @@ COOLING_WORDS: frozenset[str] = frozenset(
         # Vietnamese, Indonesian and Malay, French
         "DONG LANH",
         "UOP LANH",
-        "TUOI",
         "BEKU",
         "SEJUK BEKU",
         "SEGAR",
         "CONGELE",
+        "CONGELEE",
+        "SURGELEE",
+        "REFRIGEREE",
+        "FRAICHE",
         "CONGELES",
         "SURGELE",
         "SURGELES",
         "REFRIGERE",
-        "FRAIS",
     }
 )
 

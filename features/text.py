@@ -30,6 +30,7 @@ from features.keys import (
     unspaced,
 )
 from features.lexicons import (
+    CITES_NOT,
     CITES_WORDS,
     COOLING_WORDS,
     COVER_LOAD_WORDS,
@@ -94,8 +95,19 @@ def lexicon_entries(lexicon: frozenset[str], *, stem: bool = True) -> tuple[pa.A
 _FLAG_LEXICONS = (COVER_LOAD_WORDS, CITES_WORDS, COOLING_WORDS)
 
 
+# What each flag lexicon does not count: its words inside these compounds (`CITES_NOT`).
+_NOT_COUNTED = {CITES_WORDS: CITES_NOT}
+
+
 def _word_flags(text: pa.Array, words: pa.Array, parent: I64, lexicon: frozenset[str]) -> B:
-    """Whether each normalised text holds a word or a phrase of ``lexicon``."""
+    """Whether each normalised text holds a word or a phrase of ``lexicon`` (not counting the
+    compounds it lists as other things, `_NOT_COUNTED`)."""
+    excluded = _NOT_COUNTED.get(lexicon)
+    if excluded is not None:
+        _, skip = lexicon_entries(excluded, stem=False)
+        if skip is not None and text_matches(text, skip).any():
+            text = pc.replace_substring_regex(text, skip, " ")
+            words, parent = _words(text)
     tokens, pattern = lexicon_entries(lexicon)
     hit = np.asarray(pc.is_in(words, value_set=tokens), dtype=bool)
     out = np.zeros(len(text), dtype=bool)

@@ -246,12 +246,23 @@ _REGIONAL_CITES = (
 @pytest.mark.parametrize("few", [True, False])
 def test_cites_words_are_found_in_the_languages_of_the_region(few: bool) -> None:
     repeat = 1 if few else 20  # the API's few lines and a batch's many take two paths
-    texts = [*_REGIONAL_CITES, "SUCRE FIN CRISTALLISE", "SHOE HORN", "ลิ้นจี่", "DRIED SHARK FINS"]
+    not_cites = [
+        "SUCRE FIN CRISTALLISE",  # French "fine sugar" and a shoe horn were mandatory CITES
+        "SHOE HORN",  # inspections (FIN, HORN)
+        "ลิ้นจี่",  # lychee: the letters of pangolin once its vowel and tone marks are dropped
+        "CACAO EN FEVES ORIGINE COTE D'IVOIRE",  # a country, as IVOIRE alone read it
+        "น้ำหอมกลิ่นวานิลลา",  # vanilla scent: กลิ่น (scent) holds ลิ่น
+        "상아색 타일",  # ivory-coloured tiles: Korean is matched word by word
+        "상악동 거상술 키트",  # a dental kit: 상악 held 상아's letters once taken apart
+        "象牙白色瓷砖",  # ivory-white tiles
+        "红木色实木餐桌",  # a mahogany-coloured table
+        "KERAMIK LANTAI WARNA GADING",  # ivory-coloured floor tiles
+    ]
+    texts = [*_REGIONAL_CITES, *not_cites, "DRIED SHARK FINS"]
     info = describe(_text(*(texts * repeat)), buckets=1 << 10)
     n = len(_REGIONAL_CITES)
-    # French "fine sugar" and a shoe horn were mandatory CITES inspections (FIN, HORN); lychee
-    # in Thai holds the letters of pangolin once its vowel and tone marks are dropped
-    assert info.cites_word[: len(texts)].tolist() == [True] * n + [False, False, False, True]
+    expected = [True] * n + [False] * len(not_cites) + [True]
+    assert info.cites_word[: len(texts)].tolist() == expected
     # a specific description in an unspaced script is no vague one, and has words
     assert not info.vague[:n].any()
     assert (info.n_tokens[:n] >= 1).all()
@@ -277,6 +288,22 @@ def test_cover_loads_and_cooling_words_are_read_in_the_languages_of_the_region()
     )
     assert info.cover_word.tolist() == [True, True, True, True, True, True, False]
     assert info.cooling_word.tolist() == [False, False, False, False, False, True, True]
+    # words that name other things: processed food (chế biến), palm oil, wooden toys, a child's
+    # age (tuổi), a fridge (冷藏柜); and the feminine forms French writes frozen goods in
+    others = describe(
+        _text(
+            "THỰC PHẨM CHẾ BIẾN",
+            "MINYAK KELAPA SAWIT",
+            "JOUETS EN BOIS",
+            "ĐỒ CHƠI TRẺ EM TRÊN 3 TUỔI",
+            "冷藏柜",
+            "PIZZAS SURGELEES",
+            "CREVETTES CONGELEES",
+        ),
+        buckets=1 << 10,
+    )
+    assert not others.cover_word.any()
+    assert others.cooling_word.tolist() == [False] * 5 + [True, True]
 
 
 def test_a_permit_placeholder_in_the_languages_of_the_region_is_no_permit() -> None:
@@ -323,6 +350,14 @@ def test_legal_forms_of_the_region_before_or_after_a_name_are_one_party() -> Non
     # a form alone is left as the name it is, and a history keyed before keeps its keys
     alone = normalise_party(pa.array(["PT", "CONG TY", "株式会社"], type=pa.large_string()))
     assert alone.to_pylist() == ["PT", "CONG TY", "株式会社"]
+    forms = ["有限公司", "股份有限公司", "有限责任公司"]  # not 有限, 股份, 有限责任
+    assert normalise_party(pa.array(forms, type=pa.large_string())).to_pylist() == forms
+    thai = normalise_party(pa.array(["บริษัท จำกัด", "บริษัท จำกัด"], type=pa.large_string()))
+    assert thai[0] == thai[1] and len(thai[0].as_py()) > len("จำกัด")
+    # an Indian firm's dotted initials are no Indonesian PT or Japanese KK: K.K. ENTERPRISES,
+    # P.T. ENTERPRISES and ENTERPRISES were one party
+    initials = _text("K.K. ENTERPRISES", "P.T. ENTERPRISES", "C.V. ENTERPRISES", "ENTERPRISES")
+    assert len(set(party_key(initials, None, salt=3).tolist())) == 4
     before = party_key(_text("PT MAJU JAYA", "MAJU JAYA"), None, salt=3, rules=2)
     assert before[0] != before[1]
 
