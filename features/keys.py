@@ -37,6 +37,7 @@ __all__ = [
     "dictionary_codes",
     "fill_blank",
     "folded",
+    "plain",
     "hash_text",
     "hash_values",
     "normalise_party",
@@ -438,6 +439,17 @@ _UNSPACED = re.compile(f"[{UNSPACED_SCRIPTS}]")
 def unspaced(word: str) -> bool:
     """Whether a word is written in a script without spaces between words (`UNSPACED_SCRIPTS`)."""
     return _UNSPACED.search(word) is not None
+
+
+def plain(value: str) -> str:
+    """One text in plain width and composed, upper case, runs of white space one space, accents
+    kept: full-width "ＧＯＬＤＥＮ　ＬＯＴＵＳ" is GOLDEN LOTUS, a name typed on a Mac (letters and
+    accents apart) is the name. How a watch-list entry or a profile word written with accents
+    is compared: "THÀNH ĐẠT" is not "THẠNH ĐẠT", nor "THÉ" (tea) "THE"."""
+    if value.isascii():
+        return " ".join(value.upper().split())
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", value).upper())
+    return " ".join(text.split())
 
 
 def folded(value: str) -> str:

@@ -51,7 +51,7 @@ from pydantic import (
 
 from features.files import open_records
 from features.ingest import iter_validated
-from features.keys import UNSPACED_SCRIPTS, folded, unspaced
+from features.keys import UNSPACED_SCRIPTS, folded, plain, unspaced
 from features.mapping import ColumnMapping
 from risk_engine.columns import FLAG_RULES, FieldSpec, Rule, fields_for
 from risk_engine.errors import ConfigError
@@ -189,7 +189,21 @@ class RiskProfile(BaseModel):
             found = columns.text(name)
             if found is None:
                 return np.zeros(len(lines), dtype=bool)
-            hold &= _matches(found, PROFILE_FIELDS[name], [str(v) for v in values])
+            kind = PROFILE_FIELDS[name]
+            wanted = [str(v) for v in values]
+            if kind != "text":
+                hold &= _matches(found, kind, wanted)
+                continue
+            # a word written without accents meets the text without its accents too ("NGA VOI"
+            # meets "ngà voi"); one written with accents means them ("THÉ", tea, is not "THE")
+            loose = [v for v in wanted if v.isascii()]
+            exact = [v for v in wanted if not v.isascii()]
+            met = np.zeros(len(lines), dtype=bool)
+            if exact:
+                met |= _matches(found, kind, exact)
+            if loose:
+                met |= _matches(columns.loose(name) or found, kind, loose)
+            hold &= met
         if self.valid_from or self.valid_until:
             filed = columns.filed()
             if filed is not None:
@@ -207,6 +221,7 @@ class _Columns:
     def __init__(self, lines: pd.DataFrame) -> None:
         self.lines = lines
         self._text: dict[str, list[str | None] | None] = {}
+        self._loose: dict[str, list[str | None] | None] = {}
         self._filed: np.ndarray | None = None
 
     def text(self, name: str) -> list[str | None] | None:
@@ -216,6 +231,15 @@ class _Columns:
             else:
                 self._text[name] = [_line_text(v) for v in self.lines[name].tolist()]
         return self._text[name]
+
+    def loose(self, name: str) -> list[str | None] | None:
+        """`text` without accents (`features.keys.folded`), for the words written without."""
+        if name not in self._loose:
+            found = self.text(name)
+            self._loose[name] = (
+                None if found is None else [None if v is None else folded(v) for v in found]
+            )
+        return self._loose[name]
 
     def filed(self) -> np.ndarray | None:
         if self._filed is None and "filed_at" in self.lines.columns:
@@ -259,7 +283,7 @@ def _normal(field: str, value: str) -> str:
     digits an East Asian keyboard types were kept and never met a line)."""
     kind = PROFILE_FIELDS[field]
     if kind == "text":
-        return folded(unformatted(value))
+        return plain(unformatted(value))
     text = unicodedata.normalize("NFKC", unformatted(value))
     text = " ".join(text.split()).upper()
     if kind == "prefix":  # dots and spaces go, as the contract drops them
@@ -273,7 +297,7 @@ def _line_text(value: object) -> str | None:
     quoted cell, or an accent typed apart (a Mac's NFD) missed the criteria that named them."""
     if value is None or value is pd.NA or value != value:
         return None
-    return folded(unformatted(str(value)))
+    return plain(unformatted(str(value)))
 
 
 def _midnight(day: date) -> float:

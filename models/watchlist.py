@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.files import open_records, read_table
-from features.keys import folded
+from features.keys import folded, plain
 from features.lexicons import SAME_AS_CONSIGNEE, TO_ORDER_PATTERN
 from features.mapping import ColumnMapping
 from risk_engine.errors import ConfigError
@@ -56,18 +55,12 @@ _ENTRY_COLUMNS = ("party_name", "container_number", "bl_number")
 
 
 def _normal(value: object) -> str:
-    """How names and numbers are compared (`features.keys.folded`): upper case, runs of spaces
-    as one, no ends, accents dropped however they were stored, full-width letters and digits
-    plain. "ＧＯＬＤＥＮ　ＬＯＴＵＳ" passed the entry GOLDEN LOTUS, "CÔNG TY TNHH SEN VÀNG" the
-    entry CONG TY TNHH SEN VANG, and a name typed on a Mac ("ZÁMBEZE", A and an accent apart)
-    matched nothing."""
-    return folded(_text(value))
-
-
-def _written(value: object) -> str:
-    """A name as a hit tells it: upper case, spaces collapsed, accents composed (NFC)."""
-    text = " ".join(_text(value).upper().split())
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+    """How names and numbers are compared (`features.keys.plain`): upper case, runs of spaces as
+    one, no ends, full-width letters and digits plain ("ＧＯＬＤＥＮ　ＬＯＴＵＳ" passed the entry
+    GOLDEN LOTUS), accents composed however they were stored (a name typed on a Mac, "ZÁMBEZE"
+    with A and its accent apart, matched nothing). An entry written without accents also meets
+    the same name written with them (`_found`)."""
+    return plain(_text(value))
 
 
 def _text(value: object) -> str:
@@ -87,25 +80,37 @@ def _compact_one(value: object) -> str:
 
 def _found(
     values: Sequence[object], watched: set[str], normal: Callable[[object], str]
-) -> list[tuple[int, str]]:
-    """(position, normal form) of the values whose normal form is watched. A value already in
-    its normal form (as the contract writes most of them) is looked up as it is; the others are
+) -> list[tuple[int, str, str | None]]:
+    """(position, entry, the line's spelling when it differs) of the values that meet a watched
+    entry: their normal form is one, or, for an entry written without accents, the form
+    without its accents is ("CÔNG TY TNHH SEN VÀNG" meets CONG TY TNHH SEN VANG; an entry
+    written with accents means them: THÀNH ĐẠT does not meet THẠNH ĐẠT). A value already in its
+    normal form (as the contract writes most of them) is looked up as it is; the others are
     normalised once per distinct value (a chunk repeats its party names many times)."""
-    found: list[tuple[int, str]] = []
-    forms: dict[str, str] = {}
+    found: list[tuple[int, str, str | None]] = []
+    forms: dict[str, tuple[str | None, str | None]] = {}
     for i, value in enumerate(values):
         if not isinstance(value, str):  # blank, or a number or object sent for a name
             value = "" if isinstance(value, list | dict) else _text(value)
             if not value:
                 continue
         if value in watched:
-            found.append((i, value))
+            found.append((i, value, None))
             continue
-        form = forms.get(value)
-        if form is None:
-            form = forms[value] = normal(value)
-        if form in watched:
-            found.append((i, form))
+        met = forms.get(value)
+        if met is None:
+            form = normal(value)
+            loose = folded(form)
+            if form in watched:
+                met = (form, None)
+            elif loose != form and loose.isascii() and loose in watched:
+                met = (loose, form)
+            else:
+                met = (None, None)
+            forms[value] = met
+        entry, spelled = met
+        if entry is not None:
+            found.append((i, entry, spelled))
     return found
 
 
@@ -122,9 +127,6 @@ class Watchlist:
     # Entries no line the contract accepts can match, by row (counted as `unused_rows` are):
     # a container number that is not ISO 6346, a country that is not an ISO code.
     unmatchable: list[tuple[int, str]] = field(default_factory=list)
-    # Party names as the list writes them (upper case, accents kept), by the form they are
-    # compared in (`_normal`, accents dropped): what a hit tells.
-    written: dict[str, str] = field(default_factory=dict)
 
     @property
     def entries(self) -> dict[str, int]:
@@ -156,7 +158,7 @@ class Watchlist:
         kind, name, country = entry
         label = {"party": "party", "container": "container", "bill": "B/L"}[kind]
         place = f" ({country_name(country) or country})" if country else ""
-        return f"{label} {self.written.get(name, name)}{place}"
+        return f"{label} {name}{place}"
 
     def matches_records(self, records: Sequence[Mapping[str, object]]) -> list[list[str]]:
         """`matches` for lines as sent (JSON objects), whatever the contract makes of them: a
@@ -188,8 +190,8 @@ class Watchlist:
             if not names or name_column not in columns:
                 continue
             countries = columns.get(country_column) if country_column is not None else None
-            for i, party in _found(columns[name_column], names, _normal):
-                name = self.written.get(party, party)
+            for i, party, spelled in _found(columns[name_column], names, _normal):
+                name = party if spelled is None else f"{party} (written {spelled})"
                 if party in any_country:
                     tell(i, f"{role} {name}", ("party", party, ""))
                 where = _normal(countries[i]) if countries is not None else ""
@@ -221,7 +223,7 @@ class Watchlist:
             ("bl_number", self.bills, "bill", "B/L", _normal),
         ):
             if watched and column in columns:
-                for i, value in _found(columns[column], watched, normal):
+                for i, value, _ in _found(columns[column], watched, normal):
                     tell(i, f"{label} {value}", (kind, value, ""))
         return told
 
@@ -264,12 +266,18 @@ def _placed_elsewhere(
     for name_column, country_column, _ in _PARTIES:
         names = columns.get(name_column)
         countries = columns.get(country_column) if country_column is not None else None
-        if names is None or countries is None or _normal(names[row]) != party:
+        if names is None or countries is None or not _names(names[row], party):
             continue
         where = _normal(countries[row])
         if where and is_country(where) and where not in listed:
             return True
     return False
+
+
+def _names(value: object, party: str) -> bool:
+    """Whether a line's value names a party entry, as `_found` matches them."""
+    form = _normal(value)
+    return form == party or (party.isascii() and folded(form) == party)
 
 
 def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
@@ -293,7 +301,6 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
 
     notes = [_text(v) for v in frame["note"]] if "note" in frame.columns else blank
     names, countries = column("party_name"), column("country")
-    as_written = column("party_name", _written)
     containers, bills = column("container_number", _compact_one), column("bl_number")
     watch = Watchlist()
 
@@ -311,7 +318,6 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
     ):
         if name:
             watch.parties.add((name, country))
-            watch.written.setdefault(name, as_written[row - 1])
             noted(("party", name, country), note)
         if container:
             watch.containers.add(container)

@@ -134,7 +134,8 @@ def test_text_criteria_meet_words_of_unspaced_scripts_anywhere_and_full_width_te
         tmp_path,
         "profiles:\n"
         "  - {name: ivory, action: inspect, when: {goods_description: ['象牙', IVORY, 'nga voi']}}\n"
-        "  - {name: pangolin, action: flag, when: {goods_description: ['穿山甲', 'งาช้าง']}}\n",
+        "  - {name: pangolin, action: flag, when: {goods_description: ['穿山甲', 'งาช้าง']}}\n"
+        "  - {name: tea, action: flag, when: {goods_description: ['THÉ']}}\n",
     )
     assert profiles is not None
     lines = pd.DataFrame(
@@ -148,6 +149,8 @@ def test_text_criteria_meet_words_of_unspaced_scripts_anywhere_and_full_width_te
                 "งาช้างแกะสลัก",
                 "IVORYX BUTTONS",  # a spaced word still stands alone
                 "象 牙",
+                "PARTS FOR THE MACHINE",  # a word written with accents means them
+                "Thé vert",
             ],
         },
         dtype="string",
@@ -162,6 +165,8 @@ def test_text_criteria_meet_words_of_unspaced_scripts_anywhere_and_full_width_te
         ["risk profile pangolin"],
         [],
         [],
+        [],
+        ["risk profile tea"],
     ]
 
 

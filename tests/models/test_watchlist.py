@@ -102,10 +102,9 @@ def test_accented_names_match_however_the_accents_are_stored(tmp_path: Path) -> 
         shipper_name=["zámbeze norte comercial lda", apart, "ZAMBEZE NORTE COMERCIAL LDA", None]
     )
     told = watch.matches(lines)
-    # without its accent too, as the feature history keys the party: a listed party is not
-    # passed by leaving an accent out
-    assert told[0] == told[1] == told[2] == [f"shipper {composed} is on the watch list: case 7"]
-    assert told[3] == []
+    assert told[0] == told[1] == [f"shipper {composed} is on the watch list: case 7"]
+    # an entry written with accents means them: without its accent, another name
+    assert told[2] == told[3] == []
 
 
 def test_full_width_and_unaccented_spellings_meet_their_entries(tmp_path: Path) -> None:
@@ -118,6 +117,7 @@ def test_full_width_and_unaccented_spellings_meet_their_entries(tmp_path: Path) 
         "party_name,country,container_number,note\n"
         "GOLDEN LOTUS TRADING,VN,,case 1\n"
         "CONG TY TNHH SEN VANG,,,case 2\n"
+        "CÔNG TY TNHH THÀNH ĐẠT,,,case 4\n"
         ",,MSCU1131510,case 3\n",
         encoding="utf-8",
     )
@@ -128,12 +128,21 @@ def test_full_width_and_unaccented_spellings_meet_their_entries(tmp_path: Path) 
         {"consignee_name": "Công ty TNHH Sen Vàng"},
         {"container_number": "ＭＳＣＵ１１３１５１０"},  # rejected by the contract: matched as sent
         {"shipper_name": "GOLDEN LOTUS", "shipper_country": "VN"},
+        {"consignee_name": "CÔNG TY TNHH THẠNH ĐẠT"},  # another firm than THÀNH ĐẠT
+        {"consignee_name": "Công ty TNHH Thành Đạt"},
     ]
     told = watch.matches_records(sent)
     assert told[0] == ["shipper GOLDEN LOTUS TRADING (Vietnam) is on the watch list: case 1"]
-    assert told[1] == ["consignee CONG TY TNHH SEN VANG is on the watch list: case 2"]
+    # an entry written without accents meets the name with them, and says how the line wrote it
+    assert told[1] == [
+        "consignee CONG TY TNHH SEN VANG (written CÔNG TY TNHH SEN VÀNG) is on the watch list: "
+        "case 2"
+    ]
     assert told[2] == ["container MSCU1131510 is on the watch list: case 3"]
     assert told[3] == []
+    # an entry written with accents means them (tone marks tell Vietnamese names apart)
+    assert told[4] == []
+    assert told[5] == ["consignee CÔNG TY TNHH THÀNH ĐẠT is on the watch list: case 4"]
 
 
 def test_characters_that_show_as_nothing_hide_no_entry(tmp_path: Path) -> None:
