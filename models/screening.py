@@ -24,6 +24,7 @@ import gc
 import hashlib
 import logging
 import os
+import re
 import secrets
 import tempfile
 from collections import Counter
@@ -80,47 +81,59 @@ CONTROL_SEED_FILE = "control-seed"
 
 def control_seed(home: Path) -> int:
     """The random-control draw's seed of an engine home: 128 random bits made on first use and
-    kept in ``home/control-seed`` (readable by the engine's group alone, as the rest of the
-    home). The same home draws the same lines from the same batch; no one without the file
-    can tell which, as anyone could with the public seed 0. A `ConfigError` (exit 2) names a
-    file that is not such a seed."""
+    kept in ``home/control-seed`` (with the permissions the rest of the home gets). The same
+    home draws the same lines from the same batch; no one without the file can tell which, as
+    anyone could with the public seed 0. A `ConfigError` (exit 2) names a file that is not such
+    a seed, or a home where it cannot be made or read."""
     path = Path(home) / CONTROL_SEED_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, prefix=f".partial-{CONTROL_SEED_FILE}", delete=False
-        ) as made:
-            made.write(f"{secrets.randbits(128):032x}\n")
-        os.chmod(made.name, 0o640)  # as the rest of the home: a screening job of the group
         try:
-            os.link(made.name, path)  # never over a seed another screening made meanwhile
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(made.name)
+            _make_seed(path)
+        except OSError as error:
+            raise ConfigError(
+                f"the random-control seed {path} cannot be made ({error.strerror}): run as the "
+                "home's user, or give --seed"
+            ) from None
     try:
         text = path.read_text(encoding="ascii", errors="replace").strip()
     except OSError as error:
         raise ConfigError(
-            f"the random-control seed {path} cannot be read ({error.strerror}): run as the "
-            "home's user or group, or give --seed"
+            f"the random-control seed {path} cannot be read ({error.strerror}): remove it or "
+            "give this user access, or give --seed"
         ) from None
-    try:
-        if len(text) != 32:
-            raise ValueError
-        return int(text, 16)
-    except ValueError:
+    if not _SEED_TEXT.fullmatch(text) or not int(text, 16):
         raise ConfigError(
-            f"{path} is not a random-control seed (32 hexadecimal digits): remove it to make "
-            "a new one, or give --seed"
-        ) from None
+            f"{path} is not a random-control seed (32 hexadecimal digits, not all zero): remove "
+            "it to make a new one, or give --seed"
+        )
+    return int(text, 16)
 
 
-def seed_fingerprint(seed: int) -> str:
-    """How a report names the seed its control was drawn with: a small seed (one given with
-    --seed) as it is, the home's secret seed by the start of its SHA-256, which tells two seeds
-    apart without telling the seed."""
-    if seed < 1 << 32:
+_SEED_TEXT = re.compile("[0-9a-f]{32}")
+
+
+def _make_seed(path: Path) -> None:
+    """A new seed put in place whole, never over one another screening made meanwhile."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".partial-{CONTROL_SEED_FILE}", delete=False
+    ) as made:
+        made.write(f"{secrets.randbits(128):032x}\n")
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(made.name, 0o666 & ~mask)  # as every file of the home (not the 0600 it got)
+        with contextlib.suppress(FileExistsError):
+            os.link(made.name, path)
+    finally:
+        os.unlink(made.name)
+
+
+def seed_fingerprint(seed: int, *, secret: bool) -> str:
+    """How a report names the seed its control was drawn with: one given with --seed as it is,
+    the home's secret seed by the start of its SHA-256, which tells two seeds apart without
+    telling the seed."""
+    if not secret:
         return str(seed)
     digest = hashlib.sha256(seed.to_bytes(seed.bit_length() // 8 + 1, "big")).hexdigest()[:12]
     return f"sha256:{digest} (the home's control-seed)"
@@ -575,6 +588,7 @@ def screen_file(
     engine: str = "local",
     scheduler: str | None = None,
     seed: int = 0,
+    secret_seed: bool = False,
     chunk_rows: int = 200_000,
     progress: Callable[[int], None] | None = None,
     keep_history: Callable[[Any], None] | None = None,
@@ -597,7 +611,13 @@ def screen_file(
     summary.memory_days = float(state.key_memory_days)
     first_filed: list[pd.Timestamp] = []
     summary.inputs = _inputs(
-        capacity, random_control, documentary, port_capacity, watchlist, profiles, seed
+        capacity,
+        random_control,
+        documentary,
+        port_capacity,
+        watchlist,
+        profiles,
+        seed_fingerprint(seed, secret=secret_seed),
     )
     summary.inputs.append(
         f"feature history: lines filed before {scorer.pipeline.as_of_:%Y-%m-%d %H:%M} UTC "
@@ -758,7 +778,7 @@ def _inputs(
     port_capacity: PortCapacity | None,
     watchlist: Watchlist | None,
     profiles: ProfileSet | None,
-    seed: int = 0,
+    seed: str = "0",
 ) -> list[str]:
     told = [f"capacity {capacity:.2%} of each port-day's lines (at least one slot)"]
     if port_capacity is not None:
@@ -768,7 +788,7 @@ def _inputs(
         )
     told.append(
         f"random control {random_control * 100:.4g}% of the slots, drawn with seed "
-        f"{seed_fingerprint(seed)}"
+        f"{seed}"
     )
     if documentary > 0:
         told.append(

@@ -932,6 +932,7 @@ def screen(
         int | None,
         typer.Option(
             min=0,
+            max=(1 << 128) - 1,  # the draw reads 128 bits: a larger seed would draw as another
             help="Seed of the random-control draw. By default the home's own secret seed "
             "(RISK_ENGINE_HOME/control-seed, made on first use): the same batch draws the same "
             "lines, and no one without the file can tell which. A seed given here is known to "
@@ -1013,6 +1014,7 @@ def screen(
                 engine=engine.value,
                 scheduler=scheduler,
                 seed=control_seed(settings.home) if seed is None else seed,
+                secret_seed=seed is None,
                 chunk_rows=settings.chunk_rows,
                 progress=advance,
                 keep_history=keep if history else None,

@@ -357,12 +357,16 @@ def test_an_inspect_profile_selects_its_lines_as_rule_picks_whatever_the_capacit
     )
     # the seed the control was drawn with is told, a home's secret seed by its fingerprint: two
     # lists drawn with other seeds read the same (a reviewer could not reproduce the draw)
+    from models.screening import seed_fingerprint
+
     secret = (1 << 127) + 12345
-    told = _inputs(0.03, 0.1, 0.0, None, None, None, secret)[1]
+    told = _inputs(0.03, 0.1, 0.0, None, None, None, seed_fingerprint(secret, secret=True))[1]
     assert told.startswith("random control 10% of the slots, drawn with seed sha256:")
+    assert told.endswith("(the home's control-seed)")
     assert str(secret) not in told and f"{secret:x}" not in told
-    assert told != _inputs(0.03, 0.1, 0.0, None, None, None, secret + 1)[1]
-    assert _inputs(0.03, 0.1, 0.0, None, None, None, 5)[1].endswith("drawn with seed 5")
+    assert seed_fingerprint(secret, secret=True) != seed_fingerprint(secret + 1, secret=True)
+    # a seed given with --seed is told as given, however large (5e9 read as the home's)
+    assert seed_fingerprint(5_000_000_000, secret=False) == "5000000000"
     assert len(summary.inputs) == 4
     page = report.read_text()
     assert "<h2>Screened with</h2>" in page

@@ -355,10 +355,31 @@ def test_an_engine_home_keeps_its_own_secret_control_seed(tmp_path: Path) -> Non
     assert first == again and first.bit_length() > 64
     assert control_seed(tmp_path / "b") != first
     assert not [p for p in (tmp_path / "a").iterdir() if p.name != CONTROL_SEED_FILE]
-    assert (tmp_path / "a" / CONTROL_SEED_FILE).stat().st_mode & 0o777 == 0o640
-    (tmp_path / "b" / CONTROL_SEED_FILE).write_text("0\n")
-    with pytest.raises(ConfigError, match="control-seed is not a random-control seed"):
-        control_seed(tmp_path / "b")
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a" / CONTROL_SEED_FILE).stat().st_mode & 0o777 == 0o666 & ~mask
+    # not a seed: a hand-made one printed in clear, the public seed 0 in disguise
+    for text in ("0", "-0123456789abcdef0123456789abcde", "0" * 32, "g" * 32):
+        (tmp_path / "b" / CONTROL_SEED_FILE).write_text(text + "\n")
+        with pytest.raises(ConfigError, match="control-seed is not a random-control seed"):
+            control_seed(tmp_path / "b")
+    # a home where the seed cannot be made is named, not a traceback
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_link = os.link
+
+    def refused(src: str, dst: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    try:
+        os.link = refused  # type: ignore[assignment]
+        with pytest.raises(ConfigError, match="cannot be made \\(Permission denied\\)"):
+            control_seed(locked)
+    finally:
+        os.link = real_link
+    assert not list(locked.iterdir())  # no partial seed left
 
 
 def test_fixed_slots_beyond_a_port_days_lines_keep_its_random_control() -> None:
