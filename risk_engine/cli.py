@@ -82,9 +82,15 @@ def _echo(message: object = "", *, err: bool = False, one_line: bool = False) ->
     held an escape sequence cleared or recoloured the officer's terminal, or a direction mark
     reversed a line (`risk_engine.terminal`). A message of ``one_line`` (a line of a listing
     that shows values) has its line breaks and tabs escaped too: one in a value forged a row."""
+    from risk_engine.errors import OutputUnwritable
     from risk_engine.terminal import escape_controls
 
-    typer.echo(escape_controls(str(message), keep="" if one_line else "\n\t"), err=err)
+    try:
+        typer.echo(escape_controls(str(message), keep="" if one_line else "\n\t"), err=err)
+    except OSError as error:  # stdout on a full disk (/dev/full): a traceback, exit 1
+        if err or error.errno not in _NO_ROOM:
+            raise
+        _fail(OutputUnwritable("standard output", error.strerror or str(error)))
 
 
 def _fail(error: BaseException) -> None:
@@ -113,7 +119,11 @@ def _errors_to_exit_codes() -> Iterator[None]:
         # cannot be written, exit 2; any other OSError is a bug to see whole.
         if error.errno not in _NO_ROOM:
             raise
-        where = error.filename if error.filename is not None else "an output"
+        where = (
+            error.filename
+            if error.filename is not None
+            else "a file of this command (under RISK_ENGINE_HOME, or an output it names)"
+        )
         _fail(OutputUnwritable(str(where), error.strerror or str(error)))
 
 

@@ -63,6 +63,17 @@ _LIVENESS = "/healthz"
 # answer leaves without its row), but waits at most this long for it before answering "not
 # ready" (503): a load balancer's check answered within seconds, not after 30.
 _READINESS = "/readyz"
+
+
+def _is_probe(scope: Scope, status: int) -> bool:
+    """The liveness probe answered as one (a GET or HEAD that got its 200): a POST with a key
+    (405) or an oversized body (413) to /healthz is a request like any other, with its row."""
+    return (
+        scope.get("path") == _LIVENESS
+        and scope.get("method") in ("GET", "HEAD")
+        and status == 200
+    )
+
 _READINESS_WAIT_S = 2.0
 _READINESS_DEADLINE_S = 4.0  # the whole write, a connection from the pool included
 
@@ -104,7 +115,7 @@ class AuditMiddleware:
                 return
             if message["type"] == "http.response.start" and not recorded:
                 recorded = True
-                if scope.get("path") == _LIVENESS:
+                if _is_probe(scope, message["status"]):
                     self._count(scope, str(scope.get("method", "")), message["status"], started)
                 else:
                     written = await self._record(

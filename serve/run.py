@@ -70,12 +70,14 @@ class _Server(uvicorn.Server):
             with super().capture_signals():
                 yield
             return
-        before = signal.signal(hangup, self.handle_exit)
-        try:
-            with super().capture_signals():
+        with super().capture_signals():
+            # given back before uvicorn raises the signals it caught again on leaving: the
+            # hangup then ends the process as it ends any other command (129), not as exit 0
+            before = signal.signal(hangup, self.handle_exit)
+            try:
                 yield
-        finally:
-            signal.signal(hangup, before)
+            finally:
+                signal.signal(hangup, before)
 
 
 def preloaded(first: T, read: Callable[[], T]) -> Callable[[], T]:

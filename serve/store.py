@@ -11,6 +11,7 @@ Timestamps are stored as naive UTC and come back tz-aware UTC on every backend.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
 import logging
 import os
@@ -1203,6 +1204,10 @@ def _backup_failure(error: BaseException, database: str | Path, target: Path) ->
     """Why a backup failed, as its user can act on it: SQLite says "disk I/O error" when the
     copy's disk is full; then the space it needed and the space left are told."""
     told = str(error)
+    if isinstance(error, OSError) and error.errno != errno.ENOSPC:
+        return told  # a read-only disk or no permission: told as it is
+    if isinstance(error, sqlite3.Error) and not re.search("disk I/O error|full", told):
+        return told
     try:
         free = shutil.disk_usage(target.parent).free
         needed = Path(database).stat().st_size

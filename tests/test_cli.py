@@ -283,6 +283,34 @@ def test_a_full_disk_in_a_librarys_write_is_a_clear_error_not_a_traceback(
     def other(*args: Any, **kwargs: Any) -> str:
         raise OSError(errno.EIO, "Input/output error")
 
+    # no file named (a library's write, stdout): which files the command writes, told
+    def unnamed(*args: Any, **kwargs: Any) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(training.commands, "models_command", unnamed)
+    told = CliRunner().invoke(app, ["models"], env={"RISK_ENGINE_HOME": str(tmp_path / "h")})
+    assert told.exit_code == 2 and "under RISK_ENGINE_HOME, or an output it names" in told.stderr
     monkeypatch.setattr(training.commands, "models_command", other)
     crashed = CliRunner().invoke(app, ["models"], env={"RISK_ENGINE_HOME": str(tmp_path / "h")})
     assert crashed.exit_code == 1 and isinstance(crashed.exception, OSError)  # a bug, seen whole
+
+
+def test_standard_output_on_a_full_disk_is_named_with_exit_two(tmp_path: Path) -> None:
+    """`schema outcomes` (and `validate`, `audit`, `history`) printing to /dev/full stopped with
+    a traceback, exit 1."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISK_ENGINE_")}
+    env["RISK_ENGINE_HOME"] = str(tmp_path / "home")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-c", "from risk_engine.cli import app; app()", "schema", "outcomes"],
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2, done.stderr
+    assert "error: cannot write standard output: No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr

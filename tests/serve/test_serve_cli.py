@@ -126,4 +126,5 @@ def test_serve_logs_its_start_and_stops_gracefully_on_a_hangup(tmp_path: Path) -
     assert f"Uvicorn running on http://127.0.0.1:{port}" in log
     assert "store: " in log  # what it serves from, as `python -m serve.run` tells it
     assert "Finished server process" in log  # a graceful stop, told
-    assert server.returncode == 0, log
+    # then ended by the hangup, as any command is (exit 0 read as a clean finish)
+    assert server.returncode in (-signal.SIGHUP, 128 + signal.SIGHUP), log

@@ -826,8 +826,14 @@ def test_every_request_but_the_liveness_probe_leaves_an_audit_row_including_refu
     ]
     # the liveness probe names no key and no line, and answers without the database
     assert client.get("/healthz").status_code == 200
+    assert client.head("/healthz").status_code == 200
     rows = store.audit_entries()[before:]
     assert [r.request_id for r in rows] == [c.headers["X-Request-ID"] for c in calls]
+    # but another method to it, with a key, is a request like any other: a POST was unaudited
+    refused = client.post("/healthz", json={}, headers=_key(officer))
+    assert refused.status_code == 405
+    (row,) = store.audit_entries()[before + len(calls) :]
+    assert (row.route, row.status, row.key_id) == ("/healthz", 405, officer.split("_")[1])
     assert [r.status for r in rows] == [200, 401, 403, 413, 422, 200, 200, 404]
     assert [r.route for r in rows] == [
         "/v1/score",

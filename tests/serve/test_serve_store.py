@@ -621,6 +621,17 @@ def test_a_backup_on_a_full_disk_leaves_no_log_of_its_copy_and_says_the_disk_is_
             store.backup_to(out / "b.db")
         assert "MB are free on its disk" in str(told.value)
         assert list(out.iterdir()) == []  # nothing left
+        # a read-only disk (or no permission) is told as it is, whatever the space left
+        ro = store_module._backup_failure(
+            store_module.sqlite3.OperationalError("unable to open database file"),
+            tmp_path / "home" / "engine.db",
+            out / "c.db",
+        )
+        assert ro == "unable to open database file"
+        denied = store_module._backup_failure(
+            OSError(30, "Read-only file system"), tmp_path / "home" / "engine.db", out / "c.db"
+        )
+        assert "No space" not in denied
     finally:
         monkeypatch.undo()
         store.dispose()
