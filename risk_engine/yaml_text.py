@@ -63,7 +63,11 @@ def load_yaml_file(path: Path) -> Any:
     """A YAML file read as UTF-8 (a leading BOM allowed), dates left as text. A file in another
     encoding is a `yaml.YAMLError` naming the byte, its line and the fix: a mapping typed on
     Windows ("N° Connaissement") stopped the command with a UnicodeDecodeError traceback."""
-    data = Path(path).read_bytes()
+    return load_yaml_bytes(Path(path).read_bytes())
+
+
+def load_yaml_bytes(data: bytes) -> Any:
+    """`load_yaml_file` of a file's bytes, read once (a caller that records their hash)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -24,7 +24,7 @@ from models.registry import (
 from risk_engine.errors import ConfigError
 from risk_engine.parsing import parse_moment
 from risk_engine.settings import Settings, load_settings
-from training.config import load_config
+from training.config import read_config
 from training.data import fingerprint, load_records, load_truth
 from training.metrics import calibration_warning
 from training.report import write_training_report
@@ -98,7 +98,12 @@ def _load(
     return ship.reset_index(drop=True), outs.reset_index(drop=True), info
 
 
-def _lineage(*, moments: dict[str, str | None], files: dict[str, Path | None]) -> dict[str, str]:
+def _lineage(
+    *,
+    moments: dict[str, str | None],
+    files: dict[str, Path | None],
+    digests: dict[str, str] | None = None,
+) -> dict[str, str]:
     """What a run's model depends on besides the data files, recorded with it: each moment
     option as given and in UTC, each file option as given, resolved and by its SHA-256 ("" where
     not given). ``--until`` was only in the run's name, and the ``--truth`` and ``--config``
@@ -111,6 +116,9 @@ def _lineage(*, moments: dict[str, str | None], files: dict[str, Path | None]) -
     for name, path in files.items():
         info[f"{name}_path"] = "" if path is None else str(path)
         info[f"{name}_path_resolved"] = "" if path is None else str(Path(path).resolve())
+        if digests and name in digests:  # hashed from the bytes used, when they were read
+            info[f"{name}_sha256"] = digests[name]
+            continue
         try:
             info[f"{name}_sha256"] = "" if path is None else fingerprint(Path(path))
         except OSError as error:  # a folder read as a Parquet dataset, a file gone since
@@ -171,7 +179,7 @@ def train_command(
     settings: Settings | None = None,
 ) -> str:
     settings = settings or load_settings()
-    config = load_config(config_path)
+    config, config_sha256 = read_config(config_path)
     if until is not None:
         parse_moment(until, "--until")  # named now, not by pandas after the data is read
     configure_mlflow(settings)  # a store that cannot be opened is told before the training
@@ -180,7 +188,11 @@ def train_command(
     )
     truth = load_truth(truth_path)
     info.update(
-        _lineage(moments={"until": until}, files={"config": config_path, "truth": truth_path})
+        _lineage(
+            moments={"until": until},
+            files={"config": config_path, "truth": truth_path},
+            digests={"config": config_sha256},
+        )
     )
     try:
         outcome = fit_scorer(ship, outs, config=config, until=until, truth=truth, progress=progress)
@@ -282,7 +294,7 @@ def retrain_command(
     settings: Settings | None = None,
 ) -> str:
     settings = settings or load_settings()
-    config = load_config(config_path)
+    config, config_sha256 = read_config(config_path)
     cut = until or _phase_end(phase, shipments)
     start = parse_moment(cut, "--until")
     if eval_until is not None and parse_moment(eval_until, "--eval-until") <= start:
@@ -298,6 +310,7 @@ def retrain_command(
         _lineage(
             moments={"until": cut, "eval_until": eval_until},
             files={"config": config_path, "truth": truth_path},
+            digests={"config": config_sha256},
         )
     )
     info["until_from"] = (

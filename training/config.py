@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import (
 
 from models.booster import BoosterParams
 from risk_engine.errors import ConfigError
-from risk_engine.yaml_text import load_yaml_file
+from risk_engine.yaml_text import load_yaml_bytes
 from training.splits import SplitConfig
 
 __all__ = ["TrainConfig", "load_config"]
@@ -142,6 +143,27 @@ _BOOSTER_LIMITS = {  # (lowest, highest) a setting may take
 }
 
 
+# LightGBM parameters the engine sets (`models.booster.BoosterParams.lightgbm_params`), and how
+# a config sets them instead of `booster.extra`.
+_SET_BY_THE_ENGINE = {
+    "learning_rate": "booster.learning_rate",
+    "num_leaves": "booster.num_leaves",
+    "min_data_in_leaf": "booster.min_data_in_leaf",
+    "feature_fraction": "booster.feature_fraction",
+    "bagging_fraction": "booster.bagging_fraction",
+    "bagging_freq": "booster.bagging_freq",
+    "lambda_l2": "booster.lambda_l2",
+    "num_threads": "booster.num_threads",
+    "scale_pos_weight": "booster.imbalance and booster.max_pos_weight",
+    "seed": "seed",
+    "objective": "the engine: binary",
+    "metric": "the engine",
+    "deterministic": "the engine",
+    "force_row_wise": "the engine",
+    "verbosity": "the engine",
+}
+
+
 def _check_booster(settings: dict[str, Any]) -> None:
     """`ValueError` naming a booster setting that is unknown, of the wrong kind or out of range."""
     for name, value in settings.items():
@@ -151,6 +173,18 @@ def _check_booster(settings: dict[str, Any]) -> None:
         if name == "extra":
             if not isinstance(value, dict):
                 raise ValueError("booster.extra: a mapping of LightGBM parameters")
+            for key in value:
+                if not isinstance(key, str) or not 0 < len(key) <= 200:
+                    raise ValueError(
+                        f"booster.extra: {str(key)[:60]!r} is no LightGBM parameter name "
+                        "(text of 1 to 200 characters)"
+                    )
+                if key in _SET_BY_THE_ENGINE:
+                    raise ValueError(
+                        f"booster.extra.{key}: set by the engine or by its own booster setting "
+                        f"({_SET_BY_THE_ENGINE[key]}), not through extra: the run recorded the "
+                        "named setting while the model was grown with extra's"
+                    )
             continue
         if name == "imbalance":
             if value not in ("scale_pos_weight", "none"):
@@ -168,11 +202,19 @@ def _check_booster(settings: dict[str, Any]) -> None:
 
 
 def load_config(path: Path | None) -> TrainConfig:
+    return read_config(path)[0]
+
+
+def read_config(path: Path | None) -> tuple[TrainConfig, str]:
+    """The training config of a file (defaults without one) and the SHA-256 of the bytes it was
+    read from ("" without one), to record with the run: hashed again later, a config edited
+    while the data loaded was recorded by its new content, and one read from a pipe as empty."""
     if path is None:
-        return TrainConfig()
+        return TrainConfig(), ""
     try:
-        data = load_yaml_file(Path(path)) or {}
-        return TrainConfig.model_validate(data)
+        raw = Path(path).read_bytes()
+        data = load_yaml_bytes(raw) or {}
+        return TrainConfig.model_validate(data), hashlib.sha256(raw).hexdigest()
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read training config {path}: {error}") from error
     except ValidationError as error:

@@ -130,7 +130,7 @@ def log_training(
         params.update(_flat("data.", data_info))
         params.update({f"split.{k}": v for k, v in {**outcome.sizes, **outcome.boundaries}.items()})
         params.update(outcome.params)
-        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})  # MLflow's limit
         metrics = outcome.evaluation.metrics() if outcome.evaluation is not None else {}
         mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})
         with tempfile.TemporaryDirectory() as tmp:

@@ -5,6 +5,7 @@ booster settings a config overrode (none by default), and `--until` only in its 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -175,3 +176,24 @@ def test_the_code_version_falls_back_rather_than_guess(
 
         monkeypatch.setattr("training.tracking.subprocess.run", failing)
         assert "engine.git_commit" not in tracking.code_tags()
+
+
+def test_booster_extra_may_not_set_what_the_run_records_by_name(tmp_path: Path) -> None:
+    """`booster.extra: {learning_rate: 0.5}` grew the model at 0.5 while the run recorded the
+    named setting's 0.03; a 300-character key passed the check and failed the run's logging
+    after the whole training."""
+    from risk_engine.errors import ConfigError
+    from training.config import load_config, read_config
+
+    config = tmp_path / "c.yaml"
+    config.write_text("booster:\n  extra: {learning_rate: 0.5}\n")
+    with pytest.raises(ConfigError, match="booster.extra.learning_rate: set by the engine"):
+        load_config(config)
+    config.write_text(f"booster:\n  extra: {{{'k' * 300}: 1}}\n")
+    with pytest.raises(ConfigError, match="no LightGBM parameter name"):
+        load_config(config)
+    config.write_text("booster:\n  extra: {min_gain_to_split: 0.1}\n")
+    read, digest = read_config(config)
+    assert read.booster_params().extra == {"min_gain_to_split": 0.1}
+    assert digest == hashlib.sha256(config.read_bytes()).hexdigest()
+    assert read_config(None)[1] == ""
