@@ -528,7 +528,13 @@ def reason(name: str, value: object) -> str:
             when="before" if number >= 0 else "after",
             # "filed 0 hours before arrival" for 20 minutes: under 1, and 309,697 with commas
             whole="under 1" if abs(number) < 0.5 else f"{math.floor(abs(number) + 0.5):,}",
-            s="" if abs(number) < 0.5 or math.floor(abs(number) + 0.5) == 1 else "s",
+            # "under 1 hour", "1 hour", "2 hours"; a count of none is plural ("0 words": it read
+            # "description has 0 word")
+            s=""
+            if math.floor(abs(number) + 0.5) == 1
+            or (0 < abs(number) < 0.5 and "{whole}" in feature.reason)
+            or (number == 0 and "{whole}" in feature.reason)
+            else "s",
             amount=_amount_of_log(number),
             degree=_degree(abs(number)),
         )

@@ -101,6 +101,30 @@ _LEGAL_HEAD = re.compile(
     r"^(?:(?:CONG TY (?:TNHH|CO PHAN|CP)(?: MOT THANH VIEN| MTV)?|CONG TY|PT"
     r"|KABUSHIKI KAISHA|YUGEN KAISHA)\s)+"
 )
+# Every legal form, alone or in a row: what is left of a name that held nothing else ("CONG TY
+# TNHH" less its CONG TY, "PT TBK" less its PT), which then stays whole (name rules 3).
+_FORM_WORDS = frozenset(
+    {
+        "",
+        *_LEGAL_FORMS,
+        "TBK",
+        "PT",
+        "KK",
+        "CV",
+        "KABUSHIKI KAISHA",
+        "YUGEN KAISHA",
+        "CONG TY",
+        "TNHH",
+        "MTV",
+        "TNHH MTV",
+        "MOT THANH VIEN",
+        "TNHH MOT THANH VIEN",
+        "CO PHAN",
+        "CP",
+        "CO LTD",
+    }
+)
+_FORM_WORDS_ARRAY = pa.array(sorted(_FORM_WORDS), type=pa.large_string())
 # Trailing forms by name rules 3: those above, and Indonesian and Japanese ones.
 _LEGAL_TAIL_3 = re.compile(
     r"(?:\s(?:" + "|".join((*_LEGAL_FORMS, "TBK", "PT", "KABUSHIKI KAISHA", "KK")) + r"))+$"
@@ -307,25 +331,42 @@ def normalise_party(values: pa.Array, rules: int = NAME_RULES) -> pa.Array:
     few = _few_ascii(values)
     if few is not None:
         spaced = [None if v is None else _spaced(v) for v in few]
-        if rules >= 3:  # before the initials are joined: "P T" is a firm's initials
-            spaced = [None if v is None else _LEGAL_HEAD.sub("", v) for v in spaced]
-        if rules >= 2:
-            spaced = [None if v is None else _joined(v) for v in spaced]
-        tail = _LEGAL_TAIL_3 if rules >= 3 else _LEGAL_TAIL
-        return pa.array([None if v is None else tail.sub("", v) for v in spaced], values.type)
+        if rules < 3:
+            if rules >= 2:
+                spaced = [None if v is None else _joined(v) for v in spaced]
+            return pa.array(
+                [None if v is None else _LEGAL_TAIL.sub("", v) for v in spaced], values.type
+            )
+        return pa.array([None if v is None else _named(v) for v in spaced], values.type)
     array = _unaccented(pc.utf8_upper(_unformatted(values)), letters=rules >= 2)
     if rules >= 3:
         array = pc.utf8_upper(array)  # a ligature NFKD took apart ("ﬁ" is "fi")
     array = pc.replace_substring_regex(array, _not_alphanumeric(rules), " ")
     array = pc.utf8_trim_whitespace(array)
-    if rules >= 3:  # before the initials are joined, as above
-        array = pc.replace_substring_regex(array, _LEGAL_HEAD.pattern, "")
-    if rules >= 2:
-        array = _joined_initials(array)
     if rules < 3:
+        if rules >= 2:
+            array = _joined_initials(array)
         return pc.replace_substring_regex(array, _LEGAL_TAIL.pattern, "")
+    spaced = array
+    array = pc.replace_substring_regex(array, _LEGAL_HEAD.pattern, "")  # before initials join
+    array = _joined_initials(array)
     array = pc.replace_substring_regex(array, _LEGAL_TAIL_3.pattern, "")
-    return _without_unspaced_forms(array)
+    array = _without_unspaced_forms(array)
+    # a name that is legal forms alone ("CONG TY TNHH", "PT TBK") stays the name it is
+    alone = to_mask(pc.is_in(array, value_set=_FORM_WORDS_ARRAY), False)
+    if not alone.any():
+        return array
+    values, whole = array.to_pylist(), spaced.to_pylist()
+    for row in np.flatnonzero(alone).tolist():
+        values[row] = _joined(whole[row])
+    return pa.array(values, array.type)
+
+
+def _named(spaced: str) -> str:
+    """Name rules 3 of one spaced ASCII value: leading forms dropped before the initials are
+    joined ("P T" is a firm's initials), trailing ones after; legal forms alone stay whole."""
+    named = _LEGAL_TAIL_3.sub("", _joined(_LEGAL_HEAD.sub("", spaced)))
+    return _joined(spaced) if named in _FORM_WORDS else named
 
 
 def _unformatted(array: pa.Array) -> pa.Array:
@@ -449,7 +490,14 @@ def plain(value: str) -> str:
     if value.isascii():
         return " ".join(value.upper().split())
     text = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", value).upper())
+    for apart, whole in _SARA_AM.items():  # NFKC takes Thai and Lao "am" apart; NFC keeps it so
+        text = text.replace(apart, whole)
     return " ".join(text.split())
+
+
+# Thai and Lao SARA AM, as NFKC writes them (a nikhahit and an aa) and as typed: "จำกัด" (Ltd)
+# in a watch-list hit read in other characters than the list's.
+_SARA_AM = {"\u0e4d\u0e32": "\u0e33", "\u0ecd\u0eb2": "\u0eb3"}
 
 
 def folded(value: str) -> str:

@@ -262,6 +262,8 @@ CITES_WORDS: frozenset[str] = frozenset(
         "乌木",
         "烏木",
         "黑檀",
+        "玳瑁",
+        "珊瑚",
         # Korean, written with spaces, so each a whole word: ivory, pangolin, rhino, shark fin,
         # agarwood
         "상아",
@@ -323,8 +325,33 @@ CITES_WORDS: frozenset[str] = frozenset(
 
 # Compounds that hold a CITES word and name a colour or a brand, not the species: read as if
 # absent before the CITES words are looked for ("象牙白色瓷砖", ivory-white tiles, "红木色餐桌",
-# a mahogany-coloured table). Chinese only: the English colours (IVORY WHITE) are as before.
-CITES_NOT: frozenset[str] = frozenset({"象牙白", "象牙色", "象牙黄", "红木色", "紅木色"})
+# a mahogany-coloured table, "珊瑚绒毯子", a coral-fleece blanket). Chinese only: the English
+# colours (IVORY WHITE, CORAL FLEECE) are flagged as before.
+CITES_NOT: frozenset[str] = frozenset(
+    {
+        "象牙白",
+        "象牙色",
+        "象牙黄",
+        "红木色",
+        "紅木色",
+        "紫檀色",
+        "花梨色",
+        "乌木色",
+        "烏木色",
+        "黑檀色",
+        "沉香色",
+        "珊瑚绒",  # coral fleece
+        "珊瑚絨",
+        "珊瑚色",
+        "珊瑚红",
+        "珊瑚紅",
+        "珊瑚粉",
+        "玳瑁纹",  # tortoiseshell pattern
+        "玳瑁紋",
+        "玳瑁色",
+        "犀牛盾",  # a phone-case brand
+    }
+)
 
 # Goods that need a reefer: meat, fish, dairy, plants and flowers, vegetables, fresh fruit,
 # prepared meat and fish, ice cream, vaccines; nuts and dried fruit do not.

@@ -946,7 +946,8 @@ def screen(
             help="Seed of the random-control draw. By default the home's own secret seed "
             "(RISK_ENGINE_HOME/control-seed, made on first use): the same batch draws the same "
             "lines, and no one without the file can tell which. A seed given here is known to "
-            "whoever reads it: for reproducing a list drawn with it.",
+            "whoever reads it: for reproducing a list drawn with it (since stop 27: a list drawn "
+            "before drew by each line's place in the batch and cannot be drawn again).",
         ),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="How many top containers to print.")] = 10,

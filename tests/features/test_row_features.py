@@ -240,6 +240,8 @@ _REGIONAL_CITES = (
     "ivoire sculpté",
     "bois de rose",
     "ＩＶＯＲＹ　ＣＡＲＶＩＮＧＳ",
+    "红珊瑚手链",  # a red coral bracelet
+    "玳瑁手镯",  # a hawksbill-shell bracelet
 )
 
 
@@ -256,6 +258,9 @@ def test_cites_words_are_found_in_the_languages_of_the_region(few: bool) -> None
         "상악동 거상술 키트",  # a dental kit: 상악 held 상아's letters once taken apart
         "象牙白色瓷砖",  # ivory-white tiles
         "红木色实木餐桌",  # a mahogany-coloured table
+        "珊瑚绒毯子",  # a coral-fleece blanket
+        "玳瑁纹眼镜架",  # tortoiseshell-pattern frames
+        "乌木色地板",  # an ebony-coloured floor
         "KERAMIK LANTAI WARNA GADING",  # ivory-coloured floor tiles
     ]
     texts = [*_REGIONAL_CITES, *not_cites, "DRIED SHARK FINS"]
@@ -351,6 +356,10 @@ def test_legal_forms_of_the_region_before_or_after_a_name_are_one_party() -> Non
     alone = normalise_party(pa.array(["PT", "CONG TY", "株式会社"], type=pa.large_string()))
     assert alone.to_pylist() == ["PT", "CONG TY", "株式会社"]
     forms = ["有限公司", "股份有限公司", "有限责任公司"]  # not 有限, 股份, 有限责任
+    for few in (True, False):  # "CONG TY TNHH" was TNHH, "PT TBK" TBK
+        latin = ["CONG TY TNHH", "CONG TY TNHH MTV", "PT TBK", "CO LTD"] * (1 if few else 30)
+        read = normalise_party(pa.array(latin, type=pa.large_string())).to_pylist()[:4]
+        assert read == ["CONG TY TNHH", "CONG TY TNHH MTV", "PT TBK", "CO LTD"]
     assert normalise_party(pa.array(forms, type=pa.large_string())).to_pylist() == forms
     thai = normalise_party(pa.array(["บริษัท จำกัด", "บริษัท จำกัด"], type=pa.large_string()))
     assert thai[0] == thai[1] and len(thai[0].as_py()) > len("จำกัด")
@@ -379,3 +388,15 @@ def test_a_consignee_named_a_logistics_company_or_bank_in_the_regions_languages_
     assert row.consignee_is_logistics(names).tolist() == [1, 1, 1, 1, 1, 1, 1, 0, 0]
     # a history keyed before reads the English words alone, as its model learned them
     assert row.consignee_is_logistics(names, rules=2).tolist() == [1, 1, 0, 0, 0, 0, 0, 0, 0]
+
+
+def test_a_count_of_none_is_told_in_the_plural() -> None:
+    """"description has 0 word", "inspected 0 time", "0 container on this B/L"; and a time under
+    half an hour is still "under 1 hour"."""
+    from features.catalogue import reason
+
+    assert reason("desc_tokens", 0) == "description has 0 words"
+    assert reason("desc_tokens", 1) == "description has 1 word"
+    assert reason("bl_containers", 0) == "0 containers on this B/L"
+    assert reason("hours_filing_to_arrival", 0) == "filed under 1 hour before arrival"
+    assert reason("hours_filing_to_arrival", 0.2) == "filed under 1 hour before arrival"

@@ -143,6 +143,14 @@ def test_full_width_and_unaccented_spellings_meet_their_entries(tmp_path: Path) 
     # an entry written with accents means them (tone marks tell Vietnamese names apart)
     assert told[4] == []
     assert told[5] == ["consignee CÔNG TY TNHH THÀNH ĐẠT is on the watch list: case 4"]
+    # a Thai name is told in the characters it was written in ("จำกัด", Ltd, came back with
+    # its "am" taken apart by NFKC, which an officer's search would not find)
+    thai = tmp_path / "thai.csv"
+    thai.write_text("party_name\nบริษัท ไดฮวา จำกัด\n", encoding="utf-8")
+    listed = load_watchlist(thai)
+    assert listed is not None
+    (said,) = listed.matches_records([{"consignee_name": "บริษัท ไดฮวา จำกัด"}])
+    assert said == ["consignee บริษัท ไดฮวา จำกัด is on the watch list"]
 
 
 def test_characters_that_show_as_nothing_hide_no_entry(tmp_path: Path) -> None:
