@@ -218,12 +218,19 @@ def follow_home(settings: Settings) -> Followed | None:
                 moved_from.add(old_root)
         if not updates and not left:
             return None
-        with db:  # one transaction: all rows follow, or none
-            for table, column, rowid, moved in updates:
-                db.execute(
-                    f"UPDATE {table} SET {column} = ? WHERE rowid = ?",  # noqa: S608
-                    (moved, rowid),
-                )
+        try:
+            with db:  # one transaction: all rows follow, or none
+                for table, column, rowid, moved in updates:
+                    db.execute(
+                        f"UPDATE {table} SET {column} = ? WHERE rowid = ?",  # noqa: S608
+                        (moved, rowid),
+                    )
+        except sqlite3.OperationalError as error:  # a read-only copy: a traceback in every command
+            raise ConfigError(
+                f"setting RISK_ENGINE_HOME={str(settings.home)!r}: its model store {path} was "
+                f"moved or copied from {', '.join(sorted(moved_from))} and cannot be pointed at "
+                f"this home's files ({error}): run one command as a user who may write it"
+            ) from None
     return Followed(tuple(sorted(moved_from)), left)
 
 

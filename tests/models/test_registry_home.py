@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from models.registry import champion_version, configure_mlflow, follow_home, load_scorer
 from risk_engine.settings import Settings
 from training.config import TrainConfig
@@ -120,3 +122,26 @@ def _experiment(home: Path) -> str:
             "SELECT artifact_location FROM experiments WHERE name = 'risk-engine'"
         ).fetchone()
     return str(location)
+
+
+def test_a_moved_home_whose_store_cannot_be_written_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of a home on a read-only disk: `models` and `screen` stopped with "attempt to
+    write a readonly database", a traceback from re-pointing the store."""
+    from risk_engine.errors import ConfigError
+
+    home = tmp_path / "home"
+    home.mkdir()
+    old = tmp_path / "old" / "mlartifacts"
+    with sqlite3.connect(home / "mlflow.db") as db:
+        db.execute("CREATE TABLE experiments (name TEXT, artifact_location TEXT)")
+        db.execute("INSERT INTO experiments VALUES ('risk-engine', ?)", (old.as_uri(),))
+    real_connect = sqlite3.connect
+
+    def read_only(path: object, *args: object, **kwargs: object) -> sqlite3.Connection:
+        return real_connect(f"{Path(str(path)).as_uri()}?mode=ro", uri=True)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only)
+    with pytest.raises(ConfigError, match="was moved or copied from .* cannot be pointed at"):
+        follow_home(Settings(home=home))
