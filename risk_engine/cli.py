@@ -1809,12 +1809,21 @@ def keys_revoke(
 ) -> None:
     """Revoke a key; requests with it get 401 from then on."""
     from risk_engine.settings import load_settings
-    from serve.keys import revoke_key
+    from serve.keys import revoke_key, working_successors
 
     started = datetime.now(UTC)
+    settings = load_settings()
     with _errors_to_exit_codes():
-        info = revoke_key(load_settings(), key_id)
+        info = revoke_key(settings, key_id)
+        still = working_successors(settings, info.key_id)
     if info.revoked_at is not None and info.revoked_at < started:
         _echo(f"{info.key_id} ({info.role}, {info.name}) was revoked already: {info.state}")
     else:
         _echo(f"revoked {info.key_id} ({info.role}, {info.name})")
+    for successor in still:  # revoked for cause, its holder's rotated key went on working
+        _echo(
+            f"note: {successor.key_id} ({successor.role}, {successor.name}), rotated from it, "
+            f"still works ({successor.state}): `risk-engine keys revoke {successor.key_id}` "
+            "if the holder is the reason",
+            err=True,
+        )

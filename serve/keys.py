@@ -114,6 +114,17 @@ def key_id_given(given: str) -> str:
     return parts[1] if len(parts) >= 2 and parts[0] == KEY_PREFIX else given
 
 
+def working_successors(settings: Settings, key_id: str) -> list[KeyInfo]:
+    """The keys rotated from ``key_id`` (any generation on) that still work: revoking a key for
+    cause leaves them working, which `keys revoke` tells."""
+    store = Store.opened(settings)
+    try:
+        found = [KeyInfo.of(record) for record in store.successors(key_id_given(key_id))]
+    finally:
+        store.dispose()
+    return [info for info in found if info.active]
+
+
 def revoke_key(settings: Settings, key_id: str) -> KeyInfo:
     """Revoke a key by id; it stops working on the running server's next request. A key
     revoked already is left as it was (no second audit row): its `revoked_at` says when."""

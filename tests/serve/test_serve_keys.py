@@ -441,6 +441,24 @@ def test_reading_or_copying_a_store_that_is_not_there_makes_none_and_says_so(
     assert not (tmp_path / "nightly.db").exists() and not (tmp_path / "trail.csv").exists()
 
 
+def test_revoking_a_rotated_key_tells_that_its_successor_still_works(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revoked for cause after a rotation with a grace period, the key's successor went on
+    working, and `keys revoke` said only "revoked"."""
+    monkeypatch.setenv("RISK_ENGINE_HOME", str(settings.home))
+    old = create_key(settings, role="officer", name="Officer Ha")
+    made, _ = rotate_key(settings, old.key_id, grace_hours=2)
+    told = CliRunner().invoke(app, ["keys", "revoke", old.key_id])
+    assert told.exit_code == 0, told.output
+    assert f"note: {made.key_id} (officer, Officer Ha), rotated from it, still works" in (
+        told.stderr
+    )
+    lone = create_key(settings, role="officer", name="Officer Tu")
+    quiet = CliRunner().invoke(app, ["keys", "revoke", lone.key_id])
+    assert quiet.exit_code == 0 and "note:" not in quiet.stderr
+
+
 def test_revoke_takes_the_id_as_listed_as_its_help_shows_or_the_key_and_never_echoes_it(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
