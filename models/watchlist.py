@@ -280,11 +280,15 @@ def _names(value: object, party: str) -> bool:
     return form == party or (party.isascii() and folded(form) == party)
 
 
-def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
+def load_watchlist(
+    path: Path | None, *, warn: bool = True, name_values: bool = True
+) -> Watchlist | None:
     """The watch list of a file, or None without one; `ConfigError` (exit 2) names a file that
     cannot be read or has none of the entry columns. Rows that name no entry (a country or note
     alone) are left out and listed in `Watchlist.unused_rows`. With ``warn``, those rows and each
-    party entry that is a phrase many lines carry are logged as warnings."""
+    party entry that is a phrase many lines carry are logged as warnings; without
+    ``name_values`` (the service's journal), by row and count only: a listed party's name or a
+    watched container is intelligence, not a log line."""
     if path is None:
         return None
     path = Path(path)
@@ -357,6 +361,26 @@ def load_watchlist(path: Path | None, *, warn: bool = True) -> Watchlist | None:
         log.warning(  # a header alone: an export that lost its rows, more likely than meant
             "watch list %s has no entry: no line will be selected as WATCHLIST", path
         )
+    if warn and not name_values:  # a service's log: rows and counts, no listed name or number
+        if watch.unmatchable:
+            rows = ", ".join(str(row) for row, _ in watch.unmatchable[:10])
+            log.warning(
+                "watch list %s: %d entries no accepted line can match (rows %s); "
+                "`risk-engine watchlist %s` names them",
+                path,
+                len(watch.unmatchable),
+                rows,
+                path,
+            )
+        if watch.generic_parties():
+            log.warning(
+                "watch list %s: %d party entries are phrases many lines carry, not parties: "
+                "every line naming them is selected; `risk-engine watchlist %s` names them",
+                path,
+                len(watch.generic_parties()),
+                path,
+            )
+        return watch
     for row, problem in watch.unmatchable if warn else []:
         log.warning("watch list %s, row %d: %s", path, row, problem)
     for name in watch.generic_parties() if warn else []:

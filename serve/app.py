@@ -116,7 +116,7 @@ def create_app(
         ),
         warmup=warm_up,
         settle=settle_heap,
-        watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist)),
+        watchlist=watchlist_loader or (lambda: load_watchlist(limits.watchlist, name_values=False)),
         profiles=profiles_loader or (lambda: load_profiles(limits.profiles)),
     )
     metrics = ServiceMetrics(models)

@@ -128,7 +128,7 @@ def serve(
             limits = limits.model_copy(update={name: path.resolve()})
     # A watch list or profiles that cannot be read stop the command (ConfigError, exit 2)
     # before the server starts, rather than leaving it up and never ready.
-    watch = load_watchlist(limits.watchlist)
+    watch = load_watchlist(limits.watchlist, name_values=False)
     if watch is not None:
         log.info("watch list %s: %s", limits.watchlist, watch.entries)
     found = load_profiles(limits.profiles)
@@ -144,7 +144,9 @@ def serve(
             settings=settings,
             limits=limits,
             store=store,
-            watchlist_loader=preloaded(watch, lambda: load_watchlist(limits.watchlist)),
+            watchlist_loader=preloaded(
+                watch, lambda: load_watchlist(limits.watchlist, name_values=False)
+            ),
             profiles_loader=preloaded(found, lambda: load_profiles(limits.profiles)),
             settle_heap=True,
         )

@@ -416,3 +416,23 @@ def test_a_party_listed_with_a_country_is_matched_by_name_where_the_line_gives_n
     assert "the line gives no country for it" in told[0][0] and "(Vietnam)" in told[1][0]
     # both notes are kept: the second, shorter one, replaced the first ("HPH-1" of "HPH-12")
     assert told[1][0].endswith("case HPH-12; case HPH-1")
+
+
+def test_a_services_log_names_no_listed_party_or_number(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every start and reload of the service logged listed parties by name ("party 'SHUNHUI
+    (HK) LIMITED' can match no accepted line"): intelligence in the journal."""
+    import logging
+
+    path = tmp_path / "watch.csv"
+    path.write_text(
+        "party_name,country,bl_number\nSHUNHUI (HK) LIMITED,XX,\nSAME AS CONSIGNEE,,\n,,BL WITH SPACE\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="models.watchlist"):
+        load_watchlist(path, name_values=False)
+    said = caplog.text
+    assert "2 entries no accepted line can match (rows 1, 3)" in said
+    assert "1 party entries are phrases" in said
+    for listed in ("SHUNHUI", "SAME AS CONSIGNEE", "BL WITH SPACE"):
+        assert listed not in said
