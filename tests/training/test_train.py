@@ -147,6 +147,7 @@ def test_the_champion_is_judged_with_its_history_brought_up_to_the_held_out_peri
     config = TrainConfig(seed=1, booster={"max_rounds": 30, "num_threads": 2})
     end_2 = end_2.tz_localize("UTC") if end_2.tzinfo is None else end_2
     champion = fit_scorer(shipments, outcomes, config=config, until=end_1).scorer
+    untouched = copy.deepcopy(champion)  # champion_features brings the one it is given up
     filed = shipments["filed_at"]
     lines = shipments[(filed >= end_2).to_numpy()].head(2_000)
     stale = champion.features(lines)
@@ -158,6 +159,11 @@ def test_the_champion_is_judged_with_its_history_brought_up_to_the_held_out_peri
     history = [f.name for f in CATALOGUE if not f.label_based and f.kind != "category"]
     pd.testing.assert_frame_equal(judged[history], expected[history])
     assert not stale[history].equals(expected[history])
+    # the outcomes recorded since its cut-off count too: an update that left them out passed
+    # the test above (it reads no label-based feature), the champion's seizure rates stale
+    rates = [f.name for f in CATALOGUE if f.label_based]
+    blind = champion_features(untouched, shipments, outcomes.iloc[0:0], lines, end_2)
+    assert not judged[rates].equals(blind[rates])
 
 
 def test_a_challenger_discarded_while_its_retrain_runs_is_neither_kept_nor_promoted(
