@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, partial
 from typing import Any, Final, cast
 
@@ -174,14 +174,19 @@ def _without_forms(name: str) -> str:
 
 
 def _without_unspaced_forms(array: pa.Array) -> pa.Array:
-    """`_without_forms` of the read names written in those scripts (the few go through Python,
-    as `_joined_initials` does)."""
-    hit = to_mask(pc.match_substring_regex(array, _FORM_SCRIPTS), False)
+    """`_without_forms` of the read names written in those scripts."""
+    return _changed_where(array, _FORM_SCRIPTS, _without_forms)
+
+
+def _changed_where(array: pa.Array, pattern: str, change: Callable[[str], str]) -> pa.Array:
+    """``change`` of the values that match ``pattern``, the others as they are: what Arrow's
+    expressions cannot do goes through Python for the few values it concerns."""
+    hit = to_mask(pc.match_substring_regex(array, pattern), False)
     if not hit.any():
         return array
     values = array.to_pylist()
     for row in np.flatnonzero(hit).tolist():
-        values[row] = _without_forms(values[row])
+        values[row] = change(values[row])
     return pa.array(values, array.type)
 
 
@@ -438,15 +443,8 @@ def _joined(value: str) -> str:
 
 
 def _joined_initials(array: pa.Array) -> pa.Array:
-    """`_joined` of normalised values (Arrow's expressions cannot join what they match: the few
-    values with initials go through Python)."""
-    hit = to_mask(pc.match_substring_regex(array, _SOME_INITIALS), False)
-    if not hit.any():
-        return array
-    values = array.to_pylist()
-    for row in np.flatnonzero(hit).tolist():
-        values[row] = _joined(values[row])
-    return pa.array(values, array.type)
+    """`_joined` of normalised values (Arrow's expressions cannot join what they match)."""
+    return _changed_where(array, _SOME_INITIALS, _joined)
 
 
 # A few values of ASCII text go through Python's `str` and `re` instead of Arrow's kernels: an

@@ -79,26 +79,23 @@ def _git_state(root: Path) -> tuple[str, bool] | None:
     other project's), git is missing, refuses or takes over ``_GIT_SECONDS``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env["GIT_OPTIONAL_LOCKS"] = "0"  # `status` never takes the index lock of a running git
-    try:
-        found = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"],
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(root), *args],
             capture_output=True,
             text=True,
             timeout=_GIT_SECONDS,
             env=env,
             check=False,
         )
+
+    try:
+        found = git("rev-parse", "--show-toplevel", "HEAD")
         lines = found.stdout.splitlines()
         if found.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != root:
             return None
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_SECONDS,
-            env=env,
-            check=False,
-        )
+        status = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError) as error:
         log.info("no git commit recorded for %s: %s", root, error)
         return None

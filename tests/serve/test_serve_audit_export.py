@@ -322,14 +322,8 @@ def test_rows_written_after_a_purge_that_emptied_the_trail_never_take_a_purged_r
     assert note.lines == 9 and note.detail.startswith("deleted 9 rows before ")
 
 
-def test_a_purge_leaves_nothing_of_the_rows_it_deleted_in_the_database_files(
-    home_env: Settings, store: Store
-) -> None:
-    """The purged rows' B/Ls and containers stayed readable in the write-ahead log beside the
-    database (and, where SQLite does not zero deleted rows by default, in its free pages and in
-    every later backup)."""
-    from serve.audit import purge_audit
-
+def _forty_hours_of_rows(store: Store, bl: str) -> None:
+    """An audit row an hour for 40 hours from START, each naming ``bl`` and a container."""
     for hour in range(40):
         store.record_audit(
             AuditEntry(
@@ -339,9 +333,20 @@ def test_a_purge_leaves_nothing_of_the_rows_it_deleted_in_the_database_files(
                 route="/v1/score",
                 status=200,
                 duration_ms=1.0,
-                named=(("PURGEDBL77", f"HLXU29173{hour:02d}"),),
+                named=((bl, f"HLXU29173{hour:02d}"),),
             )
         )
+
+
+def test_a_purge_leaves_nothing_of_the_rows_it_deleted_in_the_database_files(
+    home_env: Settings, store: Store
+) -> None:
+    """The purged rows' B/Ls and containers stayed readable in the write-ahead log beside the
+    database (and, where SQLite does not zero deleted rows by default, in its free pages and in
+    every later backup)."""
+    from serve.audit import purge_audit
+
+    _forty_hours_of_rows(store, "PURGEDBL77")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
     purge_audit(home_env, START + timedelta(days=3), archive=None)
@@ -362,18 +367,7 @@ def test_a_purge_says_when_a_reader_kept_the_log_and_holds_writers_off_a_moment_
     from serve.audit import purge_audit
 
     monkeypatch.setattr(store_module, "_CHECKPOINT_PAUSE_S", 0.2, raising=False)
-    for hour in range(40):
-        store.record_audit(
-            AuditEntry(
-                request_id=f"p{hour}",
-                at=START + timedelta(hours=hour),
-                method="POST",
-                route="/v1/score",
-                status=200,
-                duration_ms=1.0,
-                named=(("PURGEDBL88", f"HLXU29173{hour:02d}"),),
-            )
-        )
+    _forty_hours_of_rows(store, "PURGEDBL88")
     database = Path(str(store.engine.url.database))
     log_file = database.with_name(database.name + "-wal")
     reader = sqlite3.connect(database, isolation_level=None)
