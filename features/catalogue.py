@@ -320,11 +320,12 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("desc_tokens", "goods", "Number of distinct usable words in the description",
        "very short descriptions", "goods_description", _NEVER,
        "description has {value:.0f} word{s}"),
-    _f("cover_load", "goods", "1 for documented cover-load goods (timber, plastic scrap, "
-       "cashew, sesame, cassia, frozen beef or fish, tea, shells, soy, furniture, coconut)",
+    _f("cover_load", "goods", "1 for documented cover-load goods (timber, plastic scrap or "
+       "waste, cashew, sesame, cassia, frozen beef or fish, tea, shells, soy, furniture, coconut)",
        "cover-load goods", "hs_code, goods_description", _NEVER, "cover-load goods", "flag"),
     _f("vague_description", "goods",
-       "1 for FAK, said to contain, general cargo, or only generic words",
+       "1 for FAK, general cargo, goods as per invoice, or only generic words (said to "
+       "contain, STC, goods, parts, ...)",
        "vague description", "goods_description", _NEVER, "vague goods description", "flag"),
     _f("desc_hs_agreement", "goods",
        "Share of earlier lines with the description's most telling word that had this HS "
@@ -332,11 +333,14 @@ CATALOGUE: tuple[Feature, ...] = (
        "hs_code", "no word seen on 5 earlier lines: NaN",
        "{value:.0%} of earlier lines with these description words had this HS chapter"),
     _f("cites_sensitive", "goods",
-       "1 for ivory/horn lines (0507) or descriptions naming CITES species or products",
+       "1 for ivory/horn lines (0507), shark fins (0302.92, 0303.92, 0305.71) and worked "
+       "ivory (9601.10), or descriptions naming CITES species or products outside the "
+       "chapters where the word names a colour or a brand",
        "CITES-sensitive goods", "hs_code, goods_description", _NEVER,
        "CITES-sensitive goods", "flag"),
     _f("cites_no_permit", "goods", "1 for CITES-sensitive goods without a permit reference "
-       "(blank, or a placeholder such as N/A, NONE, NIL, 0 or -)",
+       "(blank, a placeholder such as N/A, NONE, NIL, or any reference without a digit other "
+       "than 0)",
        "CITES-sensitive line without permit", "hs_code, goods_description, cites_permit_ref",
        _NEVER, "CITES-sensitive goods without a permit", "flag"),
     _f("reefer", "goods", "1 for a refrigerated container", "", "container_size_type",

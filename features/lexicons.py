@@ -17,11 +17,14 @@ from __future__ import annotations
 __all__ = [
     "CITES_HEADINGS",
     "CITES_NOT",
+    "CITES_SUBHEADINGS",
+    "CITES_WORD_NOT_CHAPTERS",
     "CITES_WORDS",
     "COOLED_CHAPTERS",
     "COOLED_HEADINGS",
     "COOLING_WORDS",
     "COVER_LOAD_HEADINGS",
+    "COVER_LOAD_NOT",
     "COVER_LOAD_WORDS",
     "DEMAND_MARKETS",
     "GENERIC_WORDS",
@@ -57,7 +60,16 @@ COVER_LOAD_WORDS: frozenset[str] = frozenset(
         "LUMBER",
         "SAWN",
         "HARDWOOD",
-        "PLASTIC",
+        # plastic as the cover it is, scrap or waste ("PLASTIC TOYS" and "PLASTIC WATER PIPES"
+        # were cover loads)
+        "PLASTIC SCRAP",
+        "PLASTIC WASTE",
+        "SCRAP PLASTIC",
+        "WASTE PLASTIC",
+        "RECYCLED PLASTIC",
+        "PLASTIC FLAKE",
+        "PLASTIC FLAKES",
+        "PLASTIC REGRIND",
         "CASHEW",
         "RCN",
         "SESAME",
@@ -150,6 +162,30 @@ COVER_LOAD_WORDS: frozenset[str] = frozenset(
         "NOIX DE COCO",
     }
 )
+# Compounds that hold a cover-load word and name other goods: read as if absent before the
+# cover-load words are looked for (tea-tree shampoo, tea lights, fish sauce, soy sauce, a beef
+# flavour, soft-shell jackets were cover loads).
+COVER_LOAD_NOT: frozenset[str] = frozenset(
+    {
+        "TEA TREE",
+        "TEA LIGHT",
+        "TEA LIGHTS",
+        "TEA TOWEL",
+        "TEA TOWELS",
+        "TEA SET",
+        "TEA SETS",
+        "ICED TEA",
+        "FISH SAUCE",
+        "FISH OIL",
+        "SOY SAUCE",
+        "SOY LECITHIN",
+        "BEEF FLAVOUR",
+        "BEEF FLAVOR",
+        "SOFT SHELL",
+        "PHONE SHELL",
+        "PHONE SHELLS",
+    }
+)
 COVER_LOAD_HEADINGS: frozenset[str] = frozenset(
     {
         "4403",  # logs
@@ -170,20 +206,21 @@ COVER_LOAD_HEADINGS: frozenset[str] = frozenset(
 )
 
 # Vague descriptions: whole phrases (regular expressions on the normalised text, matched as whole
-# words), and words that say nothing about the goods on their own.
+# words), and words that say nothing about the goods on their own. "SAID TO CONTAIN" and "STC"
+# are words of the second kind, not phrases: a bill of lading's boilerplate before the goods
+# ("STC 500 CTNS FROZEN SHRIMP" was vague), vague when nothing specific follows.
 VAGUE_PHRASES: tuple[str, ...] = (
     "FAK",
     "F A K",  # F.A.K., its dots made spaces
     "FREIGHT ALL KINDS?",
-    "SAID TO CONTAIN",
-    "STC",
-    "S T C",
     "GENERAL CARGO(ES)?",
     "GENERAL MERCHANDISE",
     "GENERAL GOODS",
     "MIXED GOODS",
     "VARIOUS GOODS",
     "PERSONAL EFFECTS",
+    "(GOODS )?AS PER (PROFORMA |COMMERCIAL )?INVOICE",
+    "CONSOLIDATED CARGO(ES)?",
 )
 GENERIC_WORDS: frozenset[str] = frozenset(
     {
@@ -204,6 +241,12 @@ GENERIC_WORDS: frozenset[str] = frozenset(
         "MISCELLANEOU",
         "OTHER",
         "ACCESSORIE",
+        "ACCESSORY",
+        "ARTICLE",
+        "GIFT",
+        "CONSUMER",
+        "HOUSEHOLD",
+        "NEW",
         "SAMPLE",
         "STC",
         "FAK",
@@ -225,6 +268,17 @@ GENERIC_WORDS: frozenset[str] = frozenset(
 # FIN or HORN alone: "SUCRE FIN" (fine sugar, French) and "SHOE HORN" were made mandatory CITES
 # inspections; shark fin and rhino horn are found by SHARK and RHINO, horn lines by heading 0507.
 CITES_HEADINGS: frozenset[str] = frozenset({"0507"})
+# Subheadings that name CITES goods themselves: shark fins fresh, frozen and dried (0302.92,
+# 0303.92, 0305.71) and worked ivory (9601.10): "DRIED SEAFOOD" under 0305.71 was no CITES line.
+CITES_SUBHEADINGS: frozenset[str] = frozenset({"030292", "030392", "030571", "960110"})
+# Chapters where a CITES word names a colour, a pattern or a brand, not goods of the species:
+# paints (32), soap (34), paper (48), textiles and clothing (50-63), footwear (64), stone,
+# ceramic and glass wares (68-70), machines and electrical goods (84, 85), vehicles (87), toys
+# (95): "IVORY" tiles, "SHARK" vacuum cleaners, "RHINO" roof bars and "BABY SHARK" plush toys
+# were mandatory CITES inspections. The HS heading's own CITES lines stay CITES lines.
+CITES_WORD_NOT_CHAPTERS: frozenset[str] = frozenset(
+    {"32", "34", "48", *(str(c) for c in range(50, 65)), "68", "69", "70", "84", "85", "87", "95"}
+)
 CITES_WORDS: frozenset[str] = frozenset(
     {
         "IVORY",
@@ -241,6 +295,27 @@ CITES_WORDS: frozenset[str] = frozenset(
         "TORTOISE",
         "CORAL",
         "SAIGA",
+        # trade names of the same goods: tusks, tortoiseshell and hawksbill (bekko), shark fin in
+        # one word, the rosewoods of West and Central Africa, Madagascar and India (kosso,
+        # mukula, palisander, red sanders), hongmu furniture, African blackwood (mpingo),
+        # agarwood as aloeswood, bubinga; "IVORIES" reads as IVORIE once its plural S is off
+        "IVORIES",
+        "TUSK",
+        "TORTOISESHELL",
+        "HAWKSBILL",
+        "BEKKO",
+        "SHARKFIN",
+        "KOSSO",
+        "MUKULA",
+        "PALISANDER",
+        "HONGMU",
+        "MPINGO",
+        "ALOESWOOD",
+        "BUBINGA",
+        "ROSE WOOD",
+        "RED SANDERS",
+        "RED SANDALWOOD",
+        "AFRICAN BLACKWOOD",
         # Chinese and Japanese: ivory, pangolin, rosewood (hongmu, zitan, huali, suanzhi),
         # rhino horn, shark fin, agarwood, ebony, hawksbill shell, coral
         "象牙",
@@ -303,7 +378,12 @@ CITES_WORDS: frozenset[str] = frozenset(
         "SIRIP HIU",
         "SIRIP IKAN YU",
         "GAHARU",
-        "KARANG",
+        # coral: ornamental, stone, sea and red coral (not KARANG alone, a place name as in
+        # Karangasem coffee)
+        "KARANG HIAS",
+        "BATU KARANG",
+        "KARANG LAUT",
+        "KARANG MERAH",
         # French: ivory, tusks, rosewood, rhino horn, shark fin, ebony, coral, tortoiseshell (not
         # IVOIRE, CORAIL or EBENE alone: cocoa "DE COTE D'IVOIRE", colours, wood stains)
         "EN IVOIRE",
@@ -323,12 +403,41 @@ CITES_WORDS: frozenset[str] = frozenset(
     }
 )
 
-# Compounds that hold a CITES word and name a colour or a brand, not the species: read as if
-# absent before the CITES words are looked for ("象牙白色瓷砖", ivory-white tiles, "红木色餐桌",
-# a mahogany-coloured table, "珊瑚绒毯子", a coral-fleece blanket). Chinese only: the English
-# colours (IVORY WHITE, CORAL FLEECE) are flagged as before.
+# Compounds that hold a CITES word and name a colour, a finish, a grade, a country or a brand,
+# not the species: read as if absent before the CITES words are looked for ("象牙白色瓷砖",
+# ivory-white tiles, "红木色餐桌", a mahogany-coloured table, "珊瑚绒毯子", a coral-fleece
+# blanket; "RAW CASHEW NUTS IVORY COAST ORIGIN" and "FBB IVORY BOARD" were mandatory CITES
+# inspections).
 CITES_NOT: frozenset[str] = frozenset(
     {
+        "IVORY COAST",
+        "IVORY BOARD",
+        "IVORY PAPER",
+        "IVORY WHITE",
+        "IVORY COLOUR",
+        "IVORY COLOR",
+        "COLOUR IVORY",
+        "COLOR IVORY",
+        "CORAL FLEECE",
+        "CORAL VELVET",
+        "CORAL PINK",
+        "CORAL COLOUR",
+        "CORAL COLOR",
+        "BABY SHARK",
+        "TORTOISE SHELL PATTERN",
+        "TORTOISESHELL PATTERN",
+        "TORTOISE PATTERN",
+        "TORTOISE COLOUR",
+        "TORTOISE COLOR",
+        "ROSEWOOD GRAIN",
+        "ROSEWOOD FINISH",
+        "ROSEWOOD COLOUR",
+        "ROSEWOOD COLOR",
+        "ROSEWOOD EFFECT",
+        "EBONY FINISH",
+        "EBONY COLOUR",
+        "EBONY COLOR",
+        "EBONY BLACK",
         "象牙白",
         "象牙色",
         "象牙黄",
@@ -358,12 +467,13 @@ CITES_NOT: frozenset[str] = frozenset(
 COOLED_CHAPTERS: frozenset[str] = frozenset({"02", "03", "04", "06", "07", "08", "16"})
 COOLED_HEADINGS: frozenset[str] = frozenset({"2105", "3002"})
 NOT_COOLED_HEADINGS: frozenset[str] = frozenset({"0801", "0802", "0813", "0601"})
+# Words that say the goods are kept cold (not REEFER: it names the box, and "CASHEW NUTS REEFER
+# CARGO" in a reefer was no reefer for goods that need none).
 COOLING_WORDS: frozenset[str] = frozenset(
     {
         "FROZEN",
         "CHILLED",
         "FRESH",
-        "REEFER",
         "REFRIGERATED",
         # Chinese and Japanese, Korean, Thai: frozen, chilled, fresh
         "冷冻",

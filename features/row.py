@@ -31,6 +31,8 @@ from features.keys import (
 )
 from features.lexicons import (
     CITES_HEADINGS,
+    CITES_SUBHEADINGS,
+    CITES_WORD_NOT_CHAPTERS,
     COOLED_CHAPTERS,
     COOLED_HEADINGS,
     COVER_LOAD_HEADINGS,
@@ -591,8 +593,24 @@ def cover_load(hs_code: Text, cover_word: B) -> F64:
 
 
 def cites_sensitive(hs_code: Text, cites_word: B) -> F64:
-    """1 for ivory and horn lines, or descriptions naming CITES-listed species or products."""
-    return _flag(_heading_in(hs_code, "cites", CITES_HEADINGS) | cites_word)
+    """1 for ivory and horn lines, shark fins and worked ivory by their subheadings, or
+    descriptions naming CITES-listed species or products, except under the HS chapters where
+    such a word names a colour, a pattern or a brand (`CITES_WORD_NOT_CHAPTERS`: ivory tiles, a
+    SHARK vacuum cleaner); a line without an HS code keeps its word."""
+
+    code = _remembered("cites_by_code", _cites_by_code, hs_code)
+    return _flag((code == _LISTED) | (cites_word & (code == _WORD_COUNTS)))
+
+
+_LISTED, _WORD_COUNTS, _WORD_NAMES_OTHER_THINGS = 2.0, 1.0, 0.0
+
+
+def _cites_by_code(hs_code: pa.Array) -> F64:
+    """What an HS code says of a CITES word: a CITES line itself (`_LISTED`), a chapter where
+    the word names other things, or one where it counts (and no code: it counts)."""
+    listed = _in(_prefix(hs_code, 4), CITES_HEADINGS) | _in(_prefix(hs_code, 6), CITES_SUBHEADINGS)
+    other = _in(_prefix(hs_code, 2), CITES_WORD_NOT_CHAPTERS)
+    return np.where(listed, _LISTED, np.where(other, _WORD_NAMES_OTHER_THINGS, _WORD_COUNTS))
 
 
 def cites_no_permit(sensitive: F64, cites_permit_ref: Text) -> F64:
@@ -612,10 +630,14 @@ def _placeholders() -> frozenset[str]:
 
 
 def _no_permit(cites_permit_ref: pa.Array) -> F64:
+    """A placeholder for none, or a reference without a digit other than 0: every CITES permit
+    and certificate number carries one, and "NON-CITES", "EXEMPT", "TBD", "X" or "000-000" read
+    as a permit held switched the mandatory rule off."""
     text, codes = _distinct(cites_permit_ref)
     placeholder = _in(text, _placeholders())
-    zeros = to_mask(pc.match_substring_regex(text, "^0+$"), False)
-    return _per_row(placeholder | zeros, codes, 1.0)
+    number = pc.match_substring_regex(pc.replace_substring(text, "0", ""), r"\p{Nd}")
+    no_number = ~to_mask(number, True)
+    return _per_row(placeholder | no_number, codes, 1.0)
 
 
 def reefer(container_size_type: Text) -> F64:

@@ -33,6 +33,7 @@ from features.lexicons import (
     CITES_NOT,
     CITES_WORDS,
     COOLING_WORDS,
+    COVER_LOAD_NOT,
     COVER_LOAD_WORDS,
     GENERIC_WORDS,
     STOPWORDS,
@@ -95,8 +96,9 @@ def lexicon_entries(lexicon: frozenset[str], *, stem: bool = True) -> tuple[pa.A
 _FLAG_LEXICONS = (COVER_LOAD_WORDS, CITES_WORDS, COOLING_WORDS)
 
 
-# What each flag lexicon does not count: its words inside these compounds (`CITES_NOT`).
-_NOT_COUNTED = {CITES_WORDS: CITES_NOT}
+# What each flag lexicon does not count: its words inside these compounds (`CITES_NOT`,
+# `COVER_LOAD_NOT`).
+_NOT_COUNTED = {CITES_WORDS: CITES_NOT, COVER_LOAD_WORDS: COVER_LOAD_NOT}
 
 
 def _word_flags(text: pa.Array, words: pa.Array, parent: I64, lexicon: frozenset[str]) -> B:

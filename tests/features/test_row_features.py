@@ -142,11 +142,11 @@ def test_vague_and_cover_load_descriptions_come_from_the_domain_lexicons() -> No
     assert info.vague.tolist() == [True, True, True, False, False]
     # the world's own vague texts and their common spellings (FREIGHT ALL KINDS was specific)
     vague = _text(
-        "FREIGHT ALL KINDS", "F.A.K.", "S.T.C. MACHINE PARTS", "GENERAL CARGOES", "ASSORTED BOXES"
+        "FREIGHT ALL KINDS", "F.A.K.", "S.T.C. PARTS", "GENERAL CARGOES", "ASSORTED BOXES"
     )
     assert describe(vague, buckets=1 << 10).vague.tolist() == [True] * 5
-    specific = _text("LAPTOPS IN BOXES", "SAWN TIMBER BOXES")
-    assert describe(specific, buckets=1 << 10).vague.tolist() == [False, False]
+    specific = _text("LAPTOPS IN BOXES", "SAWN TIMBER BOXES", "S.T.C. MACHINE PARTS")
+    assert describe(specific, buckets=1 << 10).vague.tolist() == [False, False, False]
     cover = row.cover_load(_text("999999", "999999", "999999", "870899", "120740"), info.cover_word)
     assert cover.tolist() == [0, 0, 0, 0, 1]
 
@@ -372,7 +372,7 @@ def test_legal_forms_of_the_region_before_or_after_a_name_are_one_party() -> Non
 
 
 def test_a_consignee_named_a_logistics_company_or_bank_in_the_regions_languages_is_one() -> None:
-    """"深圳华丰物流有限公司" (a logistics company), "CONG TY VAN TAI BIEN DONG" (transport) and
+    """ "深圳华丰物流有限公司" (a logistics company), "CONG TY VAN TAI BIEN DONG" (transport) and
     "BANQUE DE CHINE" were read as traders: the flag knew English words alone."""
     names = _text(
         "XYZ LOGISTICS",
@@ -391,7 +391,7 @@ def test_a_consignee_named_a_logistics_company_or_bank_in_the_regions_languages_
 
 
 def test_a_count_of_none_is_told_in_the_plural() -> None:
-    """"description has 0 word", "inspected 0 time", "0 container on this B/L"; and a time under
+    """ "description has 0 word", "inspected 0 time", "0 container on this B/L"; and a time under
     half an hour is still "under 1 hour"."""
     from features.catalogue import reason
 
@@ -400,3 +400,104 @@ def test_a_count_of_none_is_told_in_the_plural() -> None:
     assert reason("bl_containers", 0) == "0 containers on this B/L"
     assert reason("hours_filing_to_arrival", 0) == "filed under 1 hour before arrival"
     assert reason("hours_filing_to_arrival", 0.2) == "filed under 1 hour before arrival"
+
+
+def test_english_colours_grades_countries_and_brands_make_no_cites_line() -> None:
+    """IVORY, CORAL, SHARK, RHINO, ROSEWOOD and EBONY name colours, paper grades, a country and
+    brands in everyday trade: Ivory Coast cashew, ivory board, ivory tiles, coral-fleece
+    blankets, a SHARK vacuum cleaner, RHINO roof bars and BABY SHARK toys were mandatory CITES
+    inspections. A compound read as such, or a chapter where the word cannot name the species,
+    makes no CITES line; the goods themselves still do."""
+    innocent = [
+        ("RAW CASHEW NUTS IN SHELL IVORY COAST ORIGIN", "080131"),
+        ("COCOA BEANS ORIGIN IVORY COAST", "180100"),
+        ("FBB IVORY BOARD 250GSM IN REELS", "481092"),
+        ("GLAZED PORCELAIN FLOOR TILES 60X60 IVORY", "690721"),
+        ("IVORY WHITE ACRYLIC EMULSION PAINT", "320910"),
+        ("100% COTTON WOVEN FABRIC COLOUR IVORY", "520812"),
+        ("CORAL FLEECE BLANKETS", "630140"),
+        ("SHARK CORDLESS VACUUM CLEANERS", "850811"),
+        ("BABY SHARK PLUSH TOYS", "950341"),
+        ("RHINO RACK ROOF BARS", "870829"),
+        ("TORTOISE SHELL PATTERN ACETATE SUNGLASSES", "900410"),
+        ("HPL LAMINATE SHEETS ROSEWOOD GRAIN", "391990"),
+        ("MDF TV CABINET ROSEWOOD FINISH", "940360"),
+        ("EBONY BLACK ARTIFICIAL HAIR BRAIDS", "670420"),
+        ("KARANG ASEM ROBUSTA COFFEE BEANS", "090111"),
+    ]
+    cites = [
+        ("CARVED IVORY FIGURINES", "960190"),
+        ("CARVED IVORIES", "960110"),  # the plural read as IVORIE matched nothing
+        ("ELEPHANT TUSKS", "050710"),
+        ("RAW TUSKS", "999999"),
+        ("TORTOISESHELL COMBS", "960190"),
+        ("KOSSO SAWN TIMBER", "440799"),
+        ("RED SANDERS LOGS", "440349"),
+        ("HONGMU FURNITURE", "940360"),
+        ("ROSEWOOD LOGS", "440349"),
+        ("IVORY CARVINGS FROM IVORY COAST", "970300"),
+        ("DRIED SEAFOOD", "030571"),  # shark fins by their subheading
+        ("CARVED HANDICRAFTS", "960110"),  # worked ivory by its subheading
+        ("BATU KARANG HIAS", "050800"),
+        ("IVORY TILES", None),  # no HS code: the word counts
+    ]
+    for few in (True, False):
+        rows = [*innocent, *cites] * (1 if few else 30)  # the API's few lines and a batch's many
+        info = describe(_text(*(d for d, _ in rows)), buckets=1 << 10)
+        sensitive = row.cites_sensitive(_text(*(h for _, h in rows)), info.cites_word)
+        got = sensitive[: len(innocent) + len(cites)].tolist()
+        assert got == [0] * len(innocent) + [1] * len(cites), list(zip(rows, got, strict=False))
+
+
+def test_a_permit_reference_without_a_number_is_no_permit() -> None:
+    """Every CITES permit and certificate number carries a digit other than 0: "NON-CITES",
+    "EXEMPT", "TBD", "X", "NAN" or "000-000" in the permit field were read as a permit held and
+    switched the mandatory CITES rule off."""
+    none = ["NON-CITES", "EXEMPT", "TBD", "X", "NAN", "000-000", "APPLIED FOR", "PERMIT NO. N/A"]
+    real = ["KE-2025-0042", "許可証 2024-118", "ใบอนุญาต ๒๕๖๗/๑๒", "Ｋ Ｅ １２"]
+    got = row.cites_no_permit(np.ones(len(none) + len(real)), _text(*none, *real)).tolist()
+    assert got == [1] * len(none) + [0] * len(real)
+
+
+def test_bill_of_lading_boilerplate_is_not_vague_and_vague_wording_is() -> None:
+    """ "SAID TO CONTAIN" and "STC" open most bills of lading: "STC 500 CTNS FROZEN SHRIMP" was
+    vague; "GOODS AS PER INVOICE", "HOUSEHOLD GOODS" or "CONSOLIDATED CARGO" were not."""
+    specific = _text(
+        "SAID TO CONTAIN 1200 CARTONS OF CERAMIC TILES",
+        "1X40HC STC 500 CTNS FROZEN SHRIMP",
+        "STC: 20 PALLETS PVC RESIN SG5",
+        "NEW PNEUMATIC TYRES",
+    )
+    assert not describe(specific, buckets=1 << 10).vague.any()
+    vague = _text(
+        "SAID TO CONTAIN GENERAL MERCHANDISE",
+        "STC CONSUMER GOODS",
+        "GOODS AS PER INVOICE",
+        "AS PER PROFORMA INVOICE NO. 2024-118",
+        "HOUSEHOLD GOODS",
+        "CONSOLIDATED CARGO",
+        "GIFT ITEMS",
+        "MISCELLANEOUS ARTICLES",
+    )
+    assert describe(vague, buckets=1 << 10).vague.all()
+
+
+def test_cover_load_words_that_name_other_goods_make_no_cover_load() -> None:
+    """Plastic is the cover as scrap or waste, not as toys or pipes; tea-tree shampoo, tea
+    lights, fish sauce, soy sauce and soft-shell jackets were cover loads. REEFER names the box,
+    not goods kept cold."""
+    others = _text(
+        "PLASTIC TOYS", "PLASTIC WATER PIPES HDPE", "TEA TREE OIL SHAMPOO", "TEA LIGHT CANDLES",
+        "FISH SAUCE", "SOY SAUCE", "SOFT SHELL JACKETS", "INSTANT NOODLES BEEF FLAVOUR",
+    )  # fmt: skip
+    info = describe(others, buckets=1 << 10)
+    assert not info.cover_word.any()
+    covers = _text(
+        "PLASTIC SCRAP", "PP PLASTIC SCRAP IN BALES", "RECYCLED PLASTIC FLAKES", "BLACK TEA",
+        "FROZEN FISH", "SOYA BEANS IN BULK", "RAW CASHEW NUTS IN SHELL",
+    )  # fmt: skip
+    assert describe(covers, buckets=1 << 10).cover_word.all()
+    reefer = row.reefer(_text("45R1"))
+    cargo = describe(_text("CASHEW NUTS REEFER CARGO"), buckets=1 << 10)
+    assert not cargo.cooling_word.any()
+    assert row.reefer_unneeded(reefer, _text("080131"), cargo.cooling_word).tolist() == [1]
