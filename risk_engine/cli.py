@@ -1052,6 +1052,16 @@ def screen(
             "--capacity-file, for the sample the review's base rate needs.",
             err=True,
         )
+    elif random_control > 0 and scored and drawn > scored * random_control * 1.5:
+        _echo(  # more than asked: small port-days each give one slot of few to the draw
+            f"note: the random control drew {drawn:,} of the {scored:,} lines selected by score "
+            f"and draw ({drawn / scored:.1%}) against the {random_control * 100:.4g}% asked: "
+            "each port-day with two slots or more draws at least one control, so port-days of "
+            "two or three slots give a third to a half of them to the draw, not to the model's "
+            "highest scores. Give such ports more slots with --capacity-file, or screen with "
+            "a smaller --random-control, for a share nearer the one asked.",
+            err=True,
+        )
     elif random_control > 0 and hits and not drawn:
         _echo(  # the hits filled their port-days: right, and said so, not blamed on one slot
             f"note: the random control drew no line: watch-list and rule hits ({hits:,}) took "
