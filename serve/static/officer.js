@@ -152,12 +152,14 @@ function splitColumns(lines, fields) {
   return { lines: kept, ignored: [...ignored].sort() };
 }
 
-// The answer's lines in the order an officer reads them: scored lines by rank, then rejected.
+// The answer's lines in the order an officer reads them, as batch screening lists them: the
+// lines a mandatory rule or the watch list requires first, then the others; within each, scored
+// lines by rank, then rejected ones in file order. Sorted by rank alone, the watch-list lines of
+// a 913-line manifest sat at rows 704 to 900.
 function byRisk(answer) {
-  const scored = answer.lines.filter((l) => l.status === "scored");
-  const rejected = answer.lines.filter((l) => l.status !== "scored");
-  scored.sort((a, b) => a.rank - b.rank);
-  return scored.concat(rejected);
+  const group = (l) => (l.mandatory ? 0 : 2) + (l.status === "scored" ? 0 : 1);
+  const order = (l) => (l.status === "scored" ? l.rank : l.line);
+  return answer.lines.slice().sort((a, b) => group(a) - group(b) || order(a) - order(b));
 }
 
 const EXPORT_COLUMNS = [

@@ -210,6 +210,48 @@ def test_a_sample_manifest_read_by_the_page_is_scored_and_saved_highest_risk_fir
         assert not any(value[:1] in ("=", "+", "-", "@") for value in row.values() if value)
 
 
+def _line(line: int, rank: int | None, **fields: Any) -> dict[str, Any]:
+    """A line of a scoring answer: scored with ``rank``, or rejected when it is None."""
+    return {
+        "line": line,
+        "status": "scored" if rank is not None else "rejected",
+        "rank": rank,
+        "bl_number": f"BL{line}",
+        "container_number": f"CONT{line}",
+        "risk_score": None if rank is None else 1 / (rank + 1),
+        "band": None if rank is None else "green",
+        "mandatory": False,
+        "reasons": [],
+        "rule_hits": [],
+        "watchlist_hits": [],
+        "dq_flags": [],
+        "errors": [],
+        **fields,
+    }
+
+
+def test_watch_list_and_mandatory_lines_come_first_as_batch_screening_lists_them() -> None:
+    """The page sorted scored lines by rank alone: the seven watch-list lines of a 913-line
+    manifest sat at rows 704 to 900, where batch screening lists them first."""
+    watched = ["container CONT4 is on the watch list"]
+    answer = {
+        "model_version": "7",
+        "lines": [
+            _line(1, 1, band="red"),
+            _line(2, None),
+            _line(3, 3, mandatory=True, rule_hits=["CITES goods without a permit"]),
+            _line(4, 900, mandatory=True, watchlist_hits=watched),
+            _line(5, 2),
+            _line(6, None, mandatory=True, watchlist_hits=["B/L BL6 is on the watch list"]),
+        ],
+    }
+    assert [line["line"] for line in _js("byRisk", answer)] == [3, 4, 6, 1, 5, 2]
+    saved = list(csv.DictReader(io.StringIO(_js("resultsCsv", answer))))
+    assert [row["line"] for row in saved] == ["3", "4", "6", "1", "5", "2"]  # as the table
+    page = (Path(SCRIPT).parent / "officer.html").read_text()
+    assert '"must inspect" lines (watch list or mandatory rule) first, then by rank' in page
+
+
 def test_an_export_with_columns_outside_the_contract_is_scored_and_the_columns_named(
     client: httpx.Client, keys: dict[str, str]
 ) -> None:
