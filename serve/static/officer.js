@@ -66,9 +66,39 @@ function separatorOf(text) {
   return best;
 }
 
-// Manifest lines from a CSV text: one object per row, blank cells left out (a missing field).
+// The error of a CSV row that does not split into the header's columns, as the command line
+// reports it (field "record", rule wrong_field_count): the row is not sent, the others are.
+function badRow(cells, header, line, separator) {
+  const text = cells.join(separator);
+  const at = (name) => {
+    const j = header.indexOf(name);
+    return j >= 0 && j < cells.length && cells[j].trim() !== "" ? cells[j].trim() : null;
+  };
+  return {
+    line,
+    bl_number: at("bl_number"),
+    container_number: at("container_number"),
+    errors: [
+      {
+        field: "record",
+        value: text.length > 80 ? `${text.slice(0, 80)}…` : text,
+        rule: "wrong_field_count",
+        message:
+          `line ${line} has ${cells.length} fields where the header has ${header.length} ` +
+          "(a separator or a quote too many or missing); it was not sent",
+      },
+    ],
+  };
+}
+
+// Manifest lines from a CSV text: one object per row, blank cells left out (a missing field),
+// and the rows that do not split into the header's columns (`bad`), numbered as the command
+// line and the table number lines (1 = the first row after the header). One such row stopped
+// the whole manifest ("CSV row 4 has 44 cells", the table's line 3), where the command line
+// rejects that row and reads the rest.
 function linesFromCsv(text) {
-  const rows = parseCsv(text, separatorOf(text));
+  const separator = separatorOf(text);
+  const rows = parseCsv(text, separator);
   if (rows.length === 0) throw new Error("the CSV file is empty");
   // Names as the contract spells them, whatever the export's case (BL_NUMBER), as files read
   // by the command line are.
@@ -79,18 +109,55 @@ function linesFromCsv(text) {
     if (seen.has(name)) throw new Error(`the CSV header names column ${name} twice`);
     seen.add(name);
   }
-  return rows.slice(1).map((cells, k) => {
+  const lines = [];
+  const bad = [];
+  rows.slice(1).forEach((cells, k) => {
     if (cells.length !== header.length) {
-      throw new Error(
-        `CSV row ${k + 2} has ${cells.length} cells where the header has ${header.length}`
-      );
+      bad.push(badRow(cells, header, k + 1, separator));
+      return;
     }
     const line = {};
     header.forEach((name, j) => {
       if (cells[j].trim() !== "") line[name] = cells[j];
     });
-    return line;
+    lines.push(line);
   });
+  return { lines, bad };
+}
+
+// The scoring answer with the CSV rows that were not sent put back in their places: the lines
+// sent are numbered as in the file again, and each bad row is a rejected line with its reason.
+function withBadRows(answer, bad) {
+  if (!bad.length) return answer;
+  const skipped = bad.map((b) => b.line).sort((x, y) => x - y);
+  const inFile = (position) => {
+    let line = position;
+    for (const s of skipped) if (s <= line) line++;
+    return line;
+  };
+  const rejected = bad.map((b) => ({
+    line: b.line,
+    status: "rejected",
+    bl_number: b.bl_number,
+    container_number: b.container_number,
+    risk_score: null,
+    rank: null,
+    band: null,
+    reasons: [],
+    rule_hits: [],
+    watchlist_hits: [],
+    mandatory: false,
+    dq_flags: [],
+    approximate_history: false,
+    errors: b.errors,
+  }));
+  const lines = answer.lines
+    .map((l) => ({ ...l, line: inFile(l.line) }))
+    .concat(rejected)
+    .sort((a, b) => a.line - b.line);
+  const c = answer.counts;
+  const counts = { ...c, received: c.received + bad.length, rejected: c.rejected + bad.length };
+  return { ...answer, counts, lines };
 }
 
 // The text of a file's bytes: UTF-16 when it starts with that byte-order mark (a spreadsheet's
@@ -117,7 +184,8 @@ function isJson(name, text) {
   return /\.json$/i.test(name) || /^\s*[[{]/.test(text);
 }
 
-// Manifest lines from a file's name and text: CSV, or JSON ({"lines": [...]} or a list).
+// Manifest lines from a file's name and text: CSV, or JSON ({"lines": [...]} or a list); `bad`
+// holds the CSV rows that cannot be sent (`linesFromCsv`).
 function linesFromFile(name, text) {
   if (isJson(name, text)) {
     let data;
@@ -130,7 +198,7 @@ function linesFromFile(name, text) {
     if (!Array.isArray(lines)) {
       throw new Error(`${name}: expected {"lines": [...]} or a list of lines`);
     }
-    return lines;
+    return { lines, bad: [] };
   }
   return linesFromCsv(text);
 }
@@ -353,7 +421,7 @@ function driftSummary(drift) {
 if (typeof module !== "undefined") {
   module.exports = {
     parseCsv, separatorOf, linesFromCsv, linesFromFile, textOf, splitColumns, byRisk, resultsCsv,
-    failureText,
+    failureText, withBadRows,
     reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
     lineNotes, scoreSummary,
   };
@@ -547,13 +615,14 @@ function start() {
     let told;
     try {
       const text = textOf(new Uint8Array(await file.arrayBuffer()));
-      let lines = linesFromFile(file.name, text);
+      const read = linesFromFile(file.name, text);
+      let lines = read.lines;
       ignored = [];
       if (!isJson(file.name, text)) {
         ({ lines, ignored } = splitColumns(lines, await contractFields()));
       }
       setStatus(`scoring ${lines.length} lines of ${file.name}…`, false);
-      told = await post("/v1/score", { lines }, keyInput.value);
+      told = withBadRows(await post("/v1/score", { lines }, keyInput.value), read.bad);
     } catch (error) {
       if (mine !== asked) return;
       answer = null;
