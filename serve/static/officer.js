@@ -462,7 +462,7 @@ function showTable(answer, onlyRisky) {
     row.appendChild(listCell(line.watchlist_hits.concat(line.rule_hits)));
     row.appendChild(listCell(line.reasons));
     row.appendChild(listCell(lineNotes(line)));
-    const action = el("td");
+    const action = el("td", undefined, "action");
     if (line.status === "scored") {
       const button = el("button", "record outcome");
       button.type = "button";

@@ -319,6 +319,31 @@ def test_an_export_with_columns_outside_the_contract_is_scored_and_the_columns_n
     assert summary.endswith("; columns not in the contract, not sent: customs_office, remarks")
 
 
+def test_a_printed_list_leaves_out_the_controls_and_wraps_to_fit_the_page() -> None:
+    """The page had no print style: printing cut off the reasons and data-quality columns (a
+    902 px table on a 718 px page) and printed the key field, the file chooser, every "record
+    outcome" button and the outcome form."""
+    folder = Path(SCRIPT).parent
+    style = (folder / "officer.css").read_text()
+    printed = re.search(r"@media print \{(.*)\n\}", style, re.DOTALL)
+    assert printed is not None, "no print style"
+    rules = dict(
+        (selector.strip(), body.strip())
+        for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", printed.group(1))
+    )
+    hidden = next(s for s, body in rules.items() if "display: none" in body)
+    assert {"#form", "#record", "button", "th.action", "td.action"} <= {
+        name.strip() for name in hidden.split(",")
+    }
+    assert any("overflow-wrap: anywhere" in body for body in rules.values())
+    assert "position: static" in rules["th"]  # a sticky header is printed over the rows
+    page = (folder / "officer.html").read_text()
+    # the hidden parts are the page's own: the scoring form, the outcome section, the last column
+    assert '<form id="form">' in page and '<section id="record">' in page
+    assert '<th class="action">' in page
+    assert 'el("td", undefined, "action")' in SCRIPT.read_text()
+
+
 def test_the_saved_csv_defuses_formulas_in_any_cell() -> None:
     answer = {
         "lines": [
