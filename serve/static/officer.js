@@ -298,8 +298,24 @@ function resultsCsv(answer) {
 // The message of an error answer ({"error": {"code", "message"}}) or of a failed request.
 function failureText(status, body) {
   const error = body && body.error;
-  if (error && error.message) return `${status} ${error.code}: ${error.message}`;
-  return `the server answered ${status}`;
+  // 503: the model is loading, or the database is busy, for a moment
+  const again = status === 503 ? "; try again in a moment" : "";
+  if (error && error.message) return `${status} ${error.code}: ${error.message}${again}`;
+  return `the server answered ${status}${again}`;
+}
+
+const UNREACHABLE =
+  "the scoring service could not be reached: check that it is running (risk-engine serve) " +
+  "and that this computer can reach it, then try again";
+
+// fetch, with the message an officer can act on when the service cannot be reached at all:
+// fetch's own error said only "Failed to fetch".
+async function reach(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch (error) {
+    throw new Error(UNREACHABLE);
+  }
 }
 
 // The selection reason an officer would give for inspecting a scored line.
@@ -421,7 +437,7 @@ function driftSummary(drift) {
 if (typeof module !== "undefined") {
   module.exports = {
     parseCsv, separatorOf, linesFromCsv, linesFromFile, textOf, splitColumns, byRisk, resultsCsv,
-    failureText, withBadRows,
+    failureText, call, withBadRows,
     reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
     lineNotes, scoreSummary,
   };
@@ -507,7 +523,7 @@ function fillOutcome(line, modelVersion) {
 // A call to this server with the officer's key: the response, or an Error with its message.
 async function call(path, key, init = {}) {
   const headers = { ...(init.headers || {}), "X-API-Key": key };
-  const response = await fetch(path, { ...init, headers });
+  const response = await reach(path, { ...init, headers });
   if (!response.ok) {
     let body = null;
     try {
@@ -570,7 +586,7 @@ function setModelStatus(text) {
 let contractFieldNames = null;
 async function contractFields() {
   if (contractFieldNames === null) {
-    const response = await fetch("/openapi.json");
+    const response = await reach("/openapi.json");
     if (!response.ok) throw new Error(`the server's description could not be read (${response.status})`);
     const schema = await response.json();
     contractFieldNames = Object.keys(schema.components.schemas.ShipmentLine.properties);

@@ -44,9 +44,9 @@ def _js(function: str, *args: Any, tz: str = "UTC") -> Any:
     program = (
         "const page = require(process.argv[1]);"
         "const args = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-        "let out; try { out = {value: page[process.argv[2]](...args)}; }"
-        "catch (e) { out = {error: e.message}; }"
-        "process.stdout.write(JSON.stringify(out));"
+        "Promise.resolve().then(() => page[process.argv[2]](...args))"  # an async one too
+        ".then((value) => ({value}), (e) => ({error: e.message}))"
+        ".then((out) => process.stdout.write(JSON.stringify(out)));"
     )
     done = subprocess.run(
         [_node(), "-e", program, str(SCRIPT), function],
@@ -211,6 +211,17 @@ def test_the_error_an_officer_sees_is_the_servers_message() -> None:
     body = {"error": {"code": "invalid_key", "message": "the API key is not valid"}}
     assert _js("failureText", 401, body) == "401 invalid_key: the API key is not valid"
     assert _js("failureText", 502, None) == "the server answered 502"
+
+
+def test_a_service_that_cannot_be_reached_or_is_loading_is_told_in_words() -> None:
+    """With the service down the page said only "Failed to fetch" (fetch's own error)."""
+    down = _js("call", "http://127.0.0.1:9/v1/score", "key", {"method": "POST"})
+    assert down["error"].startswith("the scoring service could not be reached: check that it")
+    loading = {"error": {"code": "model_unavailable", "message": "no model is loaded yet"}}
+    assert _js("failureText", 503, loading) == (
+        "503 model_unavailable: no model is loaded yet; try again in a moment"
+    )
+    assert _js("failureText", 503, None) == "the server answered 503; try again in a moment"
 
 
 def test_a_sample_manifest_read_by_the_page_is_scored_and_saved_highest_risk_first(
