@@ -318,11 +318,15 @@ async function reach(path, init) {
   }
 }
 
-// The selection reason an officer would give for inspecting a scored line.
+// The selection reason the form proposes for a scored line, as batch screening would give it:
+// the watch list or a rule where they make the inspection mandatory, the model for a red line
+// (the model selects it), and otherwise none, for the officer to choose. Every line was proposed
+// as MODEL: a green or amber one recorded so counted as a model pick in the periodic review.
 function reasonFor(line) {
-  if (line.watchlist_hits && line.watchlist_hits.length) return "WATCHLIST";
+  if (line.mandatory && line.watchlist_hits && line.watchlist_hits.length) return "WATCHLIST";
   if (line.mandatory) return "RULE";
-  return "MODEL";
+  if (line.band === "red") return "MODEL";
+  return "";
 }
 
 // A local date and time from the form ("2025-03-28T10:00", the browser's time zone) as UTC; a
