@@ -318,6 +318,12 @@ async function reach(path, init) {
   }
 }
 
+// What a screen reader names a line's "record outcome" button: 913 buttons of one name could
+// not be told apart.
+function actionLabel(line) {
+  return `record outcome for container ${line.container_number || "?"} on B/L ${line.bl_number || "?"}`;
+}
+
 // The selection reason the form proposes for a scored line, as batch screening would give it:
 // the watch list or a rule where they make the inspection mandatory, the model for a red line
 // (the model selects it), and otherwise none, for the officer to choose. Every line was proposed
@@ -442,7 +448,7 @@ if (typeof module !== "undefined") {
   module.exports = {
     parseCsv, separatorOf, linesFromCsv, linesFromFile, textOf, splitColumns, byRisk, resultsCsv,
     failureText, call, withBadRows,
-    reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
+    actionLabel, reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
     lineNotes, scoreSummary,
   };
 }
@@ -486,6 +492,7 @@ function showTable(answer, onlyRisky) {
     if (line.status === "scored") {
       const button = el("button", "record outcome");
       button.type = "button";
+      button.setAttribute("aria-label", actionLabel(line));
       button.addEventListener("click", () => fillOutcome(line, answer.model_version));
       action.appendChild(button);
     }

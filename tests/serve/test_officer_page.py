@@ -330,6 +330,24 @@ def test_an_export_with_columns_outside_the_contract_is_scored_and_the_columns_n
     assert summary.endswith("; columns not in the contract, not sent: customs_office, remarks")
 
 
+def test_a_screen_reader_can_tell_the_buttons_the_last_column_and_the_table_apart() -> None:
+    """Every row's button was named just "record outcome" (913 alike for a screen reader), the
+    last column's header was an empty cell and the table had no caption."""
+    line = {"container_number": "CSQU3054383", "bl_number": "MEDU1234567"}
+    assert _js("actionLabel", line) == "record outcome for container CSQU3054383 on B/L MEDU1234567"
+    assert 'button.setAttribute("aria-label", actionLabel(line))' in SCRIPT.read_text()
+    page = (Path(SCRIPT).parent / "officer.html").read_text()
+    header = re.search(r"<thead>(.*)</thead>", page, re.DOTALL)
+    assert header is not None
+    names = [
+        re.sub(r"<[^>]+>", "", cell).strip()
+        for cell in re.findall(r"<th[^>]*>(.*?)</th>", header.group(1))
+    ]
+    assert all(names) and names[-1] == "record outcome"
+    caption = re.search(r"<table>\s*<caption>([^<]+)</caption>", page)
+    assert caption is not None and caption.group(1).startswith("The manifest's lines")
+
+
 def test_a_printed_list_leaves_out_the_controls_and_wraps_to_fit_the_page() -> None:
     """The page had no print style: printing cut off the reasons and data-quality columns (a
     902 px table on a 718 px page) and printed the key field, the file chooser, every "record
