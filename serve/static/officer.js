@@ -251,13 +251,21 @@ function lineNotes(line) {
   return notes.concat((line.errors || []).map(errorText));
 }
 
+// A moment of the server's (ISO 8601 with its offset) as UTC to the minute, the zone said: cut
+// to "2025-04-30T23:58" it lost its Z beside a form that asks for local time.
+function utcText(iso) {
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return iso;
+  return `${when.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
 // The status line after a manifest is scored.
 function scoreSummary(fileName, answer, ignored = []) {
   const c = answer.counts;
   let text =
     `${fileName}: ${c.received} lines, ${c.scored} scored (${c.flagged} with data-quality ` +
     `flags), ${c.rejected} rejected; model version ${answer.model_version}`;
-  if (answer.history_as_of) text += `; history up to ${answer.history_as_of.slice(0, 16)}`;
+  if (answer.history_as_of) text += `; history up to ${utcText(answer.history_as_of)}`;
   if (c.approximate_history) {
     text += `; ${c.approximate_history} lines with approximate history (filed before it)`;
   }

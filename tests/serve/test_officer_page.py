@@ -610,7 +610,12 @@ def test_a_line_with_approximate_history_is_told_in_its_row_the_status_and_the_s
         "lines": [line, exact],
     }
     status = _js("scoreSummary", "m.csv", answer)
-    assert "history up to 2025-03-27T00:00" in status
+    # the zone is said: cut to "2025-03-27T00:00" it lost its Z beside a form in local time
+    assert "history up to 2025-03-27 00:00 UTC;" in status
+    late = {**answer, "history_as_of": "2025-03-27T06:58:00+07:00"}
+    assert "history up to 2025-03-26 23:58 UTC;" in _js(
+        "scoreSummary", "m.csv", late, tz="Asia/Ho_Chi_Minh"
+    )
     assert "1 lines with approximate history" in status
     quiet = {**answer, "counts": {**answer["counts"], "approximate_history": 0}}
     assert "approximate" not in _js("scoreSummary", "m.csv", quiet)
