@@ -476,6 +476,12 @@ function listCell(items) {
   return cell;
 }
 
+// The table's column names (its header), which a narrow screen shows before each value.
+const COLUMN_NAMES = [
+  "rank", "line", "container", "B/L", "score", "band", "must inspect", "watch list and rules",
+  "reasons", "data quality, history and errors",
+];
+
 function showTable(answer, onlyRisky) {
   const body = document.getElementById("rows");
   body.replaceChildren();
@@ -505,6 +511,9 @@ function showTable(answer, onlyRisky) {
       action.appendChild(button);
     }
     row.appendChild(action);
+    // on a narrow screen each row is a card, each value after its column's name (at 375 px only
+    // rank, line, container and B/L were in view, the score and band off to the right)
+    COLUMN_NAMES.forEach((name, j) => row.children[j].setAttribute("data-label", name));
     body.appendChild(row);
   }
 }

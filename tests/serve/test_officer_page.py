@@ -373,6 +373,28 @@ def test_a_printed_list_leaves_out_the_controls_and_wraps_to_fit_the_page() -> N
     assert 'el("td", undefined, "action")' in SCRIPT.read_text()
 
 
+def test_on_a_narrow_screen_each_line_is_a_card_with_every_value_named() -> None:
+    """At 375 px only rank, line, container and B/L were in view: the score and the band sat
+    off to the right. A narrow screen shows each line as a card, each value after its column's
+    name, which the script takes from the same list as the table's header."""
+    folder = Path(SCRIPT).parent
+    style = (folder / "officer.css").read_text()
+    narrow = re.search(r"@media screen and \(max-width: 40rem\) \{(.*?)\n\}", style, re.DOTALL)
+    assert narrow is not None, "no layout for a narrow screen"
+    assert "table, caption, tbody, tr, td { display: block; }" in narrow.group(1)
+    assert 'content: attr(data-label) ": "' in narrow.group(1)
+    script = SCRIPT.read_text()
+    assert 'row.children[j].setAttribute("data-label", name)' in script
+    named = re.search(r"const COLUMN_NAMES = \[(.*?)\];", script, re.DOTALL)
+    assert named is not None
+    page = (folder / "officer.html").read_text()
+    header = re.search(r"<thead>(.*)</thead>", page, re.DOTALL)
+    assert header is not None
+    assert re.findall(r'"([^"]+)"', named.group(1)) == re.findall(
+        r"<th>([^<]+)</th>", header.group(1)
+    )
+
+
 def test_the_saved_csv_defuses_formulas_in_any_cell() -> None:
     answer = {
         "lines": [
