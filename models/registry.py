@@ -396,6 +396,35 @@ def _model_files(client: Any, version: str) -> str:
     return uri
 
 
+def _unreadable(version: str, files: str, error: Exception) -> str:
+    """Why a registered model could not be read: the libraries it was saved with (its
+    requirements) against this installation's."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    saved: list[str] = []
+    folder = _local(files) if files.startswith("file:") else None if ":/" in files else Path(files)
+    if folder is not None:  # a local model's own requirements (`_requirements`)
+        try:
+            text = (folder / "requirements.txt").read_text(encoding="utf-8")
+            saved = [line.strip() for line in text.splitlines() if "==" in line]
+        except OSError:
+            pass
+    here: list[str] = []
+    for line in saved or [f"{name}==" for name in ("pandas", "numpy", "scikit-learn")]:
+        name = line.split("==")[0]
+        try:
+            here.append(f"{name}=={installed(name)}")
+        except PackageNotFoundError:
+            here.append(f"{name} (not installed)")
+    told = f"saved with {', '.join(saved)}; " if saved else ""
+    return (
+        f"model {MODEL_NAME} version {version} could not be read by this installation "
+        f"({type(error).__name__}: {error}): it was {told}this installation has "
+        f"{', '.join(here)}. Install the versions it was saved with, or train a model here"
+    )
+
+
 def load_scorer(which: str = CHAMPION) -> Any:
     """The scorer of a version number or alias, with its registered version set;
     ModelUnavailable when there is none."""
@@ -419,9 +448,14 @@ def load_scorer(which: str = CHAMPION) -> Any:
             )
         elif decision == DISCARDED:
             log.warning("model version %s was discarded (`risk-engine models --discard`)", version)
-        loaded = mlflow.pyfunc.load_model(_model_files(client, version))
+        files = _model_files(client, version)
+        loaded = mlflow.pyfunc.load_model(files)
     except (MlflowException, OSError) as error:
         raise ModelUnavailable(f"no model {MODEL_NAME} {which!r}: {error}") from error
+    except (ImportError, AttributeError, NotImplementedError, TypeError, ValueError) as error:
+        # A pickle of other pandas or NumPy majors: pandas 2 cannot read a frame pandas 3 saved
+        # ("NotImplementedError: (datetime64[us, UTC], ...)"), NumPy 1 a NumPy 2 array.
+        raise ModelUnavailable(_unreadable(version, files, error)) from error
     scorer = loaded.unwrap_python_model().scorer
     scorer.version = version
     return scorer

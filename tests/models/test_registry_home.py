@@ -145,3 +145,36 @@ def test_a_moved_home_whose_store_cannot_be_written_is_named_not_a_traceback(
     monkeypatch.setattr(sqlite3, "connect", read_only)
     with pytest.raises(ConfigError, match="was moved or copied from .* cannot be pointed at"):
         follow_home(Settings(home=home))
+
+
+def test_a_model_saved_by_other_library_majors_is_named_with_its_versions_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model pickled under pandas 3 read by pandas 2 (or NumPy 2 by NumPy 1) raised
+    "NotImplementedError: (datetime64[us, UTC], ...)" out of `screen` as a traceback, and the
+    service stayed unready without saying why: now a ModelUnavailable (exit 4) naming the
+    versions the model was saved with and this installation's."""
+    import mlflow.pyfunc
+
+    from risk_engine.errors import ModelUnavailable
+
+    trained = small_training()
+    config = TrainConfig(seed=1, booster={"max_rounds": 5, "num_threads": 2})
+    settings = Settings(home=tmp_path / "home")
+    configure_mlflow(settings)
+    log_training(trained, settings=settings, config=config, data_info={}, run_name="one")
+
+    def unreadable(*_: object, **__: object) -> None:
+        raise NotImplementedError("(datetime64[us, UTC], array([...]))")
+
+    monkeypatch.setattr(mlflow.pyfunc, "load_model", unreadable)
+    with pytest.raises(ModelUnavailable) as raised:
+        load_scorer("champion")
+    told = str(raised.value)
+    assert "could not be read by this installation (NotImplementedError" in told
+    import pandas
+
+    saved, _, here = told.partition("this installation has")
+    assert "it was saved with " in saved and "lightgbm==" in saved and "pandas==" in saved
+    assert f"pandas=={pandas.__version__}" in here
+    assert "Install the versions it was saved with" in here
