@@ -271,13 +271,17 @@ CITES_HEADINGS: frozenset[str] = frozenset({"0507"})
 # Subheadings that name CITES goods themselves: shark fins fresh, frozen and dried (0302.92,
 # 0303.92, 0305.71) and worked ivory (9601.10): "DRIED SEAFOOD" under 0305.71 was no CITES line.
 CITES_SUBHEADINGS: frozenset[str] = frozenset({"030292", "030392", "030571", "960110"})
-# Chapters where a CITES word names a colour, a pattern or a brand, not goods of the species:
-# paints (32), soap (34), paper (48), textiles and clothing (50-63), footwear (64), stone,
-# ceramic and glass wares (68-70), machines and electrical goods (84, 85), vehicles (87), toys
-# (95): "IVORY" tiles, "SHARK" vacuum cleaners, "RHINO" roof bars and "BABY SHARK" plush toys
-# were mandatory CITES inspections. The HS heading's own CITES lines stay CITES lines.
+# Chapters (two digits) and headings (four) where a CITES word names a colour, a pattern or a
+# brand, not goods of the species: paints (32), soap (34), paper (48), textiles and clothing
+# (50-63), footwear (64), machines and electrical goods (84, 85), vehicles (87), toys (95);
+# plaster and cement boards, ceramic tiles, sanitary ware and tableware, glassware: "IVORY"
+# tiles, "SHARK" vacuum cleaners, "RHINO" roof bars and "BABY SHARK" plush toys were mandatory
+# CITES inspections. Carvings and ornaments of stone or ceramics (6802, 6913) are not among
+# them: "IVORY CARVINGS" declared as ceramic ornaments is the misdeclaration the rule is for.
+# The HS code's own CITES lines stay CITES lines.
 CITES_WORD_NOT_CHAPTERS: frozenset[str] = frozenset(
-    {"32", "34", "48", *(str(c) for c in range(50, 65)), "68", "69", "70", "84", "85", "87", "95"}
+    {"32", "34", "48", *(str(c) for c in range(50, 65)), "84", "85", "87", "95"}
+    | {"6809", "6810", "6907", "6910", "6911", "6912", "7013"}
 )
 CITES_WORDS: frozenset[str] = frozenset(
     {

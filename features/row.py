@@ -610,6 +610,7 @@ def _cites_by_code(hs_code: pa.Array) -> F64:
     the word names other things, or one where it counts (and no code: it counts)."""
     listed = _in(_prefix(hs_code, 4), CITES_HEADINGS) | _in(_prefix(hs_code, 6), CITES_SUBHEADINGS)
     other = _in(_prefix(hs_code, 2), CITES_WORD_NOT_CHAPTERS)
+    other |= _in(_prefix(hs_code, 4), CITES_WORD_NOT_CHAPTERS)
     return np.where(listed, _LISTED, np.where(other, _WORD_NAMES_OTHER_THINGS, _WORD_COUNTS))
 
 

@@ -440,6 +440,7 @@ def test_english_colours_grades_countries_and_brands_make_no_cites_line() -> Non
         ("CARVED HANDICRAFTS", "960110"),  # worked ivory by its subheading
         ("BATU KARANG HIAS", "050800"),
         ("IVORY TILES", None),  # no HS code: the word counts
+        ("IVORY CARVINGS", "691310"),  # carvings declared as ceramic ornaments
     ]
     for few in (True, False):
         rows = [*innocent, *cites] * (1 if few else 30)  # the API's few lines and a batch's many
