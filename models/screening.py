@@ -787,8 +787,8 @@ def _inputs(
             + ", ".join(f"{port} {n}" for port, n in sorted(port_capacity.slots.items()))
         )
     told.append(
-        f"random control {random_control * 100:.4g}% of the slots (rounded half up, and at "
-        f"least one in a port-day of two slots or more), drawn with seed {seed}"
+        f"random control {random_control * 100:.4g}% of the slots (the whole part in every "
+        f"port-day, one more with the chance of the fraction), drawn with seed {seed}"
     )
     if documentary > 0:
         told.append(

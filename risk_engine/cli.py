@@ -1043,23 +1043,15 @@ def screen(
     drawn, picked = summary.selected.get("RANDOM_CONTROL", 0), sum(summary.selected.values())
     hits = sum(summary.selected.get(reason, 0) for reason in MANDATORY_REASONS)
     scored = picked - hits  # the picks by score and by draw: the slots the hits left
-    if random_control > 0 and scored and drawn < scored * random_control / 2:
-        _echo(  # the unbiased sample, quietly missing (day by day, small port-days)
-            f"note: the random control drew {drawn:,} of the {scored:,} lines selected by score "
-            f"and draw ({drawn / scored:.1%}) against the {random_control * 100:.4g}% asked: a "
-            "port-day with one slot gives it to the highest score, none to the draw (a control "
-            "needs two slots). Screen whole port-days, or give ports more slots a day with "
-            "--capacity-file, for the sample the review's base rate needs.",
-            err=True,
-        )
-    elif random_control > 0 and scored and drawn > scored * random_control * 1.5:
-        _echo(  # more than asked: small port-days each give one slot of few to the draw
+    asked = scored * random_control  # the controls the share asks of these slots
+    if random_control > 0 and asked >= 10 and not 0.5 <= drawn / asked <= 1.5:
+        _echo(  # the sample the review's base rate rests on, far from what was asked
             f"note: the random control drew {drawn:,} of the {scored:,} lines selected by score "
             f"and draw ({drawn / scored:.1%}) against the {random_control * 100:.4g}% asked: "
-            "each port-day with two slots or more draws at least one control, so port-days of "
-            "two or three slots give a third to a half of them to the draw, not to the model's "
-            "highest scores. Give such ports more slots with --capacity-file, or screen with "
-            "a smaller --random-control, for a share nearer the one asked.",
+            "each port-day gives the draw the whole part of its share of the slots and one "
+            "more with the chance of the fraction, after watch-list and rule hits, so a batch "
+            "of few port-days draws more or fewer by chance, and hits can take the control's "
+            "slots.",
             err=True,
         )
     elif random_control > 0 and hits and not drawn:

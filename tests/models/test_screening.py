@@ -344,8 +344,8 @@ def test_an_inspect_profile_selects_its_lines_as_rule_picks_whatever_the_capacit
     # the report says what the selection was made with
     assert summary.inputs[:3] == [
         "capacity 0.10% of each port-day's lines (at least one slot)",
-        "random control 10% of the slots (rounded half up, and at least one in a port-day of "
-        "two slots or more), drawn with seed 0",
+        "random control 10% of the slots (the whole part in every port-day, one more with the "
+        "chance of the fraction), drawn with seed 0",
         f"risk profiles {rules}: low-line (inspect)",
     ]
     assert summary.inputs[3].startswith("feature history: lines filed before ")
@@ -362,7 +362,7 @@ def test_an_inspect_profile_selects_its_lines_as_rule_picks_whatever_the_capacit
 
     secret = (1 << 127) + 12345
     told = _inputs(0.03, 0.1, 0.0, None, None, None, seed_fingerprint(secret, secret=True))[1]
-    assert told.startswith("random control 10% of the slots (rounded half up")
+    assert told.startswith("random control 10% of the slots (the whole part in every")
     assert ", drawn with seed sha256:" in told
     assert told.endswith("(the home's control-seed)")
     assert str(secret) not in told and f"{secret:x}" not in told
