@@ -127,11 +127,13 @@ def _port_day_draws(codes: np.ndarray, draw_keys: np.ndarray | None, seed: int) 
     order."""
     groups = int(codes.max()) + 1 if len(codes) else 0
     if draw_keys is None:
-        return np.random.default_rng([seed, 1]).random(groups)[codes]
+        spread: np.ndarray = np.random.default_rng([seed, 1]).random(groups)[codes]
+        return spread
     keys = np.asarray(draw_keys, dtype=np.uint64)
     folded = np.zeros(groups, dtype=np.uint64)
     np.bitwise_xor.at(folded, codes, mix(keys))
-    return keyed_draws(folded, seed ^ _DAY_SALT)[codes]
+    drawn: np.ndarray = keyed_draws(folded, seed ^ _DAY_SALT)[codes]
+    return drawn
 
 
 _DAY_SALT = 0x5E1EC7  # the port-day's draw is not any of its lines' draws
