@@ -339,5 +339,12 @@ def check_record(raw: Mapping[str, Any], kind: str = "shipments") -> RecordCheck
                 issues.append(
                     Issue(field_name, _raw_text(detail.get("input")), rule, Severity.REJECT)
                 )
+        # A field rule that rejects stops pydantic before it looks for unknown fields: a line
+        # sending BL_NUMBER was told "bl_number: required", never that BL_NUMBER is no field.
+        told = {i.field for i in issues if i.rule is Rule.UNKNOWN_FIELD}
+        for name, value in raw.items() if isinstance(raw, Mapping) else ():
+            shown = printable(str(name))
+            if name not in model.model_fields and shown not in told:
+                issues.append(Issue(shown, _raw_text(value), Rule.UNKNOWN_FIELD, Severity.REJECT))
         return RecordCheck(None, issues)
     return RecordCheck(record, issues)

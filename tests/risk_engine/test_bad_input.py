@@ -186,6 +186,20 @@ def test_extra_fields_are_forbidden_in_the_api_model() -> None:
     assert ("favourite_colour", "unknown_field") in {(i.field, i.rule.value) for i in check.issues}
 
 
+def test_a_field_sent_in_capitals_is_named_unknown_not_only_the_one_it_misses() -> None:
+    """A line sending BL_NUMBER was told "bl_number: required" alone: the rejecting field rule
+    stopped pydantic before it looked for unknown fields, so the real cause went unnamed."""
+    row = valid_shipment_row(1)
+    sent = {("BL_NUMBER" if name == "bl_number" else name): value for name, value in row.items()}
+    check = check_record(sent)
+    found = {(i.field, i.rule.value, i.value) for i in check.issues}
+    assert check.rejected and ("bl_number", "required", "") in found
+    assert ("BL_NUMBER", "unknown_field", str(row["bl_number"])) in found
+    # an unknown field is named once, however it was found
+    check = check_record({**row, "favourite_colour": "red"})
+    assert [i.field for i in check.issues].count("favourite_colour") == 1
+
+
 def test_seizure_without_category_is_rejected() -> None:
     row = {**valid_outcome_row(1), "seizure_category": ""}
     result = validate_frame(pd.DataFrame([row]), "outcomes")
