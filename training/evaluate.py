@@ -53,7 +53,13 @@ def evaluate_period(
     groups = port_day(period["port_of_discharge"], period["eta"]).reset_index(drop=True)
     aligned = {k: v.reset_index(drop=True) for k, v in scores.items()}
     observed_hits = period["label"].fillna(0).reset_index(drop=True)
-    observed = capacity_table(groups, aligned, observed_hits, capacities=capacities)
+    observed = capacity_table(
+        groups,
+        aligned,
+        observed_hits,
+        capacities=capacities,
+        inspected=period["label"].notna().reset_index(drop=True),
+    )
     primary = next(iter(aligned))  # the scorer under evaluation (model, or challenger)
     control = control_metrics(
         groups,
@@ -120,8 +126,8 @@ def flat_metrics(evaluation: Evaluation) -> dict[str, float]:
             continue
         for row in table.itertuples(index=False):
             tag = f"{int(round(cast(float, row.capacity) * 100))}pct"
-            for column in ("hits", "precision", "recall", "lift_over_random"):
-                value = getattr(row, column)
+            for column in ("hits", "precision", "recall", "lift_over_random", "inspected"):
+                value = getattr(row, column, float("nan"))
                 if value == value:
                     out[f"{view}_{row.scorer}_{column}_{tag}"] = float(value)
     if evaluation.truth is not None:
@@ -136,9 +142,10 @@ def flat_metrics(evaluation: Evaluation) -> dict[str, float]:
                 )
     for row in evaluation.control.itertuples(index=False):
         tag = f"{int(round(cast(float, row.capacity) * 100))}pct"
-        rate_selected = cast(float, row.rate_selected)
-        if rate_selected == rate_selected:
-            out[f"control_rate_selected_{tag}"] = float(rate_selected)
+        for column in ("rate_selected", "rate_selected_low", "rate_selected_high"):
+            value = cast(float, getattr(row, column, float("nan")))
+            if value == value:
+                out[f"control_{column}_{tag}"] = float(value)
     out["test_lines"] = float(evaluation.lines)
     out["test_port_days"] = float(evaluation.port_days)
     return out

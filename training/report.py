@@ -61,7 +61,11 @@ def _evaluation_sections(evaluation: Evaluation, whose: str = "") -> str:
         f"<p>{evaluation.lines:,} lines in {evaluation.port_days:,} port-days.</p>",
         "<h2>Finds at capacity: observed seizures</h2>",
         "<p>A hit is a selected line whose recorded inspection found contraband. Lines the old "
-        "policy never opened cannot count, so this is a lower bound for a new ranking.</p>",
+        "policy never opened cannot count, so this is a lower bound for a new ranking: "
+        "<em>precision</em> counts every selected line, the never-opened ones as finding "
+        "nothing; <em>inspected</em> is how many of the selected lines were conclusively "
+        "inspected, and <em>precision_inspected</em> the share of those that found "
+        "contraband.</p>",
         table_html(evaluation.observed),
     ]
     if evaluation.truth is not None:
@@ -74,6 +78,8 @@ def _evaluation_sections(evaluation: Evaluation, whose: str = "") -> str:
     parts += [
         f"<h2>Random-control slice{of} (unbiased; rates weighted by 1 / "
         "selection_probability)</h2>",
+        "<p>Each rate with its Wilson 95 % interval (<em>_low</em>, <em>_high</em>), from the "
+        "weights' effective number of controls: a rate of a few controls says little.</p>",
         table_html(evaluation.control),
         f"<h2>Conclusively inspected lines{of} scores</h2>",
         table_html(pd.DataFrame([evaluation.labels])),
