@@ -97,7 +97,9 @@ def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
     1 / selection_probability (a ratio of Horvitz-Thompson sums): screening draws the same
     share of every port-day's lines left over, so a control from a small port-day stood for
     fewer lines than one from a large port-day, and pooling them unweighted told a rate of the
-    small port-days (0.84 % against 0.57 % on the quickstart year). A control recorded without
+    small port-days. (The weight is the chance of the draw for the engine's own controls; where
+    a policy recorded its chance of any selection instead, as the contract allows, the rate
+    comes out low: a known limit, README "What is built".) A control recorded without
     a usable probability is left out and counted (one such row turned the whole review
     unweighted: every lift a seventh of itself); unweighted only when none has one."""
     result = outcomes["result"].astype("string")
