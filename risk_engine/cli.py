@@ -1411,7 +1411,7 @@ def review(
     _echo(_review_text(table, groups))
     if base.controls:
         how = (
-            "each weighted by 1 / selection_probability"
+            f"each weighted by 1 / selection_probability; unweighted {base.plain:.2%}"
             if base.weighted
             else "unweighted: none has a selection_probability"
         )

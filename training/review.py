@@ -80,6 +80,9 @@ class BaseRate:
     controls: int  # conclusive random-control inspections behind the rate
     weighted: bool  # each weighted by 1 / selection_probability
     without: int = 0  # conclusive controls left out: recorded without a usable probability
+    # every conclusive control counted alike: told beside a weighted rate, as the weight is
+    # right only where a control's probability is its chance of the draw (README, known limits)
+    plain: float = math.nan
 
 
 def _weights(outcomes: pd.DataFrame) -> np.ndarray:
@@ -113,7 +116,8 @@ def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
     if not usable.any():
         return BaseRate(float(seized[conclusive].mean()), int(conclusive.sum()), False)
     rate = float((seized[usable] * w[usable]).sum() / w[usable].sum())
-    return BaseRate(rate, int(usable.sum()), True, int((conclusive & ~usable).sum()))
+    plain = float(seized[conclusive].mean())
+    return BaseRate(rate, int(usable.sum()), True, int((conclusive & ~usable).sum()), plain)
 
 
 def review_outcomes(

@@ -103,6 +103,9 @@ def test_the_base_rate_weights_each_control_by_how_likely_its_draw_was() -> None
     some = control_base_rate(outcomes)
     assert some.weighted and (some.controls, some.without) == (19, 1)
     assert some.rate == pytest.approx(2 / (9 * 2 + 10 * 20))
+    # the unweighted rate is told beside: the weight is right only where a control's
+    # probability is its chance of the draw, not of any selection (README, known limits)
+    assert some.plain == pytest.approx(1 / 20)
     outcomes["selection_probability"] = float("nan")
     plain = control_base_rate(outcomes)
     assert not plain.weighted and plain.rate == pytest.approx(1 / 20) and plain.without == 0
@@ -139,6 +142,8 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     assert "used 5, rejected 1; inspected in the period 0" in since.stderr  # what the table is of
     assert "lift over random" in result.stdout
     assert "lift is over the random control's seizure rate" in result.stdout
+    told = " ".join(result.stdout.split())
+    assert "each weighted by 1 / selection_probability; unweighted " in told
     assert "not of each" not in result.stdout  # by selection reason alone: one period, one rate
     # broken down by phase, every row's lift is still over the one pooled rate: said
     phases = runner.invoke(
