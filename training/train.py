@@ -215,6 +215,11 @@ def fit_scorer(
         params={
             "booster_rounds": booster.best_iteration or booster.current_iteration(),
             **calibration,
+            **{
+                f"late_{name}_{what}": count
+                for name, counts in splits.late_counts(labelled["label"].to_numpy()).items()
+                for what, count in zip(("lines", "seizures"), counts, strict=True)
+            },
         },
         test_lines=shipments[test_mask],
         drift=drift,
@@ -225,10 +230,19 @@ def describe_calibration(params: dict[str, Any]) -> str:
     """How the calibration was fitted, in words ("" for a model from before it was said)."""
     if "calibration_fit" not in params:
         return ""
-    return (
+    told = (
         f"calibration: {params['calibration_fit']}, {params['calibration_lines']:,} labelled "
         f"lines ({params['calibration_seizures']:,} seizures)"
     )
+    late = [
+        f"{name} {int(params[f'late_{name}_lines']):,} lines "
+        f"({int(params[f'late_{name}_seizures']):,} seizures)"
+        for name in ("training", "calibration")
+        if int(params.get(f"late_{name}_lines", 0) or 0)
+    ]
+    if late:  # seizures are recorded later than clean results: slices lose more of them
+        told += "; left out as recorded after their slice ended: " + ", ".join(late)
+    return told
 
 
 def _calibrate(

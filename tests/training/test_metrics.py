@@ -36,7 +36,7 @@ def test_perfect_ranking_finds_all_hits_that_fit_and_random_finds_the_capacity_s
 
 
 def test_the_capacity_table_counts_the_selected_lines_that_were_opened() -> None:
-    """"precision" at capacity counted every selected line, the never-opened ones as finding
+    """The "precision" at capacity counted every selected line, the never-opened ones as finding
     nothing: the quickstart read 1.1 % at 2 % where the 513 opened picks found 18 %, and the
     table did not say how many were opened."""
     groups, hits, noise = _world(3)
@@ -242,3 +242,22 @@ def test_band_thresholds_on_equal_scores_take_the_share_nearer_the_capacity() ->
     told = band_warning({"red": 0.147, "amber": 0.0}, 0.02, 0.05)
     assert told is not None and "the red band holds 14.7% of the reference lines" in told
     assert band_warning({"red": 0.021, "amber": 0.03}, 0.02, 0.05) is None
+
+
+def test_the_splits_count_the_labels_left_out_as_recorded_after_their_slice_ended() -> None:
+    """Seizures are recorded later than clean results (a median 9 days against 1): a slice
+    keeps fewer of its seizures than of its clean inspections, and nothing said how many were
+    left out (the quickstart's calibration slice kept 3 of its 10 seizures)."""
+    days = pd.date_range("2025-01-01", periods=100, freq="D", tz="UTC")
+    filed = pd.Series(days)
+    labels = np.zeros(100)
+    labels[::10] = 1.0  # a seizure every ten days, recorded 20 days on; clean ones the next day
+    recorded = filed + pd.to_timedelta(np.where(labels == 1, 20, 1), unit="D")
+    splits = time_splits(filed, recorded, config=SplitConfig(0.6, 0.15, 0.1, 0.0))
+    counts = splits.late_counts(labels)
+    b1 = splits.boundaries["valid_from"]
+    late_train = ((filed < b1) & (recorded >= b1)).to_numpy()
+    assert counts["training"] == (int(late_train.sum()), int(labels[late_train].sum()))
+    assert counts["training"][1] >= 1 and counts["calibration"][1] >= 1
+    # a late line is in no slice it was left out of
+    assert not (splits.train & late_train).any()

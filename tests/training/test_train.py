@@ -258,10 +258,13 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
         )
         # and says how its calibration was fitted, as train does
         params = MlflowClient().get_run(info.run_id).data.params
-        assert decision.calibrated_on == (
+        assert decision.calibrated_on.startswith(
             f"calibration: {params['calibration_fit']}, {int(params['calibration_lines']):,} "
             f"labelled lines ({int(params['calibration_seizures']):,} seizures)"
         )
+        late = int(params["late_training_lines"]) + int(params["late_calibration_lines"])
+        told = "left out as recorded after their slice ended" in decision.calibrated_on
+        assert told is (late > 0)
     # the cut each challenger learned to, whoever calls retrain: its run named the phase alone
     for decision, until, eval_until in ((promoted, end_1, str(end_2)), (kept, end_2, "")):
         info = next(v for v in list_versions() if v.version == decision.challenger_version)
