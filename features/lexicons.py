@@ -63,13 +63,28 @@ COVER_LOAD_WORDS: frozenset[str] = frozenset(
         # plastic as the cover it is, scrap or waste ("PLASTIC TOYS" and "PLASTIC WATER PIPES"
         # were cover loads)
         "PLASTIC SCRAP",
+        "PLASTIC SCRAPS",
+        "PLASTICS SCRAP",
         "PLASTIC WASTE",
+        "PLASTIC WASTES",
+        "PLASTICS WASTE",
         "SCRAP PLASTIC",
+        "SCRAP PLASTICS",
         "WASTE PLASTIC",
+        "WASTE PLASTICS",
+        "SCRAP OF PLASTIC",
+        "SCRAP OF PLASTICS",
+        "WASTE OF PLASTIC",
+        "WASTE OF PLASTICS",
         "RECYCLED PLASTIC",
+        "RECYCLED PLASTICS",
         "PLASTIC FLAKE",
         "PLASTIC FLAKES",
+        "PLASTICS FLAKES",
+        "BOTTLE FLAKES",
+        "PET FLAKES",
         "PLASTIC REGRIND",
+        "REGRIND",
         "CASHEW",
         "RCN",
         "SESAME",
@@ -176,8 +191,12 @@ COVER_LOAD_NOT: frozenset[str] = frozenset(
         "TEA SETS",
         "ICED TEA",
         "FISH SAUCE",
+        "FISH SAUCES",
         "FISH OIL",
+        "FISH OILS",
+        "ICE TEA",
         "SOY SAUCE",
+        "SOY SAUCES",
         "SOY LECITHIN",
         "BEEF FLAVOUR",
         "BEEF FLAVOR",
@@ -273,15 +292,16 @@ CITES_HEADINGS: frozenset[str] = frozenset({"0507"})
 CITES_SUBHEADINGS: frozenset[str] = frozenset({"030292", "030392", "030571", "960110"})
 # Chapters (two digits) and headings (four) where a CITES word names a colour, a pattern or a
 # brand, not goods of the species: paints (32), soap (34), paper (48), textiles and clothing
-# (50-63), footwear (64), machines and electrical goods (84, 85), vehicles (87), toys (95);
-# plaster and cement boards, ceramic tiles, sanitary ware and tableware, glassware: "IVORY"
+# (50-63), footwear (64), machines and electrical goods (84, 85), vehicles (87); plaster and
+# cement boards, ceramic tiles, sanitary ware and tableware, glassware, toys and sports goods
+# (9503, 9506; not 9504, where carved ivory chess and mahjong pieces are declared): "IVORY"
 # tiles, "SHARK" vacuum cleaners, "RHINO" roof bars and "BABY SHARK" plush toys were mandatory
 # CITES inspections. Carvings and ornaments of stone or ceramics (6802, 6913) are not among
 # them: "IVORY CARVINGS" declared as ceramic ornaments is the misdeclaration the rule is for.
 # The HS code's own CITES lines stay CITES lines.
 CITES_WORD_NOT_CHAPTERS: frozenset[str] = frozenset(
-    {"32", "34", "48", *(str(c) for c in range(50, 65)), "84", "85", "87", "95"}
-    | {"6809", "6810", "6907", "6910", "6911", "6912", "7013"}
+    {"32", "34", "48", *(str(c) for c in range(50, 65)), "84", "85", "87"}
+    | {"6809", "6810", "6907", "6910", "6911", "6912", "7013", "9503", "9506"}
 )
 CITES_WORDS: frozenset[str] = frozenset(
     {
@@ -410,13 +430,12 @@ CITES_WORDS: frozenset[str] = frozenset(
 # Compounds that hold a CITES word and name a colour, a finish, a grade, a country or a brand,
 # not the species: read as if absent before the CITES words are looked for ("象牙白色瓷砖",
 # ivory-white tiles, "红木色餐桌", a mahogany-coloured table, "珊瑚绒毯子", a coral-fleece
-# blanket; "RAW CASHEW NUTS IVORY COAST ORIGIN" and "FBB IVORY BOARD" were mandatory CITES
-# inspections).
+# blanket; "RAW CASHEW NUTS IVORY COAST ORIGIN" was a mandatory CITES inspection). Ivory board
+# and paper are read by their chapter (48, `CITES_WORD_NOT_CHAPTERS`), not as a phrase: "CARVED
+# IVORY BOARD GAME PIECES" is ivory.
 CITES_NOT: frozenset[str] = frozenset(
     {
         "IVORY COAST",
-        "IVORY BOARD",
-        "IVORY PAPER",
         "IVORY WHITE",
         "IVORY COLOUR",
         "IVORY COLOR",

@@ -7,6 +7,7 @@ Results are float64 arrays; NaN means "cannot say" (a field is missing), never a
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import cache, partial
 from typing import TypeAlias
@@ -636,9 +637,15 @@ def _no_permit(cites_permit_ref: pa.Array) -> F64:
     as a permit held switched the mandatory rule off."""
     text, codes = _distinct(cites_permit_ref)
     placeholder = _in(text, _placeholders())
-    number = pc.match_substring_regex(pc.replace_substring(text, "0", ""), r"\p{Nd}")
-    no_number = ~to_mask(number, True)
+    no_number = np.array([not _numbered(value) for value in text.to_pylist()], dtype=bool)
     return _per_row(placeholder | no_number, codes, 1.0)
+
+
+def _numbered(reference: str | None) -> bool:
+    """A digit other than a zero, in any script ("๑๒", "１２"; not "๐๐๐")."""
+    return reference is not None and any(
+        char.isdigit() and unicodedata.digit(char, 0) != 0 for char in reference
+    )
 
 
 def reefer(container_size_type: Text) -> F64:

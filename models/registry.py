@@ -449,6 +449,9 @@ def load_scorer(which: str = CHAMPION) -> Any:
         elif decision == DISCARDED:
             log.warning("model version %s was discarded (`risk-engine models --discard`)", version)
         files = _model_files(client, version)
+    except (MlflowException, OSError) as error:
+        raise ModelUnavailable(f"no model {MODEL_NAME} {which!r}: {error}") from error
+    try:
         loaded = mlflow.pyfunc.load_model(files)
     except (MlflowException, OSError) as error:
         raise ModelUnavailable(f"no model {MODEL_NAME} {which!r}: {error}") from error

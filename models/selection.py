@@ -180,10 +180,12 @@ def select_per_port_day(
 
     ``random_control`` is the share of the slots kept for a uniform draw from the lines not
     otherwise selected: its whole part in every port-day, and one slot more with the chance of
-    its fraction (0.3 slots: one slot in three port-days of ten, drawn by the port-day). Returns, aligned to ``score``: ``rank`` (by score within the group),
-    ``selected``, ``selection_reason`` (MANDATORY, MODEL, RANDOM_CONTROL or empty) and
-    ``selection_probability`` (1 for mandatory and model picks; for random-control picks, the
-    control slots expected / eligible lines).
+    its fraction (0.3 slots: one slot in three port-days of ten, drawn by the port-day).
+    Returns, aligned to ``score``: ``rank`` (by score within the group), ``selected``,
+    ``selection_reason`` (MANDATORY, MODEL, RANDOM_CONTROL or empty) and
+    ``selection_probability`` (1 for mandatory and model picks; for a random-control pick,
+    its own chance of the draw over both control counts its port-day could have drawn,
+    `_control_chance`).
 
     With ``draw_keys`` (a 64-bit key per line), each line's draw comes from its own key and
     the seed alone (`keyed_draws`): a port-day draws the same lines screened alone or in a

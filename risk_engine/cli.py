@@ -914,9 +914,9 @@ def screen(
         typer.Option(
             min=0.0,
             max=0.99,
-            help="Share of each port-day's slots drawn at random (at least one from two slots; "
-            "none in a port-day of one slot, nor beyond the slots the watch-list and rule hits "
-            "leave).",
+            help="Share of each port-day's slots drawn at random: its whole part in every "
+            "port-day and one slot more with the chance of its fraction (0.3 slots: one "
+            "port-day in three), never beyond the slots the watch-list and rule hits leave.",
         ),
     ] = 0.1,
     documentary: Annotated[
@@ -1054,7 +1054,7 @@ def screen(
             "slots.",
             err=True,
         )
-    elif random_control > 0 and hits and not drawn:
+    elif random_control > 0 and hits and not scored:
         _echo(  # the hits filled their port-days: right, and said so, not blamed on one slot
             f"note: the random control drew no line: watch-list and rule hits ({hits:,}) took "
             "every slot of their port-days, and the control is drawn from the slots they leave. "

@@ -443,8 +443,7 @@ def test_screen_draws_about_the_random_control_share_asked(
     scored = int(picks["selection_reason"].isin(["MODEL", "RANDOM_CONTROL"]).sum())
     assert scored >= 20 and drawn <= 0.35 * scored, (drawn, scored)  # was half
     assert "note: the random control drew" not in result.stderr  # 2.6 asked: too few to judge
-    inputs = result.stderr + result.stdout
-    assert "at least one in a port-day" not in inputs and "a control needs two slots" not in inputs
+    assert "a control needs two slots" not in result.stderr + result.stdout
 
 
 def test_screen_exits_three_when_every_line_was_rejected(

@@ -126,7 +126,14 @@ def flat_metrics(evaluation: Evaluation) -> dict[str, float]:
             continue
         for row in table.itertuples(index=False):
             tag = f"{int(round(cast(float, row.capacity) * 100))}pct"
-            for column in ("hits", "precision", "recall", "lift_over_random", "inspected"):
+            for column in (
+                "hits",
+                "precision",
+                "recall",
+                "lift_over_random",
+                "inspected",
+                "precision_inspected",
+            ):
                 value = getattr(row, column, float("nan"))
                 if value == value:
                     out[f"{view}_{row.scorer}_{column}_{tag}"] = float(value)

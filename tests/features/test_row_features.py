@@ -424,6 +424,7 @@ def test_english_colours_grades_countries_and_brands_make_no_cites_line() -> Non
         ("MDF TV CABINET ROSEWOOD FINISH", "940360"),
         ("EBONY BLACK ARTIFICIAL HAIR BRAIDS", "670420"),
         ("KARANG ASEM ROBUSTA COFFEE BEANS", "090111"),
+        ("INFLATABLE SHARK POOL FLOAT", "950629"),
     ]
     cites = [
         ("CARVED IVORY FIGURINES", "960190"),
@@ -441,6 +442,9 @@ def test_english_colours_grades_countries_and_brands_make_no_cites_line() -> Non
         ("BATU KARANG HIAS", "050800"),
         ("IVORY TILES", None),  # no HS code: the word counts
         ("IVORY CARVINGS", "691310"),  # carvings declared as ceramic ornaments
+        ("CARVED IVORY BOARD GAME PIECES", "950490"),  # chess and mahjong pieces: 9504
+        ("CARVED IVORY BOARD GAME PIECES", None),  # IVORY BOARD read as paper hid them
+        ("IVORY MAHJONG TILES", "950490"),
     ]
     for few in (True, False):
         rows = [*innocent, *cites] * (1 if few else 30)  # the API's few lines and a batch's many
@@ -455,6 +459,7 @@ def test_a_permit_reference_without_a_number_is_no_permit() -> None:
     "EXEMPT", "TBD", "X", "NAN" or "000-000" in the permit field were read as a permit held and
     switched the mandatory CITES rule off."""
     none = ["NON-CITES", "EXEMPT", "TBD", "X", "NAN", "000-000", "APPLIED FOR", "PERMIT NO. N/A"]
+    none += ["๐๐๐", "０００"]  # zeros in other scripts and widths
     real = ["KE-2025-0042", "許可証 2024-118", "ใบอนุญาต ๒๕๖๗/๑๒", "Ｋ Ｅ １２"]
     got = row.cites_no_permit(np.ones(len(none) + len(real)), _text(*none, *real)).tolist()
     assert got == [1] * len(none) + [0] * len(real)
@@ -490,12 +495,15 @@ def test_cover_load_words_that_name_other_goods_make_no_cover_load() -> None:
     others = _text(
         "PLASTIC TOYS", "PLASTIC WATER PIPES HDPE", "TEA TREE OIL SHAMPOO", "TEA LIGHT CANDLES",
         "FISH SAUCE", "SOY SAUCE", "SOFT SHELL JACKETS", "INSTANT NOODLES BEEF FLAVOUR",
+        "FISH SAUCES", "ICE TEA",
     )  # fmt: skip
     info = describe(others, buckets=1 << 10)
     assert not info.cover_word.any()
     covers = _text(
         "PLASTIC SCRAP", "PP PLASTIC SCRAP IN BALES", "RECYCLED PLASTIC FLAKES", "BLACK TEA",
-        "FROZEN FISH", "SOYA BEANS IN BULK", "RAW CASHEW NUTS IN SHELL",
+        "FROZEN FISH", "SOYA BEANS IN BULK", "RAW CASHEW NUTS IN SHELL", "PLASTIC SCRAPS",
+        "RECYCLED PLASTICS", "WASTE, PARINGS AND SCRAP OF PLASTICS", "PET BOTTLE FLAKES",
+        "HDPE REGRIND",
     )  # fmt: skip
     assert describe(covers, buckets=1 << 10).cover_word.all()
     reefer = row.reefer(_text("45R1"))

@@ -433,7 +433,7 @@ def test_a_lines_recorded_chance_of_the_control_is_how_often_it_is_drawn() -> No
     groups = pd.Series(["A"] * 12)
     score = pd.Series(np.linspace(1.0, 0.0, 12))
     keys = np.arange(100, 112, dtype=np.uint64)
-    seeds = 4_000
+    seeds = 1_500
     counts = np.zeros(12)
     recorded = np.full(12, np.nan)
     for seed in range(seeds):
