@@ -127,7 +127,9 @@ def _port_day_draws(codes: np.ndarray, draw_keys: np.ndarray | None, seed: int) 
     order."""
     groups = int(codes.max()) + 1 if len(codes) else 0
     if draw_keys is None:
-        spread: np.ndarray = np.random.default_rng([seed, 1]).random(groups)[codes]
+        # a child of the seed's own sequence: not the stream of any seed's line draws
+        child = np.random.SeedSequence(seed).spawn(1)[0]
+        spread: np.ndarray = np.random.default_rng(child).random(groups)[codes]
         return spread
     keys = np.asarray(draw_keys, dtype=np.uint64)
     folded = np.zeros(groups, dtype=np.uint64)
@@ -225,7 +227,11 @@ def select_per_port_day(
     control_slots = np.minimum(control_slots, np.maximum(0, slots - must_count))
     model_slots = np.maximum(0, slots - control_slots - must_count)
     # Among the non-mandatory lines, the model's order decides.
-    frame["s"] = np.where(must, -np.inf, score.to_numpy(dtype="float64"))
+    # Mandatory lines rank after every other (missing: last), and a missing score after every
+    # score but before them: ranked after the hits, a line without a score lost the slot it
+    # was due at capacity 1.0, the slot left empty.
+    scores = score.to_numpy(dtype="float64")
+    frame["s"] = np.where(must, np.nan, np.where(np.isnan(scores), -np.inf, scores))
     free_rank = rank_within(frame["g"], frame["s"], tie_break=tie_break).to_numpy()
     by_model = ~must & (free_rank <= model_slots)
     reason = np.full(n, "", dtype=object)

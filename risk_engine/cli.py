@@ -1043,7 +1043,8 @@ def screen(
     drawn, picked = summary.selected.get("RANDOM_CONTROL", 0), sum(summary.selected.values())
     hits = sum(summary.selected.get(reason, 0) for reason in MANDATORY_REASONS)
     scored = picked - hits  # the picks by score and by draw: the slots the hits left
-    asked = scored * random_control  # the controls the share asks of these slots
+    # the controls the share asks: of every slot, hits' included, within those the hits leave
+    asked = min(picked * random_control, scored)
     if random_control > 0 and asked >= 10 and not 0.5 <= drawn / asked <= 1.5:
         _echo(  # the sample the review's base rate rests on, far from what was asked
             f"note: the random control drew {drawn:,} of the {scored:,} lines selected by score "

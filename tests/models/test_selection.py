@@ -451,3 +451,24 @@ def test_a_lines_recorded_chance_of_the_control_is_how_often_it_is_drawn() -> No
     assert np.nanmax(np.abs(frequency - np.nan_to_num(recorded))) < 0.02
     assert recorded[1] == pytest.approx(0.5 * 2 / 11) and recorded[5] > recorded[1]
     assert frequency.sum() == pytest.approx(1.5, abs=0.05)
+
+
+def test_a_line_without_a_score_keeps_its_slot_beside_a_mandatory_hit() -> None:
+    """Mandatory lines were ranked as -inf among the others, so a line without a score (ranked
+    last) came after them: at capacity 1.0 with one hit, its slot was left empty."""
+    chosen = select_per_port_day(
+        pd.Series(["A"] * 3),
+        pd.Series([0.9, np.nan, 0.1]),
+        capacity=1.0,
+        mandatory=pd.Series([False, False, True]),
+    )
+    assert chosen["selected"].all()
+    assert chosen["selection_reason"].tolist() == ["MODEL", "MODEL", "MANDATORY"]
+    # below capacity the scored line goes first, the one without a score last
+    two = select_per_port_day(
+        pd.Series(["A"] * 4),
+        pd.Series([np.nan, 0.2, 0.1, 0.5]),
+        capacity=0.75,
+        mandatory=pd.Series([False, False, False, True]),
+    )
+    assert two["selection_reason"].tolist() == ["", "MODEL", "MODEL", "MANDATORY"]
