@@ -23,6 +23,7 @@ from models.watchlist import load_watchlist
 from risk_engine.contract import InspectionOutcome, ShipmentLine
 from risk_engine.settings import Settings
 from serve.auth import Authenticator
+from serve.checkpoint import LogCheckpointer
 from serve.config import ServeLimits
 from serve.docs import build_docs_router
 from serve.errors import install_error_handlers
@@ -145,10 +146,13 @@ def create_app(
             services.models, store=the_store, metrics=metrics, every_s=limits.reload_check_seconds
         )
         follower.start()
+        checkpointer = LogCheckpointer(the_store)
+        checkpointer.start()
         try:
             yield
         finally:
             await run_in_threadpool(follower.stop)
+            await run_in_threadpool(checkpointer.stop)
             if owns_store:
                 the_store.dispose()
 

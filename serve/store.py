@@ -638,6 +638,11 @@ class Store:
         self.engine.dispose()
 
     @property
+    def is_sqlite(self) -> bool:
+        """A SQLite file store (the default), which keeps a write-ahead log beside it."""
+        return _sqlite_file(self.engine.url) is not None
+
+    @property
     def shown_url(self) -> str:
         """The database URL without its password, for messages and logs."""
         return self.engine.url.render_as_string(hide_password=True)
@@ -1153,6 +1158,18 @@ class Store:
                 .values(lines=told["lines"], detail=told["detail"])
             )
         return deleted
+
+    def checkpoint_log(self) -> bool:
+        """Copy what a SQLite store's write-ahead log holds into the database file, waiting for
+        no reader or writer (PASSIVE): run now and then off the requests' path, so that a
+        request's audit row rarely meets SQLite's own checkpoint, which runs in the commit that
+        takes the log past 1,000 pages (17 ms, one scoring request in about 260). True when it
+        ran (any other database: nothing to do, False)."""
+        if not self.is_sqlite:
+            return False
+        with self._reached(), self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        return True
 
     def truncate_log(self) -> bool:
         """Copy a SQLite store's write-ahead log into the database file and empty it: rows
