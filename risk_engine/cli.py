@@ -851,6 +851,38 @@ def history_command(
 _HISTORY_GAP_DAYS = 2.0
 
 
+def _control_note(selected: dict[str, int], random_control: float) -> str | None:
+    """A note when the random control drew far from the share asked (where at least 10 were
+    asked), or nothing because the watch-list and rule hits took every slot. The share is of
+    every slot, the hits' included, within the slots the hits leave, as the selection takes it:
+    taken of the slots left, a batch whose hits filled half of each port-day was told it drew
+    twice what was asked."""
+    from models.selection import MANDATORY_REASONS
+
+    drawn, picked = selected.get("RANDOM_CONTROL", 0), sum(selected.values())
+    hits = sum(selected.get(reason, 0) for reason in MANDATORY_REASONS)
+    scored = picked - hits  # the picks by score and by draw: the slots the hits left
+    asked = min(picked * random_control, scored)
+    if random_control > 0 and asked >= 10 and not 0.5 <= drawn / asked <= 1.5:
+        # the sample the review's base rate rests on, far from what was asked
+        return (
+            f"note: the random control drew {drawn:,} of the {scored:,} lines selected by score "
+            f"and draw ({drawn / scored:.1%}) against the {random_control * 100:.4g}% asked: "
+            "each port-day gives the draw the whole part of its share of the slots and one "
+            "more with the chance of the fraction, after watch-list and rule hits, so a batch "
+            "of few port-days draws more or fewer by chance, and hits can take the control's "
+            "slots."
+        )
+    if random_control > 0 and hits and not scored:
+        # the hits filled their port-days: right, and said so, not blamed on one slot
+        return (
+            f"note: the random control drew no line: watch-list and rule hits ({hits:,}) took "
+            "every slot of their port-days, and the control is drawn from the slots they leave. "
+            "Give those ports more slots a day with --capacity-file for a control sample."
+        )
+    return None
+
+
 def _many(count: int, thing: str) -> str:
     return f"{count:,} {thing}" + ("" if count == 1 else "s")
 
@@ -1040,28 +1072,9 @@ def screen(
     )
     if counts["documentary"]:
         _echo(f"document checks (yellow lane) {counts['documentary']:,}")
-    drawn, picked = summary.selected.get("RANDOM_CONTROL", 0), sum(summary.selected.values())
-    hits = sum(summary.selected.get(reason, 0) for reason in MANDATORY_REASONS)
-    scored = picked - hits  # the picks by score and by draw: the slots the hits left
-    # the controls the share asks: of every slot, hits' included, within those the hits leave
-    asked = min(picked * random_control, scored)
-    if random_control > 0 and asked >= 10 and not 0.5 <= drawn / asked <= 1.5:
-        _echo(  # the sample the review's base rate rests on, far from what was asked
-            f"note: the random control drew {drawn:,} of the {scored:,} lines selected by score "
-            f"and draw ({drawn / scored:.1%}) against the {random_control * 100:.4g}% asked: "
-            "each port-day gives the draw the whole part of its share of the slots and one "
-            "more with the chance of the fraction, after watch-list and rule hits, so a batch "
-            "of few port-days draws more or fewer by chance, and hits can take the control's "
-            "slots.",
-            err=True,
-        )
-    elif random_control > 0 and hits and not scored:
-        _echo(  # the hits filled their port-days: right, and said so, not blamed on one slot
-            f"note: the random control drew no line: watch-list and rule hits ({hits:,}) took "
-            "every slot of their port-days, and the control is drawn from the slots they leave. "
-            "Give those ports more slots a day with --capacity-file for a control sample.",
-            err=True,
-        )
+    control_note = _control_note(summary.selected, random_control)
+    if control_note is not None:
+        _echo(control_note, err=True)
     if summary.approximate:
         _echo(
             f"note: {_many(summary.approximate, 'line')} {_were(summary.approximate)} filed "

@@ -964,3 +964,26 @@ def test_commands_that_read_models_make_nothing_in_a_home_that_is_not_there(
     )
     found = runner.invoke(app, ["models"])
     assert found.exit_code == 0 and "no registered model yet" in found.stdout, found.output
+
+
+def test_the_control_note_takes_the_share_of_every_slot_as_the_selection_does() -> None:
+    """The share asked was taken of the slots the hits left: port-days whose hits filled half
+    their slots drew one control in ten slots, as asked, and were told they drew twice that."""
+    from risk_engine.cli import _control_note
+
+    # 200 port-days of 10 slots: 5 hits, 4 model picks and 1 control each
+    as_asked = {"WATCHLIST": 1_000, "MODEL": 800, "RANDOM_CONTROL": 200}
+    assert _control_note(as_asked, 0.1) is None
+    # a third of the share asked, and twice it: told, with the counts
+    few = _control_note({"MODEL": 990, "RANDOM_CONTROL": 30}, 0.1)
+    assert few is not None and "drew 30 of the 1,020 lines" in few and "10% asked" in few
+    many = _control_note({"MODEL": 800, "RANDOM_CONTROL": 200}, 0.1)
+    assert (
+        many is not None
+        and "drew 200 of the 1,000 lines selected by score and draw (20.0%)" in many
+    )
+    # too few asked to judge; no share asked; hits that took every slot
+    assert _control_note({"MODEL": 40, "RANDOM_CONTROL": 20}, 0.1) is None
+    assert _control_note({"MODEL": 1_000}, 0.0) is None
+    every = _control_note({"WATCHLIST": 30}, 0.1)
+    assert every is not None and "hits (30) took every slot" in every
