@@ -411,8 +411,7 @@ def _unreadable(version: str, files: str, error: Exception) -> str:
         except OSError:
             pass
     here: list[str] = []
-    for line in saved or [f"{name}==" for name in ("pandas", "numpy", "scikit-learn")]:
-        name = line.split("==")[0]
+    for name in [line.split("==")[0] for line in saved] or ["pandas", "numpy", "scikit-learn"]:
         try:
             here.append(f"{name}=={installed(name)}")
         except PackageNotFoundError:

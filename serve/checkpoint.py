@@ -10,8 +10,8 @@ commits then rarely find a log long enough to copy themselves. Nothing to do on 
 from __future__ import annotations
 
 import logging
-import threading
 
+from serve.periodic import Periodic
 from serve.store import Store
 
 __all__ = ["LogCheckpointer"]
@@ -19,35 +19,24 @@ __all__ = ["LogCheckpointer"]
 log = logging.getLogger(__name__)
 
 
-class LogCheckpointer:
-    """A daemon thread that checkpoints ``store``'s write-ahead log every ``every_s``."""
+class LogCheckpointer(Periodic):
+    """Checkpoints ``store``'s write-ahead log every ``every_s`` on a daemon thread."""
 
     def __init__(self, store: Store, *, every_s: float = 1.0) -> None:
+        super().__init__(every_s=every_s, name="log-checkpoint")
         self._store = store
-        self._every_s = every_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._failed = False
         self.runs = 0  # checkpoints made, for tests and the curious
 
-    def start(self) -> None:
-        if self._every_s <= 0 or self._thread is not None or not self._store.is_sqlite:
-            return
-        self._thread = threading.Thread(target=self._run, name="log-checkpoint", daemon=True)
-        self._thread.start()
+    def wanted(self) -> bool:
+        return self._store.is_sqlite
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        failed = False
-        while not self._stop.wait(self._every_s):
-            try:
-                if self._store.checkpoint_log():
-                    self.runs += 1
-                failed = False
-            except Exception as error:  # never the service's end: its own commits checkpoint
-                if not failed:  # told once per spell, not every second
-                    log.warning("could not checkpoint the store's write-ahead log: %s", error)
-                failed = True
+    def tick(self) -> None:
+        try:
+            if self._store.checkpoint_log():
+                self.runs += 1
+            self._failed = False
+        except Exception as error:  # never the service's end: its own commits checkpoint
+            if not self._failed:  # told once per spell, not every second
+                log.warning("could not checkpoint the store's write-ahead log: %s", error)
+            self._failed = True

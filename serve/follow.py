@@ -12,7 +12,6 @@ tried again until its source changes again). Each automatic reload leaves an aud
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from risk_engine.errors import ModelUnavailable
 from risk_engine.settings import operator
 from serve.metrics import ServiceMetrics
 from serve.model import ModelHolder
+from serve.periodic import Periodic
 from serve.store import AuditEntry, Store
 
 __all__ = ["RELOAD_ROUTE", "SourceFollower"]
@@ -29,33 +29,22 @@ log = logging.getLogger(__name__)
 RELOAD_ROUTE = "/v1/admin/reload"
 
 
-class SourceFollower:
+class SourceFollower(Periodic):
     """A daemon thread that reloads ``models`` when their source changes."""
 
     def __init__(
         self, models: ModelHolder, *, store: Store, metrics: ServiceMetrics, every_s: float
     ) -> None:
+        super().__init__(every_s=every_s, name="model-follow")
         self._models = models
         self._store = store
         self._metrics = metrics
-        self._every_s = every_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self._every_s <= 0 or not self._models.follows_source or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="model-follow", daemon=True)
-        self._thread.start()
+    def wanted(self) -> bool:
+        return self._models.follows_source
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every_s):
-            self.check()  # with no model yet too: a first champion is served once promoted
+    def tick(self) -> None:
+        self.check()  # with no model yet too: a first champion is served once promoted
 
     def check(self) -> bool:
         """One check: True when the model was reloaded."""

@@ -1180,7 +1180,7 @@ class Store:
         while it waits for the reader, so it waits a moment at a time, a few times with a
         pause between: with the 30 s busy timeout both service replicas answered nothing for
         30 s, and the purge said nothing of the log it left."""
-        if _sqlite_file(self.engine.url) is None:
+        if not self.is_sqlite:
             return True
         for attempt in range(_CHECKPOINT_TRIES):
             if attempt:

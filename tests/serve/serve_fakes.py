@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,19 @@ class FakeScorer:
             "feature_names": ["consignee_to_order", "origin_source_country"],
             "thresholds": self.thresholds,
         }
+
+
+def audit_entry(request_id: str, *named: tuple[str, str], duration_ms: float = 1.0) -> AuditEntry:
+    """A scoring request's audit row naming ``named`` (B/L, container) pairs, made now."""
+    return AuditEntry(
+        request_id=request_id,
+        at=datetime.now(UTC),
+        method="POST",
+        route="/v1/score",
+        status=200,
+        duration_ms=duration_ms,
+        named=named,
+    )
 
 
 def manifest(n: int, seed: int = 0) -> list[dict[str, Any]]:

@@ -12,14 +12,14 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from serve_fakes import manifest, on_each_database
+from serve_fakes import audit_entry, manifest, on_each_database
 from typer.testing import CliRunner
 
 from risk_engine.cli import app
 from risk_engine.factories import valid_outcome_row
 from risk_engine.settings import Settings
 from serve.config import ServeLimits
-from serve.store import AuditEntry, Store
+from serve.store import Store
 
 runner = CliRunner()
 
@@ -217,22 +217,10 @@ def test_an_export_and_a_purge_keep_the_lines_each_request_named(
     assert store.audit_entries(container=lines[1]["container_number"]) == []
 
 
-def _entry(request_id: str, *named: tuple[str, str]) -> AuditEntry:
-    return AuditEntry(
-        request_id=request_id,
-        at=datetime.now(UTC),
-        method="POST",
-        route="/v1/score",
-        status=200,
-        duration_ms=1.0,
-        named=named,
-    )
-
-
 def test_a_number_with_wildcards_matches_only_itself(store: Store) -> None:
-    store.record_audit(_entry("a", ("BL_1", "AB%")))
-    store.record_audit(_entry("b", ("BLX1", "ABCD")))
-    store.record_audit(_entry("c", ("BL;1|", "X")))  # separators in a raw value are dropped
+    store.record_audit(audit_entry("a", ("BL_1", "AB%")))
+    store.record_audit(audit_entry("b", ("BLX1", "ABCD")))
+    store.record_audit(audit_entry("c", ("BL;1|", "X")))  # separators in a raw value are dropped
     assert [e.request_id for e in store.audit_entries(bl_number="bl_1")] == ["a"]
     assert [e.request_id for e in store.audit_entries(container="AB%")] == ["a"]
     assert [e.request_id for e in store.audit_entries(bl_number="BL1")] == ["c"]
@@ -265,7 +253,7 @@ def test_a_store_of_schema_two_gains_the_named_lines_and_keeps_its_old_rows(stor
     assert store.migrate() == SCHEMA_VERSION == 4
     (row,) = store.audit_entries()
     assert row.request_id == "old" and row.named == ()
-    store.record_audit(_entry("new", ("BL1", "CSQU3054383")))
+    store.record_audit(audit_entry("new", ("BL1", "CSQU3054383")))
     assert [e.request_id for e in store.audit_entries(container="CSQU3054383")] == ["new"]
 
 

@@ -8,32 +8,21 @@ import logging
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import pytest
-from serve_fakes import FakeScorer, serving, wait_ready
+from serve_fakes import FakeScorer, audit_entry, serving, wait_ready
 
 from risk_engine.settings import Settings
 from serve.app import create_app
 from serve.checkpoint import LogCheckpointer
-from serve.store import AuditEntry, Store
+from serve.store import Store
 
 
 def _rows(store: Store, count: int) -> None:
     named = tuple((f"BL{i:08d}", f"MSKU{i:07d}") for i in range(50))
     for _ in range(count):
-        store.record_audit(
-            AuditEntry(
-                request_id=uuid.uuid4().hex,
-                at=datetime.now(UTC),
-                method="POST",
-                route="/v1/score",
-                status=200,
-                duration_ms=20.0,
-                named=named,
-            )
-        )
+        store.record_audit(audit_entry(uuid.uuid4().hex, *named, duration_ms=20.0))
 
 
 def _log(store: Store) -> tuple[int, int]:
