@@ -12,6 +12,7 @@ the spread between minimum and p99 is the machine's own.
     python benchmarks/api_bench.py --model champion            # the registry's champion
     python benchmarks/api_bench.py --model /path/scorer.pkl    # a pickled scorer
     python benchmarks/api_bench.py --duration 60 --clients 8 --lines 50   # the soak target
+    python benchmarks/api_bench.py --lines 50 --clients 1 --duration 30 --repeat 5  # the p99 target
 
 Targets (2 cores): p99 <= 30 ms for 50 lines with 1 client; no errors with 8 clients for 60 s.
 """
@@ -259,6 +260,24 @@ def breakdown(
     return found
 
 
+# The latency target of the issue: p99 at most 30 ms for 50 lines with 1 client, on 2 cores.
+TARGET = {"lines": 50, "clients": 1, "p99_ms": 30.0}
+
+
+def _print_over_runs(results: list[dict[str, Any]]) -> None:
+    """Each scenario's p99 over repeated runs; for the target's scenario, in how many runs it
+    was met (one run's p99 moves with the machine's slow stretches)."""
+    scenarios = sorted({(r["lines"], r["clients"]) for r in results})
+    for lines, clients in scenarios:
+        p99s = [r["p99_ms"] for r in results if (r["lines"], r["clients"]) == (lines, clients)]
+        text = ", ".join(f"{p:.1f}" for p in p99s)
+        line = f"{lines:>4} lines  {clients:>2} clients  p99 over {len(p99s)} runs: {text} ms"
+        if (lines, clients) == (TARGET["lines"], TARGET["clients"]):
+            met = sum(p <= TARGET["p99_ms"] for p in p99s)
+            line += f"; at most {TARGET['p99_ms']:.0f} ms in {met} of {len(p99s)}"
+        print(line)
+
+
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     parts = urlsplit(url)
     deadline = time.time() + timeout
@@ -316,6 +335,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,8", help="concurrent clients, comma-separated")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every scenario this many times (the machine's steadiness timed before each "
+        "round) and print each scenario's p99 over the runs",
+    )
+    parser.add_argument(
         "--breakdown",
         action="store_true",
         help="time the parts of a request in this process instead (needs --home for champion)",
@@ -346,23 +372,30 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     after = _history_cutoff(url, key)
     print(f"manifests filed from an hour after the served history's cut-off ({after})")
-    steadiness = [_print_steadiness("before")]
+    steadiness: list[dict[str, float]] = []
     try:
-        for lines in (int(x) for x in args.lines.split(",")):
-            for clients in (int(x) for x in args.clients.split(",")):
-                result = run_scenario(
-                    url, key, lines=lines, clients=clients, duration=args.duration, after=after
-                )
-                results.append(result)
-                print(
-                    f"{lines:>4} lines  {clients:>2} clients  min {result['min_ms']:7.2f} ms  "
-                    f"p50 {result['p50_ms']:7.2f} ms  p95 {result['p95_ms']:7.2f} ms  "
-                    f"p99 {result['p99_ms']:7.2f} ms  {result['requests_per_s']:8.1f} req/s  "
-                    f"{result['lines_per_s']:9.1f} lines/s  errors {result['errors']}"
-                    + (f" ({result['last_error']})" if result["errors"] else ""),
-                    flush=True,
-                )
+        for round_ in range(1, max(1, args.repeat) + 1):
+            if args.repeat > 1:
+                print(f"run {round_} of {args.repeat}")
+            steadiness.append(_print_steadiness("before"))
+            for lines in (int(x) for x in args.lines.split(",")):
+                for clients in (int(x) for x in args.clients.split(",")):
+                    result = run_scenario(
+                        url, key, lines=lines, clients=clients, duration=args.duration, after=after
+                    )
+                    result["run"] = round_
+                    results.append(result)
+                    print(
+                        f"{lines:>4} lines  {clients:>2} clients  min {result['min_ms']:7.2f} ms  "
+                        f"p50 {result['p50_ms']:7.2f} ms  p95 {result['p95_ms']:7.2f} ms  "
+                        f"p99 {result['p99_ms']:7.2f} ms  {result['requests_per_s']:8.1f} req/s  "
+                        f"{result['lines_per_s']:9.1f} lines/s  errors {result['errors']}"
+                        + (f" ({result['last_error']})" if result["errors"] else ""),
+                        flush=True,
+                    )
         steadiness.append(_print_steadiness("after"))
+        if args.repeat > 1:
+            _print_over_runs(results)
     finally:
         if process is not None:
             process.terminate()
