@@ -73,7 +73,9 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
     # how the calibration was fitted, said (out-of-fold when its slice holds few seizures)
     assert re.search(
         r"\ncalibration: (out-of-fold \(4 folds\)|calibration slice), [\d,]+ labelled lines "
-        r"\([\d,]+ seizures\)(; left out as recorded after their slice ended: [^\n]+)?\n",
+        r"\([\d,]+ seizures\); label delay \d+ days \(learned\): left out as filed within it "
+        r"before the test period [\d,]+ lines \([\d,]+ seizures\)"
+        r"(; left out as recorded after their slice ended: [^\n]+)?\n",
         result.stdout,
     ), result.stdout
     # named as where they came from, not as the temporary copy read (gone after the run)

@@ -101,7 +101,13 @@ def fit_scorer(
         labelled = label_lines(shipments, outcomes)
         cut = None
     lab_filed = shipments["filed_at"].iloc[labelled["position"]].reset_index(drop=True)
-    splits = time_splits(lab_filed, labelled["recorded_at"], config=config.splits(), until=cut)
+    splits = time_splits(
+        lab_filed,
+        labelled["recorded_at"],
+        config=config.splits(),
+        until=cut,
+        labels=labelled["label"].to_numpy(),
+    )
     splits.check(labelled["label"].to_numpy(), folds=config.calibration_folds)
     test_from = splits.boundaries["test_from"]
     filed = shipments["filed_at"]
@@ -215,6 +221,7 @@ def fit_scorer(
         params={
             "booster_rounds": booster.best_iteration or booster.current_iteration(),
             **calibration,
+            **_delay_params(splits, labelled["label"].to_numpy()),
             **{
                 f"late_{name}_{what}": count
                 for name, counts in splits.late_counts(labelled["label"].to_numpy()).items()
@@ -224,6 +231,18 @@ def fit_scorer(
         test_lines=shipments[test_mask],
         drift=drift,
     )
+
+
+def _delay_params(splits: TimeSplits, labels: np.ndarray) -> dict[str, Any]:
+    """The label delay the slices were cut with (the run's parameters; a learned one replaces
+    the config's empty setting) and the lines it left out."""
+    lines, seizures = splits.delay_counts(labels)
+    return {
+        "label_delay_days": splits.label_delay_days,
+        "label_delay_learned": splits.label_delay_learned,
+        "delay_lines": lines,
+        "delay_seizures": seizures,
+    }
 
 
 def describe_calibration(params: dict[str, Any]) -> str:
@@ -237,9 +256,16 @@ def describe_calibration(params: dict[str, Any]) -> str:
     late = [
         f"{name} {int(params[f'late_{name}_lines']):,} lines "
         f"({int(params[f'late_{name}_seizures']):,} seizures)"
-        for name in ("training", "calibration")
+        for name in ("training", "validation", "calibration")
         if int(params.get(f"late_{name}_lines", 0) or 0)
     ]
+    if float(params.get("label_delay_days", 0) or 0):  # the slices end it before the test
+        how = "learned" if str(params.get("label_delay_learned")) == "True" else "set"
+        told += (
+            f"; label delay {float(params['label_delay_days']):g} days ({how}): left out as "
+            f"filed within it before the test period {int(params['delay_lines']):,} lines "
+            f"({int(params['delay_seizures']):,} seizures)"
+        )
     if late:  # seizures are recorded later than clean results: slices lose more of them
         told += "; left out as recorded after their slice ended: " + ", ".join(late)
     return told

@@ -23,6 +23,7 @@ from training.config import load_config
         # an amber band below the red one was stored, and empty
         ("amber_capacity: 0.01\n", "amber_capacity 0.01 is below capacity 0.02"),
         ("gap_days: -30\n", "gap_days: Input should be greater than or equal to 0"),
+        ("label_delay_days: -1\n", "label_delay_days: Input should be greater than or equal"),
         ("train_share: -0.5\n", "train_share: Input should be greater than 0"),
         ("train_share: 0.8\nvalid_share: 0.2\n", "leave no test share"),
         ("bootstrap_rounds: 0\n", "bootstrap_rounds:"),  # an IndexError after registering
@@ -57,3 +58,11 @@ def test_good_settings_load_and_reach_the_booster(tmp_path: Path) -> None:
     params = config.booster_params()
     assert (params.learning_rate, params.num_leaves, params.imbalance) == (0.1, 15, "none")
     assert params.extra == {"max_bin": 63}
+
+
+def test_the_label_delay_setting_reaches_the_splits(tmp_path: Path) -> None:
+    """Unset, the splits learn it; set (in the YAML file), they take it as it is."""
+    assert load_config(None).splits().label_delay_days is None
+    path = tmp_path / "train.yaml"
+    path.write_text("label_delay_days: 45\n")
+    assert load_config(path).splits().label_delay_days == 45.0

@@ -62,6 +62,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
         world.truth.to_parquet("truth.parquet", index=False)
         Path("meta.json").write_text(json.dumps(world.meta, default=str))
         Path("train.yaml").write_text(
+            # a week's label delay: the learned one leaves the 40-day first phase no validation
+            "label_delay_days: 7\n"
             "booster:\n  max_rounds: 30\n  num_threads: 2\n  learning_rate: 0.05\n"
         )
         settings = Settings(home=folder / "home")

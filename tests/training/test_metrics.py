@@ -15,7 +15,7 @@ from training.metrics import (
     label_metrics,
     selected_at_capacity,
 )
-from training.splits import SplitConfig, time_splits
+from training.splits import SplitConfig, learned_label_delay, time_splits
 
 
 def _world(seed: int = 0) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -155,7 +155,10 @@ def test_time_splits_leave_out_labels_recorded_after_the_boundary() -> None:
     recorded = filed + pd.Timedelta(days=20)
     splits = time_splits(filed, recorded, config=SplitConfig(gap_days=7))
     b1 = splits.boundaries["valid_from"]
-    assert (recorded[splits.train] < b1).all()
+    # every slice ends the label delay (learned: 20 days) before the test period
+    delay_from = splits.boundaries["delay_from"]
+    assert delay_from == splits.boundaries["test_from"] - pd.Timedelta(days=20)
+    assert (filed[splits.train | splits.valid | splits.calibration] < delay_from).all()
     assert filed[splits.valid].min() >= b1 + pd.Timedelta(days=7)
     assert filed[splits.train].max() < filed[splits.valid].min() <= filed[splits.calibration].min()
     assert filed[splits.calibration].max() < filed[splits.test].min()
@@ -167,6 +170,7 @@ def test_time_splits_leave_out_labels_recorded_after_the_boundary() -> None:
     # (dropping that cut passed every test: 20 of 40 calibration labels from the test period)
     test_from = splits.boundaries["test_from"]
     assert (recorded[splits.calibration] < test_from).all() and splits.calibration.any()
+    assert (recorded[splits.train | splits.valid] < test_from).all()
     slow = filed + pd.Timedelta(days=90)  # labels as late as a field unit sends them
     late = time_splits(filed, slow, config=SplitConfig(gap_days=7))
     for name in ("valid", "calibration"):
@@ -217,9 +221,12 @@ def test_a_slice_a_model_cannot_be_made_from_is_named_with_its_period() -> None:
     with pytest.raises(
         ValueError,
         match=r"the validation slice .* has no labelled line: more "
-        r"history is needed",
+        r"history is needed .*or a shorter label_delay_days: the slices end 10 days \(learned\)",
     ):
         short.check(labels[:40])
+    # a label delay longer than the history leaves no line to split: said, naming it
+    with pytest.raises(ValueError, match=r"the label delay \(400 days, set\) before the test"):
+        time_splits(filed, recorded, config=SplitConfig(label_delay_days=400))
 
 
 def test_band_thresholds_on_equal_scores_take_the_share_nearer_the_capacity() -> None:
@@ -247,17 +254,62 @@ def test_band_thresholds_on_equal_scores_take_the_share_nearer_the_capacity() ->
 def test_the_splits_count_the_labels_left_out_as_recorded_after_their_slice_ended() -> None:
     """Seizures are recorded later than clean results (a median 9 days against 1): a slice
     keeps fewer of its seizures than of its clean inspections, and nothing said how many were
-    left out (the quickstart's calibration slice kept 3 of its 10 seizures)."""
+    left out (the quickstart's calibration slice kept 3 of its 10 seizures). Without a label
+    delay the calibration slice still loses them; with one, none is left out so."""
     days = pd.date_range("2025-01-01", periods=100, freq="D", tz="UTC")
     filed = pd.Series(days)
     labels = np.zeros(100)
     labels[::10] = 1.0  # a seizure every ten days, recorded 20 days on; clean ones the next day
     recorded = filed + pd.to_timedelta(np.where(labels == 1, 20, 1), unit="D")
-    splits = time_splits(filed, recorded, config=SplitConfig(0.6, 0.15, 0.1, 0.0))
+    config = SplitConfig(0.6, 0.15, 0.1, 0.0, label_delay_days=0)
+    splits = time_splits(filed, recorded, config=config)
     counts = splits.late_counts(labels)
-    b1 = splits.boundaries["valid_from"]
-    late_train = ((filed < b1) & (recorded >= b1)).to_numpy()
-    assert counts["training"] == (int(late_train.sum()), int(labels[late_train].sum()))
-    assert counts["training"][1] >= 1 and counts["calibration"][1] >= 1
+    b2, test_from = splits.boundaries["calibration_from"], splits.boundaries["test_from"]
+    late = ((filed >= b2) & (filed < test_from) & (recorded >= test_from)).to_numpy()
+    assert counts["calibration"] == (int(late.sum()), int(labels[late].sum()))
+    assert counts["calibration"][1] >= 1
     # a late line is in no slice it was left out of
-    assert not (splits.train & late_train).any()
+    assert not (splits.calibration & late).any()
+    delayed = time_splits(filed, recorded, config=SplitConfig(0.6, 0.15, 0.1, 0.0), labels=labels)
+    assert delayed.label_delay_days == 20 and delayed.late_counts(labels)["calibration"] == (0, 0)
+
+
+def test_the_label_delay_leaves_out_clean_and_seized_lines_filed_within_it_alike() -> None:
+    """Seizures recorded 20 days after filing, clean results the next day. Cut at the test
+    period alone, the calibration slice kept the clean results of its last 20 days and lost
+    their seizures (its seizure rate 11 % against 20 %); the lines filed within the label delay
+    before the test period are now in no slice, clean and seized alike."""
+    filed = pd.Series(pd.date_range("2025-01-01", periods=400, freq="D", tz="UTC"))
+    labels = (np.arange(400) % 5 == 0).astype(float)
+    recorded = filed + pd.to_timedelta(np.where(labels == 1, 20, 1), unit="D")
+    splits = time_splits(filed, recorded, config=SplitConfig(gap_days=7))  # learned: 20 days
+    test_from, delay_from = splits.boundaries["test_from"], splits.boundaries["delay_from"]
+    assert delay_from == test_from - pd.Timedelta(days=20)
+    for name in ("train", "valid", "calibration"):
+        chosen = getattr(splits, name)
+        assert (filed[chosen] < delay_from).all()
+        assert labels[chosen].mean() == pytest.approx(0.2, abs=0.03), name
+    within = ((filed >= delay_from) & (filed < test_from) & (recorded < test_from)).to_numpy()
+    lines, seizures = splits.delay_counts(labels)
+    assert (lines, seizures) == (int(within.sum()), int(labels[within].sum()))
+    assert lines - seizures >= 15  # clean ones left out too, not only the late seizures
+    # the test slice as it was: every line filed from test_from
+    assert splits.test.sum() == (filed >= test_from).sum()
+    fixed = time_splits(filed, recorded, config=SplitConfig(label_delay_days=30))
+    assert fixed.boundaries["delay_from"] == fixed.boundaries["test_from"] - pd.Timedelta(days=30)
+    assert (fixed.label_delay_days, fixed.label_delay_learned) == (30, False)
+
+
+def test_the_label_delay_is_learned_from_the_slower_kind_of_outcome() -> None:
+    """One seizure in 25, recorded 30 days after filing, clean results 2 days: 95 % of all
+    outcomes are in after 2 days, but the delay that keeps the seizures is 30. Outcomes of the
+    test period (recorded 90 days on) teach nothing."""
+    filed = pd.Series(pd.date_range("2025-01-01", periods=500, freq="D", tz="UTC"))
+    labels = (np.arange(500) % 25 == 0).astype(float)
+    recorded = filed + pd.to_timedelta(np.where(labels == 1, 30, 2), unit="D")
+    assert learned_label_delay(filed, recorded, labels) == 30
+    assert learned_label_delay(filed, recorded) == 2  # the kinds mixed: the clean ones decide
+    until = pd.Timestamp("2026-01-01", tz="UTC")
+    recorded = recorded.where(filed < until, filed + pd.Timedelta(days=90))
+    splits = time_splits(filed, recorded, until=until, labels=labels)
+    assert (splits.label_delay_days, splits.label_delay_learned) == (30, True)

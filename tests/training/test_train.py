@@ -77,11 +77,12 @@ def test_calibration_beats_a_constant_on_inspected_lines(outcome) -> None:  # ty
 
 
 def test_a_calibration_slice_with_few_seizures_gives_way_to_out_of_fold_scores() -> None:
-    """The small world's calibration slice holds one seizure: a Platt fit on it sets the scores'
-    level by chance. The out-of-fold fit uses every labelled line before the test period and
-    puts the test period's mean score nearer its seizure rate."""
-    folded = _quick_fit()
-    on_slice = _quick_fit(min_calibration_seizures=1, min_calibration_lines=1)
+    """Without a label delay the small world's calibration slice holds few seizures (its late
+    ones left out; with the delay it holds 17): a Platt fit on it sets the scores' level by
+    chance. The out-of-fold fit uses every labelled line before the test period and puts the
+    test period's mean score nearer its seizure rate."""
+    folded = _quick_fit(label_delay_days=0)
+    on_slice = _quick_fit(label_delay_days=0, min_calibration_seizures=1, min_calibration_lines=1)
     sizes = folded.sizes
     assert on_slice.params["calibration_fit"] == "calibration slice"
     assert on_slice.params["calibration_seizures"] < 10
@@ -144,7 +145,8 @@ def test_the_champion_is_judged_with_its_history_brought_up_to_the_held_out_peri
     phases = world.meta["phases"]
     end_1 = pd.Timestamp(phases[0]["end"]) + pd.Timedelta(days=1)
     end_2 = pd.Timestamp(phases[1]["end"]) + pd.Timedelta(days=1)
-    config = TrainConfig(seed=1, booster={"max_rounds": 30, "num_threads": 2})
+    # a week's label delay: the learned one (22 days) leaves the 40-day first phase no validation
+    config = TrainConfig(seed=1, booster={"max_rounds": 30, "num_threads": 2}, label_delay_days=7)
     end_2 = end_2.tz_localize("UTC") if end_2.tzinfo is None else end_2
     champion = fit_scorer(shipments, outcomes, config=config, until=end_1).scorer
     untouched = copy.deepcopy(champion)  # champion_features brings the one it is given up
@@ -186,7 +188,7 @@ def test_a_challenger_discarded_while_its_retrain_runs_is_neither_kept_nor_promo
             tagged(version, {DECISION_TAG: DISCARDED})
 
     monkeypatch.setattr(retraining, "tag_version", discarded_at_once)
-    quick = TrainConfig(seed=1, booster={"max_rounds": 5, "num_threads": 2})
+    quick = TrainConfig(seed=1, booster={"max_rounds": 5, "num_threads": 2}, label_delay_days=7)
     decision = retrain(
         shipments, outcomes, phase="p1", until=end_1, settings=settings, config=quick, data_info={}
     )
@@ -212,10 +214,18 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
     phases = world.meta["phases"]
     end_1 = pd.Timestamp(phases[0]["end"]) + pd.Timedelta(days=1)
     end_2 = pd.Timestamp(phases[1]["end"]) + pd.Timedelta(days=1)
+    # a week's label delay: the learned one (22 days) leaves the 40-day first phase no validation
     weak = TrainConfig(
-        seed=1, booster={"max_rounds": 2, "min_data_in_leaf": 10**6, "num_threads": 2}
+        seed=1,
+        booster={"max_rounds": 2, "min_data_in_leaf": 10**6, "num_threads": 2},
+        label_delay_days=7,
     )
-    good = TrainConfig(seed=1, booster={"max_rounds": 150, "num_threads": 2}, bootstrap_rounds=50)
+    good = TrainConfig(
+        seed=1,
+        booster={"max_rounds": 150, "num_threads": 2},
+        bootstrap_rounds=50,
+        label_delay_days=7,
+    )
     # A deliberately weak first model: registered and, being first, champion.
     first = fit_scorer(shipments, outcomes, config=weak, until=end_1)
     _, v1, _ = log_training(first, settings=settings, config=weak, data_info={}, run_name="weak")
@@ -262,9 +272,12 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
             f"calibration: {params['calibration_fit']}, {int(params['calibration_lines']):,} "
             f"labelled lines ({int(params['calibration_seizures']):,} seizures)"
         )
-        late = int(params["late_training_lines"]) + int(params["late_calibration_lines"])
+        late = sum(int(params[f"late_{name}_lines"]) for name in ("training", "calibration"))
         told = "left out as recorded after their slice ended" in decision.calibrated_on
         assert told is (late > 0)
+        # and the label delay its slices ended before the held-out period
+        assert params["label_delay_days"] == "7.0" and params["label_delay_learned"] == "False"
+        assert "; label delay 7 days (set): " in decision.calibrated_on
     # the cut each challenger learned to, whoever calls retrain: its run named the phase alone
     for decision, until, eval_until in ((promoted, end_1, str(end_2)), (kept, end_2, "")):
         info = next(v for v in list_versions() if v.version == decision.challenger_version)
@@ -415,6 +428,26 @@ def _quick_fit(**config: float) -> Any:
     _, shipments, outcomes = small_world()
     quick = {"max_rounds": 40, "num_threads": 2}
     return fit_scorer(shipments, outcomes, config=TrainConfig(seed=3, booster=quick, **config))
+
+
+def test_the_label_delay_reaches_the_splits_and_is_named_with_the_run() -> None:
+    """The slices end the label delay before the test period, learned unless the config sets
+    it; the run's parameters and its words say which, and what it left out."""
+    from training.train import describe_calibration
+
+    learned, fixed = _quick_fit(), _quick_fit(label_delay_days=3)
+    for fit, days in ((learned, learned.params["label_delay_days"]), (fixed, 3.0)):
+        test_from = pd.Timestamp(fit.boundaries["test_from"])
+        assert pd.Timestamp(fit.boundaries["delay_from"]) == test_from - pd.Timedelta(days=days)
+        how = "learned" if fit is learned else "set"
+        assert fit.params["label_delay_learned"] is (fit is learned)
+        assert (
+            f"; label delay {days:g} days ({how}): left out as filed within it before the test "
+            f"period {fit.params['delay_lines']:,} lines ({fit.params['delay_seizures']:,} "
+            "seizures)"
+        ) in describe_calibration(fit.params)
+    assert learned.params["label_delay_days"] > 3  # seizures take longer in the small world
+    assert fixed.params["delay_lines"] < learned.params["delay_lines"]
 
 
 def test_rescore_days_sets_what_the_state_keeps_exact_and_leaves_training_alone(
