@@ -527,13 +527,22 @@ def test_screen_prints_the_top_containers_with_their_reasons_as_text(
         ["screen", str(cheap), "--out", str(tmp_path / "r2.csv"), "--documentary", "0.05"],
     )
     assert papers.exit_code == 0, papers.output
-    # the scores moved too: a warning (the selection no longer holds what it was set for)
+    # ... and by shippers never seen before, the scores move too, whichever features the model
+    # leans on: a warning (the selection no longer holds what it was set for)
+    strangers = tmp_path / "strangers.parquet"
+    lines.assign(
+        declared_value=lines["declared_value"] / 100,
+        shipper_name=[f"NEW SHIPPER {i} LTD" for i in range(len(lines))],
+    ).to_parquet(strangers, index=False)
+    moved = runner.invoke(app, ["screen", str(strangers), "--out", str(tmp_path / "r4.csv")])
+    assert moved.exit_code == 0, moved.output
     assert "warning: against the model's training data, the scores are distributed" in (
-        papers.stderr
+        moved.stderr
     )
     # said once: it was logged as a warning as well, and printed twice
     logged = [r for r in caplog.records if "the scores are distributed" in r.getMessage()]
     assert logged and all(r.levelno < logging.WARNING for r in logged)
+    assert moved.stderr.count("the scores are distributed") == 1
     told = [line for line in papers.stderr.splitlines() if line.startswith("drift: ")]
     assert any("value_per_kg_z_hs6 (" in line for line in told), papers.stderr
     assert all(line.endswith("(the report's 'Against the training data')") for line in told)
