@@ -335,17 +335,22 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("cites_sensitive", "goods",
        "1 for ivory/horn lines (0507), shark fins (0302.92, 0303.92, 0305.71) and worked "
        "ivory (9601.10), or descriptions naming CITES species or products outside the "
-       "chapters where the word names a colour or a brand",
+       "chapters where the word names a colour or a brand; a colour compound (IVORY WHITE, "
+       "CORAL PINK) on a line of carvings, beads or jewellery counts under the codes such "
+       "goods are classed in (96, 97, 71, ...) or without a code",
        "CITES-sensitive goods", "hs_code, goods_description", _NEVER,
        "CITES-sensitive goods", "flag"),
     _f("cites_no_permit", "goods", "1 for CITES-sensitive goods without a permit reference "
-       "(blank, a placeholder such as N/A, NONE, NIL, or any reference without a digit other "
-       "than 0)",
+       "(blank, a placeholder such as N/A, NONE, NIL, any reference without a digit other "
+       "than 0, or one saying the permit is not there yet: PENDING 2025, APPLIED 12/2025)",
        "CITES-sensitive line without permit", "hs_code, goods_description, cites_permit_ref",
        _NEVER, "CITES-sensitive goods without a permit", "flag"),
     _f("reefer", "goods", "1 for a refrigerated container", "", "container_size_type",
        "no size-type: NaN", "refrigerated container", "flag"),
-    _f("reefer_unneeded", "goods", "1 for a reefer carrying goods that need no cooling",
+    _f("reefer_unneeded", "goods", "1 for a reefer carrying goods that need no cooling (not "
+       "meat, fish, dairy, plants, bulbs and flowers, vegetables, fruit, chocolate, vaccines, "
+       "nor goods described as frozen, chilled, cold chain or 2-8 C, nor insulin or vaccines "
+       "named under chapter 30)",
        "reefer for goods that need no cooling", "container_size_type, hs_code, "
        "goods_description", "no size-type: NaN", "reefer for goods that need no cooling",
        "flag"),

@@ -85,12 +85,12 @@ def row_features(batch: Batch) -> dict[str, F64]:
         "house_bl": row.house_bl(text("bl_type")),
         "empty_declared": row.empty_declared(text("full_empty")),
     }
-    sensitive = row.cites_sensitive(hs, d.cites_word)
+    sensitive = row.cites_sensitive(hs, d.cites_word, d.cites_colour_goods)
     out["cites_sensitive"] = sensitive
     out["cites_no_permit"] = row.cites_no_permit(sensitive, text("cites_permit_ref"))
     reefer = row.reefer(size_type)
     out["reefer"] = reefer
-    out["reefer_unneeded"] = row.reefer_unneeded(reefer, hs, d.cooling_word)
+    out["reefer_unneeded"] = row.reefer_unneeded(reefer, hs, d.cooling_word, d.cold_medicine_word)
     score = row.red_flag_score(
         out["source_country"], out["cover_load"], out["risky_transit_or_market"]
     )

@@ -15,11 +15,16 @@ Japanese, Korean, Thai, Vietnamese, Indonesian and Malay, French.
 from __future__ import annotations
 
 __all__ = [
+    "CITES_COLOURS",
+    "CITES_GOODS_HEADINGS",
+    "CITES_GOODS_WORDS",
     "CITES_HEADINGS",
     "CITES_NOT",
     "CITES_SUBHEADINGS",
     "CITES_WORD_NOT_CHAPTERS",
     "CITES_WORDS",
+    "COLD_MEDICINE_CHAPTERS",
+    "COLD_MEDICINE_WORDS",
     "COOLED_CHAPTERS",
     "COOLED_HEADINGS",
     "COOLING_WORDS",
@@ -36,6 +41,7 @@ __all__ = [
     "SAME_AS_CONSIGNEE",
     "SOURCE_COUNTRIES",
     "STOPWORDS",
+    "PERMIT_NOT_YET",
     "PERMIT_PLACEHOLDERS",
     "TO_ORDER_PATTERN",
     "to_order_pattern",
@@ -485,11 +491,152 @@ CITES_NOT: frozenset[str] = frozenset(
     }
 )
 
-# Goods that need a reefer: meat, fish, dairy, plants and flowers, vegetables, fresh fruit,
-# prepared meat and fish, ice cream, vaccines; nuts and dried fruit do not.
+# The colour compounds of `CITES_NOT` (not the country, the fabrics, the patterns or the brands):
+# ivory white and coral pink name the colour of paint, tiles or shirts, and of the carvings,
+# beads and jewellery made of ivory and coral themselves. "IVORY WHITE CARVINGS" and "CORAL PINK
+# JEWELLERY" lost the mandatory CITES rule to the compound; a colour compound on a line that
+# also names such goods (`CITES_GOODS_WORDS`) counts as its CITES word under the codes those
+# goods are classed in (`CITES_GOODS_HEADINGS`), or without a code.
+CITES_COLOURS: frozenset[str] = frozenset(
+    {
+        "IVORY WHITE",
+        "IVORY COLOUR",
+        "IVORY COLOR",
+        "COLOUR IVORY",
+        "COLOR IVORY",
+        "CORAL PINK",
+        "CORAL COLOUR",
+        "CORAL COLOR",
+        "TORTOISE COLOUR",
+        "TORTOISE COLOR",
+        "ROSEWOOD COLOUR",
+        "ROSEWOOD COLOR",
+        "EBONY COLOUR",
+        "EBONY COLOR",
+        "EBONY BLACK",
+        "象牙白",
+        "象牙色",
+        "象牙黄",
+        "红木色",
+        "紅木色",
+        "紫檀色",
+        "花梨色",
+        "乌木色",
+        "烏木色",
+        "黑檀色",
+        "沉香色",
+        "珊瑚色",
+        "珊瑚红",
+        "珊瑚紅",
+        "珊瑚粉",
+        "玳瑁色",
+    }
+)
+# Goods made of ivory, coral, tortoiseshell or precious woods themselves: carvings, figurines,
+# statues, beads, bangles and jewellery, ornaments, tusks, chopsticks, seals (hanko), netsuke;
+# single words are read as description tokens (plural S off). Chinese: carving, sculpture,
+# ornament, figurine, statue, bead(s), bracelet, bangle, necklace, pendant, jewellery,
+# chopsticks, seal, tusk; Japanese: hanko, netsuke.
+CITES_GOODS_WORDS: frozenset[str] = frozenset(
+    {
+        "CARVING",
+        "CARVED",
+        "FIGURINE",
+        "FIGURE",
+        "STATUE",
+        "STATUETTE",
+        "SCULPTURE",
+        "SCULPTED",
+        "BEAD",
+        "BANGLE",
+        "BRACELET",
+        "NECKLACE",
+        "PENDANT",
+        "EARRING",
+        "BROOCH",
+        "CAMEO",
+        "JEWELLERY",
+        "JEWELRY",
+        "JEWELERY",
+        "ORNAMENT",
+        "TUSK",
+        "CHOPSTICK",
+        "SEAL",
+        "HANKO",
+        "NETSUKE",
+        "OKIMONO",
+        "CURIO",
+        "ROSARY",
+        "HAIRPIN",
+        "雕",
+        "摆件",
+        "擺件",
+        "工艺品",
+        "工藝品",
+        "佛像",
+        "雕像",
+        "珠",
+        "手镯",
+        "手鐲",
+        "手链",
+        "手鏈",
+        "项链",
+        "項鏈",
+        "吊坠",
+        "吊墜",
+        "首饰",
+        "首飾",
+        "饰品",
+        "飾品",
+        "筷",
+        "印章",
+        "印鑑",
+        "根付",
+    }
+)
+# Where such goods are classed or declared: worked ivory, bone, coral and other carving material
+# (9601, 9602), jewellery of precious metal, of pearls and stones, and imitation jewellery (7113,
+# 7116, 7117), works of art, sculptures, collectors' pieces and antiques (97), horn and ivory
+# unworked (0507), coral and shells (0508), and the carvings and ornaments of stone, wood and
+# ceramics that carved ivory is declared as (6802, 4420, 6913). Not paint, tiles, clothing or
+# toys: "IVORY WHITE PAINT", "IVORY WHITE TILES" and "CORAL PINK T-SHIRTS" name a colour.
+CITES_GOODS_HEADINGS: frozenset[str] = frozenset(
+    {"97", "0507", "0508", "4420", "6802", "6913", "7113", "7116", "7117", "9601", "9602"}
+)
+
+# Goods that need a reefer: meat, fish, dairy, bulbs, live plants and flowers, vegetables, fresh
+# fruit, prepared meat and fish, chocolate, ice cream, vaccines; nuts and dried fruit do not.
+# Chocolate travels at 12-20 C and flower bulbs at controlled temperatures (4-14 C, or 17-20 C
+# before forcing) with fresh air: "MILK CHOCOLATE BARS" (1806) and "TULIP BULBS" (0601, which
+# was listed as needing no cooling) in reefers were flagged as reefers for goods that need none.
 COOLED_CHAPTERS: frozenset[str] = frozenset({"02", "03", "04", "06", "07", "08", "16"})
-COOLED_HEADINGS: frozenset[str] = frozenset({"2105", "3002"})
-NOT_COOLED_HEADINGS: frozenset[str] = frozenset({"0801", "0802", "0813", "0601"})
+COOLED_HEADINGS: frozenset[str] = frozenset({"1806", "2105", "3002"})
+NOT_COOLED_HEADINGS: frozenset[str] = frozenset({"0801", "0802", "0813"})
+# Medicines that travel at 2-8 C, named by the description under chapter 30 (medicaments of 3004
+# are mostly kept at room temperature, so the heading alone does not say): insulin and vaccines,
+# in English, French, Indonesian and Malay, Vietnamese, Chinese, Japanese, Korean and Thai. Not
+# counted outside the chapter: "INSULIN SYRINGES" and "VACCINE CARRIERS" need no cooling.
+COLD_MEDICINE_CHAPTERS: frozenset[str] = frozenset({"30"})
+COLD_MEDICINE_WORDS: frozenset[str] = frozenset(
+    {
+        "INSULIN",
+        "INSULINE",
+        "VACCINE",
+        "VACCIN",
+        "VACCINS",
+        "VAKSIN",
+        "VACXIN",
+        "胰岛素",
+        "胰島素",
+        "疫苗",
+        "インスリン",
+        "ワクチン",
+        "인슐린",
+        "백신",
+        "อินซูลิน",
+        "วัคซีน",
+    }
+)
 # Words that say the goods are kept cold (not REEFER: it names the box, and "CASHEW NUTS REEFER
 # CARGO" in a reefer was no reefer for goods that need none).
 COOLING_WORDS: frozenset[str] = frozenset(
@@ -524,6 +671,31 @@ COOLING_WORDS: frozenset[str] = frozenset(
         "SURGELE",
         "SURGELES",
         "REFRIGERE",
+        # a cold chain or a 2-8 C store, as written once punctuation is spaces ("2-8°C",
+        # "2~8℃" and "+2 TO +8 DEG C" are "2 8 C", "2 8 C" and "2 TO 8 DEG C"): pharmaceuticals
+        # filed "COLD CHAIN" or "STORE AT 2-8 C" in a reefer were flagged; cold chain in
+        # Chinese, Japanese, Korean, Vietnamese, Indonesian and Malay, French
+        "COLD CHAIN",
+        "KEEP COLD",
+        "2 8 C",
+        "2 8C",
+        "2 8 DEG C",
+        "2 8 DEGC",
+        "2 8 DEGREES",
+        "2 8 DEGREE",
+        "2 C 8 C",
+        "2 TO 8 C",
+        "2 TO 8C",
+        "2 TO 8 DEG C",
+        "2 TO 8 DEGREES",
+        "2 C TO 8 C",
+        "冷链",
+        "冷鏈",
+        "コールドチェーン",
+        "콜드체인",
+        "CHUOI LANH",
+        "RANTAI DINGIN",
+        "CHAINE DU FROID",
     }
 )
 
@@ -578,6 +750,84 @@ PERMIT_PLACEHOLDERS: frozenset[str] = frozenset(
         "NON",
         "NON APPLICABLE",
         "NON DISPONIBLE",
+    }
+)
+
+# Words in a CITES permit reference that say the permit is not there yet, anywhere in the
+# reference as words (as it is normalised: "APPLIED 12/2025" is APPLIED 12 2025): a reference
+# with a digit was read as a permit held, so "PENDING 2025", "APPLIED 12/2025" and "AWAITING
+# PERMIT 2026" switched the mandatory CITES rule off. An application is no permit. In English,
+# then the region's languages as officers type them (accents dropped): applying, in process,
+# awaiting, to follow (Chinese, Japanese, Korean, Thai, Vietnamese, Indonesian and Malay,
+# French; not French EN COURS alone, which is also "EN COURS DE VALIDITE", valid).
+PERMIT_NOT_YET: frozenset[str] = frozenset(
+    {
+        "PENDING",
+        "APPLIED",
+        "APPLYING",
+        "APPLICATION",
+        "AWAITING",
+        "AWAITED",
+        "WAITING",
+        "TO FOLLOW",
+        "WILL FOLLOW",
+        "TO BE FOLLOWED",
+        "TO BE ISSUED",
+        "TO BE PROVIDED",
+        "TO BE SUBMITTED",
+        "TO BE ADVISED",
+        "TO BE CONFIRMED",
+        "TO BE OBTAINED",
+        "NOT YET",
+        "IN PROCESS",
+        "IN PROCESSING",
+        "IN PROGRESS",
+        "UNDER PROCESS",
+        "UNDER PROCESSING",
+        "UNDER APPLICATION",
+        "BEING PROCESSED",
+        "TBA",
+        "TBC",
+        "TBD",
+        "申请中",
+        "申請中",
+        "办理中",
+        "辦理中",
+        "审批中",
+        "審批中",
+        "待定",
+        "待补",
+        "待補",
+        "待发",
+        "未取得",
+        "手続中",
+        "手続き中",
+        "신청중",
+        "신청 중",
+        "발급 예정",
+        "발급예정",
+        "รอดำเนินการ",
+        "รออนุมัติ",
+        "รอการอนุมัติ",
+        "ยื่นขอ",
+        "อยู่ระหว่างดำเนินการ",
+        "DANG XIN",
+        "DANG CHO",
+        "CHO CAP",
+        "CHUA CO",
+        "BO SUNG SAU",
+        "DALAM PROSES",
+        "MENUNGGU",
+        "MENYUSUL",
+        "BELUM ADA",
+        "SEDANG DIPROSES",
+        "EN ATTENTE",
+        "A SUIVRE",
+        "A VENIR",
+        "DEMANDE EN COURS",
+        "EN COURS DE DELIVRANCE",
+        "EN COURS D OBTENTION",
+        "EN COURS DE TRAITEMENT",
     }
 )
 

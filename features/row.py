@@ -7,6 +7,7 @@ Results are float64 arrays; NaN means "cannot say" (a field is missing), never a
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from functools import cache, partial
@@ -31,9 +32,11 @@ from features.keys import (
     to_mask,
 )
 from features.lexicons import (
+    CITES_GOODS_HEADINGS,
     CITES_HEADINGS,
     CITES_SUBHEADINGS,
     CITES_WORD_NOT_CHAPTERS,
+    COLD_MEDICINE_CHAPTERS,
     COOLED_CHAPTERS,
     COOLED_HEADINGS,
     COVER_LOAD_HEADINGS,
@@ -41,6 +44,7 @@ from features.lexicons import (
     LOGISTICS_WORDS,
     LOGISTICS_WORDS_REGION,
     NOT_COOLED_HEADINGS,
+    PERMIT_NOT_YET,
     PERMIT_PLACEHOLDERS,
     RISKY_TRANSIT_COUNTRIES,
     RISKY_TRANSIT_PORTS,
@@ -593,14 +597,28 @@ def cover_load(hs_code: Text, cover_word: B) -> F64:
     return _flag(_heading_in(hs_code, "cover_load", COVER_LOAD_HEADINGS) | cover_word)
 
 
-def cites_sensitive(hs_code: Text, cites_word: B) -> F64:
+def cites_sensitive(hs_code: Text, cites_word: B, colour_goods: B | None = None) -> F64:
     """1 for ivory and horn lines, shark fins and worked ivory by their subheadings, or
     descriptions naming CITES-listed species or products, except under the HS chapters where
     such a word names a colour, a pattern or a brand (`CITES_WORD_NOT_CHAPTERS`: ivory tiles, a
-    SHARK vacuum cleaner); a line without an HS code keeps its word."""
+    SHARK vacuum cleaner); a line without an HS code keeps its word. A colour compound on a line
+    naming carvings, beads or jewellery (``colour_goods``: "IVORY WHITE CARVINGS") counts as its
+    word under the codes such goods are classed in (`CITES_GOODS_HEADINGS`) or without a code."""
 
     code = _remembered("cites_by_code", _cites_by_code, hs_code)
-    return _flag((code == _LISTED) | (cites_word & (code == _WORD_COUNTS)))
+    counts = cites_word & (code == _WORD_COUNTS)
+    if colour_goods is not None and colour_goods.any():
+        goods = _remembered("cites_goods_code", _cites_goods_code, hs_code) > 0
+        counts |= colour_goods & goods
+    return _flag((code == _LISTED) | counts)
+
+
+def _cites_goods_code(hs_code: pa.Array) -> F64:
+    """1 where the HS code is one that carvings, beads and jewellery of ivory or coral are
+    classed in (`CITES_GOODS_HEADINGS`), or there is no code."""
+    goods = _in(_prefix(hs_code, 2), CITES_GOODS_HEADINGS)
+    goods |= _in(_prefix(hs_code, 4), CITES_GOODS_HEADINGS)
+    return _flag(goods | is_missing(hs_code))
 
 
 _LISTED, _WORD_COUNTS, _WORD_NAMES_OTHER_THINGS = 2.0, 1.0, 0.0
@@ -631,14 +649,24 @@ def _placeholders() -> frozenset[str]:
     return frozenset(str(value) for value in read.to_pylist())
 
 
+@cache
+def _not_yet() -> str:
+    """`PERMIT_NOT_YET` as one pattern of whole words on a permit reference as it is read."""
+    single, pattern = lexicon_entries(PERMIT_NOT_YET, stem=False)
+    words = "|".join(re.escape(str(word)) for word in single.to_pylist())
+    return "|".join(part for part in (f"(^| )({words})( |$)", pattern) if part)
+
+
 def _no_permit(cites_permit_ref: pa.Array) -> F64:
-    """A placeholder for none, or a reference without a digit other than 0: every CITES permit
+    """A placeholder for none, a reference without a digit other than 0 (every CITES permit
     and certificate number carries one, and "NON-CITES", "EXEMPT", "TBD", "X" or "000-000" read
-    as a permit held switched the mandatory rule off."""
+    as a permit held switched the mandatory rule off), or one saying the permit is not there yet
+    ("PENDING 2025", "APPLIED 12/2025", `PERMIT_NOT_YET`)."""
     text, codes = _distinct(cites_permit_ref)
     placeholder = _in(text, _placeholders())
     no_number = np.array([not _numbered(value) for value in text.to_pylist()], dtype=bool)
-    return _per_row(placeholder | no_number, codes, 1.0)
+    not_yet = text_matches(text, _not_yet())
+    return _per_row(placeholder | no_number | not_yet, codes, 1.0)
 
 
 def _numbered(reference: str | None) -> bool:
@@ -657,11 +685,22 @@ def reefer(container_size_type: Text) -> F64:
     return _remembered("reefer", rule, container_size_type)
 
 
-def reefer_unneeded(reefer_flag: F64, hs_code: Text, cooling_word: B) -> F64:
-    """1 for a reefer carrying goods that need no cooling (cashew in a reefer)."""
+def reefer_unneeded(
+    reefer_flag: F64, hs_code: Text, cooling_word: B, cold_medicine_word: B | None = None
+) -> F64:
+    """1 for a reefer carrying goods that need no cooling (cashew in a reefer): not goods of
+    the cooled chapters and headings, nor described as kept cold, nor medicines of chapter 30
+    that the description names as kept at 2-8 C (``cold_medicine_word``: insulin, vaccines)."""
     cooled = _remembered("cooled_goods", _cooled_goods, hs_code) > 0
     cooled |= cooling_word
+    if cold_medicine_word is not None and cold_medicine_word.any():
+        medicine = _remembered("cold_medicine_code", _cold_medicine_code, hs_code) > 0
+        cooled |= cold_medicine_word & medicine
     return np.where(np.isnan(reefer_flag), np.nan, _flag((reefer_flag > 0) & ~cooled))
+
+
+def _cold_medicine_code(hs_code: pa.Array) -> F64:
+    return _flag(_in(_prefix(hs_code, 2), COLD_MEDICINE_CHAPTERS))
 
 
 def _cooled_goods(hs_code: pa.Array) -> F64:

@@ -30,8 +30,11 @@ from features.keys import (
     unspaced,
 )
 from features.lexicons import (
+    CITES_COLOURS,
+    CITES_GOODS_WORDS,
     CITES_NOT,
     CITES_WORDS,
+    COLD_MEDICINE_WORDS,
     COOLING_WORDS,
     COVER_LOAD_NOT,
     COVER_LOAD_WORDS,
@@ -58,6 +61,11 @@ class Descriptions:
     cites_word: B
     cooling_word: B
     vague: B
+    # a CITES colour compound on a line naming goods made of the species ("IVORY WHITE
+    # CARVINGS": `CITES_COLOURS`, `CITES_GOODS_WORDS`), and a medicine kept at 2-8 C
+    # ("INSULIN", `COLD_MEDICINE_WORDS`); each counts under its HS codes (`features.row`)
+    cites_colour_goods: B
+    cold_medicine_word: B
     pair_row: I64  # row of each (row, token) pair
     pair_token: U64  # hashed token bucket of each pair (never 0)
 
@@ -93,7 +101,7 @@ def lexicon_entries(lexicon: frozenset[str], *, stem: bool = True) -> tuple[pa.A
     return tokens, "|".join(parts) or None
 
 
-_FLAG_LEXICONS = (COVER_LOAD_WORDS, CITES_WORDS, COOLING_WORDS)
+_FLAG_LEXICONS = (COVER_LOAD_WORDS, CITES_WORDS, COOLING_WORDS, COLD_MEDICINE_WORDS)
 
 
 # What each flag lexicon does not count: its words inside these compounds (`CITES_NOT`,
@@ -117,6 +125,18 @@ def _word_flags(text: pa.Array, words: pa.Array, parent: I64, lexicon: frozenset
     if pattern is not None:
         out |= text_matches(text, pattern)
     return out
+
+
+def _colour_goods(text: pa.Array, words: pa.Array, parent: I64) -> B:
+    """Whether each normalised text holds a CITES colour compound ("IVORY WHITE") and a word for
+    goods made of the species ("CARVINGS")."""
+    _, colour = lexicon_entries(CITES_COLOURS, stem=False)
+    if colour is None or not len(text):
+        return np.zeros(len(text), dtype=bool)
+    found = text_matches(text, colour)
+    if not found.any():
+        return found
+    return found & _word_flags(text, words, parent, CITES_GOODS_WORDS)
 
 
 def _flag_reading(
@@ -219,6 +239,8 @@ def _describe_many(array: pa.Array, buckets: int, rules: int) -> Descriptions:
         cites_word=rows(_word_flags(*read, CITES_WORDS)),
         cooling_word=rows(_word_flags(*read, COOLING_WORDS)),
         vague=np.where(has, vague_u[np.maximum(row_unique, 0)], True),
+        cites_colour_goods=rows(_colour_goods(*read)),
+        cold_medicine_word=rows(_word_flags(*read, COLD_MEDICINE_WORDS)),
         pair_row=pair_row,
         pair_token=pair_token.astype(np.uint64),
     )
@@ -235,6 +257,8 @@ class _Described:
     cites: bool
     cooling: bool
     vague: bool
+    colour_goods: bool
+    cold_medicine: bool
 
 
 def _analyse(descriptions: pa.Array, buckets: int, rules: int) -> list[_Described]:
@@ -245,6 +269,7 @@ def _analyse(descriptions: pa.Array, buckets: int, rules: int) -> list[_Describe
     vague = _vague(*read)
     n = len(descriptions)
     flags = [_word_flags(*read, lexicon) for lexicon in _FLAG_LEXICONS]
+    colour_goods = _colour_goods(*read)
     distinct: list[dict[str, None]] = [{} for _ in range(n)]
     for word, row in zip(words.to_pylist(), parent.tolist(), strict=True):
         distinct[row][word] = None
@@ -264,6 +289,8 @@ def _analyse(descriptions: pa.Array, buckets: int, rules: int) -> list[_Describe
             cites=bool(flags[1][i]),
             cooling=bool(flags[2][i]),
             vague=bool(vague[i]),
+            colour_goods=bool(colour_goods[i]),
+            cold_medicine=bool(flags[3][i]),
         )
         for i, seen in enumerate(distinct)
     ]
@@ -292,7 +319,7 @@ def _describe_few(array: pa.Array, buckets: int, rules: int) -> Descriptions:
         ordered[value] = [entry.tokens[j] for j in order]
     n = len(rows)
     lens = np.zeros(n, dtype=np.int64)
-    cover, cites, cooling = (np.zeros(n, dtype=bool) for _ in range(3))
+    cover, cites, cooling, colour_goods, cold_medicine = (np.zeros(n, dtype=bool) for _ in range(5))
     vague = np.ones(n, dtype=bool)
     tokens: list[int] = []
     for i, value in enumerate(rows):
@@ -306,6 +333,7 @@ def _describe_few(array: pa.Array, buckets: int, rules: int) -> Descriptions:
             entry.cooling,
             entry.vague,
         )
+        colour_goods[i], cold_medicine[i] = entry.colour_goods, entry.cold_medicine
         tokens.extend(ordered[value])
     return Descriptions(
         n_tokens=lens,
@@ -313,6 +341,8 @@ def _describe_few(array: pa.Array, buckets: int, rules: int) -> Descriptions:
         cites_word=cites,
         cooling_word=cooling,
         vague=vague,
+        cites_colour_goods=colour_goods,
+        cold_medicine_word=cold_medicine,
         pair_row=np.repeat(np.arange(n, dtype=np.int64), lens),
         pair_token=np.array(tokens, dtype=np.uint64),
     )

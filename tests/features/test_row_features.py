@@ -510,3 +510,94 @@ def test_cover_load_words_that_name_other_goods_make_no_cover_load() -> None:
     cargo = describe(_text("CASHEW NUTS REEFER CARGO"), buckets=1 << 10)
     assert not cargo.cooling_word.any()
     assert row.reefer_unneeded(reefer, _text("080131"), cargo.cooling_word).tolist() == [1]
+
+
+def test_a_colour_compound_on_a_line_of_carvings_or_jewellery_stays_a_cites_line() -> None:
+    """ "IVORY WHITE CARVINGS" and "CORAL PINK JEWELLERY" were no CITES lines: the colour
+    compound hid the word from the mandatory rule. Next to goods made of ivory or coral it
+    counts, under the codes such goods are classed in or without a code; paint, tiles and
+    shirts of the colour stay what they are."""
+    from features.lexicons import CITES_COLOURS, CITES_NOT
+
+    assert CITES_COLOURS <= CITES_NOT
+    cites = [
+        ("IVORY WHITE CARVINGS", "960190"),
+        ("IVORY WHITE CARVINGS", None),
+        ("IVORY WHITE CARVINGS", "691310"),  # declared as ceramic ornaments
+        ("CORAL PINK JEWELLERY", "711790"),
+        ("CORAL PINK JEWELLERY", None),
+        ("CORAL PINK BEADS", "960190"),
+        ("IVORY WHITE FIGURINES", "970300"),
+        ("IVORY COLOUR CHOPSTICKS", "960110"),
+        ("SEALS IVORY WHITE", "960190"),
+        ("象牙白雕刻摆件", "960190"),  # an ivory-white carved ornament
+    ]
+    innocent = [
+        ("IVORY WHITE PAINT", "320910"),
+        ("IVORY WHITE PAINT", None),
+        ("IVORY WHITE TILES", "690721"),
+        ("IVORY WHITE TILES", None),
+        ("CORAL PINK T-SHIRTS", "610910"),
+        ("CORAL PINK T-SHIRTS", None),
+        ("IVORY COAST CASHEW", "080131"),
+        ("IVORY COAST CASHEW", None),
+        ("IVORY WHITE MELAMINE CHOPSTICKS", "392410"),  # plastic tableware
+        ("CORAL PINK CHRISTMAS ORNAMENTS", "950510"),  # festive articles
+        ("CORAL FLEECE BLANKETS", "630140"),
+        ("象牙白色瓷砖", "690721"),
+    ]
+    for few in (True, False):
+        rows = [*cites, *innocent] * (1 if few else 30)  # the API's few lines and a batch's many
+        info = describe(_text(*(d for d, _ in rows)), buckets=1 << 10)
+        hs = _text(*(h for _, h in rows))
+        got = row.cites_sensitive(hs, info.cites_word, info.cites_colour_goods)
+        expected = [1] * len(cites) + [0] * len(innocent)
+        assert got[: len(expected)].tolist() == expected, list(zip(rows, got, strict=False))
+
+
+def test_a_permit_reference_saying_the_permit_is_not_there_yet_is_no_permit() -> None:
+    """ "PENDING 2025", "APPLIED 12/2025" and "AWAITING PERMIT 2026" hold a digit, so they were
+    read as a permit held and switched the mandatory CITES rule off."""
+    not_yet = [
+        "PENDING 2025", "APPLIED 12/2025", "TO FOLLOW", "AWAITING PERMIT 2026",
+        "Permit to follow 2025", "APPLICATION NO. 2025/118", "TBA 2025", "NOT YET ISSUED 2026",
+        "IN PROCESS 11/2025", "申请中 2025", "申請中2025", "신청중 2025", "รอดำเนินการ ๒๕๖๘",
+        "ĐANG XIN CẤP 2025", "DALAM PROSES 2025", "EN ATTENTE 2025", "DEMANDE EN COURS 12/2025",
+    ]  # fmt: skip
+    real = [
+        "21US12345/9", "KE-2025-00123", "CITES 123456", "許可証 2024-118", "VN-2025-CITES-0042",
+        "PERMIT 2025/118 EN COURS DE VALIDITE",  # valid, in French
+    ]  # fmt: skip
+    for few in (True, False):
+        refs = [*not_yet, *real] * (1 if few else 30)
+        got = row.cites_no_permit(np.ones(len(refs)), _text(*refs))[: len(not_yet) + len(real)]
+        expected = [1] * len(not_yet) + [0] * len(real)
+        assert got.tolist() == expected, list(zip(refs, got, strict=False))
+
+
+def test_chocolate_bulbs_and_cold_chain_medicines_in_a_reefer_need_one() -> None:
+    """Chocolate (1806), flower bulbs (0601), insulin and vaccines (chapter 30, named in the
+    description) and medicines filed as "COLD CHAIN" or "2-8 C" travel cooled: in a reefer they
+    were flagged as goods that need no cooling. Cashew, paracetamol, and insulin syringes
+    outside chapter 30 still are."""
+    cooled = [
+        ("MILK CHOCOLATE BARS", "180632"), ("TULIP BULBS", "060110"), ("LIVE PLANTS", "060290"),
+        ("FRESH CUT ROSES", "060311"), ("INSULIN INJECTION 100IU/ML", "300431"),
+        ("HUMAN VACCINES", "300241"), ("PHARMACEUTICALS COLD CHAIN", "300490"),
+        ("MEDICINES STORE AT 2-8°C", "300490"), ("BIOLOGICS +2 TO +8 DEG C", "300490"),
+        ("胰岛素注射液", "300431"), ("VAKSIN", "300490"),
+    ]  # fmt: skip
+    unneeded = [
+        ("RAW CASHEW NUTS", "080131"), ("PARACETAMOL TABLETS", "300490"),
+        ("INSULIN SYRINGES", "901831"), ("VACCINE CARRIER BOXES", "392310"),
+        ("CASHEW NUTS 12 8 C", "080131"),  # numbers that are no 2-8 C
+    ]  # fmt: skip
+    for few in (True, False):
+        rows = [*cooled, *unneeded] * (1 if few else 30)
+        info = describe(_text(*(d for d, _ in rows)), buckets=1 << 10)
+        reefer = row.reefer(_text(*(["45R1"] * len(rows))))
+        hs = _text(*(h for _, h in rows))
+        got = row.reefer_unneeded(reefer, hs, info.cooling_word, info.cold_medicine_word)
+        expected = [0] * len(cooled) + [1] * len(unneeded)
+        assert got[: len(expected)].tolist() == expected, list(zip(rows, got, strict=False))
+
