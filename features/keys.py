@@ -27,6 +27,7 @@ from risk_engine.parsing import FORMAT_CHARACTERS, any_matching
 __all__ = [
     "MISSING",
     "NAME_RULES",
+    "TEXT_RULES",
     "NO_TIME",
     "U64",
     "I64",
@@ -63,8 +64,12 @@ MISSING: Final = np.uint64(0)
 # so that a model goes on finding its parties after an upgrade: 1 before stop 23 (dotted
 # initials and legal forms apart, "S A"; an accented letter of a description a space), 2 at
 # stops 23 to 26 (a letter of another script, Chinese, Thai or Korean, a space: a name written
-# in it was no party, a description in it had no word), 3 since.
-NAME_RULES = 3
+# in it was no party, a description in it had no word), 3 at stops 27 and 28, 4 since (the words
+# that make a consignee a logistics company or bank, `features.lexicons.logistics_lexicon`; names
+# and descriptions are read and keyed as by rules 3).
+NAME_RULES = 4
+# The name rules since which a text is normalised as today (`normalise_text`).
+TEXT_RULES = 3
 
 NO_TIME: Final = np.iinfo(np.int64).min  # a missing timestamp, in seconds
 

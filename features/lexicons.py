@@ -33,8 +33,10 @@ __all__ = [
     "COVER_LOAD_WORDS",
     "DEMAND_MARKETS",
     "GENERIC_WORDS",
+    "LOGISTICS_NOT",
     "LOGISTICS_WORDS",
     "LOGISTICS_WORDS_REGION",
+    "logistics_lexicon",
     "NOT_COOLED_HEADINGS",
     "RISKY_TRANSIT_COUNTRIES",
     "RISKY_TRANSIT_PORTS",
@@ -848,7 +850,9 @@ def to_order_pattern(rules: int) -> str:
     return TO_ORDER_PATTERN if rules >= 2 else _TO_ORDER_BEFORE
 
 
-LOGISTICS_WORDS: frozenset[str] = frozenset(
+# The English words name rules 1 to 3 read in a consignee, kept for a history keyed by them: its
+# model learned them (AGENCY, AGENCIES and BANK anywhere; no NVOCC or WAREHOUSING).
+_LOGISTICS_WORDS_BEFORE: frozenset[str] = frozenset(
     {
         "LOGISTICS",
         "LOGISTIC",
@@ -867,10 +871,44 @@ LOGISTICS_WORDS: frozenset[str] = frozenset(
         "CUSTOMS",
     }
 )
-# The same in the region's languages, read by name rules 3 (a history keyed before reads the
-# words above alone, as its model learned): French, Indonesian and Malay, Vietnamese; Chinese,
+# Logistics companies, forwarders, carriers and banks as they name themselves, by name rules 4.
+# Not AGENCY or AGENCIES alone: "NAIROBI TRADING AGENCIES" is a trader (East African and South
+# Asian traders name themselves so), and a shipping, clearing or forwarding agency says so by its
+# other word; ship and liner agencies as phrases. Added: NVOCC, warehousing, supply chain,
+# couriers, trucking and haulage, consolidators, chartering and stevedoring, container lines,
+# banking ("XYZ NVOCC LTD", "ABC WAREHOUSING CO", "DEF SUPPLY CHAIN SOLUTIONS" were traders).
+# Not CARRIER (a brand of air conditioners) nor WAREHOUSE alone (a shop's name).
+LOGISTICS_WORDS: frozenset[str] = (_LOGISTICS_WORDS_BEFORE - {"AGENCY", "AGENCIES"}) | frozenset(
+    {
+        "NVOCC",
+        "WAREHOUSING",
+        "SUPPLY CHAIN",
+        "SUPPLY CHAINS",
+        "COURIER",
+        "COURIERS",
+        "TRUCKING",
+        "HAULAGE",
+        "3PL",
+        "CONSOLIDATOR",
+        "CONSOLIDATORS",
+        "CHARTERING",
+        "STEVEDORING",
+        "CONTAINER LINE",
+        "CONTAINER LINES",
+        "SHIP AGENCY",
+        "SHIP AGENCIES",
+        "SHIPS AGENCY",
+        "LINER AGENCY",
+        "LINER AGENCIES",
+        "MARITIME AGENCY",
+        "MARITIME AGENCIES",
+        "BANKING",
+    }
+)
+# The same in the region's languages, read since name rules 3 (a history keyed before reads the
+# English words alone, as its model learned): French, Indonesian and Malay, Vietnamese; Chinese,
 # Japanese, Korean and Thai (logistics, freight, forwarding, transport, shipping, bank).
-LOGISTICS_WORDS_REGION: frozenset[str] = LOGISTICS_WORDS | frozenset(
+_LOGISTICS_WORDS_OF_REGION: frozenset[str] = frozenset(
     {
         "LOGISTIQUE",
         "TRANSITAIRE",
@@ -904,6 +942,45 @@ LOGISTICS_WORDS_REGION: frozenset[str] = LOGISTICS_WORDS | frozenset(
         "ธนาคาร",
     }
 )
+LOGISTICS_WORDS_REGION: frozenset[str] = LOGISTICS_WORDS | _LOGISTICS_WORDS_OF_REGION
+# Compounds that hold BANK and name a place, a food or seed bank or a phone charger, read as if
+# absent before the words above are looked for (name rules 4): "RIVER BANK AGRO FOODS" was a
+# bank as consignee.
+LOGISTICS_NOT: frozenset[str] = frozenset(
+    {
+        "RIVER BANK",
+        "RIVERS BANK",
+        "WEST BANK",
+        "EAST BANK",
+        "NORTH BANK",
+        "SOUTH BANK",
+        "LEFT BANK",
+        "RIGHT BANK",
+        "SAND BANK",
+        "CANAL BANK",
+        "CREEK BANK",
+        "FOOD BANK",
+        "SEED BANK",
+        "GENE BANK",
+        "BLOOD BANK",
+        "DATA BANK",
+        "POWER BANK",
+        "POWER BANKS",
+    }
+)
+
+
+def logistics_lexicon(rules: int) -> tuple[frozenset[str], frozenset[str]]:
+    """The words that make a consignee a logistics company or bank by a history's name rules
+    (`features.keys.NAME_RULES`), and the compounds not counted: rules 1 and 2 read the English
+    words alone, rules 3 the region's words too, rules 4 the list as it is now."""
+    if rules < 3:
+        return _LOGISTICS_WORDS_BEFORE, frozenset()
+    if rules < 4:
+        return _LOGISTICS_WORDS_BEFORE | _LOGISTICS_WORDS_OF_REGION, frozenset()
+    return LOGISTICS_WORDS_REGION, LOGISTICS_NOT
+
+
 # A notify party that only points back at the consignee ("SAME AS CONSIGNEE").
 SAME_AS_CONSIGNEE = r"^(SAME( AS)?|AS)( (CONSIGNEE|CNEE|ABOVE))?$"
 

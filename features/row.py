@@ -41,14 +41,13 @@ from features.lexicons import (
     COOLED_HEADINGS,
     COVER_LOAD_HEADINGS,
     DEMAND_MARKETS,
-    LOGISTICS_WORDS,
-    LOGISTICS_WORDS_REGION,
     NOT_COOLED_HEADINGS,
     PERMIT_NOT_YET,
     PERMIT_PLACEHOLDERS,
     RISKY_TRANSIT_COUNTRIES,
     RISKY_TRANSIT_PORTS,
     SOURCE_COUNTRIES,
+    logistics_lexicon,
     to_order_pattern,
 )
 from features.memo import per_row
@@ -386,15 +385,20 @@ def consignee_is_logistics(consignee_name: Text, rules: int = NAME_RULES) -> F64
 
 def _consignee_is_logistics(consignee_name: pa.Array, rules: int) -> F64:
     text, codes = _distinct(consignee_name, rules)
+    lexicon, excluded = logistics_lexicon(rules)  # as the history's model learned them
+    if excluded and len(text):  # "RIVER BANK": a place, read as if absent
+        _, skip = lexicon_entries(excluded, stem=False)
+        if skip is not None:
+            text = pc.replace_substring_regex(text, skip, " ")
     lists = pc.split_pattern(text, " ")
     words = pc.list_flatten(lists)
     parent = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
     hit = np.zeros(len(text), dtype=bool)
     if rules < 3:  # as a history keyed before read them: the English words alone
-        hit[parent[_in(words, LOGISTICS_WORDS)]] = True
+        hit[parent[_in(words, lexicon)]] = True
         return _per_row(hit, codes, 0.0)
     # "物流" (logistics) in "深圳物流有限公司", "VAN TAI" (transport) in Vietnamese names
-    single, pattern = lexicon_entries(LOGISTICS_WORDS_REGION, stem=False)
+    single, pattern = lexicon_entries(lexicon, stem=False)
     hit[parent[_bool(pc.is_in(words, value_set=single))]] = True
     if pattern is not None and len(text):
         hit |= text_matches(text, pattern)

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from features.keys import (
     I64,
     NAME_RULES,
+    TEXT_RULES,
     U64,
     hash_values,
     normalise_text,
@@ -145,7 +146,7 @@ def _flag_reading(
     """The text the lexicon flags and the vague flag read: today's reading whatever the
     history's name ``rules``, so that the mandatory CITES rule finds "象牙" (ivory) for a model
     whose history reads such text as spaces."""
-    if rules >= NAME_RULES:
+    if rules >= TEXT_RULES:  # read as today already
         return text, words, parent
     today = normalise_text(descriptions)
     return (today, *_words(today))

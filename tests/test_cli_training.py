@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from features.keys import NAME_RULES
 from risk_engine.cli import app
 from risk_engine.contract import InspectionOutcome
 from risk_engine.settings import Settings
@@ -754,8 +755,8 @@ def test_screen_keeps_the_feature_history_and_history_tells_and_resets_it(
     assert both.exit_code == 2 and "--prune and --reset: one at a time" in both.stderr
     # an outcome file is no screening ("0 added by 2 screenings" after two outcome files)
     assert re.search(
-        r"added by 2 screenings since training, .*; 2 outcomes added by 1 outcome run \(a file or the store\); \d+\.\d MB; name rules 3\); "
-        r"last: ",
+        r"added by 2 screenings since training, .*; 2 outcomes added by 1 outcome run \(a file or the store\); \d+\.\d MB; "
+        rf"name rules {NAME_RULES}\); last: ",
         runner.invoke(app, ["history"]).stdout,
     )
     missing = runner.invoke(app, ["history", "--add-outcomes", str(tmp_path / "none.csv")])

@@ -575,6 +575,32 @@ def test_a_permit_reference_saying_the_permit_is_not_there_yet_is_no_permit() ->
         assert got.tolist() == expected, list(zip(refs, got, strict=False))
 
 
+def test_a_trader_named_agencies_or_by_a_river_bank_is_no_logistics_consignee() -> None:
+    """ "NAIROBI TRADING AGENCIES" and "RIVER BANK AGRO FOODS" were logistics companies or
+    banks (AGENCIES, BANK), and "XYZ NVOCC LTD", "ABC WAREHOUSING CO" or "DEF SUPPLY CHAIN
+    SOLUTIONS" traders. A history keyed before (name rules 1 to 3) reads the words its model
+    learned, so its features do not move before a retrain."""
+    names = _text(
+        "NAIROBI TRADING AGENCIES", "RIVER BANK AGRO FOODS", "POWER BANK TECHNOLOGY CO",
+        "XYZ NVOCC LTD", "ABC WAREHOUSING CO", "DEF SUPPLY CHAIN SOLUTIONS", "GHI FORWARDERS",
+        "JKL FREIGHT FORWARDING", "ASIA COMMERCIAL BANK", "BANK OF CHINA",
+        "PACIFIC SHIPPING AGENCY", "OCEAN SHIP AGENCIES", "THE HONGKONG AND SHANGHAI BANKING CORP",
+        "深圳华丰物流有限公司", "ACME TRADING",
+    )  # fmt: skip
+    today = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]
+    assert row.consignee_is_logistics(names).tolist() == today
+    assert row.consignee_is_logistics(names, rules=4).tolist() == today
+    many = row.consignee_is_logistics(_text(*(list(names) * 40)))
+    assert many[: len(names)].tolist() == today
+    # the rules before: the words each model learned, as they were
+    assert row.consignee_is_logistics(names, rules=3).tolist() == [
+        1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 0,
+    ]  # fmt: skip
+    assert row.consignee_is_logistics(names, rules=2).tolist() == [
+        1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0,
+    ]  # fmt: skip
+
+
 def test_chocolate_bulbs_and_cold_chain_medicines_in_a_reefer_need_one() -> None:
     """Chocolate (1806), flower bulbs (0601), insulin and vaccines (chapter 30, named in the
     description) and medicines filed as "COLD CHAIN" or "2-8 C" travel cooled: in a reefer they
@@ -601,3 +627,34 @@ def test_chocolate_bulbs_and_cold_chain_medicines_in_a_reefer_need_one() -> None
         expected = [0] * len(cooled) + [1] * len(unneeded)
         assert got[: len(expected)].tolist() == expected, list(zip(rows, got, strict=False))
 
+
+def test_the_line_features_read_the_colour_goods_the_permit_the_consignee_and_the_cooling() -> None:
+    """The four flags as a batch computes them (`features.compute.row_features`), today and for
+    a history keyed by name rules 3, which reads consignees with the words its model learned."""
+    from features.compute import row_features
+    from risk_engine.factories import shipment_frame
+    from tests.features.feature_data import normalise
+
+    lines = [  # description, HS code, size-type, permit, consignee
+        ("IVORY WHITE CARVINGS", "960190", "22G1", None, "ACME TRADING"),
+        ("CORAL PINK JEWELLERY", "711790", "22G1", None, "ACME TRADING"),
+        ("IVORY WHITE PAINT", "320910", "22G1", None, "ACME TRADING"),
+        ("CARVED IVORY", "960110", "22G1", "PENDING 2025", "NAIROBI TRADING AGENCIES"),
+        ("CARVED IVORY", "960110", "22G1", "KE-2025-00123", "XYZ NVOCC LTD"),
+        ("MILK CHOCOLATE BARS", "180632", "45R1", None, "ACME TRADING"),
+        ("INSULIN INJECTION", "300431", "45R1", None, "ACME TRADING"),
+        ("RAW CASHEW NUTS", "080131", "45R1", None, "ACME TRADING"),
+    ]
+    frame = shipment_frame(len(lines), 7)
+    columns = ("goods_description", "hs_code", "container_size_type", "cites_permit_ref")
+    for i, column in enumerate((*columns, "consignee_name")):
+        frame[column] = [line[i] for line in lines]
+    accepted = normalise(frame)
+    out = row_features(Batch(accepted, token_buckets=1 << 10))
+    assert out["cites_sensitive"].tolist() == [1, 1, 0, 1, 1, 0, 0, 0]
+    assert out["cites_no_permit"].tolist() == [1, 1, 0, 1, 0, 0, 0, 0]
+    assert out["reefer_unneeded"].tolist() == [0, 0, 0, 0, 0, 0, 0, 1]
+    assert out["consignee_is_logistics"].tolist() == [0, 0, 0, 0, 1, 0, 0, 0]
+    before = row_features(Batch(accepted, token_buckets=1 << 10, name_rules=3))
+    assert before["consignee_is_logistics"].tolist() == [0, 0, 0, 1, 0, 0, 0, 0]
+    assert before["cites_no_permit"].tolist() == out["cites_no_permit"].tolist()
