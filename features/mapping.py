@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from risk_engine.columns import Kind, fields_for
 from risk_engine.errors import MappingError
-from risk_engine.parsing import LIST_SEPARATOR
+from risk_engine.parsing import LIST_SEPARATOR, plain_series
 from risk_engine.yaml_text import load_yaml_file
 
 __all__ = ["ColumnRule", "ColumnMapping", "load_mapping"]
@@ -160,12 +160,27 @@ class ColumnMapping(BaseModel):
             if source is None or source not in chunk.columns:
                 continue
             series = chunk[source]
+            if self._converts(rule, kinds[name]):
+                # read in the plain form the contract reads, so that a full-width "１２，５００"
+                # meets the thousands mark and "１２．５" tonnes the factor (it was read later,
+                # as 12.5 kg, the factor passed over)
+                series = plain_series(series)
             if kinds[name] in _NUMBERS and (self.decimal != "." or self.thousands is not None):
                 series = _plain_number(series, decimal=self.decimal, thousands=self.thousands)
             if rule is not None:
                 series = _convert(series, rule, kinds[name])
             out[name] = series
         return pd.DataFrame(out, index=chunk.index)
+
+    def _converts(self, rule: ColumnRule | None, kind: Kind) -> bool:
+        """Whether the mapping rewrites a field's text before the contract reads it (the marks
+        of numbers, a date format, a factor, a list separator) in a field read in plain form
+        (codes, numbers, times; a list of seals is free text)."""
+        if kind in _NUMBERS and (self.decimal != "." or self.thousands is not None):
+            return True
+        if rule is None or kind is Kind.TEXT_LIST:
+            return False
+        return any(getattr(rule, option) is not None for option in _OPTION_KINDS)
 
 
 # The fields each conversion option applies to (`_convert`); elsewhere it did nothing, silently.

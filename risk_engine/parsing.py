@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,8 @@ __all__ = [
     "LIST_SEPARATOR",
     "printable",
     "parse_moment",
+    "plain_form",
+    "plain_series",
     "TIMESTAMP_PATTERN",
     "is_missing",
     "parse_scalar",
@@ -122,6 +125,12 @@ FORMAT_CHARACTERS = (
     "\U000e0020-\U000e007f]"
 )
 _FORMAT = re.compile(FORMAT_CHARACTERS)
+# The kinds read in their plain form (Unicode NFKC compatibility normalisation, `plain_form`):
+# codes, numbers and times. A Chinese, Japanese or Korean input method types full-width letters
+# and digits ("ＭＳＣＵ１２３４５６５", "０３０５．７１", "ＣＮＳＨＡ"), which failed every pattern
+# and rejected the line; they are the ASCII code, as a lower-case one is. Free text (names,
+# addresses, descriptions, the voyage, references) is kept as written: the features read it.
+_PLAIN_KINDS = frozenset(Kind) - {Kind.TEXT, Kind.DESCRIPTION, Kind.TEXT_LIST}
 
 _PATTERNS = {
     key: re.compile(value)
@@ -155,6 +164,12 @@ def unformatted(text: str) -> str:
     """``text`` without any format character (`FORMAT_CHARACTERS`): how words, names and codes
     are compared (a joiner between two Latin letters hid a word too)."""
     return text if text.isascii() else _FORMAT.sub("", text)
+
+
+def plain_form(text: str) -> str:
+    """``text`` in its plain form (NFKC): full-width letters, digits and marks as ASCII, the
+    ideographic space as a space. How codes, numbers and times are read (`_PLAIN_KINDS`)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 def _trimmed(raw: Any, *, written: bool = False) -> str:
@@ -446,6 +461,14 @@ def _nested(raw: Any, kind: Kind) -> bool:
 
 
 def _parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
+    if spec.kind in _PLAIN_KINDS:
+        if isinstance(raw, str) and not raw.isascii() and not _surrogate(raw):
+            raw = plain_form(raw)
+        elif spec.kind is Kind.LOCODE_LIST and isinstance(raw, list | tuple):
+            raw = [
+                plain_form(item) if isinstance(item, str) and not _surrogate(item) else item
+                for item in raw
+            ]
     if is_missing(raw):
         return spec.default, [Rule.REQUIRED] if spec.required else []
     kind = spec.kind
@@ -556,6 +579,35 @@ def any_matching(array: pa.Array | pa.ChunkedArray, pattern: str) -> bool:
     return bool(pc.any(pc.match_substring_regex(array, pattern)).as_py())
 
 
+def plain_series(series: pd.Series) -> pd.Series:
+    """Vectorised `plain_form` of a column's text values; numbers, times and an all-ASCII column
+    come back as they are.
+
+    The non-ASCII values go through Python's NFKC, once per distinct value, not Arrow's: Arrow's
+    (utf8proc) follows a later Unicode than Python's (it reads U+A7F1 as S, Python leaves it),
+    and leaves accents apart, so a file and the API would have judged such a value apart."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        ascii_values = pc.string_is_ascii(pa.array(series.array))
+        if pc.all(ascii_values).as_py() is not False:
+            return series
+        others = ~np.asarray(ascii_values.fill_null(True), dtype=bool)
+    elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+        others = np.fromiter(
+            (isinstance(v, str) and not v.isascii() and not _surrogate(v) for v in series),
+            dtype=bool,
+            count=len(series),
+        )
+        if not others.any():
+            return series
+    else:
+        return series
+    texts = series[others]
+    normal = {text: plain_form(text) for text in set(texts)}
+    out = series.copy()
+    out[others] = texts.map(normal)
+    return out
+
+
 def _text_series(series: pd.Series, *, written: bool = False) -> pd.Series:
     """Any column as trimmed pyarrow-backed strings without format characters (a ``written``
     one keeps those `visible` keeps); integral floats lose their '.0'."""
@@ -662,6 +714,8 @@ def _parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, Series
             series = series.map(
                 lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list | tuple) else v
             )
+    if kind in _PLAIN_KINDS:
+        series = plain_series(series)
     missing = _missing_mask(series) & ~nested
     present = ~missing & ~nested
     issues: SeriesIssues = []

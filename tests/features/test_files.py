@@ -795,6 +795,34 @@ def test_a_european_export_reads_its_numbers_with_the_mappings_decimal_and_thous
         ColumnMapping.model_validate({"decimal": ",", "thousands": ","})
 
 
+def test_a_mapping_converts_numbers_and_dates_typed_in_full_width_as_their_ascii_form(
+    tmp_path: Path,
+) -> None:
+    # "１２，５００" kept its full-width comma past the thousands mark and was rejected, and
+    # "１２．５" tonnes, read later in plain form, was 12.5 kg: the factor had passed it over.
+    frame = shipment_frame(4, seed=13)
+    frame["gross_weight_kg"] = ["１２，５００", "１２５００", "950", "１，２００"]
+    frame["declared_value"] = ["１２．５", "3", "4", "５"]
+    frame["filed_at"] = ["２０２５／０１／０２", "2025/01/03", "２０２５／０１／０４", "2025/01/05"]
+    frame["booking_created_at"] = ""
+    path = _csv(tmp_path, frame)
+    mapping = ColumnMapping.model_validate(
+        {
+            "thousands": ",",
+            "fields": {
+                "declared_value": {"column": "declared_value", "factor": 1000},
+                "filed_at": {"column": "filed_at", "date_format": "%Y/%m/%d"},
+            },
+        }
+    )
+    results, issues = _issues(path, mapping=mapping)
+    accepted = pd.concat([r.accepted for r in results])
+    assert accepted["gross_weight_kg"].tolist() == [12500.0, 12500.0, 950.0, 1200.0]
+    assert accepted["declared_value"].tolist() == [12500.0, 3000.0, 4000.0, 5000.0]
+    assert [stamp.day for stamp in accepted["filed_at"]] == [2, 3, 4, 5]
+    assert issues.empty
+
+
 def test_the_rejects_of_a_chunk_come_in_row_order_split_lines_among_the_others(
     tmp_path: Path,
 ) -> None:

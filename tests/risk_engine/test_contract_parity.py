@@ -83,6 +83,19 @@ MISTAKES = [
     "2025-03-01t08:00z",
     "1.000",
     "2025-03-01T24:00:00Z",
+    # full-width, as a Chinese, Japanese or Korean input method types them
+    "ＣＳＱＵ３０５４３８３",
+    "ｃｓｑｕ\u3000３０５４３８－３",
+    "０３０５．７１",
+    "ＶＮＨＰＨ",
+    "ＭＹＰＫＧ；ＳＧＳＩＮ",
+    "１２５００",
+    "１２，５００",
+    "２０２５－０３－０１Ｔ０８：００：００Ｚ",
+    "ＨＯＵＳＥ",
+    "\u2003",
+    "Ô",
+    "\ua7f1",  # Arrow's NFKC (a later Unicode) reads it as S, Python's 3.11 leaves it
 ]
 
 value_strategy = st.one_of(
@@ -334,3 +347,51 @@ def test_parse_fields_reads_each_field_as_parsing_it_alone_does() -> None:
                     for rule in rules
                 ]
                 assert [parse_scalar(spec, value) for spec in specs] == fresh
+
+
+FULL_WIDTH = {  # each value as an East Asian input method types it, and as the contract reads it
+    "container_number": ("ＣＳＱＵ３０５４３８３", "CSQU3054383"),
+    "bl_number": ("ｍｅｄｕ１２３４５６７", "MEDU1234567"),
+    "hs_code": ("０３０５．７１", "030571"),
+    "port_of_loading": ("ＣＮＳＨＡ", "CNSHA"),
+    "port_of_discharge": ("ＶＮ\u3000ＨＰＨ", "VNHPH"),
+    "transshipment_ports": ("ＭＹＰＫＧ；ＳＧＳＩＮ", "MYPKG;SGSIN"),
+    "vessel_imo": ("ＩＭＯ\u3000９０７４７２９", "9074729"),
+    "shipper_country": ("ＣＮ", "CN"),
+    "currency": ("ＵＳＤ", "USD"),
+    "declared_value": ("２００００", 20000.0),
+    "gross_weight_kg": ("１２５００", 12500.0),
+    "package_count": ("４００", 400),
+    "filed_at": ("２０２５－０３－０１Ｔ０８：００：００Ｚ", "2025-03-01T08:00:00+00:00"),
+    "bl_type": ("ＳＩＭＰＬＥ", "SIMPLE"),
+}
+
+
+def test_full_width_codes_numbers_and_times_read_as_ascii_through_both_paths() -> None:
+    """An IME's full-width "ＭＳＣＵ…", "０３０５．７１" or "ＣＮＳＨＡ" was malformed and the line
+    rejected; the contract reads them in their plain form (NFKC), not flagged, as it reads a
+    lower-case code. Free text keeps what was typed."""
+    line = {**valid_shipment_row(2), "etd": "", "booking_created_at": "", "last_amended_at": ""}
+    line.update(currency="USD", declared_value="1")
+    line["eta"] = "2025-04-01T08:00:00Z"
+    typed = {**line, **{name: typed for name, (typed, _) in FULL_WIDTH.items()}}
+    typed["shipper_name"] = "ＧＯＬＤＥＮ\u3000ＬＯＴＵＳ"
+    check = check_record(typed)
+    assert not check.issues and check.record is not None
+    read = check.record.model_dump()
+    assert {name: _plain(read[name]) for name in FULL_WIDTH} == {
+        name: _plain(value) for name, (_, value) in FULL_WIDTH.items()
+    }
+    assert read["shipper_name"] == "ＧＯＬＤＥＮ\u3000ＬＯＴＵＳ"  # a name as written
+    plain = check_record({**line, **{name: str(value) for name, (_, value) in FULL_WIDTH.items()}})
+    assert plain.record is not None
+    assert {name: read[name] for name in FULL_WIDTH} == {
+        name: plain.record.model_dump()[name] for name in FULL_WIDTH
+    }
+    # a thousands mark typed full width is the ASCII one: rejected without a mapping that names it
+    comma = check_record({**line, "gross_weight_kg": "１２，５００"})
+    assert [(i.field, i.rule.value) for i in comma.issues] == [("gross_weight_kg", "malformed")]
+    rows = [typed, {**typed, "container_number": "ＣＳＱＵ３０５４３８４"}, line]
+    rows.append({**line, "bl_number": "BL\ua7f1"})  # Arrow's NFKC reads an S, Python's not
+    _check(rows, "shipments")
+    _check(rows, "shipments", dtype="object")
