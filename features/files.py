@@ -261,13 +261,11 @@ class RecordFile:
             ) from error
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             found = _ARROW_ROW.search(str(error))
-            if "invalid UTF8" in str(error) and found:
+            if isinstance(error, UnicodeDecodeError) or ("invalid UTF8" in str(error) and found):
                 # Arrow counts the header as row 1; the engine numbers the rows after it
+                row = f"row {int(found.group(1)) - 1:,}, " if found else ""
                 raise InputUnreadable(
-                    str(self.path),
-                    f"row {int(found.group(1)) - 1:,} is not {self.mapping.encoding} text (a byte "
-                    "of another encoding, cp1252 or latin-1 say); set 'encoding:' in a mapping "
-                    "file",
+                    str(self.path), _undecodable(self.path, self.mapping.encoding, row)
                 ) from error
             raise InputUnreadable(
                 str(self.path), f"cannot be read past some rows: {error}"
@@ -603,10 +601,10 @@ def _one_byte(encoding: str) -> bool:
 _CANDIDATE_ENCODINGS = ("gbk", "big5", "shift_jis", "euc-kr", "cp874", "cp1258", "cp1252")
 
 
-def _encodings_that_read(sample: bytes) -> str:
-    """What the hint of an undecodable file names: the candidate encodings its first bytes
-    decode in (a GBK export was pointed at latin-1 or cp1252, which read every row of Chinese
-    as accented Latin letters, accepted)."""
+def _encodings_that_read(sample: bytes, what: str = "its first bytes") -> str:
+    """What the hint of an undecodable file names: the candidate encodings its first bytes (or
+    ``what`` ``sample`` is) decode in (a GBK export was pointed at latin-1 or cp1252, which
+    read every row of Chinese as accented Latin letters, accepted)."""
     end = len(sample)
     if end == _SAMPLE_BYTES:  # the sample may cut a character in two: not held against it
         end -= 4
@@ -618,10 +616,39 @@ def _encodings_that_read(sample: bytes) -> str:
             continue
         reading.append(encoding)
     return (
-        f"its first bytes read as {', '.join(reading) or 'none of ' + ', '.join(_CANDIDATE_ENCODINGS)}"
+        f"{what} read as {', '.join(reading) or 'none of ' + ', '.join(_CANDIDATE_ENCODINGS)}"
         ": give the one its system writes (Chinese gbk or big5, Japanese shift_jis, Korean "
         "euc-kr, Thai cp874, Vietnamese cp1258, Western cp1252); a one-byte encoding (latin-1, "
         "cp1252) reads any bytes, as the wrong letters when it is not the file's"
+    )
+
+
+def _undecodable(path: Path, encoding: str, row: str = "") -> str:
+    """What is wrong with a file that does not decode in ``encoding`` past its first MiB: the
+    first line that does not (by a pass over the file's lines, on this error alone), its bad
+    byte and the encodings the line reads in. Arrow named a row and cp1252 or latin-1 (which
+    read a Chinese or Thai export as accented Latin letters), or, for a file declared in another
+    encoding, a byte's offset in its reading buffer."""
+    if codecs.lookup(encoding).name.startswith("utf-16"):  # its lines are not split on b"\n"
+        return f"{row}not {encoding} text; set the file's encoding in a mapping file"
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as error:
+                return _bad_line(number, line, error, encoding, row)
+    return f"{row}not {encoding} text; set 'encoding:' in a mapping file"
+
+
+def _bad_line(number: int, line: bytes, error: UnicodeDecodeError, encoding: str, row: str) -> str:
+    """The error for line ``number`` of a file (the header is line 1), which ``error`` says
+    does not decode in ``encoding``: where, and what the line reads as."""
+    column = len(line[: error.start].decode(encoding, errors="replace")) + 1
+    return (
+        f"line {number:,} ({row}character {column}) is not valid {encoding}: byte "
+        f"0x{line[error.start]:02x}; set 'encoding:' in a mapping file: "
+        f"{_encodings_that_read(line, 'its bytes')}"
     )
 
 
@@ -641,9 +668,15 @@ def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> list[str]:
     try:
         text = decoder.decode(sample, final=len(sample) < _SAMPLE_BYTES)
     except UnicodeDecodeError as error:
+        where = ""
+        if not codecs.lookup(mapping.encoding).name.startswith("utf-16"):
+            line = sample[: error.start].count(b"\n") + 1
+            start = sample.rfind(b"\n", 0, error.start) + 1
+            column = len(sample[start : error.start].decode(mapping.encoding, "replace")) + 1
+            where = f" on line {line:,}, character {column}"
         raise InputUnreadable(
             str(path),
-            f"not valid {mapping.encoding} (byte 0x{sample[error.start]:02x} at offset "
+            f"not valid {mapping.encoding} (byte 0x{sample[error.start]:02x}{where}, offset "
             f"{error.start}); set 'encoding:' in a mapping file: {_encodings_that_read(sample)}",
         ) from error
     except UnicodeError as error:  # "UTF-16 stream does not start with BOM": a traceback

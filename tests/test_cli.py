@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import subprocess
@@ -71,6 +72,31 @@ def test_validate_exits_two_when_the_file_cannot_be_read(tmp_path: Path) -> None
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
     assert "delimited by '\\t'" in result.stderr
+
+
+def test_validate_reads_excels_csv_utf8_with_its_byte_order_mark_and_a_mapping_with_one(
+    tmp_path: Path,
+) -> None:
+    """Excel's "CSV UTF-8" starts with a byte-order mark; it must not become part of the first
+    column's name (a required field "missing"), in the data or in a mapping saved by Notepad."""
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    frame.loc[0, "shipper_name"] = "上海金莲花贸易有限公司"
+    marked = tmp_path / "excel.csv"
+    marked.write_bytes(codecs.BOM_UTF8 + frame.to_csv(index=False).encode("utf-8"))
+    plain = runner.invoke(app, ["validate", str(SAMPLE), "--format", "json"])
+    result = runner.invoke(app, ["validate", str(marked), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"] == json.loads(plain.stdout)["counts"]
+    renamed = tmp_path / "renamed.csv"
+    text = frame.rename(columns={"bl_number": "Số vận đơn"}).to_csv(index=False)
+    renamed.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_bytes(codecs.BOM_UTF8 + "fields:\n  bl_number: Số vận đơn\n".encode())
+    result = runner.invoke(
+        app, ["validate", str(renamed), "--mapping", str(mapping), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"] == json.loads(plain.stdout)["counts"]
 
 
 def test_validate_exits_two_for_a_missing_file(tmp_path: Path) -> None:

@@ -110,9 +110,12 @@ def test_train_reads_outcomes_in_their_own_layout_and_says_what_it_rejected(
     shipments, outcomes = world_files
     exported = pd.read_csv(outcomes, dtype=str).rename(columns={"bl_number": "BL_REF"})
     exported.loc[0, "result"] = "MAYBE"
-    exported.to_csv(outcomes, index=False)
+    assert exported.columns[0] == "BL_REF"
+    # as Excel saves "CSV UTF-8" and Notepad a mapping: with a byte-order mark before the
+    # first column's name, which must not keep it from being found
+    exported.to_csv(outcomes, index=False, encoding="utf-8-sig")
     mapping = tmp_path / "outcomes-map.yaml"
-    mapping.write_text("fields:\n  bl_number: BL_REF\n")
+    mapping.write_text("fields:\n  bl_number: BL_REF\n", encoding="utf-8-sig")
     config = tmp_path / "train.yaml"
     config.write_text("booster:\n  max_rounds: 30\n  num_threads: 2\n")
     files = ["--shipments", str(shipments), "--outcomes", str(outcomes), "--config", str(config)]
@@ -463,7 +466,8 @@ def test_screen_exits_three_when_every_line_was_rejected(
     assert ranked.exists() and len(pd.read_csv(ranked)) == 0  # written all the same
     # one good line among them: a batch with rejects is a success
     broken.iloc[:1] = lines.astype(str).iloc[:1].to_numpy()
-    broken.to_csv(tmp_path / "broken.csv", index=False)
+    assert broken.columns[0] == "bl_number"  # Excel's "CSV UTF-8" marks it: still found
+    broken.to_csv(tmp_path / "broken.csv", index=False, encoding="utf-8-sig")
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "49 lines rejected" in result.stderr

@@ -121,6 +121,7 @@ def test_a_file_in_an_east_asian_encoding_is_pointed_at_the_encodings_that_read_
         open_records(path, "shipments")
     assert "not valid utf-8" in str(told.value)
     assert "its first bytes read as gbk" in str(told.value)
+    assert "on line 2, character " in str(told.value)  # the first data line
     assert "e.g. latin-1 or cp1252" not in str(told.value)
     report = validate_file(path, mapping=ColumnMapping(encoding="gbk"))
     assert report.accepted == 5
@@ -540,8 +541,40 @@ def test_a_byte_of_another_encoding_past_the_first_mebibyte_is_named_by_its_row(
     assert sum(len(line) for line in lines[:5000]) > 1 << 20  # past the sample read first
     lines[5000] = lines[5000].replace(b",", b",Soci\xe9t\xe9 ", 1)  # data row 5,000, cp1252
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(InputUnreadable, match=r"row 5,000 is not utf-8 text .* 'encoding:' in"):
+    # the line of the file (the header is line 1), the row, the byte and what the line reads as
+    # (it said "cp1252 or latin-1, say", whatever the bytes: a Thai or Chinese export so
+    # declared was read as accented Latin letters)
+    with pytest.raises(
+        InputUnreadable,
+        match=r"line 5,001 \(row 5,000, character 12\) is not valid utf-8: byte 0xe9; set "
+        r"'encoding:' in a mapping file: its bytes read as .*cp1252",
+    ):
         validate_file(path)
+
+
+def test_a_chinese_or_thai_export_past_the_first_mebibyte_is_named_by_its_line(
+    tmp_path: Path,
+) -> None:
+    """Read as UTF-8, or in an encoding declared wrong, a GB18030 or TIS-620 line deep in the
+    file was told by a row and "cp1252 or latin-1" or by "'charmap' codec can't decode byte
+    0xde in position 7422653", a place in Arrow's buffer."""
+    frame = shipment_frame(6000, seed=2)
+    frame.loc[5500, "shipper_name"] = "上海金莲花贸易有限公司"
+    chinese = tmp_path / "gb18030.csv"
+    chinese.write_bytes(frame.to_csv(index=False).encode("gb18030"))
+    with pytest.raises(InputUnreadable, match=r"line 5,502 \(row 5,501, .* read as gbk"):
+        validate_file(chinese)
+    with pytest.raises(InputUnreadable, match=r"line 5,502 \(character \d+\) is not valid cp874"):
+        validate_file(chinese, mapping=ColumnMapping(encoding="cp874"))
+    assert validate_file(chinese, mapping=ColumnMapping(encoding="gb18030")).accepted == 6000
+    frame.loc[5500, "shipper_name"] = "บริษัท ดอกบัวทอง จำกัด"
+    thai = tmp_path / "tis620.csv"
+    thai.write_bytes(frame.to_csv(index=False).encode("tis-620"))
+    with pytest.raises(InputUnreadable, match=r"line 5,502 \(row 5,501, .* read as .*cp874"):
+        validate_file(thai)
+    source = open_records(thai, "shipments", ColumnMapping(encoding="tis-620"))
+    names = [n for chunk in iter_validated(source) for n in chunk.accepted["shipper_name"]]
+    assert names[5500] == "บริษัท ดอกบัวทอง จำกัด"
 
 
 def test_a_file_tells_whether_its_lines_come_in_filing_order_from_that_column_alone(
