@@ -1085,7 +1085,12 @@ def write_frame(frame: pd.DataFrame, path: Path, *, append: bool = False) -> Non
 
 def _write_csv(frame: pd.DataFrame, path: Path, *, append: bool, named: Path | None = None) -> None:
     """Write (or append) CSV; a ``.gz`` file is gzipped, its header naming the file it will be
-    (``named``): written under its partial name, `gunzip -N` gave the hidden partial file."""
+    (``named``): written under its partial name, `gunzip -N` gave the hidden partial file.
+
+    A file holding any text beyond ASCII starts with a UTF-8 byte-order mark (`_UTF8_BOM`), as
+    Excel writes "CSV UTF-8": without one, Excel on Windows opens UTF-8 as the system's code
+    page, and a Chinese, Thai or Vietnamese party name showed as mojibake. An ASCII file is
+    written as before, byte for byte; the engine's readers, pandas and Arrow skip the mark."""
     safe = frame.copy()
     for name in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[name].dtype):
@@ -1093,12 +1098,45 @@ def _write_csv(frame: pd.DataFrame, path: Path, *, append: bool, named: Path | N
     exists = append and path.exists()
     mode: Literal["a", "w"] = "a" if exists else "w"
     path.parent.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO(newline="")
+    safe.to_csv(text, index=False, header=not exists)
+    data = text.getvalue().encode("utf-8")
+    if not exists and not data.isascii():
+        data = _UTF8_BOM + data
     if not (named or path).name.lower().endswith(".gz"):
-        safe.to_csv(path, index=False, mode=mode, header=not exists)
-        return
-    with (
-        open(path, f"{mode}b") as raw,
-        gzip.GzipFile(filename=str(named or path), mode=f"{mode}b", fileobj=raw) as packed,
-        io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
-    ):
-        safe.to_csv(text, index=False, header=not exists)
+        with open(path, f"{mode}b") as raw:
+            raw.write(data)
+    else:
+        with (
+            open(path, f"{mode}b") as raw,
+            gzip.GzipFile(filename=str(named or path), mode=f"{mode}b", fileobj=raw) as packed,
+        ):
+            packed.write(data)
+    if exists and not data.isascii():
+        _mark_utf8(path, named or path)
+
+
+_UTF8_BOM = codecs.BOM_UTF8
+
+
+def _mark_utf8(path: Path, named: Path) -> None:
+    """Put the byte-order mark before a CSV file that lacks it (its first rows were ASCII, a
+    later chunk or an append is not): one copy of the file, in that case alone."""
+    gz = named.name.lower().endswith(".gz")
+    opener = gzip.open if gz else open
+    with opener(path, "rb") as handle:
+        if handle.read(len(_UTF8_BOM)) == _UTF8_BOM:
+            return
+    marked = path.with_name(path.name + ".bom")
+    try:
+        with opener(path, "rb") as source, open(marked, "wb") as raw:
+            if gz:
+                with gzip.GzipFile(filename=str(named), mode="wb", fileobj=raw) as packed:
+                    packed.write(_UTF8_BOM)
+                    shutil.copyfileobj(source, packed, 1 << 20)
+            else:
+                raw.write(_UTF8_BOM)
+                shutil.copyfileobj(source, raw, 1 << 20)
+        marked.replace(path)
+    finally:
+        marked.unlink(missing_ok=True)

@@ -303,6 +303,13 @@ function resultsCsv(answer) {
   return out.join("\r\n") + "\r\n";
 }
 
+// The bytes "Save as CSV" writes: a text beyond ASCII starts with a UTF-8 byte-order mark, as
+// Excel's "CSV UTF-8" does. Without it, Excel on Windows read the file in the system's code page
+// and a Chinese, Thai or Vietnamese party name showed as mojibake; an ASCII file is unchanged.
+function csvFile(text) {
+  return /[^\x00-\x7f]/.test(text) ? `\ufeff${text}` : text;
+}
+
 // The message of an error answer ({"error": {"code", "message"}}) or of a failed request.
 function failureText(status, body) {
   const error = body && body.error;
@@ -454,7 +461,7 @@ function driftSummary(drift) {
 
 if (typeof module !== "undefined") {
   module.exports = {
-    parseCsv, separatorOf, linesFromCsv, linesFromFile, textOf, splitColumns, byRisk, resultsCsv,
+    parseCsv, separatorOf, linesFromCsv, linesFromFile, textOf, splitColumns, byRisk, resultsCsv, csvFile,
     failureText, call, withBadRows,
     actionLabel, reasonFor, localToIso, outcomeFrom, recordedAt, outcomeMessage, modelSummary, driftSummary,
     lineNotes, scoreSummary,
@@ -645,7 +652,7 @@ function start() {
   onlyRisky.addEventListener("change", () => answer && showTable(answer, onlyRisky.checked));
   save.addEventListener("click", () => {
     if (!answer) return;
-    const blob = new Blob([resultsCsv(answer)], { type: "text/csv" });
+    const blob = new Blob([csvFile(resultsCsv(answer))], { type: "text/csv;charset=utf-8" });
     download(blob, `${fileName.replace(/\.[^.]*$/, "")}-scored.csv`);
   });
   document.getElementById("form").addEventListener("submit", async (event) => {

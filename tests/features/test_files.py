@@ -1010,3 +1010,49 @@ def test_a_gzipped_csv_output_names_itself_not_its_partial_file(tmp_path: Path) 
     assert raw[10:].split(b"\x00", 1)[0] == b"ranked.csv"
     back = pd.read_csv(path)
     assert back["row"].tolist() == [1, 2, 3] and back["note"].tolist() == ["x", "'=y", "z"]
+
+
+@pytest.mark.parametrize("name", ["ranked.csv", "ranked.csv.gz"])
+def test_a_csv_output_with_text_beyond_ascii_starts_with_a_byte_order_mark_for_excel(
+    tmp_path: Path, name: str
+) -> None:
+    """Excel on Windows opened the engine's UTF-8 CSV files (a ranked list, rejects, exports)
+    in the system's code page: "CÔNG TY TNHH SEN VÀNG" as "CÃ”NG TY TNHH SEN VÃ€NG". A file
+    with such text starts with the mark Excel writes in "CSV UTF-8", even when its first chunk
+    was ASCII; an ASCII file is written as before, byte for byte; every reader gets it back."""
+    from features.files import FrameWriter, read_table
+
+    ascii_rows = pd.DataFrame({"party_name": ["ACME LTD", "=HYPERLINK()"], "n": [1, 2]})
+    asian = pd.DataFrame(
+        {
+            "party_name": ["CÔNG TY TNHH SEN VÀNG", "上海金莲花贸易有限公司", "บริษัท ดอกบัวทอง"],
+            "n": [3, 4, 5],
+        }
+    )
+    opener: Any = gzip.open if name.endswith(".gz") else open
+    plain = tmp_path / f"plain-{name}"
+    write_frame(ascii_rows, plain)
+    with opener(plain, "rb") as handle:
+        assert handle.read() == b"party_name,n\nACME LTD,1\n'=HYPERLINK(),2\n"
+    for chunks in ([asian], [ascii_rows, asian], [ascii_rows, asian, asian]):
+        path = tmp_path / name
+        with FrameWriter(path) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+        with opener(path, "rb") as handle:
+            data = handle.read()
+        assert data.startswith(codecs.BOM_UTF8) and data.count(codecs.BOM_UTF8) == 1
+        expected = pd.concat(chunks, ignore_index=True)
+        back = pd.read_csv(path, dtype=str)
+        assert list(back.columns) == ["party_name", "n"]
+        assert (
+            back["party_name"].tolist()
+            == expected["party_name"].str.replace("=", "'=", regex=False).tolist()
+        )
+        assert read_table(path, "watch list")["party_name"].tolist() == back["party_name"].tolist()
+    appended = tmp_path / f"appended-{name}"
+    write_frame(ascii_rows, appended)
+    write_frame(asian, appended, append=True)
+    assert pd.read_csv(appended, dtype=str)["party_name"].tolist()[-1] == "บริษัท ดอกบัวทอง"
+    with opener(appended, "rb") as handle:
+        assert handle.read(3) == codecs.BOM_UTF8

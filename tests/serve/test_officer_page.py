@@ -437,6 +437,16 @@ def test_the_saved_csv_defuses_formulas_in_any_cell() -> None:
     assert row["bl_number"] == "12\n'=HYPERLINK(1)\r'@SUM(2)"
 
 
+def test_a_saved_csv_beyond_ascii_starts_with_the_mark_excel_reads_as_utf8() -> None:
+    """Excel on Windows opened the page's saved CSV in the system's code page: a Vietnamese or
+    Chinese party name came out as mojibake. An ASCII file is saved as it was."""
+    assert _js("csvFile", "rank,name\r\n1,ACME\r\n") == "rank,name\r\n1,ACME\r\n"
+    text = "rank,name\r\n1,CÔNG TY TNHH SEN VÀNG\r\n"
+    assert _js("csvFile", text) == "\ufeff" + text
+    script = SCRIPT.read_text()
+    assert "new Blob([csvFile(resultsCsv(answer))]" in script  # what the Save button writes
+
+
 def test_an_outcome_from_the_form_is_recorded_once_and_a_changed_one_is_not_overwritten(
     client: httpx.Client, keys: dict[str, str]
 ) -> None:
