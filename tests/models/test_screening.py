@@ -575,11 +575,15 @@ def test_a_dask_scheduler_that_cannot_be_reached_is_named_and_keeps_nothing(
     trained, arrivals, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     import dask
+    import distributed  # noqa: F401  (its defaults loaded before the setting below)
 
     from risk_engine.errors import ConfigError
 
     arrivals.head(200).to_parquet(tmp_path / "a.parquet", index=False)
     kept: list[Any] = []
+    # With distributed not yet imported, leaving the setting deleted the whole "distributed"
+    # section that the screening's import had loaded meanwhile: the next Dask test then failed
+    # with KeyError 'distributed' (in a run of the tests not marked slow).
     with (
         dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
         pytest.raises(
