@@ -338,7 +338,8 @@ CATALOGUE: tuple[Feature, ...] = (
        "ivory (9601.10), or descriptions naming CITES species or products outside the "
        "chapters where the word names a colour or a brand; a colour compound (IVORY WHITE, "
        "CORAL PINK) on a line of carvings, beads or jewellery counts under the codes such "
-       "goods are classed in (96, 97, 71, ...) or without a code",
+       "goods are classed in (96, 97, 71, ...) or without a code, unless the line names "
+       "another material (porcelain, glass, resin, plastic)",
        "CITES-sensitive goods", "hs_code, goods_description", _NEVER,
        "CITES-sensitive goods", "flag"),
     _f("cites_no_permit", "goods", "1 for CITES-sensitive goods without a permit reference "

@@ -15,13 +15,17 @@ Japanese, Korean, Thai, Vietnamese, Indonesian and Malay, French.
 from __future__ import annotations
 
 __all__ = [
+    "CITES_COLOUR_MATERIALS",
     "CITES_COLOURS",
+    "CITES_MATERIAL_PARTS",
     "CITES_GOODS_HEADINGS",
     "CITES_GOODS_WORDS",
     "CITES_HEADINGS",
     "CITES_NOT",
     "CITES_SUBHEADINGS",
     "CITES_WORD_NOT_CHAPTERS",
+    "CITES_WOOD_COLOURS",
+    "CITES_WOOD_MATERIALS",
     "CITES_WORDS",
     "COLD_MEDICINE_CHAPTERS",
     "COLD_MEDICINE_WORDS",
@@ -532,6 +536,116 @@ CITES_COLOURS: frozenset[str] = frozenset(
         "珊瑚紅",
         "珊瑚粉",
         "玳瑁色",
+    }
+)
+# The colour compounds of `CITES_COLOURS` that name a precious wood (rosewood, ebony, agarwood):
+# a wood word does not say such goods are not of the species, as it does for an ivory or coral
+# colour (`CITES_WOOD_MATERIALS`).
+CITES_WOOD_COLOURS: frozenset[str] = frozenset(
+    {
+        "ROSEWOOD COLOUR",
+        "ROSEWOOD COLOR",
+        "EBONY COLOUR",
+        "EBONY COLOR",
+        "EBONY BLACK",
+        "红木色",
+        "紅木色",
+        "紫檀色",
+        "花梨色",
+        "乌木色",
+        "烏木色",
+        "黑檀色",
+        "沉香色",
+    }
+)
+# Materials that a line of goods names as what they are made of, neither ivory, coral,
+# tortoiseshell nor a precious wood: next to them a colour compound names the goods' colour, so
+# "IVORY WHITE PORCELAIN FIGURINES" (6913), "CORAL PINK GLASS BEADS" (7117), "IVORY WHITE RESIN
+# FIGURINE" and "CORAL PINK ACRYLIC BANGLES" were mandatory CITES inspections. Ceramics, glass,
+# plastics and resins, base metals (not gold, silver or sterling: coral and ivory are set in
+# them, 7113, 7116), in English and Chinese as the colour lists are. Not BONE alone (ivory is
+# declared as bone carvings), nor stone or shell; a word alone counts, never a colour's word
+# itself: "IVORY CARVINGS WITH RESIN BASE" holds IVORY and stays a CITES line whatever the
+# materials, and a material of a base, stand or box (`CITES_MATERIAL_PARTS`) is not the goods'.
+CITES_COLOUR_MATERIALS: frozenset[str] = frozenset(
+    {
+        "PORCELAIN",
+        "CERAMIC",
+        "CERAMICS",
+        "BONE CHINA",
+        "STONEWARE",
+        "EARTHENWARE",
+        "TERRACOTTA",
+        "GLASS",
+        "RESIN",
+        "POLYRESIN",
+        "POLYSTONE",
+        "PLASTIC",
+        "ACRYLIC",
+        "MELAMINE",
+        "POLYESTER",
+        "PVC",
+        "ABS",
+        "SILICONE",
+        "STAINLESS",
+        "STEEL",
+        "IRON",
+        "ALLOY",
+        "ZINC",
+        "BRASS",
+        "COPPER",
+        "ALUMINIUM",
+        "ALUMINUM",
+        "陶瓷",
+        "瓷",
+        "陶",
+        "树脂",
+        "樹脂",
+        "塑料",
+        "塑胶",
+        "塑膠",
+        "玻璃",
+        "亚克力",
+        "亞克力",
+        "压克力",
+        "壓克力",
+        "密胺",
+        "不锈钢",
+        "不鏽鋼",
+        "合金",
+        "锌",
+        "鋅",
+        "黄铜",
+        "黃銅",
+    }
+)
+# Wood, which says goods of an ivory, coral or tortoiseshell colour are not of the species, but
+# not goods of a rosewood or ebony colour (`CITES_WOOD_COLOURS`): rosewood and ebony are woods.
+CITES_WOOD_MATERIALS: frozenset[str] = frozenset(
+    {"WOOD", "WOODEN", "MDF", "PLYWOOD", "BAMBOO", "木制", "木製", "木质", "木質", "竹"}
+)
+# What a line's base, stand, box or frame is made of is not what its goods are made of: "IVORY
+# WHITE CARVINGS WITH RESIN BASE" names the carvings' colour and the base's material.
+CITES_MATERIAL_PARTS: frozenset[str] = frozenset(
+    {
+        "BASE",
+        "BASES",
+        "STAND",
+        "STANDS",
+        "BOX",
+        "BOXES",
+        "CASE",
+        "CASES",
+        "FRAME",
+        "FRAMES",
+        "DISPLAY",
+        "PLINTH",
+        "MOUNT",
+        "HOLDER",
+        "底座",
+        "座",
+        "盒",
+        "架",
     }
 )
 # Goods made of ivory, coral, tortoiseshell or precious woods themselves: carvings, figurines,

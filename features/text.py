@@ -31,9 +31,13 @@ from features.keys import (
     unspaced,
 )
 from features.lexicons import (
+    CITES_COLOUR_MATERIALS,
     CITES_COLOURS,
     CITES_GOODS_WORDS,
+    CITES_MATERIAL_PARTS,
     CITES_NOT,
+    CITES_WOOD_COLOURS,
+    CITES_WOOD_MATERIALS,
     CITES_WORDS,
     COLD_MEDICINE_WORDS,
     COOLING_WORDS,
@@ -130,14 +134,53 @@ def _word_flags(text: pa.Array, words: pa.Array, parent: I64, lexicon: frozenset
 
 def _colour_goods(text: pa.Array, words: pa.Array, parent: I64) -> B:
     """Whether each normalised text holds a CITES colour compound ("IVORY WHITE") and a word for
-    goods made of the species ("CARVINGS")."""
+    goods made of the species ("CARVINGS"), and names no other material the goods are made of
+    ("IVORY WHITE PORCELAIN FIGURINES": `CITES_COLOUR_MATERIALS`; wood, `CITES_WOOD_MATERIALS`,
+    for the colours of ivory, coral and tortoiseshell only)."""
     _, colour = lexicon_entries(CITES_COLOURS, stem=False)
     if colour is None or not len(text):
         return np.zeros(len(text), dtype=bool)
     found = text_matches(text, colour)
     if not found.any():
         return found
-    return found & _word_flags(text, words, parent, CITES_GOODS_WORDS)
+    found &= _word_flags(text, words, parent, CITES_GOODS_WORDS)
+    if not found.any():
+        return found
+    goods_text, goods_words, goods_parent = _without_parts(text, words, parent)
+    material = _word_flags(goods_text, goods_words, goods_parent, CITES_COLOUR_MATERIALS)
+    wood = _word_flags(goods_text, goods_words, goods_parent, CITES_WOOD_MATERIALS)
+    _, wood_colour = lexicon_entries(CITES_WOOD_COLOURS, stem=False)
+    _, animal_colour = lexicon_entries(CITES_COLOURS - CITES_WOOD_COLOURS, stem=False)
+    by_wood = text_matches(text, wood_colour) if wood_colour else np.zeros(len(text), bool)
+    by_animal = text_matches(text, animal_colour) if animal_colour else np.zeros(len(text), bool)
+    return found & ~material & (by_wood | (by_animal & ~wood))
+
+
+@cache
+def _parts_pattern() -> str:
+    """A material word followed by a part it makes (`CITES_MATERIAL_PARTS`: "RESIN BASE",
+    "树脂底座"), as descriptions are read."""
+    materials = normalise_text(
+        pa.array(sorted(CITES_COLOUR_MATERIALS | CITES_WOOD_MATERIALS), type=pa.large_string())
+    ).to_pylist()
+    parts = normalise_text(
+        pa.array(sorted(CITES_MATERIAL_PARTS), type=pa.large_string())
+    ).to_pylist()
+    spaced = "|".join(re.escape(m) for m in materials if not unspaced(m))
+    spaced_parts = "|".join(re.escape(p) for p in parts if not unspaced(p))
+    bare = "|".join(re.escape(m) for m in materials if unspaced(m))
+    bare_parts = "|".join(re.escape(p) for p in parts if unspaced(p))
+    return f"(^| )({spaced})S? ({spaced_parts})( |$)|({bare})({bare_parts})"
+
+
+def _without_parts(text: pa.Array, words: pa.Array, parent: I64) -> tuple[pa.Array, pa.Array, I64]:
+    """The texts without a material naming a part of the line ("WITH RESIN BASE"): what the
+    goods themselves are made of is what is left."""
+    pattern = _parts_pattern()
+    if not text_matches(text, pattern).any():
+        return text, words, parent
+    text = pc.replace_substring_regex(text, pattern, " ")
+    return (text, *_words(text))
 
 
 def _flag_reading(

@@ -658,3 +658,47 @@ def test_the_line_features_read_the_colour_goods_the_permit_the_consignee_and_th
     before = row_features(Batch(accepted, token_buckets=1 << 10, name_rules=3))
     assert before["consignee_is_logistics"].tolist() == [0, 0, 0, 1, 0, 0, 0, 0]
     assert before["cites_no_permit"].tolist() == out["cites_no_permit"].tolist()
+
+
+def test_a_colour_compound_next_to_another_material_names_the_goods_colour() -> None:
+    """ "IVORY WHITE PORCELAIN FIGURINES", "CORAL PINK GLASS BEADS" or "IVORY WHITE RESIN
+    FIGURINE" were mandatory CITES inspections: the colour compound counted next to carvings
+    and jewellery whatever they were made of. Named in another material the compound is their
+    colour; wood clears an ivory or coral colour, not a rosewood or ebony one, and a base or
+    stand's material is not the goods'. IVORY itself counts whatever the materials."""
+    colour = [
+        ("IVORY WHITE PORCELAIN FIGURINES", "691310"),
+        ("CORAL PINK GLASS BEADS", "711790"),
+        ("IVORY WHITE RESIN FIGURINE", None),
+        ("IVORY WHITE RESIN FIGURINE", "970300"),
+        ("CORAL PINK ACRYLIC BANGLES", "711790"),
+        ("IVORY WHITE PLASTIC CHOPSTICKS", None),
+        ("IVORY WHITE BONE CHINA FIGURINE", "691310"),
+        ("CORAL PINK ZINC ALLOY EARRINGS", "711719"),
+        ("CORAL PINK STAINLESS STEEL BRACELET", "711719"),
+        ("IVORY WHITE WOODEN FIGURINE", "442090"),
+        ("EBONY BLACK RESIN STATUE", "970300"),
+        ("象牙白陶瓷摆件", "691310"),  # ceramic
+        ("珊瑚红树脂手镯", "711790"),  # resin
+        ("象牙白塑料筷子", None),  # plastic
+    ]
+    cites = [
+        ("IVORY WHITE CARVINGS", "960190"),
+        ("CORAL PINK JEWELLERY", "711790"),
+        ("IVORY CARVINGS WITH RESIN BASE", "970300"),
+        ("IVORY WHITE CARVINGS WITH RESIN BASE", None),
+        ("CARVED IVORY FIGURINE ON PORCELAIN STAND", "691310"),
+        ("EBONY BLACK WOODEN CARVINGS", "442090"),  # ebony is a wood
+        ("ROSEWOOD COLOUR WOODEN CARVINGS", "442090"),
+        ("CORAL PINK SILVER NECKLACE", "711311"),  # coral is set in silver
+        ("IVORY WHITE BONE CARVINGS", "960190"),
+        ("象牙白雕像 树脂底座", "970300"),  # a resin base
+        ("红木色木制摆件", "442090"),
+    ]
+    for few in (True, False):
+        rows = [*colour, *cites] * (1 if few else 30)
+        info = describe(_text(*(d for d, _ in rows)), buckets=1 << 10)
+        hs = _text(*(h for _, h in rows))
+        got = row.cites_sensitive(hs, info.cites_word, info.cites_colour_goods)
+        expected = [0] * len(colour) + [1] * len(cites)
+        assert got[: len(expected)].tolist() == expected, list(zip(rows, got, strict=False))
