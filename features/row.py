@@ -42,6 +42,7 @@ from features.lexicons import (
     COVER_LOAD_HEADINGS,
     DEMAND_MARKETS,
     NOT_COOLED_HEADINGS,
+    PERMIT_NOT_VALID,
     PERMIT_NOT_YET,
     PERMIT_PLACEHOLDERS,
     RISKY_TRANSIT_COUNTRIES,
@@ -654,9 +655,10 @@ def _placeholders() -> frozenset[str]:
 
 
 @cache
-def _not_yet() -> str:
-    """`PERMIT_NOT_YET` as one pattern of whole words on a permit reference as it is read."""
-    single, pattern = lexicon_entries(PERMIT_NOT_YET, stem=False)
+def _not_held() -> str:
+    """`PERMIT_NOT_YET` and `PERMIT_NOT_VALID` as one pattern of whole words on a permit
+    reference as it is read."""
+    single, pattern = lexicon_entries(PERMIT_NOT_YET | PERMIT_NOT_VALID, stem=False)
     words = "|".join(re.escape(str(word)) for word in single.to_pylist())
     return "|".join(part for part in (f"(^| )({words})( |$)", pattern) if part)
 
@@ -665,12 +667,13 @@ def _no_permit(cites_permit_ref: pa.Array) -> F64:
     """A placeholder for none, a reference without a digit other than 0 (every CITES permit
     and certificate number carries one, and "NON-CITES", "EXEMPT", "TBD", "X" or "000-000" read
     as a permit held switched the mandatory rule off), or one saying the permit is not there yet
-    ("PENDING 2025", "APPLIED 12/2025", `PERMIT_NOT_YET`)."""
+    ("PENDING 2025", "APPLIED 12/2025", `PERMIT_NOT_YET`) or not valid ("EXPIRED 2024",
+    "REVOKED 12345", `PERMIT_NOT_VALID`)."""
     text, codes = _distinct(cites_permit_ref)
     placeholder = _in(text, _placeholders())
     no_number = np.array([not _numbered(value) for value in text.to_pylist()], dtype=bool)
-    not_yet = text_matches(text, _not_yet())
-    return _per_row(placeholder | no_number | not_yet, codes, 1.0)
+    not_held = text_matches(text, _not_held())
+    return _per_row(placeholder | no_number | not_held, codes, 1.0)
 
 
 def _numbered(reference: str | None) -> bool:

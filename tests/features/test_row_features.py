@@ -702,3 +702,26 @@ def test_a_colour_compound_next_to_another_material_names_the_goods_colour() -> 
         got = row.cites_sensitive(hs, info.cites_word, info.cites_colour_goods)
         expected = [0] * len(colour) + [1] * len(cites)
         assert got[: len(expected)].tolist() == expected, list(zip(rows, got, strict=False))
+
+
+def test_a_permit_reference_saying_the_permit_expired_or_was_refused_is_no_permit() -> None:
+    """ "EXPIRED 2024", "REVOKED 12345" and "CANCELLED 2025" hold a digit, so they were read as
+    permits held and switched the mandatory CITES rule off. EXP, EXPIRY and VALID UNTIL give the
+    date a valid permit ends, and EXP is also "export": those stay permits."""
+    not_valid = [
+        "EXPIRED 2024", "Expired on 2024-03-01", "REVOKED 12345", "REFUSED 2025",
+        "CANCELLED 2025", "Canceled 2025", "INVALID 2025", "NOT VALID 2025", "VOID 2025",
+        "REJECTED 2025", "21US12345/9 EXPIRED", "已过期 2024", "已撤銷 2024", "期限切れ 2024",
+        "만료됨 2024", "ยกเลิกแล้ว ๒๕๖๗", "ĐÃ HẾT HẠN 2024", "DIBATALKAN 2024", "PÉRIMÉ 2024",
+    ]  # fmt: skip
+    real = [
+        "EXP PERMIT 12345", "EXP. PERMIT NO 21US12345/9", "EXPORT PERMIT 12345",
+        "21US12345/9 EXP 2026-12-31", "21US12345/9 EXPIRY 2026-12-31",
+        "21US12345/9 VALID UNTIL 2026-12-31", "KE-2025-00123 NGÀY HẾT HẠN 2026-12-31",
+        "VN-2025-CITES-0042 到期 2026",
+    ]  # fmt: skip
+    for few in (True, False):
+        refs = [*not_valid, *real] * (1 if few else 30)
+        got = row.cites_no_permit(np.ones(len(refs)), _text(*refs))[: len(not_valid) + len(real)]
+        expected = [1] * len(not_valid) + [0] * len(real)
+        assert got.tolist() == expected, list(zip(refs, got, strict=False))
