@@ -223,7 +223,8 @@ CATALOGUE: tuple[Feature, ...] = (
        "consignee is TO ORDER", "flag"),
     _f("consignee_is_logistics", "parties",
        "1 when the consignee's name says forwarder, logistics, shipping, NVOCC, warehousing, "
-       "supply chain or bank (not AGENCIES alone, nor a RIVER BANK place name; name rules 4)",
+       "supply chain or bank (not AGENCIES, EXPRESS or CARGO alone, nor a RIVER BANK place "
+       "name; name rules 4)",
        "a forwarder, carrier or bank as consignee", "consignee_name", _NEVER,
        "consignee is a logistics company or bank", "flag"),
     _f("shipper_address_missing", "parties", "1 when the shipper address is blank",

@@ -37,6 +37,7 @@ __all__ = [
     "COVER_LOAD_WORDS",
     "DEMAND_MARKETS",
     "GENERIC_WORDS",
+    "LOGISTICS_NAME_ENDS",
     "LOGISTICS_NOT",
     "LOGISTICS_WORDS",
     "LOGISTICS_WORDS_REGION",
@@ -1083,8 +1084,53 @@ _LOGISTICS_WORDS_BEFORE: frozenset[str] = frozenset(
 # couriers, trucking and haulage, consolidators, chartering and stevedoring, container lines,
 # banking ("XYZ NVOCC LTD", "ABC WAREHOUSING CO", "DEF SUPPLY CHAIN SOLUTIONS" were traders).
 # Not CARRIER (a brand of air conditioners) nor WAREHOUSE alone (a shop's name).
-LOGISTICS_WORDS: frozenset[str] = (_LOGISTICS_WORDS_BEFORE - {"AGENCY", "AGENCIES"}) | frozenset(
+# Nor EXPRESS or CARGO alone: "ASIA EXPRESS TRADING CO", "EXPRESS FOODS LTD" and "CARGO PANTS
+# GARMENTS LTD" are traders. Couriers and cargo agents say so by the word's place or company: a
+# name that ends in it, legal forms apart (`LOGISTICS_NAME_ENDS`: "DHL EXPRESS", "SF EXPRESS CO
+# LTD", "XYZ CARGO LTD"), a courier's name ("DHL EXPRESS (HONG KONG) LTD"), or a phrase ("ABC AIR
+# CARGO", "XYZ CARGO SERVICES", "EXPRESS DELIVERY").
+LOGISTICS_WORDS: frozenset[str] = (
+    _LOGISTICS_WORDS_BEFORE - {"AGENCY", "AGENCIES", "EXPRESS", "CARGO"}
+) | frozenset(
     {
+        "DHL",
+        "FEDEX",
+        "ARAMEX",
+        "TNT EXPRESS",
+        "UPS EXPRESS",
+        "SF EXPRESS",
+        "YTO EXPRESS",
+        "ZTO EXPRESS",
+        "STO EXPRESS",
+        "YUNDA EXPRESS",
+        "EMS EXPRESS",
+        "EXPRESS DELIVERY",
+        "EXPRESS DELIVERIES",
+        "EXPRESS PARCEL",
+        "EXPRESS PARCELS",
+        "EXPRESS MAIL",
+        "EXPRESS SERVICE",
+        "EXPRESS SERVICES",
+        "EXPRESS LINE",
+        "EXPRESS LINES",
+        "EXPRESS CARGO",
+        "CARGO EXPRESS",
+        "AIR CARGO",
+        "SEA CARGO",
+        "OCEAN CARGO",
+        "CARGO SERVICE",
+        "CARGO SERVICES",
+        "CARGO AGENCY",
+        "CARGO AGENCIES",
+        "CARGO AGENT",
+        "CARGO AGENTS",
+        "CARGO MOVERS",
+        "CARGO HANDLING",
+        "CARGO CARRIERS",
+        "CARGO LINE",
+        "CARGO LINES",
+        "CARGO TERMINAL",
+        "CARGO TERMINALS",
         "NVOCC",
         "WAREHOUSING",
         "SUPPLY CHAIN",
@@ -1175,15 +1221,21 @@ LOGISTICS_NOT: frozenset[str] = frozenset(
 )
 
 
-def logistics_lexicon(rules: int) -> tuple[frozenset[str], frozenset[str]]:
+# Words that make a consignee a courier or cargo agent as the last word of its name, legal forms
+# apart (name rules 4): "DHL EXPRESS", "SF EXPRESS CO LTD", "ABC CARGO LTD", not "EXPRESS FOODS".
+LOGISTICS_NAME_ENDS: frozenset[str] = frozenset({"EXPRESS", "CARGO"})
+
+
+def logistics_lexicon(rules: int) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """The words that make a consignee a logistics company or bank by a history's name rules
-    (`features.keys.NAME_RULES`), and the compounds not counted: rules 1 and 2 read the English
-    words alone, rules 3 the region's words too, rules 4 the list as it is now."""
+    (`features.keys.NAME_RULES`), the compounds not counted, and the words that count as a
+    name's last word only: rules 1 and 2 read the English words alone, rules 3 the region's
+    words too, rules 4 the list as it is now."""
     if rules < 3:
-        return _LOGISTICS_WORDS_BEFORE, frozenset()
+        return _LOGISTICS_WORDS_BEFORE, frozenset(), frozenset()
     if rules < 4:
-        return _LOGISTICS_WORDS_BEFORE | _LOGISTICS_WORDS_OF_REGION, frozenset()
-    return LOGISTICS_WORDS_REGION, LOGISTICS_NOT
+        return _LOGISTICS_WORDS_BEFORE | _LOGISTICS_WORDS_OF_REGION, frozenset(), frozenset()
+    return LOGISTICS_WORDS_REGION, LOGISTICS_NOT, LOGISTICS_NAME_ENDS
 
 
 # A notify party that only points back at the consignee ("SAME AS CONSIGNEE").

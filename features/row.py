@@ -25,6 +25,7 @@ from features.keys import (
     NAME_RULES,
     dictionary_codes,
     fill_blank,
+    normalise_party,
     normalise_text,
     text_array,
     text_matches,
@@ -386,7 +387,7 @@ def consignee_is_logistics(consignee_name: Text, rules: int = NAME_RULES) -> F64
 
 def _consignee_is_logistics(consignee_name: pa.Array, rules: int) -> F64:
     text, codes = _distinct(consignee_name, rules)
-    lexicon, excluded = logistics_lexicon(rules)  # as the history's model learned them
+    lexicon, excluded, ends = logistics_lexicon(rules)  # as the history's model learned them
     if excluded and len(text):  # "RIVER BANK": a place, read as if absent
         _, skip = lexicon_entries(excluded, stem=False)
         if skip is not None:
@@ -403,6 +404,12 @@ def _consignee_is_logistics(consignee_name: pa.Array, rules: int) -> F64:
     hit[parent[_bool(pc.is_in(words, value_set=single))]] = True
     if pattern is not None and len(text):
         hit |= text_matches(text, pattern)
+    if ends and len(text):  # "SF EXPRESS CO LTD": the name's last word, legal forms apart
+        last = "|".join(re.escape(word) for word in sorted(ends))
+        named = np.flatnonzero(text_matches(text, f"(^| )({last})( |$)") & ~hit)
+        if len(named):
+            party = normalise_party(text.take(pa.array(named)), rules)
+            hit[named[text_matches(party, f"(^| )({last})$")]] = True
     return _per_row(hit, codes, 0.0)
 
 

@@ -725,3 +725,26 @@ def test_a_permit_reference_saying_the_permit_expired_or_was_refused_is_no_permi
         got = row.cites_no_permit(np.ones(len(refs)), _text(*refs))[: len(not_valid) + len(real)]
         expected = [1] * len(not_valid) + [0] * len(real)
         assert got.tolist() == expected, list(zip(refs, got, strict=False))
+
+
+def test_a_trader_named_express_or_cargo_is_no_logistics_consignee() -> None:
+    """ "ASIA EXPRESS TRADING CO", "EXPRESS FOODS LTD" and "CARGO PANTS GARMENTS LTD" were
+    logistics companies by EXPRESS or CARGO alone. By name rules 4 the word counts as the name's
+    last word (legal forms apart), in a courier's name or a cargo phrase, so couriers and cargo
+    agents stay; a history keyed by rules 3 reads the words its model learned."""
+    traders = _text(
+        "ASIA EXPRESS TRADING CO", "EXPRESS FOODS LTD", "CARGO PANTS GARMENTS LTD",
+        "EXPRESS GARMENTS LTD", "CARGO TRADING CO",
+    )  # fmt: skip
+    forwarders = _text(
+        "DHL EXPRESS", "DHL EXPRESS (HONG KONG) LTD", "FEDEX EXPRESS", "TNT EXPRESS",
+        "S.F. EXPRESS CO., LTD", "YTO EXPRESS", "XYZ CARGO SERVICES", "ABC AIR CARGO",
+        "ABC CARGO LOGISTICS", "ABC CARGO AGENCY", "ABC CARGO LTD", "CONG TY TNHH ABC CARGO",
+        "GLOBAL CARGO", "ABC EXPRESS DELIVERY CO",
+    )  # fmt: skip
+    names = _text(*traders, *forwarders)
+    expected = [0] * len(traders) + [1] * len(forwarders)
+    assert row.consignee_is_logistics(names).tolist() == expected
+    many = row.consignee_is_logistics(_text(*(list(names) * 40)))
+    assert many[: len(names)].tolist() == expected
+    assert row.consignee_is_logistics(names, rules=3).tolist() == [1] * len(names)
