@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from features.mapping import ColumnMapping
 from risk_engine.columns import Rule
 from risk_engine.errors import ConfigError, InputUnreadable, MappingError, OutputUnwritable
+from risk_engine.parsing import plain_form
 from risk_engine.reference.checks import normalise_container
 
 __all__ = [
@@ -382,8 +383,9 @@ def _a_line(line: str, expected: int, delimiter: str, container: int | None) -> 
         return False
     if container is None:
         return True
-    # as the contract reads it: "PCIU-831784-0" and "PCIU 831784 0" are PCIU8317840
-    return bool(_CONTAINER_LIKE.fullmatch(normalise_container(fields[container])))
+    # as the contract reads it: "PCIU-831784-0", "PCIU 831784 0" and a full-width
+    # "ＰＣＩＵ８３１７８４０" (`plain_form`) are PCIU8317840
+    return bool(_CONTAINER_LIKE.fullmatch(normalise_container(plain_form(fields[container]))))
 
 
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:

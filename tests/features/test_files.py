@@ -718,6 +718,28 @@ def test_a_stray_quote_splits_the_same_whatever_the_container_spelling(tmp_path:
     assert quoted["row"].tolist() == list(range(3, 21))
 
 
+def test_a_stray_quote_splits_the_same_with_container_numbers_typed_in_full_width(
+    tmp_path: Path,
+) -> None:
+    # The contract reads "ＰＣＩＵ８３１７８４０" (an East Asian input method's) as PCIU8317840; the
+    # stray quote's run did not take it for a container, stayed one reject and lost its lines.
+    frame = shipment_frame(20, seed=19)
+    frame["container_number"] = [
+        "".join(chr(ord(c) + 0xFEE0) for c in number) for number in frame["container_number"]
+    ]
+    path = _csv(tmp_path, frame)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    column = lines[0].rstrip("\n").split(",").index("goods_description")
+    cells = lines[3].split(",")
+    cells[column] = '"' + cells[column]
+    lines[3] = ",".join(cells)
+    path.write_text("".join(lines), encoding="utf-8")
+    results, issues = _issues(path)
+    assert sum(r.read for r in results) == 20
+    quoted = issues[issues["rule"] == "unclosed_quote"]
+    assert quoted["row"].tolist() == list(range(3, 21))
+
+
 def test_a_bad_line_with_a_field_over_the_csv_size_limit_is_one_reject(tmp_path: Path) -> None:
     # The csv module's 131,072-character field limit raised inside Arrow's bad-line handler:
     # a traceback, and the whole file refused.
