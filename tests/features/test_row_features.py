@@ -681,6 +681,9 @@ def test_a_colour_compound_next_to_another_material_names_the_goods_colour() -> 
         ("象牙白陶瓷摆件", "691310"),  # ceramic
         ("珊瑚红树脂手镯", "711790"),  # resin
         ("象牙白塑料筷子", None),  # plastic
+        ("德化象牙白瓷雕观音", "6913100000"),  # Dehua's ivory-white porcelain, a carved Guanyin
+        ("IVORY WHITE RUBBER SEALS", None),
+        ("象牙白橡胶印章", None),  # rubber seal
     ]
     cites = [
         ("IVORY WHITE CARVINGS", "960190"),
