@@ -179,11 +179,18 @@ def time_splits(
     start = cut - _days(days)
     history = known & (filed < start)
     if not history.any():
+        when = f"{pd.Timestamp(cut, tz='UTC'):%Y-%m-%d}"
+        if not known.any():  # no delay to blame: no outcome was recorded before the test period
+            raise ValueError(
+                f"no labelled line was filed and recorded before the test period ({when}): "
+                "more history is needed before the cut-off (a later --until, or outcomes "
+                "recorded sooner)"
+            )
         raise ValueError(
             f"no labelled line was filed at least the label delay ({days:g} days, "
-            f"{'learned' if learned else 'set'}) before the test period "
-            f"({pd.Timestamp(cut, tz='UTC'):%Y-%m-%d}): more history is needed before the "
-            "cut-off (a later --until), or a shorter label_delay_days"
+            f"{'learned' if learned else 'set'}) before the test period ({when}): more "
+            "history is needed before the cut-off (a later --until), or a shorter "
+            "label_delay_days"
         )
     b1, b2 = _quantiles(
         filed[history], [config.train / total, (config.train + config.valid) / total]

@@ -313,3 +313,22 @@ def test_the_label_delay_is_learned_from_the_slower_kind_of_outcome() -> None:
     recorded = recorded.where(filed < until, filed + pd.Timedelta(days=90))
     splits = time_splits(filed, recorded, until=until, labels=labels)
     assert (splits.label_delay_days, splits.label_delay_learned) == (30, True)
+
+
+def test_no_outcome_recorded_before_the_test_period_is_not_blamed_on_the_label_delay() -> None:
+    """Every outcome recorded after the cut-off: the error told to shorten the label delay,
+    set to 0 or not, where no delay could help."""
+    filed = pd.Series(pd.date_range("2025-01-01", periods=100, freq="D", tz="UTC"))
+    recorded = pd.Series(pd.Timestamp("2025-12-01", tz="UTC"), index=filed.index)
+    for config in (SplitConfig(label_delay_days=0), SplitConfig()):
+        with pytest.raises(ValueError, match="filed and recorded before the test period") as e:
+            time_splits(filed, recorded, config=config, until=pd.Timestamp("2025-03-01", tz="UTC"))
+        assert "label_delay_days" not in str(e.value)
+    # a delay longer than the history is still named
+    with pytest.raises(ValueError, match="a shorter label_delay_days"):
+        time_splits(
+            filed,
+            filed + pd.Timedelta(days=1),
+            config=SplitConfig(label_delay_days=400),
+            until=pd.Timestamp("2025-03-01", tz="UTC"),
+        )
