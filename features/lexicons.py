@@ -441,106 +441,7 @@ CITES_WORDS: frozenset[str] = frozenset(
     }
 )
 
-# Compounds that hold a CITES word and name a colour, a finish, a grade, a country or a brand,
-# not the species: read as if absent before the CITES words are looked for ("象牙白色瓷砖",
-# ivory-white tiles, "红木色餐桌", a mahogany-coloured table, "珊瑚绒毯子", a coral-fleece
-# blanket; "RAW CASHEW NUTS IVORY COAST ORIGIN" was a mandatory CITES inspection). Ivory board
-# and paper are read by their chapter (48, `CITES_WORD_NOT_CHAPTERS`), not as a phrase: "CARVED
-# IVORY BOARD GAME PIECES" is ivory.
-CITES_NOT: frozenset[str] = frozenset(
-    {
-        "IVORY COAST",
-        "IVORY WHITE",
-        "IVORY COLOUR",
-        "IVORY COLOR",
-        "COLOUR IVORY",
-        "COLOR IVORY",
-        "CORAL FLEECE",
-        "CORAL VELVET",
-        "CORAL PINK",
-        "CORAL COLOUR",
-        "CORAL COLOR",
-        "BABY SHARK",
-        "TORTOISE SHELL PATTERN",
-        "TORTOISESHELL PATTERN",
-        "TORTOISE PATTERN",
-        "TORTOISE COLOUR",
-        "TORTOISE COLOR",
-        "ROSEWOOD GRAIN",
-        "ROSEWOOD FINISH",
-        "ROSEWOOD COLOUR",
-        "ROSEWOOD COLOR",
-        "ROSEWOOD EFFECT",
-        "EBONY FINISH",
-        "EBONY COLOUR",
-        "EBONY COLOR",
-        "EBONY BLACK",
-        "象牙白",
-        "象牙色",
-        "象牙黄",
-        "红木色",
-        "紅木色",
-        "紫檀色",
-        "花梨色",
-        "乌木色",
-        "烏木色",
-        "黑檀色",
-        "沉香色",
-        "珊瑚绒",  # coral fleece
-        "珊瑚絨",
-        "珊瑚色",
-        "珊瑚红",
-        "珊瑚紅",
-        "珊瑚粉",
-        "玳瑁纹",  # tortoiseshell pattern
-        "玳瑁紋",
-        "玳瑁色",
-        "犀牛盾",  # a phone-case brand
-    }
-)
-
-# The colour compounds of `CITES_NOT` (not the country, the fabrics, the patterns or the brands):
-# ivory white and coral pink name the colour of paint, tiles or shirts, and of the carvings,
-# beads and jewellery made of ivory and coral themselves. "IVORY WHITE CARVINGS" and "CORAL PINK
-# JEWELLERY" lost the mandatory CITES rule to the compound; a colour compound on a line that
-# also names such goods (`CITES_GOODS_WORDS`) counts as its CITES word under the codes those
-# goods are classed in (`CITES_GOODS_HEADINGS`), or without a code.
-CITES_COLOURS: frozenset[str] = frozenset(
-    {
-        "IVORY WHITE",
-        "IVORY COLOUR",
-        "IVORY COLOR",
-        "COLOUR IVORY",
-        "COLOR IVORY",
-        "CORAL PINK",
-        "CORAL COLOUR",
-        "CORAL COLOR",
-        "TORTOISE COLOUR",
-        "TORTOISE COLOR",
-        "ROSEWOOD COLOUR",
-        "ROSEWOOD COLOR",
-        "EBONY COLOUR",
-        "EBONY COLOR",
-        "EBONY BLACK",
-        "象牙白",
-        "象牙色",
-        "象牙黄",
-        "红木色",
-        "紅木色",
-        "紫檀色",
-        "花梨色",
-        "乌木色",
-        "烏木色",
-        "黑檀色",
-        "沉香色",
-        "珊瑚色",
-        "珊瑚红",
-        "珊瑚紅",
-        "珊瑚粉",
-        "玳瑁色",
-    }
-)
-# The colour compounds of `CITES_COLOURS` that name a precious wood (rosewood, ebony, agarwood):
+# The colour compounds (`CITES_COLOURS`) that name a precious wood (rosewood, ebony, agarwood):
 # a wood word does not say such goods are not of the species, as it does for an ivory or coral
 # colour (`CITES_WOOD_MATERIALS`).
 CITES_WOOD_COLOURS: frozenset[str] = frozenset(
@@ -560,6 +461,63 @@ CITES_WOOD_COLOURS: frozenset[str] = frozenset(
         "沉香色",
     }
 )
+
+# The colour compounds among `CITES_NOT` (not the country, the fabrics, the patterns or the brands):
+# ivory white and coral pink name the colour of paint, tiles or shirts, and of the carvings,
+# beads and jewellery made of ivory and coral themselves. "IVORY WHITE CARVINGS" and "CORAL PINK
+# JEWELLERY" lost the mandatory CITES rule to the compound; a colour compound on a line that
+# also names such goods (`CITES_GOODS_WORDS`) counts as its CITES word under the codes those
+# goods are classed in (`CITES_GOODS_HEADINGS`), or without a code.
+CITES_COLOURS: frozenset[str] = CITES_WOOD_COLOURS | frozenset(
+    {
+        "IVORY WHITE",
+        "IVORY COLOUR",
+        "IVORY COLOR",
+        "COLOUR IVORY",
+        "COLOR IVORY",
+        "CORAL PINK",
+        "CORAL COLOUR",
+        "CORAL COLOR",
+        "TORTOISE COLOUR",
+        "TORTOISE COLOR",
+        "象牙白",
+        "象牙色",
+        "象牙黄",
+        "珊瑚色",
+        "珊瑚红",
+        "珊瑚紅",
+        "珊瑚粉",
+        "玳瑁色",
+    }
+)
+
+# Compounds that hold a CITES word and name a colour, a finish, a grade, a country or a brand,
+# not the species: read as if absent before the CITES words are looked for ("象牙白色瓷砖",
+# ivory-white tiles, "红木色餐桌", a mahogany-coloured table, "珊瑚绒毯子", a coral-fleece
+# blanket; "RAW CASHEW NUTS IVORY COAST ORIGIN" was a mandatory CITES inspection). Ivory board
+# and paper are read by their chapter (48, `CITES_WORD_NOT_CHAPTERS`), not as a phrase: "CARVED
+# IVORY BOARD GAME PIECES" is ivory.
+CITES_NOT: frozenset[str] = CITES_COLOURS | frozenset(
+    {
+        "IVORY COAST",
+        "CORAL FLEECE",
+        "CORAL VELVET",
+        "BABY SHARK",
+        "TORTOISE SHELL PATTERN",
+        "TORTOISESHELL PATTERN",
+        "TORTOISE PATTERN",
+        "ROSEWOOD GRAIN",
+        "ROSEWOOD FINISH",
+        "ROSEWOOD EFFECT",
+        "EBONY FINISH",
+        "珊瑚绒",  # coral fleece
+        "珊瑚絨",
+        "玳瑁纹",  # tortoiseshell pattern
+        "玳瑁紋",
+        "犀牛盾",  # a phone-case brand
+    }
+)
+
 # Materials that a line of goods names as what they are made of, neither ivory, coral,
 # tortoiseshell nor a precious wood: next to them a colour compound names the goods' colour, so
 # "IVORY WHITE PORCELAIN FIGURINES" (6913), "CORAL PINK GLASS BEADS" (7117), "IVORY WHITE RESIN

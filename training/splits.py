@@ -133,7 +133,11 @@ def learned_label_delay(
     """Whole days within which `DELAY_QUANTILE` of each kind of outcome (seizure, clean) was
     recorded after its line was filed: the slower kind decides (seizures, in the quickstart
     world 38 days where clean results take 16). 0 without a line."""
-    filed, recorded = _utc_ns(filed_at), _utc_ns(recorded_at)
+    return _delay_days(_utc_ns(filed_at), _utc_ns(recorded_at), labels)
+
+
+def _delay_days(filed: np.ndarray, recorded: np.ndarray, labels: np.ndarray | None) -> float:
+    """`learned_label_delay` of naive UTC datetime64[ns] arrays."""
     days = (recorded - filed).astype("timedelta64[s]").astype("float64") / 86400
     kinds = np.zeros(len(days)) if labels is None else np.asarray(labels)
     usable = ~(np.isnat(filed) | np.isnat(recorded))
@@ -173,7 +177,7 @@ def time_splits(
     learned = config.label_delay_days is None
     if config.label_delay_days is None:
         kinds = None if labels is None else np.asarray(labels)[known]
-        days = learned_label_delay(pd.Series(filed[known]), pd.Series(recorded[known]), kinds)
+        days = _delay_days(filed[known], recorded[known], kinds)
     else:
         days = float(config.label_delay_days)
     start = cut - _days(days)

@@ -555,6 +555,16 @@ def test_a_colour_compound_on_a_line_of_carvings_or_jewellery_stays_a_cites_line
         assert got[: len(expected)].tolist() == expected, list(zip(rows, got, strict=False))
 
 
+def _assert_no_permit_on_both_paths(no_permit: list[str], permits: list[str]) -> None:
+    """`cites_no_permit` reads each of ``no_permit`` as no permit and each of ``permits`` as a
+    permit held, on the few-lines path and on a batch (the references repeated 30 times)."""
+    for few in (True, False):
+        refs = [*no_permit, *permits] * (1 if few else 30)
+        got = row.cites_no_permit(np.ones(len(refs)), _text(*refs))[: len(no_permit) + len(permits)]
+        expected = [1] * len(no_permit) + [0] * len(permits)
+        assert got.tolist() == expected, list(zip(refs, got, strict=False))
+
+
 def test_a_permit_reference_saying_the_permit_is_not_there_yet_is_no_permit() -> None:
     """ "PENDING 2025", "APPLIED 12/2025" and "AWAITING PERMIT 2026" hold a digit, so they were
     read as a permit held and switched the mandatory CITES rule off."""
@@ -568,11 +578,7 @@ def test_a_permit_reference_saying_the_permit_is_not_there_yet_is_no_permit() ->
         "21US12345/9", "KE-2025-00123", "CITES 123456", "許可証 2024-118", "VN-2025-CITES-0042",
         "PERMIT 2025/118 EN COURS DE VALIDITE",  # valid, in French
     ]  # fmt: skip
-    for few in (True, False):
-        refs = [*not_yet, *real] * (1 if few else 30)
-        got = row.cites_no_permit(np.ones(len(refs)), _text(*refs))[: len(not_yet) + len(real)]
-        expected = [1] * len(not_yet) + [0] * len(real)
-        assert got.tolist() == expected, list(zip(refs, got, strict=False))
+    _assert_no_permit_on_both_paths(not_yet, real)
 
 
 def test_a_trader_named_agencies_or_by_a_river_bank_is_no_logistics_consignee() -> None:
@@ -723,11 +729,7 @@ def test_a_permit_reference_saying_the_permit_expired_or_was_refused_is_no_permi
         "21US12345/9 VALID UNTIL 2026-12-31", "KE-2025-00123 NGÀY HẾT HẠN 2026-12-31",
         "VN-2025-CITES-0042 到期 2026",
     ]  # fmt: skip
-    for few in (True, False):
-        refs = [*not_valid, *real] * (1 if few else 30)
-        got = row.cites_no_permit(np.ones(len(refs)), _text(*refs))[: len(not_valid) + len(real)]
-        expected = [1] * len(not_valid) + [0] * len(real)
-        assert got.tolist() == expected, list(zip(refs, got, strict=False))
+    _assert_no_permit_on_both_paths(not_valid, real)
 
 
 def test_a_trader_named_express_or_cargo_is_no_logistics_consignee() -> None:
