@@ -448,9 +448,12 @@ def _outcomes_name(outcomes: Path) -> str | None:
 
 
 @contextmanager
-def _outcomes_source(outcomes: Path, mapping: Path | None = None) -> Iterator[Path]:
+def _outcomes_source(
+    outcomes: Path, mapping: Path | None = None, *, command: str
+) -> Iterator[Path]:
     """``--outcomes store`` reads the outcomes recorded through the API (the service's database)
-    into a temporary Parquet file; any other value is a file path (with its own ``mapping``)."""
+    into a temporary Parquet file, the read recorded in the audit trail as ``command``'s; any
+    other value is a file path (with its own ``mapping``)."""
     if mapping is not None and str(outcomes) == _STORE:
         from risk_engine.errors import ConfigError
 
@@ -464,9 +467,12 @@ def _outcomes_source(outcomes: Path, mapping: Path | None = None) -> Iterator[Pa
     import tempfile
 
     from risk_engine.settings import load_settings
+    from serve.audit import record_read
     from serve.store import read_outcomes
 
-    frame = read_outcomes(load_settings().store_url)
+    started = datetime.now(UTC)
+    settings = load_settings()
+    frame = read_outcomes(settings.store_url)
     if frame.empty:  # said as such, not as an empty temporary file
         from risk_engine.errors import InputUnreadable
 
@@ -475,6 +481,13 @@ def _outcomes_source(outcomes: Path, mapping: Path | None = None) -> Iterator[Pa
             "it holds no outcomes yet: record them with POST /v1/outcomes or "
             "`risk-engine outcomes --record FILE`",
         )
+    record_read(
+        settings,
+        f"risk-engine {command} --outcomes store",
+        started=started,
+        rows=len(frame),
+        detail=f"{len(frame):,} outcomes read from the outcome store",
+    )
     with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
         path = Path(tmp) / "outcomes.parquet"
         frame.drop(columns=["dq_flags"], errors="ignore").to_parquet(path, index=False)
@@ -521,6 +534,7 @@ def outcomes(
         return
     from features.files import file_format, write_frame
     from risk_engine.settings import load_settings
+    from serve.audit import record_read
     from serve.store import read_outcomes
     from training.review import inspected_between
 
@@ -528,9 +542,21 @@ def outcomes(
         assert out is not None  # one of --out and --record, checked above
         file_format(out)  # an unknown extension fails before the database is opened
         start, end = _period(since, until)
-        frame = read_outcomes(load_settings().store_url)
+        started = datetime.now(UTC)
+        settings = load_settings()
+        frame = read_outcomes(settings.store_url)
         chosen = frame[inspected_between(frame, start, end)].drop(
             columns=["dq_flags"], errors="ignore"
+        )
+        # recorded before the file is written: a row for an export that then failed says more
+        # than an export the trail never saw
+        record_read(
+            settings,
+            "risk-engine outcomes --out",
+            started=started,
+            rows=len(chosen),
+            detail=f"{len(chosen):,} of {len(frame):,} outcomes"
+            f"{_filters_text(since=since, until=until)} exported to {out}",
         )
         write_frame(chosen, out)
     _echo(f"{len(chosen):,} of {len(frame):,} recorded outcomes written to {out}")
@@ -603,7 +629,7 @@ def train(
 
     with (
         _errors_to_exit_codes(),
-        _outcomes_source(outcomes, outcomes_mapping) as outcomes_path,
+        _outcomes_source(outcomes, outcomes_mapping, command="train") as outcomes_path,
         _progress("training", 100) as advance,
     ):
         summary = train_command(
@@ -643,7 +669,7 @@ def retrain(
 
     with (
         _errors_to_exit_codes(),
-        _outcomes_source(outcomes, outcomes_mapping) as outcomes_path,
+        _outcomes_source(outcomes, outcomes_mapping, command="retrain") as outcomes_path,
         _progress(f"retraining after {phase}", 100) as advance,
     ):
         summary = retrain_command(
@@ -754,7 +780,7 @@ def history_command(
             configure_mlflow(settings, existing=True)
             scorer = load_scorer(model)
             with (
-                _outcomes_source(add_outcomes, mapping) as path,
+                _outcomes_source(add_outcomes, mapping, command="history") as path,
                 histories.advancing(scorer.version),
             ):
                 frame, report = load_records(path, "outcomes", mapping=load_mapping(mapping))
@@ -1401,7 +1427,10 @@ def review(
     from features.mapping import load_mapping
     from training.commands import review_command
 
-    with _errors_to_exit_codes(), _outcomes_source(outcomes, mapping) as outcomes_path:
+    with (
+        _errors_to_exit_codes(),
+        _outcomes_source(outcomes, mapping, command="review") as outcomes_path,
+    ):
         start, end = _period(since, until)
         groups = tuple(name.strip() for name in by.split(",") if name.strip())
         if len(set(groups)) < len(groups):  # a traceback ("already exists") before
@@ -1457,6 +1486,13 @@ def review(
             err=True,
         )
         raise typer.Exit(3)
+
+
+def _filters_text(**given: str | None) -> str:
+    """The filters a read was asked with, for its audit row: " (since 2026-11-01, container
+    CSQU3054383)", or nothing."""
+    named = [f"{name} {value}" for name, value in given.items() if value is not None]
+    return f" ({', '.join(named)})" if named else ""
 
 
 def _period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
@@ -1542,9 +1578,10 @@ def audit(
     Each row says who called which route, when, with what result; --container and --bl list
     the requests that named a container or a B/L: who looked at it."""
     from risk_engine.settings import load_settings
-    from serve.audit import export_audit, recent_audit
+    from serve.audit import export_audit, recent_audit, record_read
 
     with _errors_to_exit_codes():
+        started = datetime.now(UTC)
         settings = load_settings()
         if purge_before is not None or no_archive:
             _purge(
@@ -1580,6 +1617,18 @@ def audit(
                     bl_number=bl,
                     progress=advance,
                 )
+            filters = _filters_text(since=since, until=until, key=key, container=container, bl=bl)
+            try:
+                record_read(
+                    settings,
+                    "risk-engine audit --out",
+                    started=started,
+                    rows=rows,
+                    detail=f"{rows:,} audit rows{filters} exported to {out}",
+                )
+            except BaseException:  # an export the trail cannot record is not left behind
+                out.unlink(missing_ok=True)
+                raise
             _echo(f"{rows:,} audit rows written to {out}")
             return
         entries = recent_audit(
@@ -1590,6 +1639,15 @@ def audit(
             key_id=key,
             container=container,
             bl_number=bl,
+        )
+        # after the rows are read, so the listing does not hold its own read
+        filters = _filters_text(since=since, until=until, key=key, container=container, bl=bl)
+        record_read(
+            settings,
+            "risk-engine audit",
+            started=started,
+            rows=len(entries),
+            detail=f"{len(entries):,} audit rows{filters} read",
         )
     for e in entries:
         # a revoked or expired key's request has no role: "(None)" was printed
@@ -1707,10 +1765,21 @@ def backup(
 ) -> None:
     """Copy the outcome, audit and key database (SQLite) while the service runs."""
     from risk_engine.settings import load_settings
+    from serve.audit import record_read
     from serve.store import Store, backup_row_counts
 
     with _errors_to_exit_codes():
-        store = Store.opened(load_settings(), existing=True)
+        started = datetime.now(UTC)
+        settings = load_settings()
+        # recorded before the copy, which then holds its own row
+        record_read(
+            settings,
+            "risk-engine backup",
+            started=started,
+            rows=None,
+            detail=f"the store copied to {out}",
+        )
+        store = Store.opened(settings, existing=True)
         try:
             counts = store.row_counts()
             store.backup_to(out)

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy.exc import DBAPIError
 
 from features.files import FrameWriter, file_format
-from risk_engine.errors import ConfigError
+from risk_engine.errors import ConfigError, StoreUnavailable
 from risk_engine.settings import Settings, operator
 from serve.store import AuditEntry, Store
 
@@ -31,6 +32,7 @@ __all__ = [
     "named_text",
     "purge_audit",
     "recent_audit",
+    "record_read",
 ]
 
 AUDIT_COLUMNS = [field.name for field in dataclasses.fields(AuditEntry)]
@@ -245,3 +247,29 @@ def command_entry(
         detail=detail[:256],
         client=operator(),
     )
+
+
+def record_read(
+    settings: Settings, command: str, *, started: datetime, detail: str, rows: int | None
+) -> None:
+    """The audit row of a bulk read on the command line: outcomes exported or read by a
+    training or a review, the trail itself read or exported, the store copied. The service
+    audits every request, but whoever ran these on the server took the outcomes or the trail
+    away unrecorded. Method ``CLI``, the command as route, the rows read as ``lines``, what and
+    where in ``detail``, user@host as client.
+
+    Called before the rows leave the command (printed or written out), or, for a file written
+    as it is read, right after it (the caller then removes the file): a read the trail cannot
+    record is refused with `StoreUnavailable` (exit 5), as the service answers 503 when a
+    request's row cannot be written."""
+    store = Store.opened(settings, existing=True)
+    try:
+        store.record_audit(command_entry(command, started=started, detail=detail, lines=rows))
+    except DBAPIError as error:
+        raise StoreUnavailable(
+            store.shown_url,
+            f"the audit row of `{command}` could not be written ({error.orig or error}); "
+            "nothing was read out without it",
+        ) from None
+    finally:
+        store.dispose()

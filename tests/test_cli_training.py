@@ -579,6 +579,12 @@ def test_review_reads_the_outcomes_recorded_through_the_api(
     assert "outcomes read 4, used 4, rejected 0" in result.stderr
     total = next(line for line in result.stdout.splitlines() if line.startswith("all"))
     assert total.split()[1] == "4"
+    # the bulk read of the outcomes is in the audit trail: who, what, how many
+    store = Store(database_url)
+    (read,) = [e for e in store.audit_entries() if e.method == "CLI"]
+    store.dispose()
+    assert (read.route, read.lines) == ("risk-engine review --outcomes store", 4)
+    assert read.detail == "4 outcomes read from the outcome store"
     # a column named twice, a row count past a database integer: tracebacks before
     twice = runner.invoke(
         app, ["review", "--outcomes", "store", "--by", "selection_reason,selection_reason"]
@@ -632,6 +638,13 @@ def test_the_recorded_outcomes_export_to_the_contracts_layout_by_period(
     again = validate_frame(pd.read_csv(out, dtype=str, keep_default_na=False), "outcomes")
     assert again.counts["rejected"] == 0 and len(again.accepted) == len(written)
     assert "dq_flags" not in written.columns
+    store = Store(database_url)
+    (export,) = [e for e in store.audit_entries() if e.method == "CLI"]
+    store.dispose()
+    assert (export.route, export.lines) == ("risk-engine outcomes --out", len(written))
+    assert export.detail == (
+        f"{len(written)} of 6 outcomes (since {cut.isoformat()}) exported to {out}"
+    )
     bad = runner.invoke(app, ["outcomes", "--out", str(tmp_path / "o.xlsx")])
     assert bad.exit_code == 2
     # a home with no store (misspelt in a nightly job) is the store unreachable, exit 5 as in

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from risk_engine.cli import app
 from risk_engine.parsing import parse_moment
-from risk_engine.settings import Settings
+from risk_engine.settings import Settings, operator
 from serve.store import AuditEntry, Store
 
 runner = CliRunner()
@@ -126,6 +126,73 @@ def test_audit_exports_one_key_to_parquet_as_written(
     assert frame["request_id"].tolist() == [e.request_id for e in wanted]
     assert list(frame["at"]) == [e.at for e in wanted]
     assert frame["lines"].tolist() == [e.lines for e in wanted]
+
+
+def _cli_rows(store: Store) -> list[AuditEntry]:
+    return [e for e in store.audit_entries() if e.method == "CLI"]
+
+
+@on_each_database
+def test_reading_or_exporting_the_trail_is_itself_recorded(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    """The trail tells who looked at a container; reading it back from the server's shell left
+    no row, so who read who looked, or took the whole trail away, was unknown."""
+    _trail(store)
+    listed = runner.invoke(app, ["audit", "--key", "aaaaaaaaaaaa", "--last", "2"])
+    assert listed.exit_code == 0, listed.output
+    # the listing holds the requests asked for, not its own read
+    assert len(listed.stdout.splitlines()) == 2 and "CLI" not in listed.stdout
+    (read,) = _cli_rows(store)
+    assert (read.route, read.lines, read.status) == ("risk-engine audit", 2, 0)
+    assert read.detail == "2 audit rows (key aaaaaaaaaaaa) read"
+    assert read.client == operator()
+    out = tmp_path / "trail.csv"
+    exported = runner.invoke(app, ["audit", "--since", "2026-11-01T12:00Z", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    export = _cli_rows(store)[-1]
+    assert export.route == "risk-engine audit --out" and export.lines == 6
+    assert export.detail == f"6 audit rows (since 2026-11-01T12:00Z) exported to {out}"
+    # and the next reader sees both
+    latest = runner.invoke(app, ["audit", "--last", "2"])
+    assert "risk-engine audit --out" in latest.stdout and f"by {operator()}" in latest.stdout
+
+
+def test_a_read_the_trail_cannot_record_is_refused_and_its_export_removed(
+    home_env: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    _trail(store)
+
+    def locked(self: Store, entry: AuditEntry, *, wait_s: float | None = None) -> None:
+        raise OperationalError("INSERT INTO audit", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(Store, "record_audit", locked)
+    out = tmp_path / "trail.csv"
+    exported = runner.invoke(app, ["audit", "--out", str(out)])
+    assert exported.exit_code == 5, exported.output
+    assert "the audit row of `risk-engine audit --out` could not be written" in exported.stderr
+    assert "database is locked" in exported.stderr
+    assert not out.exists()
+    listed = runner.invoke(app, ["audit"])
+    assert listed.exit_code == 5 and listed.stdout == ""
+
+
+def test_a_backup_is_recorded_and_the_copy_holds_its_row(
+    home_env: Settings, store: Store, tmp_path: Path
+) -> None:
+    _trail(store)
+    copy = tmp_path / "nightly.db"
+    result = runner.invoke(app, ["backup", str(copy)])
+    assert result.exit_code == 0, result.output
+    (row,) = _cli_rows(store)
+    assert row.route == "risk-engine backup" and row.detail == f"the store copied to {copy}"
+    copied = Store(f"sqlite:///{copy}")
+    try:
+        assert _cli_rows(copied) == [row]
+    finally:
+        copied.dispose()
 
 
 def test_an_export_of_nothing_still_has_the_columns(
