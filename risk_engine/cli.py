@@ -483,7 +483,7 @@ def _outcomes_source(
         )
     record_read(
         settings,
-        f"risk-engine {command} --outcomes store",
+        f"risk-engine {command} store",
         started=started,
         rows=len(frame),
         detail=f"{len(frame):,} outcomes read from the outcome store",
@@ -629,7 +629,7 @@ def train(
 
     with (
         _errors_to_exit_codes(),
-        _outcomes_source(outcomes, outcomes_mapping, command="train") as outcomes_path,
+        _outcomes_source(outcomes, outcomes_mapping, command="train --outcomes") as outcomes_path,
         _progress("training", 100) as advance,
     ):
         summary = train_command(
@@ -669,7 +669,7 @@ def retrain(
 
     with (
         _errors_to_exit_codes(),
-        _outcomes_source(outcomes, outcomes_mapping, command="retrain") as outcomes_path,
+        _outcomes_source(outcomes, outcomes_mapping, command="retrain --outcomes") as outcomes_path,
         _progress(f"retraining after {phase}", 100) as advance,
     ):
         summary = retrain_command(
@@ -780,7 +780,7 @@ def history_command(
             configure_mlflow(settings, existing=True)
             scorer = load_scorer(model)
             with (
-                _outcomes_source(add_outcomes, mapping, command="history") as path,
+                _outcomes_source(add_outcomes, mapping, command="history --add-outcomes") as path,
                 histories.advancing(scorer.version),
             ):
                 frame, report = load_records(path, "outcomes", mapping=load_mapping(mapping))
@@ -1429,7 +1429,7 @@ def review(
 
     with (
         _errors_to_exit_codes(),
-        _outcomes_source(outcomes, mapping, command="review") as outcomes_path,
+        _outcomes_source(outcomes, mapping, command="review --outcomes") as outcomes_path,
     ):
         start, end = _period(since, until)
         groups = tuple(name.strip() for name in by.split(",") if name.strip())

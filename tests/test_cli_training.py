@@ -82,6 +82,11 @@ def test_train_reads_outcomes_from_the_store_and_registers_a_champion(
     # named as where they came from, not as the temporary copy read (gone after the run)
     assert "\noutcomes the outcome store (" in result.stdout
     assert "/outcomes-" not in result.stdout  # the temporary copy's folder
+    # the read of the whole store is audited, by the command that made it
+    audited = Store(database_url)
+    (read,) = [e for e in audited.audit_entries() if e.method == "CLI"]
+    audited.dispose()
+    assert (read.route, read.lines) == ("risk-engine train --outcomes store", len(records))
     listed = runner.invoke(app, ["models"])
     assert listed.exit_code == 0 and "champion" in listed.stdout
     # each version's held-out period beside its figures (a retrained champion read as finding
