@@ -9,7 +9,8 @@ without spaces (Chinese, Japanese, Korean, Thai) anywhere in the text; entries a
 as officers type them and read as descriptions are (accents dropped).
 
 The words are in English and in the languages manifests of the region are filed in: Chinese,
-Japanese, Korean, Thai, Vietnamese, Indonesian and Malay, French.
+Japanese, Korean, Thai, Vietnamese, Indonesian and Malay, French; the CITES words in Khmer, Lao,
+Burmese and Tagalog too.
 """
 
 from __future__ import annotations
@@ -377,13 +378,32 @@ CITES_WORDS: frozenset[str] = frozenset(
         "黑檀",
         "玳瑁",
         "珊瑚",
+        # Japanese as it is also written: rosewood, ebony, tortoiseshell (bekko), coral,
+        # agarwood, shark fin (not キャラ or 伽羅, kyara agarwood: 伽羅蕗 is a simmered
+        # vegetable; ローズウッド調, べっ甲柄, サンゴ礁 and サンゴールド kiwifruit are in `CITES_NOT`)
+        "ローズウッド",
+        "黒檀",
+        "べっ甲",
+        "鼈甲",
+        "ベッコウ",
+        "サンゴ",
+        "沈香",
+        "ふかひれ",
         # Korean, written with spaces, so each a whole word: ivory, pangolin, rhino, shark fin,
-        # agarwood
+        # agarwood, rosewood (zitan), ebony, coral, hawksbill shell (not 대모 alone: also a
+        # godmother)
         "상아",
         "천산갑",
         "코뿔소",
         "샥스핀",
+        "상어 지느러미",
+        "상어지느러미",
         "침향",
+        "자단",
+        "로즈우드",
+        "흑단",
+        "산호",
+        "대모갑",
         # Thai: ivory, pangolin (scales), Siamese rosewood, rhino horn, shark fin, agarwood, coral
         # (not ลิ่น alone: it is in กลิ่น, scent; nor ตัวนิ่ม, a plush toy's "soft body")
         "งาช้าง",
@@ -395,6 +415,26 @@ CITES_WORDS: frozenset[str] = frozenset(
         "หูฉลาม",
         "ไม้กฤษณา",
         "ปะการัง",
+        # Thai: the Burmese and Siamese rosewoods (chingchan) and the hawksbill's shell (not
+        # เต่ากระ alone: the turtle's name runs into กระดาษ, paper, in เต่ากระดาษ)
+        "ไม้ชิงชัน",
+        "กระดองเต่ากระ",
+        # Khmer, Lao and Burmese: ivory (elephant tusk), pangolin, Siamese rosewood, rhino horn
+        # (Lao ລີ່ນ, pangolin, as scales or the animal only, as Thai ลิ่น)
+        "ភ្លុកដំរី",
+        "ភ្លុកសត្វដំរី",
+        "ពង្រូល",
+        "ក្រញូង",
+        "ស្នែងរមាស",
+        "ງາຊ້າງ",
+        "ເກັດລີ່ນ",
+        "ໂຕລີ່ນ",
+        "ໄມ້ພະຍູງ",
+        "ໄມ້ກະຍູງ",
+        "ນໍແຮດ",
+        "ဆင်စွယ်",
+        "သင်းခွေချပ်",
+        "ကြံ့ချို",
         # Vietnamese: ivory, pangolin (scales), rosewood, rhino horn, shark fin, agarwood,
         # ebony, coral
         "NGA VOI",
@@ -407,6 +447,12 @@ CITES_WORDS: frozenset[str] = frozenset(
         "TRAM HUONG",
         "GO MUN",
         "SAN HO",
+        # shark fin as Vietnamese also says it (vi), rhino, hawksbill (its shell, the turtle;
+        # not DOI MOI alone: without its tone marks it is also "renewal", doi moi)
+        "VI CA MAP",
+        "TE GIAC",
+        "MAI DOI MOI",
+        "RUA DOI MOI",
         # Indonesian and Malay: ivory, pangolin, rosewood, rhino horn, shark fin, agarwood, coral
         "GADING GAJAH",
         "TRENGGILING",
@@ -414,8 +460,24 @@ CITES_WORDS: frozenset[str] = frozenset(
         "SONOKELING",
         "CULA BADAK",
         "SIRIP HIU",
+        "SIRIP IKAN HIU",
+        "SIRIP YU",
         "SIRIP IKAN YU",
         "GAHARU",
+        # rhino horn (not BADAK alone: Badak is an LNG terminal in East Kalimantan), red sanders,
+        # the hawksbill and its shell
+        "TANDUK BADAK",
+        "CENDANA MERAH",
+        "PENYU SISIK",
+        "SISIK PENYU",
+        # Tagalog: ivory (not GARING alone: in Indonesian and Javanese it is "crisp", KACANG
+        # GARING), pangolin, shark fin, sea turtle
+        "GARING NG ELEPANTE",
+        "INUKIT NA GARING",
+        "PANGIL NG ELEPANTE",
+        "BALINTONG",
+        "PALIKPIK NG PATING",
+        "PAWIKAN",
         # coral: ornamental, stone, sea and red coral (not KARANG alone, a place name as in
         # Karangasem coffee)
         "KARANG HIAS",
@@ -459,6 +521,11 @@ CITES_WOOD_COLOURS: frozenset[str] = frozenset(
         "烏木色",
         "黑檀色",
         "沉香色",
+        "黒檀色",
+        "ローズウッド色",
+        "ローズウッドカラー",
+        "로즈우드 색상",
+        "로즈우드 컬러",
     }
 )
 
@@ -488,6 +555,16 @@ CITES_COLOURS: frozenset[str] = CITES_WOOD_COLOURS | frozenset(
         "珊瑚紅",
         "珊瑚粉",
         "玳瑁色",
+        # ivory colour in Thai, Lao, Burmese and Vietnamese; coral and tortoiseshell colours in
+        # Japanese
+        "สีงาช้าง",
+        "ສີງາຊ້າງ",
+        "ဆင်စွယ်ရောင်",
+        "MAU NGA VOI",
+        "サンゴ色",
+        "べっ甲色",
+        "鼈甲色",
+        "ベッコウ色",
     }
 )
 
@@ -515,6 +592,30 @@ CITES_NOT: frozenset[str] = CITES_COLOURS | frozenset(
         "玳瑁纹",  # tortoiseshell pattern
         "玳瑁紋",
         "犀牛盾",  # a phone-case brand
+        # Japanese: rosewood, ebony and tortoiseshell style, pattern or grain (acetate glasses
+        # frames and hair clips are べっ甲柄), a coral reef (reef-safe sunscreen), SunGold
+        # kiwifruit and Saint-Gobain (サンゴールド, サンゴバン hold サンゴ), imitation shark fin
+        # (フカヒレ風 glass noodles; Chinese 仿鱼翅, 素鱼翅); Korean rosewood pattern
+        "ローズウッド調",
+        "ローズウッド柄",
+        "ローズウッド木目",
+        "黒檀調",
+        "べっ甲調",
+        "べっ甲柄",
+        "べっ甲風",
+        "鼈甲調",
+        "鼈甲柄",
+        "ベッコウ調",
+        "ベッコウ柄",
+        "サンゴ礁",
+        "珊瑚礁",
+        "サンゴールド",
+        "サンゴバン",
+        "フカヒレ風",
+        "ふかひれ風",
+        "仿鱼翅",
+        "素鱼翅",
+        "로즈우드 무늬",
     }
 )
 
