@@ -346,8 +346,10 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("cites_no_permit", "goods", "1 for CITES-sensitive goods without a permit reference "
        "(blank, a placeholder such as N/A, NONE, NIL, any reference without a digit other "
        "than 0, or one saying the permit is not there yet or not valid: PENDING 2025, "
-       "APPLIED 12/2025, EXPIRED 2024, REVOKED 12345)",
-       "CITES-sensitive line without permit", "hs_code, goods_description, cites_permit_ref",
+       "APPLIED 12/2025, EXPIRED 2024, REVOKED 12345; or one whose end date, read one way, is "
+       "before the day filed: VALID UNTIL 2023-12-31)",
+       "CITES-sensitive line without permit",
+       "hs_code, goods_description, cites_permit_ref, filed_at",
        _NEVER, "CITES-sensitive goods without a permit", "flag"),
     _f("reefer", "goods", "1 for a refrigerated container", "", "container_size_type",
        "no size-type: NaN", "refrigerated container", "flag"),

@@ -87,7 +87,7 @@ def row_features(batch: Batch) -> dict[str, F64]:
     }
     sensitive = row.cites_sensitive(hs, d.cites_word, d.cites_colour_goods)
     out["cites_sensitive"] = sensitive
-    out["cites_no_permit"] = row.cites_no_permit(sensitive, text("cites_permit_ref"))
+    out["cites_no_permit"] = row.cites_no_permit(sensitive, text("cites_permit_ref"), filed)
     reefer = row.reefer(size_type)
     out["reefer"] = reefer
     out["reefer_unneeded"] = row.reefer_unneeded(reefer, hs, d.cooling_word, d.cold_medicine_word)

@@ -49,6 +49,8 @@ __all__ = [
     "SAME_AS_CONSIGNEE",
     "SOURCE_COUNTRIES",
     "STOPWORDS",
+    "PERMIT_ENDS",
+    "PERMIT_MONTHS",
     "PERMIT_NOT_VALID",
     "PERMIT_NOT_YET",
     "PERMIT_PLACEHOLDERS",
@@ -1099,6 +1101,81 @@ PERMIT_NOT_VALID: frozenset[str] = frozenset(
         "NON VALIDE",
         "INVALIDE",
     }
+)
+
+# Words in a CITES permit reference that head the date the permit ends ("21US12345/9 VALID
+# UNTIL 2023-12-31", "EXP 31 DEC 2023"): a permit whose end date is before the day the line was
+# filed is no permit (`features.row.permit_expiry`). Only a date that follows one of them directly
+# counts (EXP is also "export": "EXP PERMIT 2023/118" is a permit number), and only a date that
+# reads one way: year first ("2023-12-31", "2023/12/31", "2023年12月31日"), or a month written as a
+# word (`PERMIT_MONTHS`); "31/12/2023" or "12/11/2023" is not read. In English, then the region's
+# languages (Chinese, Japanese, Korean, Thai, Vietnamese, Indonesian and Malay, French).
+PERMIT_ENDS: frozenset[str] = frozenset(
+    {
+        "EXP",
+        "EXP DATE",
+        "EXP DT",
+        "EXPIRY",
+        "EXPIRY DATE",
+        "EXPIRES",
+        "EXPIRES ON",
+        "EXPIRE",
+        "EXPIRING",
+        "EXPIRATION",
+        "EXPIRATION DATE",
+        "VALID UNTIL",
+        "VALID TILL",
+        "VALID TO",
+        "VALID THRU",
+        "VALID THROUGH",
+        "VALID UPTO",
+        "VALID UP TO",
+        "VALIDITY",
+        "UNTIL",
+        "有效期至",
+        "有效期",
+        "有效期限",
+        "到期",
+        "到期日",
+        "失效日期",
+        "有効期限",
+        "유효기간",
+        "만료일",
+        "วันหมดอายุ",
+        "ใช้ได้ถึง",
+        "NGAY HET HAN",
+        "HET HAN",
+        "HIEU LUC DEN",
+        "CO HIEU LUC DEN",
+        "BERLAKU HINGGA",
+        "BERLAKU SAMPAI",
+        "TANGGAL KEDALUWARSA",
+        "SAH SEHINGGA",
+        "TAMAT TEMPOH",
+        "EXPIRE LE",
+        "VALABLE JUSQU AU",
+        "VALIDE JUSQU AU",
+        "DATE D EXPIRATION",
+    }
+)
+# Month names and their short forms, by month: English, French, Indonesian and Malay (as
+# normalised: accents dropped), Thai.
+PERMIT_MONTHS: tuple[frozenset[str], ...] = tuple(
+    frozenset(names.split())
+    for names in (
+        "JAN JANUARY JANVIER JANUARI มกราคม",
+        "FEB FEBRUARY FEVRIER FEBRUARI กุมภาพันธ์",
+        "MAR MARCH MARS MARET MAC มีนาคม",
+        "APR APRIL AVRIL เมษายน",
+        "MAY MAI MEI พฤษภาคม",
+        "JUN JUNE JUIN JUNI มิถุนายน",
+        "JUL JULY JUILLET JULI JULAI กรกฎาคม",
+        "AUG AUGUST AOUT AGUSTUS OGOS สิงหาคม",
+        "SEP SEPT SEPTEMBER SEPTEMBRE กันยายน",
+        "OCT OCTOBER OCTOBRE OKTOBER ตุลาคม",
+        "NOV NOVEMBER NOVEMBRE พฤศจิกายน",
+        "DEC DECEMBER DECEMBRE DESEMBER DISEMBER ธันวาคม",
+    )
 )
 
 # Consignee text that is not a trader: TO ORDER consignments and logistics companies or banks.

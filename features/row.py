@@ -7,6 +7,7 @@ Results are float64 arrays; NaN means "cannot say" (a field is missing), never a
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from features.keys import (
     text_matches,
     timestamps,
     to_mask,
+    unspaced,
 )
 from features.lexicons import (
     CITES_GOODS_HEADINGS,
@@ -43,6 +45,8 @@ from features.lexicons import (
     COVER_LOAD_HEADINGS,
     DEMAND_MARKETS,
     NOT_COOLED_HEADINGS,
+    PERMIT_ENDS,
+    PERMIT_MONTHS,
     PERMIT_NOT_VALID,
     PERMIT_NOT_YET,
     PERMIT_PLACEHOLDERS,
@@ -645,12 +649,95 @@ def _cites_by_code(hs_code: pa.Array) -> F64:
     return np.where(listed, _LISTED, np.where(other, _WORD_NAMES_OTHER_THINGS, _WORD_COUNTS))
 
 
-def cites_no_permit(sensitive: F64, cites_permit_ref: Text) -> F64:
+def cites_no_permit(sensitive: F64, cites_permit_ref: Text, filed_at: F64 | None = None) -> F64:
     """1 for a CITES-sensitive line filed without a permit reference, blank or a placeholder
     for none ("N/A", "NONE", "NIL", "0", "-"): those released ivory and horn lines that the
-    mandatory CITES rule selects when the field is blank."""
+    mandatory CITES rule selects when the field is blank. With the lines' filing times
+    (seconds), a permit whose reference says it ended before the day the line was filed
+    (`permit_expiry`: "VALID UNTIL 2023-12-31" filed in 2025) is none either."""
     no_permit = _remembered("no_permit", _no_permit, cites_permit_ref) > 0
+    if filed_at is not None:
+        ends = permit_expiry(cites_permit_ref)
+        with np.errstate(invalid="ignore"):
+            no_permit |= ends < np.floor(np.asarray(filed_at, dtype=np.float64) / 86_400.0)
     return _flag((sensitive > 0) & no_permit)
+
+
+def permit_expiry(cites_permit_ref: Text) -> F64:
+    """The day (days since 1970) a CITES permit ends, as its reference says after one of the
+    words that head such a date (`PERMIT_ENDS`: "EXP 2023-12-31", "VALID UNTIL 31 DEC 2023",
+    "有效期至2023年12月31日"), the latest where it gives several; NaN where it gives none that
+    reads one way (year first, or the month as a word: "EXP 31/12/2023" is not read)."""
+    return _remembered("permit_expiry", _permit_expiry, cites_permit_ref)
+
+
+@cache
+def _permit_dates() -> tuple[re.Pattern[str], dict[str, int]]:
+    """One pattern for an end word and the date after it, as a permit reference is read
+    (`normalise_text`), and the month of each month name."""
+
+    def read(*words: str) -> list[str]:
+        values = normalise_text(pa.array(list(words), type=pa.large_string())).to_pylist()
+        return [str(value) for value in values]
+
+    months = {
+        name: number
+        for number, names in enumerate(PERMIT_MONTHS, start=1)
+        for name in read(*sorted(names))
+    }
+    ends = read(*sorted(PERMIT_ENDS, key=len, reverse=True))
+    spaced = "|".join(re.escape(end) for end in ends if not unspaced(end))
+    bare = "|".join(re.escape(end) for end in ends if unspaced(end))
+    year_unit, month_unit, day_unit = (
+        "|".join(re.escape(unit) for unit in read(*units))
+        for units in (("年", "년"), ("月", "월"), ("日", "일"))
+    )
+    month = "|".join(re.escape(name) for name in sorted(months, key=len, reverse=True))
+    day, year = r"(\d{1,2})", r"(\d{4})"
+    dates = (
+        rf"{year}(?: |(?:{year_unit}) ?){day}(?: |(?:{month_unit}) ?){day}",  # 2023 12 31
+        rf"{day} ?({month}) ?{year}",  # 31 DEC 2023
+        rf"({month}) ?{day} ?{year}",  # DEC 31 2023
+        rf"(?:NGAY )?{day} THANG {day}(?: NAM)? {year}",  # NGAY 31 THANG 12 NAM 2023
+    )
+    date = "|".join(f"(?:{form})" for form in dates)
+    ends_pattern = f"(?:(?:^| )(?:{spaced})(?: (?:DATE|ON|DT|IS|LE|AU))? ?|(?:{bare}) ?)"
+    return re.compile(f"{ends_pattern}(?:{date})(?![\\d])"), months
+
+
+def _permit_expiry(cites_permit_ref: pa.Array) -> F64:
+    text, codes = _distinct(cites_permit_ref)
+    pattern, months = _permit_dates()
+    ends = np.full(len(text), np.nan)
+    for i, value in enumerate(text.to_pylist()):
+        if not value:
+            continue
+        days = [_day(found.groups(), months) for found in pattern.finditer(value)]
+        read = [day for day in days if day is not None]
+        if read:
+            ends[i] = max(read)
+    return _per_row(ends, codes, np.nan)
+
+
+def _day(groups: tuple[str | None, ...], months: dict[str, int]) -> float | None:
+    """Days since 1970 of the date one of `_permit_dates`'s forms read (None: no such day)."""
+    y1, m1, d1, d2, n2, y2, n3, d3, y3, d4, m4, y4 = groups
+    if y1 is not None:
+        year, month, day = int(y1), int(m1 or 0), int(d1 or 0)
+    elif y2 is not None:
+        year, month, day = int(y2), months[str(n2)], int(d2 or 0)
+    elif y3 is not None:
+        year, month, day = int(y3), months[str(n3)], int(d3 or 0)
+    else:
+        year, month, day = int(y4 or 0), int(m4 or 0), int(d4 or 0)
+    if year >= 2400:  # the Thai solar (Buddhist) year: 2566 is 2023
+        year -= 543
+    if not 1970 <= year <= 2200:
+        return None
+    try:
+        return float((datetime.date(year, month, day) - datetime.date(1970, 1, 1)).days)
+    except ValueError:  # 2023-02-30, a 13th month
+        return None
 
 
 @cache

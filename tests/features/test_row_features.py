@@ -825,6 +825,41 @@ def test_a_permit_reference_saying_the_permit_expired_or_was_refused_is_no_permi
     _assert_no_permit_on_both_paths(not_valid, real)
 
 
+def test_a_permit_whose_end_date_is_before_the_day_filed_is_no_permit() -> None:
+    """ "VALID UNTIL 2023-12-31" or "EXP 31 DEC 2023" on a line filed in 2025 read as a permit
+    held. A permit that ended before the day filed is none, its date in any of the region's
+    ways of writing one that reads one way; a date that does not ("31/12/2023", "2023-02-30", a
+    year alone, a date after no end word) changes nothing, and of several end dates the latest
+    counts."""
+    ended = [
+        "21US12345/9 VALID UNTIL 2023-12-31", "KE-2025-00123 EXP 2023-12-31",
+        "KE-2025-00123 EXP 31 DEC 2023", "KE 123 EXPIRY DATE: December 31, 2023",
+        "VN-2025-0042 有效期至2023年12月31日", "JP-2023 有効期限 2023/12/31",
+        "KR-2023-77 유효기간 2023년 12월 31일", "TH-2566-11 วันหมดอายุ ๓๑ ธันวาคม ๒๕๖๖",
+        "VN-2023-1 NGÀY HẾT HẠN: ngày 31 tháng 12 năm 2023",
+        unicodedata.normalize("NFD", "VN-2023-1 ngày hết hạn 31 tháng 12 năm 2023"),
+        "ID-2023-9 BERLAKU HINGGA 31 Desember 2023", "FR-2023-5 VALABLE JUSQU'AU 31 décembre 2023",
+        "21US12345/9 VALID UNTIL 2025-02-28", "VALID FROM 2023-01-01 UNTIL 2023-12-31",
+    ]  # fmt: skip
+    held = [
+        "21US12345/9 VALID UNTIL 2026-12-31", "21US12345/9 VALID UNTIL 2025-03-01",
+        "21US12345/9 EXP 31/12/2023", "21US12345/9 EXP 2023-02-30", "EXP PERMIT 2023/118",
+        "21US12345/9 ISSUED 2023-01-05", "VN-2025-CITES-0042 到期 2023",
+        "EXP 2023-12-31 RENEWED VALID UNTIL 2026-06-30", "KE-2025-00123",
+    ]  # fmt: skip
+    filed = pd.Timestamp("2025-03-01T23:30:00Z").timestamp()
+    for few in (True, False):
+        refs = [*ended, *held] * (1 if few else 30)
+        got = row.cites_no_permit(np.ones(len(refs)), _text(*refs), np.full(len(refs), filed))
+        expected = [1] * len(ended) + [0] * len(held)
+        assert got[: len(expected)].tolist() == expected, list(zip(refs, got, strict=False))
+    # filed before the permit ended, or with no filing time: a permit held
+    early = pd.Timestamp("2023-12-31T23:59:00Z").timestamp()
+    on_time = row.cites_no_permit(np.ones(len(ended)), _text(*ended), np.full(len(ended), early))
+    assert on_time.tolist() == [0] * len(ended)
+    assert row.cites_no_permit(np.ones(len(ended)), _text(*ended)).tolist() == [0] * len(ended)
+
+
 def test_a_trader_named_express_or_cargo_is_no_logistics_consignee() -> None:
     """ "ASIA EXPRESS TRADING CO", "EXPRESS FOODS LTD" and "CARGO PANTS GARMENTS LTD" were
     logistics companies by EXPRESS or CARGO alone. By name rules 4 the word counts as the name's

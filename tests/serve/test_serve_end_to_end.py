@@ -161,6 +161,43 @@ def test_a_line_a_mandatory_rule_covers_is_marked_mandatory_as_batch_screening_w
     ]
 
 
+def test_a_permit_that_ended_before_the_line_was_filed_is_no_permit_over_http_as_in_batch(
+    served: tuple[httpx.Client, dict[str, str], Store], trained: Any, lines: list[dict[str, Any]]
+) -> None:
+    """ "21US12345/9 VALID UNTIL 2023-12-31" on a line filed in 2025 read as a permit held and
+    switched the mandatory CITES rule off. A permit that ended before the day filed is none, on
+    the service's lines and on a batch alike; one valid that day, or a date that does not read
+    one way, leaves the permit as it was."""
+    client, keys, _ = served
+    filed = pd.Timestamp(lines[0]["filed_at"]).tz_convert("UTC").normalize()
+    before, year = filed - pd.Timedelta(days=1), filed.year
+    refs = [
+        f"21US12345/9 VALID UNTIL {before:%Y-%m-%d}",  # ended the day before: none
+        f"KE-2025-00123 EXP {before:%d %b %Y}".upper(),  # a month written as a word: none
+        f"21US12345/9 VALID UNTIL {filed:%Y-%m-%d}",  # valid the day filed
+        f"21US12345/9 EXP 12/11/{year - 1}",  # cannot be read one way
+        "21US12345/9",
+    ]
+    sent = [
+        {
+            **lines[0],
+            "hs_code": "0507.10",
+            "goods_description": "CARVED HORN PIECES",
+            "cites_permit_ref": ref,
+            "bl_number": f"PERMIT{i}",
+        }
+        for i, ref in enumerate(refs)
+    ]
+    response = client.post(
+        "/v1/score", json={"lines": sent}, headers={"X-API-Key": keys["officer"]}
+    )
+    assert response.status_code == 200, response.text
+    over_http = [line["mandatory"] for line in response.json()["lines"]]
+    batch = trained.score(validate_frame(records_to_frame(sent), "shipments").accepted)
+    assert over_http == [True, True, False, False, False]
+    assert batch["mandatory_rule"].astype(bool).tolist() == over_http
+
+
 def test_model_information_shows_the_trained_models_metrics_and_features(
     served: tuple[httpx.Client, dict[str, str], Store], trained: Any, lines: list[dict[str, Any]]
 ) -> None:
