@@ -224,7 +224,8 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("consignee_is_logistics", "parties",
        "1 when the consignee's name says forwarder, logistics, shipping, NVOCC, warehousing, "
        "supply chain or bank (not AGENCIES, EXPRESS or CARGO alone, nor a RIVER BANK place "
-       "name; name rules 4)",
+       "name, name rules 4; couriers and warehouses in Chinese, Japanese and Korean, 快递, 速运, "
+       "仓储, 倉庫, 택배, and EAST WEST BANK, name rules 5)",
        "a forwarder, carrier or bank as consignee", "consignee_name", _NEVER,
        "consignee is a logistics company or bank", "flag"),
     _f("shipper_address_missing", "parties", "1 when the shipper address is blank",

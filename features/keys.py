@@ -64,10 +64,11 @@ MISSING: Final = np.uint64(0)
 # so that a model goes on finding its parties after an upgrade: 1 before stop 23 (dotted
 # initials and legal forms apart, "S A"; an accented letter of a description a space), 2 at
 # stops 23 to 26 (a letter of another script, Chinese, Thai or Korean, a space: a name written
-# in it was no party, a description in it had no word), 3 at stops 27 and 28, 4 since (the words
-# that make a consignee a logistics company or bank, `features.lexicons.logistics_lexicon`; names
-# and descriptions are read and keyed as by rules 3).
-NAME_RULES = 4
+# in it was no party, a description in it had no word), 3 at stops 27 and 28, 4 at stop 29 (the
+# words that make a consignee a logistics company or bank, `features.lexicons.logistics_lexicon`;
+# names and descriptions are read and keyed as by rules 3), 5 since (the couriers and warehousing
+# of Chinese, Japanese and Korean, and EAST WEST BANK a bank; keyed as by rules 3).
+NAME_RULES = 5
 # The name rules since which a text is normalised as today (`normalise_text`).
 TEXT_RULES = 3
 

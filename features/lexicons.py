@@ -38,6 +38,7 @@ __all__ = [
     "COVER_LOAD_WORDS",
     "DEMAND_MARKETS",
     "GENERIC_WORDS",
+    "LOGISTICS_BANKS",
     "LOGISTICS_NAME_ENDS",
     "LOGISTICS_NOT",
     "LOGISTICS_WORDS",
@@ -1332,7 +1333,34 @@ _LOGISTICS_WORDS_OF_REGION: frozenset[str] = frozenset(
         "ธนาคาร",
     }
 )
-LOGISTICS_WORDS_REGION: frozenset[str] = LOGISTICS_WORDS | _LOGISTICS_WORDS_OF_REGION
+# Couriers and warehousing in Chinese, Japanese and Korean, read since name rules 5 (stop 30):
+# express delivery (快递, 速运 as in 顺丰速运, SF Express, 速递 as in EMS 速递), warehousing (仓储,
+# 倉儲; Japanese 倉庫, the warehouse companies 三井倉庫 and 住友倉庫), Nippon Express (日本通運),
+# Korean parcel delivery (택배) and its carriers. Korean is read word by word, so a courier written
+# in one word with its name ("한진택배") is named whole. Not 海运 or 海運 (shipping): Shanghai
+# and a name's 运 run together ("上海运通贸易", a trader), nor 通運 alone ("亨通運動", sports goods).
+_LOGISTICS_WORDS_OF_REGION_5: frozenset[str] = frozenset(
+    {
+        "快递",
+        "快遞",
+        "速运",
+        "速運",
+        "速递",
+        "速遞",
+        "仓储",
+        "倉儲",
+        "倉庫",
+        "日本通運",
+        "택배",
+        "대한통운",
+        "한진택배",
+        "로젠택배",
+        "우체국택배",
+    }
+)
+LOGISTICS_WORDS_REGION: frozenset[str] = (
+    LOGISTICS_WORDS | _LOGISTICS_WORDS_OF_REGION | _LOGISTICS_WORDS_OF_REGION_5
+)
 # Compounds that hold BANK and name a place, a food or seed bank or a phone charger, read as if
 # absent before the words above are looked for (name rules 4): "RIVER BANK AGRO FOODS" was a
 # bank as consignee.
@@ -1360,21 +1388,33 @@ LOGISTICS_NOT: frozenset[str] = frozenset(
 )
 
 
+# Banks whose names hold one of those compounds, read as banks by name rules 5: "EAST WEST BANK"
+# (a Californian bank) held WEST BANK, and name rules 4 read it as no bank.
+LOGISTICS_BANKS: frozenset[str] = frozenset({"EAST WEST BANK"})
+
+
 # Words that make a consignee a courier or cargo agent as the last word of its name, legal forms
 # apart (name rules 4): "DHL EXPRESS", "SF EXPRESS CO LTD", "ABC CARGO LTD", not "EXPRESS FOODS".
 LOGISTICS_NAME_ENDS: frozenset[str] = frozenset({"EXPRESS", "CARGO"})
 
 
-def logistics_lexicon(rules: int) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+def logistics_lexicon(
+    rules: int,
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
     """The words that make a consignee a logistics company or bank by a history's name rules
-    (`features.keys.NAME_RULES`), the compounds not counted, and the words that count as a
-    name's last word only: rules 1 and 2 read the English words alone, rules 3 the region's
-    words too, rules 4 the list as it is now."""
+    (`features.keys.NAME_RULES`), the compounds not counted, the words that count as a name's
+    last word only, and the banks' names that hold such a compound: rules 1 and 2 read the
+    English words alone, rules 3 the region's words too, rules 4 without the compounds and with
+    the name's last words, rules 5 the list as it is now."""
+    none: frozenset[str] = frozenset()
     if rules < 3:
-        return _LOGISTICS_WORDS_BEFORE, frozenset(), frozenset()
+        return _LOGISTICS_WORDS_BEFORE, none, none, none
     if rules < 4:
-        return _LOGISTICS_WORDS_BEFORE | _LOGISTICS_WORDS_OF_REGION, frozenset(), frozenset()
-    return LOGISTICS_WORDS_REGION, LOGISTICS_NOT, LOGISTICS_NAME_ENDS
+        return _LOGISTICS_WORDS_BEFORE | _LOGISTICS_WORDS_OF_REGION, none, none, none
+    if rules < 5:
+        words = LOGISTICS_WORDS | _LOGISTICS_WORDS_OF_REGION
+        return words, LOGISTICS_NOT, LOGISTICS_NAME_ENDS, none
+    return LOGISTICS_WORDS_REGION, LOGISTICS_NOT, LOGISTICS_NAME_ENDS, LOGISTICS_BANKS
 
 
 # A notify party that only points back at the consignee ("SAME AS CONSIGNEE").

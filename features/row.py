@@ -391,7 +391,13 @@ def consignee_is_logistics(consignee_name: Text, rules: int = NAME_RULES) -> F64
 
 def _consignee_is_logistics(consignee_name: pa.Array, rules: int) -> F64:
     text, codes = _distinct(consignee_name, rules)
-    lexicon, excluded, ends = logistics_lexicon(rules)  # as the history's model learned them
+    # as the history's model learned them
+    lexicon, excluded, ends, banks = logistics_lexicon(rules)
+    bank = np.zeros(len(text), dtype=bool)
+    if banks and len(text):  # "EAST WEST BANK" holds WEST BANK and is a bank
+        _, bank_names = lexicon_entries(banks, stem=False)
+        if bank_names is not None:
+            bank = text_matches(text, bank_names)
     if excluded and len(text):  # "RIVER BANK": a place, read as if absent
         _, skip = lexicon_entries(excluded, stem=False)
         if skip is not None:
@@ -399,7 +405,7 @@ def _consignee_is_logistics(consignee_name: pa.Array, rules: int) -> F64:
     lists = pc.split_pattern(text, " ")
     words = pc.list_flatten(lists)
     parent = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
-    hit = np.zeros(len(text), dtype=bool)
+    hit = bank.copy()
     if rules < 3:  # as a history keyed before read them: the English words alone
         hit[parent[_in(words, lexicon)]] = True
         return _per_row(hit, codes, 0.0)

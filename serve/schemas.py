@@ -358,7 +358,7 @@ class ModelInfo(_Out):
                     "profiles": {"inspect": 2, "flag": 1},
                     "history_as_of": "2025-04-02T23:59:41Z",
                     "history_lines": 1250400,
-                    "name_rules": 4,
+                    "name_rules": 5,
                 }
             ]
         },
@@ -391,7 +391,8 @@ class ModelInfo(_Out):
         description="The rules the feature history reads party names and goods descriptions "
         "by (`risk-engine history` tells them too): 1 for a history made before stop 23, 2 "
         "before stop 27 (letters of scripts other than Latin read as spaces), 3 before stop 29 "
-        "(the consignee's logistics words as before), 4 since. A model scores by its own "
+        "(the consignee's logistics words as before), 4 at stop 29, 5 since (the region's "
+        "couriers and warehouses). A model scores by its own "
         "history's rules; retraining moves it to today's.",
     )
 

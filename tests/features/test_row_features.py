@@ -860,6 +860,30 @@ def test_a_permit_whose_end_date_is_before_the_day_filed_is_no_permit() -> None:
     assert row.cites_no_permit(np.ones(len(ended)), _text(*ended)).tolist() == [0] * len(ended)
 
 
+def test_couriers_and_warehouses_of_the_region_and_east_west_bank_are_logistics_consignees() -> None:
+    """ "顺丰速运有限公司" (SF Express), "中通快递" (ZTO Express), "三井倉庫株式会社" (a warehouse
+    company), "日本通運" (Nippon Express), "한진택배" (a Korean courier) and "EAST WEST BANK" (its
+    WEST BANK read as a place) were traders. Name rules 5 read them; a history keyed by rules 4
+    reads the words its model learned. Traders stay traders: "上海运通贸易" holds 海运 (shipping)
+    across Shanghai and its name, "亨通運動用品" holds 通運 across its name and 運動 (sports), and
+    "한국 농산물류 유통" (farm produce) holds 물류 inside a word."""
+    couriers = _text(
+        "顺丰速运有限公司", "中通快递股份有限公司", "上海华丰仓储有限公司", "三井倉庫株式会社",
+        "日本通運株式会社", "한진택배", "CJ 대한통운", "로젠택배 주식회사", "서울 택배",
+        "EAST WEST BANK", "EAST WEST BANK (CHINA) LTD",
+    )  # fmt: skip
+    traders = _text(
+        "WEST BANK AGRO LTD", "上海运通贸易有限公司", "亨通運動用品有限公司", "한국 농산물류 유통",
+        "ACME TRADING",
+    )  # fmt: skip
+    names = _text(*couriers, *traders)
+    expected = [1] * len(couriers) + [0] * len(traders)
+    assert row.consignee_is_logistics(names).tolist() == expected
+    many = row.consignee_is_logistics(_text(*(list(names) * 40)))
+    assert many[: len(names)].tolist() == expected
+    assert row.consignee_is_logistics(names, rules=4).tolist() == [0] * len(names)
+
+
 def test_a_trader_named_express_or_cargo_is_no_logistics_consignee() -> None:
     """ "ASIA EXPRESS TRADING CO", "EXPRESS FOODS LTD" and "CARGO PANTS GARMENTS LTD" were
     logistics companies by EXPRESS or CARGO alone. By name rules 4 the word counts as the name's
