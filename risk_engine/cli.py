@@ -1790,6 +1790,34 @@ def backup(
     _echo(f"{out}: {rows} (the store had {sum(counts.values()):,} rows just before)")
 
 
+@app.command()
+def restore(
+    backup: Annotated[Path, typer.Argument(help="The backup to put back (a `backup` copy).")],
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to keep the store as it was (default: beside it, "
+            "engine.db.before-restore-TIME)."
+        ),
+    ] = None,
+) -> None:
+    """Put the outcome, audit and key database (SQLite) back to a backup, keeping it as it was.
+
+    The backup is checked first (a sound SQLite copy of the store, of a schema this engine
+    reads); the store as it was is copied to --keep; then the backup is written into the store
+    through SQLite, so no write-ahead log of the old database is applied to it. Stop the service
+    first: what it records between the backup and the restore is only in the kept copy."""
+    from risk_engine.settings import load_settings
+    from serve.restore import restore_store
+
+    with _errors_to_exit_codes():
+        done = restore_store(load_settings(), backup, keep=keep)
+    rows = ", ".join(f"{done.counts[name]:,} {name}" for name in done.counts)
+    _echo(f"restored from {backup} (schema version {done.backup_version}): {rows}")
+    if done.kept is not None:
+        _echo(f"the store as it was is kept in {done.kept}")
+
+
 keys_app = typer.Typer(
     help="API keys of the scoring service (stored hashed).", no_args_is_help=True
 )

@@ -90,6 +90,7 @@ __all__ = [
     "RECEIPT_SLACK",
     "Store",
     "read_outcomes",
+    "sqlite_file",
     "unreachable",
 ]
 
@@ -479,7 +480,7 @@ def _tls(url: URL, mode: str) -> ssl.SSLContext | bool | None:
     return context
 
 
-def _sqlite_file(url: URL) -> str | None:
+def sqlite_file(url: URL) -> str | None:
     """The file of a SQLite database kept in one; None for any other database."""
     if url.get_backend_name() != "sqlite":
         return None
@@ -577,7 +578,7 @@ def _make_engine(url: str) -> Engine:
                 "install the engine's postgres extra (pip install 'maritime-risk-engine[postgres]') "
                 "and use postgresql+pg8000://",
             ) from None
-    database = _sqlite_file(parsed)
+    database = sqlite_file(parsed)
     if database is None:  # in memory
         engine = create_engine(
             url,
@@ -623,7 +624,7 @@ class Store:
         made (a backup of a misspelt home copied a new, empty store, and said so as success)."""
         if existing:
             parsed = make_url(settings.store_url)
-            database = _sqlite_file(parsed)
+            database = sqlite_file(parsed)
             if database is not None and not Path(database).is_file():
                 raise StoreUnavailable(
                     parsed.render_as_string(hide_password=True),
@@ -640,7 +641,7 @@ class Store:
     @property
     def is_sqlite(self) -> bool:
         """A SQLite file store (the default), which keeps a write-ahead log beside it."""
-        return _sqlite_file(self.engine.url) is not None
+        return sqlite_file(self.engine.url) is not None
 
     @property
     def shown_url(self) -> str:
@@ -702,7 +703,7 @@ class Store:
         """One process at a time migrates a SQLite file (a lock file beside it): two
         connections that both read and then write can refuse each other at once, whatever the
         busy timeout."""
-        database = _sqlite_file(self.engine.url)
+        database = sqlite_file(self.engine.url)
         if database is None or fcntl is None:
             yield
             return
@@ -719,7 +720,7 @@ class Store:
         and then finds only the rows left: two at once both archived the same rows, and the
         second said it had archived nothing though it had written an archive. A lock file
         beside a SQLite file (``engine.db.purge-lock``), an advisory lock on PostgreSQL."""
-        database = _sqlite_file(self.engine.url)
+        database = sqlite_file(self.engine.url)
         if database is not None and fcntl is not None:
             path = f"{database}.purge-lock"
             try:
@@ -800,7 +801,7 @@ class Store:
         """A consistent copy of a SQLite store at ``target``, taken with SQLite's online backup
         while the service may keep writing; written beside the target and renamed into place, so
         a failed backup leaves no partial file. Another database has its own tools (pg_dump)."""
-        database = _sqlite_file(self.engine.url)
+        database = sqlite_file(self.engine.url)
         if database is None:
             raise ConfigError(
                 f"database {self.shown_url} is not a SQLite file: back it up with its own "
@@ -1326,7 +1327,7 @@ def read_outcomes(store_url: str) -> pd.DataFrame:
     """Outcomes recorded through the API, as a validated outcomes file would give them
     (contract columns, normalised dtypes, ``dq_flags``; in the order they were recorded)."""
     parsed = make_url(store_url)
-    database = _sqlite_file(parsed)
+    database = sqlite_file(parsed)
     if database is not None and not Path(database).is_file():
         # exit 5, as backup and audit say it: a nightly export on a misspelt home exited 2,
         # which reads as a bad input file
