@@ -265,9 +265,14 @@ class RecordFile:
             if isinstance(error, UnicodeDecodeError) or ("invalid UTF8" in str(error) and found):
                 # Arrow counts the header as row 1; the engine numbers the rows after it
                 row = f"row {int(found.group(1)) - 1:,}, " if found else ""
-                raise InputUnreadable(
-                    str(self.path), _undecodable(self.path, self.mapping.encoding, row)
-                ) from error
+                problem = _undecodable(
+                    self.path,
+                    self.mapping.encoding,
+                    row,
+                    header=self.file_header or self.header,
+                    delimiter=self.mapping.delimiter,
+                )
+                raise InputUnreadable(str(self.path), problem) from error
             raise InputUnreadable(
                 str(self.path), f"cannot be read past some rows: {error}"
             ) from error
@@ -625,12 +630,19 @@ def _encodings_that_read(sample: bytes, what: str = "its first bytes") -> str:
     )
 
 
-def _undecodable(path: Path, encoding: str, row: str = "") -> str:
+def _undecodable(
+    path: Path,
+    encoding: str,
+    row: str = "",
+    *,
+    header: list[str] | None = None,
+    delimiter: str = ",",
+) -> str:
     """What is wrong with a file that does not decode in ``encoding`` past its first MiB: the
     first line that does not (by a pass over the file's lines, on this error alone), its bad
-    byte and the encodings the line reads in. Arrow named a row and cp1252 or latin-1 (which
-    read a Chinese or Thai export as accented Latin letters), or, for a file declared in another
-    encoding, a byte's offset in its reading buffer."""
+    byte, the column of ``header`` it falls in and the encodings the line reads in. Arrow named
+    a row and cp1252 or latin-1 (which read a Chinese or Thai export as accented Latin letters),
+    or, for a file declared in another encoding, a byte's offset in its reading buffer."""
     if codecs.lookup(encoding).name.startswith("utf-16"):  # its lines are not split on b"\n"
         return f"{row}not {encoding} text; set the file's encoding in a mapping file"
     opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -639,13 +651,27 @@ def _undecodable(path: Path, encoding: str, row: str = "") -> str:
             try:
                 line.decode(encoding)
             except UnicodeDecodeError as error:
-                return _bad_line(number, line, error, encoding, row)
+                column = _column_at(line, error.start, encoding, header or [], delimiter)
+                return _bad_line(number, line, error, encoding, row + column)
     return f"{row}not {encoding} text; set 'encoding:' in a mapping file"
+
+
+def _column_at(line: bytes, start: int, encoding: str, header: list[str], delimiter: str) -> str:
+    """``"column NAME, "`` for the column of ``header`` that byte ``start`` of ``line`` falls
+    in, when the line splits into the header's fields (a line of a value with line breaks
+    inside quotes does not, nor one with a field too many): "" when it cannot be known. The
+    error named the line, the row and the character, and left the officer to count commas."""
+    whole = line.decode(encoding, errors="replace").rstrip("\r\n")
+    if len(header) < 2 or len(_fields(whole, delimiter)) != len(header):
+        return ""
+    before = _fields(line[:start].decode(encoding, errors="replace"), delimiter)
+    return f"column {header[max(len(before), 1) - 1]}, "
 
 
 def _bad_line(number: int, line: bytes, error: UnicodeDecodeError, encoding: str, row: str) -> str:
     """The error for line ``number`` of a file (the header is line 1), which ``error`` says
-    does not decode in ``encoding``: where, and what the line reads as."""
+    does not decode in ``encoding``: where (``row`` holds the row and column where known), and
+    what the line reads as."""
     column = len(line[: error.start].decode(encoding, errors="replace")) + 1
     return (
         f"line {number:,} ({row}character {column}) is not valid {encoding}: byte "
@@ -675,7 +701,18 @@ def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> list[str]:
             line = sample[: error.start].count(b"\n") + 1
             start = sample.rfind(b"\n", 0, error.start) + 1
             column = len(sample[start : error.start].decode(mapping.encoding, "replace")) + 1
-            where = f" on line {line:,}, character {column}"
+            named = ""
+            if line > 1:  # the column, by the header's names (the first line decodes)
+                end = sample.find(b"\n", error.start)
+                first = sample[: sample.find(b"\n")].decode(mapping.encoding, "replace")
+                named = _column_at(
+                    sample[start : end if end >= 0 else len(sample)],
+                    error.start - start,
+                    mapping.encoding,
+                    _fields(first.lstrip("\ufeff").rstrip("\r"), mapping.delimiter),
+                    mapping.delimiter,
+                )
+            where = f" on line {line:,}, {named}character {column}"
         raise InputUnreadable(
             str(path),
             f"not valid {mapping.encoding} (byte 0x{sample[error.start]:02x}{where}, offset "

@@ -121,7 +121,7 @@ def test_a_file_in_an_east_asian_encoding_is_pointed_at_the_encodings_that_read_
         open_records(path, "shipments")
     assert "not valid utf-8" in str(told.value)
     assert "its first bytes read as gbk" in str(told.value)
-    assert "on line 2, character " in str(told.value)  # the first data line
+    assert "on line 2, column consignee_name, character " in str(told.value)  # first data line
     assert "e.g. latin-1 or cp1252" not in str(told.value)
     report = validate_file(path, mapping=ColumnMapping(encoding="gbk"))
     assert report.accepted == 5
@@ -546,10 +546,41 @@ def test_a_byte_of_another_encoding_past_the_first_mebibyte_is_named_by_its_row(
     # declared was read as accented Latin letters)
     with pytest.raises(
         InputUnreadable,
-        match=r"line 5,001 \(row 5,000, character 12\) is not valid utf-8: byte 0xe9; set "
+        match=r"line 5,001 \(row 5,000, column bl_type, character 12\) is not valid utf-8: "
+        r"byte 0xe9; set "
         r"'encoding:' in a mapping file: its bytes read as .*cp1252",
     ):
         validate_file(path)
+
+
+def test_a_byte_of_another_encoding_is_named_by_its_column_where_the_line_tells_it(
+    tmp_path: Path,
+) -> None:
+    """The error named the line, the row, the character and the byte, and left the officer to
+    count commas to the column: in the first MiB (read whole first) and past it (Arrow's row).
+    A line that is not a line of fields does not tell one."""
+    frame = shipment_frame(6000, seed=3)
+    frame.loc[2, "consignee_name"] = "Société Générale"
+    early = tmp_path / "early.csv"
+    text = frame.to_csv(index=False)
+    early.write_bytes(text.encode("utf-8").replace("Société".encode(), "Société".encode("cp1252")))
+    with pytest.raises(
+        InputUnreadable, match=r"byte 0xe9 on line 4, column consignee_name, character \d+"
+    ):
+        open_records(early, "shipments")
+    frame.loc[2, "consignee_name"] = "ACME"
+    frame.loc[5800, "consignee_name"] = "Société Générale"
+    late = tmp_path / "late.csv"
+    late.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    with pytest.raises(
+        InputUnreadable, match=r"line 5,802 \(row 5,801, column consignee_name, character \d+\)"
+    ):
+        validate_file(late)
+    # the second line of a value with a line break is no line of fields: no column is told
+    frame.loc[5800, "consignee_name"] = "ACME\nSociété Générale"
+    late.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    with pytest.raises(InputUnreadable, match=r"line 5,803 \(row 5,801, character 5\)"):
+        validate_file(late)
 
 
 def test_a_chinese_or_thai_export_past_the_first_mebibyte_is_named_by_its_line(
@@ -564,7 +595,10 @@ def test_a_chinese_or_thai_export_past_the_first_mebibyte_is_named_by_its_line(
     chinese.write_bytes(frame.to_csv(index=False).encode("gb18030"))
     with pytest.raises(InputUnreadable, match=r"line 5,502 \(row 5,501, .* read as gbk"):
         validate_file(chinese)
-    with pytest.raises(InputUnreadable, match=r"line 5,502 \(character \d+\) is not valid cp874"):
+    with pytest.raises(
+        InputUnreadable,
+        match=r"line 5,502 \(column shipper_name, character \d+\) is not valid cp874",
+    ):
         validate_file(chinese, mapping=ColumnMapping(encoding="cp874"))
     assert validate_file(chinese, mapping=ColumnMapping(encoding="gb18030")).accepted == 6000
     frame.loc[5500, "shipper_name"] = "บริษัท ดอกบัวทอง จำกัด"
