@@ -615,19 +615,24 @@ def _encodings_that_read(sample: bytes, what: str = "its first bytes") -> str:
     end = len(sample)
     if end == _SAMPLE_BYTES:  # the sample may cut a character in two: not held against it
         end -= 4
-    reading = []
-    for encoding in _CANDIDATE_ENCODINGS:
-        try:
-            sample[:end].decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        reading.append(encoding)
     return (
-        f"{what} read as {', '.join(reading) or 'none of ' + ', '.join(_CANDIDATE_ENCODINGS)}"
+        f"{what} read as {_readings(sample[:end])}"
         ": give the one its system writes (Chinese gbk or big5, Japanese shift_jis, Korean "
         "euc-kr, Thai cp874, Vietnamese cp1258, Western cp1252); a one-byte encoding (latin-1, "
         "cp1252) reads any bytes, as the wrong letters when it is not the file's"
     )
+
+
+def _readings(data: bytes) -> str:
+    """The candidate encodings ``data`` decodes in, or none of them."""
+    reading = []
+    for encoding in _CANDIDATE_ENCODINGS:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        reading.append(encoding)
+    return ", ".join(reading) or "none of " + ", ".join(_CANDIDATE_ENCODINGS)
 
 
 def _undecodable(
@@ -815,6 +820,8 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
                     index_col=False,
                     encoding="utf-8-sig",
                 )
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {what} {path}: {_not_utf8(path, delimiter)}") from None
     except pd.errors.ParserWarning:
         raise ConfigError(
             f"cannot read {what} {path}: a row has more fields than the header (a name with an "
@@ -824,6 +831,39 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
         raise ConfigError(f"cannot read {what} {path}: {error}") from error
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame
+
+
+def _not_utf8(path: Path, delimiter: str) -> str:
+    """Where a small table (`read_table`) is not UTF-8, told as a record file's error tells it
+    (line, row, column, character, byte and the encodings the line reads in): Python's "'utf-8'
+    codec can't decode byte 0xc9 in position 38" named a place in the file's bytes. No option
+    names a table's encoding: the fix is to save it as UTF-8."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    found: tuple[int, bytes, UnicodeDecodeError] | None = None
+    before: list[bytes] = []
+    with opener(path, "rb") as handle:
+        for number, read in enumerate(handle, start=1):
+            try:
+                read.decode("utf-8")
+            except UnicodeDecodeError as error:
+                found = number, read, error
+                break
+            before.append(read)
+    if found is None:
+        return "not UTF-8 text; save the file as UTF-8"
+    number, line, bad = found
+    text = b"".join(before).decode("utf-8-sig")
+    header = _fields(text.partition("\n")[0].rstrip("\r"), delimiter)
+    column = _column_at(line, bad.start, "utf-8", header, delimiter) if number > 1 else ""
+    # the rows before it, as CSV counts them (a quoted value may hold a line break)
+    rows = sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)) - 1
+    row = f"row {rows + 1:,}, " if column else ""
+    character = len(line[: bad.start].decode("utf-8", errors="replace")) + 1
+    return (
+        f"line {number:,} ({row}{column}character {character}) is not valid UTF-8: byte "
+        f"0x{line[bad.start]:02x} (the line reads as {_readings(line)}); save the file as "
+        "UTF-8 (in Excel: CSV UTF-8)"
+    )
 
 
 @contextmanager

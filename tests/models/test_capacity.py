@@ -85,6 +85,22 @@ def test_a_missing_capacity_file_is_a_clear_error(tmp_path: Path) -> None:
         load_port_capacity(tmp_path / "none.csv")
 
 
+def test_a_capacity_file_in_another_encoding_is_a_clear_error_naming_where(
+    tmp_path: Path,
+) -> None:
+    # Python's "'utf-8' codec can't decode byte 0xa0 in position 45" named no line or column
+    path = tmp_path / "capacity.csv"
+    path.write_bytes(
+        "port_of_discharge;slots_per_day\nVNCLI;25\nVNHPH;1\xa0200\n".encode("latin-1")
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"cannot read capacity file .*capacity.csv: line 3 \(row 2, column slots_per_day, "
+        r"character 8\) is not valid UTF-8: byte 0xa0",
+    ):
+        load_port_capacity(path)
+
+
 def test_a_capacity_file_saved_with_semicolons_is_read(tmp_path: Path) -> None:
     # as spreadsheets in many locales save CSV: it failed as "missing columns"
     path = tmp_path / "capacity.csv"

@@ -207,6 +207,27 @@ def test_a_file_without_a_known_column_or_unreadable_is_a_clear_error(tmp_path: 
     assert load_watchlist(None) is None
 
 
+def test_a_watch_list_saved_in_another_encoding_names_line_row_column_and_byte(
+    tmp_path: Path,
+) -> None:
+    """Saved as Windows text, it stopped with Python's "'utf-8' codec can't decode byte 0xc9 in
+    position 38", a place in the file's bytes; a shipment file's error names the line, the row,
+    the column, the character and the byte."""
+    path = tmp_path / "watch.csv"
+    path.write_bytes('party_name,country\nACME,VN\n"SOCIÉTÉ, X",FR\n'.encode("cp1252"))
+    with pytest.raises(
+        ConfigError,
+        match=r"cannot read watch list .*watch.csv: line 3 \(row 2, column party_name, "
+        r"character 6\) is not valid UTF-8: byte 0xc9 \(the line reads as .*cp1252\); save "
+        r"the file as UTF-8",
+    ):
+        load_watchlist(path)
+    # a quoted name with a line break is one row: the rows are counted as CSV counts them
+    path.write_bytes('party_name,note\nACME,"two\nlines"\nSOCIÉTÉ,x\n'.encode("cp1252"))
+    with pytest.raises(ConfigError, match=r"line 4 \(row 2, column party_name, character 5\)"):
+        load_watchlist(path)
+
+
 def test_a_missing_name_never_matches_an_entry_spelled_like_a_missing_value(
     tmp_path: Path,
 ) -> None:
