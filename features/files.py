@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from features.mapping import ColumnMapping
 from risk_engine.columns import Rule
 from risk_engine.errors import ConfigError, InputUnreadable, MappingError, OutputUnwritable
-from risk_engine.parsing import plain_form
+from risk_engine.parsing import holds_separator, plain_form
 from risk_engine.reference.checks import normalise_container
 
 __all__ = [
@@ -462,16 +462,49 @@ def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Strings stay pyarrow-backed; list columns become ``;``-joined text (the CSV form)."""
+    """Strings stay pyarrow-backed; list columns become ``;``-joined text (the CSV form), but
+    for a list with an item holding the separator: that one is kept as its list, for the
+    contract to read its items as the API does (`_list_text`)."""
     columns = {}
+    held: dict[str, tuple[np.ndarray, list[Any]]] = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-            column = pc.binary_join(pc.cast(column, pa.list_(pa.string())), ";")
+            column, kept = _list_text(pc.cast(column, pa.list_(pa.string())))
+            if len(kept[0]):
+                held[name] = kept
         columns[name] = column
     frame: pd.DataFrame = pa.table(columns).to_pandas(
         types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, self_destruct=True
     )
+    for name, (rows, lists) in held.items():
+        values = np.empty(len(frame), dtype=object)
+        values[:] = [None if value is pd.NA else value for value in frame[name].tolist()]
+        for row, items in zip(rows, lists, strict=True):
+            values[row] = items
+        frame[name] = pd.Series(values, index=frame.index, dtype=object)
     return frame
+
+
+def _list_text(column: pa.ChunkedArray) -> tuple[pa.Array, tuple[np.ndarray, list[Any]]]:
+    """A list<string> column as ``;``-joined text, and (rows, lists) of the lists with an item
+    that holds the separator (``["SGSIN;MYPKG"]``, or "；" read in plain form): joined, the
+    item read as two ports where the API refuses it as no port. A null item is no item, as in
+    a JSON list: Arrow's join gave null for the whole list, and every port of the line was
+    lost without a word."""
+    lists = column.combine_chunks()
+    items = lists.flatten()
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    filled = pa.ListArray.from_arrays(
+        pa.array(offsets), pc.fill_null(items, ""), mask=lists.is_null()
+    )
+    holding = np.asarray(pc.fill_null(pc.match_substring(items, ";"), False), dtype=bool)
+    others = np.flatnonzero(~np.asarray(pc.fill_null(pc.string_is_ascii(items), True)))
+    for index in others:
+        holding[index] = holds_separator(items[int(index)].as_py())
+    rows = np.unique(np.asarray(pc.list_parent_indices(lists))[holding])
+    kept = lists.take(pa.array(rows, type=pa.int64())).to_pylist() if len(rows) else []
+    return pc.binary_join(filled, ";"), (rows, kept)
 
 
 def open_records(

@@ -42,6 +42,7 @@ __all__ = [
     "shown_value",
     "visible",
     "LIST_SEPARATOR",
+    "holds_separator",
     "printable",
     "parse_moment",
     "plain_form",
@@ -315,6 +316,19 @@ def _scalar_locode(raw: Any) -> tuple[str | None, list[Rule]]:
     if code not in reference.known_port_codes():
         return code, [Rule.UNKNOWN_PORT]
     return code, []
+
+
+def holds_separator(item: Any) -> bool:
+    """Whether one item of a list (JSON, Parquet) holds the separator of the CSV form, as read
+    (a full-width "；" is one in its plain form): such an item is no one value of the list, and
+    the file path, which joins a list's items with it, must not split it into two."""
+    return isinstance(item, str) and LIST_SEPARATOR in plain_form(item)
+
+
+def _list_text(items: list[Any] | tuple[Any, ...]) -> str:
+    """A list's items as the CSV form writes them, a null item as none (as the scalar form
+    drops it): "None" was read as a port."""
+    return LIST_SEPARATOR.join("" if item is None else str(item) for item in items)
 
 
 def _scalar_list(raw: Any) -> list[str]:
@@ -702,6 +716,7 @@ def parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesI
 def _parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, SeriesIssues]:
     kind = spec.kind
     nested = np.zeros(len(series), dtype=bool)
+    held: dict[int, Any] = {}  # lists read by the scalar form, by position
     if pd.api.types.is_bool_dtype(series.dtype):  # a Parquet boolean column mapped to a field
         nested = np.asarray(series.notna(), dtype=bool)
     elif series.dtype == object:  # objects or lists where a value belongs (a Parquet struct)
@@ -710,10 +725,14 @@ def _parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, Series
         )
         if nested.any():
             series = series.where(~nested, None)
+        if kind is Kind.LOCODE_LIST:  # an item holding ";" is read as one item, as the API
+            held = {
+                position: value
+                for position, value in enumerate(series)
+                if isinstance(value, list | tuple) and any(map(holds_separator, value))
+            }
         if kind in _LIST_KINDS:  # a list in a list field reads as its items, as in a file
-            series = series.map(
-                lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list | tuple) else v
-            )
+            series = series.map(lambda v: _list_text(v) if isinstance(v, list | tuple) else v)
     if kind in _PLAIN_KINDS:
         series = plain_series(series)
     missing = _missing_mask(series) & ~nested
@@ -733,7 +752,7 @@ def _parse_series(spec: FieldSpec, series: pd.Series) -> tuple[pd.Series, Series
     elif kind in (Kind.POSITIVE, Kind.NON_NEGATIVE, Kind.PROBABILITY, Kind.INT_MIN0, Kind.INT_MIN1):
         value = _number_series(kind, series, present, fail)
     elif kind is Kind.LOCODE_LIST:
-        value = _locode_list_series(series, present, fail)
+        value = _locode_list_series(series, present, fail, held)
     else:
         value = _text_kind_series(spec, series, present, fail)
     if spec.default is not None:
@@ -939,17 +958,18 @@ def _cast_numbers(text: pd.Series) -> pd.Series:
         return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
-def _locode_list_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd.Series:
+def _locode_list_series(
+    series: pd.Series, present: np.ndarray, fail: Any, held: Mapping[int, Any]
+) -> pd.Series:
     """Rows whose every item is a well-formed code are checked in bulk; the rare others go
-    through `parse_scalar`, so both forms agree by construction."""
-    if series.dtype == object and any(isinstance(v, list | tuple) for v in series.head(50)):
-        series = series.map(
-            lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list | tuple) else v
-        )
+    through `parse_scalar`, so both forms agree by construction: those ``held`` by position (a
+    list with an item holding the separator) as the list they were."""
     text = _tidy_list(_text_series(series).where(present))
     codes = _upper_ascii(text).str.replace(" ", "", regex=False)
     pattern = f"{LOCODE_PATTERN}(?:{LIST_SEPARATOR}{LOCODE_PATTERN})*"
     bulk = present & np.asarray(codes.str.fullmatch(pattern).fillna(False), dtype=bool)
+    if held:
+        bulk[list(held)] = False
     result: pd.Series = codes.where(bulk).astype("string[pyarrow]")
     unknown_rows = np.zeros(len(series), dtype=bool)
     malformed_rows = np.zeros(len(series), dtype=bool)
@@ -962,7 +982,7 @@ def _locode_list_series(series: pd.Series, present: np.ndarray, fail: Any) -> pd
         unknown_rows[bulk_positions[np.unique(parents[~known])]] = True
     spec = FieldSpec("transshipment_ports", Kind.LOCODE_LIST)
     for position in np.flatnonzero(present & ~bulk):
-        value, rules = parse_scalar(spec, series.iloc[position])
+        value, rules = parse_scalar(spec, held.get(int(position), series.iloc[position]))
         result.iloc[int(position)] = LIST_SEPARATOR.join(value) if value else pd.NA
         malformed_rows[position] = Rule.MALFORMED in rules
         unknown_rows[position] = Rule.UNKNOWN_PORT in rules

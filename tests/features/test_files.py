@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from features.files import csv_safe, open_records, row_numbers, write_frame
 from features.ingest import iter_validated, validate_file
 from features.mapping import ColumnMapping, load_mapping
+from risk_engine.contract import check_record
 from risk_engine.errors import InputUnreadable, MappingError
 from risk_engine.factories import shipment_frame, valid_outcome_row
 from risk_engine.yaml_text import load_yaml
@@ -56,6 +57,66 @@ def test_a_parquet_list_column_of_ports_is_read_and_names_no_extra_column(tmp_pa
         "CNSHA",
         "SGSIN",
     ]
+
+
+def test_a_parquet_list_with_a_null_item_keeps_its_other_items(tmp_path: Path) -> None:
+    """Arrow's join of a list with a null item is null: every port and seal of such a line was
+    lost without a word, where the API drops the null item alone."""
+    frame = shipment_frame(4, seed=8)
+    frame["transshipment_ports"] = [["SGSIN", None, "MYPKG"], [None], None, [None, "CNSHA"]]
+    frame["seal_numbers"] = [["SL1", None], None, [None], ["SL2"]]
+    path = tmp_path / "s.parquet"
+    frame.to_parquet(path, index=False)
+    (chunk,) = list(iter_validated(open_records(path, "shipments")))
+    assert chunk.read == 4 and len(chunk.accepted) == 4 and chunk.issues.empty
+    assert chunk.accepted["transshipment_ports"].tolist() == ["SGSIN;MYPKG", pd.NA, pd.NA, "CNSHA"]
+    assert chunk.accepted["seal_numbers"].tolist() == ["SL1", pd.NA, pd.NA, "SL2"]
+    for position, line in enumerate(frame.to_dict("records")):
+        record = check_record(line)
+        assert record.record is not None and not record.issues
+        assert record.record.transshipment_ports == (
+            None
+            if chunk.accepted["transshipment_ports"].iloc[position] is pd.NA
+            else chunk.accepted["transshipment_ports"].iloc[position].split(";")
+        )
+
+
+@pytest.mark.parametrize("item", ["SGSIN;MYPKG", "SGSIN\uff1bMYPKG"])
+def test_a_list_item_holding_the_separator_is_malformed_in_parquet_as_in_json(
+    tmp_path: Path, item: str
+) -> None:
+    """The contract's ";" separates a list's items in the CSV form; in a JSON or Parquet list
+    each item is one UN/LOCODE, and "SGSIN;MYPKG" (or with a full-width "；", read as ";") is
+    none: the API drops it and flags the line, where a Parquet file read it as two ports."""
+    frame = shipment_frame(3, seed=9)
+    frame["transshipment_ports"] = [[item], [item, "CNSHA"], ["SGSIN", "MYPKG"]]
+    path = tmp_path / "s.parquet"
+    frame.to_parquet(path, index=False)
+    (chunk,) = list(iter_validated(open_records(path, "shipments")))
+    assert chunk.read == 3 and len(chunk.accepted) == 3
+    assert chunk.accepted["transshipment_ports"].tolist() == [pd.NA, "CNSHA", "SGSIN;MYPKG"]
+    told = chunk.issues[["row", "field", "value", "rule", "severity"]].to_dict("records")
+    assert told == [
+        {
+            "row": 1,
+            "field": "transshipment_ports",
+            "value": f'["{item}"]',
+            "rule": "malformed",
+            "severity": "flag",
+        },
+        {
+            "row": 2,
+            "field": "transshipment_ports",
+            "value": f'["{item}", "CNSHA"]',
+            "rule": "malformed",
+            "severity": "flag",
+        },
+    ]
+    for position, line in enumerate(frame.to_dict("records")[:2]):
+        record = check_record(line)
+        assert [(i.field, i.value, i.rule.value) for i in record.issues] == [
+            (told[position]["field"], told[position]["value"], "malformed")
+        ]
 
 
 def test_chunked_reading_numbers_rows_and_catches_duplicates_across_chunks(tmp_path: Path) -> None:

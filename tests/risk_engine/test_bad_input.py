@@ -400,3 +400,28 @@ def test_the_contract_edges_are_read_alike_through_both_paths(
 ) -> None:
     frame, record = _both_paths(**changes)
     assert frame == record == rejects
+
+
+@pytest.mark.parametrize(
+    ("ports", "kept"),
+    [
+        (["SGSIN;MYPKG"], None),  # one item, no UN/LOCODE: dropped and flagged
+        (["SGSIN\uff1bMYPKG", "CNSHA"], ["CNSHA"]),  # "；" is ";" in its plain form
+        ([None, "SGSIN"], ["SGSIN"]),  # a null item is no item ("None" was read as a port)
+        (["SGSIN", "MYPKG"], ["SGSIN", "MYPKG"]),
+    ],
+)
+def test_a_list_of_ports_is_read_item_by_item_through_both_paths(
+    ports: list[str | None], kept: list[str] | None
+) -> None:
+    row = {**valid_shipment_row(1), "transshipment_ports": ports}
+    result = validate_frame(pd.DataFrame([row], dtype=object))
+    check = check_record(row)
+    assert check.record is not None and check.record.transshipment_ports == kept
+    assert len(result.accepted) == 1
+    value = result.accepted["transshipment_ports"].iloc[0]
+    assert (None if value is pd.NA else value.split(";")) == kept
+    issues = result.issues
+    frame = set(zip(issues["field"], issues["value"], issues["rule"], strict=True))
+    record = {(i.field, i.value, i.rule.value) for i in check.issues}
+    assert frame == record
