@@ -469,9 +469,15 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     held: dict[str, tuple[np.ndarray, list[Any]]] = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-            column, kept = _list_text(pc.cast(column, pa.list_(pa.string())))
-            if len(kept[0]):
-                held[name] = kept
+            if pa.types.is_nested(column.type.value_type):
+                # a list of structs or lists (no text: Arrow's cast stopped the read with
+                # ArrowNotImplementedError) is kept as read, for the contract to refuse
+                held[name] = (np.arange(len(column)), column.to_pylist())
+                column = pa.nulls(len(column), pa.string())
+            else:
+                column, kept = _list_text(pc.cast(column, pa.list_(pa.string())))
+                if len(kept[0]):
+                    held[name] = kept
         columns[name] = column
     frame: pd.DataFrame = pa.table(columns).to_pandas(
         types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, self_destruct=True

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,6 +119,29 @@ def test_a_list_item_holding_the_separator_is_malformed_in_parquet_as_in_json(
         assert [(i.field, i.value, i.rule.value) for i in record.issues] == [
             (told[position]["field"], told[position]["value"], "malformed")
         ]
+
+
+def test_a_parquet_list_of_structs_is_malformed_not_a_crash(tmp_path: Path) -> None:
+    """Arrow cannot cast a struct to text: the read stopped with ArrowNotImplementedError, where
+    the API calls such a list malformed; a null list or struct is no value."""
+    frame = shipment_frame(3, seed=10)
+    table = pa.Table.from_pandas(frame.drop(columns=["transshipment_ports"]), preserve_index=False)
+    ports = pa.array(
+        [[{"code": None}], None, [{"code": "SGSIN"}, None]],
+        type=pa.list_(pa.struct([("code", pa.string())])),
+    )
+    path = tmp_path / "s.parquet"
+    pq.write_table(table.append_column("transshipment_ports", ports), path)
+    (chunk,) = list(iter_validated(open_records(path, "shipments")))
+    assert chunk.read == 3 and len(chunk.accepted) == 3
+    assert chunk.issues[["row", "value", "rule"]].to_dict("records") == [
+        {"row": 1, "value": '[{"code": null}]', "rule": "malformed"},
+        {"row": 3, "value": '[{"code": "SGSIN"}, null]', "rule": "malformed"},
+    ]
+    line = {**frame.iloc[0].to_dict(), "transshipment_ports": [{"code": None}]}
+    assert [(i.value, i.rule.value) for i in check_record(line).issues] == [
+        ('[{"code": null}]', "malformed")
+    ]
 
 
 def test_chunked_reading_numbers_rows_and_catches_duplicates_across_chunks(tmp_path: Path) -> None:
