@@ -28,11 +28,30 @@ def _catalogue() -> tuple[Any, Any, Any]:
     def present_if(name: str) -> str:
         return str(catalogue.by_name(name).present_if)
 
-    return group, catalogue.reason, present_if
+    def text_of(name: str, value: Any) -> str:
+        if isinstance(value, _Unseen):
+            return str(catalogue.unseen_reason(name, value.value))
+        return str(catalogue.reason(name, value))
+
+    return group, text_of, present_if
+
+
+def _unseen_if(name: str) -> str:
+    """The feature missing when the line's party was never seen (`Feature.unseen_if`)."""
+    from features import catalogue
+
+    return str(catalogue.by_name(name).unseen_if)
 
 
 # A value with nothing to tell: a missing value of a line that has no such entity at all.
 _ABSENT = object()
+
+
+@dataclass(frozen=True)
+class _Unseen:
+    """A party's rate on a line whose party was never seen: the overall rate, told so."""
+
+    value: Any
 
 
 @dataclass(frozen=True)
@@ -144,11 +163,18 @@ def explain(
     def values_of(column: int) -> np.ndarray:
         if column not in converted:
             values = _as_objects(features[names[column]])
+            missing = pd.isna(values)
             entity = present_if(names[column])
-            if entity and entity in features.columns:
-                absent = pd.isna(values) & features[entity].isna().to_numpy(dtype=bool)
-                if absent.any():
+            unseen_if = _unseen_if(names[column])
+            if unseen_if and unseen_if in features.columns:
+                unseen = ~missing & features[unseen_if].isna().to_numpy(dtype=bool)
+                if unseen.any():
                     values = values.copy()  # never written through to the frame
+                    values[unseen] = [_Unseen(value) for value in values[unseen]]
+            if entity and entity in features.columns:
+                absent = missing & features[entity].isna().to_numpy(dtype=bool)
+                if absent.any():
+                    values = values.copy()
                     values[absent] = _ABSENT
             converted[column] = values
         return converted[column]
@@ -161,7 +187,7 @@ def explain(
         if value is _ABSENT:
             return ""
         name = names[column]
-        key = (name, type(value), _NAN if value != value else value)
+        key = (name, type(value), _NAN if value != value else value)  # _Unseen: its own type
         text = memo.get(key)
         if text is None:
             text = memo[key] = str(text_of(name, value))

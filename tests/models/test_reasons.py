@@ -31,6 +31,9 @@ def _plain(contrib: np.ndarray, features: pd.DataFrame, names: list[str], top: i
                     break
                 value = features[names[column]].astype(object).iloc[row]
                 text = catalogue.reason(names[column], value)
+                unseen_if = catalogue.by_name(names[column]).unseen_if
+                if unseen_if and not pd.isna(value) and pd.isna(features[unseen_if].iloc[row]):
+                    text = catalogue.unseen_reason(names[column], value)  # party never seen
                 entity = catalogue.by_name(names[column]).present_if
                 if entity and pd.isna(value) and pd.isna(features[entity].iloc[row]):
                     text = ""  # no such party on the line: nothing to tell of its history
@@ -78,6 +81,29 @@ def test_a_party_not_on_the_line_is_not_told_as_never_seen() -> None:
     alone = explain(contrib[:, [1, 3]], features[["consignee_days_known"]], names[1:2])
     assert alone == [["consignee never seen before"]] * 2
     assert features["consignee_days_known"].isna().all()  # the frame is not written to
+
+
+def test_a_never_seen_partys_rate_is_told_as_the_overall_rate() -> None:
+    # Row 0's shipper was never seen (no first sighting): its rate is the overall rate, the
+    # smoothing's prior. "shipper: estimated seizure rate 2.2%" read as a shipper with a record.
+    names = ["shipper_days_known", "shipper_seizure_rate", "consignee_seizure_rate"]
+    features = pd.DataFrame(
+        {
+            "shipper_days_known": [np.nan, 40.0],
+            "shipper_seizure_rate": [0.0221, 0.0117],
+            "consignee_seizure_rate": [0.0221, 0.0221],
+        }
+    )
+    contrib = np.array([[0.0, 2.0, 1.0, 0.0], [0.0, 2.0, 1.0, 0.0]])
+    told = explain(contrib, features, names, top=3)
+    assert told[0] == ["shipper never seen before: overall seizure rate 2.2%"]
+    assert told[1] == ["shipper: estimated seizure rate 1.2%"]
+    # a rate without its party's first sighting in the frame is told as before
+    alone = explain(contrib[:, [1, 3]], features[["shipper_seizure_rate"]], names[1:2])
+    assert alone == [
+        ["shipper: estimated seizure rate 2.2%"],
+        ["shipper: estimated seizure rate 1.2%"],
+    ]
 
 
 def test_no_rows_and_no_positive_groups() -> None:
