@@ -1454,13 +1454,20 @@ def review(
     _echo(_review_text(table, groups))
     if base.controls:
         how = (
-            f"each weighted by 1 / selection_probability; unweighted {base.plain:.2%}"
+            "each weighted by 1 / its chance of the draw (its selection_probability, with the "
+            f"model_version of the engine that drew it); unweighted {base.plain:.2%}"
             if base.weighted
-            else "unweighted: none has a selection_probability"
+            else "unweighted: none has its chance of the draw (a selection_probability with "
+            "the model_version of the engine that drew it)"
         )
         if base.without:
             how += (
                 f"; {base.without:,} recorded without a selection_probability left out of the rate"
+            )
+        if base.other_policy:
+            how += (
+                f"; {base.other_policy:,} drawn by another policy (no model_version), whose "
+                "probability need not be its chance of the draw, left out of the rate"
             )
         pooled = [name for name in groups if name != "selection_reason"]
         _echo(
@@ -1472,7 +1479,11 @@ def review(
                 if pooled
                 else ""
             )
-            + "; the RANDOM_CONTROL rows' hit rates are weighted so too, their counts are not"
+            + (
+                "; the RANDOM_CONTROL rows' hit rates are weighted so too, their counts are not"
+                if base.weighted
+                else ""
+            )
         )
     else:
         _echo("no conclusive random-control inspection in the period: no lift")

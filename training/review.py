@@ -3,7 +3,7 @@
 The periodic review a targeting centre holds after a phase: of the containers the model picked,
 the rules picked, the watch list picked and the random control drew, how many were inspected and
 how many held contraband. The random-control draw is the only unbiased sample of the traffic, so
-its hit rate, each control weighted by 1 / selection_probability, is the base rate every other
+its hit rate, each control weighted by 1 / its chance of the draw, is the base rate every other
 reason is compared with (lift). Rates come with a Wilson
 95 % interval, honest for the small counts a review has; INCONCLUSIVE results count as inspected
 but not in any rate.
@@ -78,46 +78,81 @@ class BaseRate:
 
     rate: float
     controls: int  # conclusive random-control inspections behind the rate
-    weighted: bool  # each weighted by 1 / selection_probability
+    weighted: bool  # each weighted by 1 / its chance of the draw (`_draw_weights`)
     without: int = 0  # conclusive controls left out: recorded without a usable probability
-    # every conclusive control counted alike: told beside a weighted rate, as the weight is
-    # right only where a control's probability is its chance of the draw (README, known limits)
+    # every conclusive control counted alike: told beside a weighted rate
     plain: float = math.nan
+    # conclusive controls left out of a weighted rate as drawn by another policy (no
+    # model_version): their probability need not be their chance of the draw
+    other_policy: int = 0
 
 
-def _weights(outcomes: pd.DataFrame) -> np.ndarray:
-    """1 / selection_probability of each row, 0 where there is none in (0, 1] to make one of
-    (read once, for the rate and for the control's own rows)."""
-    if "selection_probability" not in outcomes.columns:
-        return np.zeros(len(outcomes))
-    p = pd.to_numeric(outcomes["selection_probability"], errors="coerce").to_numpy("float64")
-    usable = (p > 0) & (p <= 1)
+def _draw_weights(outcomes: pd.DataFrame) -> np.ndarray:
+    """1 / the chance of the draw of each row, 0 where it is not known (read once, for the rate
+    and for the control's own rows).
+
+    The engine's ranked list gives each line its ``selection_probability`` (for a random
+    control, its chance of the draw, `models.selection.select_per_port_day`) together with the
+    ``model_version`` that scored it, so an outcome recorded from it names both. A control
+    without a model_version was drawn by another policy, whose probability the contract lets be
+    its chance of any selection: the simulated history's is, and weighted by it a risky control
+    (likely picked by the rules anyway) stood for a tenth of the lines a quiet one did, so the
+    quickstart world's base rate read 0.18 % where its controls, each as likely as any other to
+    be drawn, found 0.40 %. Its weight is 0 here: not known."""
+    p = _probabilities(outcomes)
+    usable = (p > 0) & (p <= 1) & _named_model(outcomes)
     return np.where(usable, 1 / np.where(usable, p, 1.0), 0.0)
+
+
+def _probabilities(outcomes: pd.DataFrame) -> np.ndarray:
+    """selection_probability as numbers (NaN where there is none)."""
+    if "selection_probability" not in outcomes.columns:
+        return np.full(len(outcomes), np.nan)
+    column = pd.to_numeric(outcomes["selection_probability"], errors="coerce")
+    return np.asarray(column.to_numpy("float64", na_value=np.nan))
+
+
+def _named_model(outcomes: pd.DataFrame) -> np.ndarray:
+    """Which rows name the model that scored them when selected (a non-blank model_version)."""
+    if "model_version" not in outcomes.columns:
+        return np.zeros(len(outcomes), dtype=bool)
+    version = outcomes["model_version"].astype("string").str.strip()
+    return (version.str.len() > 0).fillna(False).to_numpy(dtype=bool)
 
 
 def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
     """The seizure rate among conclusive random-control inspections, each weighted by
-    1 / selection_probability (a ratio of Horvitz-Thompson sums): screening draws the same
+    1 / its chance of the draw (a ratio of Horvitz-Thompson sums): screening draws the same
     share of every port-day's lines left over, so a control from a small port-day stood for
     fewer lines than one from a large port-day, and pooling them unweighted told a rate of the
-    small port-days. (The weight is the chance of the draw for the engine's own controls; where
-    a policy recorded its chance of any selection instead, as the contract allows, the rate
-    comes out low: a known limit, README "What is built".) A control recorded without
-    a usable probability is left out and counted (one such row turned the whole review
-    unweighted: every lift a seventh of itself); unweighted only when none has one."""
+    small port-days. The chance of the draw is known only for the engine's own controls
+    (`_draw_weights`): a control recorded without a usable probability, or drawn by another
+    policy (no model_version), is left out of a weighted rate and counted (one such row turned
+    the whole review unweighted: every lift a seventh of itself). When no control has its
+    chance of the draw, the rate is unweighted: every control counted alike, as a uniform draw
+    (the simulated history's: each line of a port-day as likely to be drawn) is read."""
     result = outcomes["result"].astype("string")
     control = (outcomes["selection_reason"].astype("string") == "RANDOM_CONTROL").fillna(False)
     conclusive = (control & result.isin(["SEIZURE", "NO_FINDING"]).fillna(False)).to_numpy()
     seized = (result == "SEIZURE").fillna(False).to_numpy(dtype="float64")
     if not conclusive.any():
         return BaseRate(math.nan, 0, False)
-    w = _weights(outcomes)
+    w = _draw_weights(outcomes)
     usable = conclusive & (w > 0)
     if not usable.any():
         return BaseRate(float(seized[conclusive].mean()), int(conclusive.sum()), False)
     rate = float((seized[usable] * w[usable]).sum() / w[usable].sum())
     plain = float(seized[conclusive].mean())
-    return BaseRate(rate, int(usable.sum()), True, int((conclusive & ~usable).sum()), plain)
+    p = _probabilities(outcomes)
+    probability = (p > 0) & (p <= 1)
+    return BaseRate(
+        rate,
+        int(usable.sum()),
+        True,
+        int((conclusive & ~probability).sum()),
+        plain,
+        int((conclusive & probability & ~usable).sum()),
+    )
 
 
 def review_outcomes(
@@ -172,15 +207,15 @@ def review_outcomes(
 def _weigh_controls(
     grouped: pd.DataFrame, counts: pd.DataFrame, frame: pd.DataFrame, by: tuple[str, ...]
 ) -> None:
-    """The random control's own rows as the base rate is: each control weighted by 1 /
-    selection_probability (its interval from the weights' effective number of inspections),
-    so the control is told a lift of 1 over itself, not 2.2 (its plain rate over its weighted
-    one). Left plain, as the base rate then is, when no control has a usable probability."""
+    """The random control's own rows as the base rate is: each control weighted by 1 / its
+    chance of the draw (its interval from the weights' effective number of inspections), so
+    the control is told a lift of 1 over itself, not 2.2 (its plain rate over its weighted
+    one). Left plain, as the base rate then is, when no control has its chance of the draw."""
     control = (counts["selection_reason"] == "RANDOM_CONTROL").to_numpy() & (
         counts["conclusive"].to_numpy() == 1
     )
-    w = _weights(frame)
-    control &= w > 0  # as the base rate: those without a probability left out
+    w = _draw_weights(frame)
+    control &= w > 0  # as the base rate: those without their chance of the draw left out
     if not control.any():
         return
     w = np.where(control, w, 0.0)

@@ -449,9 +449,9 @@ def period_frame(
     probability = labelled["selection_probability"].to_numpy(dtype="float64")[is_control]
     weight = np.full(len(lines), np.nan)
     usable = (probability > 0) & (probability <= 1)
-    # as `training.review.control_base_rate` weighs them: a control without a usable
-    # probability is left out (weight 0; it weighed 1 among weights of 20 to 300), and all
-    # count alike when none has one
+    # a control without a usable probability is left out (weight 0; it weighed 1 among
+    # weights of 20 to 300), and all count alike when none has one. (`review` also counts
+    # alike a control naming no model_version, another policy's draw; this does not yet.)
     weight[labelled["position"].to_numpy()[is_control]] = (
         np.where(usable, 1 / np.where(usable, probability, 1.0), 0.0) if usable.any() else 1.0
     )

@@ -531,8 +531,9 @@ function setStatus(text, failed) {
   status.className = failed ? "failed" : "";
 }
 
-// selection_probability: a random control's, from the ranked list; without it the review
-// leaves the control out of its base rate.
+// selection_probability: a random control's, from the ranked list, with its model_version;
+// without the probability the review leaves the control out of its base rate, and without
+// the version it counts it as another policy's draw.
 const OUTCOME_FIELDS = [
   "bl_number", "container_number", "selection_reason", "selection_probability", "model_version",
   "inspection_level", "result", "seizure_category", "commodity", "quantity_kg", "operation_phase",

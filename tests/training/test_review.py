@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -79,6 +80,8 @@ def test_the_base_rate_weights_each_control_by_how_likely_its_draw_was() -> None
     small["selection_probability"] = 0.5
     large = _outcomes(("RANDOM_CONTROL", "NO_FINDING", 10, "2025-03-03"))
     large["selection_probability"] = 0.05
+    # drawn by the engine: recorded from its ranked list, with the version that scored them
+    small["model_version"] = large["model_version"] = "3"
     model = _outcomes(
         ("MODEL", "SEIZURE", 2, "2025-03-04"), ("MODEL", "NO_FINDING", 8, "2025-03-04")
     )
@@ -96,19 +99,69 @@ def test_the_base_rate_weights_each_control_by_how_likely_its_draw_was() -> None
     assert control.seizures == 1 and control.conclusive == 20  # counts stay counts
     by_version = review_outcomes(outcomes, by=("selection_reason", "model_version"))
     rows = by_version.set_index(["selection_reason", "model_version"])
-    assert rows.loc[("RANDOM_CONTROL", "(none)"), "lift_over_random"] == pytest.approx(1.0)
+    assert rows.loc[("RANDOM_CONTROL", "3"), "lift_over_random"] == pytest.approx(1.0)
     # A control recorded without its probability is left out and counted (it turned the whole
     # review unweighted); with none having one, the plain rate.
     outcomes.loc[1, "selection_probability"] = float("nan")
     some = control_base_rate(outcomes)
     assert some.weighted and (some.controls, some.without) == (19, 1)
     assert some.rate == pytest.approx(2 / (9 * 2 + 10 * 20))
-    # the unweighted rate is told beside: the weight is right only where a control's
-    # probability is its chance of the draw, not of any selection (README, known limits)
+    # the unweighted rate is told beside
     assert some.plain == pytest.approx(1 / 20)
     outcomes["selection_probability"] = float("nan")
     plain = control_base_rate(outcomes)
     assert not plain.weighted and plain.rate == pytest.approx(1 / 20) and plain.without == 0
+
+
+def test_controls_of_another_policy_weigh_alike_as_its_draw_was_uniform() -> None:
+    """A policy that records each line's chance of any selection (the simulated history's):
+    its controls are a uniform 2 % draw of the traffic, but risky lines, which its rules pick
+    half the time anyway, carry 0.51 and quiet ones 0.03. Weighted by 1 / that, a risky
+    control stood for a seventeenth of the lines a quiet one did, and the base rate of a
+    population whose rate is 1.15 % read 0.21 %, every lift five times too high."""
+    rng = np.random.default_rng(5)
+    lines = 200_000
+    risky = rng.random(lines) < 0.2
+    seized = rng.random(lines) < np.where(risky, 0.05, 0.002)
+    true_rate = seized.mean()  # the population's own rate
+    drawn = rng.random(lines) < 0.02  # the control: every line alike
+    any_selection = 0.02 + 0.98 * np.where(risky, 0.5, 0.01)
+    controls = pd.DataFrame(
+        {
+            "selection_reason": "RANDOM_CONTROL",
+            "result": np.where(seized[drawn], "SEIZURE", "NO_FINDING"),
+            "inspected_at": pd.Timestamp("2025-03-02", tz="UTC"),
+            "selection_probability": any_selection[drawn],
+            "model_version": None,  # not the engine's draw
+        }
+    )
+    model = _outcomes(
+        ("MODEL", "SEIZURE", 30, "2025-03-04"), ("MODEL", "NO_FINDING", 70, "2025-03-04")
+    )
+    model["selection_probability"] = 1.0
+    outcomes = pd.concat([controls, model], ignore_index=True)
+    old_weighting = np.average(seized[drawn], weights=1 / any_selection[drawn])
+    base = control_base_rate(outcomes)
+    assert not base.weighted and base.controls == drawn.sum() == 3_958
+    assert base.rate == pytest.approx(seized[drawn].mean())
+    table = review_outcomes(outcomes).set_index("selection_reason")
+    control = table.loc["RANDOM_CONTROL"]
+    # the population's rate is within the control's Wilson interval; the old weighting's is
+    # far below it
+    assert control.hit_rate_low < true_rate < control.hit_rate_high
+    assert old_weighting < control.hit_rate_low / 2
+    assert table.loc["MODEL", "lift_over_random"] == pytest.approx(0.3 / base.rate)
+    # beside controls the engine drew (model_version named), the other policy's are left out
+    # of the weighted rate and counted
+    engine = _outcomes(
+        ("RANDOM_CONTROL", "SEIZURE", 1, "2025-03-03"),
+        ("RANDOM_CONTROL", "NO_FINDING", 9, "2025-03-03"),
+    )
+    engine["selection_probability"] = 0.1
+    engine["model_version"] = "4"
+    mixed = control_base_rate(pd.concat([outcomes, engine], ignore_index=True))
+    assert mixed.weighted and mixed.rate == pytest.approx(0.1)
+    assert (mixed.controls, mixed.other_policy, mixed.without) == (10, 3_958, 0)
 
 
 def test_a_review_can_be_broken_down_by_model_version_but_not_by_any_column() -> None:
@@ -143,7 +196,9 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     assert "lift over random" in result.stdout
     assert "lift is over the random control's seizure rate" in result.stdout
     told = " ".join(result.stdout.split())
-    assert "each weighted by 1 / selection_probability; unweighted " in told
+    # the factory's controls name no model_version: another policy's draw, counted alike
+    assert "unweighted: none has its chance of the draw" in told
+    assert "weighted so too" not in told  # the control's rows are as plain as the base rate
     assert "not of each" not in result.stdout  # by selection reason alone: one period, one rate
     # broken down by phase, every row's lift is still over the one pooled rate: said
     phases = runner.invoke(
@@ -154,6 +209,16 @@ def test_review_reads_a_file_through_the_contract_and_counts_what_it_rejects(
     )
     table = pd.read_csv(out)
     assert table.loc[table["selection_reason"] == "all", "inspected"].item() == 5
+    # those the engine drew (from its ranked list with the version: rows 0 and 1 conclusive)
+    # are weighted, the others left out and counted
+    for row in rows[:4]:
+        row["model_version"] = "3"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    drawn = runner.invoke(app, ["review", "--outcomes", str(path)])
+    told = " ".join(drawn.stdout.split())
+    assert "each weighted by 1 / its chance of the draw" in told
+    assert "(2 conclusive controls, each weighted" in told
+    assert "; 2 drawn by another policy (no model_version)" in told
     # the printed row names what its rate is of: 5 inspected, 4 conclusive
     (printed,) = [line.split() for line in result.stdout.splitlines() if line.startswith("all")]
     assert printed[1:3] == ["5", "4"]
