@@ -23,11 +23,35 @@ from risk_engine.errors import ConfigError
 from risk_engine.yaml_text import load_yaml_bytes
 from training.splits import SplitConfig
 
-__all__ = ["TrainConfig", "load_config"]
+__all__ = ["PromotionConfig", "TrainConfig", "load_config"]
 
 
 # A decimal number with an exponent, as YAML 1.2 reads it.
 _EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+class PromotionConfig(BaseModel):
+    """When `retrain` promotes a challenger that finds more seizures than the champion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    min_probability_better: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="The share of the paired bootstrap's resamples of port-days (seeded by "
+        "`seed`, `bootstrap_rounds` of them) in which the challenger finds more seizures than "
+        "the champion that a promotion needs, besides finding more on the held-out period "
+        "itself. 0: finding more is enough (one seizure more, which chance gives as often as "
+        "not). 0.95: the gain must hold in 95 % of the resamples.",
+    )
+
+    @field_validator("min_probability_better", mode="before")
+    @classmethod
+    def _exponent(cls, value: Any) -> Any:
+        if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+            return float(value)
+        return value
 
 
 class TrainConfig(BaseModel):
@@ -73,6 +97,7 @@ class TrainConfig(BaseModel):
     calibration_folds: int = Field(default=4, ge=2, le=20)
     importance_sample: int = Field(default=20_000, ge=1)
     bootstrap_rounds: int = Field(default=500, ge=1)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
     rescore_days: float = Field(
         default=7.0,
         ge=0,
@@ -234,6 +259,9 @@ def read_config(path: Path | None) -> tuple[TrainConfig, str]:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         what = str(first["msg"]).removeprefix("Value error, ")
+        given = first.get("input")
+        if first["type"] != "value_error" and isinstance(given, (str, int, float)):
+            what += f", not {given!r}"  # the value as written (`promotion.min_probability_better`)
         raise ConfigError(
             f"training config {path}: {f'{where}: ' if where else ''}{what}"
         ) from error

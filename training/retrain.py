@@ -2,8 +2,9 @@
 
 A challenger is trained on data up to the end of the phase; champion and challenger score the same
 later held-out period; the ``champion`` alias moves only when the challenger finds more seizures at
-the configured capacity. The comparison, with a bootstrap interval over port-days, is recorded and
-an HTML phase report is written for analysts.
+the configured capacity, and, with ``promotion.min_probability_better`` set, finds more in at least
+that share of a paired bootstrap over port-days. The comparison, with the bootstrap's interval and
+share, is recorded and an HTML phase report is written for analysts.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "Decision",
     "champion_features",
     "compare",
+    "decision_reason",
     "earlier_challengers",
     "promotes",
     "retrain",
@@ -72,16 +74,60 @@ class Decision:
     note: str = ""  # what the output must say besides the decision
     calibration: str = ""  # a warning when the challenger's scores are not calibrated
     calibrated_on: str = ""  # how the challenger's calibration was fitted, in words
+    # the share of the paired bootstrap's resamples in which the challenger finds more, and
+    # the share a promotion needs (`promotion.min_probability_better`)
+    probability_better: float = float("nan")
+    min_probability_better: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
 
 
-def promotes(champion_hits: float, challenger_hits: float) -> bool:
+def promotes(
+    champion_hits: float,
+    challenger_hits: float,
+    *,
+    probability_better: float = 1.0,
+    min_probability_better: float = 0.0,
+) -> bool:
     """The promotion rule: a challenger replaces the champion only when it finds more seizures
     on the same held-out period at capacity; one that finds as many keeps the champion (a new
-    model is a change officers must trust again for nothing)."""
-    return challenger_hits > champion_hits
+    model is a change officers must trust again for nothing). It must also find more in at
+    least ``min_probability_better`` of the paired bootstrap's resamples of port-days
+    (``probability_better``): one seizure more is as often chance as not."""
+    return challenger_hits > champion_hits and probability_better >= min_probability_better
+
+
+def decision_reason(
+    champion_hits: float,
+    challenger_hits: float,
+    *,
+    capacity: float,
+    interval: tuple[float, float],
+    probability_better: float,
+    min_probability_better: float,
+    rounds: int,
+) -> str:
+    """The decision in words, with the figures it was made on (printed by `retrain`, recorded
+    with the run): which rule kept a champion, when one did."""
+    low, high = interval
+    found = (
+        f"challenger finds {challenger_hits:.0f} seizures at {capacity:.0%} capacity vs "
+        f"{champion_hits:.0f} for the champion (difference 95 % interval {low:+.0f} to "
+        f"{high:+.0f}; more in {probability_better:.1%} of {rounds:,} paired bootstrap "
+        "resamples of port-days"
+    )
+    if min_probability_better > 0:
+        found += f", promotion.min_probability_better {min_probability_better:.1%}"
+    found += ")"
+    if challenger_hits <= champion_hits:
+        return f"kept champion: {found}"
+    if probability_better < min_probability_better:
+        return (
+            f"kept champion: {found}: it finds more, but in fewer resamples than the setting "
+            "asks, as chance could give"
+        )
+    return f"promoted: {found}"
 
 
 def compare(
@@ -93,20 +139,23 @@ def compare(
     capacity: float,
     rounds: int,
     seed: int,
-) -> tuple[float, float, float, float]:
-    """Hits of each at capacity and a 95 % bootstrap interval of (challenger - champion),
-    resampling whole port-days."""
+) -> tuple[float, float, float, float, float]:
+    """Hits of each at capacity, a 95 % bootstrap interval of (challenger - champion),
+    resampling whole port-days with both models' picks on each (a paired bootstrap), and the
+    share of the resamples in which the challenger finds more (0 without a port-day). Seeded:
+    the same data and seed give the same figures."""
     y = hits.fillna(0).to_numpy(dtype="float64")
     a = y * selected_at_capacity(groups, champion, capacity)
     b = y * selected_at_capacity(groups, challenger, capacity)
     per_day = pd.DataFrame({"g": groups.to_numpy(), "d": b - a}).groupby("g")["d"].sum().to_numpy()
     rng = np.random.default_rng(seed)
     if len(per_day) == 0:
-        return float(a.sum()), float(b.sum()), 0.0, 0.0
+        return float(a.sum()), float(b.sum()), 0.0, 0.0, 0.0
     draws = rng.integers(0, len(per_day), size=(rounds, len(per_day)))
     totals = per_day[draws].sum(axis=1)
     low, high = np.quantile(totals, [0.025, 0.975])
-    return float(a.sum()), float(b.sum()), float(low), float(high)
+    better = float(np.mean(totals > 0))
+    return float(a.sum()), float(b.sum()), float(low), float(high), better
 
 
 def retrain(
@@ -210,6 +259,7 @@ def retrain(
             note=note,
             calibration=calibration or "",
             calibrated_on=describe_calibration(outcome.params),
+            min_probability_better=config.promotion.min_probability_better,
         )
         # a version promoted or kept here has its phase report too (it had none, and no
         # training report: `GET /v1/reports` listed nothing for the champion)
@@ -225,7 +275,7 @@ def retrain(
     features = champion_features(champion, shipments, outcomes, lines, test_from)
     period["champion_probability"] = champion.probability(features)
     groups = port_day(period["port_of_discharge"], period["eta"]).reset_index(drop=True)
-    champ_hits, chall_hits, low, high = compare(
+    champ_hits, chall_hits, low, high, better = compare(
         groups,
         period["label"].reset_index(drop=True),
         period["champion_probability"].reset_index(drop=True),
@@ -234,13 +284,19 @@ def retrain(
         rounds=config.bootstrap_rounds,
         seed=config.seed,
     )
-    promoted = promotes(champ_hits, chall_hits)
-    tag = f"{capacity:.0%}"
-    reason = (
-        f"challenger finds {chall_hits:.0f} seizures at {tag} capacity vs {champ_hits:.0f} for the champion"
-        f" (difference 95 % interval {low:+.0f} to {high:+.0f})"
+    needed = config.promotion.min_probability_better
+    promoted = promotes(
+        champ_hits, chall_hits, probability_better=better, min_probability_better=needed
     )
-    reason = ("promoted: " if promoted else "kept champion: ") + reason
+    reason = decision_reason(
+        champ_hits,
+        chall_hits,
+        capacity=capacity,
+        interval=(low, high),
+        probability_better=better,
+        min_probability_better=needed,
+        rounds=config.bootstrap_rounds,
+    )
     decision = Decision(
         phase,
         champion.version,
@@ -257,10 +313,12 @@ def retrain(
         note=note,
         calibration=calibration or "",
         calibrated_on=describe_calibration(outcome.params),
+        probability_better=better,
+        min_probability_better=needed,
     )
     if "has_contraband" in period.columns:
         truth_hits = period["has_contraband"].fillna(0).astype(float).reset_index(drop=True)
-        t_a, t_b, _, _ = compare(
+        t_a, t_b, _, _, _ = compare(
             groups,
             truth_hits,
             period["champion_probability"].reset_index(drop=True),
@@ -400,7 +458,14 @@ def _record(run_id: str, decision: Decision) -> None:
     for key, value in decision.as_dict().items():
         if value is not None:
             client.set_tag(run_id, f"decision.{key}", str(value)[:500])
-    for key in ("champion_hits", "challenger_hits", "difference_low", "difference_high"):
+    for key in (
+        "champion_hits",
+        "challenger_hits",
+        "difference_low",
+        "difference_high",
+        "probability_better",
+        "min_probability_better",
+    ):
         value = getattr(decision, key)
         if value == value:
             client.log_metric(run_id, f"decision_{key}", float(value))

@@ -35,6 +35,17 @@ from training.config import load_config
         ("calibration_folds: '3'\n", "calibration_folds: Input should be a valid integer"),
         ("inverse_propensity: 'yes'\n", "inverse_propensity: Input should be a valid boolean"),
         ("calibration_folds: 1\n", "calibration_folds: Input should be greater than or equal"),
+        # what a promotion needs of the paired bootstrap: a share, named with its value
+        (
+            "promotion: {min_probability_better: 1.5}\n",
+            "promotion.min_probability_better: Input should be less than or equal to 1, not 1.5",
+        ),
+        (
+            "promotion: {min_probability_better: '0.95'}\n",
+            "promotion.min_probability_better: Input should be a valid number, not '0.95'",
+        ),
+        ("promotion: {min_probability: 0.9}\n", "promotion.min_probability: Extra inputs"),
+        ("promotion: 0.95\n", "promotion: Input should be a valid dictionary"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_refused_naming_it(
@@ -55,6 +66,9 @@ def test_good_settings_load_and_reach_the_booster(tmp_path: Path) -> None:
     )
     config = load_config(path)
     assert config.capacity == 0.03 and config.rescore_days == 30.0  # 3e-2 is YAML 1.1 text
+    assert config.promotion.min_probability_better == 0.0  # finding more is enough, as before
+    path.write_text("promotion: {min_probability_better: 95e-2}\n")
+    assert load_config(path).promotion.min_probability_better == 0.95
     params = config.booster_params()
     assert (params.learning_rate, params.num_leaves, params.imbalance) == (0.1, 15, "none")
     assert params.extra == {"max_bin": 63}

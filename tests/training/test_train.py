@@ -261,7 +261,17 @@ def test_training_registers_versions_and_champion_moves_only_on_improvement(
     # each challenger is checked for calibration on its test period, as train checks a model
     for decision in (promoted, kept):
         info = next(v for v in list_versions() if v.version == decision.challenger_version)
-        logged = MlflowClient().get_run(info.run_id).data.metrics
+        run = MlflowClient().get_run(info.run_id).data
+        logged = run.metrics
+        # the paired bootstrap's share of resamples in which the challenger finds more, with
+        # the decision's reason, recorded and printed (the reason is what `retrain` prints)
+        assert logged["decision_probability_better"] == decision.probability_better
+        assert logged["decision_min_probability_better"] == 0.0
+        assert run.tags["decision.reason"] == decision.reason
+        rounds = 50 if decision is promoted else 500
+        assert f"more in {decision.probability_better:.1%} of {rounds} paired bootstrap" in (
+            decision.reason
+        )
         assert decision.calibration == (
             calibration_warning({name[len("test_") :]: value for name, value in logged.items()})
             or ""
@@ -503,3 +513,56 @@ def test_a_challenger_that_finds_as_many_seizures_keeps_the_champion() -> None:
     assert promotes(champion_hits=19, challenger_hits=20)
     assert not promotes(champion_hits=22, challenger_hits=22)
     assert not promotes(champion_hits=22, challenger_hits=21)
+
+
+def _port_days(champion_finds: range, challenger_finds: range) -> tuple[pd.Series, ...]:
+    """400 port-days of 50 lines, one slot each at 2 %: the champion's top line holds a seizure
+    on the days ``champion_finds`` names, the challenger's (another line) on its own."""
+    days, lines = 400, 50
+    group = pd.Series(np.repeat(np.arange(days), lines))
+    line = np.tile(np.arange(lines), days)
+    day = group.to_numpy()
+    hits = ((line == 0) & np.isin(day, champion_finds)) | (
+        (line == 1) & np.isin(day, challenger_finds)
+    )
+    champion = pd.Series(np.where(line == 0, 0.9, 0.1))
+    challenger = pd.Series(np.where(line == 1, 0.9, 0.1))
+    return group, pd.Series(hits.astype(float)), champion, challenger
+
+
+def test_a_challenger_finding_one_seizure_more_by_chance_is_kept_out_when_asked() -> None:
+    """Promotion on one count swapped models on noise: 21 seizures against 20, on different
+    port-days, is more in about half of the paired bootstrap's resamples. With
+    `promotion.min_probability_better` 0.95 the champion stays (the default, 0, promotes it as
+    before); a challenger finding 60 against 20 finds more in every resample and is promoted."""
+    from training.retrain import compare, decision_reason, promotes
+
+    by_chance = compare(*_port_days(range(20), range(20, 41)), capacity=0.02, rounds=500, seed=7)
+    champion_hits, challenger_hits, low, high, better = by_chance
+    assert (champion_hits, challenger_hits) == (20, 21) and low < 0 < high
+    assert 0.3 < better < 0.8
+    assert compare(*_port_days(range(20), range(20, 41)), capacity=0.02, rounds=500, seed=7) == (
+        by_chance  # seeded: the same figures again
+    )
+    assert promotes(20, 21, probability_better=better)  # the default: as before
+    assert not promotes(20, 21, probability_better=better, min_probability_better=0.95)
+    figures = {"capacity": 0.02, "interval": (low, high), "rounds": 500}
+    reason = decision_reason(
+        20, 21, probability_better=better, min_probability_better=0.95, **figures
+    )
+    assert reason.startswith("kept champion: challenger finds 21 seizures at 2% capacity vs 20")
+    assert f"more in {better:.1%} of 500 paired bootstrap resamples" in reason
+    assert "promotion.min_probability_better 95.0%" in reason and "fewer resamples" in reason
+    many = compare(*_port_days(range(20), range(20, 80)), capacity=0.02, rounds=500, seed=7)
+    assert many[:2] == (20, 60) and many[4] == 1.0
+    assert promotes(20, 60, probability_better=many[4], min_probability_better=0.95)
+    reason = decision_reason(
+        20,
+        60,
+        probability_better=many[4],
+        min_probability_better=0.95,
+        capacity=0.02,
+        interval=(many[2], many[3]),
+        rounds=500,
+    )
+    assert reason.startswith("promoted: ") and "more in 100.0% of 500" in reason
