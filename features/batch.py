@@ -197,6 +197,20 @@ class Batch:
             return seconds(values)
         return seconds(self.column("filed_at"))
 
+    @cached_property
+    def versions(self) -> I64:
+        """The second of each line's filing as the record holds it: its last amendment when it
+        was amended after filed_at (an amended line keeps the filed_at of its first filing),
+        else filed_at. Of two filings of one line, the later version is the amendment."""
+        amended = self.times("last_amended_at")
+        later = np.isfinite(amended)
+        if not later.any():
+            return self.secs
+        out = self.secs.copy()
+        whole = np.floor(amended[later]).astype(np.int64)
+        out[later] = np.maximum(out[later], whole)
+        return out
+
     # --- parties ------------------------------------------------------------------------------
 
     @cached_property
@@ -220,12 +234,18 @@ class Batch:
         }
 
     @cached_property
-    def shape_pair(self) -> U64:
-        """Shipper with the consignee as written (TO ORDER included), for consignment shape."""
-        consignee = party_key(
+    def consignee_written(self) -> U64:
+        """Key of the consignee as written (TO ORDER included: a party key otherwise, so "ABC
+        Trading Co., Ltd." is ABC TRADING CO LTD), for consignment shape and a changed
+        consignee."""
+        return party_key(
             self.text("consignee_name"), self.text("consignee_country"), 21, rules=self.name_rules
         )
-        return combine(self.parties["shipper"], consignee, salt=23)
+
+    @cached_property
+    def shape_pair(self) -> U64:
+        """Shipper with the consignee as written (TO ORDER included), for consignment shape."""
+        return combine(self.parties["shipper"], self.consignee_written, salt=23)
 
     # --- consignment --------------------------------------------------------------------------
 

@@ -418,6 +418,13 @@ CATALOGUE: tuple[Feature, ...] = (
        "Hours between the last amendment and arrival", "late amendment",
        "last_amended_at, eta", "never amended: NaN",
        "last amended {whole} hour{s} {when} arrival"),
+    _f("consignee_changed", "timing and paperwork",
+       "1 when the line (B/L and container) was filed before with another consignee: sent "
+       "again, amended, naming a consignee other than its first filing's (names compared as "
+       "the history's party keys, so a spelling of the same party is no change)",
+       "changed consignee", "bl_number, container_number, consignee_name, consignee_country, "
+       "last_amended_at; earlier filings of the line", "line not filed before: NaN",
+       "consignee changed since the line was first filed", "flag"),
     _f("dq_flag_count", "timing and paperwork", "Data-quality flags raised by validation",
        "data-quality problems", "dq_flags", "clean: 0", "{value:.0f} data-quality flag{s}"),
     _f("dq_container_check_digit", "timing and paperwork",
@@ -507,6 +514,7 @@ _FLAG_OFF: dict[str, str] = {
     "reefer_unneeded": "no reefer for goods that need no cooling",
     "value_missing": "value declared",
     "late_filing": "filed 24 hours or more before arrival",
+    "consignee_changed": "consignee as first filed",
     "dq_container_check_digit": "container number check digit right",
     "dq_imo_check_digit": "IMO number check digit right",
     "dq_unknown_port": "port codes known",

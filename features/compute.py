@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from features import history, norms, rates, row
+from features import filings, history, norms, rates, row
 from features.batch import Batch
 from features.catalogue import CATALOGUE
 from features.categories import encoded_values
@@ -135,6 +135,7 @@ def feature_frame(
         lambda: rates.features(batch, outcome_index, state.params.prior_strength, own),
         lambda: row_features(batch),
         lambda: norms.features(batch, state, own_lines=own_lines),
+        lambda: filings.features(batch, state, own_lines=own_lines),
         lambda: encoded_values(batch, state.vocab),
     ]
     columns: dict[str, object] = {}

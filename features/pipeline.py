@@ -33,7 +33,7 @@ from features.index import EventIndex
 from features.keys import NAME_RULES, timestamps
 from features.rates import contributions as outcome_contributions
 from features.rates import match, outcome_weights, own_sums
-from features.state import LINE_KEY, Contribution, FeatureState, StateParams
+from features.state import LINE_KEY, Contribution, FeatureState, StateParams, consignee_mark
 from risk_engine.errors import ContractViolation, RiskEngineError
 
 if TYPE_CHECKING:
@@ -143,7 +143,15 @@ class FeaturePipeline:
     def _finish(self, state: FeatureState, batch: Batch, as_of: int) -> None:
         state.as_of = max(state.as_of, as_of)
         state.lines_seen += batch.n
-        state.remember(batch.frame, batch.shipment if batch.n else np.zeros(0, np.uint64))
+        if batch.n:
+            state.remember(
+                batch.frame,
+                batch.shipment,
+                consignees=consignee_mark(batch.consignee_written),
+                versions=batch.versions,
+            )
+        else:
+            state.remember(batch.frame, np.zeros(0, np.uint64))
         state.compact()
         self.state_ = state
         self.feature_names_ = feature_names()

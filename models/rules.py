@@ -90,6 +90,12 @@ RULES: tuple[RedFlagRule, ...] = (
         lambda f: _flag(f, "dq_container_check_digit") | _flag(f, "dq_imo_check_digit"),
     ),
     RedFlagRule(
+        "consignee_changed",
+        "consignee changed since the line was first filed",
+        1.0,
+        lambda f: _flag(f, "consignee_changed"),
+    ),
+    RedFlagRule(
         "late_filing",
         "filed less than 24 hours before arrival",
         1.0,

@@ -22,7 +22,14 @@ from features import pipeline as pipeline_module
 from features.batch import Batch
 from features.index import EventIndex, FirstSeen, sort_order
 from features.pipeline import FeaturePipeline
-from features.state import BUFFER_COLUMNS, LINE_KEY, FeatureState, StateParams
+from features.state import (
+    BUFFER_COLUMNS,
+    CONSIGNEE_MARK,
+    LINE_KEY,
+    LINE_VERSION,
+    FeatureState,
+    StateParams,
+)
 
 _NEVER = 1 << 62
 
@@ -147,7 +154,10 @@ def test_the_buffer_of_recent_lines_holds_what_a_concatenation_holds() -> None:
     recent = state.recent
     assert recent[LINE_KEY].tolist() == keys[kept].tolist()
     columns = [c for c in BUFFER_COLUMNS if c in lines.columns]
-    assert list(recent.columns) == [LINE_KEY, *columns]
+    # with each line, the mark of its consignee (none given: unknown) and its filing's second
+    assert list(recent.columns) == [LINE_KEY, *columns, CONSIGNEE_MARK, LINE_VERSION]
+    assert (recent[CONSIGNEE_MARK] == 0).all()
+    assert recent[LINE_VERSION].tolist() == secs[kept].tolist()
     for name in columns:
         want = lines[name].iloc[kept].astype(object).where(lines[name].iloc[kept].notna(), None)
         got = recent[name].astype(object).where(recent[name].notna(), None)
