@@ -144,7 +144,7 @@ class RecordFile:
         for table in _rechunk(batches, self.chunk_rows):
             if self.file_header is not None:
                 table = table.rename_columns(self.header)
-            frame = _to_pandas(table)
+            frame = _to_pandas(table, self.path, good + 1)
             # Arrow parses in file order here, so every bad line before this chunk's last row
             # has been met by now.
             rows = row_numbers(good, len(frame), [line.row for line in self.bad_lines])
@@ -167,8 +167,10 @@ class RecordFile:
                 batch_size=self.chunk_rows, columns=[spelled]
             )
         last = np.iinfo(np.int64).min
+        read = 0
         for batch in batches:
-            raw = _to_pandas(pa.table({source: batch.column(0)}))
+            raw = _to_pandas(pa.table({source: batch.column(0)}), self.path, read + 1)
+            read += batch.num_rows
             filed = self.mapping.apply(raw, self.kind)["filed_at"]
             moments = pd.to_datetime(filed, utc=True, errors="coerce", format="ISO8601")
             if moments.isna().any():
@@ -461,21 +463,31 @@ def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]
         yield pa.Table.from_batches(pending)
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
+def _to_pandas(table: pa.Table, path: Path, first_row: int = 1) -> pd.DataFrame:
     """Strings stay pyarrow-backed; list columns become ``;``-joined text (the CSV form), but
     for a list with an item holding the separator: that one is kept as its list, for the
-    contract to read its items as the API does (`_list_text`)."""
-    columns = {}
+    contract to read its items as the API does (`_list_text`); the types other writers choose
+    are read as the contract reads them (`_contract_types`). ``first_row`` numbers the table's
+    first row in the file, for an error."""
+    columns: dict[str, Any] = {}
     held: dict[str, tuple[np.ndarray, list[Any]]] = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-            if pa.types.is_nested(column.type.value_type):
-                # a list of structs or lists (no text: Arrow's cast stopped the read with
-                # ArrowNotImplementedError) is kept as read, for the contract to refuse
+        column = _contract_types(name, column, path, first_row)
+        if _is_list(column.type):
+            try:
+                # a cast of the items as the column's own (`_contract_types`): a float32 item
+                # as its shortest decimal, bytes checked to be UTF-8
+                as_text = pc.cast(_plain_list(column), pa.list_(pa.string()))
+            except pa.ArrowInvalid:
+                raise InputUnreadable(str(path), _not_utf8(name, column, first_row)) from None
+            except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                # lists of objects or of lists (``[{"port": ...}]``): given to the contract as
+                # they are, which finds them malformed (they stopped the read: "Unsupported
+                # cast from struct to utf8")
                 held[name] = (np.arange(len(column)), column.to_pylist())
-                column = pa.nulls(len(column), pa.string())
+                column = pa.chunked_array([pa.nulls(len(column), pa.string())])
             else:
-                column, kept = _list_text(pc.cast(column, pa.list_(pa.string())))
+                column, kept = _list_text(as_text)
                 if len(kept[0]):
                     held[name] = kept
         columns[name] = column
@@ -511,6 +523,101 @@ def _list_text(column: pa.ChunkedArray) -> tuple[pa.Array, tuple[np.ndarray, lis
     rows = np.unique(np.asarray(pc.list_parent_indices(lists))[holding])
     kept = lists.take(pa.array(rows, type=pa.int64())).to_pylist() if len(rows) else []
     return pc.binary_join(filled, ";"), (rows, kept)
+
+
+def _is_list(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_list(kind)
+        or pa.types.is_large_list(kind)
+        or pa.types.is_fixed_size_list(kind)
+        or pa.types.is_list_view(kind)
+        or pa.types.is_large_list_view(kind)
+    )
+
+
+def _plain_list(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A fixed-size list or a list view as a plain list (a list view cast straight to a list
+    of strings gave an invalid array)."""
+    kind = column.type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return column
+    plain = pa.list_(kind.value_type)
+    return pa.chunked_array([pa.array(chunk.to_pylist(), plain) for chunk in column.chunks], plain)
+
+
+def _contract_types(
+    name: str, column: pa.ChunkedArray, path: Path, first_row: int
+) -> pa.ChunkedArray:
+    """A Parquet column of a type other writers choose, read as what it holds:
+
+    - a float32 (or float16) number as the decimal the writer wrote, not as its binary value
+      widened: a float32 19.99 was read as 19.989999771118164, an HS code 4403.1 was shown as
+      4403.10009765625;
+    - a decimal (``decimal128(12, 2)``, as databases and .NET write amounts) as a number, so
+      that an HS code sent as one is judged as a number is (0507.90 stored as 507.90 has lost
+      its leading zero: it was read as the HS code 50790, accepted);
+    - bytes (a string column written without its UTF-8 annotation, as older Hive and Impala
+      do) as the text they spell: bytes that are not UTF-8 stop the read naming the column
+      and the row (a traceback before);
+    - a dictionary-encoded column of any of these as its values, and an extension type (a
+      UUID) as what it stores."""
+    kind = column.type
+    if isinstance(kind, pa.BaseExtensionType):
+        column = pa.chunked_array([chunk.storage for chunk in column.chunks], kind.storage_type)
+        kind = kind.storage_type
+    if pa.types.is_dictionary(kind) and _retyped(kind.value_type):
+        column = column.cast(kind.value_type)
+        kind = kind.value_type
+    if pa.types.is_float16(kind) or pa.types.is_float32(kind) or pa.types.is_decimal(kind):
+        # through its text: Arrow writes a float as the shortest decimal that reads back as the
+        # same float, and a decimal as written (cast straight to a float, 507.90 came out as
+        # 507.90000000000003)
+        return pc.cast(pc.cast(column, pa.string()), pa.float64())
+    if _is_bytes(kind):
+        if pa.types.is_fixed_size_binary(kind) or pa.types.is_binary_view(kind):
+            column = column.cast(pa.binary())
+        try:
+            return column.cast(pa.string())
+        except pa.ArrowInvalid:
+            raise InputUnreadable(str(path), _not_utf8(name, column, first_row)) from None
+    return column
+
+
+def _retyped(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_float16(kind)
+        or pa.types.is_float32(kind)
+        or pa.types.is_decimal(kind)
+        or _is_bytes(kind)
+        or isinstance(kind, pa.BaseExtensionType)
+    )
+
+
+def _is_bytes(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+        or pa.types.is_binary_view(kind)
+    )
+
+
+def _not_utf8(name: str, column: pa.ChunkedArray, first_row: int) -> str:
+    """Where a column of bytes (or of lists of bytes) first holds bytes that are not UTF-8
+    text (the error path only: the column is walked in Python)."""
+    for index, value in enumerate(column.to_pylist()):
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, bytes):
+                continue
+            try:
+                item.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return (
+                    f"row {first_row + index:,}, column {name}: the column holds bytes, not "
+                    f"text, and {item[:40]!r} is not UTF-8 (byte 0x{item[error.start]:02x}): "
+                    "write the column as a UTF-8 string column"
+                )
+    return f"column {name}: the column holds bytes that are not UTF-8 text"
 
 
 def open_records(
