@@ -634,7 +634,10 @@ def open_records(
     if fmt == "csv":
         sample = _read_sample(path)
         if "encoding" not in mapping.model_fields_set:
+            _not_unmarked_utf16(path, sample)
             mapping = _with_marked_encoding(sample, mapping)
+        if "delimiter" not in mapping.model_fields_set:
+            mapping = _with_header_delimiter(sample, mapping)
         spelled = _csv_header(path, mapping, sample)
     else:
         spelled = _parquet_header(path)
@@ -673,6 +676,41 @@ def _with_marked_encoding(sample: bytes, mapping: ColumnMapping) -> ColumnMappin
     if sample[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return mapping.model_copy(update={"encoding": "utf-16"})
     return mapping
+
+
+def _not_unmarked_utf16(path: Path, sample: bytes) -> None:
+    """A UTF-16 file without its byte-order mark (a tool's "Unicode" export, a mark cut off) is
+    refused saying so: read as UTF-8 its text is letters with NUL bytes between them, and the
+    error named a header of one column "b\\x00l\\x00_\\x00..." or a wrong delimiter."""
+    if sample[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return
+    head = sample[:512]
+    if len(head) < 4 or head.count(0) * 4 < len(head):  # a stray NUL is a value's problem
+        return
+    order = "little" if head[1::2].count(0) > head[0::2].count(0) else "big"
+    raise InputUnreadable(
+        str(path),
+        f"the file is UTF-16 ({order}-endian) without its byte-order mark (a NUL byte between "
+        "the letters of its header): save it as UTF-8 CSV (Excel: \"CSV UTF-8\"), or set "
+        f"'encoding: utf-16-{order[0]}e' in a mapping file",
+    )
+
+
+def _with_header_delimiter(sample: bytes, mapping: ColumnMapping) -> ColumnMapping:
+    """The delimiter of a file whose header is one column by commas: the one the csv module's
+    sniffer finds in the header line among semicolon, tab and bar (European Excel saves with
+    semicolons, its "Unicode text" with tabs), when no mapping names one. A file that reads
+    with commas is read so, as before; the header is the line looked at, since its names hold
+    no delimiter where a value (a description with commas) may."""
+    text = codecs.getincrementaldecoder(mapping.encoding)(errors="replace").decode(sample)
+    line = next(iter(text.lstrip("\ufeff").splitlines()), "")
+    if "," in line or not line.strip():
+        return mapping
+    try:
+        found = csv.Sniffer().sniff(line, delimiters=";\t|").delimiter
+    except csv.Error:
+        return mapping  # `_csv_header` tells what it found
+    return mapping.model_copy(update={"delimiter": found})
 
 
 _C1 = re.compile("[\x80-\x9f]")

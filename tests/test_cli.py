@@ -69,7 +69,9 @@ def test_validate_names_the_columns_it_leaves_out_as_they_are(tmp_path: Path) ->
 def test_validate_exits_two_when_the_file_cannot_be_read(tmp_path: Path) -> None:
     path = tmp_path / "s.csv"
     shipment_frame(3).to_csv(path, index=False, sep="\t")
-    result = runner.invoke(app, ["validate", str(path)])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text('delimiter: ","\n')  # a tab file reads without one (its header's tabs)
+    result = runner.invoke(app, ["validate", str(path), "--mapping", str(mapping)])
     assert result.exit_code == 2
     assert "delimited by '\\t'" in result.stderr
 

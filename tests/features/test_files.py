@@ -174,7 +174,7 @@ def test_a_rejects_file_holds_the_rejects_of_every_chunk(tmp_path: Path, name: s
 def test_wrong_delimiter_is_one_clear_error(tmp_path: Path) -> None:
     path = _csv(tmp_path, shipment_frame(5), sep=";")
     with pytest.raises(InputUnreadable, match="delimited by ';'"):
-        open_records(path, "shipments")
+        open_records(path, "shipments", ColumnMapping(delimiter=","))
 
 
 def test_semicolon_file_reads_with_a_mapping(tmp_path: Path) -> None:
@@ -235,8 +235,9 @@ def test_a_utf16_file_with_its_byte_order_mark_reads_without_a_mapping(
         open_records(path, "shipments", ColumnMapping(encoding="utf-8"))
     tabbed = tmp_path / "tabbed.csv"
     tabbed.write_bytes(frame.to_csv(index=False, sep="\t").encode("utf-16"))
+    assert validate_file(tabbed).accepted == 6  # Excel's "Unicode text" is tab separated
     with pytest.raises(InputUnreadable, match=r"set 'delimiter: \"\\t\"' in a mapping file"):
-        open_records(tabbed, "shipments")
+        open_records(tabbed, "shipments", ColumnMapping(delimiter=","))
 
 
 @pytest.mark.parametrize("content, message", [(b"", "empty"), (b"\n  \n", "empty")])

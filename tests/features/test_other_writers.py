@@ -14,6 +14,7 @@ import pytest
 
 from features.files import open_records
 from features.ingest import iter_validated
+from features.mapping import ColumnMapping
 from risk_engine.errors import InputUnreadable
 from risk_engine.factories import shipment_frame
 
@@ -232,3 +233,56 @@ def test_a_list_view_or_fixed_size_list_of_ports_is_read_as_a_list(tmp_path: Pat
         _, accepted, issues = _read(path)
         assert issues.empty
         assert accepted["transshipment_ports"].tolist() == ["SGSIN;MYPKG", "CNSHA;HKHKG"]
+
+
+def _dialect(frame: pd.DataFrame, delimiter: str, newline: str = "\n") -> str:
+    lines = [delimiter.join(frame.columns)]
+    lines += [delimiter.join(str(value) for value in row) for row in frame.itertuples(False)]
+    return newline.join(lines) + newline
+
+
+@pytest.mark.parametrize(
+    "delimiter, newline, encoding",
+    [
+        (";", "\r\n", "utf-8"),  # European Excel's "CSV (semicolon)"
+        (";", "\r\n", "utf-8-sig"),  # its "CSV UTF-8"
+        ("\t", "\r\n", "utf-16"),  # Excel's "Unicode text": UTF-16 with its mark, tabs
+        ("\t", "\n", "utf-8"),
+        ("|", "\n", "utf-8"),
+    ],
+    ids=["semicolon", "semicolon-utf8-bom", "unicode-text", "tab", "bar"],
+)
+def test_a_file_delimited_otherwise_than_by_commas_reads_without_a_mapping(
+    tmp_path: Path, delimiter: str, newline: str, encoding: str
+) -> None:
+    """Each was refused, asking for a mapping file naming the delimiter its header shows."""
+    frame = shipment_frame(7, seed=2)
+    frame.loc[3, "goods_description"] = "BOLTS, NUTS AND WASHERS"  # a comma inside a value
+    path = tmp_path / "export.csv"
+    path.write_bytes(_dialect(frame, delimiter, newline).encode(encoding))
+    expected_path = tmp_path / "commas.csv"
+    frame.to_csv(expected_path, index=False)
+    _, expected, _ = _read(expected_path)
+    read, accepted, issues = _read(path)
+    assert read == 7 and issues.empty
+    pd.testing.assert_frame_equal(accepted, expected)
+
+
+@pytest.mark.parametrize("encoding, order", [("utf-16-le", "little"), ("utf-16-be", "big")])
+def test_a_utf16_file_without_its_mark_is_refused_saying_so_and_what_to_do(
+    tmp_path: Path, encoding: str, order: str
+) -> None:
+    """Read as UTF-8 it was a header of one column with NUL bytes between the letters, told as
+    a file delimited by tabs; with the encoding named it reads."""
+    frame = shipment_frame(4, seed=2)
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(_dialect(frame, "\t", "\r\n").encode(encoding))
+    with pytest.raises(InputUnreadable) as told:
+        open_records(path, "shipments")
+    assert f"UTF-16 ({order}-endian) without its byte-order mark" in str(told.value)
+    assert "save it as UTF-8 CSV" in str(told.value)
+    assert f"'encoding: {encoding}'" in str(told.value)
+    results = list(
+        iter_validated(open_records(path, "shipments", ColumnMapping(encoding=encoding)))
+    )
+    assert sum(len(result.accepted) for result in results) == 4
