@@ -126,6 +126,15 @@ class RecordFile:
     # The column names as the file spells them, where they differ from ``header`` (padded with
     # spaces, or in another case than the contract or the mapping names them).
     file_header: list[str] | None = None
+    # Rows of lines with nothing in them but spaces and delimiters (a row Excel cleared but
+    # kept in its range) and of the header repeated (exports joined into one file): not
+    # records, left out, but counted in the rows' numbering, as Arrow counts them.
+    skipped_rows: list[int] = field(default_factory=list)
+
+    def _set_aside(self) -> list[int]:
+        """The rows (in file order) not handed on as good ones: bad lines and skipped rows."""
+        bad = [line.row for line in self.bad_lines]
+        return sorted(bad + self.skipped_rows) if self.skipped_rows else bad
 
     def chunks(self) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
         """(row numbers, contract-named chunk); rows numbered from 1 in file order, the bad
@@ -144,12 +153,53 @@ class RecordFile:
         for table in _rechunk(batches, self.chunk_rows):
             if self.file_header is not None:
                 table = table.rename_columns(self.header)
-            frame = _to_pandas(table, self.path, good + 1)
+            count = table.num_rows
             # Arrow parses in file order here, so every bad line before this chunk's last row
             # has been met by now.
-            rows = row_numbers(good, len(frame), [line.row for line in self.bad_lines])
+            rows = row_numbers(good, count, self._set_aside())
+            if file_format(self.path) == "csv":
+                skip = self._not_records(table, rows)
+                if skip is not None:
+                    table, rows = table.filter(pa.array(~skip)), rows[~skip]
+            frame = _to_pandas(table, self.path, good + 1)
             yield rows, self.mapping.apply(frame, self.kind)
-            good += len(frame)
+            good += count
+
+    def _not_records(self, table: pa.Table, rows: np.ndarray) -> np.ndarray | None:
+        """Where a CSV chunk's rows are no records: blank (nothing but spaces in every field, a
+        row Excel cleared but kept in its range, read as a line missing every required field)
+        or the header again (exports joined into one file, each with its header, read as a
+        line with every field malformed); None when there is none, as in most files. A row
+        that repeats most of the header's names in another order is a header of other
+        columns: the rows after it would be read under the wrong names, so the file is
+        refused, naming the row."""
+        names = [_bare(name) for name in (self.file_header or self.header)]
+        first = _bare_column(table.column(0))
+        candidates = pc.or_(pc.equal(first, ""), pc.is_in(first, pa.array(names)))
+        if not pc.any(candidates).as_py():
+            return None  # the common case, told by the first column alone
+        at = np.flatnonzero(np.asarray(candidates.to_numpy(zero_copy_only=False), dtype=bool))
+        blank = np.ones(len(at), dtype=bool)
+        header = np.ones(len(at), dtype=bool)
+        named = np.zeros(len(at), dtype=np.int64)
+        for column, name in zip(table.select(range(len(names))).columns, names, strict=True):
+            values = _bare_column(column.take(pa.array(at)))
+            blank &= np.asarray(pc.equal(values, "").to_numpy(zero_copy_only=False), dtype=bool)
+            header &= np.asarray(pc.equal(values, name).to_numpy(zero_copy_only=False), dtype=bool)
+            known = pc.is_in(values, pa.array(names)).to_numpy(zero_copy_only=False)
+            named += np.asarray(known, dtype=np.int64)
+        other = ~header & ~blank & (named * 2 > len(names))
+        if other.any():
+            index = int(at[np.flatnonzero(other)[0]])
+            raise InputUnreadable(
+                str(self.path),
+                f"row {int(rows[index]):,} is a header of other columns than the file's first "
+                "line (files with different columns joined into one?): the rows after it would "
+                "be read under the wrong names; read each export on its own",
+            )
+        skip = np.zeros(table.num_rows, dtype=bool)
+        skip[at[blank | header]] = True
+        return skip if skip.any() else None
 
     def filed_in_order(self) -> bool:
         """Whether the file's lines come in filing order, day by day (each line filed on the
@@ -204,6 +254,11 @@ class RecordFile:
             if only is not None:
                 return "skip"
             number = None if row.number is None or row.number < 0 else row.number + split_lines
+            if _blank(row.text, self.mapping.delimiter):
+                # spaces (and delimiters) alone: a blank line, not a record with too few fields
+                if number is not None:
+                    self.skipped_rows.append(number - 1)
+                return "skip"
             parts = _split(
                 row.text, row.expected_columns, self.mapping.delimiter, at.get("container_number")
             )
@@ -299,7 +354,7 @@ class RecordFile:
                     if _a_line(line, expected, self.mapping.delimiter, container)
                 ]
                 if swallowed:
-                    row = row_numbers(good + index, 1, [line.row for line in self.bad_lines])
+                    row = row_numbers(good + index, 1, self._set_aside())
                     keys = [
                         _fields(line, self.mapping.delimiter)[container]
                         for line in swallowed
@@ -340,7 +395,7 @@ class RecordFile:
                     found.append((index, name, _c1_problem(value, encoding)))
         if found:
             index, name, problem = min(found)
-            row = row_numbers(good + index, 1, [line.row for line in self.bad_lines])
+            row = row_numbers(good + index, 1, self._set_aside())
             raise InputUnreadable(str(self.path), f"row {int(row[0]):,}, column {name}: {problem}")
 
     def _parquet_batches(self) -> Iterator[pa.RecordBatch]:
@@ -354,6 +409,23 @@ class RecordFile:
 
 _DONE = object()
 _ARROW_ROW = re.compile(r"Row #(\d+)")
+
+
+def _bare(name: str) -> str:
+    """A header name or a value as compared with one: without spaces, marks and case."""
+    return name.replace("\ufeff", "").strip().casefold()
+
+
+def _bare_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """`_bare` of a text column, in Arrow (a byte-order mark of a file joined on: "\ufeff"
+    before the repeated header's first name)."""
+    text = pc.replace_substring(column, "\ufeff", "")
+    return pc.utf8_lower(pc.utf8_trim_whitespace(text))
+
+
+def _blank(text: str, delimiter: str) -> bool:
+    """A line of nothing but spaces, delimiters and empty quotes."""
+    return not text.replace(delimiter, "").replace('"', "").strip()
 
 
 def _fields(text: str, delimiter: str) -> list[str]:

@@ -286,3 +286,44 @@ def test_a_utf16_file_without_its_mark_is_refused_saying_so_and_what_to_do(
         iter_validated(open_records(path, "shipments", ColumnMapping(encoding=encoding)))
     )
     assert sum(len(result.accepted) for result in results) == 4
+
+
+def test_blank_looking_lines_and_a_repeated_header_are_no_rows_and_the_rows_keep_their_place(
+    tmp_path: Path,
+) -> None:
+    """A line of spaces was a reject with too few fields, a line of delimiters (a row Excel
+    cleared) a reject missing every required field, and the header again (two exports joined,
+    the second with its own header and its byte-order mark) a reject with every field
+    malformed: "read 9, rejected 5" for five lines, one bad. Each is left out now; the rows
+    are numbered by their place among the file's lines, these counted, as a reject after them
+    shows."""
+    frame = shipment_frame(5, seed=8)
+    frame.loc[3, "gross_weight_kg"] = "heavy"
+    lines = frame.to_csv(index=False).splitlines()
+    blank = "," * (len(frame.columns) - 1)
+    text = "\n".join(
+        [lines[0], lines[1], "   ", lines[2], blank, "\ufeff" + lines[0].upper()]
+        + [lines[3], lines[4], ' , "" ,', lines[5]]
+    )
+    path = tmp_path / "joined.csv"
+    path.write_text(text + "\n", encoding="utf-8")
+    read, accepted, issues = _read(path)
+    assert read == 5
+    assert accepted.index.tolist() == [1, 3, 6, 9]
+    assert issues[["row", "field", "value", "rule"]].values.tolist() == [
+        [7, "gross_weight_kg", "heavy", "malformed"]
+    ]
+
+
+def test_a_header_of_other_columns_inside_a_file_is_refused_naming_its_row(
+    tmp_path: Path,
+) -> None:
+    """Two exports of different columns joined into one: the second's rows were read under the
+    first's names, every field in the wrong place."""
+    frame = shipment_frame(4, seed=8)
+    first = frame.head(2).to_csv(index=False)
+    second = frame.tail(2)[frame.columns[::-1]].to_csv(index=False)
+    path = tmp_path / "joined.csv"
+    path.write_text(first + second, encoding="utf-8")
+    with pytest.raises(InputUnreadable, match=r"row 3 is a header of other columns"):
+        _read(path)
