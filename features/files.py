@@ -130,6 +130,9 @@ class RecordFile:
     # kept in its range) and of the header repeated (exports joined into one file): not
     # records, left out, but counted in the rows' numbering, as Arrow counts them.
     skipped_rows: list[int] = field(default_factory=list)
+    # Each data line ends with a delimiter the header's line does not: the header (``header``,
+    # ``file_header``) names that last empty field "", and Arrow reads the file with those names.
+    trailing_delimiter: bool = False
 
     def _set_aside(self) -> list[int]:
         """The rows (in file order) not handed on as good ones: bad lines and skipped rows."""
@@ -164,6 +167,14 @@ class RecordFile:
             frame = _to_pandas(table, self.path, good + 1)
             yield rows, self.mapping.apply(frame, self.kind)
             good += count
+
+    def _header_again(self, text: str) -> bool:
+        """Whether a line that does not split into the header's fields is the header's line
+        (a file whose data lines end with a delimiter its header line does not)."""
+        if not self.trailing_delimiter:
+            return False
+        names = [_bare(name) for name in (self.file_header or self.header)[:-1]]
+        return [_bare(value) for value in _fields(text, self.mapping.delimiter)] == names
 
     def _not_records(self, table: pa.Table, rows: np.ndarray) -> np.ndarray | None:
         """Where a CSV chunk's rows are no records: blank (nothing but spaces in every field, a
@@ -254,8 +265,9 @@ class RecordFile:
             if only is not None:
                 return "skip"
             number = None if row.number is None or row.number < 0 else row.number + split_lines
-            if _blank(row.text, self.mapping.delimiter):
-                # spaces (and delimiters) alone: a blank line, not a record with too few fields
+            if _blank(row.text, self.mapping.delimiter) or self._header_again(row.text):
+                # spaces (and delimiters) alone: a blank line, not a record with too few fields;
+                # or the header again, without the data lines' trailing delimiter
                 if number is not None:
                     self.skipped_rows.append(number - 1)
                 return "skip"
@@ -288,7 +300,13 @@ class RecordFile:
                 # One thread: Arrow then numbers each bad line (with threads it cannot), and
                 # the reading is done ahead on a thread of its own (`read_ahead`) anyway.
                 read_options=pacsv.ReadOptions(
-                    encoding=self.mapping.encoding, block_size=8 << 20, use_threads=False
+                    encoding=self.mapping.encoding,
+                    block_size=8 << 20,
+                    use_threads=False,
+                    column_names=(self.file_header or self.header)
+                    if self.trailing_delimiter
+                    else None,
+                    skip_rows=1 if self.trailing_delimiter else 0,
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.mapping.delimiter,
@@ -703,6 +721,7 @@ def open_records(
     if not path.is_file():
         raise InputUnreadable(str(path), "no such file")
     fmt = file_format(path)
+    trailing = False
     if fmt == "csv":
         sample = _read_sample(path)
         if "encoding" not in mapping.model_fields_set:
@@ -710,13 +729,22 @@ def open_records(
             mapping = _with_marked_encoding(sample, mapping)
         if "delimiter" not in mapping.model_fields_set:
             mapping = _with_header_delimiter(sample, mapping)
-        spelled = _csv_header(path, mapping, sample)
+        spelled, trailing = _csv_header(path, mapping, sample)
     else:
         spelled = _parquet_header(path)
     header = matched_header(spelled, set(mapping.source_columns(kind).values()))
     ignored = mapping.check_header(header, kind)
     file_header = spelled if spelled != header else None
-    return RecordFile(path, kind, mapping, header, ignored, chunk_rows, file_header=file_header)
+    return RecordFile(
+        path,
+        kind,
+        mapping,
+        header,
+        ignored,
+        chunk_rows,
+        file_header=file_header,
+        trailing_delimiter=trailing,
+    )
 
 
 def matched_header(spelled: list[str], wanted: set[str]) -> list[str]:
@@ -950,7 +978,9 @@ def _read_sample(path: Path) -> bytes:
         raise InputUnreadable(str(path), f"cannot be opened: {error}") from error
 
 
-def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> list[str]:
+def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> tuple[list[str], bool]:
+    """The header's names, and whether each data line ends with a delimiter the header's line
+    does not (then named as a column of no name, read and left out)."""
     if not sample.strip():
         raise InputUnreadable(str(path), "the file is empty")
     decoder = codecs.getincrementaldecoder(mapping.encoding)()
@@ -1001,9 +1031,31 @@ def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> list[str]:
                     f"by {other!r}, not {mapping.delimiter!r} (set 'delimiter: {json.dumps(other)}' "
                     "in a mapping file)",
                 )
-    if not any(any(cell.strip() for cell in row) for row in rows):
+    first: list[list[str]] = []  # the first data rows, blank ones and the header passed over
+    names = [_bare(name) for name in header]
+    try:
+        for row in rows:
+            if any(cell.strip() for cell in row) and [_bare(cell) for cell in row] != names:
+                first.append(row)
+                if len(first) > _TRAILING_ROWS:
+                    break
+    except csv.Error:  # a field past the csv module's size limit: a row all the same
+        first.append([])
+    if not first:
         raise InputUnreadable(str(path), "the file has a header but no data rows")
-    return header
+    if len(sample) == _SAMPLE_BYTES and len(first) <= _TRAILING_ROWS:
+        first = first[:-1]  # the sample may cut its last row
+    if first and "" not in header and all(
+        len(row) == len(header) + 1 and not row[-1].strip() for row in first
+    ):
+        # a delimiter after each data line's last field, none after the header's (an export
+        # that ends every record with ";"): each line was rejected as one field too many
+        return [*header, ""], True
+    return header, False
+
+
+# The data rows looked at for a delimiter after each one's last field (`_csv_header`).
+_TRAILING_ROWS = 20
 
 
 def _parquet_header(path: Path) -> list[str]:

@@ -327,3 +327,25 @@ def test_a_header_of_other_columns_inside_a_file_is_refused_naming_its_row(
     path.write_text(first + second, encoding="utf-8")
     with pytest.raises(InputUnreadable, match=r"row 3 is a header of other columns"):
         _read(path)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_a_delimiter_after_each_data_lines_last_field_loses_no_row(
+    tmp_path: Path, delimiter: str
+) -> None:
+    """An export that ends every record with a delimiter, but not its header line: every line
+    was rejected as one field too many. The header again (a second export joined on) is no
+    row, and a bad value is told by its row."""
+    frame = shipment_frame(4, seed=9)
+    frame.loc[2, "gross_weight_kg"] = "heavy"
+    rows = [delimiter.join(map(str, row)) + delimiter for row in frame.itertuples(False)]
+    header = delimiter.join(frame.columns)
+    path = tmp_path / "ended.csv"
+    path.write_text("\r\n".join([header, *rows[:2], header, *rows[2:]]) + "\r\n")
+    read, accepted, issues = _read(path)
+    assert read == 4
+    assert accepted.index.tolist() == [1, 2, 5]
+    assert issues[["row", "field", "value", "rule"]].values.tolist() == [
+        [4, "gross_weight_kg", "heavy", "malformed"]
+    ]
+    assert open_records(path, "shipments").ignored_columns == [""]
