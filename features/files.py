@@ -995,12 +995,12 @@ def _csv_header(path: Path, mapping: ColumnMapping, sample: bytes) -> tuple[list
             named = ""
             if line > 1:  # the column, by the header's names (the first line decodes)
                 end = sample.find(b"\n", error.start)
-                first = sample[: sample.find(b"\n")].decode(mapping.encoding, "replace")
+                heading = sample[: sample.find(b"\n")].decode(mapping.encoding, "replace")
                 named = _column_at(
                     sample[start : end if end >= 0 else len(sample)],
                     error.start - start,
                     mapping.encoding,
-                    _fields(first.lstrip("\ufeff").rstrip("\r"), mapping.delimiter),
+                    _fields(heading.lstrip("\ufeff").rstrip("\r"), mapping.delimiter),
                     mapping.delimiter,
                 )
             where = f" on line {line:,}, {named}character {column}"
@@ -1129,7 +1129,7 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
                     encoding="utf-8-sig",
                 )
     except UnicodeDecodeError:
-        raise ConfigError(f"cannot read {what} {path}: {_not_utf8(path, delimiter)}") from None
+        raise ConfigError(f"cannot read {what} {path}: {_table_not_utf8(path, delimiter)}") from None
     except pd.errors.ParserWarning:
         raise ConfigError(
             f"cannot read {what} {path}: a row has more fields than the header (a name with an "
@@ -1141,7 +1141,7 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
     return frame
 
 
-def _not_utf8(path: Path, delimiter: str) -> str:
+def _table_not_utf8(path: Path, delimiter: str) -> str:
     """Where a small table (`read_table`) is not UTF-8, told as a record file's error tells it
     (line, row, column, character, byte and the encodings the line reads in): Python's "'utf-8'
     codec can't decode byte 0xc9 in position 38" named a place in the file's bytes. No option
