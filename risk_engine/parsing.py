@@ -347,9 +347,9 @@ def parse_scalar(spec: FieldSpec, raw: Any) -> tuple[Any, list[Rule]]:
         return spec.default, [Rule.REQUIRED] if spec.required else []
     if type(raw) is str:
         remembered = _remembered(spec)
-        if remembered is not None:
-            known = remembered.get(raw) or _remember(spec, raw, remembered)
-            return known[0], list(known[1])
+        known = remembered.get(raw) or _remember(spec, raw, remembered)
+        value = known[0]
+        return (list(value) if type(value) is tuple else value), list(known[1])
     value, rules = _parse_scalar(spec, raw)
     return (spec.default if value is None else value), rules
 
@@ -371,8 +371,10 @@ def parse_fields(
             if spec.required:
                 broken.append((spec, raw, Rule.REQUIRED))
             continue
-        if remembered is not None and type(raw) is str:
+        if type(raw) is str:
             value, rules = remembered.get(raw) or _remember(spec, raw, remembered)
+            if type(value) is tuple:  # a list field's items: each record gets its own list
+                value = list(value)
         else:
             value, rules = parse_scalar(spec, raw)
         values[name] = value
@@ -384,16 +386,17 @@ def parse_fields(
 _Verdict = tuple[Any, tuple[Rule, ...]]
 
 
-def _remembered(spec: FieldSpec) -> dict[str, _Verdict] | None:
-    """The remembered verdicts of one field, by text; None for list fields.
+def _remembered(spec: FieldSpec) -> dict[str, _Verdict]:
+    """The remembered verdicts of one field, by text.
 
-    Text values repeat across lines (ports, parties, carriers, codes), so each (field, text)
-    verdict is kept. Lists are left out, being mutable. The table is found by the spec's id (the
-    entry holds the spec, so the id stays its own): hashing a frozen dataclass field by field
-    cost more than parsing most values."""
+    Text values repeat across lines (ports, parties, carriers, codes, the seals and transits a
+    line sends as one text), so each (field, text) verdict is kept; a list is kept as a tuple and
+    given to each record as a list of its own. The table is found by the spec's id (the entry
+    holds the spec, so the id stays its own): hashing a frozen dataclass field by field cost more
+    than parsing most values."""
     entry = _REMEMBERED.get(id(spec))
     if entry is None:
-        entry = _REMEMBERED[id(spec)] = (spec, None if spec.kind in _LIST_KINDS else {})
+        entry = _REMEMBERED[id(spec)] = (spec, {})
     return entry[1]
 
 
@@ -401,11 +404,15 @@ def _remember(spec: FieldSpec, raw: str, remembered: dict[str, _Verdict]) -> _Ve
     if len(remembered) >= _REMEMBER_AT_MOST:
         remembered.clear()
     value, rules = _parse_scalar(spec, raw)
-    known = remembered[raw] = (spec.default if value is None else value, tuple(rules))
+    if value is None:
+        value = spec.default
+    elif type(value) is list:
+        value = tuple(value)
+    known = remembered[raw] = (value, tuple(rules))
     return known
 
 
-def _plan(specs: tuple[FieldSpec, ...]) -> list[tuple[FieldSpec, dict[str, _Verdict] | None]]:
+def _plan(specs: tuple[FieldSpec, ...]) -> list[tuple[FieldSpec, dict[str, _Verdict]]]:
     """Each field of a record kind with its remembered verdicts (kept by the id of the specs)."""
     entry = _PLANS.get(id(specs))
     if entry is None:
@@ -414,11 +421,9 @@ def _plan(specs: tuple[FieldSpec, ...]) -> list[tuple[FieldSpec, dict[str, _Verd
 
 
 _LIST_KINDS = frozenset({Kind.LOCODE_LIST, Kind.TEXT_LIST})
-_REMEMBERED: dict[int, tuple[FieldSpec, dict[str, _Verdict] | None]] = {}
+_REMEMBERED: dict[int, tuple[FieldSpec, dict[str, _Verdict]]] = {}
 _REMEMBER_AT_MOST = 2_000  # texts per field (about 100,000 over every field of both kinds)
-_PLANS: dict[
-    int, tuple[tuple[FieldSpec, ...], list[tuple[FieldSpec, dict[str, _Verdict] | None]]]
-] = {}
+_PLANS: dict[int, tuple[tuple[FieldSpec, ...], list[tuple[FieldSpec, dict[str, _Verdict]]]]] = {}
 
 
 def _surrogate(raw: Any) -> bool:

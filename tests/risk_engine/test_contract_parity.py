@@ -349,6 +349,25 @@ def test_parse_fields_reads_each_field_as_parsing_it_alone_does() -> None:
                 assert [parse_scalar(spec, value) for spec in specs] == fresh
 
 
+def test_a_remembered_list_is_a_list_of_each_records_own() -> None:
+    # The seals and transits a line sends as one text are remembered as other texts are: each
+    # record still gets a list (as a fresh parse gives), and one it changes is no other's.
+    from risk_engine.parsing import parse_fields, parse_scalar
+
+    specs = {spec.name: spec for spec in SHIPMENT_FIELDS}
+    record = {"transshipment_ports": "MYPKG;SGSIN", "seal_numbers": "SL1; SL2"}
+    first, _ = parse_fields(SHIPMENT_FIELDS, record)
+    first["transshipment_ports"].append("CNSHA")
+    first["seal_numbers"].clear()
+    second, _ = parse_fields(SHIPMENT_FIELDS, record)
+    assert second["transshipment_ports"] == ["MYPKG", "SGSIN"]
+    assert second["seal_numbers"] == ["SL1", "SL2"]
+    ports, rules = parse_scalar(specs["transshipment_ports"], "MYPKG;SGSIN")
+    assert type(ports) is list and ports == ["MYPKG", "SGSIN"] and rules == []
+    ports.append("CNSHA")
+    assert parse_scalar(specs["transshipment_ports"], "MYPKG;SGSIN")[0] == ["MYPKG", "SGSIN"]
+
+
 FULL_WIDTH = {  # each value as an East Asian input method types it, and as the contract reads it
     "container_number": ("ＣＳＱＵ３０５４３８３", "CSQU3054383"),
     "bl_number": ("ｍｅｄｕ１２３４５６７", "MEDU1234567"),
