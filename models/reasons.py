@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.columns import MatrixColumns
+
 __all__ = ["explain", "group_contributions"]
 
 
@@ -132,14 +134,20 @@ _NAN = object()
 
 
 def explain(
-    contrib: np.ndarray, features: pd.DataFrame, names: list[str], *, top: int = 3
+    contrib: np.ndarray,
+    features: pd.DataFrame,
+    names: list[str],
+    *,
+    top: int = 3,
+    floats: MatrixColumns | None = None,
 ) -> list[list[str]]:
     """For each row, up to ``top`` sentences for the groups that raised the score most.
 
     Each sentence tells the group's strongest feature for that row; when its value has nothing
     to say (a missing value without a text), the group's next positive feature is told instead.
     Groups and leads are chosen with array operations, and each distinct (feature, value)
-    sentence is written once (`_SENTENCES`)."""
+    sentence is written once (`_SENTENCES`). ``floats``, the model matrix of the same rows,
+    gives the float columns it holds without reading them from the frame."""
     _, text_of, present_if = _catalogue()
     layout = _layout(names)
     groups, columns_of = layout.groups, layout.columns_of
@@ -160,19 +168,30 @@ def explain(
     # Values as plain Python objects, converted once per column that is told.
     converted: dict[int, np.ndarray] = {}
 
+    def blank(name: str) -> np.ndarray:
+        """Where a column (present in the frame) is missing, read from the matrix if it
+        holds it."""
+        known = None if floats is None else floats.get(name)
+        if known is None:
+            return np.asarray(features[name].isna().to_numpy(dtype=bool))
+        return np.isnan(known)
+
     def values_of(column: int) -> np.ndarray:
         if column not in converted:
-            values = _as_objects(features[names[column]])
+            name = names[column]
+            read = None if floats is None else floats.get(name)
+            # float values as objects, as `_as_objects` converts them
+            values = _as_objects(features[name]) if read is None else read.astype(object)
             missing = pd.isna(values)
-            entity = present_if(names[column])
-            unseen_if = _unseen_if(names[column])
+            unseen_if = _unseen_if(name)
             if unseen_if and unseen_if in features.columns:
-                unseen = ~missing & features[unseen_if].isna().to_numpy(dtype=bool)
+                unseen = ~missing & blank(unseen_if)
                 if unseen.any():
                     values = values.copy()  # never written through to the frame
                     values[unseen] = [_Unseen(value) for value in values[unseen]]
+            entity = present_if(name)
             if entity and entity in features.columns:
-                absent = missing & features[entity].isna().to_numpy(dtype=bool)
+                absent = missing & blank(entity)
                 if absent.any():
                     values = values.copy()
                     values[absent] = _ABSENT

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import overload
 
 import numpy as np
 import pandas as pd
+
+from models.columns import MatrixColumns
 
 __all__ = [
     "RedFlagRule",
@@ -39,12 +42,16 @@ def _flag(features: pd.DataFrame, name: str) -> np.ndarray:
     return flags
 
 
+# A rule's test reads flags by feature name (`_flag` of the feature frame, or of the matrix).
+Flags = Callable[[str], np.ndarray]
+
+
 @dataclass(frozen=True)
 class RedFlagRule:
     name: str
     sentence: str
     weight: float
-    test: Callable[[pd.DataFrame], np.ndarray]
+    test: Callable[[Flags], np.ndarray]
     mandatory: bool = False
 
 
@@ -53,41 +60,41 @@ RULES: tuple[RedFlagRule, ...] = (
         "conjunction",
         "high-risk origin, cover-load goods and a risky transit or destination together",
         3.0,
-        lambda f: _flag(f, "red_flag_conjunction"),
+        lambda flag: flag("red_flag_conjunction"),
     ),
     RedFlagRule(
         "cites_without_permit",
         "CITES-sensitive goods declared without a permit reference",
         3.0,
-        lambda f: _flag(f, "cites_no_permit"),
+        lambda flag: flag("cites_no_permit"),
         mandatory=True,
     ),
     RedFlagRule(
         "source_on_risky_route",
         "from a known source country on a risky transit or destination",
         2.0,
-        lambda f: _flag(f, "source_country") & _flag(f, "risky_transit_or_market"),
+        lambda flag: flag("source_country") & flag("risky_transit_or_market"),
     ),
     RedFlagRule(
-        "to_order_consignee", "consignee is TO ORDER", 1.0, lambda f: _flag(f, "consignee_to_order")
+        "to_order_consignee", "consignee is TO ORDER", 1.0, lambda flag: flag("consignee_to_order")
     ),
     RedFlagRule(
         "vague_description",
         "vague goods description (FAK, said to contain, parts)",
         1.0,
-        lambda f: _flag(f, "vague_description"),
+        lambda flag: flag("vague_description"),
     ),
     RedFlagRule(
         "reefer_unneeded",
         "reefer container for goods that need no cooling",
         1.0,
-        lambda f: _flag(f, "reefer_unneeded"),
+        lambda flag: flag("reefer_unneeded"),
     ),
     RedFlagRule(
         "invalid_check_digit",
         "container or vessel number fails its check digit",
         1.0,
-        lambda f: _flag(f, "dq_container_check_digit") | _flag(f, "dq_imo_check_digit"),
+        lambda flag: flag("dq_container_check_digit") | flag("dq_imo_check_digit"),
     ),
     RedFlagRule(
         "consignee_changed",
@@ -99,7 +106,7 @@ RULES: tuple[RedFlagRule, ...] = (
         "late_filing",
         "filed less than 24 hours before arrival",
         1.0,
-        lambda f: _flag(f, "late_filing"),
+        lambda flag: flag("late_filing"),
     ),
 )
 MANDATORY_RULES = tuple(rule.name for rule in RULES if rule.mandatory)
@@ -107,15 +114,22 @@ MANDATORY_RULES = tuple(rule.name for rule in RULES if rule.mandatory)
 
 def rule_hits(features: pd.DataFrame) -> pd.DataFrame:
     """One boolean column per rule, aligned to the feature frame."""
-    return pd.DataFrame({rule.name: rule.test(features) for rule in RULES}, index=features.index)
+    flags = partial(_flag, features)
+    return pd.DataFrame({rule.name: rule.test(flags) for rule in RULES}, index=features.index)
 
 
-def rule_hit_array(features: pd.DataFrame) -> np.ndarray:
+def rule_hit_array(features: pd.DataFrame, floats: MatrixColumns | None = None) -> np.ndarray:
     """`rule_hits` as a (lines, rules) boolean array in the order of `RULES`: the request path
-    reads it without the cost of a frame."""
+    reads it without the cost of a frame. ``floats``, the frame's model matrix, gives the flags
+    it holds without reading them from the frame (the same values: NaN compares False)."""
+
+    def flags(name: str) -> np.ndarray:
+        values = None if floats is None else floats.get(name)
+        return _flag(features, name) if values is None else np.asarray(values >= 0.5)
+
     hits = np.empty((len(features), len(RULES)), dtype=bool)
     for column, rule in enumerate(RULES):
-        hits[:, column] = rule.test(features)
+        hits[:, column] = rule.test(flags)
     return hits
 
 

@@ -19,6 +19,7 @@ from features.categories import categorical_dtype
 from models.attribution import PathAttribution
 from models.booster import predict_leaves, predict_raw
 from models.calibration import PlattCalibrator
+from models.columns import MatrixColumns
 from models.drift import DriftReference
 from models.reasons import explain
 from models.rules import RULES, rule_hit_array, rule_reasons, rule_score
@@ -53,6 +54,11 @@ def to_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
     float64 columns are copied in one block, the others converted column by column: the
     request path scores a few lines, where a pandas conversion per column costs more than the
     data."""
+    return _matrix(features, names).matrix
+
+
+def _matrix(features: pd.DataFrame, names: list[str]) -> MatrixColumns:
+    """`to_matrix`, with the float64 columns it copied as they are (`MatrixColumns`)."""
     out = np.empty((len(features), len(names)), dtype=np.float64)
     position = {name: i for i, name in enumerate(features.columns.tolist())}
     dtypes = list(features.dtypes)
@@ -71,7 +77,7 @@ def to_matrix(features: pd.DataFrame, names: list[str]) -> np.ndarray:
             out[:, j] = pd.to_numeric(column, errors="coerce").to_numpy(
                 dtype="float64", na_value=np.nan
             )
-    return out
+    return MatrixColumns(out, {names[j]: j for j in plain})
 
 
 @dataclass
@@ -177,19 +183,21 @@ class RiskScorer:
         # Asked before the state advances with the lines.
         approximate = self.pipeline.approximate(records)
         features = self.pipeline.transform_update(records) if remember else self.features(records)
-        matrix = to_matrix(features, self.feature_names)
+        # Float columns are read back from the matrix by the rules and reasons (`MatrixColumns`).
+        columns = _matrix(features, self.feature_names)
+        matrix = columns.matrix
         reasons: list[list[str]] = [[] for _ in range(len(matrix))]
         if explain_reasons and reason_bands is None:
             # Every line explained: one leaf pass gives both the raw score and the reasons.
-            raw = self._explain(matrix, features, np.arange(len(matrix)), reasons)
+            raw = self._explain(matrix, features, np.arange(len(matrix)), reasons, columns)
         else:
             raw = predict_raw(self.booster, matrix)
             if explain_reasons:
                 bands = self.band(self.calibrator.transform(raw))
                 wanted = np.flatnonzero(np.isin(bands, list(reason_bands or ())))
-                self._explain(matrix, features, wanted, reasons)
+                self._explain(matrix, features, wanted, reasons, columns)
         probability = self.calibrator.transform(raw)
-        hits = rule_hit_array(features)
+        hits = rule_hit_array(features, columns)
         told = rule_reasons(hits)
         mandatory = hits[:, _MANDATORY].any(axis=1)
         if profiles is not None:
@@ -244,12 +252,15 @@ class RiskScorer:
         features: pd.DataFrame,
         rows: np.ndarray,
         reasons: list[list[str]],
+        columns: MatrixColumns | None = None,
     ) -> np.ndarray:
-        """Fill ``reasons`` for ``rows``; return their raw scores (exactly LightGBM's)."""
+        """Fill ``reasons`` for ``rows``; return their raw scores (exactly LightGBM's). With
+        ``columns`` (``matrix``'s), the reasons read float columns from the matrix."""
         raw = np.empty(len(rows), dtype=np.float64)
         for start in range(0, len(rows), _ROWS_PER_PASS):
             block = rows[start : start + _ROWS_PER_PASS]
-            leaves = predict_leaves(self.booster, matrix[block])
+            part = matrix[block]
+            leaves = predict_leaves(self.booster, part)
             raw[start : start + len(block)] = self.attribution.raw(leaves)
             told = explain(
                 self.attribution.contributions(leaves),
@@ -257,6 +268,7 @@ class RiskScorer:
                 features if len(block) == len(features) else features.iloc[block],
                 self.feature_names,
                 top=self.top_reasons,
+                floats=None if columns is None else MatrixColumns(part, columns.position),
             )
             for row, sentences in zip(block.tolist(), told, strict=True):
                 reasons[row] = sentences

@@ -61,6 +61,24 @@ def test_array_explain_equals_the_plain_reading() -> None:
     assert reasons._SENTENCES  # the table is in use (NaN values included, keyed by a marker)
 
 
+def test_values_read_from_the_model_matrix_tell_what_the_frame_tells() -> None:
+    # The scorer hands explain its model matrix: float values (and whether a party is on the
+    # line) are read from it, categories from the frame; the sentences are the same.
+    from models.scorer import _matrix
+
+    scorer = small_training().scorer
+    names = scorer.feature_names
+    features = scorer.features(small_training().test_lines.head(300)).reset_index(drop=True)
+    rng = np.random.default_rng(1)
+    contrib = rng.normal(size=(len(features), len(names) + 1))
+    contrib[rng.random(contrib.shape) < 0.5] = 0.0
+    columns = _matrix(features, names)
+    assert 0 < len(columns.position) < len(names)  # floats from the matrix, categories not
+    for top in (1, 3, 5):
+        want = explain(contrib, features, names, top=top)
+        assert explain(contrib, features, names, top=top, floats=columns) == want
+
+
 def test_a_party_not_on_the_line_is_not_told_as_never_seen() -> None:
     # Row 0 has no consignee named (TO ORDER: its history is NaN), row 1 a consignee never
     # seen before (no line in 30 days, no first sighting). "consignee never seen before" was told

@@ -77,6 +77,20 @@ def test_a_flag_reads_the_same_from_float_columns_as_from_any_other() -> None:
     )
 
 
+def test_flags_read_from_the_model_matrix_are_the_frames() -> None:
+    # The scorer hands the rules its model matrix: float columns are read from it, any column
+    # the matrix does not hold as it is (not float, or no model column) from the frame.
+    from models.scorer import _matrix
+
+    features = _flags(300, seed=6)
+    features["late_filing"] = features["late_filing"].astype(object)
+    expected = rule_hit_array(features)
+    model = [name for name in _FLAGS if name != "source_country"]
+    columns = _matrix(features, model)
+    assert "late_filing" not in columns.position and "source_country" not in columns.position
+    np.testing.assert_array_equal(rule_hit_array(features, columns), expected)
+
+
 def test_cites_goods_without_a_permit_is_the_one_mandatory_rule() -> None:
     """Made a flag only, the CITES rule passed every test (the scorer's test reads the expected
     column from MANDATORY_RULES itself): ivory without a permit would compete on its score."""
