@@ -174,7 +174,7 @@ def explain(
         known = None if floats is None else floats.get(name)
         if known is None:
             return np.asarray(features[name].isna().to_numpy(dtype=bool))
-        return np.isnan(known)
+        return np.asarray(np.isnan(known))
 
     def values_of(column: int) -> np.ndarray:
         if column not in converted:

@@ -100,7 +100,7 @@ RULES: tuple[RedFlagRule, ...] = (
         "consignee_changed",
         "consignee changed since the line was first filed",
         1.0,
-        lambda f: _flag(f, "consignee_changed"),
+        lambda flag: flag("consignee_changed"),
     ),
     RedFlagRule(
         "late_filing",
