@@ -13,6 +13,7 @@ schema is then brought up to this engine's, and the restore leaves its own row i
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from risk_engine.errors import ConfigError, StoreUnavailable
+from risk_engine.errors import ConfigError, OutputUnwritable, StoreUnavailable
 from risk_engine.settings import Settings
 from serve.audit import command_entry
 from serve.store import SCHEMA_VERSION, Store, sqlite_file
@@ -65,11 +66,14 @@ def restore_store(settings: Settings, backup: Path, *, keep: Path | None = None)
     kept: Path | None = None
     if live.is_file():
         kept = Path(keep) if keep is not None else kept_name(live, started)
-        store = Store.opened(settings, existing=True)
-        try:
-            store.backup_to(kept)  # refuses a name that is taken: nothing is overwritten
-        finally:
-            store.dispose()
+        if _no_database(live):
+            _set_aside(live, kept)
+        else:
+            store = Store.opened(settings, existing=True)
+            try:
+                store.backup_to(kept)  # refuses a name that is taken: nothing is overwritten
+            finally:
+                store.dispose()
     elif keep is not None:
         raise ConfigError(f"--keep {keep}: there is no store at {live} to keep")
     _copy_into(Path(backup), live)
@@ -130,6 +134,50 @@ def _checked_backup(backup: Path) -> int:
             "restore it with the engine that wrote it; nothing was changed"
         )
     return int(found)
+
+
+def _no_database(database: Path) -> bool:
+    """Whether the store's file is no SQLite database, or one too damaged to list its tables
+    ("file is not a database", "database disk image is malformed"): every command then says to
+    restore it from a backup, and SQLite cannot copy it to keep it (`_set_aside` moves it)."""
+    try:
+        connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False  # not to be opened at all: the store tells why, as before
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        return type(error) is sqlite3.DatabaseError  # a locked store is no damaged one
+    finally:
+        connection.close()
+    return False
+
+
+def _set_aside(live: Path, kept: Path) -> None:
+    """A store file that is no database kept as it is at ``kept``, its write-ahead log and
+    shared memory beside it, and removed, so that nothing of it is applied to the restored
+    store; a name that is taken is refused, as `Store.backup_to` refuses it."""
+    moves = [
+        (live.with_name(live.name + end), kept.with_name(kept.name + end))
+        for end in ("", "-wal", "-shm", "-journal")
+        if live.with_name(live.name + end).exists()
+    ]
+    for _, target in moves:
+        if target.exists() or target.is_symlink():
+            raise ConfigError(f"{target} exists: a backup never overwrites a file")
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        for source, target in moves:
+            with source.open("rb") as read, target.open("xb") as write:
+                shutil.copyfileobj(read, write)
+    except FileExistsError as error:
+        raise ConfigError(f"{error.filename} exists: a backup never overwrites a file") from None
+    except OSError as error:
+        raise OutputUnwritable(
+            str(kept), f"the store as it was could not be kept ({error}); nothing was changed"
+        ) from None
+    for source, _ in moves:
+        source.unlink()
 
 
 def _copy_into(backup: Path, live: Path) -> None:

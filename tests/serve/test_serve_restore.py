@@ -175,3 +175,47 @@ def test_restore_into_a_home_without_a_store_makes_it_from_the_backup(
     again = runner.invoke(app, ["restore", str(backup), "--keep", str(tmp_path / "k.db")])
     assert again.exit_code == 0, again.output  # a store is there now: kept this time
     assert backup_row_counts(tmp_path / "k.db")["audit"] == 2
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda p: p.write_bytes(b"not a database\n" * 300),
+        lambda p: p.write_bytes(b"\xff" * 100 + p.read_bytes()[100:]),  # its header overwritten
+    ],
+    ids=["text", "header"],
+)
+def test_a_store_that_is_no_database_is_restored_and_kept_as_it_was(
+    home: Settings, tmp_path: Path, spoil
+) -> None:
+    """Every command tells a store that is no database, or a damaged one, to be restored from
+    a backup; the restore itself refused it (exit 5, "file is not a database ... restore it
+    from a backup"), as it could not copy it through SQLite to keep it."""
+    store = Store.opened(home)
+    store.record_audit(_entry(0))
+    backup = tmp_path / "nightly.db"
+    store.backup_to(backup)
+    store.record_audit(_entry(1))
+    store.dispose()
+    live = home.home / "engine.db"
+    spoil(live)
+    spoiled = live.read_bytes()
+    refused = runner.invoke(app, ["audit", "--last", "1"])
+    assert refused.exit_code == 5 and "restore it from a backup" in refused.stderr
+    live.with_name("engine.db-wal").write_bytes(b"a log of the old database")
+    result = runner.invoke(app, ["restore", str(backup)])
+    assert result.exit_code == 0, result.output
+    assert _integrity(live) == ["ok"]
+    assert backup_row_counts(live) == {"outcomes": 0, "audit": 2, "api_keys": 0}
+    (kept,) = live.parent.glob("engine.db.before-restore-*[0-9]Z")
+    assert f"the store as it was is kept in {kept}" in result.stdout
+    assert kept.read_bytes() == spoiled  # as it was, to be looked at
+    assert kept.with_name(f"{kept.name}-wal").read_bytes() == b"a log of the old database"
+    assert runner.invoke(app, ["audit", "--last", "1"]).exit_code == 0
+    taken = tmp_path / "taken.db"
+    taken.write_bytes(b"an earlier copy")
+    spoil(live)
+    again = runner.invoke(app, ["restore", str(backup), "--keep", str(taken)])
+    assert again.exit_code == 2 and "exists: a backup never overwrites" in again.stderr
+    assert taken.read_bytes() == b"an earlier copy"
+    assert not live.read_bytes().startswith(b"SQLite format 3")  # left as it was
