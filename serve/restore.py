@@ -66,14 +66,15 @@ def restore_store(settings: Settings, backup: Path, *, keep: Path | None = None)
     kept: Path | None = None
     if live.is_file():
         kept = Path(keep) if keep is not None else kept_name(live, started)
-        if _no_database(live):
+        if _damaged(live):
             _set_aside(live, kept)
         else:
-            store = Store.opened(settings, existing=True)
             try:
-                store.backup_to(kept)  # refuses a name that is taken: nothing is overwritten
-            finally:
-                store.dispose()
+                _keep_copy(settings, kept)
+            except (StoreUnavailable, OutputUnwritable):
+                if not _damaged(live, thorough=True):
+                    raise
+                _set_aside(live, kept)  # its tables listed, but pages of them unreadable
     elif keep is not None:
         raise ConfigError(f"--keep {keep}: there is no store at {live} to keep")
     _copy_into(Path(backup), live)
@@ -136,21 +137,33 @@ def _checked_backup(backup: Path) -> int:
     return int(found)
 
 
-def _no_database(database: Path) -> bool:
-    """Whether the store's file is no SQLite database, or one too damaged to list its tables
-    ("file is not a database", "database disk image is malformed"): every command then says to
-    restore it from a backup, and SQLite cannot copy it to keep it (`_set_aside` moves it)."""
+def _keep_copy(settings: Settings, kept: Path) -> None:
+    """The store as it is copied to ``kept`` through SQLite (`Store.backup_to`: a consistent
+    copy, its log applied; a name that is taken is refused)."""
+    store = Store.opened(settings, existing=True)
+    try:
+        store.backup_to(kept)
+    finally:
+        store.dispose()
+
+
+def _damaged(database: Path, *, thorough: bool = False) -> bool:
+    """Whether the store's file is no SQLite database, or one too damaged to be read ("file is
+    not a database", "database disk image is malformed"): every command then says to restore
+    it from a backup, and SQLite cannot copy it to keep it (`_set_aside` moves it). The list
+    of its tables is read; ``thorough``, every page (``quick_check``), once a copy failed."""
     try:
         connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error:
         return False  # not to be opened at all: the store tells why, as before
     try:
-        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        query = "PRAGMA quick_check" if thorough else "SELECT count(*) FROM sqlite_master"
+        found = [str(row[0]) for row in connection.execute(query)]
     except sqlite3.DatabaseError as error:
         return type(error) is sqlite3.DatabaseError  # a locked store is no damaged one
     finally:
         connection.close()
-    return False
+    return thorough and found != ["ok"]
 
 
 def _set_aside(live: Path, kept: Path) -> None:

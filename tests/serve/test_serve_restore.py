@@ -182,8 +182,9 @@ def test_restore_into_a_home_without_a_store_makes_it_from_the_backup(
     [
         lambda p: p.write_bytes(b"not a database\n" * 300),
         lambda p: p.write_bytes(b"\xff" * 100 + p.read_bytes()[100:]),  # its header overwritten
+        _damaged,  # its tables listed, their pages not readable
     ],
-    ids=["text", "header"],
+    ids=["text", "header", "pages"],
 )
 def test_a_store_that_is_no_database_is_restored_and_kept_as_it_was(
     home: Settings, tmp_path: Path, spoil
@@ -215,7 +216,7 @@ def test_a_store_that_is_no_database_is_restored_and_kept_as_it_was(
     taken = tmp_path / "taken.db"
     taken.write_bytes(b"an earlier copy")
     spoil(live)
+    spoiled = live.read_bytes()
     again = runner.invoke(app, ["restore", str(backup), "--keep", str(taken)])
     assert again.exit_code == 2 and "exists: a backup never overwrites" in again.stderr
-    assert taken.read_bytes() == b"an earlier copy"
-    assert not live.read_bytes().startswith(b"SQLite format 3")  # left as it was
+    assert taken.read_bytes() == b"an earlier copy" and live.read_bytes() == spoiled
