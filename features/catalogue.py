@@ -79,7 +79,10 @@ class Feature:
     present_if: str = ""
     # A number whose size below this has nothing to tell: a robust z-score within the value
     # histogram's resolution (about one bin of the median) has no reliable side, and "somewhat
-    # above normal (0.1 robust SD)" was told of a line lighter than 95 % of its goods.
+    # above normal (0.1 robust SD)" was told of a line lighter than 95 % of its goods. A count
+    # that includes the line itself (containers on its B/L) is told from 1: a 0 is history the
+    # state no longer holds (a line filed long before its cut-off), and "0 containers of this
+    # pair on this voyage" was told as a reason.
     told_from: float = 0.0
     # A party's rate when the party was never seen (this feature of the line missing while the
     # party is named): the overall rate, the smoothing's prior, and told so
@@ -457,15 +460,17 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("bl_containers", "consignment shape",
        "Containers on the same B/L filed up to now (including this one)",
        "a consignment split over several containers", "bl_number, filed_at", _NEVER,
-       "{value:.0f} container{s} on this B/L"),
+       "{value:.0f} container{s} on this B/L", told_from=1.0),
     _f("pair_voyage_containers", "consignment shape",
        "Containers of the same shipper and consignee on the same voyage",
        "a consignment split over several containers", "shipper, consignee, vessel_imo, "
-       "voyage_number", _NEVER, "{value:.0f} container{s} of this pair on this voyage"),
+       "voyage_number", _NEVER, "{value:.0f} container{s} of this pair on this voyage",
+       told_from=1.0),
     _f("pair_voyage_bls", "consignment shape",
        "B/Ls of the same shipper and consignee on the same voyage",
        "a consignment split over several B/Ls", "shipper, consignee, vessel_imo, "
-       "voyage_number, bl_number", _NEVER, "{value:.0f} B/L{s} of this pair on this voyage"),
+       "voyage_number, bl_number", _NEVER, "{value:.0f} B/L{s} of this pair on this voyage",
+       told_from=1.0),
     # --- conjunction ---------------------------------------------------------------------------
     _f("red_flag_score", "conjunction",
        "How many of: source-country origin, cover-load goods, risky transit or destination",

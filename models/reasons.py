@@ -144,10 +144,11 @@ def explain(
     """For each row, up to ``top`` sentences for the groups that raised the score most.
 
     Each sentence tells the group's strongest feature for that row; when its value has nothing
-    to say (a missing value without a text), the group's next positive feature is told instead.
-    Groups and leads are chosen with array operations, and each distinct (feature, value)
-    sentence is written once (`_SENTENCES`). ``floats``, the model matrix of the same rows,
-    gives the float columns it holds without reading them from the frame."""
+    to say (a missing value without a text), the group's next positive feature is told instead,
+    and when none of the group's has, the next group that raised the score is. Groups and leads
+    are chosen with array operations, and each distinct (feature, value) sentence is written
+    once (`_SENTENCES`). ``floats``, the model matrix of the same rows, gives the float columns
+    it holds without reading them from the frame."""
     _, text_of, present_if = _catalogue()
     layout = _layout(names)
     groups, columns_of = layout.groups, layout.columns_of
@@ -160,7 +161,10 @@ def explain(
     lead = np.empty((n, len(groups)), dtype=np.int64)
     for g, columns in enumerate(columns_of):
         lead[:, g] = columns[np.argmax(contrib[:, columns], axis=1)]
-    order = np.argsort(-summed, axis=1, kind="stable")[:, :top]
+    # Every group in order; the first ``top`` are told in array operations, and a row that
+    # tells less from them goes on to the next groups one by one (after its first ``top``).
+    every = np.argsort(-summed, axis=1, kind="stable")
+    order = every[:, :top]
     chosen = np.take_along_axis(lead, order, axis=1)
     rows = np.arange(n)[:, None]
     ranked = np.take_along_axis(summed, order, axis=1)
@@ -234,6 +238,16 @@ def explain(
                 text = _next_told(contrib[row], columns_of[slots[cell]], row, values_of, sentence)
             if text:
                 out.append(text)
+        if len(out) < top and order.shape[1] < every.shape[1]:
+            for g in every[row, width:].tolist():
+                if len(out) == top or summed[row, g] <= 0:
+                    break
+                column = int(lead[row, g])
+                text = sentence(column, values_of(column)[row])
+                if not text:
+                    text = _next_told(contrib[row], columns_of[g], row, values_of, sentence)
+                if text:
+                    out.append(text)
         reasons.append(out)
     return reasons
 

@@ -490,7 +490,8 @@ def test_a_count_of_none_is_told_in_the_plural() -> None:
 
     assert reason("desc_tokens", 0) == "description has 0 words"
     assert reason("desc_tokens", 1) == "description has 1 word"
-    assert reason("bl_containers", 0) == "0 containers on this B/L"
+    assert reason("amendment_count", 0) == "0 amendments"
+    assert reason("amendment_count", 1) == "1 amendment"
     assert reason("hours_filing_to_arrival", 0) == "filed under 1 hour before arrival"
     assert reason("hours_filing_to_arrival", 0.2) == "filed under 1 hour before arrival"
 

@@ -14,17 +14,18 @@ from training.fixtures import small_training
 
 def _plain(contrib: np.ndarray, features: pd.DataFrame, names: list[str], top: int) -> list:
     """The rule written the slow, obvious way: groups by summed contribution, then the group's
-    features by decreasing contribution until one has something to say."""
+    features by decreasing contribution until one has something to say; groups until ``top``
+    have said something."""
     groups: dict[str, list[int]] = {}
     for column, name in enumerate(names):
         groups.setdefault(catalogue.by_name(name).family, []).append(column)
     out = []
     for row in range(len(contrib)):
         sums = {g: contrib[row, cols].sum() for g, cols in groups.items()}
-        ranked = sorted(groups, key=lambda g: -sums[g])[:top]  # stable: catalogue order on ties
+        ranked = sorted(groups, key=lambda g: -sums[g])  # stable: catalogue order on ties
         sentences = []
         for g in ranked:
-            if sums[g] <= 0:
+            if sums[g] <= 0 or len(sentences) == top:
                 break
             for column in sorted(groups[g], key=lambda c: -contrib[row, c]):
                 if contrib[row, column] <= 0:
@@ -122,6 +123,52 @@ def test_a_never_seen_partys_rate_is_told_as_the_overall_rate() -> None:
         ["shipper: estimated seizure rate 2.2%"],
         ["shipper: estimated seizure rate 1.2%"],
     ]
+
+
+def test_a_group_with_nothing_to_tell_gives_way_to_the_next_group() -> None:
+    # Row 0's strongest group (parties) has only a TO ORDER consignee's missing history to
+    # tell, which says nothing: the third group that raised the score is told in its place,
+    # where the line was left with one reason.
+    names = ["consignee_lines_30d", "consignee_days_known", "amendment_count", "hs_chapter"]
+    features = pd.DataFrame(
+        {
+            "consignee_lines_30d": [np.nan, 2.0],
+            "consignee_days_known": [np.nan, 10.0],
+            "amendment_count": [3.0, 3.0],
+            "hs_chapter": pd.Categorical(["03", "03"]),
+        }
+    )
+    contrib = np.array([[0.0, 3.0, 2.0, 1.0, 0.0], [0.0, 3.0, 2.0, 1.0, 0.0]])
+    told = explain(contrib, features, names, top=2)
+    fish = "HS chapter 03 (Fish and crustaceans, molluscs and other aquatic invertebrates)"
+    assert told[0] == ["3 amendments", fish]
+    assert told[1] == ["consignee first seen 10 days before filing", "3 amendments"]
+    # a group that lowered the score is never told, however few the reasons
+    contrib[:, 3] = -1.0
+    assert explain(contrib, features, names, top=2)[0] == ["3 amendments"]
+
+
+def test_a_container_count_of_none_is_not_told() -> None:
+    # A count that includes the line itself reads 0 only where the state no longer holds its
+    # history (a line filed long before the state's cut-off): "0 containers of this pair on this
+    # voyage" was told as a reason; the group's next feature is told instead.
+    names = ["pair_voyage_containers", "pair_voyage_bls", "bl_containers"]
+    features = pd.DataFrame(
+        {
+            "pair_voyage_containers": [0.0, 1.0, 4.0],
+            "pair_voyage_bls": [2.0, 0.0, 0.0],
+            "bl_containers": [0.0, 0.0, 0.0],
+        }
+    )
+    contrib = np.array([[2.0, 1.0, 0.5, 0.0]] * 3)
+    told = explain(contrib, features, names, top=3)
+    assert told == [
+        ["2 B/Ls of this pair on this voyage"],
+        ["1 container of this pair on this voyage"],
+        ["4 containers of this pair on this voyage"],
+    ]
+    assert catalogue.reason("bl_containers", 0.0) == ""
+    assert catalogue.reason("bl_containers", 1.0) == "1 container on this B/L"
 
 
 def test_no_rows_and_no_positive_groups() -> None:
