@@ -89,6 +89,10 @@ class Feature:
     # (``unseen_reason``); "shipper: estimated seizure rate 2.2%" read as a shipper with a record.
     unseen_if: str = ""
     unseen_reason: str = ""
+    # A smoothed seizure rate: told as raising a score only above the overall rate
+    # (`models.reasons`); "transshipment port: estimated seizure rate 0.7%" was told as a reason
+    # to open a container when 2.2% of all inspections seized.
+    rate: bool = False
 
 
 _PARTY = {
@@ -179,6 +183,7 @@ def _party_features() -> list[Feature]:
                 label_based=True,
                 unseen_if=f"{key}_days_known",
                 unseen_reason=f"{label} never seen before: overall seizure rate {{value:.1%}}",
+                rate=True,
             )
         )
         out.append(
@@ -208,6 +213,7 @@ def _f(
     label_based: bool = False,
     naming: Naming = "",
     told_from: float = 0.0,
+    rate: bool = False,
 ) -> Feature:
     return Feature(
         name,
@@ -221,6 +227,7 @@ def _f(
         label_based,
         naming=naming,
         told_from=told_from,
+        rate=rate,
     )
 
 
@@ -292,16 +299,16 @@ CATALOGUE: tuple[Feature, ...] = (
     _f("lane_seizure_rate", "route",
        "Smoothed, time-decayed seizure rate of the loading-discharge lane",
        "lanes with recent seizures", "port_of_loading, port_of_discharge; outcomes",
-       _RATE_MISSING, "lane: " + _RATE, label_based=True),
+       _RATE_MISSING, "lane: " + _RATE, label_based=True, rate=True),
     _f("hub_seizure_rate", "route",
        "Highest smoothed, time-decayed seizure rate among the transshipment ports",
        "hubs with recent seizures", "transshipment_ports; outcomes",
        "no transshipment: NaN", "transshipment port: " + _RATE,
-       label_based=True),
+       label_based=True, rate=True),
     _f("origin_seizure_rate", "route",
        "Smoothed, time-decayed seizure rate of the origin country",
        "origins with recent seizures", "country_of_origin, port_of_loading; outcomes",
-       _RATE_MISSING, "origin: " + _RATE, label_based=True),
+       _RATE_MISSING, "origin: " + _RATE, label_based=True, rate=True),
     # --- goods ---------------------------------------------------------------------------------
     _f("hs_chapter", "goods", "HS chapter (2 digits)", "contraband-prone chapters",
        "hs_code", _CAT, "HS chapter {named}", "category", naming="hs_chapter"),
@@ -311,22 +318,22 @@ CATALOGUE: tuple[Feature, ...] = (
        _CAT, "container type {named}", "category", naming="container_type"),
     _f("hs4_seizure_rate", "goods", "Smoothed, time-decayed seizure rate of the HS heading",
        "goods with recent seizures", "hs_code; outcomes", _RATE_MISSING,
-       "HS heading: " + _RATE, label_based=True),
+       "HS heading: " + _RATE, label_based=True, rate=True),
     _f("hs4_origin_seizure_rate", "goods",
        "Smoothed, time-decayed seizure rate of the HS heading from this origin",
        "goods from an origin with recent seizures", "hs_code, country_of_origin; outcomes",
        _RATE_MISSING, "these goods from this origin: " + _RATE,
-       label_based=True),
+       label_based=True, rate=True),
     _f("desc_token_rate_max", "goods",
        "Highest smoothed seizure rate among the description's words (hashed)",
        "description words seen in seizures", "goods_description; outcomes",
        "no usable word: NaN", "a description word: " + _RATE,
-       label_based=True),
+       label_based=True, rate=True),
     _f("desc_token_rate_mean", "goods",
        "Mean smoothed seizure rate of the description's words", "description words seen in "
        "seizures", "goods_description; outcomes", "no usable word: NaN",
        "description words: " + _RATE + " on average",
-       label_based=True),
+       label_based=True, rate=True),
     _f("desc_token_inspections", "goods",
        "Decayed inspections behind the best-known description word (evidence)", "",
        "goods_description; outcomes", "no usable word: NaN",

@@ -32,7 +32,7 @@ from features.history import HistoryEvents
 from features.index import EventIndex
 from features.keys import NAME_RULES, timestamps
 from features.rates import contributions as outcome_contributions
-from features.rates import match, outcome_weights, own_sums
+from features.rates import match, outcome_weights, overall_rate, own_sums
 from features.state import LINE_KEY, Contribution, FeatureState, StateParams, consignee_mark
 from risk_engine.errors import ContractViolation, RiskEngineError
 
@@ -340,6 +340,12 @@ class FeaturePipeline:
     def as_of_(self) -> pd.Timestamp:
         """The state's cut-off: history before it is in the state."""
         return pd.Timestamp(self._fitted().as_of, unit="s", tz="UTC")
+
+    def overall_rate(self) -> float:
+        """The overall seizure rate of the inspections the state holds, as of the latest: the
+        rate every entity's is pulled towards, and what a reason's rate is told against."""
+        state = self._fitted()
+        return overall_rate(state.outcome("rate:global"), state.params.prior_strength)
 
     def approximate(self, shipments: pd.DataFrame) -> np.ndarray:
         """Which lines the state can no longer give exact history features: those filed more

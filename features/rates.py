@@ -32,6 +32,7 @@ __all__ = [
     "contributions",
     "features",
     "match",
+    "overall_rate",
     "outcome_weights",
     "own_sums",
 ]
@@ -116,6 +117,17 @@ def own_sums(batch: Batch, outcomes: Outcomes, half_life_s: float) -> F64:
     for j, column in enumerate((w[:, 0], w[:, 1], w[:, 0] * factor, w[:, 1] * factor)):
         out[:, j] = np.bincount(r, weights=column, minlength=batch.n)
     return out
+
+
+def overall_rate(index: EventIndex, prior_strength: float) -> float:
+    """The prior every rate is pulled towards, as of the latest outcome in ``index`` (the
+    state's ``rate:global``): the overall rate of the inspections so far. `BASE_RATE` before
+    any outcome."""
+    last = index.last_second
+    if last < 0:
+        return BASE_RATE
+    sums = index.sum_before(Query.of(np.array([_GLOBAL]), np.array([last + 1], dtype=np.int64)))
+    return float((sums[0, 3] + prior_strength * BASE_RATE) / (sums[0, 2] + prior_strength))
 
 
 def features(

@@ -38,6 +38,13 @@ def _catalogue() -> tuple[Any, Any, Any]:
     return group, text_of, present_if
 
 
+def _is_rate(name: str) -> bool:
+    """Whether a feature is a smoothed seizure rate (`Feature.rate`)."""
+    from features import catalogue
+
+    return bool(catalogue.by_name(name).rate)
+
+
 def _unseen_if(name: str) -> str:
     """The feature missing when the line's party was never seen (`Feature.unseen_if`)."""
     from features import catalogue
@@ -140,6 +147,7 @@ def explain(
     *,
     top: int = 3,
     floats: MatrixColumns | None = None,
+    overall: float | None = None,
 ) -> list[list[str]]:
     """For each row, up to ``top`` sentences for the groups that raised the score most.
 
@@ -148,7 +156,12 @@ def explain(
     and when none of the group's has, the next group that raised the score is. Groups and leads
     are chosen with array operations, and each distinct (feature, value) sentence is written
     once (`_SENTENCES`). ``floats``, the model matrix of the same rows, gives the float columns
-    it holds without reading them from the frame."""
+    it holds without reading them from the frame.
+
+    With ``overall`` (the overall seizure rate, `FeaturePipeline.overall_rate`), a seizure rate
+    that is not above it, as told (to 0.1 %), has nothing to tell: a rate below the overall
+    rate read as a reason to open a container, and one at it (an entity inspected rarely or
+    never) as the entity's own record. A party never seen keeps its text (`_Unseen`)."""
     _, text_of, present_if = _catalogue()
     layout = _layout(names)
     groups, columns_of = layout.groups, layout.columns_of
@@ -187,13 +200,26 @@ def explain(
             # float values as objects, as `_as_objects` converts them
             values = _as_objects(features[name]) if read is None else read.astype(object)
             missing = pd.isna(values)
+            entity = present_if(name)
             unseen_if = _unseen_if(name)
+            unseen = np.zeros(len(values), dtype=bool)
             if unseen_if and unseen_if in features.columns:
                 unseen = ~missing & blank(unseen_if)
                 if unseen.any():
                     values = values.copy()  # never written through to the frame
                     values[unseen] = [_Unseen(value) for value in values[unseen]]
-            entity = present_if(name)
+            if overall is not None and _is_rate(name):
+                rates = (
+                    features[name].to_numpy(dtype=np.float64, na_value=np.nan)
+                    if read is None
+                    else read
+                )
+                with np.errstate(invalid="ignore"):
+                    low = np.round(rates * 1000) <= np.round(overall * 1000)
+                low &= ~missing & ~unseen
+                if low.any():
+                    values = values.copy()
+                    values[low] = _ABSENT
             if entity and entity in features.columns:
                 absent = missing & blank(entity)
                 if absent.any():

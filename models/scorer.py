@@ -257,6 +257,7 @@ class RiskScorer:
         """Fill ``reasons`` for ``rows``; return their raw scores (exactly LightGBM's). With
         ``columns`` (``matrix``'s), the reasons read float columns from the matrix."""
         raw = np.empty(len(rows), dtype=np.float64)
+        overall = self.pipeline.overall_rate()
         for start in range(0, len(rows), _ROWS_PER_PASS):
             block = rows[start : start + _ROWS_PER_PASS]
             part = matrix[block]
@@ -269,6 +270,7 @@ class RiskScorer:
                 self.feature_names,
                 top=self.top_reasons,
                 floats=None if columns is None else MatrixColumns(part, columns.position),
+                overall=overall,
             )
             for row, sentences in zip(block.tolist(), told, strict=True):
                 reasons[row] = sentences

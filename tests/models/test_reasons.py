@@ -171,6 +171,39 @@ def test_a_container_count_of_none_is_not_told() -> None:
     assert catalogue.reason("bl_containers", 1.0) == "1 container on this B/L"
 
 
+def test_a_rate_not_above_the_overall_rate_is_not_told() -> None:
+    # With the overall rate at 2.2 %: a hub at 0.7 % raising the score through its splits is
+    # not a reason an officer can use, nor a lane at 2.2 % (never inspected: the overall rate
+    # as its own); the group's next feature, or the next group, is told. A party never seen
+    # keeps its text, which says the rate is the overall one.
+    names = ["hub_seizure_rate", "lane_seizure_rate", "n_transshipments", "hs4_seizure_rate"]
+    names += ["shipper_days_known", "shipper_seizure_rate"]
+    features = pd.DataFrame(
+        {
+            "hub_seizure_rate": [0.007, 0.054, 0.0224],
+            "lane_seizure_rate": [0.022, 0.01, 0.01],
+            "n_transshipments": [2.0, 2.0, 2.0],
+            "hs4_seizure_rate": [0.0185, 0.0185, 0.0236],
+            "shipper_days_known": [np.nan, np.nan, 4.0],
+            "shipper_seizure_rate": [0.0221, 0.0221, 0.0221],
+        }
+    )
+    contrib = np.array([[3.0, 2.0, 0.5, 1.0, 0.0, 0.2, 0.0]] * 3)
+    told = explain(contrib, features, names, top=3, overall=0.0221)
+    assert told == [
+        ["2 transshipments", "shipper never seen before: overall seizure rate 2.2%"],
+        [
+            "transshipment port: estimated seizure rate 5.4%",
+            "shipper never seen before: overall seizure rate 2.2%",
+        ],
+        ["2 transshipments", "HS heading: estimated seizure rate 2.4%"],
+    ]
+    # without the overall rate (a caller that has none) every rate is told as before
+    assert explain(contrib, features, names, top=1)[0] == [
+        "transshipment port: estimated seizure rate 0.7%"
+    ]
+
+
 def test_no_rows_and_no_positive_groups() -> None:
     scorer = small_training().scorer
     names = scorer.feature_names

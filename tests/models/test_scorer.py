@@ -4,6 +4,7 @@ request-path columns equal what the frame forms of rules and flags give."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,9 @@ class _Fixed:
     """A pipeline that gives each line the features it has among all lines: a line's
     features may depend on the other lines of its call, its scoring must not."""
 
-    def __init__(self, features: pd.DataFrame) -> None:
+    def __init__(self, features: pd.DataFrame, overall: float) -> None:
         self.features = features
+        self.overall = overall
 
     def transform(self, records: pd.DataFrame) -> pd.DataFrame:
         return self.features.loc[records.index]
@@ -30,6 +32,9 @@ class _Fixed:
     def approximate(self, records: pd.DataFrame) -> np.ndarray:
         return np.zeros(len(records), dtype=bool)
 
+    def overall_rate(self) -> float:
+        return self.overall
+
 
 @pytest.fixture(scope="module")
 def fixed() -> tuple[RiskScorer, pd.DataFrame, pd.DataFrame]:
@@ -37,7 +42,7 @@ def fixed() -> tuple[RiskScorer, pd.DataFrame, pd.DataFrame]:
     lines = outcome.test_lines.head(300)
     scorer = copy.copy(outcome.scorer)
     features = scorer.features(lines)
-    scorer.pipeline = _Fixed(features)
+    scorer.pipeline = _Fixed(features, scorer.pipeline.overall_rate())
     return scorer, lines, features
 
 
@@ -85,3 +90,25 @@ def test_a_line_explained_later_from_its_matrix_reads_as_when_it_was_scored() ->
     rows = [7, 3, 250]
     assert scorer.explain_matrix(matrix[rows]) == [told[r] for r in rows]
     assert scorer.explain_matrix(matrix[:0]) == []
+
+
+def test_a_seizure_rate_is_told_as_a_reason_only_above_the_overall_rate() -> None:
+    # "transshipment port: estimated seizure rate 0.7%" was told as raising a score when 2.2 %
+    # of all inspections seized; and a rate at the overall rate (an entity never inspected) as
+    # if it were the entity's own record.
+    training = small_training()
+    scorer = training.scorer
+    lines = training.test_lines
+    features = scorer.features(lines)
+    overall = scorer.pipeline.overall_rate()
+    # the overall rate is the one a rate sits at for an entity with no outcome yet
+    never = features["notify_seizure_rate"].dropna()
+    assert never.round(3).eq(round(overall, 3)).any()
+    told = [
+        float(found.group(1)) / 100
+        for reasons in scorer.score(lines)["reasons"]
+        for reason in reasons
+        if (found := re.search(r"estimated seizure rate ([0-9.]+)%", reason))
+    ]
+    assert told  # rates are still told, when above it
+    assert min(told) > round(overall, 3)
