@@ -55,7 +55,8 @@ def label_lines(
     shipments: pd.DataFrame, outcomes: pd.DataFrame, *, warn: bool = False
 ) -> pd.DataFrame:
     """One labelled row per inspected shipment line: position in ``shipments``, label (1 when the
-    inspection found contraband), inspected_at, recorded_at, selection reason and probability.
+    inspection found contraband), inspected_at, recorded_at, selection reason and probability,
+    and the model_version that scored the line when it was selected (NA where none is named).
 
     INCONCLUSIVE results carry no label. A line inspected more than once is labelled by its
     first inspection that found contraband, else by its first inspection: a scan or document
@@ -65,21 +66,26 @@ def label_lines(
     train it as a NO_FINDING it turned out not to be); the selection reason and probability
     are the first inspection's, an inconclusive one included. Outcomes that match no shipment line are left out (counted in
     the log, as are the repeat inspections).
+
+    The model_version is the first inspection's too: a random control naming one was drawn from
+    that model's ranked list, whose ``selection_probability`` is its chance of the draw; one
+    naming none was drawn by another policy (`training.review.draw_weights`).
     """
+    if "model_version" not in outcomes.columns:  # optional in the contract
+        outcomes = outcomes.assign(model_version=pd.Series(pd.NA, outcomes.index, "string"))
     usable = outcomes[outcomes["result"].isin(["SEIZURE", "NO_FINDING"])]
     key = list(SHIPMENT_KEY)
     # how the line was selected is its first inspection's, whatever it found (a random-control
     # scan that found nothing, or nothing conclusive, then an intelligence-led search that found
     # drugs, is a control pick with its probability, not an intelligence pick without one)
     first = outcomes.sort_values("inspected_at", kind="stable").drop_duplicates(key)
-    selected = first.set_index(key)[["selection_reason", "selection_probability"]]
+    how = ["selection_reason", "selection_probability", "model_version"]
+    selected = first.set_index(key)[how]
     usable = usable.assign(_found=usable["result"] != "SEIZURE").sort_values(
         ["_found", "inspected_at"], kind="stable"
     )
     repeats = int(usable.duplicated(key).sum())
-    usable = usable.drop_duplicates(key).drop(
-        columns=["_found", "selection_reason", "selection_probability"]
-    )
+    usable = usable.drop_duplicates(key).drop(columns=["_found", *how])
     usable = usable.join(selected, on=key)
     if repeats and warn:
         log.warning(
@@ -101,6 +107,7 @@ def label_lines(
         "recorded_at",
         "selection_reason",
         "selection_probability",
+        "model_version",
     ]
     return merged[keep].sort_values("position").reset_index(drop=True)
 

@@ -147,9 +147,10 @@ def control_metrics(
     """Unbiased estimates from the random-control slice: among control-inspected lines, the
     seizure rate of those the model would have selected at each capacity vs the rest.
 
-    ``control_hit`` is NaN for lines not in the control slice, else 0/1. ``weight`` (1 /
-    selection_probability of each control) makes each rate a weighted one: a control drawn from
-    a small port-day's leftovers stands for fewer lines than one from a large port-day.
+    ``control_hit`` is NaN for lines not in the control slice, else 0/1. ``weight`` (1 / the
+    chance of the draw of each control, 0 for one left out: `training.train.period_frame`)
+    makes each rate a weighted one: a control drawn from a small port-day's leftovers stands for
+    fewer lines than one from a large port-day.
     """
     in_control = control_hit.notna().to_numpy()
     y = control_hit.to_numpy(dtype="float64")

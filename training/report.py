@@ -76,9 +76,13 @@ def _evaluation_sections(evaluation: Evaluation, whose: str = "") -> str:
             table_html(evaluation.truth),
         ]
     parts += [
-        f"<h2>Random-control slice{of} (unbiased; rates weighted by 1 / "
-        "selection_probability)</h2>",
-        "<p>Each rate with its Wilson 95 % interval (<em>_low</em>, <em>_high</em>), from the "
+        f"<h2>Random-control slice{of} (unbiased)</h2>",
+        "<p>A control the engine drew (it names the <em>model_version</em> whose ranked list "
+        "drew it) is weighted by 1 / its <em>selection_probability</em>, its chance of the "
+        "draw; beside those, a control of another policy (no <em>model_version</em>: its "
+        "probability may be its chance of any selection) is left out of the rates, and with "
+        "none of the engine's every control counts alike, as <code>review</code> counts them. "
+        "Each rate with its Wilson 95 % interval (<em>_low</em>, <em>_high</em>), from the "
         "weights' effective number of controls: a rate of a few controls says little.</p>",
         table_html(evaluation.control),
         f"<h2>Conclusively inspected lines{of} scores</h2>",

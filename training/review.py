@@ -24,6 +24,7 @@ __all__ = [
     "BaseRate",
     "REVIEW_GROUPS",
     "control_base_rate",
+    "draw_weights",
     "REVIEW_COLUMNS",
     "inspected_between",
     "review_outcomes",
@@ -78,7 +79,7 @@ class BaseRate:
 
     rate: float
     controls: int  # conclusive random-control inspections behind the rate
-    weighted: bool  # each weighted by 1 / its chance of the draw (`_draw_weights`)
+    weighted: bool  # each weighted by 1 / its chance of the draw (`draw_weights`)
     without: int = 0  # conclusive controls left out: recorded without a usable probability
     # every conclusive control counted alike: told beside a weighted rate
     plain: float = math.nan
@@ -87,9 +88,10 @@ class BaseRate:
     other_policy: int = 0
 
 
-def _draw_weights(outcomes: pd.DataFrame) -> np.ndarray:
+def draw_weights(outcomes: pd.DataFrame) -> np.ndarray:
     """1 / the chance of the draw of each row, 0 where it is not known (read once, for the rate
-    and for the control's own rows).
+    and for the control's own rows; training's evaluation of the random-control slice weighs
+    its labelled lines with it too, `training.train.period_frame`).
 
     The engine's ranked list gives each line its ``selection_probability`` (for a random
     control, its chance of the draw, `models.selection.select_per_port_day`) together with the
@@ -126,7 +128,7 @@ def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
     share of every port-day's lines left over, so a control from a small port-day stood for
     fewer lines than one from a large port-day, and pooling them unweighted told a rate of the
     small port-days. The chance of the draw is known only for the engine's own controls
-    (`_draw_weights`): a control recorded without a usable probability, or drawn by another
+    (`draw_weights`): a control recorded without a usable probability, or drawn by another
     policy (no model_version), is left out of a weighted rate and counted (one such row turned
     the whole review unweighted: every lift a seventh of itself). When no control has its
     chance of the draw, the rate is unweighted: every control counted alike, as a uniform draw
@@ -137,7 +139,7 @@ def control_base_rate(outcomes: pd.DataFrame) -> BaseRate:
     seized = (result == "SEIZURE").fillna(False).to_numpy(dtype="float64")
     if not conclusive.any():
         return BaseRate(math.nan, 0, False)
-    w = _draw_weights(outcomes)
+    w = draw_weights(outcomes)
     usable = conclusive & (w > 0)
     if not usable.any():
         return BaseRate(float(seized[conclusive].mean()), int(conclusive.sum()), False)
@@ -214,7 +216,7 @@ def _weigh_controls(
     control = (counts["selection_reason"] == "RANDOM_CONTROL").to_numpy() & (
         counts["conclusive"].to_numpy() == 1
     )
-    w = _draw_weights(frame)
+    w = draw_weights(frame)
     control &= w > 0  # as the base rate: those without their chance of the draw left out
     if not control.any():
         return

@@ -27,6 +27,7 @@ from models.scorer import RiskScorer, to_matrix
 from training.config import TrainConfig
 from training.data import label_lines
 from training.evaluate import Evaluation, evaluate_period
+from training.review import draw_weights
 from training.splits import TimeSplits, time_splits
 
 __all__ = [
@@ -445,16 +446,16 @@ def period_frame(
     is_control = (labelled["selection_reason"] == "RANDOM_CONTROL").to_numpy()
     control[labelled["position"].to_numpy()[is_control]] = labelled["label"].to_numpy()[is_control]
     period["control_label"] = control
-    # Each control stands for 1 / selection_probability lines of its port-day's leftovers.
-    probability = labelled["selection_probability"].to_numpy(dtype="float64")[is_control]
+    # Each control the engine drew stands for 1 / its chance of the draw lines of its port-day's
+    # leftovers, as `review` weighs it (`draw_weights`: its selection_probability, where it names
+    # the model_version whose ranked list drew it). A control without that chance, recorded
+    # without a probability or drawn by another policy, is left out (weight 0; it weighed 1
+    # among weights of 20 to 300), and all count alike when none has it: the simulated
+    # history's controls, a uniform draw whose probability is their chance of any selection,
+    # were weighted by it and a risky control stood for a tenth of the lines a quiet one did.
+    drawn = draw_weights(labelled[is_control])
     weight = np.full(len(lines), np.nan)
-    usable = (probability > 0) & (probability <= 1)
-    # a control without a usable probability is left out (weight 0; it weighed 1 among
-    # weights of 20 to 300), and all count alike when none has one. (`review` also counts
-    # alike a control naming no model_version, another policy's draw; this does not yet.)
-    weight[labelled["position"].to_numpy()[is_control]] = (
-        np.where(usable, 1 / np.where(usable, probability, 1.0), 0.0) if usable.any() else 1.0
-    )
+    weight[labelled["position"].to_numpy()[is_control]] = drawn if (drawn > 0).any() else 1.0
     period["control_weight"] = weight
     if truth is not None:
         period = period.merge(

@@ -67,3 +67,24 @@ def test_a_line_inspected_twice_is_a_seizure_when_either_inspection_found_one(
     assert labels.loc[5, "selection_reason"] == "RANDOM_CONTROL"
     assert labels.loc[5, "selection_probability"] == 0.25
     assert "4 later inspections of lines inspected before" in caplog.text
+
+
+def test_a_labelled_line_names_the_model_version_of_its_first_inspection() -> None:
+    """Training weighs a random control by its chance of the draw only where it names the
+    model_version whose ranked list drew it, as `review` does: the labels carry it, from the
+    inspection their selection is taken from."""
+    shipments = pd.DataFrame({"bl_number": "BL1", "container_number": ["A", "B", "C"]})
+    rows = [
+        # a control drawn from model 3's list, then seized by another team (no version)
+        {**_outcome("A", "NO_FINDING", 0, reason="RANDOM_CONTROL"), "model_version": "3"},
+        {**_outcome("A", "SEIZURE", 2, reason="INTELLIGENCE"), "model_version": None},
+        {**_outcome("B", "NO_FINDING", 1, reason="RANDOM_CONTROL"), "model_version": None},
+        {**_outcome("C", "SEIZURE", 1), "model_version": "3"},
+    ]
+    labels = label_lines(shipments, pd.DataFrame(rows))
+    assert labels["label"].tolist() == [1, 0, 1]
+    assert labels.loc[0, "model_version"] == "3"
+    assert pd.isna(labels.loc[1, "model_version"]) and labels.loc[2, "model_version"] == "3"
+    # the contract's optional column left out: no version named
+    without = label_lines(shipments, pd.DataFrame(rows).drop(columns="model_version"))
+    assert without["model_version"].isna().all()

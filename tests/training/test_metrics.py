@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.selection import port_day
+from training.evaluate import evaluate_period
 from training.metrics import (
     calibration_warning,
     capacity_curve,
@@ -16,6 +18,7 @@ from training.metrics import (
     selected_at_capacity,
 )
 from training.splits import SplitConfig, learned_label_delay, time_splits
+from training.train import period_frame
 
 
 def _world(seed: int = 0) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -94,6 +97,76 @@ def test_control_rates_weight_each_control_by_its_selection_probability() -> Non
     assert plain["rate_not_selected"].item() == pytest.approx(1 / 3)
     assert weighted["rate_not_selected"].item() == pytest.approx(2 / 42)
     assert weighted["control_seizures"].item() == 1  # counts stay counts
+
+
+def _policy_world(lines: int = 200_000, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shipment lines of 50 port-days and the outcomes of a policy that records each line's
+    chance of any selection (the simulated history's): its controls are a uniform 2 % draw of
+    the traffic, but risky lines, which its rules pick half the time anyway, carry 0.51 and
+    quiet ones 0.03. ``seized`` is each line's truth, for the rates a test expects."""
+    rng = np.random.default_rng(seed)
+    risky = rng.random(lines) < 0.2
+    day = pd.Timestamp("2025-03-01 12:00", tz="UTC") + pd.to_timedelta(
+        np.arange(lines) % 50, unit="D"
+    )
+    shipments = pd.DataFrame(
+        {
+            "bl_number": [f"BL{i}" for i in range(lines)],
+            "container_number": "MSCU1234565",
+            "port_of_discharge": "VNHPH",
+            "eta": day,
+            "seized": rng.random(lines) < np.where(risky, 0.05, 0.002),
+            "score": (risky + rng.random(lines)) / 2,  # the risky lines ranked first
+        }
+    )
+    drawn = rng.random(lines) < 0.02  # the control: every line alike
+    controls = shipments[drawn]
+    outcomes = pd.DataFrame(
+        {
+            "bl_number": controls["bl_number"],
+            "container_number": controls["container_number"],
+            "selection_reason": "RANDOM_CONTROL",
+            "selection_probability": (0.02 + 0.98 * np.where(risky, 0.5, 0.01))[drawn],
+            "model_version": None,  # not the engine's draw
+            "result": np.where(controls["seized"], "SEIZURE", "NO_FINDING"),
+            "inspected_at": controls["eta"],
+            "recorded_at": controls["eta"] + pd.Timedelta(days=2),
+        }
+    )
+    return shipments, outcomes.reset_index(drop=True)
+
+
+def test_training_weighs_the_random_control_as_review_does() -> None:
+    """Training's evaluation weighed every control by 1 / selection_probability, where `review`
+    weighs only those the engine drew (they name the model_version whose ranked list drew
+    them, and their probability is their chance of the draw). The simulated history's controls
+    are a uniform draw whose probability is their chance of any selection: weighted by it, a
+    risky control stood for a seventeenth of the lines a quiet one did, and the rate of the
+    lines the model would not pick at 1 % (1.10 % in the population) read 0.24 % (0.12-0.47 %);
+    counted alike, 0.95 % (0.69-1.29 %)."""
+    shipments, outcomes = _policy_world()
+    everything = np.ones(len(shipments), dtype=bool)
+    score = shipments["score"].to_numpy()
+    period = period_frame(shipments, outcomes, everything, score, np.zeros(len(score)), None)
+    evaluation = evaluate_period(period, scores={"model": period["probability"]})
+    groups = port_day(shipments["port_of_discharge"], shipments["eta"])
+    seized = shipments["seized"].to_numpy()
+    for row in evaluation.control.itertuples():
+        chosen = selected_at_capacity(groups, shipments["score"], row.capacity)
+        population = seized[~chosen].mean()  # the rate of the lines the model leaves
+        assert row.rate_not_selected_low < population < row.rate_not_selected_high
+        assert row.control_lines == len(outcomes)
+    # each control counted alike, as `review` counts another policy's
+    weights = period["control_weight"].dropna()
+    assert len(weights) == len(outcomes) and (weights == 1).all()
+    # beside controls the engine drew (model_version named, probability its chance of the
+    # draw), those are weighted and the other policy's left out (weight 0), as in `review`
+    engine = outcomes.index < 100
+    outcomes.loc[engine, "model_version"] = "4"
+    outcomes.loc[engine, "selection_probability"] = 0.1
+    period = period_frame(shipments, outcomes, everything, score, np.zeros(len(score)), None)
+    weights = period["control_weight"].dropna()
+    assert (weights == 10).sum() == 100 and (weights == 0).sum() == len(outcomes) - 100
 
 
 def test_control_rates_come_with_an_interval_from_their_effective_count() -> None:
