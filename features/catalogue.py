@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from features.categories import OTHER
-from risk_engine.reference import country_name, hs_chapter_name, port_name
+from risk_engine.reference import container_type_name, country_name, hs_chapter_name, port_name
 
 __all__ = [
     "CATALOGUE",
@@ -604,7 +604,7 @@ _NAMES: dict[str, Callable[[str], str | None]] = {
     # codes told as they are: no reference names them
     "hs_heading": lambda code: None,
     "carrier": lambda code: None,
-    "container_type": lambda code: None,
+    "container_type": container_type_name,
 }
 
 

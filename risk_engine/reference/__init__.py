@@ -57,6 +57,7 @@ __all__ = [
     "IMO_PATTERN",
     "LOCODE_PATTERN",
     "PORT_ROLES",
+    "container_type_name",
     "country_codes",
     "country_name",
     "currency_codes",
@@ -197,6 +198,34 @@ def currency_codes() -> frozenset[str]:
 def is_currency(code: str) -> bool:
     """True when ``code`` is an ISO 4217 alphabetic code (upper case)."""
     return code in currency_codes()
+
+
+# ISO 6346 size-type codes (22G1, 45R1): the first character the length, the second the height,
+# the third the type group (the fourth, the detail within the group, is not told).
+_LENGTHS = {"1": "10 ft", "2": "20 ft", "3": "30 ft", "4": "40 ft", "L": "45 ft", "M": "48 ft"}
+_HEIGHTS = {"0": "", "2": "", "5": " high cube", "6": " high cube", "8": " half height"}
+_GROUPS = {
+    "G": "general purpose",
+    "V": "ventilated",
+    "B": "dry bulk",
+    "S": "named cargo",
+    "R": "reefer",
+    "H": "insulated",
+    "U": "open top",
+    "P": "flat rack or platform",
+    "T": "tank",
+}
+
+
+def container_type_name(code: str) -> str | None:
+    """What an ISO 6346 size-type code says, for an officer: ``45G1`` "40 ft high cube, general
+    purpose", ``22R1`` "20 ft, reefer"; None for a code it cannot read (told as it is)."""
+    if not isinstance(code, str) or len(code) != 4:
+        return None
+    length, height, group = _LENGTHS.get(code[0]), _HEIGHTS.get(code[1]), _GROUPS.get(code[2])
+    if length is None or height is None or group is None:
+        return None
+    return f"{length}{height}, {group}"
 
 
 @cache

@@ -100,6 +100,21 @@ def test_categories_without_reference_names_are_told_by_their_code() -> None:
     assert reason("container_size_type", "__other__") == "container type new since training"
 
 
+def test_a_container_type_is_told_by_what_its_iso_code_says() -> None:
+    """ "container type 45G1" was a code an officer had to look up (629 reasons of the
+    quickstart year's selected lines); the size-type code says length, height and type group."""
+    told = reason("container_size_type", "45G1")
+    assert told == "container type 45G1 (40 ft high cube, general purpose)"
+    assert reason("container_size_type", "22R1") == "container type 22R1 (20 ft, reefer)"
+    assert (
+        reason("container_size_type", "L5G1")
+        == "container type L5G1 (45 ft high cube, general purpose)"
+    )
+    # a code it cannot read is told as it is, never guessed
+    assert reason("container_size_type", "22X9") == "container type 22X9"
+    assert reason("container_size_type", "4") == "container type 4"
+
+
 def test_the_description_hs_agreement_says_what_share_of_earlier_lines_agreed() -> None:
     # It read "description words usually go with this HS chapter in 0% of lines": the
     # opposite of the mismatch it flags.
