@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from risk_engine.errors import ConfigError, OutputUnwritable, StoreUnavailable
 from risk_engine.settings import Settings
 from serve.audit import command_entry
-from serve.store import SCHEMA_VERSION, Store, sqlite_file
+from serve.store import SCHEMA_VERSION, Store, read_only, sqlite_file
 
 __all__ = ["Restored", "kept_name", "restore_store"]
 
@@ -99,7 +99,7 @@ def _checked_backup(backup: Path) -> int:
     if not backup.is_file():
         raise ConfigError(f"{backup}: no such backup file")
     try:
-        copy = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
+        copy = read_only(backup)
     except sqlite3.Error as error:
         raise ConfigError(f"{backup}: cannot be opened ({error})") from None
     try:
@@ -153,7 +153,7 @@ def _damaged(database: Path, *, thorough: bool = False) -> bool:
     it from a backup, and SQLite cannot copy it to keep it (`_set_aside` moves it). The list
     of its tables is read; ``thorough``, every page (``quick_check``), once a copy failed."""
     try:
-        connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+        connection = read_only(database)
     except sqlite3.Error:
         return False  # not to be opened at all: the store tells why, as before
     try:
@@ -199,7 +199,7 @@ def _copy_into(backup: Path, live: Path) -> None:
     so no log of the old database is left to be applied to the new one."""
     live.parent.mkdir(parents=True, exist_ok=True)
     try:
-        source = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
+        source = read_only(backup)
         try:
             target = sqlite3.connect(live, timeout=30)
             try:

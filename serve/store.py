@@ -89,6 +89,7 @@ __all__ = [
     "OutcomeWrite",
     "RECEIPT_SLACK",
     "Store",
+    "read_only",
     "read_outcomes",
     "sqlite_file",
     "unreachable",
@@ -1391,9 +1392,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def read_only(path: Path) -> sqlite3.Connection:
+    """A connection to a SQLite file that cannot change it (a backup, a store to be checked)."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+
+
 def backup_row_counts(path: Path) -> dict[str, int]:
     """Rows of each table of a backup file, read without changing it (read-only)."""
-    copy = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    copy = read_only(path)
     try:
         return {
             table.name: int(copy.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0])
