@@ -49,6 +49,7 @@ import pandas as pd
 from risk_engine.contract import RECEIPT_SLACK
 from risk_engine.errors import ConfigError, OutputUnwritable
 from risk_engine.settings import operator
+from risk_engine.version import engine_version
 
 __all__ = ["HistoryInfo", "ModelHistory"]
 
@@ -348,7 +349,7 @@ class ModelHistory:
             updated_at=_now(),
             batches=[
                 *(old.batches if old else []),
-                {**batch, "at": _now(), "by": operator()},
+                {**batch, "at": _now(), "by": operator(), "release": engine_version()},
             ][-_BATCHES_KEPT:],
             screenings=(old.screenings if old else 0) + (kind == "screening"),
             outcome_files=(old.outcome_files if old else 0) + (kind == "outcomes"),

@@ -199,10 +199,28 @@ def _tolerant_output() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from risk_engine.columns import CONTRACT_VERSION
+        from risk_engine.version import engine_version
+
+        _echo(f"risk-engine {engine_version()} (data contract version {CONTRACT_VERSION})")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the engine's release (CHANGELOG.md) and the data contract's version.",
+        ),
+    ] = False,
 ) -> None:
     _setup_logging(verbose, serving=ctx.invoked_subcommand == "serve")
     _tolerant_output()
@@ -920,6 +938,7 @@ def _were(count: int) -> str:
 def _history_line(info: HistoryInfo, size: int) -> str:
     """One line on a model version's feature history."""
     last = info.batches[-1] if info.batches else {}
+    release = last.get("release")  # the engine that added it; none in a record before 0.31
     repeated = f"{info.lines_repeated:,} offered again and not added twice"
     if info.recognises_from:  # a record written before the history kept older line keys has none
         repeated += f", recognised back to {info.recognises_from[:10]}"
@@ -932,6 +951,7 @@ def _history_line(info: HistoryInfo, size: int) -> str:
         f"{_many(info.outcome_files, 'outcome run')} (a file or the store); {size / 1e6:,.1f} MB"
         f"{f'; name rules {info.name_rules}' if info.name_rules else ''}); last: "
         f"{last.get('file', '-')} at {last.get('at', '-')} by {last.get('by', '-')}"
+        f"{f' with release {release}' if release else ''}"
     )
 
 
@@ -1004,7 +1024,7 @@ def screen(
             help="Seed of the random-control draw. By default the home's own secret seed "
             "(RISK_ENGINE_HOME/control-seed, made on first use): the same batch draws the same "
             "lines, and no one without the file can tell which. A seed given here is known to "
-            "whoever reads it: for reproducing a list drawn with it (since stop 27: a list drawn "
+            "whoever reads it: for reproducing a list drawn with it (since release 0.27: a list drawn "
             "before drew by each line's place in the batch and cannot be drawn again).",
         ),
     ] = None,

@@ -10,7 +10,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import anyio
@@ -22,6 +21,7 @@ from models.profiles import load_profiles
 from models.watchlist import load_watchlist
 from risk_engine.contract import InspectionOutcome, ShipmentLine
 from risk_engine.settings import Settings
+from risk_engine.version import engine_version
 from serve.auth import Authenticator
 from serve.checkpoint import LogCheckpointer
 from serve.config import ServeLimits
@@ -63,13 +63,6 @@ Errors have one body shape, `ErrorBody`: `{"error": {"code", "message", "request
 "details"}}`. The line shapes are the data contract's `ShipmentLine` and `InspectionOutcome`
 schemas below.
 """
-
-
-def _engine_version() -> str:
-    try:
-        return version("maritime-risk-engine")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def create_app(
@@ -158,7 +151,7 @@ def create_app(
 
     app = FastAPI(
         title="Maritime risk engine",
-        version=_engine_version(),
+        version=engine_version(),
         description=_DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: `serve.docs` serves it

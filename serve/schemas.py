@@ -389,10 +389,10 @@ class ModelInfo(_Out):
     name_rules: int | None = Field(
         default=None,
         description="The rules the feature history reads party names and goods descriptions "
-        "by (`risk-engine history` tells them too): 1 for a history made before stop 23, 2 "
-        "before stop 27 (letters of scripts other than Latin read as spaces), 3 before stop 29 "
-        "(the consignee's logistics words as before), 4 at stop 29, 5 since (the region's "
-        "couriers and warehouses). A model scores by its own "
+        "by (`risk-engine history` tells them too): 1 for a history made before release 0.23, "
+        "2 before 0.27 (letters of scripts other than Latin read as spaces), 3 before 0.29 "
+        "(the consignee's logistics words as before), 4 by 0.29, 5 since 0.30 (the region's "
+        "couriers and warehouses; CHANGELOG.md). A model scores by its own "
         "history's rules; retraining moves it to today's.",
     )
 

@@ -342,3 +342,47 @@ def test_standard_output_on_a_full_disk_is_named_with_exit_two(tmp_path: Path) -
     assert done.returncode == 2, done.stderr
     assert "error: cannot write standard output: No space left on device" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_version_prints_the_installed_release_and_the_contract_version() -> None:
+    """Every release was 0.1.0 and no command said which one ran: a model's run tagged
+    `engine.version` 0.1.0 whatever code trained it."""
+    import tomllib
+
+    from risk_engine.columns import CONTRACT_VERSION
+
+    release = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    told = runner.invoke(app, ["--version"])
+    assert told.exit_code == 0, told.output
+    assert told.output.strip() == (
+        f"risk-engine {release['version']} (data contract version {CONTRACT_VERSION})"
+    )
+    assert release["version"] != "0.1.0"  # releases are numbered 0.N.0 after stop N
+
+
+def test_no_help_text_names_a_development_stop() -> None:
+    """`screen --help` told of lists drawn "since stop 27": an operator knows releases
+    (`--version`, CHANGELOG.md), not the developers' stops."""
+    import re
+
+    import typer.main
+
+    root = typer.main.get_command(app)
+    found: list[str] = []
+
+    walked: list[str] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        # wide enough that no sentence wraps, so "stop" and its number stay on one line
+        told = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "2000"})
+        assert told.exit_code == 0, told.output
+        walked.append(" ".join(path))
+        found.extend(
+            f"{' '.join(path)}: {m}" for m in re.findall(r".{0,40}\bstops? \d+", told.output)
+        )
+        for name, sub in getattr(command, "commands", {}).items():  # a group's commands
+            walk(sub, [*path, name])
+
+    walk(root, [])
+    assert {"screen", "serve", "keys create", "history"} <= set(walked), walked
+    assert not found, found

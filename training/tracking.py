@@ -10,7 +10,6 @@ import os
 import pickle
 import subprocess
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from models.registry import (
 )
 from risk_engine.columns import CONTRACT_VERSION
 from risk_engine.settings import Settings
+from risk_engine.version import engine_version
 from training.config import TrainConfig
 from training.evaluate import draw_plots
 from training.train import TrainOutcome, save_tables
@@ -33,7 +33,6 @@ __all__ = ["code_tags", "log_training"]
 
 log = logging.getLogger(__name__)
 
-_DISTRIBUTION = "maritime-risk-engine"
 # The folder holding the engine's packages: a checkout's top level, or site-packages.
 _ROOT = Path(__file__).resolve().parent.parent
 _GIT_SECONDS = 5.0
@@ -55,11 +54,7 @@ def code_tags() -> dict[str, str]:
     installed), the data contract's, and the git commit when the engine runs from a checkout
     (``engine.git_dirty`` says whether tracked files differed from it). A run recorded none of
     them, so a model could not be told from another trained by other code."""
-    try:
-        version = metadata.version(_DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    tags = {"engine.version": version, "engine.contract_version": str(CONTRACT_VERSION)}
+    tags = {"engine.version": engine_version(), "engine.contract_version": str(CONTRACT_VERSION)}
     git = _git_state(_ROOT)
     if git is not None:
         commit, dirty = git

@@ -69,6 +69,13 @@ def test_a_screened_batch_becomes_history_for_the_next_one(
 
     assert f"; name rules {NAME_RULES})" in _history_line(info, 1_000_000)
     assert "name rules" not in _history_line(dataclasses.replace(info, name_rules=0), 1)
+    # and which release added the batch (a record written before 0.31 says nothing of it)
+    from risk_engine.version import engine_version
+
+    assert info.batches[-1]["release"] == engine_version() != "unknown"
+    assert _history_line(info, 1).endswith(f" with release {engine_version()}")
+    older = [{k: v for k, v in info.batches[-1].items() if k != "release"}]
+    assert "release" not in _history_line(dataclasses.replace(info, batches=older), 1)
     current = histories.current(scorer)
     assert current is not scorer and current.pipeline.state_.lines_seen == info.lines
     assert pd.Timestamp(info.as_of) == current.pipeline.as_of_ > scorer.pipeline.as_of_

@@ -46,3 +46,20 @@ def test_the_example_answer_in_docs_api_tells_the_rules_as_the_engine_words_them
     ]
     told = {hit for answer in answers for line in answer["lines"] for hit in line["rule_hits"]}
     assert told and told <= {rule.sentence for rule in RULES}, told
+
+
+def test_the_api_document_names_the_engine_release_and_no_development_stop(
+    client: httpx.Client,
+) -> None:
+    """The OpenAPI document told operators of "a history made before stop 23": a stop is the
+    developers' word, a release (CHANGELOG.md) is what an operator can see."""
+    import tomllib
+    from pathlib import Path
+
+    document = client.get("/openapi.json")
+    assert document.status_code == 200
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert document.json()["info"]["version"] == pyproject["project"]["version"]
+    assert not re.findall(r"\bstops? \d", document.text), re.findall(
+        r".{60}\bstops? \d.{20}", document.text
+    )

@@ -159,7 +159,7 @@ def test_the_code_version_falls_back_rather_than_guess(
     def not_installed(_name: str) -> str:
         raise metadata.PackageNotFoundError(_name)
 
-    monkeypatch.setattr("training.tracking.metadata.version", not_installed)
+    monkeypatch.setattr("risk_engine.version.metadata.version", not_installed)
     monkeypatch.setattr(tracking, "_ROOT", tmp_path)  # not a git checkout
     assert tracking.code_tags() == {
         "engine.version": "unknown",
