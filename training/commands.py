@@ -376,7 +376,8 @@ def models_command(settings: Settings | None = None) -> str:
         }
         # each version's figures are on its own held-out period: said beside them, as a
         # retrained champion read as finding fewer than the version it replaced
-        held_out = _held_out(v.run_id)
+        release, *held_out = _from_run(v.run_id)
+        row["release"] = release
         row["test_from"], row["test_lines"] = held_out
         for key in ("observed_model_hits_2pct", "truth_model_hits_2pct", "test_pr_auc"):
             row[key] = v.tags.get(key, "")
@@ -390,9 +391,17 @@ def models_command(settings: Settings | None = None) -> str:
         if pending
         else ""
     )
+    before = (
+        f"\nrelease {_NO_RELEASE}: trained by a release before 0.31.0, each of which called "
+        f"itself {_NO_RELEASE} (CHANGELOG.md); the run's engine.git_commit tag, when it has one, "
+        "says which code"
+        if any(row["release"] == _NO_RELEASE for row in rows)
+        else ""
+    )
     return (
         pd.DataFrame(rows).to_string(index=False)
         + stopped
+        + before
         + "\nthe figures are each version's own, on its held-out period from test_from (a "
         "challenger's comes after its champion's): the phase report of `retrain` compares a "
         "challenger with the champion on one period"
@@ -419,19 +428,24 @@ def discard_version(version: str, settings: Settings | None = None) -> str:
     return f"version {version} discarded: kept in the registry for the record, no longer pending"
 
 
-def _held_out(run_id: str) -> tuple[str, str]:
-    """The first day and the line count of a version's held-out period, from its run's
-    parameters ("" where the run does not say)."""
+_NO_RELEASE = "0.1.0"  # what every release before 0.31.0 installed itself as
+
+
+def _from_run(run_id: str) -> tuple[str, str, str]:
+    """The release that trained a version (its run's ``engine.version`` tag), and the first
+    day and the line count of its held-out period, from the run's parameters ("" where the run
+    does not say)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     try:
-        params = mlflow.MlflowClient().get_run(run_id).data.params
+        run = mlflow.MlflowClient().get_run(run_id).data
     except MlflowException:
-        return "", ""
+        return "", "", ""
+    params = run.params
     start = str(params.get("split.test_from", ""))[:10]
     lines = params.get("split.test_lines", "")
-    return start, f"{int(float(lines)):,}" if lines else ""
+    return str(run.tags.get("engine.version", "")), start, f"{int(float(lines)):,}" if lines else ""
 
 
 def review_command(

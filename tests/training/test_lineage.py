@@ -199,3 +199,30 @@ def test_booster_extra_may_not_set_what_the_run_records_by_name(tmp_path: Path) 
     assert read.booster_params().extra == {"min_gain_to_split": 0.1}
     assert digest == hashlib.sha256(config.read_bytes()).hexdigest()
     assert read_config(None)[1] == ""
+
+
+def test_models_lists_the_release_that_trained_each_version(runs: tuple[Path, Run, Run]) -> None:
+    """`risk-engine models` could not tell a version trained by one release from another's:
+    every release tagged its runs 0.1.0, and the list did not show the tag at all."""
+    from training.commands import models_command
+
+    folder, trained, _ = runs
+    settings = Settings(home=folder / "home")
+    pyproject = tomllib.loads((_REPO / "pyproject.toml").read_text())
+    release = pyproject["project"]["version"]
+
+    def listed() -> dict[str, str]:
+        table = models_command(settings).splitlines()
+        end = table[0].index(" release") + len(" release")  # values end under the header
+        return {row.split()[0]: row[:end].split()[-1] for row in table[1:3]}
+
+    assert listed() == {version.version: release for version in list_versions()}
+    assert "before 0.31.0" not in models_command(settings)
+    # a run of a release before 0.31.0 said 0.1.0: shown as it is, and said what it means
+    MlflowClient().set_tag(trained.info.run_id, "engine.version", "0.1.0")
+    try:
+        text = models_command(settings)
+        assert sorted(listed().values()) == sorted(["0.1.0", release])
+        assert "release 0.1.0: trained by a release before 0.31.0" in text
+    finally:
+        MlflowClient().set_tag(trained.info.run_id, "engine.version", release)
