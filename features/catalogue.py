@@ -366,7 +366,8 @@ CATALOGUE: tuple[Feature, ...] = (
        "(blank, a placeholder such as N/A, NONE, NIL, any reference without a digit other "
        "than 0, or one saying the permit is not there yet or not valid: PENDING 2025, "
        "APPLIED 12/2025, EXPIRED 2024, REVOKED 12345; or one whose end date, read one way, is "
-       "before the day filed: VALID UNTIL 2023-12-31)",
+       "before the day filed or whose start is after it: VALID UNTIL 2023-12-31, VALID FROM "
+       "2022-01-01 TO 2023-12-31, VALID FROM 2026-01-01 filed in 2025)",
        "CITES-sensitive line without permit",
        "hs_code, goods_description, cites_permit_ref, filed_at",
        _NEVER, "CITES-sensitive goods without a permit", "flag"),

@@ -54,7 +54,10 @@ __all__ = [
     "PERMIT_MONTHS",
     "PERMIT_NOT_VALID",
     "PERMIT_NOT_YET",
+    "PERMIT_PERIODS",
     "PERMIT_PLACEHOLDERS",
+    "PERMIT_STARTS",
+    "PERMIT_TO",
     "TO_ORDER_PATTERN",
     "to_order_pattern",
     "VAGUE_PHRASES",
@@ -1131,13 +1134,18 @@ PERMIT_ENDS: frozenset[str] = frozenset(
         "VALID THROUGH",
         "VALID UPTO",
         "VALID UP TO",
+        "VALID TIL",
         "VALIDITY",
         "UNTIL",
+        "DATE OF EXPIRY",
+        "DATE OF EXPIRATION",
         "有效期至",
         "有效期",
         "有效期限",
         "到期",
         "到期日",
+        "截止日期",
+        "有效期限至",
         "失效日期",
         "有効期限",
         "유효기간",
@@ -1146,10 +1154,14 @@ PERMIT_ENDS: frozenset[str] = frozenset(
         "ใช้ได้ถึง",
         "NGAY HET HAN",
         "HET HAN",
+        "HAN SU DUNG",
+        "HAN HIEU LUC",
         "HIEU LUC DEN",
         "CO HIEU LUC DEN",
         "BERLAKU HINGGA",
         "BERLAKU SAMPAI",
+        "BERLAKU SAMPAI DENGAN",
+        "BERLAKU S D",
         "TANGGAL KEDALUWARSA",
         "SAH SEHINGGA",
         "TAMAT TEMPOH",
@@ -1157,6 +1169,106 @@ PERMIT_ENDS: frozenset[str] = frozenset(
         "VALABLE JUSQU AU",
         "VALIDE JUSQU AU",
         "DATE D EXPIRATION",
+    }
+)
+# Words in a CITES permit reference that head the date a permit starts to be valid ("VALID FROM
+# 2026-01-01", "EFFECTIVE 1 JAN 2026"): a permit that starts after the day the line was filed is
+# not there yet (`features.row.permit_start`), read as `PERMIT_ENDS` are. Not ISSUED (a permit
+# issued after the filing may be a later amendment's) nor FROM alone (`PERMIT_PERIODS`). In
+# English, then the region's languages (Chinese, Japanese, Korean, Thai, Vietnamese, Indonesian
+# and Malay, French).
+PERMIT_STARTS: frozenset[str] = frozenset(
+    {
+        "VALID FROM",
+        "VALIDITY FROM",
+        "VALID SINCE",
+        "EFFECTIVE",
+        "EFFECTIVE FROM",
+        "EFFECTIVE DATE",
+        "START DATE",
+        "VALIDITY START",
+        "有效期自",
+        "有效期限自",
+        "自",
+        "生效日期",
+        "生效日",
+        "有効開始日",
+        "発効日",
+        "유효시작일",
+        "시작일",
+        "ใช้ได้ตั้งแต่",
+        "มีผลตั้งแต่",
+        "HIEU LUC TU",
+        "CO HIEU LUC TU",
+        "BERLAKU MULAI",
+        "BERLAKU DARI",
+        "MULAI BERLAKU",
+        "SAH DARI",
+        "SAH MULAI",
+        "BERKUAT KUASA",
+        "VALABLE A PARTIR DU",
+        "VALIDE A PARTIR DU",
+        "A COMPTER DU",
+    }
+)
+# Words that head a period of validity and nothing else ("VALIDITY PERIOD 01/2023-12/2023",
+# "VALID 2022-01-01 TO 2023-12-31"): read only before two dates joined by `PERMIT_TO`, where a
+# month and year in figures ("12/2023") counts too. Two dates joined so are read without a word
+# before them when each reads one way ("2022-01-01 ~ 2023-12-31").
+PERMIT_PERIODS: frozenset[str] = frozenset(
+    {
+        "VALID",
+        "VALID PERIOD",
+        "VALIDITY PERIOD",
+        "PERIOD OF VALIDITY",
+        "VALID BETWEEN",
+        "BETWEEN",
+        "FROM",
+        "有效期间",
+        "有效期間",
+        "有効期間",
+        "유효 기간",
+        "기간",
+        "ระยะเวลา",
+        "THOI HAN",
+        "THOI HAN HIEU LUC",
+        "HIEU LUC",
+        "MASA BERLAKU",
+        "BERLAKU",
+        "TEMPOH SAH",
+        "VALABLE DU",
+        "VALIDE DU",
+        "PERIODE DE VALIDITE",
+        "DU",
+    }
+)
+# Words that join the two dates of a period ("2022-01-01 TO 2023-12-31", "2022年1月1日至2023年12
+# 月31日", "2022년 1월 1일부터 2023년 12월 31일까지"); a dash, a tilde or a slash between them
+# is a space once the reference is read. The second date is the end.
+PERMIT_TO: frozenset[str] = frozenset(
+    {
+        "TO",
+        "TILL",
+        "UNTIL",
+        "THRU",
+        "THROUGH",
+        "AND",
+        "至",
+        "到",
+        "起",
+        "から",
+        "より",
+        "부터",
+        "ถึง",
+        "จนถึง",
+        "DEN",
+        "DEN NGAY",
+        "HINGGA",
+        "SAMPAI",
+        "SAMPAI DENGAN",
+        "S D",
+        "AU",
+        "JUSQU AU",
     }
 )
 # Month names and their short forms, by month: English, French, Indonesian and Malay (as

@@ -7,11 +7,12 @@ Results are float64 arrays; NaN means "cannot say" (a field is missing), never a
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import TypeAlias
 
 import numpy as np
@@ -49,7 +50,10 @@ from features.lexicons import (
     PERMIT_MONTHS,
     PERMIT_NOT_VALID,
     PERMIT_NOT_YET,
+    PERMIT_PERIODS,
     PERMIT_PLACEHOLDERS,
+    PERMIT_STARTS,
+    PERMIT_TO,
     RISKY_TRANSIT_COUNTRIES,
     RISKY_TRANSIT_PORTS,
     SOURCE_COUNTRIES,
@@ -660,27 +664,48 @@ def cites_no_permit(sensitive: F64, cites_permit_ref: Text, filed_at: F64 | None
     for none ("N/A", "NONE", "NIL", "0", "-"): those released ivory and horn lines that the
     mandatory CITES rule selects when the field is blank. With the lines' filing times
     (seconds), a permit whose reference says it ended before the day the line was filed
-    (`permit_expiry`: "VALID UNTIL 2023-12-31" filed in 2025) is none either."""
+    (`permit_expiry`: "VALID UNTIL 2023-12-31" filed in 2025) or starts after it
+    (`permit_start`: "VALID FROM 2026-01-01" filed in 2025) is none either."""
     no_permit = _remembered("no_permit", _no_permit, cites_permit_ref) > 0
     if filed_at is not None:
-        ends = permit_expiry(cites_permit_ref)
+        day = np.floor(np.asarray(filed_at, dtype=np.float64) / 86_400.0)
         with np.errstate(invalid="ignore"):
-            no_permit |= ends < np.floor(np.asarray(filed_at, dtype=np.float64) / 86_400.0)
+            no_permit |= permit_expiry(cites_permit_ref) < day
+            no_permit |= permit_start(cites_permit_ref) > day
     return _flag((sensitive > 0) & no_permit)
 
 
 def permit_expiry(cites_permit_ref: Text) -> F64:
     """The day (days since 1970) a CITES permit ends, as its reference says after one of the
     words that head such a date (`PERMIT_ENDS`: "EXP 2023-12-31", "VALID UNTIL 31 DEC 2023",
-    "有效期至2023年12月31日"), the latest where it gives several; NaN where it gives none that
-    reads one way (year first, or the month as a word: "EXP 31/12/2023" is not read)."""
-    return _remembered("permit_expiry", _permit_expiry, cites_permit_ref)
+    "有效期至2023年12月31日", "EXPIRY DEC 2023": the month's last day) or as the second date of
+    a period ("VALID FROM 2022-01-01 TO 2023-12-31", "有效期 2022.01.01-2023.12.31"), the
+    latest where it gives several; NaN where it gives none that reads one way (year first, or
+    the month as a word: "EXP 31/12/2023" is not read)."""
+    return _remembered("permit_expiry", partial(_permit_days, end=True), cites_permit_ref)
+
+
+def permit_start(cites_permit_ref: Text) -> F64:
+    """The day (days since 1970) a CITES permit starts to be valid, as its reference says after
+    one of the words that head such a date (`PERMIT_STARTS`: "VALID FROM 2026-01-01",
+    "EFFECTIVE 1 JAN 2026") or as the first date of a period ("2026-01-01 ~ 2026-12-31"), the
+    earliest where it gives several; NaN where it gives none that reads one way."""
+    return _remembered("permit_start", partial(_permit_days, end=False), cites_permit_ref)
+
+
+# A date that a number goes on from is part of that number, not a date ("EXP 2023-12-31/0045",
+# an export permit's number): no digit, no token of digits alone, and no word joining a second
+# date that was not read ("VALIDITY 2022-01-01 TO 31/12/2023") may follow it.
+_DATE_ENDS = r"(?!\d)(?! \d+(?: |$))"
 
 
 @cache
-def _permit_dates() -> tuple[re.Pattern[str], dict[str, int]]:
-    """One pattern for an end word and the date after it, as a permit reference is read
-    (`normalise_text`), and the month of each month name."""
+def _permit_dates() -> tuple[re.Pattern[str], dict[str, int], dict[str, _Layout]]:
+    """One pattern for the dates a permit reference gives, as it is read (`normalise_text`):
+    a period (``range``: a word of `PERMIT_ENDS`, `PERMIT_STARTS` or `PERMIT_PERIODS`, or none,
+    then two dates joined by `PERMIT_TO` or a space), an end date (``end``, ``exp`` after EXP,
+    which is also "export") or a start date (``start``); and the month of each month name.
+    Each date is one of the forms `_date_forms` writes, under its own prefix."""
 
     def read(*words: str) -> list[str]:
         values = normalise_text(pa.array(list(words), type=pa.large_string())).to_pylist()
@@ -691,59 +716,165 @@ def _permit_dates() -> tuple[re.Pattern[str], dict[str, int]]:
         for number, names in enumerate(PERMIT_MONTHS, start=1)
         for name in read(*sorted(names))
     }
-    ends = read(*sorted(PERMIT_ENDS, key=len, reverse=True))
-    spaced = "|".join(re.escape(end) for end in ends if not unspaced(end))
-    bare = "|".join(re.escape(end) for end in ends if unspaced(end))
-    year_unit, month_unit, day_unit = (
-        "|".join(re.escape(unit) for unit in read(*units))
-        for units in (("年", "년"), ("月", "월"), ("日", "일"))
+
+    def heads(words: frozenset[str]) -> str:
+        read_words = read(*sorted(words, key=len, reverse=True))
+        spaced = "|".join(re.escape(word) for word in read_words if not unspaced(word))
+        bare = "|".join(re.escape(word) for word in read_words if unspaced(word))
+        suffix = r"(?: (?:DATE|ON|DT|IS|LE|AU))?"
+        parts = [
+            f"(?:^| )(?:{spaced}){suffix} ?" if spaced else "",
+            f"(?:{bare}) ?" if bare else "",
+        ]
+        return "(?:" + "|".join(part for part in parts if part) + ")"
+
+    units = tuple(
+        "|".join(re.escape(unit) for unit in read(*names))
+        for names in (("年", "년"), ("月", "월"), ("日", "일"))
     )
     month = "|".join(re.escape(name) for name in sorted(months, key=len, reverse=True))
-    day, year = r"(\d{1,2})", r"(\d{4})"
-    dates = (
-        rf"{year}(?: |(?:{year_unit}) ?){day}(?: |(?:{month_unit}) ?){day}",  # 2023 12 31
-        rf"{day} ?({month}) ?{year}",  # 31 DEC 2023
-        rf"({month}) ?{day} ?{year}",  # DEC 31 2023
-        rf"(?:NGAY )?{day} THANG {day}(?: NAM)? {year}",  # NGAY 31 THANG 12 NAM 2023
+    joins = "|".join(re.escape(word) for word in read(*sorted(PERMIT_TO, key=len, reverse=True)))
+    join = f"(?:(?: ?(?:{joins}))+ ?| )"
+    ends_after = f"{_DATE_ENDS}(?!{join}\\d)"
+
+    def date(prefix: str, figures: bool) -> str:
+        return "|".join(f"(?:{form})" for form in _date_forms(prefix, month, units, figures))
+
+    not_exp = PERMIT_ENDS - {"EXP"}
+    period_heads = heads(PERMIT_ENDS | PERMIT_STARTS | PERMIT_PERIODS)
+    alternatives = (
+        f"{period_heads}(?P<range>(?:{date('a', True)}){join}(?:{date('b', True)})){_DATE_ENDS}",
+        f"{heads(not_exp)}(?P<end>{date('e', True)}){ends_after}",
+        f"{heads(frozenset({'EXP'}))}(?P<exp>{date('x', False)}){ends_after}",
+        f"{heads(PERMIT_STARTS)}(?P<start>{date('s', True)}){ends_after}",
+        f"(?<![A-Z\\d])(?P<bare>(?:{date('c', False)}){join}(?:{date('d', False)})){_DATE_ENDS}",
     )
-    date = "|".join(f"(?:{form})" for form in dates)
-    ends_pattern = f"(?:(?:^| )(?:{spaced})(?: (?:DATE|ON|DT|IS|LE|AU))? ?|(?:{bare}) ?)"
-    return re.compile(f"{ends_pattern}(?:{date})(?![\\d])"), months
+    pattern = re.compile("|".join(f"(?:{one})" for one in alternatives))
+    index = pattern.groupindex
+
+    def at(prefix: str, kind: str, form: int) -> int | None:
+        number = index.get(f"{prefix}{kind}{form}")
+        return None if number is None else number - 1
+
+    layout = {
+        prefix: [
+            (
+                index[f"{prefix}y{form}"] - 1,
+                at(prefix, "m", form),
+                at(prefix, "n", form),
+                at(prefix, "d", form),
+            )
+            for form in range(1, 10)
+            if f"{prefix}y{form}" in index
+        ]
+        for prefix in "abexscd"
+    }
+    return pattern, months, layout
 
 
-def _permit_expiry(cites_permit_ref: pa.Array) -> F64:
+def _date_forms(prefix: str, month: str, units: tuple[str, ...], figures: bool) -> list[str]:
+    """The ways of writing a date that read one way, each a regular expression whose groups are
+    named ``prefix`` and what they hold (y year, m month in figures, n month as a word, d day)
+    and a form's number: a full date, then a month ("DEC 2023", "2023年12月"), then with
+    ``figures`` a month in figures beside a four-digit year ("12/2023", "2023-12")."""
+    year_unit, month_unit, day_unit = units
+    held = {"y": r"\d{4}", "m": r"\d{1,2}", "n": f"(?:{month})", "d": r"\d{1,2}"}
+
+    def g(kind: str, form: int) -> str:
+        return f"(?P<{prefix}{kind}{form}>{held[kind]})"
+
+    year_then, month_then = f"(?: |(?:{year_unit}) ?)", f"(?: |(?:{month_unit}) ?)"
+    forms = [
+        rf"{g('y', 1)}{year_then}{g('m', 1)}{month_then}{g('d', 1)}(?:{day_unit})?",  # 2023-12-31
+        rf"{g('d', 2)} ?{g('n', 2)} ?{g('y', 2)}",  # 31 DEC 2023
+        rf"{g('n', 3)} ?{g('d', 3)} ?{g('y', 3)}",  # DEC 31 2023
+        rf"(?:NGAY )?{g('d', 4)} THANG {g('m', 4)}(?: NAM)? {g('y', 4)}",  # NGAY 31 THANG 12 NAM 2023
+        rf"{g('n', 5)} ?{g('y', 5)}",  # DEC 2023
+        rf"{g('y', 6)}(?:{year_unit}) ?{g('m', 6)}(?:{month_unit})",  # 2023年12月
+        rf"THANG {g('m', 7)}(?: NAM)? {g('y', 7)}",  # THANG 12 NAM 2023
+    ]
+    if figures:
+        forms += [rf"{g('m', 8)} {g('y', 8)}", rf"{g('y', 9)} {g('m', 9)}"]  # 12/2023, 2023-12
+    return forms
+
+
+def _permit_days(cites_permit_ref: pa.Array, end: bool) -> F64:
+    """Per row, the latest end (``end``) or the earliest start a permit reference gives."""
     text, codes = _distinct(cites_permit_ref)
-    pattern, months = _permit_dates()
-    ends = np.full(len(text), np.nan)
-    for i, value in enumerate(text.to_pylist()):
-        if not value:
+    out = np.array([_permit_period(value)[end] if value else np.nan for value in text.to_pylist()])
+    return _per_row(out, codes, np.nan)
+
+
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
+@lru_cache(maxsize=1 << 16)
+def _permit_period(reference: str) -> tuple[float, float]:
+    """The earliest start and the latest end day (NaN: none) one permit reference gives, as it
+    is read; remembered, as `permit_start` and `permit_expiry` read the same references. Each
+    date has a year of four figures standing alone: a reference without one is not searched."""
+    if _YEAR.search(reference) is None:
+        return np.nan, np.nan
+    pattern, months, layout = _permit_dates()
+    starts: list[float] = []
+    ends: list[float] = []
+    for found in pattern.finditer(reference):
+        groups, kind = found.groups(), found.lastgroup
+        if kind in ("range", "bare"):
+            first, second = ("a", "b") if kind == "range" else ("c", "d")
+            begin, finish = (
+                _days(groups, layout[first], months)[0],
+                _days(groups, layout[second], months)[1],
+            )
+            if begin is not None and finish is not None and begin <= finish:
+                starts.append(begin)
+                ends.append(finish)  # a period whose dates both read, in order; else neither
+        elif kind in ("end", "exp"):
+            finish = _days(groups, layout["e" if kind == "end" else "x"], months)[1]
+            ends.extend([] if finish is None else [finish])
+        else:
+            begin = _days(groups, layout["s"], months)[0]
+            starts.extend([] if begin is None else [begin])
+    return min(starts, default=np.nan), max(ends, default=np.nan)
+
+
+_Layout: TypeAlias = list[tuple[int, int | None, int | None, int | None]]
+
+
+def _days(
+    groups: tuple[str | None, ...], layout: _Layout, months: dict[str, int]
+) -> tuple[float | None, float | None]:
+    """Days since 1970 of the first and the last day of the date one of `_date_forms` read
+    (``layout``: each form's year, month, month name and day group, counted from 0; a month
+    without its day: the month's first and last; None: no such day, as 2023-02-30)."""
+    for year, month, name, day in layout:
+        if groups[year] is None:
             continue
-        days = [_day(found.groups(), months) for found in pattern.finditer(value)]
-        read = [day for day in days if day is not None]
-        if read:
-            ends[i] = max(read)
-    return _per_row(ends, codes, np.nan)
+        named = None if name is None else groups[name]
+        number = (
+            months[named]
+            if named is not None
+            else int(groups[month] or 0)
+            if month is not None
+            else 0
+        )
+        days = groups[day] if day is not None else None
+        return _day(int(str(groups[year])), number, None if days is None else int(days))
+    return None, None
 
 
-def _day(groups: tuple[str | None, ...], months: dict[str, int]) -> float | None:
-    """Days since 1970 of the date one of `_permit_dates`'s forms read (None: no such day)."""
-    y1, m1, d1, d2, n2, y2, n3, d3, y3, d4, m4, y4 = groups
-    if y1 is not None:
-        year, month, day = int(y1), int(m1 or 0), int(d1 or 0)
-    elif y2 is not None:
-        year, month, day = int(y2), months[str(n2)], int(d2 or 0)
-    elif y3 is not None:
-        year, month, day = int(y3), months[str(n3)], int(d3 or 0)
-    else:
-        year, month, day = int(y4 or 0), int(m4 or 0), int(d4 or 0)
+def _day(year: int, month: int, day: int | None) -> tuple[float | None, float | None]:
     if year >= 2400:  # the Thai solar (Buddhist) year: 2566 is 2023
         year -= 543
-    if not 1970 <= year <= 2200:
-        return None
+    if not 1970 <= year <= 2200 or not 1 <= month <= 12:
+        return None, None
+    first, last = (day, day) if day is not None else (1, calendar.monthrange(year, month)[1])
     try:
-        return float((datetime.date(year, month, day) - datetime.date(1970, 1, 1)).days)
-    except ValueError:  # 2023-02-30, a 13th month
-        return None
+        begin, finish = datetime.date(year, month, first), datetime.date(year, month, last)
+    except ValueError:  # 2023-02-30
+        return None, None
+    epoch = datetime.date(1970, 1, 1)
+    return float((begin - epoch).days), float((finish - epoch).days)
 
 
 @cache

@@ -861,6 +861,91 @@ def test_a_permit_whose_end_date_is_before_the_day_filed_is_no_permit() -> None:
     assert row.cites_no_permit(np.ones(len(ended)), _text(*ended)).tolist() == [0] * len(ended)
 
 
+def _assert_no_permit_when_filed(filed: str, no_permit: list[str], permits: list[str]) -> None:
+    """`cites_no_permit` of lines filed at ``filed`` reads each of ``no_permit`` as no permit
+    and each of ``permits`` as a permit held, on the few-lines path and on a batch."""
+    at = pd.Timestamp(filed).timestamp()
+    for few in (True, False):
+        refs = [*no_permit, *permits] * (1 if few else 30)
+        got = row.cites_no_permit(np.ones(len(refs)), _text(*refs), np.full(len(refs), at))
+        expected = [1] * len(no_permit) + [0] * len(permits)
+        assert got[: len(expected)].tolist() == expected, list(zip(refs, got, strict=False))
+
+
+_PERIODS = [
+    "21US12345/9 VALID FROM 2022-01-01 TO 2023-12-31", "KE-2022-0123 VALID 2022-01-01 TO 2023-12-31",
+    "KE-2022-0123 VALIDITY 2022-01-01 - 2023-12-31", "KE-2022-0123 2022-01-01 ~ 2023-12-31",
+    "KE-2022-0123 VALIDITY 01/2023-12/2023", "KE-2022-0123 VALID 1 JAN 2022 TO 31 DEC 2023",
+    "KE 123 January 1, 2022 - December 31, 2023", "CN-2022-77 有效期 2022.01.01-2023.12.31",
+    "CN-2022-77 有效期：2022年1月1日至2023年12月31日", "KR-2022-77 유효기간 2022.01.01 ~ 2023.12.31",
+    "KR-2022-77 유효기간 2022년 1월 1일부터 2023년 12월 31일까지",
+    "JP-2022-7 有効期間 2022年1月1日～2023年12月31日",
+    "TH-2565-11 ใช้ได้ตั้งแต่ ๑ มกราคม ๒๕๖๕ ถึง ๓๑ ธันวาคม ๒๕๖๖",
+    "VN-2022-1 HIỆU LỰC TỪ 2022-01-01 ĐẾN 2023-12-31",
+    "VN-2022-1 TỪ NGÀY 1 THÁNG 1 NĂM 2022 ĐẾN NGÀY 31 THÁNG 12 NĂM 2023",
+    "ID-2022-9 BERLAKU 1 Januari 2022 s/d 31 Desember 2023",
+    "FR-2022-5 VALABLE DU 1 JANVIER 2022 AU 31 DÉCEMBRE 2023",
+]  # fmt: skip
+
+
+def test_a_period_of_validity_ends_on_its_second_date() -> None:
+    """ "VALID FROM 2022-01-01 TO 2023-12-31" was not read, and "VALIDITY 2022-01-01 TO
+    2023-12-31", "有效期 2022.01.01-2023.12.31" or "유효기간 2022.01.01 ~ 2023.12.31" ended on
+    their first date: a permit filed inside its period was no permit. The second date is the
+    end, in the region's ways of writing a period, and the first the start."""
+    _assert_no_permit_when_filed("2025-03-01T23:30:00Z", _PERIODS, [])
+    _assert_no_permit_when_filed("2023-06-01T08:00:00Z", [], _PERIODS)
+    _assert_no_permit_when_filed("2021-12-31T08:00:00Z", _PERIODS, [])
+
+
+def test_a_permit_that_starts_after_the_day_filed_is_no_permit() -> None:
+    """ "VALID FROM 2026-01-01" on a line filed in 2025 read as a permit held, and no word of
+    `PERMIT_NOT_YET` says so: a permit that is not valid yet is none. Filed on its first day it
+    is a permit."""
+    starts = [
+        "21US12345/9 VALID FROM 2026-01-01", "KE-2025-00123 EFFECTIVE 1 JAN 2026",
+        "KE-2025-00123 EFFECTIVE DATE: January 1, 2026", "KE-2025-00123 VALID FROM 01/2026",
+        "KE-2025-00123 2026-01-01 ~ 2026-12-31", "CN-2025-7 自2026年1月1日起",
+        "CN-2025-7 生效日期 2026年1月1日", "VN-2025-1 HIỆU LỰC TỪ 2026-01-01",
+        "ID-2025-9 BERLAKU MULAI 1 Januari 2026", "TH-2568-1 ใช้ได้ตั้งแต่ ๑ มกราคม ๒๕๖๙",
+        "FR-2025-5 VALABLE À PARTIR DU 1 JANVIER 2026",
+    ]  # fmt: skip
+    held = [
+        "21US12345/9 VALID FROM 2024-01-01", "21US12345/9 ISSUED 2026-01-05",
+        "21US12345/9 VALID FROM 01/02/2026",  # day and month either way
+    ]  # fmt: skip
+    _assert_no_permit_when_filed("2025-03-01T23:30:00Z", starts, held)
+    _assert_no_permit_when_filed("2026-01-01T00:30:00Z", [], [*starts, *held])
+
+
+def test_a_month_without_its_day_ends_on_the_last_day_of_that_month() -> None:
+    """ "EXPIRY 12/2023", "VALID UNTIL DEC 2023" and "有效期至2023年12月" were not read. A month
+    ends on its last day; a month in figures after EXP alone is not read (EXP is also "export":
+    "EXP 12/2023" may be an export permit's number)."""
+    months = [
+        "21US12345/9 EXPIRY 12/2023", "21US12345/9 VALID UNTIL DEC 2023", "KE-123 EXP DEC 2023",
+        "KE-123 VALID UNTIL 2023-12", "CN-2023-7 有效期至2023年12月", "JP-2023-7 有効期限 2023年12月",
+        "ID-2023-9 BERLAKU HINGGA Desember 2023",
+    ]  # fmt: skip
+    _assert_no_permit_when_filed("2024-01-01T08:00:00Z", months, ["21US12345/9 EXP 12/2023"])
+    _assert_no_permit_when_filed("2023-12-31T08:00:00Z", [], months)
+
+
+def test_dates_that_do_not_read_one_way_or_run_on_into_a_number_change_nothing() -> None:
+    """A permit reference whose figures look like a date is a permit. A date that a number goes
+    on from is that number ("EXP 2023-12-31/0045" was an expiry date: an export permit's number
+    was no permit); a period whose second date does not read one way ("VALIDITY 2022-01-01 TO
+    31/12/2023" ended on its first) or whose dates come the wrong way round is not read."""
+    held = [
+        "CITES 2023-12-31/0045", "21US2023-12-31", "EXP 2023-12-31/0045", "EXPIRY 12/2023/118",
+        "VALIDITY 2022-01-01 TO 31/12/2023", "VALID 2023-12-31 TO 2022-01-01",
+        "VALID 01/01/2022 - 31/12/2023", "EXP PERMIT 2023/12", "VN-HAN-2023-0042",
+        "HẠN 2023-12-31",  # HAN alone: also Hanoi's code
+    ]  # fmt: skip
+    _assert_no_permit_when_filed("2025-03-01T23:30:00Z", [], held)
+    _assert_no_permit_when_filed("2022-06-01T08:00:00Z", [], held)
+
+
 def test_couriers_and_warehouses_of_the_region_and_east_west_bank_are_logistics_consignees() -> None:
     """ "顺丰速运有限公司" (SF Express), "中通快递" (ZTO Express), "三井倉庫株式会社" (a warehouse
     company), "日本通運" (Nippon Express), "한진택배" (a Korean courier) and "EAST WEST BANK" (its
