@@ -96,6 +96,9 @@ class RiskScorer:
     # The features and score of the lines the thresholds were set on, for the drift check of a
     # later batch (None in a model trained before it was kept).
     reference: DriftReference | None = None
+    # The engine release that trained it (`risk_engine.version`); "" in a model trained before
+    # 0.31.0, when every release called itself 0.1.0.
+    release: str = ""
 
     def __post_init__(self) -> None:
         self._booster: lgb.Booster | None = None
@@ -109,6 +112,7 @@ class RiskScorer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("_attribution", None)
+        state.setdefault("release", "")
         self.__dict__.update(state)
 
     @property
@@ -280,6 +284,7 @@ class RiskScorer:
         return {
             "version": self.version,
             "trained_at": self.trained_at,
+            "trained_by_release": self.release or None,
             "metrics": self.metrics,
             "feature_names": self.feature_names,
             "thresholds": self.thresholds,

@@ -33,6 +33,7 @@ from risk_engine.columns import Rule
 from risk_engine.contract import Issue
 from risk_engine.parsing import parse_scalar, printable, shown_value
 from risk_engine.validation import specs_by_name
+from risk_engine.version import engine_version
 from serve.auth import API_KEY_HEADER, Authenticator, AuthError, Principal, Role, presented_key
 from serve.config import ServeLimits
 from serve.errors import ApiError
@@ -333,6 +334,8 @@ def build_router() -> APIRouter:
         return ModelInfo(
             version=model.version,
             trained_at=_utc_text(trained_at),
+            trained_by_release=described.get("trained_by_release") or None,
+            engine_release=engine_version(),
             loaded_at=model.loaded_at,
             metrics=_finite(described.get("metrics") or {}),
             feature_names=[str(name) for name in described.get("feature_names") or []],

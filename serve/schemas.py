@@ -343,6 +343,8 @@ class ModelInfo(_Out):
                 {
                     "version": "3",
                     "trained_at": "2025-03-20T12:00:00Z",
+                    "trained_by_release": "0.31.0",
+                    "engine_release": "0.31.0",
                     "loaded_at": "2025-03-21T07:00:00Z",
                     "metrics": {
                         "test_pr_auc": 0.178,
@@ -366,6 +368,12 @@ class ModelInfo(_Out):
 
     version: str
     trained_at: str | None = None
+    trained_by_release: str | None = Field(
+        default=None,
+        description="The engine release that trained the model (CHANGELOG.md); null for a "
+        "model trained before 0.31.0, when every release called itself 0.1.0.",
+    )
+    engine_release: str = Field(description="The engine release serving it.")
     loaded_at: datetime
     metrics: dict[str, float | None] = Field(description="Held-out metrics, e.g. at capacity.")
     feature_names: list[str]

@@ -24,6 +24,7 @@ from models.calibration import PlattCalibrator
 from models.drift import SCORE_COLUMN, DriftReference
 from models.rules import rule_hits, rule_score
 from models.scorer import RiskScorer, to_matrix
+from risk_engine.version import engine_version
 from training.config import TrainConfig
 from training.data import label_lines
 from training.evaluate import Evaluation, evaluate_period
@@ -179,6 +180,7 @@ def fit_scorer(
         feature_names=names,
         thresholds=thresholds,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        release=engine_version(),
     )
     # What later batches are compared with (screening's drift check): the features and scores
     # of the lines the thresholds were set on, out of the booster's sample.

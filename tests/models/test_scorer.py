@@ -112,3 +112,20 @@ def test_a_seizure_rate_is_told_as_a_reason_only_above_the_overall_rate() -> Non
     ]
     assert told  # rates are still told, when above it
     assert min(told) > round(overall, 3)
+
+
+def test_a_model_says_which_release_trained_it_and_an_older_one_says_nothing() -> None:
+    """Every release called itself 0.1.0 before 0.31.0: a model trained then cannot say which
+    trained it, and must not claim today's release once unpickled by it."""
+    import pickle
+
+    from risk_engine.version import engine_version
+
+    scorer = small_training().scorer
+    assert scorer.release == engine_version() != "unknown"
+    assert pickle.loads(pickle.dumps(scorer)).describe()["trained_by_release"] == scorer.release
+    older = scorer.__getstate__()
+    del older["release"]  # as a model pickled before the field was kept
+    unpickled = RiskScorer.__new__(RiskScorer)
+    unpickled.__setstate__(older)
+    assert unpickled.release == "" and unpickled.describe()["trained_by_release"] is None

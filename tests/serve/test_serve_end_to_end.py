@@ -212,6 +212,12 @@ def test_model_information_shows_the_trained_models_metrics_and_features(
     # and Z on each scored manifest)
     assert body["history_as_of"] == str(described["history_as_of"]).replace("+00:00", "Z")
     assert body["history_as_of"].endswith("Z") and body["trained_at"].endswith("Z")
+    # which release trained it and which serves it (every release said 0.1.0 before 0.31.0)
+    import tomllib
+    from pathlib import Path
+
+    release = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert body["trained_by_release"] == body["engine_release"] == release["project"]["version"]
     line = {**lines[0], "bl_number": "FMTCHECK1"}
     scored = client.post(
         "/v1/score", json={"lines": [line]}, headers={"X-API-Key": keys["officer"]}
