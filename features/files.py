@@ -35,8 +35,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from features.decimal_marks import comma_written, number_fields, thousands_or_decimal
 from features.mapping import ColumnMapping
-from risk_engine.columns import Rule
+from risk_engine.columns import Rule, fields_for
 from risk_engine.errors import ConfigError, InputUnreadable, MappingError, OutputUnwritable
 from risk_engine.parsing import holds_separator, plain_form
 from risk_engine.reference.checks import normalise_container
@@ -60,6 +61,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# A field's values a file's writing leaves unreadable: (field, rows of a chunk, rule).
+Marked = tuple[str, np.ndarray, Rule]
 _SAMPLE_BYTES = 1 << 20
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -133,6 +136,9 @@ class RecordFile:
     # Each data line ends with a delimiter the header's line does not: the header (``header``,
     # ``file_header``) names that last empty field "", and Arrow reads the file with those names.
     trailing_delimiter: bool = False
+    # Whether the file writes its numbers with a decimal comma (`features.decimal_marks`):
+    # None until a value showed it or the file was searched for one.
+    comma_decimals: bool | None = field(default=None, init=False)
 
     def _set_aside(self) -> list[int]:
         """The rows (in file order) not handed on as good ones: bad lines and skipped rows."""
@@ -146,9 +152,77 @@ class RecordFile:
         The next chunk is read in a background thread while the caller works on this one
         (Arrow parses without holding the GIL), so reading and validating overlap.
         """
+        return ((rows, chunk) for rows, chunk, _ in self.marked_chunks())
+
+    def marked_chunks(self) -> Iterator[tuple[np.ndarray, pd.DataFrame, list[Marked]]]:
+        """`chunks` with the values of each chunk the file's writing leaves unreadable, as
+        (field, rows, rule) for `validate_frame` (`number_marks`)."""
         return read_ahead(self._read_chunks())
 
-    def _read_chunks(self) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+    def number_marks(self, frame: pd.DataFrame) -> list[Marked]:
+        """The numbers of a chunk (as read, before the mapping) that the file's writing leaves
+        unreadable, when the mapping names no number marks: each one written with a decimal
+        comma (`Rule.DECIMAL_COMMA`, malformed as written) and, in a file that writes decimal
+        commas anywhere, before or after this chunk, each thousands group after a dot
+        ("12.500", `Rule.THOUSANDS_OR_DECIMAL`), which would read a thousand times too small.
+        A mapping's `decimal: "."` says the file writes decimal points: "12.500" is read as
+        twelve and a half there."""
+        mapping = self.mapping
+        if mapping.decimal != "." or mapping.thousands is not None:
+            return []
+        columns = self._number_columns()
+        marks: list[Marked] = []
+        for name, source in columns.items():
+            comma = comma_written(frame[source])
+            if comma.any():
+                marks.append((name, comma, Rule.DECIMAL_COMMA))
+        if "decimal" in mapping.model_fields_set:
+            return marks
+        if marks:
+            self.comma_decimals = True
+        doubtful = [(name, thousands_or_decimal(frame[s])) for name, s in columns.items()]
+        doubtful = [(name, mask) for name, mask in doubtful if mask.any()]
+        if doubtful and self._writes_decimal_commas():
+            marks.extend((name, mask, Rule.THOUSANDS_OR_DECIMAL) for name, mask in doubtful)
+        return marks
+
+    def _number_columns(self) -> dict[str, str]:
+        """Field -> column of the file, for the fields of real numbers read from a column."""
+        sources = self.mapping.source_columns(self.kind)
+        return {
+            name: sources[name]
+            for name in number_fields(fields_for(self.kind))
+            if name in sources and sources[name] in self.header
+        }
+
+    def _writes_decimal_commas(self) -> bool:
+        """Whether any value of the file's number columns is written with a decimal comma: the
+        whole file is searched once, the first time a chunk needs to know and has not shown
+        it, so a value is judged the same wherever its line and that evidence fall."""
+        if self.comma_decimals is None:
+            self.comma_decimals = False
+            for source in self._number_columns().values():
+                for raw in self._column_frames(source):
+                    if comma_written(raw[source]).any():
+                        self.comma_decimals = True
+                        return True
+        return self.comma_decimals
+
+    def _column_frames(self, source: str) -> Iterator[pd.DataFrame]:
+        """One column of the file (as the mapping names it), batch after batch, as text."""
+        spelled = (self.file_header or self.header)[self.header.index(source)]
+        if file_format(self.path) == "csv":
+            batches: Iterator[pa.RecordBatch] = self._csv_batches(only=spelled)
+        else:
+            batches = pq.ParquetFile(self.path).iter_batches(
+                batch_size=self.chunk_rows, columns=[spelled]
+            )
+        read = 0
+        for batch in batches:
+            yield _to_pandas(pa.table({source: batch.column(0)}), self.path, read + 1)
+            read += batch.num_rows
+
+    def _read_chunks(self) -> Iterator[tuple[np.ndarray, pd.DataFrame, list[Marked]]]:
         batches = (
             self._csv_batches() if file_format(self.path) == "csv" else self._parquet_batches()
         )
@@ -165,7 +239,8 @@ class RecordFile:
                 if skip is not None:
                     table, rows = table.filter(pa.array(~skip)), rows[~skip]
             frame = _to_pandas(table, self.path, good + 1)
-            yield rows, self.mapping.apply(frame, self.kind)
+            marks = self.number_marks(frame)
+            yield rows, self.mapping.apply(frame, self.kind), marks
             good += count
 
     def _header_again(self, text: str) -> bool:
@@ -220,18 +295,8 @@ class RecordFile:
         source = self.mapping.source_columns(self.kind).get("filed_at")
         if source is None or source not in self.header:
             return False  # a constant, or missing: the contract rejects or tells
-        spelled = (self.file_header or self.header)[self.header.index(source)]
-        if file_format(self.path) == "csv":
-            batches = self._csv_batches(only=spelled)
-        else:
-            batches = pq.ParquetFile(self.path).iter_batches(
-                batch_size=self.chunk_rows, columns=[spelled]
-            )
         last = np.iinfo(np.int64).min
-        read = 0
-        for batch in batches:
-            raw = _to_pandas(pa.table({source: batch.column(0)}), self.path, read + 1)
-            read += batch.num_rows
+        for raw in self._column_frames(source):
             filed = self.mapping.apply(raw, self.kind)["filed_at"]
             moments = pd.to_datetime(filed, utc=True, errors="coerce", format="ISO8601")
             if moments.isna().any():

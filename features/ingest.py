@@ -16,9 +16,10 @@ from typing import cast
 
 import pandas as pd
 
+from features.decimal_marks import DECIMAL_COMMA_HINT
 from features.files import BadLine, FrameWriter, RecordFile, fresh_output, open_records
 from features.mapping import ColumnMapping
-from risk_engine.columns import Severity
+from risk_engine.columns import Rule, Severity
 from risk_engine.validation import ISSUE_COLUMNS, KeyRegistry, ValidationResult, validate_frame
 
 __all__ = ["ValidationReport", "iter_validated", "validate_file", "bad_line_issues"]
@@ -59,6 +60,14 @@ class ValidationReport:
             for (s, f, r), c in self.reasons.most_common(n)
         ]
 
+    def hints(self) -> list[str]:
+        """What to do about the reasons that have a fix outside the file's values (numbers
+        written with a decimal comma: a mapping that says so)."""
+        rules = {rule for _, _, rule in self.reasons}
+        if rules & {Rule.DECIMAL_COMMA.value, Rule.THOUSANDS_OR_DECIMAL.value}:
+            return [DECIMAL_COMMA_HINT]
+        return []
+
     def as_dict(self) -> dict[str, object]:
         return {
             "path": self.path,
@@ -70,6 +79,7 @@ class ValidationReport:
                 "rejected": self.rejected,
             },
             "top_reasons": self.top_reasons(),
+            "hints": self.hints(),
             "ignored_columns": self.ignored_columns,
             "rejects_path": self.rejects_path,
         }
@@ -112,8 +122,10 @@ def iter_validated(
     """
     keys = KeyRegistry()
     reported = 0
-    for rows, chunk in source.chunks():
-        result = validate_frame(chunk, source.kind, first_row=rows, keys=keys, dedupe=dedupe)
+    for rows, chunk, marked in source.marked_chunks():
+        result = validate_frame(
+            chunk, source.kind, first_row=rows, keys=keys, dedupe=dedupe, marked=marked
+        )
         if len(source.bad_lines) > reported:
             met = source.bad_lines[reported:]
             bad = bad_line_issues(met)

@@ -228,6 +228,8 @@ class ScreenSummary:
     # The commonest reasons lines were rejected ("filed_at malformed (131)"), so a batch whose
     # every line was rejected is not told as a quiet success.
     reject_reasons: list[str] = field(default_factory=list)
+    # what to do about reasons with a fix outside the values (a mapping's decimal comma)
+    hints: list[str] = field(default_factory=list)
     rejects_path: str | None = None
     report_path: str | None = None
     top: pd.DataFrame | None = None
@@ -734,6 +736,7 @@ def screen_file(
             summary.reject_reasons = [
                 f"{f} {r} ({n:,})" for (f, r), n in rejects_only.most_common(3)
             ]
+            summary.hints = report.hints()
             summary.scored = report.accepted + report.flagged
             if report_path is not None:
                 from models.screen_report import write_screen_report

@@ -297,6 +297,8 @@ def _print_report(data: dict[str, Any]) -> None:
             _echo(
                 f"  {reason['rows']:>10,}  {reason['severity']:<6} {reason['field']}: {reason['rule']}"
             )
+    for hint in data.get("hints", []):
+        _echo(f"note: {hint}")
     if data["ignored_columns"]:
         # a contract name the mapping replaced by another column is not "not in the contract",
         # and a blank header cell (a line ending in ",,") is named as one
@@ -1181,6 +1183,8 @@ def screen(
             else f"{summary.rejected:,} line{'s' if summary.rejected > 1 else ''} rejected"
         )
         _echo(f"{lead}: most often {why}; {where}", err=True)
+        for hint in summary.hints:
+            _echo(f"note: {hint}", err=True)
     if summary.watchlist_rejected:
         shown_rows = summary.watchlist_rejected[:10]
         more = len(summary.watchlist_rejected) - len(shown_rows)

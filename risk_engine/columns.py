@@ -152,6 +152,12 @@ class Rule(StrEnum):
     WRONG_FIELD_COUNT = "wrong_field_count"  # a CSV line that does not split into the header
     # a line of a CSV record run together with the lines after it by a quote never closed
     UNCLOSED_QUOTE = "unclosed_quote"
+    # a number written with a decimal comma ("12,5", "1.234,5") in a file read without the
+    # mapping's `decimal: ","`: malformed as written, and a mapping that says so reads it
+    DECIMAL_COMMA = "decimal_comma"
+    # "12.500" in a file whose other numbers are written with a decimal comma: twelve thousand
+    # five hundred in that writing, twelve and a half in the other; not read either way
+    THOUSANDS_OR_DECIMAL = "thousands_or_decimal"
     # flags
     CHECK_DIGIT = "check_digit"
     UNKNOWN_PORT = "unknown_port"

@@ -9,6 +9,7 @@ flags) or rejected with its reasons, and the counts add up.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,11 +173,15 @@ def validate_frame(
     first_row: int | np.ndarray = 1,
     keys: KeyRegistry | None = None,
     dedupe: bool = True,
+    marked: Sequence[tuple[str, np.ndarray, Rule]] = (),
 ) -> ValidationResult:
     """Validate contract records; rows are numbered from `first_row` (1 = first data row), or
     by `first_row` given as one number per row (a file whose bad lines were set aside).
 
     With ``dedupe=False`` repeated keys are not rejected (for callers that judge rows one by one).
+    ``marked`` holds (field, rows, rule) the reader found unreadable for a reason the value
+    alone does not show (a number in a file written with decimal commas): those values are
+    dropped and reported with that rule, as an unreadable value of the field is.
     """
     from risk_engine.parsing import SeriesIssues, parse_series
 
@@ -200,6 +205,11 @@ def validate_frame(
     else:
         parsed = [parse(spec) for spec in specs]
     for spec, (value, spec_issues) in zip(specs, parsed, strict=True):
+        for name, mask, rule in marked:
+            if name == spec.name and mask.any():
+                value = value.mask(mask)
+                spec_issues = [(found_mask & ~mask, why) for found_mask, why in spec_issues]
+                spec_issues.append((mask, rule))
         values[spec.name] = value
         for mask, rule in spec_issues:
             found.add(mask, spec.name, rule, severity_of(rule, required=spec.required))

@@ -1,0 +1,131 @@
+"""Numbers written with a decimal comma in a file read without the mapping's number marks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from features.files import open_records
+from features.ingest import iter_validated, validate_file
+from features.mapping import ColumnMapping
+from risk_engine.cli import app
+from risk_engine.factories import shipment_frame
+
+
+def _semicolon_csv(tmp_path: Path, weights: list[str], values: list[str], name: str) -> Path:
+    frame = shipment_frame(len(weights), seed=21)
+    frame["gross_weight_kg"] = weights
+    frame["declared_value"] = values
+    path = tmp_path / name
+    frame.to_csv(path, sep=";", index=False)
+    return path
+
+
+def _read(path: Path, mapping: ColumnMapping | None = None, chunk_rows: int = 200_000) -> tuple:
+    results = list(iter_validated(open_records(path, "shipments", mapping, chunk_rows=chunk_rows)))
+    accepted = pd.concat([r.accepted for r in results])
+    issues = pd.concat([r.issues for r in results], ignore_index=True)
+    columns = ["row", "field", "value", "rule", "severity"]
+    told = sorted(tuple(values) for values in issues[columns].itertuples(index=False))
+    return accepted, told
+
+
+def test_a_number_written_with_a_decimal_comma_is_told_so_with_the_mapping_that_reads_it(
+    tmp_path: Path,
+) -> None:
+    # "12,5" and "1.234,5" were rejected "malformed", with nothing said of what to do
+    path = _semicolon_csv(
+        tmp_path, ["12,5", "1.234,5", "950", "0,5"], ["12.500,00", "3", "4", "5"], "s.csv"
+    )
+    accepted, told = _read(path)
+    assert told == [
+        (1, "declared_value", "12.500,00", "decimal_comma", "flag"),
+        (1, "gross_weight_kg", "12,5", "decimal_comma", "reject"),
+        (2, "gross_weight_kg", "1.234,5", "decimal_comma", "reject"),
+        (4, "gross_weight_kg", "0,5", "decimal_comma", "reject"),
+    ]
+    assert accepted.index.tolist() == [3]
+    report = validate_file(path).as_dict()
+    assert report["hints"] and 'decimal: ","' in report["hints"][0]
+    # "12,500" may be twelve thousand five hundred with an English thousands comma: malformed
+    _, told = _read(_semicolon_csv(tmp_path, ["12,500"], ["3"], "e.csv"))
+    assert [rule for *_, rule, _ in told] == ["malformed"]
+
+
+def test_validate_tells_how_to_read_numbers_written_with_a_decimal_comma(tmp_path: Path) -> None:
+    path = _semicolon_csv(tmp_path, ["12,5", "950"], ["3", "4"], "s.csv")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "gross_weight_kg: decimal_comma" in result.stdout
+    assert "note: numbers written with a decimal comma" in result.stdout
+    assert 'decimal: ","' in result.stdout
+
+
+def test_a_thousands_group_after_a_dot_is_not_read_in_a_file_that_writes_decimal_commas(
+    tmp_path: Path,
+) -> None:
+    # "12.500" (twelve thousand five hundred kg) was read as 12.5 kg, the file's other lines
+    # plainly written with decimal commas
+    path = _semicolon_csv(
+        tmp_path,
+        ["8.332,9", "12.500", "950", "21.000", "12.5"],
+        ["3", "1.500", "2.000", "0.500", "2"],
+        "s.csv",
+    )
+    accepted, told = _read(path)
+    assert told == [
+        (1, "gross_weight_kg", "8.332,9", "decimal_comma", "reject"),
+        (2, "declared_value", "1.500", "thousands_or_decimal", "flag"),
+        (2, "gross_weight_kg", "12.500", "thousands_or_decimal", "reject"),
+        (3, "declared_value", "2.000", "thousands_or_decimal", "flag"),
+        (4, "gross_weight_kg", "21.000", "thousands_or_decimal", "reject"),
+    ]
+    # an optional value in doubt is dropped and flagged, as a malformed one is; a value with
+    # one reading ("12.5", "0.500", no thousands group) is read as written
+    assert accepted.index.tolist() == [3, 5]
+    assert accepted["gross_weight_kg"].tolist() == [950.0, 12.5]
+    assert pd.isna(accepted.loc[3, "declared_value"])
+    assert accepted.loc[3, "dq_flags"] == "declared_value:thousands_or_decimal"
+    assert accepted.loc[5, "declared_value"] == 2.0
+    counts = validate_file(path).as_dict()["counts"]
+    assert counts == {"read": 5, "accepted": 1, "flagged": 1, "rejected": 3}
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 3, 1_000])
+def test_the_whole_file_is_the_evidence_whatever_the_chunk_a_line_falls_in(
+    tmp_path: Path, chunk_rows: int
+) -> None:
+    # the one decimal comma is on the last line, chunks after the "12.500" lines
+    weights = ["12.500", "950", "1.250", "40", "700", "12,5"]
+    path = _semicolon_csv(tmp_path, weights, ["3"] * 6, "s.csv")
+    accepted, told = _read(path, chunk_rows=chunk_rows)
+    assert [(row, rule) for row, _, _, rule, _ in told] == [
+        (1, "thousands_or_decimal"),
+        (3, "thousands_or_decimal"),
+        (6, "decimal_comma"),
+    ]
+    assert accepted.index.tolist() == [2, 4, 5]
+    # the same lines from Parquet text columns
+    frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    parquet = tmp_path / "s.parquet"
+    frame.to_parquet(parquet, index=False)
+    _, from_parquet = _read(parquet, chunk_rows=chunk_rows)
+    assert from_parquet == told
+
+
+def test_a_file_without_decimal_commas_reads_12_500_as_twelve_and_a_half(tmp_path: Path) -> None:
+    # a file of decimal points may write three decimals: nothing in it says otherwise
+    path = _semicolon_csv(tmp_path, ["12.500", "950.125", "1.250"], ["1.500", "3", "4"], "s.csv")
+    accepted, told = _read(path, chunk_rows=2)
+    assert told == []
+    assert accepted["gross_weight_kg"].tolist() == [12.5, 950.125, 1.25]
+    # a mapping's decimal "." says the file writes decimal points, whatever else it holds
+    path = _semicolon_csv(tmp_path, ["12.500", "12,5"], ["3", "4"], "p.csv")
+    points = ColumnMapping.model_validate({"delimiter": ";", "decimal": "."})
+    accepted, told = _read(path, points)
+    assert accepted["gross_weight_kg"].tolist() == [12.5]
+    assert [rule for *_, rule, _ in told] == ["decimal_comma"]
+
