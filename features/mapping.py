@@ -192,22 +192,36 @@ _OPTION_KINDS: dict[str, frozenset[Kind]] = {
     ),
 }
 _COUNTS = frozenset({Kind.INT_MIN0, Kind.INT_MIN1})
+# Thousands grouped with dots, with or without a decimal comma after them ("12.500", "1.234,5").
+_DOT_GROUPED = r"\s*[+-]?[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?\s*"
+# A number as the contract reads it (`risk_engine.parsing`), a count's whole decimal included.
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _NUMBERS = _OPTION_KINDS["factor"]
 
 
 def _plain_number(series: pd.Series, *, decimal: str, thousands: str | None) -> pd.Series:
     """Numbers written with the file's marks as the contract reads them ("12.500,5" with
-    decimal "," and thousands "." is "12500.5"); a numeric column is left as it is."""
+    decimal "," and thousands "." is "12500.5"); a numeric column is left as it is, and a value
+    that does not read so is left as written, for the contract to report as it was.
+
+    With decimal "," and no thousands mark named, dots that group thousands ("12.500",
+    "1.234,5") are read as that writing's thousands mark: a dot is no decimal point there, and
+    "12.500" was read as twelve and a half."""
     if pd.api.types.is_numeric_dtype(series.dtype):
         return series
-    text = series.astype("string[pyarrow]")
+    written = series.astype("string[pyarrow]")
+    text = written
     if thousands == " ":  # French Excel groups with a no-break or narrow no-break space
         text = text.str.replace("[ \u00a0\u202f]", "", regex=True)
     elif thousands is not None:
         text = text.str.replace(thousands, "", regex=False)
+    elif decimal == ",":
+        grouped = text.str.fullmatch(_DOT_GROUPED).fillna(False).astype(bool)
+        text = text.where(~grouped, text.str.replace(".", "", regex=False))
     if decimal != ".":
         text = text.str.replace(decimal, ".", regex=False)
-    return text
+    number = text.str.strip().str.fullmatch(_NUMBER).fillna(False).astype(bool)
+    return text.where(number | written.isna(), written)
 
 
 def _convert(series: pd.Series, rule: ColumnRule, kind: Kind) -> pd.Series:

@@ -129,3 +129,20 @@ def test_a_file_without_decimal_commas_reads_12_500_as_twelve_and_a_half(tmp_pat
     assert accepted["gross_weight_kg"].tolist() == [12.5]
     assert [rule for *_, rule, _ in told] == ["decimal_comma"]
 
+
+def test_a_mapping_with_a_decimal_comma_alone_reads_dots_grouping_thousands(
+    tmp_path: Path,
+) -> None:
+    # with `decimal: ","` and no thousands mark, "12.500" was twelve and a half and "1.234,5"
+    # malformed, shown in the rejects as "1.234.5", a value the file never held
+    path = _semicolon_csv(
+        tmp_path,
+        ["12.500", "1.234,5", "12,5", "12.5", "1.2.3,4"],
+        ["1.500", "3", "4", "5", "6"],
+        "s.csv",
+    )
+    comma = ColumnMapping.model_validate({"delimiter": ";", "decimal": ","})
+    accepted, told = _read(path, comma)
+    assert accepted["gross_weight_kg"].tolist() == [12500.0, 1234.5, 12.5, 12.5]
+    assert accepted["declared_value"].tolist() == [1500.0, 3.0, 4.0, 5.0]
+    assert told == [(5, "gross_weight_kg", "1.2.3,4", "malformed", "reject")]
