@@ -22,8 +22,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from risk_engine.columns import SHIPMENT_KEY, FieldSpec, Kind, Rule, Severity, fields_for
-from risk_engine.contract import Issue, check_record
+from features.decimal_marks import comma_written, number_fields, thousands_or_decimal
+from risk_engine.columns import (
+    SHIPMENT_KEY,
+    FieldSpec,
+    Kind,
+    Rule,
+    Severity,
+    fields_for,
+    severity_of,
+)
+from risk_engine.contract import Issue, RecordCheck, check_record
+from risk_engine.parsing import shown_value
 from risk_engine.validation import DQ_FLAGS, records_to_frame, validate_frame
 
 __all__ = ["CheckedRecords", "RecordChecker", "accepted_layout"]
@@ -73,6 +83,8 @@ class RecordChecker:
         self._dedupe = SHIPMENT_KEY if kind == "shipments" else None
         self._dtypes = accepted_layout(kind)
         self._converters = {spec.name: _converter(spec.kind) for spec in self._specs}
+        self._numbers = number_fields(self._specs)
+        self._required = {spec.name: spec.required for spec in self._specs}
         # Columns of one dtype are built together (35 of 44 are text): one maker call each.
         by_dtype: dict[Any, list[str]] = {}
         for name, dtype in self._dtypes.items():
@@ -86,8 +98,13 @@ class RecordChecker:
         values: list[dict[str, Any]] = []
         tags: list[str | None] = []
         positions: list[int] = []
+        doubtful = self._doubtful(records)
         for position, raw in enumerate(records, start=1):
-            verdict = check_record(raw, self.kind)
+            unread = doubtful.get(position)
+            if unread is None:
+                verdict = check_record(raw, self.kind)
+            else:
+                verdict = self._check_without(raw, unread)
             issues = verdict.issues
             if verdict.record is not None and self._dedupe is not None:
                 key = tuple(getattr(verdict.record, name) for name in self._dedupe)
@@ -122,6 +139,46 @@ class RecordChecker:
             positions.append(position)
         out.accepted = self._frame(values, tags, positions)
         return out
+
+    def _doubtful(self, records: Sequence[Mapping[str, Any]]) -> dict[int, list[str]]:
+        """The number fields, by record position, whose text ("12.500") reads a thousand times
+        apart in the decimal-comma and the decimal-point writing, when the request writes
+        numbers as text with a decimal comma elsewhere ("12,5", `features.decimal_marks`): the
+        officers' page sends a spreadsheet's cells as they are. Numbers sent as JSON numbers
+        are no text and are never in doubt; a request without any such comma has none."""
+        values = {
+            name: [raw.get(name) if isinstance(raw, Mapping) else None for raw in records]
+            for name in self._numbers
+        }
+        if not any(
+            isinstance(v, str) and ("," in v or v.count(".") > 1 or not v.isascii())
+            for column in values.values()
+            for v in column
+        ):
+            return {}  # no text can show a decimal comma (the common request, at once)
+        texts = {name: pd.Series(column, dtype=object) for name, column in values.items()}
+        if not any(comma_written(column).any() for column in texts.values()):
+            return {}
+        doubtful: dict[int, list[str]] = {}
+        for name, column in texts.items():
+            for position in np.flatnonzero(thousands_or_decimal(column)):
+                doubtful.setdefault(int(position) + 1, []).append(name)
+        return doubtful
+
+    def _check_without(self, raw: Mapping[str, Any], unread: list[str]) -> RecordCheck:
+        """`check_record` with the ``unread`` fields' values left out, each told as in doubt
+        (`Rule.THOUSANDS_OR_DECIMAL`): a required one rejects the record, an optional one is
+        dropped and flagged, as an unreadable value is, and as a file's is."""
+        verdict = check_record({**raw, **dict.fromkeys(unread)}, self.kind)
+        issues = [
+            i for i in verdict.issues if not (i.field in unread and i.rule is Rule.REQUIRED)
+        ]
+        for name in unread:
+            severity = severity_of(Rule.THOUSANDS_OR_DECIMAL, required=self._required[name])
+            issues.append(
+                Issue(name, shown_value(raw[name]), Rule.THOUSANDS_OR_DECIMAL, severity)
+            )
+        return RecordCheck(verdict.record, issues)
 
     def _frame(
         self, values: list[dict[str, Any]], tags: list[str | None], positions: list[int]

@@ -168,3 +168,32 @@ def test_columns_built_together_equal_pd_array_of_each() -> None:
                 pd.testing.assert_extension_array_equal(
                     pd.array(array), pd.array(values, dtype=dtype)
                 )
+
+
+def test_a_thousands_group_in_a_manifest_writing_decimal_commas_is_not_read(
+    checker: RecordChecker,
+) -> None:
+    """The officers' page sends a spreadsheet's cells as text: a semicolon export's "12.500"
+    (twelve thousand five hundred kg) was scored as 12.5 kg, its "12,5" on the next line
+    rejected. In a manifest whose number text shows a decimal comma, such a value is told as in
+    doubt, as in a file; one sent as a JSON number, or in a manifest without a decimal comma,
+    is read as before."""
+    lines = manifest(4)
+    lines[0] = {**lines[0], "gross_weight_kg": "12,5"}
+    lines[1] = {**lines[1], "gross_weight_kg": "12.500"}
+    lines[2] = {**lines[2], "gross_weight_kg": 12.5, "declared_value": "1.500", "currency": "USD"}
+    checked = checker.check(lines)
+    assert [(i.field, i.value, i.rule.value) for i in checked.rejects[1]] == [
+        ("gross_weight_kg", "12,5", "malformed")  # the API's rule, as before
+    ]
+    assert [(i.field, i.value, i.rule.value, i.severity.value) for i in checked.rejects[2]] == [
+        ("gross_weight_kg", "12.500", "thousands_or_decimal", "reject")
+    ]
+    assert list(checked.accepted.index) == [3, 4]
+    third = checked.accepted.loc[3]
+    assert third["gross_weight_kg"] == 12.5 and pd.isna(third["declared_value"])
+    assert third["dq_flags"] == "declared_value:thousands_or_decimal"
+    plain = checker.check(lines[1:])
+    assert not plain.rejects
+    assert plain.accepted["gross_weight_kg"].tolist()[:2] == [12.5, 12.5]
+    assert plain.accepted["declared_value"].tolist()[1] == 1.5
