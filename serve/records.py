@@ -10,6 +10,7 @@ the same input on the API as in batch; a test compares the two paths.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,6 +73,9 @@ def accepted_layout(kind: str) -> dict[str, Any]:
     """Column order and dtypes of the batch validator's accepted frame for a record kind
     (asked of the validator itself, once per process: a constant of the code)."""
     return dict(validate_frame(records_to_frame([]), kind).accepted.dtypes)
+
+
+_TWO_DOTS = re.compile(r"\.[^\n]*\.")  # two dots in one of the texts joined by new lines
 
 
 class RecordChecker:
@@ -146,16 +150,22 @@ class RecordChecker:
         numbers as text with a decimal comma elsewhere ("12,5", `features.decimal_marks`): the
         officers' page sends a spreadsheet's cells as they are. Numbers sent as JSON numbers
         are no text and are never in doubt; a request without any such comma has none."""
+        names = self._numbers
+        # The common request, at once: no number text holds a comma, two dots or a letter
+        # outside ASCII, so none can show a decimal comma (one pass over the joined texts).
+        joined = "\n".join(
+            v
+            for raw in records
+            if type(raw) is dict or isinstance(raw, Mapping)
+            for v in map(raw.get, names)
+            if type(v) is str
+        )
+        if "," not in joined and joined.isascii() and _TWO_DOTS.search(joined) is None:
+            return {}
         values = {
             name: [raw.get(name) if isinstance(raw, Mapping) else None for raw in records]
-            for name in self._numbers
+            for name in names
         }
-        if not any(
-            isinstance(v, str) and ("," in v or v.count(".") > 1 or not v.isascii())
-            for column in values.values()
-            for v in column
-        ):
-            return {}  # no text can show a decimal comma (the common request, at once)
         texts = {name: pd.Series(column, dtype=object) for name, column in values.items()}
         if not any(comma_written(column).any() for column in texts.values()):
             return {}

@@ -197,3 +197,18 @@ def test_a_thousands_group_in_a_manifest_writing_decimal_commas_is_not_read(
     assert not plain.rejects
     assert plain.accepted["gross_weight_kg"].tolist()[:2] == [12.5, 12.5]
     assert plain.accepted["declared_value"].tolist()[1] == 1.5
+
+
+@pytest.mark.parametrize("evidence", ["12,5", "1.234.567", "１２，５", " 3,25 "])
+def test_every_writing_of_a_decimal_comma_puts_a_thousands_group_in_doubt(
+    checker: RecordChecker, evidence: str
+) -> None:
+    """The request's quick look for decimal-comma text (no comma, no two dots, nothing outside
+    ASCII: no look further) must see each writing the full reading tells."""
+    lines = manifest(3)
+    lines[0] = {**lines[0], "declared_value": evidence, "currency": "USD"}
+    lines[1] = {**lines[1], "gross_weight_kg": "12.500"}
+    checked = checker.check(lines)
+    assert [(i.field, i.rule.value) for i in checked.rejects[2]] == [
+        ("gross_weight_kg", "thousands_or_decimal")
+    ]
