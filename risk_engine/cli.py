@@ -249,6 +249,27 @@ def schema(
 
 
 @app.command()
+def samples(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder to write them in (made when missing).")
+    ],
+) -> None:
+    """Write a starter file of each kind the engine reads into DIR, ready to edit.
+
+    A column mapping, a training config and risk profiles (YAML, commented), a watch list, a
+    capacity file, inspection outcomes and a sample manifest (CSV, explained in README.txt).
+    A file already in DIR is never overwritten: then nothing is written (exit 2)."""
+    from risk_engine.starter import write_samples
+
+    with _errors_to_exit_codes():
+        written = write_samples(folder)
+    width = max(len(str(item.path)) for item in written)
+    for item in written:
+        _echo(f"{str(item.path):<{width}}  {item.what}", one_line=True)
+    _echo(f"wrote {len(written)} files in {folder}")
+
+
+@app.command()
 def validate(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, CSV.GZ or Parquet.")],
     kind: Annotated[RecordKind, typer.Option(help="Record kind.")] = RecordKind.shipments,
