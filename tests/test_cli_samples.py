@@ -98,6 +98,31 @@ def test_the_mapping_reads_an_export_with_other_column_names(written: Path, tmp_
             assert through[name].tolist() == direct[name].tolist(), name
 
 
+def test_the_starter_mapping_reads_numbers_as_a_mapping_without_number_marks(
+    written: Path, tmp_path: Path
+) -> None:
+    # The starter said `decimal: "."` was "at its default", but a mapping that names it says
+    # the file writes decimal points: a European export's "12.500" (kg) was read as 12.5 kg
+    # beside its "12,5" told as a decimal comma, where a mapping without it holds it in doubt.
+    mapping = load_mapping(written / "mapping.yaml")
+    lines = shipment_frame(3, seed=11)
+    lines["declared_value"] = ["12,5", "12.500", "950"]
+    path = tmp_path / "european.csv"
+    lines.to_csv(path, index=False)  # "12,5" quoted
+    plain = mapping.model_copy(update={"fields": {}})
+    results = list(iter_validated(open_records(path, "shipments", plain)))
+    told = pd.concat(r.issues for r in results)
+    assert sorted(zip(told["row"], told["rule"], strict=True)) == [
+        (1, "decimal_comma"),
+        (2, "thousands_or_decimal"),
+    ]
+    assert pd.concat(r.accepted for r in results)["declared_value"].isna().tolist() == [
+        True,
+        True,
+        False,
+    ]
+
+
 def open_records_of(lines: pd.DataFrame, folder: Path) -> RecordFile:
     path = folder / "direct.csv"
     lines.to_csv(path, index=False)
