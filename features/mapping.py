@@ -192,8 +192,9 @@ _OPTION_KINDS: dict[str, frozenset[Kind]] = {
     ),
 }
 _COUNTS = frozenset({Kind.INT_MIN0, Kind.INT_MIN1})
-# Thousands grouped with dots, with or without a decimal comma after them ("12.500", "1.234,5").
-_DOT_GROUPED = r"\s*[+-]?[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?\s*"
+# Thousands grouped with dots, with or without a decimal comma after them ("12.500", "1.234,5");
+# not "0.500", whose first group is no thousands' (it read as 500).
+_DOT_GROUPED = r"\s*[+-]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]*)?\s*"
 # A number as the contract reads it (`risk_engine.parsing`), a count's whole decimal included.
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _NUMBERS = _OPTION_KINDS["factor"]

@@ -146,3 +146,15 @@ def test_a_mapping_with_a_decimal_comma_alone_reads_dots_grouping_thousands(
     assert accepted["gross_weight_kg"].tolist() == [12500.0, 1234.5, 12.5, 12.5]
     assert accepted["declared_value"].tolist() == [1500.0, 3.0, 4.0, 5.0]
     assert told == [(5, "gross_weight_kg", "1.2.3,4", "malformed", "reject")]
+
+
+def test_a_mapping_with_a_decimal_comma_alone_does_not_read_0_500_as_five_hundred(
+    tmp_path: Path,
+) -> None:
+    # "0.500" groups no thousands: it was read as 500, a thousand times the 0.5 it reads as in
+    # a file without the mapping, as "12.5" beside it reads as 12.5
+    path = _semicolon_csv(tmp_path, ["0.500", "00.500", "12.500"], ["1", "2", "3"], "s.csv")
+    comma = ColumnMapping.model_validate({"delimiter": ";", "decimal": ","})
+    accepted, told = _read(path, comma)
+    assert accepted["gross_weight_kg"].tolist() == [0.5, 0.5, 12500.0]
+    assert told == []
