@@ -41,8 +41,9 @@ _COMMA = re.compile(
 )
 _ENGLISH_THOUSANDS = re.compile(r"[+-]?[1-9][0-9]{0,2},[0-9]{3}")
 # A thousands group after a dot ("12.500", "1.234"): a thousand times apart in the two writings.
-# "0.500" is no grouped thousand, and one with a sign is out of range either way.
-_THOUSANDS_OR_DECIMAL = re.compile(r"[1-9][0-9]{0,2}\.[0-9]{3}")
+# "0.500" is no grouped thousand, and one with a minus is out of range either way; a plus
+# sign reads as none ("+12.500" was read as 12.5 beside "12.500" held in doubt).
+_THOUSANDS_OR_DECIMAL = re.compile(r"\+?[1-9][0-9]{0,2}\.[0-9]{3}")
 _SPACE = " \t\r\n\x0b\x0c\xa0\u2007\u202f\u3000"
 
 DECIMAL_COMMA_HINT = (

@@ -158,3 +158,15 @@ def test_a_mapping_with_a_decimal_comma_alone_does_not_read_0_500_as_five_hundre
     accepted, told = _read(path, comma)
     assert accepted["gross_weight_kg"].tolist() == [0.5, 0.5, 12500.0]
     assert told == []
+
+
+def test_a_thousands_group_with_a_plus_sign_is_in_doubt_as_one_without(tmp_path: Path) -> None:
+    # "+12.500" was read as 12.5 kg beside "12.500" held in doubt: a plus sign reads as none
+    path = _semicolon_csv(tmp_path, ["12,5", "+12.500", "12.500", "950"], ["1"] * 4, "s.csv")
+    accepted, told = _read(path)
+    assert [(row, value, rule) for row, _, value, rule, _ in told] == [
+        (1, "12,5", "decimal_comma"),
+        (2, "+12.500", "thousands_or_decimal"),
+        (3, "12.500", "thousands_or_decimal"),
+    ]
+    assert accepted["gross_weight_kg"].tolist() == [950.0]

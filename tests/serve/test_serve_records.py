@@ -212,3 +212,15 @@ def test_every_writing_of_a_decimal_comma_puts_a_thousands_group_in_doubt(
     assert [(i.field, i.rule.value) for i in checked.rejects[2]] == [
         ("gross_weight_kg", "thousands_or_decimal")
     ]
+
+
+def test_a_thousands_group_with_a_plus_sign_is_in_doubt_in_a_manifest_as_in_a_file(
+    checker: RecordChecker,
+) -> None:
+    lines = manifest(3)
+    lines[0] = {**lines[0], "gross_weight_kg": "12,5"}
+    lines[1] = {**lines[1], "gross_weight_kg": "+12.500"}
+    checked = checker.check(lines)
+    assert [(i.field, i.value, i.rule.value) for i in checked.rejects[2]] == [
+        ("gross_weight_kg", "+12.500", "thousands_or_decimal")
+    ]
