@@ -17,6 +17,7 @@ encoding) live in the same file. Fields not named are taken from a column of the
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,6 +196,12 @@ _COUNTS = frozenset({Kind.INT_MIN0, Kind.INT_MIN1})
 # Thousands grouped with dots, with or without a decimal comma after them ("12.500", "1.234,5");
 # not "0.500", whose first group is no thousands' (it read as 500).
 _DOT_GROUPED = r"\s*[+-]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]*)?\s*"
+def _grouped(mark: str, decimal: str) -> str:
+    """A number whose thousands are grouped by ``mark`` (a pattern), three figures a group
+    after a first of one to three, with or without decimals after ``decimal``."""
+    return rf"\s*[+-]?[0-9]{{1,3}}(?:{mark}[0-9]{{3}})+(?:{re.escape(decimal)}[0-9]*)?\s*"
+
+
 # A number as the contract reads it (`risk_engine.parsing`), a count's whole decimal included.
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _NUMBERS = _OPTION_KINDS["factor"]
@@ -212,10 +219,12 @@ def _plain_number(series: pd.Series, *, decimal: str, thousands: str | None) -> 
         return series
     written = series.astype("string[pyarrow]")
     text = written
-    if thousands == " ":  # French Excel groups with a no-break or narrow no-break space
-        text = text.str.replace("[ \u00a0\u202f]", "", regex=True)
-    elif thousands is not None:
-        text = text.str.replace(thousands, "", regex=False)
+    if thousands is not None:
+        # French Excel groups with a no-break or narrow no-break space
+        mark = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands)
+        # only where the mark groups thousands: "12,5" with thousands "," is no 125
+        grouped = text.str.fullmatch(_grouped(mark, decimal)).fillna(False).astype(bool)
+        text = text.where(~grouped, text.str.replace(mark, "", regex=True))
     elif decimal == ",":
         grouped = text.str.fullmatch(_DOT_GROUPED).fillna(False).astype(bool)
         text = text.where(~grouped, text.str.replace(".", "", regex=False))

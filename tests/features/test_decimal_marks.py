@@ -170,3 +170,34 @@ def test_a_thousands_group_with_a_plus_sign_is_in_doubt_as_one_without(tmp_path:
         (3, "12.500", "thousands_or_decimal"),
     ]
     assert accepted["gross_weight_kg"].tolist() == [950.0]
+
+
+@pytest.mark.parametrize(
+    ("marks", "written", "read", "malformed"),
+    [
+        # an English export: "12,5" was read as 125 without a word
+        ({"thousands": ","}, ["1,234.5", "12,500", "12,5", "1,2345"], [1234.5, 12500.0], [3, 4]),
+        # a Swiss one
+        ({"thousands": "'"}, ["1'234.5", "12'5", "950"], [1234.5, 950.0], [2]),
+        # a French one, no-break spaces included
+        (
+            {"thousands": " ", "decimal": ","},
+            ["12 500,5", "1\u00a0234", "12 5", "3,25"],
+            [12500.5, 1234.0, 3.25],
+            [3],
+        ),
+        # a German one
+        ({"thousands": ".", "decimal": ","}, ["12.500,5", "1.2,5", "7"], [12500.5, 7.0], [2]),
+    ],
+)
+def test_a_thousands_mark_is_read_only_where_it_groups_thousands(
+    tmp_path: Path, marks: dict[str, str], written: list[str], read: list[float], malformed: list[int]
+) -> None:
+    path = _semicolon_csv(tmp_path, written, ["1"] * len(written), "s.csv")
+    mapping = ColumnMapping.model_validate({"delimiter": ";", **marks})
+    accepted, told = _read(path, mapping)
+    assert accepted["gross_weight_kg"].tolist() == read
+    # the value the file held, named as it was written
+    assert told == [
+        (row, "gross_weight_kg", written[row - 1], "malformed", "reject") for row in malformed
+    ]
