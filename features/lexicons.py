@@ -51,12 +51,15 @@ __all__ = [
     "SOURCE_COUNTRIES",
     "STOPWORDS",
     "PERMIT_ENDS",
+    "PERMIT_ENDS_AFTER",
+    "PERMIT_ENDS_AROUND",
     "PERMIT_MONTHS",
     "PERMIT_NOT_VALID",
     "PERMIT_NOT_YET",
     "PERMIT_PERIODS",
     "PERMIT_PLACEHOLDERS",
     "PERMIT_STARTS",
+    "PERMIT_STARTS_AFTER",
     "PERMIT_TO",
     "TO_ORDER_PATTERN",
     "to_order_pattern",
@@ -1140,6 +1143,7 @@ PERMIT_ENDS: frozenset[str] = frozenset(
         "DATE OF EXPIRY",
         "DATE OF EXPIRATION",
         "有效期至",
+        "有效至",
         "有效期",
         "有效期限",
         "到期",
@@ -1151,6 +1155,7 @@ PERMIT_ENDS: frozenset[str] = frozenset(
         "유효기간",
         "만료일",
         "วันหมดอายุ",
+        "หมดอายุ",
         "ใช้ได้ถึง",
         "NGAY HET HAN",
         "HET HAN",
@@ -1209,6 +1214,48 @@ PERMIT_STARTS: frozenset[str] = frozenset(
         "VALABLE A PARTIR DU",
         "VALIDE A PARTIR DU",
         "A COMPTER DU",
+    }
+)
+# Words that follow the date a permit ends, where Chinese, Japanese and Korean put them after
+# it ("2023年12月31日まで有効", "2023年12月31日止", "2023년 12월 31일까지"): read as `PERMIT_ENDS`
+# are, for a year-first date only, and only as a whole word (a space or the reference's end
+# after it). Not 有效 alone ("2023年12月31日有效" may say from when: `PERMIT_ENDS_AROUND`), nor an
+# issue date's word (发证, 発行, 발급).
+PERMIT_ENDS_AFTER: frozenset[str] = frozenset(
+    {
+        "止",
+        "为止",
+        "為止",
+        "到期",
+        "截止",
+        "まで",
+        "迄",
+        "まで有効",
+        "迄有効",
+        "까지",
+    }
+)
+# A word before and one after a date that say together it is the end: "至2023年12月31日有效"
+# (valid until). The word before must stand apart from a word it would end: "截至" is "as of".
+PERMIT_ENDS_AROUND: tuple[frozenset[str], frozenset[str]] = (
+    frozenset({"至"}),
+    frozenset({"有效", "有効"}),
+)
+# Words that follow the date a permit starts ("2026年1月1日起", "2026年1月1日から有効", "2026년
+# 1월 1일부터"), read as `PERMIT_ENDS_AFTER` are: a whole word ("2026年1月1日起运" is a shipping
+# date), and no second date after it (then the two are a period, `PERMIT_TO`).
+PERMIT_STARTS_AFTER: frozenset[str] = frozenset(
+    {
+        "起",
+        "起生效",
+        "起有效",
+        "生效",
+        "から",
+        "から有効",
+        "より",
+        "より有効",
+        "発効",
+        "부터",
     }
 )
 # Words that head a period of validity and nothing else ("VALIDITY PERIOD 01/2023-12/2023",

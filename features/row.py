@@ -47,12 +47,15 @@ from features.lexicons import (
     DEMAND_MARKETS,
     NOT_COOLED_HEADINGS,
     PERMIT_ENDS,
+    PERMIT_ENDS_AFTER,
+    PERMIT_ENDS_AROUND,
     PERMIT_MONTHS,
     PERMIT_NOT_VALID,
     PERMIT_NOT_YET,
     PERMIT_PERIODS,
     PERMIT_PLACEHOLDERS,
     PERMIT_STARTS,
+    PERMIT_STARTS_AFTER,
     PERMIT_TO,
     RISKY_TRANSIT_COUNTRIES,
     RISKY_TRANSIT_PORTS,
@@ -678,8 +681,9 @@ def cites_no_permit(sensitive: F64, cites_permit_ref: Text, filed_at: F64 | None
 def permit_expiry(cites_permit_ref: Text) -> F64:
     """The day (days since 1970) a CITES permit ends, as its reference says after one of the
     words that head such a date (`PERMIT_ENDS`: "EXP 2023-12-31", "VALID UNTIL 31 DEC 2023",
-    "有效期至2023年12月31日", "EXPIRY DEC 2023": the month's last day) or as the second date of
-    a period ("VALID FROM 2022-01-01 TO 2023-12-31", "有效期 2022.01.01-2023.12.31"), the
+    "有效期至2023年12月31日", "EXPIRY DEC 2023": the month's last day), before one that follows
+    it (`PERMIT_ENDS_AFTER`: "2023年12月31日まで有効", "2023년 12월 31일까지"), or as the second
+    date of a period ("VALID FROM 2022-01-01 TO 2023-12-31", "有效期 2022.01.01-2023.12.31"), the
     latest where it gives several; NaN where it gives none that reads one way (year first, or
     the month as a word: "EXP 31/12/2023" is not read)."""
     return _remembered("permit_expiry", partial(_permit_days, end=True), cites_permit_ref)
@@ -688,7 +692,8 @@ def permit_expiry(cites_permit_ref: Text) -> F64:
 def permit_start(cites_permit_ref: Text) -> F64:
     """The day (days since 1970) a CITES permit starts to be valid, as its reference says after
     one of the words that head such a date (`PERMIT_STARTS`: "VALID FROM 2026-01-01",
-    "EFFECTIVE 1 JAN 2026") or as the first date of a period ("2026-01-01 ~ 2026-12-31"), the
+    "EFFECTIVE 1 JAN 2026"), before one that follows it (`PERMIT_STARTS_AFTER`: "2026年1月1日起",
+    "2026년 1월 1일부터") or as the first date of a period ("2026-01-01 ~ 2026-12-31"), the
     earliest where it gives several; NaN where it gives none that reads one way."""
     return _remembered("permit_start", partial(_permit_days, end=False), cites_permit_ref)
 
@@ -704,7 +709,9 @@ def _permit_dates() -> tuple[re.Pattern[str], dict[str, int], dict[str, _Layout]
     """One pattern for the dates a permit reference gives, as it is read (`normalise_text`):
     a period (``range``: a word of `PERMIT_ENDS`, `PERMIT_STARTS` or `PERMIT_PERIODS`, or none,
     then two dates joined by `PERMIT_TO` or a space), an end date (``end``, ``exp`` after EXP,
-    which is also "export") or a start date (``start``); and the month of each month name.
+    which is also "export"; ``until`` before a word of `PERMIT_ENDS_AFTER`, ``around`` between
+    the words of `PERMIT_ENDS_AROUND`) or a start date (``start``; ``since`` before a word of
+    `PERMIT_STARTS_AFTER`); and the month of each month name.
     Each date is one of the forms `_date_forms` writes, under its own prefix."""
 
     def read(*words: str) -> list[str]:
@@ -737,17 +744,36 @@ def _permit_dates() -> tuple[re.Pattern[str], dict[str, int], dict[str, _Layout]
     join = f"(?:(?: ?(?:{joins}))+ ?| )"
     ends_after = f"{_DATE_ENDS}(?!{join}\\d)"
 
-    def date(prefix: str, figures: bool) -> str:
-        return "|".join(f"(?:{form})" for form in _date_forms(prefix, month, units, figures))
+    def date(prefix: str, figures: bool, year_first: bool = False) -> str:
+        forms = _date_forms(prefix, month, units, figures, year_first)
+        return "|".join(f"(?:{form})" for form in forms)
 
+    def either(words: frozenset[str]) -> str:
+        return "|".join(re.escape(word) for word in read(*sorted(words, key=len, reverse=True)))
+
+    def after(words: frozenset[str]) -> str:
+        """One of ``words`` as a whole word after a date: a space or the end follows it."""
+        return f" ?(?:{either(words)})(?= |$)"
+
+    # A date a head word gives is not what it says where a trailing word says otherwise
+    # ("有效期 2026年1月1日起": from, not until), its day's unit (日, 일) read or not.
+    end_after = f"{ends_after}(?!(?:{units[2]})?{after(PERMIT_STARTS_AFTER)})"
+    start_after = f"{ends_after}(?!(?:{units[2]})?{after(PERMIT_ENDS_AFTER)})"
+    leads, trails = either(PERMIT_ENDS_AROUND[0]), PERMIT_ENDS_AROUND[1]
     not_exp = PERMIT_ENDS - {"EXP"}
     period_heads = heads(PERMIT_ENDS | PERMIT_STARTS | PERMIT_PERIODS)
     alternatives = (
         f"{period_heads}(?P<range>(?:{date('a', True)}){join}(?:{date('b', True)})){_DATE_ENDS}",
-        f"{heads(not_exp)}(?P<end>{date('e', True)}){ends_after}",
-        f"{heads(frozenset({'EXP'}))}(?P<exp>{date('x', False)}){ends_after}",
-        f"{heads(PERMIT_STARTS)}(?P<start>{date('s', True)}){ends_after}",
+        f"{heads(not_exp)}(?P<end>{date('e', True)}){end_after}",
+        f"{heads(frozenset({'EXP'}))}(?P<exp>{date('x', False)}){end_after}",
+        f"{heads(PERMIT_STARTS)}(?P<start>{date('s', True)}){start_after}",
         f"(?<![A-Z\\d])(?P<bare>(?:{date('c', False)}){join}(?:{date('d', False)})){_DATE_ENDS}",
+        # the dates before their word look first at the character they start on: a
+        # reference's other places are passed over at once
+        f"(?=\\d)(?<![A-Z\\d])(?:{date('u', False, True)})(?:(?P<until>{after(PERMIT_ENDS_AFTER)})"
+        f"|(?P<since>{after(PERMIT_STARTS_AFTER)})(?!{join}\\d))",
+        f"(?=(?:{leads}))(?<![^\\W\\d_])(?:{leads}) ?"
+        f"(?P<around>{date('r', False, True)}){after(trails)}",
     )
     pattern = re.compile("|".join(f"(?:{one})" for one in alternatives))
     index = pattern.groupindex
@@ -767,16 +793,20 @@ def _permit_dates() -> tuple[re.Pattern[str], dict[str, int], dict[str, _Layout]
             for form in range(1, 10)
             if f"{prefix}y{form}" in index
         ]
-        for prefix in "abexscd"
+        for prefix in "abexscdur"
     }
     return pattern, months, layout
 
 
-def _date_forms(prefix: str, month: str, units: tuple[str, ...], figures: bool) -> list[str]:
+def _date_forms(
+    prefix: str, month: str, units: tuple[str, ...], figures: bool, year_first: bool = False
+) -> list[str]:
     """The ways of writing a date that read one way, each a regular expression whose groups are
     named ``prefix`` and what they hold (y year, m month in figures, n month as a word, d day)
     and a form's number: a full date, then a month ("DEC 2023", "2023年12月"), then with
-    ``figures`` a month in figures beside a four-digit year ("12/2023", "2023-12")."""
+    ``figures`` a month in figures beside a four-digit year ("12/2023", "2023-12"). With
+    ``year_first`` only a year, its month and day in figures ("2023-12-31", "2023年12月31日",
+    "2023년 12월", as Chinese, Japanese and Korean write a date before its word)."""
     year_unit, month_unit, day_unit = units
     held = {"y": r"\d{4}", "m": r"\d{1,2}", "n": f"(?:{month})", "d": r"\d{1,2}"}
 
@@ -793,6 +823,8 @@ def _date_forms(prefix: str, month: str, units: tuple[str, ...], figures: bool) 
         rf"{g('y', 6)}(?:{year_unit}) ?{g('m', 6)}(?:{month_unit})",  # 2023年12月
         rf"THANG {g('m', 7)}(?: NAM)? {g('y', 7)}",  # THANG 12 NAM 2023
     ]
+    if year_first:
+        return [forms[0], forms[5]]
     if figures:
         forms += [rf"{g('m', 8)} {g('y', 8)}", rf"{g('y', 9)} {g('m', 9)}"]  # 12/2023, 2023-12
     return forms
@@ -806,6 +838,8 @@ def _permit_days(cites_permit_ref: pa.Array, end: bool) -> F64:
 
 
 _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+# The end dates `_permit_dates` finds, by kind, and the prefix of their groups.
+_END_PREFIXES = {"end": "e", "exp": "x", "until": "u", "around": "r"}
 
 
 @lru_cache(maxsize=1 << 16)
@@ -829,11 +863,13 @@ def _permit_period(reference: str) -> tuple[float, float]:
             if begin is not None and finish is not None and begin <= finish:
                 starts.append(begin)
                 ends.append(finish)  # a period whose dates both read, in order; else neither
-        elif kind in ("end", "exp"):
-            finish = _days(groups, layout["e" if kind == "end" else "x"], months)[1]
+        elif kind in _END_PREFIXES:
+            finish = _days(groups, layout[_END_PREFIXES[kind]], months)[1]
             ends.extend([] if finish is None else [finish])
         else:
-            begin = _days(groups, layout["s"], months)[0]
+            # a start after its head word, or before its word (``since``: "2026年1月1日起"),
+            # read in the groups of a date before an end word (``u``)
+            begin = _days(groups, layout["s" if kind == "start" else "u"], months)[0]
             starts.extend([] if begin is None else [begin])
     return min(starts, default=np.nan), max(ends, default=np.nan)
 

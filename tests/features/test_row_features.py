@@ -918,6 +918,40 @@ def test_a_permit_that_starts_after_the_day_filed_is_no_permit() -> None:
     _assert_no_permit_when_filed("2026-01-01T00:30:00Z", [], [*starts, *held])
 
 
+def test_a_date_before_the_word_that_says_what_it_is_is_read() -> None:
+    """Chinese, Japanese and Korean write the word after the date: "2023年12月31日まで有効",
+    "2023年12月31日止", "2023년 12월 31일까지" (until) and "2026年1月1日起", "2026년 1월 1일부터"
+    (from) were not read, and "有效期 2026年1月1日起" (valid from) was read as its end. A date
+    followed by another word (发证, 発行, 발급: issued; 起运: shipped), 有效 alone (valid: from
+    or until?), 截至 (as of) or a date that runs into a number is read as nothing."""
+    ended = [
+        "JP-2023-7 2023年12月31日まで有効", "JP-2023-7 2023年12月31日迄有効",
+        "CN-2023-7 2023年12月31日止", "CN-2023-7 2023年12月31日到期",
+        "CN-2023-7 至2023年12月31日有效", "CN-2023-7 有效至2023年12月31日",
+        "KR-2023-77 2023년 12월 31일까지 유효", "KR-2023-77 2023년 12월 31일까지",
+        "JP-2023-7 2023年12月まで", "JP-2023-7 2023-12-31まで",
+        "TH-2566-11 หมดอายุ ๓๑ ธันวาคม ๒๕๖๖",
+    ]  # fmt: skip
+    starts = [
+        "CN-2025-7 2026年1月1日起", "CN-2025-7 2026年1月1日起生效", "KR-2025-7 2026년 1월 1일부터",
+        "JP-2025-7 2026年1月1日から有効", "JP-2025-7 2026年1月1日より",
+        "CN-2025-7 有效期 2026年1月1日起",
+    ]  # fmt: skip
+    held = [
+        "CN-2023-7 2023年12月31日发证", "JP-2023-7 2023年12月31日発行",
+        "KR-2023-7 2023년 12월 31일 발급", "CN-2023-7 2023年12月31日有效",
+        "CN-2023-7 截至2023年12月31日有效", "CN-2026-7 2026年1月1日起运",
+        "21US2023-12-31止", "CN 2023-12-3100到期", "CN 2022年1月1日起至31/12/2023",
+    ]  # fmt: skip
+    _assert_no_permit_when_filed("2025-03-01T23:30:00Z", [*ended, *starts], held)
+    _assert_no_permit_when_filed("2024-01-01T08:00:00Z", ended, [])
+    _assert_no_permit_when_filed("2023-12-31T08:00:00Z", [], ended)
+    _assert_no_permit_when_filed("2025-12-31T23:30:00Z", starts, [])
+    _assert_no_permit_when_filed("2026-01-01T00:30:00Z", [], [*starts, *held])
+    # valid from 2026 on, its end not given: a permit held when filed in 2027
+    _assert_no_permit_when_filed("2027-06-01T08:00:00Z", [], starts[-1:])
+
+
 def test_a_month_without_its_day_ends_on_the_last_day_of_that_month() -> None:
     """ "EXPIRY 12/2023", "VALID UNTIL DEC 2023" and "有效期至2023年12月" were not read. A month
     ends on its last day; a month in figures after EXP alone is not read (EXP is also "export":
