@@ -6,7 +6,9 @@ The same world and training as `screen_bench.prepare` (3,000 lines a day, contra
 0.005, `fit_scorer` with `TrainConfig(seed=...)` on the first 120 days); the simulator's truth is
 passed for the evaluation alone. Prints the trees, the slices (lines, seizures), the label delay
 and the held-out period's figures: observed PR-AUC (a few seizures) and, from the truth, the
-average precision of the scores and the contraband found at 2 % and 5 % capacity per port-day.
+average precision of the scores and the contraband found at 2 % and 5 % capacity per port-day;
+and the calibration on the held-out lines once every outcome is in (the simulator's later
+records): the inspected lines' mean score against their seizure rate, and the Brier score.
 Runs with an older checkout's code too (``PYTHONPATH=OLD python benchmarks/...``).
 """
 
@@ -44,8 +46,8 @@ def main() -> None:
     raw = world.shipments
     cut = pd.Timestamp(world.meta["config"]["start"], tz="UTC") + pd.Timedelta(days=train_days)
     shipments = validate_frame(raw[raw["filed_at"] < cut]).accepted.reset_index(drop=True)
-    outcomes = validate_frame(world.outcomes, "outcomes").accepted.reset_index(drop=True)
-    outcomes = outcomes[outcomes["recorded_at"] < cut]
+    every = validate_frame(world.outcomes, "outcomes").accepted.reset_index(drop=True)
+    outcomes = every[every["recorded_at"] < cut]
     config = TrainConfig(seed=args.seed)
     started = time.perf_counter()
     trained = fit_scorer(shipments, outcomes, config=config, truth=world.truth)
@@ -80,6 +82,21 @@ def main() -> None:
         f"contraband (truth): average precision {average_precision_score(true, period['probability']):.3f}, "
         f"found at 2 % {metrics.get('truth_model_hits_2pct', float('nan')):.0f}, "
         f"at 5 % {metrics.get('truth_model_hits_5pct', float('nan')):.0f}"
+    )
+    # Calibration, on the held-out lines' inspections once every outcome is in (the simulator's
+    # later records, which training did not see): the mean score of the inspected lines against
+    # their seizure rate, and the Brier score; and the mean of all scores against the share with
+    # contraband (truth).
+    full = label_lines(trained.test_lines.reset_index(drop=True), every)
+    prob = period["probability"].to_numpy(dtype="float64")
+    scored = prob[full["position"].to_numpy()]
+    seized = full["label"].to_numpy(dtype="float64")
+    print(
+        f"calibration (held out, every outcome in): {len(full):,} inspected, mean score "
+        f"{scored.mean():.4f} against seizure rate {seized.mean():.4f}, Brier "
+        f"{np.mean((scored - seized) ** 2):.5f} (saying the rate: "
+        f"{seized.mean() * (1 - seized.mean()):.5f}); all lines: mean score {prob.mean():.5f} "
+        f"against contraband rate {true.mean():.5f}"
     )
 
 
