@@ -150,3 +150,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'db' / 'engine.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def obeying_modes() -> list[str]:
+    """The command prefix under which file modes apply: none for a user other than root; as
+    root, setpriv dropping the capabilities that override them. Skipped as root where they
+    cannot be dropped (no setpriv, a container that refuses it): the case would prove nothing."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    prefix = [str(setpriv), "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown"]
+    if setpriv is None or subprocess.run([*prefix, "true"], check=False).returncode != 0:
+        pytest.skip("root that cannot drop dac_override: file modes would not apply")
+    return prefix

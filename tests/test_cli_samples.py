@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -244,13 +243,15 @@ def test_a_folder_that_cannot_be_made_is_named_with_exit_2(tmp_path: Path) -> No
         assert "Traceback" not in result.output
 
 
-def test_a_folder_this_user_may_not_write_in_is_named_with_exit_2(tmp_path: Path) -> None:
+def test_a_folder_this_user_may_not_write_in_is_named_with_exit_2(
+    tmp_path: Path, obeying_modes: list[str]
+) -> None:
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o555)
     try:
         result = subprocess.run(
-            [*_modes_obeyed(), sys.executable, "-m", "risk_engine", "samples", str(folder)],
+            [*obeying_modes, sys.executable, "-m", "risk_engine", "samples", str(folder)],
             capture_output=True,
             text=True,
             timeout=120,
@@ -263,15 +264,3 @@ def test_a_folder_this_user_may_not_write_in_is_named_with_exit_2(tmp_path: Path
     assert "Permission denied" in result.stderr
     assert list(folder.iterdir()) == []
 
-
-def _modes_obeyed() -> list[str]:
-    """The prefix under which file modes apply: none for a user other than root; as root,
-    setpriv dropping the capabilities that override them (as tests/models/test_home_access.py
-    runs its commands); skipped where they cannot be dropped."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    prefix = [str(setpriv), "--bounding-set=-dac_override,-dac_read_search,-fowner"]
-    if setpriv is None or subprocess.run([*prefix, "true"], check=False).returncode != 0:
-        pytest.skip("root that cannot drop dac_override: file modes would not apply")
-    return prefix

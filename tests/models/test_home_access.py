@@ -20,24 +20,11 @@ from risk_engine.factories import shipment_frame
 _CLI = "from risk_engine.cli import app; app()"
 
 
-def _obeying_modes() -> list[str]:
-    """The command prefix under which file modes apply: none for a user other than root; as
-    root, setpriv dropping the capabilities that override them. Skipped as root where they
-    cannot be dropped (no setpriv, a container that refuses it): the case would prove nothing."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    prefix = [str(setpriv), "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown"]
-    if setpriv is None or subprocess.run([*prefix, "true"], check=False).returncode != 0:
-        pytest.skip("root that cannot drop dac_override: file modes would not apply")
-    return prefix
-
-
-def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(prefix: list[str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RISK_ENGINE_", "MLFLOW_"))}
     env["RISK_ENGINE_HOME"] = str(home)
     return subprocess.run(
-        [*_obeying_modes(), sys.executable, *args],
+        [*prefix, sys.executable, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -45,7 +32,9 @@ def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_home_this_user_may_not_read_is_named_with_the_permission(tmp_path: Path) -> None:
+def test_a_home_this_user_may_not_read_is_named_with_the_permission(
+    tmp_path: Path, obeying_modes: list[str]
+) -> None:
     """A home owned by another user: `models` and `screen` gave a traceback (PermissionError on
     mlflow.db from `Path.is_file`), `history` one from listing its folder."""
     home = tmp_path / "home"
@@ -62,7 +51,7 @@ def test_a_home_this_user_may_not_read_is_named_with_the_permission(tmp_path: Pa
     try:
         for command, message in told.items():
             extra = [str(arrivals), "--out", str(tmp_path / "r.csv")] if command == "screen" else []
-            result = _run(home, "-c", _CLI, command, *extra)
+            result = _run(obeying_modes, home, "-c", _CLI, command, *extra)
             assert result.returncode == 2, (command, result.stderr)
             assert f"setting RISK_ENGINE_HOME={str(home)!r}: {message}" in result.stderr, command
             assert "Traceback" not in result.stderr
@@ -89,7 +78,7 @@ except ConfigError as error:
 
 @pytest.mark.parametrize("lock_mode", [0o444, 0o644], ids=["lock read-only", "lock writable"])
 def test_a_history_folder_this_user_may_not_write_is_named_before_the_work(
-    tmp_path: Path, lock_mode: int
+    tmp_path: Path, lock_mode: int, obeying_modes: list[str]
 ) -> None:
     """`screen` gave a traceback from opening the lock file in a history folder it may not
     write in; with a lock file it could open, it would have failed only when saving, after the
@@ -102,7 +91,7 @@ def test_a_history_folder_this_user_may_not_write_is_named_before_the_work(
     (folder / "model-1.lock").chmod(lock_mode)
     folder.chmod(0o555)
     try:
-        result = _run(home, "-c", _HOLD, str(home))
+        result = _run(obeying_modes, home, "-c", _HOLD, str(home))
     finally:
         folder.chmod(0o755)
         (folder / "model-1.lock").chmod(0o644)
@@ -114,7 +103,7 @@ def test_a_history_folder_this_user_may_not_write_is_named_before_the_work(
     assert "--no-history" in held
     assert pruned.startswith("ConfigError: cannot add to the feature history of model 2")
     # a folder it may write in is held as before
-    assert _run(home, "-c", _HOLD, str(home)).stdout.splitlines()[0] == "held"
+    assert _run(obeying_modes, home, "-c", _HOLD, str(home)).stdout.splitlines()[0] == "held"
 
 
 _LOAD = """
@@ -128,7 +117,9 @@ for which in ("champion", "1"):
 """
 
 
-def test_a_model_store_this_user_may_only_read_loads_its_versions(tmp_path: Path) -> None:
+def test_a_model_store_this_user_may_only_read_loads_its_versions(
+    tmp_path: Path, obeying_modes: list[str]
+) -> None:
     """Loading as ``models:/NAME/V`` made MLflow rewrite ``registered_model_meta`` in the
     model's own folder on every load: a service user with read-only access to the model store
     got "no model ... Permission denied" (screen exit 4, serve never ready). Checked on a home
@@ -156,7 +147,7 @@ def test_a_model_store_this_user_may_only_read_loads_its_versions(tmp_path: Path
         path.chmod(path.stat().st_mode & ~0o222)  # another user trained it: readable only
     before = {path: path.stat().st_mtime_ns for path in files}
     try:
-        result = _run(moved.home, "-c", _LOAD)
+        result = _run(obeying_modes, moved.home, "-c", _LOAD)
     finally:
         for path in files:
             path.chmod(path.stat().st_mode | 0o200)
